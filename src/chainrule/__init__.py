@@ -1,0 +1,47 @@
+"""chainrule: a small, readable deep-learning framework on NumPy.
+
+``import chainrule as cr`` gives PyTorch's names: ``cr.tensor``, ``cr.nn``, ``cr.optim``, ...
+"""
+
+from chainrule import backend
+from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.tensor import Tensor, tensor
+
+from chainrule import autograd  # noqa: I001  (after Tensor: the engine imports it)
+from chainrule.creation import (
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, normal,
+    ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros,
+    zeros_like,
+)
+from chainrule.ops.elementwise import (
+    abs, add, allclose, ceil, clamp, clip, cos, div, elu, eq, equal, erf, exp, expm1, floor,
+    ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p, logical_and, logical_not,
+    logical_or, lt, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, round, rsqrt,
+    sigmoid, sign, silu, sin, softplus, sqrt, square, sub, tan, tanh, where,
+)
+from chainrule.ops.fused import log_softmax, softmax
+from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
+from chainrule.ops.movement import (
+    broadcast_to, cat, chunk, concat, flatten, flip, gather, index_select, masked_fill,
+    one_hot, pad, permute, repeat, reshape, roll, scatter_add, split, squeeze, stack, tile,
+    transpose, tril, triu, unbind, unflatten, unsqueeze,
+)
+from chainrule.ops.reduce import (
+    all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
+    min, norm, prod, std, sum, var,
+)
+from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
+
+float32 = backend.float32
+float64 = backend.float64
+float16 = backend.float16
+int64 = backend.int64
+int32 = backend.int32
+uint8 = backend.uint8
+bool = backend.bool_
+float = float32
+double = float64
+long = int64
+half = float16
+
+__version__ = "0.1.0"

@@ -1,0 +1,253 @@
+"""Backpropagation: walk the graph from the outputs in reverse topological order, summing each
+node's gradient over every path before passing it on (the multivariate chain rule).
+
+The order is computed iteratively (Kahn's algorithm over consumer counts), so graphs of any
+depth work without recursion. Each node's saved values are released once it has run unless
+``retain_graph`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from chainrule.autograd.grad_mode import _mode
+from chainrule.backend import xp
+
+if TYPE_CHECKING:
+    from chainrule.autograd.function import Op
+    from chainrule.tensor import Tensor
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you "
+    "call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward."
+)
+
+
+def backward(
+    tensors: Sequence[Tensor],
+    grad_tensors: Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they depend on.
+
+    Args:
+        tensors: outputs to differentiate.
+        grad_tensors: d(loss)/d(output) for each output; may be omitted for scalars.
+        retain_graph: keep saved values for another backward (default: ``create_graph``).
+        create_graph: record the backward pass itself, for higher-order derivatives.
+        inputs: if given, only these leaves accumulate gradients.
+    """
+    roots = _roots(tensors, grad_tensors, create_graph)
+    only = None if inputs is None else {id(t) for t in inputs}
+    _run(roots, retain_graph if retain_graph is not None else create_graph, create_graph,
+         capture=None, only=only)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned rather than
+    accumulated into ``.grad``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor(3.0, requires_grad=True)
+        >>> cr.autograd.grad(x ** 2, x)
+        (tensor(6.),)
+    """
+    from chainrule.tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for t in ins:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    roots = _roots(outs, grad_outputs, create_graph)
+    capture: dict[int, Tensor | None] = {id(t): None for t in ins}
+    _run(roots, retain_graph if retain_graph is not None else create_graph, create_graph,
+         capture=capture, only=None, nonleaf={t.grad_fn: t for t in ins if t.grad_fn})
+    result = tuple(capture[id(t)] for t in ins)
+    if not allow_unused:
+        for i, g in enumerate(result):
+            if g is None:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}) appears to not have been "
+                    "used in the graph. Set allow_unused=True if this is the desired behavior."
+                )
+    return result
+
+
+def _roots(
+    tensors: Sequence[Tensor], grads: Sequence[Tensor | None] | None, create_graph: bool
+) -> list[tuple[Tensor, Tensor]]:
+    from chainrule.tensor import Tensor
+
+    if grads is None:
+        grads = [None] * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"backward: got {len(tensors)} tensors but {len(grads)} gradients")
+    roots = []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs (got shape "
+                    f"{t.shape}); pass gradient= with the output's shape"
+                )
+            g = Tensor._wrap(xp.ones_like(t.data))
+        elif not isinstance(g, Tensor):
+            g = Tensor(g, dtype=t.dtype)
+        if g.shape != t.shape:
+            raise RuntimeError(
+                f"backward: gradient shape {g.shape} does not match output shape {t.shape}"
+            )
+        if not create_graph:
+            g = g.detach()
+        roots.append((t, g))
+    return roots
+
+
+def _run(
+    roots: list[tuple[Tensor, Tensor]],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: dict[int, Tensor | None] | None,
+    only: set[int] | None,
+    nonleaf: dict[Op, Tensor] | None = None,
+) -> None:
+    # Count, for every node reachable from the roots, how many inputs of other nodes it feeds.
+    pending: dict[Op, int] = {}
+    stack = [t.grad_fn for t, _ in roots if t.grad_fn is not None]
+    for op in stack:
+        pending.setdefault(op, 0)
+    while stack:
+        op = stack.pop()
+        if op.inputs is None:
+            raise RuntimeError(_FREED)
+        for t in op.inputs:
+            f = t.grad_fn
+            if f is not None:
+                if f in pending:
+                    pending[f] += 1
+                else:
+                    pending[f] = 1
+                    stack.append(f)
+
+    grads: dict[Op, Tensor] = {}
+    for t, g in roots:
+        if t.grad_fn is None:
+            _accumulate(t, g, capture, only, create_graph)
+        else:
+            grads[t.grad_fn] = grads[t.grad_fn] + g if t.grad_fn in grads else g
+    ready = [op for op, n in pending.items() if n == 0]
+
+    prev_mode = _mode.enabled
+    _mode.enabled = create_graph
+    try:
+        while ready:
+            op = ready.pop()
+            g = grads.pop(op, None)
+            inputs = op.inputs
+            if g is not None:
+                if op.hooks:
+                    for hook in op.hooks:
+                        g = hook(g) or g
+                if op.retained is not None:
+                    kept = op.retained()
+                    if kept is not None:
+                        kept.grad = g if create_graph else g.detach()
+                if nonleaf is not None and op in nonleaf:
+                    key = id(nonleaf[op])
+                    capture[key] = g if capture[key] is None else capture[key] + g  # type: ignore
+                _check_versions(op)
+                in_grads = op.backward(g)
+            else:
+                in_grads = (None,) * len(inputs)
+            for t, gi, need in zip(inputs, in_grads, op.needs_input_grad):
+                f = t.grad_fn
+                if gi is not None and need:
+                    if gi.data.shape != t.data.shape:
+                        gi = unbroadcast(gi, t.data.shape, op)
+                    if gi.data.dtype != t.data.dtype:
+                        gi = gi.to(t.data.dtype)
+                    if f is None:
+                        _accumulate(t, gi, capture, only, create_graph)
+                    else:
+                        grads[f] = grads[f] + gi if f in grads else gi
+                if f is not None:
+                    pending[f] -= 1
+                    if pending[f] == 0:
+                        ready.append(f)
+            if not retain_graph:
+                op.inputs = None
+                op.out = None
+    finally:
+        _mode.enabled = prev_mode
+
+
+def _check_versions(op: Op) -> None:
+    if not type(op).saves_inputs:
+        return
+    for i, (t, v) in enumerate(zip(op.inputs, op.versions)):
+        if t._version != v:
+            raise RuntimeError(
+                f"one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: input {i} of {op.name} (shape {tuple(t.shape)}) is at "
+                f"version {t._version}; expected version {v} instead."
+            )
+
+
+def _accumulate(
+    leaf: Tensor,
+    g: Tensor,
+    capture: dict[int, Tensor | None] | None,
+    only: set[int] | None,
+    create_graph: bool,
+) -> None:
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            g = hook(g) or g
+    if capture is not None:
+        key = id(leaf)
+        if key in capture:
+            capture[key] = g if capture[key] is None else capture[key] + g
+        return
+    if only is not None and id(leaf) not in only:
+        return
+    if leaf.grad is None:
+        # Own the array: a backward may hand the same gradient to several inputs.
+        leaf.grad = g if create_graph else type(g)._wrap(g.data.copy())
+    elif create_graph or leaf.grad.requires_grad:
+        leaf.grad = leaf.grad + g
+    else:
+        xp.add(leaf.grad.data, g.data, out=leaf.grad.data, casting="unsafe")
+
+
+def unbroadcast(g: Tensor, shape: tuple[int, ...], op: object = None) -> Tensor:
+    """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
+    lead = g.ndim - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"{op}: gradient of shape {g.shape} cannot reduce to {shape}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    if axes:
+        g = g.sum(axes, keepdim=True)
+    return g.reshape(shape) if g.shape != shape else g

@@ -1,0 +1,159 @@
+"""Creating tensors: constants, ranges and random tensors (from the global generator unless a
+``generator`` is given), and their ``_like`` forms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule import backend
+from chainrule.backend import xp
+from chainrule.random import Generator, numpy_generator
+from chainrule.tensor import Tensor
+
+
+def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if int(s) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _make(arr: Any, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(arr)
+    return t.requires_grad_() if requires_grad else t
+
+
+def _float(dtype: Any) -> Any:
+    return backend.float32 if dtype is None else xp.dtype(dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros (float32 by default)."""
+    return _make(xp.zeros(_shape(size), _float(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones (float32 by default)."""
+    return _make(xp.ones(_shape(size), _float(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """An uninitialised tensor."""
+    return _make(xp.empty(_shape(size), _float(dtype)), requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value`` (dtype inferred from it like ``tensor``)."""
+    if dtype is None:
+        dtype = (backend.bool_ if isinstance(fill_value, bool) else
+                 backend.int64 if isinstance(fill_value, int) else backend.float32)
+    return _make(xp.full(_shape((size,)), fill_value, xp.dtype(dtype)), requires_grad)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 if all are ints."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, int) for v in (start, end, step))
+        dtype = backend.int64 if ints else backend.float32
+    return _make(xp.arange(start, end, step).astype(dtype), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _make(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix (n × m)."""
+    return _make(xp.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform samples from [0, 1)."""
+    arr = numpy_generator(generator).random(_shape(size), dtype=backend.float64)
+    return _make(arr.astype(_float(dtype)), requires_grad)
+
+
+def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal samples."""
+    arr = numpy_generator(generator).standard_normal(_shape(size))
+    return _make(arr.astype(_float(dtype)), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
+            generator: Generator | None = None, dtype: Any = None) -> Tensor:
+    """Integers uniform in [low, high) (int64)."""
+    if high is None:
+        low, high = 0, low
+    arr = numpy_generator(generator).integers(low, high, tuple(size))
+    return Tensor._wrap(xp.asarray(arr, dtype or backend.int64))
+
+
+def randperm(n: int, *, generator: Generator | None = None) -> Tensor:
+    """A random permutation of 0..n−1."""
+    return Tensor._wrap(numpy_generator(generator).permutation(n).astype(backend.int64))
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
+           generator: Generator | None = None, dtype: Any = None) -> Tensor:
+    """Normal samples with the given mean and standard deviation (scalars or tensors)."""
+    m = getattr(mean, "data", mean)
+    s = getattr(std, "data", std)
+    shape = tuple(size) if size is not None else xp.broadcast_shapes(xp.shape(m), xp.shape(s))
+    arr = numpy_generator(generator).normal(m, s, shape)
+    return Tensor._wrap(arr.astype(_float(dtype)))
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A tensor sharing memory with a NumPy array (keeps its dtype)."""
+    if not isinstance(array, xp.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    """``data`` as a tensor, sharing memory when it is already an array of the right dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, xp.ndarray) and (dtype is None or data.dtype == dtype):
+        return Tensor._wrap(data)
+    return Tensor(data, dtype=dtype)
+
+
+def _like(fn: Any, doc: str) -> Any:
+    def like(input: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
+        return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, **kw)
+
+    like.__name__ = fn.__name__ + "_like"
+    like.__doc__ = doc
+    return like
+
+
+zeros_like = _like(zeros, "Zeros with the shape and dtype of ``input``.")
+ones_like = _like(ones, "Ones with the shape and dtype of ``input``.")
+empty_like = _like(empty, "Uninitialised, with the shape and dtype of ``input``.")
+rand_like = _like(rand, "Uniform [0, 1) samples shaped like ``input``.")
+randn_like = _like(randn, "Standard normal samples shaped like ``input``.")
+
+
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, with the shape and dtype of ``input``."""
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int, high: int | None = None, *,
+                 generator: Generator | None = None) -> Tensor:
+    """Integers in [low, high) shaped like ``input``."""
+    return randint(low, high, input.shape, generator=generator, dtype=input.dtype)

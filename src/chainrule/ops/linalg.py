@@ -1,0 +1,184 @@
+"""Linear algebra: matmul (1-D, 2-D and batched with broadcasting), einsum, and composites."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.autograd.function import Op, register
+from chainrule.backend import Array, xp
+from chainrule.tensor import Tensor, tensor_method
+
+
+@register
+class Matmul(Op):
+    """a @ b for operands of ≥ 2 dims, batch dims broadcasting.
+    ∂/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g (summed over broadcast batch dims by the engine)."""
+
+    name = "matmul"
+
+    def forward(self, a: Array, b: Array) -> Array:
+        if a.shape[-1] != b.shape[-2]:
+            raise RuntimeError(
+                f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned "
+                f"({a.shape[-1]} != {b.shape[-2]})"
+            )
+        try:
+            return xp.matmul(a, b)
+        except ValueError:
+            raise RuntimeError(
+                f"matmul: batch dims of shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
+                "broadcast"
+            ) from None
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        return (Matmul.apply(g, b.mT) if na else None), (Matmul.apply(a.mT, g) if nb else None)
+
+    def jvp(self, ta: Tensor | None, tb: Tensor | None) -> Tensor | None:
+        a, b = self.inputs
+        x = Matmul.apply(ta, b) if ta is not None else None
+        y = Matmul.apply(a, tb) if tb is not None else None
+        return x if y is None else y if x is None else x + y
+
+
+@tensor_method
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with NumPy/PyTorch rules: 1-D operands are promoted to a row (left) or
+    column (right) vector and the added dim is removed again; batch dims broadcast."""
+    if not isinstance(input, Tensor):
+        input = Tensor._wrap(xp.asarray(input, other.dtype))
+    if not isinstance(other, Tensor):
+        other = Tensor._wrap(xp.asarray(other, input.dtype))
+    if input.ndim == 0 or other.ndim == 0:
+        raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
+                           f"{input.shape} and {other.shape}")
+    a = input.unsqueeze(0) if input.ndim == 1 else input
+    b = other.unsqueeze(-1) if other.ndim == 1 else other
+    if a.shape[-1] != b.shape[-2]:
+        raise RuntimeError(f"matmul: shapes {tuple(input.shape)} and {tuple(other.shape)} are "
+                           f"not aligned ({a.shape[-1]} != {b.shape[-2]})")
+    out = Matmul.apply(a, b)
+    if other.ndim == 1:
+        out = out.squeeze(-1)
+    if input.ndim == 1:
+        out = out.squeeze(-2 if other.ndim > 1 else -1)
+    return out
+
+
+@tensor_method
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Product of two 2-D matrices."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {input.shape} and {mat2.shape}")
+    return matmul(input, mat2)
+
+
+@tensor_method
+def bmm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Batched product of two 3-D tensors."""
+    if input.ndim != 3 or mat2.ndim != 3:
+        raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {input.shape} and "
+                           f"{mat2.shape}")
+    return matmul(input, mat2)
+
+
+@tensor_method
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"dot: expected 1-D tensors, got shapes {input.shape} and "
+                           f"{other.shape}")
+    return matmul(input, other)
+
+
+@tensor_method
+def outer(input: Tensor, vec2: Tensor) -> Tensor:
+    """Outer product of two 1-D tensors."""
+    return input.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+@register
+class Einsum(Op):
+    """Einstein summation over ``equation`` (explicit form ``'ij,jk->ik'``, distinct labels per
+    operand).  ∂/∂xᵢ = einsum of g with the other operands, broadcast over labels only xᵢ has."""
+
+    name = "einsum"
+    equation: str
+
+    def forward(self, *xs: Array) -> Array:
+        return xp.asarray(xp.einsum(self.equation, *xs, optimize=len(xs) > 2))
+
+    def _grad(self, g: Tensor, i: int, others: list[Tensor]) -> Tensor:
+        ins, out = self.equation.split("->")
+        specs = ins.split(",")
+        target = specs[i]
+        rest = [s for j, s in enumerate(specs) if j != i]
+        have = set(out).union(*rest)
+        present = "".join(c for c in target if c in have)
+        eq = ",".join([out, *rest]) + "->" + present
+        piece = Einsum.apply(g, *others, equation=eq)
+        if present != target:
+            shape = self.inputs[i].shape
+            piece = piece.reshape(tuple(shape[k] if c in have else 1
+                                        for k, c in enumerate(target))).expand(shape)
+        return piece
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        grads = []
+        for i, need in enumerate(self.needs_input_grad):
+            others = [x for j, x in enumerate(self.inputs) if j != i]
+            grads.append(self._grad(g, i, others) if need else None)
+        return tuple(grads)
+
+    def jvp(self, *ts: Tensor | None) -> Tensor | None:
+        total = None
+        for i, t in enumerate(ts):
+            if t is None:
+                continue
+            args = [t if j == i else x for j, x in enumerate(self.inputs)]
+            term = Einsum.apply(*args, equation=self.equation)
+            total = term if total is None else total + term
+        return total
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; ``...`` is allowed."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    ins = eq.split("->")[0].split(",")
+    if len(ins) != len(operands):
+        raise ValueError(f"einsum: equation has {len(ins)} operands but {len(operands)} were "
+                         "given")
+    if "..." in eq:
+        eq = _expand_ellipsis(eq, operands)
+        ins = eq.split("->")[0].split(",")
+    if "->" not in eq:
+        counts = {c: "".join(ins).count(c) for c in "".join(ins)}
+        eq += "->" + "".join(sorted(c for c, n in counts.items() if n == 1))
+    for spec, x in zip(ins, operands):
+        if len(spec) != x.ndim:
+            raise ValueError(f"einsum: operand spec '{spec}' has {len(spec)} labels but the "
+                             f"tensor has shape {tuple(x.shape)}")
+        if len(set(spec)) != len(spec):
+            raise NotImplementedError(
+                f"einsum: repeated label in operand '{spec}' (diagonals) is not supported"
+            )
+    return Einsum.apply(*operands, equation=eq)
+
+
+def _expand_ellipsis(eq: str, operands: tuple[Any, ...]) -> str:
+    ins, _, out = eq.partition("->")
+    specs = ins.split(",")
+    used = set(eq) - {".", ",", "-", ">"}
+    spare = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used]
+    width = max(x.ndim - (len(s) - 3) for s, x in zip(specs, operands) if "..." in s)
+    ell = "".join(spare[:width])
+    new = [s.replace("...", ell[width - (x.ndim - (len(s) - 3)):]) for s, x in
+           zip(specs, operands)]
+    if "->" in eq:
+        return ",".join(new) + "->" + out.replace("...", ell)
+    counts = {c: "".join(new).count(c) for c in "".join(new)}
+    free = "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
+    return ",".join(new) + "->" + ell + free

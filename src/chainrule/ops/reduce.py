@@ -1,0 +1,354 @@
+"""Reductions: sum, prod, amax/amin (and max/min with indices), and composites built on them
+(mean, var, std, logsumexp, norm, argmax/argmin, all/any, cumsum).
+
+``dim`` is an int, a tuple of ints or None (all dims); ``keepdim`` keeps reduced dims as size 1.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import namedtuple
+from typing import Any
+
+from chainrule.autograd.function import Op, register
+from chainrule.backend import Array, xp
+from chainrule.tensor import Tensor, tensor_method
+
+Dim = int | tuple[int, ...] | list[int] | None
+
+
+def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative axes, checked against ``ndim``."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = builtins.max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions"
+            )
+        out.append(d % rank if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _expand_back(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
+    """A gradient of a reduction's output brought back to the input's shape."""
+    if not keepdim and shape:
+        kept = list(g.shape)
+        for a in axes:
+            kept.insert(a, 1)
+        g = g.reshape(tuple(kept))
+    return g.expand(shape)
+
+
+@register
+class Sum(Op):
+    """Σ over ``axes``.  ∂/∂x = g broadcast back over the reduced axes."""
+
+    name = "sum"
+    saves_inputs = False
+    axes: tuple[int, ...]
+    keepdim: bool
+
+    def forward(self, x: Array) -> Array:
+        out = x.sum(axis=self.axes, keepdims=self.keepdim)
+        return out if isinstance(out, xp.ndarray) else xp.asarray(out)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (_expand_back(g, self.inputs[0].shape, self.axes, self.keepdim),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return Sum.apply(t, axes=self.axes, keepdim=self.keepdim)
+
+
+@register
+class Prod(Op):
+    """Π over ``axes``.  ∂/∂xᵢ = g·Π_{j≠i} xⱼ (computed without dividing, so zeros are exact)."""
+
+    name = "prod"
+    axes: tuple[int, ...]
+    keepdim: bool
+
+    def forward(self, x: Array) -> Array:
+        return xp.asarray(x.prod(axis=self.axes, keepdims=self.keepdim))
+
+    def _others(self) -> Tensor:
+        """Π_{j≠i} xⱼ for every element, as exclusive cumulative products both ways."""
+        x = self.inputs[0]
+        keep = [d for d in range(x.ndim) if d not in self.axes]
+        flat = x.permute(*keep, *self.axes)
+        lead = flat.shape[: len(keep)]
+        flat = flat.reshape((*lead, -1))
+        ones = Tensor._wrap(xp.ones((*lead, 1), x.dtype))
+        left = cumprod(_cat_last(ones, flat[..., :-1]), -1)
+        right = cumprod(_cat_last(ones, flat.flip(-1)[..., :-1]), -1).flip(-1)
+        others = (left * right).reshape((*lead, *[x.shape[a] for a in self.axes]))
+        inverse = [0] * x.ndim
+        for i, d in enumerate((*keep, *self.axes)):
+            inverse[d] = i
+        return others.permute(*inverse)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x = self.inputs[0]
+        return (_expand_back(g, x.shape, self.axes, self.keepdim) * self._others(),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return Sum.apply(t * self._others(), axes=self.axes, keepdim=self.keepdim)
+
+
+@register
+class Cumsum(Op):
+    """Running sum along ``dim``.  ∂/∂x = reversed running sum of g."""
+
+    name = "cumsum"
+    saves_inputs = False
+    dim: int
+
+    def forward(self, x: Array) -> Array:
+        return xp.cumsum(x, axis=self.dim, dtype=x.dtype if x.dtype.kind == "f" else None)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (Cumsum.apply(g.flip(self.dim), dim=self.dim).flip(self.dim),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return Cumsum.apply(t, dim=self.dim)
+
+
+@register
+class Cumprod(Op):
+    """Running product along ``dim``.  ∂/∂xᵢ = Σ_{k≥i} g_k·out_k/xᵢ (x must be non-zero)."""
+
+    name = "cumprod"
+    dim: int
+
+    def forward(self, x: Array) -> Array:
+        return xp.cumprod(x, axis=self.dim)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        out, x = self.output(), self.inputs[0]
+        return (Cumsum.apply((g * out).flip(self.dim), dim=self.dim).flip(self.dim) / x,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return self.output() * Cumsum.apply(t / self.inputs[0], dim=self.dim)
+
+
+@register
+class Amax(Op):
+    """max over ``axes``.  The gradient goes to the maximal elements, split evenly on ties
+    (PyTorch's rule for ``amax``/``amin`` and full reductions)."""
+
+    name = "amax"
+    axes: tuple[int, ...]
+    keepdim: bool
+
+    def forward(self, x: Array) -> Array:
+        if x.size == 0:
+            raise RuntimeError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
+        return xp.asarray(x.max(axis=self.axes, keepdims=self.keepdim))
+
+    def _weights(self) -> Tensor:
+        x = self.inputs[0].data
+        best = self.out if self.keepdim else xp.expand_dims(self.out, self.axes)
+        hit = x == best
+        return Tensor._wrap((hit / hit.sum(axis=self.axes, keepdims=True)).astype(x.dtype))
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x = self.inputs[0]
+        return (_expand_back(g, x.shape, self.axes, self.keepdim) * self._weights(),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return Sum.apply(t * self._weights(), axes=self.axes, keepdim=self.keepdim)
+
+
+@register
+class Amin(Amax):
+    """min over ``axes``; the gradient goes to the minimal elements, split evenly on ties."""
+
+    name = "amin"
+
+    def forward(self, x: Array) -> Array:
+        if x.size == 0:
+            raise RuntimeError(f"{self.name}: cannot reduce an empty tensor of shape {x.shape}")
+        return xp.asarray(x.min(axis=self.axes, keepdims=self.keepdim))
+
+
+# ---- public functions -------------------------------------------------------------------------
+@tensor_method
+def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    """Sum over ``dim`` (all dims by default). Booleans and integers sum to int64."""
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.kind in "bi" and input.dtype != xp.int64:
+        input = input.to(xp.int64)
+    return Sum.apply(input, axes=normalize_dims(dim, input.ndim, "sum"), keepdim=keepdim)
+
+
+@tensor_method
+def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
+    if input.dtype.kind != "f":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Input dtype must be floating point, "
+            f"got {input.dtype}"
+        )
+    axes = normalize_dims(dim, input.ndim, "mean")
+    count = 1
+    for a in axes:
+        count *= input.shape[a] if input.ndim else 1
+    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / builtins.max(count, 1))
+
+
+@tensor_method
+def var(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = False,
+        unbiased: bool | None = None) -> Tensor:
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch)."""
+    if unbiased is not None:
+        correction = int(unbiased)
+    axes = normalize_dims(dim, input.ndim, "var")
+    count = 1
+    for a in axes:
+        count *= input.shape[a] if input.ndim else 1
+    centered = input - mean(input, axes, keepdim=True)
+    return sum(centered * centered, axes, keepdim) * (1.0 / builtins.max(count - correction, 0))
+
+
+@tensor_method
+def std(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = False,
+        unbiased: bool | None = None) -> Tensor:
+    """Standard deviation: √var."""
+    return var(input, dim, correction, keepdim, unbiased).sqrt()
+
+
+@tensor_method
+def prod(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Product over ``dim``."""
+    return Prod.apply(input, axes=normalize_dims(dim, input.ndim, "prod"), keepdim=keepdim)
+
+
+@tensor_method
+def cumsum(input: Tensor, dim: int) -> Tensor:
+    """Running sum along ``dim``."""
+    return Cumsum.apply(input, dim=normalize_dims(dim, input.ndim, "cumsum")[0])
+
+
+@tensor_method
+def cumprod(input: Tensor, dim: int) -> Tensor:
+    """Running product along ``dim``."""
+    return Cumprod.apply(input, dim=normalize_dims(dim, input.ndim, "cumprod")[0])
+
+
+@tensor_method
+def amax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim``; ties share the gradient evenly."""
+    return Amax.apply(input, axes=normalize_dims(dim, input.ndim, "amax"), keepdim=keepdim)
+
+
+@tensor_method
+def amin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim``; ties share the gradient evenly."""
+    return Amin.apply(input, axes=normalize_dims(dim, input.ndim, "amin"), keepdim=keepdim)
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+@tensor_method
+def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+    """``max(x)``: the largest element. ``max(x, dim)``: ``(values, indices)`` along ``dim``,
+    the gradient going to the first maximal element only. ``max(x, y)``: elementwise maximum."""
+    if isinstance(dim, Tensor):
+        return input.maximum(dim)
+    if dim is None:
+        return amax(input)
+    return _select(input, dim, keepdim, argmax(input, dim, keepdim=True))
+
+
+@tensor_method
+def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
+    """Like ``max`` for the smallest elements."""
+    if isinstance(dim, Tensor):
+        return input.minimum(dim)
+    if dim is None:
+        return amin(input)
+    return _select(input, dim, keepdim, argmin(input, dim, keepdim=True))
+
+
+def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
+    values = input.gather(dim, index)
+    if not keepdim:
+        values, index = values.squeeze(dim), index.squeeze(dim)
+    return MaxResult(values, index)
+
+
+@tensor_method
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
+    if dim is None:
+        return Tensor._wrap(xp.asarray(input.data.argmax(), xp.int64))
+    d = normalize_dims(dim, input.ndim, "argmax")[0]
+    return Tensor._wrap(input.data.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
+
+
+@tensor_method
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
+    if dim is None:
+        return Tensor._wrap(xp.asarray(input.data.argmin(), xp.int64))
+    d = normalize_dims(dim, input.ndim, "argmin")[0]
+    return Tensor._wrap(input.data.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
+
+
+@tensor_method
+def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
+    """ln Σ exp(x) over ``dim``, shifted by the maximum so it never overflows."""
+    axes = normalize_dims(dim, input.ndim, "logsumexp")
+    shift = Tensor._wrap(xp.nan_to_num(input.data.max(axis=axes, keepdims=True),
+                                       neginf=0.0, posinf=0.0))
+    out = sum((input - shift).exp(), axes, keepdim=True).log() + shift
+    return out if keepdim else out.squeeze(axes)
+
+
+@tensor_method
+def norm(input: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """The p-norm over ``dim`` (2 by default; 'fro', 1, inf, −inf and any p > 0)."""
+    if p in ("fro", 2, 2.0):
+        sq = sum(input * input, dim, keepdim)
+        return sq.sqrt()
+    if p in (float("inf"), "inf"):
+        return amax(input.abs(), dim, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(input.abs(), dim, keepdim)
+    if p in (1, 1.0):
+        return sum(input.abs(), dim, keepdim)
+    if isinstance(p, (int, float)) and p > 0:
+        return sum(input.abs() ** p, dim, keepdim) ** (1.0 / p)
+    raise ValueError(f"norm: unsupported order p={p!r}")
+
+
+@tensor_method
+def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """True where every element along ``dim`` is non-zero."""
+    axes = normalize_dims(dim, input.ndim, "all")
+    return Tensor._wrap(xp.asarray(input.data.all(axis=axes, keepdims=keepdim)))
+
+
+@tensor_method
+def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """True where some element along ``dim`` is non-zero."""
+    axes = normalize_dims(dim, input.ndim, "any")
+    return Tensor._wrap(xp.asarray(input.data.any(axis=axes, keepdims=keepdim)))
+
+
+@tensor_method
+def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
+    """Number of non-zero elements along ``dim``."""
+    axes = normalize_dims(dim, input.ndim, "count_nonzero")
+    return Tensor._wrap(xp.asarray(xp.count_nonzero(input.data, axis=axes), xp.int64))
+
+
+def _cat_last(a: Tensor, b: Tensor) -> Tensor:
+    from chainrule.ops.movement import cat
+
+    return cat([a, b], -1)

@@ -1,0 +1,56 @@
+"""Random number generation: one global generator, seeded by ``manual_seed``, and ``Generator``
+objects for streams of their own (e.g. a DataLoader's shuffling)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy
+
+
+class Generator:
+    """A seeded stream of random numbers (``torch.Generator``); wraps NumPy's PCG64."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.np = numpy.random.Generator(numpy.random.PCG64(seed))
+        self._seed = seed
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reset the stream to the start of ``seed``'s sequence; returns self."""
+        self.np = numpy.random.Generator(numpy.random.PCG64(int(seed)))
+        self._seed = int(seed)
+        return self
+
+    def initial_seed(self) -> int | None:
+        return self._seed
+
+    def get_state(self) -> dict[str, Any]:
+        """The generator's exact position, JSON-serialisable, for checkpoints."""
+        return self.np.bit_generator.state
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Return to a position saved by ``get_state``."""
+        self.np.bit_generator.state = state
+
+
+default_generator = Generator(0)
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the global generator, making every random op that uses it reproducible."""
+    return default_generator.manual_seed(seed)
+
+
+def get_rng_state() -> dict[str, Any]:
+    """The global generator's state (see ``Generator.get_state``)."""
+    return default_generator.get_state()
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore the global generator to a state from ``get_rng_state``."""
+    default_generator.set_state(state)
+
+
+def numpy_generator(generator: Generator | None = None) -> numpy.random.Generator:
+    """The NumPy generator behind ``generator``, or behind the global one."""
+    return (generator or default_generator).np

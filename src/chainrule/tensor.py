@@ -1,0 +1,498 @@
+"""The Tensor: an array, the gradient it receives, and the op that produced it.
+
+Math methods are one-liners over the op functions in ``chainrule.ops``; autograd state
+(``requires_grad``, ``grad``, ``grad_fn``, version counter, hooks) lives here.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from chainrule import backend
+from chainrule.autograd.grad_mode import _mode
+from chainrule.backend import Array, xp
+
+Scalar = int | float | bool
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Args:
+        data: array-like contents (copied).
+        dtype: optional dtype; Python floats default to float32, ints to int64.
+        requires_grad: record operations on this tensor so ``backward`` can fill ``.grad``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_tangents",
+                 "__weakref__")
+    __array_priority__ = 1000  # NumPy defers ``array * tensor`` to Tensor.__rmul__
+
+    data: Array
+    grad: Tensor | None
+    requires_grad: bool
+
+    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
+        self.data = as_array(data, dtype)
+        self.grad = None
+        self.grad_fn = None
+        self._version = 0
+        self._hooks = None
+        self._tangents = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _wrap(cls, data: Array, requires_grad: bool = False, grad_fn: Any = None) -> Tensor:
+        """A tensor over ``data`` without copying or checking (the ops' fast path)."""
+        t = _new(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._version = 0
+        t._hooks = None
+        t._tangents = None
+        return t
+
+    # ---- metadata -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user rather than by an op that records gradients."""
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> Tensor:
+        return self.transpose(-2, -1)
+
+    def size(self, dim: int | None = None) -> Any:
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return int(self.data.itemsize)
+
+    def is_floating_point(self) -> bool:
+        return backend.is_floating(self.data.dtype)
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return (self[i] for i in range(len(self)))
+
+    # ---- conversion -----------------------------------------------------------------------
+    def numpy(self) -> Array:
+        """The underlying array (shared, not copied)."""
+        if self.requires_grad and _mode.enabled:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead."
+            )
+        return self.data
+
+    def item(self) -> Scalar:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
+            )
+        return bool(self.data.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.data.item())
+
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
+        """Cast to ``dtype`` (differentiable between floating dtypes); devices other than
+        'cpu' are refused."""
+        dtype = kwargs.pop("dtype", dtype)
+        if isinstance(dtype, str) and dtype in ("cpu",):
+            return self
+        if isinstance(dtype, Tensor):
+            dtype = dtype.dtype
+        if dtype is None:
+            return self
+        return _E.cast(self, xp.dtype(dtype))
+
+    def type(self, dtype: Any) -> Tensor:
+        return self.to(dtype)
+
+    def float(self) -> Tensor:
+        return self.to(backend.float32)
+
+    def double(self) -> Tensor:
+        return self.to(backend.float64)
+
+    def half(self) -> Tensor:
+        return self.to(backend.float16)
+
+    def long(self) -> Tensor:
+        return self.to(backend.int64)
+
+    def int(self) -> Tensor:
+        return self.to(backend.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(backend.bool_)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    # ---- autograd -------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set whether operations on this (leaf) tensor are recorded; returns self."""
+        if requires_grad and not backend.is_floating(self.data.dtype):
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach()."
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory, as in PyTorch)."""
+        return Tensor._wrap(self.data)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self) -> Tensor:
+        """A copy of the data that stays in the graph."""
+        return _E.clone(self)
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.reshape(other.shape)
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Sequence[Tensor] | None = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``autograd.backward``)."""
+        from chainrule.autograd.engine import backward
+
+        backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
+                 inputs)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
+        replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            if self.grad_fn.hooks is None:
+                self.grad_fn.hooks = []
+            hooks = self.grad_fn.hooks
+        hooks.append(hook)
+        return _HookHandle(hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
+
+    # ---- in-place ---------------------------------------------------------------------------
+    def _inplace(self, fn: Callable[[Tensor], Tensor]) -> Tensor:
+        """Replace this tensor's values by ``fn(self)`` and bump its version counter.
+
+        Recorded in the graph when grad mode is on and gradients are involved: the tensor then
+        takes the result's history, and ``fn`` sees an alias of the old state. Forbidden on a
+        leaf that requires grad (outside ``no_grad``), as in PyTorch.
+        """
+        if _mode.enabled and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            old = Tensor._wrap(self.data, True, self.grad_fn)
+            old._version = self._version
+            out = fn(old)
+            self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
+        else:
+            out = fn(self)
+            if _mode.enabled and out.requires_grad:
+                self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
+                self.requires_grad = True
+            else:
+                xp.copyto(self.data, xp.broadcast_to(out.data, self.data.shape),
+                          casting="unsafe")
+        self._version += 1
+        return self
+
+    def _fill(self, value: Array) -> Tensor:
+        return self._inplace(lambda _: Tensor._wrap(value))
+
+    def zero_(self) -> Tensor:
+        return self._fill(xp.zeros_like(self.data))
+
+    def fill_(self, value: Scalar) -> Tensor:
+        return self._fill(xp.full_like(self.data, value))
+
+    def copy_(self, src: Any) -> Tensor:
+        if isinstance(src, Tensor) and src.requires_grad:
+            return self._inplace(lambda _: src.to(self.dtype).expand(self.shape) * 1)
+        return self._fill(as_array(src, self.dtype))
+
+    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(lambda s: s + other * alpha if alpha != 1 else s + other)
+
+    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+        return self._inplace(lambda s: s - other * alpha if alpha != 1 else s - other)
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(lambda s: s * other)
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(lambda s: s / other)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        return self._inplace(lambda s: s.clamp(min, max))
+
+    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+        return self._inplace(lambda s: s.masked_fill(mask, value))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        rng = _random.numpy_generator(generator)
+        return self._fill(rng.uniform(a, b, self.shape).astype(self.dtype))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        rng = _random.numpy_generator(generator)
+        return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._inplace(lambda s: _M.index_put(s, index, value))
+
+    # ---- operators --------------------------------------------------------------------------
+    def __add__(self, o: Any) -> Tensor:
+        return _E.add(self, o)
+
+    def __radd__(self, o: Any) -> Tensor:
+        return _E.add(o, self)
+
+    def __sub__(self, o: Any) -> Tensor:
+        return _E.sub(self, o)
+
+    def __rsub__(self, o: Any) -> Tensor:
+        return _E.sub(o, self)
+
+    def __mul__(self, o: Any) -> Tensor:
+        return _E.mul(self, o)
+
+    def __rmul__(self, o: Any) -> Tensor:
+        return _E.mul(o, self)
+
+    def __truediv__(self, o: Any) -> Tensor:
+        return _E.div(self, o)
+
+    def __rtruediv__(self, o: Any) -> Tensor:
+        return _E.div(o, self)
+
+    def __pow__(self, o: Any) -> Tensor:
+        return _E.pow(self, o)
+
+    def __rpow__(self, o: Any) -> Tensor:
+        return _E.pow(o, self)
+
+    def __matmul__(self, o: Any) -> Tensor:
+        return _L.matmul(self, o)
+
+    def __rmatmul__(self, o: Any) -> Tensor:
+        return _L.matmul(o, self)
+
+    def __neg__(self) -> Tensor:
+        return _E.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return _E.abs(self)
+
+    def __invert__(self) -> Tensor:
+        return _E.logical_not(self)
+
+    def __and__(self, o: Any) -> Tensor:
+        return _E.logical_and(self, o)
+
+    def __or__(self, o: Any) -> Tensor:
+        return _E.logical_or(self, o)
+
+    def __xor__(self, o: Any) -> Tensor:
+        return _E.logical_xor(self, o)
+
+    def __floordiv__(self, o: Any) -> Tensor:
+        return _E.floor_divide(self, o)
+
+    def __mod__(self, o: Any) -> Tensor:
+        return _E.remainder(self, o)
+
+    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return _E.eq(self, o)
+
+    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
+        return _E.ne(self, o)
+
+    def __lt__(self, o: Any) -> Tensor:
+        return _E.lt(self, o)
+
+    def __le__(self, o: Any) -> Tensor:
+        return _E.le(self, o)
+
+    def __gt__(self, o: Any) -> Tensor:
+        return _E.gt(self, o)
+
+    def __ge__(self, o: Any) -> Tensor:
+        return _E.ge(self, o)
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return _M.getitem(self, index)
+
+    def __repr__(self) -> str:
+        body = xp.array2string(self.data, separator=", ", precision=4, prefix="tensor(",
+                               threshold=1000, edgeitems=3)
+        extras = []
+        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn={self.grad_fn!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+
+_new = object.__new__
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list[Any], hook: Any) -> None:
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+def as_array(data: Any, dtype: Any = None) -> Array:
+    """``data`` as a new array with PyTorch's default dtypes (float32 for Python floats, int64
+    for ints); NumPy arrays keep their dtype unless ``dtype`` is given."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, xp.ndarray) or hasattr(data, "dtype"):
+        arr = xp.array(data, dtype=dtype)
+    else:
+        arr = xp.array(data if not _has_tensors(data) else _untensor(data))
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=False)
+        elif arr.dtype == backend.float64:
+            arr = arr.astype(backend.float32)
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(backend.int64, copy=False)
+        elif arr.dtype.kind not in "fbc":
+            raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
+                            f"(NumPy dtype {arr.dtype})")
+    return arr
+
+
+def _has_tensors(data: Any) -> bool:
+    return isinstance(data, (list, tuple)) and any(
+        isinstance(d, Tensor) or _has_tensors(d) for d in data
+    )
+
+
+def _untensor(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)):
+        return [_untensor(d) for d in data]
+    return data
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tensor([1.0, 2.0], requires_grad=True)
+        tensor([1., 2.], requires_grad=True)
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for op functions whose first argument is a tensor: also expose the function
+    as the method ``Tensor.<name>`` (``x.exp()`` is ``exp(x)``)."""
+    setattr(Tensor, fn.__name__, fn)
+    return fn
+
+
+from chainrule import random as _random  # noqa: E402
+from chainrule.ops import elementwise as _E  # noqa: E402
+from chainrule.ops import linalg as _L  # noqa: E402
+from chainrule.ops import movement as _M  # noqa: E402
