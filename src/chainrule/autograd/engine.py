@@ -141,9 +141,9 @@ def _run(
         op = stack.pop()
         if op.inputs is None:
             raise RuntimeError(_FREED)
-        for t in op.inputs:
+        for t, need in zip(op.inputs, op.needs_input_grad):
             f = t.grad_fn
-            if f is not None:
+            if need and f is not None:
                 if f in pending:
                     pending[f] += 1
                 else:
@@ -176,24 +176,30 @@ def _run(
                 if nonleaf is not None and op in nonleaf:
                     key = id(nonleaf[op])
                     capture[key] = g if capture[key] is None else capture[key] + g  # type: ignore
-                _check_versions(op)
+                if op.saves_inputs:
+                    _check_versions(op)
                 in_grads = op.backward(g)
             else:
                 in_grads = (None,) * len(inputs)
             for t, gi, need in zip(inputs, in_grads, op.needs_input_grad):
+                if not need:
+                    continue
                 f = t.grad_fn
-                if gi is not None and need:
+                if gi is not None:
                     if gi.data.shape != t.data.shape:
                         gi = unbroadcast(gi, t.data.shape, op)
                     if gi.data.dtype != t.data.dtype:
                         gi = gi.to(t.data.dtype)
                     if f is None:
                         _accumulate(t, gi, capture, only, create_graph)
+                    elif f in grads:
+                        grads[f] = grads[f] + gi
                     else:
-                        grads[f] = grads[f] + gi if f in grads else gi
+                        grads[f] = gi
                 if f is not None:
-                    pending[f] -= 1
-                    if pending[f] == 0:
+                    n = pending[f] - 1
+                    pending[f] = n
+                    if n == 0:
                         ready.append(f)
             if not retain_graph:
                 op.inputs = None
@@ -203,8 +209,6 @@ def _run(
 
 
 def _check_versions(op: Op) -> None:
-    if not type(op).saves_inputs:
-        return
     for i, (t, v) in enumerate(zip(op.inputs, op.versions)):
         if t._version != v:
             raise RuntimeError(

@@ -41,8 +41,12 @@ def register(cls: type[Op]) -> type[Op]:
 class Op:
     """One primitive applied to some tensors: a node of the computation graph."""
 
-    __slots__ = ("inputs", "out", "params", "needs_input_grad", "versions", "hooks", "retained",
-                 "__dict__", "__weakref__")
+    __slots__ = ("inputs", "out", "params", "needs_input_grad", "versions", "__dict__",
+                 "__weakref__")
+    hooks: list[Any] | None = None
+    """Hooks registered on the op's output tensor (a non-leaf), run on its gradient."""
+    retained: Any = None
+    """Weak reference to the output tensor when ``retain_grad()`` was called on it."""
 
     name: ClassVar[str] = "op"
     saves_inputs: ClassVar[bool] = True
@@ -71,51 +75,89 @@ class Op:
     @classmethod
     def apply(cls, *args: Any, **params: Any) -> Tensor:
         """Run the op on tensors (or Python scalars) and record it when gradients are needed."""
-        inputs = tuple(a if isinstance(a, Tensor) else _constant(a, args) for a in args)
-        op = cls.__new__(cls)
+        # NOTE: the hottest function of the library (every op, forward and backward, passes
+        # here), so it is written for speed: one pass over the inputs, no helper calls.
+        for a in args:
+            if not isinstance(a, Tensor):
+                args = _as_tensors(args)
+                break
+        op = _new(cls)
         op.params = params
         if params:
             op.__dict__.update(params)
-        out = op.forward(*[t.data for t in inputs])
-        if _mode.enabled and cls.differentiable and any(t.requires_grad for t in inputs):
-            op.inputs = inputs
+        out = op.forward(*[t.data for t in args])
+        result = _new(Tensor)
+        result.data = out
+        result.grad = None
+        result._version = 0
+        result._hooks = None
+        result._tangents = None
+        if _mode.enabled and cls.differentiable and any(t.requires_grad for t in args):
+            op.inputs = args
             op.out = out
-            op.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            op.needs_input_grad = tuple([t.requires_grad for t in args])
             if cls.saves_inputs:
-                op.versions = tuple(t._version for t in inputs)
-            op.hooks = None
-            op.retained = None
-            result = Tensor._wrap(out, True, op)
+                op.versions = tuple([t._version for t in args])
+            result.requires_grad = True
+            result.grad_fn = op
         else:
-            result = Tensor._wrap(out)
+            result.requires_grad = False
+            result.grad_fn = None
         if forward_ad.levels:
-            forward_ad.propagate(op, inputs, out, result)
+            forward_ad.propagate(op, args, out, result)
         return result
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
 
 
-def _constant(value: Any, args: tuple[Any, ...]) -> Tensor:
-    """A Python scalar (or array-like) operand as a constant tensor.
+def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """The operands with Python scalars and arrays turned into constant tensors.
 
     Scalars take the dtype of the tensor operand, as in PyTorch (``x * 2.0`` stays float32); a
-    float scalar with an integer tensor gives the default float dtype.
+    float scalar with an integer or bool tensor gives the default float dtype.
     """
-    ref = next((a for a in args if isinstance(a, Tensor)), None)
-    if ref is not None and isinstance(value, (bool, int, float)):
-        kind = ref.data.dtype.kind
+    if len(args) == 2:
+        a, b = args
+        if isinstance(a, Tensor):
+            return a, _constant(b, a.data.dtype)
+        if isinstance(b, Tensor):
+            return _constant(a, b.data.dtype), b
+    ref = next((a.data.dtype for a in args if isinstance(a, Tensor)), None)
+    return tuple(a if isinstance(a, Tensor) else _constant(a, ref) for a in args)
+
+
+_CONSTANTS: dict[tuple[Any, Any, type], Tensor] = {}
+_SCALARS = (float, int, bool)
+
+
+def _constant(value: Any, ref: Any) -> Tensor:
+    const = _CONSTANTS.get((value, ref, type(value))) if type(value) in _SCALARS else None
+    if const is not None:
+        return const
+    if isinstance(value, xp.ndarray):
+        return Tensor._wrap(value)
+    if ref is None or not isinstance(value, (bool, int, float)):
+        return tensor(value)
+    key = (value, ref, type(value))
+    if key not in _CONSTANTS:
         if isinstance(value, bool):
-            dtype = ref.data.dtype
-        elif isinstance(value, float) and kind in "biu":
+            dtype = ref
+        elif isinstance(value, float) and ref.kind in "biu":
             dtype = xp.float32
-        elif isinstance(value, int) and kind == "b":
+        elif isinstance(value, int) and ref.kind == "b":
             dtype = xp.int64
         else:
-            dtype = ref.data.dtype
-        return Tensor._wrap(xp.asarray(value, dtype=dtype))
-    return tensor(value)
+            dtype = ref
+        if len(_CONSTANTS) > 4096:
+            _CONSTANTS.clear()
+        arr = xp.asarray(value, dtype=dtype)
+        arr.flags.writeable = False  # shared between ops: never mutated
+        _CONSTANTS[key] = Tensor._wrap(arr)
+    return _CONSTANTS[key]
 
 
 from chainrule.backend import xp  # noqa: E402
 from chainrule.tensor import Tensor, tensor  # noqa: E402
+
+_new = object.__new__

@@ -8,7 +8,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Op, register
+from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor, tensor_method
 
@@ -188,16 +190,23 @@ class Where(Op):
 
 # ---- unary maths ------------------------------------------------------------------------------
 class _Unary(Op):
-    """A unary op whose derivative is ``deriv()`` (a Tensor): ∂/∂x = g·deriv, tangent ẋ·deriv."""
+    """A unary op with derivative ``deriv(x, y)`` of input x and output y: ∂/∂x = g·deriv,
+    tangent ẋ·deriv.
 
-    def deriv(self) -> Tensor:
+    ``deriv`` receives raw arrays in a plain backward (cheap: no graph ops) and Tensors when the
+    backward is recorded or forward mode is on, so its formula must work with both.
+    """
+
+    def deriv(self, x: Any, y: Any) -> Any:
         raise NotImplementedError
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g * self.deriv(),)
+        if _mode.enabled or forward_ad.levels:
+            return (g * self.deriv(self.inputs[0], self.output()),)
+        return (g * self.deriv(self.inputs[0].data, self.out),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
-        return t * self.deriv()
+        return t * self.deriv(self.inputs[0], self.output())
 
 
 @register
@@ -226,8 +235,8 @@ class Exp(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.exp(x)
 
-    def deriv(self) -> Tensor:
-        return self.output()
+    def deriv(self, x: Any, y: Any) -> Any:
+        return y
 
 
 @register
@@ -255,8 +264,8 @@ class Log1p(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.log1p(x)
 
-    def deriv(self) -> Tensor:
-        return 1 / (1 + self.inputs[0])
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 / (1 + x)
 
 
 @register
@@ -268,8 +277,8 @@ class Expm1(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.expm1(x)
 
-    def deriv(self) -> Tensor:
-        return self.output() + 1
+    def deriv(self, x: Any, y: Any) -> Any:
+        return y + 1
 
 
 @register
@@ -281,8 +290,8 @@ class Sqrt(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.sqrt(x)
 
-    def deriv(self) -> Tensor:
-        return 0.5 / self.output()
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 0.5 / y
 
 
 @register
@@ -294,8 +303,8 @@ class Rsqrt(_Unary):
     def forward(self, x: Array) -> Array:
         return 1 / xp.sqrt(x)
 
-    def deriv(self) -> Tensor:
-        return -0.5 * self.output() ** 3
+    def deriv(self, x: Any, y: Any) -> Any:
+        return -0.5 * y ** 3
 
 
 @register
@@ -307,8 +316,8 @@ class Sin(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.sin(x)
 
-    def deriv(self) -> Tensor:
-        return cos(self.inputs[0])
+    def deriv(self, x: Any, y: Any) -> Any:
+        return _on(x, xp.cos, cos)
 
 
 @register
@@ -320,8 +329,8 @@ class Cos(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.cos(x)
 
-    def deriv(self) -> Tensor:
-        return -sin(self.inputs[0])
+    def deriv(self, x: Any, y: Any) -> Any:
+        return -_on(x, xp.sin, sin)
 
 
 @register
@@ -333,8 +342,8 @@ class Tan(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.tan(x)
 
-    def deriv(self) -> Tensor:
-        return 1 + self.output() ** 2
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 + y * y
 
 
 @register
@@ -346,8 +355,7 @@ class Tanh(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.tanh(x)
 
-    def deriv(self) -> Tensor:
-        y = self.output()
+    def deriv(self, x: Any, y: Any) -> Any:
         return 1 - y * y
 
 
@@ -361,8 +369,7 @@ class Sigmoid(_Unary):
         # NOTE: 0.5·(1 + tanh(x/2)) equals σ(x) and never overflows.
         return 0.5 * (1 + xp.tanh(0.5 * x))
 
-    def deriv(self) -> Tensor:
-        y = self.output()
+    def deriv(self, x: Any, y: Any) -> Any:
         return y * (1 - y)
 
 
@@ -384,9 +391,8 @@ class Erf(_Unary):
             -1.453152027 + t * 1.061405429))))
         return (s * (1 - poly * xp.exp(-a * a))).astype(x.dtype, copy=False)
 
-    def deriv(self) -> Tensor:
-        x = self.inputs[0]
-        return (2 / math.sqrt(math.pi)) * exp(-(x * x))
+    def deriv(self, x: Any, y: Any) -> Any:
+        return (2 / math.sqrt(math.pi)) * _on(-(x * x), xp.exp, exp)
 
 
 @register
@@ -398,8 +404,8 @@ class Relu(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.maximum(x, 0)
 
-    def deriv(self) -> Tensor:
-        return _mask(self.inputs[0].data > 0, self.inputs[0].dtype)
+    def deriv(self, x: Any, y: Any) -> Any:
+        return _data(x) > 0
 
 
 @register
@@ -412,9 +418,9 @@ class LeakyRelu(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.where(x > 0, x, x * x.dtype.type(self.negative_slope))
 
-    def deriv(self) -> Tensor:
-        x = self.inputs[0].data
-        return Tensor._wrap(xp.where(x > 0, 1, self.negative_slope).astype(x.dtype))
+    def deriv(self, x: Any, y: Any) -> Any:
+        x = _data(x)
+        return xp.where(x > 0, 1, self.negative_slope).astype(x.dtype)
 
 
 @register
@@ -427,9 +433,10 @@ class Elu(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype)
 
-    def deriv(self) -> Tensor:
-        x = self.inputs[0]
-        return where(x > 0, 1.0, self.output() + self.alpha)
+    def deriv(self, x: Any, y: Any) -> Any:
+        if isinstance(x, Tensor):
+            return where(x > 0, 1.0, y + self.alpha)
+        return xp.where(x > 0, 1, y + self.alpha).astype(x.dtype)
 
 
 @register
@@ -445,9 +452,11 @@ class Softplus(_Unary):
         soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / self.beta
         return xp.where(bx > self.threshold, x, soft).astype(x.dtype)
 
-    def deriv(self) -> Tensor:
-        x = self.inputs[0]
-        return where(x * self.beta > self.threshold, 1.0, sigmoid(x * self.beta))
+    def deriv(self, x: Any, y: Any) -> Any:
+        bx = x * self.beta
+        if isinstance(x, Tensor):
+            return where(bx > self.threshold, 1.0, sigmoid(bx))
+        return xp.where(bx > self.threshold, 1, 0.5 * (1 + xp.tanh(0.5 * bx))).astype(x.dtype)
 
 
 @register
@@ -459,8 +468,8 @@ class Abs(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.abs(x)
 
-    def deriv(self) -> Tensor:
-        return Tensor._wrap(xp.sign(self.inputs[0].data))
+    def deriv(self, x: Any, y: Any) -> Any:
+        return xp.sign(_data(x))
 
 
 @register
@@ -474,14 +483,14 @@ class Clamp(_Unary):
     def forward(self, x: Array) -> Array:
         return xp.clip(x, self.lo, self.hi)
 
-    def deriv(self) -> Tensor:
-        x = self.inputs[0].data
+    def deriv(self, x: Any, y: Any) -> Any:
+        x = _data(x)
         inside = xp.ones(x.shape, bool)
         if self.lo is not None:
             inside &= x >= self.lo
         if self.hi is not None:
             inside &= x <= self.hi
-        return _mask(inside, x.dtype)
+        return inside
 
 
 class _Piecewise(_Unary):
@@ -573,8 +582,13 @@ class Clone(Op):
         return t
 
 
-def _mask(m: Array, dtype: Any) -> Tensor:
-    return Tensor._wrap(m.astype(dtype))
+def _on(x: Any, array_fn: Any, tensor_fn: Any) -> Any:
+    """``array_fn(x)`` for an array, ``tensor_fn(x)`` for a Tensor (see ``_Unary.deriv``)."""
+    return tensor_fn(x) if isinstance(x, Tensor) else array_fn(x)
+
+
+def _data(x: Any) -> Array:
+    return x.data if isinstance(x, Tensor) else x
 
 
 # ---- non-differentiable elementwise -----------------------------------------------------------
