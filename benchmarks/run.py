@@ -75,8 +75,28 @@ def _block(w: Workload, seconds: float) -> float:
             return n / elapsed
 
 
+def measure_epoch(quick: bool) -> dict[str, object]:
+    """Wall time of one worksheet-CNN epoch on the real MNIST in each framework (samples/s)."""
+    import mnist_epoch
+
+    fraction = 0.1 if quick else 1.0
+    samples = 50_000 * fraction
+    row: dict[str, object] = {"workload": "mnist-epoch"}
+    row["chainrule_epoch_s"] = mnist_epoch.chainrule_epoch(fraction) / fraction
+    row["chainrule_samples_per_s"] = samples / (row["chainrule_epoch_s"] * fraction)  # type: ignore
+    try:
+        row["torch_epoch_s"] = mnist_epoch.torch_epoch(fraction) / fraction
+    except ImportError:
+        return row
+    row["torch_samples_per_s"] = samples / (row["torch_epoch_s"] * fraction)  # type: ignore
+    row["ratio"] = row["torch_epoch_s"] / row["chainrule_epoch_s"]  # type: ignore[operator]
+    return row
+
+
 def measure(name: str, quick: bool, threads: int) -> dict[str, object]:
     """Steps/s of each framework on ``name``, in alternating blocks; medians reported."""
+    if name == "mnist-epoch":
+        return measure_epoch(quick)
     frameworks = ["chainrule"]
     try:
         import torch
@@ -134,8 +154,8 @@ def main() -> int:
     if args.probe_memory:
         _probe(*args.probe_memory)
         return 0
-    names = [n for n in args.only.split(",") if n] or list(WORKLOADS)
-    unknown = [n for n in names if n not in WORKLOADS]
+    names = [n for n in args.only.split(",") if n] or [*WORKLOADS, "mnist-epoch"]
+    unknown = [n for n in names if n not in WORKLOADS and n != "mnist-epoch"]
     if unknown:
         print(f"unknown workload(s) {unknown}; choose from {sorted(WORKLOADS)}", file=sys.stderr)
         return 2
@@ -148,7 +168,7 @@ def main() -> int:
     rows = []
     for name in names:
         row = measure(name, args.quick, args.threads)
-        if not args.no_memory:
+        if not args.no_memory and name in WORKLOADS:
             for fw in ("chainrule", "torch"):
                 if f"{fw}_samples_per_s" in row:
                     row[f"{fw}_peak_mb"] = peak_memory_mb(name, fw, args.threads)
