@@ -151,9 +151,10 @@ def _run(
                     stack.append(f)
 
     grads: dict[Op, Tensor] = {}
+    owned: set[int] = set()  # ids of gradient arrays a leaf has taken without copying
     for t, g in roots:
         if t.grad_fn is None:
-            _accumulate(t, g, capture, only, create_graph)
+            _accumulate(t, g, capture, only, create_graph, owned=None)
         else:
             grads[t.grad_fn] = grads[t.grad_fn] + g if t.grad_fn in grads else g
     ready = [op for op, n in pending.items() if n == 0]
@@ -191,7 +192,8 @@ def _run(
                     if gi.data.dtype != t.data.dtype:
                         gi = gi.to(t.data.dtype)
                     if f is None:
-                        _accumulate(t, gi, capture, only, create_graph)
+                        _accumulate(t, gi, capture, only, create_graph,
+                                    owned if gi is not g else None)
                     elif f in grads:
                         grads[f] = grads[f] + gi
                     else:
@@ -224,7 +226,14 @@ def _accumulate(
     capture: dict[int, Tensor | None] | None,
     only: set[int] | None,
     create_graph: bool,
+    owned: set[int] | None,
 ) -> None:
+    """Add ``g`` into ``leaf.grad`` (or into ``capture`` for ``autograd.grad``).
+
+    A fresh gradient array (computed by the op, contiguous, not yet given to another leaf;
+    ``owned`` is None for arrays passed through unchanged) is taken without a copy, since the
+    optimizer and later accumulations write into ``.grad`` in place.
+    """
     if leaf._hooks:
         for hook in leaf._hooks:
             g = hook(g) or g
@@ -236,8 +245,16 @@ def _accumulate(
     if only is not None and id(leaf) not in only:
         return
     if leaf.grad is None:
-        # Own the array: a backward may hand the same gradient to several inputs.
-        leaf.grad = g if create_graph else type(g)._wrap(g.data.copy())
+        if create_graph:
+            leaf.grad = g
+            return
+        arr = g.data
+        if (owned is None or id(arr) in owned or not arr.flags.owndata
+                or not arr.flags.writeable or not arr.flags.c_contiguous):
+            arr = arr.copy()
+        if owned is not None:
+            owned.add(id(arr))
+        leaf.grad = type(g)._wrap(arr)
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:
@@ -249,9 +266,9 @@ def unbroadcast(g: Tensor, shape: tuple[int, ...], op: object = None) -> Tensor:
     lead = g.ndim - len(shape)
     if lead < 0:
         raise RuntimeError(f"{op}: gradient of shape {g.shape} cannot reduce to {shape}")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    if axes:
-        g = g.sum(axes, keepdim=True)
-    return g.reshape(shape) if g.shape != shape else g
+    if lead:
+        g = g.sum(tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(stretched, keepdim=True)
+    return g

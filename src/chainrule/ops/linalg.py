@@ -42,6 +42,57 @@ class Matmul(Op):
         return x if y is None else y if x is None else x + y
 
 
+@register
+class Linear(Op):
+    """x @ Wᵀ + b for x of shape (..., in), W (out, in), b (out,) or absent.
+    ∂/∂x = g @ W, ∂/∂W = gᵀ @ x (over all leading dims), ∂/∂b = Σ g.
+
+    NOTE: a primitive rather than matmul + transpose + add because it is the hottest pattern of
+    dense nets: one GEMM per gradient, and a weight gradient that is a fresh contiguous array
+    (the engine keeps it as ``.grad`` without a copy).
+    """
+
+    name = "linear"
+
+    def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
+        if x.shape[-1] != w.shape[1]:
+            raise RuntimeError(f"linear: input of shape {tuple(x.shape)} does not match weight "
+                               f"of shape {tuple(w.shape)} (expected last dim {w.shape[1]})")
+        out = x @ w.T
+        if b is not None:
+            out += b
+        return out
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, w = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        gx = Matmul.apply(g, w) if need[0] else None
+        g2 = g.reshape(-1, g.shape[-1])
+        gw = Matmul.apply(g2.mT, x.reshape(-1, x.shape[-1])) if need[1] else None
+        grads: tuple[Tensor | None, ...] = (gx, gw)
+        if len(self.inputs) == 3:
+            grads += (g2.sum(0) if need[2] else None,)
+        return grads
+
+    def jvp(self, tx: Tensor | None, tw: Tensor | None, tb: Tensor | None = None) -> Tensor | None:
+        x, w = self.inputs[0], self.inputs[1]
+        out = None
+        for term in (Matmul.apply(tx, w.mT) if tx is not None else None,
+                     Matmul.apply(x, tw.mT) if tw is not None else None, tb):
+            if term is not None:
+                out = term if out is None else out + term
+        return out
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b (``torch.nn.functional.linear``)."""
+    if input.ndim == 0:
+        raise RuntimeError(f"linear: input must have at least 1 dim, got shape {input.shape}")
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)
+
+
 @tensor_method
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch rules: 1-D operands are promoted to a row (left) or
