@@ -1,0 +1,11 @@
+"""Optimizers and learning-rate schedulers with PyTorch's names and update rules."""
+
+from chainrule.optim.adadelta import Adadelta
+from chainrule.optim.adagrad import Adagrad
+from chainrule.optim.adam import Adam, Adamax, AdamW, NAdam
+from chainrule.optim.optimizer import Optimizer
+from chainrule.optim.rmsprop import RMSprop
+from chainrule.optim.sgd import SGD
+
+__all__ = ["SGD", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop", "Adagrad", "Adadelta",
+           "Optimizer"]

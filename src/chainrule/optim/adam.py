@@ -1,0 +1,173 @@
+"""The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax`` and ``NAdam``.
+
+Each follows the corresponding ``torch.optim`` algorithm step for step; moments are float
+arrays like the parameter, updated in place.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chainrule.backend import Array, xp
+from chainrule.optim.optimizer import Optimizer, ParamsT, check
+
+
+def _check_common(lr: float, betas: tuple[float, float], eps: float,
+                  weight_decay: float) -> None:
+    check(lr >= 0.0, f"Invalid learning rate: {lr}")
+    check(eps >= 0.0, f"Invalid epsilon value: {eps}")
+    check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+
+
+def _moments(self: Optimizer, p: Array, g: Array, state: dict[str, Any],
+             beta1: float, beta2: float) -> None:
+    """m ← m + (1 − β₁)(g − m);  v ← β₂·v + (1 − β₂)·g²  (in place)."""
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    tmp = xp.subtract(g, m, out=self._scratch(p))
+    tmp *= 1.0 - beta1
+    m += tmp
+    v *= beta2
+    tmp = xp.multiply(g, g, out=self._scratch(p))
+    tmp *= 1.0 - beta2
+    v += tmp
+
+
+class Adam(Optimizer):
+    """Adam (``torch.optim.Adam``): adaptive moments with bias correction.
+
+    m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
+    p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + eps);  AMSGrad uses the running max of v.
+    ``weight_decay`` adds ``weight_decay·p`` to the gradient (L2); see ``AdamW`` for decoupled.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        _check_common(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        state = {"step": 0, "exp_avg": xp.zeros_like(p.data),
+                 "exp_avg_sq": xp.zeros_like(p.data)}
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        return state
+
+    def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        state["step"] += 1
+        step = state["step"]
+        if self._decoupled:
+            p *= 1.0 - lr * wd
+        else:
+            g = self._with_decay(p, g, wd)
+        _moments(self, p, g, state, beta1, beta2)
+        v = state["exp_avg_sq"]
+        if group["amsgrad"]:
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        denom = xp.sqrt(v, out=self._scratch(p))
+        denom /= math.sqrt(1.0 - beta2**step)
+        denom += group["eps"]
+        upd = xp.divide(state["exp_avg"], denom, out=denom)
+        upd *= -(lr / (1.0 - beta1**step))
+        p += upd
+
+
+class AdamW(Adam):
+    """AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay, p ← p·(1 − lr·wd)
+    before the Adam step. Default ``weight_decay=1e-2``."""
+
+    _decoupled = True
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+
+
+class Adamax(Optimizer):
+    """Adamax (``torch.optim.Adamax``): Adam with the infinity norm.
+
+    m ← β₁m + (1−β₁)g,  u ← max(β₂u, |g| + eps),  p ← p − lr/(1−β₁ᵗ) · m/u.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+        _check_common(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, maximize=maximize))
+
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        return {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_inf": xp.zeros_like(p.data)}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        state["step"] += 1
+        g = self._with_decay(p, g, group["weight_decay"])
+        m, u = state["exp_avg"], state["exp_inf"]
+        tmp = xp.subtract(g, m, out=self._scratch(p))
+        tmp *= 1.0 - beta1
+        m += tmp
+        u *= beta2
+        tmp = xp.abs(g, out=self._scratch(p))
+        tmp += group["eps"]
+        xp.maximum(u, tmp, out=u)
+        upd = xp.divide(m, u, out=self._scratch(p))
+        upd *= -(lr / (1.0 - beta1 ** state["step"]))
+        p += upd
+
+
+class NAdam(Optimizer):
+    """NAdam (``torch.optim.NAdam``): Adam with Nesterov momentum and a momentum schedule.
+
+    μₜ = β₁(1 − ½·0.96^(t·momentum_decay)),  d = √(v/(1−β₂ᵗ)) + eps,
+    p ← p − lr(1−μₜ)/(1−Πμ) · g/d − lr·μₜ₊₁/(1−Πμ·μₜ₊₁) · m/d.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 2e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
+        _check_common(lr, betas, eps, weight_decay)
+        check(momentum_decay >= 0.0, f"Invalid momentum_decay value: {momentum_decay}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, momentum_decay=momentum_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(p.data),
+                "exp_avg_sq": xp.zeros_like(p.data)}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        state["step"] += 1
+        step, md = state["step"], group["momentum_decay"]
+        if group["decoupled_weight_decay"]:
+            p *= 1.0 - lr * wd
+        else:
+            g = self._with_decay(p, g, wd)
+        mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * md))
+        mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * md))
+        state["mu_product"] *= mu
+        mu_product = state["mu_product"]
+        _moments(self, p, g, state, beta1, beta2)
+        denom = xp.divide(state["exp_avg_sq"], 1.0 - beta2**step, out=self._scratch(p, 3))
+        xp.sqrt(denom, out=denom)
+        denom += group["eps"]
+        upd = xp.divide(g, denom, out=self._scratch(p))
+        upd *= -lr * (1.0 - mu) / (1.0 - mu_product)
+        p += upd
+        upd = xp.divide(state["exp_avg"], denom, out=self._scratch(p))
+        upd *= -lr * mu_next / (1.0 - mu_product * mu_next)
+        p += upd
