@@ -1,9 +1,16 @@
 """Forward-mode AD: tangents carried beside primal values, one level per active ``jvp``.
 
-A tensor's tangents live in ``Tensor._tangents`` keyed by level. ``Op.apply`` calls
-``propagate`` while any level is open, which asks the op's ``jvp`` rule for the output's
-tangent. Levels are processed outermost first, so the tangent at an inner level is itself
-differentiated by outer ones (``jacfwd(jacfwd(f))``).
+A tensor's tangents live in ``Tensor._tangents`` keyed by level (a fresh integer per ``jvp``
+call, so a stale tangent of a closed level is never confused with a live one). ``Op.apply``
+calls ``propagate`` while any level is open, which asks the op's ``jvp`` rule for the output's
+tangent.
+
+Nesting: levels are processed outermost first. The tangent at level k is computed with only the
+levels *outside* k open, so that tangent is itself differentiated by every outer level
+(``jacfwd(jacfwd(f))`` reads the outer tangent of the inner tangent) and inner levels never
+attach tangents to an outer level's tangent (wasted work, and a source of perturbation
+confusion). Inside ``jvp``, ``Op.output()`` returns the dual result, whose outer tangents are
+already set.
 """
 
 from __future__ import annotations
@@ -34,15 +41,30 @@ def exit_level(level: int) -> None:
 
 
 def make_dual(primal: Tensor, tangent: Tensor, level: int) -> Tensor:
-    """A tensor equal to ``primal`` (sharing its graph) that carries ``tangent`` at ``level``."""
+    """A new tensor equal to ``primal`` (linked to its graph and its outer tangents) that also
+    carries ``tangent`` at ``level``. ``primal`` itself is left unchanged."""
+    from chainrule.ops.movement import Reshape
+
     if tangent.shape != primal.shape:
         raise ValueError(
-            f"jvp: tangent shape {tangent.shape} does not match primal shape {primal.shape}"
+            f"jvp: tangent shape {tuple(tangent.shape)} does not match primal shape "
+            f"{tuple(primal.shape)}"
         )
-    dual = primal.view_as(primal)
-    dual._tangents = dict(primal._tangents or {})
+    dual = Reshape.apply(primal, shape=primal.shape)  # a fresh node, never ``primal`` itself
+    if dual._tangents is None:
+        dual._tangents = {}
     dual._tangents[level] = tangent.to(primal.dtype)
     return dual
+
+
+def unpack(dual: Tensor, level: int) -> Tensor:
+    """A new tensor equal to ``dual`` without its tangent at ``level`` (outer ones kept)."""
+    from chainrule.ops.movement import Reshape
+
+    out = Reshape.apply(dual, shape=dual.shape)
+    if out._tangents:
+        out._tangents.pop(level, None)
+    return out
 
 
 def tangent_of(t: Tensor, level: int) -> Tensor | None:
@@ -52,27 +74,27 @@ def tangent_of(t: Tensor, level: int) -> Tensor | None:
 
 def propagate(op: Op, inputs: tuple[Tensor, ...], out: Array, result: Tensor) -> None:
     """Compute ``result``'s tangent at every open level from its inputs' tangents."""
-    if not op.differentiable:
+    if not op.differentiable or result.data.dtype.kind not in "fc":
         return
-    for level in tuple(levels):
+    opened = tuple(levels)
+    for position, level in enumerate(opened):
         tangents = [t._tangents.get(level) if t._tangents else None for t in inputs]
         if all(t is None for t in tangents):
             continue
-        try:
-            op.inputs
-        except AttributeError:
+        if getattr(op, "inputs", None) is None:  # not recorded for reverse mode
             op.inputs, op.out = inputs, out
         op._fw_result = result
-        position = levels.index(level)
-        levels.pop(position)
+        levels[:] = opened[:position]  # only outer levels see the rule's own ops
         try:
             tangent = op.jvp(*tangents)
         finally:
-            levels.insert(position, level)
+            levels[:] = opened
             del op._fw_result
         if tangent is not None:
             if tangent.shape != result.shape:
                 tangent = tangent.expand(result.shape)
+            if tangent.dtype != result.dtype:
+                tangent = tangent.to(result.dtype)
             if result._tangents is None:
                 result._tangents = {}
             result._tangents[level] = tangent
