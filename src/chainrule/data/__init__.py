@@ -1,0 +1,8 @@
+"""Datasets, the DataLoader and preprocessing transforms."""
+
+from chainrule.data.dataloader import DataLoader, default_collate
+from chainrule.data.dataset import Dataset, Subset, TensorDataset, random_split
+from chainrule.data.transforms import Compose, Standardize
+
+__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
+           "default_collate", "Standardize", "Compose"]

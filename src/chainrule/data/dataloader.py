@@ -1,0 +1,95 @@
+"""``DataLoader``: batches of a dataset, optionally shuffled by a seeded generator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from chainrule.backend import xp
+from chainrule.data.dataset import Dataset, TensorDataset
+from chainrule.random import Generator, numpy_generator
+from chainrule.tensor import Tensor
+
+
+def default_collate(batch: Sequence[Any]) -> Any:
+    """Stack a list of samples into a batch, as ``torch.utils.data.default_collate`` does.
+
+    Tensors and arrays are stacked along a new first dimension; Python floats become a float64
+    tensor, ints int64, bools bool; dicts, tuples and lists are collated field by field (tuples
+    and lists give lists, namedtuples stay namedtuples); strings stay a list.
+    """
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        return Tensor._wrap(xp.stack([b.data for b in batch]))
+    if isinstance(elem, xp.ndarray | xp.generic):
+        return Tensor._wrap(xp.stack([xp.asarray(b) for b in batch]))
+    if isinstance(elem, bool):
+        return Tensor._wrap(xp.array(batch, dtype=xp.bool_))
+    if isinstance(elem, int):
+        return Tensor._wrap(xp.array(batch, dtype=xp.int64))
+    if isinstance(elem, float):
+        return Tensor._wrap(xp.array(batch, dtype=xp.float64))
+    if isinstance(elem, str | bytes):
+        return list(batch)
+    if isinstance(elem, Mapping):
+        return {k: default_collate([b[k] for b in batch]) for k in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):
+        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+    if isinstance(elem, Sequence):
+        if any(len(b) != len(elem) for b in batch):
+            raise RuntimeError("each element in list of batch should be of equal size")
+        return [default_collate(list(s)) for s in zip(*batch)]
+    raise TypeError(f"default_collate: batch must contain tensors, arrays, numbers, dicts or "
+                    f"lists; found {type(elem).__name__}")
+
+
+class DataLoader:
+    """Iterate over a dataset in batches (``torch.utils.data.DataLoader``, single process).
+
+    Args:
+        dataset: a map-style dataset.
+        batch_size: samples per batch.
+        shuffle: draw a fresh permutation at the start of every epoch.
+        drop_last: drop the last batch if it is smaller than ``batch_size``.
+        generator: the ``chainrule.Generator`` that shuffles (default: the global one), so a
+            seeded generator makes the order reproducible and checkpointable.
+        collate_fn: turns a list of samples into a batch (default ``default_collate``).
+
+    A ``TensorDataset`` with the default collate is batched by indexing its arrays with the
+    whole batch of indices at once (no per-sample work); the batches are the same.
+
+    Example:
+        >>> import chainrule as cr
+        >>> ds = cr.data.TensorDataset(cr.arange(10.0), cr.arange(10))
+        >>> [tuple(x.shape) for x, y in DataLoader(ds, batch_size=4)]
+        [(4,), (4,), (2,)]
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
+                 drop_last: bool = False, generator: Generator | None = None,
+                 collate_fn: Callable[[list[Any]], Any] | None = None) -> None:
+        if not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size should be a positive integer value, but got "
+                             f"batch_size={batch_size}")
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.generator = generator
+        self.collate_fn = collate_fn or default_collate
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        n = len(self.dataset)
+        order = numpy_generator(self.generator).permutation(n) if self.shuffle else xp.arange(n)
+        stop = n - n % self.batch_size if self.drop_last else n
+        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
+        for start in range(0, stop, self.batch_size):
+            idx = order[start:start + self.batch_size]
+            if fast:
+                yield [Tensor._wrap(t.data[idx]) for t in self.dataset.tensors]
+            else:
+                yield self.collate_fn([self.dataset[int(i)] for i in idx])

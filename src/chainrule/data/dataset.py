@@ -1,0 +1,87 @@
+"""Datasets: the map-style ``Dataset`` protocol, ``TensorDataset``, ``Subset``, ``random_split``."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule.backend import xp
+from chainrule.random import Generator, numpy_generator
+from chainrule.tensor import Tensor
+
+
+class Dataset:
+    """A map-style dataset: ``dataset[i]`` is one sample, ``len(dataset)`` the number of them."""
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} is missing '__getitem__'")
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} is missing '__len__'")
+
+
+class TensorDataset(Dataset):
+    """Samples are the ``i``-th rows of tensors that share their first dimension.
+
+    Example:
+        >>> import chainrule as cr
+        >>> ds = TensorDataset(cr.zeros(5, 2), cr.arange(5))
+        >>> len(ds), ds[3][1].item()
+        (5, 3)
+    """
+
+    def __init__(self, *tensors: Any) -> None:
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(t) for t in tensors)
+        if not self.tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        n = self.tensors[0].shape[0] if self.tensors[0].ndim else 0
+        if any(t.ndim == 0 or t.shape[0] != n for t in self.tensors):
+            raise ValueError("Size mismatch between tensors: first dimensions "
+                             f"{[t.shape[0] if t.ndim else None for t in self.tensors]}")
+
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
+        return tuple(Tensor._wrap(t.data[index]) for t in self.tensors)
+
+    def __len__(self) -> int:
+        return self.tensors[0].shape[0]
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+
+    def __getitem__(self, index: int) -> Any:
+        return self.dataset[self.indices[index]]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+
+def random_split(dataset: Dataset, lengths: Sequence[int | float],
+                 generator: Generator | None = None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets (``torch.utils.data.random_split``).
+
+    Args:
+        lengths: sizes, or fractions summing to 1 (floors, then the remainder spread one by one
+            over the first subsets, as in PyTorch).
+        generator: the seeded stream for the permutation (default: the global one).
+    """
+    n = len(dataset)
+    if all(0 <= f <= 1 for f in lengths) and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        sizes = [int(math.floor(n * f)) for f in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+    else:
+        sizes = [int(s) for s in lengths]
+        if any(s < 0 for s in sizes) or any(s != f for s, f in zip(sizes, lengths)):
+            raise ValueError(f"lengths must be non-negative integers or fractions, got {lengths}")
+    if sum(sizes) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset! "
+                         f"({sum(sizes)} != {n})")
+    perm = numpy_generator(generator).permutation(n).tolist()
+    offsets = xp.cumsum([0, *sizes]).tolist()
+    return [Subset(dataset, perm[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
