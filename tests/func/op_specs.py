@@ -1,0 +1,106 @@
+"""Inputs for every registered op, for the forward-mode checks in ``test_jvp_ops.py``.
+
+``SPECS[name](rng) -> (arrays, params, diff)``: the op's inputs as float64 arrays (index and
+condition inputs as int/bool), its keyword params, and the positions of the differentiable
+inputs. Points are drawn away from kinks and discontinuities so finite differences are valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Spec = Callable[[np.random.Generator], tuple[list[np.ndarray], dict[str, Any], tuple[int, ...]]]
+
+
+def _n(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.standard_normal(shape)
+
+
+def _pos(rng: np.random.Generator, *shape: int, lo: float = 0.5, hi: float = 2.0) -> np.ndarray:
+    return rng.uniform(lo, hi, shape)
+
+
+def _away(rng: np.random.Generator, *shape: int, gap: float = 0.1) -> np.ndarray:
+    """Normal values pushed at least ``gap`` away from 0 (for kinks at zero)."""
+    x = _n(rng, *shape)
+    return np.where(x >= 0, x + gap, x - gap)
+
+
+def _frac(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """Values whose fractional part avoids 0 and 0.5 (for floor, ceil, round)."""
+    return rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape)
+
+
+def _unary(make: Callable[..., np.ndarray], **params: Any) -> Spec:
+    return lambda rng: ([make(rng, 3, 4)], params, (0,))
+
+
+def _binary(make_a: Callable[..., np.ndarray], make_b: Callable[..., np.ndarray]) -> Spec:
+    return lambda rng: ([make_a(rng, 3, 4), make_b(rng, 4)], {}, (0, 1))
+
+
+SPECS: dict[str, Spec] = {
+    "add": _binary(_n, _n),
+    "sub": _binary(_n, _n),
+    "mul": _binary(_n, _n),
+    "div": _binary(_n, _away),
+    "pow": _binary(_pos, _n),
+    "maximum": _binary(_n, _n),
+    "minimum": _binary(_n, _n),
+    "where": lambda rng: ([rng.random((3, 4)) > 0.5, _n(rng, 3, 4), _n(rng, 4)], {}, (1, 2)),
+    "neg": _unary(_n),
+    "exp": _unary(_n),
+    "log": _unary(_pos),
+    "log1p": _unary(_pos),
+    "expm1": _unary(_n),
+    "sqrt": _unary(_pos),
+    "rsqrt": _unary(_pos),
+    "sin": _unary(_n),
+    "cos": _unary(_n),
+    "tan": _unary(lambda rng, *s: rng.uniform(-1.2, 1.2, s)),
+    "tanh": _unary(_n),
+    "sigmoid": _unary(_n),
+    "erf": _unary(_n),
+    "relu": _unary(_away),
+    "leaky_relu": _unary(_away, negative_slope=0.1),
+    "elu": _unary(_away, alpha=1.3),
+    "softplus": _unary(_n, beta=2.0, threshold=20.0),
+    "abs": _unary(_away),
+    "clamp": _unary(lambda rng, *s: rng.choice([-1.3, -0.2, 0.1, 0.3, 1.2], s)
+                    + rng.uniform(-0.05, 0.05, s), lo=-0.5, hi=0.5),
+    "sign": _unary(_away),
+    "floor": _unary(_frac),
+    "ceil": _unary(_frac),
+    "round": _unary(_frac, decimals=0),
+    "cast": _unary(_n, dtype=np.dtype(np.float64)),
+    "clone": _unary(_n),
+    "softmax": _unary(_n, dim=1),
+    "log_softmax": _unary(_n, dim=0),
+    "matmul": lambda rng: ([_n(rng, 2, 3, 4), _n(rng, 4, 5)], {}, (0, 1)),
+    "linear": lambda rng: ([_n(rng, 3, 4), _n(rng, 5, 4), _n(rng, 5)], {}, (0, 1, 2)),
+    "einsum": lambda rng: ([_n(rng, 3, 4), _n(rng, 4, 2), _n(rng, 2)],
+                           {"equation": "ij,jk,k->ij"}, (0, 1, 2)),
+    "sum": _unary(_n, axes=(1,), keepdim=False),
+    "prod": lambda rng: ([_away(rng, 3, 4)], {"axes": (0, 1), "keepdim": True}, (0,)),
+    "cumsum": _unary(_n, dim=1),
+    "cumprod": _unary(_away, dim=1),
+    "amax": _unary(_n, axes=(1,), keepdim=False),
+    "amin": _unary(_n, axes=(0,), keepdim=True),
+    "reshape": _unary(_n, shape=(2, 6)),
+    "permute": lambda rng: ([_n(rng, 2, 3, 4)], {"dims": (1, 2, 0)}, (0,)),
+    "expand": lambda rng: ([_n(rng, 3, 1)], {"shape": (2, 3, 4)}, (0,)),
+    "getitem": _unary(_n, index=(slice(None), np.array([0, 2, 2]))),
+    "index_add": _unary(_n, shape=(5, 4), index=np.array([0, 2, 2])),
+    "index_put": lambda rng: ([_n(rng, 3, 4), _n(rng, 4)], {"index": (1,)}, (0, 1)),
+    "cat": lambda rng: ([_n(rng, 3, 2), _n(rng, 3, 4)], {"dim": 1}, (0, 1)),
+    "pad": _unary(_n, widths=((1, 0), (0, 2)), value=0.5),
+    "flip": _unary(_n, dims=(1,)),
+    "roll": _unary(_n, shifts=(1,), dims=(1,)),
+    "gather": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2))], {"dim": 1}, (0,)),
+    "scatter_add": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2)), _n(rng, 3, 3)],
+                                {"dim": 1}, (0, 2)),
+    "cross_entropy": lambda rng: ([_n(rng, 3, 4), _pos(rng, 3, 4)], {"dim": 1}, (0, 1)),
+}

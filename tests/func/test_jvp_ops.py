@@ -1,0 +1,134 @@
+"""Every registered op's forward-mode rule, checked from the registry (``autograd.OPS``):
+
+- against reverse mode: ⟨v, J·u⟩ = ⟨Jᵀ·v, u⟩ for random u, v (float64, 1e-8 relative);
+- against central finite differences of the op;
+- second order: forward-over-forward and forward-over-reverse against finite differences of
+  the first-order rule (what ``jacfwd(jacfwd(f))`` and ``hessian`` rely on).
+
+An op registered without a spec in ``op_specs.py`` fails here, as does a differentiable op with
+no tangent rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd import OPS
+from chainrule.func import jvp, vjp
+from chainrule.tensor import Tensor
+
+from .op_specs import SPECS
+
+EPS = 1e-6
+FD_RTOL = {"erf": 3e-5}
+"""erf's forward is a polynomial approximation (error < 1.5e-7) whose slope differs from the
+exact derivative, which its rule uses, by ~1e-6."""
+
+
+def _setup(name: str, seed: int = 0) -> tuple[Any, tuple[Tensor, ...], np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    arrays, params, diff = SPECS[name](rng)
+    const = [Tensor(a) for a in arrays]
+    op = OPS[name]
+
+    def f(*xs: Tensor) -> Tensor:
+        full = list(const)
+        for i, x in zip(diff, xs):
+            full[i] = x
+        return op.apply(*full, **params)
+
+    primals = tuple(Tensor(arrays[i], dtype=np.float64) for i in diff)
+    return f, primals, rng
+
+
+def _rand_like(rng: np.random.Generator, xs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+    return tuple(Tensor(rng.standard_normal(x.shape)) for x in xs)
+
+
+def _shift(xs: tuple[Tensor, ...], us: tuple[Tensor, ...], h: float) -> tuple[Tensor, ...]:
+    return tuple(Tensor(x.data + h * u.data) for x, u in zip(xs, us))
+
+
+def _fd(g: Any, xs: tuple[Tensor, ...], us: tuple[Tensor, ...]) -> np.ndarray:
+    """Central difference of ``g`` (returning an array) along ``us``."""
+    return (g(_shift(xs, us, EPS)) - g(_shift(xs, us, -EPS))) / (2 * EPS)
+
+
+def _dot(a: Any, b: Any) -> float:
+    return float(np.sum(np.asarray(a, np.float64) * np.asarray(b, np.float64)))
+
+
+DIFFERENTIABLE = sorted(n for n, op in OPS.items() if op.differentiable)
+
+
+def test_every_op_has_a_spec() -> None:
+    missing = sorted(set(OPS) - set(SPECS) - {n for n, op in OPS.items() if not op.differentiable})
+    assert not missing, f"ops without a forward-mode spec in tests/func/op_specs.py: {missing}"
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def test_jvp_matches_vjp_and_finite_differences(name: str) -> None:
+    if name not in SPECS:
+        pytest.fail(f"{name}: no spec in tests/func/op_specs.py")
+    f, xs, rng = _setup(name)
+    us = _rand_like(rng, xs)
+    out, jv = jvp(f, xs, us)
+    assert out.shape == jv.shape and jv.dtype == out.dtype
+    np.testing.assert_array_equal(out.data, f(*xs).data)
+    assert not out._tangents or all(t not in cr.autograd.forward_ad.levels for t in out._tangents)
+    v = Tensor(rng.standard_normal(out.shape))
+    _, vjp_fn = vjp(f, *xs)
+    vj = vjp_fn(v)
+    lhs = _dot(v.data, jv.data)
+    rhs = sum(_dot(g.data, u.data) for g, u in zip(vj, us))
+    assert abs(lhs - rhs) <= 1e-8 * max(1.0, abs(lhs), abs(rhs)), (lhs, rhs)
+    fd = _fd(lambda p: f(*p).data, xs, us)
+    np.testing.assert_allclose(jv.data, fd, rtol=FD_RTOL.get(name, 1e-6), atol=1e-7)
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def test_forward_over_forward(name: str) -> None:
+    f, xs, rng = _setup(name, seed=1)
+    us, ws = _rand_like(rng, xs), _rand_like(rng, xs)
+
+    def tangent(p: tuple[Tensor, ...]) -> Tensor:
+        return jvp(f, p, us)[1]
+
+    _, second = jvp(lambda *p: tangent(p), xs, ws)
+    np.testing.assert_allclose(second.data, _fd(lambda p: tangent(p).data, xs, ws),
+                               rtol=FD_RTOL.get(name, 1e-5), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", DIFFERENTIABLE)
+def test_forward_over_reverse(name: str) -> None:
+    f, xs, rng = _setup(name, seed=2)
+    ws = _rand_like(rng, xs)
+    v = Tensor(rng.standard_normal(f(*xs).shape))
+
+    def pullback(p: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        return vjp(f, *p)[1](v)
+
+    _, second = jvp(lambda *p: pullback(p), xs, ws)
+    fd = _fd(lambda p: np.concatenate([g.data.ravel() for g in pullback(p)]), xs, ws)
+    got = np.concatenate([g.data.ravel() for g in second])
+    np.testing.assert_allclose(got, fd, rtol=FD_RTOL.get(name, 1e-5), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if not op.differentiable))
+def test_non_differentiable_ops_carry_no_tangent(name: str) -> None:
+    a = Tensor(np.array([[0.5, -1.0], [2.0, 3.0]]))
+    b = Tensor(np.array([[1.5, -1.0], [2.0, 0.5]]))
+    op = OPS[name]
+    nargs = op.forward.__code__.co_argcount - 1
+
+    def f(x: Tensor) -> Tensor:
+        if name == "logical_not":
+            return op.apply(x > 0)
+        return op.apply(*(x, b)[:nargs])
+
+    _, t = jvp(f, (a,), (Tensor(np.ones((2, 2))),))
+    assert not t.data.any()
