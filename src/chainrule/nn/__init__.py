@@ -1,6 +1,47 @@
 """Neural-network building blocks: ``Module``, ``Parameter``, layers, losses, init."""
 
+from chainrule.nn import functional, init, losses
+from chainrule.nn.activation import (
+    ELU,
+    GELU,
+    GLU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Tanh,
+)
 from chainrule.nn.containers import ModuleDict, ModuleList, Sequential
+from chainrule.nn.flatten import Flatten, Unflatten
+from chainrule.nn.linear import Bilinear, Identity, Linear, MultiplicativeInteraction
+from chainrule.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HingeEmbeddingLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    MultiMarginLoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from chainrule.nn.module import Module, Parameter
 
-__all__ = ["Module", "ModuleDict", "ModuleList", "Parameter", "Sequential"]
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CrossEntropyLoss", "ELU", "Flatten", "GELU",
+    "GLU", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
+    "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module", "ModuleDict",
+    "ModuleList", "MultiMarginLoss", "MultiplicativeInteraction", "NLLLoss", "Parameter", "ReLU",
+    "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Softsign",
+    "Tanh", "Unflatten", "functional", "init", "losses",
+]

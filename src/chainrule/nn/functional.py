@@ -1,0 +1,245 @@
+"""Stateless layer functions (``torch.nn.functional``; import as ``F``).
+
+Activations are the ops themselves (re-exported); the rest are composed from primitives. The
+losses live in ``chainrule.nn.losses`` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule import random as _random
+from chainrule.backend import xp
+from chainrule.nn.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    multi_margin_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
+from chainrule.ops.elementwise import (
+    clamp,
+    elu,
+    gelu,
+    leaky_relu,
+    relu,
+    sigmoid,
+    silu,
+    softplus,
+    tanh,
+    where,
+)
+from chainrule.ops.fused import log_softmax, softmax
+from chainrule.ops.linalg import einsum, linear
+from chainrule.ops.movement import one_hot, pad
+from chainrule.random import Generator
+from chainrule.tensor import Tensor
+
+
+# ---- activations not among the ops ------------------------------------------------------------
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x, 0), 6)."""
+    return clamp(input, 0.0, 6.0)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]."""
+    return clamp(input, min_val, max_val)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = −softplus(−x), stable for large |x|."""
+    return -softplus(-input, threshold=float("inf"))
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·tanh(softplus(x))."""
+    return input * tanh(softplus(input))
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x / (1 + |x|)."""
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x − tanh(x)."""
+    return input - tanh(input)
+
+
+# ---- layers -----------------------------------------------------------------------------------
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Tensor | None = None) -> Tensor:
+    """y_k = x1ᵀ W_k x2 + b_k for x1 (..., in1), x2 (..., in2), W (out, in1, in2), b (out,)."""
+    if weight.ndim != 3 or input1.shape[-1] != weight.shape[1] or \
+            input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear: inputs of shapes {tuple(input1.shape)} and "
+                           f"{tuple(input2.shape)} do not match weight {tuple(weight.shape)}")
+    out = einsum("...i,kij,...j->...k", input1, weight, input2)
+    return out if bias is None else out + bias
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+            generator: Generator | None = None) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by
+    1/(1 − p), so the expectation is unchanged; the identity when not ``training``.
+
+    The mask comes from the global generator (``chainrule.manual_seed``) unless ``generator``.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    keep = _random.numpy_generator(generator).random(input.shape) >= p
+    mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    return input * Tensor._wrap(mask)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` (num_embeddings, dim) at the integer ``input`` (any shape); the output
+    has shape input.shape + (dim,). The row at ``padding_idx`` receives no gradient."""
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported")
+    if not isinstance(input, Tensor):
+        input = Tensor._wrap(xp.asarray(input))
+    idx = input.data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = sorted(set(idx[(idx < -n) | (idx >= n)].tolist()))[:5]
+        raise IndexError(f"embedding: indices {bad} are out of range for {n} embeddings")
+    out = weight[idx]
+    if padding_idx is not None and out.requires_grad:
+        pad_row = padding_idx % n
+        live = Tensor._wrap((idx != pad_row)[..., None])
+        out = where(live, out, out.detach())  # same values; no gradient into the padding row
+    return out
+
+
+def _norm_axes(input: Tensor, normalized_shape: Sequence[int] | int, name: str) -> tuple[int, ...]:
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if input.shape[input.ndim - len(shape):] != shape or len(shape) > input.ndim:
+        raise RuntimeError(f"{name}: input of shape {tuple(input.shape)} does not end with "
+                           f"normalized_shape {shape}")
+    return tuple(range(input.ndim - len(shape), input.ndim))
+
+
+def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """(x − mean) / √(var + eps) · weight + bias over the trailing ``normalized_shape`` dims
+    (biased variance)."""
+    axes = _norm_axes(input, normalized_shape, "layer_norm")
+    centered = input - input.mean(axes, keepdim=True)
+    var = (centered * centered).mean(axes, keepdim=True)
+    out = centered * (var + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    return out if bias is None else out + bias
+
+
+def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,
+             weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+    """x / √(mean(x²) + eps) · weight over the trailing dims; eps defaults to the dtype's
+    machine epsilon, as in PyTorch."""
+    axes = _norm_axes(input, normalized_shape, "rms_norm")
+    if eps is None:
+        eps = float(xp.finfo(input.dtype).eps)
+    out = input * ((input * input).mean(axes, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float | None = 0.1,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise each channel (dim 1) of input (N, C, ...) over the batch and the other dims.
+
+    In training the batch statistics are used (biased variance) and the running buffers, if
+    given, are updated in place: r ← (1 − momentum)·r + momentum·stat, with the unbiased
+    variance. Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got "
+                         f"{tuple(input.shape)}")
+    c = input.shape[1]
+    axes = (0, *range(2, input.ndim))
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.numel() // c
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                             f"size {tuple(input.shape)}")
+        mean = input.mean(axes, keepdim=True)
+        centered = input - mean
+        var = (centered * centered).mean(axes, keepdim=True)
+        if running_mean is not None and running_var is not None:
+            m = 0.1 if momentum is None else momentum
+            _ema(running_mean, mean.data.reshape(c), m)
+            _ema(running_var, var.data.reshape(c) * (count / (count - 1)), m)
+        out = centered * (var + eps).rsqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: running_mean and running_var are needed when not "
+                             "training")
+        scale = 1.0 / xp.sqrt(running_var.data + eps)
+        out = (input - running_mean.reshape(shape)) * Tensor._wrap(
+            scale.astype(input.dtype).reshape(shape))
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
+
+
+def _ema(buffer: Tensor, value: Any, momentum: float) -> None:
+    buffer.data *= 1 - momentum
+    buffer.data += momentum * value.astype(buffer.dtype, copy=False)
+    buffer._version += 1
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """x / max(‖x‖_p, eps) along ``dim``."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return input.flatten(start_dim, end_dim)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a·σ(b) where a, b are the halves of ``input`` along ``dim``."""
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} is size "
+                           f"{input.shape[dim]}")
+    a, b = input.chunk(2, dim)
+    return a * sigmoid(b)
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along ``dim``."""
+    n1 = x1.norm(2, dim).clamp(min=eps)
+    n2 = x2.norm(2, dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+__all__ = [
+    "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "flatten", "gelu",
+    "glu", "hardtanh", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "mse_loss", "multi_margin_loss",
+    "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "rms_norm", "sigmoid", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "softsign", "tanh", "tanhshrink",
+]
