@@ -20,6 +20,7 @@ from chainrule.nn.activation import (
     Tanh,
 )
 from chainrule.nn.containers import ModuleDict, ModuleList, Sequential
+from chainrule.nn.dropout import Dropout
 from chainrule.nn.flatten import Flatten, Unflatten
 from chainrule.nn.linear import Bilinear, Identity, Linear, MultiplicativeInteraction
 from chainrule.nn.loss import (
@@ -36,9 +37,12 @@ from chainrule.nn.loss import (
     SmoothL1Loss,
 )
 from chainrule.nn.module import Module, Parameter
+from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from chainrule.nn.sparse import Embedding
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CrossEntropyLoss", "ELU", "Flatten", "GELU",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "Dropout",
+    "Embedding", "LayerNorm", "RMSNorm", "CrossEntropyLoss", "ELU", "Flatten", "GELU",
     "GLU", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
     "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module", "ModuleDict",
     "ModuleList", "MultiMarginLoss", "MultiplicativeInteraction", "NLLLoss", "Parameter", "ReLU",

@@ -1,0 +1,35 @@
+"""``Dropout``: inverted dropout, active only in training mode."""
+
+from __future__ import annotations
+
+from chainrule.nn import functional as F
+from chainrule.nn.module import Module
+from chainrule.tensor import Tensor
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` and scale the survivors by 1/(1 − p) while
+    training (so no rescaling is needed at test time); the identity after ``eval()``.
+
+    The mask is drawn from the global generator (``chainrule.manual_seed`` makes it
+    reproducible). ``inplace`` is accepted for compatibility and computes out of place.
+
+    Example:
+        >>> import chainrule as cr
+        >>> drop = cr.nn.Dropout(0.5).eval()
+        >>> drop(cr.ones(3)).tolist()
+        [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

@@ -1,0 +1,194 @@
+"""Normalisation layers: ``BatchNorm1d`` (and ``BatchNorm2d``), ``LayerNorm``, ``RMSNorm``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from chainrule.backend import xp
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor
+
+
+def _dt(dtype: Any) -> Any:
+    return xp.float32 if dtype is None else xp.dtype(dtype)
+
+
+class _BatchNorm(Module):
+    _ndims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        dt = _dt(dtype)
+        if affine:
+            self.weight = Parameter(xp.ones(num_features, dt))
+            self.bias = Parameter(xp.zeros(num_features, dt))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dt)))
+            self.register_buffer("running_var", Tensor(xp.ones(num_features, dt)))
+            self.register_buffer("num_batches_tracked", Tensor(xp.array(0, xp.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self._ndims:
+            dims = " or ".join(f"{n}D" for n in self._ndims)
+            raise ValueError(f"{type(self).__name__}: expected {dims} input, got shape "
+                             f"{tuple(input.shape)}")
+        if input.shape[1] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels "
+                             f"(dim 1), got input of shape {tuple(input.shape)}")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if momentum is None:  # cumulative moving average
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        use_batch = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None,
+                            self.running_var if track else None, self.weight, self.bias,
+                            use_batch, 0.0 if momentum is None else momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over a batch of vectors or sequences (Ioffe & Szegedy, 2015).
+
+    y = (x − E[x]) / √(Var[x] + eps) · γ + β per channel, with batch statistics in training
+    (biased variance) and running statistics after ``eval()``. Each training step updates
+    running ← (1 − momentum)·running + momentum·batch (unbiased variance); ``momentum=None``
+    gives a cumulative average.
+
+    Shape:
+        (N, C) or (N, C, L) → same shape.
+
+    Attributes:
+        weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``).
+        running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
+        (buffers, if ``track_running_stats``).
+    """
+
+    _ndims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """``BatchNorm1d`` for images: statistics per channel over (N, H, W).
+
+    Shape:
+        (N, C, H, W) → same shape.
+    """
+
+    _ndims = (4,)
+
+
+def _shape(normalized_shape: Sequence[int] | int) -> tuple[int, ...]:
+    if isinstance(normalized_shape, int):
+        return (normalized_shape,)
+    return tuple(int(s) for s in normalized_shape)
+
+
+class LayerNorm(Module):
+    """y = (x − E[x]) / √(Var[x] + eps) · γ + β over the trailing ``normalized_shape`` dims
+    of each sample (biased variance; Ba et al., 2016).
+
+    Shape:
+        (*, *normalized_shape) → same shape.
+
+    Attributes:
+        weight γ: normalized_shape, ones; bias β: normalized_shape, zeros
+        (if ``elementwise_affine``; no β if ``bias=False``).
+    """
+
+    def __init__(self, normalized_shape: Sequence[int] | int, eps: float = 1e-5,
+                 elementwise_affine: bool = True, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        self.normalized_shape = _shape(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        dt = _dt(dtype)
+        if elementwise_affine:
+            self.weight = Parameter(xp.ones(self.normalized_shape, dt))
+            if bias:
+                self.bias = Parameter(xp.zeros(self.normalized_shape, dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
+
+
+class RMSNorm(Module):
+    """y = x / √(mean(x²) + eps) · γ over the trailing ``normalized_shape`` dims (Zhang &
+    Sennrich, 2019); ``eps=None`` uses the dtype's machine epsilon.
+
+    Shape:
+        (*, *normalized_shape) → same shape.
+
+    Attributes:
+        weight γ: normalized_shape, ones (if ``elementwise_affine``).
+    """
+
+    def __init__(self, normalized_shape: Sequence[int] | int, eps: float | None = None,
+                 elementwise_affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.normalized_shape = _shape(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        if elementwise_affine:
+            self.weight = Parameter(xp.ones(self.normalized_shape, _dt(dtype)))
+        else:
+            self.register_parameter("weight", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

@@ -1,0 +1,85 @@
+"""``Embedding``: a lookup table of learned vectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.autograd.grad_mode import no_grad
+from chainrule.backend import xp
+from chainrule.nn import functional as F
+from chainrule.nn import init
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor
+
+
+class Embedding(Module):
+    """Row ``i`` of ``weight`` for each integer index ``i`` of the input.
+
+    Args:
+        num_embeddings: size of the table (valid indices 0..num_embeddings − 1).
+        embedding_dim: size of each vector.
+        padding_idx: a row that stays fixed: initialised to zeros and given no gradient.
+
+    Shape:
+        input (*) int64 → output (*, embedding_dim).
+
+    Attributes:
+        weight: (num_embeddings, embedding_dim), initialised N(0, 1) (padding row zero).
+
+    Example:
+        >>> import chainrule as cr
+        >>> emb = cr.nn.Embedding(10, 3, padding_idx=0)
+        >>> emb(cr.tensor([[0, 2], [4, 9]])).shape
+        (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False,
+                 _weight: Tensor | None = None, _freeze: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if max_norm is not None or scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
+                                      "not supported")
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} must be within "
+                                 f"num_embeddings ({num_embeddings})")
+            padding_idx %= num_embeddings
+        self.num_embeddings = num_embeddings
+        self.embedding_dim = embedding_dim
+        self.padding_idx = padding_idx
+        if _weight is None:
+            dt = xp.float32 if dtype is None else xp.dtype(dtype)
+            self.weight = Parameter(xp.empty((num_embeddings, embedding_dim), dt),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: _weight of shape {tuple(_weight.shape)} does not "
+                                 f"match ({num_embeddings}, {embedding_dim})")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight.data[self.padding_idx] = 0
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True,
+                        padding_idx: int | None = None) -> Embedding:
+        """An ``Embedding`` holding a copy of ``embeddings`` (2-D); frozen unless told."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, got shape "
+                             f"{tuple(embeddings.shape)}")
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx=padding_idx, _weight=embeddings, _freeze=freeze)
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        return s if self.padding_idx is None else s + f", padding_idx={self.padding_idx}"
