@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedulers with PyTorch's names and update rules."""
 
+from chainrule.optim import lr_scheduler
 from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, Adamax, AdamW, NAdam
@@ -8,4 +9,4 @@ from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.sgd import SGD
 
 __all__ = ["SGD", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop", "Adagrad", "Adadelta",
-           "Optimizer"]
+           "Optimizer", "lr_scheduler"]
