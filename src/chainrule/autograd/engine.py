@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from chainrule.autograd import anomaly
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import xp
 
@@ -179,7 +180,8 @@ def _run(
                     capture[key] = g if capture[key] is None else capture[key] + g  # type: ignore
                 if op.saves_inputs:
                     _check_versions(op)
-                in_grads = op.backward(g)
+                in_grads = (op.backward(g) if not anomaly.enabled
+                            else anomaly.checked_backward(op, g))
             else:
                 in_grads = (None,) * len(inputs)
             for t, gi, need in zip(inputs, in_grads, op.needs_input_grad):
