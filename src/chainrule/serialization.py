@@ -1,0 +1,209 @@
+"""``save`` / ``load``: checkpoints in the safetensors format, written atomically.
+
+A checkpoint is any nesting of dicts, lists and tuples whose leaves are tensors, arrays,
+numbers, strings, booleans or ``None``: a model ``state_dict``, an optimizer's or scheduler's,
+an RNG state, or a dict of several. Tensors and arrays become the file's tensors (named by
+their path, ``optimizer.state.0.exp_avg``); everything else is JSON in the header's
+``__metadata__``, with a CRC-32 over that JSON and every tensor's bytes. A model state dict
+gives a plain safetensors file that other libraries read, and files written by others
+(``safetensors.torch.save_file(model.state_dict(), path)``) load as ``{name: Tensor}``.
+
+Saving writes a temporary file in the target's directory, fsyncs it and renames it over the
+target, so a crash mid-save leaves the previous checkpoint intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zlib
+from typing import Any
+
+from chainrule.backend import Array, xp
+from chainrule.tensor import Tensor
+
+_KEY = "chainrule"
+_CRC = "chainrule.crc32"
+_FORMAT = 1
+_MARKERS = ("__tensor__", "__ndarray__", "__tuple__", "__dict__", "__npscalar__")
+
+
+def _safetensors() -> Any:
+    try:
+        import safetensors.numpy as st
+    except ImportError as e:  # pragma: no cover - exercised only without the extra
+        raise ImportError("chainrule.save/load need the 'safetensors' package: "
+                          "pip install chainrule[io]") from e
+    return st
+
+
+def _crc(structure: str, arrays: dict[str, Array]) -> str:
+    crc = zlib.crc32(structure.encode())
+    for name in sorted(arrays):
+        crc = zlib.crc32(name.encode(), crc)
+        crc = zlib.crc32(memoryview(arrays[name].reshape(-1)).cast("B"), crc)
+    return f"{crc:08x}"
+
+
+class _Encoder:
+    """Splits an object into named arrays and a JSON-able skeleton referring to them."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, Array] = {}
+
+    def _name(self, path: str) -> str:
+        name, i = path or "tensor", 1
+        while name in self.arrays:
+            name, i = f"{path}#{i}", i + 1
+        return name
+
+    def _store(self, arr: Array, path: str) -> str:
+        name = self._name(path)
+        self.arrays[name] = arr if arr.flags.c_contiguous else arr.copy(order="C")
+        return name
+
+    def encode(self, obj: Any, path: str) -> Any:
+        sub = lambda key: f"{path}.{key}" if path else str(key)
+        if isinstance(obj, Tensor):
+            return {"__tensor__": self._store(obj.data, path)}
+        if isinstance(obj, xp.ndarray):
+            return {"__ndarray__": self._store(obj, path)}
+        if obj is None or isinstance(obj, bool | int | float | str):
+            return obj
+        if isinstance(obj, xp.generic):
+            return {"__npscalar__": self._store(xp.asarray(obj), path)}
+        if isinstance(obj, dict):
+            if all(isinstance(k, str) and k not in _MARKERS for k in obj):
+                return {k: self.encode(v, sub(k)) for k, v in obj.items()}
+            return {"__dict__": [[self.encode(k, sub(f"key{i}")), self.encode(v, sub(k))]
+                                 for i, (k, v) in enumerate(obj.items())]}
+        if isinstance(obj, list):
+            return [self.encode(v, sub(i)) for i, v in enumerate(obj)]
+        if isinstance(obj, tuple):
+            return {"__tuple__": [self.encode(v, sub(i)) for i, v in enumerate(obj)]}
+        raise TypeError(f"chainrule.save: cannot save a {type(obj).__name__} at "
+                        f"'{path or '<root>'}' (tensors, arrays, numbers, strings, None, "
+                        "dicts, lists and tuples only)")
+
+
+def _decode(node: Any, arrays: dict[str, Array]) -> Any:
+    if isinstance(node, list):
+        return [_decode(v, arrays) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        (marker, value), = node.items()
+        if marker == "__tensor__":
+            return Tensor._wrap(arrays[value])
+        if marker == "__ndarray__":
+            return arrays[value]
+        if marker == "__npscalar__":
+            return arrays[value][()]
+        if marker == "__tuple__":
+            return tuple(_decode(v, arrays) for v in value)
+        if marker == "__dict__":
+            return {_hashable(_decode(k, arrays)): _decode(v, arrays) for k, v in value}
+    return {k: _decode(v, arrays) for k, v in node.items()}
+
+
+def _hashable(key: Any) -> Any:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list) else key
+
+
+def save(obj: Any, f: str | os.PathLike[str] | Any) -> None:
+    """Save a checkpoint (state dicts, RNG states, nestings of them) to ``f``.
+
+    Args:
+        obj: e.g. ``model.state_dict()`` or ``{"model": ..., "optimizer": opt.state_dict(),
+            "rng": cr.get_rng_state()}``.
+        f: a path (written atomically) or a binary file object.
+
+    Raises:
+        TypeError: for a value that cannot be stored, naming where it sits in ``obj``.
+        ImportError: when ``safetensors`` is missing (``pip install chainrule[io]``).
+
+    Example:
+        >>> import chainrule as cr, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.safetensors")
+        >>> cr.save({"w": cr.ones(2), "step": 3}, path)
+        >>> cr.load(path)["step"]
+        3
+    """
+    st = _safetensors()
+    enc = _Encoder()
+    structure = json.dumps({"format": _FORMAT, "root": enc.encode(obj, "")})
+    try:
+        blob = st.save(enc.arrays, metadata={_KEY: structure, _CRC: _crc(structure, enc.arrays)})
+    except Exception as e:
+        raise TypeError(f"chainrule.save: safetensors could not store the arrays: {e}") from e
+    if hasattr(f, "write"):
+        f.write(blob)
+        return
+    _atomic_write(os.fspath(f), blob)
+
+
+def _atomic_write(path: str, blob: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(blob)
+            out.flush()
+            os.fsync(out.fileno())
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    try:  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+def load(f: str | os.PathLike[str] | Any) -> Any:
+    """Load a checkpoint written by ``save`` (or any safetensors file, as ``{name: Tensor}``).
+
+    Raises:
+        ValueError: naming the path, when the file is truncated, corrupt or not safetensors.
+    """
+    st = _safetensors()
+    if hasattr(f, "read"):
+        name, data = getattr(f, "name", "<file object>"), f.read()
+    else:
+        name = os.fspath(f)
+        with open(name, "rb") as fh:
+            data = fh.read()
+    bad = lambda why: ValueError(f"chainrule.load: '{name}' is not a valid checkpoint: {why}")
+    if len(data) < 8:
+        raise bad(f"truncated ({len(data)} bytes, no safetensors header)")
+    n = int.from_bytes(data[:8], "little")
+    if 8 + n > len(data):
+        raise bad(f"truncated (header says {n} bytes, file has {len(data) - 8} after it)")
+    try:
+        header = json.loads(data[8:8 + n])
+        arrays = st.load(data)
+    except Exception as e:
+        raise bad(f"corrupt or truncated safetensors data ({e})") from e
+    meta = header.get("__metadata__") or {}
+    if _KEY not in meta:
+        return {k: Tensor._wrap(v) for k, v in arrays.items()}
+    structure = meta[_KEY]
+    if meta.get(_CRC) != _crc(structure, arrays):
+        raise bad("checksum mismatch (the file was modified or damaged)")
+    try:
+        tree = json.loads(structure)
+        return _decode(tree["root"], arrays)
+    except Exception as e:
+        raise bad(f"unreadable structure ({e})") from e
