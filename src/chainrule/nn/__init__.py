@@ -1,6 +1,6 @@
 """Neural-network building blocks: ``Module``, ``Parameter``, layers, losses, init."""
 
-from chainrule.nn import functional, init, losses
+from chainrule.nn import functional, init, losses, utils
 from chainrule.nn.activation import (
     ELU,
     GELU,
@@ -38,14 +38,16 @@ from chainrule.nn.loss import (
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from chainrule.nn.sparse import Embedding
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "Dropout",
-    "Embedding", "LayerNorm", "RMSNorm", "CrossEntropyLoss", "ELU", "Flatten", "GELU",
-    "GLU", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss", "Identity", "KLDivLoss", "L1Loss",
-    "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module", "ModuleDict",
-    "ModuleList", "MultiMarginLoss", "MultiplicativeInteraction", "NLLLoss", "Parameter", "ReLU",
-    "ReLU6", "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Softsign",
-    "Tanh", "Unflatten", "functional", "init", "losses",
+    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "CrossEntropyLoss",
+    "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardtanh",
+    "HingeEmbeddingLoss", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell",
+    "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module",
+    "ModuleDict", "ModuleList", "MultiMarginLoss", "MultiplicativeInteraction", "NLLLoss",
+    "Parameter", "RMSNorm", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU", "ReLU6",
+    "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Softsign", "Tanh",
+    "Unflatten", "functional", "init", "losses", "utils",
 ]
