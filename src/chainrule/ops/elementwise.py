@@ -743,9 +743,14 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:
 
 @tensor_method
 def cast(input: Tensor, dtype: Any) -> Tensor:
-    """``input`` converted to ``dtype`` (a no-op when it already has it)."""
+    """``input`` converted to ``dtype`` (a no-op when it already has it). Only floating results
+    carry gradients: an integer or bool cast is a constant, as in PyTorch."""
     dtype = xp.dtype(dtype)
-    return input if input.dtype == dtype else Cast.apply(input, dtype=dtype)
+    if input.dtype == dtype:
+        return input
+    if dtype.kind != "f":
+        return Tensor._wrap(input.data.astype(dtype))
+    return Cast.apply(input, dtype=dtype)
 
 
 @tensor_method

@@ -66,8 +66,8 @@ class Linear(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        gx = Matmul.apply(g, w) if need[0] else None
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(-1, g.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
+        gx = Matmul.apply(g2, w).reshape(x.shape) if need[0] else None
         gw = Matmul.apply(g2.mT, x.reshape(-1, x.shape[-1])) if need[1] else None
         grads: tuple[Tensor | None, ...] = (gx, gw)
         if len(self.inputs) == 3:
@@ -77,8 +77,8 @@ class Linear(Op):
     def jvp(self, tx: Tensor | None, tw: Tensor | None, tb: Tensor | None = None) -> Tensor | None:
         x, w = self.inputs[0], self.inputs[1]
         out = None
-        for term in (Matmul.apply(tx, w.mT) if tx is not None else None,
-                     Matmul.apply(x, tw.mT) if tw is not None else None, tb):
+        for term in (matmul(tx, w.mT) if tx is not None else None,
+                     matmul(x, tw.mT) if tw is not None else None, tb):
             if term is not None:
                 out = term if out is None else out + term
         return out

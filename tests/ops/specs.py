@@ -1,0 +1,400 @@
+"""Gradcheck specs for the op registry (``chainrule.autograd.OPS``), and the ``Spec`` type.
+
+A spec says how to build random float64 inputs, how to call chainrule on them and what NumPy
+computes for the forward. ``test_gradcheck.py`` collects ``SPECS`` from every ``specs*.py``
+module in this directory, so an op family added elsewhere (``ops/conv.py``) ships its own
+``specs_conv.py``:
+
+    from specs import Spec, rand
+
+    SPECS = [Spec("conv2d", lambda x, w: cr.nn.functional.conv2d(x, w), ref=my_numpy_conv,
+                  make=lambda r: [rand(r, (1, 2, 5, 5)), rand(r, (3, 2, 3, 3))])]
+
+``make(rng)`` returns the positional arguments: float64 arrays become tensors that require
+grad (unless listed in ``nograd``), other arrays become constant tensors, anything else is
+passed through unchanged (dims, flags). ``ref`` receives the same arguments with arrays in
+place of tensors. Every differentiable registered op must appear in some spec's ``ops``.
+
+This file covers the primitives; ``specs_composite.py`` covers the public functions built
+from them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.autograd import OPS
+
+Make = Callable[[np.random.Generator], list[Any]]
+
+
+@dataclass
+class Spec:
+    """One gradcheck case: ``fn(*args)`` in chainrule against ``ref(*arrays)`` in NumPy.
+
+    Args:
+        ops: registry name(s) of the primitives the case exercises (for the coverage check).
+        fn: the chainrule call.
+        make: random arguments from a NumPy generator (float64 arrays for grad inputs).
+        ref: NumPy forward; None when the output is checked another way.
+        id: test id (defaults to the first op name plus a counter).
+        nograd: positions of float64 arrays that must not require grad.
+        gradgrad: also run gradgradcheck (second derivatives).
+        check: extra keyword arguments for gradcheck (eps, atol, rtol).
+        fwd_atol: absolute tolerance of the forward comparison.
+    """
+
+    ops: str | Sequence[str]
+    fn: Callable[..., Any]
+    make: Make
+    ref: Callable[..., Any] | None = None
+    id: str = ""
+    nograd: tuple[int, ...] = ()
+    gradgrad: bool = False
+    check: dict[str, float] = field(default_factory=dict)
+    fwd_atol: float = 1e-10
+
+    @property
+    def op_names(self) -> tuple[str, ...]:
+        return (self.ops,) if isinstance(self.ops, str) else tuple(self.ops)
+
+
+# ---- input helpers ----------------------------------------------------------------------------
+def shape(r: np.random.Generator, min_dims: int = 0, max_dims: int = 3,
+          max_side: int = 3) -> tuple[int, ...]:
+    """A small random shape; size-1 dims are common."""
+    return tuple(int(n) for n in r.integers(1, max_side + 1, r.integers(min_dims, max_dims + 1)))
+
+
+def bshapes(r: np.random.Generator, n: int = 2, min_dims: int = 0,
+            max_dims: int = 3) -> list[tuple[int, ...]]:
+    """``n`` shapes that broadcast together: each drops some leading dims of a common shape
+    and turns some of its dims to 1."""
+    full = shape(r, min_dims, max_dims)
+    out = []
+    for _ in range(n):
+        s = full[int(r.integers(0, len(full) + 1)) if min_dims == 0 else 0:]
+        out.append(tuple(1 if r.random() < 0.3 else k for k in s))
+    return out
+
+
+def rand(r: np.random.Generator, s: tuple[int, ...], lo: float = -2.0,
+         hi: float = 2.0) -> np.ndarray:
+    """Uniform float64 values in [lo, hi)."""
+    return r.uniform(lo, hi, s)
+
+
+def away(r: np.random.Generator, s: tuple[int, ...], kinks: Sequence[float] = (0.0,),
+         lo: float = -2.0, hi: float = 2.0, margin: float = 0.05) -> np.ndarray:
+    """Uniform values kept ``margin`` away from the points where the op is not smooth."""
+    x = rand(r, s, lo, hi)
+    for k in kinks:
+        near = np.abs(x - k) < margin
+        x = np.where(near, k + np.where(x >= k, margin, -margin) * 2, x)
+    return x
+
+
+def distinct(r: np.random.Generator, s: tuple[int, ...]) -> np.ndarray:
+    """Values pairwise at least 0.1 apart (no ties for max/min/sort-like ops)."""
+    n = int(np.prod(s))
+    return (r.permutation(n) * 0.1 + r.uniform(0, 0.01, n) - 0.05 * n).reshape(s)
+
+
+def dim_of(r: np.random.Generator, s: tuple[int, ...]) -> int:
+    """A random valid dim of shape ``s``, sometimes negative."""
+    n = max(len(s), 1)
+    return int(r.integers(-n, n))
+
+
+def dims_of(r: np.random.Generator, s: tuple[int, ...]) -> Any:
+    """None, one dim or a tuple of dims of ``s``."""
+    k = r.integers(0, 3)
+    if k == 0 or not s:
+        return None
+    if k == 1:
+        return dim_of(r, s)
+    return tuple(int(d) for d in r.choice(len(s), int(r.integers(1, len(s) + 1)), replace=False))
+
+
+def np_axes(d: Any) -> Any:
+    return tuple(d) if isinstance(d, (list, tuple)) else d
+
+
+# ---- references that NumPy lacks --------------------------------------------------------------
+def np_sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+np_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def np_softmax(x: np.ndarray, d: int) -> np.ndarray:
+    e = np.exp(x - x.max(axis=d, keepdims=True))
+    return e / e.sum(axis=d, keepdims=True)
+
+
+def np_log_softmax(x: np.ndarray, d: int) -> np.ndarray:
+    s = x - x.max(axis=d, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=d, keepdims=True))
+
+
+def np_softplus(x: np.ndarray, beta: float, threshold: float) -> np.ndarray:
+    return np.where(x * beta > threshold, x, np.log1p(np.exp(beta * x)) / beta)
+
+
+def np_scatter_add(x: np.ndarray, index: np.ndarray, src: np.ndarray, d: int) -> np.ndarray:
+    out = x.copy()
+    for pos in np.ndindex(*index.shape):
+        target = list(pos)
+        target[d] = index[pos]
+        out[tuple(target)] += src[pos]
+    return out
+
+
+def np_index_add(g: np.ndarray, s: tuple[int, ...], index: Any) -> np.ndarray:
+    out = np.zeros(s)
+    np.add.at(out, index, g)
+    return out
+
+
+# ---- the primitives ---------------------------------------------------------------------------
+def _binary(r: np.random.Generator, lo: float = -2.0, hi: float = 2.0) -> list[Any]:
+    sa, sb = bshapes(r)
+    return [rand(r, sa, lo, hi), rand(r, sb, lo, hi)]
+
+
+def _nonzero(r: np.random.Generator, s: tuple[int, ...]) -> np.ndarray:
+    return away(r, s, (0.0,), margin=0.3)
+
+
+def _maxmin_inputs(r: np.random.Generator) -> list[Any]:
+    sa, sb = bshapes(r)
+    while True:  # keep |a − b| ≥ 0.1 so the finite differences never cross a tie
+        a, b = rand(r, sa), rand(r, sb)
+        if (np.abs(a - b) >= 0.1).all():
+            return [a, b]
+
+
+def _unary(name: str, fn: Callable[..., Any], ref: Callable[..., Any],
+           make: Callable[..., np.ndarray] = rand, **kw: Any) -> Spec:
+    return Spec(name, fn, lambda r: [make(r, shape(r))], ref, id=name, gradgrad=True, **kw)
+
+
+def _index_cases(r: np.random.Generator) -> list[Any]:
+    """A tensor and an index of a random kind: int, slice, None, Ellipsis, int array (with
+    duplicates), boolean mask, or a mix."""
+    x = rand(r, (4, 3, 2))
+    k = int(r.integers(0, 7))
+    index: Any = [
+        (1, slice(None, None, -1)),
+        (slice(1, None, 2), None, Ellipsis, 0),
+        (np.array([0, 2, 2, 3, 0]),),
+        (np.array([[1, 1], [3, 0]]), slice(None), np.array([1, 0])),
+        (x[..., 0] > 0,),
+        (Ellipsis, np.array([1, 1, 0])),
+        (-1, np.array([2, 0, 2]), None),
+    ][k]
+    return [x, index]
+
+
+def _pad_case(r: np.random.Generator) -> list[Any]:
+    s = shape(r, 1, 3)
+    pad = [int(v) for v in r.integers(0, 3, 2 * int(r.integers(1, len(s) + 1)))]
+    return [rand(r, s), pad, float(r.uniform(-1, 1))]
+
+
+def _gather_case(r: np.random.Generator) -> list[Any]:
+    s = shape(r, 1, 3, 4)
+    d = dim_of(r, s)
+    idx_shape = tuple(int(r.integers(1, n + 1)) if i != d % len(s) else int(r.integers(1, 5))
+                      for i, n in enumerate(s))
+    return [rand(r, s), d, r.integers(0, s[d], idx_shape)]
+
+
+def _np_gather(x: np.ndarray, d: int, index: np.ndarray) -> np.ndarray:
+    return np.take_along_axis(x[tuple(slice(0, n) if i != d % x.ndim else slice(None)
+                                      for i, n in enumerate(index.shape))], index, d)
+
+
+def _scatter_case(r: np.random.Generator) -> list[Any]:
+    s = shape(r, 1, 3, 4)
+    d = dim_of(r, s)
+    idx_shape = tuple(int(r.integers(1, n + 1)) for n in s)
+    src_shape = tuple(n + int(r.integers(0, 2)) for n in idx_shape)  # src may be larger
+    return [rand(r, s), d, r.integers(0, s[d], idx_shape), rand(r, src_shape)]
+
+
+def _einsum_case(r: np.random.Generator) -> list[Any]:
+    eq, shapes = [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+        ("i,i->", [(4,), (4,)]),
+        ("ij->ji", [(2, 3)]),
+        ("ij,k->ijk", [(2, 2), (3,)]),
+        ("ijk,jl,lk->il", [(2, 3, 2), (3, 2), (2, 2)]),
+        ("ij->j", [(3, 2)]),
+        ("i,j->", [(2,), (3,)]),
+    ][int(r.integers(0, 8))]
+    return [eq, *[rand(r, s) for s in shapes]]
+
+
+def _cat_case(r: np.random.Generator) -> list[Any]:
+    s = shape(r, 1)
+    d = int(r.integers(len(s)))
+    sizes = r.integers(1, 3, int(r.integers(1, 4)))
+    return [d - len(s) if r.random() < 0.3 else d,
+            *[rand(r, (*s[:d], int(k), *s[d + 1:])) for k in sizes]]
+
+
+def _cross_entropy_case(r: np.random.Generator) -> list[Any]:
+    n, c = int(r.integers(1, 4)), int(r.integers(2, 5))
+    q = r.uniform(0, 1, (n, c))
+    return [rand(r, (n, c)), q / q.sum(1, keepdims=True)]
+
+
+def _ce(x: Any, q: Any) -> Any:
+    return OPS["cross_entropy"].apply(x, q, dim=1)
+
+
+def _linear_case(r: np.random.Generator) -> list[Any]:
+    lead = shape(r, 0, 2)
+    i, o = int(r.integers(1, 4)), int(r.integers(1, 4))
+    args = [rand(r, (*lead, i)), rand(r, (o, i))]
+    return args + [rand(r, (o,))] if r.random() < 0.5 else args
+
+
+def _np_linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    return x @ w.T + (0 if b is None else b)
+
+
+SPECS: list[Spec] = [
+    # arithmetic, broadcasting
+    Spec("add", lambda a, b: a + b, _binary, np.add, id="add", gradgrad=True),
+    Spec("sub", lambda a, b: a - b, _binary, np.subtract, id="sub", gradgrad=True),
+    Spec("mul", lambda a, b: a * b, _binary, np.multiply, id="mul", gradgrad=True),
+    Spec("div", lambda a, b: a / b,
+         lambda r: (lambda sa, sb: [rand(r, sa), _nonzero(r, sb)])(*bshapes(r)),
+         np.divide, id="div", gradgrad=True),
+    Spec("pow", lambda a, b: a ** b, lambda r: _binary(r, 0.3, 2.0), np.power, id="pow",
+         gradgrad=True),
+    Spec("pow", lambda a, b: a ** b,
+         lambda r: [rand(r, shape(r)), np.array(float(r.integers(-2, 4)))],
+         np.power, id="pow-negative-base-int-exponent", nograd=(1,)),
+    Spec("maximum", cr.maximum, _maxmin_inputs, np.maximum, id="maximum", gradgrad=True),
+    Spec("minimum", cr.minimum, _maxmin_inputs, np.minimum, id="minimum", gradgrad=True),
+    Spec("where", cr.where,
+         lambda r: (lambda sc, sa, sb: [r.random(sc) < 0.5, rand(r, sa), rand(r, sb)])(
+             *bshapes(r, 3)),
+         np.where, id="where", gradgrad=True),
+    # unary maths
+    _unary("neg", lambda x: -x, np.negative),
+    _unary("exp", cr.exp, np.exp),
+    _unary("log", cr.log, np.log, lambda r, s: rand(r, s, 0.2, 3.0)),
+    _unary("log1p", cr.log1p, np.log1p, lambda r, s: rand(r, s, -0.7, 3.0)),
+    _unary("expm1", cr.expm1, np.expm1),
+    _unary("sqrt", cr.sqrt, np.sqrt, lambda r, s: rand(r, s, 0.2, 3.0)),
+    _unary("rsqrt", cr.rsqrt, lambda x: 1 / np.sqrt(x), lambda r, s: rand(r, s, 0.2, 3.0)),
+    _unary("sin", cr.sin, np.sin),
+    _unary("cos", cr.cos, np.cos),
+    _unary("tan", cr.tan, np.tan, lambda r, s: rand(r, s, -1.2, 1.2)),
+    _unary("tanh", cr.tanh, np.tanh),
+    _unary("sigmoid", cr.sigmoid, np_sigmoid),
+    _unary("erf", cr.erf, np_erf, fwd_atol=2e-7, check={"atol": 2e-5}),
+    _unary("relu", cr.relu, lambda x: np.maximum(x, 0), away),
+    _unary("abs", cr.abs, np.abs, away),
+    _unary("sign", cr.sign, np.sign, away),
+    _unary("floor", cr.floor, np.floor, lambda r, s: away(r, s, (-2, -1, 0, 1, 2))),
+    _unary("ceil", cr.ceil, np.ceil, lambda r, s: away(r, s, (-2, -1, 0, 1, 2))),
+    _unary("clone", cr.Tensor.clone, np.copy),
+    Spec("round", lambda x, d: x.round(d), lambda r: [
+        away(r, shape(r), (-1.5, -0.5, 0.5, 1.5)), 0], lambda x, d: np.round(x, d), id="round"),
+    Spec("leaky_relu", cr.leaky_relu, lambda r: [away(r, shape(r)), float(r.uniform(0, 0.5))],
+         lambda x, s: np.where(x > 0, x, s * x), id="leaky_relu", gradgrad=True),
+    Spec("elu", cr.elu, lambda r: [away(r, shape(r)), float(r.uniform(0.5, 2))],
+         lambda x, a: np.where(x > 0, x, a * np.expm1(x)), id="elu", gradgrad=True),
+    Spec("softplus", cr.softplus,
+         lambda r: [away(r, shape(r), (-1.0, 1.0), -3, 3), float(r.choice([0.5, 1.0, 2.0])),
+                    float(r.choice([1.0, 20.0]))],
+         np_softplus, id="softplus", gradgrad=True),
+    Spec("clamp", cr.clamp, lambda r: [away(r, shape(r), (-0.5, 0.7)),
+                                       *[(-0.5, 0.7), (None, 0.7), (-0.5, None)][r.integers(3)]],
+         np.clip, id="clamp", gradgrad=True),
+    Spec("cast", lambda x: x.to(cr.float32).double(), lambda r: [rand(r, shape(r))],
+         lambda x: x.astype(np.float32).astype(np.float64), id="cast-float32",
+         check={"eps": 1e-2, "atol": 1e-4}),
+    Spec("cast", lambda x: x.long(), lambda r: [rand(r, shape(r), -5, 5)],
+         lambda x: x.astype(np.int64), id="cast-int64"),
+    # fused
+    Spec("softmax", cr.softmax, lambda r: (lambda s: [rand(r, s), dim_of(r, s)])(shape(r, 1)),
+         np_softmax, id="softmax", gradgrad=True),
+    Spec("log_softmax", cr.log_softmax,
+         lambda r: (lambda s: [rand(r, s), dim_of(r, s)])(shape(r, 1)),
+         np_log_softmax, id="log_softmax", gradgrad=True),
+    Spec("cross_entropy", _ce, _cross_entropy_case,
+         lambda x, q: -(q * np_log_softmax(x, 1)).sum(1), id="cross_entropy"),
+    # linear algebra
+    Spec("matmul", lambda a, b: a @ b,
+         lambda r: (lambda sa, sb, n, m, k: [rand(r, (*sa, n, k)), rand(r, (*sb, k, m))])(
+             *bshapes(r, 2, 0, 2), *r.integers(1, 4, 3)),
+         np.matmul, id="matmul-batched", gradgrad=True),
+    Spec("linear", lambda *a: cr.nn.functional.linear(*a), _linear_case, _np_linear,
+         id="linear", gradgrad=True),
+    Spec("einsum", cr.einsum, _einsum_case, np.einsum, id="einsum"),
+    # reductions
+    Spec("sum", lambda x, d, k: x.sum(d, keepdim=k),
+         lambda r: (lambda s: [rand(r, s), dims_of(r, s), bool(r.random() < 0.5)])(shape(r)),
+         lambda x, d, k: np.sum(x, axis=np_axes(d), keepdims=k), id="sum"),
+    Spec("prod", lambda x, d, k: x.prod(d, keepdim=k),
+         lambda r: (lambda s: [rand(r, s), dims_of(r, s), bool(r.random() < 0.5)])(shape(r)),
+         lambda x, d, k: np.prod(x, axis=np_axes(d), keepdims=k), id="prod"),
+    Spec("cumsum", cr.cumsum, lambda r: (lambda s: [rand(r, s), dim_of(r, s)])(shape(r, 1)),
+         lambda x, d: np.cumsum(x, d), id="cumsum"),
+    Spec("cumprod", cr.cumprod,
+         lambda r: (lambda s: [_nonzero(r, s), dim_of(r, s)])(shape(r, 1)),
+         lambda x, d: np.cumprod(x, d), id="cumprod"),
+    Spec("amax", lambda x, d, k: x.amax(d, keepdim=k),
+         lambda r: (lambda s: [distinct(r, s), dims_of(r, s), bool(r.random() < 0.5)])(shape(r)),
+         lambda x, d, k: np.amax(x, axis=np_axes(d), keepdims=k), id="amax"),
+    Spec("amin", lambda x, d, k: x.amin(d, keepdim=k),
+         lambda r: (lambda s: [distinct(r, s), dims_of(r, s), bool(r.random() < 0.5)])(shape(r)),
+         lambda x, d, k: np.amin(x, axis=np_axes(d), keepdims=k), id="amin"),
+    # movement
+    Spec("reshape", lambda x: x.reshape(-1, 2), lambda r: [rand(r, (*shape(r, 0, 2), 2))],
+         lambda x: x.reshape(-1, 2), id="reshape", gradgrad=True),
+    Spec("permute", lambda x, p: x.permute(*p),
+         lambda r: (lambda s: [rand(r, s), [int(v) for v in r.permutation(len(s))]])(
+             shape(r, 2, 3)),
+         lambda x, p: x.transpose(p), id="permute"),
+    Spec("expand", lambda x, s: x.expand(*s),
+         lambda r: (lambda s: [rand(r, tuple(1 if r.random() < 0.5 else n for n in s)),
+                               (2, *s)])(shape(r, 1, 2)),
+         lambda x, s: np.broadcast_to(x, s), id="expand"),
+    Spec("getitem", lambda x, i: x[i], _index_cases, lambda x, i: x[i], id="getitem"),
+    Spec("index_add", lambda g, i: OPS["index_add"].apply(g, shape=(4, 3, 2), index=i),
+         lambda r: (lambda x, i: [rand(r, x[i].shape), i])(*_index_cases(r)),
+         lambda g, i: np_index_add(g, (4, 3, 2), i), id="index_add"),
+    Spec("index_put", lambda x, v, i: cr.ops.movement.index_put(x, i, v),
+         lambda r: [rand(r, (4, 3)), rand(r, (3,)), (np.array([0, 2]), slice(None))],
+         lambda x, v, i: np.where(np.arange(4)[:, None] % 2 == 0, v, x), id="index_put"),
+    Spec("cat", lambda d, *xs: cr.cat(xs, d), _cat_case,
+         lambda d, *xs: np.concatenate(xs, d), id="cat"),
+    Spec("pad", lambda x, p, v: cr.pad(x, p, value=v), _pad_case,
+         lambda x, p, v: np.pad(x, [(0, 0)] * (x.ndim - len(p) // 2)
+                                + [(p[2 * i], p[2 * i + 1]) for i in range(len(p) // 2)][::-1],
+                                constant_values=v), id="pad"),
+    Spec("flip", cr.flip, lambda r: (lambda s: [rand(r, s), dims_of(r, s) or 0])(shape(r, 1)),
+         lambda x, d: np.flip(x, d), id="flip"),
+    Spec("roll", cr.roll,
+         lambda r: (lambda s: [rand(r, s), int(r.integers(-3, 4)),
+                               None if r.random() < 0.3 else dim_of(r, s)])(shape(r, 1)),
+         np.roll, id="roll"),
+    Spec("gather", cr.gather, _gather_case, _np_gather, id="gather"),
+    Spec("scatter_add", cr.scatter_add, _scatter_case,
+         lambda x, d, i, s: np_scatter_add(x, i, s, d % x.ndim), id="scatter_add"),
+]
