@@ -1,0 +1,183 @@
+"""Convolution layers: ``Conv1d``, ``Conv2d``, ``ConvTranspose2d`` (NCHW, PyTorch semantics)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chainrule import random as _random
+from chainrule.backend import xp
+from chainrule.nn.module import Module, Parameter
+from chainrule.ops import conv as C
+from chainrule.tensor import Tensor
+
+
+def _ntuple(v: Any, n: int) -> tuple[int, ...]:
+    return (int(v),) * n if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+def _uniform(shape: tuple[int, ...], bound: float, dtype: Any) -> Any:
+    return _random.numpy_generator().uniform(-bound, bound, shape).astype(dtype)
+
+
+class _ConvNd(Module):
+    """Shared construction, init and repr of the convolution layers."""
+
+    _dims: int = 2
+    _transposed: bool = False
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", output_padding: Any = 0, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        name = type(self).__name__
+        n = self._dims
+        if groups < 1 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must both be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r}")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, "
+                                 f"got {padding!r}")
+            if padding == "same" and any(s != 1 for s in _ntuple(stride, n)):
+                raise ValueError(f"{name}: padding='same' is not supported for strided "
+                                 f"convolutions")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _ntuple(kernel_size, n)
+        self.stride = _ntuple(stride, n)
+        self.padding = padding if isinstance(padding, str) else _ntuple(padding, n)
+        self.dilation = _ntuple(dilation, n)
+        self.output_padding = _ntuple(output_padding, n)
+        self.groups = groups
+        self.padding_mode = padding_mode
+        dt = xp.float32 if dtype is None else xp.dtype(dtype)
+        shape = ((in_channels, out_channels // groups) if self._transposed
+                 else (out_channels, in_channels // groups)) + self.kernel_size
+        self.weight = Parameter(xp.empty(shape, dt))
+        if bias:
+            self.bias = Parameter(xp.empty((out_channels,), dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """weight ~ kaiming_uniform_(a=√5) = U(±1/√fan_in), bias ~ U(±1/√fan_in), where fan_in =
+        weight.shape[1]·∏kernel (as PyTorch computes it, also for the transposed layer)."""
+        w = self.weight
+        fan_in = w.shape[1] * math.prod(self.kernel_size)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        # kaiming_uniform_(a=√5): gain √(2/(1+5)), bound = gain·√(3/fan_in) = 1/√fan_in
+        w.data[...] = _uniform(w.shape, bound, w.dtype)
+        w._version += 1
+        if self.bias is not None:
+            self.bias.data[...] = _uniform(self.bias.shape, bound, self.bias.dtype)
+            self.bias._version += 1
+
+    def extra_repr(self) -> str:
+        n = self._dims
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) → (N, C_out, L_out).
+
+    Args mirror ``torch.nn.Conv1d``: ``in_channels, out_channels, kernel_size, stride=1,
+    padding=0 (int or 'same'/'valid'), dilation=1, groups=1, bias=True``.
+
+    Attributes:
+        weight: (C_out, C_in / groups, k), U(±1/√(C_in/groups·k)).
+        bias: (C_out,), same bound.
+    """
+
+    _dims = 1
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype=dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return C.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C_in, H, W) → (N, C_out, H_out, W_out),
+    H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1.
+
+    Args mirror ``torch.nn.Conv2d``: ``in_channels, out_channels, kernel_size, stride=1,
+    padding=0 (int, tuple, 'same' or 'valid'), dilation=1, groups=1, bias=True``.
+
+    Attributes:
+        weight: (C_out, C_in / groups, kH, kW), kaiming_uniform_(a=√5) = U(±1/√fan_in),
+            fan_in = C_in / groups · kH · kW.
+        bias: (C_out,), U(±1/√fan_in).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Conv2d(1, 16, 3)
+        Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1))
+        >>> cr.nn.Conv2d(1, 16, 3, padding="same")(cr.ones(2, 1, 28, 28)).shape
+        (2, 16, 28, 28)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, dtype=dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return C.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """2-D transposed convolution (the gradient of Conv2d in its input), (N, C_in, H, W) →
+    (N, C_out, H_out, W_out), H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+
+    Attributes:
+        weight: (C_in, C_out / groups, kH, kW), U(±1/√(C_out/groups·kH·kW)) (PyTorch's fan_in
+            of this shape).
+        bias: (C_out,), the same bound.
+    """
+
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding must be an int or a tuple, got "
+                             f"{padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding, dtype=dtype)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        op = self.output_padding
+        if output_size is not None:  # choose output_padding that reaches the requested size
+            want = tuple(output_size)[-2:]
+            op = tuple(w - ((n - 1) * s - 2 * p + d * (k - 1) + 1) for w, n, s, p, d, k in
+                       zip(want, input.shape[-2:], self.stride, self.padding, self.dilation,
+                           self.kernel_size))
+        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
+                                  self.groups, self.dilation)
