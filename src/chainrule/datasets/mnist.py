@@ -61,7 +61,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 
 def default_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
-    """The directories searched, in order: ``data_dir``, ``$CHAINRULE_DATA``, ``~/.cache/chainrule``."""
+    """Directories searched, in order: ``data_dir``, ``$CHAINRULE_DATA``, ``~/.cache/chainrule``."""
     dirs = []
     if data_dir is not None:
         dirs.append(Path(data_dir).expanduser())
