@@ -24,18 +24,8 @@ from chainrule.nn.losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from chainrule.ops.elementwise import (
-    clamp,
-    elu,
-    gelu,
-    leaky_relu,
-    relu,
-    sigmoid,
-    silu,
-    softplus,
-    tanh,
-    where,
-)
+from chainrule.ops import elementwise as _E
+from chainrule.ops.elementwise import clamp, gelu, sigmoid, softplus, tanh, where
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import einsum, linear
 from chainrule.ops.movement import one_hot, pad
@@ -43,7 +33,27 @@ from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
 
-# ---- activations not among the ops ------------------------------------------------------------
+# ---- activations: the ops, with PyTorch's ``inplace`` flag (computed out of place) -----------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(x, 0)."""
+    return _E.relu(input)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """x if x > 0 else negative_slope·x."""
+    return _E.leaky_relu(input, negative_slope)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha·(eˣ − 1)."""
+    return _E.elu(input, alpha)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·σ(x)."""
+    return _E.silu(input)
+
+
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
     return clamp(input, 0.0, 6.0)

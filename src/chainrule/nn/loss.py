@@ -24,14 +24,20 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", weight)
 
 
-class MSELoss(_Loss):
+class _PlainLoss(_Loss):
+    def __init__(self, size_average: Any = None, reduce: Any = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(reduction)
+
+
+class MSELoss(_PlainLoss):
     """Mean squared error: (x − y)², reduced. Input and target of the same shape."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return L.mse_loss(input, target, reduction=self.reduction)
 
 
-class L1Loss(_Loss):
+class L1Loss(_PlainLoss):
     """Mean absolute error: |x − y|, reduced."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:

@@ -51,35 +51,42 @@ def _same_shape(name: str, input: Tensor, target: Tensor, strict: bool) -> None:
 
 
 # ---- regression -------------------------------------------------------------------------------
-def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """(x − y)², reduced.  Shapes should match (a different shape warns and broadcasts)."""
+def _weighted(loss: Tensor, weight: Tensor | None) -> Tensor:
+    return loss if weight is None else loss * weight
+
+
+def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """(x − y)² (times ``weight``, broadcast), reduced.  Shapes should match (a different
+    shape warns and broadcasts, as in PyTorch)."""
     target = _as_target(target, input)
     _same_shape("mse_loss", input, target, strict=False)
     diff = input - target
-    return _reduce(diff * diff, reduction)
+    return _reduce(_weighted(diff * diff, weight), reduction)
 
 
-def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """|x − y|, reduced."""
+def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    """|x − y| (times ``weight``), reduced."""
     target = _as_target(target, input)
     _same_shape("l1_loss", input, target, strict=False)
-    return _reduce((input - target).abs(), reduction)
+    return _reduce(_weighted((input - target).abs(), weight), reduction)
 
 
-def huber_loss(input: Tensor, target: Any, reduction: str = "mean",
-               delta: float = 1.0) -> Tensor:
-    """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta)."""
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta) (times ``weight``)."""
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     target = _as_target(target, input)
     _same_shape("huber_loss", input, target, strict=False)
     diff = (input - target).abs()
-    return _reduce(where(diff < delta, 0.5 * diff * diff, delta * (diff - 0.5 * delta)),
-                   reduction)
+    loss = where(diff < delta, 0.5 * diff * diff, delta * (diff - 0.5 * delta))
+    return _reduce(_weighted(loss, weight), reduction)
 
 
-def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean",
-                   beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """½(x − y)²/beta where |x − y| < beta, else |x − y| − ½·beta (= huber_loss / beta)."""
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -250,6 +257,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
 
 
 def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
+                         size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
     """x where y = 1, max(0, margin − x) where y = −1."""
     target = _as_target(target, input)

@@ -21,7 +21,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -29,9 +29,13 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = _dt(dtype)
+        self.has_bias = bias
         if affine:
             self.weight = Parameter(xp.ones(num_features, dt))
-            self.bias = Parameter(xp.zeros(num_features, dt))
+            if bias:
+                self.bias = Parameter(xp.zeros(num_features, dt))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -54,7 +58,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._ndims:
@@ -77,7 +82,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.has_bias}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -92,7 +98,7 @@ class BatchNorm1d(_BatchNorm):
         (N, C) or (N, C, L) → same shape.
 
     Attributes:
-        weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``).
+        weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``; no β if ``bias=False``).
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
         (buffers, if ``track_running_stats``).
     """
@@ -135,6 +141,7 @@ class LayerNorm(Module):
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
+        self.has_bias = bias
         dt = _dt(dtype)
         if elementwise_affine:
             self.weight = Parameter(xp.ones(self.normalized_shape, dt))
@@ -157,7 +164,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.has_bias}")
 
 
 class RMSNorm(Module):
