@@ -143,3 +143,31 @@ def test_invalid_arguments() -> None:
         ls.CyclicLR(optim.Adagrad([cr.nn.Parameter(cr.zeros(1))]), 0.1, 1.0)
     with pytest.raises(TypeError, match="not an Optimizer"):
         ls.StepLR(object(), 3)
+
+
+def _trace(sched, opt, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        out.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return out
+
+
+@pytest.mark.parametrize("make,expected", [
+    (lambda o: ls.MultiStepLR(o, [2, 5, 5], gamma=0.5),
+     lambda e: 0.1 * 0.5 ** sum(m <= e for m in [2, 5, 5])),
+    (lambda o: ls.ExponentialLR(o, gamma=0.8), lambda e: 0.1 * 0.8**e),
+    (lambda o: ls.LinearLR(o, start_factor=0.2, total_iters=4),
+     lambda e: 0.1 * (0.2 + 0.8 * min(e, 4) / 4)),
+    (lambda o: ls.LambdaLR(o, lambda e: 0.9**e + 1), lambda e: 0.1 * (0.9**e + 1)),
+    (lambda o: ls.CyclicLR(o, 0.01, 0.1, step_size_up=3, cycle_momentum=False),
+     lambda e: 0.01 + 0.09 * max(0.0, 1 - abs(e / 3 - 2 * math.floor(1 + e / 6) + 1))),
+    (lambda o: ls.SequentialLR(o, [ls.LinearLR(o, 0.5, total_iters=2),
+                                   ls.ExponentialLR(o, 0.5)], milestones=[3]),
+     lambda e: 0.1 * (0.5 + 0.5 * min(e, 2) / 2) if e < 3 else 0.1 * 0.5 ** (e - 3)),
+], ids=["multistep", "exponential", "linear", "lambda", "cyclic", "sequential"])
+def test_against_plain_python_formulas(make, expected) -> None:
+    opt = _opts()
+    lrs = _trace(make(opt), opt, 14)
+    assert lrs == pytest.approx([expected(e) for e in range(14)], rel=1e-12)
