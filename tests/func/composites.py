@@ -25,6 +25,15 @@ def conv2d_unfold(M: M, x: Any, w: Any) -> Any:
     return (w.reshape(w.shape[0], -1) @ cols).reshape(w.shape[0], h - 2, wd - 2)
 
 
+def conv2d_layer(M: M, x: Any, w: Any, b: Any) -> Any:
+    """The library's conv2d primitive (``ops/conv.py``) in a small conv layer."""
+    if M.__name__ == "chainrule":
+        from chainrule.ops.conv import conv2d
+    else:
+        conv2d = M.nn.functional.conv2d
+    return M.tanh(conv2d(x, w, b, stride=2, padding=1)).sum((2, 3))
+
+
 def softmax_cross_entropy(M: M, logits: Any) -> Any:
     target = [1, 0, 3]
     logp = M.log_softmax(logits, 1)
@@ -58,6 +67,7 @@ def _fn(M: M, name: str) -> Callable[..., Any]:
 COMPOSITES: dict[str, tuple[Callable[..., Any], tuple[tuple[int, ...], ...]]] = {
     "mlp": (mlp, ((2, 3), (4, 3), (4,), (2, 4))),
     "conv2d_unfold": (conv2d_unfold, ((2, 4, 4), (2, 2, 3, 3))),
+    "conv2d_layer": (conv2d_layer, ((2, 2, 5, 5), (3, 2, 3, 3), (3,))),
     "softmax_cross_entropy": (softmax_cross_entropy, ((3, 4),)),
     "lstm_step": (lstm_step, ((2, 3), (2, 2), (2, 2), (3, 8), (2, 8), (8,))),
     "attention": (attention, ((3, 2), (4, 2), (4, 2))),

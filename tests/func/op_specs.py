@@ -1,8 +1,11 @@
 """Inputs for every registered op, for the forward-mode checks in ``test_jvp_ops.py``.
 
-``SPECS[name](rng) -> (arrays, params, diff)``: the op's inputs as float64 arrays (index and
-condition inputs as int/bool), its keyword params, and the positions of the differentiable
-inputs. Points are drawn away from kinks and discontinuities so finite differences are valid.
+``SPECS[name](rng) -> (arrays, call, diff)``: the inputs as float64 arrays (index and
+condition inputs as int/bool), then either the op's keyword params (the op is applied directly)
+or a function of all the inputs as tensors that runs the op (for ops whose params are internal
+geometry, and for ops that only appear inside another op's backward or tangent rule), and the
+positions of the differentiable inputs. The test checks that the op's tangent rule really ran.
+Points are drawn away from kinks and discontinuities so finite differences are valid.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-Spec = Callable[[np.random.Generator], tuple[list[np.ndarray], dict[str, Any], tuple[int, ...]]]
+Call = dict[str, Any] | Callable[..., Any]
+Spec = Callable[[np.random.Generator], tuple[list[np.ndarray], Call, tuple[int, ...]]]
 
 
 def _n(rng: np.random.Generator, *shape: int) -> np.ndarray:
@@ -40,6 +44,51 @@ def _unary(make: Callable[..., np.ndarray], **params: Any) -> Spec:
 
 def _binary(make_a: Callable[..., np.ndarray], make_b: Callable[..., np.ndarray]) -> Spec:
     return lambda rng: ([make_a(rng, 3, 4), make_b(rng, 4)], {}, (0, 1))
+
+
+def _tensor(a: np.ndarray) -> Any:
+    import chainrule as cr
+
+    return cr.tensor(a, dtype=cr.float64)
+
+
+def _conv_weight_grad(x: Any, g: Any) -> Any:
+    """∂/∂w of Σ g·conv2d(x, w): conv2d's backward runs ``conv2d_weight(x, g)``."""
+    from chainrule.func import vjp
+    from chainrule.ops.conv import conv2d
+
+    w = _tensor(np.ones((3, 2, 3, 3)))
+    return vjp(lambda w: conv2d(x, w, stride=2, padding=1), w)[1](g)[0]
+
+
+def _pool_scatter(x: np.ndarray) -> Callable[..., Any]:
+    """max_pool2d's backward at a fixed x, as a function of the cotangent (``max_pool_scatter``)."""
+    from chainrule.func import vjp
+    from chainrule.ops.pool import max_pool2d
+
+    return lambda g: vjp(lambda x: max_pool2d(x, 2), _tensor(x))[1](g)[0]
+
+
+def _pool_gather(x: np.ndarray) -> Callable[..., Any]:
+    """max_pool2d's tangent at a fixed x, as a function of the tangent (``max_pool_gather``)."""
+    from chainrule.func import jvp
+    from chainrule.ops.pool import max_pool2d
+
+    return lambda t: jvp(lambda x: max_pool2d(x, 2), (_tensor(x),), (t,))[1]
+
+
+def _lazy(module: str, name: str, **kwargs: Any) -> Callable[..., Any]:
+    def call(*args: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+def _distinct(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """Values with no ties (for max pooling)."""
+    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 + _n(rng, *shape) * 0.01
 
 
 SPECS: dict[str, Spec] = {
@@ -103,4 +152,26 @@ SPECS: dict[str, Spec] = {
     "scatter_add": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2)), _n(rng, 3, 3)],
                                 {"dim": 1}, (0, 2)),
     "cross_entropy": lambda rng: ([_n(rng, 3, 4), _pos(rng, 3, 4)], {"dim": 1}, (0, 1)),
+    "conv2d": lambda rng: ([_n(rng, 2, 2, 5, 5), _n(rng, 3, 2, 3, 3), _n(rng, 3)],
+                           _lazy("chainrule.ops.conv", "conv2d", stride=1, padding=1),
+                           (0, 1, 2)),
+    "conv_transpose2d": lambda rng: ([_n(rng, 1, 2, 3, 3), _n(rng, 2, 3, 3, 3), _n(rng, 3)],
+                                     _lazy("chainrule.ops.conv", "conv_transpose2d", stride=2),
+                                     (0, 1, 2)),
+    "conv2d_weight": lambda rng: ([_n(rng, 1, 2, 5, 5), _n(rng, 1, 3, 3, 3)], _conv_weight_grad,
+                                  (0, 1)),
+    "unfold": lambda rng: ([_n(rng, 1, 2, 4, 4)],
+                           _lazy("chainrule.ops.conv", "unfold", kernel_size=2, padding=1),
+                           (0,)),
+    "fold": lambda rng: ([_n(rng, 1, 8, 9)],
+                         _lazy("chainrule.ops.conv", "fold", output_size=(4, 4), kernel_size=2),
+                         (0,)),
+    "max_pool2d": lambda rng: ([_distinct(rng, 1, 2, 4, 4)],
+                               _lazy("chainrule.ops.pool", "max_pool2d", kernel_size=2), (0,)),
+    "max_pool_scatter": lambda rng: ([_n(rng, 1, 2, 2, 2)],
+                                     _pool_scatter(_distinct(rng, 1, 2, 4, 4)), (0,)),
+    "max_pool_gather": lambda rng: ([_n(rng, 1, 2, 4, 4)],
+                                    _pool_gather(_distinct(rng, 1, 2, 4, 4)), (0,)),
+    "lstm_sequence": lambda rng: ([_n(rng, 3, 2, 8), _n(rng, 8, 2), _n(rng, 2, 2), _n(rng, 2, 2)],
+                                  _lazy("chainrule.ops.rnn", "lstm_sequence"), (0, 1, 2, 3)),
 }

@@ -11,13 +11,18 @@ no tangent rule.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autograd import OPS
+import chainrule.ops
+from chainrule.autograd import OPS, forward_ad
 from chainrule.func import jvp, vjp
 from chainrule.tensor import Tensor
 
@@ -29,9 +34,13 @@ FD_RTOL = {"erf": 3e-5}
 exact derivative, which its rule uses, by ~1e-6."""
 
 
+for _mod in pkgutil.iter_modules(chainrule.ops.__path__):  # every op family registers its ops
+    importlib.import_module(f"chainrule.ops.{_mod.name}")
+
+
 def _setup(name: str, seed: int = 0) -> tuple[Any, tuple[Tensor, ...], np.random.Generator]:
     rng = np.random.default_rng(seed)
-    arrays, params, diff = SPECS[name](rng)
+    arrays, call, diff = SPECS[name](rng)
     const = [Tensor(a) for a in arrays]
     op = OPS[name]
 
@@ -39,7 +48,7 @@ def _setup(name: str, seed: int = 0) -> tuple[Any, tuple[Tensor, ...], np.random
         full = list(const)
         for i, x in zip(diff, xs):
             full[i] = x
-        return op.apply(*full, **params)
+        return call(*full) if callable(call) else op.apply(*full, **call)
 
     primals = tuple(Tensor(arrays[i], dtype=np.float64) for i in diff)
     return f, primals, rng
@@ -56,6 +65,24 @@ def _shift(xs: tuple[Tensor, ...], us: tuple[Tensor, ...], h: float) -> tuple[Te
 def _fd(g: Any, xs: tuple[Tensor, ...], us: tuple[Tensor, ...]) -> np.ndarray:
     """Central difference of ``g`` (returning an array) along ``us``."""
     return (g(_shift(xs, us, EPS)) - g(_shift(xs, us, -EPS))) / (2 * EPS)
+
+
+@contextmanager
+def _rules_run() -> Iterator[set[str]]:
+    """The names of the ops whose tangent rule ran inside the block."""
+    names: set[str] = set()
+    original = forward_ad.propagate
+
+    def spy(op: Any, inputs: Any, out: Any, result: Any) -> None:
+        original(op, inputs, out, result)
+        if result._tangents:
+            names.add(op.name)
+
+    forward_ad.propagate = spy
+    try:
+        yield names
+    finally:
+        forward_ad.propagate = original
 
 
 def _dot(a: Any, b: Any) -> float:
@@ -76,7 +103,9 @@ def test_jvp_matches_vjp_and_finite_differences(name: str) -> None:
         pytest.fail(f"{name}: no spec in tests/func/op_specs.py")
     f, xs, rng = _setup(name)
     us = _rand_like(rng, xs)
-    out, jv = jvp(f, xs, us)
+    with _rules_run() as ran:
+        out, jv = jvp(f, xs, us)
+    assert name in ran, f"{name}: the spec did not run the op's tangent rule (ran: {ran})"
     assert out.shape == jv.shape and jv.dtype == out.dtype
     np.testing.assert_array_equal(out.data, f(*xs).data)
     assert not out._tangents or all(t not in cr.autograd.forward_ad.levels for t in out._tangents)
