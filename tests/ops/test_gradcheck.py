@@ -65,7 +65,8 @@ def test_specs_name_registered_ops() -> None:
 
 def _build(spec: Spec, seed: int) -> tuple[list[Any], list[Any]]:
     """(chainrule arguments, NumPy arguments) for one random draw."""
-    raw = spec.make(np.random.default_rng(seed))
+    raw = [np.asarray(a) if isinstance(a, np.generic) else a  # 0-d maths gives scalars
+           for a in spec.make(np.random.default_rng(seed))]
     args: list[Any] = []
     for i, a in enumerate(raw):
         if isinstance(a, np.ndarray):

@@ -50,7 +50,7 @@ class Op:
 
     name: ClassVar[str] = "op"
     saves_inputs: ClassVar[bool] = True
-    """Whether ``backward`` reads the inputs' values; if so an in-place change to one is an error."""
+    """Whether ``backward`` reads the inputs' values; if so, changing one in place is an error."""
     differentiable: ClassVar[bool] = True
 
     def forward(self, *xs: Array) -> Array:
@@ -86,6 +86,8 @@ class Op:
         if params:
             op.__dict__.update(params)
         out = op.forward(*[t.data for t in args])
+        if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results; keep arrays
+            out = xp.asarray(out)
         result = _new(Tensor)
         result.data = out
         result.grad = None
@@ -161,3 +163,4 @@ from chainrule.backend import xp  # noqa: E402
 from chainrule.tensor import Tensor, tensor  # noqa: E402
 
 _new = object.__new__
+_ndarray = xp.ndarray

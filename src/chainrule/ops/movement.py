@@ -357,6 +357,9 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if input.ndim == 0:
         return reshape(input, 1)
     s, e = start_dim % input.ndim, end_dim % input.ndim
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
+                           f"tensor of shape {tuple(input.shape)}")
     return reshape(input, *input.shape[:s], -1, *input.shape[e + 1:])
 
 

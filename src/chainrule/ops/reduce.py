@@ -211,7 +211,8 @@ def var(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = Fal
     for a in axes:
         count *= input.shape[a] if input.ndim else 1
     centered = input - mean(input, axes, keepdim=True)
-    return sum(centered * centered, axes, keepdim) * (1.0 / builtins.max(count - correction, 0))
+    dof = count - correction  # no degrees of freedom left: nan (inf·0), as in PyTorch
+    return sum(centered * centered, axes, keepdim) * (1.0 / dof if dof > 0 else float("inf"))
 
 
 @tensor_method

@@ -1,0 +1,250 @@
+"""Gradcheck specs for the public functions composed from primitives (scalar arithmetic,
+statistics, activations, shape functions, indexing, joins, matrix products)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from specs import (
+    Spec,
+    away,
+    bshapes,
+    dim_of,
+    dims_of,
+    distinct,
+    np_axes,
+    np_erf,
+    np_log_softmax,
+    np_sigmoid,
+    np_softmax,
+    rand,
+    shape,
+)
+
+import chainrule as cr
+
+R = np.random.Generator
+
+
+def one(make: Any) -> Any:
+    """``make(r, shape)`` as a spec's ``make`` returning one array of a random shape."""
+    return lambda r: [make(r, shape(r))]
+
+
+def with_dim(r: R, min_dims: int = 1, make: Any = rand) -> list[Any]:
+    s = shape(r, min_dims)
+    return [make(r, s), dim_of(r, s)]
+
+
+def with_dims(r: R, make: Any = rand) -> list[Any]:
+    s = shape(r)
+    return [make(r, s), dims_of(r, s), bool(r.random() < 0.5)]
+
+
+def _stat_case(r: R) -> list[Any]:
+    """Values and dims that always reduce over at least 3 elements (var/std of one element is
+    nan)."""
+    s = (*shape(r, 0, 2), 3)
+    d: Any = [None, -1, (0, -1) if len(s) > 1 else -1][int(r.integers(3))]
+    return [rand(r, s), d, bool(r.random() < 0.5)]
+
+
+def _np_logsumexp(x: np.ndarray, d: Any, k: bool) -> np.ndarray:
+    m = np.max(x, axis=np_axes(d), keepdims=True)
+    out = np.log(np.sum(np.exp(x - m), axis=np_axes(d), keepdims=True)) + m
+    return out if k else np.squeeze(out, axis=np_axes(d))
+
+
+def _index_select_case(r: R) -> list[Any]:
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [rand(r, s), d, r.integers(0, s[d], int(r.integers(1, 5)))]
+
+
+def _squeeze_case(r: R) -> list[Any]:
+    s = tuple(1 if r.random() < 0.5 else n for n in shape(r, 1))
+    return [rand(r, s), None if r.random() < 0.4 else dim_of(r, s)]
+
+
+def _np_squeeze(x: np.ndarray, d: Any) -> np.ndarray:
+    if d is None:
+        return np.squeeze(x)
+    return np.squeeze(x, d) if x.shape[d] == 1 else x
+
+
+def _matmul_case(r: R) -> list[Any]:
+    k = int(r.integers(1, 4))
+    left = [(k,), (2, k), (3, 2, k)][int(r.integers(3))]
+    right = [(k,), (k, 2), (3, k, 2), (1, k, 2)][int(r.integers(4))]
+    return [rand(r, left), rand(r, right)]
+
+
+def _maxdim_case(r: R) -> list[Any]:
+    s = shape(r, 1)
+    return [distinct(r, s), dim_of(r, s), bool(r.random() < 0.5)]
+
+
+def _split_case(r: R) -> list[Any]:
+    s = (*shape(r, 0, 2), 5)
+    size: Any = int(r.integers(1, 6)) if r.random() < 0.5 else [2, 0, 3]
+    return [rand(r, s), size]
+
+
+def _np_split(x: np.ndarray, size: Any) -> list[np.ndarray]:
+    sizes = [size] * (x.shape[-1] // size) + ([x.shape[-1] % size] if x.shape[-1] % size
+                                               else []) if isinstance(size, int) else size
+    return np.split(x, np.cumsum(sizes)[:-1], axis=-1)
+
+
+def _prod_zeros(r: R) -> list[Any]:
+    s = shape(r, 1)
+    x = rand(r, s)
+    flat = x.reshape(-1)
+    flat[r.choice(flat.size, int(r.integers(1, 3)) if flat.size > 1 else 1)] = 0.0
+    return [x, dims_of(r, s)]
+
+
+def _gelu_tanh(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def _pos(r: R, s: tuple[int, ...]) -> np.ndarray:
+    return rand(r, s, 0.3, 2.0)
+
+
+def _nz(r: R, s: tuple[int, ...]) -> np.ndarray:
+    return away(r, s, margin=0.3)
+
+
+def _clamp_tensor(r: R) -> list[Any]:
+    s1, s2, s3 = bshapes(r, 3)
+    lo = rand(r, s2, -1.0, -0.2)
+    hi = rand(r, s3, 0.2, 1.0)
+    x = rand(r, s1)
+    x = np.where(np.abs(x - 0.6) < 0.45, x + 1.0, x)  # away from both bounds' ranges' edges
+    return [x, lo, hi]
+
+
+SPECS: list[Spec] = [
+    # scalars on either side
+    Spec("sub", lambda x: 2.5 - x, one(rand), lambda x: 2.5 - x, id="rsub-scalar"),
+    Spec("div", lambda x: 1.5 / x, one(_nz), lambda x: 1.5 / x, id="rdiv-scalar",
+         gradgrad=True),
+    Spec("div", lambda x: x / 3.0, one(rand), lambda x: x / 3.0, id="div-scalar"),
+    Spec("pow", lambda x: x ** 3, one(rand), lambda x: x ** 3, id="pow-int-scalar",
+         gradgrad=True),
+    Spec("pow", lambda x: x ** 0.5, one(_pos), np.sqrt, id="pow-half"),
+    Spec("pow", lambda x: 2.0 ** x, one(rand), lambda x: 2.0 ** x, id="rpow-scalar",
+         gradgrad=True),
+    Spec("add", lambda x, a: x.add(x * 2, alpha=a), lambda r: [rand(r, shape(r)), -0.5],
+         lambda x, a: x + a * 2 * x, id="add-alpha"),
+    Spec("mul", cr.square, one(rand), np.square, id="square"),
+    Spec("div", cr.reciprocal, one(_nz), np.reciprocal, id="reciprocal"),
+    # statistics
+    Spec("sum", lambda x, d, k: x.mean(d, keepdim=k), with_dims,
+         lambda x, d, k: np.mean(x, axis=np_axes(d), keepdims=k), id="mean"),
+    Spec("sum", lambda x, d, k: x.var(d, keepdim=k), _stat_case,
+         lambda x, d, k: np.var(x, axis=np_axes(d), ddof=1, keepdims=k), id="var"),
+    Spec("sqrt", lambda x, d, k: x.std(d, keepdim=k, correction=0), _stat_case,
+         lambda x, d, k: np.std(x, axis=np_axes(d), keepdims=k), id="std"),
+    Spec("sqrt", lambda x, d, k: x.norm(dim=d, keepdim=k), lambda r: with_dims(r, _nz),
+         lambda x, d, k: np.sqrt(np.sum(x * x, axis=np_axes(d), keepdims=k)), id="norm-2"),
+    Spec("abs", lambda x: x.norm(p=1), one(_nz), lambda x: np.abs(x).sum(), id="norm-1"),
+    Spec("pow", lambda x: x.norm(p=3), one(_nz), lambda x: (np.abs(x) ** 3).sum() ** (1 / 3),
+         id="norm-3"),
+    Spec("amax", lambda x: x.norm(p=float("inf")), one(distinct),
+         lambda x: np.abs(x).max(), id="norm-inf"),
+    Spec("log", lambda x, d, k: x.logsumexp(d, keepdim=k),
+         lambda r: (lambda s: [rand(r, s), dims_of(r, s) if s else 0, bool(r.random() < 0.5)])(
+             shape(r, 1)), _np_logsumexp, id="logsumexp"),
+    Spec("softmax", lambda x: x.softmax(-1), lambda r: [rand(r, shape(r, 1)) * 30],
+         lambda x: np_softmax(x, -1), id="softmax-large-logits"),
+    Spec("log_softmax", lambda x: x.log_softmax(0), lambda r: [rand(r, shape(r, 1)) * 30],
+         lambda x: np_log_softmax(x, 0), id="log_softmax-large-logits"),
+    # activations
+    Spec("sigmoid", cr.silu, one(rand), lambda x: x * np_sigmoid(x), id="silu", gradgrad=True),
+    Spec("erf", cr.gelu, one(rand), lambda x: 0.5 * x * (1 + np_erf(x / math.sqrt(2))),
+         id="gelu", fwd_atol=2e-7, check={"atol": 2e-5}),
+    Spec("tanh", lambda x: cr.gelu(x, approximate="tanh"), one(rand), _gelu_tanh,
+         id="gelu-tanh", gradgrad=True),
+    Spec("softplus", cr.softplus, one(lambda r, s: rand(r, s) * 15), lambda x: np.logaddexp(0, x),
+         id="softplus-default", fwd_atol=1e-8),
+    Spec("leaky_relu", cr.leaky_relu, one(away), lambda x: np.where(x > 0, x, 0.01 * x),
+         id="leaky_relu-default"),
+    Spec("elu", cr.elu, one(away), lambda x: np.where(x > 0, x, np.expm1(x)), id="elu-default"),
+    Spec(("maximum", "minimum"), lambda x, lo, hi: cr.clamp(x, lo, hi), _clamp_tensor,
+         lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi), id="clamp-tensor-bounds"),
+    # shapes
+    Spec("reshape", lambda x: x.view(-1), one(rand), lambda x: x.reshape(-1), id="view"),
+    Spec("reshape", lambda x, a, b: x.flatten(a, b),
+         lambda r: [rand(r, (2, 1, 3, 2)), *(lambda a, b: (a - 4 * int(r.integers(2)), b))(
+             *sorted(int(v) for v in r.integers(0, 4, 2)))],
+         lambda x, a, b: x.reshape(*x.shape[:a % 4], -1, *x.shape[b % 4 + 1:]), id="flatten"),
+    Spec("reshape", lambda x: x.unflatten(1, (2, 3)), lambda r: [rand(r, (2, 6))],
+         lambda x: x.reshape(2, 2, 3), id="unflatten"),
+    Spec("reshape", cr.squeeze, _squeeze_case, _np_squeeze, id="squeeze"),
+    Spec("reshape", cr.unsqueeze, lambda r: (lambda s: [
+        rand(r, s), int(r.integers(-len(s) - 1, len(s) + 1))])(shape(r)), np.expand_dims,
+        id="unsqueeze"),
+    Spec("permute", lambda x, a, b: x.transpose(a, b),
+         lambda r: [rand(r, (2, 3, 1)), *[int(v) for v in r.integers(-3, 3, 2)]],
+         lambda x, a, b: np.swapaxes(x, a, b), id="transpose"),
+    Spec("permute", lambda x: x.T, one(rand), lambda x: x.T, id="T"),
+    Spec("permute", lambda x: x.mT, lambda r: [rand(r, shape(r, 2))],
+         lambda x: np.swapaxes(x, -1, -2), id="mT"),
+    Spec("expand", lambda x: cr.broadcast_to(x, (2, *x.shape)), one(rand),
+         lambda x: np.broadcast_to(x, (2, *x.shape)), id="broadcast_to"),
+    Spec("expand", lambda x, *r: x.repeat(*r),
+         lambda r: (lambda s: [rand(r, s), *[int(v) for v in r.integers(1, 3, len(s) + 1)]])(
+             shape(r, 0, 2)), lambda x, *r: np.tile(x, r), id="repeat"),
+    Spec("expand", lambda x, r: x.tile(r), lambda r: [rand(r, (2, 3)), (2,)],
+         lambda x, r: np.tile(x, r), id="tile"),
+    Spec("flip", lambda x: x.flip((0, -1)), lambda r: [rand(r, shape(r, 2))],
+         lambda x: np.flip(x, (0, -1)), id="flip-two-dims"),
+    Spec("roll", lambda x: x.roll((1, -2), (0, 1)), lambda r: [rand(r, shape(r, 2))],
+         lambda x: np.roll(x, (1, -2), (0, 1)), id="roll-two-dims"),
+    # indexing and joins
+    Spec("getitem", lambda x: x[1:, None, ..., -1], lambda r: [rand(r, (3, 2, 4))],
+         lambda x: x[1:, None, ..., -1], id="index-slice-none-ellipsis"),
+    Spec("getitem", lambda x, i: x[cr.tensor(i)], lambda r: [rand(r, (4, 2)),
+                                                            r.integers(0, 4, 6)],
+         lambda x, i: x[i], id="index-int-tensor-duplicates"),
+    Spec("getitem", lambda x: x[x > 0], one(rand), lambda x: x[x > 0], id="index-bool-mask"),
+    Spec("getitem", lambda x: x[[0, 0, 1]], lambda r: [rand(r, (2, 3))],
+         lambda x: x[[0, 0, 1]], id="index-list"),
+    Spec("cat", lambda a, b: cr.stack([a, b], -1), lambda r: (lambda s: [rand(r, s), rand(r, s)])(
+        shape(r)), lambda a, b: np.stack([a, b], -1), id="stack"),
+    Spec("getitem", lambda x, s: x.split(s, -1), _split_case, _np_split, id="split"),
+    Spec("getitem", lambda x, n: x.chunk(n, 0), lambda r: [rand(r, (5, 2)), int(r.integers(1, 6))],
+         lambda x, n: np.array_split(x, -(-5 // -(-5 // n)), 0), id="chunk"),
+    Spec("getitem", lambda x: x.unbind(1), lambda r: [rand(r, (2, 3))],
+         lambda x: [x[:, i] for i in range(3)], id="unbind"),
+    Spec("getitem", cr.index_select, _index_select_case,
+         lambda x, d, i: np.take(x, i, d), id="index_select"),
+    Spec("where", lambda x, m: x.masked_fill(m, -1.0),
+         lambda r: (lambda s: [rand(r, s), r.random(s) < 0.5])(shape(r)),
+         lambda x, m: np.where(m, -1.0, x), id="masked_fill"),
+    Spec("mul", lambda x, k: x.tril(k), lambda r: [rand(r, shape(r, 2)), int(r.integers(-1, 2))],
+         np.tril, id="tril"),
+    Spec("mul", lambda x, k: x.triu(k), lambda r: [rand(r, shape(r, 2)), int(r.integers(-1, 2))],
+         np.triu, id="triu"),
+    # products
+    Spec("matmul", lambda a, b: a @ b, _matmul_case, np.matmul, id="matmul-1d-2d-3d",
+         gradgrad=True),
+    Spec("mul", cr.outer, lambda r: [rand(r, (3,)), rand(r, (2,))], np.outer, id="outer"),
+    Spec("einsum", lambda a, b: cr.einsum("...ij,...jk", a, b),
+         lambda r: [rand(r, (2, 2, 3)), rand(r, (3, 2))], lambda a, b: np.einsum(
+             "...ij,...jk", a, b), id="einsum-ellipsis"),
+    # max/min with dim, prod with zeros, cumsum
+    Spec("gather", lambda x, d, k: x.max(d, keepdim=k).values, _maxdim_case,
+         lambda x, d, k: np.max(x, d, keepdims=k), id="max-dim"),
+    Spec("gather", lambda x, d, k: x.min(d, keepdim=k).values, _maxdim_case,
+         lambda x, d, k: np.min(x, d, keepdims=k), id="min-dim"),
+    Spec("amax", lambda x: x.max(), one(distinct), np.max, id="max-all"),
+    Spec("prod", lambda x, d: x.prod(d), _prod_zeros,
+         lambda x, d: np.prod(x, axis=np_axes(d)), id="prod-with-zeros"),
+    Spec("cumsum", lambda x: x.cumsum(-1), lambda r: [rand(r, shape(r, 1))],
+         lambda x: np.cumsum(x, -1), id="cumsum-last"),
+]
