@@ -228,8 +228,9 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     if ((input.data < 0) | (input.data > 1)).any():
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, "
                          f"got min {input.data.min()}, max {input.data.max()}")
-    log_x = input.log().clamp(min=-100)
-    log_1mx = (1 - input).log().clamp(min=-100)
+    with xp.errstate(divide="ignore"):  # log 0 = −inf, clamped to −100 as in PyTorch
+        log_x = input.log().clamp(min=-100)
+        log_1mx = (1 - input).log().clamp(min=-100)
     loss = -(target * log_x + (1 - target) * log_1mx)
     if weight is not None:
         loss = loss * weight

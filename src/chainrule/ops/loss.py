@@ -35,7 +35,11 @@ class CrossEntropy(Op):
         logp = x - x.max(axis=self.dim, keepdims=True)
         logp -= xp.log(xp.exp(logp).sum(axis=self.dim, keepdims=True))
         self._logp = logp  # reused by backward (freed with the node)
-        return -(q * logp).sum(axis=self.dim)
+        with xp.errstate(invalid="ignore"):  # 0·(−inf) for masked logits, handled below
+            out = -(q * logp).sum(axis=self.dim)
+            if not xp.isfinite(out).all():  # masked (−inf) logits: zero targets add 0, not NaN
+                out = -xp.where(q == 0, 0, q * logp).sum(axis=self.dim)
+        return out
 
     def _log_probs(self) -> Tensor:
         # The forward's log-probabilities serve the first plain backward (then are dropped, so a
