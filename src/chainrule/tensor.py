@@ -413,8 +413,12 @@ class Tensor:
         return _M.getitem(self, index)
 
     def __repr__(self) -> str:
-        body = xp.array2string(self.data, separator=", ", precision=4, prefix="tensor(",
-                               threshold=1000, edgeitems=3)
+        d = self.data
+        finite = d[xp.isfinite(d)] if d.dtype.kind == "f" else d
+        whole = d.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
+        body = xp.array2string(d, separator=", ", precision=4, prefix="tensor(",
+                               threshold=1000, edgeitems=3,  # PyTorch: 4 fixed decimals
+                               floatmode="maxprec_equal" if whole else "fixed")
         extras = []
         if self.data.dtype not in (backend.float32, backend.int64, backend.bool_):
             extras.append(f"dtype={self.data.dtype}")

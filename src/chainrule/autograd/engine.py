@@ -170,7 +170,8 @@ def _run(
             if g is not None:
                 if op.hooks:
                     for hook in op.hooks:
-                        g = hook(g) or g
+                        new = hook(g)  # not ``or``: a tensor's truth value is ambiguous
+                        g = g if new is None else new
                 if op.retained is not None:
                     kept = op.retained()
                     if kept is not None:
@@ -238,7 +239,8 @@ def _accumulate(
     """
     if leaf._hooks:
         for hook in leaf._hooks:
-            g = hook(g) or g
+            new = hook(g)
+            g = g if new is None else new
     if capture is not None:
         key = id(leaf)
         if key in capture:

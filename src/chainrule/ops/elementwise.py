@@ -15,6 +15,11 @@ from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor, tensor_method
 
 
+def _not_broadcastable(op: Op, *xs: Array) -> RuntimeError:
+    shapes = " and ".join(str(tuple(x.shape)) for x in xs)
+    return RuntimeError(f"{op.name}: shapes {shapes} cannot be broadcast together")
+
+
 def _dtype_of_true_div(a: Array, b: Array) -> Any:
     return None if a.dtype.kind == "f" or b.dtype.kind == "f" else xp.float32
 
@@ -28,7 +33,10 @@ class Add(Op):
     saves_inputs = False
 
     def forward(self, a: Array, b: Array) -> Array:
-        return a + b
+        try:
+            return a + b
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         return g, g
@@ -45,7 +53,10 @@ class Sub(Op):
     saves_inputs = False
 
     def forward(self, a: Array, b: Array) -> Array:
-        return a - b
+        try:
+            return a - b
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         return g, (-g if self.needs_input_grad[1] else None)
@@ -61,7 +72,10 @@ class Mul(Op):
     name = "mul"
 
     def forward(self, a: Array, b: Array) -> Array:
-        return a * b
+        try:
+            return a * b
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         a, b = self.inputs
@@ -81,7 +95,10 @@ class Div(Op):
 
     def forward(self, a: Array, b: Array) -> Array:
         dtype = _dtype_of_true_div(a, b)
-        out = xp.true_divide(a, b)
+        try:
+            out = xp.true_divide(a, b)
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
         return out if dtype is None else out.astype(dtype)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
@@ -104,7 +121,10 @@ class Pow(Op):
     def forward(self, a: Array, b: Array) -> Array:
         if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b < 0).any():
             raise ValueError("pow: integers to negative integer powers are not allowed")
-        return xp.power(a, b)
+        try:
+            return xp.power(a, b)
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         a, b = self.inputs
@@ -134,7 +154,10 @@ class Maximum(Op):
     name = "maximum"
 
     def forward(self, a: Array, b: Array) -> Array:
-        return xp.maximum(a, b)
+        try:
+            return xp.maximum(a, b)
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         wa = self._weight_a()
@@ -158,7 +181,10 @@ class Minimum(Maximum):
     name = "minimum"
 
     def forward(self, a: Array, b: Array) -> Array:
-        return xp.minimum(a, b)
+        try:
+            return xp.minimum(a, b)
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
 
     def _weight_a(self) -> Tensor:
         a, b = self.inputs
@@ -173,7 +199,10 @@ class Where(Op):
     name = "where"
 
     def forward(self, cond: Array, a: Array, b: Array) -> Array:
-        return xp.where(cond, a, b)
+        try:
+            return xp.where(cond, a, b)
+        except ValueError:
+            raise _not_broadcastable(self, cond, a, b) from None
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         cond = self.inputs[0]

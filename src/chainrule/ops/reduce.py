@@ -313,10 +313,10 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
 
 @tensor_method
 def norm(input: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """The p-norm over ``dim`` (2 by default; 'fro', 1, inf, −inf and any p > 0)."""
+    """The p-norm over ``dim`` (2 by default; 'fro', 1, inf, −inf and any p > 0). The gradient
+    of a zero norm is zero, as in PyTorch."""
     if p in ("fro", 2, 2.0):
-        sq = sum(input * input, dim, keepdim)
-        return sq.sqrt()
+        return _root(sum(input * input, dim, keepdim), 0.5)
     if p in (float("inf"), "inf"):
         return amax(input.abs(), dim, keepdim)
     if p in (float("-inf"), "-inf"):
@@ -324,8 +324,16 @@ def norm(input: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> T
     if p in (1, 1.0):
         return sum(input.abs(), dim, keepdim)
     if isinstance(p, (int, float)) and p > 0:
-        return sum(input.abs() ** p, dim, keepdim) ** (1.0 / p)
+        return _root(sum(input.abs() ** p, dim, keepdim), 1.0 / p)
     raise ValueError(f"norm: unsupported order p={p!r}")
+
+
+def _root(s: Tensor, power: float) -> Tensor:
+    """``s ** power`` for s ≥ 0, with a zero (not nan) gradient where s = 0."""
+    from chainrule.ops.elementwise import where
+
+    pos = s > 0
+    return where(pos, where(pos, s, 1.0) ** power, 0.0)
 
 
 @tensor_method
