@@ -246,3 +246,42 @@ def test_parity_with_torch_func_on_basic_transforms() -> None:
     ours = F.vmap(F.grad(lambda x: f(cr, x)))(_t(batch))
     ref = torch.func.vmap(torch.func.grad(lambda x: f(torch, x)))(torch.tensor(batch))
     np.testing.assert_allclose(ours.data, ref.numpy(), rtol=1e-10)
+
+
+def test_hessian_and_per_sample_grads_of_an_nn_module_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 1)).double()
+    tnet = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1))
+    tnet = tnet.double()
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    tparams = {k: torch.tensor(v.data) for k, v in params.items()}
+    x, y = _args(((6, 3), (6, 1)), seed=8)
+
+    def loss(p: dict[str, Any], x: Tensor, y: Tensor) -> Tensor:
+        return ((F.functional_call(net, p, (x,)) - y) ** 2).mean()
+
+    def tloss(p: dict[str, Any], x: Any, y: Any) -> Any:
+        return ((torch.func.functional_call(tnet, p, (x,)) - y) ** 2).mean()
+
+    h = F.hessian(loss)(params, _t(x), _t(y))
+    th = torch.func.hessian(tloss)(tparams, torch.tensor(x), torch.tensor(y))
+    for k in params:
+        for m in params:
+            np.testing.assert_allclose(h[k][m].data, th[k][m].numpy(), rtol=1e-8, atol=1e-12)
+    per = F.vmap(F.grad(loss), in_dims=(None, 0, 0))(params, _t(x), _t(y))
+    tper = torch.func.vmap(torch.func.grad(tloss), in_dims=(None, 0, 0))(
+        tparams, torch.tensor(x), torch.tensor(y))
+    for k in params:
+        np.testing.assert_allclose(per[k].data, tper[k].numpy(), rtol=1e-8, atol=1e-12)
+
+
+def test_jvp_tangent_is_differentiable_by_backward() -> None:
+    # d/dw of the tangent J·u of x ↦ sin(w·x): ∂/∂w [cos(w·x)·w·u] = (cos(wx) − wx·sin(wx))·u.
+    w = cr.tensor([0.7, -1.2], dtype=cr.float64, requires_grad=True)
+    x = cr.tensor([0.4, 0.9], dtype=cr.float64)
+    u = cr.tensor([1.0, 2.0], dtype=cr.float64)
+    out, t = F.jvp(lambda x: cr.sin(w * x), (x,), (u,))
+    assert out.requires_grad and t.requires_grad and out._tangents in (None, {})
+    t.sum().backward()
+    wx = w.data * x.data
+    np.testing.assert_allclose(w.grad.data, (np.cos(wx) - wx * np.sin(wx)) * u.data, rtol=1e-12)

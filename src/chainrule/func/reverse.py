@@ -124,6 +124,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         if not isinstance(o, Tensor):
             raise TypeError(f"vjp: func must return Tensors, got {type(o).__name__}")
     inputs = [x for f in flat for x in f]
+    keep_out = _needs_graph(out_leaves, inputs, [])  # walked once, not per cotangent
 
     def vjp_fn(*cotangents: Any) -> tuple[Any, ...]:
         cots = cotangents[0] if len(cotangents) == 1 else cotangents
@@ -140,7 +141,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             if o.requires_grad:
                 outs.append(o)
                 grads_out.append(c)
-        keep = _needs_graph(outs, inputs, grads_out)
+        keep = keep_out or _needs_graph([], inputs, grads_out)
         if outs:
             with enable_grad():
                 grads = _autograd_grad(outs, inputs, grads_out, retain_graph=True,
@@ -152,7 +153,6 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         it = iter(grads)
         return tuple(_tree.unflatten(d, [next(it) for _ in f]) for d, f in zip(treedefs, flat))
 
-    keep_out = _needs_graph(out_leaves, inputs, [])
     output = result if keep_out else _tree.unflatten(out_def, [_strip(o) for o in out_leaves])
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
