@@ -1,0 +1,135 @@
+"""The Playground's network, built from ``cr.nn`` and trained with ``cr.optim``.
+
+A stack of ``Linear`` + activation layers (0–6 hidden, 1–8 neurons each) with one output: a
+logit for classification (trained with ``binary_cross_entropy_with_logits`` on 0/1 targets) or a
+linear value for regression (``mse_loss``). Regularisation acts on weights only, as in TF
+Playground, and is applied after the optimizer step: L2 as decay ``w ← w − lr·rate·w``, L1 as the
+proximal soft-threshold ``w ← sign(w)·max(|w| − lr·rate, 0)``, which sets small weights to exactly
+zero (TF Playground's clip-at-zero).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.nn import functional as F
+
+ACTIVATIONS = {"relu": cr.nn.ReLU, "tanh": cr.nn.Tanh, "sigmoid": cr.nn.Sigmoid,
+               "linear": cr.nn.Identity}
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+class PlaygroundNet:
+    """The network plus its optimizer; ``config`` is a validated session config (a dict)."""
+
+    def __init__(self, n_inputs: int, config: dict[str, Any], seed: int) -> None:
+        self.config = config
+        sizes = [n_inputs, *config["layers"], 1]
+        rng = np.random.default_rng(seed)
+        modules: list[cr.nn.Module] = []
+        self.linears: list[cr.nn.Linear] = []
+        for i in range(len(sizes) - 1):
+            lin = cr.nn.Linear(sizes[i], sizes[i + 1])
+            # TF Playground's init: weights U(−0.5, 0.5), biases 0.1.
+            lin.weight.data[...] = rng.uniform(-0.5, 0.5, lin.weight.shape)
+            lin.bias.data[...] = 0.1
+            self.linears.append(lin)
+            modules.append(lin)
+            if i < len(sizes) - 2:
+                modules.append(ACTIVATIONS[config["activation"]]())
+        self.model = cr.nn.Sequential(*modules)
+        self.optimizer = self._make_optimizer()
+
+    def _make_optimizer(self) -> cr.optim.Optimizer:
+        c = self.config
+        params = list(self.model.parameters())
+        if c["optimizer"] == "adam":
+            return cr.optim.Adam(params, lr=c["learning_rate"])
+        momentum = 0.9 if c["optimizer"] == "momentum" else 0.0
+        return cr.optim.SGD(params, lr=c["learning_rate"], momentum=momentum)
+
+    def set_hyper(self, config: dict[str, Any]) -> None:
+        """Take a new learning rate / regularisation / optimizer without resetting weights."""
+        old = self.config["optimizer"]
+        self.config = config
+        if config["optimizer"] != old:
+            self.optimizer = self._make_optimizer()
+        for g in self.optimizer.param_groups:
+            g["lr"] = config["learning_rate"]
+
+    # ---- training ----------------------------------------------------------------------------
+    def loss(self, out: cr.Tensor, y: np.ndarray) -> cr.Tensor:
+        if self.config["problem"] == "classification":
+            return F.binary_cross_entropy_with_logits(out, cr.tensor((y[:, None] + 1) / 2))
+        return F.mse_loss(out, cr.tensor(y[:, None]))
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One optimizer step on a batch; returns the batch loss."""
+        self.optimizer.zero_grad()
+        loss = self.loss(self.model(cr.tensor(x)), y)
+        loss.backward()
+        self.optimizer.step()
+        self._regularize()
+        return float(loss.item())
+
+    def _regularize(self) -> None:
+        kind, rate = self.config["regularization"], self.config["reg_rate"]
+        if kind == "none" or rate == 0:
+            return
+        t = self.config["learning_rate"] * rate
+        for lin in self.linears:
+            w = lin.weight.data
+            if kind == "l2":
+                w -= t * w
+            else:
+                np.copyto(w, np.sign(w) * np.maximum(np.abs(w) - t, 0.0))
+
+    def epoch(self, x: np.ndarray, y: np.ndarray, batch_size: int,
+              rng: np.random.Generator) -> None:
+        """One pass over the training set in shuffled mini-batches."""
+        order = rng.permutation(len(x))
+        for s in range(0, len(x), batch_size):
+            idx = order[s:s + batch_size]
+            self.step(x[idx], y[idx])
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
+        with cr.no_grad():
+            return float(self.loss(self.model(cr.tensor(x)), y).item())
+
+    def zero_weights(self) -> int:
+        return int(sum((lin.weight.data == 0).sum() for lin in self.linears))
+
+    # ---- pictures ----------------------------------------------------------------------------
+    def activations(self, x: np.ndarray) -> list[np.ndarray]:
+        """Every layer's outputs on ``x``: hidden layers after activation, then the output in
+        [−1, 1] (2·sigmoid − 1 for classification, the raw value for regression)."""
+        outs = []
+        with cr.no_grad():
+            h = cr.tensor(x)
+            mods = list(self.model)
+            for m in mods[:-1]:
+                h = m(h)
+                if not isinstance(m, cr.nn.Linear):
+                    outs.append(h.data)
+            out = mods[-1](h).data[:, 0]
+        if self.config["problem"] == "classification":
+            out = 2.0 / (1.0 + np.exp(-out)) - 1.0
+        outs.append(out[:, None])
+        return outs
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.activations(x)[-1][:, 0]
+
+    def weights(self) -> list[list[list[float]]]:
+        """Per layer, the weight matrix as (in, out) nested lists, rounded for the wire."""
+        return [np.round(lin.weight.data.T.astype(np.float64), 5).tolist()
+                for lin in self.linears]
+
+    def biases(self) -> list[list[float]]:
+        return [np.round(lin.bias.data.astype(np.float64), 5).tolist() for lin in self.linears]
+
+    def state_dict(self) -> dict[str, Any]:
+        return self.model.state_dict()

@@ -1,0 +1,336 @@
+// chainrule playground: the page. All training happens on the server; this file draws the state
+// frames it receives over the WebSocket and sends the user's choices back. No build step.
+"use strict";
+
+const FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2"];
+const FEATURE_LABELS = { "x1": "X\u2081", "x2": "X\u2082", "x1^2": "X\u2081\u00b2", "x2^2": "X\u2082\u00b2",
+  "x1x2": "X\u2081X\u2082", "sin_x1": "sin(X\u2081)", "sin_x2": "sin(X\u2082)" };
+const DATASETS = { classification: ["circle", "xor", "gauss", "spiral"], regression: ["plane", "multigauss"] };
+const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
+const $ = (id) => document.getElementById(id);
+
+const state = { config: null, data: null, frame: null, history: [], session: null, limits: {},
+  lastExport: null, lastGraph: null, errors: [], frames: 0 };
+let ws = null;
+
+function rgb(v) {  // v in [-1, 1] -> [r, g, b] on TF Playground's orange-white-blue scale
+  v = Math.max(-1, Math.min(1, v));
+  const [a, b, t] = v < 0 ? [MID, NEG, -v] : [MID, POS, v];
+  return [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t));
+}
+const css = (v) => `rgb(${rgb(v).join(",")})`;
+
+function decode(b64) {
+  const s = atob(b64), out = new Float32Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) / 127.5 - 1;
+  return out;
+}
+
+function paint(canvas, values, n, discretize) {
+  const ctx = canvas.getContext("2d"), img = ctx.createImageData(n, n);
+  for (let i = 0; i < n * n; i++) {
+    let v = values[i];
+    if (discretize) v = v >= 0 ? 1 : -1;
+    const c = rgb(v);
+    img.data[4 * i] = c[0]; img.data[4 * i + 1] = c[1]; img.data[4 * i + 2] = c[2]; img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+// ---- connection -----------------------------------------------------------------------------
+function connect() {
+  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws.onopen = () => { $("conn").textContent = "connected"; };
+  ws.onclose = (e) => {
+    $("conn").textContent = `disconnected (${e.code})`;
+    showError(`Connection closed (${e.code}${e.reason ? ": " + e.reason : ""}). Reload the page to start a new session.`);
+  };
+  ws.onmessage = (e) => {
+    let msg;
+    try { msg = JSON.parse(e.data); } catch (err) { return; }
+    handlers[msg.type] && handlers[msg.type](msg);
+  };
+}
+
+function send(msg) {
+  if (!ws || ws.readyState !== WebSocket.OPEN) { showError("not connected"); return; }
+  ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
+}
+const setConfig = (update) => send({ type: "config", config: update });
+
+function showError(text) {
+  state.errors.push(text);
+  const el = $("error");
+  el.textContent = text;
+  el.hidden = false;
+}
+$("error").addEventListener("click", () => { $("error").hidden = true; });
+
+const handlers = {
+  hello(msg) { state.session = msg.session; state.limits = msg.limits; $("session-id").textContent = msg.session; },
+  error(msg) { showError(msg.message); },
+  config(msg) {
+    const old = state.config;
+    state.config = msg.config;
+    syncControls();
+    if (!old || JSON.stringify(old.features) !== JSON.stringify(msg.config.features) ||
+        JSON.stringify(old.layers) !== JSON.stringify(msg.config.layers)) buildNetwork();
+  },
+  data(msg) { state.data = msg; drawPoints(); },
+  frame(msg) { onFrame(msg); },
+  graph(msg) {
+    state.lastGraph = msg;
+    $("graph-out").textContent = msg.dot ? msg.dot : msg.message;
+  },
+  export(msg) {
+    state.lastExport = msg;
+    const blob = msg.text !== undefined ? new Blob([msg.text], { type: "text/x-python" })
+      : new Blob([Uint8Array.from(atob(msg.base64), (c) => c.charCodeAt(0))], { type: "application/octet-stream" });
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob); a.download = msg.filename; a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+    $("export-note").textContent = `${msg.filename}${msg.note ? " \u2014 " + msg.note : ""}`;
+  },
+};
+
+// ---- controls -------------------------------------------------------------------------------
+function syncControls() {
+  const c = state.config;
+  for (const id of ["optimizer", "activation", "regularization", "problem"]) $(id).value = c[id];
+  for (const id of ["learning_rate", "reg_rate"]) {
+    const sel = $(id), v = String(c[id]);
+    if (![...sel.options].some((o) => o.value === v)) sel.add(new Option(v, v));
+    sel.value = v;
+  }
+  for (const id of ["train_percent", "noise", "batch_size"]) { $(id).value = c[id]; $(id + "_v").textContent = c[id]; }
+  $("n-layers").textContent = c.layers.length;
+  drawDatasetThumbs();
+}
+
+for (const id of ["optimizer", "activation", "regularization", "problem"])
+  $(id).addEventListener("change", (e) => setConfig({ [id]: e.target.value }));
+for (const id of ["learning_rate", "reg_rate"])
+  $(id).addEventListener("change", (e) => setConfig({ [id]: parseFloat(e.target.value) }));
+for (const id of ["train_percent", "noise", "batch_size"]) {
+  $(id).addEventListener("input", (e) => { $(id + "_v").textContent = e.target.value; });
+  $(id).addEventListener("change", (e) => setConfig({ [id]: parseInt(e.target.value, 10) }));
+}
+$("play").addEventListener("click", () => send({ type: state.frame && state.frame.playing ? "pause" : "play" }));
+$("step").addEventListener("click", () => send({ type: "step" }));
+$("reset").addEventListener("click", () => send({ type: "reset" }));
+$("regenerate").addEventListener("click", () => send({ type: "regenerate" }));
+$("graph").addEventListener("click", () => send({ type: "graph" }));
+$("export-checkpoint").addEventListener("click", () => send({ type: "export", format: "checkpoint" }));
+$("export-script").addEventListener("click", () => send({ type: "export", format: "script" }));
+$("show-test").addEventListener("change", drawPoints);
+$("discretize").addEventListener("change", () => state.frame && drawHeatmap(state.frame));
+$("add-layer").addEventListener("click", () => {
+  const layers = state.config.layers;
+  if (layers.length >= (state.limits.max_layers || 6)) return;
+  setConfig({ layers: [...layers, 2] });
+});
+$("remove-layer").addEventListener("click", () => {
+  if (state.config.layers.length) setConfig({ layers: state.config.layers.slice(0, -1) });
+});
+$("csv").addEventListener("change", (e) => {
+  const file = e.target.files[0];
+  if (!file) return;
+  if (file.size > (state.limits.max_message_bytes || 262144) - 100) {
+    showError(`CSV file too large (${file.size} bytes)`); e.target.value = ""; return;
+  }
+  file.text().then((text) => send({ type: "upload", csv: text }));
+  e.target.value = "";
+});
+
+// Dataset pictograms: small client-side sketches of each generator (the real data come from the server).
+function sketch(name, n = 120) {
+  const pts = [], r = () => Math.random() * 2 - 1;
+  for (let i = 0; i < n; i++) {
+    if (name === "circle") { const inner = i % 2 === 0, rad = inner ? Math.random() * 2.5 : 3.5 + Math.random() * 1.5, t = Math.random() * 6.283;
+      pts.push([rad * Math.sin(t), rad * Math.cos(t), inner ? 1 : -1]); }
+    else if (name === "xor") { const x = r() * 5, y = r() * 5; pts.push([x, y, x * y >= 0 ? 1 : -1]); }
+    else if (name === "gauss") { const s = i % 2 ? 1 : -1; pts.push([2 * s + r(), 2 * s + r(), s]); }
+    else if (name === "spiral") { const k = (i >> 1) / (n / 2), s = i % 2, t = 1.75 * k * 6.283 + s * Math.PI;
+      pts.push([5 * k * Math.sin(t), 5 * k * Math.cos(t), s ? -1 : 1]); }
+    else if (name === "plane") { const x = r() * 6, y = r() * 6; pts.push([x, y, (x + y) / 10]); }
+    else { const x = r() * 6, y = r() * 6; pts.push([x, y, Math.sin(x * 0.8) * Math.sin(y * 1.2)]); }
+  }
+  return pts;
+}
+function drawDatasetThumbs() {
+  const box = $("datasets"), c = state.config;
+  const names = DATASETS[c.problem];
+  if (box.dataset.problem !== c.problem) {
+    box.innerHTML = ""; box.dataset.problem = c.problem;
+    for (const name of names) {
+      const cv = document.createElement("canvas");
+      cv.width = cv.height = 64; cv.id = "dataset-" + name; cv.title = name; cv.dataset.name = name;
+      const ctx = cv.getContext("2d");
+      ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, 64, 64);
+      for (const [x, y, l] of sketch(name)) {
+        ctx.fillStyle = css(l); ctx.beginPath(); ctx.arc((x + 6) / 12 * 64, (6 - y) / 12 * 64, 1.6, 0, 6.3); ctx.fill();
+      }
+      cv.addEventListener("click", () => setConfig({ dataset: name }));
+      box.appendChild(cv);
+    }
+  }
+  for (const cv of box.children) cv.classList.toggle("selected", cv.dataset.name === c.dataset);
+}
+
+// ---- network diagram ------------------------------------------------------------------------
+let nodeEls = [];  // per column, the node elements carrying a thumbnail canvas
+function buildNetwork() {
+  const c = state.config, cols = $("columns");
+  cols.innerHTML = ""; nodeEls = [];
+  const col0 = column(cols, null);
+  const inputs = [];
+  for (const f of FEATURES) {
+    const on = c.features.includes(f);
+    const el = node(col0, "feature " + (on ? "on" : "off"), "feature-" + f);
+    const name = document.createElement("span"); name.className = "name"; name.textContent = FEATURE_LABELS[f];
+    el.appendChild(name);
+    el.title = (on ? "click to remove " : "click to add ") + FEATURE_LABELS[f];
+    el.addEventListener("click", () => {
+      const now = state.config.features;
+      const next = now.includes(f) ? now.filter((x) => x !== f) : [...now, f];
+      if (next.length) setConfig({ features: next });
+    });
+    if (on) inputs.push(el);
+  }
+  nodeEls.push(inputs);
+  c.layers.forEach((n, li) => {
+    const col = column(cols, li), els = [];
+    for (let j = 0; j < n; j++) els.push(node(col, "hidden", `neuron-${li}-${j}`));
+    nodeEls.push(els);
+  });
+  const out = column(cols, "out");
+  nodeEls.push([node(out, "output", "neuron-out")]);
+  layoutLinks();
+}
+function column(parent, li) {
+  const col = document.createElement("div"); col.className = "column";
+  const ctl = document.createElement("div"); ctl.className = "ctl";
+  if (typeof li === "number") {
+    const n = state.config.layers[li];
+    const plus = document.createElement("button"); plus.textContent = "+"; plus.className = "add-neuron";
+    const minus = document.createElement("button"); minus.textContent = "\u2212"; minus.className = "remove-neuron";
+    const lab = document.createElement("span"); lab.textContent = `${n} neuron${n > 1 ? "s" : ""}`;
+    plus.onclick = () => { const L = [...state.config.layers]; if (L[li] < (state.limits.max_neurons || 8)) { L[li]++; setConfig({ layers: L }); } };
+    minus.onclick = () => { const L = [...state.config.layers]; if (L[li] > 1) { L[li]--; setConfig({ layers: L }); } };
+    ctl.append(plus, minus, lab);
+  } else ctl.textContent = li === null ? "inputs" : "output";
+  col.appendChild(ctl); parent.appendChild(col);
+  return col;
+}
+function node(col, cls, id) {
+  const el = document.createElement("div"); el.className = "node " + cls; el.id = id;
+  const cv = document.createElement("canvas"); cv.width = cv.height = 16;
+  el.appendChild(cv); col.appendChild(el);
+  return el;
+}
+let linkEls = [];  // linkEls[layer][i][j] = <path>
+function layoutLinks() {
+  const svg = $("links"), box = $("network").getBoundingClientRect();
+  svg.innerHTML = ""; linkEls = [];
+  const center = (el, side) => {
+    const r = el.getBoundingClientRect();
+    return [side > 0 ? r.right - box.left : r.left - box.left, r.top + r.height / 2 - box.top];
+  };
+  for (let l = 0; l + 1 < nodeEls.length; l++) {
+    const layer = [];
+    nodeEls[l].forEach((a, i) => {
+      const row = [];
+      nodeEls[l + 1].forEach((b, j) => {
+        const [x1, y1] = center(a, 1), [x2, y2] = center(b, -1), mx = (x1 + x2) / 2;
+        const p = document.createElementNS("http://www.w3.org/2000/svg", "path");
+        p.setAttribute("d", `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`);
+        p.setAttribute("stroke", "#ccc"); p.setAttribute("stroke-width", "1");
+        p.classList.add("link"); p.dataset.layer = l; p.dataset.i = i; p.dataset.j = j;
+        const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+        p.appendChild(title);
+        p.addEventListener("mousemove", (e) => hover(e, p));
+        p.addEventListener("mouseleave", () => { $("hovercard").hidden = true; });
+        svg.appendChild(p); row.push(p);
+      });
+      layer.push(row);
+    });
+    linkEls.push(layer);
+  }
+}
+function hover(e, p) {
+  const card = $("hovercard"), box = $("network").getBoundingClientRect();
+  card.textContent = `Weight is ${p.dataset.value}`;
+  card.style.left = `${e.clientX - box.left + 10}px`; card.style.top = `${e.clientY - box.top + 10}px`;
+  card.hidden = false;
+}
+window.addEventListener("resize", () => { if (state.config) { layoutLinks(); state.frame && drawLinks(state.frame); } });
+
+function drawLinks(frame) {
+  frame.weights.forEach((W, l) => {
+    if (!linkEls[l]) return;
+    W.forEach((row, i) => row.forEach((w, j) => {
+      const p = linkEls[l][i] && linkEls[l][i][j];
+      if (!p) return;
+      p.setAttribute("stroke", css(Math.max(-1, Math.min(1, w))));
+      p.setAttribute("stroke-width", String(Math.min(10, 0.5 + Math.abs(w) * 3)));
+      p.setAttribute("stroke-opacity", w === 0 ? "0.15" : "1");
+      p.dataset.value = String(w);
+      p.firstChild.textContent = `Weight is ${w}`;
+    }));
+  });
+}
+
+// ---- frames ---------------------------------------------------------------------------------
+function onFrame(f) {
+  state.frame = f; state.frames++;
+  if (f.history_reset) state.history = [];
+  state.history.push(...f.history);
+  if (state.history.length > 4000) state.history = state.history.filter((_, i) => i % 2 === 0);
+  $("epoch").textContent = String(f.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  $("epoch").dataset.value = f.epoch;
+  const tl = $("test-loss"), tr = $("train-loss");
+  tl.textContent = f.test_loss.toFixed(3); tl.dataset.value = String(f.test_loss);
+  tr.textContent = f.train_loss.toFixed(3); tr.dataset.value = String(f.train_loss);
+  $("zero-weights").textContent = f.zero_weights;
+  $("play").classList.toggle("playing", f.playing);
+  $("play").innerHTML = f.playing ? "&#x275A;&#x275A;" : "&#x25B6;";
+  drawHeatmap(f);
+  f.neurons.forEach((maps, l) => maps.forEach((b64, j) => {
+    const el = nodeEls[l] && nodeEls[l][j];
+    if (el) paint(el.firstChild, decode(b64), f.neuron_grid, false);
+  }));
+  drawLinks(f);
+  drawLoss();
+}
+function drawHeatmap(f) {
+  paint($("heatmap"), decode(f.output), f.grid, $("discretize").checked);
+}
+function drawPoints() {
+  const cv = $("points"), ctx = cv.getContext("2d");
+  ctx.clearRect(0, 0, 300, 300);
+  if (!state.data) return;
+  const sets = [[state.data.train, "#fff"]];
+  if ($("show-test").checked) sets.push([state.data.test, "#000"]);
+  for (const [pts, stroke] of sets) for (const [x, y, l] of pts) {
+    ctx.beginPath(); ctx.arc((x + 6) / 12 * 300, (6 - y) / 12 * 300, 3, 0, 6.3);
+    ctx.fillStyle = css(l); ctx.fill(); ctx.strokeStyle = stroke; ctx.lineWidth = 1; ctx.stroke();
+  }
+}
+function drawLoss() {
+  const cv = $("losscurve"), ctx = cv.getContext("2d"), h = state.history;
+  ctx.clearRect(0, 0, cv.width, cv.height);
+  if (h.length < 2) return;
+  const maxE = Math.max(1, h[h.length - 1][0]);
+  const maxL = Math.max(1e-9, ...h.map((p) => Math.max(p[1], p[2])));
+  for (const [k, color] of [[1, "#777"], [2, "#000"]]) {
+    ctx.beginPath(); ctx.strokeStyle = color; ctx.lineWidth = 1.2;
+    h.forEach((p, i) => {
+      const x = p[0] / maxE * (cv.width - 2) + 1, y = cv.height - 2 - p[k] / maxL * (cv.height - 4);
+      i ? ctx.lineTo(x, y) : ctx.moveTo(x, y);
+    });
+    ctx.stroke();
+  }
+}
+
+window.playground = { state, send, setConfig };
+connect();
