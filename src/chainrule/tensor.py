@@ -269,6 +269,7 @@ class Tensor:
                 )
             old = Tensor._wrap(self.data, True, self.grad_fn)
             old._version = self._version
+            old._tangents = self._tangents
             out = fn(old)
             self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
         else:
@@ -279,6 +280,8 @@ class Tensor:
             else:
                 xp.copyto(self.data, xp.broadcast_to(out.data, self.data.shape),
                           casting="unsafe")
+        if out._tangents or self._tangents:  # forward mode: the new value's tangents
+            self._tangents = out._tangents
         self._version += 1
         return self
 

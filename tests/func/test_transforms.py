@@ -285,3 +285,22 @@ def test_jvp_tangent_is_differentiable_by_backward() -> None:
     t.sum().backward()
     wx = w.data * x.data
     np.testing.assert_allclose(w.grad.data, (np.cos(wx) - wx * np.sin(wx)) * u.data, rtol=1e-12)
+
+
+def test_in_place_ops_keep_forward_mode_tangents() -> None:
+    def scale(x: Tensor) -> Tensor:
+        y = x * 1
+        y.mul_(3)
+        return y
+
+    def write(x: Tensor) -> Tensor:
+        y = cr.zeros(3)
+        y[1:] = x
+        return y
+
+    x, u = cr.tensor([1.0, 2.0]), cr.tensor([1.0, -1.0])
+    assert F.jvp(scale, (x,), (u,))[1].tolist() == [3.0, -3.0]
+    x_req = cr.tensor([1.0, 2.0], requires_grad=True)
+    assert F.jvp(scale, (x_req,), (u,))[1].tolist() == [3.0, -3.0]
+    assert F.jvp(write, (x,), (u,))[1].tolist() == [0.0, 1.0, -1.0]
+    np.testing.assert_array_equal(F.jacfwd(write)(x).data, F.jacrev(write)(x).data)
