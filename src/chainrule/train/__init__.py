@@ -1,0 +1,21 @@
+"""The framework-neutral fit loop and Keras-style callbacks (``History``, ``EarlyStopping``,
+``ModelCheckpoint``, ``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger``, progress
+bar)."""
+
+from chainrule.train.callbacks import (
+    Callback,
+    CallbackList,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgbarLogger,
+    ReduceLROnPlateau,
+)
+from chainrule.train.loop import evaluate_loop, fit_loop, predict_loop
+
+__all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
+           "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
+           "ReduceLROnPlateau", "evaluate_loop", "fit_loop", "predict_loop"]

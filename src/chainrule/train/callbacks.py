@@ -1,0 +1,482 @@
+"""Keras-style callbacks for the fit loop in ``chainrule.train.loop``.
+
+A callback sees the model through ``self.model`` and the run's settings through ``self.params``
+(``epochs``, ``steps``, ``verbose``). Hooks receive a ``logs`` dict of floats: running means of
+the loss and metrics during an epoch, and at epoch end also ``val_*`` entries.
+
+The model needs ``stop_training`` (a bool the loop checks after each epoch), and, for the
+callbacks that touch them, ``state_dict``/``load_state_dict`` (weights) and ``optimizer``
+(learning rate, see :func:`get_lr`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+
+Logs = dict[str, float]
+
+
+class Callback:
+    """Base class: every hook is a no-op. Override the ones you need."""
+
+    def __init__(self) -> None:
+        self.model: Any = None
+        self.params: dict[str, Any] = {}
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs: Logs | None = None) -> None: pass
+    def on_train_end(self, logs: Logs | None = None) -> None: pass
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None: pass
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: pass
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None: pass
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None: pass
+    def on_test_begin(self, logs: Logs | None = None) -> None: pass
+    def on_test_end(self, logs: Logs | None = None) -> None: pass
+    def on_test_batch_begin(self, batch: int, logs: Logs | None = None) -> None: pass
+    def on_test_batch_end(self, batch: int, logs: Logs | None = None) -> None: pass
+    def on_predict_begin(self, logs: Logs | None = None) -> None: pass
+    def on_predict_end(self, logs: Logs | None = None) -> None: pass
+    def on_predict_batch_begin(self, batch: int, logs: Logs | None = None) -> None: pass
+    def on_predict_batch_end(self, batch: int, logs: Logs | None = None) -> None: pass
+
+
+class CallbackList(Callback):
+    """Forwards every hook to each callback in order."""
+
+    def __init__(self, callbacks: Iterable[Callback] = (), model: Any = None,
+                 **params: Any) -> None:
+        super().__init__()
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be Callback instances, got {cb!r}")
+        if model is not None:
+            self.set_model(model)
+        self.set_params(params)
+
+    def set_model(self, model: Any) -> None:
+        self.model = model
+        for cb in self.callbacks:
+            cb.set_model(model)
+
+    def set_params(self, params: dict[str, Any]) -> None:
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name.startswith("on_"):
+            return lambda *args: self._call(name, *args)
+        return super().__getattribute__(name)
+
+
+class History(Callback):
+    """Records the epoch-end logs: ``history.history['loss']`` is a list with one float per epoch.
+
+    ``model.fit`` returns its History; ``history.epoch`` lists the epoch indices run.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.epoch = []
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+        if self.model is not None:
+            self.model.history = self
+
+
+# ---- helpers on the model ----------------------------------------------------------------------
+
+def get_weights(model: Any) -> dict[str, np.ndarray]:
+    """A deep copy of the model's state (parameters and buffers) as NumPy arrays."""
+    return {k: np.array(_array(v), copy=True) for k, v in model.state_dict().items()}
+
+
+def _array(v: Any) -> np.ndarray:
+    return v if isinstance(v, np.ndarray) else np.asarray(v.data)
+
+
+def set_weights(model: Any, weights: dict[str, np.ndarray]) -> None:
+    state = model.state_dict()
+    for k, v in weights.items():
+        _array(state[k])[...] = v
+
+
+def get_lr(model: Any) -> float:
+    """The model's optimizer learning rate: ``optimizer.learning_rate`` (Keras) or the first param
+    group's ``lr`` (``cr.optim``)."""
+    opt = getattr(model, "optimizer", None)
+    if opt is None:
+        raise ValueError("this callback needs model.optimizer")
+    if hasattr(opt, "learning_rate"):
+        return float(opt.learning_rate)
+    return float(opt.param_groups[0]["lr"])
+
+
+def set_lr(model: Any, lr: float) -> None:
+    opt = model.optimizer
+    if hasattr(opt, "learning_rate"):
+        opt.learning_rate = float(lr)
+    else:
+        for group in opt.param_groups:
+            group["lr"] = float(lr)
+
+
+class _Monitor:
+    """Shared 'is this value an improvement?' logic of EarlyStopping, ModelCheckpoint, ..."""
+
+    def _init_monitor(self, monitor: str, mode: str, min_delta: float) -> None:
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if mode == "auto":
+            bare = monitor.removeprefix("val_")
+            mode = "max" if ("acc" in bare or bare.startswith("fmeasure") or bare == "auc") \
+                else "min"
+        self.monitor, self.mode, self.min_delta = monitor, mode, abs(min_delta)
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def _improved(self, value: float, reference: float | None = None) -> bool:
+        ref = self.best if reference is None else reference
+        if self.mode == "min":
+            return value < ref - self.min_delta
+        return value > ref + self.min_delta
+
+    def _value(self, logs: Logs | None, who: str) -> float | None:
+        v = (logs or {}).get(self.monitor)
+        if v is None:
+            print(f"{who}: monitored metric {self.monitor!r} is not available; available: "
+                  f"{sorted(logs or {})}", file=sys.stderr)
+        return v
+
+
+class EarlyStopping(Callback, _Monitor):
+    """Stop training when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    Args:
+        monitor: a log key, e.g. 'val_loss' or 'val_accuracy'.
+        min_delta: the smallest change that counts as an improvement.
+        patience: epochs without improvement before stopping.
+        mode: 'min', 'max' or 'auto' (max for accuracy-like names).
+        baseline: stop unless the value beats this within ``patience`` epochs.
+        restore_best_weights: load the weights of the best epoch when stopping (and at the end
+            of training).
+        start_from_epoch: epochs to wait before monitoring at all.
+    """
+
+    def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
+                 verbose: int = 0, mode: str = "auto", baseline: float | None = None,
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
+        super().__init__()
+        if patience < 0:
+            raise ValueError(f"patience must be >= 0, got {patience}")
+        self._init_monitor(monitor, mode, min_delta)
+        self.patience, self.verbose, self.baseline = patience, verbose, baseline
+        self.restore_best_weights, self.start_from_epoch = restore_best_weights, start_from_epoch
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.wait, self.stopped_epoch, self.best_epoch = 0, 0, 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_weights: dict[str, np.ndarray] | None = None
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        value = self._value(logs, "EarlyStopping")
+        if value is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = get_weights(self.model)
+        self.wait += 1
+        if self._improved(value):
+            self.best, self.best_epoch = value, epoch
+            if self.restore_best_weights:
+                self.best_weights = get_weights(self.model)
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: "
+                      f"{self.best_epoch + 1}.")
+            set_weights(self.model, self.best_weights)
+
+
+class ModelCheckpoint(Callback, _Monitor):
+    """Save the model (or its weights) after each epoch, optionally only when ``monitor``
+    improves.
+
+    Args:
+        filepath: a path, may hold format fields: ``'ckpt-{epoch:02d}-{val_loss:.3f}.safetensors'``
+            (``epoch`` counts from 1, as in Keras).
+        save_best_only: save only when the monitored value improves.
+        save_weights_only: save ``model.state_dict()``; otherwise ``model.save(path)`` when the
+            model has it, else the state dict as well.
+
+    Files are written atomically by ``chainrule.save`` (temp file + rename).
+    """
+
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
+                 verbose: int = 0, save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto", save_freq: str = "epoch",
+                 initial_value_threshold: float | None = None) -> None:
+        super().__init__()
+        if save_freq != "epoch":
+            raise ValueError(f"only save_freq='epoch' is supported, got {save_freq!r}")
+        self._init_monitor(monitor, mode, 0.0)
+        if initial_value_threshold is not None:
+            self.best = initial_value_threshold
+        self.filepath, self.verbose = os.fspath(filepath), verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            value = self._value(logs, "ModelCheckpoint")
+            if value is None or not self._improved(value):
+                return
+            if self.verbose:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{value:.5f}, saving model to {path}")
+            self.best = value
+        elif self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if not self.save_weights_only and hasattr(self.model, "save"):
+            self.model.save(path)
+        else:
+            save_state(self.model.state_dict(), path)
+
+
+def save_state(state: dict[str, Any], path: str) -> None:
+    """``chainrule.save`` (safetensors, atomic); NumPy ``.npz`` via a temp file + rename when the
+    optional ``safetensors`` is missing."""
+    try:
+        import safetensors  # noqa: F401
+
+        from chainrule.serialization import save
+    except ImportError:
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, **{k: _array(v) for k, v in state.items()})
+        os.replace(tmp, path)
+        return
+    save(state, path)
+
+
+class ReduceLROnPlateau(Callback, _Monitor):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
+
+    Keras's defaults: factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0.
+    """
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 < factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
+        self._init_monitor(monitor, mode, min_delta)
+        self.factor, self.patience, self.verbose = factor, patience, verbose
+        self.cooldown, self.min_lr = cooldown, min_lr
+        self.wait = self.cooldown_counter = 0
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.wait = self.cooldown_counter = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = get_lr(self.model)
+        value = self._value(logs, "ReduceLROnPlateau")
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improved(value):
+            self.best, self.wait = value, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = get_lr(self.model)
+                if old > self.min_lr:
+                    new = max(old * self.factor, self.min_lr)
+                    set_lr(self.model, new)
+                    if self.verbose:
+                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                              f"to {new}.")
+                    self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or
+    ``schedule(epoch)`` for a one-argument function)."""
+
+    def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        lr = get_lr(self.model)
+        try:
+            new = self.schedule(epoch, lr)
+        except TypeError:
+            new = self.schedule(epoch)
+        if not isinstance(new, (int, float, np.floating)) or not math.isfinite(new):
+            raise ValueError(f"LearningRateScheduler: schedule must return a finite float, "
+                             f"got {new!r}")
+        set_lr(self.model, float(new))
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if logs is not None:
+            logs["learning_rate"] = get_lr(self.model)
+
+
+class CSVLogger(Callback):
+    """Append one CSV row of epoch-end logs per epoch to ``filename`` (header ``epoch,...``)."""
+
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
+                 append: bool = False) -> None:
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self.keys: list[str] | None = None
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        exists = self.append and os.path.exists(self.filename) and \
+            os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._writer: Any = None
+        self._header = not exists
+        self.keys = None
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            self._writer = csv.DictWriter(self._file, ["epoch", *self.keys],
+                                          delimiter=self.sep, extrasaction="ignore")
+            if self._header:
+                self._writer.writeheader()
+        self._writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
+        self._file.flush()
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self._file.close()
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+
+    def __init__(self, **hooks: Callable[..., Any]) -> None:
+        super().__init__()
+        for name, fn in hooks.items():
+            if not name.startswith("on_") or not hasattr(Callback, name):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}")
+            setattr(self, name, fn)
+
+
+def _fmt(logs: Logs) -> str:
+    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float)))
+
+
+def _fmt_time(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+    if seconds >= 60:
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{seconds:.0f}s"
+
+
+class ProgbarLogger(Callback):
+    """Per-epoch progress: a tqdm bar with loss/metrics/ETA when tqdm is installed, else a
+    Keras-style text line redrawn in place (``\\r``) on a terminal and printed once per epoch
+    otherwise. ``verbose=2`` prints one line per epoch only."""
+
+    def __init__(self, verbose: int = 1, stream: Any = None, use_tqdm: bool | None = None) -> None:
+        super().__init__()
+        self.verbose = verbose
+        self.stream = stream
+        self.use_tqdm = use_tqdm
+
+    def _out(self) -> Any:
+        return self.stream if self.stream is not None else sys.stdout
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.epochs = self.params.get("epochs", 1)
+        self.steps = self.params.get("steps")
+        if self.use_tqdm is None:  # a bar only on a terminal; log files get one line per epoch
+            out = self._out()
+            try:
+                import tqdm  # noqa: F401
+                self.use_tqdm = hasattr(out, "isatty") and out.isatty()
+            except ImportError:
+                self.use_tqdm = False
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self.start = time.perf_counter()
+        self.bar: Any = None
+        out = self._out()
+        if self.verbose == 1 and self.use_tqdm:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
+                            unit="step", file=out, leave=True, dynamic_ncols=True)
+        else:
+            print(f"Epoch {epoch + 1}/{self.epochs}", file=out, flush=True)
+        self._tty = hasattr(out, "isatty") and out.isatty()
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self.verbose != 1:
+            return
+        if self.bar is not None:
+            self.bar.update(1)
+            if batch % 10 == 0 or batch + 1 == self.steps:
+                self.bar.set_postfix_str(_fmt(logs or {}), refresh=True)
+        elif self._tty:
+            elapsed = time.perf_counter() - self.start
+            eta = elapsed / (batch + 1) * ((self.steps or batch + 1) - batch - 1)
+            print(f"\r{batch + 1}/{self.steps} - ETA: {_fmt_time(eta)} - {_fmt(logs or {})}",
+                  end="", file=self._out(), flush=True)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.verbose == 0:
+            return
+        elapsed = time.perf_counter() - self.start
+        steps = self.steps or 1
+        line = (f"{steps}/{steps} - {_fmt_time(elapsed)} - {elapsed / steps * 1e3:.0f}ms/step"
+                f" - {_fmt(logs or {})}")
+        if self.bar is not None:
+            self.bar.set_postfix_str(_fmt(logs or {}), refresh=True)
+            self.bar.close()
+        else:
+            print(("\r" if self._tty else "") + line, file=self._out(), flush=True)

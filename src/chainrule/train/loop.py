@@ -1,0 +1,122 @@
+"""The fit / evaluate / predict loops as plain loops of callback hooks (Keras's trainer shape).
+
+They know nothing about layers or losses: the caller passes a ``step`` function that runs one
+batch and returns its logs (batch means) and size. The loop keeps size-weighted running means,
+so the epoch-end ``loss`` is the mean over all samples, as in Keras.
+
+Hook order of ``fit_loop``::
+
+    on_train_begin
+      on_epoch_begin(e)
+        on_train_batch_begin(b) / on_train_batch_end(b, running logs)   for each batch
+        on_test_begin / on_test_batch_begin / on_test_batch_end / on_test_end   (validation)
+      on_epoch_end(e, logs + val_logs)
+    on_train_end
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chainrule.train.callbacks import Callback, CallbackList, History, Logs, ProgbarLogger
+
+StepFn = Callable[[Any], tuple[Logs, int]]
+
+
+class _Mean:
+    """Size-weighted running means of a stream of log dicts."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, float] = {}
+        self.count = 0
+
+    def update(self, logs: Logs, n: int) -> Logs:
+        self.count += n
+        for k, v in logs.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
+        return self.result()
+
+    def result(self) -> Logs:
+        return {k: s / self.count for k, s in self.sums.items()} if self.count else {}
+
+
+def _callbacks(model: Any, callbacks: Iterable[Callback] | CallbackList | None, verbose: int,
+               history: History | None, **params: Any) -> CallbackList:
+    if isinstance(callbacks, CallbackList):
+        return callbacks
+    cbs = list(callbacks or [])
+    if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
+        cbs.append(ProgbarLogger(verbose))
+    if history is not None:  # last, as in Keras: it records what other callbacks added to logs
+        cbs.append(history)
+    return CallbackList(cbs, model=model, verbose=verbose, **params)
+
+
+def evaluate_loop(model: Any, step: StepFn, batches: Iterable[Any],
+                  callbacks: CallbackList | Iterable[Callback] | None = None) -> Logs:
+    """Run ``step`` over ``batches`` with the test hooks; return the size-weighted mean logs."""
+    cbs = _callbacks(model, callbacks, 0, None)
+    cbs.on_test_begin()
+    mean = _Mean()
+    for i, batch in enumerate(batches):
+        cbs.on_test_batch_begin(i)
+        logs = mean.update(*step(batch))
+        cbs.on_test_batch_end(i, logs)
+    logs = mean.result()
+    cbs.on_test_end(logs)
+    return logs
+
+
+def predict_loop(model: Any, step: Callable[[Any], Any], batches: Iterable[Any],
+                 callbacks: CallbackList | Iterable[Callback] | None = None) -> list[Any]:
+    """Run ``step`` over ``batches`` with the predict hooks; return the list of step outputs."""
+    cbs = _callbacks(model, callbacks, 0, None)
+    cbs.on_predict_begin()
+    outs = []
+    for i, batch in enumerate(batches):
+        cbs.on_predict_batch_begin(i)
+        outs.append(step(batch))
+        cbs.on_predict_batch_end(i, {"outputs": outs[-1]})
+    cbs.on_predict_end()
+    return outs
+
+
+def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epochs: int,
+             steps: int | None = None,
+             callbacks: Iterable[Callback] | None = None, verbose: int = 1,
+             validate: Callable[[CallbackList], Logs] | None = None,
+             initial_epoch: int = 0) -> History:
+    """Train for ``epochs`` epochs and return the :class:`History`.
+
+    Args:
+        model: any object; gets ``stop_training`` (set it True from a callback to stop after the
+            current epoch) and ``history``.
+        step: runs one training batch, returns ``(batch_logs, batch_size)``.
+        batches: ``batches(epoch)`` gives the epoch's batches (shuffle there).
+        steps: batches per epoch, for the progress bar and callbacks' ``params``.
+        validate: called after each epoch with the callback list; returns logs that are
+            added with a ``val_`` prefix.
+        initial_epoch: the epoch to start from (for resuming).
+    """
+    if epochs < initial_epoch:
+        raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
+    history = History()
+    cbs = _callbacks(model, callbacks, verbose, history, epochs=epochs, steps=steps)
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs: Logs = {}
+    for epoch in range(initial_epoch, epochs):
+        cbs.on_epoch_begin(epoch)
+        mean = _Mean()
+        for i, batch in enumerate(batches(epoch)):
+            cbs.on_train_batch_begin(i)
+            cbs.on_train_batch_end(i, mean.update(*step(batch)))
+        logs = mean.result()
+        if validate is not None:
+            logs.update({f"val_{k}": v for k, v in validate(cbs).items()})
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)
+    return history
