@@ -1,0 +1,257 @@
+"""Playground without a browser: datasets, validation, the protocol, training, export, server."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.playground import datasets as D
+from chainrule.playground.session import (
+    DEFAULTS,
+    MAX_MESSAGE_BYTES,
+    Session,
+    parse_message,
+    validate_config,
+)
+
+XOR_FAST = {"dataset": "xor", "layers": [8], "optimizer": "adam", "learning_rate": 0.03,
+            "batch_size": 30, "seed": 1}
+
+
+def train(s: Session, epochs: int) -> None:
+    for _ in range(epochs):
+        for _ in s.epoch_steps():
+            pass
+
+
+@pytest.mark.parametrize("name", [*D.CLASSIFY, *D.REGRESS])
+def test_datasets_shapes_ranges_and_seeds(name):
+    p, y = D.generate(name, 0.2, seed=3)
+    n = D.N_CLASSIFY if name in D.CLASSIFY else D.N_REGRESS
+    assert p.shape == (n, 2) and y.shape == (n,) and p.dtype == np.float32
+    assert np.abs(p).max() <= 7.5 and np.abs(y).max() <= 1
+    if name in D.CLASSIFY:
+        assert set(np.unique(y)) == {-1.0, 1.0}
+    p2, y2 = D.generate(name, 0.2, seed=3)
+    np.testing.assert_array_equal(p, p2)
+    assert not np.array_equal(p, D.generate(name, 0.2, seed=4)[0])
+
+
+def test_xor_labels_follow_quadrants_without_noise():
+    p, y = D.generate("xor", 0.0, seed=0)
+    np.testing.assert_array_equal(y, np.where(p[:, 0] * p[:, 1] >= 0, 1.0, -1.0))
+    assert np.abs(p).min() >= 0.3  # TF Playground's padding off the axes
+
+
+def test_features_columns():
+    pts = np.array([[1.0, 2.0], [-0.5, 3.0]], np.float32)
+    f = D.features(pts, D.FEATURES)
+    np.testing.assert_allclose(f[1], [-0.5, 3.0, 0.25, 9.0, -1.5, np.sin(-0.5), np.sin(3.0)],
+                               rtol=1e-6)
+
+
+def test_parse_csv_accepts_header_and_maps_labels():
+    pts, lab = D.parse_csv("x,y,c\n0,0,0\n1,1,1\n2,0,0\n0,2,1\n", "classification")
+    assert sorted(lab.tolist()) == [-1, -1, 1, 1]
+    assert np.abs(pts).max() == pytest.approx(D.DOMAIN - 0.5)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("1,2\n3,4\n5,6\n7,8\n", "3 columns"),
+    ("1,2,0\n3,x,1\n5,6,0\n7,8,1\n", "row 2"),
+    ("1,2,0\n3,4,nan\n5,6,0\n7,8,1\n", "finite"),
+    ("1,2,0\n3,4,1\n5,6,2\n7,8,1\n", "two label values"),
+    ("1,2,0\n", "at least 4"),
+])
+def test_parse_csv_refuses_bad_files(text, match):
+    with pytest.raises(ValueError, match=match):
+        D.parse_csv(text, "classification")
+
+
+@pytest.mark.parametrize("update, match", [
+    ({"layers": [4] * 100}, "at most 6"),
+    ({"layers": [9]}, r"\[1, 8\]"),
+    ({"layers": [0]}, r"\[1, 8\]"),
+    ({"layers": "4,2"}, "layers"),
+    ({"learning_rate": -0.1}, "learning_rate"),
+    ({"learning_rate": float("nan")}, "finite"),
+    ({"learning_rate": 0}, "> 0"),
+    ({"learning_rate": True}, "number"),
+    ({"dataset": "mnist"}, "unknown dataset"),
+    ({"dataset": "custom"}, "unknown dataset"),
+    ({"features": []}, "features"),
+    ({"features": ["x3"]}, "unknown feature"),
+    ({"activation": "gelu"}, "unknown activation"),
+    ({"batch_size": 2.5}, "whole number"),
+    ({"noise": 80}, "noise"),
+    ({"colour": 1}, "unknown config key"),
+])
+def test_validate_config_refuses(update, match):
+    with pytest.raises(ValueError, match=match):
+        validate_config(update, DEFAULTS)
+
+
+def test_validate_config_keeps_dataset_and_problem_consistent():
+    c = validate_config({"dataset": "plane"}, DEFAULTS)
+    assert c["problem"] == "regression"
+    c = validate_config({"problem": "regression"}, DEFAULTS)
+    assert c["dataset"] == "plane"
+    c = validate_config({"features": ["x2", "x1", "x1"]}, DEFAULTS)
+    assert c["features"] == ["x1", "x2"]
+
+
+@pytest.mark.parametrize("text", [None, "nope", "[1, 2]", '{"a": 1}', '{"type": 3}',
+                                  "[" * 100_000, " " * (MAX_MESSAGE_BYTES + 1)])
+def test_parse_message_refuses_malformed(text):
+    with pytest.raises(ValueError):
+        parse_message(text)
+
+
+def test_handle_text_turns_bad_input_into_error_replies():
+    s = Session("t", seed=1)
+    for text in ["{", '{"type": "fly"}', '{"type": "export", "format": "pdf"}',
+                 '{"type": "config", "config": {"layers": [1,1,1,1,1,1,1]}}',
+                 '{"type": "upload", "csv": 5}']:
+        (reply,) = s.handle_text(text)
+        assert reply["type"] == "error" and reply["message"]
+    assert s.config["layers"] == DEFAULTS["layers"]  # nothing half-applied
+
+
+def test_training_lowers_the_loss_and_frames_describe_the_network():
+    s = Session("t", seed=1)
+    s.set_config(XOR_FAST)
+    before = s.test_loss
+    train(s, 25)
+    assert s.epoch == 25 and s.test_loss < 0.2 < before
+    f = s.frame()
+    assert len(base64.b64decode(f["output"])) == f["grid"] ** 2
+    assert [len(layer) for layer in f["neurons"]] == [2, 8, 1]
+    assert np.array(f["weights"][0]).shape == (2, 8)
+    assert len(f["history"]) == 26 and f["history_reset"]
+    assert s.frame()["history"] == []  # increments only
+    json.dumps(f, allow_nan=False)
+
+
+def test_hyperparameters_change_without_reset_but_architecture_resets():
+    s = Session("t", seed=1)
+    train(s, 2)
+    s.set_config({"learning_rate": 0.1, "optimizer": "adam"})
+    assert s.epoch == 2 and s.net.optimizer.param_groups[0]["lr"] == 0.1
+    s.set_config({"layers": [3]})
+    assert s.epoch == 0 and s.net.linears[0].weight.shape == (3, 2)
+
+
+def test_l1_drives_weights_to_exact_zero_and_l2_does_not():
+    s = Session("t", seed=1)
+    s.set_config({**XOR_FAST, "features": ["x1", "x2", "x1x2", "sin_x1"], "optimizer": "sgd",
+                  "learning_rate": 0.03, "regularization": "l1", "reg_rate": 0.3})
+    train(s, 10)
+    assert s.net.zero_weights() > 0
+    s.set_config({"regularization": "l2"})
+    s.handle({"type": "reset"})
+    train(s, 10)
+    assert s.net.zero_weights() == 0
+
+
+def test_divergence_is_reported_and_pauses():
+    s = Session("t", seed=1)
+    s.set_config({"dataset": "plane", "learning_rate": 10, "optimizer": "sgd",
+                  "activation": "linear", "features": ["x1^2", "x2^2"], "layers": [8]})
+    s.playing = True
+    with pytest.raises(ValueError, match="diverged"), np.errstate(all="ignore"):
+        train(s, 5)
+    assert not s.playing
+
+
+def test_upload_csv_becomes_custom_dataset():
+    s = Session("t", seed=1)
+    pts = np.random.default_rng(0).normal(size=(40, 2))
+    rows = "\n".join(f"{x},{y},{int(x > 0)}" for x, y in pts)
+    replies = s.handle({"type": "upload", "csv": "a,b,label\n" + rows})
+    assert replies[0]["config"]["dataset"] == "custom"
+    assert len(replies[1]["train"]) + len(replies[1]["test"]) == 40
+    s.set_config({"train_percent": 80})  # re-split keeps the uploaded points
+    assert len(s.xtr) == 32
+
+
+def test_exported_script_reproduces_the_losses(tmp_path):
+    s = Session("t", seed=1)
+    s.set_config(XOR_FAST)
+    train(s, 5)
+    (msg,) = s.handle({"type": "export", "format": "script"})
+    path = tmp_path / msg["filename"]
+    path.write_text(msg["text"])
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert f"test loss {s.test_loss:.6f}" in out and f"train loss {s.train_loss:.6f}" in out
+
+
+def test_checkpoint_export_loads_into_an_equal_model():
+    s = Session("t", seed=1)
+    train(s, 1)
+    (msg,) = s.handle({"type": "export", "format": "checkpoint"})
+    blob = base64.b64decode(msg["base64"])
+    if msg["filename"].endswith(".safetensors"):
+        path = "ckpt.safetensors"
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            with open(f"{d}/{path}", "wb") as fh:
+                fh.write(blob)
+            state = cr.load(f"{d}/{path}")
+        arrays = {k: np.asarray(v.data) for k, v in state.items()}
+    else:
+        arrays = dict(np.load(io.BytesIO(blob)))
+    for k, v in s.net.state_dict().items():
+        np.testing.assert_array_equal(arrays[k], v.data)
+
+
+def test_graph_message_has_dot_or_explains():
+    (msg,) = Session("t", seed=1).handle({"type": "graph"})
+    assert msg["type"] == "graph"
+    assert (msg["dot"] or "").lstrip().startswith("digraph") or "not available" in msg["message"]
+
+
+# ---- the server, through Starlette's test client --------------------------------------------
+starlette_testclient = pytest.importorskip("starlette.testclient")
+
+
+def _until(ws, kind):
+    for _ in range(200):
+        m = json.loads(ws.receive_text())
+        if m["type"] == kind:
+            return m
+    raise AssertionError(f"no {kind} message")
+
+
+def test_server_refuses_bad_messages_and_keeps_serving():
+    from chainrule.playground.server import create_app
+    app = create_app()
+    with starlette_testclient.TestClient(app) as client:
+        with client.websocket_connect("/ws") as ws:
+            hello = _until(ws, "hello")
+            assert hello["session"] in app.state.sessions
+            _until(ws, "frame")
+            for bad in ["}{", "x" * (MAX_MESSAGE_BYTES + 10), '{"type":"config","config":'
+                        '{"layers":[8,8,8,8,8,8,8,8,8,8]}}', '{"type":"config","config":'
+                        '{"learning_rate":-1}}', '{"type":"config","config":{"dataset":"moons"}}']:
+                ws.send_text(bad)
+                assert _until(ws, "error")["message"]
+            ws.send_bytes(b"\x00\x01")
+            assert "binary" in _until(ws, "error")["message"]
+            ws.send_text(json.dumps({"type": "config", "config": {"layers": [3]}}))
+            assert _until(ws, "config")["config"]["layers"] == [3]
+            ws.send_text('{"type": "step"}')
+            for _ in range(50):
+                if _until(ws, "frame")["epoch"] == 1:
+                    break
+            else:
+                raise AssertionError("step did not train an epoch")
+        assert client.get("/").status_code == 200
+        assert "playground" in client.get("/static/app.js").text
