@@ -103,6 +103,19 @@ class TrainingMonitor:
         """One parameter's norm over the recorded steps (None where it had no gradient)."""
         return [r[key].get(name) for r in self.history]
 
+    def as_callback(self) -> Any:
+        """A ``chainrule.train`` callback that calls ``step`` after every training batch (with
+        the running loss from the logs; gradients are those of the batch just taken)."""
+        from chainrule.train.callbacks import Callback
+
+        monitor = self
+
+        class _MonitorCallback(Callback):
+            def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+                monitor.step((logs or {}).get("loss"))
+
+        return _MonitorCallback()
+
     # ---- activations ------------------------------------------------------------------------
     def watch_activations(self) -> None:
         """Check each submodule's output as it is produced (until ``close()``)."""
