@@ -48,9 +48,13 @@ class MaxPool2d(_Offsets):
         out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
         for s in slices[2:]:
             xp.maximum(out, s, out=out)
-        arg = xp.full(out.shape, len(slices) - 1, xp.int32)
-        for k in range(len(slices) - 2, -1, -1):  # backwards, so the first maximum wins
-            xp.copyto(arg, k, where=slices[k] == out)
+        # argmax = the number of offsets before the first that attains the max (first wins, as
+        # in PyTorch), counted with cheap comparisons rather than masked writes.
+        arg = xp.zeros(out.shape, xp.int16 if len(slices) < 2**15 else xp.int32)
+        found = slices[0] == out
+        for s in slices[1:]:
+            arg += ~found
+            found |= s == out
         self.argmax = arg
         return out
 
@@ -75,7 +79,8 @@ class MaxPoolScatter(_Offsets):
     def forward(self, g: Array) -> Array:
         (t, b), (lf, r) = self.pads
         n, c, h, w = self.shape
-        buf = xp.zeros((n, c, h + t + b, w + lf + r), g.dtype)
+        # channel-major like the convolutions' outputs, so the GEMMs downstream need no copy
+        buf = xp.zeros((c, n, h + t + b, w + lf + r), g.dtype).transpose(1, 0, 2, 3)
         overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride,
                                                               self.dilation))
         for k, view in enumerate(self._slices(buf)):
