@@ -304,3 +304,21 @@ def test_in_place_ops_keep_forward_mode_tangents() -> None:
     assert F.jvp(scale, (x_req,), (u,))[1].tolist() == [3.0, -3.0]
     assert F.jvp(write, (x,), (u,))[1].tolist() == [0.0, 1.0, -1.0]
     np.testing.assert_array_equal(F.jacfwd(write)(x).data, F.jacrev(write)(x).data)
+
+
+def test_custom_function_in_forward_mode_and_hessian() -> None:
+    class Cube(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Tensor) -> Tensor:
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx: Any, g: Tensor) -> Tensor:
+            (x,) = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+    x = cr.tensor(2.0, requires_grad=True)
+    assert F.jvp(Cube.apply, (x,), (cr.tensor(1.0),))[1].item() == 12.0
+    assert F.hessian(Cube.apply)(cr.tensor(2.0)).item() == 12.0
+    assert F.jacfwd(F.jacfwd(Cube.apply))(cr.tensor(2.0)).item() == 12.0

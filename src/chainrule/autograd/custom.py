@@ -46,6 +46,13 @@ class _CustomOp(Op):
             )
         return tuple(grads[i] for i in self.positions)
 
+    def jvp(self, *tangents: Tensor | None) -> Tensor | None:
+        # ``forward`` ran with the forward-mode levels open, so its own ops already gave the
+        # result its tangent at this level.
+        from chainrule.autograd import forward_ad
+
+        return forward_ad.tangent_of(self.result, self._fw_level)
+
 
 class Function:
     """Base class for custom autograd functions.

@@ -83,13 +83,13 @@ def propagate(op: Op, inputs: tuple[Tensor, ...], out: Array, result: Tensor) ->
             continue
         if getattr(op, "inputs", None) is None:  # not recorded for reverse mode
             op.inputs, op.out = inputs, out
-        op._fw_result = result
+        op._fw_result, op._fw_level = result, level
         levels[:] = opened[:position]  # only outer levels see the rule's own ops
         try:
             tangent = op.jvp(*tangents)
         finally:
             levels[:] = opened
-            del op._fw_result
+            del op._fw_result, op._fw_level
         if tangent is not None:
             if tangent.shape != result.shape:
                 tangent = tangent.expand(result.shape)
