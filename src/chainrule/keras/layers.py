@@ -1,0 +1,439 @@
+"""Keras layers as thin, lazily built wrappers around ``chainrule.nn`` modules.
+
+Tensors are channels-last as in Keras: images are (N, H, W, C), sequences (N, T, C). The
+convolution and pooling layers transpose to PyTorch's channels-first layout around the
+``cr.nn`` module they hold. A layer learns its input shape on its first call and only then
+creates its weights (``build(input_shape)``, Keras's lazy build), with Keras's default
+initialisers: glorot_uniform kernels and zero biases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.keras import activations, initializers
+from chainrule.nn import functional as F
+from chainrule.nn.conv import Conv1d, Conv2d
+from chainrule.nn.pooling import AvgPool2d, MaxPool2d
+from chainrule.tensor import Tensor
+
+Shape = tuple[int | None, ...]
+
+_NAME_COUNTS: dict[str, int] = {}
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and (not name[i - 1].isupper() or
+                                   (i + 1 < len(name) and name[i + 1].islower())):
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out).replace("2_d", "2d").replace("1_d", "1d")
+
+
+def _unique_name(base: str) -> str:
+    n = _NAME_COUNTS.get(base, 0)
+    _NAME_COUNTS[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _pair(v: int | Sequence[int], what: str, layer: str) -> tuple[int, int]:
+    t = (v, v) if isinstance(v, int) else tuple(v)
+    if len(t) != 2 or not all(isinstance(a, int) and a > 0 for a in t):
+        raise ValueError(f"{layer}: {what} must be a positive int or a pair of them, got {v!r}")
+    return t  # type: ignore[return-value]
+
+
+class Layer(nn.Module):
+    """Base of the Keras layers: a ``cr.nn.Module`` with a name, lazy ``build`` and an input check.
+
+    Subclasses set ``input_ndim`` (exact rank incl. batch) or ``min_ndim``, and implement
+    ``build(input_shape)`` (create the wrapped modules) and ``call(x)``.
+    """
+
+    input_ndim: int | None = None
+    min_ndim: int | None = None
+
+    def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None,
+                 trainable: bool = True, **kwargs: Any) -> None:
+        super().__init__()
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
+                            f"{sorted(kwargs)}")
+        self.name = name or _unique_name(_snake(type(self).__name__))
+        self.built = False
+        self.trainable = trainable
+        self.input_shape_arg: Shape | None = \
+            None if input_shape is None else tuple(input_shape)
+        self.built_input_shape: Shape | None = None
+        self.output_shape: Shape | None = None
+
+    # ---- the Keras contract ----
+    def build(self, input_shape: Shape) -> None:
+        pass
+
+    def call(self, x: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    # ---- machinery ----
+    def _check_input(self, shape: Shape) -> None:
+        rank = len(shape)
+        want = (f"ndim={self.input_ndim}" if self.input_ndim is not None and
+                rank != self.input_ndim else
+                f"min_ndim={self.min_ndim}" if self.min_ndim is not None and
+                rank < self.min_ndim else None)
+        if want is not None:
+            raise ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
+                             f"incompatible with the layer: expected {want}, found ndim={rank}. "
+                             f"Full shape received: {_fmt_shape(shape)}")
+        built = self.built_input_shape
+        if built is not None and (len(built) != rank or
+                                  any(b is not None and b != s
+                                      for b, s in zip(built[1:], shape[1:]))):
+            raise ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is "
+                             f"incompatible with the layer: it was built for inputs of shape "
+                             f"{_fmt_shape(built)}, got {_fmt_shape(shape)}")
+
+    def forward(self, x: Any) -> Tensor:
+        if not isinstance(x, Tensor):
+            x = cr.as_tensor(x)
+        shape: Shape = (None, *x.shape[1:])
+        self._check_input(shape)
+        if not self.built:
+            self.build(shape)
+            self.built_input_shape = self._build_shape(shape)
+            self.built = True
+            if not self.trainable:
+                self.requires_grad_(False)
+        out = self.call(x)
+        self.output_shape = (None, *out.shape[1:])
+        return out
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        """The part of the input shape the weights depend on (None elsewhere)."""
+        return (None,) * (len(shape) - 1) + (shape[-1],)
+
+    def count_params(self) -> tuple[int, int]:
+        """(trainable, non-trainable) counts, Keras-style: BatchNorm's moving statistics count
+        as non-trainable parameters."""
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
+        frozen += sum(b.numel() for n, b in self.named_buffers()
+                      if n.endswith(("running_mean", "running_var")))
+        return trainable, frozen
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+
+def _fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class InputLayer(Layer):
+    """Declares the input shape (without the batch dim); ``Input(shape=...)`` makes one."""
+
+    def __init__(self, shape: Sequence[int] | None = None, batch_size: int | None = None,
+                 dtype: Any = None, name: str | None = None,
+                 input_shape: Sequence[int] | None = None) -> None:
+        shape = shape if shape is not None else input_shape
+        if shape is None:
+            raise ValueError("InputLayer: pass shape=(...) (without the batch dim)")
+        super().__init__(name=name, input_shape=tuple(shape))
+        self.dtype = dtype
+
+    def call(self, x: Tensor) -> Tensor:
+        return x
+
+
+def Input(shape: Sequence[int], batch_size: int | None = None, dtype: Any = None,  # noqa: N802
+          name: str | None = None) -> InputLayer:
+    """The symbolic input of a Sequential model: ``Sequential([Input((28, 28, 1)), ...])``."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+
+
+class _WithActivation(Layer):
+    def __init__(self, activation: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, x: Tensor) -> Tensor:
+        return self.activation(self.call_linear(x))
+
+    def call_linear(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, activation={activations.name_of(self.activation)!r}"
+
+
+class Dense(_WithActivation):
+    """``activation(x @ kernel + bias)`` over the last axis; wraps ``cr.nn.Linear``.
+
+    Weights: ``linear.weight`` (units, in) — PyTorch's layout, the transpose of Keras's kernel —
+    glorot_uniform; ``linear.bias`` (units,) zeros.
+    """
+
+    min_ndim = 2
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Dense: units must be a positive int, got {units!r}")
+        super().__init__(activation, **kwargs)
+        self.units, self.use_bias = units, use_bias
+
+    def build(self, input_shape: Shape) -> None:
+        self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
+        initializers.glorot_uniform(self.linear.weight.data)
+        if self.use_bias:
+            initializers.zeros(self.linear.bias.data)
+
+    def call_linear(self, x: Tensor) -> Tensor:
+        return self.linear(x)
+
+
+class Conv2D(_WithActivation):
+    """2-D convolution on (N, H, W, C) inputs; wraps ``cr.nn.Conv2d`` (NCHW) with transposes.
+
+    Weights: ``conv.weight`` (filters, C, kh, kw) glorot_uniform, ``conv.bias`` (filters,) zeros.
+    """
+
+    input_ndim = 4
+    _dims = 2
+
+    def __init__(self, filters: int, kernel_size: Any, strides: Any = 1,
+                 padding: str = "valid", dilation_rate: Any = 1, activation: Any = None,
+                 use_bias: bool = True, **kwargs: Any) -> None:
+        super().__init__(activation, **kwargs)
+        kind = type(self).__name__
+        if not isinstance(filters, int) or filters <= 0:
+            raise ValueError(f"{kind}: filters must be a positive int, got {filters!r}")
+        if padding not in ("valid", "same"):
+            raise ValueError(f"{kind}: padding must be 'valid' or 'same', got {padding!r}")
+        n = self._dims
+        tup = _pair if n == 2 else (lambda v, w, l: (v,) if isinstance(v, int) else tuple(v))
+        self.filters, self.padding, self.use_bias = filters, padding, use_bias
+        self.kernel_size = tup(kernel_size, "kernel_size", kind)
+        self.strides = tup(strides, "strides", kind)
+        self.dilation_rate = tup(dilation_rate, "dilation_rate", kind)
+        if padding == "same" and any(s != 1 for s in self.strides):
+            raise ValueError(f"{kind}: padding='same' with strides {self.strides} is not "
+                             f"supported; use padding='valid'")
+
+    def build(self, input_shape: Shape) -> None:
+        cls = Conv2d if self._dims == 2 else Conv1d
+        self.conv = cls(int(input_shape[-1]), self.filters, self.kernel_size, self.strides,
+                        self.padding, self.dilation_rate, bias=self.use_bias)
+        initializers.glorot_uniform(self.conv.weight.data)
+        if self.use_bias:
+            initializers.zeros(self.conv.bias.data)
+
+    def call_linear(self, x: Tensor) -> Tensor:
+        if self._dims == 2:
+            return self.conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        return self.conv(x.permute(0, 2, 1)).permute(0, 2, 1)
+
+
+class Conv1D(Conv2D):
+    """1-D convolution on (N, T, C) inputs; wraps ``cr.nn.Conv1d``."""
+
+    input_ndim = 3
+    _dims = 1
+
+
+class _Pool2D(Layer):
+    input_ndim = 4
+
+    def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        kind = type(self).__name__
+        if padding != "valid":
+            raise ValueError(f"{kind}: only padding='valid' is supported, got {padding!r}")
+        self.pool_size = _pair(pool_size, "pool_size", kind)
+        self.strides = self.pool_size if strides is None else _pair(strides, "strides", kind)
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call(self, x: Tensor) -> Tensor:
+        return self._pool(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+
+class MaxPooling2D(_Pool2D):
+    """Max pooling over (N, H, W, C); wraps ``cr.nn.MaxPool2d``."""
+
+    def build(self, input_shape: Shape) -> None:
+        self._pool = MaxPool2d(self.pool_size, self.strides)
+
+
+class AveragePooling2D(_Pool2D):
+    """Average pooling over (N, H, W, C); wraps ``cr.nn.AvgPool2d``."""
+
+    def build(self, input_shape: Shape) -> None:
+        self._pool = AvgPool2d(self.pool_size, self.strides)
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+
+
+class GlobalAveragePooling2D(Layer):
+    """Mean over H and W: (N, H, W, C) → (N, C)."""
+
+    input_ndim = 4
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call(self, x: Tensor) -> Tensor:
+        return x.mean(dim=(1, 2))
+
+
+class Flatten(Layer):
+    """(N, d1, d2, ...) → (N, d1·d2·…), in channels-last order as in Keras."""
+
+    min_ndim = 1
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None, *shape[1:])
+
+    def call(self, x: Tensor) -> Tensor:
+        return x.reshape(x.shape[0], -1)
+
+
+class Dropout(Layer):
+    """Zero inputs with probability ``rate`` while training (scaled by 1/(1−rate))."""
+
+    def __init__(self, rate: float, **kwargs: Any) -> None:
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate}")
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call(self, x: Tensor) -> Tensor:
+        return F.dropout(x, self.rate, self.training)
+
+
+class Activation(_WithActivation):
+    """Apply an activation by name or callable."""
+
+    def __init__(self, activation: Any, **kwargs: Any) -> None:
+        super().__init__(activation, **kwargs)
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call_linear(self, x: Tensor) -> Tensor:
+        return x
+
+
+class BatchNormalization(Layer):
+    """Batch normalisation over the last axis; wraps ``cr.nn.BatchNorm1d/2d``.
+
+    Keras's ``momentum=0.99`` (weight of the old moving value) is PyTorch's ``momentum=0.01``.
+    """
+
+    min_ndim = 2
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if axis != -1:
+            raise ValueError(f"BatchNormalization: only axis=-1 is supported, got {axis}")
+        if not center or not scale:
+            raise ValueError("BatchNormalization: center=False / scale=False are not supported")
+        self.momentum, self.epsilon = momentum, epsilon
+
+    def build(self, input_shape: Shape) -> None:
+        cls = nn.BatchNorm2d if len(input_shape) == 4 else nn.BatchNorm1d
+        self.bn = cls(int(input_shape[-1]), eps=self.epsilon, momentum=1.0 - self.momentum)
+
+    def call(self, x: Tensor) -> Tensor:
+        if x.ndim == 2:
+            return self.bn(x)
+        perm = (0, x.ndim - 1, *range(1, x.ndim - 1))
+        back = (0, *range(2, x.ndim), 1)
+        y = x.permute(*perm)
+        if x.ndim == 3:
+            y = self.bn(y)
+        else:
+            y = self.bn(y if x.ndim == 4 else y.reshape(y.shape[0], y.shape[1], -1, 1))
+            y = y.reshape(x.shape[0], x.shape[-1], *x.shape[1:-1])
+        return y.permute(*back)
+
+
+class Embedding(Layer):
+    """Integer indices (N, T) → vectors (N, T, output_dim); wraps ``cr.nn.Embedding``, weights
+    U(−0.05, 0.05) as in Keras."""
+
+    def __init__(self, input_dim: int, output_dim: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim = input_dim, output_dim
+
+    def build(self, input_shape: Shape) -> None:
+        self.embedding = nn.Embedding(self.input_dim, self.output_dim)
+        initializers.uniform(self.embedding.weight.data, 0.05)
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call(self, x: Tensor) -> Tensor:
+        if x.dtype.kind != "i":
+            x = x.long()
+        return self.embedding(x)
+
+
+class LSTM(Layer):
+    """An LSTM over (N, T, C) inputs; wraps ``cr.nn.LSTM(batch_first=True)`` (same gate order
+    i, f, g, o as Keras).
+
+    Keras's init: glorot_uniform input kernel, orthogonal recurrent kernel, zero bias with the
+    forget gate's bias set to 1. Keras has one bias vector where PyTorch has two; the second
+    (``bias_hh_l0``) is held at zero and frozen, so the parameter count matches Keras's.
+    Returns the last hidden state (N, units), or all of them (N, T, units) with
+    ``return_sequences=True``.
+    """
+
+    input_ndim = 3
+
+    def __init__(self, units: int, return_sequences: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.units, self.return_sequences = units, return_sequences
+
+    def build(self, input_shape: Shape) -> None:
+        h = self.units
+        self.lstm = nn.LSTM(int(input_shape[-1]), h, batch_first=True)
+        w_ih, w_hh = self.lstm.weight_ih_l0.data, self.lstm.weight_hh_l0.data
+        for g in range(4):
+            initializers.glorot_uniform(w_ih[g * h:(g + 1) * h])
+            initializers.orthogonal(w_hh[g * h:(g + 1) * h])
+        b = self.lstm.bias_ih_l0.data
+        b[...] = 0
+        b[h:2 * h] = 1.0
+        self.lstm.bias_hh_l0.data[...] = 0
+        self.lstm.bias_hh_l0.requires_grad_(False)
+
+    def count_params(self) -> tuple[int, int]:
+        trainable, _ = super().count_params()
+        return trainable, 0
+
+    def call(self, x: Tensor) -> Tensor:
+        out, _ = self.lstm(x)
+        return out if self.return_sequences else out[:, -1]
+
+
+__all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv1D",
+           "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D",
+           "Input", "InputLayer", "LSTM", "Layer", "MaxPool2D", "MaxPooling2D"]

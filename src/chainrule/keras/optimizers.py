@@ -1,0 +1,145 @@
+"""Keras optimizers (names, argument names and default hyper-parameters of Keras 3) mapped onto
+``chainrule.optim``.
+
+A Keras optimizer is created before the model has weights, so it holds only settings until
+``model.compile``/``fit`` binds it to the parameters (``bind``), which creates the
+``cr.optim`` optimizer that does the updates. ``learning_rate`` can be read and set at any time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chainrule import optim
+
+
+class Optimizer:
+    """Base: ``learning_rate`` plus the keyword arguments for the ``cr.optim`` class."""
+
+    _torch: type[optim.Optimizer]
+
+    def __init__(self, learning_rate: float = 0.001, **torch_kwargs: Any) -> None:
+        if learning_rate < 0:
+            raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got "
+                             f"{learning_rate}")
+        self._lr = float(learning_rate)
+        self._kwargs = torch_kwargs
+        self.inner: optim.Optimizer | None = None
+
+    @property
+    def learning_rate(self) -> float:
+        return self._lr
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._lr = float(value)
+        if self.inner is not None:
+            for group in self.inner.param_groups:
+                group["lr"] = self._lr
+
+    lr = learning_rate
+
+    def bind(self, params: Iterable[Any]) -> None:
+        """Create the underlying ``cr.optim`` optimizer over ``params``."""
+        self.inner = self._torch(list(params), lr=self._lr, **self._kwargs)
+
+    def zero_grad(self) -> None:
+        assert self.inner is not None, "optimizer used before bind()"
+        self.inner.zero_grad()
+
+    def step(self) -> None:
+        assert self.inner is not None, "optimizer used before bind()"
+        self.inner.step()
+
+    def get_config(self) -> dict[str, Any]:
+        return {"learning_rate": self._lr, **self._kwargs}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    _torch = optim.SGD
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float | None = None) -> None:
+        super().__init__(learning_rate, momentum=momentum, nesterov=nesterov,
+                         weight_decay=weight_decay or 0.0)
+
+
+class Adam(Optimizer):
+    _torch = optim.Adam
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7, amsgrad: bool = False,
+                 weight_decay: float | None = None) -> None:
+        super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon, amsgrad=amsgrad,
+                         weight_decay=weight_decay or 0.0)
+
+
+class AdamW(Optimizer):
+    _torch = optim.AdamW
+
+    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 amsgrad: bool = False) -> None:
+        super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon, amsgrad=amsgrad,
+                         weight_decay=weight_decay)
+
+
+class RMSprop(Optimizer):
+    _torch = optim.RMSprop
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
+                 epsilon: float = 1e-7, centered: bool = False) -> None:
+        super().__init__(learning_rate, alpha=rho, momentum=momentum, eps=epsilon,
+                         centered=centered)
+
+
+class Adagrad(Optimizer):
+    _torch = optim.Adagrad
+
+    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate, initial_accumulator_value=initial_accumulator_value,
+                         eps=epsilon)
+
+
+class Adadelta(Optimizer):
+    _torch = optim.Adadelta
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.95,
+                 epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate, rho=rho, eps=epsilon)
+
+
+class Adamax(Optimizer):
+    _torch = optim.Adamax
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon)
+
+
+class Nadam(Optimizer):
+    _torch = optim.NAdam
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
+                 epsilon: float = 1e-7) -> None:
+        super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon)
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+            "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam}
+
+
+def get(identifier: str | Optimizer) -> Optimizer:
+    """An optimizer from a Keras name ('adam', 'sgd', ...) or an instance."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]()
+    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_BY_NAME)} or "
+                     f"a keras.optimizers.Optimizer instance")
