@@ -46,6 +46,7 @@ async def _train(session: Session, wake: asyncio.Event, notify: asyncio.Event,
         if not session.playing:
             session.pending_steps -= 1
         t0 = time.perf_counter()
+        session.busy = True  # frames say "playing" until this epoch is done
         try:
             for _ in session.epoch_steps():
                 if time.perf_counter() - t0 > SLICE_S:
@@ -57,6 +58,8 @@ async def _train(session: Session, wake: asyncio.Event, notify: asyncio.Event,
             session.pending_steps = 0
             outbox.append({"type": "error", "message": str(e)})
             log.info("session %s: training stopped: %s", session.id, e)
+        finally:
+            session.busy = False
         notify.set()
         await asyncio.sleep(0)
 

@@ -158,6 +158,7 @@ class Session:
         self.resets = 0
         self.custom: tuple[np.ndarray, np.ndarray] | None = None
         self.playing = False
+        self.busy = False  # an epoch is under way (set by the server's trainer)
         self.pending_steps = 0
         self.generation = 0  # bumped on every reset; a running epoch stops when it changes
         self._make_data()
@@ -302,7 +303,7 @@ class Session:
         history, self.new_history = self.new_history, []
         reset, self.history_reset = self.history_reset, False
         self.dirty = False
-        return {"type": "frame", "epoch": self.epoch, "playing": self.playing,
+        return {"type": "frame", "epoch": self.epoch, "playing": self.playing or self.busy,
                 "train_loss": self.train_loss, "test_loss": self.test_loss,
                 "history": history, "history_reset": reset,
                 "output": _quantize(out_map), "grid": OUTPUT_GRID,
