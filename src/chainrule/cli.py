@@ -1,0 +1,128 @@
+"""The ``chainrule`` command.
+
+    chainrule train mnist-cnn [--epochs N] [--batch-size B] [--data-dir D]
+    chainrule playground [--host H] [--port P] [--open]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+BANNER = "=" * 78
+
+
+def _load_mnist(data_dir: str | None, download: bool) -> tuple[Any, Any, bool]:
+    """(train, test, is_subset): the full MNIST, else — loudly — the shipped subset."""
+    from chainrule.datasets import DatasetNotFoundError, load_mnist, load_subset
+
+    try:
+        train, test = load_mnist(data_dir, download=download)
+        return train, test, False
+    except DatasetNotFoundError as e:
+        print(f"{BANNER}\nWARNING: the full MNIST data is not available:\n{e}\n\n"
+              f"FALLING BACK to the small subset shipped with chainrule (2,000 training and "
+              f"500 test images).\nAccuracy on it is NOT comparable to the full data set.\n"
+              f"{BANNER}", file=sys.stderr, flush=True)
+        train, test = load_subset()
+        return train, test, True
+
+
+def worksheet_model() -> Any:
+    """The lecture worksheet's CNN (596,042 parameters)."""
+    from chainrule.keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+    from chainrule.keras.models import Sequential
+
+    return Sequential([
+        Conv2D(16, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)),
+        Conv2D(32, (3, 3), activation="relu"),
+        MaxPool2D(pool_size=(2, 2)),
+        Dropout(0.25),
+        Flatten(),
+        Dense(128, activation="relu"),
+        Dropout(0.5),
+        Dense(10, activation="softmax"),
+    ])
+
+
+def train_mnist_cnn(args: argparse.Namespace) -> int:
+    import chainrule as cr
+    from chainrule.keras.optimizers import Adam
+    from chainrule.keras.utils import to_categorical
+
+    if args.epochs < 1 or args.batch_size < 1:
+        raise SystemExit("chainrule train: --epochs and --batch-size must be >= 1")
+    cr.manual_seed(args.seed)
+    (x, y), (xt, yt), subset = _load_mnist(args.data_dir, not args.no_download)
+    if args.limit:
+        x, y, xt, yt = x[:args.limit], y[:args.limit], xt[:args.limit], yt[:args.limit]
+    x = x.reshape(-1, 28, 28, 1).astype(np.float32) / 255
+    xt = xt.reshape(-1, 28, 28, 1).astype(np.float32) / 255
+    y, yt = to_categorical(y, 10), to_categorical(yt, 10)
+    print(f"MNIST{' (shipped subset)' if subset else ''}: {len(x)} training images "
+          f"(the last 1/6 held out for validation), {len(xt)} test images")
+
+    model = worksheet_model()
+    model.summary()
+    model.compile(optimizer=Adam(), loss="categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, validation_split=1 / 6,
+              verbose=args.verbose)
+    seconds = time.perf_counter() - start
+    loss, acc = model.evaluate(xt, yt, batch_size=256, verbose=0)
+    print(f"training: {seconds:.1f}s ({seconds / args.epochs:.1f}s per epoch)")
+    print(f"test loss: {loss:.4f}")
+    print(f"test accuracy: {acc:.4f}{'  (on the shipped SUBSET)' if subset else ''}")
+    return 0
+
+
+def playground(argv: Sequence[str]) -> int:
+    try:
+        from chainrule.playground.server import main
+    except ImportError as e:
+        print(f"chainrule playground is not available: {e}\n"
+              f"Install its extras with: pip install 'chainrule[playground]'", file=sys.stderr)
+        return 1
+    return int(main(list(argv)) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chainrule", description="chainrule: train the worksheet "
+                                "model or open the playground.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    t = sub.add_parser("train", help="train a built-in model (mnist-cnn: the worksheet CNN)",
+                       description="Train the worksheet CNN on MNIST and print test accuracy.")
+    t.add_argument("model", choices=["mnist-cnn"])
+    t.add_argument("--epochs", type=int, default=15)
+    t.add_argument("--batch-size", type=int, default=32)
+    t.add_argument("--data-dir", default=None, help="directory holding the MNIST .gz files "
+                   "(default: $CHAINRULE_DATA, then ~/.cache/chainrule; downloaded if absent)")
+    t.add_argument("--no-download", action="store_true", help="never download the data")
+    t.add_argument("--limit", type=int, default=0,
+                   help="use only the first N training and test images (smoke runs)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    sub.add_parser("playground", help="serve the interactive web playground "
+                   "([--host H] [--port P] [--open])", add_help=False)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "playground":
+        return playground(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        return train_mnist_cnn(args)
+    parser.print_help()
+    return 0 if not argv else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

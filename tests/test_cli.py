@@ -1,0 +1,59 @@
+"""The ``chainrule`` command: help, a 1-epoch worksheet run on a tiny slice, the loud fallback to
+the shipped subset, and the playground's missing-dependency message."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chainrule import cli
+
+DATA = Path("/work/shared/data")
+
+
+def test_help_lists_all_commands():
+    out = subprocess.run([sys.executable, "-m", "chainrule.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert "train" in out and "playground" in out
+    train = subprocess.run([sys.executable, "-m", "chainrule.cli", "train", "--help"],
+                           capture_output=True, text=True, check=True).stdout
+    for flag in ("--epochs", "--batch-size", "--data-dir", "mnist-cnn"):
+        assert flag in train
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 0
+    assert "COMMAND" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["train", "resnet"])
+
+
+@pytest.mark.skipif(not (DATA / "mnist").is_dir(), reason="real MNIST files absent")
+def test_train_one_epoch_on_a_tiny_slice(capsys):
+    assert cli.main(["train", "mnist-cnn", "--epochs", "1", "--limit", "48", "--data-dir",
+                     str(DATA), "--verbose", "2", "--no-download"]) == 0
+    out, err = capsys.readouterr()
+    assert "Total params: 596,042" in out and "Epoch 1/1" in out and "val_accuracy" in out
+    acc = float(re.search(r"test accuracy: ([0-9.]+)", out).group(1))
+    assert 0.0 <= acc <= 1.0 and "FALLING BACK" not in err
+
+
+def test_falls_back_loudly_to_the_shipped_subset(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cli.main(["train", "mnist-cnn", "--epochs", "1", "--limit", "40", "--data-dir",
+                     str(tmp_path), "--no-download", "--verbose", "0"]) == 0
+    out, err = capsys.readouterr()
+    assert "FALLING BACK" in err and "train-images-idx3-ubyte.gz" in err
+    assert "MNIST (shipped subset): 40 training images" in out
+    assert re.search(r"test accuracy: [0-9.]+  \(on the shipped SUBSET\)", out)
+
+
+def test_playground_missing_gives_clear_message(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "chainrule.playground.server", None)
+    assert cli.main(["playground", "--port", "0"]) == 1
+    assert "pip install 'chainrule[playground]'" in capsys.readouterr().err
