@@ -133,9 +133,10 @@ class Conv2d(_ConvNd):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.Conv2d(1, 16, 3)
+        >>> from chainrule.nn.conv import Conv2d
+        >>> Conv2d(1, 16, 3)
         Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1))
-        >>> cr.nn.Conv2d(1, 16, 3, padding="same")(cr.ones(2, 1, 28, 28)).shape
+        >>> Conv2d(1, 16, 3, padding="same")(cr.ones(2, 1, 28, 28)).shape
         (2, 16, 28, 28)
     """
 

@@ -32,9 +32,10 @@ class MaxPool2d(_MaxPoolNd):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.nn.MaxPool2d(2)
+        >>> from chainrule.nn.pooling import MaxPool2d
+        >>> MaxPool2d(2)
         MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
-        >>> cr.nn.MaxPool2d(2)(cr.ones(1, 3, 24, 24)).shape
+        >>> MaxPool2d(2)(cr.ones(1, 3, 24, 24)).shape
         (1, 3, 12, 12)
     """
 

@@ -1,0 +1,53 @@
+"""Channel dropout: ``dropout2d`` and ``Dropout2d`` zero whole feature maps (Tompson et al.,
+2015), since neighbouring pixels of a map are correlated and element dropout barely
+regularises them."""
+
+from __future__ import annotations
+
+from chainrule import random as _random
+from chainrule.nn.module import Module
+from chainrule.random import Generator
+from chainrule.tensor import Tensor
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
+    """Zero each channel of (N, C, H, W) (or unbatched (C, H, W)) with probability ``p`` and
+    scale the kept ones by 1/(1 − p); the identity when not ``training``
+    (``torch.nn.functional.dropout2d``). The mask comes from the global generator."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (N, C, H, W), got shape "
+                           f"{tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    mask_shape = input.shape[:-2] + (1, 1)  # one draw per (sample, channel)
+    keep = _random.numpy_generator(generator).random(mask_shape) >= p
+    mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
+    return input * Tensor._wrap(mask)
+
+
+class Dropout2d(Module):
+    """Zero whole channels of (N, C, H, W) with probability ``p`` while training, scaling the
+    others by 1/(1 − p); the identity after ``eval()``.
+
+    Example:
+        >>> Dropout2d(0.5)
+        Dropout2d(p=0.5, inplace=False)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return dropout2d(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
