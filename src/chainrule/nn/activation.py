@@ -162,7 +162,7 @@ class Softmax(Module):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.Softmax(dim=1)(cr.zeros(1, 4))
-        tensor([[0.25, 0.25, 0.25, 0.25]])
+        tensor([[0.2500, 0.2500, 0.2500, 0.2500]])
     """
 
     def __init__(self, dim: int | None = None) -> None:
