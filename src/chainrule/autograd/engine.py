@@ -142,8 +142,7 @@ def _run(
         op = stack.pop()
         if op.inputs is None:
             raise RuntimeError(_FREED)
-        for t, need in zip(op.inputs, op.needs_input_grad):
-            f = t.grad_fn
+        for f, need in zip(op.fns, op.needs_input_grad):
             if need and f is not None:
                 if f in pending:
                     pending[f] += 1
@@ -185,10 +184,9 @@ def _run(
                             else anomaly.checked_backward(op, g))
             else:
                 in_grads = (None,) * len(inputs)
-            for t, gi, need in zip(inputs, in_grads, op.needs_input_grad):
+            for t, f, gi, need in zip(inputs, op.fns, in_grads, op.needs_input_grad):
                 if not need:
                     continue
-                f = t.grad_fn
                 if gi is not None:
                     if gi.data.shape != t.data.shape:
                         gi = unbroadcast(gi, t.data.shape, op)
@@ -207,7 +205,7 @@ def _run(
                     if n == 0:
                         ready.append(f)
             if not retain_graph:
-                op.inputs = None
+                op.inputs = op.fns = None
                 op.out = None
     finally:
         _mode.enabled = prev_mode

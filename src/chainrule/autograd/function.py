@@ -41,7 +41,7 @@ def register(cls: type[Op]) -> type[Op]:
 class Op:
     """One primitive applied to some tensors: a node of the computation graph."""
 
-    __slots__ = ("inputs", "out", "params", "needs_input_grad", "versions", "__dict__",
+    __slots__ = ("inputs", "fns", "out", "params", "needs_input_grad", "versions", "__dict__",
                  "__weakref__")
     hooks: list[Any] | None = None
     """Hooks registered on the op's output tensor (a non-leaf), run on its gradient."""
@@ -96,6 +96,8 @@ class Op:
         result._tangents = None
         if _mode.enabled and cls.differentiable and any(t.requires_grad for t in args):
             op.inputs = args
+            # the inputs' producers now: an in-place op may later rebind an input's grad_fn
+            op.fns = tuple([t.grad_fn for t in args])
             op.out = out
             op.needs_input_grad = tuple([t.requires_grad for t in args])
             if cls.saves_inputs:

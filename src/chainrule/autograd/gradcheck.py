@@ -107,7 +107,7 @@ def gradgradcheck(
     from chainrule.autograd.engine import grad
 
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    diff = _check_inputs(inputs)
+    _check_inputs(inputs)
     outs = _outputs(fn, inputs)
     rng = xp.random.default_rng(4321)
     cots = [Tensor._wrap(rng.standard_normal(o.shape)) for o in outs]
