@@ -322,3 +322,16 @@ def test_custom_function_in_forward_mode_and_hessian() -> None:
     assert F.jvp(Cube.apply, (x,), (cr.tensor(1.0),))[1].item() == 12.0
     assert F.hessian(Cube.apply)(cr.tensor(2.0)).item() == 12.0
     assert F.jacfwd(F.jacfwd(Cube.apply))(cr.tensor(2.0)).item() == 12.0
+
+
+def test_grad_ignores_an_outer_no_grad_but_respects_an_inner_one() -> None:
+    x = cr.tensor(3.0, requires_grad=True)
+    with cr.no_grad():
+        assert F.grad(lambda x: x * x)(x).item() == 6.0
+
+    def f(x: Tensor) -> Tensor:
+        with cr.no_grad():
+            c = x * x
+        return x * c
+
+    assert F.grad(f)(cr.tensor(3.0)).item() == 9.0  # c is a constant

@@ -108,11 +108,11 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         tensor([1.    , 0.5403])
     """
     flat, treedefs = [], []
-    for p in primals:
-        leaves, treedef = _tree.flatten(p)
-        flat.append([_track(x, "vjp") for x in leaves])
-        treedefs.append(treedef)
-    with enable_grad():
+    with enable_grad():  # as torch.func: an outer no_grad is ignored, one inside func is not
+        for p in primals:
+            leaves, treedef = _tree.flatten(p)
+            flat.append([_track(x, "vjp") for x in leaves])
+            treedefs.append(treedef)
         result = func(*[_tree.unflatten(d, f) for d, f in zip(treedefs, flat)])
     aux = None
     if has_aux:
