@@ -119,16 +119,25 @@ def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """The operands with Python scalars and arrays turned into constant tensors.
 
     Scalars take the dtype of the tensor operand, as in PyTorch (``x * 2.0`` stays float32); a
-    float scalar with an integer or bool tensor gives the default float dtype.
+    float scalar with an integer or bool tensor gives the default float dtype (float32).
     """
     if len(args) == 2:
         a, b = args
         if isinstance(a, Tensor):
+            if isinstance(b, float) and a.data.dtype.kind in "biu":
+                a = _to_default_float(a)
             return a, _constant(b, a.data.dtype)
         if isinstance(b, Tensor):
+            if isinstance(a, float) and b.data.dtype.kind in "biu":
+                b = _to_default_float(b)
             return _constant(a, b.data.dtype), b
     ref = next((a.data.dtype for a in args if isinstance(a, Tensor)), None)
     return tuple(a if isinstance(a, Tensor) else _constant(a, ref) for a in args)
+
+
+def _to_default_float(t: Tensor) -> Tensor:
+    """An integer tensor meeting a Python float computes in float32 (NumPy would give float64)."""
+    return Tensor._wrap(t.data.astype(xp.float32))
 
 
 _CONSTANTS: dict[tuple[Any, Any, type], Tensor] = {}
