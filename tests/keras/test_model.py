@@ -217,3 +217,11 @@ def test_to_categorical():
     assert to_categorical(np.array([[3]]), 5).shape == (1, 5)
     with pytest.raises(ValueError, match="out of range"):
         to_categorical([3], 2)
+
+
+def test_call_training_flag_is_per_call():
+    model = Sequential([layers.Dropout(0.5, input_shape=(100,))])
+    model.eval()
+    x = np.ones((4, 100), np.float32)
+    assert (model(x, training=True).data == 0).any() and not model.training
+    assert np.array_equal(model(x).data, x)

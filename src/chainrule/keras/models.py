@@ -334,9 +334,15 @@ class Sequential(Layer):
         return np.concatenate(outs) if outs else np.zeros((0,))
 
     def __call__(self, x: Any, training: bool | None = None) -> Tensor:  # type: ignore[override]
-        if training is not None:
-            self.train(training)
-        return self.forward(x)
+        """``model(x)``; ``training=True/False`` sets Dropout/BatchNorm behaviour for this call."""
+        if training is None:
+            return self.forward(x)
+        was = self.training
+        self.train(training)
+        try:
+            return self.forward(x)
+        finally:
+            self.train(was)
 
     # ---- weights ----
     def get_weights(self) -> list[np.ndarray]:
