@@ -210,3 +210,60 @@ def test_two_tabs_train_different_networks_independently(context, live_server, a
     while sb.id in live_server.sessions and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sb.id not in live_server.sessions and sa.id in live_server.sessions
+
+
+def test_graph_exports_upload_and_hover(context, live_server, artifacts, tmp_path):
+    page = open_page(context, live_server)
+    page.click("#step")
+    page.wait_for_function(f"{STATE}.frame.epoch === 1")
+    session = session_of(page, live_server)
+
+    page.click("#graph")
+    page.wait_for_function(f"{STATE}.lastGraph !== null")
+    graph = page.evaluate(f"{STATE}.lastGraph")
+    text = page.text_content("#graph-out")
+    if graph["dot"] is not None:  # chainrule.viz is installed
+        assert text.lstrip().startswith("digraph") and "->" in text
+    else:
+        assert "not available" in text
+
+    with page.expect_download() as dl:
+        page.click("#export-script")
+    script = tmp_path / "exported.py"
+    dl.value.save_as(script)
+    assert dl.value.suggested_filename == "playground_model.py"
+    assert "cr.nn.Sequential" in script.read_text()
+    with page.expect_download() as dl:
+        page.click("#export-checkpoint")
+    assert dl.value.suggested_filename.startswith("playground.")
+    assert page.text_content("#export-note").startswith(dl.value.suggested_filename)
+
+    # hover over a connection shows its weight
+    page.locator("path.link").first.dispatch_event("mousemove", {"clientX": 400, "clientY": 200})
+    assert page.is_visible("#hovercard")
+    w = session.net.linears[0].weight.data[0, 0]
+    assert page.text_content("#hovercard") == f"Weight is {round(float(w), 5)}"
+
+    # uploading a CSV replaces the data with the user's points
+    rows = ["x1,x2,label"] + [f"{x:.3f},{y:.3f},{int(x * y > 0)}"
+                              for x, y in np.random.default_rng(0).uniform(-1, 1, (60, 2))]
+    csv = tmp_path / "mine.csv"
+    csv.write_text("\n".join(rows))
+    page.set_input_files("#csv", str(csv))
+    page.wait_for_function(f"{STATE}.config.dataset === 'custom'")
+    page.wait_for_function(f"{STATE}.data.train.length + {STATE}.data.test.length === 60")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2\n3,4\n")
+    page.set_input_files("#csv", str(bad))
+    page.wait_for_function("document.getElementById('error').textContent.includes('3 columns')")
+
+    # regression with a discretized output
+    page.select_option("#problem", "regression")
+    page.wait_for_function(f"{STATE}.config.dataset === 'plane'")
+    page.check("#discretize")
+    page.click("#step")
+    page.wait_for_function(f"{STATE}.frame.epoch === 1 && {STATE}.frame.generation > 1")
+    levels = set(heatmap_pixels(page)[0::4])
+    assert len(levels) <= 2  # two colours only
+    page.screenshot(path=str(artifacts / "regression-discretized.png"), full_page=True)
+    assert page.js_errors == []

@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chainrule.playground.session import MAX_MESSAGE_BYTES, Session
+from chainrule.playground.session import MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_NEURONS, Session
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("chainrule.playground")
@@ -106,7 +106,8 @@ def create_app(fps: float = 15.0, max_sessions: int = 64) -> Starlette:
         wake, notify = asyncio.Event(), asyncio.Event()
         outbox: list[dict[str, Any]] = [
             {"type": "hello", "session": session.id, "limits": {
-                "max_layers": 6, "max_neurons": 8, "max_message_bytes": MAX_MESSAGE_BYTES}},
+                "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS,
+                "max_message_bytes": MAX_MESSAGE_BYTES}},
             *session.config_messages()]
         notify.set()
         tasks = [asyncio.create_task(_train(session, wake, notify, outbox)),

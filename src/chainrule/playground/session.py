@@ -109,7 +109,9 @@ def validate_config(update: Any, current: dict[str, Any], has_custom: bool = Fal
     # Dataset and problem type must agree; the one the user just set wins.
     family = {**{d: "classification" for d in D.CLASSIFY}, **{d: "regression" for d in D.REGRESS}}
     ds = c["dataset"]
-    if ds != "custom" and family[ds] != c["problem"]:
+    if ds == "custom" and c["problem"] != current["problem"]:  # uploads are parsed per problem
+        c["dataset"] = "circle" if c["problem"] == "classification" else "plane"
+    elif ds != "custom" and family[ds] != c["problem"]:
         if "dataset" in update and "problem" not in update:
             c["problem"] = family[ds]
         else:

@@ -190,6 +190,7 @@ function buildNetwork() {
     const name = document.createElement("span"); name.className = "name"; name.textContent = FEATURE_LABELS[f];
     el.appendChild(name);
     el.title = (on ? "click to remove " : "click to add ") + FEATURE_LABELS[f];
+    if (!on) paint(el.firstChild, featureMap(f), 16, false);  // enabled ones come in frames
     el.addEventListener("click", () => {
       const now = state.config.features;
       const next = now.includes(f) ? now.filter((x) => x !== f) : [...now, f];
@@ -206,6 +207,17 @@ function buildNetwork() {
   const out = column(cols, "out");
   nodeEls.push([node(out, "output", "neuron-out")]);
   layoutLinks();
+}
+const FEATURE_FNS = { "x1": (x, y) => x, "x2": (x, y) => y, "x1^2": (x, y) => x * x, "x2^2": (x, y) => y * y,
+  "x1x2": (x, y) => x * y, "sin_x1": (x, y) => Math.sin(x), "sin_x2": (x, y) => Math.sin(y) };
+function featureMap(f, n = 16) {  // same grid and scaling as the server's input thumbnails
+  const out = new Float32Array(n * n);
+  let m = 1e-9;
+  for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) {
+    const v = FEATURE_FNS[f](-6 + 12 * c / (n - 1), 6 - 12 * r / (n - 1));
+    out[r * n + c] = v; m = Math.max(m, Math.abs(v));
+  }
+  return out.map((v) => v / m);
 }
 function column(parent, li) {
   const col = document.createElement("div"); col.className = "column";
