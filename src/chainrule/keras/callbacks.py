@@ -9,9 +9,9 @@ from chainrule.train.callbacks import (
     LambdaCallback,
     LearningRateScheduler,
     ModelCheckpoint,
-    ProgbarLogger,
     ReduceLROnPlateau,
 )
+from chainrule.train.progress import ProgbarLogger
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",

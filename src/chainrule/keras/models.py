@@ -20,27 +20,11 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.keras import activations, losses, metrics, optimizers
+from chainrule.keras._data import _as_array, _float_or_int, _probs, _seed
 from chainrule.keras.layers import InputLayer, Layer, _fmt_shape, _unique_name
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, evaluate_loop, fit_loop, predict_loop
 from chainrule.train.callbacks import save_state
-
-
-def _as_array(x: Any, name: str) -> np.ndarray:
-    if isinstance(x, Tensor):
-        return x.numpy() if hasattr(x, "numpy") else np.asarray(x.data)
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        raise ValueError(f"{name} must be array-like with a numeric dtype, got {arr.dtype}")
-    return arr
-
-
-def _float_or_int(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype.kind == "f":
-        return arr.astype(np.float32, copy=False)
-    if arr.dtype.kind in "iub":
-        return arr
-    raise ValueError(f"unsupported input dtype {arr.dtype}")
 
 
 class Sequential(Layer):
@@ -383,20 +367,6 @@ def _pre(layer: Layer, x: Tensor) -> Tensor:
     finally:
         layer.activation = act
     return out
-
-
-def _probs(z: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
-def _seed() -> int:
-    """A fresh seed per epoch drawn from chainrule's global RNG, so ``cr.manual_seed`` makes
-    shuffling reproducible."""
-    from chainrule import random as _random
-    return int(_random.numpy_generator().integers(2**31))
 
 
 __all__ = ["Model", "Sequential"]

@@ -11,10 +11,10 @@ from chainrule.train.callbacks import (
     LambdaCallback,
     LearningRateScheduler,
     ModelCheckpoint,
-    ProgbarLogger,
     ReduceLROnPlateau,
 )
 from chainrule.train.loop import evaluate_loop, fit_loop, predict_loop
+from chainrule.train.progress import ProgbarLogger
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",

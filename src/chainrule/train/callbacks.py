@@ -15,11 +15,12 @@ import csv
 import math
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+
+from chainrule.train.state import get_lr, get_weights, save_state, set_lr, set_weights
 
 Logs = dict[str, float]
 
@@ -107,43 +108,6 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
         if self.model is not None:
             self.model.history = self
-
-
-# ---- helpers on the model ----------------------------------------------------------------------
-
-def get_weights(model: Any) -> dict[str, np.ndarray]:
-    """A deep copy of the model's state (parameters and buffers) as NumPy arrays."""
-    return {k: np.array(_array(v), copy=True) for k, v in model.state_dict().items()}
-
-
-def _array(v: Any) -> np.ndarray:
-    return v if isinstance(v, np.ndarray) else np.asarray(v.data)
-
-
-def set_weights(model: Any, weights: dict[str, np.ndarray]) -> None:
-    state = model.state_dict()
-    for k, v in weights.items():
-        _array(state[k])[...] = v
-
-
-def get_lr(model: Any) -> float:
-    """The model's optimizer learning rate: ``optimizer.learning_rate`` (Keras) or the first param
-    group's ``lr`` (``cr.optim``)."""
-    opt = getattr(model, "optimizer", None)
-    if opt is None:
-        raise ValueError("this callback needs model.optimizer")
-    if hasattr(opt, "learning_rate"):
-        return float(opt.learning_rate)
-    return float(opt.param_groups[0]["lr"])
-
-
-def set_lr(model: Any, lr: float) -> None:
-    opt = model.optimizer
-    if hasattr(opt, "learning_rate"):
-        opt.learning_rate = float(lr)
-    else:
-        for group in opt.param_groups:
-            group["lr"] = float(lr)
 
 
 class _Monitor:
@@ -277,21 +241,6 @@ class ModelCheckpoint(Callback, _Monitor):
             save_state(self.model.state_dict(), path)
 
 
-def save_state(state: dict[str, Any], path: str) -> None:
-    """``chainrule.save`` (safetensors, atomic); NumPy ``.npz`` via a temp file + rename when the
-    optional ``safetensors`` is missing."""
-    try:
-        import safetensors  # noqa: F401
-
-        from chainrule.serialization import save
-    except ImportError:
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, **{k: _array(v) for k, v in state.items()})
-        os.replace(tmp, path)
-        return
-    save(state, path)
-
-
 class ReduceLROnPlateau(Callback, _Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
 
@@ -404,79 +353,3 @@ class LambdaCallback(Callback):
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise ValueError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
-
-
-def _fmt(logs: Logs) -> str:
-    return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float)))
-
-
-def _fmt_time(seconds: float) -> str:
-    if seconds >= 3600:
-        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
-    if seconds >= 60:
-        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
-    return f"{seconds:.0f}s"
-
-
-class ProgbarLogger(Callback):
-    """Per-epoch progress: a tqdm bar with loss/metrics/ETA when tqdm is installed, else a
-    Keras-style text line redrawn in place (``\\r``) on a terminal and printed once per epoch
-    otherwise. ``verbose=2`` prints one line per epoch only."""
-
-    def __init__(self, verbose: int = 1, stream: Any = None, use_tqdm: bool | None = None) -> None:
-        super().__init__()
-        self.verbose = verbose
-        self.stream = stream
-        self.use_tqdm = use_tqdm
-
-    def _out(self) -> Any:
-        return self.stream if self.stream is not None else sys.stdout
-
-    def on_train_begin(self, logs: Logs | None = None) -> None:
-        self.epochs = self.params.get("epochs", 1)
-        self.steps = self.params.get("steps")
-        if self.use_tqdm is None:  # a bar only on a terminal; log files get one line per epoch
-            out = self._out()
-            try:
-                import tqdm  # noqa: F401
-                self.use_tqdm = hasattr(out, "isatty") and out.isatty()
-            except ImportError:
-                self.use_tqdm = False
-
-    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
-        self.start = time.perf_counter()
-        self.bar: Any = None
-        out = self._out()
-        if self.verbose == 1 and self.use_tqdm:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.steps, desc=f"Epoch {epoch + 1}/{self.epochs}",
-                            unit="step", file=out, leave=True, dynamic_ncols=True)
-        else:
-            print(f"Epoch {epoch + 1}/{self.epochs}", file=out, flush=True)
-        self._tty = hasattr(out, "isatty") and out.isatty()
-
-    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        if self.verbose != 1:
-            return
-        if self.bar is not None:
-            self.bar.update(1)
-            if batch % 10 == 0 or batch + 1 == self.steps:
-                self.bar.set_postfix_str(_fmt(logs or {}), refresh=True)
-        elif self._tty:
-            elapsed = time.perf_counter() - self.start
-            eta = elapsed / (batch + 1) * ((self.steps or batch + 1) - batch - 1)
-            print(f"\r{batch + 1}/{self.steps} - ETA: {_fmt_time(eta)} - {_fmt(logs or {})}",
-                  end="", file=self._out(), flush=True)
-
-    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        if self.verbose == 0:
-            return
-        elapsed = time.perf_counter() - self.start
-        steps = self.steps or 1
-        line = (f"{steps}/{steps} - {_fmt_time(elapsed)} - {elapsed / steps * 1e3:.0f}ms/step"
-                f" - {_fmt(logs or {})}")
-        if self.bar is not None:
-            self.bar.set_postfix_str(_fmt(logs or {}), refresh=True)
-            self.bar.close()
-        else:
-            print(("\r" if self._tty else "") + line, file=self._out(), flush=True)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from chainrule.train.callbacks import Callback, CallbackList, History, Logs, ProgbarLogger
+from chainrule.train.callbacks import Callback, CallbackList, History, Logs
+from chainrule.train.progress import ProgbarLogger
 
 StepFn = Callable[[Any], tuple[Logs, int]]
 
