@@ -10,11 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("starlette")
-uvicorn = pytest.importorskip("uvicorn")
-
-from chainrule.playground.server import create_app  # noqa: E402
-
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "playground"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -25,6 +20,10 @@ class LiveServer:
     """The Playground app served by uvicorn on a free port, in a daemon thread."""
 
     def __init__(self) -> None:
+        import uvicorn
+
+        from chainrule.playground.server import create_app
+
         self.app = create_app()
         cfg = uvicorn.Config(self.app, host="127.0.0.1", port=0, ws_max_size=1 << 20,
                              log_level="warning", lifespan="off")
@@ -51,6 +50,8 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live_server():
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
     s = LiveServer()
     yield s
     s.stop()

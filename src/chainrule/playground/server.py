@@ -127,11 +127,11 @@ def create_app(fps: float = 15.0, max_sessions: int = 64) -> Starlette:
                 notify.set()
         except WebSocketDisconnect:
             pass
-        finally:
+        finally:  # drop the session first: the awaits below may be cancelled themselves
+            sessions.pop(session.id, None)
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            sessions.pop(session.id, None)
 
     app = Starlette(routes=[
         Route("/", index),
