@@ -149,3 +149,24 @@ def test_stop_training_from_callback_and_predict_loop():
     assert predict_loop(None, lambda b: b * 2, [1, 2, 3]) == [2, 4, 6]
     with pytest.raises(TypeError, match="Callback instances"):
         run(FakeModel([1.0]), 1, [object()])
+
+
+class _Tty(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progbar_redraws_with_eta_on_a_terminal_without_tqdm():
+    out = _Tty()
+    run(FakeModel([0.3, 0.2]), 2, [ProgbarLogger(1, stream=out, use_tqdm=False)], verbose=1)
+    text = out.getvalue()
+    assert "\r1/3 - ETA: " in text and "\r3/3 - " in text and "Epoch 2/2" in text
+    assert "val_loss: 0.3000" in text and "val_loss: 0.2000" in text
+
+
+def test_progbar_tqdm_bar_when_available():
+    pytest.importorskip("tqdm")
+    out = _Tty()
+    run(FakeModel([0.3]), 1, [ProgbarLogger(1, stream=out, use_tqdm=True)], verbose=1)
+    text = out.getvalue()
+    assert "Epoch 1/1" in text and "3/3" in text and "val_loss: 0.3000" in text
