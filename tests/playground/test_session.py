@@ -216,3 +216,14 @@ def test_graph_message_has_dot_or_explains():
     (msg,) = Session("t", seed=1).handle({"type": "graph"})
     assert msg["type"] == "graph"
     assert (msg["dot"] or "").lstrip().startswith("digraph") or "not available" in msg["message"]
+
+
+def test_unexpected_errors_become_error_replies(monkeypatch):
+    s = Session("t", seed=1)
+
+    def broken(msg):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(s, "handle", broken)
+    (reply,) = s.handle_text('{"type": "play"}')
+    assert reply == {"type": "error", "message": "internal error: RuntimeError: boom"}

@@ -78,8 +78,13 @@ async def _send(ws: WebSocket, session: Session, notify: asyncio.Event,
                 await asyncio.sleep(wait)
             while outbox:
                 await ws.send_text(_dumps(outbox.pop(0)))
-            frame = session.frame()
-            await ws.send_text(_dumps(frame))
+            try:
+                frame = _dumps(session.frame())
+            except Exception as e:  # report, pause, and keep the socket alive
+                log.exception("session %s: could not build a frame", session.id)
+                session.playing, session.dirty = False, False
+                frame = _dumps({"type": "error", "message": f"internal error: {e}"})
+            await ws.send_text(frame)
             last = time.monotonic()
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import logging
 import math
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 from chainrule.playground import datasets as D
 from chainrule.playground.model import ACTIVATIONS, OPTIMIZERS, PlaygroundNet
 
+log = logging.getLogger("chainrule.playground")
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_LAYERS = 6
 MAX_NEURONS = 8
@@ -247,6 +249,9 @@ class Session:
             return self.handle(parse_message(text))
         except ValueError as e:
             return [{"type": "error", "message": str(e)}]
+        except Exception as e:  # a bug must not take the session (or the server) down
+            log.exception("session %s: error handling a message", self.id)
+            return [{"type": "error", "message": f"internal error: {type(e).__name__}: {e}"}]
 
     def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         kind = msg["type"]
