@@ -202,3 +202,21 @@ def test_bce_with_logits_is_stable() -> None:
     np.testing.assert_allclose(loss.data, [1e4, 1e4, np.log(2)], rtol=1e-6)
     loss.sum().backward()
     np.testing.assert_allclose(x.grad.data, [-1.0, 1.0, -0.5])
+
+
+def test_cross_entropy_second_backward_and_forward_mode() -> None:
+    from chainrule.func import jvp
+
+    x, y = t(X), cr.tensor(Y)
+    loss = F.cross_entropy(x, y, label_smoothing=0.1)
+    loss.backward(retain_graph=True)  # array path, reusing the forward's softmax
+    first = x.grad.data.copy()
+    loss.backward()  # Tensor-op path
+    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-12)
+    u = R.standard_normal(X.shape)
+
+    def f(z: cr.Tensor) -> cr.Tensor:
+        return F.cross_entropy(z, y, label_smoothing=0.1)
+
+    _, tangent = jvp(f, (t(X, grad=False),), (cr.tensor(u),))
+    assert tangent.item() == pytest.approx((first * u).sum(), rel=1e-10)

@@ -153,6 +153,8 @@ LOSSES = {
         lambda x: F.cross_entropy(x, C(Y1), label_smoothing=0.2, reduction="sum", ignore_index=1),
         lambda x: TF.cross_entropy(x, T(Y1), label_smoothing=0.2, reduction="sum",
                                    ignore_index=1), [X]),
+    "ce-ignore-in-range": (lambda x: F.cross_entropy(x, C(Y1), ignore_index=1),
+                           lambda x: TF.cross_entropy(x, T(Y1), ignore_index=1), [X]),
     "ce-2d": (lambda x: F.cross_entropy(x, C(Y[:, 0] % 4)),
               lambda x: TF.cross_entropy(x, T(Y[:, 0] % 4)), [X[:, :, 0]]),
     "ce-soft": (lambda x, p: F.cross_entropy(x, p), lambda x, p: TF.cross_entropy(x, p),

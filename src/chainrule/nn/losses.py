@@ -171,26 +171,43 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
         q = target if label_smoothing == 0 else target * (1 - label_smoothing) + label_smoothing / n
         if weight is not None:
             q = q * weight.reshape(wshape)
-        loss = cross_entropy_logits(input, q.to(input.dtype))
-        if reduction == "mean":
-            return loss.sum() / float(loss.numel())  # N·d1·…; nan for an empty batch, as in PyTorch
+        q = q.to(input.dtype)
+        count = input.numel() // n if n else 0
+        # mean over N·d1·… (nan for an empty batch, as in PyTorch)
+        scale = 1.0 if reduction == "sum" else (1.0 / count if count else float("nan"))
     else:
         if target.dtype.kind not in "iu":
             raise TypeError(f"cross_entropy: target must be int64 class indices or float "
                             f"probabilities, got {target.dtype}")
-        y, keep = _class_targets("cross_entropy", input, target, ignore_index)
-        w = xp.ones(n, input.dtype) if weight is None else weight.data.astype(input.dtype)
-        classes = xp.arange(n).reshape((1, n) + (1,) * (input.ndim - 2))
-        q = (y[:, None] == classes) * ((1 - label_smoothing) * w[y])[:, None]
-        if label_smoothing:
-            q = q + (label_smoothing / n) * w.reshape(classes.shape)
-        q = (q * keep[:, None]).astype(input.dtype)
-        loss = cross_entropy_logits(input, Tensor._wrap(q))
-        if reduction == "mean":
-            return loss.sum() / float((w[y] * keep).sum())
-    if reduction == "sum":
-        return loss.sum()
-    return loss.squeeze(0) if squeeze else loss
+        q, total = _index_distribution(input, target, weight, ignore_index, label_smoothing)
+        scale = 1.0 if reduction == "sum" else (1.0 / total if total else float("nan"))
+    if reduction == "none":
+        loss = cross_entropy_logits(input, q)
+        return loss.squeeze(0) if squeeze else loss
+    return cross_entropy_logits(input, q, scale=scale)
+
+
+def _index_distribution(input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int,
+                        label_smoothing: float) -> tuple[Tensor, float]:
+    """The target distribution q for class-index targets, and the total weight of the counted
+    targets (the divisor of PyTorch's weighted mean)."""
+    n = input.shape[1]
+    y = target.data
+    shape = input.shape[:1] + input.shape[2:]
+    if (weight is None and not label_smoothing and y.shape == shape and y.size
+            and not 0 <= ignore_index < n and y.min() >= 0 and y.max() < n):
+        # Fast path (the common case): plain one-hot, every target counted.
+        q = xp.zeros(input.shape, input.dtype)
+        xp.put_along_axis(q, xp.expand_dims(y, 1), 1, axis=1)
+        return Tensor._wrap(q), float(y.size)
+    y, keep = _class_targets("cross_entropy", input, target, ignore_index)
+    w = xp.ones(n, input.dtype) if weight is None else weight.data.astype(input.dtype)
+    classes = xp.arange(n).reshape((1, n) + (1,) * (input.ndim - 2))
+    q = (y[:, None] == classes) * ((1 - label_smoothing) * w[y])[:, None]
+    if label_smoothing:
+        q = q + (label_smoothing / n) * w.reshape(classes.shape)
+    q = (q * keep[:, None]).astype(input.dtype)
+    return Tensor._wrap(q), float((w[y] * keep).sum())
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,

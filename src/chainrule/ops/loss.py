@@ -2,14 +2,16 @@
 
 NOTE: a primitive rather than ``-(q * log_softmax(x)).sum(dim)`` because it is the loss of almost
 every classifier: one shifted pass gives a loss that stays finite for logits of ±1e4, and the
-backward is the compact (softmax·Σq − q)·g, one array instead of the chain through log-softmax,
-mul and sum. ``nn.functional.cross_entropy`` builds the target distribution ``q`` (one-hot,
-class weights, label smoothing, ignore_index) and the reduction around it.
+backward is the compact (softmax·Σq − q)·g computed straight on arrays, instead of the chain
+through log-softmax, mul, sum and mean. ``nn.functional.cross_entropy`` builds the target
+distribution ``q`` (one-hot, class weights, label smoothing, ignore_index) around it.
 """
 
 from __future__ import annotations
 
+from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Op, register
+from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, xp
 from chainrule.ops.fused import LogSoftmax
 from chainrule.tensor import Tensor
@@ -17,48 +19,63 @@ from chainrule.tensor import Tensor
 
 @register
 class CrossEntropy(Op):
-    """Per-sample cross entropy of logits ``x`` against a target distribution ``q`` (same shape),
-    classes along ``dim``:  l = −Σ_c q_c · log_softmax(x)_c  (the class dim is removed).
+    """Cross entropy of logits ``x`` against a target distribution ``q`` (same shape), classes
+    along ``dim``:  l = −Σ_c q_c · log_softmax(x)_c  per sample (the class dim is removed), or,
+    with ``scale``, the reduced loss  L = scale · Σ_samples l  (0-d; mean and sum reductions).
 
-    With p = softmax(x) and s = Σ_c q_c (1 for a probability target):
+    With p = softmax(x), s = Σ_c q_c (1 for a probability target) and g the gradient of l
+    (for L: g·scale at every sample):
     ∂/∂x = g·(p·s − q),  ∂/∂q = −g·log_softmax(x);
-    tangent: −Σ_c (q̇_c·log p_c + q_c·ẋ_c) + s·Σ_c p_c·ẋ_c.
+    tangent: −Σ_c (q̇_c·log p_c + q_c·ẋ_c) + s·Σ_c p_c·ẋ_c (summed and scaled for L).
     """
 
     name = "cross_entropy"
     dim: int
+    scale: float | None = None
 
     def forward(self, x: Array, q: Array) -> Array:
         if x.shape != q.shape:
             raise RuntimeError(f"cross_entropy: logits of shape {tuple(x.shape)} and target "
                                f"distribution of shape {tuple(q.shape)} differ")
-        logp = x - x.max(axis=self.dim, keepdims=True)
-        logp -= xp.log(xp.exp(logp).sum(axis=self.dim, keepdims=True))
-        self._logp = logp  # reused by backward (freed with the node)
+        d = self.dim
+        logp = x - x.max(axis=d, keepdims=True)
+        p = xp.exp(logp)
+        total = p.sum(axis=d, keepdims=True)
+        p /= total
+        logp -= xp.log(total)
+        self._saved = (logp, p)  # for the first plain backward (dropped there)
         with xp.errstate(invalid="ignore"):  # 0·(−inf) for masked logits, handled below
-            out = -(q * logp).sum(axis=self.dim)
+            out = -(q * logp).sum(axis=d)
             if not xp.isfinite(out).all():  # masked (−inf) logits: zero targets add 0, not NaN
-                out = -xp.where(q == 0, 0, q * logp).sum(axis=self.dim)
+                out = -xp.where(q == 0, 0, q * logp).sum(axis=d)
+        if self.scale is not None:
+            out = xp.asarray(out.sum() * out.dtype.type(self.scale))
         return out
-
-    def _log_probs(self) -> Tensor:
-        # The forward's log-probabilities serve the first plain backward (then are dropped, so a
-        # kept loss tensor does not pin them); otherwise they are re-derived, differentiably.
-        logp = self.__dict__.pop("_logp", None)
-        if logp is None or _grad_recorded():
-            return LogSoftmax.apply(self.inputs[0], dim=self.dim)
-        return Tensor._wrap(logp)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, q = self.inputs
-        logp = self._log_probs()
-        g = g.unsqueeze(self.dim)
-        gx = gq = None
-        if self.needs_input_grad[0]:
-            gx = g * (logp.exp() * q.sum(self.dim, keepdim=True) - q)
-        if self.needs_input_grad[1]:
-            gq = -(g * logp)
-        return gx, gq
+        need_x, need_q = self.needs_input_grad
+        saved = self.__dict__.pop("_saved", None)
+        if saved is not None and not _mode.enabled and not forward_ad.levels:
+            # Plain backward: straight on arrays, reusing the forward's softmax.
+            logp, p = saved
+            ga = g.data * g.data.dtype.type(self.scale) if self.scale is not None else \
+                xp.expand_dims(g.data, self.dim)
+            qa = q.data
+            gx = gq = None
+            if need_x:
+                gx = p * qa.sum(axis=self.dim, keepdims=True)
+                gx -= qa
+                gx *= ga
+                gx = Tensor._wrap(gx)
+            if need_q:
+                gq = Tensor._wrap(-logp * ga)
+            return gx, gq
+        # Recorded (create_graph), forward-over-reverse or repeated backward: Tensor ops.
+        logp = LogSoftmax.apply(x, dim=self.dim)
+        gt = g * self.scale if self.scale is not None else g.unsqueeze(self.dim)
+        return (gt * (logp.exp() * q.sum(self.dim, keepdim=True) - q) if need_x else None,
+                -(gt * logp) if need_q else None)
 
     def jvp(self, tx: Tensor | None, tq: Tensor | None) -> Tensor | None:
         x, q = self.inputs
@@ -69,16 +86,15 @@ class CrossEntropy(Op):
         if tq is not None:
             term = -(tq * logp).sum(self.dim)
             out = term if out is None else out + term
+        if out is not None and self.scale is not None:
+            out = out.sum() * self.scale
         return out
 
 
-def _grad_recorded() -> bool:
-    from chainrule.autograd import forward_ad
-    from chainrule.autograd.grad_mode import _mode
-
-    return _mode.enabled or bool(forward_ad.levels)  # forward mode needs logp's tangents too
-
-
-def cross_entropy_logits(x: Tensor, q: Tensor, dim: int = 1) -> Tensor:
-    """−Σ q · log_softmax(x) along ``dim`` (the fused primitive; see ``CrossEntropy``)."""
-    return CrossEntropy.apply(x, q, dim=dim % x.ndim)
+def cross_entropy_logits(x: Tensor, q: Tensor, dim: int = 1,
+                         scale: float | None = None) -> Tensor:
+    """−Σ q · log_softmax(x) along ``dim`` per sample, or ``scale`` · its sum over samples (the
+    fused primitive; see ``CrossEntropy``)."""
+    if scale is None:
+        return CrossEntropy.apply(x, q, dim=dim % x.ndim)
+    return CrossEntropy.apply(x, q, dim=dim % x.ndim, scale=float(scale))
