@@ -10,6 +10,7 @@ from specs import Spec, distinct, rand
 
 import chainrule as cr
 from chainrule.ops import conv as C
+from chainrule.ops import fold as FO
 from chainrule.ops import pool as P
 
 R = np.random.Generator
@@ -251,8 +252,8 @@ SPECS = [
          make=lambda r: [rand(r, (2, 2, 9)), rand(r, (3, 2, 3))],
          ref=lambda x, w: np_conv2d(x[:, :, None], w[:, :, None], None, (1, 2), (0, 1), (1, 2),
                                     1)[:, :, 0]),
-    Spec("unfold", C.unfold, make=_unfold_args, ref=np_unfold),
-    Spec("fold", C.fold, make=_fold_args, ref=np_fold),
+    Spec("unfold", FO.unfold, make=_unfold_args, ref=np_unfold),
+    Spec("fold", FO.fold, make=_fold_args, ref=np_fold),
     Spec("max_pool2d", P.max_pool2d, make=_max_pool_args, ref=np_max_pool2d, gradgrad=True),
     Spec(("max_pool_scatter", "max_pool_gather"),
          lambda g, geo: P.MaxPoolScatter.apply(g, argmax=geo.argmax, shape=geo.shape,

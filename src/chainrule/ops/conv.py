@@ -1,4 +1,4 @@
-"""Convolution: conv1d/conv2d, conv_transpose2d, unfold (im2col) and fold (col2im).
+"""Convolution: conv1d/conv2d and conv_transpose2d (unfold/fold live in ``ops/fold.py``).
 
 Three primitives close under differentiation, so every backward is itself differentiable:
 
@@ -95,6 +95,17 @@ def _cnhw(x: Array, groups: int) -> Array:
     return xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(groups, c // groups, n * h * w)
 
 
+def _gemm(a: Array, b: Array) -> Array:
+    """a[i] @ b[i] for each group i: plain 2-D BLAS calls (a stacked matmul is slower on
+    transposed operands)."""
+    if a.shape[0] == 1:
+        return (a[0] @ b[0])[None]
+    out = xp.empty((a.shape[0], a.shape[1], b.shape[2]), xp.result_type(a, b))
+    for i in range(a.shape[0]):  # NOTE: a loop over groups, as for grouped BLAS calls
+        xp.matmul(a[i], b[i], out=out[i])
+    return out
+
+
 class _ConvBase(Op):
     stride: tuple[int, int]
     pads: Pads
@@ -130,10 +141,7 @@ class Conv2d(_ConvBase):
         wo = _out_size(wd, kw, self.stride[1], self.dilation[1], lf, r)
         cols = _im2col(x, (kh, kw), self.stride, self.dilation, self.pads, (ho, wo))
         self._cols = cols  # reused by the weight gradient
-        if g == 1:
-            out = w.reshape(o, -1) @ cols
-        else:
-            out = xp.matmul(w.reshape(g, o // g, -1), cols.reshape(g, cg * kh * kw, -1))
+        out = _gemm(w.reshape(g, o // g, -1), cols.reshape(g, cg * kh * kw, -1))
         out = out.reshape(o, n, ho, wo)
         if b is not None:
             out += b.reshape(o, 1, 1, 1)
@@ -193,7 +201,7 @@ class ConvTranspose2d(Op):
             raise RuntimeError(f"conv_transpose2d: input of shape {tuple(y.shape)} and weight "
                                f"of shape {tuple(w.shape)} do not match with groups={g}")
         wm = w.reshape(g, cin // g, cog * kh * kw).transpose(0, 2, 1)
-        cols = xp.matmul(wm, _cnhw(y, g)).reshape(g * cog, kh, kw, n, h, wd)
+        cols = _gemm(wm, _cnhw(y, g)).reshape(g * cog, kh, kw, n, h, wd)
         out = _col2im(cols.transpose(0, 3, 1, 2, 4, 5), self.stride, self.dilation,
                       self.top_left, self.size)
         if b is not None:
@@ -249,7 +257,7 @@ class Conv2dWeight(_ConvBase):
         if cols is None:
             cols = _im2col(x, self.kernel, self.stride, self.dilation, self.pads, g.shape[2:])
         gm = _cnhw(g, gr)
-        out = xp.matmul(gm, cols.reshape(gr, -1, cols.shape[1]).transpose(0, 2, 1))
+        out = _gemm(gm, cols.reshape(gr, -1, cols.shape[1]).transpose(0, 2, 1))
         return out.reshape(g.shape[1], x.shape[1] // gr, kh, kw)
 
     def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:
@@ -268,70 +276,6 @@ class Conv2dWeight(_ConvBase):
             term = Conv2dWeight.apply(x, tg, kernel=self.kernel, cols=self.cols, **geom)
             out = term if out is None else out + term
         return out
-
-
-@register
-class Unfold(Op):
-    """im2col: x (N, C, H, W) → (N, C·kh·kw, L), L = Ho·Wo.  ∂/∂x = fold(g)."""
-
-    name = "unfold"
-    saves_inputs = False
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: Pads
-
-    def forward(self, x: Array) -> Array:
-        (t, b), (lf, r) = self.pads
-        h, w = x.shape[2] + t + b, x.shape[3] + lf + r
-        eff = tuple(d * (k - 1) + 1 for k, d in zip(self.kernel, self.dilation))
-        if eff[0] > h or eff[1] > w:
-            raise RuntimeError(f"unfold: kernel {eff} is larger than the padded input ({h}, {w})")
-        out = tuple(_out_size(n, k, s, d, 0, 0) for n, k, s, d in
-                    zip((h, w), self.kernel, self.stride, self.dilation))
-        win = _windows(_pad(x, self.pads), self.kernel, self.stride, self.dilation, out,
-                       channel_major=False)
-        return xp.ascontiguousarray(win).reshape(x.shape[0], -1, out[0] * out[1])
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (Fold.apply(g, size=tuple(self.inputs[0].shape[2:]), **self.params),)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Unfold.apply(t, **self.params)
-
-
-@register
-class Fold(Op):
-    """col2im: cols (N, C·kh·kw, L) → (N, C, *size), overlapping windows summed.
-    ∂/∂cols = unfold(g)."""
-
-    name = "fold"
-    saves_inputs = False
-    size: tuple[int, int]
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pads: Pads
-
-    def forward(self, cols: Array) -> Array:
-        (t, b), (lf, r) = self.pads
-        kh, kw = self.kernel
-        blocks = [_out_size(n, k, s, d, p0, p1) for n, k, s, d, (p0, p1) in
-                  zip(self.size, self.kernel, self.stride, self.dilation, self.pads)]
-        n, ckk, length = cols.shape
-        if ckk % (kh * kw) or length != blocks[0] * blocks[1]:
-            raise RuntimeError(f"fold: input of shape {tuple(cols.shape)} does not match kernel "
-                               f"{self.kernel} and {blocks[0]}×{blocks[1]} blocks for output "
-                               f"size {self.size}")
-        c6 = cols.reshape(n, ckk // (kh * kw), kh, kw, *blocks)
-        return _col2im(c6, self.stride, self.dilation, (t, lf), self.size)
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        params = {k: v for k, v in self.params.items() if k != "size"}
-        return (Unfold.apply(g, **params),)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Fold.apply(t, **self.params)
 
 
 # ---- public functions ---------------------------------------------------------------------
@@ -465,32 +409,3 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     out = ConvTranspose2d.apply(*args, stride=s, top_left=p, dilation=d, groups=int(groups),
                                 size=size)
     return out.squeeze(0) if unbatched else out
-
-
-def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-           stride: Any = 1) -> Tensor:
-    """Sliding local blocks, im2col (``torch.nn.functional.unfold``): (N, C, H, W) →
-    (N, C·kH·kW, L), L the number of blocks; channel-major then kernel row, kernel column."""
-    if input.ndim != 4:
-        raise RuntimeError(f"unfold: expected a 4-D input (N, C, H, W), got shape "
-                           f"{tuple(input.shape)}")
-    p = _tuple(padding, 2, "padding", "unfold")
-    return Unfold.apply(input, kernel=_tuple(kernel_size, 2, "kernel_size", "unfold"),
-                        stride=_tuple(stride, 2, "stride", "unfold"),
-                        dilation=_tuple(dilation, 2, "dilation", "unfold"),
-                        pads=((p[0], p[0]), (p[1], p[1])))
-
-
-def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
-         stride: Any = 1) -> Tensor:
-    """Sum sliding local blocks back into an image, col2im (``torch.nn.functional.fold``):
-    (N, C·kH·kW, L) → (N, C, *output_size); the adjoint of ``unfold``."""
-    if input.ndim != 3:
-        raise RuntimeError(f"fold: expected a 3-D input (N, C·kH·kW, L), got shape "
-                           f"{tuple(input.shape)}")
-    p = _tuple(padding, 2, "padding", "fold")
-    return Fold.apply(input, size=_tuple(output_size, 2, "output_size", "fold"),
-                      kernel=_tuple(kernel_size, 2, "kernel_size", "fold"),
-                      stride=_tuple(stride, 2, "stride", "fold"),
-                      dilation=_tuple(dilation, 2, "dilation", "fold"),
-                      pads=((p[0], p[0]), (p[1], p[1])))
