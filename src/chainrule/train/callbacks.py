@@ -12,6 +12,7 @@ callbacks that touch them, ``state_dict``/``load_state_dict`` (weights) and ``op
 from __future__ import annotations
 
 import csv
+import inspect
 import math
 import os
 import sys
@@ -293,13 +294,17 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
         self.schedule, self.verbose = schedule, verbose
+        try:
+            params = inspect.signature(schedule).parameters.values()
+            self._two_args = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                                 for p in params) >= 2 or any(p.kind == p.VAR_POSITIONAL
+                                                              for p in params)
+        except (TypeError, ValueError):   # builtins without a signature
+            self._two_args = True
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         lr = get_lr(self.model)
-        try:
-            new = self.schedule(epoch, lr)
-        except TypeError:
-            new = self.schedule(epoch)
+        new = self.schedule(epoch, lr) if self._two_args else self.schedule(epoch)
         if not isinstance(new, (int, float, np.floating)) or not math.isfinite(new):
             raise ValueError(f"LearningRateScheduler: schedule must return a finite float, "
                              f"got {new!r}")
