@@ -19,9 +19,13 @@ from chainrule.nn.activation import (
     Softsign,
     Tanh,
 )
+from chainrule.nn.attention import MultiheadAttention
 from chainrule.nn.containers import ModuleDict, ModuleList, Sequential
+from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose2d
 from chainrule.nn.dropout import Dropout
+from chainrule.nn.dropout2d import Dropout2d
 from chainrule.nn.flatten import Flatten, Unflatten
+from chainrule.nn.graph import GraphConv
 from chainrule.nn.linear import Bilinear, Identity, Linear, MultiplicativeInteraction
 from chainrule.nn.loss import (
     BCELoss,
@@ -38,16 +42,36 @@ from chainrule.nn.loss import (
 )
 from chainrule.nn.module import Module, Parameter
 from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from chainrule.nn.pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from chainrule.nn.sparse import Embedding
+from chainrule.nn.transformer import (
+    LearnedPositionalEncoding,
+    SinusoidalPositionalEncoding,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "CrossEntropyLoss",
-    "Dropout", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU", "GRUCell", "Hardtanh",
-    "HingeEmbeddingLoss", "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell",
-    "LayerNorm", "LeakyReLU", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "Mish", "Module",
-    "ModuleDict", "ModuleList", "MultiMarginLoss", "MultiplicativeInteraction", "NLLLoss",
-    "Parameter", "RMSNorm", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU", "ReLU6",
-    "Sequential", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Softsign", "Tanh",
-    "Unflatten", "functional", "init", "losses", "utils",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss",
+    "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "Conv1d", "Conv2d",
+    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten",
+    "GELU", "GLU", "GRU", "GRUCell", "GraphConv", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss",
+    "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm", "LeakyReLU",
+    "LearnedPositionalEncoding", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss", "MaxPool1d",
+    "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "MultiMarginLoss",
+    "MultiheadAttention", "MultiplicativeInteraction", "NLLLoss", "Parameter", "RMSNorm", "RNN",
+    "RNNBase", "RNNCell", "RNNCellBase", "ReLU", "ReLU6", "Sequential", "SiLU", "Sigmoid",
+    "SinusoidalPositionalEncoding", "SmoothL1Loss", "Softmax", "Softplus", "Softsign", "Tanh",
+    "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+    "TransformerEncoderLayer", "Unflatten", "functional", "init", "losses", "utils",
 ]

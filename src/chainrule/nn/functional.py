@@ -11,6 +11,8 @@ from typing import Any
 
 from chainrule import random as _random
 from chainrule.backend import xp
+from chainrule.nn.attention import scaled_dot_product_attention
+from chainrule.nn.dropout2d import dropout2d
 from chainrule.nn.losses import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -25,10 +27,20 @@ from chainrule.nn.losses import (
     smooth_l1_loss,
 )
 from chainrule.ops import elementwise as _E
+from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
 from chainrule.ops.elementwise import clamp, gelu, sigmoid, softplus, tanh, where
+from chainrule.ops.fold import fold, unfold
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import einsum, linear
 from chainrule.ops.movement import one_hot, pad
+from chainrule.ops.pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    max_pool1d,
+    max_pool2d,
+)
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
@@ -246,6 +258,9 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 __all__ = [
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d",
+    "conv_transpose2d", "dropout2d", "fold", "max_pool1d", "max_pool2d",
+    "scaled_dot_product_attention", "unfold",
     "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "flatten", "gelu",
     "glu", "hardtanh", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "layer_norm",
