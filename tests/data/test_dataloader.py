@@ -67,7 +67,7 @@ def test_global_generator_drives_shuffle_without_a_generator() -> None:
 def test_no_shuffle_keeps_order_and_fast_path_equals_per_sample_path() -> None:
     ds = _ds(9)
     fast = list(DataLoader(ds, batch_size=4))
-    slow = list(DataLoader(ds, batch_size=4, collate_fn=default_collate))
+    slow = list(DataLoader(ds, batch_size=4, collate_fn=lambda b: default_collate(b)))
     assert fast[0][1].tolist() == [0, 1, 2, 3]
     for (a, b), (c, d) in zip(fast, slow):
         np.testing.assert_array_equal(a.numpy(), c.numpy())
@@ -122,3 +122,18 @@ def test_random_split_lengths_fractions_and_seed() -> None:
     assert a[0][1].item() == a.indices[0]
     with pytest.raises(ValueError, match="Sum of input lengths"):
         random_split(ds, [5, 6])
+
+
+def test_subsets_of_a_tensor_dataset_batch_like_the_per_sample_path() -> None:
+    ds = _ds(30)
+    a, _ = random_split(ds, [20, 10], generator=cr.Generator(2))
+    inner = Subset(a, list(range(19, -1, -2)))  # a subset of a subset
+    for data in (a, inner):
+        fast = list(DataLoader(data, batch_size=4))
+        slow = list(DataLoader(data, batch_size=4, collate_fn=lambda b: default_collate(b)))
+        assert len(fast) == len(slow) == -(-len(data) // 4)
+        for (x, y), (u, v) in zip(fast, slow):
+            np.testing.assert_array_equal(x.numpy(), u.numpy())
+            np.testing.assert_array_equal(y.numpy(), v.numpy())
+    assert next(iter(DataLoader(inner, batch_size=2)))[1].tolist() == [
+        a.indices[19], a.indices[17]]

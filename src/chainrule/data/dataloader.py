@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.data.dataset import Dataset, TensorDataset
+from chainrule.data.dataset import Dataset, Subset, TensorDataset
 from chainrule.random import Generator, numpy_generator
 from chainrule.tensor import Tensor
 
@@ -55,8 +55,9 @@ class DataLoader:
             seeded generator makes the order reproducible and checkpointable.
         collate_fn: turns a list of samples into a batch (default ``default_collate``).
 
-    A ``TensorDataset`` with the default collate is batched by indexing its arrays with the
-    whole batch of indices at once (no per-sample work); the batches are the same.
+    A ``TensorDataset`` (also inside ``Subset``s, e.g. from ``random_split``) with the default
+    collate is batched by indexing its arrays with the whole batch of indices at once (no
+    per-sample work); the batches are the same.
 
     Example:
         >>> import chainrule as cr
@@ -86,10 +87,25 @@ class DataLoader:
         n = len(self.dataset)
         order = numpy_generator(self.generator).permutation(n) if self.shuffle else xp.arange(n)
         stop = n - n % self.batch_size if self.drop_last else n
-        fast = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
+        source = _whole_arrays(self.dataset) if self.collate_fn is default_collate else None
         for start in range(0, stop, self.batch_size):
             idx = order[start:start + self.batch_size]
-            if fast:
-                yield [Tensor._wrap(t.data[idx]) for t in self.dataset.tensors]
+            if source is not None:
+                tensors, rows = source
+                idx = idx if rows is None else rows[idx]
+                yield [Tensor._wrap(t.data[idx]) for t in tensors]
             else:
                 yield self.collate_fn([self.dataset[int(i)] for i in idx])
+
+
+def _whole_arrays(dataset: Dataset) -> tuple[tuple[Tensor, ...], Any] | None:
+    """The tensors of a ``TensorDataset`` (possibly inside ``Subset``s) and the rows the
+    outer dataset's indices map to (``None``: the identity), so a batch is one fancy index."""
+    rows = None
+    while isinstance(dataset, Subset):
+        sub = xp.asarray(dataset.indices, dtype=xp.int64)
+        rows = sub if rows is None else sub[rows]
+        dataset = dataset.dataset
+    if not isinstance(dataset, TensorDataset):
+        return None
+    return dataset.tensors, rows
