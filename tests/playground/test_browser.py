@@ -244,6 +244,13 @@ def test_graph_exports_upload_and_hover(context, live_server, artifacts, tmp_pat
     w = session.net.linears[0].weight.data[0, 0]
     assert page.text_content("#hovercard") == f"Weight is {round(float(w), 5)}"
 
+    # hovering a neuron shows its map in the output view, leaving restores the output
+    output = heatmap_pixels(page)
+    page.hover("#neuron-0-0")
+    assert heatmap_pixels(page) != output
+    page.mouse.move(5, 5)
+    assert heatmap_pixels(page) == output
+
     # uploading a CSV replaces the data with the user's points
     rows = ["x1,x2,label"] + [f"{x:.3f},{y:.3f},{int(x * y > 0)}"
                               for x, y in np.random.default_rng(0).uniform(-1, 1, (60, 2))]

@@ -238,6 +238,13 @@ function node(col, cls, id) {
   const el = document.createElement("div"); el.className = "node " + cls; el.id = id;
   const cv = document.createElement("canvas"); cv.width = cv.height = 16;
   el.appendChild(cv); col.appendChild(el);
+  // as in TF Playground, hovering a neuron shows its map in the big output view
+  el.addEventListener("mouseenter", () => {
+    const ctx = $("heatmap").getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.drawImage(cv, 0, 0, 50, 50);
+  });
+  el.addEventListener("mouseleave", () => state.frame && drawHeatmap(state.frame));
   return el;
 }
 let linkEls = [];  // linkEls[layer][i][j] = <path>
