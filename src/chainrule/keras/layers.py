@@ -16,8 +16,6 @@ import chainrule as cr
 from chainrule import nn
 from chainrule.keras import activations, initializers
 from chainrule.nn import functional as F
-from chainrule.nn.conv import Conv1d, Conv2d
-from chainrule.nn.pooling import AvgPool2d, MaxPool2d
 from chainrule.tensor import Tensor
 
 Shape = tuple[int | None, ...]
@@ -229,7 +227,7 @@ class Conv2D(_WithActivation):
                              f"supported; use padding='valid'")
 
     def build(self, input_shape: Shape) -> None:
-        cls = Conv2d if self._dims == 2 else Conv1d
+        cls = nn.Conv2d if self._dims == 2 else nn.Conv1d
         self.conv = cls(int(input_shape[-1]), self.filters, self.kernel_size, self.strides,
                         self.padding, self.dilation_rate, bias=self.use_bias)
         initializers.glorot_uniform(self.conv.weight.data)
@@ -272,14 +270,14 @@ class MaxPooling2D(_Pool2D):
     """Max pooling over (N, H, W, C); wraps ``cr.nn.MaxPool2d``."""
 
     def build(self, input_shape: Shape) -> None:
-        self._pool = MaxPool2d(self.pool_size, self.strides)
+        self._pool = nn.MaxPool2d(self.pool_size, self.strides)
 
 
 class AveragePooling2D(_Pool2D):
     """Average pooling over (N, H, W, C); wraps ``cr.nn.AvgPool2d``."""
 
     def build(self, input_shape: Shape) -> None:
-        self._pool = AvgPool2d(self.pool_size, self.strides)
+        self._pool = nn.AvgPool2d(self.pool_size, self.strides)
 
 
 MaxPool2D = MaxPooling2D
