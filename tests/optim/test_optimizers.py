@@ -201,6 +201,12 @@ def test_state_dict_is_pytorch_shaped_and_a_snapshot() -> None:
     sd = opt.state_dict()
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
     assert sorted(sd["state"]) == [0, 2]  # lazy: ws[1] had no gradient, so no state
+    assert opt.state[ws[1]] == {}  # a defaultdict, as in PyTorch; an empty entry is not saved
+    assert sorted(opt.state_dict()["state"]) == [0, 2]
+    ws[1].grad = cr.ones(3)
+    opt.step()  # an entry touched before the first step is still initialised
+    assert opt.state[ws[1]]["step"] == 1
+    ws[1].grad = None
     assert sd["state"][0]["step"] == 1 and isinstance(sd["state"][0]["exp_avg"], cr.Tensor)
     before = sd["state"][0]["exp_avg"].numpy().copy()
     opt.step()

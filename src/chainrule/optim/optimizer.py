@@ -8,6 +8,7 @@ beyond a shared scratch buffer.
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -38,7 +39,7 @@ class Optimizer:
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
         self.defaults = defaults
-        self.state: dict[Tensor, dict[str, Any]] = {}
+        self.state: defaultdict[Tensor, dict[str, Any]] = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch_buf: dict[Any, Array] = {}
         groups = list(params)
@@ -104,9 +105,9 @@ class Optimizer:
                 g = p.grad.data
                 if group.get("maximize", False):
                     g = xp.negative(g, out=self._scratch(p.data, 2))
-                state = self.state.get(p)
-                if state is None:
-                    state = self.state[p] = self._init_state(p, group)
+                state = self.state[p]
+                if not state:
+                    state.update(self._init_state(p, group))
                 self._update(p.data, g, state, group)
                 p._version += 1
         return loss
@@ -161,7 +162,7 @@ class Optimizer:
         state = {
             index[id(p)]: {k: Tensor._wrap(v.copy()) if isinstance(v, xp.ndarray) else v
                            for k, v in s.items()}
-            for p, s in self.state.items()
+            for p, s in self.state.items() if s
         }
         return {"state": state, "param_groups": groups}
 
@@ -177,7 +178,7 @@ class Optimizer:
         by_id = {}
         for g, s in zip(self.param_groups, saved):
             by_id.update({int(i): p for i, p in zip(s["params"], g["params"])})
-        self.state = {}
+        self.state = defaultdict(dict)
         for key, s in state_dict["state"].items():
             p = by_id.get(int(key))
             if p is None:
