@@ -91,6 +91,8 @@ def test_parse_csv_refuses_bad_files(text, match):
     ({"activation": "gelu"}, "unknown activation"),
     ({"batch_size": 2.5}, "whole number"),
     ({"noise": 80}, "noise"),
+    ({"batch_size": 10**400}, "batch_size"),
+    ({"seed": -1}, "seed"),
     ({"colour": 1}, "unknown config key"),
 ])
 def test_validate_config_refuses(update, match):

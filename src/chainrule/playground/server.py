@@ -171,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     """``chainrule playground [--host 127.0.0.1] [--port 8000] [--open]``."""
     p = argparse.ArgumentParser(prog="chainrule playground",
                                 description="Train a small network live in the browser.")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
     p.add_argument("--open", action="store_true", help="open the page in a web browser")
     args = p.parse_args(argv)
     serve(args.host, args.port, args.open)

@@ -46,6 +46,8 @@ _RESET_NET = {"features", "layers", "activation"}
 def _number(key: str, v: Any, lo: float, hi: float, integer: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise ValueError(f"{key} must be a number, got {json.dumps(v)[:40]}")
+    if isinstance(v, int) and abs(v) > 2**53:
+        raise ValueError(f"{key} must be in [{lo:g}, {hi:g}], got {str(v)[:20]}…")
     if not math.isfinite(v):
         raise ValueError(f"{key} must be finite, got {v}")
     if integer and v != int(v):
