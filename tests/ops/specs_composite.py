@@ -245,6 +245,9 @@ SPECS: list[Spec] = [
     Spec("amax", lambda x: x.max(), one(distinct), np.max, id="max-all"),
     Spec("prod", lambda x, d: x.prod(d), _prod_zeros,
          lambda x, d: np.prod(x, axis=np_axes(d)), id="prod-with-zeros"),
+    Spec("cumprod", lambda x, d: x.cumprod(d), lambda r: (lambda x: [x, dim_of(r, x.shape)])(
+        _prod_zeros(r)[0]), lambda x, d: np.cumprod(x, d), id="cumprod-with-zeros",
+         gradgrad=True),
     Spec("cumsum", lambda x: x.cumsum(-1), lambda r: [rand(r, shape(r, 1))],
          lambda x: np.cumsum(x, -1), id="cumsum-last"),
 ]

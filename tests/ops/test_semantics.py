@@ -70,6 +70,11 @@ def test_prod_with_zeros_has_exact_gradient(x: list) -> None:
         np.testing.assert_allclose(got, want)
 
 
+def test_cumprod_with_zeros_has_exact_gradient() -> None:
+    # d/dx_i Σ_k Π_{j≤k} x_j with x = [2, 0, 3, 0]: only products skipping x_i survive
+    assert grad_of(lambda t: t.cumprod(0), [2.0, 0.0, 3.0, 0.0]) == [1, 2 + 6, 0, 0]
+
+
 def test_index_with_duplicates_accumulates() -> None:
     assert grad_of(lambda x: x[cr.tensor([0, 0, 2, 0])], [1.0, 2.0, 3.0]) == [3, 0, 1]
     assert grad_of(lambda x: x[[1, 1]], [[1.0, 2.0], [3.0, 4.0]]) == [[0, 0], [2, 2]]

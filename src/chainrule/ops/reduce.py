@@ -118,7 +118,9 @@ class Cumsum(Op):
 
 @register
 class Cumprod(Op):
-    """Running product along ``dim``.  ∂/∂xᵢ = Σ_{k≥i} g_k·out_k/xᵢ (x must be non-zero)."""
+    """Running product along ``dim``.  ∂/∂xᵢ = Σ_{k≥i} g_k·Π_{j≤k, j≠i} xⱼ: by division
+    (Σ_{k≥i} g_k·out_k / xᵢ) when x has no zeros, else from an n×n grid of running products
+    (O(n²) along ``dim``)."""
 
     name = "cumprod"
     dim: int
@@ -126,12 +128,31 @@ class Cumprod(Op):
     def forward(self, x: Array) -> Array:
         return xp.cumprod(x, axis=self.dim)
 
+    def _others(self) -> Tensor:
+        """runs[..., i, k] = Π_{j≤k, j≠i} xⱼ for k ≥ i, else 0, with ``dim`` moved last."""
+        from chainrule.ops.elementwise import where
+
+        x = self.inputs[0].transpose(self.dim, -1)
+        n = x.shape[-1]
+        grid = where(Tensor._wrap(xp.eye(n, dtype=bool)), 1.0,
+                     x.unsqueeze(-2).expand(*x.shape[:-1], n, n))
+        upper = Tensor._wrap(xp.triu(xp.ones((n, n), x.dtype)))
+        return Cumprod.apply(grid, dim=grid.ndim - 1) * upper
+
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        out, x = self.output(), self.inputs[0]
-        return (Cumsum.apply((g * out).flip(self.dim), dim=self.dim).flip(self.dim) / x,)
+        x = self.inputs[0]
+        if x.data.all():
+            out = self.output()
+            return (Cumsum.apply((g * out).flip(self.dim), dim=self.dim).flip(self.dim) / x,)
+        gk = g.transpose(self.dim, -1).unsqueeze(-2)
+        return ((self._others() * gk).sum(-1).transpose(self.dim, -1),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
-        return self.output() * Cumsum.apply(t / self.inputs[0], dim=self.dim)
+        x = self.inputs[0]
+        if x.data.all():
+            return self.output() * Cumsum.apply(t / x, dim=self.dim)
+        ti = t.transpose(self.dim, -1).unsqueeze(-1)
+        return (self._others() * ti).sum(-2).transpose(self.dim, -1)
 
 
 @register
