@@ -15,7 +15,8 @@ from chainrule.train.callbacks import (
 )
 from chainrule.train.loop import evaluate_loop, fit_loop, predict_loop
 from chainrule.train.progress import ProgbarLogger
+from chainrule.train.trainer import fit
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
-           "ReduceLROnPlateau", "evaluate_loop", "fit_loop", "predict_loop"]
+           "ReduceLROnPlateau", "evaluate_loop", "fit", "fit_loop", "predict_loop"]
