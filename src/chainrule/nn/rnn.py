@@ -233,7 +233,7 @@ class LSTM(RNNBase):
 
     Example:
         >>> import chainrule as cr
-        >>> lstm = cr.nn.LSTM(3, 5, batch_first=True)
+        >>> lstm = LSTM(3, 5, batch_first=True)
         >>> out, (h, c) = lstm(cr.randn(2, 7, 3))
         >>> out.shape, h.shape
         ((2, 7, 5), (1, 2, 5))
