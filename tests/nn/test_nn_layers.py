@@ -205,8 +205,10 @@ def test_embedding_padding_row_is_zero_and_gets_no_gradient() -> None:
 
 def test_embedding_errors_name_the_bad_indices() -> None:
     emb = nn.Embedding(5, 2)
-    with pytest.raises(IndexError, match=r"\[7\]"):
+    with pytest.raises(IndexError, match=r"\[7\].*valid: 0\.\.4"):
         emb(cr.tensor([0, 7]))
+    with pytest.raises(IndexError, match=r"\[-1\]"):
+        emb(cr.tensor([-1, 2]))  # negative indices are errors, as in PyTorch
     with pytest.raises(TypeError, match="integer"):
         emb(cr.tensor([0.0]))
     with pytest.raises(ValueError, match="padding_idx"):

@@ -141,9 +141,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     n = weight.shape[0]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = sorted(set(idx[(idx < -n) | (idx >= n)].tolist()))[:5]
-        raise IndexError(f"embedding: indices {bad} are out of range for {n} embeddings")
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = sorted(set(idx[(idx < 0) | (idx >= n)].tolist()))[:5]
+        raise IndexError(f"embedding: indices {bad} are out of range for {n} embeddings "
+                         f"(valid: 0..{n - 1})")
     out = weight[idx]
     if padding_idx is not None and out.requires_grad:
         pad_row = padding_idx % n
