@@ -335,3 +335,24 @@ def test_grad_ignores_an_outer_no_grad_but_respects_an_inner_one() -> None:
         return x * c
 
     assert F.grad(f)(cr.tensor(3.0)).item() == 9.0  # c is a constant
+
+
+def test_transforms_through_the_fused_lstm_layer_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    lstm = cr.nn.LSTM(3, 2).double()
+    tlstm = torch.nn.LSTM(3, 2).double()
+    params = {k: v.detach() for k, v in lstm.named_parameters()}
+    tparams = {k: torch.tensor(v.data) for k, v in params.items()}
+    (x,) = _args(((4, 1, 3),), seed=9)
+
+    def f(x: Tensor) -> Tensor:
+        return F.functional_call(lstm, params, (x,))[0].tanh().sum()
+
+    def tf(x: Any) -> Any:
+        return torch.func.functional_call(tlstm, tparams, (x,))[0].tanh().sum()
+
+    np.testing.assert_allclose(F.jacfwd(f)(_t(x)).data, F.jacrev(f)(_t(x)).data, rtol=1e-10)
+    h = F.hessian(f)(_t(x))
+    np.testing.assert_allclose(h.data, F.jacrev(F.jacrev(f))(_t(x)).data, rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(h.data, torch.func.hessian(tf)(torch.tensor(x)).numpy(),
+                               rtol=1e-8, atol=1e-12)

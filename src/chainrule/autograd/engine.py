@@ -120,7 +120,9 @@ def _roots(
                 f"backward: gradient shape {g.shape} does not match output shape {t.shape}"
             )
         if not create_graph:
+            tangents = g._tangents
             g = g.detach()
+            g._tangents = tangents  # forward-mode tangents still flow (forward-over-reverse)
         roots.append((t, g))
     return roots
 

@@ -108,6 +108,18 @@ class LSTMSequence(Op):
             return _composite_grads(self, g)
         return tuple(None if x is None else Tensor._wrap(x) for x in self._bptt(g.data))
 
+    def jvp(self, *tangents: Tensor | None) -> Tensor | None:
+        # The tangent of the composite twin, by forward mode through it (a nested level; the
+        # levels outside this one stay open, so higher forward derivatives stay exact).
+        level = forward_ad.enter_level()
+        try:
+            duals = [x if t is None else forward_ad.make_dual(x, t, level)
+                     for x, t in zip(self.inputs, tangents)]
+            out = lstm_sequence_composite(*duals, reverse=self.reverse)
+            return forward_ad.tangent_of(out, level)
+        finally:
+            forward_ad.exit_level(level)
+
     def _bptt(self, gy: Array) -> tuple[Array | None, ...]:
         xg, w_hh, h0, c0 = (x.data for x in self.inputs)
         acts, dacts, cs, tcs, ok = self.saved
@@ -168,13 +180,20 @@ def lstm_sequence_composite(xg: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
 
 
 def _composite_grads(op: LSTMSequence, g: Tensor) -> tuple[Tensor | None, ...]:
-    """Gradients through the composite graph, recorded (for ``create_graph``)."""
+    """Gradients through the composite graph: recorded for ``create_graph``, or carrying
+    forward-mode tangents (the engine runs a plain backward with grad mode off, so the composite
+    is built with it on)."""
     from chainrule.autograd.engine import grad
+    from chainrule.autograd.grad_mode import enable_grad
 
     xs = op.inputs
-    out = lstm_sequence_composite(*xs, reverse=op.reverse)
-    wanted = [x for x, n in zip(xs, op.needs_input_grad) if n]
-    got = iter(grad([out], wanted, [g], create_graph=True, allow_unused=True))
+    record = _mode.enabled
+    with enable_grad():
+        out = lstm_sequence_composite(*xs, reverse=op.reverse)
+        wanted = [x for x, n in zip(xs, op.needs_input_grad) if n]
+        # retain_graph: the walk reaches the inputs' own producers, which must survive it
+        got = iter(grad([out], wanted, [g], retain_graph=True, create_graph=record,
+                        allow_unused=True))
     return tuple(next(got) if n else None for n in op.needs_input_grad)
 
 
