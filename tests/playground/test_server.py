@@ -72,3 +72,22 @@ def test_main_parses_the_cli_arguments(monkeypatch):
     assert server.main(["--host", "0.0.0.0", "--port", "9001", "--open"]) == 0
     assert seen == {"host": "0.0.0.0", "port": 9001, "open": True}
     assert server.main([]) == 0 and seen == {"host": "127.0.0.1", "port": 8000, "open": False}
+
+
+def test_a_flooding_tab_does_not_stall_another():
+    import time
+
+    from chainrule.playground.server import create_app
+    app = create_app()
+    with starlette_testclient.TestClient(app) as client:
+        with client.websocket_connect("/ws") as a, client.websocket_connect("/ws") as b:
+            ida = _until(a, "hello")["session"]
+            _until(b, "hello")
+            for i in range(60):
+                a.send_text('{"type": "step"}' if i % 2 else "garbage")
+            t0 = time.monotonic()
+            b.send_text('{"type": "step"}')
+            _until(b, "frame", lambda m: m["epoch"] == 1)
+            assert time.monotonic() - t0 < 10
+            assert app.state.sessions[ida].pending_steps <= 10  # steps are capped, not queued
+        assert client.get("/healthz").json()["ok"] is True
