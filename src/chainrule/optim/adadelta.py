@@ -12,6 +12,14 @@ class Adadelta(Optimizer):
     """Adadelta (``torch.optim.Adadelta``), step for step.
 
     v ← ρv + (1−ρ)g²,  Δ = √(u + eps)/√(v + eps) · g,  u ← ρu + (1−ρ)Δ²,  p ← p − lr·Δ.
+
+    Args:
+        params: tensors to optimize, or parameter-group dicts.
+        lr: scales the unit-corrected step Δ (1.0 is the original algorithm).
+        rho: decay rate of both running averages.
+        eps: added inside both square roots.
+        weight_decay: L2 penalty added to the gradient.
+        maximize: ascend the objective instead of descending.
     """
 
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,

@@ -13,6 +13,15 @@ class Adagrad(Optimizer):
 
     s ← s + g²,  p ← p − lr/(1 + (t−1)·lr_decay) · g/(√s + eps);  s starts at
     ``initial_accumulator_value``.
+
+    Args:
+        params: tensors to optimize, or parameter-group dicts.
+        lr: learning rate.
+        lr_decay: the rate is lr / (1 + (t − 1)·lr_decay) at step t.
+        weight_decay: L2 penalty added to the gradient.
+        initial_accumulator_value: starting value of the sum of squares.
+        eps: added to the denominator for numerical stability.
+        maximize: ascend the objective instead of descending.
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,

@@ -41,6 +41,18 @@ class Adam(Optimizer):
     m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,
     p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + eps);  AMSGrad uses the running max of v.
     ``weight_decay`` adds ``weight_decay·p`` to the gradient (L2); see ``AdamW`` for decoupled.
+
+    Args:
+        params: tensors to optimize, or parameter-group dicts.
+        lr: learning rate.
+        betas: decay rates (β₁, β₂) of the first and second moment estimates.
+        eps: added to the denominator for numerical stability.
+        weight_decay: L2 penalty (decoupled in ``AdamW``).
+        amsgrad: divide by the running maximum of the second moment (Reddi et al. 2018).
+        maximize: ascend the objective instead of descending.
+
+    State per parameter: ``step`` (int), ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``),
+    arrays shaped and typed like the parameter.
     """
 
     _decoupled = False

@@ -13,6 +13,17 @@ class RMSprop(Optimizer):
 
     s ← αs + (1−α)g²;  centered: ḡ ← αḡ + (1−α)g, d = √(s − ḡ²) + eps, else d = √s + eps;
     momentum: b ← μb + g/d, p ← p − lr·b;  otherwise p ← p − lr·g/d.
+
+    Args:
+        params: tensors to optimize, or parameter-group dicts.
+        lr: learning rate.
+        alpha: smoothing constant of the squared-gradient average.
+        eps: added to the denominator for numerical stability.
+        weight_decay: L2 penalty added to the gradient.
+        momentum: momentum factor μ.
+        centered: normalise by the estimated variance of the gradient instead of its raw
+            second moment.
+        maximize: ascend the objective instead of descending.
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,

@@ -14,6 +14,15 @@ class SGD(Optimizer):
     With g = ∇ (+ weight_decay·p), b = momentum·b + (1 − dampening)·g (b₁ = g), the update is
     p ← p − lr·(g + momentum·b) with Nesterov, else p ← p − lr·b (p ← p − lr·g without momentum).
 
+    Args:
+        params: tensors to optimize, or parameter-group dicts.
+        lr: learning rate.
+        momentum: momentum factor μ (0 disables the buffer).
+        dampening: scales the gradient entering the buffer by (1 − dampening).
+        weight_decay: L2 penalty added to the gradient.
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
+        maximize: ascend the objective instead of descending.
+
     Example:
         >>> import chainrule as cr
         >>> w = cr.nn.Parameter(cr.tensor([1.0]))
