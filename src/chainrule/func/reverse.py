@@ -55,7 +55,7 @@ def _needs_graph(outputs: list[Tensor], inputs: list[Tensor], extra: list[Tensor
     """Whether the backward pass must be recorded: some leaf requiring grad other than our own
     inputs feeds the outputs, or a cotangent is itself differentiable."""
     for t in extra:
-        if t.requires_grad or t._tangents:
+        if t.requires_grad:  # (forward-mode tangents flow through a plain backward too)
             return True
     if any(t.grad_fn is not None for t in inputs):  # an alias of a tensor an outer graph tracks
         return True
