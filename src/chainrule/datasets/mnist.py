@@ -183,12 +183,13 @@ def locate(name: str = "mnist", data_dir: str | os.PathLike[str] | None = None,
                 except OSError as e:
                     errors.append(str(e))
         if path is None:
-            where = "\n  ".join(str(d / name) for d in dirs)
+            where = "\n  ".join(str(d) for d in dirs)
             why = ("" if not download_missing else
                    "\nand it could not be downloaded:\n  " + "\n  ".join(errors[-2:]))
             raise DatasetNotFoundError(
                 f"{name}: {fname} was not found{why}\n"
-                f"Put the four files {', '.join(FILES)} into one of:\n  {where}\n"
+                f"Put the four files {', '.join(FILES)} into one of these directories (or its "
+                f"{name}/ subdirectory):\n  {where}\n"
                 f"(or pass data_dir=..., or set CHAINRULE_DATA)."
             )
         found[fname] = path
