@@ -106,3 +106,16 @@ def test_softmax_stable_for_huge_logits() -> None:
     assert np.isfinite(x.softmax(0).numpy()).all()
     np.testing.assert_allclose(x.log_softmax(0).numpy(), [0, -1000, -2000])
     assert np.isfinite(x.logsumexp(0).item())
+
+
+def test_reshape_with_two_inferred_dims_raises() -> None:
+    with pytest.raises(RuntimeError, match="only one dimension can be inferred"):
+        cr.ones(2, 2).view(-1, -1)
+
+
+def test_max_with_dim_of_zero_dim_tensor() -> None:
+    x = cr.tensor(3.0, requires_grad=True)
+    values, indices = x.max(0)
+    assert values.item() == 3.0 and indices.item() == 0
+    values.backward()
+    assert x.grad.item() == 1.0

@@ -334,6 +334,8 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
     shape = _shape_arg(shape)
     if shape == input.shape:
         return input
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
     if -1 in shape:
         known = 1
         for s in shape:

@@ -298,6 +298,8 @@ def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -
 
 
 def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
+    if input.ndim == 0:  # a 0-d tensor is its own maximum, at index 0
+        return MaxResult(input.clone(), index)
     values = input.gather(dim, index)
     if not keepdim:
         values, index = values.squeeze(dim), index.squeeze(dim)
