@@ -312,3 +312,16 @@ def test_functional_parity_with_torch() -> None:
         rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(unfold(cr.tensor(x), (2, 3), 2, 1, 2).data,
                                F.unfold(torch.tensor(x), (2, 3), 2, 1, 2).numpy())
+
+
+def test_retained_graph_backward_twice_gives_the_same_weight_gradient() -> None:
+    """The forward's im2col buffer is handed to the first backward and then released; a
+    second backward through a retained graph recomputes it."""
+    x, w = t64(2, 3, 6, 6, grad=False), t64(4, 3, 3, 3)
+    y = conv2d(x, w, padding=1, stride=2)
+    y.sum().backward(retain_graph=True)
+    first = w.grad.data.copy()
+    w.grad = None
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.data, first, rtol=1e-12)
+    assert "_cols" not in y.grad_fn.__dict__

@@ -155,7 +155,9 @@ class Conv2d(_ConvBase):
         if need[0]:
             gx = ConvTranspose2d.apply(g, w, **_transpose_geom(geom, x.shape, w.shape))
         if need[1]:
-            gw = Conv2dWeight.apply(x, g, kernel=tuple(w.shape[2:]), cols=self._cols, **geom)
+            # the forward's im2col buffer, handed over once (a retained graph recomputes it)
+            cols = self.__dict__.pop("_cols", None)
+            gw = Conv2dWeight.apply(x, g, kernel=tuple(w.shape[2:]), cols=cols, **geom)
         if len(self.inputs) == 2:
             return gx, gw
         return gx, gw, (g.sum((0, 2, 3)) if need[2] else None)
