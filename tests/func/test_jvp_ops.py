@@ -22,7 +22,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.ops
-from chainrule.autograd import OPS, forward_ad
+from chainrule.autograd import OPS, Op, forward_ad
 from chainrule.func import jvp, vjp
 from chainrule.tensor import Tensor
 
@@ -97,6 +97,26 @@ DIFFERENTIABLE = sorted({n for n, op in OPS.items() if op.differentiable} | UNRE
 def test_every_op_has_a_spec() -> None:
     missing = sorted(set(OPS) - set(SPECS) - {n for n, op in OPS.items() if not op.differentiable})
     assert not missing, f"ops without a forward-mode spec in tests/func/op_specs.py: {missing}"
+
+
+def _concrete_op_classes() -> set[type[Op]]:
+    found, stack = set(), [Op]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if sub.name != "op":  # "op": an abstract family base (_Unary, _ConvBase, ...)
+                found.add(sub)
+    return found
+
+
+def test_every_differentiable_op_class_defines_a_tangent_rule() -> None:
+    """Registered or not (fused primitives such as lstm_sequence live outside the registry)."""
+    missing = sorted(c.name for c in _concrete_op_classes() if c.differentiable
+                     and c.jvp is Op.jvp)
+    assert not missing, f"differentiable ops without a jvp rule: {missing}"
+    unlisted = sorted(c.name for c in _concrete_op_classes() if c.differentiable
+                      and c.name not in OPS and c.name not in UNREGISTERED | {"custom"})
+    assert not unlisted, f"unregistered ops missing from UNREGISTERED (and op_specs): {unlisted}"
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
