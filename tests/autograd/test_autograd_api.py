@@ -296,3 +296,13 @@ def test_gradcheck_catches_a_wrong_backward() -> None:
 
     with pytest.raises(cr.autograd.GradcheckError, match="analytic"):
         cr.autograd.gradcheck(Wrong.apply, [leaf([0.5, 1.5])])
+
+
+def test_gradcheck_on_non_contiguous_input() -> None:
+    x = cr.from_numpy(np.arange(6.0).reshape(2, 3).T).requires_grad_()
+    assert cr.autograd.gradcheck(lambda t: (t * t.exp()).sum(), [x])
+
+
+def test_gradcheck_refuses_float32() -> None:
+    with pytest.raises(ValueError, match="float64"):
+        cr.autograd.gradcheck(lambda t: t * 2, [cr.ones(2, requires_grad=True)])

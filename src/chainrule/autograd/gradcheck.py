@@ -33,9 +33,9 @@ def _check_inputs(inputs: Sequence[Any]) -> list[Tensor]:
 def _numeric_jacobian(fn: Callable[..., Any], inputs: Sequence[Any], x: Tensor,
                       eps: float) -> list[Any]:
     """d(each output, flattened) / d(x, flattened), by central differences."""
-    flat = x.data.reshape(-1)
+    flat = x.data.flat  # writes through even when x.data is not contiguous
     cols: list[list[Any]] = []
-    for k in range(flat.size):
+    for k in range(x.data.size):
         orig = flat[k]
         flat[k] = orig + eps
         plus = [o.data.astype(xp.float64).ravel().copy() for o in _outputs(fn, inputs)]
