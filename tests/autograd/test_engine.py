@@ -199,3 +199,14 @@ def test_backward_inputs_restricts_accumulation(v: float) -> None:
     (a * b).backward(inputs=[a])
     assert a.grad.item() == 2.0
     assert b.grad is None
+
+
+def test_create_graph_grads_are_separate_and_accumulate() -> None:
+    """After a create_graph backward, leaves sharing one upstream gradient own separate
+    .grads, and a later plain backward accumulates into them."""
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([1.0, 2.0], requires_grad=True)
+    (a + b).sum().backward(create_graph=True)
+    assert a.grad is not b.grad and not np.shares_memory(a.grad.data, b.grad.data)
+    (a + b).sum().backward()
+    assert a.grad.tolist() == [2.0, 2.0] and b.grad.tolist() == [2.0, 2.0]

@@ -249,8 +249,8 @@ def _accumulate(
     if only is not None and id(leaf) not in only:
         return
     if leaf.grad is None:
-        if create_graph:
-            leaf.grad = g
+        if create_graph:  # a copy (in the graph): g may be shared, read-only or broadcast
+            leaf.grad = g.clone()
             return
         arr = g.data
         if (owned is None or id(arr) in owned or not arr.flags.owndata
