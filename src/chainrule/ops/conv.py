@@ -202,10 +202,14 @@ class ConvTranspose2d(Op):
         if cin != ci or cin % g:
             raise RuntimeError(f"conv_transpose2d: input of shape {tuple(y.shape)} and weight "
                                f"of shape {tuple(w.shape)} do not match with groups={g}")
-        wm = w.reshape(g, cin // g, cog * kh * kw).transpose(0, 2, 1)
-        cols = _gemm(wm, _cnhw(y, g)).reshape(g * cog, kh, kw, n, h, wd)
-        out = _col2im(cols.transpose(0, 3, 1, 2, 4, 5), self.stride, self.dilation,
-                      self.top_left, self.size)
+        if g == 1:  # rows ordered (kh, kw, C_out): each offset's block is contiguous for col2im
+            wm = xp.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(kh * kw * cog, cin)
+            cols = (wm @ _cnhw(y, 1)[0]).reshape(kh, kw, cog, n, h, wd).transpose(2, 3, 0, 1, 4, 5)
+        else:
+            wm = w.reshape(g, cin // g, cog * kh * kw).transpose(0, 2, 1)
+            cols = _gemm(wm, _cnhw(y, g)).reshape(g * cog, kh, kw, n, h, wd)
+            cols = cols.transpose(0, 3, 1, 2, 4, 5)
+        out = _col2im(cols, self.stride, self.dilation, self.top_left, self.size)
         if b is not None:
             out += b.reshape(-1, 1, 1, 1)
         return out.transpose(1, 0, 2, 3)
