@@ -110,3 +110,9 @@ def test_tensor_from_nested_tensors_and_bad_input() -> None:
     assert t.tolist() == [1.0, 2.0] and t.dtype == cr.float32
     with pytest.raises(TypeError, match="cannot make a tensor"):
         cr.tensor(["a", "b"])
+
+
+def test_randint_high_and_size_form() -> None:
+    r = cr.randint(5, (30,))
+    assert r.shape == (30,) and r.dtype == cr.int64
+    assert 0 <= min(r.tolist()) and max(r.tolist()) < 5

@@ -164,3 +164,10 @@ def test_comparisons_and_logic() -> None:
     assert ((a > 1) & (a < 3)).tolist() == [False, True, False]
     assert (~(a > 1)).tolist() == [True, False, False]
     assert cr.equal(a, cr.tensor([1, 2, 3]))
+
+
+def test_to_with_device_and_dtype() -> None:
+    x = cr.ones(2)
+    assert x.to("cpu") is x
+    assert x.to("cpu", cr.float64).dtype == cr.float64
+    assert x.to(dtype=cr.float64).dtype == cr.float64

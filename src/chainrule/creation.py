@@ -93,7 +93,9 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
             generator: Generator | None = None, dtype: Any = None) -> Tensor:
-    """Integers uniform in [low, high) (int64)."""
+    """Integers uniform in [low, high) (int64); ``randint(high, size)`` as in PyTorch."""
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     arr = numpy_generator(generator).integers(low, high, tuple(size))

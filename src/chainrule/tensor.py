@@ -156,8 +156,8 @@ class Tensor:
         """Cast to ``dtype`` (differentiable between floating dtypes); devices other than
         'cpu' are refused."""
         dtype = kwargs.pop("dtype", dtype)
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            return self
+        if isinstance(dtype, str) and dtype in ("cpu",):  # to("cpu"), to("cpu", float64)
+            dtype = args[0] if args else None
         if isinstance(dtype, Tensor):
             dtype = dtype.dtype
         if dtype is None:
