@@ -119,3 +119,11 @@ def test_max_with_dim_of_zero_dim_tensor() -> None:
     assert values.item() == 3.0 and indices.item() == 0
     values.backward()
     assert x.grad.item() == 1.0
+
+
+def test_sigmoid_keeps_relative_precision_for_very_negative_inputs() -> None:
+    x = cr.tensor([-40.0, -20.0, 0.0, 20.0, 100.0])
+    want = 1 / (1 + np.exp(-np.array([-40.0, -20.0, 0.0, 20.0, 100.0])))
+    np.testing.assert_allclose(x.sigmoid().numpy(), want, rtol=1e-6)
+    assert x.sigmoid().dtype == cr.float32
+    assert np.isfinite(x.sigmoid().log().numpy()).all()

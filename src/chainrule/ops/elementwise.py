@@ -395,8 +395,11 @@ class Sigmoid(_Unary):
     name = "sigmoid"
 
     def forward(self, x: Array) -> Array:
-        # NOTE: 0.5·(1 + tanh(x/2)) equals σ(x) and never overflows.
-        return 0.5 * (1 + xp.tanh(0.5 * x))
+        # NOTE: with e = e^(−|x|) ≤ 1, σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) below: never
+        # overflows and keeps full relative precision for very negative x (σ(−40) ≈ 4e-18, where
+        # 0.5·(1 + tanh(x/2)) cancels to 0).
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1, e) / (1 + e)
 
     def deriv(self, x: Any, y: Any) -> Any:
         return y * (1 - y)
