@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -171,3 +174,15 @@ def test_to_with_device_and_dtype() -> None:
     assert x.to("cpu") is x
     assert x.to("cpu", cr.float64).dtype == cr.float64
     assert x.to(dtype=cr.float64).dtype == cr.float64
+
+
+@pytest.mark.parametrize("module", [
+    "chainrule.tensor", "chainrule.creation", "chainrule.autograd.engine",
+    "chainrule.autograd.grad_mode", "chainrule.autograd.custom", "chainrule.ops.elementwise",
+    "chainrule.ops.reduce", "chainrule.ops.movement", "chainrule.ops.linalg",
+])
+def test_docstring_examples_run(module: str) -> None:
+    """The ``Example:`` sections of the core modules are doctests, and they hold."""
+    mod = importlib.import_module(module)
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
