@@ -127,3 +127,11 @@ def test_sigmoid_keeps_relative_precision_for_very_negative_inputs() -> None:
     np.testing.assert_allclose(x.sigmoid().numpy(), want, rtol=1e-6)
     assert x.sigmoid().dtype == cr.float32
     assert np.isfinite(x.sigmoid().log().numpy()).all()
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+def test_gradient_of_zeroth_power_is_zero_even_at_zero() -> None:
+    assert grad_of(lambda x: x**0, [0.0, 2.0]) == [0.0, 0.0]
+    assert grad_of(lambda x: x ** cr.tensor([0.0, 2.0], dtype=cr.float64), [0.0, 3.0]) == [0, 6]
+    x = cr.tensor([0.0, 2.0], dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradgradcheck(lambda t: t**0, [x])

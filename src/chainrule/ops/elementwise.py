@@ -114,7 +114,7 @@ class Div(Op):
 
 @register
 class Pow(Op):
-    """a ** b.  ∂/∂a = g·b·a^(b−1), ∂/∂b = g·aᵇ·ln a (0 where a = 0)."""
+    """a ** b.  ∂/∂a = g·b·a^(b−1) (0 where b = 0), ∂/∂b = g·aᵇ·ln a (0 where a = 0)."""
 
     name = "pow"
 
@@ -129,7 +129,10 @@ class Pow(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         a, b = self.inputs
         na, nb = self.needs_input_grad
-        ga = g * b * a ** (b - 1) if na else None
+        base = a
+        if na and not b.data.all():  # d/da a⁰ = 0, also at a = 0 (not 0·0⁻¹ = nan)
+            base = where((a != 0) | (b != 0), a, 1.0)
+        ga = g * b * base ** (b - 1) if na else None
         gb = g * self.output() * _safe_log(a) if nb else None
         return ga, gb
 
