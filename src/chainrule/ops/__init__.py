@@ -1,5 +1,8 @@
 """The op library: primitives (``Op`` subclasses) and the public functions built on them."""
 
-from chainrule.ops import elementwise, fused, linalg, movement, reduce
+from chainrule.ops import (
+    conv, elementwise, fold, fused, linalg, loss, movement, pool, reduce, rnn,
+)
 
-__all__ = ["elementwise", "fused", "linalg", "movement", "reduce"]
+__all__ = ["conv", "elementwise", "fold", "fused", "linalg", "loss", "movement", "pool",
+           "reduce", "rnn"]
