@@ -306,3 +306,14 @@ def test_gradcheck_on_non_contiguous_input() -> None:
 def test_gradcheck_refuses_float32() -> None:
     with pytest.raises(ValueError, match="float64"):
         cr.autograd.gradcheck(lambda t: t * 2, [cr.ones(2, requires_grad=True)])
+
+
+def test_backward_inputs_may_name_non_leaves() -> None:
+    x = leaf([1.0, 2.0])
+    y = x * 2
+    (y * y).sum().backward(inputs=[y])
+    assert y.grad.tolist() == [4.0, 8.0]
+    assert x.grad is None
+    y2 = x * 2
+    (y2 * y2).sum().backward(inputs=[y2, x])
+    assert x.grad.tolist() == [8.0, 16.0]

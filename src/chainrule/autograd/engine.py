@@ -42,8 +42,15 @@ def backward(
         grad_tensors: d(loss)/d(output) for each output; may be omitted for scalars.
         retain_graph: keep saved values for another backward (default: ``create_graph``).
         create_graph: record the backward pass itself, for higher-order derivatives.
-        inputs: if given, only these leaves accumulate gradients.
+        inputs: if given, only these tensors accumulate gradients (non-leaves included).
     """
+    if inputs is not None and any(t.grad_fn is not None for t in inputs):
+        got = grad(tensors, inputs, grad_tensors, retain_graph, create_graph, allow_unused=True)
+        for t, g in zip(inputs, got):
+            if g is not None:
+                g = g.clone() if create_graph else g.detach().clone()
+                t.grad = g if t.grad is None else t.grad + g
+        return
     roots = _roots(tensors, grad_tensors, create_graph)
     only = None if inputs is None else {id(t) for t in inputs}
     _run(roots, retain_graph if retain_graph is not None else create_graph, create_graph,
