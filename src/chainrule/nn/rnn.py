@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chainrule import random as _random
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import xp
+from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops.linalg import linear
 from chainrule.ops.movement import cat, stack
@@ -23,16 +23,6 @@ from chainrule.ops.rnn import lstm_sequence, lstm_sequence_composite
 from chainrule.tensor import Tensor
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
-
-
-def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
-    """Inverted dropout with the global generator (zero with probability p, scale 1/(1−p))."""
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    keep = _random.numpy_generator().random(x.shape) >= p
-    return x * Tensor._wrap((keep / (1.0 - p)).astype(x.dtype))
 
 
 def _init_uniform(module: Module, hidden_size: int) -> None:
@@ -185,7 +175,7 @@ class RNNBase(Module):
                 c_n.append(c)
             x = outs[0] if dirs == 1 else cat(outs, -1)
             if layer < self.num_layers - 1:
-                x = _dropout(x, self.dropout, self.training)
+                x = F.dropout(x, self.dropout, self.training)
         hn = stack(h_n, 0)
         cn = stack(c_n, 0) if lstm else None
         if batched and self.batch_first:
