@@ -105,7 +105,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         >>> import chainrule as cr
         >>> out, vjp_fn = cr.func.vjp(cr.sin, cr.tensor([0.0, 1.0]))
         >>> vjp_fn(cr.ones(2))[0]
-        tensor([1.    , 0.5403])
+        tensor([1.0000, 0.5403])
     """
     flat, treedefs = [], []
     with enable_grad():  # as torch.func: an outer no_grad is ignored, one inside func is not
