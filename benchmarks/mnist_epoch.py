@@ -27,22 +27,12 @@ def _data(fraction: float) -> tuple[np.ndarray, np.ndarray]:
 
 def chainrule_epoch(fraction: float = 1.0) -> float:
     """Seconds for one epoch of the worksheet model through ``chainrule.keras``."""
-    from chainrule.keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
-    from chainrule.keras.models import Sequential
+    from chainrule.cli import worksheet_model
     from chainrule.keras.optimizers import Adam
     from chainrule.keras.utils import to_categorical
 
     x, y = _data(fraction)
-    model = Sequential([
-        Conv2D(16, kernel_size=(3, 3), activation="relu", input_shape=(28, 28, 1)),
-        Conv2D(32, (3, 3), activation="relu"),
-        MaxPool2D(pool_size=(2, 2)),
-        Dropout(0.25),
-        Flatten(),
-        Dense(128, activation="relu"),
-        Dropout(0.5),
-        Dense(10, activation="softmax"),
-    ])
+    model = worksheet_model()
     model.compile(optimizer=Adam(), loss="categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(x.reshape(-1, 28, 28, 1), to_categorical(y, 10), epochs=1, batch_size=32,

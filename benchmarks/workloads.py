@@ -168,11 +168,7 @@ def transformer(fw: str, batch: int = 16, seq: int = 64, d: int = 128) -> Worklo
 
         return Net()
 
-    def build_torch(torch: Any) -> Any:
-        net = build(torch)
-        return net
-
-    lib, model = _frameworks(_pair(build, build_torch), fw)
+    lib, model = _frameworks(_pair(build, build), fw)
     x, y = _data(((batch, seq, d), "f"), ((batch,), "int10"))
     x, y = lib.from_numpy(x), lib.from_numpy(y)
     ce = lib.nn.functional.cross_entropy
@@ -188,7 +184,7 @@ def overhead(fw: str, n_ops: int = 2000) -> Workload:
 
     def step() -> float:
         h = x
-        for i in range(n_ops // 4):
+        for _ in range(n_ops // 4):
             h = h * 1.0001
             h = h + 0.5
             h = h.tanh()
