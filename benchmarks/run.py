@@ -136,12 +136,24 @@ def peak_memory_mb(name: str, fw: str, threads: int) -> float | None:
 
 
 def _probe(name: str, fw: str) -> None:
-    import resource
-
     w = WORKLOADS[name](fw)
     for _ in range(5):
         w.step()
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(_peak_rss_mb())
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory. NOTE: not ``ru_maxrss``, which Linux carries over
+    from the parent across fork + exec; ``VmHWM`` starts afresh with the new image."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _fmt(v: object, spec: str) -> str:

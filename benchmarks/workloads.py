@@ -63,26 +63,20 @@ def _data(*shapes_and_kinds: tuple[tuple[int, ...], str]) -> list[np.ndarray]:
     return out
 
 
-def _pair(build_cr: Callable[[Any], Any], build_torch: Callable[[Any], Any]) -> dict[str, Any]:
-    """Build the chainrule model (seeded) and its PyTorch twin with the same weights."""
+def _model(fw: str, build: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """``(library, model)`` for ``fw``: the chainrule model is built first from a fixed seed and
+    PyTorch's twin takes its initial weights, so both start from the same point."""
     import chainrule as cr
 
     cr.manual_seed(0)
-    crm = build_cr(cr)
-    out = {"chainrule": crm}
-    try:
-        import torch
-    except ImportError:
-        return out
-    tm = build_torch(torch)
-    _copy_weights(crm, tm)
-    out["torch"] = tm
-    return out
+    model = build(cr)
+    if fw == "chainrule":
+        return cr, model
+    import torch
 
-
-def _frameworks(models: dict[str, Any], fw: str) -> Any:
-    mod = importlib.import_module("chainrule" if fw == "chainrule" else "torch")
-    return mod, models[fw]
+    twin = build(torch)
+    _copy_weights(model, twin)
+    return torch, twin
 
 
 def mlp(fw: str, sizes: tuple[int, ...] = (784, 256, 256, 10), batch: int = 128) -> Workload:
@@ -96,7 +90,7 @@ def mlp(fw: str, sizes: tuple[int, ...] = (784, 256, 256, 10), batch: int = 128)
                 layers.append(lib.nn.ReLU())
         return lib.nn.Sequential(*layers)
 
-    lib, model = _frameworks(_pair(build, build), fw)
+    lib, model = _model(fw, build)
     x, y = _data(((batch, sizes[0]), "f"), ((batch,), f"int{sizes[-1]}"))
     x, y = lib.from_numpy(x), lib.from_numpy(y)
     ce = lib.nn.functional.cross_entropy
@@ -120,7 +114,7 @@ def cnn(fw: str, batch: int = 32) -> Workload:
             nn.Linear(128, 10),
         )
 
-    lib, model = _frameworks(_pair(build, build), fw)
+    lib, model = _model(fw, build)
     x, y = _data(((batch, 1, 28, 28), "f"), ((batch,), "int10"))
     x, y = lib.from_numpy(x), lib.from_numpy(y)
     ce = lib.nn.functional.cross_entropy
@@ -144,7 +138,7 @@ def lstm(fw: str, batch: int = 32, seq: int = 50, n_in: int = 32, hidden: int = 
 
         return Net()
 
-    lib, model = _frameworks(_pair(build, build), fw)
+    lib, model = _model(fw, build)
     x, y = _data(((batch, seq, n_in), "f"), ((batch,), "int10"))
     x, y = lib.from_numpy(x), lib.from_numpy(y)
     ce = lib.nn.functional.cross_entropy
@@ -168,7 +162,7 @@ def transformer(fw: str, batch: int = 16, seq: int = 64, d: int = 128) -> Worklo
 
         return Net()
 
-    lib, model = _frameworks(_pair(build, build), fw)
+    lib, model = _model(fw, build)
     x, y = _data(((batch, seq, d), "f"), ((batch,), "int10"))
     x, y = lib.from_numpy(x), lib.from_numpy(y)
     ce = lib.nn.functional.cross_entropy
