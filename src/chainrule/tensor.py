@@ -328,30 +328,30 @@ class Tensor:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace(lambda s: _M.index_put(s, index, value))
 
-    # ---- operators --------------------------------------------------------------------------
+    # ---- operators (straight to the primitives: the hottest calls) ---------------------------
     def __add__(self, o: Any) -> Tensor:
-        return _E.add(self, o)
+        return _E.Add.apply(self, o)
 
     def __radd__(self, o: Any) -> Tensor:
-        return _E.add(o, self)
+        return _E.Add.apply(o, self)
 
     def __sub__(self, o: Any) -> Tensor:
-        return _E.sub(self, o)
+        return _E.Sub.apply(self, o)
 
     def __rsub__(self, o: Any) -> Tensor:
-        return _E.sub(o, self)
+        return _E.Sub.apply(o, self)
 
     def __mul__(self, o: Any) -> Tensor:
-        return _E.mul(self, o)
+        return _E.Mul.apply(self, o)
 
     def __rmul__(self, o: Any) -> Tensor:
-        return _E.mul(o, self)
+        return _E.Mul.apply(o, self)
 
     def __truediv__(self, o: Any) -> Tensor:
-        return _E.div(self, o)
+        return _E.Div.apply(self, o)
 
     def __rtruediv__(self, o: Any) -> Tensor:
-        return _E.div(o, self)
+        return _E.Div.apply(o, self)
 
     def __pow__(self, o: Any) -> Tensor:
         return _E.pow(self, o)
@@ -366,7 +366,7 @@ class Tensor:
         return _L.matmul(o, self)
 
     def __neg__(self) -> Tensor:
-        return _E.neg(self)
+        return _E.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
         return self
