@@ -85,7 +85,13 @@ class Op:
         op.params = params
         if params:
             op.__dict__.update(params)
-        out = op.forward(*[t.data for t in args])
+        n = len(args)
+        if n == 2:
+            out = op.forward(args[0].data, args[1].data)
+        elif n == 1:
+            out = op.forward(args[0].data)
+        else:
+            out = op.forward(*[t.data for t in args])
         if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results; keep arrays
             out = xp.asarray(out)
         result = _new(Tensor)
@@ -94,12 +100,13 @@ class Op:
         result._version = 0
         result._hooks = None
         result._tangents = None
-        if _mode.enabled and cls.differentiable and any(t.requires_grad for t in args):
+        needs = tuple([t.requires_grad for t in args]) if _mode.enabled else ()
+        if True in needs and cls.differentiable:
             op.inputs = args
             # the inputs' producers now: an in-place op may later rebind an input's grad_fn
             op.fns = tuple([t.grad_fn for t in args])
             op.out = out
-            op.needs_input_grad = tuple([t.requires_grad for t in args])
+            op.needs_input_grad = needs
             if cls.saves_inputs:
                 op.versions = tuple([t._version for t in args])
             result.requires_grad = True
