@@ -30,7 +30,7 @@ from chainrule.ops.reduce import (
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
     min, norm, prod, std, sum, var,
 )
-from chainrule import data, datasets, func, nn, optim, train, viz  # noqa: E402
+from chainrule import data, datasets, func, nn, optim, train, utils, viz  # noqa: E402
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
 from chainrule.serialization import load, save
 

@@ -1,8 +1,18 @@
-"""Datasets, the DataLoader and preprocessing transforms."""
+"""Datasets, samplers, the DataLoader and preprocessing transforms."""
 
 from chainrule.data.dataloader import DataLoader, default_collate
 from chainrule.data.dataset import Dataset, Subset, TensorDataset, random_split
+from chainrule.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
 from chainrule.data.transforms import Compose, Standardize
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
-           "default_collate", "Standardize", "Compose"]
+           "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "Standardize",
+           "Compose"]
