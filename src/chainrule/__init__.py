@@ -13,11 +13,12 @@ from chainrule.creation import (
     ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros,
     zeros_like,
 )
+from chainrule.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus
+from chainrule.ops.comparison import (
+    allclose, eq, equal, ge, gt, isfinite, isnan, le, logical_and, logical_not, logical_or, lt, ne,
+)
 from chainrule.ops.elementwise import (
-    abs, add, allclose, ceil, clamp, clip, cos, div, elu, eq, equal, erf, exp, expm1, floor,
-    ge, gelu, gt, isfinite, isnan, le, leaky_relu, log, log1p, logical_and, logical_not,
-    logical_or, lt, maximum, minimum, mul, ne, neg, pow, reciprocal, relu, round, rsqrt,
-    sigmoid, sign, silu, sin, softplus, sqrt, square, sub, tan, tanh, where,
+    add, clamp, clip, div, maximum, minimum, mul, pow, reciprocal, square, sub, where,
 )
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
@@ -29,6 +30,10 @@ from chainrule.ops.movement import (
 from chainrule.ops.reduce import (
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
     min, norm, prod, std, sum, var,
+)
+from chainrule.ops.unary import (
+    abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt, tan,
+    tanh,
 )
 from chainrule import data, datasets, func, nn, optim, train, utils, viz  # noqa: E402
 from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state

@@ -162,7 +162,7 @@ class Tensor:
             dtype = dtype.dtype
         if dtype is None:
             return self
-        return _E.cast(self, xp.dtype(dtype))
+        return _U.cast(self, xp.dtype(dtype))
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -215,7 +215,7 @@ class Tensor:
 
     def clone(self) -> Tensor:
         """A copy of the data that stays in the graph."""
-        return _E.clone(self)
+        return _U.clone(self)
 
     def view_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
@@ -366,49 +366,49 @@ class Tensor:
         return _L.matmul(o, self)
 
     def __neg__(self) -> Tensor:
-        return _E.Neg.apply(self)
+        return _U.Neg.apply(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return _E.abs(self)
+        return _U.abs(self)
 
     def __invert__(self) -> Tensor:
-        return _E.logical_not(self)
+        return _C.logical_not(self)
 
     def __and__(self, o: Any) -> Tensor:
-        return _E.logical_and(self, o)
+        return _C.logical_and(self, o)
 
     def __or__(self, o: Any) -> Tensor:
-        return _E.logical_or(self, o)
+        return _C.logical_or(self, o)
 
     def __xor__(self, o: Any) -> Tensor:
-        return _E.logical_xor(self, o)
+        return _C.logical_xor(self, o)
 
     def __floordiv__(self, o: Any) -> Tensor:
-        return _E.floor_divide(self, o)
+        return _C.floor_divide(self, o)
 
     def __mod__(self, o: Any) -> Tensor:
-        return _E.remainder(self, o)
+        return _C.remainder(self, o)
 
     def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
-        return _E.eq(self, o)
+        return _C.eq(self, o)
 
     def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
-        return _E.ne(self, o)
+        return _C.ne(self, o)
 
     def __lt__(self, o: Any) -> Tensor:
-        return _E.lt(self, o)
+        return _C.lt(self, o)
 
     def __le__(self, o: Any) -> Tensor:
-        return _E.le(self, o)
+        return _C.le(self, o)
 
     def __gt__(self, o: Any) -> Tensor:
-        return _E.gt(self, o)
+        return _C.gt(self, o)
 
     def __ge__(self, o: Any) -> Tensor:
-        return _E.ge(self, o)
+        return _C.ge(self, o)
 
     __hash__ = object.__hash__
 
@@ -500,6 +500,8 @@ def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 from chainrule import random as _random  # noqa: E402
+from chainrule.ops import comparison as _C  # noqa: E402
 from chainrule.ops import elementwise as _E  # noqa: E402
 from chainrule.ops import linalg as _L  # noqa: E402
 from chainrule.ops import movement as _M  # noqa: E402
+from chainrule.ops import unary as _U  # noqa: E402

@@ -26,9 +26,10 @@ from chainrule.nn.losses import (
     nll_loss,
     smooth_l1_loss,
 )
-from chainrule.ops import elementwise as _E
+from chainrule.ops import activation as _A
+from chainrule.ops.activation import gelu, sigmoid, softplus
 from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
-from chainrule.ops.elementwise import clamp, gelu, sigmoid, softplus, tanh, where
+from chainrule.ops.elementwise import clamp, where
 from chainrule.ops.fold import fold, unfold
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import einsum, linear
@@ -41,6 +42,7 @@ from chainrule.ops.pool import (
     max_pool1d,
     max_pool2d,
 )
+from chainrule.ops.unary import tanh
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
 
@@ -48,22 +50,22 @@ from chainrule.tensor import Tensor
 # ---- activations: the ops, with PyTorch's ``inplace`` flag (computed out of place) -----------
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
-    return _E.relu(input)
+    return _A.relu(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope·x."""
-    return _E.leaky_relu(input, negative_slope)
+    return _A.leaky_relu(input, negative_slope)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha·(eˣ − 1)."""
-    return _E.elu(input, alpha)
+    return _A.elu(input, alpha)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x)."""
-    return _E.silu(input)
+    return _A.silu(input)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:

@@ -12,7 +12,8 @@ import warnings
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.ops.elementwise import softplus, where
+from chainrule.ops.activation import softplus
+from chainrule.ops.elementwise import where
 from chainrule.ops.loss import cross_entropy_logits
 from chainrule.tensor import Tensor
 

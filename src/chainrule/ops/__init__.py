@@ -1,6 +1,8 @@
 """The op library: primitives (``Op`` subclasses) and the public functions built on them."""
 
 from chainrule.ops import (
+    activation,
+    comparison,
     conv,
     elementwise,
     fold,
@@ -11,7 +13,8 @@ from chainrule.ops import (
     pool,
     reduce,
     rnn,
+    unary,
 )
 
-__all__ = ["conv", "elementwise", "fold", "fused", "linalg", "loss", "movement", "pool",
-           "reduce", "rnn"]
+__all__ = ["activation", "comparison", "conv", "elementwise", "fold", "fused", "linalg", "loss",
+           "movement", "pool", "reduce", "rnn", "unary"]

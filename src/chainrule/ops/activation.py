@@ -1,0 +1,139 @@
+"""Activations: sigmoid, relu, leaky_relu, elu and softplus (primitives), gelu and silu
+(composites).
+
+Each primitive states its derivative in its docstring; ``_Unary`` (``unary.py``) supplies the
+backward and forward-mode rules from it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chainrule.autograd.function import register
+from chainrule.backend import Array, xp
+from chainrule.ops.elementwise import where
+from chainrule.ops.unary import _data, _Unary, _unary, erf, tanh
+from chainrule.tensor import Tensor, tensor_method
+
+
+@register
+class Sigmoid(_Unary):
+    """σ(x) = 1/(1 + e⁻ˣ), computed without overflow.  ∂/∂x = g·σ(x)(1 − σ(x))."""
+
+    name = "sigmoid"
+
+    def forward(self, x: Array) -> Array:
+        # NOTE: with e = e^(−|x|) ≤ 1, σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) below: never
+        # overflows and keeps full relative precision for very negative x (σ(−40) ≈ 4e-18, where
+        # 0.5·(1 + tanh(x/2)) cancels to 0).
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1, e) / (1 + e)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return y * (1 - y)
+
+
+@register
+class Relu(_Unary):
+    """max(x, 0).  ∂/∂x = g where x > 0, else 0."""
+
+    name = "relu"
+
+    def forward(self, x: Array) -> Array:
+        return xp.maximum(x, 0)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return _data(x) > 0
+
+
+@register
+class LeakyRelu(_Unary):
+    """x if x > 0 else slope·x.  ∂/∂x = g·(1 or slope)."""
+
+    name = "leaky_relu"
+    negative_slope: float
+
+    def forward(self, x: Array) -> Array:
+        return xp.where(x > 0, x, x * x.dtype.type(self.negative_slope))
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        x = _data(x)
+        return xp.where(x > 0, 1, self.negative_slope).astype(x.dtype)
+
+
+@register
+class Elu(_Unary):
+    """x if x > 0 else α(eˣ − 1).  ∂/∂x = g·(1 or out + α)."""
+
+    name = "elu"
+    alpha: float
+
+    def forward(self, x: Array) -> Array:
+        return xp.where(x > 0, x, self.alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        if isinstance(x, Tensor):
+            return where(x > 0, 1.0, y + self.alpha)
+        return xp.where(x > 0, 1, y + self.alpha).astype(x.dtype)
+
+
+@register
+class Softplus(_Unary):
+    """(1/β)·ln(1 + e^(βx)), linear above ``threshold``.  ∂/∂x = g·σ(βx)."""
+
+    name = "softplus"
+    beta: float
+    threshold: float
+
+    def forward(self, x: Array) -> Array:
+        bx = x * self.beta
+        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / self.beta
+        return xp.where(bx > self.threshold, x, soft).astype(x.dtype)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        bx = x * self.beta
+        if isinstance(x, Tensor):
+            return where(bx > self.threshold, 1.0, sigmoid(bx))
+        return xp.where(bx > self.threshold, 1, 0.5 * (1 + xp.tanh(0.5 * bx))).astype(x.dtype)
+
+
+# ---- public functions (also Tensor methods) ---------------------------------------------------
+sigmoid = _unary(Sigmoid)
+relu = _unary(Relu)
+
+
+@tensor_method
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """x if x > 0 else negative_slope · x."""
+    return LeakyRelu.apply(input, negative_slope=negative_slope)
+
+
+@tensor_method
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """x if x > 0 else alpha · (eˣ − 1)."""
+    return Elu.apply(input, alpha=alpha)
+
+
+@tensor_method
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """(1/β) ln(1 + e^(βx)), reverting to x where βx > threshold."""
+    return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+@tensor_method
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """x·Φ(x) (``approximate='tanh'``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))))."""
+    if approximate == "tanh":
+        inner = math.sqrt(2 / math.pi) * (input + 0.044715 * input ** 3)
+        return 0.5 * input * (1 + tanh(inner))
+    if approximate != "none":
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return 0.5 * input * (1 + erf(input * (1 / math.sqrt(2))))
+
+
+@tensor_method
+def silu(input: Tensor) -> Tensor:
+    """x·σ(x) (swish)."""
+    return input * sigmoid(input)
+

@@ -1,0 +1,370 @@
+"""Unary maths: neg, exp and log (with log1p/expm1), sqrt/rsqrt, sin/cos/tan, tanh, erf, abs,
+the piecewise-constant sign/floor/ceil/round, and cast/clone.
+
+Each primitive states its derivative in its docstring. ``_Unary`` turns one ``deriv(x, y)`` formula
+into both the backward and the forward-mode rule (the activations in ``activation.py`` and
+``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``_unary`` makes an op's public function.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chainrule.autograd import forward_ad
+from chainrule.autograd.function import Op, register
+from chainrule.autograd.grad_mode import _mode
+from chainrule.backend import Array, xp
+from chainrule.tensor import Tensor, tensor_method
+
+
+class _Unary(Op):
+    """A unary op with derivative ``deriv(x, y)`` of input x and output y: ∂/∂x = g·deriv,
+    tangent ẋ·deriv.
+
+    ``deriv`` receives raw arrays in a plain backward (cheap: no graph ops) and Tensors when the
+    backward is recorded or forward mode is on, so its formula must work with both.
+    """
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        if _mode.enabled or forward_ad.levels:
+            return (g * self.deriv(self.inputs[0], self.output()),)
+        return (g * self.deriv(self.inputs[0].data, self.out),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return t * self.deriv(self.inputs[0], self.output())
+
+
+@register
+class Neg(Op):
+    """−x.  ∂/∂x = −g."""
+
+    name = "neg"
+    saves_inputs = False
+
+    def forward(self, x: Array) -> Array:
+        return -x
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (-g,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return -t
+
+
+@register
+class Exp(_Unary):
+    """eˣ.  ∂/∂x = g·eˣ."""
+
+    name = "exp"
+
+    def forward(self, x: Array) -> Array:
+        return xp.exp(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return y
+
+
+@register
+class Log(_Unary):
+    """ln x.  ∂/∂x = g/x."""
+
+    name = "log"
+
+    def forward(self, x: Array) -> Array:
+        return xp.log(x)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g / self.inputs[0],)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return t / self.inputs[0]
+
+
+@register
+class Log1p(_Unary):
+    """ln(1 + x).  ∂/∂x = g/(1 + x)."""
+
+    name = "log1p"
+
+    def forward(self, x: Array) -> Array:
+        return xp.log1p(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 / (1 + x)
+
+
+@register
+class Expm1(_Unary):
+    """eˣ − 1.  ∂/∂x = g·eˣ."""
+
+    name = "expm1"
+
+    def forward(self, x: Array) -> Array:
+        return xp.expm1(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return y + 1
+
+
+@register
+class Sqrt(_Unary):
+    """√x.  ∂/∂x = g/(2√x)."""
+
+    name = "sqrt"
+
+    def forward(self, x: Array) -> Array:
+        return xp.sqrt(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 0.5 / y
+
+
+@register
+class Rsqrt(_Unary):
+    """1/√x.  ∂/∂x = −g/(2 x^{3/2})."""
+
+    name = "rsqrt"
+
+    def forward(self, x: Array) -> Array:
+        return 1 / xp.sqrt(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return -0.5 * y ** 3
+
+
+@register
+class Sin(_Unary):
+    """sin x.  ∂/∂x = g·cos x."""
+
+    name = "sin"
+
+    def forward(self, x: Array) -> Array:
+        return xp.sin(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return _on(x, xp.cos, cos)
+
+
+@register
+class Cos(_Unary):
+    """cos x.  ∂/∂x = −g·sin x."""
+
+    name = "cos"
+
+    def forward(self, x: Array) -> Array:
+        return xp.cos(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return -_on(x, xp.sin, sin)
+
+
+@register
+class Tan(_Unary):
+    """tan x.  ∂/∂x = g·(1 + tan² x)."""
+
+    name = "tan"
+
+    def forward(self, x: Array) -> Array:
+        return xp.tan(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 + y * y
+
+
+@register
+class Tanh(_Unary):
+    """tanh x.  ∂/∂x = g·(1 − tanh² x)."""
+
+    name = "tanh"
+
+    def forward(self, x: Array) -> Array:
+        return xp.tanh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 - y * y
+
+
+@register
+class Erf(_Unary):
+    """The error function.  ∂/∂x = g·(2/√π)·e^(−x²).
+
+    NOTE: a primitive because NumPy has no erf; computed with Abramowitz & Stegun 7.1.26
+    (absolute error < 1.5e-7, below float32 resolution around 1).
+    """
+
+    name = "erf"
+
+    def forward(self, x: Array) -> Array:
+        s = xp.sign(x)
+        a = xp.abs(x)
+        t = 1 / (1 + 0.3275911 * a)
+        poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (
+            -1.453152027 + t * 1.061405429))))
+        return (s * (1 - poly * xp.exp(-a * a))).astype(x.dtype, copy=False)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return (2 / math.sqrt(math.pi)) * _on(-(x * x), xp.exp, exp)
+
+
+@register
+class Abs(_Unary):
+    """|x|.  ∂/∂x = g·sign x (0 at 0)."""
+
+    name = "abs"
+
+    def forward(self, x: Array) -> Array:
+        return xp.abs(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return xp.sign(_data(x))
+
+
+class _Piecewise(_Unary):
+    """An op whose derivative is zero almost everywhere (sign, floor, ceil, round)."""
+
+    saves_inputs = False
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g * 0,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return t * 0
+
+
+@register
+class Sign(_Piecewise):
+    """sign x; zero gradient."""
+
+    name = "sign"
+
+    def forward(self, x: Array) -> Array:
+        return xp.sign(x)
+
+
+@register
+class Floor(_Piecewise):
+    """⌊x⌋; zero gradient."""
+
+    name = "floor"
+
+    def forward(self, x: Array) -> Array:
+        return xp.floor(x)
+
+
+@register
+class Ceil(_Piecewise):
+    """⌈x⌉; zero gradient."""
+
+    name = "ceil"
+
+    def forward(self, x: Array) -> Array:
+        return xp.ceil(x)
+
+
+@register
+class Round(_Piecewise):
+    """x rounded half to even (``decimals`` places); zero gradient."""
+
+    name = "round"
+    decimals: int
+
+    def forward(self, x: Array) -> Array:
+        return xp.round(x, self.decimals)
+
+
+@register
+class Cast(Op):
+    """x converted to ``dtype``; the gradient is cast back (none into or out of integers)."""
+
+    name = "cast"
+    saves_inputs = False
+    dtype: Any
+
+    def forward(self, x: Array) -> Array:
+        return x.astype(self.dtype)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x = self.inputs[0]
+        return (g.to(x.dtype) if self.dtype.kind == "f" else None,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return t.to(self.dtype) if self.dtype.kind == "f" else None
+
+
+@register
+class Clone(Op):
+    """A copy of x.  ∂/∂x = g."""
+
+    name = "clone"
+    saves_inputs = False
+
+    def forward(self, x: Array) -> Array:
+        return x.copy()
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return t
+
+
+def _on(x: Any, array_fn: Any, tensor_fn: Any) -> Any:
+    """``array_fn(x)`` for an array, ``tensor_fn(x)`` for a Tensor (see ``_Unary.deriv``)."""
+    return tensor_fn(x) if isinstance(x, Tensor) else array_fn(x)
+
+
+def _data(x: Any) -> Array:
+    return x.data if isinstance(x, Tensor) else x
+
+
+# ---- public functions (also Tensor methods) ---------------------------------------------------
+def _unary(op: type[Op]) -> Any:
+    def fn(input: Tensor) -> Tensor:
+        return op.apply(input)
+
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = op.__doc__
+    return tensor_method(fn)
+
+
+neg = _unary(Neg)
+negative = neg
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+expm1 = _unary(Expm1)
+sqrt = _unary(Sqrt)
+rsqrt = _unary(Rsqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tan = _unary(Tan)
+tanh = _unary(Tanh)
+erf = _unary(Erf)
+abs = _unary(Abs)
+sign = _unary(Sign)
+floor = _unary(Floor)
+ceil = _unary(Ceil)
+clone = _unary(Clone)
+
+
+@tensor_method
+def round(input: Tensor, decimals: int = 0) -> Tensor:
+    """Round half to even to ``decimals`` places; zero gradient."""
+    return Round.apply(input, decimals=decimals)
+
+
+@tensor_method
+def cast(input: Tensor, dtype: Any) -> Tensor:
+    """``input`` converted to ``dtype`` (a no-op when it already has it). Only floating results
+    carry gradients: an integer or bool cast is a constant, as in PyTorch."""
+    dtype = xp.dtype(dtype)
+    if input.dtype == dtype:
+        return input
+    if dtype.kind != "f":
+        return Tensor._wrap(input.data.astype(dtype))
+    return Cast.apply(input, dtype=dtype)
+
