@@ -136,4 +136,3 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 def silu(input: Tensor) -> Tensor:
     """x·σ(x) (swish)."""
     return input * sigmoid(input)
-

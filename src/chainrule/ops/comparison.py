@@ -107,4 +107,3 @@ def equal(input: Tensor, other: Tensor) -> bool:
 def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     """True if all elements are close (NumPy/PyTorch rule |a − b| ≤ atol + rtol·|b|)."""
     return bool(xp.allclose(input.data, getattr(other, "data", other), rtol=rtol, atol=atol))
-

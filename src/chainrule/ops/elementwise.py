@@ -320,4 +320,3 @@ def reciprocal(input: Tensor) -> Tensor:
 def square(input: Tensor) -> Tensor:
     """x²."""
     return mul(input, input)
-

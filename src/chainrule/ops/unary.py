@@ -367,4 +367,3 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     if dtype.kind != "f":
         return Tensor._wrap(input.data.astype(dtype))
     return Cast.apply(input, dtype=dtype)
-
