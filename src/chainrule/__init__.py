@@ -23,13 +23,16 @@ from chainrule.ops.elementwise import (
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
 from chainrule.ops.movement import (
-    broadcast_to, cat, chunk, concat, flatten, flip, gather, index_select, masked_fill,
-    one_hot, pad, permute, repeat, reshape, roll, scatter_add, split, squeeze, stack, tile,
-    transpose, tril, triu, unbind, unflatten, unsqueeze,
+    cat, chunk, concat, gather, index_select, masked_fill, one_hot, pad, scatter_add, split, stack,
+    tril, triu, unbind,
 )
 from chainrule.ops.reduce import (
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
     min, norm, prod, std, sum, var,
+)
+from chainrule.ops.shape import (
+    broadcast_to, flatten, flip, permute, repeat, reshape, roll, squeeze, tile, transpose,
+    unflatten, unsqueeze,
 )
 from chainrule.ops.unary import (
     abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt, tan,

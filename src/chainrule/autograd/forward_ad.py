@@ -43,7 +43,7 @@ def exit_level(level: int) -> None:
 def make_dual(primal: Tensor, tangent: Tensor, level: int) -> Tensor:
     """A new tensor equal to ``primal`` (linked to its graph and its outer tangents) that also
     carries ``tangent`` at ``level``. ``primal`` itself is left unchanged."""
-    from chainrule.ops.movement import Reshape
+    from chainrule.ops.shape import Reshape
 
     if tangent.shape != primal.shape:
         raise ValueError(
@@ -59,7 +59,7 @@ def make_dual(primal: Tensor, tangent: Tensor, level: int) -> Tensor:
 
 def unpack(dual: Tensor, level: int) -> Tensor:
     """A new tensor equal to ``dual`` without its tangent at ``level`` (outer ones kept)."""
-    from chainrule.ops.movement import Reshape
+    from chainrule.ops.shape import Reshape
 
     out = Reshape.apply(dual, shape=dual.shape)
     if out._tangents:

@@ -25,7 +25,7 @@ Argnums = int | tuple[int, ...]
 def _track(x: Any, fn: str) -> Tensor:
     """A new node equal to ``x`` that requires grad: an alias when ``x`` is itself tracked by
     an outer graph, else a leaf over the same data; forward-mode tangents are kept."""
-    from chainrule.ops.movement import Reshape
+    from chainrule.ops.shape import Reshape
 
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}: expected the differentiated arguments to be Tensors (or "

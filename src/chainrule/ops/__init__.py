@@ -13,8 +13,9 @@ from chainrule.ops import (
     pool,
     reduce,
     rnn,
+    shape,
     unary,
 )
 
 __all__ = ["activation", "comparison", "conv", "elementwise", "fold", "fused", "linalg", "loss",
-           "movement", "pool", "reduce", "rnn", "unary"]
+           "movement", "pool", "reduce", "rnn", "shape", "unary"]

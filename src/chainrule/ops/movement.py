@@ -1,5 +1,7 @@
-"""Movement and indexing ops: reshape, permute, expand, indexing (with a scatter-add backward in
-which duplicate indices accumulate), cat, pad, flip, roll, gather/scatter, and composites."""
+"""Movement and indexing ops: indexing and index assignment (with a scatter-add backward in which
+duplicate indices accumulate), gather/scatter_add along a dim, cat/stack/split, pad, and
+composites (index_select, masked_fill, tril/triu, one_hot). Reshaping and reordering ops (reshape,
+permute, expand, flip, roll, ...) live in ``shape.py``."""
 
 from __future__ import annotations
 
@@ -10,79 +12,8 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.ops.reduce import normalize_dims
+from chainrule.ops.shape import unsqueeze
 from chainrule.tensor import Tensor, tensor_method
-
-
-def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
-
-
-@register
-class Reshape(Op):
-    """x with a new shape, same elements.  ∂/∂x = g reshaped back."""
-
-    name = "reshape"
-    saves_inputs = False
-    shape: tuple[int, ...]
-
-    def forward(self, x: Array) -> Array:
-        try:
-            return x.reshape(self.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"reshape: shape '{list(self.shape)}' is invalid for input of shape "
-                f"{tuple(x.shape)} (size {x.size})"
-            ) from None
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (Reshape.apply(g, shape=self.inputs[0].shape),)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Reshape.apply(t, shape=self.shape)
-
-
-@register
-class Permute(Op):
-    """x with its axes reordered.  ∂/∂x = g with the inverse order."""
-
-    name = "permute"
-    saves_inputs = False
-    dims: tuple[int, ...]
-
-    def forward(self, x: Array) -> Array:
-        return x.transpose(self.dims)
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        inverse = tuple(sorted(range(len(self.dims)), key=self.dims.__getitem__))
-        return (Permute.apply(g, dims=inverse),)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Permute.apply(t, dims=self.dims)
-
-
-@register
-class Expand(Op):
-    """x broadcast to ``shape`` (a view).  ∂/∂x = g summed over the broadcast axes."""
-
-    name = "expand"
-    saves_inputs = False
-    shape: tuple[int, ...]
-
-    def forward(self, x: Array) -> Array:
-        try:
-            return xp.broadcast_to(x, self.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"expand: the shape {tuple(x.shape)} cannot be broadcast to {self.shape}"
-            ) from None
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (g,)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Expand.apply(t, shape=self.shape)
 
 
 @register
@@ -231,44 +162,6 @@ class Pad(Op):
         return Pad.apply(t, widths=self.widths, value=0.0)
 
 
-@register
-class Flip(Op):
-    """x reversed along ``dims``.  ∂/∂x = g reversed along the same dims."""
-
-    name = "flip"
-    saves_inputs = False
-    dims: tuple[int, ...]
-
-    def forward(self, x: Array) -> Array:
-        return xp.flip(x, self.dims)
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (Flip.apply(g, dims=self.dims),)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Flip.apply(t, dims=self.dims)
-
-
-@register
-class Roll(Op):
-    """x rolled by ``shifts`` along ``dims``.  ∂/∂x = g rolled back."""
-
-    name = "roll"
-    saves_inputs = False
-    shifts: tuple[int, ...]
-    dims: tuple[int, ...] | None
-
-    def forward(self, x: Array) -> Array:
-        return xp.roll(x, self.shifts, self.dims)
-
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        back = tuple(-s for s in self.shifts)
-        return (Roll.apply(g, shifts=back, dims=self.dims),)
-
-    def jvp(self, t: Tensor | None) -> Tensor | None:
-        return Roll.apply(t, shifts=self.shifts, dims=self.dims)
-
-
 def _along(index: Array, dim: int) -> tuple[Array, ...]:
     """Full coordinate arrays selecting ``index`` along ``dim`` (for gather/scatter)."""
     grids = list(xp.indices(index.shape, sparse=True))
@@ -328,152 +221,6 @@ class ScatterAdd(Op):
 
 
 # ---- public functions -------------------------------------------------------------------------
-@tensor_method
-def reshape(input: Tensor, *shape: Any) -> Tensor:
-    """The same elements in a new shape (one dim may be -1)."""
-    shape = _shape_arg(shape)
-    if shape == input.shape:
-        return input
-    if shape.count(-1) > 1:
-        raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
-    if -1 in shape:
-        known = 1
-        for s in shape:
-            known *= s if s != -1 else 1
-        if known == 0 or input.data.size % known:
-            raise RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of shape "
-                               f"{tuple(input.shape)} (size {input.data.size})")
-        shape = tuple(input.data.size // known if s == -1 else s for s in shape)
-    return Reshape.apply(input, shape=shape)
-
-
-@tensor_method
-def view(input: Tensor, *shape: Any) -> Tensor:
-    """``reshape`` (chainrule tensors are always contiguous, so every view is allowed)."""
-    return reshape(input, *shape)
-
-
-@tensor_method
-def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dims ``start_dim``..``end_dim`` into one."""
-    if input.ndim == 0:
-        return reshape(input, 1)
-    s, e = start_dim % input.ndim, end_dim % input.ndim
-    if s > e:
-        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
-                           f"tensor of shape {tuple(input.shape)}")
-    return reshape(input, *input.shape[:s], -1, *input.shape[e + 1:])
-
-
-@tensor_method
-def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
-    """Split dim ``dim`` into ``sizes``."""
-    d = dim % input.ndim
-    return reshape(input, *input.shape[:d], *sizes, *input.shape[d + 1:])
-
-
-@tensor_method
-def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    """Drop size-1 dims (all of them, or those in ``dim``)."""
-    if dim is None:
-        return reshape(input, *[n for n in input.shape if n != 1])
-    dims = normalize_dims(dim, input.ndim, "squeeze")
-    return reshape(input, *[n for i, n in enumerate(input.shape) if not (i in dims and n == 1)])
-
-
-@tensor_method
-def unsqueeze(input: Tensor, dim: int) -> Tensor:
-    """Insert a size-1 dim at ``dim``."""
-    d = dim % (input.ndim + 1)
-    return reshape(input, *input.shape[:d], 1, *input.shape[d:])
-
-
-@tensor_method
-def permute(input: Tensor, *dims: Any) -> Tensor:
-    """Reorder the dims."""
-    dims = tuple(d % input.ndim for d in _shape_arg(dims)) if input.ndim else ()
-    if sorted(dims) != list(range(input.ndim)):
-        raise RuntimeError(f"permute: dims {dims} are not a permutation of {input.ndim} dims")
-    return input if dims == tuple(range(input.ndim)) else Permute.apply(input, dims=dims)
-
-
-@tensor_method
-def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two dims."""
-    if input.ndim < 2:
-        return input
-    dims = list(range(input.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-    return permute(input, *dims)
-
-
-swapaxes = transpose
-
-
-@tensor_method
-def t(input: Tensor) -> Tensor:
-    """Transpose of a ≤ 2-D tensor."""
-    if input.ndim > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                           f"{input.ndim}D")
-    return transpose(input, 0, 1)
-
-
-@tensor_method
-def expand(input: Tensor, *shape: Any) -> Tensor:
-    """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
-    shape = _shape_arg(shape)
-    lead = len(shape) - input.ndim
-    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return input if shape == input.shape else Expand.apply(input, shape=shape)
-
-
-@tensor_method
-def expand_as(input: Tensor, other: Tensor) -> Tensor:
-    return expand(input, other.shape)
-
-
-def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
-    """``input`` broadcast to ``shape``."""
-    return expand(input, tuple(shape))
-
-
-tensor_method(broadcast_to)
-
-
-@tensor_method
-def repeat(input: Tensor, *repeats: Any) -> Tensor:
-    """Tile the tensor ``repeats[i]`` times along dim i (PyTorch's ``repeat``)."""
-    reps = _shape_arg(repeats)
-    if len(reps) < input.ndim:
-        raise RuntimeError("repeat: number of repeats can not be smaller than number of dims")
-    x = reshape(input, *((1,) * (len(reps) - input.ndim) + input.shape))
-    inter = tuple(v for n in x.shape for v in (1, n))
-    big = tuple(v for r, n in zip(reps, x.shape) for v in (r, n))
-    return reshape(expand(reshape(x, inter), big), *[r * n for r, n in zip(reps, x.shape)])
-
-
-@tensor_method
-def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
-    """Like ``repeat``, padding ``dims`` with ones on the left when short."""
-    dims = tuple(dims)
-    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
-
-
-@tensor_method
-def flip(input: Tensor, dims: Any) -> Tensor:
-    """Reverse the order of elements along ``dims``."""
-    return Flip.apply(input, dims=normalize_dims(dims, input.ndim, "flip"))
-
-
-@tensor_method
-def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    """Shift elements cyclically along ``dims`` (flattened when ``dims`` is None)."""
-    shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
-    dims = None if dims is None else ((dims,) if isinstance(dims, int) else tuple(dims))
-    return Roll.apply(input, shifts=shifts, dims=dims)
-
-
 def getitem(input: Tensor, index: Any) -> Tensor:
     """``input[index]``."""
     return GetItem.apply(input, index=normalize_index(index))
