@@ -7,7 +7,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
-from chainrule.ops.conv import Pads, _col2im, _out_size, _pad, _tuple, _windows
+from chainrule.ops.windows import Pads, _col2im, _out_size, _pad, _tuple, _windows
 from chainrule.tensor import Tensor
 
 

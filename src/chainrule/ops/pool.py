@@ -13,8 +13,8 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
-from chainrule.ops.conv import Pads, _pad, _tuple
 from chainrule.ops.linalg import matmul
+from chainrule.ops.windows import Pads, _pad, _tuple
 from chainrule.tensor import Tensor
 
 
