@@ -4,14 +4,16 @@
 """
 
 from chainrule import backend
-from chainrule.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from chainrule.autograd.grad_mode import (
+    enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+)
 from chainrule.tensor import Tensor, tensor
 
 from chainrule import autograd  # noqa: I001  (after Tensor: the engine imports it)
 from chainrule.creation import (
-    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, normal,
-    ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like, randperm, zeros,
-    zeros_like,
+    arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like, linspace,
+    multinomial, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
+    randn_like, randperm, zeros, zeros_like,
 )
 from chainrule.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus
 from chainrule.ops.comparison import (
@@ -34,12 +36,16 @@ from chainrule.ops.shape import (
     broadcast_to, flatten, flip, permute, repeat, reshape, roll, squeeze, tile, transpose,
     unflatten, unsqueeze,
 )
+from chainrule.ops.sorting import argsort, kthvalue, sort, topk
 from chainrule.ops.unary import (
     abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt, tan,
     tanh,
 )
-from chainrule import data, datasets, func, nn, optim, train, utils, viz  # noqa: E402
-from chainrule.random import Generator, get_rng_state, manual_seed, set_rng_state
+from chainrule import cuda, data, datasets, func, nn, optim, train, utils, viz  # noqa: E402
+from chainrule.device import device
+from chainrule.random import (
+    Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
+)
 from chainrule.serialization import load, save
 
 float32 = backend.float32
@@ -53,5 +59,22 @@ float = float32
 double = float64
 long = int64
 half = float16
+
+
+
+def is_tensor(obj: object) -> bool:
+    """True when ``obj`` is a chainrule Tensor (Parameters included)."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """The number of elements of ``input``."""
+    return input.numel()
+
+
+def get_default_dtype() -> object:
+    """The dtype of floating tensors made without one: float32."""
+    return float32
+
 
 __version__ = "0.1.0"

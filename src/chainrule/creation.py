@@ -8,8 +8,9 @@ from typing import Any
 
 from chainrule import backend
 from chainrule.backend import xp
+from chainrule.device import check as check_device
 from chainrule.random import Generator, numpy_generator
-from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor, tensor_method
 
 
 def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -31,24 +32,28 @@ def _float(dtype: Any) -> Any:
     return backend.float32 if dtype is None else xp.dtype(dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros (float32 by default)."""
+    check_device(device, "zeros")
     return _make(xp.zeros(_shape(size), _float(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones (float32 by default)."""
+    check_device(device, "ones")
     return _make(xp.ones(_shape(size), _float(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialised tensor."""
+    check_device(device, "empty")
     return _make(xp.empty(_shape(size), _float(dtype)), requires_grad)
 
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor filled with ``fill_value`` (dtype inferred from it like ``tensor``)."""
+    check_device(device, "full")
     if dtype is None:
         dtype = (backend.bool_ if isinstance(fill_value, bool) else
                  backend.int64 if isinstance(fill_value, int) else backend.float32)
@@ -56,8 +61,9 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 if all are ints."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -67,33 +73,39 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
-             requires_grad: bool = False) -> Tensor:
+             device: Any = None, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    check_device(device, "linspace")
     return _make(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
     """The identity matrix (n × m)."""
+    check_device(device, "eye")
     return _make(xp.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
-         requires_grad: bool = False) -> Tensor:
+         device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1)."""
+    check_device(device, "rand")
     arr = numpy_generator(generator).random(_shape(size), dtype=backend.float64)
     return _make(arr.astype(_float(dtype)), requires_grad)
 
 
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
-          requires_grad: bool = False) -> Tensor:
+          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
+    check_device(device, "randn")
     arr = numpy_generator(generator).standard_normal(_shape(size))
     return _make(arr.astype(_float(dtype)), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
-            generator: Generator | None = None, dtype: Any = None) -> Tensor:
+            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Integers uniform in [low, high) (int64); ``randint(high, size)`` as in PyTorch."""
+    check_device(device, "randint")
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
     if high is None:
@@ -102,14 +114,16 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     return Tensor._wrap(xp.asarray(arr, dtype or backend.int64))
 
 
-def randperm(n: int, *, generator: Generator | None = None) -> Tensor:
+def randperm(n: int, *, generator: Generator | None = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n−1."""
+    check_device(device, "randperm")
     return Tensor._wrap(numpy_generator(generator).permutation(n).astype(backend.int64))
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
-           generator: Generator | None = None, dtype: Any = None) -> Tensor:
+           generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Normal samples with the given mean and standard deviation (scalars or tensors)."""
+    check_device(device, "normal")
     m = getattr(mean, "data", mean)
     s = getattr(std, "data", std)
     shape = tuple(size) if size is not None else xp.broadcast_shapes(xp.shape(m), xp.shape(s))
@@ -124,8 +138,9 @@ def from_numpy(array: Any) -> Tensor:
     return Tensor._wrap(array)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     """``data`` as a tensor, sharing memory when it is already an array of the right dtype."""
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, xp.ndarray) and (dtype is None or data.dtype == dtype):
@@ -150,12 +165,103 @@ randn_like = _like(randn, "Standard normal samples shaped like ``input``.")
 
 
 def full_like(input: Tensor, fill_value: Any, dtype: Any = None,
-              requires_grad: bool = False) -> Tensor:
+              device: Any = None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere, with the shape and dtype of ``input``."""
+    check_device(device, "full_like")
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def randint_like(input: Tensor, low: int, high: int | None = None, *,
-                 generator: Generator | None = None) -> Tensor:
+                 generator: Generator | None = None, device: Any = None) -> Tensor:
     """Integers in [low, high) shaped like ``input``."""
+    check_device(device, "randint_like")
     return randint(low, high, input.shape, generator=generator, dtype=input.dtype)
+
+
+@tensor_method
+def bernoulli(input: Tensor, p: float | None = None, *,
+              generator: Generator | None = None) -> Tensor:
+    """0/1 samples, each 1 with probability ``input`` (or ``p``), in the input's dtype.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bernoulli(cr.tensor([0.0, 1.0])).tolist()
+        [0.0, 1.0]
+    """
+    probs = input.data if p is None else xp.full(input.shape, p)
+    if ((probs < 0) | (probs > 1)).any():
+        raise RuntimeError("bernoulli: probabilities must be in [0, 1]")
+    draw = numpy_generator(generator).random(input.shape)
+    return Tensor._wrap((draw < probs).astype(input.dtype))
+
+
+@tensor_method
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Generator | None = None) -> Tensor:
+    """Category indices drawn from each row of non-negative weights ``input`` (1-D: one
+    distribution, 2-D: one per row), with or without replacement (int64).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.multinomial(cr.tensor([0.0, 0.0, 1.0]), 2, replacement=True).tolist()
+        [2, 2]
+    """
+    w = xp.asarray(input.data, xp.float64)
+    if w.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape "
+                           f"{tuple(input.shape)}")
+    rows = w.reshape(-1, w.shape[-1])
+    if (rows < 0).any() or not xp.isfinite(rows).all():
+        raise RuntimeError("multinomial: probability tensor contains either `inf`, `nan` or "
+                           "element < 0")
+    if (rows.sum(-1) <= 0).any():
+        raise RuntimeError("multinomial: invalid multinomial distribution (sum of "
+                           "probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[-1]:
+        raise RuntimeError(f"multinomial: cannot sample n_sample ({num_samples}) > "
+                           f"prob_dist.size(-1) ({rows.shape[-1]}) samples without replacement")
+    if not replacement and num_samples > int((rows > 0).sum(-1).min()):
+        raise RuntimeError("multinomial: invalid multinomial distribution (with "
+                           "replacement=False, not enough non-zero categories to sample)")
+    rng = numpy_generator(generator)
+    out = xp.stack([rng.choice(rows.shape[-1], num_samples, replace=replacement, p=r / r.sum())
+                    for r in rows])
+    return Tensor._wrap(out.reshape(*w.shape[:-1], num_samples).astype(backend.int64))
+
+
+def _new(fn: Any, doc: str) -> Any:
+    def new(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
+        return fn(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    new.__name__ = "new_" + fn.__name__
+    new.__doc__ = doc
+    return new
+
+
+Tensor.new_zeros = _new(zeros, "Zeros of ``size`` with this tensor's dtype (unless ``dtype``).")
+Tensor.new_ones = _new(ones, "Ones of ``size`` with this tensor's dtype (unless ``dtype``).")
+Tensor.new_empty = _new(empty, "Uninitialised, of ``size``, with this tensor's dtype.")
+
+
+@tensor_method
+def new_full(self: Tensor, size: Sequence[int], fill_value: Any, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` everywhere, of ``size``, with this tensor's dtype (unless ``dtype``)."""
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                requires_grad=requires_grad)
+
+
+@tensor_method
+def new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    """A copy of ``data`` as a tensor with this tensor's dtype (unless ``dtype``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.zeros(1, dtype=cr.float64).new_tensor([1, 2]).dtype
+        dtype('float64')
+    """
+    check_device(device, "new_tensor")
+    arr = xp.array(data.data if isinstance(data, Tensor) else data, dtype=dtype or self.dtype)
+    return _make(arr, requires_grad)

@@ -22,6 +22,7 @@ class Generator:
         return self
 
     def initial_seed(self) -> int | None:
+        """The seed this generator was created or last seeded with."""
         return self._seed
 
     def get_state(self) -> dict[str, Any]:
@@ -39,6 +40,18 @@ default_generator = Generator(0)
 def manual_seed(seed: int) -> Generator:
     """Seed the global generator, making every random op that uses it reproducible."""
     return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the global generator from the operating system's entropy; returns the seed."""
+    fresh = int(numpy.random.SeedSequence().entropy % 2**63)
+    manual_seed(fresh)
+    return fresh
+
+
+def initial_seed() -> int:
+    """The seed the global generator was last seeded with."""
+    return default_generator.initial_seed()  # type: ignore[return-value]
 
 
 def get_rng_state() -> dict[str, Any]:

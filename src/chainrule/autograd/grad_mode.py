@@ -1,4 +1,5 @@
-"""Whether operations record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+"""Whether operations record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``,
+``inference_mode``.
 
 The mode is per thread, as in PyTorch, so a server training several models in threads keeps
 each one's mode apart.
@@ -61,7 +62,19 @@ class set_grad_enabled:
         return wrapper  # type: ignore[return-value]
 
 
-class no_grad(set_grad_enabled):
+class _Bare:
+    """Lets a mode class decorate a function with or without parentheses, as PyTorch allows
+    (``@cr.no_grad`` and ``@cr.no_grad()``)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and callable(args[0]):
+            mode = super().__new__(cls)
+            mode.__init__()
+            return mode(args[0])
+        return super().__new__(cls)
+
+
+class no_grad(_Bare, set_grad_enabled):
     """Disable graph recording inside a ``with`` block or a decorated function."""
 
     def __init__(self) -> None:
@@ -73,7 +86,7 @@ class no_grad(set_grad_enabled):
         _mode.enabled = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_Bare, set_grad_enabled):
     """Enable graph recording inside a ``with`` block (e.g. within ``no_grad``)."""
 
     def __init__(self) -> None:
@@ -83,3 +96,30 @@ class enable_grad(set_grad_enabled):
     def __enter__(self) -> None:
         self.prev = _mode.enabled
         _mode.enabled = True
+
+
+class inference_mode(_Bare, set_grad_enabled):
+    """Run code that only evaluates (``torch.inference_mode``): no graph is recorded, as under
+    ``no_grad``; ``inference_mode(False)`` leaves the current mode as it is.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.ones(2, requires_grad=True)
+        >>> with cr.inference_mode():
+        ...     y = w * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __init__(self, mode: bool = True) -> None:
+        self.prev = _mode.enabled
+        self.off = bool(mode)
+        self.mode = False if mode else _mode.enabled
+
+    def __enter__(self) -> None:
+        self.prev = _mode.enabled
+        if self.off:
+            _mode.enabled = False
+
+    def __call__(self, fn: F) -> F:
+        return super().__call__(fn) if self.off else fn

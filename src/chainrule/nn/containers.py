@@ -1,4 +1,5 @@
-"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``."""
+"""Containers: ``Sequential``, ``ModuleList``, ``ModuleDict``, ``ParameterList``,
+``ParameterDict``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from chainrule.nn.module import Module
+from chainrule.nn.module import Module, Parameter
+from chainrule.tensor import Tensor
 
 
 class Sequential(Module):
@@ -114,3 +116,84 @@ class ModuleDict(Module):
 
     def items(self) -> Iterable[tuple[str, Module]]:
         return self._modules.items()
+
+
+def _as_parameter(value: Any) -> Parameter:
+    """A tensor as a ``Parameter`` (a plain tensor is wrapped, sharing its data)."""
+    if isinstance(value, Parameter):
+        return value
+    if not isinstance(value, Tensor):
+        raise TypeError(f"cannot register a {type(value).__name__} as a parameter "
+                        "(chainrule.Tensor or chainrule.nn.Parameter expected)")
+    return Parameter(value)
+
+
+class ParameterList(Module):
+    """A list of parameters registered under ``0``, ``1``, ...; plain tensors become
+    ``Parameter``s.
+
+    Example:
+        >>> import chainrule as cr
+        >>> ps = cr.nn.ParameterList([cr.zeros(2), cr.ones(3)])
+        >>> [(name, tuple(p.shape)) for name, p in ps.named_parameters()]
+        [('0', (2,)), ('1', (3,))]
+    """
+
+    def __init__(self, values: Iterable[Tensor] | None = None) -> None:
+        super().__init__()
+        for v in values or ():
+            self.append(v)
+
+    def append(self, value: Tensor) -> ParameterList:
+        self.register_parameter(str(len(self._parameters)), _as_parameter(value))
+        return self
+
+    def extend(self, values: Iterable[Tensor]) -> ParameterList:
+        for v in values:
+            self.append(v)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[Parameter]:
+        return iter(self._parameters.values())  # type: ignore[arg-type]
+
+    def __getitem__(self, idx: int) -> Parameter:
+        return list(self._parameters.values())[idx]  # type: ignore[return-value]
+
+    def __setitem__(self, idx: int, value: Tensor) -> None:
+        self.register_parameter(str(idx % len(self)), _as_parameter(value))
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered under their keys; plain tensors become ``Parameter``s."""
+
+    def __init__(self, parameters: Mapping[str, Tensor] | None = None) -> None:
+        super().__init__()
+        for k, v in (parameters or {}).items():
+            self[k] = v
+
+    def __getitem__(self, key: str) -> Parameter:
+        return self._parameters[key]  # type: ignore[return-value]
+
+    def __setitem__(self, key: str, value: Tensor) -> None:
+        self.register_parameter(key, _as_parameter(value))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._parameters
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parameters)
+
+    def keys(self) -> Iterable[str]:
+        return self._parameters.keys()
+
+    def values(self) -> Iterable[Parameter]:
+        return self._parameters.values()  # type: ignore[return-value]
+
+    def items(self) -> Iterable[tuple[str, Parameter]]:
+        return self._parameters.items()  # type: ignore[return-value]

@@ -12,6 +12,8 @@ from typing import Any, NamedTuple
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import xp
+from chainrule.device import check as check_device
+from chainrule.device import device
 from chainrule.tensor import Tensor
 
 
@@ -42,6 +44,26 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
+class _ModuleHookHandle:
+    """Returned by ``register_forward_hook`` and friends: ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: OrderedDict[int, Any]) -> None:
+        self.hooks = hooks
+        self.id = _ModuleHookHandle._next_id
+        _ModuleHookHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> _ModuleHookHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 class Module:
     """Base class for layers and models: holds parameters, buffers and submodules.
 
@@ -62,7 +84,36 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing 'forward'")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_hooks")
+        if not hooks:
+            return self.forward(*args, **kwargs)
+        for hook in list(hooks["pre"].values()):
+            new = hook(self, args)
+            if new is not None:
+                args = new if isinstance(new, tuple) else (new,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(hooks["post"].values()):
+            new = hook(self, args, out)
+            if new is not None:
+                out = new
+        return out
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        """Call ``hook(module, args)`` before every ``forward``; a returned value (a tuple, or
+        a single input) replaces the positional inputs. Returns a handle with ``remove()``."""
+        return self._add_hook("pre", hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        """Call ``hook(module, args, output)`` after every ``forward`` (e.g. to record
+        activations); a returned value replaces the output. Returns a handle with
+        ``remove()``."""
+        return self._add_hook("post", hook)
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        hooks = self.__dict__.setdefault("_hooks", {"pre": OrderedDict(), "post": OrderedDict()})
+        handle = _ModuleHookHandle(hooks[kind])
+        hooks[kind][handle.id] = hook
+        return handle
 
     # ---- registration -------------------------------------------------------------------------
     def __setattr__(self, name: str, value: Any) -> None:
@@ -212,9 +263,18 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """Cast floating parameters and buffers to a dtype (devices other than cpu refused)."""
-        dtype = kwargs.get("dtype", args[0] if args else None)
-        if dtype is None or dtype == "cpu":
+        """Cast floating parameters and buffers to a dtype: ``to(dtype)``, ``to(tensor)`` (its
+        dtype) or ``to(device, dtype)``; a device other than the CPU is refused."""
+        dtype, where = kwargs.get("dtype"), kwargs.get("device")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str | device):
+                where = a
+            else:
+                dtype = a
+        check_device(where, f"{type(self).__name__}.to")
+        if dtype is None:
             return self
         dtype = xp.dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
@@ -222,6 +282,11 @@ class Module:
                 t.data = t.data.astype(dtype)
                 if t.grad is not None:
                     t.grad.data = t.grad.data.astype(dtype)
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused with a clear error: chainrule computes on the CPU."""
+        check_device("cuda", f"{type(self).__name__}.cuda")
         return self
 
     def float(self) -> Module:

@@ -14,8 +14,9 @@ from chainrule.ops import (
     reduce,
     rnn,
     shape,
+    sorting,
     unary,
 )
 
 __all__ = ["activation", "comparison", "conv", "elementwise", "fold", "fused", "linalg", "loss",
-           "movement", "pool", "reduce", "rnn", "shape", "unary"]
+           "movement", "pool", "reduce", "rnn", "shape", "sorting", "unary"]
