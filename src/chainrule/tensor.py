@@ -1,7 +1,9 @@
 """The Tensor: an array, the gradient it receives, and the op that produced it.
 
-Math methods are one-liners over the op functions in ``chainrule.ops``; autograd state
-(``requires_grad``, ``grad``, ``grad_fn``, version counter, hooks) lives here.
+Math methods are one-liners over the op functions in ``chainrule.ops``, bound onto the class by
+the op modules (``tensor_method``) and, for the operators and in-place operations, by
+``tensor_operators.py``; autograd state (``requires_grad``, ``grad``, ``grad_fn``, version counter,
+hooks) lives here.
 """
 
 from __future__ import annotations
@@ -288,132 +290,8 @@ class Tensor:
     def _fill(self, value: Array) -> Tensor:
         return self._inplace(lambda _: Tensor._wrap(value))
 
-    def zero_(self) -> Tensor:
-        return self._fill(xp.zeros_like(self.data))
-
-    def fill_(self, value: Scalar) -> Tensor:
-        return self._fill(xp.full_like(self.data, value))
-
-    def copy_(self, src: Any) -> Tensor:
-        if isinstance(src, Tensor) and src.requires_grad:
-            return self._inplace(lambda _: src.to(self.dtype).expand(self.shape) * 1)
-        return self._fill(as_array(src, self.dtype))
-
-    def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(lambda s: s + other * alpha if alpha != 1 else s + other)
-
-    def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
-        return self._inplace(lambda s: s - other * alpha if alpha != 1 else s - other)
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._inplace(lambda s: s * other)
-
-    def div_(self, other: Any) -> Tensor:
-        return self._inplace(lambda s: s / other)
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return self._inplace(lambda s: s.clamp(min, max))
-
-    def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
-        return self._inplace(lambda s: s.masked_fill(mask, value))
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
-        rng = _random.numpy_generator(generator)
-        return self._fill(rng.uniform(a, b, self.shape).astype(self.dtype))
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
-        rng = _random.numpy_generator(generator)
-        return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._inplace(lambda s: _M.index_put(s, index, value))
-
-    # ---- operators (straight to the primitives: the hottest calls) ---------------------------
-    def __add__(self, o: Any) -> Tensor:
-        return _E.Add.apply(self, o)
-
-    def __radd__(self, o: Any) -> Tensor:
-        return _E.Add.apply(o, self)
-
-    def __sub__(self, o: Any) -> Tensor:
-        return _E.Sub.apply(self, o)
-
-    def __rsub__(self, o: Any) -> Tensor:
-        return _E.Sub.apply(o, self)
-
-    def __mul__(self, o: Any) -> Tensor:
-        return _E.Mul.apply(self, o)
-
-    def __rmul__(self, o: Any) -> Tensor:
-        return _E.Mul.apply(o, self)
-
-    def __truediv__(self, o: Any) -> Tensor:
-        return _E.Div.apply(self, o)
-
-    def __rtruediv__(self, o: Any) -> Tensor:
-        return _E.Div.apply(o, self)
-
-    def __pow__(self, o: Any) -> Tensor:
-        return _E.pow(self, o)
-
-    def __rpow__(self, o: Any) -> Tensor:
-        return _E.pow(o, self)
-
-    def __matmul__(self, o: Any) -> Tensor:
-        return _L.matmul(self, o)
-
-    def __rmatmul__(self, o: Any) -> Tensor:
-        return _L.matmul(o, self)
-
-    def __neg__(self) -> Tensor:
-        return _U.Neg.apply(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return _U.abs(self)
-
-    def __invert__(self) -> Tensor:
-        return _C.logical_not(self)
-
-    def __and__(self, o: Any) -> Tensor:
-        return _C.logical_and(self, o)
-
-    def __or__(self, o: Any) -> Tensor:
-        return _C.logical_or(self, o)
-
-    def __xor__(self, o: Any) -> Tensor:
-        return _C.logical_xor(self, o)
-
-    def __floordiv__(self, o: Any) -> Tensor:
-        return _C.floor_divide(self, o)
-
-    def __mod__(self, o: Any) -> Tensor:
-        return _C.remainder(self, o)
-
-    def __eq__(self, o: Any) -> Tensor:  # type: ignore[override]
-        return _C.eq(self, o)
-
-    def __ne__(self, o: Any) -> Tensor:  # type: ignore[override]
-        return _C.ne(self, o)
-
-    def __lt__(self, o: Any) -> Tensor:
-        return _C.lt(self, o)
-
-    def __le__(self, o: Any) -> Tensor:
-        return _C.le(self, o)
-
-    def __gt__(self, o: Any) -> Tensor:
-        return _C.gt(self, o)
-
-    def __ge__(self, o: Any) -> Tensor:
-        return _C.ge(self, o)
-
-    __hash__ = object.__hash__
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return _M.getitem(self, index)
+    # ---- operators, indexing and in-place operations: bound in ``tensor_operators.py`` -------
+    __hash__ = object.__hash__  # by identity, as in PyTorch (``==`` is elementwise)
 
     def __repr__(self) -> str:
         d = self.data
@@ -499,9 +377,5 @@ def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-from chainrule import random as _random  # noqa: E402
-from chainrule.ops import comparison as _C  # noqa: E402
-from chainrule.ops import elementwise as _E  # noqa: E402
-from chainrule.ops import linalg as _L  # noqa: E402
-from chainrule.ops import movement as _M  # noqa: E402
+from chainrule import tensor_operators  # noqa: E402, F401  (binds the operators onto Tensor)
 from chainrule.ops import unary as _U  # noqa: E402

@@ -1,0 +1,228 @@
+"""Tensor's operators and in-place operations, bound onto ``Tensor`` as methods.
+
+The operators (``a + b``, ``a @ b``, ``a < b``, ``a & b``, ``x[i]``, ``x[i] = v``, ...) call the
+primitives directly, as they are the hottest calls; the in-place operations (``add_``, ``zero_``,
+``normal_``, ...) go through ``Tensor._inplace``, which keeps the version counter and the graph
+right. They live here rather than in the class body because they call the ops, and the op modules
+import ``Tensor``: ``chainrule.tensor`` imports this module once the class exists.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule import random as _random
+from chainrule.backend import xp
+from chainrule.ops import comparison as _C
+from chainrule.ops import elementwise as _E
+from chainrule.ops import linalg as _L
+from chainrule.ops import movement as _M
+from chainrule.ops import unary as _U
+from chainrule.tensor import Scalar, Tensor, as_array, tensor_method
+
+
+# ---- operators (straight to the primitives: the hottest calls) -----------------------------------
+@tensor_method
+def __add__(self, o: Any) -> Tensor:
+    return _E.Add.apply(self, o)
+
+
+@tensor_method
+def __radd__(self, o: Any) -> Tensor:
+    return _E.Add.apply(o, self)
+
+
+@tensor_method
+def __sub__(self, o: Any) -> Tensor:
+    return _E.Sub.apply(self, o)
+
+
+@tensor_method
+def __rsub__(self, o: Any) -> Tensor:
+    return _E.Sub.apply(o, self)
+
+
+@tensor_method
+def __mul__(self, o: Any) -> Tensor:
+    return _E.Mul.apply(self, o)
+
+
+@tensor_method
+def __rmul__(self, o: Any) -> Tensor:
+    return _E.Mul.apply(o, self)
+
+
+@tensor_method
+def __truediv__(self, o: Any) -> Tensor:
+    return _E.Div.apply(self, o)
+
+
+@tensor_method
+def __rtruediv__(self, o: Any) -> Tensor:
+    return _E.Div.apply(o, self)
+
+
+@tensor_method
+def __pow__(self, o: Any) -> Tensor:
+    return _E.pow(self, o)
+
+
+@tensor_method
+def __rpow__(self, o: Any) -> Tensor:
+    return _E.pow(o, self)
+
+
+@tensor_method
+def __matmul__(self, o: Any) -> Tensor:
+    return _L.matmul(self, o)
+
+
+@tensor_method
+def __rmatmul__(self, o: Any) -> Tensor:
+    return _L.matmul(o, self)
+
+
+@tensor_method
+def __neg__(self) -> Tensor:
+    return _U.Neg.apply(self)
+
+
+@tensor_method
+def __pos__(self) -> Tensor:
+    return self
+
+
+@tensor_method
+def __abs__(self) -> Tensor:
+    return _U.abs(self)
+
+
+@tensor_method
+def __invert__(self) -> Tensor:
+    return _C.logical_not(self)
+
+
+@tensor_method
+def __and__(self, o: Any) -> Tensor:
+    return _C.logical_and(self, o)
+
+
+@tensor_method
+def __or__(self, o: Any) -> Tensor:
+    return _C.logical_or(self, o)
+
+
+@tensor_method
+def __xor__(self, o: Any) -> Tensor:
+    return _C.logical_xor(self, o)
+
+
+@tensor_method
+def __floordiv__(self, o: Any) -> Tensor:
+    return _C.floor_divide(self, o)
+
+
+@tensor_method
+def __mod__(self, o: Any) -> Tensor:
+    return _C.remainder(self, o)
+
+
+@tensor_method
+def __eq__(self, o: Any) -> Tensor:
+    return _C.eq(self, o)
+
+
+@tensor_method
+def __ne__(self, o: Any) -> Tensor:
+    return _C.ne(self, o)
+
+
+@tensor_method
+def __lt__(self, o: Any) -> Tensor:
+    return _C.lt(self, o)
+
+
+@tensor_method
+def __le__(self, o: Any) -> Tensor:
+    return _C.le(self, o)
+
+
+@tensor_method
+def __gt__(self, o: Any) -> Tensor:
+    return _C.gt(self, o)
+
+
+@tensor_method
+def __ge__(self, o: Any) -> Tensor:
+    return _C.ge(self, o)
+
+
+# ---- indexing ------------------------------------------------------------------------------------
+@tensor_method
+def __getitem__(self, index: Any) -> Tensor:
+    return _M.getitem(self, index)
+
+
+@tensor_method
+def __setitem__(self, index: Any, value: Any) -> None:
+    self._inplace(lambda s: _M.index_put(s, index, value))
+
+
+# ---- in-place operations -------------------------------------------------------------------------
+@tensor_method
+def zero_(self) -> Tensor:
+    return self._fill(xp.zeros_like(self.data))
+
+
+@tensor_method
+def fill_(self, value: Scalar) -> Tensor:
+    return self._fill(xp.full_like(self.data, value))
+
+
+@tensor_method
+def copy_(self, src: Any) -> Tensor:
+    if isinstance(src, Tensor) and src.requires_grad:
+        return self._inplace(lambda _: src.to(self.dtype).expand(self.shape) * 1)
+    return self._fill(as_array(src, self.dtype))
+
+
+@tensor_method
+def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+    return self._inplace(lambda s: s + other * alpha if alpha != 1 else s + other)
+
+
+@tensor_method
+def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
+    return self._inplace(lambda s: s - other * alpha if alpha != 1 else s - other)
+
+
+@tensor_method
+def mul_(self, other: Any) -> Tensor:
+    return self._inplace(lambda s: s * other)
+
+
+@tensor_method
+def div_(self, other: Any) -> Tensor:
+    return self._inplace(lambda s: s / other)
+
+
+@tensor_method
+def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+    return self._inplace(lambda s: s.clamp(min, max))
+
+
+@tensor_method
+def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
+    return self._inplace(lambda s: s.masked_fill(mask, value))
+
+
+@tensor_method
+def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+    rng = _random.numpy_generator(generator)
+    return self._fill(rng.uniform(a, b, self.shape).astype(self.dtype))
+
+
+@tensor_method
+def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+    rng = _random.numpy_generator(generator)
+    return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
