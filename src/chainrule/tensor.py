@@ -15,6 +15,8 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, xp
+from chainrule.device import CPU, device
+from chainrule.device import check as check_device
 
 Scalar = int | float | bool
 
@@ -74,8 +76,8 @@ class Tensor:
         return self.data.dtype
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        return CPU
 
     @property
     def is_leaf(self) -> bool:
@@ -154,14 +156,19 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.data.item())
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Tensor:
-        """Cast to ``dtype`` (differentiable between floating dtypes); devices other than
-        'cpu' are refused."""
-        dtype = kwargs.pop("dtype", dtype)
-        if isinstance(dtype, str) and dtype in ("cpu",):  # to("cpu"), to("cpu", float64)
-            dtype = args[0] if args else None
-        if isinstance(dtype, Tensor):
-            dtype = dtype.dtype
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
+        """Cast to a dtype (differentiable between floating dtypes): ``to(dtype)``,
+        ``to(other)`` (its dtype) or ``to(device, dtype)``; devices other than the CPU are
+        refused."""
+        dtype, where = kwargs.get("dtype"), kwargs.get("device")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str | device):
+                where = a
+            else:
+                dtype = a
+        check_device(where, "Tensor.to")
         if dtype is None:
             return self
         return _U.cast(self, xp.dtype(dtype))
@@ -188,6 +195,11 @@ class Tensor:
         return self.to(backend.bool_)
 
     def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None) -> Tensor:
+        """Refused with a clear error: chainrule computes on the CPU."""
+        check_device("cuda", "Tensor.cuda")
         return self
 
     # ---- autograd -------------------------------------------------------------------------
@@ -359,7 +371,8 @@ def _untensor(data: Any) -> Any:
     return data
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data``.
 
     Example:
@@ -367,6 +380,7 @@ def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
         >>> cr.tensor([1.0, 2.0], requires_grad=True)
         tensor([1., 2.], requires_grad=True)
     """
+    check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 

@@ -190,3 +190,21 @@ def test_small_module_level_helpers() -> None:
     cr.manual_seed(fresh)
     np.testing.assert_array_equal(cr.rand(3).numpy(), a.numpy())
     cr.manual_seed(0)
+
+
+def test_tensor_device_contiguity_and_casts() -> None:
+    x = cr.randn(2, 3, requires_grad=True)
+    assert x.device == "cpu" and x.device.type == "cpu" and x.device == cr.device("cpu")
+    assert x.to("cpu") is x and x.to(device="cpu", dtype=cr.float64).dtype == np.float64
+    assert x.to(cr.ones(1, dtype=cr.float64)).dtype == np.float64
+    assert cr.tensor([1.0], device="cpu").device == "cpu"
+    t = x.t()
+    assert not t.is_contiguous() and t.contiguous().is_contiguous() and x.contiguous() is x
+    t.contiguous().sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="chainrule computes on the CPU"):
+        x.cuda()
+    with pytest.raises(RuntimeError, match="chainrule computes on the CPU"):
+        x.to("cuda:0")
+    with pytest.raises(RuntimeError, match="chainrule computes on the CPU"):
+        cr.tensor([1.0], device="cuda")

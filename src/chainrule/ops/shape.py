@@ -10,6 +10,7 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.ops.reduce import normalize_dims
+from chainrule.ops.unary import clone
 from chainrule.tensor import Tensor, tensor_method
 
 
@@ -268,3 +269,16 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = None if dims is None else ((dims,) if isinstance(dims, int) else tuple(dims))
     return Roll.apply(input, shifts=shifts, dims=dims)
+
+
+@tensor_method
+def contiguous(input: Tensor) -> Tensor:
+    """``input`` if its data is C-contiguous, else a contiguous copy (which stays in the
+    graph)."""
+    return input if input.data.flags.c_contiguous else clone(input)
+
+
+@tensor_method
+def is_contiguous(input: Tensor) -> bool:
+    """Whether the data is laid out C-contiguously (as after ``contiguous()``)."""
+    return bool(input.data.flags.c_contiguous)
