@@ -47,7 +47,15 @@ from chainrule.nn.loss import (
     SmoothL1Loss,
 )
 from chainrule.nn.module import Module, Parameter
-from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from chainrule.nn.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+    RMSNorm,
+)
 from chainrule.nn.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -70,15 +78,15 @@ from chainrule.nn.transformer import (
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss",
     "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "Conv1d", "Conv2d",
-    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding",
-    "Flatten", "GELU", "GLU", "GRU", "GRUCell", "GraphConv", "Hardtanh", "HingeEmbeddingLoss",
-    "HuberLoss", "Identity", "KLDivLoss", "L1Loss", "LSTM", "LSTMCell", "LayerNorm",
-    "LeakyReLU", "LearnedPositionalEncoding", "Linear", "LogSigmoid", "LogSoftmax", "MSELoss",
-    "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "ParameterDict",
-    "ParameterList", "MultiMarginLoss", "MultiheadAttention", "MultiplicativeInteraction",
-    "NLLLoss", "Parameter", "RMSNorm", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU",
+    "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten",
+    "GELU", "GLU", "GRU", "GRUCell", "GraphConv", "GroupNorm", "Hardtanh", "HingeEmbeddingLoss",
+    "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "L1Loss", "LSTM",
+    "LSTMCell", "LayerNorm", "LeakyReLU", "LearnedPositionalEncoding", "Linear", "LogSigmoid",
+    "LogSoftmax", "MSELoss", "MaxPool1d", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList",
+    "MultiMarginLoss", "MultiheadAttention", "MultiplicativeInteraction", "NLLLoss", "Parameter",
+    "ParameterDict", "ParameterList", "RMSNorm", "RNN", "RNNBase", "RNNCell", "RNNCellBase", "ReLU",
     "ReLU6", "Sequential", "SiLU", "Sigmoid", "SinusoidalPositionalEncoding", "SmoothL1Loss",
     "Softmax", "Softplus", "Softsign", "Tanh", "TransformerDecoder", "TransformerDecoderLayer",
-    "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "functional", "init",
-    "losses", "utils",
+    "TransformerEncoder", "TransformerEncoderLayer", "Unflatten", "functional", "init", "losses",
+    "utils",
 ]

@@ -26,6 +26,8 @@ from chainrule.nn.losses import (
 )
 from chainrule.nn.normalization_functional import (
     batch_norm,
+    group_norm,
+    instance_norm,
     layer_norm,
     rms_norm,
 )
@@ -184,13 +186,13 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "conv1d", "conv2d",
-    "conv_transpose2d", "dropout2d", "fold", "max_pool1d", "max_pool2d",
-    "scaled_dot_product_attention", "unfold",
-    "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "cosine_similarity", "cross_entropy", "dropout", "elu", "embedding", "flatten", "gelu",
-    "glu", "hardtanh", "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "layer_norm",
-    "leaky_relu", "linear", "log_softmax", "logsigmoid", "mish", "mse_loss", "multi_margin_loss",
-    "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "rms_norm", "sigmoid", "silu",
-    "smooth_l1_loss", "softmax", "softplus", "softsign", "tanh", "tanhshrink",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
+    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
+    "conv_transpose2d", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu",
+    "embedding", "flatten", "fold", "gelu", "glu", "group_norm", "hardtanh", "hinge_embedding_loss",
+    "huber_loss", "instance_norm", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
+    "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss",
+    "multi_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "rms_norm",
+    "scaled_dot_product_attention", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
+    "softsign", "tanh", "tanhshrink", "unfold",
 ]

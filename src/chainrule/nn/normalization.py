@@ -1,4 +1,5 @@
-"""Normalisation layers: ``BatchNorm1d`` (and ``BatchNorm2d``), ``LayerNorm``, ``RMSNorm``."""
+"""Normalisation layers: ``BatchNorm1d`` (and ``BatchNorm2d``), ``InstanceNorm1d`` (and
+``InstanceNorm2d``), ``GroupNorm``, ``LayerNorm``, ``RMSNorm``."""
 
 from __future__ import annotations
 
@@ -113,6 +114,113 @@ class BatchNorm2d(_BatchNorm):
     """
 
     _ndims = (4,)
+
+
+class _InstanceNorm(_BatchNorm):
+    # The parameters, buffers and repr of _BatchNorm (PyTorch's _NormBase); other defaults and
+    # per-sample statistics. The running statistics are updated but num_batches_tracked is not,
+    # and momentum=None freezes them, as in PyTorch.
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = False, track_running_stats: bool = False, device: Any = None,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype,
+                         bias=bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        unbatched = self._ndims[0]
+        if input.ndim not in self._ndims:
+            raise ValueError(f"{type(self).__name__}: expected {unbatched}D or {unbatched + 1}D "
+                             f"input, got shape {tuple(input.shape)}")
+        channel_dim = input.ndim - unbatched
+        if self.affine and input.shape[channel_dim] != self.num_features:
+            raise ValueError(f"{type(self).__name__}: expected {self.num_features} channels "
+                             f"(dim {channel_dim}), got input of shape {tuple(input.shape)}")
+        x = input.unsqueeze(0) if input.ndim == unbatched else input
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if input.ndim == unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation (Ulyanov et al., 2016): each channel of each sample normalised
+    over its length, y = (x − E[x]) / √(Var[x] + eps) · γ + β (biased variance).
+
+    With ``track_running_stats`` each training step updates running ← (1 − momentum)·running
+    + momentum·stat (the per-sample statistics averaged over the batch, unbiased variance), and
+    ``eval()`` uses the running statistics; by default the input's statistics are always used.
+
+    Shape:
+        (N, C, L) or (C, L) → same shape.
+
+    Attributes:
+        weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``, default False).
+        running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
+        (buffers, if ``track_running_stats``, default False).
+    """
+
+    _ndims = (2, 3)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """``InstanceNorm1d`` for images: statistics per sample and channel over (H, W).
+
+    Shape:
+        (N, C, H, W) or (C, H, W) → same shape.
+    """
+
+    _ndims = (3, 4)
+
+
+class GroupNorm(Module):
+    """Group normalisation (Wu & He, 2018): the C channels are split into ``num_groups`` groups
+    and each sample's group is normalised over its channels and all other dims,
+    y = (x − E[x]) / √(Var[x] + eps) · γ + β (biased variance; γ, β per channel).
+
+    Shape:
+        (N, C, *) → same shape.
+
+    Attributes:
+        weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``; no β if ``bias=False``).
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__()
+        if num_groups <= 0:
+            raise ValueError(f"GroupNorm: num_groups must be positive, got {num_groups}")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by "
+                             f"num_groups ({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        dt = _dt(dtype)
+        if affine:
+            self.weight = Parameter(xp.ones(num_channels, dt))
+            if bias:
+                self.bias = Parameter(xp.zeros(num_channels, dt))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim < 2 or input.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected input of shape (N, {self.num_channels}, *), "
+                             f"got {tuple(input.shape)}")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, "
+                f"affine={self.affine}, bias={self.bias is not None}")
 
 
 def _shape(normalized_shape: Sequence[int] | int) -> tuple[int, ...]:

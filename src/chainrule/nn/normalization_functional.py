@@ -1,5 +1,5 @@
 """Normalisation functions, the functional forms of ``nn.normalization``'s layers
-(re-exported by ``chainrule.nn.functional``): layer, RMS and batch norm.
+(re-exported by ``chainrule.nn.functional``): layer, RMS, batch, group and instance norm.
 
 All are composites of primitives (mean, rsqrt, reshape, arithmetic), so their gradients come
 from autograd; running statistics are buffers updated in place, outside the graph.
@@ -62,7 +62,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                          f"{tuple(input.shape)}")
     c = input.shape[1]
     axes = (0, *range(2, input.ndim))
-    shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
         count = input.numel() // c
         if count <= 1:
@@ -77,12 +76,25 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             _ema(running_var, var.data.reshape(c) * (count / (count - 1)), m)
         out = centered * (var + eps).rsqrt()
     else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: running_mean and running_var are needed when not "
-                             "training")
-        scale = 1.0 / xp.sqrt(running_var.data + eps)
-        out = (input - running_mean.reshape(shape)) * Tensor._wrap(
-            scale.astype(input.dtype).reshape(shape))
+        out = _with_running_stats(input, running_mean, running_var, eps, "batch_norm")
+    return _affine(out, weight, bias)
+
+
+def _with_running_stats(input: Tensor, running_mean: Tensor | None,
+                        running_var: Tensor | None, eps: float, name: str) -> Tensor:
+    """(x − running_mean) / √(running_var + eps) per channel (dim 1); the statistics are
+    constants."""
+    if running_mean is None or running_var is None:
+        raise ValueError(f"{name}: running_mean and running_var are needed when not training")
+    shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
+    scale = 1.0 / xp.sqrt(running_var.data + eps)
+    return (input - running_mean.reshape(shape)) * Tensor._wrap(
+        scale.astype(input.dtype).reshape(shape))
+
+
+def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
+    """out · weight + bias with per-channel (dim 1) weight and bias."""
+    shape = (1, out.shape[1]) + (1,) * (out.ndim - 2)
     if weight is not None:
         out = out * weight.reshape(shape)
     return out if bias is None else out + bias.reshape(shape)
@@ -93,3 +105,58 @@ def _ema(buffer: Tensor, value: Any, momentum: float) -> None:
     buffer.data += momentum * value.astype(buffer.dtype, copy=False)
     buffer._version += 1
 
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Split the channels (dim 1) of input (N, C, ...) into ``num_groups`` groups of C/G and
+    normalise each sample's group over its channels and the other dims (biased variance); then
+    per-channel ``weight`` (C,) and ``bias`` (C,)."""
+    if input.ndim < 2:
+        raise RuntimeError(f"group_norm: expected at least 2 dimensions for input tensor but "
+                           f"received {input.ndim}")
+    n, c = input.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError(f"group_norm: expected number of channels in input to be divisible "
+                           f"by num_groups, but got input of shape {tuple(input.shape)} and "
+                           f"num_groups={num_groups}")
+    if input.numel() == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {tuple(input.shape)}")
+    grouped = input.reshape(n, num_groups, -1)
+    centered = grouped - grouped.mean(2, keepdim=True)
+    var = (centered * centered).mean(2, keepdim=True)
+    out = (centered * (var + eps).rsqrt()).reshape(input.shape)
+    return _affine(out, weight, bias)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
+                  running_var: Tensor | None = None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float | None = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalise each channel of each sample of input (N, C, ...) over its remaining dims
+    (biased variance); then per-channel ``weight`` (C,) and ``bias`` (C,).
+
+    With ``use_input_stats`` the running buffers, if given, are updated in place with the
+    per-sample statistics averaged over the batch: r ← (1 − momentum)·r + momentum·stat
+    (unbiased variance), as in PyTorch. Otherwise the running statistics are used.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"instance_norm: expected input of shape (N, C, ...), got "
+                         f"{tuple(input.shape)}")
+    if not use_input_stats:
+        return _affine(_with_running_stats(input, running_mean, running_var, eps,
+                                           "instance_norm"), weight, bias)
+    n, c = input.shape[:2]
+    count = input.numel() // max(n * c, 1)
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{tuple(input.shape)}")
+    axes = tuple(range(2, input.ndim))
+    mean = input.mean(axes, keepdim=True)
+    centered = input - mean
+    var = (centered * centered).mean(axes, keepdim=True)
+    if running_mean is not None and running_var is not None:
+        m = 0.1 if momentum is None else momentum
+        _ema(running_mean, mean.data.reshape(n, c).mean(0), m)
+        _ema(running_var, var.data.reshape(n, c).mean(0) * (count / (count - 1)), m)
+    return _affine(centered * (var + eps).rsqrt(), weight, bias)
