@@ -6,8 +6,12 @@ gradients; chainrule's ops never alias their inputs).
 
 from __future__ import annotations
 
+from typing import Any
+
+from chainrule.backend import xp
 from chainrule.nn import functional as F
-from chainrule.nn.module import Module
+from chainrule.nn import init as _init
+from chainrule.nn.module import Module, Parameter
 from chainrule.tensor import Tensor
 
 
@@ -64,6 +68,73 @@ class ELU(Module):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
+class CELU(ELU):
+    """x if x > 0 else alpha·(e^(x/alpha) − 1) (continuously differentiable ELU)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        if alpha == 0:
+            raise ValueError(f"CELU: alpha cannot be 0, got {alpha}")
+        super().__init__(alpha, inplace)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.celu(input, self.alpha)
+
+
+class SELU(_Inplace):
+    """scale·(x if x > 0 else alpha·(eˣ − 1)) with alpha ≈ 1.6733, scale ≈ 1.0507
+    (self-normalising; Klambauer et al., 2017)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.selu(input)
+
+
+class PReLU(Module):
+    """x if x > 0 else a·x with a learnable slope a, shared (``num_parameters=1``) or one per
+    channel (dim 1 of the input; ``num_parameters`` = C).
+
+    Shape:
+        (*) → same shape; with C slopes the input is (N, C, *).
+
+    Attributes:
+        weight a: (num_parameters,), all ``init`` (0.25).
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
+        self.num_parameters = num_parameters
+        self.init = init
+        dt = xp.float32 if dtype is None else xp.dtype(dtype)
+        self.weight = Parameter(xp.empty(num_parameters, dt))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _init.constant_(self.weight, self.init)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Threshold(Module):
+    """x if x > threshold else value."""
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        super().__init__()
+        self.threshold, self.value, self.inplace = threshold, value, inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.threshold(input, self.threshold, self.value)
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, value={self.value}" + (
+            ", inplace=True" if self.inplace else "")
+
+
 class Sigmoid(Module):
     """σ(x) = 1 / (1 + e⁻ˣ)."""
 
@@ -102,6 +173,57 @@ class Hardtanh(Module):
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + (
             ", inplace=True" if self.inplace else "")
+
+
+class Hardsigmoid(_Inplace):
+    """0 if x ≤ −3, 1 if x ≥ 3, else x/6 + 1/2."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardsigmoid(input)
+
+
+class Hardswish(_Inplace):
+    """x·hardsigmoid(x): 0 if x ≤ −3, x if x ≥ 3, else x·(x + 3)/6 (Howard et al., 2019)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input)
+
+
+class Softshrink(Module):
+    """x − lambd if x > lambd, x + lambd if x < −lambd, else 0."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        if lambd < 0:
+            raise ValueError(f"Softshrink: lambd must be >= 0, got {lambd}")
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Hardshrink(Module):
+    """x if |x| > lambd else 0."""
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardshrink(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return str(self.lambd)
+
+
+class Tanhshrink(Module):
+    """x − tanh(x)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.tanhshrink(input)
 
 
 class GELU(Module):
@@ -181,6 +303,13 @@ class LogSoftmax(Softmax):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
+
+
+class Softmin(Softmax):
+    """e^(−x_i) / Σ_j e^(−x_j) along ``dim`` (softmax of −x)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.softmin(input, self.dim)
 
 
 class GLU(Module):

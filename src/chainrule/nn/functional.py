@@ -7,6 +7,8 @@ from primitives. The losses live in ``chainrule.nn.losses`` and the normalisatio
 
 from __future__ import annotations
 
+from typing import Any
+
 from chainrule import random as _random
 from chainrule.backend import xp
 from chainrule.nn.attention import scaled_dot_product_attention
@@ -104,6 +106,75 @@ def tanhshrink(input: Tensor) -> Tensor:
     return input - tanh(input)
 
 
+# SELU's constants (Klambauer et al., 2017), as in PyTorch
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale·(x if x > 0 else alpha·(eˣ − 1)), alpha ≈ 1.6733, scale ≈ 1.0507."""
+    return _A.elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x if x > 0 else alpha·(e^(x/alpha) − 1), i.e. alpha·elu(x/alpha)."""
+    if alpha == 0:
+        raise ValueError(f"celu: alpha cannot be 0, got {alpha}")
+    return _A.elu(input / alpha, 1.0) * alpha
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """min(max(x/6 + 1/2, 0), 1): 0 below −3, 1 above 3, linear between."""
+    return clamp(input + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·hardsigmoid(x): 0 below −3, x above 3, x·(x + 3)/6 between."""
+    return input * hardsigmoid(input)
+
+
+def softmin(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    """e^(−x_i) / Σ_j e^(−x_j) along ``dim``: softmax of −x."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return softmax(-input, dim)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x if x > threshold else value."""
+    return where(input > threshold, input, value)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x − lambd if x > lambd, x + lambd if x < −lambd, else 0 (x − clamp(x, −lambd, lambd))."""
+    if lambd < 0:
+        raise ValueError(f"softshrink: lambd must be >= 0, got {lambd}")
+    return input - clamp(input, -lambd, lambd)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """x if |x| > lambd else 0."""
+    return where(input.abs() > lambd, input, 0.0)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x if x > 0 else weight·x, with one weight (numel 1) shared by all channels or one per
+    channel (dim 1 of the input; ``weight`` of shape (C,))."""
+    if weight.ndim > 1:
+        raise RuntimeError(f"prelu: expected weight to be a scalar or 1-D tensor, got shape "
+                           f"{tuple(weight.shape)}")
+    n = weight.numel()
+    if n == 1:
+        weight = weight.reshape(())
+    else:
+        channels = input.shape[1] if input.ndim >= 2 else 1
+        if n != channels:
+            raise RuntimeError(f"prelu: weight has {n} parameters but the input of shape "
+                               f"{tuple(input.shape)} has {channels} channels (dim 1)")
+        weight = weight.reshape((n,) + (1,) * (input.ndim - 2))
+    return where(input > 0, input, weight * input)
+
+
 # ---- layers -----------------------------------------------------------------------------------
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
              bias: Tensor | None = None) -> Tensor:
@@ -187,12 +258,13 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
-    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv1d", "conv2d",
-    "conv_transpose2d", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu",
-    "embedding", "flatten", "fold", "gelu", "glu", "group_norm", "hardtanh", "hinge_embedding_loss",
-    "huber_loss", "instance_norm", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "mish", "mse_loss",
-    "multi_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "relu", "relu6", "rms_norm",
-    "scaled_dot_product_attention", "sigmoid", "silu", "smooth_l1_loss", "softmax", "softplus",
-    "softsign", "tanh", "tanhshrink", "unfold",
+    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d",
+    "conv2d", "conv_transpose2d", "cosine_similarity", "cross_entropy", "dropout", "dropout2d",
+    "elu", "embedding", "flatten", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid",
+    "hardswish", "hardtanh", "hinge_embedding_loss", "huber_loss", "instance_norm", "kl_div",
+    "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d",
+    "max_pool2d", "mish", "mse_loss", "multi_margin_loss", "nll_loss", "normalize", "one_hot",
+    "pad", "prelu", "relu", "relu6", "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid",
+    "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
+    "tanhshrink", "threshold", "unfold",
 ]
