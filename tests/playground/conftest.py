@@ -71,6 +71,9 @@ def browser():
 @pytest.fixture
 def context(browser):
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    # Waits are for conditions that must come true; the bound is generous because CI runs the
+    # browser beside the numeric tests on two cores (30 s timed out there under load).
+    ctx.set_default_timeout(120_000)
     yield ctx
     ctx.close()
 

@@ -66,7 +66,7 @@ def test_xor_trains_to_low_test_loss(context, live_server, artifacts):
 
     page.click("#play")
     page.wait_for_function("parseFloat(document.getElementById('test-loss').textContent) < 0.1",
-                           timeout=60_000)
+                           timeout=120_000)
     session = session_of(page, live_server)
     pause_and_settle(page, session)
     shown = page.text_content("#test-loss")
@@ -98,7 +98,7 @@ def test_l1_drives_some_weights_to_exactly_zero(context, live_server, artifacts)
     wait_config(page, "c.regularization === 'l1' && c.reg_rate === 0.3")
     page.click("#play")
     page.wait_for_function("parseInt(document.getElementById('zero-weights').textContent) > 0",
-                           timeout=30_000)
+                           timeout=120_000)
     session = session_of(page, live_server)
     pause_and_settle(page, session)
     zeros = sum(int((lin.weight.data == 0).sum()) for lin in session.net.linears)
@@ -166,7 +166,7 @@ def test_spiral_two_tanh_layers_reaches_low_test_loss(context, live_server, arti
                       "c.features.join() === 'x1,x2' && c.activation === 'tanh'")
     page.click("#play")
     page.wait_for_function("parseFloat(document.getElementById('test-loss').textContent) < 0.1",
-                           timeout=90_000)
+                           timeout=180_000)
     session = session_of(page, live_server)
     pause_and_settle(page, session)
     assert session.test_loss < 0.1 and page.text_content("#test-loss") == f"{session.test_loss:.3f}"
@@ -189,7 +189,7 @@ def test_two_tabs_train_different_networks_independently(context, live_server, a
     a.click("#play")
     b.click("#play")
     for page in (a, b):
-        page.wait_for_function(f"{STATE}.frame.epoch >= 5", timeout=60_000)
+        page.wait_for_function(f"{STATE}.frame.epoch >= 5", timeout=120_000)
     for page, s in ((a, sa), (b, sb)):
         pause_and_settle(page, s)
         assert page.text_content("#test-loss") == f"{s.test_loss:.3f}"
@@ -201,7 +201,7 @@ def test_two_tabs_train_different_networks_independently(context, live_server, a
     b.click("#play")
     b.wait_for_function(f"{STATE}.frame.playing === true")
     epoch_b = sb.epoch
-    b.wait_for_function(f"{STATE}.frame.epoch > {epoch_b + 2}", timeout=30_000)
+    b.wait_for_function(f"{STATE}.frame.epoch > {epoch_b + 2}", timeout=120_000)
     assert not sa.playing
     b.screenshot(path=str(artifacts / "tab-b.png"), full_page=True)
     # closing a tab ends its session
