@@ -79,3 +79,18 @@ def check(where: Any, op: str) -> None:
     if d.type != "cpu":
         raise RuntimeError(f"{op}: chainrule computes on the CPU (NumPy); device '{d}' is not "
                            "available. Use 'cpu', or cr.cuda.is_available() to choose.")
+
+
+def to_dtype(args: tuple[Any, ...], kwargs: dict[str, Any], op: str, tensor_type: type) -> Any:
+    """The dtype that ``.to(...)``'s arguments ask for (``None`` for none): ``to(dtype)``,
+    ``to(tensor)`` (its dtype), ``to(device, dtype)`` or keywords; refuses non-CPU devices."""
+    dtype, where = kwargs.get("dtype"), kwargs.get("device")
+    for a in args:
+        if isinstance(a, tensor_type):
+            dtype = a.dtype
+        elif isinstance(a, str | device):
+            where = a
+        else:
+            dtype = a
+    check(where, op)
+    return dtype

@@ -15,7 +15,7 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, xp
-from chainrule.device import CPU, device
+from chainrule.device import CPU, device, to_dtype
 from chainrule.device import check as check_device
 
 Scalar = int | float | bool
@@ -160,15 +160,7 @@ class Tensor:
         """Cast to a dtype (differentiable between floating dtypes): ``to(dtype)``,
         ``to(other)`` (its dtype) or ``to(device, dtype)``; devices other than the CPU are
         refused."""
-        dtype, where = kwargs.get("dtype"), kwargs.get("device")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str | device):
-                where = a
-            else:
-                dtype = a
-        check_device(where, "Tensor.to")
+        dtype = to_dtype(args, kwargs, "Tensor.to", Tensor)
         if dtype is None:
             return self
         return _U.cast(self, xp.dtype(dtype))

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import xp
 from chainrule.device import check as check_device
-from chainrule.device import device
+from chainrule.device import to_dtype
 from chainrule.tensor import Tensor
 
 
@@ -265,15 +265,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """Cast floating parameters and buffers to a dtype: ``to(dtype)``, ``to(tensor)`` (its
         dtype) or ``to(device, dtype)``; a device other than the CPU is refused."""
-        dtype, where = kwargs.get("dtype"), kwargs.get("device")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str | device):
-                where = a
-            else:
-                dtype = a
-        check_device(where, f"{type(self).__name__}.to")
+        dtype = to_dtype(args, kwargs, f"{type(self).__name__}.to", Tensor)
         if dtype is None:
             return self
         dtype = xp.dtype(dtype)

@@ -17,6 +17,21 @@ def _dt(dtype: Any) -> Any:
     return xp.float32 if dtype is None else xp.dtype(dtype)
 
 
+def _affine_parameters(m: Module, affine: bool, bias: bool, shape: tuple[int, ...],
+                       dt: Any) -> None:
+    """Give ``m`` a ``weight`` of ones and a ``bias`` of zeros of ``shape`` (``None`` where
+    ``affine`` or ``bias`` is off)."""
+    m.register_parameter("weight", Parameter(xp.ones(shape, dt)) if affine else None)
+    m.register_parameter("bias", Parameter(xp.zeros(shape, dt)) if affine and bias else None)
+
+
+def _reset_affine(m: Module) -> None:
+    if m.weight is not None:
+        init.ones_(m.weight)
+    if m.bias is not None:
+        init.zeros_(m.bias)
+
+
 class _BatchNorm(Module):
     _ndims: tuple[int, ...] = ()
 
@@ -30,15 +45,7 @@ class _BatchNorm(Module):
         self.affine = affine
         self.track_running_stats = track_running_stats
         dt = _dt(dtype)
-        if affine:
-            self.weight = Parameter(xp.ones(num_features, dt))
-            if bias:
-                self.bias = Parameter(xp.zeros(num_features, dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, (num_features,), dt)
         if track_running_stats:
             self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dt)))
             self.register_buffer("running_var", Tensor(xp.ones(num_features, dt)))
@@ -56,10 +63,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim not in self._ndims:
@@ -195,22 +199,10 @@ class GroupNorm(Module):
                              f"num_groups ({num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        dt = _dt(dtype)
-        if affine:
-            self.weight = Parameter(xp.ones(num_channels, dt))
-            if bias:
-                self.bias = Parameter(xp.zeros(num_channels, dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, affine, bias, (num_channels,), _dt(dtype))
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         if input.ndim < 2 or input.shape[1] != self.num_channels:
@@ -248,22 +240,10 @@ class LayerNorm(Module):
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        dt = _dt(dtype)
-        if elementwise_affine:
-            self.weight = Parameter(xp.ones(self.normalized_shape, dt))
-            if bias:
-                self.bias = Parameter(xp.zeros(self.normalized_shape, dt))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_parameters(self, elementwise_affine, bias, self.normalized_shape, _dt(dtype))
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)

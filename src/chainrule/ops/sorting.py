@@ -26,6 +26,15 @@ def _dim(input: Tensor, dim: int, op: str) -> int:
     return dim % n
 
 
+def _checked_k(input: Tensor, k: int, dim: int, op: str, lowest: int) -> int:
+    """``dim`` made non-negative, after checking that ``lowest ≤ k ≤`` its size."""
+    d = _dim(input, dim, op)
+    size = input.shape[d] if input.ndim else 1
+    if not lowest <= k <= size:
+        raise RuntimeError(f"{op}: k ({k}) is out of range for dimension {d} of size {size}")
+    return d
+
+
 def _order(a: Array, dim: int, descending: bool) -> Array:
     """Indices that sort ``a`` along ``dim`` (stable when ascending)."""
     if a.ndim == 0:
@@ -74,10 +83,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
         >>> cr.topk(cr.tensor([1.0, 5.0, 3.0, 4.0]), 2).indices.tolist()
         [1, 3]
     """
-    d = _dim(input, dim, "topk")
-    size = input.shape[d] if input.ndim else 1
-    if not 0 <= k <= size:
-        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {d} of size {size}")
+    d = _checked_k(input, k, dim, "topk", lowest=0)
     if input.ndim == 0:
         return TopKResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
     idx = _order(input.data, d, descending=largest)
@@ -95,10 +101,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
         >>> cr.kthvalue(cr.tensor([4.0, 1.0, 3.0]), 2).values.item()
         3.0
     """
-    d = _dim(input, dim, "kthvalue")
-    size = input.shape[d] if input.ndim else 1
-    if not 1 <= k <= size:
-        raise RuntimeError(f"kthvalue: k ({k}) is out of range for dimension {d} of size {size}")
+    d = _checked_k(input, k, dim, "kthvalue", lowest=1)
     if input.ndim == 0:
         return KthValueResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
     idx = xp.take(_order(input.data, d, False), [k - 1], axis=d).astype(xp.int64, copy=False)
