@@ -1,4 +1,4 @@
-"""The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax`` and ``NAdam``.
+"""The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax``, ``NAdam`` and ``RAdam``.
 
 Each follows the corresponding ``torch.optim`` algorithm step for step; moments are float
 arrays like the parameter, updated in place.
@@ -183,3 +183,62 @@ class NAdam(Optimizer):
         upd = xp.divide(state["exp_avg"], denom, out=self._scratch(p))
         upd *= -lr * mu_next / (1.0 - mu_product * mu_next)
         p += upd
+
+
+class RAdam(Optimizer):
+    """RAdam (``torch.optim.RAdam``): Adam with a rectified variance (Liu et al. 2020).
+
+    m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  m̂ = m/(1−β₁ᵗ),
+    ρ∞ = 2/(1−β₂) − 1,  ρₜ = ρ∞ − 2tβ₂ᵗ/(1−β₂ᵗ);
+    if ρₜ > 5:  r = √((ρₜ−4)(ρₜ−2)ρ∞ / ((ρ∞−4)(ρ∞−2)ρₜ)),
+    p ← p − lr·m̂·√(1−β₂ᵗ)/(√v + eps)·r;  else (early steps) p ← p − lr·m̂ (SGD with momentum).
+
+    Args:
+        params: tensors to optimize, or parameter-group dicts.
+        lr: learning rate.
+        betas: decay rates (β₁, β₂) of the first and second moment estimates.
+        eps: added to the denominator for numerical stability.
+        weight_decay: L2 penalty added to the gradient, or with ``decoupled_weight_decay``
+            p ← p·(1 − lr·weight_decay) before the step (as in AdamW).
+        decoupled_weight_decay: decay the weights directly instead of the gradient.
+        maximize: ascend the objective instead of descending.
+
+    State per parameter: ``step`` (int), ``exp_avg``, ``exp_avg_sq``.
+    """
+
+    def __init__(self, params: ParamsT, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
+                 maximize: bool = False) -> None:
+        _check_common(lr, betas, eps, weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
+        return {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_avg_sq": xp.zeros_like(p.data)}
+
+    def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        state["step"] += 1
+        step = state["step"]
+        if wd and group["decoupled_weight_decay"]:
+            p *= 1.0 - lr * wd
+        else:
+            g = self._with_decay(p, g, wd)
+        _moments(self, p, g, state, beta1, beta2)
+        bias_correction1, bias_correction2 = 1.0 - beta1**step, 1.0 - beta2**step
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
+        rho_t = rho_inf - 2.0 * step * beta2**step / bias_correction2
+        upd = xp.divide(state["exp_avg"], bias_correction1, out=self._scratch(p))
+        upd *= lr
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            adaptive = xp.sqrt(state["exp_avg_sq"], out=self._scratch(p, 3))
+            adaptive += group["eps"]
+            xp.divide(bias_correction2**0.5, adaptive, out=adaptive)
+            upd *= adaptive
+            upd *= rect
+        p -= upd
