@@ -336,6 +336,8 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 from chainrule.optim._cyclic_lr import CyclicLR, OneCycleLR  # noqa: E402  (they subclass LRScheduler)
+from chainrule.optim._warm_restarts import CosineAnnealingWarmRestarts  # noqa: E402
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
-           "CosineAnnealingLR", "CyclicLR", "OneCycleLR", "SequentialLR", "ReduceLROnPlateau"]
+           "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
+           "SequentialLR", "ReduceLROnPlateau"]
