@@ -37,6 +37,9 @@ from chainrule.ops.shape import (
     unflatten, unsqueeze,
 )
 from chainrule.ops.sorting import argsort, kthvalue, sort, topk
+from chainrule.ops.trig import (
+    acos, arccos, arcsin, arctan, arctan2, asin, atan, atan2, cosh, hypot, log2, log10, sinh,
+)
 from chainrule.ops.unary import (
     abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt, tan,
     tanh,

@@ -42,12 +42,13 @@ def both(name: str) -> Callable[..., Any]:
 
 
 @pytest.mark.parametrize("name", ["exp", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg",
-                                  "expm1", "erf", "sign", "floor", "ceil", "round"])
+                                  "expm1", "erf", "sign", "floor", "ceil", "round", "atan",
+                                  "arctan", "sinh", "cosh"])
 def test_unary(name: str) -> None:
     helper_test_op([(3, 4)], both(name))
 
 
-@pytest.mark.parametrize("name", ["log", "sqrt", "rsqrt", "log1p", "reciprocal"])
+@pytest.mark.parametrize("name", ["log", "sqrt", "rsqrt", "log1p", "reciprocal", "log2", "log10"])
 def test_unary_positive(name: str) -> None:
     helper_test_op([(3, 4)], both(name), low=0.2, high=3.0)
 

@@ -15,8 +15,9 @@ from chainrule.ops import (
     rnn,
     shape,
     sorting,
+    trig,
     unary,
 )
 
 __all__ = ["activation", "comparison", "conv", "elementwise", "fold", "fused", "linalg", "loss",
-           "movement", "pool", "reduce", "rnn", "shape", "sorting", "unary"]
+           "movement", "pool", "reduce", "rnn", "shape", "sorting", "trig", "unary"]

@@ -1,0 +1,194 @@
+"""Inverse trigonometric and hyperbolic maths: asin, acos, atan, sinh, cosh and the binary atan2
+(broadcasting), with log2/log10 and the composite hypot; NumPy-style aliases (arcsin, ...).
+
+Each primitive states its derivative in its docstring; the unary ones are ``_Unary`` ops (see
+``unary.py``), so one ``deriv(x, y)`` formula gives both the backward and the tangent rule.
+Outside their domains the values are nan as in PyTorch (``asin(2)``), without NumPy's warnings.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from chainrule.autograd.function import Op, register
+from chainrule.backend import Array, xp
+from chainrule.ops.elementwise import _not_broadcastable, _sum, where
+from chainrule.ops.unary import _on, _Unary, _unary, sqrt
+from chainrule.tensor import Tensor, tensor_method
+
+
+def _quiet() -> Any:
+    """Silence NumPy's warnings for nan/inf results at and beyond domain edges (PyTorch is
+    silent there too)."""
+    return xp.errstate(divide="ignore", invalid="ignore")
+
+
+@register
+class Asin(_Unary):
+    """arcsin x, in [−π/2, π/2].  ∂/∂x = g/√(1 − x²) (inf at ±1, nan beyond)."""
+
+    name = "asin"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.arcsin(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / _on(1 - x * x, xp.sqrt, sqrt)
+
+
+@register
+class Acos(_Unary):
+    """arccos x, in [0, π].  ∂/∂x = −g/√(1 − x²) (−inf at ±1, nan beyond)."""
+
+    name = "acos"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.arccos(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return -1 / _on(1 - x * x, xp.sqrt, sqrt)
+
+
+@register
+class Atan(_Unary):
+    """arctan x, in (−π/2, π/2).  ∂/∂x = g/(1 + x²)."""
+
+    name = "atan"
+
+    def forward(self, x: Array) -> Array:
+        return xp.arctan(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 / (1 + x * x)
+
+
+@register
+class Sinh(_Unary):
+    """sinh x.  ∂/∂x = g·cosh x."""
+
+    name = "sinh"
+
+    def forward(self, x: Array) -> Array:
+        return xp.sinh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return _on(x, xp.cosh, cosh)
+
+
+@register
+class Cosh(_Unary):
+    """cosh x.  ∂/∂x = g·sinh x."""
+
+    name = "cosh"
+
+    def forward(self, x: Array) -> Array:
+        return xp.cosh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return _on(x, xp.sinh, sinh)
+
+
+@register
+class Log2(_Unary):
+    """log₂ x.  ∂/∂x = g/(x ln 2).
+
+    NOTE: a primitive, not ``log(x) / ln 2``, for exact results at powers of the base, as
+    PyTorch gives (the composite makes ``log10(1000)`` 2.9999999999999996, so its floor is 2).
+    """
+
+    name = "log2"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.log2(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / (x * math.log(2))
+
+
+@register
+class Log10(_Unary):
+    """log₁₀ x.  ∂/∂x = g/(x ln 10).  A primitive for exactness, as ``log2``."""
+
+    name = "log10"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.log10(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / (x * math.log(10))
+
+
+@register
+class Atan2(Op):
+    """atan2(a, b): the angle of the point (b, a), in [−π, π] (integers give float32).
+    ∂/∂a = g·b/(a² + b²),  ∂/∂b = −g·a/(a² + b²);  0 at the origin, as in PyTorch."""
+
+    name = "atan2"
+
+    def forward(self, a: Array, b: Array) -> Array:
+        try:
+            out = xp.arctan2(a, b)
+        except ValueError:
+            raise _not_broadcastable(self, a, b) from None
+        return out if a.dtype.kind == "f" or b.dtype.kind == "f" else out.astype(xp.float32)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, b = self.inputs
+        na, nb = self.needs_input_grad
+        s = g / self._r2()
+        return (s * b if na else None), (-s * a if nb else None)
+
+    def jvp(self, ta: Tensor | None, tb: Tensor | None) -> Tensor | None:
+        a, b = self.inputs
+        t = _sum(ta * b if ta is not None else None, -(tb * a) if tb is not None else None)
+        return t / self._r2()
+
+    def _r2(self) -> Tensor:
+        """a² + b², with 1 at the origin (where both numerators are 0, so the gradient is 0)."""
+        a, b = self.inputs
+        r2 = a * a + b * b
+        return where(r2 == 0, 1.0, r2)
+
+
+# ---- public functions (also Tensor methods) ---------------------------------------------------
+asin = _unary(Asin)
+acos = _unary(Acos)
+atan = _unary(Atan)
+sinh = _unary(Sinh)
+cosh = _unary(Cosh)
+log2 = _unary(Log2)
+log10 = _unary(Log10)
+
+
+@tensor_method
+def atan2(input: Any, other: Any) -> Tensor:
+    """The angle of (other, input) elementwise, broadcasting: ``atan2(y, x)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atan2(cr.tensor([1.0, -1.0]), cr.tensor([0.0, 0.0]))
+        tensor([ 1.5708, -1.5708])
+    """
+    return Atan2.apply(input, other)
+
+
+@tensor_method
+def hypot(input: Any, other: Any) -> Tensor:
+    """√(input² + other²) elementwise, broadcasting.  A composite: it overflows where the squares
+    do (|x| beyond ~1e154 in float64, ~1e19 in float32), and, as in PyTorch, its gradient at
+    (0, 0) is nan."""
+    return sqrt(input * input + other * other)
+
+
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+for _alias, _fn in {"arcsin": asin, "arccos": acos, "arctan": atan, "arctan2": atan2}.items():
+    setattr(Tensor, _alias, _fn)  # NumPy-style names, as PyTorch has them, also as methods
