@@ -17,7 +17,8 @@ from chainrule.creation import (
 )
 from chainrule.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus
 from chainrule.ops.comparison import (
-    allclose, eq, equal, ge, gt, isfinite, isnan, le, logical_and, logical_not, logical_or, lt, ne,
+    allclose, eq, equal, fmod, ge, gt, isclose, isfinite, isnan, le, logical_and, logical_not,
+    logical_or, lt, ne, remainder,
 )
 from chainrule.ops.elementwise import (
     add, clamp, clip, div, maximum, minimum, mul, pow, reciprocal, square, sub, where,

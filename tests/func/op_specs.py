@@ -38,6 +38,16 @@ def _frac(rng: np.random.Generator, *shape: int) -> np.ndarray:
     return rng.integers(-3, 3, shape) + rng.uniform(0.1, 0.4, shape)
 
 
+def _modulo_dividend(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """k + f with f in (0.2, 0.8): over a divisor of ±1 or ±2 the quotient stays at least 0.1
+    from an integer (the jumps of fmod and remainder)."""
+    return rng.integers(-4, 4, shape) + rng.uniform(0.2, 0.8, shape)
+
+
+def _modulo_divisor(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    return rng.choice([-2.0, -1.0, 1.0, 2.0], shape)
+
+
 def _unary(make: Callable[..., np.ndarray], **params: Any) -> Spec:
     return lambda rng: ([make(rng, 3, 4)], params, (0,))
 
@@ -131,6 +141,8 @@ SPECS: dict[str, Spec] = {
     "log2": _unary(_pos),
     "log10": _unary(_pos),
     "atan2": _binary(_away, _away),
+    "fmod": _binary(_modulo_dividend, _modulo_divisor),
+    "remainder": _binary(_modulo_dividend, _modulo_divisor),
     "sigmoid": _unary(_n),
     "erf": _unary(_n),
     "relu": _unary(_away),

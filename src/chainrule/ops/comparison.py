@@ -1,6 +1,7 @@
 """Elementwise ops with no gradient: comparisons (eq, lt, ...), logic (logical_and/or/xor/not),
-isnan/isfinite, and floor_divide and remainder (also recorded without a gradient); plus
-``equal`` and ``allclose``, which answer with a Python bool.
+isnan/isfinite, floor_divide and ``isclose``; plus ``equal`` and ``allclose``, which answer with
+a Python bool. Also the two moduli, ``remainder`` (sign of the divisor, Python's ``%``) and
+``fmod`` (sign of the dividend, C's ``fmod``), which carry PyTorch's gradients.
 """
 
 from __future__ import annotations
@@ -32,7 +33,55 @@ _AND = _comparison("logical_and", xp.logical_and)
 _OR = _comparison("logical_or", xp.logical_or)
 _XOR = _comparison("logical_xor", xp.logical_xor)
 _FLOORDIV = _comparison("floor_divide", xp.floor_divide)
-_REM = _comparison("remainder", xp.remainder)
+
+
+class _Modulo(Op):
+    """a − q·b for an integer-valued quotient q (piecewise constant).  ∂/∂a = g, ∂/∂b = −g·q;
+    tangent ȧ − ḃ·q (PyTorch's rules; the jumps where q changes are ignored)."""
+
+    def quotient(self, a: Array, b: Array) -> Array:
+        raise NotImplementedError
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        na, nb = self.needs_input_grad
+        return (g if na else None), (-g * self._q() if nb else None)
+
+    def jvp(self, ta: Tensor | None, tb: Tensor | None) -> Tensor | None:
+        tq = -tb * self._q() if tb is not None else None
+        return ta if tq is None else tq if ta is None else ta + tq
+
+    def _q(self) -> Tensor:
+        a, b = self.inputs
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            return Tensor._wrap(xp.asarray(self.quotient(a.data, b.data)))
+
+
+@register
+class Remainder(_Modulo):
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``); q = ⌊a/b⌋."""
+
+    name = "remainder"
+
+    def forward(self, a: Array, b: Array) -> Array:
+        with xp.errstate(divide="ignore", invalid="ignore"):  # nan for b = 0, as in PyTorch
+            return xp.remainder(a, b)
+
+    def quotient(self, a: Array, b: Array) -> Array:
+        return xp.floor_divide(a, b)
+
+
+@register
+class Fmod(_Modulo):
+    """a mod b with the sign of a (C's ``fmod``, ``torch.fmod``); q = trunc(a/b)."""
+
+    name = "fmod"
+
+    def forward(self, a: Array, b: Array) -> Array:
+        with xp.errstate(divide="ignore", invalid="ignore"):  # nan for b = 0, as in PyTorch
+            return xp.fmod(a, b)
+
+    def quotient(self, a: Array, b: Array) -> Array:
+        return xp.trunc(xp.true_divide(a, b))
 
 
 @register
@@ -93,7 +142,8 @@ logical_and = _binary(_AND)
 logical_or = _binary(_OR)
 logical_xor = _binary(_XOR)
 floor_divide = _binary(_FLOORDIV)
-remainder = _binary(_REM)
+remainder = _binary(Remainder)
+fmod = _binary(Fmod)
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
 
@@ -104,6 +154,32 @@ def equal(input: Tensor, other: Tensor) -> bool:
 
 
 @tensor_method
-def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
+            equal_nan: bool = False) -> Tensor:
+    """|input − other| ≤ atol + rtol·|other| elementwise (broadcasting), as a bool tensor.
+
+    Infinities are close only to the same infinity; NaN is close to NaN only when
+    ``equal_nan``. No gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isclose(cr.tensor([1.0, 1.1, float("nan")]), cr.tensor([1.0, 1.0, float("nan")]))
+        tensor([ True, False, False])
+    """
+    for label, v in (("rtol", rtol), ("atol", atol)):
+        if not v >= 0:
+            raise ValueError(f"isclose: {label} must be >= 0, got {v}")
+    other = getattr(other, "data", other)
+    try:
+        out = xp.isclose(input.data, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    except ValueError:
+        shapes = f"{tuple(input.shape)} and {tuple(xp.shape(other))}"
+        raise RuntimeError(f"isclose: shapes {shapes} cannot be broadcast together") from None
+    return Tensor._wrap(xp.asarray(out))
+
+
+@tensor_method
+def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
+             equal_nan: bool = False) -> bool:
     """True if all elements are close (NumPy/PyTorch rule |a − b| ≤ atol + rtol·|b|)."""
-    return bool(xp.allclose(input.data, getattr(other, "data", other), rtol=rtol, atol=atol))
+    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
