@@ -1,8 +1,9 @@
 """Stateless layer functions (``torch.nn.functional``; import as ``F``).
 
 Activations are the ops themselves (re-exported) or composites of them; the rest are composed
-from primitives. The losses live in ``chainrule.nn.losses`` and the normalisation functions in
-``chainrule.nn.normalization_functional``; both are re-exported here.
+from primitives. The losses live in ``chainrule.nn.losses``, ``losses_margin`` and
+``losses_likelihood`` and the normalisation functions in
+``chainrule.nn.normalization_functional``; all are re-exported here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,15 @@ from chainrule.nn.losses import (
     multi_margin_loss,
     nll_loss,
     smooth_l1_loss,
+)
+from chainrule.nn.losses_likelihood import gaussian_nll_loss, poisson_nll_loss
+from chainrule.nn.losses_margin import (
+    cosine_embedding_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    soft_margin_loss,
+    triplet_margin_loss,
 )
 from chainrule.nn.normalization_functional import (
     batch_norm,
@@ -259,12 +269,14 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
     "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d",
-    "conv2d", "conv_transpose2d", "cosine_similarity", "cross_entropy", "dropout", "dropout2d",
-    "elu", "embedding", "flatten", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid",
-    "hardswish", "hardtanh", "hinge_embedding_loss", "huber_loss", "instance_norm", "kl_div",
-    "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "max_pool1d",
-    "max_pool2d", "mish", "mse_loss", "multi_margin_loss", "nll_loss", "normalize", "one_hot",
-    "pad", "prelu", "relu", "relu6", "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid",
-    "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "unfold",
+    "conv2d", "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy",
+    "dropout", "dropout2d", "elu", "embedding", "flatten", "fold", "gaussian_nll_loss", "gelu",
+    "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
+    "hinge_embedding_loss", "huber_loss", "instance_norm", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d",
+    "max_pool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_soft_margin_loss",
+    "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "poisson_nll_loss", "prelu",
+    "relu", "relu6", "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid", "silu",
+    "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "tanh", "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
 ]
