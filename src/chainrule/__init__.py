@@ -42,8 +42,8 @@ from chainrule.ops.trig import (
     acos, arccos, arcsin, arctan, arctan2, asin, atan, atan2, cosh, hypot, log2, log10, sinh,
 )
 from chainrule.ops.unary import (
-    abs, ceil, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt, tan,
-    tanh,
+    abs, ceil, clone, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt,
+    tan, tanh,
 )
 from chainrule import cuda, data, datasets, func, nn, optim, train, utils, viz  # noqa: E402
 from chainrule.device import device

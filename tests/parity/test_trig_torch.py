@@ -167,3 +167,20 @@ def test_tensor_methods_exist() -> None:
     for name in ["atan2", "arctan2", "hypot", "fmod", "remainder", "isclose"]:
         assert getattr(x, name)(x).item() == getattr(torch.tensor([0.5]), name)(
             torch.tensor([0.5])).item()
+
+
+_FLOAT_RESULT = ["exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
+                 "erf", "sigmoid", "asin", "acos", "atan", "sinh", "cosh", "log2", "log10"]
+_KEEP_DTYPE = ["abs", "neg", "sign", "floor", "ceil", "relu", "clone"]  # torch: not for bool
+
+
+@pytest.mark.parametrize(("name", "dtype"), [(n, "int64") for n in _FLOAT_RESULT + _KEEP_DTYPE]
+                         + [(n, "bool") for n in [*_FLOAT_RESULT, "clone"]])
+def test_integer_inputs_give_pytorch_dtypes_and_values(name: str, dtype: str) -> None:
+    data = [0, 1] if dtype == "bool" else [-1, 0, 1, 2]
+    with np.errstate(all="ignore"):
+        ours = getattr(cr, name)(cr.tensor(data, dtype=getattr(cr, dtype)))
+    theirs = getattr(torch, name)(torch.tensor(data, dtype=getattr(torch, dtype)))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy().astype(np.float64),
+                               theirs.numpy().astype(np.float64), rtol=1e-6, equal_nan=True)

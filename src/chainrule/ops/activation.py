@@ -39,6 +39,7 @@ class Relu(_Unary):
     """max(x, 0).  ∂/∂x = g where x > 0, else 0."""
 
     name = "relu"
+    floating = False
 
     def forward(self, x: Array) -> Array:
         return xp.maximum(x, 0)

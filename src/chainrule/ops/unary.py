@@ -9,7 +9,7 @@ into both the backward and the forward-mode rule (the activations in ``activatio
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Op, register
@@ -26,6 +26,9 @@ class _Unary(Op):
     ``deriv`` receives raw arrays in a plain backward (cheap: no graph ops) and Tensors when the
     backward is recorded or forward mode is on, so its formula must work with both.
     """
+
+    floating: ClassVar[bool] = True
+    """Integer and bool inputs compute in float32, as in PyTorch (``cr.exp(cr.arange(3))``)."""
 
     def deriv(self, x: Any, y: Any) -> Any:
         raise NotImplementedError
@@ -210,6 +213,7 @@ class Abs(_Unary):
     """|x|.  ∂/∂x = g·sign x (0 at 0)."""
 
     name = "abs"
+    floating = False
 
     def forward(self, x: Array) -> Array:
         return xp.abs(x)
@@ -222,6 +226,7 @@ class _Piecewise(_Unary):
     """An op whose derivative is zero almost everywhere (sign, floor, ceil, round)."""
 
     saves_inputs = False
+    floating = False
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         return (g * 0,)
@@ -318,8 +323,14 @@ def _data(x: Any) -> Array:
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
 def _unary(op: type[Op]) -> Any:
-    def fn(input: Tensor) -> Tensor:
-        return op.apply(input)
+    if getattr(op, "floating", False):
+        def fn(input: Tensor) -> Tensor:
+            if input.data.dtype.kind in "biu":
+                input = cast(input, xp.float32)
+            return op.apply(input)
+    else:
+        def fn(input: Tensor) -> Tensor:
+            return op.apply(input)
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.__doc__
