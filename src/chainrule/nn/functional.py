@@ -2,8 +2,8 @@
 
 Activations are the ops themselves (re-exported) or composites of them; the rest are composed
 from primitives. The losses live in ``chainrule.nn.losses``, ``losses_margin`` and
-``losses_likelihood`` and the normalisation functions in
-``chainrule.nn.normalization_functional``; all are re-exported here.
+``losses_likelihood``, the normalisation functions in ``chainrule.nn.normalization_functional``
+and ``interpolate`` in ``chainrule.nn.upsampling``; all are re-exported here.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from chainrule.nn.normalization_functional import (
     layer_norm,
     rms_norm,
 )
+from chainrule.nn.upsampling import interpolate
 from chainrule.ops import activation as _A
 from chainrule.ops.activation import gelu, sigmoid, softplus
 from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
@@ -272,11 +273,12 @@ __all__ = [
     "conv2d", "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy",
     "dropout", "dropout2d", "elu", "embedding", "flatten", "fold", "gaussian_nll_loss", "gelu",
     "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
-    "hinge_embedding_loss", "huber_loss", "instance_norm", "kl_div", "l1_loss", "layer_norm",
-    "leaky_relu", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d",
-    "max_pool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_soft_margin_loss",
-    "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "poisson_nll_loss", "prelu",
-    "relu", "relu6", "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid", "silu",
-    "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink",
-    "softsign", "tanh", "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
+    "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss",
+    "max_pool1d", "max_pool2d", "mish", "mse_loss", "multi_margin_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance",
+    "poisson_nll_loss", "prelu", "relu", "relu6", "rms_norm", "scaled_dot_product_attention",
+    "selu", "sigmoid", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin",
+    "softplus", "softshrink", "softsign", "tanh", "tanhshrink", "threshold", "triplet_margin_loss",
+    "unfold",
 ]
