@@ -10,7 +10,7 @@ const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
 const $ = (id) => document.getElementById(id);
 
 const state = { config: null, data: null, frame: null, history: [], session: null, limits: {},
-  lastExport: null, lastGraph: null, errors: [], frames: 0 };
+  lastExport: null, lastGraph: null, errors: [], frames: 0, unconfirmed: 0, built: null };
 let ws = null;
 
 function rgb(v) {  // v in [-1, 1] -> [r, g, b] on TF Playground's orange-white-blue scale
@@ -56,7 +56,14 @@ function send(msg) {
   if (!ws || ws.readyState !== WebSocket.OPEN) { showError("not connected"); return; }
   ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
 }
-const setConfig = (update) => send({ type: "config", config: update });
+// Optimistic: the next click builds on this change before the server's echo arrives (two quick
+// clicks on "+" add two neurons); the echo then replaces it with the validated config, and after
+// a refused update the page asks for the server's config again.
+const setConfig = (update) => {
+  if (state.config) state.config = { ...state.config, ...update };
+  state.unconfirmed += 1;
+  send({ type: "config", config: update });
+};
 
 function showError(text) {
   state.errors.push(text);
@@ -68,13 +75,17 @@ $("error").addEventListener("click", () => { $("error").hidden = true; });
 
 const handlers = {
   hello(msg) { state.session = msg.session; state.limits = msg.limits; $("session-id").textContent = msg.session; },
-  error(msg) { showError(msg.message); },
+  error(msg) {
+    if (state.unconfirmed > 0) { state.unconfirmed = 0; send({ type: "config", config: {} }); }
+    showError(msg.message);
+  },
   config(msg) {
-    const old = state.config;
+    state.unconfirmed = Math.max(0, state.unconfirmed - 1);
+    if (state.unconfirmed > 0) return;  // a newer change is on its way; its echo comes later
     state.config = msg.config;
     syncControls();
-    if (!old || JSON.stringify(old.features) !== JSON.stringify(msg.config.features) ||
-        JSON.stringify(old.layers) !== JSON.stringify(msg.config.layers)) buildNetwork();
+    const shape = JSON.stringify([msg.config.features, msg.config.layers]);
+    if (shape !== state.built) { state.built = shape; buildNetwork(); }
   },
   data(msg) { state.data = msg; drawPoints(); },
   frame(msg) { onFrame(msg); },
