@@ -11,9 +11,9 @@ from chainrule.tensor import Tensor, tensor
 
 from chainrule import autograd  # noqa: I001  (after Tensor: the engine imports it)
 from chainrule.creation import (
-    arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like, linspace,
-    multinomial, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
-    randn_like, randperm, zeros, zeros_like,
+    arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
+    get_default_dtype, linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
+    randint_like, randn, randn_like, randperm, set_default_dtype, zeros, zeros_like,
 )
 from chainrule.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus
 from chainrule.ops.comparison import (
@@ -74,11 +74,6 @@ def is_tensor(obj: object) -> bool:
 def numel(input: Tensor) -> int:
     """The number of elements of ``input``."""
     return input.numel()
-
-
-def get_default_dtype() -> object:
-    """The dtype of floating tensors made without one: float32."""
-    return float32
 
 
 __version__ = "0.1.0"

@@ -23,6 +23,29 @@ uint8 = numpy.dtype("uint8")
 bool_ = numpy.dtype("bool")
 
 
+_default_float = float32
+
+
+def default_float() -> numpy.dtype:
+    """The dtype of floating tensors made without one (``chainrule.get_default_dtype()``)."""
+    return _default_float
+
+
+def float_or_default(dtype: object) -> numpy.dtype:
+    """``dtype`` as a NumPy dtype, or the default floating dtype when it is None."""
+    return _default_float if dtype is None else numpy.dtype(dtype)
+
+
+def set_default_float(dtype: object) -> None:
+    """Make ``dtype`` (float16, float32 or float64) the default floating dtype."""
+    global _default_float
+    d = numpy.dtype(dtype)
+    if d.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the "
+                        f"default type, got {d}")
+    _default_float = d
+
+
 def is_floating(dtype: numpy.dtype) -> bool:
     """True for the floating dtypes (the only ones that can carry gradients)."""
     return dtype.kind == "f"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule import backend
+from chainrule.autograd.function import clear_constants
 from chainrule.backend import xp
 from chainrule.device import check as check_device
 from chainrule.random import Generator, numpy_generator
@@ -23,13 +24,26 @@ def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
+def get_default_dtype() -> Any:
+    """The dtype of floating tensors made without one (float32 unless changed)."""
+    return backend.default_float()
+
+
+def set_default_dtype(d: Any) -> None:
+    """Make ``d`` (float32, float64 or float16) the dtype of floating tensors and layer
+    parameters made without one, as ``torch.set_default_dtype`` does (e.g. float64 for
+    gradient checks of a whole model)."""
+    backend.set_default_float(d)
+    clear_constants()
+
+
 def _make(arr: Any, requires_grad: bool) -> Tensor:
     t = Tensor._wrap(arr)
     return t.requires_grad_() if requires_grad else t
 
 
 def _float(dtype: Any) -> Any:
-    return backend.float32 if dtype is None else xp.dtype(dtype)
+    return backend.float_or_default(dtype)
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -56,7 +70,7 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
     check_device(device, "full")
     if dtype is None:
         dtype = (backend.bool_ if isinstance(fill_value, bool) else
-                 backend.int64 if isinstance(fill_value, int) else backend.float32)
+                 backend.int64 if isinstance(fill_value, int) else backend.default_float())
     return _make(xp.full(_shape((size,)), fill_value, xp.dtype(dtype)), requires_grad)
 
 
@@ -68,7 +82,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, end, step))
-        dtype = backend.int64 if ints else backend.float32
+        dtype = backend.int64 if ints else backend.default_float()
     return _make(xp.arange(start, end, step).astype(dtype), requires_grad)
 
 

@@ -340,7 +340,7 @@ def as_array(data: Any, dtype: Any = None) -> Array:
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
         elif arr.dtype == backend.float64:
-            arr = arr.astype(backend.float32)
+            arr = arr.astype(backend.default_float(), copy=False)
         elif arr.dtype.kind in "iu":
             arr = arr.astype(backend.int64, copy=False)
         elif arr.dtype.kind not in "fbc":

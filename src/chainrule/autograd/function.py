@@ -143,11 +143,18 @@ def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
 
 
 def _to_default_float(t: Tensor) -> Tensor:
-    """An integer tensor meeting a Python float computes in float32 (NumPy would give float64)."""
-    return Tensor._wrap(t.data.astype(xp.float32))
+    """An integer tensor meeting a Python float computes in the default float dtype (NumPy
+    would give float64)."""
+    return Tensor._wrap(t.data.astype(default_float()))
 
 
 _CONSTANTS: dict[tuple[Any, Any, type], Tensor] = {}
+"""Python scalars as read-only tensors, by (value, dtype of the other operand, type)."""
+
+
+def clear_constants() -> None:
+    """Forget the cached scalar tensors (their dtypes follow the default float dtype)."""
+    _CONSTANTS.clear()
 _SCALARS = (float, int, bool)
 
 
@@ -164,7 +171,7 @@ def _constant(value: Any, ref: Any) -> Tensor:
         if isinstance(value, bool):
             dtype = ref
         elif isinstance(value, float) and ref.kind in "biu":
-            dtype = xp.float32
+            dtype = default_float()
         elif isinstance(value, int) and ref.kind == "b":
             dtype = xp.int64
         else:
@@ -177,7 +184,7 @@ def _constant(value: Any, ref: Any) -> Tensor:
     return _CONSTANTS[key]
 
 
-from chainrule.backend import xp  # noqa: E402
+from chainrule.backend import default_float, xp  # noqa: E402
 from chainrule.tensor import Tensor, tensor  # noqa: E402
 
 _new = object.__new__

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.backend import float_or_default, xp
 from chainrule.nn import functional as F
 from chainrule.nn import init as _init
 from chainrule.nn.module import Module, Parameter
@@ -106,7 +106,7 @@ class PReLU(Module):
             raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
         self.num_parameters = num_parameters
         self.init = init
-        dt = xp.float32 if dtype is None else xp.dtype(dtype)
+        dt = float_or_default(dtype)
         self.weight = Parameter(xp.empty(num_parameters, dt))
         self.reset_parameters()
 

@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.backend import xp
+from chainrule.backend import default_float, xp
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops.fused import softmax
 from chainrule.ops.linalg import linear
@@ -123,7 +123,7 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.head_dim = embed_dim // num_heads
         self.batch_first = batch_first
-        f32 = xp.float32
+        f32 = default_float()
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(xp.empty((3 * embed_dim, embed_dim), f32))
             for n in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from chainrule import random as _random
-from chainrule.backend import xp
+from chainrule.backend import float_or_default, xp
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import conv as C
 from chainrule.tensor import Tensor
@@ -55,7 +55,7 @@ class _ConvNd(Module):
         self.output_padding = _ntuple(output_padding, n)
         self.groups = groups
         self.padding_mode = padding_mode
-        dt = xp.float32 if dtype is None else xp.dtype(dtype)
+        dt = float_or_default(dtype)
         shape = ((in_channels, out_channels // groups) if self._transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(xp.empty(shape, dt))

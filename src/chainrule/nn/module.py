@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.backend import xp
+from chainrule.backend import default_float, xp
 from chainrule.device import check as check_device
 from chainrule.device import to_dtype
 from chainrule.tensor import Tensor
@@ -31,7 +31,7 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
-            data = xp.empty((0,), xp.float32)
+            data = xp.empty((0,), default_float())
         super().__init__(data.data if isinstance(data, Tensor) else data)
         self.requires_grad_(requires_grad)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.backend import float_or_default, xp
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -14,7 +14,7 @@ from chainrule.tensor import Tensor
 
 
 def _dt(dtype: Any) -> Any:
-    return xp.float32 if dtype is None else xp.dtype(dtype)
+    return float_or_default(dtype)
 
 
 def _affine_parameters(m: Module, affine: bool, bias: bool, shape: tuple[int, ...],

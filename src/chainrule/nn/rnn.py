@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.backend import xp
+from chainrule.backend import default_float, xp
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops.linalg import linear
@@ -33,7 +33,7 @@ def _init_uniform(module: Module, hidden_size: int) -> None:
 
 
 def _param(*shape: int) -> Parameter:
-    return Parameter(xp.empty(shape, xp.float32))
+    return Parameter(xp.empty(shape, default_float()))
 
 
 def _gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.backend import xp
+from chainrule.backend import float_or_default, xp
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -51,7 +51,7 @@ class Embedding(Module):
         self.embedding_dim = embedding_dim
         self.padding_idx = padding_idx
         if _weight is None:
-            dt = xp.float32 if dtype is None else xp.dtype(dtype)
+            dt = float_or_default(dtype)
             self.weight = Parameter(xp.empty((num_embeddings, embedding_dim), dt),
                                     requires_grad=not _freeze)
             self.reset_parameters()

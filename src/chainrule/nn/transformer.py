@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.backend import xp
+from chainrule.backend import default_float, float_or_default, xp
 from chainrule.nn.attention import MultiheadAttention
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.module import Module, Parameter
@@ -189,7 +189,7 @@ class TransformerDecoder(Module):
 
 def generate_square_subsequent_mask(sz: int, dtype: Any = None) -> Tensor:
     """(sz, sz) float mask: 0 on and below the diagonal, −inf above (a causal mask)."""
-    dt = xp.float32 if dtype is None else xp.dtype(dtype)
+    dt = float_or_default(dtype)
     return Tensor._wrap(xp.triu(xp.full((sz, sz), -xp.inf, dt), 1))
 
 
@@ -200,7 +200,7 @@ def sinusoidal_table(max_len: int, d_model: int) -> Any:
     pe = xp.zeros((max_len, d_model))
     pe[:, 0::2] = xp.sin(pos * div)
     pe[:, 1::2] = xp.cos(pos * div)[:, : d_model // 2]
-    return pe.astype(xp.float32)
+    return pe.astype(default_float())
 
 
 class _PositionalBase(Module):
@@ -255,7 +255,7 @@ class LearnedPositionalEncoding(_PositionalBase):
         super().__init__()
         self.d_model, self.max_len, self.dropout_p = d_model, max_len, dropout
         self.batch_first = batch_first
-        self.weight = Parameter(xp.empty((max_len, d_model), xp.float32))
+        self.weight = Parameter(xp.empty((max_len, d_model), default_float()))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.backend import default_float, xp
 from chainrule.tensor import Tensor
 
 Params = Tensor | Iterable[Tensor]
@@ -39,7 +39,7 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
     """
     grads = [p.grad for p in _list(parameters) if p.grad is not None]
     if not grads:
-        return Tensor._wrap(xp.zeros((), xp.float32))
+        return Tensor._wrap(xp.zeros((), default_float()))
     norm_type = float(norm_type)
     if math.isinf(norm_type):
         norms = [xp.abs(g.data).max() if g.data.size else 0.0 for g in grads]

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, default_float, xp
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
 from chainrule.ops.unary import _on, _Unary, _unary, sqrt
 from chainrule.tensor import Tensor, tensor_method
@@ -139,7 +139,7 @@ class Atan2(Op):
             out = xp.arctan2(a, b)
         except ValueError:
             raise _not_broadcastable(self, a, b) from None
-        return out if a.dtype.kind == "f" or b.dtype.kind == "f" else out.astype(xp.float32)
+        return out if a.dtype.kind == "f" or b.dtype.kind == "f" else out.astype(default_float())
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         a, b = self.inputs

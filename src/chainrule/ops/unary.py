@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, default_float, xp
 from chainrule.ops import special
 from chainrule.tensor import Tensor, tensor_method
 
@@ -28,7 +28,8 @@ class _Unary(Op):
     """
 
     floating: ClassVar[bool] = True
-    """Integer and bool inputs compute in float32, as in PyTorch (``cr.exp(cr.arange(3))``)."""
+    """Integer and bool inputs compute in the default float dtype (float32), as in PyTorch
+    (``cr.exp(cr.arange(3))``)."""
 
     def deriv(self, x: Any, y: Any) -> Any:
         raise NotImplementedError
@@ -326,7 +327,7 @@ def _unary(op: type[Op]) -> Any:
     if getattr(op, "floating", False):
         def fn(input: Tensor) -> Tensor:
             if input.data.dtype.kind in "biu":
-                input = cast(input, xp.float32)
+                input = cast(input, default_float())
             return op.apply(input)
     else:
         def fn(input: Tensor) -> Tensor:
