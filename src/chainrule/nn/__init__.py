@@ -37,7 +37,7 @@ from chainrule.nn.containers import (
     ParameterList,
     Sequential,
 )
-from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose2d
+from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from chainrule.nn.dropout import Dropout
 from chainrule.nn.dropout2d import Dropout2d
 from chainrule.nn.flatten import Flatten, Unflatten
@@ -97,7 +97,8 @@ from chainrule.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNe
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AvgPool1d", "AvgPool2d", "BCELoss",
     "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "Bilinear", "CELU", "ConstantPad1d",
-    "ConstantPad2d", "Conv1d", "Conv2d", "ConvTranspose2d", "CosineEmbeddingLoss",
+    "ConstantPad2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "CosineEmbeddingLoss",
     "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU", "Embedding", "Flatten", "GELU", "GLU", "GRU",
     "GRUCell", "GaussianNLLLoss", "GraphConv", "GroupNorm", "Hardshrink", "Hardsigmoid",
     "Hardswish", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss", "Identity", "InstanceNorm1d",

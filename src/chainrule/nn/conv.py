@@ -151,7 +151,56 @@ class Conv2d(_ConvNd):
                         self.groups)
 
 
-class ConvTranspose2d(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
+    """Shared construction and ``output_size`` handling of the transposed convolutions."""
+
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
+                 dtype: Any = None) -> None:
+        if isinstance(padding, str):
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, got "
+                             f"{padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding, device=device, dtype=dtype)
+
+    def _output_padding(self, input: Tensor, output_size: Any) -> tuple[int, ...]:
+        """``output_padding``, or the one that makes the output ``output_size`` long."""
+        if output_size is None:
+            return self.output_padding
+        n = self._dims
+        want = tuple(output_size)[-n:]
+        return tuple(w - ((m - 1) * s - 2 * p + d * (k - 1) + 1) for w, m, s, p, d, k in
+                     zip(want, input.shape[-n:], self.stride, self.padding, self.dilation,
+                         self.kernel_size))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution (the gradient of Conv1d in its input), (N, C_in, L) →
+    (N, C_out, L_out), L_out = (L − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+
+    Attributes:
+        weight: (C_in, C_out / groups, k), U(±1/√(C_out/groups·k)) (PyTorch's fan_in of this
+            shape).
+        bias: (C_out,), the same bound.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ConvTranspose1d(2, 3, 3, stride=2)(cr.ones(1, 2, 5)).shape
+        (1, 3, 11)
+    """
+
+    _dims = 1
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        return C.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
+
+
+class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution (the gradient of Conv2d in its input), (N, C_in, H, W) →
     (N, C_out, H_out, W_out), H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.
 
@@ -161,24 +210,7 @@ class ConvTranspose2d(_ConvNd):
         bias: (C_out,), the same bound.
     """
 
-    _transposed = True
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
-                 dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
-        if isinstance(padding, str):
-            raise ValueError(f"ConvTranspose2d: padding must be an int or a tuple, got "
-                             f"{padding!r}")
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, dtype=dtype)
-
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        op = self.output_padding
-        if output_size is not None:  # choose output_padding that reaches the requested size
-            want = tuple(output_size)[-2:]
-            op = tuple(w - ((n - 1) * s - 2 * p + d * (k - 1) + 1) for w, n, s, p, d, k in
-                       zip(want, input.shape[-2:], self.stride, self.padding, self.dilation,
-                           self.kernel_size))
-        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, op,
-                                  self.groups, self.dilation)
+        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)

@@ -333,3 +333,24 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     out = ConvTranspose2d.apply(*args, stride=s, top_left=p, dilation=d, groups=int(groups),
                                 size=size)
     return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1,
+                     dilation: Any = 1) -> Tensor:
+    """1-D transposed convolution (``torch.nn.functional.conv_transpose1d``): input (N, C_in, L)
+    or (C_in, L), weight (C_in, C_out / groups, k); L_out = (L − 1)·s − 2p + d·(k − 1) +
+    output_padding + 1. Computed as a conv_transpose2d of height 1."""
+    x, unbatched = _batched(input, 1, "conv_transpose1d", "(N, C, L)")
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv_transpose1d: expected a 3-D weight (C_in, C_out/groups, k), "
+                           f"got shape {tuple(weight.shape)}")
+    (s,), (p,), (d,) = (_tuple(v, 1, name, "conv_transpose1d") for v, name in
+                        ((stride, "stride"), (padding, "padding"), (dilation, "dilation")))
+    (o,) = _tuple(output_padding, 1, "output_padding", "conv_transpose1d")
+    if not 0 <= o < max(s, d):
+        raise ValueError(f"conv_transpose1d: output_padding ({o},) must be >= 0 and smaller "
+                         f"than either stride ({s},) or dilation ({d},)")
+    out = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, (1, s), (0, p), (0, o),
+                           groups, (1, d)).squeeze(2)
+    return out.squeeze(0) if unbatched else out
