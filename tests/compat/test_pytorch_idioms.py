@@ -208,3 +208,17 @@ def test_tensor_device_contiguity_and_casts() -> None:
         x.to("cuda:0")
     with pytest.raises(RuntimeError, match="chainrule computes on the CPU"):
         cr.tensor([1.0], device="cuda")
+
+
+@pytest.mark.parametrize("make", [
+    lambda **d: nn.Linear(2, 2, **d), lambda **d: nn.Bilinear(2, 2, 2, **d),
+    lambda **d: nn.Conv1d(1, 1, 3, **d), lambda **d: nn.Conv2d(1, 1, 3, **d),
+    lambda **d: nn.ConvTranspose2d(1, 1, 3, **d), lambda **d: nn.BatchNorm1d(2, **d),
+    lambda **d: nn.InstanceNorm2d(2, **d), lambda **d: nn.GroupNorm(1, 2, **d),
+    lambda **d: nn.LayerNorm(2, **d), lambda **d: nn.RMSNorm(2, **d),
+    lambda **d: nn.Embedding(3, 2, **d), lambda **d: nn.PReLU(**d),
+])
+def test_layers_take_the_cpu_and_refuse_other_devices(make) -> None:
+    assert make(device="cpu") is not None and make(device=cr.device("cpu")) is not None
+    with pytest.raises(RuntimeError, match="chainrule computes on the CPU"):
+        make(device="cuda")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn import functional as F
 from chainrule.nn import init as _init
 from chainrule.nn.module import Module, Parameter
@@ -102,6 +103,7 @@ class PReLU(Module):
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         if num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be >= 1, got {num_parameters}")
         self.num_parameters = num_parameters

@@ -7,6 +7,7 @@ from typing import Any
 
 from chainrule import random as _random
 from chainrule.backend import float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import conv as C
 from chainrule.tensor import Tensor
@@ -32,6 +33,7 @@ class _ConvNd(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         name = type(self).__name__
+        check_device(device, name)
         n = self._dims
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
@@ -112,7 +114,7 @@ class Conv1d(_ConvNd):
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
+                         groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return C.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
@@ -144,7 +146,7 @@ class Conv2d(_ConvNd):
                  padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
                  padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, dtype=dtype)
+                         groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
         return C.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,

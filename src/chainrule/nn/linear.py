@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from chainrule.backend import float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -54,6 +55,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         if in_features < 0 or out_features < 0:
             raise ValueError(f"Linear: feature sizes must be non-negative, got in_features="
                              f"{in_features}, out_features={out_features}")
@@ -96,6 +98,7 @@ class Bilinear(Module):
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
                  bias: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features

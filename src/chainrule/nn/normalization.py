@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.backend import float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -39,6 +40,7 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
                  dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
@@ -192,6 +194,7 @@ class GroupNorm(Module):
                  affine: bool = True, device: Any = None, dtype: Any = None, *,
                  bias: bool = True) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         if num_groups <= 0:
             raise ValueError(f"GroupNorm: num_groups must be positive, got {num_groups}")
         if num_channels % num_groups:
@@ -237,6 +240,7 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
@@ -267,6 +271,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape: Sequence[int] | int, eps: float | None = None,
                  elementwise_affine: bool = True, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.normalized_shape = _shape(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine

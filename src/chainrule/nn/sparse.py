@@ -6,6 +6,7 @@ from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn import functional as F
 from chainrule.nn import init
 from chainrule.nn.module import Module, Parameter
@@ -39,6 +40,7 @@ class Embedding(Module):
                  _weight: Tensor | None = None, _freeze: bool = False, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         if max_norm is not None or scale_grad_by_freq or sparse:
             raise NotImplementedError("Embedding: max_norm, scale_grad_by_freq and sparse are "
                                       "not supported")
