@@ -20,11 +20,13 @@ from chainrule.ops.comparison import (
     allclose, eq, equal, fmod, ge, gt, isclose, isfinite, isnan, le, logical_and, logical_not,
     logical_or, lt, ne, remainder,
 )
+from chainrule.ops.counting import bincount, nonzero, searchsorted, unique
 from chainrule.ops.elementwise import (
     add, clamp, clip, div, maximum, minimum, mul, pow, reciprocal, square, sub, where,
 )
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
+from chainrule.ops.matrix import addmm, baddbmm, cdist, diag, diagonal, trace
 from chainrule.ops.movement import (
     cat, chunk, concat, gather, index_select, masked_fill, one_hot, pad, scatter_add, split, stack,
     tril, triu, unbind,
@@ -38,6 +40,7 @@ from chainrule.ops.shape import (
     unflatten, unsqueeze,
 )
 from chainrule.ops.sorting import argsort, kthvalue, sort, topk
+from chainrule.ops.tiling import meshgrid, repeat_interleave
 from chainrule.ops.trig import (
     acos, arccos, arcsin, arctan, arctan2, asin, atan, atan2, cosh, hypot, log2, log10, sinh,
 )
@@ -45,7 +48,7 @@ from chainrule.ops.unary import (
     abs, ceil, clone, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt,
     tan, tanh,
 )
-from chainrule import cuda, data, datasets, func, nn, optim, train, utils, viz  # noqa: E402
+from chainrule import cuda, data, datasets, func, linalg, nn, optim, train, utils, viz  # noqa: E402
 from chainrule.device import device
 from chainrule.random import (
     Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,

@@ -4,20 +4,24 @@ from chainrule.ops import (
     activation,
     comparison,
     conv,
+    counting,
     elementwise,
     fold,
     fused,
     linalg,
     loss,
+    matrix,
     movement,
     pool,
     reduce,
     rnn,
     shape,
     sorting,
+    tiling,
     trig,
     unary,
 )
 
-__all__ = ["activation", "comparison", "conv", "elementwise", "fold", "fused", "linalg", "loss",
-           "movement", "pool", "reduce", "rnn", "shape", "sorting", "trig", "unary"]
+__all__ = ["activation", "comparison", "conv", "counting", "elementwise", "fold", "fused", "linalg",
+           "loss", "matrix", "movement", "pool", "reduce", "rnn", "shape", "sorting", "tiling",
+           "trig", "unary"]

@@ -1,0 +1,128 @@
+"""Index and count queries: ``nonzero``, ``unique``, ``bincount``, ``searchsorted``.
+
+Their results are integer positions or counts, so they carry no gradient (as in PyTorch); the
+one floating result, the values of ``unique``, is a constant too (PyTorch has no backward for
+it either). Integer results are int64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chainrule.backend import Array, xp
+from chainrule.tensor import Tensor, tensor_method
+
+
+def _wrap(a: Any, dtype: Any = xp.int64) -> Tensor:
+    return Tensor._wrap(xp.asarray(a).astype(dtype, copy=False))
+
+
+@tensor_method
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
+    """The indices of the non-zero elements: an (n, ndim) int64 tensor, one row per element in
+    row-major order, or with ``as_tuple=True`` one 1-D tensor per dim (usable as an index).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nonzero(cr.tensor([[0, 1], [2, 0]])).tolist()
+        [[0, 1], [1, 0]]
+    """
+    a = input.data
+    if as_tuple:
+        return tuple(_wrap(i) for i in xp.nonzero(xp.atleast_1d(a)))
+    return _wrap(xp.argwhere(a))
+
+
+@tensor_method
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None) -> Any:
+    """The distinct elements of the flattened ``input``, in ascending order (also when
+    ``sorted=False``, which PyTorch allows to be either). With ``return_inverse`` also the
+    int64 index of each input element in the output (shaped like ``input``), with
+    ``return_counts`` the int64 count of each output element.
+
+    Example:
+        >>> import chainrule as cr
+        >>> out, counts = cr.unique(cr.tensor([3, 1, 3]), return_counts=True)
+        >>> out.tolist(), counts.tolist()
+        ([1, 3], [1, 2])
+    """
+    if dim is not None:
+        raise NotImplementedError(f"unique: only dim=None (the flattened input) is supported, "
+                                  f"got dim={dim}")
+    values, inverse, counts = xp.unique(input.data, return_inverse=True, return_counts=True)
+    out: list[Tensor] = [_wrap(values, input.dtype)]
+    if return_inverse:
+        out.append(_wrap(inverse.reshape(input.shape)))
+    if return_counts:
+        out.append(_wrap(counts))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@tensor_method
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value 0, 1, …, max(input) occurs in the 1-D non-negative integer
+    ``input`` (at least ``minlength`` bins); with ``weights``, the sum of the weights of each
+    value instead. int64 without weights; with weights their dtype if floating, else float64.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bincount(cr.tensor([0, 2, 2])).tolist()
+        [1, 0, 2]
+    """
+    a = input.data
+    if input.ndim != 1 or a.dtype.kind not in "iu":
+        raise RuntimeError(f"bincount: expected a 1-D integer tensor, got {input.dtype} of "
+                           f"shape {tuple(input.shape)}")
+    if a.size and a.min() < 0:
+        raise RuntimeError(f"bincount: input must be non-negative, got minimum {a.min()}")
+    if minlength < 0:
+        raise ValueError(f"bincount: minlength must be >= 0, got {minlength}")
+    if weights is None:
+        return _wrap(xp.bincount(a, minlength=minlength))
+    w = weights.data if isinstance(weights, Tensor) else xp.asarray(weights)
+    if w.shape != a.shape:
+        raise RuntimeError(f"bincount: weights of shape {tuple(w.shape)} do not match input "
+                           f"of shape {tuple(a.shape)}")
+    dtype = w.dtype if w.dtype.kind == "f" else xp.float64
+    return _wrap(xp.bincount(a, weights=w, minlength=minlength), dtype)
+
+
+def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None,
+                 sorter: Tensor | None = None) -> Tensor:
+    """For each value of ``input``, the index at which inserting it keeps ``sorted_sequence``
+    (sorted along its last dim) sorted: the first such index, or the last with ``right=True``
+    (``side='right'``). A 1-D ``sorted_sequence`` serves every value; otherwise its leading
+    dims must equal those of ``input`` and each row serves the matching row of values.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.searchsorted(cr.tensor([1, 3, 5]), cr.tensor([3, 6])).tolist()
+        [1, 3]
+    """
+    seq = sorted_sequence.data
+    vals = input.data if isinstance(input, Tensor) else xp.asarray(input)
+    if side is not None:
+        if side not in ("left", "right") or (right and side == "left"):
+            raise RuntimeError(f"searchsorted: side must be 'left' or 'right' and agree with "
+                               f"right={right}, got side={side!r}")
+        right = side == "right"
+    if seq.ndim == 0:
+        raise RuntimeError("searchsorted: sorted_sequence must have at least 1 dim, got a "
+                           "0-D tensor")
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, sorter.data, -1)
+    how = "right" if right else "left"
+    dtype = xp.int32 if out_int32 else xp.int64
+    if seq.ndim == 1:
+        return _wrap(xp.searchsorted(seq, vals, side=how), dtype)
+    if vals.ndim != seq.ndim or vals.shape[:-1] != seq.shape[:-1]:
+        raise RuntimeError(f"searchsorted: leading dims of sorted_sequence "
+                           f"{tuple(seq.shape)} and input {tuple(vals.shape)} must match")
+    rows_s = seq.reshape(-1, seq.shape[-1])
+    rows_v = vals.reshape(-1, vals.shape[-1])
+    out: Array = xp.empty(rows_v.shape, xp.int64)
+    for i in range(rows_s.shape[0]):
+        out[i] = xp.searchsorted(rows_s[i], rows_v[i], side=how)
+    return _wrap(out.reshape(vals.shape), dtype)
