@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import default_float, float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn.attention import MultiheadAttention
 from chainrule.nn.containers import ModuleList
 from chainrule.nn.module import Module, Parameter
@@ -267,3 +268,77 @@ class LearnedPositionalEncoding(_PositionalBase):
 
     def extra_repr(self) -> str:
         return f"max_len={self.max_len}, d_model={self.d_model}"
+
+
+class Transformer(Module):
+    """The encoder–decoder Transformer of Vaswani et al. (2017), as ``torch.nn.Transformer``:
+    an encoder stack over ``src`` with a final LayerNorm, and a decoder stack over ``tgt`` that
+    attends to the encoder's output, with a final LayerNorm. Every parameter with more than one
+    dim starts Glorot-uniform.
+
+    Keys: ``encoder.layers.N.…``, ``encoder.norm.…``, ``decoder.layers.N.…``, ``decoder.norm.…``.
+
+    Shape:
+        src (S, N, E), tgt (T, N, E) → (T, N, E); (N, S, E) etc. with ``batch_first``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> model = cr.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1,
+        ...                           num_decoder_layers=1, dim_feedforward=16, dropout=0.0)
+        >>> model(cr.randn(5, 3, 8), cr.randn(4, 3, 8)).shape
+        (4, 3, 8)
+    """
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: str | Callable[[Tensor], Tensor] = "relu",
+                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        from chainrule.nn.init import xavier_uniform_
+        from chainrule.nn.normalization import LayerNorm
+
+        super().__init__()
+        check_device(device, "Transformer")
+        args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                batch_first, norm_first, bias)
+        self.encoder = custom_encoder or TransformerEncoder(
+            TransformerEncoderLayer(*args), num_encoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        self.decoder = custom_decoder or TransformerDecoder(
+            TransformerDecoderLayer(*args), num_decoder_layers,
+            LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+        for p in self.parameters():
+            if p.ndim > 1:
+                xavier_uniform_(p)
+        if dtype is not None:
+            self.to(dtype)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None, src_is_causal: bool | None = None,
+                tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> Tensor:
+        b = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[b] != tgt.shape[b]:
+            raise RuntimeError(f"Transformer: the batch number of src and tgt must be equal, got "
+                               f"shapes {tuple(src.shape)} and {tuple(tgt.shape)}")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            raise RuntimeError(f"Transformer: the feature number of src and tgt must be equal to "
+                               f"d_model ({self.d_model}), got shapes {tuple(src.shape)} and "
+                               f"{tuple(tgt.shape)}")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """(sz, sz) causal mask: 0 on and below the diagonal, −inf above."""
+        check_device(device, "generate_square_subsequent_mask")
+        return generate_square_subsequent_mask(sz, dtype)
