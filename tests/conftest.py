@@ -36,3 +36,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def rng() -> np.random.Generator:
     """A NumPy generator with a fixed seed, for tests that need plain random data."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _same_random_stream() -> None:
+    """Every test starts from seed 0 of the global generator, so its random data does not
+    depend on which tests pytest-xdist happened to run before it in the same worker."""
+    import chainrule as cr
+
+    cr.manual_seed(0)
