@@ -13,7 +13,7 @@ from typing import Any
 from chainrule.autograd import forward_ad
 from chainrule.backend import xp
 from chainrule.func import _tree
-from chainrule.func.reverse import Argnums, _argnums, jacrev, value_and_grad
+from chainrule.func.reverse import Argnums, _argnums, _with_args, jacrev, value_and_grad
 from chainrule.tensor import Tensor
 
 
@@ -99,12 +99,7 @@ def jacfwd(func: Callable[..., Any], argnums: Argnums = 0,
             for x in leaves:
                 _check_float(x, "jacfwd")
 
-        def inner(*diff: Any) -> Any:
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return func(*full, **kwargs)
-
+        inner = _with_args(func, args, kwargs, nums)
         primals = tuple(args[i] for i in nums)
         zeros = [[Tensor._wrap(xp.zeros_like(x.data)) for x in leaves] for leaves, _ in flat]
         columns: dict[tuple[int, int], list[Any]] = {}

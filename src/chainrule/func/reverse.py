@@ -51,6 +51,19 @@ def _argnums(argnums: Argnums, n: int, fn: str) -> tuple[int, ...]:
     return tuple(a % n for a in nums)
 
 
+def _with_args(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                nums: tuple[int, ...]) -> Callable[..., Any]:
+    """``func`` as a function of the positional arguments at ``nums`` only, the others fixed."""
+
+    def inner(*diff: Any) -> Any:
+        full = list(args)
+        for i, d in zip(nums, diff):
+            full[i] = d
+        return func(*full, **kwargs)
+
+    return inner
+
+
 def _needs_graph(outputs: list[Tensor], inputs: list[Tensor], extra: list[Tensor]) -> bool:
     """Whether the backward pass must be recorded: some leaf requiring grad other than our own
     inputs feeds the outputs, or a cotangent is itself differentiable."""
@@ -165,12 +178,7 @@ def value_and_grad(func: Callable[..., Any], argnums: Argnums = 0,
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "grad")
 
-        def inner(*diff: Any) -> Any:
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return func(*full, **kwargs)
-
+        inner = _with_args(func, args, kwargs, nums)
         out = vjp(inner, *[args[i] for i in nums], has_aux=has_aux)
         value, vjp_fn = out[0], out[1]
         if not isinstance(value, Tensor) or value.numel() != 1:
@@ -219,12 +227,7 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "jacrev")
 
-        def inner(*diff: Any) -> Any:
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return func(*full, **kwargs)
-
+        inner = _with_args(func, args, kwargs, nums)
         res = vjp(inner, *[args[i] for i in nums], has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_def = _tree.flatten(out)

@@ -85,8 +85,38 @@ class ModuleList(Module):
         self.add_module(str(idx % len(self)), module)
 
 
-class ModuleDict(Module):
+class _Keyed(Module):
+    """The read-only mapping methods of ``ModuleDict`` and ``ParameterDict``, over the store
+    (``_modules`` or ``_parameters``) named by ``_store``."""
+
+    _store: str
+
+    def _entries(self) -> dict[str, Any]:
+        return self.__dict__[self._store]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._entries()
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries())
+
+    def keys(self) -> Iterable[str]:
+        return self._entries().keys()
+
+    def values(self) -> Iterable[Any]:
+        return self._entries().values()
+
+    def items(self) -> Iterable[tuple[str, Any]]:
+        return self._entries().items()
+
+
+class ModuleDict(_Keyed):
     """A dict of modules whose parameters are registered under their keys."""
+
+    _store = "_modules"
 
     def __init__(self, modules: Mapping[str, Module] | None = None) -> None:
         super().__init__()
@@ -98,24 +128,6 @@ class ModuleDict(Module):
 
     def __setitem__(self, key: str, module: Module) -> None:
         self.add_module(key, module)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._modules
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._modules)
-
-    def keys(self) -> Iterable[str]:
-        return self._modules.keys()
-
-    def values(self) -> Iterable[Module]:
-        return self._modules.values()
-
-    def items(self) -> Iterable[tuple[str, Module]]:
-        return self._modules.items()
 
 
 def _as_parameter(value: Any) -> Parameter:
@@ -166,8 +178,10 @@ class ParameterList(Module):
         self.register_parameter(str(idx % len(self)), _as_parameter(value))
 
 
-class ParameterDict(Module):
+class ParameterDict(_Keyed):
     """A dict of parameters registered under their keys; plain tensors become ``Parameter``s."""
+
+    _store = "_parameters"
 
     def __init__(self, parameters: Mapping[str, Tensor] | None = None) -> None:
         super().__init__()
@@ -180,20 +194,3 @@ class ParameterDict(Module):
     def __setitem__(self, key: str, value: Tensor) -> None:
         self.register_parameter(key, _as_parameter(value))
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._parameters
-
-    def __len__(self) -> int:
-        return len(self._parameters)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parameters)
-
-    def keys(self) -> Iterable[str]:
-        return self._parameters.keys()
-
-    def values(self) -> Iterable[Parameter]:
-        return self._parameters.values()  # type: ignore[return-value]
-
-    def items(self) -> Iterable[tuple[str, Parameter]]:
-        return self._parameters.items()  # type: ignore[return-value]
