@@ -49,6 +49,7 @@ from chainrule.ops.unary import (
     tan, tanh,
 )
 from chainrule import cuda, data, datasets, func, linalg, nn, optim, train, utils, viz  # noqa: E402
+from chainrule.compiled import CompileError, compile  # noqa: A004  (cr.compile, as torch.compile)
 from chainrule.device import device
 from chainrule.random import (
     Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,

@@ -8,6 +8,7 @@ from typing import Any
 
 from chainrule import backend
 from chainrule.autograd.function import clear_constants
+from chainrule.autograd.tape import replayed
 from chainrule.backend import xp
 from chainrule.device import check as check_device
 from chainrule.random import Generator, numpy_generator
@@ -100,6 +101,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
     return _make(xp.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
+@replayed
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples from [0, 1)."""
@@ -108,6 +110,7 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
     return _make(arr.astype(_float(dtype)), requires_grad)
 
 
+@replayed
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
@@ -116,6 +119,7 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
     return _make(arr.astype(_float(dtype)), requires_grad)
 
 
+@replayed
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
             generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Integers uniform in [low, high) (int64); ``randint(high, size)`` as in PyTorch."""
@@ -128,12 +132,14 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
     return Tensor._wrap(xp.asarray(arr, dtype or backend.int64))
 
 
+@replayed
 def randperm(n: int, *, generator: Generator | None = None, device: Any = None) -> Tensor:
     """A random permutation of 0..n−1."""
     check_device(device, "randperm")
     return Tensor._wrap(numpy_generator(generator).permutation(n).astype(backend.int64))
 
 
+@replayed
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Normal samples with the given mean and standard deviation (scalars or tensors)."""
@@ -193,6 +199,7 @@ def randint_like(input: Tensor, low: int, high: int | None = None, *,
 
 
 @tensor_method
+@replayed
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: Generator | None = None) -> Tensor:
     """0/1 samples, each 1 with probability ``input`` (or ``p``), in the input's dtype.
@@ -210,6 +217,7 @@ def bernoulli(input: Tensor, p: float | None = None, *,
 
 
 @tensor_method
+@replayed
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:
     """Category indices drawn from each row of non-negative weights ``input`` (1-D: one

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy
 
+from chainrule.autograd.tape import replayed
+
 
 class Generator:
     """A seeded stream of random numbers (``torch.Generator``); wraps NumPy's PCG64."""
@@ -67,3 +69,11 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def numpy_generator(generator: Generator | None = None) -> numpy.random.Generator:
     """The NumPy generator behind ``generator``, or behind the global one."""
     return (generator or default_generator).np
+
+
+@replayed
+def dropout_mask(shape: tuple[int, ...], p: float, dtype: Any,
+                 generator: Generator | None = None) -> numpy.ndarray:
+    """Inverted-dropout multipliers: 0 with probability ``p``, else 1/(1 − p)."""
+    keep = numpy_generator(generator).random(shape) >= p
+    return keep.astype(dtype) * numpy.dtype(dtype).type(1.0 / (1.0 - p))

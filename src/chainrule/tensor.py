@@ -14,6 +14,7 @@ from typing import Any
 
 from chainrule import backend
 from chainrule.autograd.grad_mode import _mode
+from chainrule.autograd.tape import ASSIGN, refuse_read, tape
 from chainrule.backend import Array, xp
 from chainrule.device import CPU, device, to_dtype
 from chainrule.device import check as check_device
@@ -118,6 +119,7 @@ class Tensor:
     # ---- conversion -----------------------------------------------------------------------
     def numpy(self) -> Array:
         """The underlying array (shared, not copied)."""
+        refuse_read("numpy()")
         if self.requires_grad and _mode.enabled:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
@@ -126,6 +128,7 @@ class Tensor:
         return self.data
 
     def item(self) -> Scalar:
+        refuse_read("item()")
         if self.data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
@@ -133,18 +136,22 @@ class Tensor:
         return self.data.item()
 
     def tolist(self) -> Any:
+        refuse_read("tolist()")
         return self.data.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __float__(self) -> float:
+        refuse_read("float()")
         return float(self.item())
 
     def __int__(self) -> int:
+        refuse_read("int()")
         return int(self.item())
 
     def __bool__(self) -> bool:
+        refuse_read("bool()")
         if self.data.size != 1:
             raise RuntimeError(
                 f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
@@ -286,6 +293,8 @@ class Tensor:
             else:
                 xp.copyto(self.data, xp.broadcast_to(out.data, self.data.shape),
                           casting="unsafe")
+                if tape.entries is not None:
+                    tape.entries.append((ASSIGN, self, out))
         if out._tangents or self._tangents:  # forward mode: the new value's tangents
             self._tangents = out._tangents
         self._version += 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule import random as _random
+from chainrule.autograd.tape import replayed
 from chainrule.backend import xp
 from chainrule.ops import comparison as _C
 from chainrule.ops import elementwise as _E
@@ -217,12 +218,14 @@ def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
 
 
 @tensor_method
+@replayed
 def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     rng = _random.numpy_generator(generator)
     return self._fill(rng.uniform(a, b, self.shape).astype(self.dtype))
 
 
 @tensor_method
+@replayed
 def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     rng = _random.numpy_generator(generator)
     return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))

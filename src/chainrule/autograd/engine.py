@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from chainrule.autograd import anomaly
 from chainrule.autograd.grad_mode import _mode
+from chainrule.autograd.tape import GRAD, CompileError, backward_of, tape
 from chainrule.backend import xp
 
 if TYPE_CHECKING:
@@ -142,6 +143,9 @@ def _run(
     only: set[int] | None,
     nonleaf: dict[Op, Tensor] | None = None,
 ) -> None:
+    if create_graph and tape.entries is not None:
+        raise CompileError("compile: create_graph=True (gradients of gradients) is not "
+                           "supported in a compiled step")
     # Count, for every node reachable from the roots, how many inputs of other nodes it feeds.
     pending: dict[Op, int] = {}
     stack = [t.grad_fn for t, _ in roots if t.grad_fn is not None]
@@ -189,8 +193,11 @@ def _run(
                     capture[key] = g if capture[key] is None else capture[key] + g  # type: ignore
                 if op.saves_inputs:
                     _check_versions(op)
-                in_grads = (op.backward(g) if not anomaly.enabled
-                            else anomaly.checked_backward(op, g))
+                if tape.entries is not None:
+                    in_grads = backward_of(op, g)
+                else:
+                    in_grads = (op.backward(g) if not anomaly.enabled
+                                else anomaly.checked_backward(op, g))
             else:
                 in_grads = (None,) * len(inputs)
             for t, f, gi, need in zip(inputs, op.fns, in_grads, op.needs_input_grad):
@@ -255,6 +262,13 @@ def _accumulate(
         return
     if only is not None and id(leaf) not in only:
         return
+    if tape.entries is not None:
+        tape.entries.append((GRAD, leaf, g, owned is not None))
+    store(leaf, g, create_graph, owned)
+
+
+def store(leaf: Tensor, g: Tensor, create_graph: bool, owned: set[int] | None) -> None:
+    """Add ``g`` into ``leaf.grad``, taking a fresh array (see ``_accumulate``) without a copy."""
     if leaf.grad is None:
         if create_graph:  # a copy (in the graph): g may be shared, read-only or broadcast
             leaf.grad = g.clone()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from chainrule.autograd import forward_ad
 from chainrule.autograd.grad_mode import _mode
+from chainrule.autograd.tape import OP, tape
 
 if TYPE_CHECKING:
     from chainrule.backend import Array
@@ -116,6 +117,8 @@ class Op:
             result.grad_fn = None
         if forward_ad.levels:
             forward_ad.propagate(op, args, out, result)
+        if tape.entries is not None:
+            tape.entries.append((OP, op, args, result))
         return result
 
     def __repr__(self) -> str:

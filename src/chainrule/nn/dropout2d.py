@@ -25,9 +25,7 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if p == 1.0:
         return input * 0.0
     mask_shape = input.shape[:-2] + (1, 1)  # one draw per (sample, channel)
-    keep = _random.numpy_generator(generator).random(mask_shape) >= p
-    mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    return input * Tensor._wrap(mask)
+    return input * Tensor._wrap(_random.dropout_mask(mask_shape, p, input.dtype, generator))
 
 
 class Dropout2d(Module):

@@ -211,9 +211,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     if p == 1.0:
         return input * 0.0
-    keep = _random.numpy_generator(generator).random(input.shape) >= p
-    mask = keep.astype(input.dtype) * input.dtype.type(1.0 / (1.0 - p))
-    return input * Tensor._wrap(mask)
+    return input * Tensor._wrap(_random.dropout_mask(input.shape, p, input.dtype, generator))
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,

@@ -15,6 +15,7 @@ from chainrule.backend import xp
 from chainrule.ops.activation import softplus
 from chainrule.ops.elementwise import where
 from chainrule.ops.loss import cross_entropy_logits
+from chainrule.ops.movement import OneHot
 from chainrule.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -198,9 +199,7 @@ def _index_distribution(input: Tensor, target: Tensor, weight: Tensor | None, ig
     if (weight is None and not label_smoothing and y.shape == shape and y.size
             and not 0 <= ignore_index < n and y.min() >= 0 and y.max() < n):
         # Fast path (the common case): plain one-hot, every target counted.
-        q = xp.zeros(input.shape, input.dtype)
-        xp.put_along_axis(q, xp.expand_dims(y, 1), 1, axis=1)
-        return Tensor._wrap(q), float(y.size)
+        return OneHot.apply(target, num_classes=n, dim=1, dtype=input.dtype), float(y.size)
     y, keep = _class_targets("cross_entropy", input, target, ignore_index)
     w = xp.ones(n, input.dtype) if weight is None else weight.data.astype(input.dtype)
     classes = xp.arange(n).reshape((1, n) + (1,) * (input.ndim - 2))

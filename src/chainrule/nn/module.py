@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from chainrule.autograd.grad_mode import no_grad
+from chainrule.autograd.tape import replayed, tape
 from chainrule.backend import default_float, xp
 from chainrule.device import check as check_device
 from chainrule.device import to_dtype
@@ -84,6 +85,8 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing 'forward'")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if tape.entries is not None:  # a compiled step replays only while these modes hold
+            tape.modules[id(self)] = (self, self.training)
         hooks = self.__dict__.get("_hooks")
         if not hooks:
             return self.forward(*args, **kwargs)
@@ -246,6 +249,7 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the parameters' gradients."""
         for p in self.parameters():

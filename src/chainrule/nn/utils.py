@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from chainrule.autograd.tape import replayed
 from chainrule.backend import default_float, xp
 from chainrule.tensor import Tensor
 
@@ -16,6 +17,7 @@ def _list(parameters: Params) -> list[Tensor]:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
+@replayed
 def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
                     error_if_nonfinite: bool = False, foreach: Any = None) -> Tensor:
     """Scale the gradients in place so their joint ``norm_type``-norm is at most ``max_norm``.
@@ -60,6 +62,7 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
     return Tensor._wrap(xp.asarray(total, grads[0].dtype))
 
 
+@replayed
 def clip_grad_value_(parameters: Params, clip_value: float, foreach: Any = None) -> None:
     """Clamp every gradient element to [−clip_value, clip_value], in place."""
     clip_value = float(clip_value)

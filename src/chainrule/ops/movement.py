@@ -353,6 +353,18 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     return input * Tensor._wrap(keep.astype(input.dtype))
 
 
+class OneHot(Op):
+    """Class indices as one-hot vectors along a new dim ``dim``; no gradient."""
+
+    name = "one_hot"
+    differentiable = False
+    saves_inputs = False
+
+    def forward(self, idx: Array) -> Array:
+        classes = xp.arange(self.num_classes).reshape((-1,) + (1,) * (idx.ndim - self.dim))
+        return (xp.expand_dims(idx, self.dim) == classes).astype(self.dtype)
+
+
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices as one-hot int64 vectors in a new last dim."""
     idx = tensor.data
@@ -362,4 +374,4 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if idx.size and (idx.min() < 0 or idx.max() >= n):
         raise RuntimeError(f"one_hot: class values must be in [0, {n}), got "
                            f"[{idx.min()}, {idx.max()}]")
-    return Tensor._wrap((idx[..., None] == xp.arange(n)).astype(xp.int64))
+    return OneHot.apply(tensor, num_classes=n, dim=idx.ndim, dtype=xp.int64)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from chainrule.autograd.tape import replayed
 from chainrule.optim.lr_scheduler import LRScheduler
 from chainrule.optim.optimizer import Optimizer
 
@@ -58,6 +59,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [lo + (b - lo) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for b in self.base_lrs]
 
+    @replayed
     def step(self, epoch: float | None = None) -> None:
         """Advance one epoch, or jump to ``epoch`` (fractional allowed, must be ≥ 0)."""
         if epoch is None and self.last_epoch < 0:

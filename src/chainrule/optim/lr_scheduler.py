@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from chainrule.autograd.tape import replayed
 from chainrule.optim.optimizer import Optimizer
 
 
@@ -71,6 +72,7 @@ class LRScheduler:
     def _lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    @replayed
     def step(self, epoch: int | None = None) -> None:
         """Advance one epoch (or jump to ``epoch``, using the closed form where there is one)."""
         self._step_count += 1
@@ -248,6 +250,7 @@ class SequentialLR(LRScheduler):
         schedulers[idx]._initial_step()
         self._last_lr = schedulers[idx].get_last_lr()
 
+    @replayed
     def step(self) -> None:  # type: ignore[override]
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
@@ -314,6 +317,7 @@ class ReduceLROnPlateau(LRScheduler):
             return a < (best * (1.0 - t) if self.threshold_mode == "rel" else best - t)
         return a > (best * (t + 1.0) if self.threshold_mode == "rel" else best + t)
 
+    @replayed
     def step(self, metrics: Any, epoch: int | None = None) -> None:  # type: ignore[override]
         """Record this epoch's metric (e.g. validation loss) and reduce the rate if stuck."""
         current = float(metrics)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from chainrule.autograd.grad_mode import enable_grad
+from chainrule.autograd.tape import replayed
 from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor
 
@@ -77,6 +78,7 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
+    @replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters (to ``None``, or to zeros in place)."""
         for group in self.param_groups:
@@ -88,6 +90,7 @@ class Optimizer:
                 else:
                     p.grad.data[...] = 0
 
+    @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if given.
 
