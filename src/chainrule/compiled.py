@@ -19,7 +19,7 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd import anomaly, forward_ad
 from chainrule.autograd.grad_mode import _mode
-from chainrule.autograd.tape import GRAD, OP, CompileError, tape
+from chainrule.autograd.tape import CompileError, tape
 from chainrule.tensor import Tensor
 
 __all__ = ["compile", "CompileError", "CompiledFunction"]
@@ -89,7 +89,18 @@ class CompiledFunction:
         else:
             sig.programs.append(_Program(first, trace))
             sig.pending = None
-        return out
+        return _detached(out)
+
+
+def _detached(value: Any) -> Any:
+    """``value`` with its tensors detached, as a replay returns them."""
+    if isinstance(value, Tensor):
+        return value.detach()
+    if isinstance(value, (tuple, list)):
+        return type(value)(_detached(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _detached(v) for k, v in value.items()}
+    return value
 
 
 class _Signature:
@@ -145,24 +156,21 @@ def _trace(fn: Callable[..., Any], args: Any, kwargs: Any,
 
 
 # While a step is traced, ``Tensor.data`` and ``Tensor.grad`` are properties that refuse the
-# assignments a replay would miss (``p.data = ...``, ``x.grad = None``), and allow the ones the
-# tape records: a new tensor's first value, an in-place op taking its result's array, the
-# engine storing a gradient. Outside tracing they are the plain slots, at no cost.
+# assignments a replay would miss (``p.data = ...``, ``x.grad = None``), and allow a new
+# tensor's first value and the writes the tape records (``tape.writer``: an in-place op taking
+# its result's array, the engine storing a gradient). Outside tracing they are the plain slots,
+# at no cost.
 _DATA, _GRAD = Tensor.__dict__["data"], Tensor.__dict__["grad"]
 
 
 def _set_data(t: Tensor, value: Any) -> None:
-    entries = tape.entries
-    if entries is not None and _has(_DATA, t) and not (
-            entries and entries[-1][0] == OP and entries[-1][3].data is value):
+    if tape.entries is not None and tape.writer is not t and _has(_DATA, t):
         _refuse_assignment("data", "in-place tensor ops (x.copy_(y), x.add_(y)) under no_grad")
     _DATA.__set__(t, value)
 
 
 def _set_grad(t: Tensor, value: Any) -> None:
-    entries = tape.entries
-    if entries is not None and _has(_GRAD, t) and not (
-            entries and entries[-1][0] == GRAD and entries[-1][1] is t):
+    if tape.entries is not None and tape.writer is not t and _has(_GRAD, t):
         _refuse_assignment("grad", "optimizer.zero_grad() or model.zero_grad()")
     _GRAD.__set__(t, value)
 
@@ -199,6 +207,18 @@ class _Live:
 
     def get(self, vals: list[Any]) -> Any:
         return self.t.data
+
+
+class _GradOf:
+    """The gradient array of a tensor that outlives the step, at replay time."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: Tensor) -> None:
+        self.t = t
+
+    def get(self, vals: list[Any]) -> Any:
+        return self.t.grad.data  # type: ignore[union-attr]
 
 
 class _Const:

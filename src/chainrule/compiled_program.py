@@ -15,7 +15,7 @@ from chainrule.autograd.engine import store
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import ASSIGN, BACKWARD, CALL, GRAD, OP, CompileError
 from chainrule.backend import xp
-from chainrule.compiled import _ARRAY, _TENSOR, _Call, _Const, _Live, _Result, _Trace
+from chainrule.compiled import _ARRAY, _TENSOR, _Call, _Const, _GradOf, _Live, _Result, _Trace
 from chainrule.tensor import Tensor
 
 _ndarray = xp.ndarray
@@ -89,7 +89,11 @@ class _Program:
         if kind == BACKWARD:
             return self._backward(ea, eb)
         if kind == GRAD:
-            return GRAD, self._leaf(ea[1], eb[1]), self._source(ea[2], eb[2]), eb[3], ()
+            leaf = self._leaf(ea[1], eb[1])
+            ins = GRAD, leaf, self._source(ea[2], eb[2]), eb[3], ()
+            if leaf is eb[1]:  # the step may read p.grad afterwards (a hand-written update)
+                self._bind(ea[4].data, eb[4].data, _GradOf(leaf))
+            return ins
         if kind == ASSIGN:
             dst = self._lookup(ea[1].data, eb[1].data)
             if dst is None:
@@ -172,9 +176,11 @@ class _Program:
         if ta is tb:
             return _Live(tb)
         if not _equal(ta.data, tb.data):
+            seen = f" ({ta.data.item()!r}, then {tb.data.item()!r})" if tb.data.size == 1 else ""
             self._differ(f"an input of shape {tuple(tb.shape)} was made in Python from values "
-                         "that changed between the calls (a one-hot target, a mask, a "
-                         "statistic); make it with tensor ops or pass it as an argument")
+                         f"that changed between the calls{seen} (a one-hot target, a mask, a "
+                         "statistic, a Python number); make it with tensor ops or pass it as an "
+                         "argument")
         return _Const(tb.data.copy())
 
     def _template(self, va: Any, vb: Any) -> Any:

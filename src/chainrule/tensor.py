@@ -284,11 +284,15 @@ class Tensor:
             old._version = self._version
             old._tangents = self._tangents
             out = fn(old)
+            tape.writer = self  # takes the recorded result's array: allowed while tracing
             self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
+            tape.writer = None
         else:
             out = fn(self)
             if _mode.enabled and out.requires_grad:
+                tape.writer = self
                 self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
+                tape.writer = None
                 self.requires_grad = True
             else:
                 xp.copyto(self.data, xp.broadcast_to(out.data, self.data.shape),

@@ -263,7 +263,13 @@ def _accumulate(
     if only is not None and id(leaf) not in only:
         return
     if tape.entries is not None:
-        tape.entries.append((GRAD, leaf, g, owned is not None))
+        tape.writer = leaf
+        try:
+            store(leaf, g, create_graph, owned)
+        finally:
+            tape.writer = None
+        tape.entries.append((GRAD, leaf, g, owned is not None, leaf.grad))
+        return
     store(leaf, g, create_graph, owned)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 OP, BACKWARD, GRAD, ASSIGN, CALL = range(5)
 """Entry kinds: (OP, op, inputs, output), (BACKWARD, op, output gradient, input gradients),
-(GRAD, leaf, gradient, may_own), (ASSIGN, target, value), (CALL, fn, args, kwargs, result)."""
+(GRAD, leaf, gradient, may_own, leaf.grad), (ASSIGN, target, value),
+(CALL, fn, args, kwargs, result)."""
 
 
 class CompileError(RuntimeError):
@@ -21,11 +22,13 @@ class CompileError(RuntimeError):
 
 
 class _Tape:
-    __slots__ = ("entries", "modules")
+    __slots__ = ("entries", "modules", "writer")
 
     def __init__(self) -> None:
         self.entries: list[tuple[Any, ...]] | None = None
         self.modules: dict[int, Any] = {}
+        self.writer: Any = None
+        """The tensor whose ``.data`` or ``.grad`` a recorded step is assigning right now."""
 
 
 tape = _Tape()

@@ -13,6 +13,7 @@ from typing import Any
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import default_float, xp
 from chainrule.nn.module import Module, Parameter
+from chainrule.ops.elementwise import where
 from chainrule.ops.fused import softmax
 from chainrule.ops.linalg import linear
 from chainrule.tensor import Tensor
@@ -24,8 +25,8 @@ def _additive(mask: Any, dtype: Any, blocked_when: bool, name: str) -> Tensor:
         mask = Tensor._wrap(xp.asarray(mask))
     kind = mask.dtype.kind
     if kind == "b":
-        blocked = mask.data if blocked_when else ~mask.data
-        return Tensor._wrap(xp.where(blocked, -xp.inf, 0.0).astype(dtype))
+        blocked = mask if blocked_when else mask.logical_not()
+        return where(blocked, -xp.inf, 0.0).to(dtype)
     if kind != "f":
         raise TypeError(f"only bool and floating types of {name} are supported, got "
                         f"{mask.dtype}")

@@ -235,7 +235,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     out = weight[idx]
     if padding_idx is not None and out.requires_grad:
         pad_row = padding_idx % n
-        live = Tensor._wrap((idx != pad_row)[..., None])
+        live = (input != pad_row).unsqueeze(-1)
         out = where(live, out, out.detach())  # same values; no gradient into the padding row
     return out
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import float_or_default, xp
 from chainrule.device import check as check_device
 from chainrule.nn import functional as F
@@ -77,7 +78,8 @@ class _BatchNorm(Module):
                              f"(dim 1), got input of shape {tuple(input.shape)}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            with no_grad():
+                self.num_batches_tracked.add_(1)
             if momentum is None:  # cumulative moving average
                 momentum = 1.0 / float(self.num_batches_tracked.data)
         use_batch = self.training or self.running_mean is None

@@ -8,8 +8,8 @@ from autograd; running statistics are buffers updated in place, outside the grap
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
@@ -72,8 +72,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         var = (centered * centered).mean(axes, keepdim=True)
         if running_mean is not None and running_var is not None:
             m = 0.1 if momentum is None else momentum
-            _ema(running_mean, mean.data.reshape(c), m)
-            _ema(running_var, var.data.reshape(c) * (count / (count - 1)), m)
+            _ema(running_mean, mean.reshape(c), m)
+            _ema(running_var, var.reshape(c) * (count / (count - 1)), m)
         out = centered * (var + eps).rsqrt()
     else:
         out = _with_running_stats(input, running_mean, running_var, eps, "batch_norm")
@@ -87,9 +87,8 @@ def _with_running_stats(input: Tensor, running_mean: Tensor | None,
     if running_mean is None or running_var is None:
         raise ValueError(f"{name}: running_mean and running_var are needed when not training")
     shape = (1, input.shape[1]) + (1,) * (input.ndim - 2)
-    scale = 1.0 / xp.sqrt(running_var.data + eps)
-    return (input - running_mean.reshape(shape)) * Tensor._wrap(
-        scale.astype(input.dtype).reshape(shape))
+    scale = (running_var.to(input.dtype) + eps).rsqrt()
+    return (input - running_mean.reshape(shape)) * scale.reshape(shape)
 
 
 def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
@@ -100,10 +99,10 @@ def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
     return out if bias is None else out + bias.reshape(shape)
 
 
-def _ema(buffer: Tensor, value: Any, momentum: float) -> None:
-    buffer.data *= 1 - momentum
-    buffer.data += momentum * value.astype(buffer.dtype, copy=False)
-    buffer._version += 1
+def _ema(buffer: Tensor, value: Tensor, momentum: float) -> None:
+    """buffer ← (1 − momentum)·buffer + momentum·value, in place and outside the graph."""
+    with no_grad():
+        buffer.mul_(1 - momentum).add_(value.to(buffer.dtype) * momentum)
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
@@ -157,6 +156,6 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     var = (centered * centered).mean(axes, keepdim=True)
     if running_mean is not None and running_var is not None:
         m = 0.1 if momentum is None else momentum
-        _ema(running_mean, mean.data.reshape(n, c).mean(0), m)
-        _ema(running_var, var.data.reshape(n, c).mean(0) * (count / (count - 1)), m)
+        _ema(running_mean, mean.reshape(n, c).mean(0), m)
+        _ema(running_var, var.reshape(n, c).mean(0) * (count / (count - 1)), m)
     return _affine(centered * (var + eps).rsqrt(), weight, bias)
