@@ -3,10 +3,11 @@
     python benchmarks/run.py [--quick] [--only NAME[,NAME]] [--json out.json] [--check]
                              [--threads N] [--no-memory]
 
-Each workload is timed in blocks that alternate between the two frameworks in one process, so
-both see the same machine state; the table reports samples/s of each, the ratio
-chainrule/PyTorch (higher is better for chainrule), GFLOP/s against the GEMM peak measured first,
-and the peak resident memory of each, measured in a fresh subprocess per framework and workload.
+Each workload is timed in blocks that alternate between the frameworks in one process, so all
+see the same machine state; the table reports samples/s of each, the ratio chainrule/PyTorch
+(higher is better for chainrule), GFLOP/s against the GEMM peak measured first, and the peak
+resident memory of each, measured in a fresh subprocess per framework and workload. Full runs
+also time the step compiled with ``cr.compile`` ("compiled" columns; not with ``--quick``).
 ``--check`` exits non-zero when any ratio is below 80% of its target (a regression guard; not
 part of the test suite).
 """
@@ -97,7 +98,7 @@ def measure(name: str, quick: bool, threads: int) -> dict[str, object]:
     """Steps/s of each framework on ``name``, in alternating blocks; medians reported."""
     if name == "mnist-epoch":
         return measure_epoch(quick)
-    frameworks = ["chainrule"]
+    frameworks = ["chainrule"] if quick else ["chainrule", "chainrule-compiled"]
     try:
         import torch
 
@@ -122,6 +123,9 @@ def measure(name: str, quick: bool, threads: int) -> dict[str, object]:
         row[f"{fw}_gflops"] = steps * w.flops_per_step / 1e9 if w.flops_per_step else None
     if "torch" in built:
         row["ratio"] = row["chainrule_samples_per_s"] / row["torch_samples_per_s"]  # type: ignore
+        if "chainrule-compiled" in built:
+            row["compiled_ratio"] = (row["chainrule-compiled_samples_per_s"]  # type: ignore
+                                     / row["torch_samples_per_s"])
     return row
 
 
@@ -181,7 +185,7 @@ def main() -> int:
     for name in names:
         row = measure(name, args.quick, args.threads)
         if not args.no_memory and name in WORKLOADS:
-            for fw in ("chainrule", "torch"):
+            for fw in ("chainrule", "chainrule-compiled", "torch"):
                 if f"{fw}_samples_per_s" in row:
                     row[f"{fw}_peak_mb"] = peak_memory_mb(name, fw, args.threads)
         rows.append(row)
@@ -199,14 +203,18 @@ def main() -> int:
 def _print_row(row: dict[str, object], peak: float, header: bool) -> None:
     if header:
         print(f"{'workload':<12} {'chainrule/s':>12} {'torch/s':>12} {'ratio':>6} {'target':>6} "
-              f"{'cr GF/s':>8} {'peak%':>6} {'cr MiB':>7} {'torch MiB':>9}")
+              f"{'cr GF/s':>8} {'peak%':>6} {'cr MiB':>7} {'torch MiB':>9} "
+              f"{'compiled/s':>10} {'c.ratio':>7} {'c. MiB':>6}")
     gf = row.get("chainrule_gflops")
     name = str(row["workload"])
     print(f"{name:<12} {_fmt(row.get('chainrule_samples_per_s'), '12.0f')} "
           f"{_fmt(row.get('torch_samples_per_s'), '12.0f')} {_fmt(row.get('ratio'), '6.2f')} "
           f"{TARGETS[name]:6.2f} {_fmt(gf, '8.1f')} "
           f"{_fmt(None if gf is None else 100 * gf / peak, '6.0f')} "
-          f"{_fmt(row.get('chainrule_peak_mb'), '7.0f')} {_fmt(row.get('torch_peak_mb'), '9.0f')}",
+          f"{_fmt(row.get('chainrule_peak_mb'), '7.0f')} {_fmt(row.get('torch_peak_mb'), '9.0f')} "
+          f"{_fmt(row.get('chainrule-compiled_samples_per_s'), '10.0f')} "
+          f"{_fmt(row.get('compiled_ratio'), '7.2f')} "
+          f"{_fmt(row.get('chainrule-compiled_peak_mb'), '6.0f')}",
           flush=True)
 
 

@@ -2,7 +2,8 @@
 and the same initial weights, so both frameworks do the same work.
 
 A builder returns ``Workload(step, samples_per_step, flops_per_step)``; ``step()`` runs one
-training step (forward, backward, optimizer update) and returns the loss as a float.
+training step (forward, backward, optimizer update) and returns the loss as a float. The
+framework is "chainrule", "chainrule-compiled" (the same step through ``cr.compile``) or "torch".
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _copy_weights(cr_model: Any, torch_model: Any) -> None:
 def _trainer(fw: str, model: Any, loss_fn: Callable[[Any], Any], inputs: tuple[Any, ...],
              twin: Any = None) -> Callable[[], float]:
     """A training step closure for ``model`` with Adam."""
-    if fw == "chainrule":
+    if fw.startswith("chainrule"):
         import chainrule as cr
 
         opt = cr.optim.Adam(model.parameters(), lr=1e-3)
@@ -42,14 +43,16 @@ def _trainer(fw: str, model: Any, loss_fn: Callable[[Any], Any], inputs: tuple[A
 
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=False)
 
-    def step() -> float:
+    def train(*xs: Any) -> Any:
         opt.zero_grad()
-        loss = loss_fn(model(*inputs))
+        loss = loss_fn(model(*xs))
         loss.backward()
         opt.step()
-        return float(loss.item())
+        return loss
 
-    return step
+    if fw == "chainrule-compiled":
+        train = cr.compile(train)
+    return lambda: float(train(*inputs).item())
 
 
 def _data(*shapes_and_kinds: tuple[tuple[int, ...], str]) -> list[np.ndarray]:
@@ -70,7 +73,7 @@ def _model(fw: str, build: Callable[[Any], Any]) -> tuple[Any, Any]:
 
     cr.manual_seed(0)
     model = build(cr)
-    if fw == "chainrule":
+    if fw.startswith("chainrule"):
         return cr, model
     import torch
 
@@ -173,10 +176,10 @@ def transformer(fw: str, batch: int = 16, seq: int = 64, d: int = 128) -> Worklo
 
 def overhead(fw: str, n_ops: int = 2000) -> Workload:
     """A chain of small elementwise ops on a 10-element tensor, forward + backward."""
-    lib = importlib.import_module("chainrule" if fw == "chainrule" else "torch")
+    lib = importlib.import_module("torch" if fw == "torch" else "chainrule")
     x = lib.ones(10, requires_grad=True)
 
-    def step() -> float:
+    def chain() -> None:
         h = x
         for _ in range(n_ops // 4):
             h = h * 1.0001
@@ -184,6 +187,12 @@ def overhead(fw: str, n_ops: int = 2000) -> Workload:
             h = h.tanh()
             h = h - 0.25
         h.sum().backward()
+
+    if fw == "chainrule-compiled":
+        chain = lib.compile(chain)
+
+    def step() -> float:
+        chain()
         x.grad = None
         return 0.0
 

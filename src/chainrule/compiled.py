@@ -233,27 +233,13 @@ class _Const:
         return self.value
 
 
-class _Result:
-    """An array returned by a replayed call (a random draw) or an op's backward."""
-
-    __slots__ = ("call", "index")
-
-    def __init__(self, call: _Call, index: int | None) -> None:
-        self.call, self.index = call, index
-
-    def get(self, vals: list[Any]) -> Any:
-        r = self.call.result if self.index is None else self.call.result[self.index]
-        return r.data if isinstance(r, Tensor) else r
-
-
 class _Call:
-    """A ``replayed`` function and its arguments, with tensors as sources, and its latest
-    result."""
+    """A ``replayed`` function and its arguments, with tensors as sources."""
 
-    __slots__ = ("fn", "args", "kwargs", "result")
+    __slots__ = ("fn", "args", "kwargs")
 
     def __init__(self, fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
-        self.fn, self.args, self.kwargs, self.result = fn, args, kwargs, None
+        self.fn, self.args, self.kwargs = fn, args, kwargs
 
 
 _TENSOR, _ARRAY = "tensor", "array"

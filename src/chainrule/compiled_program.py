@@ -15,7 +15,7 @@ from chainrule.autograd.engine import store
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import ASSIGN, BACKWARD, CALL, GRAD, OP, CompileError
 from chainrule.backend import xp
-from chainrule.compiled import _ARRAY, _TENSOR, _Call, _Const, _GradOf, _Live, _Result, _Trace
+from chainrule.compiled import _ARRAY, _TENSOR, _Call, _Const, _GradOf, _Live, _Trace
 from chainrule.tensor import Tensor
 
 _ndarray = xp.ndarray
@@ -61,6 +61,9 @@ class _Program:
                          f"{len(b.entries)}")
         code = [self._instruction(k, ea, eb) for k, (ea, eb) in
                 enumerate(zip(a.entries, b.entries))]
+        differentiated = {id(ins[1]) for ins in code if ins[0] == BACKWARD}
+        code = [ins[:5] + (id(ins[1]) not in differentiated, ins[6]) if ins[0] == OP else ins
+                for ins in code]
         self._where = "its return value"
         self.out = self._template(a.out, b.out)
         self.code = _with_frees(code, self.out)
@@ -102,14 +105,7 @@ class _Program:
                 dst = _Live(eb[1])
             return ASSIGN, dst, self._source(ea[2], eb[2]), ()
         call = _Call(eb[1], self._template(ea[2], eb[2]), self._template(ea[3], eb[3]))
-        ra, rb = ea[4], eb[4]
-        if isinstance(rb, (tuple, list)) and isinstance(ra, (tuple, list)):
-            for i, (x, y) in enumerate(zip(ra, rb)):
-                if isinstance(y, (Tensor, _ndarray)) and isinstance(x, (Tensor, _ndarray)):
-                    self._bind(_arr(x), _arr(y), _Result(call, i))
-        elif isinstance(rb, (Tensor, _ndarray)) and isinstance(ra, (Tensor, _ndarray)):
-            self._bind(_arr(ra), _arr(rb), _Result(call, None))
-        return CALL, call, ()
+        return CALL, call, self._outputs(ea[4], eb[4]), ()
 
     def _op(self, k: int, ea: tuple[Any, ...], eb: tuple[Any, ...]) -> tuple[Any, ...]:
         op_a, op_b = ea[1], eb[1]
@@ -121,15 +117,15 @@ class _Program:
             t = self._template(op_a.params[name], vb)
             if t.__class__ is _Tmpl:
                 dyn.append((name, t))
-        op = _new(type(op_b))
-        op.__dict__.update(op_b.__dict__)
-        op.params = op_b.params
+        op = _new(type(op_b))  # a fresh node: what the forward saves is set again each replay
+        op.params = {k: v for k, v in op_b.params.items() if k not in dict(dyn)}
+        op.__dict__.update(op.params)
         if hasattr(op_b, "needs_input_grad"):
             op.needs_input_grad = op_b.needs_input_grad
         slot = self.nslots
         self.nslots += 1
         self._bind(ea[3].data, eb[3].data, slot)
-        ins = (OP, op, srcs, tuple(dyn), slot, ())
+        ins = (OP, op, srcs, tuple(dyn), slot, True, ())  # True: no backward (yet)
         self._ops[id(op_a)] = self._ops[id(op_b)] = ins
         return ins
 
@@ -137,18 +133,23 @@ class _Program:
         ins = self._ops.get(id(eb[1]))
         if ins is None or self._ops.get(id(ea[1])) is not ins:
             self._differ("it differentiates an op that was not recorded in the step")
-        _, op, srcs, _, slot, _ = ins
+        _, op, srcs, _, slot, _, _ = ins
         g = self._source(ea[2], eb[2])  # before binding the results: a backward may return g
-        grads = _Call(None, None, None)
-        ga, gb = ea[3], eb[3]
-        if len(ga) != len(gb):
-            self._differ("it returned a different number of gradients")
-        for i, (xa, xb) in enumerate(zip(ga, gb)):
-            if (xa is None) != (xb is None):
-                self._differ("it returned a gradient in one call and None in the other")
-            if xb is not None:
-                self._bind(xa.data, xb.data, _Result(grads, i))
-        return BACKWARD, op, srcs, slot, g, grads, ()
+        if len(ea[3]) != len(eb[3]) or any((x is None) != (y is None)
+                                           for x, y in zip(ea[3], eb[3])):
+            self._differ("it returned different gradients")
+        return BACKWARD, op, srcs, slot, g, self._outputs(ea[3], eb[3]), ()
+
+    def _outputs(self, ra: Any, rb: Any) -> Any:
+        """New slots for the tensors or arrays in a backward's or a call's result: an int, a
+        tuple of ints (None for other items), or None."""
+        if isinstance(rb, (Tensor, _ndarray)) and isinstance(ra, (Tensor, _ndarray)):
+            self._bind(_arr(ra), _arr(rb), self.nslots)
+            self.nslots += 1
+            return self.nslots - 1
+        if isinstance(rb, (tuple, list)) and isinstance(ra, (tuple, list)) and len(ra) == len(rb):
+            return tuple(self._outputs(x, y) for x, y in zip(ra, rb))
+        return None
 
     def _leaf(self, la: Tensor, lb: Tensor) -> Any:
         i = self._lookup(la.data, lb.data)
@@ -227,25 +228,28 @@ class _Program:
         for ins in self.code:
             kind = ins[0]
             if kind == OP:
-                _, op, srcs, dyn, slot, free = ins
+                _, op, srcs, dyn, slot, forget, free = ins
                 for name, t in dyn:
                     op.__dict__[name] = _fill(t, vals)
                 out = op.forward(*[vals[s] if s.__class__ is int else s.get(vals) for s in srcs])
                 if out.__class__ is not _ndarray:
                     out = xp.asarray(out)
                 vals[slot] = out
+                if forget:  # nothing will read what the forward saved
+                    _reset(op)
             elif kind == BACKWARD:
-                _, op, srcs, slot, src, grads, free = ins
+                _, op, srcs, slot, src, outs, free = ins
                 op.inputs = tuple([Tensor._wrap(vals[s] if s.__class__ is int else s.get(vals))
                                    for s in srcs])
                 op.out = vals[slot]
                 g = vals[src] if src.__class__ is int else src.get(vals)
                 prev, _mode.enabled = _mode.enabled, False
                 try:
-                    grads.result = op.backward(Tensor._wrap(g))
+                    _put(vals, outs, op.backward(Tensor._wrap(g)))
                 finally:
                     _mode.enabled = prev
                 op.inputs = op.out = None
+                _reset(op)
             elif kind == GRAD:
                 _, leaf, src, may_own, free = ins
                 g = vals[src] if src.__class__ is int else src.get(vals)
@@ -257,11 +261,28 @@ class _Program:
                 value = vals[src] if src.__class__ is int else src.get(vals)
                 xp.copyto(target, xp.broadcast_to(value, target.shape), casting="unsafe")
             else:
-                _, call, free = ins
-                call.result = call.fn(*_fill(call.args, vals), **_fill(call.kwargs, vals))
+                _, call, outs, free = ins
+                _put(vals, outs, call.fn(*_fill(call.args, vals), **_fill(call.kwargs, vals)))
             for s in free:
                 vals[s] = None
         return _fill(self.out, vals)
+
+
+def _reset(op: Any) -> None:
+    """Drop what an op saved in its forward, keeping its parameters."""
+    d = op.__dict__
+    d.clear()
+    d.update(op.params)
+
+
+def _put(vals: list[Any], outs: Any, result: Any) -> None:
+    """Store a backward's or a call's result into the slots given by ``_Program._outputs``."""
+    if outs.__class__ is int:
+        vals[outs] = _arr(result)
+    elif outs is not None:
+        for s, r in zip(outs, result):
+            if s is not None:
+                _put(vals, s, r)
 
 
 def _with_frees(code: list[tuple[Any, ...]], out: Any) -> list[tuple[Any, ...]]:
@@ -273,9 +294,9 @@ def _with_frees(code: list[tuple[Any, ...]], out: Any) -> list[tuple[Any, ...]]:
         if kind == OP:
             used = [*ins[2], *_template_slots(ins[3]), ins[4]]
         elif kind == BACKWARD:
-            used = [*ins[2], ins[3], ins[4]]
+            used = [*ins[2], ins[3], ins[4], *_output_slots(ins[5])]
         elif kind == CALL:
-            used = _template_slots((ins[1].args, ins[1].kwargs))
+            used = [*_template_slots((ins[1].args, ins[1].kwargs)), *_output_slots(ins[2])]
         else:
             used = list(ins[1:3])
         for s in used:
@@ -287,6 +308,12 @@ def _with_frees(code: list[tuple[Any, ...]], out: Any) -> list[tuple[Any, ...]]:
         if s not in kept:
             frees[i].append(s)
     return [ins[:-1] + (tuple(f),) for ins, f in zip(code, frees)]
+
+
+def _output_slots(outs: Any) -> list[int]:
+    if outs.__class__ is int:
+        return [outs]
+    return [] if outs is None else [s for o in outs for s in _output_slots(o)]
 
 
 def _template_slots(t: Any) -> list[Any]:
