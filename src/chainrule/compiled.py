@@ -209,13 +209,10 @@ class _Live:
         return self.t.data
 
 
-class _GradOf:
+class _GradOf(_Live):
     """The gradient array of a tensor that outlives the step, at replay time."""
 
-    __slots__ = ("t",)
-
-    def __init__(self, t: Tensor) -> None:
-        self.t = t
+    __slots__ = ()
 
     def get(self, vals: list[Any]) -> Any:
         return self.t.grad.data  # type: ignore[union-attr]
