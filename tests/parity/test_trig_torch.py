@@ -165,8 +165,13 @@ def test_tensor_methods_exist() -> None:
         assert getattr(x, name)().item() == pytest.approx(getattr(torch.tensor([0.5]), name)()
                                                           .item())
     for name in ["atan2", "arctan2", "hypot", "fmod", "remainder", "isclose"]:
-        assert getattr(x, name)(x).item() == getattr(torch.tensor([0.5]), name)(
-            torch.tensor([0.5])).item()
+        got = getattr(x, name)(x).numpy()
+        want = getattr(torch.tensor([0.5]), name)(torch.tensor([0.5])).numpy()
+        # Two libraries' float32 kernels agree to a few ulps (SIMD paths differ by CPU).
+        if got.dtype.kind == "f":
+            np.testing.assert_array_max_ulp(got, want, maxulp=4)
+        else:
+            np.testing.assert_array_equal(got, want)
 
 
 _FLOAT_RESULT = ["exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "sin", "cos", "tan", "tanh",
