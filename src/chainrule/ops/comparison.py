@@ -48,6 +48,22 @@ def _integer_division(fn: Any) -> Any:
 _FLOORDIV = _comparison("floor_divide", _integer_division(xp.floor_divide))
 
 
+def _bitwise(fn: Any) -> Any:
+    """``fn`` on integer or bool operands (PyTorch has no bitwise ops on floats)."""
+    def bitwise(a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
+        if a.dtype.kind not in "iub":
+            raise RuntimeError(f"{fn.__name__}: not implemented for dtype {a.dtype} (integer "
+                               "and bool tensors only)")
+        return fn(a, b)
+    return bitwise
+
+
+_BAND = _comparison("bitwise_and", _bitwise(xp.bitwise_and))
+_BOR = _comparison("bitwise_or", _bitwise(xp.bitwise_or))
+_BXOR = _comparison("bitwise_xor", _bitwise(xp.bitwise_xor))
+
+
 class _Modulo(Op):
     """a − q·b for an integer-valued quotient q (piecewise constant).  ∂/∂a = g, ∂/∂b = −g·q;
     tangent ȧ − ḃ·q (PyTorch's rules; the jumps where q changes are ignored)."""
@@ -155,6 +171,9 @@ logical_and = _binary(_AND)
 logical_or = _binary(_OR)
 logical_xor = _binary(_XOR)
 floor_divide = _binary(_FLOORDIV)
+bitwise_and = _binary(_BAND)
+bitwise_or = _binary(_BOR)
+bitwise_xor = _binary(_BXOR)
 remainder = _binary(Remainder)
 fmod = _binary(Fmod)
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
