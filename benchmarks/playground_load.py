@@ -62,7 +62,7 @@ async def _session(port: int, counts: list[int], i: int, start: asyncio.Event,
         while not stop.is_set():
             try:
                 msg = await asyncio.wait_for(ws.recv(), 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if msg.startswith('{"type":"frame"'):
                 counts[i] += 1
@@ -113,7 +113,7 @@ def main() -> int:
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("the playground server did not start")
+                    raise SystemExit("the playground server did not start") from None
                 time.sleep(0.1)
         r = asyncio.run(_run(port, args.sessions, args.seconds, server.pid))
     finally:
