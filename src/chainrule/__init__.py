@@ -20,6 +20,9 @@ from chainrule.ops.comparison import (
     allclose, eq, equal, fmod, ge, gt, isclose, isfinite, isnan, le, logical_and, logical_not,
     logical_or, lt, ne, remainder,
 )
+from chainrule.ops.comparison import (
+    bitwise_and, bitwise_or, bitwise_xor, floor_divide, logical_xor,
+)
 from chainrule.ops.counting import bincount, nonzero, searchsorted, unique
 from chainrule.ops.elementwise import (
     add, clamp, clip, div, maximum, minimum, mul, pow, reciprocal, square, sub, where,
