@@ -117,3 +117,15 @@ __all__ = [
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "functional", "init",
     "losses", "utils",
 ]
+
+from chainrule.nn.conv import Conv3d, ConvTranspose3d  # noqa: E402
+from chainrule.nn.normalization import BatchNorm3d  # noqa: E402
+from chainrule.nn.pooling import (  # noqa: E402
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool3d,
+    MaxPool3d,
+)
+
+__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool3d", "BatchNorm3d", "Conv3d",
+            "ConvTranspose3d", "MaxPool3d"]

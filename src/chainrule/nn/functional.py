@@ -280,3 +280,14 @@ __all__ = [
     "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
     "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
 ]
+
+from chainrule.ops.conv import conv3d, conv_transpose3d  # noqa: E402
+from chainrule.ops.pool import (  # noqa: E402
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool3d,
+    max_pool3d,
+)
+
+__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d", "conv3d",
+            "conv_transpose3d", "max_pool3d"]
