@@ -129,3 +129,7 @@ from chainrule.nn.pooling import (  # noqa: E402
 
 __all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool3d", "BatchNorm3d", "Conv3d",
             "ConvTranspose3d", "MaxPool3d"]
+
+from chainrule.nn.embedding_bag import EmbeddingBag  # noqa: E402
+
+__all__ += ["EmbeddingBag"]

@@ -291,3 +291,7 @@ from chainrule.ops.pool import (  # noqa: E402
 
 __all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d", "conv3d",
             "conv_transpose3d", "max_pool3d"]
+
+from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]

@@ -1,7 +1,7 @@
-"""Gradcheck specs for the 3-D convolution and pooling primitives (``conv3d``,
-``conv_transpose3d``, ``conv3d_weight``, ``max_pool3d``) and the ``avg_pool3d`` composite, with
-naive NumPy references written for any number of spatial axes (loops over output positions:
-slow, obviously right)."""
+"""Gradcheck specs for the layers of issue 15: the 3-D convolution and pooling primitives
+(``conv3d``, ``conv_transpose3d``, ``conv3d_weight``, ``max_pool3d``) and the ``avg_pool3d``,
+``adaptive_max_pool1d/2d`` and ``embedding_bag`` composites, with naive NumPy references
+(loops over output positions or bags: slow, obviously right)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from specs import Spec, distinct, rand
 
+import chainrule.nn.functional as F
 from chainrule.ops import conv as C
 from chainrule.ops import pool as P
 
@@ -199,4 +200,39 @@ SPECS += [
          ref=np_adaptive_max),
     Spec("max", P.adaptive_max_pool2d, id="adaptive_max_pool2d", make=_adaptive_args(2),
          ref=np_adaptive_max, gradgrad=True),
+]
+
+
+# ---- embedding_bag (a composite of getitem, scatter_add and max) ------------------------------
+def np_embedding_bag(weight: np.ndarray, idx: np.ndarray, offsets: np.ndarray, mode: str,
+                     psw: np.ndarray | None = None) -> np.ndarray:
+    ends = [*offsets[1:], len(idx)]
+    out = np.zeros((len(offsets), weight.shape[1]))
+    for b, (s, e) in enumerate(zip(offsets, ends)):
+        rows = weight[idx[s:e]] * (1.0 if psw is None else psw[s:e, None])
+        if e > s:
+            out[b] = {"sum": rows.sum(0), "mean": rows.mean(0), "max": rows.max(0)}[mode]
+    return out
+
+
+def _bag_args(mode: str, weighted: bool = False) -> Any:
+    def make(r: R) -> list[Any]:
+        weight = distinct(r, (6, 3)) if mode == "max" else rand(r, (6, 3))
+        idx = r.integers(0, 6, int(r.integers(1, 9)))
+        offsets = np.sort(r.integers(0, len(idx) + 1, int(r.integers(1, 4))))
+        offsets[0] = 0
+        return [weight, idx, offsets, mode] + ([rand(r, idx.shape)] if weighted else [])
+    return make
+
+
+def _bag(weight: Any, idx: Any, offsets: Any, mode: str, psw: Any = None) -> Any:
+    return F.embedding_bag(idx, weight, offsets, mode=mode, per_sample_weights=psw)
+
+
+SPECS += [
+    Spec("scatter_add", _bag, id="embedding_bag_sum", make=_bag_args("sum", weighted=True),
+         ref=np_embedding_bag, gradgrad=True),
+    Spec("scatter_add", _bag, id="embedding_bag_mean", make=_bag_args("mean"),
+         ref=np_embedding_bag),
+    Spec("max", _bag, id="embedding_bag_max", make=_bag_args("max"), ref=np_embedding_bag),
 ]
