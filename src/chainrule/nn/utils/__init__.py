@@ -133,3 +133,6 @@ __all__ = [
     "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "parameters_to_vector",
     "vector_to_parameters",
 ]
+
+
+from chainrule.nn.utils import rnn  # noqa: E402
