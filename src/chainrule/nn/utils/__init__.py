@@ -135,4 +135,9 @@ __all__ = [
 ]
 
 
-from chainrule.nn.utils import rnn  # noqa: E402
+from chainrule.nn.utils import parametrizations, parametrize, rnn  # noqa: E402
+from chainrule.nn.utils.rnn import PackedSequence  # noqa: E402
+from chainrule.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa: E402
+
+__all__ += ["PackedSequence", "parametrizations", "parametrize", "remove_weight_norm", "rnn",
+            "weight_norm"]
