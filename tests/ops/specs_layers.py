@@ -12,7 +12,9 @@ import numpy as np
 from specs import Spec, distinct, rand
 
 import chainrule.nn.functional as F
+from chainrule.ops import adaptive_pool as AP
 from chainrule.ops import conv as C
+from chainrule.ops import conv_transpose as CT
 from chainrule.ops import pool as P
 
 R = np.random.Generator
@@ -168,7 +170,7 @@ def _avg_pool_args(r: R) -> list[Any]:
 
 SPECS = [
     Spec("conv3d", C.conv3d, make=_conv_args, ref=np_conv, gradgrad=True),
-    Spec("conv_transpose3d", C.conv_transpose3d, make=_convt_args, ref=np_conv_transpose,
+    Spec("conv_transpose3d", CT.conv_transpose3d, make=_convt_args, ref=np_conv_transpose,
          gradgrad=True),
     Spec("conv3d_weight", _conv3d_weight, make=_weight_args, ref=np_conv_weight, gradgrad=True),
     Spec("max_pool3d", P.max_pool3d, make=_max_pool_args, ref=np_max_pool, gradgrad=True),
@@ -196,9 +198,9 @@ def _adaptive_args(dims: int) -> Any:
 
 
 SPECS += [
-    Spec("max", P.adaptive_max_pool1d, id="adaptive_max_pool1d", make=_adaptive_args(1),
+    Spec("gather", AP.adaptive_max_pool1d, id="adaptive_max_pool1d", make=_adaptive_args(1),
          ref=np_adaptive_max),
-    Spec("max", P.adaptive_max_pool2d, id="adaptive_max_pool2d", make=_adaptive_args(2),
+    Spec("gather", AP.adaptive_max_pool2d, id="adaptive_max_pool2d", make=_adaptive_args(2),
          ref=np_adaptive_max, gradgrad=True),
 ]
 
@@ -234,5 +236,5 @@ SPECS += [
          ref=np_embedding_bag, gradgrad=True),
     Spec("scatter_add", _bag, id="embedding_bag_mean", make=_bag_args("mean"),
          ref=np_embedding_bag),
-    Spec("max", _bag, id="embedding_bag_max", make=_bag_args("max"), ref=np_embedding_bag),
+    Spec("gather", _bag, id="embedding_bag_max", make=_bag_args("max"), ref=np_embedding_bag),
 ]

@@ -10,6 +10,7 @@ from chainrule.backend import float_or_default, xp
 from chainrule.device import check as check_device
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import conv as C
+from chainrule.ops import conv_transpose as CT
 from chainrule.tensor import Tensor
 
 
@@ -197,7 +198,7 @@ class ConvTranspose1d(_ConvTransposeNd):
     _dims = 1
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        return C.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+        return CT.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)
 
@@ -213,7 +214,7 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+        return CT.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)
 
@@ -258,6 +259,6 @@ class ConvTranspose3d(_ConvTransposeNd):
     _dims = 3
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        return C.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
+        return CT.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.nn.module import Module
+from chainrule.ops import adaptive_pool as AP
 from chainrule.ops import pool as P
 from chainrule.tensor import Tensor
 
@@ -108,7 +109,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool2d(input, self.output_size)
+        return AP.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -122,7 +123,7 @@ class AdaptiveAvgPool1d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool1d(input, self.output_size)
+        return AP.adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -167,7 +168,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     ``return_indices`` also each maximum's position."""
 
     def forward(self, input: Tensor) -> Any:
-        return P.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+        return AP.adaptive_max_pool1d(input, self.output_size, self.return_indices)
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -182,4 +183,4 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     """
 
     def forward(self, input: Tensor) -> Any:
-        return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+        return AP.adaptive_max_pool2d(input, self.output_size, self.return_indices)

@@ -17,8 +17,8 @@ from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import default_float, xp
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
-from chainrule.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
-from chainrule.ops.elementwise import where
+from chainrule.nn.rnn_packed import masked_loop, run_packed
+from chainrule.nn.utils.rnn import PackedSequence
 from chainrule.ops.linalg import linear
 from chainrule.ops.movement import cat, stack
 from chainrule.ops.rnn import lstm_sequence, lstm_sequence_composite, lstm_step_composite
@@ -120,17 +120,17 @@ class RNNBase(Module):
         if self.mode == "GRU":
             gi = linear(x, w_ih, b_ih)
             if live is not None:
-                return _masked_loop(T, rev, lambda t, h: (_gru_step(gi[t], h, w_hh, b_hh),),
+                return masked_loop(T, rev, lambda t, h: (_gru_step(gi[t], h, w_hh, b_hh),),
                                     (h0,), live)
             return self._loop(T, rev, lambda t, h: _gru_step(gi[t], h, w_hh, b_hh), h0)
         b = None if b_ih is None else b_ih + b_hh
         xg = linear(x, w_ih, b)
         if live is not None:
             if self.mode == "LSTM":
-                return _masked_loop(T, rev, lambda t, h, c: lstm_step_composite(
+                return masked_loop(T, rev, lambda t, h, c: lstm_step_composite(
                     xg[t] + h @ w_hh.mT, c), (h0, c0), live)  # type: ignore[arg-type]
             relu = self.mode == "RNN_RELU"
-            return _masked_loop(T, rev, lambda t, h: (_rnn_step(xg[t], h, w_hh, relu),),
+            return masked_loop(T, rev, lambda t, h: (_rnn_step(xg[t], h, w_hh, relu),),
                                 (h0,), live)
         if self.mode == "LSTM":
             assert c0 is not None
@@ -152,7 +152,7 @@ class RNNBase(Module):
 
     def _run(self, input: Any, hx: Any) -> tuple[Any, Any]:
         if isinstance(input, PackedSequence):
-            return self._run_packed(input, hx)
+            return run_packed(self, input, hx)
         lstm = self.mode == "LSTM"
         if input.ndim not in (2, 3):
             raise ValueError(f"{type(self).__name__}: expected input with 2 (unbatched) or 3 "
@@ -207,53 +207,6 @@ class RNNBase(Module):
             if layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, self.training)
         return x, stack(h_n, 0), (stack(c_n, 0) if self.mode == "LSTM" else None)
-
-    def _run_packed(self, input: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
-        """The layers over a packed batch: run on its padded form (in the packed, sorted
-        order) with each sequence's steps masked by its length; states are in the caller's
-        order, as in PyTorch."""
-        lstm = self.mode == "LSTM"
-        x, lengths = pad_packed_sequence(PackedSequence(input.data, input.batch_sizes))
-        if x.shape[-1] != self.input_size:
-            raise ValueError(f"{type(self).__name__}: input.size(-1) must be equal to "
-                             f"input_size. Expected {self.input_size}, got {x.shape[-1]}")
-        dirs = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * dirs, x.shape[1], self.hidden_size)
-        order = input.sorted_indices
-        if hx is None:
-            zeros = Tensor._wrap(xp.zeros(state_shape, x.dtype))
-            h0, c0 = zeros, (zeros if lstm else None)
-        else:
-            h0, c0 = hx if lstm else (hx, None)
-            for name, st in (("hx", h0), ("cx", c0)):
-                if st is not None and tuple(st.shape) != state_shape:
-                    raise RuntimeError(f"{type(self).__name__}: expected {name} of shape "
-                                       f"{state_shape}, got {tuple(st.shape)}")
-            if order is not None:  # the caller's batch order → the packed order
-                h0 = h0[:, order]
-                c0 = c0[:, order] if c0 is not None else None
-        steps = xp.arange(x.shape[0])[:, None, None]
-        live = Tensor._wrap(steps < lengths.data[None, :, None])
-        out, hn, cn = self._layers(x, h0, c0, live)
-        packed = pack_padded_sequence(out, lengths)
-        result = PackedSequence(packed.data, input.batch_sizes, input.sorted_indices,
-                                input.unsorted_indices)
-        if input.unsorted_indices is not None:  # back to the caller's order
-            hn = hn[:, input.unsorted_indices]
-            cn = cn[:, input.unsorted_indices] if cn is not None else None
-        return result, ((hn, cn) if lstm else hn)
-
-
-def _masked_loop(T: int, rev: bool, step: Any, state: tuple[Tensor, ...],
-                 live: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-    """The time loop of a packed batch: a step changes the state only where ``live[t]``, and
-    outputs past a sequence's end are zero."""
-    hs: list[Any] = [None] * T
-    for t in (range(T - 1, -1, -1) if rev else range(T)):
-        new = step(t, *state)
-        state = tuple(where(live[t], n, o) for n, o in zip(new, state))
-        hs[t] = where(live[t], new[0], 0.0)
-    return stack(hs, 0), state[0], (state[1] if len(state) > 1 else None)
 
 
 class RNN(RNNBase):
