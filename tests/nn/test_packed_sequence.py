@@ -51,6 +51,12 @@ def test_round_trips(enforce_sorted: bool) -> None:
         np.testing.assert_array_equal(s.grad.data, 1.0)
 
 
+def test_packed_sequence_casts() -> None:
+    p = pack_sequence([cr.ones(3, 2), cr.ones(1, 2)])
+    assert p.double().data.dtype == cr.float64 and p.double().batch_sizes is p.batch_sizes
+    assert p.to("cpu") is p and p.cpu() is p and not p.is_cuda
+
+
 def test_pad_sequence_sides_and_value() -> None:
     a, b = cr.tensor([1.0, 2.0, 3.0]), cr.tensor([4.0])
     assert pad_sequence([a, b]).tolist() == [[1, 4], [2, 0], [3, 0]]

@@ -220,6 +220,8 @@ class RNN(RNNBase):
         input (T, B, in) — (B, T, in) with ``batch_first`` — or unbatched (T, in); h_0 and
         h_n (num_layers·D, B, H); output (T, B, D·H). D = 2 if bidirectional else 1.
         Weights weight_ih_l{k} (H, in or D·H), weight_hh_l{k} (H, H), all ~ U(−1/√H, 1/√H).
+        The input may be a ``PackedSequence`` (``nn.utils.rnn``); the output is then one too,
+        and h_n holds each sequence's state at its last real step.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

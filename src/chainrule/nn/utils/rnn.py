@@ -47,6 +47,22 @@ class PackedSequence(namedtuple("PackedSequence",
             unsorted_indices = Tensor._wrap(_invert(sorted_indices.data))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
+    def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
+        """The same batch with ``data`` cast as ``Tensor.to`` casts it (indices unchanged)."""
+        data = self.data.to(*args, **kwargs)
+        if data is self.data:
+            return self
+        return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
+
+    def double(self) -> PackedSequence:
+        return self.to(xp.float64)
+
+    def float(self) -> PackedSequence:
+        return self.to(xp.float32)
+
+    def cpu(self) -> PackedSequence:
+        return self
+
     @property
     def is_cuda(self) -> bool:
         return False
