@@ -50,6 +50,7 @@ CONV3D = [
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize("kwargs", CONV3D)
 def test_conv3d(kwargs: dict) -> None:
     rng = np.random.default_rng(0)
