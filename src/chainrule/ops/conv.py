@@ -22,6 +22,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops.linalg import _dtype_mismatch
 from chainrule.ops.windows import Pads, _cnhw, _col2im, _gemm, _im2col, _out_size, _tuple
 from chainrule.tensor import Tensor
 
@@ -62,6 +63,8 @@ class Conv2d(_ConvBase):
     name = "conv2d"
 
     def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
+        if x.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
+            raise _dtype_mismatch(self, x, w, *(() if b is None else (b,)))
         n, c, *size = x.shape
         o, cg, *k = w.shape
         g = self.groups
@@ -136,6 +139,8 @@ class ConvTranspose2d(Op):
     size: tuple[int, ...]
 
     def forward(self, y: Array, w: Array, b: Array | None = None) -> Array:
+        if y.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
+            raise _dtype_mismatch(self, y, w, *(() if b is None else (b,)))
         n, cin, *size = y.shape
         ci, cog, *k = w.shape
         nd, g = len(k), self.groups
