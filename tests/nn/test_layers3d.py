@@ -31,6 +31,10 @@ def _distinct(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     (nn.BatchNorm3d, {"num_features": 3}, (4, 3, 2, 3, 2), (4, 3, 2, 3, 2), 6),
     (nn.AvgPool3d, {"kernel_size": 2, "stride": 1, "padding": 1}, (2, 2, 3, 3, 2),
      (2, 2, 4, 4, 3), 0),
+    (nn.AdaptiveAvgPool3d, {"output_size": (2, None, 3)}, (2, 2, 5, 3, 4), (2, 2, 2, 3, 3), 0),
+    (nn.InstanceNorm3d, {"num_features": 2, "affine": True}, (2, 2, 3, 2, 3), (2, 2, 3, 2, 3),
+     4),
+    (nn.InstanceNorm3d, {"num_features": 2}, (2, 3, 2, 3), (2, 3, 2, 3), 0),
 ])
 def test_layer_contract(cls: type, kwargs: dict, shape: tuple, expected: tuple,
                         n_params: int) -> None:
@@ -124,3 +128,9 @@ def test_errors_name_the_operation_and_shapes() -> None:
         F.adaptive_max_pool2d(cr.randn(1, 4, 4), (0, 2))
     with pytest.raises(RuntimeError, match=r"adaptive_max_pool1d: expected a 2-D or 3-D input"):
         F.adaptive_max_pool1d(cr.randn(1, 1, 4, 4), 2)
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool3d: output_size must be 3 positive "
+                                         r"int\(s\), got \(1, 2\)"):
+        F.adaptive_avg_pool3d(cr.randn(1, 4, 4, 4), (1, 2))
+    with pytest.raises(RuntimeError, match=r"conv3d: expected all operands to have the same "
+                                           r"dtype, but got float64 and float32"):
+        F.conv3d(cr.randn(1, 3, 4, 4, 4, dtype=cr.float64), w)

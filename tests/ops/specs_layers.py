@@ -197,7 +197,23 @@ def _adaptive_args(dims: int) -> Any:
     return make
 
 
+def _adaptive_avg_args(r: R) -> list[Any]:
+    return [rand(r, (1, 2, *(int(v) for v in r.integers(1, 6, 3)))),
+            tuple(int(v) for v in r.integers(1, 4, 3))]
+
+
+def np_adaptive_avg(x: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
+    size = x.shape[-len(out):]
+    res = np.empty((*x.shape[:-len(out)], *out))
+    for pos in itertools.product(*(range(o) for o in out)):
+        cell = tuple(slice((i * n) // o, -(-((i + 1) * n) // o)) for i, n, o in zip(pos, size, out))
+        res[(Ellipsis, *pos)] = x[(Ellipsis, *cell)].mean(axis=(-3, -2, -1))
+    return res
+
+
 SPECS += [
+    Spec("matmul", AP.adaptive_avg_pool3d, id="adaptive_avg_pool3d", make=_adaptive_avg_args,
+         ref=np_adaptive_avg),
     Spec("gather", AP.adaptive_max_pool1d, id="adaptive_max_pool1d", make=_adaptive_args(1),
          ref=np_adaptive_max),
     Spec("gather", AP.adaptive_max_pool2d, id="adaptive_max_pool2d", make=_adaptive_args(2),

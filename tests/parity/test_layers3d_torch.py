@@ -89,6 +89,8 @@ def test_conv_transpose3d(kwargs: dict) -> None:
     ("AdaptiveMaxPool2d", {"output_size": (None, 2)}),
     ("AdaptiveMaxPool2d", {"output_size": 9, "return_indices": True}),
     ("AdaptiveMaxPool1d", {"output_size": 4, "return_indices": True}),
+    ("AdaptiveAvgPool3d", {"output_size": (3, None, 2)}),
+    ("AdaptiveAvgPool3d", {"output_size": 1}),
 ])
 def test_pooling(cls: str, kwargs: dict) -> None:
     rng = np.random.default_rng(2)
@@ -105,6 +107,20 @@ def test_adaptive_max_pool_ties() -> None:
     x = rng.integers(0, 3, (2, 2, 6, 7)).astype(np.float64)
     _compare(nn.AdaptiveMaxPool2d((4, 3), return_indices=True),
              torch.nn.AdaptiveMaxPool2d((4, 3), return_indices=True), x, rng)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_instance_norm3d(train: bool) -> None:
+    rng = np.random.default_rng(5)
+    kwargs = {"affine": True, "track_running_stats": True, "momentum": 0.2}
+    m = nn.InstanceNorm3d(3, dtype=cr.float64, **kwargs)
+    m.weight.data[...] = rng.uniform(0.5, 1.5, 3)
+    m.bias.data[...] = rng.standard_normal(3)
+    m.running_var.data[...] = rng.uniform(0.5, 2.0, 3)
+    tm = torch.nn.InstanceNorm3d(3, **kwargs)
+    m.train(train)
+    tm.train(train)
+    _compare(m, tm, rng.standard_normal((2, 3, 3, 2, 4)) * 2 + 1, rng)
 
 
 @pytest.mark.parametrize("train", [True, False])

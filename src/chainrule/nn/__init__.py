@@ -119,16 +119,17 @@ __all__ = [
 ]
 
 from chainrule.nn.conv import Conv3d, ConvTranspose3d  # noqa: E402
-from chainrule.nn.normalization import BatchNorm3d  # noqa: E402
+from chainrule.nn.normalization import BatchNorm3d, InstanceNorm3d  # noqa: E402
 from chainrule.nn.pooling import (  # noqa: E402
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AvgPool3d,
     MaxPool3d,
 )
 
-__all__ += ["AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool3d", "BatchNorm3d", "Conv3d",
-            "ConvTranspose3d", "MaxPool3d"]
+__all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool3d",
+            "BatchNorm3d", "Conv3d", "ConvTranspose3d", "InstanceNorm3d", "MaxPool3d"]
 
 from chainrule.nn.embedding_bag import EmbeddingBag  # noqa: E402
 

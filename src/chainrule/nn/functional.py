@@ -281,12 +281,17 @@ __all__ = [
     "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
 ]
 
-from chainrule.ops.adaptive_pool import adaptive_max_pool1d, adaptive_max_pool2d  # noqa: E402
+from chainrule.ops.adaptive_pool import (  # noqa: E402
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+)
 from chainrule.ops.conv import conv3d  # noqa: E402
 from chainrule.ops.conv_transpose import conv_transpose3d  # noqa: E402
 from chainrule.ops.pool import avg_pool3d, max_pool3d  # noqa: E402
 
-__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d", "conv3d",
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d",
+            "conv3d",
             "conv_transpose3d", "max_pool3d"]
 
 from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402

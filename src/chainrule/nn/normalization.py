@@ -180,6 +180,16 @@ class InstanceNorm1d(_InstanceNorm):
     _ndims = (2, 3)
 
 
+class InstanceNorm3d(_InstanceNorm):
+    """``InstanceNorm1d`` for volumes: statistics per sample and channel over (D, H, W).
+
+    Shape:
+        (N, C, D, H, W) or (C, D, H, W) → same shape.
+    """
+
+    _ndims = (4, 5)
+
+
 class InstanceNorm2d(_InstanceNorm):
     """``InstanceNorm1d`` for images: statistics per sample and channel over (H, W).
 

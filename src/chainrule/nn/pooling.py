@@ -153,6 +153,14 @@ class AvgPool3d(AvgPool2d):
                             self.count_include_pad, self.divisor_override)
 
 
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Mean pooling of (N, C, D, H, W) to a fixed ``output_size`` (int, or (d, h, w) with
+    ``None`` keeping that input size), whatever the input size."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return AP.adaptive_avg_pool3d(input, self.output_size)
+
+
 class _AdaptiveMaxPoolNd(Module):
     def __init__(self, output_size: Any, return_indices: bool = False) -> None:
         super().__init__()

@@ -1,5 +1,6 @@
-"""Adaptive pooling (``torch.nn.functional.adaptive_{avg,max}_pool1d/2d``): the output size is
-fixed and output cell i covers input positions ⌊i·n/n_out⌋ … ⌈(i+1)·n/n_out⌉ − 1 of each axis.
+"""Adaptive pooling (``torch.nn.functional.adaptive_avg_pool1d/2d/3d``,
+``adaptive_max_pool1d/2d``): the output size is fixed and output cell i covers input positions
+⌊i·n/n_out⌋ … ⌈(i+1)·n/n_out⌉ − 1 of each axis.
 Both are composites: the average is separable, one matmul per axis with a constant pooling
 matrix; the maximum is separable too, a max over the cells of one axis, then of the other.
 """
@@ -38,6 +39,26 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     if min(out) < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     mats = [_adaptive_matrix(n, o, input.dtype) for n, o in zip(input.shape[-2:], out)]
+    return _separable(input, mats)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling of (N, C, D, H, W) or (C, D, H, W) to a fixed output size
+    (``torch.nn.functional.adaptive_avg_pool3d``; ``None`` keeps that input size).
+
+    Example:
+        >>> import chainrule as cr
+        >>> adaptive_avg_pool3d(cr.ones(2, 3, 4, 5, 6), 1).shape
+        (2, 3, 1, 1, 1)
+    """
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"adaptive_avg_pool3d: expected a 4-D or 5-D input (N, C, D, H, W), "
+                           f"got shape {tuple(input.shape)}")
+    out = _adaptive_size(output_size, input.shape[-3:])
+    if len(out) != 3 or min(out) < 1:
+        raise ValueError(f"adaptive_avg_pool3d: output_size must be 3 positive int(s), got "
+                         f"{output_size!r}")
+    mats = [_adaptive_matrix(n, o, input.dtype) for n, o in zip(input.shape[-3:], out)]
     return _separable(input, mats)
 
 
@@ -117,5 +138,5 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any, return_indices: bool = 
     return _adaptive_max(input, output_size, 2, "adaptive_max_pool2d", return_indices)
 
 
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
-           "adaptive_max_pool2d"]
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d",
+           "adaptive_max_pool1d", "adaptive_max_pool2d"]
