@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule.backend import xp
 from chainrule.nn.module import Module
-from chainrule.ops.pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from chainrule.tensor import Tensor
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
