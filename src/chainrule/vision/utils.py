@@ -37,9 +37,9 @@ def make_grid(tensor: Tensor | Sequence[Tensor], nrow: int = 8, padding: int = 2
         if not all(isinstance(t, Tensor) for t in tensor):
             raise TypeError(f"make_grid: tensor or list of tensors expected, got "
                             f"{[type(t).__name__ for t in tensor]}")
-        arr = np.stack([t.numpy() for t in tensor])
+        arr = np.stack([t.detach().numpy() for t in tensor])
     elif isinstance(tensor, Tensor):
-        arr = tensor.numpy()
+        arr = tensor.detach().numpy()
     else:
         raise TypeError(f"make_grid: tensor or list of tensors expected, got {type(tensor)}")
     if arr.ndim == 2:

@@ -159,7 +159,9 @@ def pad(img: Any, padding: int | Sequence[int], fill: float = 0,
     if padding_mode == "constant":
         from PIL import ImageOps
 
-        return ImageOps.expand(img, border=(left, top, right, bottom), fill=fill)
+        bands = len(img.getbands())
+        fill_px = tuple([fill] * bands) if bands > 1 and isinstance(fill, int | float) else fill
+        return ImageOps.expand(img, border=(left, top, right, bottom), fill=fill_px)
     arr = np.asarray(img)
     widths = [(top, bottom), (left, right)] + [(0, 0)] * (arr.ndim - 2)
     return pil_image().fromarray(np.pad(arr, widths, mode=padding_mode))
