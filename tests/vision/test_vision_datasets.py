@@ -195,3 +195,6 @@ def test_cifar10_download_verifies_and_extracts_the_archive(tmp_path, server, mo
     assert (tmp_path / "b" / "cifar-10-python.tar.gz").is_file()
     monkeypatch.setattr(datasets.CIFAR10, "urls", [base + "gone.tar.gz"])
     assert datasets.CIFAR10(tmp_path / "b", download=True).targets == y  # present: no fetch
+    for batch in (tmp_path / "b" / "cifar-10-batches-py").iterdir():
+        batch.unlink()
+    assert datasets.CIFAR10(tmp_path / "b", download=True).targets == y  # archive reused

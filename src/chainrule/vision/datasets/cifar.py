@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.datasets.mnist import sha256_of
 from chainrule.vision._pil import pil_image
 from chainrule.vision.datasets.vision import VisionDataset, fetch
 
@@ -86,11 +87,12 @@ class CIFAR10(VisionDataset):
 
     def download(self) -> None:
         """Fetch the archive (checked against its SHA-256) and extract it into ``root``,
-        unless the batches are already there."""
+        unless the batches are already there; a verified archive already in ``root`` is reused."""
         if not self._missing():
             return
         archive = os.path.join(self.root, self.filename)
-        fetch(self.urls, archive, self.tgz_sha256)
+        if not (os.path.isfile(archive) and sha256_of(archive) == self.tgz_sha256):
+            fetch(self.urls, archive, self.tgz_sha256)
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(self.root, filter="data")
 
