@@ -68,7 +68,7 @@ double = float64
 long = int64
 half = float16
 
-from chainrule import amp, cpu
+from chainrule import amp, cpu, onnx
 from chainrule.amp import autocast, get_autocast_dtype, is_autocast_enabled
 
 
