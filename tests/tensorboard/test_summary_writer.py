@@ -46,9 +46,11 @@ def test_add_scalars_writes_one_run_per_key(tmp_path: Path) -> None:
     with SummaryWriter(str(tmp_path)) as w:
         for step in range(2):
             w.add_scalars("loss", {"train": 1.0 + step, "val": cr.tensor(2.0 + step)}, step)
-    runs = sorted(os.listdir(tmp_path / "loss"))
-    assert runs == ["train", "val"]
-    assert [e.value for e in _read(tmp_path / "loss" / "val").Scalars("loss")] == [2.0, 3.0]
+            w.add_scalars("a/b", {"x": 0.0}, step)
+    runs = sorted(d for d in os.listdir(tmp_path) if (tmp_path / d).is_dir())
+    assert runs == ["a_b_x", "loss_train", "loss_val"]  # PyTorch's layout
+    assert [e.value for e in _read(tmp_path / "loss_val").Scalars("loss")] == [2.0, 3.0]
+    assert [e.step for e in _read(tmp_path / "a_b_x").Scalars("a/b")] == [0, 1]
 
 
 def test_add_graph_records_ops_under_their_modules(tmp_path: Path) -> None:

@@ -23,8 +23,7 @@ DEFAULT_OPSET = 17
 
 def _load_onnx() -> Any:
     try:
-        import onnx
-        import onnx.numpy_helper  # noqa: F401  (the submodule the builder uses)
+        import onnx.numpy_helper  # binds onnx, with the submodule the builder uses
     except ImportError:
         raise ImportError("chainrule.onnx.export needs the onnx package: "
                           "pip install 'chainrule[onnx]' (or pip install onnx)") from None
@@ -36,7 +35,7 @@ def export(model: Any, args: Any, f: str | os.PathLike[str] | Any,
            input_names: Sequence[str] | None = None, output_names: Sequence[str] | None = None,
            opset_version: int | None = None,
            dynamic_axes: Mapping[str, Mapping[int, str] | Sequence[int]] | None = None,
-           do_constant_folding: bool = True) -> None:
+           do_constant_folding: bool = True, dynamo: bool = False) -> None:
     """Export ``model`` run on ``args`` as an ONNX model, as ``torch.onnx.export``.
 
     The model runs in eval mode (dropout off, batch norm on its running statistics).
@@ -53,6 +52,8 @@ def export(model: Any, args: Any, f: str | os.PathLike[str] | Any,
         dynamic_axes: for an input or output name, the axes whose size may vary, as a list of
             axes or a ``{axis: name}`` dict.
         do_constant_folding: accepted for PyTorch compatibility (constants are not folded).
+        dynamo: accepted for PyTorch compatibility: chainrule has one exporter, a trace like
+            PyTorch's ``dynamo=False`` one.
 
     Example:
         >>> import tempfile, os, chainrule as cr

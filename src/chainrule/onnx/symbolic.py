@@ -142,19 +142,40 @@ def _reshape(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
     input become 0 (copy) and the first other dim -1 (inferred). Either way a batch size other
     than the example's still fits."""
     src = xs[0].shape
-    if [d for d in src if d != 1] == [d for d in out.shape if d != 1]:
+    unit = _unit_dims(tuple(src), tuple(out.shape))
+    if unit is not None:
+        squeeze, unsqueeze = unit
         name = g.value(xs[0])
-        if 1 in src:
-            name = g.node("Squeeze", [name, g.ints([i for i, d in enumerate(src) if d == 1])])
-        if 1 in out.shape:
-            name = g.node("Unsqueeze",
-                          [name, g.ints([i for i, d in enumerate(out.shape) if d == 1])])
+        if squeeze:
+            name = g.node("Squeeze", [name, g.ints(squeeze)])
+        if unsqueeze:
+            name = g.node("Unsqueeze", [name, g.ints(unsqueeze)])
         return name if name != g.value(xs[0]) else g.node("Identity", [name])
     shape = [0 if i < len(src) and d == src[i] else d for i, d in enumerate(out.shape)]
     rest = [i for i, d in enumerate(shape) if d != 0]
     if rest:
         shape[rest[0]] = -1
     return g.node("Reshape", [g.value(xs[0]), g.ints(shape)])
+
+
+def _unit_dims(src: tuple[int, ...], dst: tuple[int, ...]) -> tuple[list[int], list[int]] | None:
+    """The input axes to squeeze and output axes to unsqueeze that turn ``src`` into ``dst``,
+    pairing equal dims left to right (so a batch of 1 stays paired); None when the reshape
+    does more than add or drop unit dims."""
+    squeeze, unsqueeze = [], []
+    i = j = 0
+    while i < len(src) or j < len(dst):
+        if i < len(src) and j < len(dst) and src[i] == dst[j]:
+            i, j = i + 1, j + 1
+        elif i < len(src) and src[i] == 1:
+            squeeze.append(i)
+            i += 1
+        elif j < len(dst) and dst[j] == 1:
+            unsqueeze.append(j)
+            j += 1
+        else:
+            return None
+    return squeeze, unsqueeze
 
 
 @symbolic("permute")

@@ -7,6 +7,7 @@ the ops of one forward pass and writes them as a TensorBoard graph.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,8 @@ class SummaryWriter:
                                          max_queue=max_queue, flush_secs=flush_secs,
                                          filename_suffix=filename_suffix)
         self.log_dir: str = self._writer.logdir
+        self._tbx, self._max_queue, self._flush_secs = tbx, max_queue, flush_secs
+        self._runs: dict[str, Any] = {}  # add_scalars' writers, by directory
 
     def get_logdir(self) -> str:
         """The directory the event file is written to."""
@@ -80,9 +83,15 @@ class SummaryWriter:
     def add_scalars(self, main_tag: str, tag_scalar_dict: dict[str, Any],
                     global_step: int | None = None, walltime: float | None = None) -> None:
         """Record several numbers in one chart: each goes to the run ``<log_dir>/<main_tag>_<key>``
-        under the tag ``main_tag``."""
-        values = {k: float(np.asarray(_value(v)).item()) for k, v in tag_scalar_dict.items()}
-        self._writer.add_scalars(main_tag, values, global_step, walltime)
+        (``/`` in ``main_tag`` becoming ``_``) under the tag ``main_tag``, as PyTorch lays
+        them out."""
+        for key, v in tag_scalar_dict.items():
+            run = os.path.join(self.log_dir, f"{main_tag.replace('/', '_')}_{key}")
+            if run not in self._runs:
+                self._runs[run] = self._tbx.SummaryWriter(logdir=run, max_queue=self._max_queue,
+                                                          flush_secs=self._flush_secs)
+            value = float(np.asarray(_value(v)).item())
+            self._runs[run].add_scalar(main_tag, value, global_step, walltime)
 
     def add_histogram(self, tag: str, values: Any, global_step: int | None = None,
                       bins: str = "tensorflow", walltime: float | None = None,
@@ -117,10 +126,14 @@ class SummaryWriter:
     def flush(self) -> None:
         """Write the pending events to disk."""
         self._writer.flush()
+        for w in self._runs.values():
+            w.flush()
 
     def close(self) -> None:
-        """Write the pending events and close the event file."""
+        """Write the pending events and close the event files."""
         self._writer.close()
+        for w in self._runs.values():
+            w.close()
 
     def __enter__(self) -> SummaryWriter:
         return self
