@@ -78,7 +78,7 @@ def export(model: Any, args: Any, f: str | os.PathLike[str] | Any,
     for t, name in zip(tr.inputs, in_names):
         g.fresh(name)
         g.bind(t, name)
-        g.input_arrays[id(t.detach().numpy())] = name
+        g.input_arrays.append((t.detach().numpy(), name))
         for axis in dynamic.get(name, {}):
             g.dynamic_sizes.setdefault(t.shape[axis], []).append((name, axis))
         inputs.append(_value_info(onnx, name, t, dynamic.get(name, {})))

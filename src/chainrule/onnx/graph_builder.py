@@ -18,8 +18,8 @@ class GraphBuilder:
         self.onnx, self.opset = onnx, opset
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
-        self.input_arrays: dict[int, str] = {}
-        """Graph-input names by ``id`` of their arrays (an index array taken from an input)."""
+        self.input_arrays: list[tuple[Any, str]] = []
+        """The graph inputs' arrays and names (an index array may be taken from an input)."""
         self.dynamic_sizes: dict[int, list[tuple[str, int]]] = {}
         """The example's size along each dynamic input axis: the (input name, axis) pairs."""
         self._value: dict[int, str] = {}
@@ -40,6 +40,13 @@ class GraphBuilder:
         """Name the traced tensor ``t`` (a graph input or an op's output)."""
         self._value[id(t)] = name
         self._keep.append(t)
+
+    def input_of(self, arr: Any) -> str | None:
+        """The graph input whose array ``arr`` is (or views whole), else None."""
+        for src, name in self.input_arrays:
+            if arr is src or (arr.shape == src.shape and np.shares_memory(arr, src)):
+                return name
+        return None
 
     def has(self, t: Tensor) -> bool:
         return id(t) in self._value

@@ -237,7 +237,7 @@ def _getitem(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
     if gather is not None:
         ax, arr = gather
         arr = arr.detach().numpy() if isinstance(arr, Tensor) else np.asarray(arr)
-        idx = g.input_arrays.get(id(arr)) or g.constant(arr.astype(np.int64), "indices")
+        idx = g.input_of(arr) or g.constant(arr.astype(np.int64), "indices")
         name = g.node("Gather", [name, idx], axis=ax)
     for ax, i in sorted(int_axes, reverse=True):
         name = g.node("Gather", [name, g.constant(np.asarray(i, np.int64), "index")], axis=ax)
