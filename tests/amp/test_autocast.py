@@ -19,7 +19,9 @@ def test_products_and_convolutions_run_in_bfloat16() -> None:
     img, k = cr.randn(1, 2, 5, 5), cr.randn(3, 2, 3, 3)
     with cr.autocast("cpu", dtype=cr.bfloat16):
         outs = [F.linear(x, w), x @ w.T, cr.bmm(x[None], w.T[None]), cr.einsum("ij,kj->ik", x, w),
-                F.conv2d(img, k), F.conv1d(img[:, :, 0], k[:, :, 0])]
+                F.conv2d(img, k), F.conv1d(img[:, :, 0], k[:, :, 0]),
+                F.conv_transpose2d(img, k.transpose(0, 1)),
+                F.conv_transpose2d(img, cr.randn(2, 1, 3, 3), groups=2)]
     assert [o.dtype for o in outs] == [cr.bfloat16] * len(outs)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.ops.windows import Pads, _cnhw, _col2im, _gemm, _im2col, _out_size, _tuple
@@ -122,7 +123,8 @@ class ConvTranspose2d(Op):
                                f"of shape {tuple(w.shape)} do not match with groups={g}")
         if g == 1:  # rows ordered (kh, kw, C_out): each offset's block is contiguous for col2im
             wm = xp.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(kh * kw * cog, cin)
-            cols = (wm @ _cnhw(y, 1)[0]).reshape(kh, kw, cog, n, h, wd).transpose(2, 3, 0, 1, 4, 5)
+            cols = backend.matmul(wm, _cnhw(y, 1)[0])
+            cols = cols.reshape(kh, kw, cog, n, h, wd).transpose(2, 3, 0, 1, 4, 5)
         else:
             wm = w.reshape(g, cin // g, cog * kh * kw).transpose(0, 2, 1)
             cols = _gemm(wm, _cnhw(y, g)).reshape(g * cog, kh, kw, n, h, wd)
