@@ -99,3 +99,16 @@ def test_a_bfloat16_model_trains_with_bfloat16_gradients() -> None:
     assert {p.grad.dtype for p in net.parameters()} == {cr.bfloat16}
     assert {p.dtype for p in net.parameters()} == {cr.bfloat16}
     assert loss.item() < first
+
+
+def test_rounding_and_products_equal_torch_bfloat16() -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((64, 96)).astype(np.float32)
+    b = rng.standard_normal((96, 48)).astype(np.float32)
+    ta, tb = torch.from_numpy(a).bfloat16(), torch.from_numpy(b).bfloat16()
+    ca, cb = cr.tensor(a).bfloat16(), cr.tensor(b).bfloat16()
+    np.testing.assert_array_equal(ca.float().numpy(), ta.float().numpy())
+    # both accumulate in float32 and round once; the sums' order may differ by BLAS
+    np.testing.assert_allclose((ca @ cb).float().numpy(), (ta @ tb).float().numpy(),
+                               rtol=8e-3, atol=1e-6)
