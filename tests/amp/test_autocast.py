@@ -72,8 +72,12 @@ def test_cpu_amp_autocast_is_the_deprecated_spelling() -> None:
 
 
 def test_bad_device_and_dtype() -> None:
-    with pytest.raises(RuntimeError, match="device_type 'cuda' is not available"):
-        cr.autocast("cuda")
+    with pytest.raises(RuntimeError, match="unsupported autocast device_type 'gpu'"):
+        cr.autocast("gpu")
+    with pytest.warns(UserWarning, match="device_type of 'cuda', but cuda is not available"):
+        ctx = cr.autocast("cuda", dtype=cr.bfloat16)
+    with ctx:  # disabled, as PyTorch on a machine without CUDA
+        assert F.linear(cr.randn(2, 3), cr.randn(4, 3)).dtype == cr.float32
     with pytest.warns(UserWarning, match="target dtype is not supported"):
         ctx = cr.autocast("cpu", dtype=cr.float64)
     with warnings.catch_warnings(), ctx:

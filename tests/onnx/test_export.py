@@ -142,7 +142,7 @@ def test_bad_arguments(tmp_path: Path) -> None:
         cr.onnx.export(model, [[1.0, 2.0, 3.0]], f)
 
 
-def test_unsupported_ops_and_in_place_writes_are_refused(tmp_path: Path) -> None:
+def test_unsupported_ops_value_reads_and_in_place_writes_are_refused(tmp_path: Path) -> None:
     class Sorts(nn.Module):
         def forward(self, x: cr.Tensor) -> cr.Tensor:
             return x.cumsum(0)
@@ -153,6 +153,13 @@ def test_unsupported_ops_and_in_place_writes_are_refused(tmp_path: Path) -> None
             y.add_(1.0)
             return y
 
+    class Reads(nn.Module):
+        def forward(self, x: cr.Tensor) -> cr.Tensor:
+            return x * x.sum().item()
+
+    with pytest.raises(RuntimeError, match="onnx.export: the forward calls item\\(\\) on a "
+                                           "tensor; a trace would freeze that value"):
+        cr.onnx.export(Reads(), cr.randn(3), tmp_path / "c.onnx")
     with pytest.raises(NotImplementedError, match="the op 'cumsum' .* has no ONNX conversion"):
         cr.onnx.export(Sorts(), cr.randn(3), tmp_path / "a.onnx")
     with pytest.raises(RuntimeError, match="writes into a tensor of shape \\(3,\\) in place"):

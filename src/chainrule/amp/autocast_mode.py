@@ -21,6 +21,8 @@ from chainrule.tensor import Tensor
 F = TypeVar("F", bound=Callable[..., Any])
 
 _SUPPORTED = ("bfloat16", "float16")
+_DEVICES = ("cpu", "cuda", "mps", "xpu", "xla", "hpu", "mtia", "meta")
+"""Device types PyTorch's autocast knows; all but the CPU are absent here, so disabled."""
 
 
 class autocast:  # noqa: N801  (PyTorch's name)
@@ -32,7 +34,9 @@ class autocast:  # noqa: N801  (PyTorch's name)
     ``autocast(enabled=False)`` turns it off, and leaving restores the outer state.
 
     Args:
-        device_type: ``"cpu"``, the one device chainrule computes on.
+        device_type: ``"cpu"``, the one device chainrule computes on; another device PyTorch
+            knows (``"cuda"``, ``"mps"``, ...) gives a warning and a disabled region, as in
+            PyTorch on a machine without it.
         dtype: the low-precision dtype, ``chainrule.bfloat16`` (default) or ``chainrule.float16``.
         enabled: whether autocasting is on inside the region.
         cache_enabled: accepted for PyTorch compatibility; casts are not cached.
@@ -50,13 +54,18 @@ class autocast:  # noqa: N801  (PyTorch's name)
                  cache_enabled: bool | None = None) -> None:
         if not isinstance(device_type, str):
             raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
-        if device_type != "cpu":
-            raise RuntimeError(f"autocast: device_type {device_type!r} is not available; "
-                               "chainrule computes on the CPU (use device_type='cpu')")
+        if device_type not in _DEVICES:
+            raise RuntimeError(f"User specified an unsupported autocast device_type "
+                               f"'{device_type}'")
         self.device = device_type
         self.fast_dtype = backend.bfloat16() if dtype is None else backend.xp.dtype(dtype)
         self._enabled = enabled
-        if enabled and self.fast_dtype.name not in _SUPPORTED:
+        if enabled and device_type != "cpu":
+            warnings.warn(f"User provided device_type of '{device_type}', but {device_type} is "
+                          "not available (chainrule computes on the CPU). Disabling",
+                          stacklevel=2)
+            self._enabled = False
+        if self._enabled and self.fast_dtype.name not in _SUPPORTED:
             warnings.warn("In CPU autocast, but the target dtype is not supported. Disabling "
                           "autocast.\nCPU Autocast only supports dtype of chainrule.bfloat16, "
                           "chainrule.float16 currently.", stacklevel=2)

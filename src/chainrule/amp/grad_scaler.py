@@ -10,6 +10,7 @@ held in float32 and updated with PyTorch's rule, so the two scale trajectories a
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterable
 from enum import Enum
 from typing import Any
@@ -35,7 +36,8 @@ class GradScaler:
     """Scales the loss, unscales the gradients, skips steps with inf/NaN gradients.
 
     Args:
-        device: ``"cpu"``, where the scale lives (``"cuda"`` is refused).
+        device: ``"cpu"``, where the scale lives; another device (``"cuda"``) gives a warning
+            and a disabled scaler, as in PyTorch on a machine without it.
         init_scale: the first scale factor.
         growth_factor: multiplies the scale after ``growth_interval`` steps without inf/NaN.
         backoff_factor: multiplies the scale after a step whose gradients had inf/NaN.
@@ -59,11 +61,12 @@ class GradScaler:
     def __init__(self, device: str = "cpu", init_scale: float = 2.0**16,
                  growth_factor: float = 2.0, backoff_factor: float = 0.5,
                  growth_interval: int = 2000, enabled: bool = True) -> None:
-        if device != "cpu":
-            raise RuntimeError(f"GradScaler: device {device!r} is not available; chainrule "
-                               "computes on the CPU (use GradScaler('cpu'))")
         self._device = device
         self._enabled = enabled
+        if enabled and device != "cpu":
+            warnings.warn(f"GradScaler is enabled, but {device} is not available (chainrule "
+                          "computes on the CPU).  Disabling.", stacklevel=2)
+            self._enabled = False
         if enabled:
             if growth_factor <= 1.0:
                 raise ValueError(f"GradScaler: growth_factor must be > 1.0, got {growth_factor}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.autograd.tape import ASSIGN, OP, tape
+from chainrule.autograd.tape import ASSIGN, OP, CompileError, tape
 from chainrule.tensor import Tensor
 
 
@@ -56,7 +56,8 @@ def trace(model: Any, args: tuple[Any, ...], where: str) -> Trace:
     """Run ``model(*args)`` in eval mode without gradients and record its ops.
 
     Raises:
-        RuntimeError: the forward writes into a tensor in place (not traceable here).
+        RuntimeError: the forward writes into a tensor in place, or reads a tensor's value in
+            Python (``item()``, ``numpy()``, ``if t:``), which the trace would freeze.
     """
     inputs = tuple(a for a in args if isinstance(a, Tensor))
     modules = list(model.named_modules()) if hasattr(model, "named_modules") else []
@@ -78,6 +79,10 @@ def trace(model: Any, args: tuple[Any, ...], where: str) -> Trace:
     try:
         with no_grad():
             result = model(*args)
+    except CompileError as e:  # the recording refuses value reads: say it for this caller
+        what = str(e).split(" on a tensor")[0].removeprefix("compile: the step calls ")
+        raise RuntimeError(f"{where}: the forward calls {what} on a tensor; a trace would "
+                           "freeze that value, so it cannot be exported") from None
     finally:
         tape.entries, tape.modules = None, {}
         for h in handles:
