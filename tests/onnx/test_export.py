@@ -73,6 +73,13 @@ MODELS = {
     "transformer_norm_first_gelu": (lambda: nn.TransformerEncoderLayer(
         8, 2, 16, activation="gelu", norm_first=True, batch_first=True), _floats(5, 8), 0),
     "cnn_with_python_glue": (TinyCNN, _floats(3, 8, 8), 0),
+    "padding_upsample_norms": (lambda: nn.Sequential(
+        nn.ZeroPad2d(1), nn.Conv2d(3, 4, 3, padding="same"), nn.Upsample(scale_factor=2),
+        nn.GroupNorm(2, 4), nn.InstanceNorm2d(4), nn.PReLU(), nn.Hardswish(), nn.SELU(),
+        nn.Mish()), _floats(3, 6, 6), 0),
+    "transformer_encoder_stack": (lambda: nn.Sequential(
+        nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2),
+        nn.Linear(8, 8)), _floats(5, 8), 0),
 }
 
 

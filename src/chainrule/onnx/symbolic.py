@@ -270,3 +270,12 @@ def _lstm_sequence(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> s
     y, _, yc = g.node("LSTM", [g.value(xg), w, r, "", "", h, c], n_out=3, hidden_size=hidden,
                       direction="reverse" if op.reverse else "forward")
     return g.node("Concat", [g.node("Squeeze", [y, g.ints([1], "axes")]), yc], axis=0)
+
+
+@symbolic("pad")
+def _pad(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
+    """Constant padding; ONNX lists all the befores, then all the afters."""
+    widths = [(int(b), int(a)) for b, a in op.widths]
+    pads = [b for b, _ in widths] + [a for _, a in widths]
+    value = g.constant(np.asarray(op.value, xs[0].detach().numpy().dtype), "pad_value")
+    return g.node("Pad", [g.value(xs[0]), g.ints(pads, "pads"), value], mode="constant")
