@@ -14,9 +14,13 @@ target, so a crash mid-save leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
+import socket
 import tempfile
+import time
 import zlib
 from typing import Any
 
@@ -144,8 +148,19 @@ def save(obj: Any, f: str | os.PathLike[str] | Any) -> None:
 
 
 def _atomic_write(path: str, blob: bytes) -> None:
+    """Write ``blob`` to a temporary file beside ``path``, fsync it and rename it over ``path``.
+
+    The temporary file's name records this host and process, so the next save of the same
+    target removes the leftovers of a save that was killed; a save that would not fit on the
+    disk is refused before anything is written.
+    """
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+    _remove_stale_temps(directory, os.path.basename(path))
+    free = shutil.disk_usage(directory).free
+    if len(blob) > free:
+        raise OSError(errno.ENOSPC, f"chainrule.save: {len(blob)} bytes do not fit in the "
+                                    f"{free} bytes free on the disk of '{directory}'")
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(os.path.basename(path)), suffix=".tmp",
                                dir=directory)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -172,38 +187,133 @@ def _atomic_write(path: str, blob: bytes) -> None:
         os.close(dfd)
 
 
+_STALE_AFTER_S = 24 * 3600
+"""Temporaries of another host's saves (a shared filesystem) are removed after this long."""
+
+
+def _temp_prefix(target: str, host: str | None = None, pid: int | None = None) -> str:
+    host = socket.gethostname() if host is None else host
+    return f".{target}.{host}.{os.getpid() if pid is None else pid}."
+
+
+def _remove_stale_temps(directory: str, target: str) -> None:
+    """Delete temporaries of earlier saves of ``target`` whose writer is gone: a process of
+    this host that no longer runs, or another host's temporary older than a day."""
+    host = socket.gethostname()
+    head = f".{target}."
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(head) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        parts = name[len(head):].split(".")
+        if len(parts) < 4 or not parts[-3].isdigit():
+            continue
+        tmp_host, pid = ".".join(parts[:-3]), int(parts[-3])
+        full = os.path.join(directory, name)
+        try:
+            if tmp_host == host:
+                if _alive(pid):
+                    continue
+            elif time.time() - os.path.getmtime(full) < _STALE_AFTER_S:
+                continue
+            os.unlink(full)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def load(f: str | os.PathLike[str] | Any) -> Any:
     """Load a checkpoint written by ``save`` (or any safetensors file, as ``{name: Tensor}``).
 
+    A path is memory-mapped copy-on-write, so loading holds about one copy of the data and the
+    loaded tensors are private (writing to them never changes the file).
+
     Raises:
-        ValueError: naming the path, when the file is truncated, corrupt or not safetensors.
+        ValueError: naming the path, when the file is truncated, corrupt, not safetensors, or
+            written by chainrule and failing its checksum.
     """
-    st = _safetensors()
     if hasattr(f, "read"):
-        name, data = getattr(f, "name", "<file object>"), f.read()
+        name = getattr(f, "name", "<file object>")
+        buf = xp.frombuffer(bytearray(f.read()), xp.uint8)
     else:
         name = os.fspath(f)
-        with open(name, "rb") as fh:
-            data = fh.read()
+        buf = _map(name)
     bad = lambda why: ValueError(f"chainrule.load: '{name}' is not a valid checkpoint: {why}")
-    if len(data) < 8:
-        raise bad(f"truncated ({len(data)} bytes, no safetensors header)")
-    n = int.from_bytes(data[:8], "little")
-    if 8 + n > len(data):
-        raise bad(f"truncated (header says {n} bytes, file has {len(data) - 8} after it)")
-    try:
-        header = json.loads(data[8:8 + n])
-        arrays = st.load(data)
-    except Exception as e:
-        raise bad(f"corrupt or truncated safetensors data ({e})") from e
+    header, arrays = _parse(buf, bad)
     meta = header.get("__metadata__") or {}
-    if _KEY not in meta:
+    if _KEY not in meta and _CRC not in meta:
         return {k: Tensor._wrap(v) for k, v in arrays.items()}
+    if _KEY not in meta or _CRC not in meta:
+        missing = _KEY if _KEY not in meta else _CRC
+        raise bad(f"written by chainrule but its '{missing}' metadata is missing (the file was "
+                  "modified or damaged)")
     structure = meta[_KEY]
-    if meta.get(_CRC) != _crc(structure, arrays):
+    if not isinstance(structure, str) or meta[_CRC] != _crc(structure, arrays):
         raise bad("checksum mismatch (the file was modified or damaged)")
     try:
         tree = json.loads(structure)
         return _decode(tree["root"], arrays)
     except Exception as e:
         raise bad(f"unreadable structure ({e})") from e
+
+
+def _map(path: str) -> Array:
+    """The file's bytes, mapped copy-on-write (an empty file gives an empty array)."""
+    if os.path.getsize(path) == 0:
+        return xp.zeros(0, xp.uint8)
+    return xp.asarray(xp.memmap(path, dtype=xp.uint8, mode="c"))  # a plain array over the map
+
+
+_DTYPES = {"F64": "float64", "F32": "float32", "F16": "float16", "I64": "int64",
+           "I32": "int32", "I16": "int16", "I8": "int8", "U64": "uint64", "U32": "uint32",
+           "U16": "uint16", "U8": "uint8", "BOOL": "bool"}
+
+
+def _dtype(code: Any) -> Any:
+    if code == "BF16":
+        try:
+            import ml_dtypes
+        except ImportError as e:
+            raise ValueError("bfloat16 tensors need the 'ml_dtypes' package") from e
+        return xp.dtype(ml_dtypes.bfloat16)
+    if code not in _DTYPES:
+        raise ValueError(f"unsupported dtype {code!r}")
+    return xp.dtype(_DTYPES[code])
+
+
+def _parse(buf: Array, bad: Any) -> tuple[dict[str, Any], dict[str, Array]]:
+    """The safetensors header and the tensors as views of ``buf`` (checked against its size)."""
+    if len(buf) < 8:
+        raise bad(f"truncated ({len(buf)} bytes, no safetensors header)")
+    n = int(buf[:8].view("<u8")[0])
+    if 8 + n > len(buf):
+        raise bad(f"truncated (header says {n} bytes, file has {len(buf) - 8} after it)")
+    body = buf[8 + n:]
+    try:
+        header = json.loads(bytes(buf[8:8 + n]))
+        arrays = {}
+        for key, info in header.items():
+            if key == "__metadata__":
+                continue
+            dtype, shape = _dtype(info["dtype"]), tuple(int(d) for d in info["shape"])
+            start, end = (int(o) for o in info["data_offsets"])
+            count = 1
+            for d in shape:
+                count *= d
+            if not 0 <= start <= end <= len(body) or end - start != count * dtype.itemsize:
+                raise ValueError(f"tensor {key!r}: offsets [{start}, {end}] do not fit its shape "
+                                 f"{list(shape)} and the {len(body)} bytes of data")
+            arrays[key] = body[start:end].view(dtype).reshape(shape)
+    except Exception as e:
+        raise bad(f"corrupt or truncated safetensors data ({e})") from e
+    return header, arrays

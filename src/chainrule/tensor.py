@@ -349,7 +349,10 @@ def as_array(data: Any, dtype: Any = None) -> Array:
     if isinstance(data, xp.ndarray) or hasattr(data, "dtype"):
         arr = xp.array(data, dtype=dtype)
     else:
-        arr = xp.array(data if not _has_tensors(data) else _untensor(data))
+        try:
+            arr = xp.array(data if not _has_tensors(data) else _untensor(data))
+        except ValueError:
+            raise ValueError(f"tensor: {_ragged(data)}") from None
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
         elif arr.dtype == backend.float64:
@@ -360,6 +363,23 @@ def as_array(data: Any, dtype: Any = None) -> Array:
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             f"(NumPy dtype {arr.dtype})")
     return arr
+
+
+def _ragged(data: Any, dim: int = 0) -> str:
+    """Where nested lists stop being rectangular, in PyTorch's words."""
+    if isinstance(data, (list, tuple)) and data:
+        lengths = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
+        first = lengths[0]
+        for got in lengths[1:]:
+            if got != first:
+                return (f"expected sequence of length {first} at dim {dim + 1} (got {got})"
+                        if first is not None and got is not None
+                        else f"expected a sequence or a number at every position of dim {dim + 1}")
+        for d in data:
+            reason = _ragged(d, dim + 1)
+            if reason:
+                return reason
+    return ""
 
 
 def _has_tensors(data: Any) -> bool:

@@ -184,6 +184,8 @@ SPECS: dict[str, Spec] = {
     "scatter_add": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2)), _n(rng, 3, 3)],
                                 {"dim": 1}, (0, 2)),
     "cross_entropy": lambda rng: ([_n(rng, 3, 4), _pos(rng, 3, 4)], {"dim": 1}, (0, 1)),
+    "binary_cross_entropy": lambda rng: ([rng.uniform(0.1, 0.9, (3, 4)),
+                                          rng.uniform(0, 1, (3, 4))], {}, (0, 1)),
     "conv2d": lambda rng: ([_n(rng, 2, 2, 5, 5), _n(rng, 3, 2, 3, 3), _n(rng, 3)],
                            _lazy("chainrule.ops.conv", "conv2d", stride=1, padding=1),
                            (0, 1, 2)),

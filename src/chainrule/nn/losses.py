@@ -15,7 +15,7 @@ from chainrule.amp.autocast_mode import float32_op
 from chainrule.backend import xp
 from chainrule.ops.activation import softplus
 from chainrule.ops.elementwise import where
-from chainrule.ops.loss import cross_entropy_logits
+from chainrule.ops.loss import BinaryCrossEntropy, cross_entropy_logits
 from chainrule.ops.movement import OneHot
 from chainrule.tensor import Tensor
 
@@ -253,10 +253,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     if ((input.data < 0) | (input.data > 1)).any():
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, "
                          f"got min {input.data.min()}, max {input.data.max()}")
-    with xp.errstate(divide="ignore"):  # log 0 = −inf, clamped to −100 as in PyTorch
-        log_x = input.log().clamp(min=-100)
-        log_1mx = (1 - input).log().clamp(min=-100)
-    loss = -(target * log_x + (1 - target) * log_1mx)
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)

@@ -173,6 +173,9 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a submodule under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass (got {module!r} "
+                            f"for submodule {name!r})")
         self.__dict__.pop(name, None)
         self._modules[name] = module
 
@@ -324,6 +327,9 @@ class Module:
             RuntimeError: listing missing/unexpected keys (``strict``) and shape mismatches
                 with both shapes.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -21,6 +21,7 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops.linalg import _dtype_mismatch
 from chainrule.ops.windows import Pads, _cnhw, _col2im, _gemm, _im2col, _out_size, _tuple
 from chainrule.tensor import Tensor
 
@@ -44,6 +45,8 @@ class Conv2d(_ConvBase):
     name = "conv2d"
 
     def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
+        if x.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
+            raise _dtype_mismatch(self, x, w, *(() if b is None else (b,)))
         n, c, h, wd = x.shape
         o, cg, kh, kw = w.shape
         g = self.groups
@@ -115,6 +118,8 @@ class ConvTranspose2d(Op):
     size: tuple[int, int]
 
     def forward(self, y: Array, w: Array, b: Array | None = None) -> Array:
+        if y.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
+            raise _dtype_mismatch(self, y, w, *(() if b is None else (b,)))
         n, cin, h, wd = y.shape
         ci, cog, kh, kw = w.shape
         g = self.groups

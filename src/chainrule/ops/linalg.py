@@ -10,6 +10,13 @@ from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor, tensor_method
 
 
+def _dtype_mismatch(op: Op, *xs: Array) -> RuntimeError:
+    """PyTorch's refusal to multiply matrices of different dtypes (no silent promotion)."""
+    dtypes = " and ".join(str(x.dtype) for x in xs)
+    return RuntimeError(f"{op.name}: expected all operands to have the same dtype, but got "
+                        f"{dtypes} (convert with .to(dtype), e.g. .float())")
+
+
 @register
 class Matmul(Op):
     """a @ b for operands of ≥ 2 dims, batch dims broadcasting.
@@ -18,6 +25,8 @@ class Matmul(Op):
     name = "matmul"
 
     def forward(self, a: Array, b: Array) -> Array:
+        if a.dtype is not b.dtype:
+            raise _dtype_mismatch(self, a, b)
         if a.shape[-1] != b.shape[-2]:
             raise RuntimeError(
                 f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned "
@@ -56,6 +65,8 @@ class Linear(Op):
     name = "linear"
 
     def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
+        if x.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
+            raise _dtype_mismatch(self, x, w, *(() if b is None else (b,)))
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(f"linear: input of shape {tuple(x.shape)} does not match weight "
                                f"of shape {tuple(w.shape)} (expected last dim {w.shape[1]})")

@@ -269,6 +269,11 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     n = input.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, but got "
+                               f"split_size={size} for dim {dim} of size {n}")
+        if size == 0:
+            return (input,)
         sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
     else:
         sizes = list(split_size_or_sections)
@@ -285,7 +290,11 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 @tensor_method
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` pieces of (nearly) equal size."""
-    n = input.shape[dim % input.ndim]
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    n = input.shape[normalize_dims(dim, input.ndim, "chunk")[0]]
+    if n == 0:
+        return (input,)
     return split(input, -(-n // chunks), dim)
 
 

@@ -218,7 +218,7 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     count = 1
     for a in axes:
         count *= input.shape[a] if input.ndim else 1
-    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / builtins.max(count, 1))
+    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / count if count else xp.nan)
 
 
 @tensor_method
@@ -310,8 +310,14 @@ def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
     if dim is None:
+        if input.data.size == 0:
+            raise RuntimeError("argmax(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
         return Tensor._wrap(xp.asarray(input.data.argmax(), xp.int64))
     d = normalize_dims(dim, input.ndim, "argmax")[0]
+    if input.shape and input.shape[d] == 0:
+        raise IndexError(f"argmax(): Expected reduction dim {dim} to have non-zero size, got "
+                         f"shape {tuple(input.shape)}")
     return Tensor._wrap(input.data.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
@@ -319,8 +325,14 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
     if dim is None:
+        if input.data.size == 0:
+            raise RuntimeError("argmin(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
         return Tensor._wrap(xp.asarray(input.data.argmin(), xp.int64))
     d = normalize_dims(dim, input.ndim, "argmin")[0]
+    if input.shape and input.shape[d] == 0:
+        raise IndexError(f"argmin(): Expected reduction dim {dim} to have non-zero size, got "
+                         f"shape {tuple(input.shape)}")
     return Tensor._wrap(input.data.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
