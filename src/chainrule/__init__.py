@@ -71,6 +71,17 @@ double = float64
 long = int64
 half = float16
 
+from chainrule import amp, cpu, onnx
+from chainrule.amp import autocast, get_autocast_dtype, is_autocast_enabled
+
+
+def __getattr__(name: str) -> object:
+    """``chainrule.bfloat16``, made on first use: its storage comes from the optional
+    ``ml_dtypes`` package, which importing chainrule does not load."""
+    if name == "bfloat16":
+        return backend.bfloat16()
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
+
 
 
 def is_tensor(obj: object) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Callable
 
 import numpy
 
@@ -47,11 +48,44 @@ def set_default_float(dtype: object) -> None:
 
 
 def is_floating(dtype: numpy.dtype) -> bool:
-    """True for the floating dtypes (the only ones that can carry gradients)."""
-    return dtype.kind == "f"
+    """True for the floating dtypes (the only ones that can carry gradients), bfloat16 included."""
+    return dtype.kind == "f" or dtype.name == "bfloat16"
 
 
-_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+def bfloat16() -> numpy.dtype:
+    """The bfloat16 dtype, whose storage comes from the optional ``ml_dtypes`` package.
+
+    NOTE: imported on first use, not with chainrule: ``import ml_dtypes`` costs about as much as
+    importing chainrule itself, and most programs never ask for bfloat16.
+    """
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ImportError("bfloat16 tensors need the ml_dtypes package: "
+                          "pip install 'chainrule[amp]' (or pip install ml_dtypes)") from None
+    return numpy.dtype(ml_dtypes.bfloat16)
+
+
+def matmul(a: Array, b: Array) -> Array:
+    """``a @ b``; bfloat16 operands are multiplied in float32 and the product rounded to bfloat16.
+
+    NOTE: NumPy has no bfloat16 kernels: ``ml_dtypes`` multiplies element by element (about 30x
+    slower than float32 BLAS at 256x256) and returns float32. float32 products of bfloat16
+    values are exact, so the rounding is the only one, as with a float32-accumulating kernel.
+    """
+    if a.dtype.name != "bfloat16" and b.dtype.name != "bfloat16":
+        return numpy.matmul(a, b)
+    return widened(numpy.matmul, a, b)
+
+
+def widened(fn: Callable[..., Array], *xs: Array) -> Array:
+    """``fn(*xs)`` computed on float32 copies of any bfloat16 operands, the result rounded to
+    the operands' common dtype (NumPy kernels such as matmul and einsum lack bfloat16)."""
+    out = fn(*[x.astype(float32) if x.dtype.name == "bfloat16" else x for x in xs])
+    return out.astype(numpy.result_type(*[x.dtype for x in xs]), copy=False)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # "V": ml_dtypes' bfloat16
 
 
 def promote_types(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:

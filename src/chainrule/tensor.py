@@ -312,8 +312,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         d = self.data
-        finite = d[xp.isfinite(d)] if d.dtype.kind == "f" else d
-        whole = d.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
+        finite = d[xp.isfinite(d)] if backend.is_floating(d.dtype) else d
+        whole = not backend.is_floating(d.dtype) or bool((finite == xp.round(finite)).all())
         body = xp.array2string(d, separator=", ", precision=4, prefix="tensor(",
                                threshold=1000, edgeitems=3,  # PyTorch: 4 fixed decimals
                                floatmode="maxprec_equal" if whole else "fixed")

@@ -82,6 +82,8 @@ class Op:
             if not isinstance(a, Tensor):
                 args = _as_tensors(args)
                 break
+        if autocast.dtype is not None:
+            args = cast_inputs(cls.name, args)
         op = _new(cls)
         op.params = params
         if params:
@@ -187,6 +189,8 @@ def _constant(value: Any, ref: Any) -> Tensor:
     return _CONSTANTS[key]
 
 
+from chainrule.autograd.autocast_policy import cast_inputs  # noqa: E402
+from chainrule.autograd.autocast_policy import policy as autocast  # noqa: E402
 from chainrule.backend import default_float, xp  # noqa: E402
 from chainrule.tensor import Tensor, tensor  # noqa: E402
 

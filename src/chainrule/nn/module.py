@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.autograd.tape import replayed, tape
-from chainrule.backend import default_float, xp
+from chainrule.backend import bfloat16, default_float, is_floating, xp
 from chainrule.device import check as check_device
 from chainrule.device import to_dtype
 from chainrule.tensor import Tensor
@@ -277,7 +277,7 @@ class Module:
             return self
         dtype = xp.dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
-            if t.dtype.kind == "f":
+            if is_floating(t.dtype):
                 t.data = t.data.astype(dtype)
                 if t.grad is not None:
                     t.grad.data = t.grad.data.astype(dtype)
@@ -293,6 +293,13 @@ class Module:
 
     def double(self) -> Module:
         return self.to(xp.float64)
+
+    def half(self) -> Module:
+        return self.to(xp.float16)
+
+    def bfloat16(self) -> Module:
+        """Cast floating parameters and buffers to bfloat16 (needs the ``ml_dtypes`` package)."""
+        return self.to(bfloat16())
 
     def cpu(self) -> Module:
         return self

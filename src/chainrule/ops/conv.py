@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.ops.linalg import _dtype_mismatch
@@ -150,7 +151,8 @@ class ConvTranspose2d(Op):
         kk = math.prod(k)
         if g == 1:  # rows ordered (*k, C_out): each offset's block is contiguous for col2im
             wm = xp.ascontiguousarray(w.transpose(*range(2, nd + 2), 1, 0))
-            cols = (wm.reshape(kk * cog, cin) @ _cnhw(y, 1)[0]).reshape(*k, cog, n, *size)
+            cols = backend.matmul(wm.reshape(kk * cog, cin), _cnhw(y, 1)[0])
+            cols = cols.reshape(*k, cog, n, *size)
             cols = cols.transpose(nd, nd + 1, *range(nd), *range(nd + 2, 2 * nd + 2))
         else:
             wm = w.reshape(g, cin // g, cog * kk).transpose(0, 2, 1)

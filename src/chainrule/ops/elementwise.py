@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, default_float, promote, result_type, xp
+from chainrule.backend import Array, default_float, is_floating, promote, result_type, xp
 from chainrule.ops.unary import _data, _Unary, log
 from chainrule.tensor import Tensor, tensor_method
 
@@ -22,7 +22,7 @@ def _not_broadcastable(op: Op, *xs: Array) -> RuntimeError:
 
 
 def _dtype_of_true_div(a: Array, b: Array) -> Any:
-    return None if a.dtype.kind == "f" or b.dtype.kind == "f" else default_float()
+    return None if is_floating(a.dtype) or is_floating(b.dtype) else default_float()
 
 
 # ---- binary arithmetic ------------------------------------------------------------------------

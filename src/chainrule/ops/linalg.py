@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor, tensor_method
@@ -32,7 +33,7 @@ class Matmul(Op):
                 f"({a.shape[-1]} != {b.shape[-2]})"
             )
         try:
-            return xp.matmul(a, b)
+            return backend.matmul(a, b)
         except ValueError:
             raise RuntimeError(
                 f"matmul: batch dims of shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
@@ -69,7 +70,7 @@ class Linear(Op):
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(f"linear: input of shape {tuple(x.shape)} does not match weight "
                                f"of shape {tuple(w.shape)} (expected last dim {w.shape[1]})")
-        out = x @ w.T
+        out = backend.matmul(x, w.T)
         if b is not None:
             out += b
         return out
@@ -169,6 +170,8 @@ class Einsum(Op):
     equation: str
 
     def forward(self, *xs: Array) -> Array:
+        if any(x.dtype.name == "bfloat16" for x in xs):
+            return backend.widened(self.forward, *xs)
         return xp.asarray(xp.einsum(self.equation, *xs, optimize=len(xs) > 2))
 
     def _grad(self, g: Tensor, i: int, others: list[Tensor]) -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule.amp.autocast_mode import float32_op
 from chainrule.backend import Array, xp
 from chainrule.ops.linalg import matmul
 from chainrule.ops.movement import index_put
@@ -138,6 +139,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
     return _scaled_sum(input, matmul(batch1, batch2), beta, alpha, "baddbmm")
 
 
+@float32_op
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """The p-norm distance between each row of ``x1`` and each row of ``x2``.
 

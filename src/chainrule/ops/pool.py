@@ -15,7 +15,7 @@ import itertools
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.ops.linalg import matmul
 from chainrule.ops.windows import Pads, _pad, _tuple
 from chainrule.tensor import Tensor
@@ -48,7 +48,7 @@ class MaxPool2d(_Offsets):
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:
-        low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        low = -xp.inf if is_floating(x.dtype) else xp.iinfo(x.dtype).min
         slices = self._slices(_pad(x, self.pads, low))
         out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
         for s in slices[2:]:
@@ -298,7 +298,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         [[[[2.5, 4.5], [10.5, 12.5]]]]
     """
     k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 2)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise RuntimeError(f"avg_pool2d: expected a floating input, got {input.dtype}")
     mats = [_avg_matrix(n, ki, si, pi, ceil_mode, count_include_pad, divisor_override,
                         input.dtype) for n, ki, si, pi in zip(input.shape[-2:], k, s, p)]
@@ -310,7 +310,7 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """1-D average pooling (``torch.nn.functional.avg_pool1d``): (N, C, L) or (C, L)."""
     k, s, p, _ = _pool_args("avg_pool1d", input, kernel_size, stride, padding, 1)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise RuntimeError(f"avg_pool1d: expected a floating input, got {input.dtype}")
     m = _avg_matrix(input.shape[-1], k[0], s[0], p[0], ceil_mode, count_include_pad, None,
                     input.dtype)

@@ -11,7 +11,7 @@ from collections import namedtuple
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.tensor import Tensor, tensor_method
 
 Dim = int | tuple[int, ...] | list[int] | None
@@ -107,7 +107,7 @@ class Cumsum(Op):
     dim: int
 
     def forward(self, x: Array) -> Array:
-        return xp.cumsum(x, axis=self.dim, dtype=x.dtype if x.dtype.kind == "f" else None)
+        return xp.cumsum(x, axis=self.dim, dtype=x.dtype if is_floating(x.dtype) else None)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         return (Cumsum.apply(g.flip(self.dim), dim=self.dim).flip(self.dim),)
@@ -209,7 +209,7 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None
 @tensor_method
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, "
             f"got {input.dtype}"

@@ -14,7 +14,7 @@ from typing import Any
 
 from numpy.lib.stride_tricks import as_strided
 
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, widened, xp
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -90,6 +90,8 @@ def _cnhw(x: Array, groups: int) -> Array:
 def _gemm(a: Array, b: Array) -> Array:
     """a[i] @ b[i] for each group i: plain 2-D BLAS calls (a stacked matmul is slower on
     transposed operands)."""
+    if a.dtype.name == "bfloat16" or b.dtype.name == "bfloat16":
+        return widened(_gemm, a, b)
     if a.shape[0] == 1:
         return (a[0] @ b[0])[None]
     out = xp.empty((a.shape[0], a.shape[1], b.shape[2]), xp.result_type(a, b))
