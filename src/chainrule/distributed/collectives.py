@@ -1,24 +1,24 @@
 """Collectives on tensors, in place, as in ``torch.distributed``: ``all_reduce``,
 ``broadcast``, ``all_gather``, ``reduce_scatter``, ``gather``, ``scatter``, ``barrier``.
 
-Each runs as a non-blocking MPI operation; ``async_op=True`` returns its :class:`Work`,
-otherwise the call waits for it. Before the data moves, the ranks exchange a few integers
-describing the call (operation, shape, dtype) so that a rank calling a different collective,
-or with a tensor of another shape, is reported by rank and shape rather than corrupting data
-or hanging; a rank that does not arrive within the group's timeout is reported the same way.
+Each runs as a blocking MPI call on the group's communication thread; ``async_op=True``
+returns its :class:`Work`, otherwise the call waits for it. Before the data moves, the ranks
+exchange a few integers describing the call (operation, shape, dtype), so that a rank calling
+a different collective, or with a tensor of another shape, is reported by rank and shape rather
+than corrupting data or hanging; a rank that does not arrive within the group's timeout is
+reported the same way.
 """
 
 from __future__ import annotations
 
-import pickle
-import time
 from collections.abc import Callable, Sequence
 from enum import Enum
 from typing import Any
 
 import numpy as np
 
-from chainrule.distributed.process_group import DistributedError, _Group, group_or_world, mpi
+from chainrule.distributed.comm_thread import DistributedError, Pending
+from chainrule.distributed.process_group import _Group, group_or_world, mpi
 from chainrule.tensor import Tensor
 
 
@@ -36,45 +36,23 @@ class Work:
     """A collective in flight: ``wait()`` blocks until it is done (and the tensors hold the
     result), ``is_completed()`` asks without blocking."""
 
-    def __init__(self, world: _Group, what: str, request: Any,
+    def __init__(self, world: _Group, what: str, pending: Pending,
                  finish: Callable[[], None] | None = None) -> None:
-        self.world, self.what, self.request, self.finish = world, what, request, finish
+        self.world, self.what, self.pending, self.finish = world, what, pending, finish
         self.done = False
 
     def is_completed(self) -> bool:
-        if not self.done and self.request.Test():
-            self._complete()
+        if not self.done and self.pending.is_completed():
+            self.wait()
         return self.done
 
     def wait(self, timeout: Any = None) -> bool:
         if not self.done:
-            wait_for(self.world, self.request, self.what)
-            self._complete()
+            self.world.wait(self.pending, self.what)
+            self.done = True
+            if self.finish is not None:
+                self.finish()
         return True
-
-    def _complete(self) -> None:
-        self.done = True
-        if self.finish is not None:
-            self.finish()
-
-
-def wait_for(world: _Group, request: Any, what: str) -> None:
-    """Wait for an MPI request, raising :class:`DistributedError` after the group's timeout.
-
-    Polls (MPI makes progress only inside its calls), sleeping longer as the wait drags on so
-    that waiting ranks leave the CPU to the ones still computing.
-    """
-    deadline = time.monotonic() + world.timeout
-    pause = 0.0
-    while not request.Test():
-        if time.monotonic() > deadline:
-            raise DistributedError(
-                f"{what}: rank {world.rank} of {world.size} waited {world.timeout:g} s for the "
-                "other ranks; one of them is missing (it died, hangs, or never called this "
-                "collective)")
-        if pause:
-            time.sleep(pause)
-        pause = min(2 * pause or 1e-5, 1e-3)
 
 
 _CODES = {name: i for i, name in enumerate(
@@ -93,7 +71,7 @@ def _agree(world: _Group, what: str, arr: np.ndarray | None, extra: int = 0) -> 
         shape = arr.shape[:_MAX_DIMS - 1] + (int(np.prod(arr.shape[_MAX_DIMS - 1:])),)
         meta[4:4 + len(shape)] = shape
     everyone = np.empty((world.size, meta.size), dtype=np.int64)
-    wait_for(world, world.comm.Iallgather(meta, everyone), what)
+    world.run(lambda comm: comm.Allgather(meta, everyone), what)
     if (everyone == meta).all():
         return
     names = {i: name for name, i in _CODES.items()}
@@ -122,9 +100,9 @@ def _buffer(t: Tensor, what: str) -> np.ndarray:
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
-def _start(world: _Group, what: str, request: Any, finish: Callable[[], None] | None,
-           async_op: bool) -> Work | None:
-    work = Work(world, what, request, finish)
+def _start(world: _Group, what: str, call: Callable[[Any], Any],
+           finish: Callable[[], None] | None, async_op: bool) -> Work | None:
+    work = Work(world, what, world.submit(call), finish)
     if async_op:
         return work
     work.wait()
@@ -149,7 +127,7 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
     buf = _buffer(tensor, "all_reduce")
     _check_avg(op, buf, "all_reduce")
     _agree(world, "all_reduce", buf, list(ReduceOp).index(ReduceOp(op)))
-    request = world.comm.Iallreduce(mpi().IN_PLACE, buf, op=_mpi_op(op))
+    mpi_op, in_place = _mpi_op(op), mpi().IN_PLACE
 
     def finish() -> None:
         if ReduceOp(op) is ReduceOp.AVG:
@@ -157,7 +135,8 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
         if buf is not tensor.data:
             tensor.data[...] = buf
 
-    return _start(world, "all_reduce", request, finish, async_op)
+    return _start(world, "all_reduce", lambda comm: comm.Allreduce(in_place, buf, op=mpi_op),
+                  finish, async_op)
 
 
 def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
@@ -167,9 +146,8 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
     _check_rank(world, src, "broadcast", "src")
     buf = _buffer(tensor, "broadcast")
     _agree(world, "broadcast", buf, src)
-    request = world.comm.Ibcast(buf, root=src)
     finish = None if buf is tensor.data else lambda: tensor.data.__setitem__(..., buf)
-    return _start(world, "broadcast", request, finish, async_op)
+    return _start(world, "broadcast", lambda comm: comm.Bcast(buf, root=src), finish, async_op)
 
 
 def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
@@ -180,13 +158,13 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
     _check_list(world, tensor_list, send.shape, "all_gather", "tensor_list")
     _agree(world, "all_gather", send)
     out = np.empty((world.size, *send.shape), dtype=send.dtype)
-    request = world.comm.Iallgather(send, out)
 
     def finish() -> None:
         for t, part in zip(tensor_list, out):
             t.data[...] = part
 
-    return _start(world, "all_gather", request, finish, async_op)
+    return _start(world, "all_gather", lambda comm: comm.Allgather(send, out), finish,
+                  async_op)
 
 
 def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = ReduceOp.SUM,
@@ -199,7 +177,7 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
     _check_list(world, input_list, recv.shape, "reduce_scatter", "input_list")
     _agree(world, "reduce_scatter", recv, list(ReduceOp).index(ReduceOp(op)))
     send = np.stack([t.data for t in input_list]).astype(recv.dtype, copy=False)
-    request = world.comm.Ireduce_scatter_block(send, recv, op=_mpi_op(op))
+    mpi_op = _mpi_op(op)
 
     def finish() -> None:
         if ReduceOp(op) is ReduceOp.AVG:
@@ -207,7 +185,8 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
         if recv is not output.data:
             output.data[...] = recv
 
-    return _start(world, "reduce_scatter", request, finish, async_op)
+    return _start(world, "reduce_scatter",
+                  lambda comm: comm.Reduce_scatter_block(send, recv, op=mpi_op), finish, async_op)
 
 
 def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0,
@@ -224,14 +203,14 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
     elif gather_list:
         raise ValueError(f"gather: gather_list must be given on the destination rank {dst} "
                          f"only; rank {world.rank} passed one")
-    request = world.comm.Igather(send, out, root=dst)
 
     def finish() -> None:
         if out is not None:
             for t, part in zip(gather_list or [], out):
                 t.data[...] = part
 
-    return _start(world, "gather", request, finish, async_op)
+    return _start(world, "gather", lambda comm: comm.Gather(send, out, root=dst), finish,
+                  async_op)
 
 
 def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int = 0,
@@ -248,16 +227,16 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     elif scatter_list:
         raise ValueError(f"scatter: scatter_list must be given on the source rank {src} only; "
                          f"rank {world.rank} passed one")
-    request = world.comm.Iscatter(send, recv, root=src)
     finish = None if recv is tensor.data else lambda: tensor.data.__setitem__(..., recv)
-    return _start(world, "scatter", request, finish, async_op)
+    return _start(world, "scatter", lambda comm: comm.Scatter(send, recv, root=src), finish,
+                  async_op)
 
 
 def barrier(group: Any = None, async_op: bool = False) -> Work | None:
     """Wait until every rank has reached this call."""
     world = group_or_world(group, "barrier")
     _agree(world, "barrier", None)
-    return _start(world, "barrier", world.comm.Ibarrier(), None, async_op)
+    return _start(world, "barrier", lambda comm: comm.Barrier(), None, async_op)
 
 
 def all_gather_object(object_list: list[Any], obj: Any, group: Any = None) -> None:
@@ -267,15 +246,7 @@ def all_gather_object(object_list: list[Any], obj: Any, group: Any = None) -> No
         raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries; "
                          f"the world size is {world.size}")
     _agree(world, "all_gather_object", None)
-    data = np.frombuffer(pickle.dumps(obj), dtype=np.uint8)
-    sizes = np.empty(world.size, dtype=np.int64)
-    wait_for(world, world.comm.Iallgather(np.array([data.size], dtype=np.int64), sizes),
-             "all_gather_object")
-    out = np.empty(int(sizes.sum()), dtype=np.uint8)
-    wait_for(world, world.comm.Iallgatherv(data, (out, sizes)), "all_gather_object")
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    for r in range(world.size):
-        object_list[r] = pickle.loads(out[offsets[r]:offsets[r + 1]].tobytes())
+    object_list[:] = world.run(lambda comm: comm.allgather(obj), "all_gather_object")
 
 
 def _check_rank(world: _Group, rank: int, what: str, name: str) -> None:

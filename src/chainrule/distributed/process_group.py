@@ -11,25 +11,42 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
+from chainrule.distributed.comm_thread import CommThread, DistributedError, Pending
+
+__all__ = ["DistributedError", "destroy_process_group", "get_backend", "get_rank",
+           "get_world_size", "init_process_group", "is_available", "is_initialized"]
+
 DEFAULT_TIMEOUT = timedelta(minutes=30)  # PyTorch's default for CPU process groups
 
 
-class DistributedError(RuntimeError):
-    """A collective failed: ranks disagreed about a tensor, or one did not arrive in time."""
-
-
 class _Group:
-    """The initialised world: its communicator, this rank, the size and the timeout."""
+    """The initialised world: its communicator (used only by its communication thread), this
+    rank, the size and the timeout."""
 
     def __init__(self, comm: Any, timeout: timedelta) -> None:
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.timeout = timeout.total_seconds()
+        self.thread = CommThread()
+
+    def submit(self, fn: Callable[[Any], Any]) -> Pending:
+        """Run ``fn(comm)`` on the communication thread."""
+        comm = self.comm
+        return self.thread.submit(lambda: fn(comm))
+
+    def wait(self, pending: Pending, what: str) -> Any:
+        """The result of a submitted call, or a :class:`DistributedError` after the timeout."""
+        return pending.wait(self.timeout, what, self.rank, self.size)
+
+    def run(self, fn: Callable[[Any], Any], what: str) -> Any:
+        """``fn(comm)`` on the communication thread, waited for."""
+        return self.wait(self.submit(fn), what)
 
 
 _world: _Group | None = None
@@ -88,7 +105,12 @@ def init_process_group(backend: str | None = "mpi", init_method: str | None = No
     if init_method not in (None, "env://") or store is not None:
         raise ValueError("init_process_group: MPI connects the processes itself; pass "
                          f"neither init_method ({init_method!r}) nor store")
-    comm = mpi().COMM_WORLD
+    MPI = mpi()
+    if MPI.Query_thread() < MPI.THREAD_SERIALIZED:
+        raise RuntimeError("init_process_group: the MPI library must support threads "
+                           "(MPI_THREAD_SERIALIZED or better); chainrule calls MPI from a "
+                           "communication thread")
+    comm = MPI.COMM_WORLD
     got_rank, got_size = comm.Get_rank(), comm.Get_size()
     for name, value, actual in (("world_size", world_size, got_size), ("rank", rank, got_rank),
                                 ("WORLD_SIZE", os.environ.get("WORLD_SIZE"), got_size),
@@ -107,6 +129,7 @@ def destroy_process_group(group: Any = None) -> None:
     """Leave the default process group (MPI itself is finalised at interpreter exit)."""
     global _world
     world = group_or_world(group, "destroy_process_group")
+    world.thread.stop()
     world.comm.Free()
     _world = None
 

@@ -5,7 +5,8 @@ Parameters are grouped, in reverse registration order (roughly the order backwar
 them), into buckets of at most ``bucket_cap_mb`` megabytes of one dtype; the first bucket is
 capped at 1 MB too so that communication starts early, as in PyTorch. Each parameter has a
 post-accumulate-grad hook: when its gradient is complete it is copied into its bucket's flat
-buffer, and when a bucket is full a non-blocking ``Iallreduce`` starts while backward goes on.
+buffer, and when a bucket is full its ``Allreduce`` is handed to the communication thread and
+runs while backward goes on.
 Buckets start in index order on every rank, so the ranks' collectives always match. When the
 last bucket has started, the reducer waits for all of them and writes the averages back into
 the ``.grad``s.
@@ -18,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.distributed.collectives import all_gather_object, wait_for
-from chainrule.distributed.process_group import DistributedError, _Group, mpi
+from chainrule.distributed.collectives import all_gather_object
+from chainrule.distributed.comm_thread import DistributedError
+from chainrule.distributed.process_group import _Group, mpi
 from chainrule.tensor import Tensor
 
 FIRST_BUCKET_MB = 1.0
@@ -131,8 +133,9 @@ class Reducer:
         if unused is not None:
             self.used_mask = np.ones(len(self.params), dtype=np.int32)
             self.used_mask[list(unused)] = 0
-            self.used_request = self.world.comm.Iallreduce(mpi().IN_PLACE, self.used_mask,
-                                                           op=mpi().MAX)
+            mask, in_place, op = self.used_mask, mpi().IN_PLACE, mpi().MAX
+            self.used_request = self.world.submit(
+                lambda comm: comm.Allreduce(in_place, mask, op=op))
         for i in unused or ():
             self._ready(i)
 
@@ -155,34 +158,31 @@ class Reducer:
         while (self.next_bucket < len(self.buckets)
                and self.buckets[self.next_bucket].pending == 0):
             flat = self.buckets[self.next_bucket].flat
-            self.buckets[self.next_bucket].request = self.world.comm.Iallreduce(
-                mpi().IN_PLACE, flat, op=mpi().SUM)
+            self.buckets[self.next_bucket].request = self.world.submit(
+                lambda comm, flat=flat: comm.Allreduce(mpi().IN_PLACE, flat))
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets):
             self._finish()
-        elif self.next_bucket:  # MPI progresses only inside its calls: let it move
-            mpi().Request.Testall([x.request for x in self.buckets[:self.next_bucket]])
 
     def _finish(self) -> None:
         self.armed = False
         what = "DistributedDataParallel gradient all_reduce"
         globally_used = None
         if self.used_request is not None:
-            wait_for(self.world, self.used_request, what)
+            self.world.wait(self.used_request, what)
             globally_used, self.used_request = self.used_mask, None
         scale = 1.0 / self.world.size
         for bucket in self.buckets:
-            wait_for(self.world, bucket.request, what)
-            bucket.flat *= scale
+            self.world.wait(bucket.request, what)
             for k, i in enumerate(bucket.index):
                 if globally_used is not None and not globally_used[i]:
                     continue
                 p = self.params[i]
-                avg = bucket.view(k).reshape(p.shape)
+                total = bucket.view(k).reshape(p.shape)
                 if p.grad is None:
-                    p.grad = Tensor._wrap(avg.copy())
+                    p.grad = Tensor._wrap(total * scale)
                 else:
-                    p.grad.data[...] = avg
+                    np.multiply(total, scale, out=p.grad.data)
 
     def remove(self) -> None:
         """Unregister the hooks."""

@@ -35,14 +35,13 @@ def is_main() -> bool:
 def average(sums: dict[str, float], count: int) -> tuple[dict[str, float], int]:
     """Sum size-weighted log sums and sample counts over the ranks (sorted keys: every rank
     must log the same names)."""
-    from chainrule.distributed.collectives import wait_for
-
     w = world()
     if w is None:
         return sums, count
     keys = sorted(sums)
     buf = np.array([sums[k] for k in keys] + [count], dtype=np.float64)
-    wait_for(w, w.comm.Iallreduce(process_group.mpi().IN_PLACE, buf), "fit: averaging logs")
+    in_place = process_group.mpi().IN_PLACE
+    w.run(lambda comm: comm.Allreduce(in_place, buf), "fit: averaging logs")
     return dict(zip(keys, buf[:-1].tolist())), int(buf[-1])
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from chainrule.autograd.grad_mode import is_grad_enabled
-from chainrule.distributed.collectives import wait_for
 from chainrule.distributed.process_group import group_or_world
 from chainrule.distributed.reducer import Reducer
 from chainrule.nn.module import Module
@@ -130,7 +129,8 @@ def sync_from_rank0(world: Any, tensors: list[Tensor]) -> None:
         by_dtype.setdefault(t.data.dtype, []).append(t)
     for dtype, group in by_dtype.items():
         flat = np.concatenate([t.data.reshape(-1) for t in group]).astype(dtype, copy=False)
-        wait_for(world, world.comm.Ibcast(flat, root=0), "DistributedDataParallel broadcast")
+        world.run(lambda comm, flat=flat: comm.Bcast(flat, root=0),
+                  "DistributedDataParallel broadcast")
         if world.rank != 0:
             offset = 0
             for t in group:
