@@ -51,18 +51,20 @@ EQUIVALENCE = [f"equivalence {m} {o} accumulate={a}" for m in ("mlp", "convnet",
 
 
 def test_two_ranks_everything():
-    done, _ = launch(2, "collectives", "ddp_features", "sampler_loader", "fit", "equivalence")
+    done, _ = launch(2, "collectives", "ddp_features", "sampler_loader", "fit", "resume",
+                     "equivalence")
     got = passed(done)
-    assert got[:4] == ["collectives", "ddp-features", "sampler-loader", "fit"]
-    assert [g.rsplit(" ", 1)[0] for g in got[4:]] == EQUIVALENCE
+    assert got[:5] == ["collectives", "ddp-features", "sampler-loader", "fit", "resume"]
+    assert [g.rsplit(" ", 1)[0] for g in got[5:]] == EQUIVALENCE
     # Only rank 0 prints fit's progress: 3 epochs in the run on N ranks + 3 in its reference.
     assert done.stdout.count("Epoch 3/3") == 2
 
 
 def test_four_ranks_everything():
-    done, _ = launch(4, "collectives", "ddp_features", "sampler_loader", "fit", "equivalence")
+    done, _ = launch(4, "collectives", "ddp_features", "sampler_loader", "fit", "resume",
+                     "equivalence")
     got = passed(done)
-    assert len(got) == 4 + len(EQUIVALENCE)
+    assert len(got) == 5 + len(EQUIVALENCE)
 
 
 def test_a_rank_that_raises_stops_the_job():
