@@ -262,13 +262,6 @@ class Tensor:
         hooks.append(hook)
         return _HookHandle(hooks, hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> Any:
-        """Call ``hook(self)`` once a backward pass has finished accumulating into this
-        leaf's ``.grad``. Returns a handle whose ``remove()`` unregisters it."""
-        from chainrule.autograd.post_accumulate import register
-
-        return register(self, hook)
-
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         if self.grad_fn is not None:
