@@ -119,3 +119,4 @@ __all__ = [
 ]
 
 from chainrule.nn import parallel  # noqa: E402
+from chainrule.nn.parallel.sync_batchnorm import SyncBatchNorm  # noqa: E402
