@@ -50,21 +50,24 @@ EQUIVALENCE = [f"equivalence {m} {o} accumulate={a}" for m in ("mlp", "convnet",
                for o in ("sgd", "adam") for a in ((1,) if m == "syncbn" else (1, 2))]
 
 
+CHECKS = ("collectives", "ddp_features", "sampler_loader", "fit", "trainer_fit", "resume",
+          "equivalence")
+
+
 def test_two_ranks_everything():
-    done, _ = launch(2, "collectives", "ddp_features", "sampler_loader", "fit", "resume",
-                     "equivalence")
+    done, _ = launch(2, *CHECKS)
     got = passed(done)
-    assert got[:5] == ["collectives", "ddp-features", "sampler-loader", "fit", "resume"]
-    assert [g.rsplit(" ", 1)[0] for g in got[5:]] == EQUIVALENCE
+    assert got[:6] == ["collectives", "ddp-features", "sampler-loader", "fit", "trainer-fit",
+                       "resume"]
+    assert [g.rsplit(" ", 1)[0] for g in got[6:]] == EQUIVALENCE
     # Only rank 0 prints fit's progress: 3 epochs in the run on N ranks + 3 in its reference.
     assert done.stdout.count("Epoch 3/3") == 2
 
 
 def test_four_ranks_everything():
-    done, _ = launch(4, "collectives", "ddp_features", "sampler_loader", "fit", "resume",
-                     "equivalence")
+    done, _ = launch(4, *CHECKS)
     got = passed(done)
-    assert len(got) == 5 + len(EQUIVALENCE)
+    assert len(got) == 6 + len(EQUIVALENCE)
 
 
 def test_a_rank_that_raises_stops_the_job():

@@ -287,6 +287,36 @@ def check_fit() -> None:
     report("fit")
 
 
+def check_trainer_fit() -> None:
+    """``chainrule.train.fit`` over a DataLoader with a DistributedSampler (already sharded)
+    on N ranks == one process over the whole data with N times the batch."""
+    from chainrule.data import DataLoader, DistributedSampler, TensorDataset
+    from chainrule.train import fit
+
+    rank, n = dist.get_rank(), dist.get_world_size()
+    rng = np.random.default_rng(1)
+    x = cr.from_numpy(rng.standard_normal((6 * n * 3, 4)))
+    y = cr.from_numpy(rng.standard_normal((6 * n * 3, 1)))
+    ds = TensorDataset(x, y)
+
+    def run(loader: Any) -> np.ndarray:
+        cr.manual_seed(rank)
+        net = cr.nn.Sequential(cr.nn.Linear(4, 5), cr.nn.Tanh(), cr.nn.Linear(5, 1)).double()
+        opt = cr.optim.Adam(net.parameters(), lr=0.01)
+        fit(net, cr.nn.functional.mse_loss, opt, loader, epochs=2, verbose=0)
+        return state(net)
+
+    mine = run(DataLoader(ds, batch_size=3, sampler=DistributedSampler(ds, shuffle=False)))
+    everyone: list[Any] = [None] * n
+    dist.all_gather_object(everyone, mine)
+    assert all(np.array_equal(everyone[0], e) for e in everyone), "ranks' weights differ"
+    if rank == 0:
+        with dist_off():
+            ref = run(DataLoader(ds, batch_size=3 * n))
+        assert np.abs(ref - mine).max() < 1e-12, np.abs(ref - mine).max()
+    report("trainer-fit")
+
+
 def check_resume() -> None:
     """DDP + SGD-momentum: rank 0 saves model and optimizer mid-run (cr.save: atomic); every
     rank resumes from the file, on fresh objects, to exactly the uninterrupted run's state."""
