@@ -129,7 +129,7 @@ class Reducer:
             b.request = None
         self.next_bucket = 0
         self.armed = True
-        self.done: set[int] = set()
+        self.done = set()
         if unused is not None:
             self.used_mask = np.ones(len(self.params), dtype=np.int32)
             self.used_mask[list(unused)] = 0
