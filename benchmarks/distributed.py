@@ -8,7 +8,8 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
   with a fixed per-rank batch (weak scaling), for chainrule (DDP over MPI) and PyTorch (DDP over
   gloo, started by the same ``mpirun``), and the scaling efficiency
   throughput(2) / (2 × throughput(1));
-* the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls);
+* the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls),
+  timed in blocks alternating with the plain model's in one process;
 * all-reduce bandwidth at 2 ranks on the same buffer sizes: raw ``mpi4py`` ``Allreduce``, the
   path DDP's buckets take (``Allreduce`` on the communication thread) and ``dist.all_reduce``
   (which also checks the ranks' shapes), plus the small-message latency — the inputs of the
@@ -38,7 +39,8 @@ import numpy as np  # noqa: E402
 
 # ---- workloads (the same code builds the chainrule and the PyTorch model) ---------------------
 SIZES = {"large-mlp": {"quick": 128, "full": 512}, "cnn": {"quick": 32, "full": 32}}
-STEPS = {"quick": (1, 3), "full": (2, 10)}  # (warm-up, timed) steps
+STEPS = {"quick": (1, 2), "full": (2, 5)}  # (warm-up, timed) steps per block
+ROUNDS = {"quick": 3, "full": 5}  # blocks per variant
 
 
 def build(lib: Any, name: str) -> Any:
@@ -57,27 +59,37 @@ def batch(name: str, n: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
     return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 10, n)
 
 
-def throughput(lib: Any, model: Any, name: str, b: int, rank: int, size: int, mode: str,
-               barrier: Any) -> float:
-    """Samples/s over all ranks of Adam training steps."""
+def trainer(lib: Any, model: Any, name: str, b: int, rank: int) -> Any:
+    """One Adam training step of ``model`` on a fixed batch."""
     x, y = (lib.from_numpy(a) for a in batch(name, b, rank))
     opt = lib.optim.Adam(model.parameters(), lr=1e-3)
     ce = lib.nn.functional.cross_entropy
-    warm, timed = STEPS[mode]
 
     def step() -> None:
         opt.zero_grad()
         ce(model(x), y).backward()
         opt.step()
+    return step
 
-    for _ in range(warm):
-        step()
-    barrier()
-    start = time.perf_counter()
-    for _ in range(timed):
-        step()
-    barrier()
-    return timed * b * size / (time.perf_counter() - start)
+
+def throughput(steps: dict[str, Any], b: int, size: int, mode: str,
+               barrier: Any) -> dict[str, float]:
+    """Samples/s over all ranks of each step function, timed in alternating blocks (so all
+    see the same machine state); the median block decides."""
+    warm, timed = STEPS[mode]
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for step in steps.values():
+        for _ in range(warm):
+            step()
+    for _ in range(ROUNDS[mode]):
+        for key, step in steps.items():
+            barrier()
+            start = time.perf_counter()
+            for _ in range(timed):
+                step()
+            barrier()
+            times[key].append(time.perf_counter() - start)
+    return {k: timed * b * size / float(np.median(v)) for k, v in times.items()}
 
 
 # ---- workers (run under mpirun) --------------------------------------------------------------
@@ -90,13 +102,14 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
     rank, size = dist.get_rank(), dist.get_world_size()
     out: dict[str, Any] = {}
     for name, b in SIZES.items():
-        cr.manual_seed(0)
-        model = build(cr, name)
+        steps = {}
         if size == 1:
-            out[f"{name}/plain"] = throughput(cr, model, name, b[mode], rank, size, mode,
-                                              dist.barrier)
-        out[f"{name}/ddp"] = throughput(cr, DDP(model), name, b[mode], rank, size, mode,
-                                        dist.barrier)
+            cr.manual_seed(0)
+            steps["plain"] = trainer(cr, build(cr, name), name, b[mode], rank)
+        cr.manual_seed(0)
+        steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
+        for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
+            out[f"{name}/{key}"] = value
     if size > 1:
         out["allreduce"] = bandwidth(mode)
     return out if rank == 0 else {}
@@ -146,14 +159,15 @@ def torch_worker(mode: str) -> dict[str, Any]:
     tdist.init_process_group("gloo", rank=rank, world_size=size)
     out: dict[str, Any] = {}
     for name, b in SIZES.items():
-        torch.manual_seed(0)
-        model = build(torch, name)
+        steps = {}
         if size == 1:
-            out[f"{name}/plain"] = throughput(torch, model, name, b[mode], rank, size, mode,
-                                              tdist.barrier)
-        ddp = torch.nn.parallel.DistributedDataParallel(model)
-        out[f"{name}/ddp"] = throughput(torch, ddp, name, b[mode], rank, size, mode,
-                                        tdist.barrier)
+            torch.manual_seed(0)
+            steps["plain"] = trainer(torch, build(torch, name), name, b[mode], rank)
+        torch.manual_seed(0)
+        ddp = torch.nn.parallel.DistributedDataParallel(build(torch, name))
+        steps["ddp"] = trainer(torch, ddp, name, b[mode], rank)
+        for key, value in throughput(steps, b[mode], size, mode, tdist.barrier).items():
+            out[f"{name}/{key}"] = value
     tdist.destroy_process_group()
     return out if rank == 0 else {}
 
