@@ -158,8 +158,9 @@ class Reducer:
         while (self.next_bucket < len(self.buckets)
                and self.buckets[self.next_bucket].pending == 0):
             flat = self.buckets[self.next_bucket].flat
-            self.buckets[self.next_bucket].request = self.world.submit(
-                lambda comm, flat=flat: comm.Allreduce(mpi().IN_PLACE, flat))
+            if self.world.size > 1:  # over one rank the sum is the buffer itself
+                self.buckets[self.next_bucket].request = self.world.submit(
+                    lambda comm, flat=flat: comm.Allreduce(mpi().IN_PLACE, flat))
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets):
             self._finish()
@@ -173,7 +174,8 @@ class Reducer:
             globally_used, self.used_request = self.used_mask, None
         scale = 1.0 / self.world.size
         for bucket in self.buckets:
-            self.world.wait(bucket.request, what)
+            if bucket.request is not None:
+                self.world.wait(bucket.request, what)
             for k, i in enumerate(bucket.index):
                 if globally_used is not None and not globally_used[i]:
                     continue

@@ -124,6 +124,8 @@ class DistributedDataParallel(Module):
 
 def sync_from_rank0(world: Any, tensors: list[Tensor]) -> None:
     """Copy rank 0's values of ``tensors`` into them on every rank (one broadcast per dtype)."""
+    if world.size == 1:
+        return
     by_dtype: dict[Any, list[Tensor]] = {}
     for t in tensors:
         by_dtype.setdefault(t.data.dtype, []).append(t)
