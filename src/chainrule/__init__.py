@@ -95,3 +95,4 @@ def numel(input: Tensor) -> int:
 
 
 __version__ = "0.1.0"
+from chainrule import distributed  # noqa: E402

@@ -283,3 +283,12 @@ def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Ten
 def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     rng = _random.numpy_generator(generator)
     return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
+
+
+@tensor_method
+def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+    """Call ``hook(self)`` once a backward pass has finished accumulating into this leaf's
+    ``.grad``. Returns a handle whose ``remove()`` unregisters it."""
+    from chainrule.autograd.post_accumulate import register
+
+    return register(self, hook)

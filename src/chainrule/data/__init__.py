@@ -16,3 +16,7 @@ __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
            "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "Standardize",
            "Compose"]
+
+from chainrule.data.distributed import DistributedSampler  # noqa: E402
+
+__all__ += ["DistributedSampler"]
