@@ -55,6 +55,9 @@ from chainrule.random import (
     Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from chainrule.serialization import load, save
+from chainrule.ops.movedim import movedim, moveaxis, narrow
+from chainrule.size import Size
+from chainrule import accelerator, backends  # noqa: E402
 
 float32 = backend.float32
 float64 = backend.float64

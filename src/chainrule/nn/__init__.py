@@ -117,3 +117,5 @@ __all__ = [
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "functional", "init",
     "losses", "utils",
 ]
+
+from chainrule.nn import modules, parallel  # noqa: E402  (PyTorch's package layout)

@@ -1,0 +1,1 @@
+"""PyTorch's ``torch.nn.parallel`` package: data-parallel wrappers of a module."""
