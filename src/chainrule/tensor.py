@@ -391,8 +391,9 @@ def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-from chainrule import (  # noqa: E402, F401  (bind the operators and queries onto Tensor)
+from chainrule import (  # noqa: E402, F401  (bind the operators, queries, pickling onto Tensor)
     tensor_operators,
+    tensor_pickle,
     tensor_queries,
 )
 from chainrule.ops import unary as _U  # noqa: E402
