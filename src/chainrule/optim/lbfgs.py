@@ -140,9 +140,8 @@ class LBFGS(Optimizer):
         ...     loss = ((x - 1.0) ** 2).sum()
         ...     loss.backward()
         ...     return loss
-        >>> _ = opt.step(closure); x
-        Parameter containing:
-        tensor([1., 1.], requires_grad=True)
+        >>> _ = opt.step(closure); [round(v, 4) for v in x.tolist()]
+        [1.0, 1.0]
     """
 
     def __init__(self, params: ParamsT, lr: float = 1, max_iter: int = 20,
