@@ -206,4 +206,13 @@ SPECS: dict[str, Spec] = {
                                     _pool_gather(_distinct(rng, 1, 2, 4, 4)), (0,)),
     "lstm_sequence": lambda rng: ([_n(rng, 3, 2, 8), _n(rng, 8, 2), _n(rng, 2, 2), _n(rng, 2, 2)],
                                   _lazy("chainrule.ops.rnn", "lstm_sequence"), (0, 1, 2, 3)),
+    "pack": lambda rng: ([_n(rng, 2, 3), _n(rng, 4)],
+                         lambda a, b: _lazy("chainrule.autograd.pack", "pack")([a, b]), (0, 1)),
+    "checkpoint": lambda rng: ([_n(rng, 3, 4), _n(rng, 4)], _checkpointed, (0, 1)),
 }
+
+
+def _checkpointed(x: Any, w: Any) -> Any:
+    from chainrule.utils.checkpoint import checkpoint
+
+    return checkpoint(lambda a, b: ((a * b).tanh() * a).sum(0), x, w, use_reentrant=False)

@@ -8,10 +8,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from chainrule.autograd import forward_ad
 from chainrule.autograd.engine import grad as autograd_grad
-from chainrule.autograd.function import Op
+from chainrule.autograd.forward_ad import tangent_of
 from chainrule.autograd.grad_mode import _mode, enable_grad, is_grad_enabled
 from chainrule.autograd.pack import Pack, pack, split, unpack
+from chainrule.backend import xp
 from chainrule.random import get_rng_state, set_rng_state
 from chainrule.tensor import Tensor
 
@@ -70,9 +72,9 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     if determinism_check not in ("default", "none"):
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got "
                          f"{determinism_check}")
-    if not is_grad_enabled():
+    if not is_grad_enabled() and not forward_ad.levels:
         return function(*args, **kwargs)
-    inputs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+    inputs = [a for a in args if isinstance(a, Tensor) and (a.requires_grad or a._tangents)]
     if use_reentrant and not inputs:
         warnings.warn("None of the inputs have requires_grad=True. Gradients will be None",
                       stacklevel=2)
@@ -82,18 +84,20 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     if not tensors or (use_reentrant and not inputs):
         return _detached(outputs) if use_reentrant and not inputs else outputs
     leaves = _leaves(tensors, stop={id(a) for a in inputs})
+    tangents = {level: [tangent_of(t, level) for t in tensors] for level in forward_ad.levels}
     node = _Segment.apply(  # the segment as one node; its activations are freed here
         *inputs, *leaves, packed=pack(tensors).data, function=function, args=args,
         kwargs=kwargs, rng=rng, check=determinism_check == "default",
-        meta=[(t.shape, t.dtype) for t in tensors], inputs_n=len(inputs))
+        meta=[(t.shape, t.dtype) for t in tensors], inputs_n=len(inputs), tangents=tangents)
     return _replace(outputs, dict(zip(map(id, tensors), unpack(node, tensors))))
 
 
 class _Segment(Pack):
     """A checkpointed segment: its inputs are the segment's differentiable arguments and the
     leaves it reads; its output, the segment's outputs packed (computed already). ∂/∂inputs:
-    recompute the segment with gradients recorded and differentiate it. No forward-mode
-    rule."""
+    recompute the segment with gradients recorded and differentiate it. Tangent: the
+    outputs' tangents packed, which the first run computed (forward mode keeps no
+    activations)."""
 
     name = "checkpoint"
     function: Callable[..., Any]
@@ -103,6 +107,7 @@ class _Segment(Pack):
     check: bool
     meta: list[Any]
     inputs_n: int
+    tangents: dict[int, list[Tensor | None]]
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         create = _mode.enabled
@@ -111,8 +116,7 @@ class _Segment(Pack):
             set_rng_state(self.rng)
         try:
             with enable_grad():
-                detached = {id(a): a.detach().requires_grad_() for a in self.inputs[
-                    :self.inputs_n]}
+                detached = {id(a): _fresh_leaf(a) for a in self.inputs[:self.inputs_n]}
                 args = [detached.get(id(a), a) if isinstance(a, Tensor) else a
                         for a in self.args]
                 tensors = _differentiable(self.function(*args, **self.kwargs))
@@ -129,12 +133,27 @@ class _Segment(Pack):
             set_rng_state(saved)
         return tuple(grads)
 
-    jvp = Op.jvp
+    def jvp(self, *tangents: Tensor | None) -> Tensor | None:
+        outs = self.tangents.get(self._fw_level)
+        if outs is None or all(t is None for t in outs):
+            return None
+        return pack([Tensor._wrap(xp.zeros(shape, dtype)) if t is None else t
+                     for t, (shape, dtype) in zip(outs, self.meta)])
+
+
+def _fresh_leaf(t: Tensor) -> Tensor:
+    """``t``'s value as a new leaf requiring grad, with ``t``'s forward-mode tangents (so
+    forward-over-reverse differentiates the recomputation)."""
+    leaf = t.detach().requires_grad_()
+    leaf._tangents = dict(t._tangents) if t._tangents else None
+    return leaf
 
 
 def _differentiable(outputs: Any) -> list[Tensor]:
+    """The tensor outputs (at the top level) that carry a derivative: recorded for backward
+    or carrying forward-mode tangents."""
     items = outputs if isinstance(outputs, tuple | list) else (outputs,)
-    return [t for t in items if isinstance(t, Tensor) and t.requires_grad]
+    return [t for t in items if isinstance(t, Tensor) and (t.requires_grad or t._tangents)]
 
 
 def _replace(outputs: Any, new: dict[int, Tensor]) -> Any:
