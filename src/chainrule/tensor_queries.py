@@ -1,8 +1,8 @@
 """Tensor's shape and placement queries (``shape``, ``size()``, ``nelement()``, ``is_cuda``,
 ``is_cpu``) and the formatting of 0-d tensors in format strings, bound onto ``Tensor``.
 
-``shape`` is read by layers and ops on every call, so it builds its ``Size`` without the
-checks of ``Size(...)``.
+``shape`` is read by layers and ops on every call, so it hands out cached ``Size`` objects
+built without the checks of ``Size(...)``.
 """
 
 from __future__ import annotations
@@ -13,17 +13,25 @@ from chainrule.size import Size
 from chainrule.tensor import Tensor
 
 _new_size = tuple.__new__
+_SIZES: dict[tuple[int, ...], Size] = {}
+"""``Size`` objects by shape: immutable, so shared (a lookup is cheaper than a new one)."""
 
 
 def _shape(self: Tensor) -> Size:
     """The sizes of the dimensions, a ``chainrule.Size``."""
-    return _new_size(Size, self.data.shape)
+    shape = self.data.shape
+    size = _SIZES.get(shape)
+    if size is None:
+        if len(_SIZES) > 4096:
+            _SIZES.clear()
+        size = _SIZES[shape] = _new_size(Size, shape)
+    return size
 
 
 def size(self: Tensor, dim: int | None = None) -> Any:
     """The shape as a ``chainrule.Size``, or the size of dimension ``dim``."""
     if dim is None:
-        return _new_size(Size, self.data.shape)
+        return _shape(self)
     try:
         return self.data.shape[dim]
     except (IndexError, TypeError):
