@@ -159,6 +159,20 @@ def test_timeout() -> None:
     assert _no_children_left()
 
 
+def test_in_order_false_gives_batches_as_they_arrive() -> None:
+    class SlowFirst(Probe):
+        def __getitem__(self, i: int):
+            if i == 0:
+                time.sleep(1.0)
+            return i
+
+    loader = DataLoader(SlowFirst(4), batch_size=1, num_workers=2, in_order=False)
+    order = [b.item() for b in loader]
+    assert sorted(order) == [0, 1, 2, 3] and order[0] != 0
+    in_order = DataLoader(SlowFirst(4), batch_size=1, num_workers=2)
+    assert [b.item() for b in in_order] == [0, 1, 2, 3]
+
+
 def test_spawn_context_works() -> None:
     ds = TensorDataset(cr.arange(8.0), cr.arange(8))
     dl = DataLoader(ds, batch_size=3, num_workers=2, multiprocessing_context="spawn")

@@ -68,6 +68,7 @@ class DataLoader:
             seeded generator makes the order reproducible and checkpointable.
         prefetch_factor: batches loaded ahead per worker (default 2 with workers).
         persistent_workers: keep the worker processes between epochs.
+        in_order: with workers, give batches in sampler order (``False``: as they arrive).
 
     Worker ``i`` seeds Python's ``random`` and chainrule's global generator with
     ``base_seed + i`` (see ``get_worker_info()``); an error in a worker is raised again in the
@@ -91,7 +92,8 @@ class DataLoader:
                  pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
                  worker_init_fn: Callable[[int], None] | None = None,
                  multiprocessing_context: Any = None, generator: Generator | None = None, *,
-                 prefetch_factor: int | None = None, persistent_workers: bool = False) -> None:
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 in_order: bool = True) -> None:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
                              "disable multiprocessing.")
@@ -129,6 +131,7 @@ class DataLoader:
         self.worker_init_fn = worker_init_fn
         self.multiprocessing_context = multiprocessing_context
         self.timeout = timeout
+        self.in_order = in_order
         self._pool: WorkerPool | None = None
         self.pin_memory = pin_memory
         self.collate_fn = collate_fn or default_collate
@@ -160,7 +163,7 @@ class DataLoader:
             if self.persistent_workers:
                 self._pool = pool
         try:
-            yield from pool.run(self._batches())
+            yield from pool.run(self._batches(), self.in_order)
         finally:
             if not self.persistent_workers:
                 pool.shutdown()

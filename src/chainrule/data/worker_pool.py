@@ -50,8 +50,9 @@ class WorkerPool:
         self._finalizer = weakref.finalize(self, _shutdown, self.workers, self.index_queues,
                                            self.result_queue)
 
-    def run(self, batches: Iterable[Any]) -> Iterator[Any]:
-        """The fetched batches of one epoch, in the order of ``batches``."""
+    def run(self, batches: Iterable[Any], in_order: bool = True) -> Iterator[Any]:
+        """The fetched batches of one epoch, in the order of ``batches`` (or, unless
+        ``in_order``, as they arrive)."""
         self.epoch += 1
         epoch, todo = self.epoch, iter(batches)
         sent, done, ready = 0, 0, {}
@@ -69,11 +70,11 @@ class WorkerPool:
             if not send():
                 break
         while done < sent:
-            while done not in ready:
+            while (done not in ready) if in_order else not ready:
                 got_epoch, position, data = self._get()
                 if got_epoch == epoch:  # results of an abandoned epoch are dropped
                     ready[position] = data
-            data = ready.pop(done)
+            data = ready.pop(done if in_order else next(iter(ready)))
             done += 1
             send()
             if isinstance(data, ExceptionWrapper):
