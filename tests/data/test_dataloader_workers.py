@@ -189,3 +189,12 @@ def test_worker_options_are_checked_as_in_torch() -> None:
             DataLoader(list(range(4)), **kwargs)
         assert str(ours.value) == str(theirs.value)
     assert DataLoader(list(range(4)), num_workers=2).prefetch_factor == 2
+
+
+def test_pin_memory_warns_as_torch_without_an_accelerator() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.warns(UserWarning) as ours:
+        iter(DataLoader(list(range(4)), pin_memory=True))
+    with pytest.warns(UserWarning) as theirs:
+        iter(torch.utils.data.DataLoader(list(range(4)), pin_memory=True))
+    assert str(ours[0].message) == str(theirs[0].message)

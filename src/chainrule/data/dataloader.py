@@ -3,6 +3,7 @@ generator, by default)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -59,7 +60,8 @@ class DataLoader:
         num_workers: how many worker processes load batches (``0``: the calling process).
             Batches come back in sampler order and are the same for any value.
         collate_fn: turns a list of samples into a batch (default ``default_collate``).
-        pin_memory: accepted for compatibility (there is no device memory to pin).
+        pin_memory: accepted; warns, as PyTorch without an accelerator does, that there is no
+            device memory to pin.
         drop_last: drop the last batch if it is smaller than ``batch_size``.
         timeout: seconds to wait for a batch from the workers (``0``: no limit).
         worker_init_fn: called in each worker process with its id, after seeding.
@@ -147,6 +149,9 @@ class DataLoader:
         return len(self.batch_sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
+        if self.pin_memory:  # as a PyTorch build without an accelerator warns
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", stacklevel=2)
         fetch = Fetcher(self.dataset, self.collate_fn)
         if self.num_workers == 0:
             return map(fetch, self._batches())
