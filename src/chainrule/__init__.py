@@ -58,6 +58,12 @@ from chainrule.random import (
     Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from chainrule.serialization import load, save
+from chainrule.ops.movedim import movedim, moveaxis, narrow
+from chainrule.size import Size
+from chainrule import accelerator, backends  # noqa: E402
+from chainrule.out_keyword import FUNCTIONS as _WITH_OUT  # noqa: E402
+
+globals().update(_WITH_OUT)  # cr.add(..., out=t), cr.zeros(..., out=t), ...: see out_keyword.py
 
 float32 = backend.float32
 float64 = backend.float64

@@ -18,6 +18,7 @@ from chainrule.autograd.tape import ASSIGN, refuse_read, tape
 from chainrule.backend import Array, xp
 from chainrule.device import CPU, device, to_dtype
 from chainrule.device import check as check_device
+from chainrule.size import Size
 
 Scalar = int | float | bool
 
@@ -38,6 +39,7 @@ class Tensor:
     data: Array
     grad: Tensor | None
     requires_grad: bool
+    shape: Size  # ``shape`` and ``size()``: bound in ``tensor_queries.py``
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self.data = as_array(data, dtype)
@@ -65,10 +67,6 @@ class Tensor:
 
     # ---- metadata -------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
     def ndim(self) -> int:
         return self.data.ndim
 
@@ -92,9 +90,6 @@ class Tensor:
     @property
     def mT(self) -> Tensor:
         return self.transpose(-2, -1)
-
-    def size(self, dim: int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -416,5 +411,9 @@ def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-from chainrule import tensor_operators  # noqa: E402, F401  (binds the operators onto Tensor)
+from chainrule import (  # noqa: E402, F401  (bind the operators, queries, pickling onto Tensor)
+    tensor_operators,
+    tensor_pickle,
+    tensor_queries,
+)
 from chainrule.ops import unary as _U  # noqa: E402

@@ -227,4 +227,13 @@ SPECS: dict[str, Spec] = {
                                   _conv3d_weight_grad, (0, 1)),
     "max_pool3d": lambda rng: ([_distinct(rng, 1, 2, 4, 4, 2)],
                                _lazy("chainrule.ops.pool", "max_pool3d", kernel_size=2), (0,)),
+    "pack": lambda rng: ([_n(rng, 2, 3), _n(rng, 4)],
+                         lambda a, b: _lazy("chainrule.autograd.pack", "pack")([a, b]), (0, 1)),
+    "checkpoint": lambda rng: ([_n(rng, 3, 4), _n(rng, 4)], _checkpointed, (0, 1)),
 }
+
+
+def _checkpointed(x: Any, w: Any) -> Any:
+    from chainrule.utils.checkpoint import checkpoint
+
+    return checkpoint(lambda a, b: ((a * b).tanh() * a).sum(0), x, w, use_reentrant=False)

@@ -89,7 +89,7 @@ def _dot(a: Any, b: Any) -> float:
     return float(np.sum(np.asarray(a, np.float64) * np.asarray(b, np.float64)))
 
 
-UNREGISTERED = {"lstm_sequence"}
+UNREGISTERED = {"lstm_sequence", "pack", "checkpoint"}
 """Fused primitives used by layers but not in the registry; their rules are checked here too."""
 DIFFERENTIABLE = sorted({n for n, op in OPS.items() if op.differentiable} | UNREGISTERED)
 

@@ -123,7 +123,7 @@ def _roots(
             g = Tensor._wrap(xp.ones_like(t.data))
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=t.dtype)
-        if g.shape != t.shape:
+        if g.data.shape != t.data.shape:
             raise RuntimeError(
                 f"backward: gradient shape {g.shape} does not match output shape {t.shape}"
             )

@@ -140,7 +140,7 @@ class Conv2d(_ConvNd):
         >>> Conv2d(1, 16, 3)
         Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1))
         >>> Conv2d(1, 16, 3, padding="same")(cr.ones(2, 1, 28, 28)).shape
-        (2, 16, 28, 28)
+        chainrule.Size([2, 16, 28, 28])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
@@ -192,7 +192,7 @@ class ConvTranspose1d(_ConvTransposeNd):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.ConvTranspose1d(2, 3, 3, stride=2)(cr.ones(1, 2, 5)).shape
-        (1, 3, 11)
+        chainrule.Size([1, 3, 11])
     """
 
     _dims = 1

@@ -110,7 +110,8 @@ def _class_targets(name: str, input: Tensor, target: Tensor, ignore_index: int) 
     """Validate integer class targets for input (N, C, d1, ...); returns (indices, kept mask)."""
     expected = input.shape[:1] + input.shape[2:]
     if target.shape != expected:
-        raise ValueError(f"{name}: expected target of shape {expected} (input {tuple(input.shape)}"
+        raise ValueError(f"{name}: expected target of shape {tuple(expected)} (input "
+                         f"{tuple(input.shape)}"
                          f" minus the class dim), got {tuple(target.shape)}")
     y = target.data
     keep = y != ignore_index

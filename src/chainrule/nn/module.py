@@ -10,11 +10,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from chainrule.autograd.grad_mode import no_grad
+from chainrule.autograd.grad_mode import _mode, no_grad
 from chainrule.autograd.tape import replayed, tape
 from chainrule.backend import bfloat16, default_float, is_floating, xp
 from chainrule.device import check as check_device
 from chainrule.device import to_dtype
+from chainrule.nn.backward_hooks import BackwardHookCall
 from chainrule.tensor import Tensor
 
 
@@ -94,12 +95,17 @@ class Module:
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
+        backward = None
+        if (hooks.get("backward") or hooks.get("backward_pre")) and _mode.enabled:
+            backward = BackwardHookCall(self, list(hooks.get("backward_pre", {}).values()),
+                                        list(hooks.get("backward", {}).values()))
+            args = backward.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook in list(hooks["post"].values()):
             new = hook(self, args, out)
             if new is not None:
                 out = new
-        return out
+        return out if backward is None else backward.wrap_outputs(out)
 
     def register_forward_pre_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
         """Call ``hook(module, args)`` before every ``forward``; a returned value (a tuple, or
@@ -112,8 +118,21 @@ class Module:
         ``remove()``."""
         return self._add_hook("post", hook)
 
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        this module's positional inputs are computed; a returned tuple replaces
+        ``grad_input``. Returns a handle with ``remove()``. See ``backward_hooks.py``."""
+        return self._add_hook("backward", hook)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to this
+        module's outputs are computed, before they flow into it; a returned tuple replaces
+        ``grad_output``. Returns a handle with ``remove()``."""
+        return self._add_hook("backward_pre", hook)
+
     def _add_hook(self, kind: str, hook: Callable[..., Any]) -> _ModuleHookHandle:
         hooks = self.__dict__.setdefault("_hooks", {"pre": OrderedDict(), "post": OrderedDict()})
+        hooks.setdefault(kind, OrderedDict())
         handle = _ModuleHookHandle(hooks[kind])
         hooks[kind][handle.id] = hook
         return handle

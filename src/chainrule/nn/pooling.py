@@ -37,7 +37,7 @@ class MaxPool2d(_MaxPoolNd):
         >>> MaxPool2d(2)
         MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
         >>> MaxPool2d(2)(cr.ones(1, 3, 24, 24)).shape
-        (1, 3, 12, 12)
+        chainrule.Size([1, 3, 12, 12])
     """
 
     def forward(self, input: Tensor) -> Any:

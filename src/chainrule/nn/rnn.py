@@ -89,6 +89,9 @@ class RNNBase(Module):
         """Every weight and bias ~ U(−1/√hidden_size, 1/√hidden_size)."""
         _init_uniform(self, self.hidden_size)
 
+    def flatten_parameters(self) -> None:
+        """A no-op, as in PyTorch on the CPU: the weights need no contiguous cuDNN buffer."""
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -251,7 +254,7 @@ class LSTM(RNNBase):
         >>> lstm = LSTM(3, 5, batch_first=True)
         >>> out, (h, c) = lstm(cr.randn(2, 7, 3))
         >>> out.shape, h.shape
-        ((2, 7, 5), (1, 2, 5))
+        (chainrule.Size([2, 7, 5]), chainrule.Size([1, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

@@ -195,7 +195,7 @@ class Upsample(Module):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.Upsample(scale_factor=2)(cr.ones(1, 1, 2, 3)).shape
-        (1, 1, 4, 6)
+        chainrule.Size([1, 1, 4, 6])
     """
 
     def __init__(self, size: int | Sequence[int] | None = None,

@@ -327,7 +327,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     Example:
         >>> import chainrule as cr
         >>> conv2d(cr.ones(1, 1, 4, 4), cr.ones(1, 1, 3, 3)).shape
-        (1, 1, 2, 2)
+        chainrule.Size([1, 1, 2, 2])
     """
     return _conv(Conv2d, input, weight, bias, stride, padding, dilation, groups)
 

@@ -129,7 +129,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
     Example:
         >>> import chainrule as cr
         >>> cr.baddbmm(cr.zeros(2, 1, 1), cr.ones(2, 1, 3), cr.ones(2, 3, 1)).shape
-        (2, 1, 1)
+        chainrule.Size([2, 1, 1])
     """
     if (batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0]
             or batch1.shape[2] != batch2.shape[1]):

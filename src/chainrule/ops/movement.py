@@ -257,7 +257,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     for i, x in enumerate(tensors):
         if x.shape != tensors[0].shape:
             raise RuntimeError(f"stack: expects each tensor to be equal size, but got "
-                               f"{tensors[0].shape} at entry 0 and {x.shape} at entry {i}")
+                               f"{tuple(tensors[0].shape)} at entry 0 and {tuple(x.shape)} at "
+                               f"entry {i}")
     d = dim % (tensors[0].ndim + 1)
     return cat([unsqueeze(x, d) for x in tensors], d)
 

@@ -36,7 +36,7 @@ def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
 def _expand_back(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
     """A gradient of a reduction's output brought back to the input's shape."""
     if not keepdim and shape:
-        kept = list(g.shape)
+        kept = list(g.data.shape)
         for a in axes:
             kept.insert(a, 1)
         g = g.reshape(tuple(kept))
@@ -57,7 +57,7 @@ class Sum(Op):
         return out if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (_expand_back(g, self.inputs[0].shape, self.axes, self.keepdim),)
+        return (_expand_back(g, self.inputs[0].data.shape, self.axes, self.keepdim),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return Sum.apply(t, axes=self.axes, keepdim=self.keepdim)

@@ -129,7 +129,7 @@ class Roll(Op):
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape (one dim may be -1)."""
     shape = _shape_arg(shape)
-    if shape == input.shape:
+    if shape == input.data.shape:
         return input
     if shape.count(-1) > 1:
         raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
@@ -234,8 +234,8 @@ def expand(input: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
     shape = _shape_arg(shape)
     lead = len(shape) - input.ndim
-    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return input if shape == input.shape else Expand.apply(input, shape=shape)
+    shape = tuple(input.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return input if shape == input.data.shape else Expand.apply(input, shape=shape)
 
 
 @tensor_method

@@ -1,4 +1,4 @@
-"""Data parallelism across processes: ``DistributedDataParallel``."""
+"""PyTorch's ``torch.nn.parallel``: data parallelism across processes, ``DistributedDataParallel``."""
 
 from chainrule.nn.parallel.distributed import DistributedDataParallel
 
