@@ -134,6 +134,5 @@ __all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgP
 from chainrule.nn.embedding_bag import EmbeddingBag  # noqa: E402
 
 __all__ += ["EmbeddingBag"]
-from chainrule.nn import parallel  # noqa: E402
+from chainrule.nn import modules, parallel  # noqa: E402  (PyTorch's package layout)
 from chainrule.nn.parallel.sync_batchnorm import SyncBatchNorm  # noqa: E402
-from chainrule.nn import modules  # noqa: E402  (PyTorch's package layout)

@@ -1,4 +1,4 @@
-"""PyTorch's ``torch.nn.parallel``: data parallelism across processes, ``DistributedDataParallel``."""
+"""PyTorch's ``torch.nn.parallel``: data parallelism across processes."""
 
 from chainrule.nn.parallel.distributed import DistributedDataParallel
 
