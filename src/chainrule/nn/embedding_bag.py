@@ -101,8 +101,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         raise ValueError(f"embedding_bag: weight has to be a 2D Tensor, but got Tensor of "
                          f"dimension {weight.ndim}")
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
-        raise ValueError(f"embedding_bag: If per_sample_weights ({tuple(per_sample_weights.shape)}) "
-                         f"is not None, then it must have the same shape as the input "
+        raise ValueError(f"embedding_bag: If per_sample_weights "
+                         f"({tuple(per_sample_weights.shape)}) is not None, then it must have the same shape as the input "
                          f"({tuple(input.shape)})")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
