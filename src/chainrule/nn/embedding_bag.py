@@ -102,8 +102,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                          f"dimension {weight.ndim}")
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
         raise ValueError(f"embedding_bag: If per_sample_weights "
-                         f"({tuple(per_sample_weights.shape)}) is not None, then it must have the same shape as the input "
-                         f"({tuple(input.shape)})")
+                         f"({tuple(per_sample_weights.shape)}) is not None, then it must "
+                         f"have the same shape as the input ({tuple(input.shape)})")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
     if per_sample_weights is not None and mode != "sum":
