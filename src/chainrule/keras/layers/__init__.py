@@ -4,6 +4,7 @@ as in Keras 3's ``keras/src/layers/``: ``layer`` (the base), ``core``, ``activat
 ``reshaping``, ``regularization``, ``preprocessing``, ``image_augmentation``."""
 
 from chainrule.keras.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from chainrule.keras.layers.attention import MultiHeadAttention
 from chainrule.keras.layers.convolutional import (
     Conv1D,
     Conv1DTranspose,
@@ -13,6 +14,12 @@ from chainrule.keras.layers.convolutional import (
     SeparableConv2D,
 )
 from chainrule.keras.layers.core import Dense, Embedding, Input, InputLayer, Lambda, Masking
+from chainrule.keras.layers.image_augmentation import (
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+)
 from chainrule.keras.layers.layer import (  # noqa: F401  (the private names: models.py's)
     Layer,
     Shape,
@@ -57,6 +64,7 @@ from chainrule.keras.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from chainrule.keras.layers.preprocessing import CenterCrop, Normalization, Rescaling, Resizing
 from chainrule.keras.layers.regularization import Dropout
 from chainrule.keras.layers.reshaping import (
     Cropping2D,
@@ -70,7 +78,9 @@ from chainrule.keras.layers.reshaping import (
 from chainrule.keras.layers.rnn import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 
 __all__ = [
-    "ELU", "GRU", "LSTM", "Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D",
+    "ELU", "GRU", "LSTM", "Activation", "Add", "CenterCrop", "MultiHeadAttention",
+    "Normalization", "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom",
+    "Rescaling", "Resizing", "Average", "AveragePooling1D", "AveragePooling2D",
     "AvgPool1D", "AvgPool2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D",
     "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Cropping2D", "Dense", "DepthwiseConv2D",
     "Dot", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",

@@ -81,6 +81,11 @@ class Dense(_WithActivation):
     def call_linear(self, x: Tensor) -> Tensor:
         return self.linear(x)
 
+    def _keras_weights(self) -> list[tuple[Tensor, Any, Any]]:
+        kernel = (self.linear.weight, (lambda a: a.T), (lambda a: a.T))
+        same = (lambda a: a), (lambda a: a)
+        return [kernel] + ([(self.linear.bias, *same)] if self.use_bias else [])
+
 
 class Embedding(Layer):
     """Integer indices (N, T) → vectors (N, T, output_dim); wraps ``cr.nn.Embedding``.

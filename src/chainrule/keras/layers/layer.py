@@ -14,6 +14,8 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 import chainrule as cr
 from chainrule import nn
 from chainrule.keras import activations, initializers
@@ -168,6 +170,38 @@ class Layer(nn.Module):
         setattr(self, name, p)
         return p
 
+    def get_weights(self) -> list[np.ndarray]:
+        """The layer's weights as NumPy arrays in Keras's order and layout (e.g. a Conv2D
+        kernel (kh, kw, in, out)), non-trainable state (moving statistics) included."""
+        return [np.array(to_keras(t.data), copy=True) for t, to_keras, _ in self._keras_weights()]
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Load arrays in ``get_weights()``'s order and layout."""
+        slots = self._keras_weights()
+        if len(slots) != len(weights):
+            raise ValueError(f"Layer {self.name} expects {len(slots)} weights, but received "
+                             f"{len(weights)} input weights.")
+        for (t, to_keras, from_keras), w in zip(slots, weights):
+            w = np.asarray(w)
+            want = to_keras(t.data).shape
+            if tuple(want) != w.shape:
+                raise ValueError(f"Layer {self.name} weight shape {tuple(want)} is not "
+                                 f"compatible with provided weight shape {w.shape}.")
+            t.data[...] = from_keras(w)
+
+    def _keras_weights(self) -> list[tuple[Tensor, Any, Any]]:
+        """(tensor, to Keras's layout, from Keras's layout) per Keras weight, in Keras's order:
+        own parameters and buffers, then each sublayer's."""
+        same = (lambda a: a), (lambda a: a)
+        slots = [(t, *same) for t in (*self._parameters.values(), *self._buffers.values())
+                 if t is not None]
+        for child in self._modules.values():
+            if isinstance(child, Layer):
+                slots += child._keras_weights()
+            else:
+                slots += [(t, *same) for t in (*child.parameters(), *child.buffers())]
+        return slots
+
     # ---- machinery ----
     def _check_input(self, shape: Shape) -> None:
         rank = len(shape)
@@ -225,12 +259,11 @@ class Layer(nn.Module):
         return (None,) * (len(shape) - 1) + (shape[-1],)
 
     def count_params(self) -> tuple[int, int]:
-        """(trainable, non-trainable) counts, Keras-style: moving statistics (buffers named
-        ``running_*`` or ``moving_*``) count as non-trainable parameters."""
+        """(trainable, non-trainable) counts, Keras-style: buffers (moving statistics,
+        ``Normalization``'s mean/variance/count) count as non-trainable parameters."""
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
-        frozen += sum(b.numel() for n, b in self.named_buffers()
-                      if n.rsplit(".", 1)[-1].startswith(("running_", "moving_")))
+        frozen += sum(b.numel() for b in self.buffers())
         return trainable, frozen
 
     def extra_repr(self) -> str:

@@ -101,11 +101,6 @@ class BatchNormalization(_Normalization):
                  (self.moving_variance.reshape(*shape) + self.epsilon).rsqrt())
         return self._affine(y, shape)
 
-    def _keras_weights(self) -> list[Any]:
-        same = (lambda a: a), (lambda a: a)
-        weights = [getattr(self, n) for n in ("gamma", "beta") if n in self._parameters]
-        return [(w, *same) for w in (*weights, self.moving_mean, self.moving_variance)]
-
 
 class LayerNormalization(_Normalization):
     """Normalise each sample over ``axis`` (default the last): ``(x − mean) / √(var + ε)``,
