@@ -110,7 +110,8 @@ class PReLU(_Elementwise):
 
 
 class Softmax(_Elementwise):
-    """Softmax along ``axis``; masked-out positions (mask False) get probability 0."""
+    """Softmax along ``axis``; masked-out positions (mask False) get probability 0
+    (``masked_softmax``)."""
 
     config_keys = ("axis",)
 
@@ -119,13 +120,21 @@ class Softmax(_Elementwise):
         self.axis = axis
 
     def call(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        if mask is not None:
-            x = x + (1.0 - mask.to(x.dtype)) * -1e9
-        if isinstance(self.axis, int):
-            return cr.softmax(x, dim=self.axis)
-        shifted = x - x.amax(dim=tuple(self.axis), keepdim=True).detach()
-        e = shifted.exp()
-        return e / e.sum(dim=tuple(self.axis), keepdim=True)
+        return masked_softmax(x, mask, self.axis)
+
+
+def masked_softmax(x: Tensor, mask: Tensor | None, axis: int | Sequence[int] = -1) -> Tensor:
+    """Softmax along ``axis`` where masked-out scores (mask False) count as −1e9 and come out
+    as exactly 0, also when a whole row is masked (Keras's rule)."""
+    if mask is not None:
+        mask = mask.bool()
+        x = cr.where(mask, x, -1e9)
+    if isinstance(axis, int):
+        out = cr.softmax(x, dim=axis)
+    else:
+        e = (x - x.amax(dim=tuple(axis), keepdim=True).detach()).exp()
+        out = e / e.sum(dim=tuple(axis), keepdim=True)
+    return out if mask is None else cr.where(mask, out, 0.0)
 
 
 __all__ = ["ELU", "Activation", "LeakyReLU", "PReLU", "ReLU", "Softmax"]

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import chainrule as cr
+from chainrule.keras.layers.activations import masked_softmax
 from chainrule.keras.layers.layer import Layer, Shape, get_mask
 from chainrule.nn import functional as F
 from chainrule.tensor import Tensor
@@ -16,7 +17,7 @@ class MultiHeadAttention(Layer):
     """Multi-head scaled dot-product attention (Vaswani et al., 2017) as Keras defines it.
 
     Per head h: ``q_h = query @ Wq_h + bq_h`` (and k, v likewise), scores
-    ``softmax(q_h k_hᵀ / √key_dim)`` over the value steps with masked positions left out,
+    ``softmax(q_h k_hᵀ / √key_dim)`` over the value steps with masked positions given 0,
     dropout on the scores while training, then ``Σ_h (scores_h v_h) @ Wo_h + bo``.
 
     Masks: ``attention_mask`` (N, T, S), True where query step t may attend to value step s;
@@ -97,9 +98,7 @@ class MultiHeadAttention(Layer):
         q = self._project(query, "query") * (1.0 / math.sqrt(self.key_dim))
         k, v = self._project(key, "key"), self._project(value, "value")
         scores = cr.einsum("bshk,bthk->bhts", k, q)
-        if mask is not None:
-            scores = scores + (1.0 - mask.unsqueeze(1).to(scores.dtype)) * -1e9
-        scores = cr.softmax(scores, dim=-1)
+        scores = masked_softmax(scores, None if mask is None else mask.unsqueeze(1))
         dropped = F.dropout(scores, self.dropout, True) if training and self.dropout else scores
         context = cr.einsum("bhts,bshk->bthk", dropped, v)
         out = cr.einsum("bthk,hko->bto", context,

@@ -6,7 +6,8 @@ A recurrent layer runs its cell over the steps of (N, T, C). Weights are in Kera
 (each gate's block), ``bias`` zeros (LSTM: the forget gate's block ones); G gates in Keras's
 order — LSTM i, f, c, o; GRU z, r, h. With a mask (N, T) — from ``Embedding(mask_zero=True)``,
 ``Masking`` or the ``mask`` argument — a masked step keeps the states and repeats the previous
-output (zeros before the first real step), as Keras does.
+output (zeros before the first real step), or outputs zeros with ``zero_output_for_mask``
+(which ``Bidirectional`` sets when it returns sequences), as Keras does.
 """
 
 from __future__ import annotations
@@ -30,14 +31,14 @@ class _Recurrent(Layer):
     n_states = 1
     config_keys = ("units", "activation", "recurrent_activation", "use_bias",
                    "return_sequences", "return_state", "go_backwards", "stateful", "unroll",
-                   "dropout", "recurrent_dropout")
+                   "zero_output_for_mask", "dropout", "recurrent_dropout")
 
     def __init__(self, units: int, activation: Any = "tanh",
                  recurrent_activation: Any = "sigmoid", use_bias: bool = True,
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 **kwargs: Any) -> None:
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         kind = type(self).__name__
         if not isinstance(units, int) or units <= 0:
             raise ValueError(f"Received an invalid value for argument `units`, expected a "
@@ -54,6 +55,7 @@ class _Recurrent(Layer):
         self.dropout, self.recurrent_dropout = float(dropout), float(recurrent_dropout)
         self.return_sequences, self.return_state = return_sequences, return_state
         self.go_backwards, self.stateful, self.unroll = go_backwards, stateful, unroll
+        self.zero_output_for_mask = zero_output_for_mask
 
     def build(self, input_shape: Shape) -> None:
         u, g = self.units, self.gates
@@ -104,7 +106,7 @@ class _Recurrent(Layer):
                 output, states = h, new_states
             else:
                 m = mask[:, i].unsqueeze(-1)
-                output = cr.where(m, h, output)
+                output = cr.where(m, h, 0.0 if self.zero_output_for_mask else output)
                 states = [cr.where(m, a, b) for a, b in zip(new_states, states)]
             if self.return_sequences:
                 outputs.append(output)
@@ -131,10 +133,10 @@ class SimpleRNN(_Recurrent):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 **kwargs: Any) -> None:
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         super().__init__(units, activation, "sigmoid", use_bias, dropout, recurrent_dropout,
                          return_sequences, return_state, go_backwards, stateful, unroll,
-                         **kwargs)
+                         zero_output_for_mask, **kwargs)
 
     def step(self, xw: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         h = self.activation(xw + self._recurrent_input(states[0]) @ self.recurrent_kernel)
@@ -158,10 +160,11 @@ class LSTM(_Recurrent):
                  unit_forget_bias: bool = True, dropout: float = 0.0,
                  recurrent_dropout: float = 0.0, return_sequences: bool = False,
                  return_state: bool = False, go_backwards: bool = False,
-                 stateful: bool = False, unroll: bool = False, **kwargs: Any) -> None:
+                 stateful: bool = False, unroll: bool = False,
+                 zero_output_for_mask: bool = False, **kwargs: Any) -> None:
         super().__init__(units, activation, recurrent_activation, use_bias, dropout,
                          recurrent_dropout, return_sequences, return_state, go_backwards,
-                         stateful, unroll, **kwargs)
+                         stateful, unroll, zero_output_for_mask, **kwargs)
         self.unit_forget_bias = unit_forget_bias
 
     def _build_bias(self) -> None:
@@ -197,10 +200,11 @@ class GRU(_Recurrent):
                  dropout: float = 0.0, recurrent_dropout: float = 0.0,
                  return_sequences: bool = False, return_state: bool = False,
                  go_backwards: bool = False, stateful: bool = False, unroll: bool = False,
-                 reset_after: bool = True, **kwargs: Any) -> None:
+                 zero_output_for_mask: bool = False, reset_after: bool = True,
+                 **kwargs: Any) -> None:
         super().__init__(units, activation, recurrent_activation, use_bias, dropout,
                          recurrent_dropout, return_sequences, return_state, go_backwards,
-                         stateful, unroll, **kwargs)
+                         stateful, unroll, zero_output_for_mask, **kwargs)
         self.reset_after = reset_after
 
     def _build_bias(self) -> None:
@@ -257,11 +261,12 @@ class Bidirectional(Layer):
         kwargs.setdefault("name", f"bidirectional_{layer.name}")
         super().__init__(**kwargs)
         config = layer.get_config()
+        zero = {"zero_output_for_mask": layer.return_sequences}   # Keras forces this
         self.forward_layer = type(layer).from_config(
-            {**config, "name": f"forward_{layer.name}"})
+            {**config, **zero, "name": f"forward_{layer.name}"})
         if backward_layer is None:
             backward_layer = type(layer).from_config(
-                {**config, "name": f"backward_{layer.name}",
+                {**config, **zero, "name": f"backward_{layer.name}",
                  "go_backwards": not config["go_backwards"]})
         self.backward_layer = backward_layer
         self.layer_config = {"class_name": type(layer).__name__, "config": config}
