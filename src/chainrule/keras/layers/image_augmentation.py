@@ -87,8 +87,8 @@ class _Augmentation(Layer):
     def _generator(self) -> np.random.Generator:
         return self._rng if self._rng is not None else _random.numpy_generator()
 
-    def _build_shape(self, shape: Shape) -> Shape:
-        return (None,) * len(shape)
+    def _build_shape(self, shape: Shape) -> Any:
+        return None   # no weights: batches and single images of any size are welcome
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         if not training:
@@ -172,7 +172,8 @@ class RandomRotation(_Affine):
     def _matrices(self, n: int, h: int, w: int) -> np.ndarray:
         angle = self._generator().uniform(*self._range, n) * 2 * math.pi
         cos, sin = np.cos(angle), np.sin(angle)
-        lin = np.stack([np.stack([cos, -sin], 1), np.stack([sin, cos], 1)], 1)
+        # output (row, col) → input: col' = cos·col − sin·row, row' = sin·col + cos·row
+        lin = np.stack([np.stack([cos, sin], 1), np.stack([-sin, cos], 1)], 1)
         return _about_centre(lin, h, w)
 
 

@@ -24,8 +24,8 @@ class Rescaling(Layer):
         super().__init__(**kwargs)
         self.scale, self.offset = scale, offset
 
-    def _build_shape(self, shape: Shape) -> Shape:
-        return (None,) * len(shape)
+    def _build_shape(self, shape: Shape) -> Any:
+        return None   # no weights: batches and single images of any size are welcome
 
     def call(self, x: Tensor) -> Tensor:
         return x.float() * self.scale + self.offset
@@ -149,8 +149,8 @@ class _ImageLayer(Layer):
         super().__init__(**kwargs)
         self.height, self.width, self.data_format = height, width, "channels_last"
 
-    def _build_shape(self, shape: Shape) -> Shape:
-        return (None,) * len(shape)
+    def _build_shape(self, shape: Shape) -> Any:
+        return None   # no weights: batches and single images of any size are welcome
 
     def call(self, x: Tensor) -> Tensor:
         single = x.ndim == 3
