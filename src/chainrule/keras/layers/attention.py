@@ -133,6 +133,13 @@ class MultiHeadAttention(Layer):
             out = out & m
         return out.expand(query.shape[0], t, s)
 
+    def compute_output_shape(self, query_shape: Any, value_shape: Any = None,
+                             key_shape: Any = None) -> Any:
+        """(N, T, out) for a query (N, T, Cq); ``value_shape`` is accepted as in Keras."""
+        out = self.output_shape_arg
+        dims = (query_shape[-1],) if out is None else (out,) if isinstance(out, int) else out
+        return (*tuple(query_shape)[:-1], *dims)
+
     def forward(self, query: Any, value: Any = None, key: Any = None, **kwargs: Any) -> Any:
         if value is None:
             raise TypeError("MultiHeadAttention.call() missing required argument: 'value'")

@@ -258,7 +258,6 @@ class Bidirectional(Layer):
         if merge_mode not in ("sum", "mul", "ave", "concat", None):
             raise ValueError(f"Invalid merge mode. Received: {merge_mode}. Merge mode should "
                              f"be one of {{'sum', 'mul', 'ave', 'concat', None}}")
-        kwargs.setdefault("name", f"bidirectional_{layer.name}")
         super().__init__(**kwargs)
         config = layer.get_config()
         zero = {"zero_output_for_mask": layer.return_sequences}   # Keras forces this

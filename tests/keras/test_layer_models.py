@@ -1,0 +1,58 @@
+"""The new layers inside ``Sequential``: masks and training flags reach them, ``fit`` lowers the
+loss, ``summary`` counts parameters as Keras does, ``compute_output_shape`` answers without
+data."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.keras import Input, Sequential, layers
+from chainrule.keras.optimizers import Adam
+
+
+def test_augmented_convnet_trains_and_counts_parameters_as_keras():
+    cr.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 12, 12, 1)).astype(np.float32)
+    y = (rng.random(64) < 0.5).astype(np.float32)[:, None]
+    x[y[:, 0] == 1, :6] += 0.5                  # class 1: a brighter top half
+    model = Sequential([
+        Input((12, 12, 1)), layers.RandomFlip("horizontal"), layers.RandomRotation(0.05),
+        layers.Rescaling(2.0, -1.0),
+        layers.Conv2D(8, 3, strides=2, padding="same", activation="relu"),
+        layers.BatchNormalization(), layers.SeparableConv2D(8, 3, padding="same"),
+        layers.MaxPooling2D(padding="same"), layers.Dropout(0.2),
+        layers.GlobalAveragePooling2D(), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer=Adam(0.01), loss="binary_crossentropy")
+    hist = model.fit(x, y, epochs=6, batch_size=16, verbose=0).history
+    assert hist["loss"][-1] < 0.2 * hist["loss"][0]
+    assert model.count_params() == 265          # Keras 3: 80 + 32 + 144 + 9
+    before = model.predict(x[:4])
+    assert np.array_equal(before, model.predict(x[:4]))   # augmentation off in predict
+
+
+def test_masked_text_model_trains():
+    cr.manual_seed(0)
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(1, 10, (96, 7))
+    tokens[::2, 4:] = 0
+    y = (tokens[:, 0] > 5).astype(np.float32)[:, None]
+    model = Sequential([layers.Embedding(10, 8, mask_zero=True),
+                        layers.Bidirectional(layers.GRU(6)),
+                        layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    hist = model.fit(tokens, y, epochs=5, batch_size=16, verbose=0).history
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert model.layers[1].name.startswith("bidirectional")
+    assert model.count_params() == 80 + 2 * (3 * 6 * (8 + 6) + 2 * 3 * 6) + 13
+
+
+def test_compute_output_shape_without_data():
+    assert layers.Conv2D(4, 3, strides=2, padding="same").compute_output_shape(
+        (None, 7, 8, 3)) == (None, 4, 4, 4)
+    assert layers.Concatenate().compute_output_shape([(None, 3), (None, 2)]) == (None, 5)
+    assert layers.MultiHeadAttention(2, 4, output_shape=5).compute_output_shape(
+        (None, 6, 8), (None, 3, 8)) == (None, 6, 5)
+    assert layers.LSTM(3, return_state=True).compute_output_shape((None, 4, 2)) == [
+        (None, 3), (None, 3), (None, 3)]
