@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 import pytest
-from tests.keras.test_layer_contracts import CASES, call, inputs, make
+from tests.keras.test_layer_contracts import CASES, CASES_3D, NEEDS_3D, call, inputs, make
 
 import chainrule as cr
 from chainrule.keras import layers
@@ -132,12 +132,14 @@ def test_batch_normalization_training_step_equals_keras(expr, shape):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
 
-GRADIENT_CASES = [c for c in CASES if not c[0].startswith(
-    ("Random", "Embedding", "Dropout", "Normalization", "Resizing(3, 3, interpolation='near"))]
+GRADIENT_CASES = [
+    *(c for c in CASES if not c[0].startswith(
+        ("Random", "Embedding", "Dropout", "Normalization", "Resizing(3, 3, interpolation='n"))),
+    *(pytest.param(*c, marks=NEEDS_3D, id=c[0]) for c in CASES_3D),
+]
 
 
-@pytest.mark.parametrize("expr,shape,expected,n_params", GRADIENT_CASES,
-                         ids=[c[0] for c in GRADIENT_CASES])
+@pytest.mark.parametrize("expr,shape,expected,n_params", GRADIENT_CASES)
 def test_gradients_equal_keras_on_pytorch(expr, shape, expected, n_params):
     keras = _keras()
     import torch

@@ -1,5 +1,5 @@
-"""Convolution layers on channels-last inputs: ``Conv1D/2D``, ``Conv1DTranspose/2DTranspose``,
-``DepthwiseConv2D``, ``SeparableConv2D``.
+"""Convolution layers on channels-last inputs: ``Conv1D/2D/3D``,
+``Conv1DTranspose/2DTranspose/3DTranspose``, ``DepthwiseConv2D``, ``SeparableConv2D``.
 
 Each wraps the ``cr.nn`` convolution (channels-first, PyTorch's weight layout) between two
 permutes. ``padding="same"`` follows TensorFlow/Keras exactly, also for strided and even
@@ -100,7 +100,7 @@ class _Conv(_WithActivation):
 
     def _make_conv(self, in_channels: int, out_channels: int, groups: int,
                    bias: bool, kernel_size: Any = None, strides: Any = None) -> nn.Module:
-        cls = nn.Conv1d if self.rank == 1 else nn.Conv2d
+        cls = _nn_class("Conv", self.rank)
         conv = cls(in_channels, out_channels, kernel_size or self.kernel_size,
                    strides or self.strides, 0, self.dilation_rate, groups=groups, bias=bias)
         initializers.glorot_uniform(conv.weight.data)
@@ -173,8 +173,7 @@ class _ConvTranspose(_Conv):
                                  f"{self.output_padding}.")
 
     def build(self, input_shape: Shape) -> None:
-        cls = nn.ConvTranspose1d if self.rank == 1 else nn.ConvTranspose2d
-        self.conv = cls(int(input_shape[-1]), self.filters,  # type: ignore[arg-type]
+        self.conv = _nn_class("ConvTranspose", self.rank)(int(input_shape[-1]), self.filters,  # type: ignore[arg-type]
                         self.kernel_size, self.strides, 0, bias=False,
                         dilation=self.dilation_rate)
         initializers.glorot_uniform(self.conv.weight.data.swapaxes(0, 1))
@@ -230,6 +229,28 @@ class Conv2DTranspose(_ConvTranspose):
 
     Weights: ``conv.weight`` (C, filters, kh, kw) glorot_uniform, ``bias`` (filters,) zeros.
     """
+
+
+class Conv3D(_Conv):
+    """3-D convolution on (N, D, H, W, C) inputs; wraps ``cr.nn.Conv3d``.
+
+    Weights: ``conv.weight`` (filters, C/groups, kd, kh, kw) glorot_uniform, ``conv.bias``
+    (filters,) zeros.
+    """
+
+    rank = 3
+    input_ndim = 5
+
+
+class Conv3DTranspose(_ConvTranspose):
+    """Transposed 3-D convolution on (N, D, H, W, C); wraps ``cr.nn.ConvTranspose3d``.
+
+    Weights: ``conv.weight`` (C, filters, kd, kh, kw) glorot_uniform, ``bias`` (filters,)
+    zeros.
+    """
+
+    rank = 3
+    input_ndim = 5
 
 
 class DepthwiseConv2D(_Conv):
@@ -304,6 +325,11 @@ class SeparableConv2D(_Conv):
         return weights + ([(self.pointwise.bias, *_identity())] if self.use_bias else [])
 
 
+def _nn_class(kind: str, rank: int) -> type[nn.Module]:
+    """``cr.nn.Conv{rank}d`` or ``cr.nn.ConvTranspose{rank}d``."""
+    return getattr(nn, f"{kind}{rank}d")  # type: ignore[no-any-return]
+
+
 def _depthwise_layout(shape: tuple[int, ...], m: int) -> tuple[Callable[[Array], Array],
                                                                Callable[[Array], Array]]:
     """PyTorch's grouped weight (C·m, 1, kh, kw) ↔ Keras's depthwise kernel (kh, kw, C, m)."""
@@ -320,5 +346,5 @@ def _glorot_depthwise(weight: Array, c: int, m: int) -> None:
     weight[...] = _depthwise_layout(weight.shape, m)[1](keras)
 
 
-__all__ = ["Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D",
-           "SeparableConv2D"]
+__all__ = ["Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D",
+           "Conv3DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
