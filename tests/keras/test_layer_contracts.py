@@ -188,3 +188,27 @@ def test_outputs_equal_keras_with_identical_weights(expr, shape, expected, n_par
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert set(ours.get_config()) <= set(theirs.get_config())
+
+
+@pytest.mark.parametrize("expr,shape,expected,n_params", ALL_CASES)
+def test_configs_written_by_keras_build_the_same_layer(expr, shape, expected, n_params):
+    keras = _keras()
+    ours, theirs = make(expr), make(expr, keras.layers)
+    x = inputs(expr, shape)
+    call(ours, expr, x)
+    call(theirs, expr, x)
+    loaded = type(ours).from_config(theirs.get_config())
+    assert loaded.name == theirs.name
+    loaded.eval()
+    ours.eval()
+    call(loaded, expr, x)
+    loaded.set_weights(ours.get_weights())
+    assert sum(loaded.count_params()) == n_params
+    np.testing.assert_array_equal(call(loaded, expr, x).data, call(ours, expr, x).data)
+
+
+def test_keras_options_that_change_behaviour_are_refused():
+    with pytest.raises(TypeError, match="kernel_regularizer"):
+        layers.Dense.from_config({"units": 2, "kernel_regularizer": {"class_name": "L2"}})
+    with pytest.raises(TypeError, match="renorm"):
+        layers.BatchNormalization.from_config({"renorm": True})

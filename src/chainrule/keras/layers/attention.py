@@ -45,7 +45,7 @@ class MultiHeadAttention(Layer):
             if not isinstance(v, int) or v <= 0:
                 raise ValueError(f"MultiHeadAttention: `{what}` must be a positive integer. "
                                  f"Received: {what}={v!r}")
-        if attention_axes is not None:
+        if attention_axes not in (None, 1, (1,), [1]):
             raise ValueError(f"MultiHeadAttention: only attention over axis 1 "
                              f"(attention_axes=None) is supported. Received: "
                              f"attention_axes={attention_axes}")

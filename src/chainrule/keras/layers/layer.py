@@ -159,7 +159,18 @@ class Layer(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        return cls(**config)
+        """The layer of a config from ``get_config`` — or from Keras 3 itself: Keras's options
+        that chainrule does not model are accepted while they hold Keras's defaults (no
+        regularizers or constraints, no renorm, ...); initializer entries are ignored, the
+        layers start from Keras's default initializers. Any other unknown key raises."""
+        return cls(**cls._known_kwargs(config))
+
+    @classmethod
+    def _known_kwargs(cls, config: dict[str, Any]) -> dict[str, Any]:
+        accepted = {name for klass in cls.__mro__ if "__init__" in vars(klass)
+                    for name in inspect.signature(vars(klass)["__init__"]).parameters}
+        return {k: v for k, v in config.items()
+                if k in accepted or not _is_keras_default(k, v)}
 
     def add_weight(self, name: str, shape: Sequence[int], initializer: str = "zeros",
                    trainable: bool = True) -> nn.Parameter:
@@ -268,6 +279,25 @@ class Layer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"name={self.name!r}"
+
+
+_KERAS_DEFAULTS: dict[str, Any] = {
+    "activity_regularizer": None, "quantization_config": None, "seed": None,
+    "renorm": False, "renorm_clipping": None, "renorm_momentum": 0.99, "synchronized": False,
+    "use_gate": False, "sliding_window": None, "antialias": False,
+    "pad_to_aspect_ratio": False, "fill_mode": "constant", "fill_value": 0.0,
+    "data_format": "channels_last", "lora_rank": None, "lora_alpha": None,
+    "embeddings_regularizer": None, "sparse": False,
+}
+
+
+def _is_keras_default(key: str, value: Any) -> bool:
+    """Whether a Keras config entry chainrule does not model may be dropped."""
+    if key.endswith("_initializer"):
+        return True
+    if key.endswith(("_regularizer", "_constraint")):
+        return value is None
+    return key in _KERAS_DEFAULTS and value == _KERAS_DEFAULTS[key]
 
 
 def _shape_of(out: Any) -> Any:

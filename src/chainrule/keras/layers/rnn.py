@@ -305,10 +305,10 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bidirectional:
         config = dict(config)
-        inner = config.pop("layer")
-        if isinstance(inner, dict):
-            inner = _RECURRENT[inner["class_name"]].from_config(inner["config"])
-        return cls(inner, **config)
+        inner, backward = config.pop("layer"), config.pop("backward_layer", None)
+        return cls(_layer_from(inner), backward_layer=(None if backward is None else
+                                                       _layer_from(backward)),
+                   **cls._known_kwargs(config))
 
 
 class TimeDistributed(Layer):
@@ -341,15 +341,17 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
-        from chainrule.keras import layers
-
         config = dict(config)
-        inner = config.pop("layer")
-        if isinstance(inner, dict):
-            inner = getattr(layers, inner["class_name"]).from_config(inner["config"])
-        return cls(inner, **config)
+        return cls(_layer_from(config.pop("layer")), **cls._known_kwargs(config))
 
 
-_RECURRENT: dict[str, type[_Recurrent]] = {"SimpleRNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}
+def _layer_from(spec: Any) -> Any:
+    """A layer, or one rebuilt from its ``{"class_name": ..., "config": ...}`` entry."""
+    if not isinstance(spec, dict):
+        return spec
+    from chainrule.keras import layers
+
+    return getattr(layers, spec["class_name"]).from_config(spec["config"])
+
 
 __all__ = ["GRU", "LSTM", "Bidirectional", "SimpleRNN", "TimeDistributed"]
