@@ -56,3 +56,18 @@ def test_compute_output_shape_without_data():
         (None, 6, 8), (None, 3, 8)) == (None, 6, 5)
     assert layers.LSTM(3, return_state=True).compute_output_shape((None, 4, 2)) == [
         (None, 3), (None, 3), (None, 3)]
+
+
+def test_trainable_false_freezes_weights_and_batch_statistics_even_after_build():
+    x = np.random.default_rng(0).normal(3, 2, (16, 4)).astype(np.float32)
+    dense, bn = layers.Dense(3), layers.BatchNormalization()
+    bn(dense(x))
+    dense.trainable = bn.trainable = False
+    assert dense.count_params() == (0, 15) and bn.count_params() == (0, 12)
+    before = bn.moving_mean.data.copy()
+    out = bn(x[:, :3], training=True).data
+    assert np.array_equal(bn.moving_mean.data, before)
+    np.testing.assert_allclose(out, x[:, :3] / np.sqrt(1 + 1e-3), rtol=1e-5)
+    dense.trainable = True
+    assert dense.count_params() == (15, 0)
+    assert layers.Dense(2, trainable=False).trainable is False

@@ -118,6 +118,17 @@ class Layer(nn.Module):
         params = inspect.signature(self.call).parameters
         self._call_takes = {k: k in params for k in ("training", "mask")}
 
+    @property
+    def trainable(self) -> bool:
+        """Whether the weights train; setting it freezes or unfreezes them, also after build."""
+        return bool(self.__dict__["_trainable"])
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        object.__setattr__(self, "_trainable", bool(value))
+        if self.built:
+            self.requires_grad_(bool(value))
+
     # ---- the Keras contract ----
     def build(self, input_shape: Any) -> None:
         pass

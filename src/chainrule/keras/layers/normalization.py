@@ -63,7 +63,8 @@ class BatchNormalization(_Normalization):
 
     Training: the batch's mean and (biased) variance are used and the moving statistics
     follow ``moving ← momentum·moving + (1 − momentum)·batch`` (Keras's momentum 0.99 is
-    PyTorch's 0.01, and Keras keeps the biased variance). Inference: the moving statistics.
+    PyTorch's 0.01, and Keras keeps the biased variance). Inference — and, as in Keras 3,
+    training with ``trainable = False`` — uses the moving statistics.
 
     Weights: ``gamma`` (C,) ones, ``beta`` (C,) zeros; buffers ``moving_mean`` (C,) zeros,
     ``moving_variance`` (C,) ones, C = the input's size along ``axis``.
@@ -86,7 +87,7 @@ class BatchNormalization(_Normalization):
 
     def call(self, x: Tensor, training: bool = False) -> Tensor:
         shape = self._broadcast(x.ndim)
-        if training:
+        if training and self.trainable:   # a frozen BatchNormalization runs in inference mode
             dims = tuple(d for d in range(x.ndim) if d not in self._built_axes)
             mean = x.mean(dims, keepdim=True)
             centered = x - mean
