@@ -169,3 +169,18 @@ def test_gradients_equal_keras_on_pytorch(expr, shape, expected, n_params):
     their_grads = [v.value.grad.numpy() for v in theirs.weights if v.trainable]
     for a, b in zip(ours_grads, their_grads, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("make_layer,args", [
+    (lambda: layers.LSTM(4, dropout=0.5, recurrent_dropout=0.5), [(2, 5, 3)]),
+    (lambda: layers.GRU(4, recurrent_dropout=0.5, return_sequences=True), [(2, 5, 3)]),
+    (lambda: layers.MultiHeadAttention(2, 4, dropout=0.5), [(2, 5, 8), (2, 6, 8)]),
+])
+def test_dropout_inside_recurrent_and_attention_layers_only_while_training(make_layer, args):
+    layer = make_layer()
+    xs = [np.random.default_rng(i).random(s, dtype=np.float32) for i, s in enumerate(args)]
+    cr.manual_seed(0)
+    inference = layer(*xs, training=False).data
+    assert np.array_equal(layer(*xs, training=False).data, inference)
+    first, second = layer(*xs, training=True).data, layer(*xs, training=True).data
+    assert not np.allclose(first, inference) and not np.allclose(first, second)

@@ -14,8 +14,6 @@ from chainrule.tensor import Tensor
 class InputLayer(Layer):
     """Declares the input shape (without the batch dim); ``Input(shape=...)`` makes one."""
 
-    config_keys = ("batch_shape",)
-
     def __init__(self, shape: Sequence[int] | None = None, batch_size: int | None = None,
                  dtype: Any = None, name: str | None = None,
                  input_shape: Sequence[int] | None = None,
@@ -27,6 +25,9 @@ class InputLayer(Layer):
             raise ValueError("InputLayer: pass shape=(...) (without the batch dim)")
         super().__init__(name=name, input_shape=tuple(shape), dtype=dtype)
         self.batch_shape = (batch_size, *shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
 
     def call(self, x: Tensor) -> Tensor:
         return x

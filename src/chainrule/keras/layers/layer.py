@@ -298,7 +298,7 @@ _KERAS_DEFAULTS: dict[str, Any] = {
     "use_gate": False, "sliding_window": None, "antialias": False,
     "pad_to_aspect_ratio": False, "fill_mode": "constant", "fill_value": 0.0,
     "data_format": "channels_last", "lora_rank": None, "lora_alpha": None,
-    "embeddings_regularizer": None, "sparse": False,
+    "embeddings_regularizer": None, "sparse": False, "ragged": False, "optional": False,
 }
 
 
