@@ -71,18 +71,42 @@ class _Recurrent(Layer):
         self.add_weight("bias", (self.gates * self.units,), "zeros")
 
     def _input_projection(self, x: Tensor) -> Tensor:
-        """x @ kernel (+ the input bias): (N, T, G·units)."""
-        y = x @ self.kernel
-        return y + self.bias if self.use_bias else y
+        """x @ kernel (+ the input bias): (N, T, G·units), through the input dropout masks."""
+        y = self._gated_matmul(x.transpose(0, 1), self.kernel, self._in_drop).transpose(0, 1)
+        return y + self._input_bias() if self.use_bias else y
+
+    def _input_bias(self) -> Tensor:
+        return self.bias
+
+    def _gated_matmul(self, a: Tensor, weight: Tensor, drop: Tensor | None,
+                      gates: range | None = None) -> Tensor:
+        """``a @ weight`` over ``gates`` (all by default), each gate's block seeing ``a``
+        through its own dropout mask when ``drop`` holds one per gate (G, N, ·), or through
+        the one mask (N, ·)."""
+        u = self.units
+        gates = gates or range(self.gates)
+        if drop is None:
+            return a @ weight[:, gates.start * u:gates.stop * u]
+        if drop.ndim == 2:
+            return (a * drop) @ weight[:, gates.start * u:gates.stop * u]
+        return cr.cat([(a * drop[g]) @ weight[:, g * u:(g + 1) * u] for g in gates], dim=-1)
+
+    def _recurrent(self, h: Tensor, gates: range | None = None) -> Tensor:
+        """``h @ recurrent_kernel`` over ``gates``, through the recurrent dropout masks."""
+        return self._gated_matmul(h, self.recurrent_kernel, self._rec_drop, gates)
 
     def step(self, xw: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         raise NotImplementedError
 
-    def _dropout_mask(self, like: Tensor, rate: float, training: bool) -> Tensor | None:
-        """One dropout mask per sequence (shared by all steps), as Keras's cells draw it."""
+    def _dropout_mask(self, like: Tensor, rate: float, training: bool,
+                      per_gate: bool) -> Tensor | None:
+        """Dropout masks drawn once per sequence and shared by all its steps: one per gate
+        (G, N, ·) when ``per_gate`` — Keras's cells do so once ``recurrent_dropout`` is set —
+        else one (N, ·)."""
         if not training or rate == 0:
             return None
-        return F.dropout(like.new_ones(*like.shape), rate, True)
+        shape = (self.gates, *like.shape) if per_gate else tuple(like.shape)
+        return F.dropout(like.new_ones(*shape), rate, True)
 
     def call(self, x: Tensor, mask: Tensor | None = None, training: bool = False,
              initial_state: Sequence[Tensor] | None = None) -> Any:
@@ -92,10 +116,10 @@ class _Recurrent(Layer):
         else:
             states = [cr.as_tensor(s) for s in (initial_state if isinstance(
                 initial_state, (list, tuple)) else [initial_state])]
-        in_drop = self._dropout_mask(x[:, 0], self.dropout, training)
-        if in_drop is not None:
-            x = x * in_drop.unsqueeze(1)
-        self._rec_drop = self._dropout_mask(states[0], self.recurrent_dropout, training)
+        per_gate = self.recurrent_dropout > 0
+        self._in_drop = self._dropout_mask(x[:, 0], self.dropout, training, per_gate)
+        self._rec_drop = self._dropout_mask(states[0], self.recurrent_dropout, training,
+                                            per_gate)
         xw = self._input_projection(x)
         steps = range(t - 1, -1, -1) if self.go_backwards else range(t)
         output = x.new_zeros(n, self.units)
@@ -112,9 +136,6 @@ class _Recurrent(Layer):
                 outputs.append(output)
         out = cr.stack(outputs, dim=1) if self.return_sequences else output
         return [out, *states] if self.return_state else out
-
-    def _recurrent_input(self, h: Tensor) -> Tensor:
-        return h if self._rec_drop is None else h * self._rec_drop
 
     def compute_mask(self, inputs: Tensor, mask: Any = None) -> Any:
         out = mask if self.return_sequences else None
@@ -139,7 +160,7 @@ class SimpleRNN(_Recurrent):
                          zero_output_for_mask, **kwargs)
 
     def step(self, xw: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
-        h = self.activation(xw + self._recurrent_input(states[0]) @ self.recurrent_kernel)
+        h = self.activation(xw + self._recurrent(states[0]))
         return h, [h]
 
 
@@ -174,7 +195,7 @@ class LSTM(_Recurrent):
 
     def step(self, xw: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         h, c = states
-        z = xw + self._recurrent_input(h) @ self.recurrent_kernel
+        z = xw + self._recurrent(h)
         i, f, g, o = z.chunk(4, dim=-1)
         sig = self.recurrent_activation
         c = sig(f) * c + sig(i) * self.activation(g)
@@ -211,29 +232,26 @@ class GRU(_Recurrent):
         shape = (2, 3 * self.units) if self.reset_after else (3 * self.units,)
         self.add_weight("bias", shape, "zeros")
 
-    def _input_projection(self, x: Tensor) -> Tensor:
-        y = x @ self.kernel
-        if not self.use_bias:
-            return y
-        return y + (self.bias[0] if self.reset_after else self.bias)
+    def _input_bias(self) -> Tensor:
+        return self.bias[0] if self.reset_after else self.bias
 
     def step(self, xw: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         h = states[0]
         u = self.units
-        hr = self._recurrent_input(h)
         x_z, x_r, x_h = xw.chunk(3, dim=-1)
         sig = self.recurrent_activation
         if self.reset_after:
-            inner = hr @ self.recurrent_kernel
+            inner = self._recurrent(h)
             if self.use_bias:
                 inner = inner + self.bias[1]
             i_z, i_r, i_h = inner.chunk(3, dim=-1)
             z, r = sig(x_z + i_z), sig(x_r + i_r)
             cand = self.activation(x_h + r * i_h)
         else:
-            inner = hr @ self.recurrent_kernel[:, :2 * u]
+            inner = self._recurrent(h, range(2))
             z, r = sig(x_z + inner[:, :u]), sig(x_r + inner[:, u:])
-            cand = self.activation(x_h + (r * hr) @ self.recurrent_kernel[:, 2 * u:])
+            h_h = h if self._rec_drop is None else h * self._rec_drop[2]
+            cand = self.activation(x_h + (r * h_h) @ self.recurrent_kernel[:, 2 * u:])
         h = z * h + (1.0 - z) * cand
         return h, [h]
 
