@@ -133,6 +133,13 @@ class MultiHeadAttention(Layer):
             out = out & m
         return out.expand(query.shape[0], t, s)
 
+    def _keras_weight_groups(self) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
+        same = (lambda a: a), (lambda a: a)
+        return [(f"{name}_dense", [(getattr(self, f"{name}_{kind}"), *same)
+                                   for kind in ("kernel", "bias") if self.use_bias or
+                                   kind == "kernel"])
+                for name in ("query", "key", "value", "output")]
+
     def compute_output_shape(self, query_shape: Any, value_shape: Any = None,
                              key_shape: Any = None) -> Any:
         """(N, T, out) for a query (N, T, Cq); ``value_shape`` is accepted as in Keras."""

@@ -224,6 +224,12 @@ class Layer(nn.Module):
                 slots += [(t, *same) for t in (*child.parameters(), *child.buffers())]
         return slots
 
+    def _keras_weight_groups(self) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
+        """``_keras_weights`` grouped as Keras's ``.weights.h5`` files hold them: (the path
+        under the layer's group, e.g. ``""``, ``"cell"`` or ``"query_dense"``; its weights,
+        stored there as ``vars/0``, ``vars/1``, ...)."""
+        return [("", self._keras_weights())]
+
     # ---- machinery ----
     def _check_input(self, shape: Shape) -> None:
         rank = len(shape)

@@ -76,7 +76,7 @@ class Normalization(Layer):
             var = np.broadcast_to(np.asarray(self.input_variance, np.float32), shape)
         self.register_buffer("mean", cr.from_numpy(np.array(mean, np.float32)))
         self.register_buffer("variance", cr.from_numpy(np.array(var, np.float32)))
-        self.register_buffer("count", cr.zeros(()))
+        self.register_buffer("count", cr.zeros((), dtype=cr.int64))
 
     def _build_shape(self, shape: Shape) -> Shape:
         keep = {a % len(shape) for a in self.axis}

@@ -141,6 +141,9 @@ class _Recurrent(Layer):
         out = mask if self.return_sequences else None
         return [out] + [None] * self.n_states if self.return_state else out
 
+    def _keras_weight_groups(self) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
+        return [("cell", self._keras_weights())]
+
 
 class SimpleRNN(_Recurrent):
     """``h_t = activation(x_t @ kernel + h_{t−1} @ recurrent_kernel + bias)``.
@@ -320,6 +323,10 @@ class Bidirectional(Layer):
         config.update(layer=self.layer_config, merge_mode=self.merge_mode)
         return config
 
+    def _keras_weight_groups(self) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
+        return [*_nested("forward_layer", self.forward_layer),
+                *_nested("backward_layer", self.backward_layer)]
+
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Bidirectional:
         config = dict(config)
@@ -357,10 +364,18 @@ class TimeDistributed(Layer):
                            "config": self.layer.get_config()}
         return config
 
+    def _keras_weight_groups(self) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
+        return _nested("layer", self.layer)
+
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> TimeDistributed:
         config = dict(config)
         return cls(_layer_from(config.pop("layer")), **cls._known_kwargs(config))
+
+
+def _nested(path: str, layer: Layer) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
+    return [("/".join(p for p in (path, sub) if p), slots)
+            for sub, slots in layer._keras_weight_groups()]
 
 
 def _layer_from(spec: Any) -> Any:
