@@ -56,10 +56,6 @@ def ntuple(value: Any, n: int, what: str, layer: str, minimum: int = 1) -> tuple
     return t
 
 
-def _pair(v: int | Sequence[int], what: str, layer: str) -> tuple[int, int]:
-    return ntuple(v, 2, what, layer)  # type: ignore[return-value]
-
-
 def get_mask(x: Any) -> Tensor | None:
     """The mask a layer attached to ``x`` (Keras's ``x._keras_mask``), or None."""
     entry = _MASKS.get(id(x))
@@ -105,8 +101,8 @@ class Layer(nn.Module):
                  trainable: bool = True, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__()
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
-                            f"{sorted(kwargs)}")
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                            f"{kwargs}")
         self.name = name or _unique_name(_snake(type(self).__name__))
         self.built = False
         self.trainable = trainable
