@@ -11,12 +11,14 @@ points outside the image: 'reflect' (d c b a | a b c d | d c b a, the default), 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 import chainrule as cr
 from chainrule import random as _random
+from chainrule.autograd.tape import replayed
 from chainrule.keras.layers.layer import Layer, Shape
 from chainrule.tensor import Tensor
 
@@ -44,33 +46,52 @@ def _fix_index(i: np.ndarray, n: int, fill_mode: str) -> tuple[np.ndarray, np.nd
     return np.clip(i, 0, n - 1), inside if fill_mode == "constant" else np.ones(i.shape, bool)
 
 
-def _warp(x: Tensor, matrices: np.ndarray, fill_mode: str, fill_value: float,
-          interpolation: str) -> Tensor:
-    """Sample (N, H, W, C) at ``matrices`` (N, 2, 3) · (row, col, 1) of each output pixel."""
-    n, h, w, _ = x.shape
+@replayed
+def _sampling_plan(draw: Callable[[int, int, int], np.ndarray], n: int, h: int, w: int,
+                   fill_mode: str, interpolation: str) -> tuple[np.ndarray, ...]:
+    """Draw the (N, 2, 3) maps of output (row, col, 1) to input coordinates with ``draw`` and
+    turn them into sampling taps: (rows, cols, weights, fill weights) per tap, flattened.
+
+    ``@replayed``: a compiled step draws fresh transforms on every replay.
+    """
+    matrices = draw(n, h, w)
     rows, cols = np.meshgrid(np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64),
                              indexing="ij")
     grid = np.stack([rows, cols, np.ones_like(rows)])                      # (3, H, W)
     src = np.einsum("nij,jhw->nihw", matrices, grid)                       # (N, 2, H, W)
-    batch = np.arange(n)[:, None, None]
     if interpolation == "nearest":
-        taps = [(np.round(src[:, 0]), np.round(src[:, 1]), 1.0)]
+        taps = [(np.round(src[:, 0]), np.round(src[:, 1]), np.ones(src[:, 0].shape))]
     else:
         r0, c0 = np.floor(src[:, 0]), np.floor(src[:, 1])
         dr, dc = src[:, 0] - r0, src[:, 1] - c0
         taps = [(r0, c0, (1 - dr) * (1 - dc)), (r0, c0 + 1, (1 - dr) * dc),
                 (r0 + 1, c0, dr * (1 - dc)), (r0 + 1, c0 + 1, dr * dc)]
-    out = None
+    plan: list[np.ndarray] = []
     for r, c, weight in taps:
         ri, r_in = _fix_index(r.astype(np.int64), h, fill_mode)
         ci, c_in = _fix_index(c.astype(np.int64), w, fill_mode)
         inside = (r_in & c_in).astype(np.float32)
-        wt = cr.from_numpy((np.asarray(weight) * inside).astype(np.float32)[..., None])
-        fill = cr.from_numpy(((1 - inside) * np.asarray(weight)).astype(np.float32)[..., None])
-        term = x[batch, ri, ci] * wt + fill * fill_value
+        plan += [ri, ci, (weight * inside).astype(np.float32)[..., None],
+                 ((1 - inside) * weight).astype(np.float32)[..., None]]
+    return tuple(plan)
+
+
+def _warp(x: Tensor, plan: tuple[np.ndarray, ...], fill_value: float) -> Tensor:
+    """Σ over the taps of ``x`` at (rows, cols) × weight + fill weight × ``fill_value``."""
+    batch = np.arange(x.shape[0])[:, None, None]
+    out = None
+    for k in range(0, len(plan), 4):
+        ri, ci, wt, fill = plan[k:k + 4]
+        term = x[batch, ri, ci] * cr.from_numpy(wt) + cr.from_numpy(fill) * fill_value
         out = term if out is None else out + term
     assert out is not None
     return out
+
+
+@replayed
+def _coin_flips(n: int, generator: _random.Generator | None) -> np.ndarray:
+    """(N, 1, 1, 1) booleans, each True with probability 1/2 (``@replayed``)."""
+    return (_random.numpy_generator(generator).random(n) < 0.5).reshape(n, 1, 1, 1)
 
 
 class _Augmentation(Layer):
@@ -82,10 +103,10 @@ class _Augmentation(Layer):
     def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.seed = seed
-        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._rng = None if seed is None else _random.Generator(seed)
 
     def _generator(self) -> np.random.Generator:
-        return self._rng if self._rng is not None else _random.numpy_generator()
+        return _random.numpy_generator(self._rng)
 
     def _build_shape(self, shape: Shape) -> Any:
         return None   # no weights: batches and single images of any size are welcome
@@ -117,10 +138,9 @@ class RandomFlip(_Augmentation):
 
     def _augment(self, x: Tensor) -> Tensor:
         n = x.shape[0]
-        rng = self._generator()
         for axis, on in ((2, "horizontal" in self.mode), (1, "vertical" in self.mode)):
             if on:
-                flip = cr.from_numpy((rng.random(n) < 0.5).reshape(n, 1, 1, 1))
+                flip = cr.from_numpy(_coin_flips(n, self._rng))
                 x = cr.where(flip, x.flip(axis), x)
         return x
 
@@ -142,8 +162,8 @@ class _Affine(_Augmentation):
 
     def _augment(self, x: Tensor) -> Tensor:
         n, h, w = x.shape[:3]
-        return _warp(x, self._matrices(n, h, w), self.fill_mode, self.fill_value,
-                     self.interpolation)
+        plan = _sampling_plan(self._matrices, n, h, w, self.fill_mode, self.interpolation)
+        return _warp(x, plan, self.fill_value)
 
     def _matrices(self, n: int, h: int, w: int) -> np.ndarray:
         raise NotImplementedError
