@@ -82,3 +82,39 @@ def test_input_layer_config_matches_keras_and_round_trips():
     keras_config = {"batch_shape": (None, 3), "dtype": "float32", "sparse": False,
                     "ragged": False, "name": "input_layer", "optional": False}
     assert layers.InputLayer.from_config(keras_config).batch_shape == (None, 3)
+
+
+def test_a_compiled_training_step_through_the_layers_equals_the_eager_one():
+    rng = np.random.default_rng(0)
+    x = cr.from_numpy(rng.random((8, 6, 6, 2)).astype(np.float32))
+    tokens = cr.from_numpy(rng.integers(0, 5, (8, 5)))
+    y = cr.from_numpy(rng.random((8, 1)).astype(np.float32))
+
+    def run(compiled: bool) -> tuple[list[float], np.ndarray]:
+        cr.manual_seed(0)
+        image = Sequential([layers.Conv2D(4, 3, strides=2, padding="same"),
+                            layers.BatchNormalization(), layers.DepthwiseConv2D(2, padding="same"),
+                            layers.LayerNormalization(), layers.MaxPooling2D(padding="same"),
+                            layers.GlobalAveragePooling2D(), layers.Dense(1)])
+        text = Sequential([layers.Embedding(5, 4, mask_zero=True),
+                           layers.Bidirectional(layers.GRU(3, return_sequences=True, dropout=0.2,
+                                                           recurrent_dropout=0.2)),
+                           layers.GlobalAveragePooling1D(), layers.Dense(1)])
+        image(x), text(tokens)
+        opt = cr.optim.Adam([*image.parameters(), *text.parameters()], 1e-2)
+
+        def step(x, tokens, y):
+            opt.zero_grad()
+            loss = ((image(x) + text(tokens) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        fn = cr.compile(step) if compiled else step
+        cr.manual_seed(1)
+        losses = [float(fn(x, tokens, y).data) for _ in range(5)]
+        return losses, image.layers[1].moving_mean.data.copy()
+
+    (eager, eager_mean), (compiled, compiled_mean) = run(False), run(True)
+    assert eager == compiled and eager[-1] < eager[0]
+    np.testing.assert_array_equal(eager_mean, compiled_mean)
