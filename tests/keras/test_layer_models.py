@@ -77,7 +77,8 @@ def test_trainable_false_freezes_weights_and_batch_statistics_even_after_build()
 def test_input_layer_config_matches_keras_and_round_trips():
     layer = layers.InputLayer(shape=(3, 4), name="pixels")
     config = layer.get_config()
-    assert config == {"batch_shape": (None, 3, 4), "dtype": "float32", "name": "pixels"}
+    assert config == {"batch_shape": [None, 3, 4], "dtype": "float32", "sparse": False,
+                      "name": "pixels"}
     assert layers.InputLayer.from_config(config).get_config() == config
     keras_config = {"batch_shape": (None, 3), "dtype": "float32", "sparse": False,
                     "ragged": False, "name": "input_layer", "optional": False}

@@ -27,7 +27,8 @@ class InputLayer(Layer):
         self.batch_shape = (batch_size, *shape)
 
     def get_config(self) -> dict[str, Any]:
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "name": self.name}
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
+                "name": self.name}
 
     def call(self, x: Tensor) -> Tensor:
         return x
