@@ -119,3 +119,26 @@ def test_a_compiled_training_step_through_the_layers_equals_the_eager_one():
     (eager, eager_mean), (compiled, compiled_mean) = run(False), run(True)
     assert eager == compiled and eager[-1] < eager[0]
     np.testing.assert_array_equal(eager_mean, compiled_mean)
+
+
+def test_configs_record_constructor_arguments_also_of_user_layers_and_wrapped_layers():
+    class Scale(layers.Layer):
+        def __init__(self, factor=3.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+    config = Scale(5.0, name="scale").get_config()
+    assert config == {"factor": 5.0, "name": "scale", "trainable": True, "dtype": "float32"}
+    assert Scale.from_config(config).factor == 5.0
+
+    x = np.random.default_rng(0).random((2, 3, 4)).astype(np.float32)
+    bi = layers.Bidirectional(layers.LSTM(2), backward_layer=layers.GRU(2, go_backwards=True))
+    bi(x)
+    clone = layers.Bidirectional.from_config(bi.get_config())
+    assert type(clone.backward_layer).__name__ == "GRU"
+    clone(x)
+    clone.set_weights(bi.get_weights())
+    np.testing.assert_array_equal(clone(x).data, bi(x).data)

@@ -97,6 +97,11 @@ class Layer(nn.Module):
     supports_masking: bool = False
     config_keys: tuple[str, ...] = ()
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        layer = super().__new__(cls)
+        object.__setattr__(layer, "_init_args", (args, kwargs))   # for get_config, as Keras
+        return layer
+
     def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None,
                  trainable: bool = True, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__()
@@ -158,9 +163,21 @@ class Layer(nn.Module):
         return _shape_of(out)
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this layer: ``type(layer).from_config(cfg)``."""
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "dtype": self.dtype}
+        """The constructor arguments that rebuild this layer, ``type(layer).from_config(cfg)``:
+        those it was made with (defaults filled in, as Keras records them), then ``name``,
+        ``trainable``, ``dtype`` and the ``config_keys`` as the layer holds them."""
+        args, kwargs = self.__dict__.get("_init_args", ((), {}))
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        config: dict[str, Any] = {}
+        for key, param in bound.signature.parameters.items():
+            if param.kind is param.VAR_KEYWORD:
+                config.update(bound.arguments[key])
+            elif key != "self" and param.kind is not param.VAR_POSITIONAL:
+                config[key] = bound.arguments[key]
+        if config.get("input_shape", 0) is None:
+            del config["input_shape"]
+        config.update(name=self.name, trainable=self.trainable, dtype=self.dtype)
         config.update({k: _serialize(getattr(self, k)) for k in self.config_keys})
         return config
 

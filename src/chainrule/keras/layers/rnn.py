@@ -321,6 +321,9 @@ class Bidirectional(Layer):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config.update(layer=self.layer_config, merge_mode=self.merge_mode)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = {"class_name": type(self.backward_layer).__name__,
+                                        "config": self.backward_layer.get_config()}
         return config
 
     def _keras_weight_groups(self) -> list[tuple[str, list[tuple[Tensor, Any, Any]]]]:
