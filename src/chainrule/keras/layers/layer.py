@@ -338,5 +338,5 @@ def _shape_of(out: Any) -> Any:
 
 def _dtype_name(dtype: Any) -> str:
     if isinstance(dtype, dict):   # Keras 3's serialised DTypePolicy
-        return str(dtype["config"]["name"])
+        return str(dtype.get("config", {}).get("name", "float32"))
     return str(getattr(dtype, "name", dtype))
