@@ -66,6 +66,8 @@ def test_dropout_is_active_only_while_training():
     d.eval()
     assert np.array_equal(d(x).data, x)
     assert np.array_equal(d(x, training=False).data, x)
+    seeded = [layers.Dropout(0.5, seed=7)(x).data for _ in range(2)]
+    assert np.array_equal(*seeded)
 
 
 def test_layer_errors_quote_the_received_value():
