@@ -3,6 +3,7 @@ PyTorch's (every ``chainrule`` in an import line becomes ``torch``): the rest is
 
 from __future__ import annotations
 
+import sys
 import types
 from pathlib import Path
 
@@ -17,5 +18,6 @@ def load(name: str, backend: str = "chainrule") -> types.ModuleType:
             for line in source.splitlines())
     module = types.ModuleType(f"program_{name}_{backend}")
     module.__file__ = str(HERE / f"{name}.py")
+    sys.modules[module.__name__] = module  # so objects of its classes pickle, as a script's do
     exec(compile(source, module.__file__, "exec"), module.__dict__)
     return module

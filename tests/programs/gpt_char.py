@@ -1,6 +1,7 @@
 """A GPT-style character model on tinyshakespeare, in PyTorch's idiom (after the well-known
 small ``gpt.py``): trained with autocast + GradScaler, logged to TensorBoard, checkpointed with
-``save``/``load`` and reloaded. Only the imports differ from the PyTorch program.
+``save``/``load`` and reloaded, its output layer fine-tuned with L-BFGS, saved whole and loaded
+back. Only the imports differ from the PyTorch program.
 
     python tests/programs/gpt_char.py --steps 200 --n-embd 64 --n-layer 4
 """
@@ -31,6 +32,7 @@ def parse_args(argv=None):
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--logdir", default=None)
     p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--lbfgs-iters", type=int, default=10)
     return p.parse_args(argv)
 
 
@@ -215,8 +217,32 @@ def main(argv=None):
     context = torch.zeros((1, 1), dtype=torch.long)
     sample = "".join(itos[i] for i in reloaded.generate(context, 40)[0].tolist())
     print(sample)
+
+    # Fine-tune the output layer on one batch with L-BFGS (full precision, dropout off), then
+    # save the whole model object and load it back.
+    xb, yb = get_batch("train")
+    lbfgs = torch.optim.LBFGS(reloaded.lm_head.parameters(), lr=1.0, max_iter=args.lbfgs_iters,
+                              line_search_fn="strong_wolfe")
+
+    def closure():
+        lbfgs.zero_grad()
+        _, loss = reloaded(xb, yb)
+        loss.backward()
+        return loss
+
+    before = closure().item()
+    lbfgs.step(closure)
+    with torch.no_grad():
+        after = reloaded(xb, yb)[1].item()
+    print(f"L-BFGS fine-tuning on one batch: loss {before:.4f} -> {after:.4f}")
+    whole_path = os.path.join(logdir, "gpt_whole.pt")
+    torch.save(reloaded, whole_path)
+    whole = torch.load(whole_path, weights_only=False)
+    with torch.no_grad():
+        whole_equal = torch.equal(whole(xb)[0], reloaded(xb)[0])
     return {"first": first, "history": history, "reloaded_equal": same,
-            "scale": scaler2.get_scale(), "sample": sample, "logdir": logdir}
+            "scale": scaler2.get_scale(), "sample": sample, "logdir": logdir,
+            "lbfgs": (before, after), "whole_equal": whole_equal}
 
 
 if __name__ == "__main__":

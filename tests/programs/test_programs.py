@@ -26,7 +26,9 @@ def test_gpt_char_trains_with_amp_logs_to_tensorboard_and_reloads(
     ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
     result = load("gpt_char").main([*TINY_GPT, "--data", str(DATA), "--logdir", str(tmp_path)])
     assert result["history"][-1]["train"] < result["first"]["train"] - 0.3
-    assert result["reloaded_equal"]
+    assert result["reloaded_equal"] and result["whole_equal"]
+    before, after = result["lbfgs"]
+    assert after < before - 0.05  # L-BFGS lowered the loss on its batch
     assert result["scale"] == 2.0**16  # no inf/NaN in these steps: the scale did not back off
     assert len(result["sample"]) == 41
     acc = ea.EventAccumulator(str(tmp_path / "gpt"))
@@ -45,7 +47,8 @@ def test_gpt_char_runs_unchanged_under_pytorch(gpt_needs: None, tmp_path: Path) 
             "--chars", "5000", "--eval-iters", "1", "--n-layer", "1"]
     result = load("gpt_char", "torch").main([*tiny, "--data", str(DATA),
                                              "--logdir", str(tmp_path)])
-    assert result["reloaded_equal"]
+    assert result["reloaded_equal"] and result["whole_equal"]
+    assert result["lbfgs"][1] < result["lbfgs"][0]
 
 
 @pytest.mark.parametrize("backend", ["chainrule", "torch"])
