@@ -36,7 +36,7 @@ from chainrule.playground.session import MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_NEUR
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger("chainrule.playground")
-CYCLE_S = 0.25
+CYCLE_S = 0.12
 """Aim: every playing session trains (and gets a frame) at least this often."""
 MAX_SLICE_S = 0.02
 MAX_OUTBOX = 64
@@ -299,8 +299,11 @@ def config(host: str = "127.0.0.1", port: int = 8000, allowed_origins: Iterable[
            **kwargs: Any) -> Any:
     """A ``uvicorn.Config`` for the app; oversized frames (> 1 MiB) are refused by uvicorn."""
     import uvicorn
+    # NOTE: no per-message deflate: compressing every frame cost the event loop more than the
+    # bandwidth it saves on the loopback and LAN links the playground is served on.
     return uvicorn.Config(create_app(allowed_origins=allowed_origins), host=host, port=port,
-                          ws_max_size=1 << 20, log_level="warning", **kwargs)
+                          ws_max_size=1 << 20, ws_per_message_deflate=False,
+                          log_level="warning", **kwargs)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
