@@ -31,6 +31,9 @@ from chainrule.ops.movement import (
     cat, chunk, concat, gather, index_select, masked_fill, one_hot, pad, scatter_add, split, stack,
     tril, triu, unbind,
 )
+from chainrule.ops.scatter import (
+    index_add, index_put, masked_scatter, scatter, scatter_reduce,
+)
 from chainrule.ops.reduce import (
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
     min, norm, prod, std, sum, var,
