@@ -52,6 +52,7 @@ from chainrule.ops.unary import (
     tan, tanh,
 )
 from chainrule import cuda, data, datasets, func, linalg, nn, optim, train, utils, viz  # noqa: E402
+from chainrule.linalg import det, inverse, logdet, slogdet  # noqa: E402
 from chainrule.compiled import CompileError, compile  # noqa: A004  (cr.compile, as torch.compile)
 from chainrule.device import device
 from chainrule.random import (

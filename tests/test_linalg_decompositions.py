@@ -1,0 +1,126 @@
+"""cr.linalg solvers and decompositions beyond the gradcheck matrix: result types and shapes
+(batched, every mode), identities they satisfy, forward-mode tangents of the composed ones,
+the top-level aliases, and one-line errors naming the function and the shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from fwd_check import assert_jvp_matches_fd
+
+import chainrule as cr
+
+R = np.random.default_rng(0)
+A = R.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+TALL = R.standard_normal((2, 5, 3))
+
+
+def test_results_are_named_tuples_with_pytorch_field_names() -> None:
+    x = cr.tensor(A)
+    assert cr.linalg.slogdet(x)._fields == ("sign", "logabsdet")
+    assert cr.linalg.qr(x)._fields == ("Q", "R")
+    assert cr.linalg.svd(x)._fields == ("U", "S", "Vh")
+    assert cr.linalg.eigh(x)._fields == ("eigenvalues", "eigenvectors")
+    assert cr.linalg.lstsq(x, x)._fields == ("solution", "residuals", "rank",
+                                             "singular_values")
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (3, 5), (2, 4, 4), (2, 1, 5, 2)])
+def test_factorisations_reconstruct_the_input(shape: tuple[int, ...]) -> None:
+    a = R.standard_normal(shape)
+    x = cr.tensor(a)
+    m, n = shape[-2:]
+    k = min(m, n)
+    for mode, cols in [("reduced", k), ("complete", m)]:
+        q, r = cr.linalg.qr(x, mode=mode)
+        assert q.shape == (*shape[:-2], m, cols) and r.shape == (*shape[:-2], cols, n)
+        np.testing.assert_allclose((q @ r).data, a, atol=1e-12)
+    for full, (mu, nv) in [(True, (m, n)), (False, (k, k))]:
+        u, s, vh = cr.linalg.svd(x, full_matrices=full)
+        assert u.shape == (*shape[:-2], m, mu) and vh.shape == (*shape[:-2], nv, n)
+        np.testing.assert_allclose(((u[..., :k] * s.unsqueeze(-2)) @ vh[..., :k, :]).data, a,
+                                   atol=1e-12)
+    if m == n:
+        sym = cr.tensor(a + np.swapaxes(a, -1, -2))
+        w, v = cr.linalg.eigh(sym)
+        np.testing.assert_allclose((v * w.unsqueeze(-2) @ v.mT).data, sym.data, atol=1e-12)
+        spd = sym @ sym.mT + cr.eye(n, dtype=cr.float64)
+        lo = cr.linalg.cholesky(spd)
+        np.testing.assert_allclose((lo @ lo.mT).data, spd.data, atol=1e-10)
+        np.testing.assert_allclose(cr.linalg.cholesky(spd, upper=True).data, lo.mT.data)
+
+
+@pytest.mark.parametrize("f, arrays", [
+    (lambda a, b: cr.linalg.lstsq(a, b).solution, [TALL, R.standard_normal((2, 5, 2))]),
+    (lambda a: cr.linalg.slogdet(a).logabsdet, [A]),
+    (lambda a: cr.logdet(a), [A]),
+    (lambda a: cr.linalg.svdvals(a), [TALL]),
+    (lambda a: cr.linalg.matrix_norm(a, "nuc"), [TALL]),
+    (lambda a, b: cr.linalg.solve(a, b, left=False), [A, R.standard_normal((4, 3))]),
+], ids=["lstsq", "slogdet", "logdet", "svdvals", "nuc", "solve-right"])
+def test_tangents(f: Any, arrays: list[np.ndarray]) -> None:
+    assert_jvp_matches_fd(f, *arrays)
+
+
+def test_aliases_and_methods() -> None:
+    x = cr.tensor(A[0])
+    np.testing.assert_allclose(x.inverse().data, np.linalg.inv(A[0]))
+    np.testing.assert_allclose(cr.inverse(x).data, np.linalg.inv(A[0]))
+    np.testing.assert_allclose(x.det().data, np.linalg.det(A[0]))
+    np.testing.assert_allclose(cr.det(x).data, np.linalg.det(A[0]))
+    np.testing.assert_allclose(x.logdet().data, np.log(np.linalg.det(A[0])))
+    assert np.isnan(cr.logdet(cr.tensor([[-1.0]])).item())
+    assert cr.slogdet(x).sign.item() == 1.0
+    assert issubclass(cr.linalg.LinAlgError, RuntimeError)
+
+
+def test_lstsq_minimum_norm_for_wide_and_vector_right_hand_sides() -> None:
+    a = R.standard_normal((2, 4))
+    b = R.standard_normal(2)
+    got = cr.linalg.lstsq(cr.tensor(a), cr.tensor(b)).solution
+    np.testing.assert_allclose(got.data, np.linalg.pinv(a) @ b, atol=1e-12)
+    out = cr.linalg.lstsq(cr.tensor(TALL), cr.tensor(TALL[..., :1]), driver="gelsd")
+    assert out.rank.tolist() == [3, 3] and out.singular_values.shape == (2, 3)
+    assert out.residuals.shape == (2, 1)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: cr.linalg.inv(cr.zeros(2, 2)), cr.linalg.LinAlgError,
+     r"linalg.inv: the input matrix is singular.*\(input of shape \(2, 2\)\)"),
+    (lambda: cr.linalg.inv(cr.zeros(2, 3)), RuntimeError,
+     r"linalg.inv: A must be batches of square matrices, but they are 2 by 3 matrices"),
+    (lambda: cr.linalg.det(cr.ones(3)), RuntimeError,
+     r"linalg.det: the input tensor A must have at least 2 dimensions, got shape \(3,\)"),
+    (lambda: cr.linalg.inv(cr.eye(2, dtype=cr.int64)), RuntimeError,
+     r"linalg.inv: expected a floating point tensor as input, got int64"),
+    (lambda: cr.linalg.cholesky(-cr.eye(2)), cr.linalg.LinAlgError,
+     r"linalg.cholesky: .*not positive-definite \(input of shape \(2, 2\)\)"),
+    (lambda: cr.linalg.solve(cr.zeros(2, 2), cr.ones(2)), cr.linalg.LinAlgError,
+     r"linalg.solve: the solver failed because the input matrix is singular"),
+    (lambda: cr.linalg.solve(cr.eye(2), cr.ones(3)), RuntimeError,
+     r"linalg.solve: incompatible shapes of A and B .*\(2, 2\) and \(3,\)"),
+    (lambda: cr.linalg.solve(cr.ones(2, 2, 2), cr.ones(3, 2, 1)), RuntimeError,
+     r"linalg.solve: batch dims of A \(2, 2, 2\) and B \(3, 2, 1\) do not broadcast"),
+    (lambda: cr.linalg.qr(cr.ones(2, 2), mode="full"), RuntimeError,
+     r"linalg.qr: qr received unrecognized mode 'full'"),
+    (lambda: cr.linalg.eigh(cr.eye(2), UPLO="X"), RuntimeError, r"UPLO must be 'L' or 'U'"),
+    (lambda: cr.linalg.lstsq(cr.ones(3, 2), cr.ones(4, 1)), RuntimeError,
+     r"linalg.lstsq: A of shape \(3, 2\) and B of shape \(4, 1\)"),
+    (lambda: cr.linalg.lstsq(cr.ones(3, 2), cr.ones(3, 1), driver="lu"), RuntimeError,
+     r"driver` should be one of"),
+])
+def test_errors(call: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        call()
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x: cr.linalg.qr(x.mT)[0], r"linalg.qr: the derivative .* shape \(2, 3, 5\)"),
+    (lambda x: cr.linalg.qr(x, mode="complete")[0], r"mode='complete' only for square"),
+])
+def test_qr_gradients_outside_the_tall_case_are_refused(call: Any, message: str) -> None:
+    x = cr.tensor(TALL, requires_grad=True)
+    with pytest.raises(RuntimeError, match=message):
+        call(x).sum().backward()
