@@ -6,18 +6,19 @@ column / row sum of ``|A|``), and ``norm`` picks between them as PyTorch does.
 
 ``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``, ``qr``, ``svd``, ``eigh`` and
 ``lstsq`` run NumPy's LAPACK routines batched over leading dims, with PyTorch's derivative
-formulas (primitives in ``ops/linalg.py``); the gradients of ``svd`` and ``eigh`` assume
+formulas (primitives in ``ops/decompositions.py``); the gradients of ``svd`` and ``eigh`` assume
 distinct singular values / eigenvalues, and those of ``qr`` and ``lstsq`` full-rank inputs.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, NamedTuple
+from collections import namedtuple
+from typing import Any
 
 from chainrule.backend import xp
 from chainrule.ops import reduce as _reduce
-from chainrule.ops.linalg import (
+from chainrule.ops.decompositions import (
     QR,
     SVD,
     Cholesky,
@@ -27,9 +28,9 @@ from chainrule.ops.linalg import (
     LinAlgError,
     LogAbsDet,
     Solve,
-    matmul,
     unpack,
 )
+from chainrule.ops.linalg import matmul
 from chainrule.tensor import Tensor, tensor_method
 
 __all__ = ["LinAlgError", "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
@@ -142,32 +143,11 @@ def norm(x: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False, *,
 
 
 # ---- solvers and decompositions ---------------------------------------------------------------
-class SlogdetResult(NamedTuple):
-    sign: Tensor
-    logabsdet: Tensor
-
-
-class QRResult(NamedTuple):
-    Q: Tensor
-    R: Tensor
-
-
-class SVDResult(NamedTuple):
-    U: Tensor
-    S: Tensor
-    Vh: Tensor
-
-
-class EighResult(NamedTuple):
-    eigenvalues: Tensor
-    eigenvectors: Tensor
-
-
-class LstsqResult(NamedTuple):
-    solution: Tensor
-    residuals: Tensor
-    rank: Tensor
-    singular_values: Tensor
+SlogdetResult = namedtuple("SlogdetResult", ["sign", "logabsdet"])
+QRResult = namedtuple("QRResult", ["Q", "R"])
+SVDResult = namedtuple("SVDResult", ["U", "S", "Vh"])
+EighResult = namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+LstsqResult = namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
 
 
 def _matrices(a: Tensor, op: str, square: bool = True) -> None:

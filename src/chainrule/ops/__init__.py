@@ -5,6 +5,7 @@ from chainrule.ops import (
     comparison,
     conv,
     counting,
+    decompositions,
     elementwise,
     fold,
     fused,
@@ -12,6 +13,7 @@ from chainrule.ops import (
     loss,
     matrix,
     movement,
+    padding,
     pool,
     reduce,
     rnn,
@@ -25,4 +27,4 @@ from chainrule.ops import (
 
 __all__ = ["activation", "comparison", "conv", "counting", "elementwise", "fold", "fused", "linalg",
            "loss", "matrix", "movement", "pool", "reduce", "rnn", "shape", "sorting", "tiling",
-           "trig", "unary", "scatter"]
+           "trig", "unary", "scatter", "decompositions", "padding"]

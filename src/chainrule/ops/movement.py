@@ -316,7 +316,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         [[2.0, 0.0, 1.0, 2.0, 0.0]]
     """
     if mode != "constant":
-        return _pad_by_copying(input, tuple(int(p) for p in pad), mode)
+        from chainrule.ops.padding import pad_by_copying
+
+        return pad_by_copying(input, tuple(int(p) for p in pad), mode)
     value = 0.0 if value is None else value
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: padding {tuple(pad)} does not fit a tensor of shape "
@@ -327,46 +329,6 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     if builtins.any(b < 0 or a < 0 for b, a in pairs):
         raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
     return Pad.apply(input, widths=tuple(pairs), value=value)
-
-
-def _pad_by_copying(input: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
-    """'reflect' / 'replicate' / 'circular' padding: per padded dim, an index along it picks
-    which input position each output position copies (``getitem``'s backward sums the copies).
-    """
-    if mode not in ("reflect", "replicate", "circular"):
-        raise NotImplementedError(f"pad: unrecognised padding mode {mode!r} (expected "
-                                  "'constant', 'reflect', 'replicate' or 'circular')")
-    if len(pad) % 2:
-        raise RuntimeError(f"pad: padding length must be divisible by 2, got {pad}")
-    k = len(pad) // 2
-    if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
-        raise NotImplementedError(f"pad: padding size {len(pad)} is not supported for "
-                                  f"{input.ndim}D input tensor of shape {tuple(input.shape)} "
-                                  f"in mode {mode!r}")
-    out = input
-    for i in range(k):
-        d = input.ndim - 1 - i
-        n, before, after = input.shape[d], pad[2 * i], pad[2 * i + 1]
-        widest = builtins.max(before, after)
-        if (mode == "reflect" and widest >= n or mode == "circular" and widest > n
-                or n + before + after <= 0):
-            raise RuntimeError(f"pad: padding ({before}, {after}) at dimension {d} of input of "
-                               f"shape {tuple(input.shape)} is too large for mode {mode!r}")
-        if n == 0:
-            raise RuntimeError(f"pad: mode {mode!r} needs a non-empty dimension {d}, got input "
-                               f"of shape {tuple(input.shape)}")
-        j = xp.arange(-before, n + after)
-        if mode == "replicate":
-            j = xp.clip(j, 0, n - 1)
-        elif mode == "circular":  # a negative width crops first; the rest wraps what is left
-            lo, hi = builtins.max(-before, 0), n - builtins.max(-after, 0)
-            j = lo + xp.arange(-builtins.max(before, 0), hi - lo + builtins.max(after, 0)) % (
-                hi - lo)
-        elif n > 1:
-            j = j % (2 * n - 2)
-            j = xp.where(j >= n, 2 * n - 2 - j, j)
-        out = GetItem.apply(out, index=(slice(None),) * d + (j,))
-    return out
 
 
 @tensor_method

@@ -1,9 +1,7 @@
 """Writing values at indices: ``scatter`` (overwrite), ``scatter_reduce`` (sum, prod, mean,
-amax, amin), and the functions built on indexing: ``index_add``, ``index_put`` (with
-``accumulate``) and ``masked_scatter``; each with its in-place ``Tensor`` method.
-
-``gather`` and ``scatter_add``, the pair the other ops' backward rules use, live in
-``movement.py``.
+amax, amin), and, built on indexing, ``index_add``, ``index_put`` (with ``accumulate``) and
+``masked_scatter``; each with its in-place method. (``gather`` and ``scatter_add``, which other
+ops' backward rules use, are in ``movement.py``.)
 """
 
 from __future__ import annotations
@@ -41,10 +39,6 @@ def _pad_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     return Pad.apply(g, widths=tuple((0, s - n) for s, n in zip(shape, g.shape)), value=0.0)
 
 
-def _zero(dtype: Any) -> Tensor:
-    return Tensor._wrap(xp.zeros((), dtype))
-
-
 @register
 class Scatter(Op):
     """x with ``x[..., index[p], ...] = src[p]`` along ``dim`` (``src`` may be a 0-d value).
@@ -62,7 +56,8 @@ class Scatter(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         _, index, src = self.inputs
         nx, _, ns = self.needs_input_grad
-        gx = Scatter.apply(g, index, _zero(g.dtype), dim=self.dim) if nx else None
+        zero = Tensor._wrap(xp.zeros((), g.dtype))
+        gx = Scatter.apply(g, index, zero, dim=self.dim) if nx else None
         gsrc = None
         if ns:
             gsrc = Gather.apply(g, index, dim=self.dim)
@@ -181,13 +176,9 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor 
         got = index.dtype if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {got}")
     d = normalize_dims(dim, input.ndim, op)[0] if input.ndim else 0
-    if index.ndim != max(input.ndim, 1) or (src is not None and src.ndim
-                                            and src.ndim != index.ndim):
-        shapes = f"{tuple(input.shape)}, index {tuple(index.shape)}"
-        if src is not None:
-            shapes += f", src {tuple(src.shape)}"
+    if index.ndim != max(input.ndim, 1) or src is not None and src.ndim not in (0, index.ndim):
         raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
-                           f"self tensor (self {shapes})")
+                           f"self tensor (self {tuple(input.shape)}, index {tuple(index.shape)})")
     too_big = any(index.shape[k] > input.shape[k] for k in range(index.ndim) if k != d)
     if src is not None and src.ndim:
         too_big = too_big or any(i > s for i, s in zip(index.shape, src.shape))
@@ -401,10 +392,8 @@ def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False
 def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """In-place ``masked_scatter``; ``mask`` must broadcast to ``self``'s shape."""
     try:
-        fits = xp.broadcast_shapes(tuple(self.shape), tuple(mask.shape)) == tuple(self.shape)
+        xp.broadcast_to(mask.data, self.shape)
     except ValueError:
-        fits = False
-    if not fits:
         raise RuntimeError(f"masked_scatter_(): mask of shape {tuple(mask.shape)} does not "
-                           f"broadcast to self of shape {tuple(self.shape)}")
+                           f"broadcast to self of shape {tuple(self.shape)}") from None
     return self._inplace(lambda s: masked_scatter(s, mask, source))
