@@ -1,6 +1,7 @@
-"""``F.pad`` in 'reflect' / 'replicate' / 'circular' mode and ``padding_mode`` of Conv1d and
-Conv2d: values on hand-worked rows, negative widths, forward-mode tangents, the layer contract,
-and the errors of PyTorch (unsupported dims, widths too large, ConvTranspose 'zeros' only)."""
+"""``F.pad`` in 'reflect' / 'replicate' / 'circular' mode, ``padding_mode`` of Conv1d and
+Conv2d, and the Reflection/Replication/Circular/ConstantPad layers: values on hand-worked rows,
+negative widths, forward-mode tangents, the layer contract (with PyTorch's values and reprs),
+and PyTorch's errors (unsupported dims, widths too large, ConvTranspose 'zeros' only)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,34 @@ def test_padding_mode_errors() -> None:
         cr.nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="ConvTranspose1d"):
         cr.nn.ConvTranspose1d(1, 1, 3, padding_mode="circular")
+
+
+@pytest.mark.parametrize("name, padding, shape, out", [
+    ("ReflectionPad1d", 2, (2, 3, 4), (2, 3, 8)),
+    ("ReflectionPad2d", (1, 0, 2, 1), (1, 2, 4, 4), (1, 2, 7, 5)),
+    ("ReflectionPad3d", 1, (1, 2, 3, 3, 3), (1, 2, 5, 5, 5)),
+    ("ReplicationPad1d", (0, 3), (3, 2), (3, 5)),
+    ("ReplicationPad2d", 2, (2, 3, 3), (2, 7, 7)),
+    ("ReplicationPad3d", (1, 1, 0, 0, 2, 0), (2, 2, 2, 2), (2, 4, 2, 4)),
+    ("CircularPad1d", 3, (1, 2, 3), (1, 2, 9)),
+    ("CircularPad2d", (1, 1, 2, 0), (1, 1, 3, 3), (1, 1, 5, 5)),
+    ("CircularPad3d", 1, (1, 1, 2, 2, 2), (1, 1, 4, 4, 4)),
+    ("ConstantPad3d", 1, (1, 2, 2, 2), (1, 4, 4, 4)),
+    ("ZeroPad3d", (0, 1, 0, 1, 0, 1), (1, 1, 2, 2, 2), (1, 1, 3, 3, 3)),
+])
+def test_padding_layer_contract(name: str, padding: object, shape: tuple[int, ...],
+                                out: tuple[int, ...]) -> None:
+    kwargs = {"padding": padding, **({"value": 0.5} if name == "ConstantPad3d" else {})}
+    layer = check_layer(getattr(cr.nn, name), kwargs, shape, out, 0)
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape)
+    want = getattr(torch.nn, name)(**kwargs)(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(layer(cr.tensor(x, dtype=cr.float64)).data, want)
+    assert repr(layer) == repr(getattr(torch.nn, name)(**kwargs))
+
+
+def test_padding_layer_errors() -> None:
+    with pytest.raises(ValueError, match=r"ReflectionPad2d: padding must be an int or a 4-tuple"):
+        cr.nn.ReflectionPad2d((1, 2))
+    with pytest.raises(RuntimeError, match="too large for mode 'reflect'"):
+        cr.nn.ReflectionPad1d(3)(cr.ones(1, 3))
