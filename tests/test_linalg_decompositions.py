@@ -124,3 +124,14 @@ def test_qr_gradients_outside_the_tall_case_are_refused(call: Any, message: str)
     x = cr.tensor(TALL, requires_grad=True)
     with pytest.raises(RuntimeError, match=message):
         call(x).sum().backward()
+
+
+def test_einsum_diagonals_tangents_and_errors() -> None:
+    a = R.standard_normal((2, 3, 3))
+    assert_jvp_matches_fd(lambda x: cr.einsum("bii->bi", x), a)
+    assert_jvp_matches_fd(lambda x, y: cr.einsum("bij,bjj->bi", x, y), a, a)
+    with pytest.raises(ValueError, match=r"einsum: subscript i is repeated in 'ii' but the sizes "
+                                         r"don't match, 2 != 3 \(operand of shape \(2, 3\)\)"):
+        cr.einsum("ii->i", cr.ones(2, 3))
+    with pytest.raises(ValueError, match=r"einsum: output subscript in 'ii' appears more than"):
+        cr.einsum("ij->ii", cr.ones(2, 2))

@@ -113,3 +113,15 @@ def test_slogdet_sign_and_qr_r_match_torch() -> None:
     np.testing.assert_allclose(np.abs(r.data), np.abs(tr.numpy()), rtol=1e-12)
     with pytest.raises(RuntimeError, match="depends on Q, which is not computed when mode='r'"):
         r.sum().backward()
+
+
+@pytest.mark.parametrize("equation, shapes", [
+    ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("bii", [(2, 3, 3)]),
+    ("iji->j", [(2, 4, 2)]), ("bij,bjj->bi", [(2, 3, 2), (2, 2, 2)]),
+    ("...ii->...i", [(2, 1, 3, 3)]), ("ii,jj->ij", [(2, 2), (3, 3)]),
+])
+def test_einsum_with_repeated_labels_matches_torch(equation: str,
+                                                   shapes: list[tuple[int, ...]]) -> None:
+    same_as_torch(lambda *xs: _lib(xs[0]).einsum(equation, *xs),
+                  lambda *xs: _lib(xs[0]).einsum(equation, *xs),
+                  *[R.standard_normal(s) for s in shapes])
