@@ -38,9 +38,9 @@ def _batch(r: R) -> tuple[int, ...]:
 
 
 def _square(r: R, n: int | None = None) -> np.ndarray:
-    """A well-conditioned square matrix (diagonally dominant)."""
+    """A well-conditioned square matrix (strictly diagonally dominant)."""
     n = n or int(r.integers(1, 4))
-    return rand(r, (*_batch(r), n, n)) + 3 * np.eye(n) * r.choice([-1, 1])
+    return 0.5 * rand(r, (*_batch(r), n, n)) + 3 * np.eye(n) * r.choice([-1, 1])
 
 
 def _spd(r: R) -> np.ndarray:
@@ -60,6 +60,13 @@ def _spread(r: R, m: int, n: int) -> np.ndarray:
     s = np.zeros((m, n))
     s[range(k), range(k)] = np.arange(1, k + 1) * (1 + 0.1 * r.random(k))
     return u @ s @ v.T
+
+
+def _symmetric_spread(r: R) -> np.ndarray:
+    """A symmetric 3 × 3 matrix with eigenvalues near ±1, ±2, ±3: well apart."""
+    q, _ = np.linalg.qr(r.standard_normal((3, 3)))
+    w = np.arange(1.0, 4.0) * (1 + 0.1 * r.random(3)) * r.choice([-1, 1])
+    return (q * w) @ q.T
 
 
 def _svd_gauge_free(lib: Any, full: bool) -> Any:
@@ -115,8 +122,8 @@ SPECS += [
          gradgrad=True),
     Spec("svd", _svd_gauge_free(cr, True), lambda r: [_spread(r, 4, 2)],
          _svd_gauge_free(np, True), id="svd-full"),
-    Spec("eigh", _eigh_gauge_free(cr), lambda r: [_spread(r, 3, 3) @ np.diag([1.0, 2.0, 3.0])],
-         _eigh_gauge_free(np), gradgrad=True),
+    Spec("eigh", _eigh_gauge_free(cr), lambda r: [_symmetric_spread(r)], _eigh_gauge_free(np),
+         gradgrad=True),
     Spec(("qr", "solve"), lambda a, b: cr.linalg.lstsq(a, b).solution, _lstsq_case,
          lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0], id="lstsq", gradgrad=True,
          fwd_atol=1e-9),
