@@ -38,13 +38,14 @@ def test_in_place_versions_record_the_graph_and_bump_the_version() -> None:
     src = cr.tensor(SRC, requires_grad=True)
     y = x * 1
     y.scatter_(1, INDEX, src, reduce="add").index_add_(0, cr.tensor([1]), src[:1, :1].expand(1, 4))
-    y.index_put_((cr.tensor([2]), cr.tensor([3])), cr.tensor(5.0))
+    y.index_put_((cr.tensor([2]), cr.tensor([3])), cr.tensor(5.0, dtype=cr.float64))
     y.masked_scatter_(cr.tensor([False, True, False, False]), src)
     y.scatter_reduce_(1, INDEX, src, "amax").scatter_add_(1, INDEX, src)
     assert y._version == 6
     want = cr.scatter_add(cr.scatter_reduce(cr.masked_scatter(cr.index_put(
         cr.index_add(cr.scatter(x, 1, INDEX, src, reduce="add"), 0, cr.tensor([1]),
-                     src[:1, :1].expand(1, 4)), (cr.tensor([2]), cr.tensor([3])), cr.tensor(5.0)),
+                     src[:1, :1].expand(1, 4)), (cr.tensor([2]), cr.tensor([3])),
+        cr.tensor(5.0, dtype=cr.float64)),
         cr.tensor([False, True, False, False]), src), 1, INDEX, src, "amax"), 1, INDEX, src)
     np.testing.assert_allclose(y.data, want.data)
     y.sum().backward()
@@ -58,9 +59,9 @@ def test_in_place_versions_record_the_graph_and_bump_the_version() -> None:
 def test_in_place_on_a_leaf_that_requires_grad_is_refused() -> None:
     x = cr.tensor(X, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable"):
-        x.scatter_(1, INDEX, 0.0 * cr.ones(3, 2))
+        x.scatter_(1, INDEX, cr.zeros(3, 2, dtype=cr.float64))
     with cr.no_grad():
-        x.index_add_(0, cr.tensor([0]), cr.ones(1, 4))
+        x.index_add_(0, cr.tensor([0]), cr.ones(1, 4, dtype=cr.float64))
     np.testing.assert_allclose(x.data[0], X[0] + 1)
 
 
@@ -68,7 +69,7 @@ def test_in_place_on_a_saved_input_is_caught_in_backward() -> None:
     x = cr.tensor(X, requires_grad=True)
     y = x * 1
     z = y.exp()
-    y.index_put_((cr.tensor([0]),), cr.tensor(0.0))
+    y.index_put_((cr.tensor([0]),), cr.tensor(0.0, dtype=cr.float64))
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
 
@@ -94,12 +95,22 @@ def test_in_place_on_a_saved_input_is_caught_in_backward() -> None:
     (lambda x: x.masked_scatter(cr.tensor(X > 0), cr.ones(2)),
      r"number of elements of source \(2\) < number of ones in mask"),
     (lambda x: x.masked_scatter(cr.ones(3, 4), cr.ones(12)), r"only supports boolean masks"),
+    (lambda x: x.scatter(1, INDEX, cr.ones(3, 2, dtype=cr.float64)),
+     r"scatter\(\): expected self and source to have the same dtype, got float32 and float64"),
+    (lambda x: x.scatter_reduce(1, INDEX, cr.ones(3, 2, dtype=cr.float64), "sum"),
+     r"scatter_reduce\(\): expected self and source to have the same dtype"),
+    (lambda x: x.index_add(0, cr.tensor([0]), cr.ones(1, 4, dtype=cr.float64)),
+     r"index_add\(\): expected self and source to have the same dtype"),
+    (lambda x: x.index_put((cr.tensor([0]),), cr.ones(4, dtype=cr.float64)),
+     r"index_put\(\): expected self and source to have the same dtype"),
+    (lambda x: x.masked_scatter(cr.tensor(X > 0), cr.ones(12, dtype=cr.float64)),
+     r"masked_scatter\(\): expected self and source to have the same dtype"),
     (lambda x: x.masked_scatter_(cr.ones(2, 3, 4, dtype=cr.bool), cr.ones(24)),
      r"masked_scatter_\(\): mask of shape \(2, 3, 4\) does not broadcast to self of shape"),
 ])
 def test_errors(call: object, message: str) -> None:
     with pytest.raises((RuntimeError, IndexError), match=message):
-        call(cr.tensor(X))  # type: ignore[operator]
+        call(cr.tensor(X, dtype=cr.float32))  # type: ignore[operator]
 
 
 def test_integer_and_value_forms() -> None:

@@ -1,7 +1,8 @@
 """Writing values at indices: ``scatter`` (overwrite), ``scatter_reduce`` (sum, prod, mean,
 amax, amin), and, built on indexing, ``index_add``, ``index_put`` (with ``accumulate``) and
-``masked_scatter``; each with its in-place method. (``gather`` and ``scatter_add``, which other
-ops' backward rules use, are in ``movement.py``.)
+``masked_scatter``. (``gather`` and ``scatter_add``, which other ops' backward rules use, are in
+``movement.py``; the in-place methods ``scatter_``, ``index_add_``, ... in
+``tensor_operators.py``.)
 """
 
 from __future__ import annotations
@@ -108,8 +109,7 @@ class ScatterReduce(Op):
         return count
 
     def _written(self, x: Tensor, index: Tensor) -> Tensor:
-        """1 where no src value lands (or ``include_self``), 0 where one does: the part of x
-        that reaches the output."""
+        """1 where x reaches the output (no src value lands there, or ``include_self``)."""
         keep = xp.ones(x.shape, x.dtype)
         if not self.include_self:
             keep[_along(index.data, self.dim)] = 0
@@ -195,10 +195,14 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor 
     return d
 
 
-def _as_src(value: Any, input: Tensor) -> Tensor:
-    if isinstance(value, Tensor):
-        return value
-    return Tensor._wrap(xp.asarray(value, input.dtype))
+def _as_src(value: Any, input: Tensor, op: str) -> Tensor:
+    """A tensor of ``input``'s dtype: a Python scalar converted, a tensor checked."""
+    if not isinstance(value, Tensor):
+        return Tensor._wrap(xp.asarray(value, input.dtype))
+    if value.dtype != input.dtype:
+        raise RuntimeError(f"{op}(): expected self and source to have the same dtype, got "
+                           f"{input.dtype} and {value.dtype}")
+    return value
 
 
 @tensor_method
@@ -219,16 +223,16 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
     """
     if (src is None) == (value is None):
         raise TypeError("scatter(): expected exactly one of src and value")
-    src_t = _as_src(src if src is not None else value, input)
+    src_t = _as_src(src if src is not None else value, input, "scatter")
     d = _check_scatter("scatter", input, dim, index, src_t)
     if reduce is None:
-        return Scatter.apply(input, index, src_t.to(input.dtype), dim=d)
+        return Scatter.apply(input, index, src_t, dim=d)
     if reduce not in ("add", "multiply"):
         raise RuntimeError(f"scatter(): reduce argument must be either add or multiply, got "
                            f"{reduce!r}")
     if src_t.ndim == 0:
         src_t = src_t.expand(index.shape)
-    return ScatterReduce.apply(input, index, src_t.to(input.dtype), dim=d, include_self=True,
+    return ScatterReduce.apply(input, index, src_t, dim=d, include_self=True,
                                reduce="sum" if reduce == "add" else "prod")
 
 
@@ -250,7 +254,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         raise RuntimeError(f"scatter_reduce(): reduce argument must be either sum, prod, mean, "
                            f"amax or amin, got {reduce}")
     d = _check_scatter("scatter_reduce", input, dim, index, src)
-    return ScatterReduce.apply(input, index, src.to(input.dtype), dim=d, reduce=reduce,
+    src = _as_src(src, input, "scatter_reduce")
+    return ScatterReduce.apply(input, index, src, dim=d, reduce=reduce,
                                include_self=bool(include_self))
 
 
@@ -285,11 +290,12 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
         bad = int(idx.max()) if idx.max() >= size else int(idx.min())
         raise RuntimeError(f"index_add(): index {bad} is out of bounds for dimension {d} with "
                            f"size {size}")
-    added = source if alpha == 1 else source * alpha
+    added = _as_src(source, input, "index_add")
+    added = added if alpha == 1 else added * alpha
     if input.ndim == 0:
         return input + added.sum()
     where = (slice(None),) * d + (idx,)
-    return input + IndexAdd.apply(added.to(input.dtype), shape=input.shape, index=where)
+    return input + IndexAdd.apply(added, shape=input.shape, index=where)
 
 
 @tensor_method
@@ -308,7 +314,7 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
         raise TypeError(f"index_put(): indices must be a tuple of tensors, got "
                         f"{type(indices).__name__}")
     where = normalize_index(tuple(indices))
-    values = _as_src(values, input).to(input.dtype)
+    values = _as_src(values, input, "index_put")
     try:
         target = xp.empty(input.shape, xp.bool_)[where].shape
     except IndexError as e:
@@ -349,51 +355,5 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         raise RuntimeError(f"masked_scatter(): number of elements of source "
                            f"({source.numel()}) < number of ones in mask ({where.size})")
     flat = input.expand(shape).reshape(-1)
-    picked = source.reshape(-1)[:where.size].to(input.dtype)
+    picked = _as_src(source, input, "masked_scatter").reshape(-1)[:where.size]
     return IndexPut.apply(flat, picked, index=(where,)).reshape(shape)
-
-
-# ---- in-place versions ------------------------------------------------------------------------
-@tensor_method
-def scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
-             reduce: str | None = None) -> Tensor:
-    """In-place ``scatter``."""
-    return self._inplace(lambda s: scatter(s, dim, index, src, value=value, reduce=reduce))
-
-
-@tensor_method
-def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """In-place ``scatter_add``."""
-    return self._inplace(lambda s: s.scatter_add(dim, index, src))
-
-
-@tensor_method
-def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
-                    include_self: bool = True) -> Tensor:
-    """In-place ``scatter_reduce``."""
-    return self._inplace(lambda s: scatter_reduce(s, dim, index, src, reduce,
-                                                  include_self=include_self))
-
-
-@tensor_method
-def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *,
-               alpha: Any = 1) -> Tensor:
-    """In-place ``index_add``."""
-    return self._inplace(lambda s: index_add(s, dim, index, source, alpha=alpha))
-
-
-@tensor_method
-def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
-    """In-place ``index_put``."""
-    return self._inplace(lambda s: index_put(s, indices, values, accumulate))
-
-
-@tensor_method
-def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
-    """In-place ``masked_scatter``; ``mask`` must broadcast to ``self``'s shape."""
-    try:
-        xp.broadcast_to(mask.data, self.shape)
-    except ValueError:
-        raise RuntimeError(f"masked_scatter_(): mask of shape {tuple(mask.shape)} does not "
-                           f"broadcast to self of shape {tuple(self.shape)}") from None
-    return self._inplace(lambda s: masked_scatter(s, mask, source))
