@@ -24,6 +24,8 @@ ROW = cr.arange(4.0).reshape(1, 1, 4)
     ("circular", (1, -2), [1, 0, 1]),
     ("reflect", (-1, 2), [1, 2, 3, 2, 1]),
     ("replicate", (0, -3), [0]),
+    ("constant", (-1, 2), [1, 2, 3, 0, 0]),
+    ("constant", (1, -4), [0]),
 ])
 def test_rows(mode: str, pad: tuple[int, int], want: list[int]) -> None:
     assert F.pad(ROW, pad, mode=mode).tolist() == [[[float(v) for v in want]]]
@@ -51,6 +53,8 @@ def test_gradient_sums_the_copies() -> None:
      r"padding \(4, 0\) at dimension 2 of input of shape \(2, 3, 4\) is too large"),
     ((2, 3, 4), (5, 0), "circular", RuntimeError, r"too large for mode 'circular'"),
     ((2, 3, 4), (1, 1), "wrap", NotImplementedError, r"unrecognised padding mode 'wrap'"),
+    ((2, 3), (-2, -2), "constant", RuntimeError,
+     r"widths \(-2, -2\) crop dimension 1 of input of shape \(2, 3\) to a negative size"),
 ])
 def test_errors(shape: tuple[int, ...], pad: tuple[int, ...], mode: str, error: type,
                 message: str) -> None:

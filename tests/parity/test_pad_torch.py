@@ -26,6 +26,14 @@ def test_pad_matches_torch(mode: str, shape: tuple[int, ...], pad: tuple[int, ..
                   lambda t: torch.nn.functional.pad(t, pad, mode=mode), R.standard_normal(shape))
 
 
+@pytest.mark.parametrize("shape, pad", [((2, 3), (-1, 2)), ((2, 3, 4), (1, -2, -1, 0)),
+                                        ((1, 2, 3, 4), (-1, -1, 0, 0, 2, -1))])
+def test_constant_pad_with_negative_widths_matches_torch(shape: tuple[int, ...],
+                                                         pad: tuple[int, ...]) -> None:
+    same_as_torch(lambda x: cr.nn.functional.pad(x, pad, value=1.5),
+                  lambda t: torch.nn.functional.pad(t, pad, value=1.5), R.standard_normal(shape))
+
+
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("dims, kwargs", [
     (1, {"padding": 2}), (1, {"padding": "same", "dilation": 2}),

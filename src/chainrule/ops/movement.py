@@ -304,7 +304,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     Modes: 'constant' (``value``, default 0), 'reflect' (mirror without repeating the edge),
     'replicate' (repeat the edge), 'circular' (wrap around). The last three pad the last 1, 2
     or 3 dims of a tensor with one or two more dims (batch and channel), each side by less
-    than the dim's size for 'reflect' and at most its size for 'circular'; a negative width
+    than the dim's size for 'reflect' and at most its size for 'circular'. A negative width
     crops. Gradients sum over every output position an input element was copied to.
 
     Example:
@@ -326,8 +326,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     pairs = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         pairs[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    if builtins.any(b < 0 or a < 0 for b, a in pairs):
-        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+    if builtins.any(b < 0 or a < 0 for b, a in pairs):  # negative widths crop
+        from chainrule.ops.padding import crop
+
+        input, pairs = crop(input, pairs)
     return Pad.apply(input, widths=tuple(pairs), value=value)
 
 

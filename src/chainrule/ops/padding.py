@@ -1,8 +1,11 @@
 """Padding that copies values from the input: ``F.pad``'s 'reflect', 'replicate' and
 'circular' modes. No primitive of its own: per padded dim, an index array says which input
-position each output position copies, and ``getitem``'s backward sums the copies."""
+position each output position copies, and ``getitem``'s backward sums the copies. Also the
+cropping that negative widths of 'constant' padding do."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from chainrule.backend import xp
 from chainrule.ops.movement import GetItem
@@ -46,3 +49,16 @@ def pad_by_copying(input: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
             j = xp.where(j >= n, 2 * n - 2 - j, j)
         out = GetItem.apply(out, index=(slice(None),) * d + (j,))
     return out
+
+
+def crop(input: Tensor, pairs: list[tuple[int, int]]) -> tuple[Tensor, list[tuple[int, int]]]:
+    """``input`` cropped by the negative (before, after) widths, one pair per dim, and the
+    widths left to pad (the negative ones now 0)."""
+    index: list[Any] = []
+    for d, ((before, after), n) in enumerate(zip(pairs, input.shape)):
+        if n + min(before, 0) + min(after, 0) < 0:
+            raise RuntimeError(f"pad: widths ({before}, {after}) crop dimension {d} of input of "
+                               f"shape {tuple(input.shape)} to a negative size")
+        index.append(slice(max(-before, 0), n - max(-after, 0)))
+    return (GetItem.apply(input, index=tuple(index)),
+            [(max(before, 0), max(after, 0)) for before, after in pairs])
