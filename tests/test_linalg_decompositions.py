@@ -135,3 +135,19 @@ def test_einsum_diagonals_tangents_and_errors() -> None:
         cr.einsum("ii->i", cr.ones(2, 3))
     with pytest.raises(ValueError, match=r"einsum: output subscript in 'ii' appears more than"):
         cr.einsum("ij->ii", cr.ones(2, 2))
+
+
+@pytest.mark.parametrize("a, cofactors", [
+    ([[1.0, 2.0], [2.0, 4.0]], [[4.0, -2.0], [-2.0, 1.0]]),
+    (np.zeros((3, 3)), np.zeros((3, 3))),
+    ([[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]], np.diag([2.0, 1.0, 3.0])],
+     [[[-3.0, 6.0, -3.0], [6.0, -12.0, 6.0], [-3.0, 6.0, -3.0]], np.diag([3.0, 6.0, 2.0])]),
+], ids=["rank-1", "zero", "batch-with-singular"])
+def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(a: Any, cofactors: Any) -> None:
+    """PyTorch 2.13 returns zeros here; the cofactor matrix is the derivative."""
+    a = np.array(a, dtype=np.float64)
+    x = cr.tensor(a, requires_grad=True)
+    cr.linalg.det(x).sum().backward()
+    np.testing.assert_allclose(x.grad.data, cofactors, atol=1e-12)
+    assert cr.autograd.gradcheck(cr.linalg.det, [cr.tensor(a, requires_grad=True)])
+    assert_jvp_matches_fd(cr.linalg.det, a)

@@ -208,7 +208,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
 
 
 def det(A: Tensor) -> Tensor:
-    """The determinant of square matrices.  ∂/∂A = g·det A·A⁻ᵀ (for invertible A).
+    """The determinant of square matrices.  ∂/∂A = g·(cofactor matrix), det A·A⁻ᵀ when A is
+    invertible, from the SVD when it is not (PyTorch 2.13 gives zeros at singular A).
 
     Example:
         >>> import chainrule as cr

@@ -116,21 +116,31 @@ class Solve(Op):
 
 @register
 class Det(Op):
-    """det A of square matrices.  ∂/∂A = g·det A·A⁻ᵀ;  tangent: det A·tr(A⁻¹ Ȧ).
-    (Both read A⁻¹, so the gradient needs an invertible A.)"""
+    """det A of square matrices.  ∂/∂A = g·C with C the cofactor matrix, det A·A⁻ᵀ;
+    tangent: Σ C ∘ Ȧ. For a singular A, C comes from the SVD A = U S Vᵀ, as in PyTorch:
+    C = det U det Vᵀ · U diag(∏_{j≠i} s_j) Vᵀ."""
 
     name = "det"
 
     def forward(self, a: Array) -> Array:
         return xp.linalg.det(a)
 
-    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+    def _cofactors(self) -> Tensor:
         (a,) = self.inputs
-        return ((g * self.output()).unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT,)
+        if (self.out != 0).all():
+            return self.output().unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+        n = a.shape[-1]
+        u, s, vh = unpack(SVD.apply(a, full_matrices=False), [(n, n), (n,), (n, n)])
+        eye = _eye(n, a.dtype)
+        others = (s.unsqueeze(-2) * (1 - eye) + eye).prod(-1)  # ∏_{j≠i} s_j
+        sign = Tensor._wrap(xp.linalg.det(u.data) * xp.linalg.det(vh.data))
+        return (u * (others * sign.unsqueeze(-1)).unsqueeze(-2)) @ vh
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.unsqueeze(-1).unsqueeze(-1) * self._cofactors(),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
-        (a,) = self.inputs
-        return self.output() * (Inv.apply(a).mT * t).sum((-2, -1))
+        return (self._cofactors() * t).sum((-2, -1))
 
 
 @register
