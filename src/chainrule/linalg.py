@@ -253,7 +253,7 @@ def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
 def qr(A: Tensor, mode: str = "reduced") -> QRResult:
     """A = Q R with orthonormal Q and upper-triangular R. ``mode``: 'reduced' (Q m×k, R k×n,
     k = min(m, n)), 'complete' (Q m×m, R m×n) or 'r' (R only, Q empty, no gradient).
-    Gradients need m ≥ n (and a square input for 'complete').
+    Gradients need a full-rank A, and m ≤ n for 'complete', as in PyTorch.
 
     Example:
         >>> import chainrule as cr

@@ -18,7 +18,7 @@ def assert_jvp_matches_fd(f: Callable[..., Any], *arrays: np.ndarray, seed: int 
     dirs = [rng.standard_normal(a.shape) for a in arrays]
 
     def flat(out: Any) -> np.ndarray:
-        outs = out if isinstance(out, tuple) else (out,)
+        outs = out if isinstance(out, (tuple, list)) else (out,)
         return np.concatenate([np.ravel(o.data) for o in outs])
 
     def at(h: float) -> np.ndarray:

@@ -115,8 +115,8 @@ SPECS += [
          lambda r: [_square(r)], lambda a: np.linalg.slogdet(a)[1], id="slogdet", gradgrad=True),
     Spec("cholesky", lambda a: cr.linalg.cholesky(_sym(a)), lambda r: [_spd(r)],
          lambda a: np.linalg.cholesky(_sym(a)), gradgrad=True),
-    Spec("qr", _qr_positive, lambda r: [_spread(r, *[(4, 2), (3, 3)][int(r.integers(0, 2))])],
-         _qr_ref, gradgrad=True),
+    Spec("qr", _qr_positive, lambda r: [_spread(
+        r, *[(4, 2), (3, 3), (2, 4)][int(r.integers(0, 3))])], _qr_ref, gradgrad=True),
     Spec("svd", _svd_gauge_free(cr, False), lambda r: [_spread(
         r, *[(4, 2), (3, 3), (2, 4)][int(r.integers(0, 3))])], _svd_gauge_free(np, False),
          gradgrad=True),

@@ -40,6 +40,8 @@ def _lib(x: Any) -> Any:
     (lambda a: tuple(_lib(a).linalg.qr(a)), [TALL]),
     (lambda a: tuple(_lib(a).linalg.qr(a)), [A]),
     (lambda a: tuple(_lib(a).linalg.qr(a, mode="complete")), [A]),
+    (lambda a: tuple(_lib(a).linalg.qr(a)), [np.swapaxes(TALL, -1, -2)]),
+    (lambda a: tuple(_lib(a).linalg.qr(a, mode="complete")), [np.swapaxes(TALL, -1, -2)]),
     (lambda a, b: _lib(a).linalg.lstsq(a, b).solution, [TALL, R.standard_normal((2, 5, 2))]),
     (lambda a, b: _lib(a).linalg.lstsq(a, b).solution, [np.swapaxes(TALL, -1, -2), B]),
     (lambda a, b: _lib(a).linalg.lstsq(a, b[..., 0]).solution, [A, B]),
@@ -49,9 +51,9 @@ def _lib(x: Any) -> Any:
     (lambda a: _lib(a).linalg.svdvals(a), [TALL]),
     (lambda a: _lib(a).linalg.eigvalsh(a), [SPD]),
 ], ids=["inv", "inverse", "solve", "solve-vector", "solve-right", "solve-broadcast", "det",
-        "det-alias", "slogdet", "logdet", "cholesky", "cholesky-upper", "qr",
-        "qr-square", "qr-complete", "lstsq-tall", "lstsq-wide", "lstsq-vector", "nuc",
-        "norm-2", "norm-minus-2", "svdvals", "eigvalsh"])
+        "det-alias", "slogdet", "logdet", "cholesky", "cholesky-upper", "qr", "qr-square",
+        "qr-complete", "qr-wide", "qr-wide-complete", "lstsq-tall", "lstsq-wide", "lstsq-vector",
+        "nuc", "norm-2", "norm-minus-2", "svdvals", "eigvalsh"])
 def test_matches_torch(f: Any, arrays: list[np.ndarray]) -> None:
     same_as_torch(f, f, *arrays)
 

@@ -200,8 +200,10 @@ class QR(Op):
     R k×n, k = min(m, n)), 'complete' (Q m×m) or 'r' (as 'reduced', with no derivative, as
     in PyTorch); output packed as (Q, R).
     ∂/∂A = (ḡQ + Q copyltu(M)) R⁻ᵀ with M = R ḡRᵀ − ḡQᵀ Q and copyltu mirroring the lower
-    triangle of M upward (PyTorch's rule; m ≥ n).  Tangent: with C = Qᵀ Ȧ R⁻¹ and
-    Ω = tril(C, −1) − tril(C, −1)ᵀ: Ṙ = (C − Ω) R, Q̇ = (Ȧ − Q Ṙ) R⁻¹."""
+    triangle of M upward (PyTorch's rule).  Tangent: with C = Qᵀ Ȧ R⁻¹ and
+    Ω = tril(C, −1) − tril(C, −1)ᵀ: Ṙ = (C − Ω) R, Q̇ = (Ȧ − Q Ṙ) R⁻¹. For wide A = [X | Y],
+    R = [R₁ | Qᵀ Y]: the rules on X = Q R₁, plus Y's share (ḡQ gains Y ḡR₂ᵀ, ∂/∂Y = Q ḡR₂).
+    Full-rank A; no derivative for 'complete' with m > n (as in PyTorch)."""
 
     name = "qr"
     mode: str
@@ -220,28 +222,39 @@ class QR(Op):
             raise RuntimeError("linalg.qr: the derivative of linalg.qr depends on Q, which is "
                                "not computed when mode='r'; use mode='reduced' to differentiate")
         m, n = self.inputs[0].shape[-2:]
-        if m < n or self.mode == "complete" and m > n:
-            raise RuntimeError(f"linalg.qr: the derivative is implemented for inputs with at "
-                               f"least as many rows as columns (and mode='complete' only for "
-                               f"square ones), got shape {tuple(self.inputs[0].shape)} with "
-                               f"mode={self.mode!r}")
+        if self.mode == "complete" and m > n:
+            raise RuntimeError(f"linalg.qr: the QR decomposition is not differentiable when "
+                               f"mode='complete' and nrows > ncols (shape "
+                               f"{tuple(self.inputs[0].shape)})")
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         self._check()
+        a = self.inputs[0]
         q, r = self.parts(self.output())
         gq, gr = self.parts(g)
+        k = r.shape[-2]
+        if a.shape[-1] > k:  # wide: A = Q [R₁ | R₂], R₂ = Qᵀ Y for the columns Y past the k-th
+            gq = gq + a[..., k:] @ gr[..., k:].mT
+            gy = q @ gr[..., k:]
+            r, gr = r[..., :k], gr[..., :k]
         m = r @ gr.mT - gq.mT @ q
         copyltu = m.tril() + m.tril(-1).mT
-        return (_solve_right(gq + q @ copyltu, r.mT),)
+        gx = _solve_right(gq + q @ copyltu, r.mT)
+        return (gx if a.shape[-1] == k else Cat.apply(gx, gy, dim=a.ndim - 1),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         self._check()
+        a = self.inputs[0]
         q, r = self.parts(self.output())
-        c = _solve_right(q.mT @ t, r)
+        k = r.shape[-2]
+        square, tx = r[..., :k], t[..., :k]
+        c = _solve_right(q.mT @ tx, square)
         low = c.tril(-1)
-        dr = (c - (low - low.mT)) @ r
-        dq = _solve_right(t - q @ dr, r)
-        return _pack_tensors(self.inputs[0].shape[:-2], dq, dr)
+        dr = (c - (low - low.mT)) @ square
+        dq = _solve_right(tx - q @ dr, square)
+        if a.shape[-1] > k:  # wide: R₂ = Qᵀ Y
+            dr = Cat.apply(dr, dq.mT @ a[..., k:] + q.mT @ t[..., k:], dim=a.ndim - 1)
+        return _pack_tensors(a.shape[:-2], dq, dr)
 
 
 def _skew(x: Tensor) -> Tensor:
