@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.autograd import forward_ad
-from chainrule.autograd.function import Op
+from chainrule.autograd.function import NodeName, Op
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import xp
 from chainrule.tensor import Tensor
@@ -231,6 +231,7 @@ class Function:
                                    n_args=len(args), outputs=outputs, packed=packed, result=data)
         if isinstance(node_out.grad_fn, _CustomOp):
             ctx._node = node_out.grad_fn
+            node_out.grad_fn.name = NodeName("custom", f"{cls.__name__}Backward")
         if len(outputs) == 1:
             return node_out
         pieces = iter(_pieces(node_out, outputs, packed))

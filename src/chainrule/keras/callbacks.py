@@ -12,6 +12,7 @@ from chainrule.train.callbacks import (
     ReduceLROnPlateau,
 )
 from chainrule.train.progress import ProgbarLogger
+from chainrule.train.tensorboard import TensorBoard  # noqa: F401  (Keras's callback)
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",

@@ -46,15 +46,15 @@ from chainrule.nn.normalization_functional import (
 from chainrule.nn.upsampling import interpolate
 from chainrule.ops import activation as _A
 from chainrule.ops.activation import gelu, sigmoid, softplus
-from chainrule.ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.ops.conv import conv1d, conv2d
+from chainrule.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from chainrule.ops.elementwise import clamp, where
 from chainrule.ops.fold import fold, unfold
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import einsum, linear
 from chainrule.ops.movement import one_hot, pad
 from chainrule.ops.pool import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
@@ -280,3 +280,20 @@ __all__ = [
     "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
     "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
 ]
+
+from chainrule.ops.adaptive_pool import (  # noqa: E402
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+)
+from chainrule.ops.conv import conv3d  # noqa: E402
+from chainrule.ops.conv_transpose import conv_transpose3d  # noqa: E402
+from chainrule.ops.pool import avg_pool3d, max_pool3d  # noqa: E402
+
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d",
+            "conv3d",
+            "conv_transpose3d", "max_pool3d"]
+
+from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]

@@ -12,6 +12,7 @@ from chainrule.ops import (
     linalg,
     loss,
     matrix,
+    movedim,
     movement,
     padding,
     pool,
@@ -27,4 +28,4 @@ from chainrule.ops import (
 
 __all__ = ["activation", "comparison", "conv", "counting", "elementwise", "fold", "fused", "linalg",
            "loss", "matrix", "movement", "pool", "reduce", "rnn", "shape", "sorting", "tiling",
-           "trig", "unary", "scatter", "decompositions", "padding"]
+           "trig", "unary", "movedim", "scatter", "decompositions", "padding"]

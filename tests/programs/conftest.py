@@ -1,0 +1,4 @@
+"""The programs here are scripts that ``test_programs.py`` runs, not modules for pytest to import
+(``--doctest-modules`` would, and fail where an optional library is missing)."""
+
+collect_ignore = ["gpt_char.py", "onnx_roundtrip.py", "_runner.py"]
