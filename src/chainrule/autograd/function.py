@@ -104,12 +104,15 @@ class Op:
         if params:
             op.__dict__.update(params)
         n = len(args)
-        if n == 2:
-            out = op.forward(args[0].data, args[1].data)
-        elif n == 1:
-            out = op.forward(args[0].data)
-        else:
-            out = op.forward(*[t.data for t in args])
+        try:  # free when nothing is raised
+            if n == 2:
+                out = op.forward(args[0].data, args[1].data)
+            elif n == 1:
+                out = op.forward(args[0].data)
+            else:
+                out = op.forward(*[t.data for t in args])
+        except (ValueError, TypeError, IndexError, ArithmeticError) as e:
+            raise _named(cls.name, e, args) from e
         if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results; keep arrays
             out = xp.asarray(out)
         result = _new(Tensor)
@@ -176,6 +179,18 @@ class AccumulateGrad:
 
     def __repr__(self) -> str:
         return "<AccumulateGrad>"
+
+
+def _named(name: str, error: Exception, args: tuple[Tensor, ...]) -> Exception:
+    """``error`` from an op's forward, as one that names the op and its inputs (a bare NumPy
+    message such as "operands could not be broadcast" says neither); errors that already name
+    the op pass through unchanged."""
+    message = str(error)
+    if message.startswith(f"{name}:") or message.startswith(f"{name}("):
+        return error
+    inputs = ", ".join(f"{tuple(t.data.shape)} {t.data.dtype}" for t in args)
+    kind = IndexError if isinstance(error, IndexError) else RuntimeError
+    return kind(f"{name}: {message} (inputs: {inputs})")
 
 
 def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:

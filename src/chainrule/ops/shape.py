@@ -177,7 +177,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 @tensor_method
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dim ``dim`` into ``sizes``."""
-    d = dim % input.ndim
+    d = normalize_dims(dim, input.ndim, "unflatten")[0]
     return reshape(input, *input.shape[:d], *sizes, *input.shape[d + 1:])
 
 
