@@ -142,3 +142,16 @@ def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(a: Any, cofact
     np.testing.assert_allclose(x.grad.data, cofactors, atol=1e-12)
     assert cr.autograd.gradcheck(cr.linalg.det, [cr.tensor(a, requires_grad=True)])
     assert_jvp_matches_fd(cr.linalg.det, a)
+
+
+def test_low_precision_inputs_run_in_float32_under_autocast_and_are_refused_outside() -> None:
+    pytest.importorskip("ml_dtypes")
+    x = cr.tensor(A[0], dtype=cr.float32)
+    with cr.autocast("cpu", dtype=cr.bfloat16):
+        y = x @ x  # bfloat16 under autocast
+        assert y.dtype == cr.bfloat16
+        for out in (cr.linalg.inv(y), cr.linalg.svdvals(y), cr.linalg.qr(y).R,
+                    cr.linalg.slogdet(y).logabsdet, cr.linalg.eigh(y).eigenvalues):
+            assert out.dtype == cr.float32
+    with pytest.raises(RuntimeError, match=r"linalg.inv: not implemented for float16"):
+        cr.linalg.inv(x.half())

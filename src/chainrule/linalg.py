@@ -16,7 +16,8 @@ import math
 from collections import namedtuple
 from typing import Any
 
-from chainrule.backend import xp
+from chainrule.autograd.autocast_policy import policy as autocast
+from chainrule.backend import is_floating, xp
 from chainrule.ops import reduce as _reduce
 from chainrule.ops.decompositions import (
     QR,
@@ -160,9 +161,17 @@ def _matrices(a: Tensor, op: str, square: bool = True) -> None:
     if square and a.shape[-1] != a.shape[-2]:
         raise RuntimeError(f"linalg.{op}: A must be batches of square matrices, but they are "
                            f"{a.shape[-2]} by {a.shape[-1]} matrices")
-    if a.dtype.kind != "f":
+    if not is_floating(a.dtype):
         raise RuntimeError(f"linalg.{op}: expected a floating point tensor as input, got "
                            f"{a.dtype}")
+    if a.dtype not in (xp.float32, xp.float64) and autocast.dtype is None:
+        raise RuntimeError(f"linalg.{op}: not implemented for {a.dtype} (LAPACK needs float32 "
+                           "or float64; under autocast the input is cast to float32)")
+
+
+def _lapack(a: Tensor) -> Any:
+    """``a``'s array in a dtype LAPACK takes (low precision under autocast → float32)."""
+    return a.data if a.dtype in (xp.float32, xp.float64) else a.data.astype(xp.float32)
 
 
 def inv(A: Tensor) -> Tensor:
@@ -229,7 +238,7 @@ def slogdet(A: Tensor) -> SlogdetResult:
         -1.0
     """
     _matrices(A, "slogdet")
-    sign = Tensor._wrap(xp.asarray(xp.linalg.slogdet(A.data)[0]))
+    sign = Tensor._wrap(xp.asarray(xp.linalg.slogdet(_lapack(A))[0]))
     return SlogdetResult(sign, LogAbsDet.apply(A))
 
 
@@ -365,11 +374,11 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     driver = driver or "gelsy"
     residuals = empty
     if m > n and driver != "gelsy":
-        diff = A.data @ x.data - rhs.data
+        diff = _lapack(A) @ x.data - rhs.data
         residuals = Tensor._wrap((diff * diff).sum(-2))
-    rank = (Tensor._wrap(xp.asarray(xp.linalg.matrix_rank(A.data, rtol=rcond), xp.int64))
+    rank = (Tensor._wrap(xp.asarray(xp.linalg.matrix_rank(_lapack(A), rtol=rcond), xp.int64))
             if driver != "gels" else Tensor._wrap(xp.empty((0,), xp.int64)))
-    values = (Tensor._wrap(xp.linalg.svd(A.data, compute_uv=False))
+    values = (Tensor._wrap(xp.linalg.svd(_lapack(A), compute_uv=False))
               if driver in ("gelsd", "gelss") else empty)
     return LstsqResult(x.squeeze(-1) if vector else x, residuals, rank, values)
 

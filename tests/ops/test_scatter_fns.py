@@ -85,6 +85,7 @@ def test_in_place_on_a_saved_input_is_caught_in_backward() -> None:
     (lambda x: x.scatter(1, cr.zeros(3, dtype=cr.int64), 1.0),
      r"same number of dimensions.*\(3, 4\).*\(3,\)"),
     (lambda x: x.scatter(1, INDEX, cr.ones(3, 2), reduce="max"), r"add or multiply"),
+    (lambda x: x[0, 0].scatter(0, cr.tensor([0]), 1.0), r"scatter\(\): self must have at least"),
     (lambda x: x.scatter_reduce(1, INDEX, cr.ones(3, 2), "max"), r"sum, prod, mean, amax"),
     (lambda x: x.index_add(1, cr.tensor([0, 1]), cr.ones(3, 3)),
      r"index_add\(\): source of shape \(3, 3\) does not match self of shape \(3, 4\)"),

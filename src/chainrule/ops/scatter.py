@@ -175,7 +175,9 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor 
     if not isinstance(index, Tensor) or index.dtype != xp.int64:
         got = index.dtype if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"{op}(): Expected dtype int64 for index, got {got}")
-    d = normalize_dims(dim, input.ndim, op)[0] if input.ndim else 0
+    if input.ndim == 0:
+        raise RuntimeError(f"{op}(): self must have at least one dimension, got shape ()")
+    d = normalize_dims(dim, input.ndim, op)[0]
     if index.ndim != max(input.ndim, 1) or src is not None and src.ndim not in (0, index.ndim):
         raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as "
                            f"self tensor (self {tuple(input.shape)}, index {tuple(index.shape)})")
