@@ -41,3 +41,20 @@ def orthogonal(arr: np.ndarray, gain: float = 1.0) -> None:
 
 def zeros(arr: np.ndarray) -> None:
     arr[...] = 0
+
+
+def ones(arr: np.ndarray) -> None:
+    arr[...] = 1
+
+
+INITIALIZERS = {
+    "glorot_uniform": lambda arr: glorot_uniform(arr, torch_layout=False),
+    "zeros": zeros, "ones": ones, "orthogonal": orthogonal, "uniform": uniform,
+}
+
+
+def get(name: str):  # type: ignore[no-untyped-def]
+    """The in-place initialiser of a Keras name, for weights in Keras's (…, in, out) layout."""
+    if name not in INITIALIZERS:
+        raise ValueError(f"Unknown initializer {name!r}; expected one of {sorted(INITIALIZERS)}")
+    return INITIALIZERS[name]

@@ -1,0 +1,186 @@
+"""Core layers: ``InputLayer``/``Input``, ``Dense``, ``Embedding``, ``Lambda``, ``Masking``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chainrule import nn
+from chainrule.keras import activations, initializers
+from chainrule.keras.layers.layer import Layer, Shape
+from chainrule.tensor import Tensor
+
+
+class InputLayer(Layer):
+    """Declares the input shape (without the batch dim); ``Input(shape=...)`` makes one."""
+
+    def __init__(self, shape: Sequence[int] | None = None, batch_size: int | None = None,
+                 dtype: Any = None, name: str | None = None,
+                 input_shape: Sequence[int] | None = None,
+                 batch_shape: Sequence[int | None] | None = None) -> None:
+        if shape is None and batch_shape is not None:
+            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+        shape = shape if shape is not None else input_shape
+        if shape is None:
+            raise ValueError("InputLayer: pass shape=(...) (without the batch dim)")
+        super().__init__(name=name, input_shape=tuple(shape), dtype=dtype)
+        self.batch_shape = (batch_size, *shape)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
+                "name": self.name}
+
+    def call(self, x: Tensor) -> Tensor:
+        return x
+
+
+def Input(shape: Sequence[int], batch_size: int | None = None, dtype: Any = None,  # noqa: N802
+          name: str | None = None) -> InputLayer:
+    """The symbolic input of a Sequential model: ``Sequential([Input((28, 28, 1)), ...])``."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+
+
+class _WithActivation(Layer):
+    def __init__(self, activation: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, x: Tensor) -> Tensor:
+        return self.activation(self.call_linear(x))
+
+    def call_linear(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, activation={activations.name_of(self.activation)!r}"
+
+
+class Dense(_WithActivation):
+    """``activation(x @ kernel + bias)`` over the last axis; wraps ``cr.nn.Linear``.
+
+    Weights: ``linear.weight`` (units, in) — PyTorch's layout, the transpose of Keras's kernel —
+    glorot_uniform; ``linear.bias`` (units,) zeros.
+    """
+
+    min_ndim = 2
+    supports_masking = True
+    config_keys = ("units", "activation", "use_bias")
+
+    def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
+                 **kwargs: Any) -> None:
+        if not isinstance(units, int) or units <= 0:
+            raise ValueError(f"Received an invalid value for `units`, expected a positive "
+                             f"integer. Received: units={units!r}")
+        super().__init__(activation, **kwargs)
+        self.units, self.use_bias = units, use_bias
+
+    def build(self, input_shape: Shape) -> None:
+        self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
+        initializers.glorot_uniform(self.linear.weight.data)
+        if self.use_bias:
+            initializers.zeros(self.linear.bias.data)
+
+    def call_linear(self, x: Tensor) -> Tensor:
+        return self.linear(x)
+
+    def _keras_weights(self) -> list[tuple[Tensor, Any, Any]]:
+        kernel = (self.linear.weight, (lambda a: a.T), (lambda a: a.T))
+        same = (lambda a: a), (lambda a: a)
+        return [kernel] + ([(self.linear.bias, *same)] if self.use_bias else [])
+
+
+class Embedding(Layer):
+    """Integer indices (N, T) → vectors (N, T, output_dim); wraps ``cr.nn.Embedding``.
+
+    Weights: ``embedding.weight`` (input_dim, output_dim), U(−0.05, 0.05) as in Keras. With
+    ``mask_zero=True`` index 0 is padding: the output carries the mask ``indices != 0``, which
+    the recurrent layers (and any layer that ``supports_masking``) receive.
+    """
+
+    config_keys = ("input_dim", "output_dim", "mask_zero")
+
+    def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
+                 **kwargs: Any) -> None:
+        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(v, int) or v <= 0:
+                raise ValueError(f"Both `input_dim` and `output_dim` should be positive, "
+                                 f"Received {what}={v!r}")
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim, self.mask_zero = input_dim, output_dim, mask_zero
+
+    def build(self, input_shape: Shape) -> None:
+        self.embedding = nn.Embedding(self.input_dim, self.output_dim)
+        initializers.uniform(self.embedding.weight.data, 0.05)
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call(self, x: Tensor) -> Tensor:
+        if x.dtype.kind != "i":
+            x = x.long()
+        return self.embedding(x)
+
+    def compute_mask(self, inputs: Tensor, mask: Any = None) -> Tensor | None:
+        return inputs != 0 if self.mask_zero else None
+
+
+class Lambda(Layer):
+    """Wraps a function of tensors as a layer: ``Lambda(lambda x: x ** 2)``.
+
+    ``arguments`` are passed to ``function`` as keyword arguments. The config holds the
+    function object itself, so it round-trips in memory, not through JSON.
+    """
+
+    config_keys = ("arguments",)
+
+    def __init__(self, function: Callable[..., Any], output_shape: Any = None,
+                 mask: Any = None, arguments: dict[str, Any] | None = None,
+                 **kwargs: Any) -> None:
+        if not callable(function):
+            raise ValueError(f"Lambda: `function` must be callable. Received: "
+                             f"function={function!r}")
+        super().__init__(**kwargs)
+        self.function, self.output_shape_arg = function, output_shape
+        self.mask, self.arguments = mask, dict(arguments or {})
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config.update(function=self.function, output_shape=self.output_shape_arg,
+                      mask=self.mask)
+        return config
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def call(self, x: Any) -> Any:
+        return self.function(x, **self.arguments)
+
+    def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
+
+
+class Masking(Layer):
+    """Masks the timesteps whose features all equal ``mask_value``: the output is the input
+    with those steps zeroed, and carries the mask (N, T) for the layers after it."""
+
+    supports_masking = True
+    config_keys = ("mask_value",)
+
+    def __init__(self, mask_value: float = 0.0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+
+    def _build_shape(self, shape: Shape) -> Shape:
+        return (None,) * len(shape)
+
+    def compute_mask(self, inputs: Tensor, mask: Any = None) -> Tensor:
+        return (inputs != self.mask_value).any(dim=-1)
+
+    def call(self, x: Tensor) -> Tensor:
+        keep = self.compute_mask(x)
+        return x * keep.unsqueeze(-1).to(x.dtype)
+
+
+__all__ = ["Dense", "Embedding", "Input", "InputLayer", "Lambda", "Masking"]
