@@ -91,6 +91,8 @@ def test_in_place_on_a_saved_input_is_caught_in_backward() -> None:
      r"index_add\(\): source of shape \(3, 3\) does not match self of shape \(3, 4\)"),
     (lambda x: x.index_add(1, cr.tensor([[0, 1]]), cr.ones(3, 2)), r"index_add\(\).*vector"),
     (lambda x: x.index_add(1, cr.tensor([0, 7]), cr.ones(3, 2)), r"index 7 is out of bounds"),
+    (lambda x: x.index_put((cr.tensor([0.0]),), cr.ones(4)),
+     r"index_put\(\): .*must be long or bool, got float32"),
     (lambda x: x.index_put((cr.tensor([0, 1]),), cr.ones(3)),
      r"value tensor of shape \(3,\) cannot be broadcast to indexing result of shape \(2, 4\)"),
     (lambda x: x.masked_scatter(cr.tensor(X > 0), cr.ones(2)),

@@ -315,9 +315,9 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"index_put(): indices must be a tuple of tensors, got "
                         f"{type(indices).__name__}")
-    where = normalize_index(tuple(indices))
     values = _as_src(values, input, "index_put")
     try:
+        where = normalize_index(tuple(indices))
         target = xp.empty(input.shape, xp.bool_)[where].shape
     except IndexError as e:
         raise IndexError(f"index_put(): {e} (self of shape {tuple(input.shape)})") from None
