@@ -80,8 +80,6 @@ def test_is_a_submodule_and_reuses_cr_norm() -> None:
 
 
 def test_errors_name_the_function() -> None:
-    with pytest.raises(NotImplementedError, match="linalg.matrix_norm: ord='nuc'"):
-        cr.linalg.matrix_norm(cr.ones(2, 2), "nuc")
     with pytest.raises(ValueError, match="linalg.matrix_norm: unsupported ord 3"):
         cr.linalg.matrix_norm(cr.ones(2, 2), 3)
     with pytest.raises(RuntimeError, match="linalg.matrix_norm: expected a tensor with at least"):

@@ -34,6 +34,9 @@ from chainrule.ops.movement import (
     cat, chunk, concat, gather, index_select, masked_fill, one_hot, pad, scatter_add, split, stack,
     tril, triu, unbind,
 )
+from chainrule.ops.scatter import (
+    index_add, index_put, masked_scatter, scatter, scatter_reduce,
+)
 from chainrule.ops.reduce import (
     all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
     min, norm, prod, std, sum, var,
@@ -52,6 +55,7 @@ from chainrule.ops.unary import (
     tan, tanh,
 )
 from chainrule import cuda, data, datasets, func, linalg, nn, optim, train, utils, viz  # noqa: E402
+from chainrule.linalg import det, inverse, logdet, slogdet  # noqa: E402
 from chainrule.compiled import CompileError, compile  # noqa: A004  (cr.compile, as torch.compile)
 from chainrule.device import device
 from chainrule.random import (

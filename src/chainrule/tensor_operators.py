@@ -18,6 +18,7 @@ from chainrule.ops import comparison as _C
 from chainrule.ops import elementwise as _E
 from chainrule.ops import linalg as _L
 from chainrule.ops import movement as _M
+from chainrule.ops import scatter as _S
 from chainrule.ops import unary as _U
 from chainrule.tensor import Scalar, Tensor, as_array, tensor_method
 
@@ -292,3 +293,49 @@ def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
     from chainrule.autograd.post_accumulate import register
 
     return register(self, hook)
+
+
+# ---- in-place writes at indices (the functions are in ops/scatter.py) -------------------------
+@tensor_method
+def scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
+             reduce: str | None = None) -> Tensor:
+    """In-place ``scatter``."""
+    return self._inplace(lambda s: _S.scatter(s, dim, index, src, value=value, reduce=reduce))
+
+
+@tensor_method
+def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """In-place ``scatter_add``."""
+    return self._inplace(lambda s: s.scatter_add(dim, index, src))
+
+
+@tensor_method
+def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                    include_self: bool = True) -> Tensor:
+    """In-place ``scatter_reduce``."""
+    return self._inplace(lambda s: _S.scatter_reduce(s, dim, index, src, reduce,
+                                                     include_self=include_self))
+
+
+@tensor_method
+def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *,
+               alpha: Any = 1) -> Tensor:
+    """In-place ``index_add``."""
+    return self._inplace(lambda s: _S.index_add(s, dim, index, source, alpha=alpha))
+
+
+@tensor_method
+def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
+    """In-place ``index_put``."""
+    return self._inplace(lambda s: _S.index_put(s, indices, values, accumulate))
+
+
+@tensor_method
+def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """In-place ``masked_scatter``; ``mask`` must broadcast to ``self``'s shape."""
+    try:
+        xp.broadcast_to(mask.data, self.shape)
+    except ValueError:
+        raise RuntimeError(f"masked_scatter_(): mask of shape {tuple(mask.shape)} does not "
+                           f"broadcast to self of shape {tuple(self.shape)}") from None
+    return self._inplace(lambda s: _S.masked_scatter(s, mask, source))

@@ -117,6 +117,18 @@ def _lazy(module: str, name: str, **kwargs: Any) -> Callable[..., Any]:
     return call
 
 
+def _on_symmetric(name: str, **params: Any) -> Callable[..., Any]:
+    """The op on (A + Aᵀ)/2: it reads one triangle, so finite differences need symmetric
+    steps."""
+
+    def call(a: Any) -> Any:
+        from chainrule.autograd import OPS
+
+        return OPS[name].apply((a + a.mT) * 0.5, **params)
+
+    return call
+
+
 def _distinct(rng: np.random.Generator, *shape: int) -> np.ndarray:
     """Values with no ties (for max pooling)."""
     return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.1 + _n(rng, *shape) * 0.01
@@ -192,6 +204,20 @@ SPECS: dict[str, Spec] = {
     "gather": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2))], {"dim": 1}, (0,)),
     "scatter_add": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2)), _n(rng, 3, 3)],
                                 {"dim": 1}, (0, 2)),
+    "scatter": lambda rng: ([_n(rng, 3, 4), np.array([[0, 2], [3, 1], [1, 0]]), _n(rng, 3, 3)],
+                            {"dim": 1}, (0, 2)),
+    "scatter_reduce": lambda rng: ([_distinct(rng, 3, 4), np.array([[0, 0], [3, 1], [2, 2]]),
+                                    _distinct(rng, 3, 2) + 0.05],
+                                   {"dim": 1, "reduce": "amax", "include_self": True}, (0, 2)),
+    "inv": lambda rng: ([_n(rng, 2, 3, 3) + 3 * np.eye(3)], {}, (0,)),
+    "solve": lambda rng: ([_n(rng, 2, 3, 3) + 3 * np.eye(3), _n(rng, 3, 2)], {}, (0, 1)),
+    "det": lambda rng: ([_n(rng, 2, 3, 3) + 3 * np.eye(3)], {}, (0,)),
+    "logabsdet": lambda rng: ([_n(rng, 3, 3) - 3 * np.eye(3)], {}, (0,)),
+    "cholesky": lambda rng: ([_n(rng, 3, 3) * 0.3 + 2 * np.eye(3)], _on_symmetric("cholesky"),
+                             (0,)),
+    "qr": lambda rng: ([_n(rng, 2, 4, 3)], {"mode": "reduced"}, (0,)),
+    "svd": lambda rng: ([_n(rng, 4, 3)], {"full_matrices": False}, (0,)),
+    "eigh": lambda rng: ([_n(rng, 3, 3)], _on_symmetric("eigh", UPLO="L"), (0,)),
     "cross_entropy": lambda rng: ([_n(rng, 3, 4), _pos(rng, 3, 4)], {"dim": 1}, (0, 1)),
     "binary_cross_entropy": lambda rng: ([rng.uniform(0.1, 0.9, (3, 4)),
                                           rng.uniform(0, 1, (3, 4))], {}, (0, 1)),

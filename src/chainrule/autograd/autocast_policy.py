@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 LOWER_PRECISION = frozenset({"matmul", "linear", "einsum", "conv2d", "conv_transpose2d"})
 """Primitives whose floating inputs are cast to the autocast dtype."""
-FLOAT32 = frozenset({"prod", "cross_entropy"})
+FLOAT32 = frozenset({"prod", "cross_entropy", "inv", "solve", "det", "logabsdet", "cholesky",
+                     "qr", "svd", "eigh"})
 """Primitives whose floating inputs are cast to float32 (composite losses use ``float32_op``)."""
 
 

@@ -11,6 +11,7 @@ from chainrule.device import check as check_device
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import conv as C
 from chainrule.ops import conv_transpose as CT
+from chainrule.ops import movement as F
 from chainrule.tensor import Tensor
 
 
@@ -20,6 +21,9 @@ def _ntuple(v: Any, n: int) -> tuple[int, ...]:
 
 def _uniform(shape: tuple[int, ...], bound: float, dtype: Any) -> Any:
     return _random.numpy_generator().uniform(-bound, bound, shape).astype(dtype)
+
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -39,9 +43,11 @@ class _ConvNd(Module):
         if groups < 1 or in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must both be divisible by groups ({groups})")
-        if padding_mode != "zeros":
-            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
-                             f"{padding_mode!r}")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {PADDING_MODES}, but got "
+                             f"padding_mode={padding_mode!r}")
+        if padding_mode != "zeros" and self._transposed:
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"{name}: padding must be 'same', 'valid', an int or a tuple, "
@@ -81,6 +87,23 @@ class _ConvNd(Module):
             self.bias.data[...] = _uniform(self.bias.shape, bound, self.bias.dtype)
             self.bias._version += 1
 
+    def _padded(self, input: Tensor) -> tuple[Tensor, Any]:
+        """The input and the padding to convolve it with: with a ``padding_mode`` other than
+        'zeros' the input is padded here (``F.pad`` in that mode) and the convolution adds none,
+        as in PyTorch."""
+        if self.padding_mode == "zeros":
+            return input, self.padding
+        pad: list[int] = []
+        for i in reversed(range(self._dims)):
+            if self.padding == "same":
+                total = self.dilation[i] * (self.kernel_size[i] - 1)
+                pad += [total // 2, total - total // 2]
+            elif self.padding == "valid":
+                pad += [0, 0]
+            else:
+                pad += [self.padding[i], self.padding[i]]
+        return F.pad(input, pad, mode=self.padding_mode), 0
+
     def extra_repr(self) -> str:
         n = self._dims
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -95,6 +118,8 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
@@ -102,7 +127,8 @@ class Conv1d(_ConvNd):
     """1-D convolution over (N, C_in, L) → (N, C_out, L_out).
 
     Args mirror ``torch.nn.Conv1d``: ``in_channels, out_channels, kernel_size, stride=1,
-    padding=0 (int or 'same'/'valid'), dilation=1, groups=1, bias=True``.
+    padding=0 (int or 'same'/'valid'), dilation=1, groups=1, bias=True,
+    padding_mode='zeros'`` ('reflect', 'replicate', 'circular' pad with ``F.pad``).
 
     Attributes:
         weight: (C_out, C_in / groups, k), U(±1/√(C_in/groups·k)).
@@ -118,7 +144,8 @@ class Conv1d(_ConvNd):
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._padded(input)
+        return C.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -127,7 +154,8 @@ class Conv2d(_ConvNd):
     H_out = ⌊(H + 2p − d·(k − 1) − 1) / s⌋ + 1.
 
     Args mirror ``torch.nn.Conv2d``: ``in_channels, out_channels, kernel_size, stride=1,
-    padding=0 (int, tuple, 'same' or 'valid'), dilation=1, groups=1, bias=True``.
+    padding=0 (int, tuple, 'same' or 'valid'), dilation=1, groups=1, bias=True,
+    padding_mode='zeros'`` ('reflect', 'replicate', 'circular' pad with ``F.pad``).
 
     Attributes:
         weight: (C_out, C_in / groups, kH, kW), kaiming_uniform_(a=√5) = U(±1/√fan_in),
@@ -150,7 +178,8 @@ class Conv2d(_ConvNd):
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._padded(input)
+        return C.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 
@@ -243,7 +272,8 @@ class Conv3d(_ConvNd):
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
     def forward(self, input: Tensor) -> Tensor:
-        return C.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+        x, padding = self._padded(input)
+        return C.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
                         self.groups)
 
 

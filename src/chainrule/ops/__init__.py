@@ -5,6 +5,7 @@ from chainrule.ops import (
     comparison,
     conv,
     counting,
+    decompositions,
     elementwise,
     fold,
     fused,
@@ -13,9 +14,11 @@ from chainrule.ops import (
     matrix,
     movedim,
     movement,
+    padding,
     pool,
     reduce,
     rnn,
+    scatter,
     shape,
     sorting,
     tiling,
@@ -25,4 +28,4 @@ from chainrule.ops import (
 
 __all__ = ["activation", "comparison", "conv", "counting", "elementwise", "fold", "fused", "linalg",
            "loss", "matrix", "movement", "pool", "reduce", "rnn", "shape", "sorting", "tiling",
-           "trig", "unary", "movedim"]
+           "trig", "unary", "movedim", "scatter", "decompositions", "padding"]

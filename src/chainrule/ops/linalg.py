@@ -208,7 +208,14 @@ class Einsum(Op):
 
 
 def einsum(equation: str, *operands: Any) -> Tensor:
-    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; ``...`` is allowed."""
+    """Einstein summation, e.g. ``einsum('bij,bjk->bik', a, b)``; ``...`` is allowed, and a
+    label repeated within one operand takes its diagonal (``'ii->i'``, ``'ii'`` is the trace).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.einsum("ii->i", cr.arange(9.0).reshape(3, 3)).tolist()
+        [0.0, 4.0, 8.0]
+    """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
@@ -226,11 +233,34 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         if len(spec) != x.ndim:
             raise ValueError(f"einsum: operand spec '{spec}' has {len(spec)} labels but the "
                              f"tensor has shape {tuple(x.shape)}")
+    ins, out = eq.split("->")
+    if len(set(out)) != len(out):
+        raise ValueError(f"einsum: output subscript in '{out}' appears more than once")
+    specs = ins.split(",")
+    operands = list(operands)
+    for k, (spec, x) in enumerate(zip(specs, operands)):
         if len(set(spec)) != len(spec):
-            raise NotImplementedError(
-                f"einsum: repeated label in operand '{spec}' (diagonals) is not supported"
-            )
-    return Einsum.apply(*operands, equation=eq)
+            specs[k], operands[k] = _take_diagonals(spec, x)
+    return Einsum.apply(*operands, equation=",".join(specs) + "->" + out)
+
+
+def _take_diagonals(spec: str, x: Tensor) -> tuple[str, Tensor]:
+    """An operand whose spec repeats a label (``'ii'``, ``'bii'``), reduced to the diagonal of
+    the repeated dims, with that label once and last in the returned spec (``'i'``, ``'bi'``).
+    Indexing the diagonal gives the gradient: it is scattered back onto the diagonal."""
+    while len(set(spec)) != len(spec):
+        label = next(c for c in spec if spec.count(c) > 1)
+        p = spec.index(label)
+        q = spec.index(label, p + 1)
+        if x.shape[p] != x.shape[q]:
+            raise ValueError(f"einsum: subscript {label} is repeated in '{spec}' but the sizes "
+                             f"don't match, {x.shape[p]} != {x.shape[q]} (operand of shape "
+                             f"{tuple(x.shape)})")
+        rest = [d for d in range(x.ndim) if d not in (p, q)]
+        steps = Tensor._wrap(xp.arange(x.shape[p]))
+        x = x.permute(*rest, p, q)[(..., steps, steps)]
+        spec = "".join(spec[d] for d in rest) + label
+    return spec, x
 
 
 def _expand_ellipsis(eq: str, operands: tuple[Any, ...]) -> str:

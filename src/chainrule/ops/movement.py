@@ -313,19 +313,40 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     return tuple(input[(*lead, i)] for i in range(input.shape[d]))
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad with a constant; ``pad`` lists (before, after) pairs from the last dim backwards,
-    as in ``torch.nn.functional.pad``."""
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
+        value: float | None = None) -> Tensor:
+    """Pad ``input``; ``pad`` lists (before, after) pairs from the last dim backwards, as in
+    ``torch.nn.functional.pad``.
+
+    Modes: 'constant' (``value``, default 0), 'reflect' (mirror without repeating the edge),
+    'replicate' (repeat the edge), 'circular' (wrap around). The last three pad the last 1, 2
+    or 3 dims of a tensor with one or two more dims (batch and channel), each side by less
+    than the dim's size for 'reflect' and at most its size for 'circular'. A negative width
+    crops. Gradients sum over every output position an input element was copied to.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.arange(3.0).reshape(1, 3)
+        >>> cr.nn.functional.pad(x, (2, 1), mode="reflect").tolist()
+        [[2.0, 1.0, 0.0, 1.0, 2.0, 1.0]]
+        >>> cr.nn.functional.pad(x, (1, 1), mode="circular").tolist()
+        [[2.0, 0.0, 1.0, 2.0, 0.0]]
+    """
     if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} (only 'constant' is supported)")
+        from chainrule.ops.padding import pad_by_copying
+
+        return pad_by_copying(input, tuple(int(p) for p in pad), mode)
+    value = 0.0 if value is None else value
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
         raise ValueError(f"pad: padding {tuple(pad)} does not fit a tensor of shape "
                          f"{input.shape}")
     pairs = [(0, 0)] * input.ndim
     for i in range(len(pad) // 2):
         pairs[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
-    if builtins.any(b < 0 or a < 0 for b, a in pairs):
-        raise ValueError(f"pad: negative padding {tuple(pad)} is not supported")
+    if builtins.any(b < 0 or a < 0 for b, a in pairs):  # negative widths crop
+        from chainrule.ops.padding import crop
+
+        input, pairs = crop(input, pairs)
     return Pad.apply(input, widths=tuple(pairs), value=value)
 
 
