@@ -9,12 +9,16 @@ initialisers: glorot_uniform kernels and zero biases.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 import chainrule as cr
 from chainrule import nn
 from chainrule.keras import activations, initializers
+from chainrule.keras.symbolic import KerasHistory, KerasTensor, Node, any_symbolic, call_symbolic
 from chainrule.nn import functional as F
 from chainrule.tensor import Tensor
 
@@ -56,6 +60,11 @@ class Layer(nn.Module):
     input_ndim: int | None = None
     min_ndim: int | None = None
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        layer = super().__new__(cls)
+        object.__setattr__(layer, "_init_args", (args, kwargs))   # for get_config
+        return layer
+
     def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None,
                  trainable: bool = True, **kwargs: Any) -> None:
         super().__init__()
@@ -79,6 +88,45 @@ class Layer(nn.Module):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return input_shape
+
+    def __call__(self, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        """``layer(x)``. On ``KerasTensor`` inputs this records a node of a functional graph
+        and returns KerasTensors; ``training=True/False`` sets train/eval behaviour (Dropout,
+        BatchNorm) for this call only."""
+        if any_symbolic((args, kwargs)):
+            return call_symbolic(self, args, kwargs)
+        if training is None or bool(training) == self.training:
+            return super().__call__(*args, **kwargs)
+        was = self.training
+        self.train(bool(training))
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.train(was)
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor arguments (defaults filled in) plus ``name`` and ``trainable``:
+        ``type(layer).from_config(layer.get_config())`` makes an equal, unbuilt layer."""
+        args, kwargs = self.__dict__.get("_init_args", ((), {}))
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        config: dict[str, Any] = {}
+        for key, param in bound.signature.parameters.items():
+            if key == "self":
+                continue
+            if param.kind is param.VAR_KEYWORD:
+                config.update(bound.arguments[key])
+            elif param.kind is not param.VAR_POSITIONAL:
+                config[key] = bound.arguments[key]
+        config.update(name=self.name, trainable=self.trainable)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Layer:
+        """The layer ``config`` describes (Keras-only settings at their defaults are
+        ignored, others refused)."""
+        from chainrule.keras.saving import accepted
+        return cls(**accepted(cls, config, cls.__name__))
 
     # ---- machinery ----
     def _check_input(self, shape: Shape) -> None:
@@ -136,25 +184,60 @@ def _fmt_shape(shape: Shape) -> str:
 
 
 class InputLayer(Layer):
-    """Declares the input shape (without the batch dim); ``Input(shape=...)`` makes one."""
+    """The entry of a functional graph: ``output`` is its ``KerasTensor``; ``Input`` makes one.
 
-    def __init__(self, shape: Sequence[int] | None = None, batch_size: int | None = None,
+    Args:
+        shape: the shape of one sample (without the batch dim).
+        batch_size: a fixed batch size, or None.
+        dtype: the dtype of the input, ``"float32"`` by default (``"int64"`` for token ids).
+        batch_shape: ``(batch_size, *shape)`` in one tuple, instead of both.
+    """
+
+    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
                  dtype: Any = None, name: str | None = None,
-                 input_shape: Sequence[int] | None = None) -> None:
+                 input_shape: Sequence[int | None] | None = None,
+                 batch_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
+        kwargs.pop("sparse", None)
+        if batch_shape is not None:
+            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
         shape = shape if shape is not None else input_shape
         if shape is None:
             raise ValueError("InputLayer: pass shape=(...) (without the batch dim)")
-        super().__init__(name=name, input_shape=tuple(shape))
-        self.dtype = dtype
+        super().__init__(name=name, input_shape=tuple(shape), **kwargs)
+        self.dtype = "float32" if dtype is None else str(np.dtype(dtype))
+        self.batch_size = batch_size
+        self.output = KerasTensor((batch_size, *shape), self.dtype, name=self.name)
+        self.output._keras_history = KerasHistory(self, 0, 0)
+        self._inbound_nodes = [Node(self, (), {}, self.output)]
+        self.built = True
 
     def call(self, x: Tensor) -> Tensor:
         return x
 
+    def get_config(self) -> dict[str, Any]:
+        return {"batch_shape": [self.batch_size, *(self.input_shape_arg or ())],
+                "dtype": self.dtype, "sparse": False, "name": self.name}
 
-def Input(shape: Sequence[int], batch_size: int | None = None, dtype: Any = None,  # noqa: N802
-          name: str | None = None) -> InputLayer:
-    """The symbolic input of a Sequential model: ``Sequential([Input((28, 28, 1)), ...])``."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
+
+def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,  # noqa: N802
+          dtype: Any = None, sparse: bool | None = None,
+          batch_shape: Sequence[int | None] | None = None, name: str | None = None,
+          tensor: Any = None) -> KerasTensor:
+    """A symbolic input: call layers on it and pass it to ``keras.Model(inputs, outputs)``,
+    or start a ``Sequential`` with it.
+
+    Example:
+        >>> from chainrule import keras
+        >>> x = keras.Input(shape=(3,), name="features")
+        >>> x.shape
+        (None, 3)
+    """
+    if sparse:
+        raise ValueError("Input: sparse inputs are not supported")
+    if tensor is not None:
+        raise ValueError("Input: tensor= is not supported; call the model on the tensor instead")
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
+                      batch_shape=batch_shape).output
 
 
 class _WithActivation(Layer):

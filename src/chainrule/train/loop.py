@@ -22,7 +22,7 @@ from typing import Any
 from chainrule.train.callbacks import Callback, CallbackList, History, Logs
 from chainrule.train.progress import ProgbarLogger
 
-StepFn = Callable[[Any], tuple[Logs, int]]
+StepFn = Callable[[Any], tuple[Logs, int | None]]
 
 
 class _Mean:
@@ -32,13 +32,18 @@ class _Mean:
         self.sums: dict[str, float] = {}
         self.count = 0
 
-    def update(self, logs: Logs, n: int) -> Logs:
+    def update(self, logs: Logs, n: int | None) -> Logs:
+        if n is None:  # the step's logs are already running values (Keras's stateful metrics)
+            self.latest: Logs | None = dict(logs)
+            return dict(logs)
         self.count += n
         for k, v in logs.items():
             self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
         return self.result()
 
     def result(self) -> Logs:
+        if getattr(self, "latest", None) is not None:
+            return dict(self.latest)  # type: ignore[arg-type]
         return {k: s / self.count for k, s in self.sums.items()} if self.count else {}
 
 
@@ -93,7 +98,8 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
     Args:
         model: any object; gets ``stop_training`` (set it True from a callback to stop after the
             current epoch) and ``history``.
-        step: runs one training batch, returns ``(batch_logs, batch_size)``.
+        step: runs one training batch, returns ``(batch_logs, batch_size)``, or
+            ``(running_logs, None)`` when it keeps its own running values over the epoch.
         batches: ``batches(epoch)`` gives the epoch's batches (shuffle there).
         steps: batches per epoch, for the progress bar and callbacks' ``params``.
         validate: called after each epoch with the callback list; returns logs that are
@@ -106,6 +112,8 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
     cbs = _callbacks(model, callbacks, verbose, history, epochs=epochs, steps=steps)
     model.stop_training = False
     cbs.on_train_begin()
+    # a callback that restores a backup (BackupAndRestore) sets where training resumes
+    initial_epoch = vars(model).pop("_initial_epoch", initial_epoch)
     logs: Logs = {}
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)
