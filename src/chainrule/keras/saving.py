@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
-from chainrule.keras.layers import InputLayer, Layer, _snake
+from chainrule.keras.layers import Layer, _snake
 
 KERAS_VERSION = "3.15.1"
 _BENIGN = {"dtype", "seed", "ema_momentum", "ema_overwrite_frequency", "name", "ragged",

@@ -35,7 +35,7 @@ from chainrule.keras.data_adapter import (
     class_weights_to_sample_weights,
     unpack_x_y_sample_weight,
 )
-from chainrule.keras.layers import Layer, _fmt_shape, _snake, _unique_name
+from chainrule.keras.layers import Layer, _snake, _unique_name
 from chainrule.keras.symbolic import flatten, map_structure
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, evaluate_loop, fit_loop, predict_loop
@@ -295,6 +295,8 @@ class Model(Layer):
     def reset_metrics(self) -> None:
         for m in self.metrics:
             m.reset_state()
+        for t in self.__dict__.get("_part_trackers", {}).values():
+            t.reset_state()
 
     def _prepare(self, batch: tuple[Any, Any, Any]) -> None:
         if not self.compiled:
@@ -423,10 +425,10 @@ class Model(Layer):
 
     # The fit / evaluate loops call these with a NumPy batch (x, y, sample_weight).
     def _train_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], None]:
-        return self.train_step(_as_tensors(batch)), None
+        return _flat_logs(self.train_step(_as_tensors(batch))), None
 
     def _test_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], None]:
-        return self.test_step(_as_tensors(batch)), None
+        return _flat_logs(self.test_step(_as_tensors(batch))), None
 
     # ---- loops ----
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
@@ -560,6 +562,17 @@ def param_counts(layer: Layer) -> tuple[int, int]:
     if isinstance(layer, Model):
         return layer._param_counts()
     return layer.count_params()
+
+
+def _flat_logs(logs: dict[str, Any]) -> dict[str, float]:
+    """Step results as a flat dict of floats (a metric whose result is a dict is spread)."""
+    out: dict[str, float] = {}
+    for k, v in logs.items():
+        if isinstance(v, dict):
+            out.update(_flat_logs(v))
+        else:
+            out[k] = float(getattr(v, "item", lambda v=v: v)())
+    return out
 
 
 def _batch_len(x: Any) -> int:
