@@ -33,15 +33,14 @@ class Functional(Model):
         self.inputs: list[KerasTensor] = flatten(inputs)
         self.outputs: list[KerasTensor] = flatten(outputs)
         self._nodes = self._ordered_nodes()
+        self._layer_order = self._keras_layer_order()
         seen: dict[str, Layer] = {}
-        for node in self._nodes:
-            layer = node.layer
+        for layer in self._layer_order:   # registered in Keras's order: weights, optimizer slots
             other = seen.setdefault(layer.name, layer)
             if other is not layer:
                 raise ValueError(f"keras.Model: all layer names should be unique; '{layer.name}' "
                                  f"is used by two layers")
-            if layer.name not in self._modules:
-                self.add_module(layer.name, layer)
+            self.add_module(layer.name, layer)
         self.built = True
         self._output_count = len(self.outputs)
 
@@ -77,12 +76,51 @@ class Functional(Model):
     # ---- introspection ----
     @property
     def layers(self) -> list[Layer]:
-        """Every layer of the graph once, in call order, InputLayers included (as in Keras)."""
-        out: list[Layer] = []
-        for node in self._nodes:
-            if all(node.layer is not la for la in out):
-                out.append(node.layer)
-        return out
+        """Every layer of the graph once, InputLayers included, in Keras's order: by depth
+        from the inputs, ties in the order a walk back from the outputs first meets them."""
+        return self._layer_order
+
+    def _keras_layer_order(self) -> list[Layer]:
+        input_ids = {id(t) for t in self.inputs}
+        index: dict[int, int] = {}
+        finished: set[int] = set()
+        decreasing: list[Node] = []
+
+        def visit(t: KerasTensor) -> None:   # Keras's _build_map_helper, iteratively
+            stack: list[tuple[KerasTensor, bool]] = [(t, False)]
+            while stack:
+                t, done = stack.pop()
+                node = _node(t)
+                if done:
+                    if id(node) not in finished:
+                        finished.add(id(node))
+                        decreasing.append(node)
+                    continue
+                if id(node) in finished:
+                    continue
+                index.setdefault(id(node.layer), len(index))
+                stack.append((t, True))
+                if id(t) not in input_ids:
+                    stack += [(p, False) for p in reversed(node.input_tensors)]
+
+        for t in self.outputs:
+            visit(t)
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        layers: dict[int, Layer] = {}
+        for node in reversed(decreasing):
+            depth = max(node_depth.setdefault(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = node_depth[id(node)] = depth
+            layers[id(node.layer)] = node.layer
+            if id(node.outputs) in input_ids:
+                continue
+            for parent in node.parent_nodes:
+                node_depth[id(parent)] = max(depth + 1, node_depth.get(id(parent), 0))
+        for t in self.inputs:
+            layer = _node(t).layer
+            if id(layer) not in layer_depth:
+                layer_depth[id(layer)], index[id(layer)], layers[id(layer)] = 0, -1, layer
+        return sorted(layers.values(), key=lambda la: (-layer_depth[id(la)], index[id(la)]))
 
     @property
     def input_names(self) -> list[str]:
@@ -167,7 +205,8 @@ class Functional(Model):
                 if not ready(node):
                     continue
                 args = [_resolve(a, lookup) for a in node["args"]]
-                kwargs = {k: _resolve(v, lookup) for k, v in node.get("kwargs", {}).items()}
+                kwargs = {k: _resolve(v, lookup) for k, v in node.get("kwargs", {}).items()
+                          if v is not None}   # Keras records mask=None and the like
                 result = made[name](*args, **kwargs)
                 for j, t in enumerate(flatten(result)):
                     outputs[(name, i, j)] = t

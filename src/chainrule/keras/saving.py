@@ -31,6 +31,8 @@ import chainrule as cr
 from chainrule.keras.layers import Layer, _snake
 
 KERAS_VERSION = "3.15.1"
+# Keras settings whose value here is the only behaviour chainrule has
+_DEFAULTS = {"data_format": "channels_last", "groups": 1, "renorm_momentum": 0.99}
 _BENIGN = {"dtype", "seed", "ema_momentum", "ema_overwrite_frequency", "name", "ragged",
            "optional", "sparse", "build_config", "loss_scale_factor"}
 
@@ -265,7 +267,8 @@ def accepted(cls: Any, config: dict[str, Any], what: str) -> dict[str, Any]:
     for k, v in config.items():
         if k in names:
             out[k] = v
-        elif v in (None, False) or k in _BENIGN or k.endswith("_initializer"):
+        elif v in (None, False) or k in _BENIGN or k.endswith("_initializer") or \
+                (k in _DEFAULTS and _DEFAULTS[k] == v):
             continue
         else:
             raise ValueError(f"{what}: the setting {k}={v!r} is not supported by chainrule")

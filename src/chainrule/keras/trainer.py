@@ -101,6 +101,14 @@ class Model(Layer):
         self.compiled = False
         self._bound = False
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Model:  # type: ignore[override]
+        """A functional model from its config (``get_config``); subclasses override this."""
+        if "input_layers" in config:
+            from chainrule.keras.functional import Functional
+            return Functional.from_config(config)
+        return super().from_config(config)  # type: ignore[return-value]
+
     # ---- calling ----
     def forward(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         args = map_structure(_tensor, args)
