@@ -16,3 +16,7 @@ from chainrule.train.progress import ProgbarLogger
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
            "ReduceLROnPlateau"]
+
+from chainrule.train.callbacks import BackupAndRestore, TerminateOnNaN  # noqa: E402
+
+__all__ += ["BackupAndRestore", "TerminateOnNaN"]

@@ -159,6 +159,7 @@ def _write_optimizer(model: Any, f: Any) -> None:
             group.create_dataset(str(i), data=np.ascontiguousarray(to(np.asarray(state[k]))))
             i += 1
     group.attrs["chainrule_slots"] = json.dumps(slots)
+    group.attrs["chainrule_learning_rate"] = float(opt.learning_rate)  # var 1 is float32
 
 
 def _read_optimizer(model: Any, f: Any) -> None:
@@ -170,7 +171,7 @@ def _read_optimizer(model: Any, f: Any) -> None:
         opt.bind(p for p in model.parameters() if p.requires_grad)
         model._bound = True
     opt.iterations = int(np.asarray(group["0"]))
-    opt.learning_rate = float(np.asarray(group["1"]))
+    opt.learning_rate = float(group.attrs.get("chainrule_learning_rate", np.asarray(group["1"])))
     slots = json.loads(group.attrs["chainrule_slots"])
     from_keras = _param_layouts(model)
     i = 2
@@ -321,6 +322,19 @@ def load_model(filepath: str | os.PathLike[str], custom_objects: Any = None,
     if state is not None:
         cr.set_rng_state(state)
     return model
+
+
+def restore(model: Any, path: str) -> None:
+    """Load an archive's weights, optimizer state and RNG state into ``model`` itself."""
+    with zipfile.ZipFile(path) as z:
+        meta = json.loads(z.read("metadata.json"))
+        data = z.read("model.weights.h5")
+    with _h5py().File(io.BytesIO(data), "r") as f:
+        _read_weights(model, f)
+        _read_optimizer(model, f)
+    state = meta.get("chainrule", {}).get("rng_state")
+    if state is not None:
+        cr.set_rng_state(state)
 
 
 def save_weights(model: Any, path: str) -> None:

@@ -121,6 +121,8 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
         for i, batch in enumerate(batches(epoch)):
             cbs.on_train_batch_begin(i)
             cbs.on_train_batch_end(i, mean.update(*step(batch)))
+            if model.stop_training:   # set by a batch-level callback (TerminateOnNaN)
+                break
         logs = mean.result()
         if validate is not None:
             logs.update({f"val_{k}": v for k, v in validate(cbs).items()})
