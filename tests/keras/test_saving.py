@@ -107,11 +107,15 @@ def test_layer_get_config_from_config():
     config = d.get_config()
     assert config == {"units": 4, "activation": "relu", "use_bias": False, "name": "d",
                       "trainable": True}
-    e = layers.Dense.from_config({**config, "kernel_regularizer": None,
-                                  "kernel_initializer": {"class_name": "GlorotUniform"}})
+    assert layers.Dense.from_config(config).get_config() == config
+    from chainrule.keras.saving import from_config
+    keras_entry = {"class_name": "Dense", "config": {
+        **config, "kernel_regularizer": None, "dtype": {"class_name": "DTypePolicy"},
+        "kernel_initializer": {"class_name": "GlorotUniform"}}}
+    e = from_config(keras_entry)
     assert e.units == 4 and not e.use_bias and e.name == "d"
     with pytest.raises(ValueError, match="kernel_regularizer=.*not supported"):
-        layers.Dense.from_config({**config, "kernel_regularizer": "l2"})
+        from_config({"class_name": "Dense", "config": {**config, "kernel_regularizer": "l2"}})
 
 
 KERAS_WRITE = textwrap.dedent('''

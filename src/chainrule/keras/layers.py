@@ -13,12 +13,10 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 import chainrule as cr
 from chainrule import nn
 from chainrule.keras import activations, initializers
-from chainrule.keras.symbolic import KerasHistory, KerasTensor, Node, any_symbolic, call_symbolic
+from chainrule.keras.symbolic import any_symbolic, call_symbolic
 from chainrule.nn import functional as F
 from chainrule.tensor import Tensor
 
@@ -123,10 +121,7 @@ class Layer(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
-        """The layer ``config`` describes (Keras-only settings at their defaults are
-        ignored, others refused)."""
-        from chainrule.keras.saving import accepted
-        return cls(**accepted(cls, config, cls.__name__))
+        return cls(**config)
 
     # ---- machinery ----
     def _check_input(self, shape: Shape) -> None:
@@ -181,63 +176,6 @@ class Layer(nn.Module):
 
 def _fmt_shape(shape: Shape) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
-class InputLayer(Layer):
-    """The entry of a functional graph: ``output`` is its ``KerasTensor``; ``Input`` makes one.
-
-    Args:
-        shape: the shape of one sample (without the batch dim).
-        batch_size: a fixed batch size, or None.
-        dtype: the dtype of the input, ``"float32"`` by default (``"int64"`` for token ids).
-        batch_shape: ``(batch_size, *shape)`` in one tuple, instead of both.
-    """
-
-    def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,
-                 dtype: Any = None, name: str | None = None,
-                 input_shape: Sequence[int | None] | None = None,
-                 batch_shape: Sequence[int | None] | None = None, **kwargs: Any) -> None:
-        kwargs.pop("sparse", None)
-        if batch_shape is not None:
-            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
-        shape = shape if shape is not None else input_shape
-        if shape is None:
-            raise ValueError("InputLayer: pass shape=(...) (without the batch dim)")
-        super().__init__(name=name, input_shape=tuple(shape), **kwargs)
-        self.dtype = "float32" if dtype is None else str(np.dtype(dtype))
-        self.batch_size = batch_size
-        self.output = KerasTensor((batch_size, *shape), self.dtype, name=self.name)
-        self.output._keras_history = KerasHistory(self, 0, 0)
-        self._inbound_nodes = [Node(self, (), {}, self.output)]
-        self.built = True
-
-    def call(self, x: Tensor) -> Tensor:
-        return x
-
-    def get_config(self) -> dict[str, Any]:
-        return {"batch_shape": [self.batch_size, *(self.input_shape_arg or ())],
-                "dtype": self.dtype, "sparse": False, "name": self.name}
-
-
-def Input(shape: Sequence[int | None] | None = None, batch_size: int | None = None,  # noqa: N802
-          dtype: Any = None, sparse: bool | None = None,
-          batch_shape: Sequence[int | None] | None = None, name: str | None = None,
-          tensor: Any = None) -> KerasTensor:
-    """A symbolic input: call layers on it and pass it to ``keras.Model(inputs, outputs)``,
-    or start a ``Sequential`` with it.
-
-    Example:
-        >>> from chainrule import keras
-        >>> x = keras.Input(shape=(3,), name="features")
-        >>> x.shape
-        (None, 3)
-    """
-    if sparse:
-        raise ValueError("Input: sparse inputs are not supported")
-    if tensor is not None:
-        raise ValueError("Input: tensor= is not supported; call the model on the tensor instead")
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
-                      batch_shape=batch_shape).output
 
 
 class _WithActivation(Layer):
@@ -420,6 +358,7 @@ class Activation(_WithActivation):
         return x
 
 
+from chainrule.keras.input_layer import Input, InputLayer  # noqa: E402
 from chainrule.keras.recurrent import LSTM, BatchNormalization, Embedding  # noqa: E402
 
 __all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv1D",

@@ -71,6 +71,8 @@ def _same(a: np.ndarray) -> np.ndarray:
 
 def _layout(layer: Layer) -> list[tuple[Any, Callable[..., Any], Callable[..., Any]]]:
     """(tensor, to-Keras, from-Keras) for each of the layer's own variables, in Keras order."""
+    if hasattr(layer, "_keras_weights"):   # a layer that states its Keras layout itself
+        return layer._keras_weights()
     kind = type(layer).__name__
     if kind == "Dense":
         return _dense(layer)
@@ -254,7 +256,9 @@ def from_config(entry: dict[str, Any]) -> Layer:
            "Sequential": models.Sequential}.get(name) or getattr(keras_layers, name, None)
     if cls is None:
         raise ValueError(f"Unknown layer: '{name}'. chainrule.keras has no layer of that name")
-    return cls.from_config(entry["config"])
+    if name in ("Functional", "Model", "Sequential"):
+        return cls.from_config(entry["config"])
+    return cls.from_config(accepted(cls, entry["config"], name))
 
 
 def accepted(cls: Any, config: dict[str, Any], what: str) -> dict[str, Any]:
