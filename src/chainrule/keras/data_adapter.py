@@ -38,6 +38,14 @@ def unpack_x_y_sample_weight(data: Any) -> Batch:
                      f"tuple of length {len(data)}")
 
 
+def pack_x_y_sample_weight(x: Any, y: Any = None, sample_weight: Any = None) -> tuple[Any, ...]:
+    """``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``: the inverse of
+    ``unpack_x_y_sample_weight``."""
+    if y is None:
+        return (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
 def to_numpy(struct: Any, name: str) -> Any:
     """Every leaf as a NumPy array (floats as float32)."""
     if struct is None:
