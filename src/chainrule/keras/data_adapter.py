@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+import chainrule as cr
 from chainrule.keras._data import _as_array, _float_or_int
 from chainrule.keras.symbolic import flatten, map_structure
 from chainrule.tensor import Tensor
@@ -175,3 +176,42 @@ def class_weights_to_sample_weights(y: np.ndarray, class_weight: dict[int, float
     for k, v in class_weight.items():
         table[int(k)] = v
     return table[labels]
+
+
+# ---- batches as the steps see them ----
+
+def flat_logs(logs: dict[str, Any]) -> dict[str, float]:
+    """Step results as a flat dict of floats (a metric whose result is a dict is spread)."""
+    out: dict[str, float] = {}
+    for k, v in logs.items():
+        if isinstance(v, dict):
+            out.update(flat_logs(v))
+        else:
+            out[k] = float(getattr(v, "item", lambda v=v: v)())
+    return out
+
+
+def batch_len(x: Any) -> int:
+    return int(flatten(x)[0].shape[0])
+
+
+def to_tensor(v: Any) -> Any:
+    if isinstance(v, Tensor) or v is None:
+        return v
+    if isinstance(v, (np.ndarray, list, float, int)):
+        arr = np.asarray(v)
+        return cr.from_numpy(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
+    return v
+
+
+def as_tensors(batch: tuple[Any, Any, Any]) -> tuple[Any, ...]:
+    x, y, sw = batch
+    x, y = map_structure(to_tensor, x), map_structure(to_tensor, y)
+    return (x, y) if sw is None else (x, y, sw)
+
+
+def take(it: Iterable[Any], n: int) -> Iterable[Any]:
+    for i, b in enumerate(it):
+        if i >= n:
+            return
+        yield b

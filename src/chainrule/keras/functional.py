@@ -12,9 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.keras import activations
+from chainrule.keras.data_adapter import to_tensor as _tensor
 from chainrule.keras.layers import InputLayer, Layer
+from chainrule.keras.model import Model
 from chainrule.keras.symbolic import KerasTensor, Node, flatten, map_structure
-from chainrule.keras.trainer import Model, _tensor
 from chainrule.tensor import Tensor
 
 

@@ -16,9 +16,9 @@ import chainrule as cr
 from chainrule.keras import activations
 from chainrule.keras.functional import Functional
 from chainrule.keras.layers import InputLayer, Layer, _unique_name
+from chainrule.keras.model import Model
 from chainrule.keras.saving import load_model
 from chainrule.keras.symbolic import KerasTensor
-from chainrule.keras.trainer import Model
 from chainrule.tensor import Tensor
 
 Shape = tuple[int | None, ...]

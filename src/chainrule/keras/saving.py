@@ -110,7 +110,7 @@ def _walk(model: Any, prefix: str = "") -> list[tuple[str, Layer]]:
 
 
 def _is_model(layer: Any) -> bool:
-    from chainrule.keras.trainer import Model
+    from chainrule.keras.model import Model
     return isinstance(layer, Model)
 
 

@@ -44,7 +44,7 @@ def _chain_like(model: Any) -> bool:
 
 def print_summary(model: Any, print_fn: Callable[[str], Any] = print,
                   line_length: int = 65) -> None:
-    from chainrule.keras.trainer import param_counts
+    from chainrule.keras.model import param_counts
     if not model.built:
         raise ValueError(f"Model '{model.name}' has not been built yet: give the first layer "
                          f"input_shape=..., start with Input(shape), or call it on data")

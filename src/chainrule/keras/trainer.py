@@ -1,4 +1,4 @@
-"""``keras.Model``: the training machinery shared by functional, sequential and subclassed models.
+"""The training half of ``keras.Model``: ``compile``, the per-batch steps and the loops.
 
 ``compile`` sets the optimizer, losses and metrics; ``fit`` / ``evaluate`` / ``predict`` turn the
 data into batches (``keras.data_adapter``) and hand one-batch steps to the framework-neutral
@@ -16,9 +16,7 @@ give NaN or inf.
 
 from __future__ import annotations
 
-import inspect
-import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,195 +30,22 @@ from chainrule.keras.data_adapter import (
     ArrayData,
     IterableData,
     adapt,
+    as_tensors,
+    batch_len,
     class_weights_to_sample_weights,
+    flat_logs,
+    take,
+    to_tensor,
     unpack_x_y_sample_weight,
 )
-from chainrule.keras.layers import Layer, _snake, _unique_name
 from chainrule.keras.symbolic import flatten, map_structure
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, evaluate_loop, fit_loop, predict_loop
 
 
-class Variable:
-    """A model weight as Keras presents it: ``value`` is the chainrule ``Parameter``.
-
-    ``value.grad`` is the gradient after ``loss.backward()``; ``numpy()`` copies the values and
-    ``assign(array)`` overwrites them.
-    """
-
-    def __init__(self, value: Tensor, path: str) -> None:
-        self.value, self.path = value, path
-        self.name = path.rsplit(".", 1)[-1]
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.value.shape)
-
-    @property
-    def trainable(self) -> bool:
-        return bool(self.value.requires_grad)
-
-    def numpy(self) -> np.ndarray:
-        return np.array(self.value.data, copy=True)
-
-    def assign(self, value: Any) -> None:
-        self.value.data[...] = np.asarray(getattr(value, "data", value))
-
-    def __repr__(self) -> str:
-        return f"<Variable path={self.path}, shape={self.shape}>"
-
-
-class Model(Layer):
-    """A Keras model: ``Model(inputs, outputs)`` (functional) or a subclass with ``call``.
-
-    Example:
-        >>> from chainrule import keras
-        >>> inputs = keras.Input(shape=(3,))
-        >>> outputs = keras.layers.Dense(2)(inputs)
-        >>> model = keras.Model(inputs=inputs, outputs=outputs)
-        >>> model.count_params()
-        8
-    """
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
-            from chainrule.keras.functional import Functional
-            return Functional.__new__(Functional, *args, **kwargs)
-        return super().__new__(cls, *args, **kwargs)  # type: ignore[return-value]
-
-    def __init__(self, *args: Any, name: str | None = None, trainable: bool = True,
-                 **kwargs: Any) -> None:
-        if args or kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected arguments {args} {sorted(kwargs)}"
-                            f"; keras.Model takes inputs=, outputs= or, when subclassed, name=")
-        super().__init__(name=name or _unique_name(_snake(type(self).__name__)),
-                         trainable=trainable)
-        self.stop_training = False
-        self.history: History | None = None
-        self.optimizer: optimizers.Optimizer | None = None
-        self.compiled = False
-        self._bound = False
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Model:  # type: ignore[override]
-        """A functional model from its config (``get_config``); subclasses override this."""
-        if "input_layers" in config:
-            from chainrule.keras.functional import Functional
-            return Functional.from_config(config)
-        return super().from_config(config)  # type: ignore[return-value]
-
-    # ---- calling ----
-    def forward(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        args = map_structure(_tensor, args)
-        if "training" in inspect.signature(self.call).parameters:
-            kwargs.setdefault("training", self.training)
-        out = self.call(*args, **kwargs)
-        self.built = True
-        leaves = flatten(out)
-        self._output_count = len(leaves)
-        if len(leaves) == 1 and isinstance(leaves[0], Tensor):
-            self.output_shape = (None, *leaves[0].shape[1:])
-        return out
-
-    def build(self, input_shape: Any) -> None:
-        """Create the weights by calling the model once on zeros of ``input_shape``."""
-        def zeros(shape: Any) -> Tensor:
-            return cr.zeros(*(1 if s is None else s for s in shape))
-        shapes = input_shape
-        x = ([zeros(s) for s in shapes] if isinstance(shapes, list) else zeros(shapes))
-        self._probe(x)
-
-    def _probe(self, x: Any) -> None:
-        was = self.training
-        self.eval()
-        try:
-            with cr.no_grad():
-                self(x)
-        finally:
-            self.train(was)
-        self.built = True
-
-    @property
-    def layers(self) -> list[Layer]:
-        return [m for m in self._modules.values() if isinstance(m, Layer)]
-
-    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
-        """The layer called ``name``, or at position ``index`` of ``layers``."""
-        if index is not None:
-            if name is not None:
-                raise ValueError("get_layer: pass name or index, not both")
-            if not -len(self.layers) <= index < len(self.layers):
-                raise ValueError(f"get_layer: index {index} is out of range for a model with "
-                                 f"{len(self.layers)} layers")
-            return self.layers[index]
-        for layer in self.layers:
-            if layer.name == name:
-                return layer
-        raise ValueError(f"No such layer: {name}. Existing layers are: "
-                         f"{[la.name for la in self.layers]}.")
-
-    # ---- weights ----
-    def _variables(self, trainable: bool | None = None) -> list[Variable]:
-        return [Variable(p, n) for n, p in self.named_parameters()
-                if trainable is None or bool(p.requires_grad) == trainable]
-
-    @property
-    def weights(self) -> list[Variable]:
-        return self._variables()
-
-    @property
-    def trainable_weights(self) -> list[Variable]:
-        return self._variables(True)
-
-    @property
-    def non_trainable_weights(self) -> list[Variable]:
-        return self._variables(False)
-
-    trainable_variables = trainable_weights
-
-    def count_params(self) -> int:  # type: ignore[override]
-        return sum(self._param_counts())
-
-    def _param_counts(self) -> tuple[int, int]:
-        """(trainable, non-trainable) over the layers, nested models included."""
-        counts = [param_counts(la) for la in self.layers]
-        return sum(c[0] for c in counts), sum(c[1] for c in counts)
-
-    def get_weights(self) -> list[np.ndarray]:
-        return [np.array(p.data, copy=True) for p in self.parameters()]
-
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        params = list(self.parameters())
-        if len(params) != len(weights):
-            raise ValueError(f"set_weights: the model has {len(params)} weight arrays, got "
-                             f"{len(weights)}")
-        for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
-                raise ValueError(f"set_weights: shape {tuple(np.shape(w))} does not match the "
-                                 f"weight's shape {tuple(p.shape)}")
-            p.data[...] = w
-
-    def save_weights(self, filepath: str | os.PathLike[str]) -> None:
-        """Keras's ``.weights.h5`` file (needs ``h5py``); any other name gets the state dict
-        (``chainrule.save``)."""
-        from chainrule.keras import saving
-        saving.save_weights(self, os.fspath(filepath))
-
-    def load_weights(self, filepath: str | os.PathLike[str]) -> None:
-        from chainrule.keras import saving
-        saving.load_weights(self, os.fspath(filepath))
-
-    def save(self, filepath: str | os.PathLike[str]) -> None:
-        """The whole model — config, weights, optimizer state — as a Keras 3 ``.keras`` archive.
-
-        Any other file name gets the state dict (``save_weights``), as before archives existed.
-        """
-        from chainrule.keras import saving
-        path = os.fspath(filepath)
-        if path.endswith(".keras"):
-            saving.save_model(self, path)
-        else:
-            saving.save_weights(self, path)
+class Trainer:
+    """``compile`` / ``fit`` / ``evaluate`` / ``predict`` and the steps they run; a base of
+    ``keras.Model``, which supplies the calls, the parameters and ``output_names``."""
 
     # ---- training configuration ----
     def compile(self, optimizer: str | optimizers.Optimizer = "rmsprop", loss: Any = None,
@@ -310,7 +135,7 @@ class Model(Layer):
         if not self.compiled:
             raise RuntimeError("You must call compile() before fit/evaluate")
         if not self.built:
-            self._probe(map_structure(_tensor, batch[0]))
+            self._probe(map_structure(to_tensor, batch[0]))
         if not self._bound:
             assert self.optimizer is not None
             self.optimizer.bind(p for p in self.parameters() if p.requires_grad)
@@ -417,14 +242,14 @@ class Model(Layer):
         x, y, sw = unpack_x_y_sample_weight(data)
         total, parts, outs = self._gradient_step(x, y, sw)
         acts = self._logit_activations()
-        return self._record(total, parts, y, outs, acts, _batch_len(x))
+        return self._record(total, parts, y, outs, acts, batch_len(x))
 
     def test_step(self, data: Any) -> dict[str, float]:
         """The loss and metrics of a batch, without training; returns the logs."""
         x, y, sw = unpack_x_y_sample_weight(data)
         with cr.no_grad():
             total, parts, outs, acts = self._loss_of_batch(x, y, sw)
-        return self._record(total, parts, y, outs, acts, _batch_len(x))
+        return self._record(total, parts, y, outs, acts, batch_len(x))
 
     def predict_step(self, data: Any) -> Any:
         x, _, _ = unpack_x_y_sample_weight(data)
@@ -433,10 +258,10 @@ class Model(Layer):
 
     # The fit / evaluate loops call these with a NumPy batch (x, y, sample_weight).
     def _train_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], None]:
-        return _flat_logs(self.train_step(_as_tensors(batch))), None
+        return flat_logs(self.train_step(as_tensors(batch))), None
 
     def _test_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], None]:
-        return _flat_logs(self.test_step(_as_tensors(batch))), None
+        return flat_logs(self.test_step(as_tensors(batch))), None
 
     # ---- loops ----
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
@@ -498,7 +323,7 @@ class Model(Layer):
                 return self._prepared(data.batches())
             order = np.random.default_rng(_seed()).permutation(data.n) if shuffle else None
             it = data.batches(batch_size, order)
-            return it if steps_per_epoch is None else _take(it, steps_per_epoch)
+            return it if steps_per_epoch is None else take(it, steps_per_epoch)
 
         def validate(cbs: Any) -> dict[str, float]:
             if (current["epoch"] + 1) % validation_freq:
@@ -548,8 +373,8 @@ class Model(Layer):
 
         def step(batch: Any) -> Any:
             if not self.built:
-                self._probe(map_structure(_tensor, batch[0]))
-            out = self.predict_step(_as_tensors(batch))
+                self._probe(map_structure(to_tensor, batch[0]))
+            out = self.predict_step(as_tensors(batch))
             return map_structure(lambda t: np.asarray(t.data), out)
 
         outs = predict_loop(self, step, it, callbacks)
@@ -558,52 +383,3 @@ class Model(Layer):
         leaves = [flatten(o) for o in outs]
         merged = iter([np.concatenate([b[i] for b in leaves]) for i in range(len(leaves[0]))])
         return map_structure(lambda _: next(merged), outs[0])
-
-    def summary(self, print_fn: Callable[[str], Any] = print, line_length: int = 65) -> None:
-        """Print Keras's table: layer (type), output shape, param #, then the totals."""
-        from chainrule.keras.summary import print_summary
-        print_summary(self, print_fn, line_length)
-
-
-def param_counts(layer: Layer) -> tuple[int, int]:
-    """(trainable, non-trainable) parameter counts of a layer or a model."""
-    if isinstance(layer, Model):
-        return layer._param_counts()
-    return layer.count_params()
-
-
-def _flat_logs(logs: dict[str, Any]) -> dict[str, float]:
-    """Step results as a flat dict of floats (a metric whose result is a dict is spread)."""
-    out: dict[str, float] = {}
-    for k, v in logs.items():
-        if isinstance(v, dict):
-            out.update(_flat_logs(v))
-        else:
-            out[k] = float(getattr(v, "item", lambda v=v: v)())
-    return out
-
-
-def _batch_len(x: Any) -> int:
-    return int(flatten(x)[0].shape[0])
-
-
-def _tensor(v: Any) -> Any:
-    if isinstance(v, Tensor) or v is None:
-        return v
-    if isinstance(v, (np.ndarray, list, float, int)):
-        arr = np.asarray(v)
-        return cr.from_numpy(arr.astype(np.float32) if arr.dtype.kind == "f" else arr)
-    return v
-
-
-def _as_tensors(batch: tuple[Any, Any, Any]) -> tuple[Any, ...]:
-    x, y, sw = batch
-    x, y = map_structure(_tensor, x), map_structure(_tensor, y)
-    return (x, y) if sw is None else (x, y, sw)
-
-
-def _take(it: Iterable[Any], n: int) -> Iterable[Any]:
-    for i, b in enumerate(it):
-        if i >= n:
-            return
-        yield b
