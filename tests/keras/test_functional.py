@@ -212,3 +212,16 @@ def test_jit_compile_matches_eager():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_multi_output_metrics_follow_keras_structure():
+    model, _, _ = two_in_two_out()
+    x, y = data()
+    model.compile("sgd", loss=["sparse_categorical_crossentropy", "mse"],
+                  metrics=[["accuracy"], [keras.metrics.MeanAbsoluteError()]])
+    logs = model.evaluate(x, y, return_dict=True, verbose=0)
+    assert list(logs) == ["loss", "cls_loss", "reg_loss", "cls_accuracy",
+                          "reg_mean_absolute_error"]
+    model.compile("sgd", loss="mse", metrics=["mae"])       # a flat list: Keras refuses too
+    with pytest.raises(ValueError, match="Invalid `metrics` for a model with 2 outputs"):
+        model.evaluate(x, {"cls": np.zeros((64, 3)), "reg": y["reg"]}, verbose=0)

@@ -8,6 +8,7 @@ model, metrics as ``<metric>`` or, with several outputs, ``<output>_<metric>``.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -107,11 +108,15 @@ class CompileMetrics(metrics.Metric):
 
     def build(self, output_names: Sequence[str], loss: CompileLoss,
               output_shapes: Sequence[tuple[Any, ...]]) -> None:
-        arg = self.metrics_arg
-        nested = isinstance(arg, (list, tuple)) and len(arg) == len(output_names) > 1 and \
-            all(m is None or isinstance(m, (list, tuple)) for m in arg)
-        per = (per_output(arg, output_names, "metrics") if isinstance(arg, dict) or nested
-               else [arg] * len(output_names))  # a flat list: the same metrics for every output
+        arg, n = self.metrics_arg, len(output_names)
+        if n == 1 or arg is None:
+            per = [arg] * n
+        elif isinstance(arg, dict) or (isinstance(arg, (list, tuple)) and len(arg) == n):
+            per = per_output(arg, output_names, "metrics")
+        else:   # as Keras 3: one entry per output, or a dict by output name
+            raise ValueError(f"Invalid `metrics` for a model with {n} outputs "
+                             f"{list(output_names)}: pass a dict keyed by output name or a "
+                             f"list with one entry (a metric or a list) per output; got {arg!r}")
         self.entries = []
         for i, (name, ms) in enumerate(zip(output_names, per)):
             if ms is None:
@@ -122,7 +127,7 @@ class CompileMetrics(metrics.Metric):
             entry = []
             for m in ms:
                 if isinstance(m, metrics.Metric):
-                    metric = m
+                    metric = copy.copy(m) if len(output_names) > 1 else m
                 else:
                     log, fn = metrics.resolve(m, loss_name, output_shapes[i])
                     metric = metrics.MeanMetricWrapper(fn, log)
