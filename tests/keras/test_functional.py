@@ -225,3 +225,24 @@ def test_multi_output_metrics_follow_keras_structure():
     model.compile("sgd", loss="mse", metrics=["mae"])       # a flat list: Keras refuses too
     with pytest.raises(ValueError, match="Invalid `metrics` for a model with 2 outputs"):
         model.evaluate(x, {"cls": np.zeros((64, 3)), "reg": y["reg"]}, verbose=0)
+
+
+def test_subclass_overriding_train_step_built_from_inputs_and_outputs():
+    # the Keras guide's pattern: CustomModel(inputs, outputs) with only train_step overridden
+    calls = []
+
+    class CustomModel(keras.Model):
+        def train_step(self, data):
+            calls.append(1)
+            return super().train_step(data)
+
+    inputs = keras.Input(shape=(3,))
+    model = CustomModel(inputs, layers.Dense(1)(inputs))
+    assert isinstance(model, CustomModel) and type(model).__name__ == "CustomModel"
+    assert len(model.layers) == 2 and model.count_params() == 4
+    model.compile("sgd", "mse")
+    x = np.ones((8, 3), np.float32)
+    model.fit(x, x[:, :1], epochs=2, batch_size=4, verbose=0)
+    assert len(calls) == 4
+    with pytest.raises(TypeError, match="positional argument"):
+        MLP(inputs, inputs)      # a subclass with its own __init__ is not a graph model

@@ -66,9 +66,14 @@ class Model(Trainer, Layer):
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Model:
-        if cls is Model and (len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs):
-            from chainrule.keras.functional import Functional
-            return Functional.__new__(Functional, *args, **kwargs)
+        from chainrule.keras.functional import Functional
+        graph_args = len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs
+        if graph_args and not issubclass(cls, Functional) and (cls is Model or
+                                                               "__init__" not in vars(cls)):
+            # Model(inputs, outputs), or a subclass that overrides only steps (a custom
+            # train_step) called the same way: a functional model of that subclass, as in Keras
+            target = Functional if cls is Model else _functional_subclass(cls)
+            return target.__new__(target, *args, **kwargs)
         return super().__new__(cls, *args, **kwargs)  # type: ignore[return-value]
 
     def __init__(self, *args: Any, name: str | None = None, trainable: bool = True,
@@ -210,6 +215,18 @@ class Model(Trainer, Layer):
         """Print Keras's table: layer (type), output shape, param #, then the totals."""
         from chainrule.keras.summary import print_summary
         print_summary(self, print_fn, line_length)
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type) -> type:
+    """``cls`` with ``Functional`` mixed in (once per class), keeping its name."""
+    from chainrule.keras.functional import Functional
+    if cls not in _FUNCTIONAL_SUBCLASSES:
+        _FUNCTIONAL_SUBCLASSES[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__})
+    return _FUNCTIONAL_SUBCLASSES[cls]
 
 
 def param_counts(layer: Layer) -> tuple[int, int]:
