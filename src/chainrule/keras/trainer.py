@@ -60,7 +60,7 @@ class Trainer:
                 output) or a dict keyed by output name, or one loss for all.
             loss_weights: the weight of each output's loss in the total (list or dict).
             metrics: names ('accuracy', 'mae', ...), callables or ``keras.metrics`` objects;
-                a list for every output, or a dict / list of lists per output.
+                with several outputs a dict by output name or one entry per output.
             jit_compile: True traces the training step with ``cr.compile`` and replays it.
         """
         if weighted_metrics is not None:
@@ -71,7 +71,6 @@ class Trainer:
         self._compile_loss = None if loss is None else CompileLoss(loss, loss_weights)
         self._compile_metrics = CompileMetrics(metrics)
         self._loss_tracker = metrics_mod.Mean(name="loss")
-        self.metric_ids = list(metrics or []) if not isinstance(metrics, dict) else metrics
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile is True
         self._gradient_step = cr.compile(self._eager_gradient_step) if self.jit_compile \
