@@ -54,6 +54,9 @@ def test_checkpoint_every_n_batches(tmp_path):
     model.fit(x, y, epochs=2, batch_size=20, callbacks=[ck], verbose=0)   # 5 batches/epoch
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "b-1-3.weights.h5", "b-2-1.weights.h5", "b-2-4.weights.h5"]
+    import h5py
+    with h5py.File(tmp_path / "b-2-4.weights.h5") as f:   # Keras's layout, not a state dict
+        assert f["layers/dense/vars/0"].shape == (6, 16)
     with pytest.raises(ValueError, match="save_freq"):
         callbacks.ModelCheckpoint("x.keras", save_freq=0)
 

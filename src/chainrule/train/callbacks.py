@@ -258,6 +258,8 @@ class ModelCheckpoint(Callback, _Monitor):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if not self.save_weights_only and hasattr(self.model, "save"):
             self.model.save(path)
+        elif hasattr(self.model, "save_weights"):   # a Keras model: .weights.h5 by its name
+            self.model.save_weights(path)
         else:
             save_state(self.model.state_dict(), path)
 
