@@ -188,6 +188,8 @@ def test_reads_an_archive_written_by_keras(tmp_path):
                                                 "flatten", "dense", "cls", "reg"]
     for a, b in zip(model.predict(x), expected):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    # Keras's Adam slots (m, v per weight) become the optimizer's state here
+    assert model.optimizer.iterations == 4 and len(model.optimizer.inner.state) == 12
 
 
 def test_keras_reads_an_archive_written_here(tmp_path):

@@ -149,6 +149,7 @@ class Layer(nn.Module):
         self._check_input(shape)
         if not self.built:
             self.build(shape)
+            self.train(self.training)   # modules made by build take the layer's mode
             self.built_input_shape = self._build_shape(shape)
             self.built = True
             if not self.trainable:

@@ -164,22 +164,36 @@ def _write_optimizer(model: Any, f: Any) -> None:
     group.attrs["chainrule_learning_rate"] = float(opt.learning_rate)  # var 1 is float32
 
 
+# The slots Keras 3 keeps per weight, in its order, by the chainrule (PyTorch) names of the same
+# running averages; Keras's Adam/AdamW m, v and RMSprop's velocity are PyTorch's.
+_KERAS_SLOTS = {"Adam": ["exp_avg", "exp_avg_sq"], "AdamW": ["exp_avg", "exp_avg_sq"],
+                "RMSprop": ["square_avg"]}
+
+
 def _read_optimizer(model: Any, f: Any) -> None:
     opt = getattr(model, "optimizer", None)
     group = f.get("optimizer/vars")
-    if opt is None or group is None or "chainrule_slots" not in group.attrs:
-        return   # no optimizer, or one written by Keras: its slots are not ours
+    if opt is None or group is None:
+        return
     if opt.inner is None:
         opt.bind(p for p in model.parameters() if p.requires_grad)
         model._bound = True
+    params = _bound(opt)
+    if "chainrule_slots" in group.attrs:
+        slots = json.loads(group.attrs["chainrule_slots"])
+    else:   # written by Keras: read the optimizers whose slots mean the same here
+        names = _KERAS_SLOTS.get(type(opt).__name__)
+        plain = not (opt._kwargs.get("momentum") or opt._kwargs.get("centered"))
+        if names is None or not plain or len(group) != 2 + len(names) * len(params):
+            return
+        slots = [names] * len(params)
     opt.iterations = int(np.asarray(group["0"]))
     opt.learning_rate = float(group.attrs.get("chainrule_learning_rate", np.asarray(group["1"])))
-    slots = json.loads(group.attrs["chainrule_slots"])
     from_keras = _param_layouts(model)
     i = 2
-    for p, keys in zip(_bound(opt), slots):
+    for p, keys in zip(params, slots):
         back = from_keras.get(id(p), (_same, _same))[1]
-        state = {}
+        state: dict[str, Any] = {}
         for k in keys:
             state[k] = back(np.asarray(group[str(i)])).astype(p.data.dtype)
             i += 1
