@@ -16,6 +16,8 @@ from chainrule.keras import layers
 ## A subclassed model with its own training step
 """
 
+keras.utils.set_random_seed(1337)
+
 
 class CustomModel(keras.Model):
     def __init__(self, num_classes=10, **kwargs):

@@ -16,6 +16,8 @@ from chainrule.keras import layers
 ## Prepare the data
 """
 
+keras.utils.set_random_seed(1337)
+
 # Model / data parameters
 num_classes = 10
 input_shape = (28, 28, 1)

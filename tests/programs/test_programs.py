@@ -37,7 +37,7 @@ def mnist_subset(monkeypatch):
 def test_two_input_text_and_numbers(capsys):
     accuracy, out = run("text_and_numbers.py", capsys)
     assert accuracy >= 0.95
-    assert "concatenate (Concatenate)" in out and "text[0][0]" in out
+    assert "(Concatenate)" in out and "text[0][0]" in out
 
 
 def test_subclassed_model_with_custom_train_step(mnist_subset, capsys):

@@ -18,6 +18,8 @@ from chainrule.keras import layers
 ## Generate the data
 """
 
+keras.utils.set_random_seed(1337)
+
 vocabulary_size = 100  # token 0 is padding, 1..5 are the alarm words
 sequence_length = 12
 num_tickets = 4000

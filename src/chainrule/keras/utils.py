@@ -42,5 +42,17 @@ from chainrule.keras.data_adapter import (  # noqa: E402
 )
 from chainrule.keras.plot import model_to_dot, plot_model  # noqa: E402
 
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and chainrule's, as Keras does for
+    its backends: weights, shuffling and dropout become reproducible."""
+    import random
+
+    import chainrule as cr
+    random.seed(seed)
+    np.random.seed(seed)
+    cr.manual_seed(seed)
+
+
 __all__ = ["model_to_dot", "normalize", "pack_x_y_sample_weight", "plot_model",
-           "to_categorical", "unpack_x_y_sample_weight"]
+           "set_random_seed", "to_categorical", "unpack_x_y_sample_weight"]
