@@ -246,3 +246,24 @@ def test_subclass_overriding_train_step_built_from_inputs_and_outputs():
     assert len(calls) == 4
     with pytest.raises(TypeError, match="positional argument"):
         MLP(inputs, inputs)      # a subclass with its own __init__ is not a graph model
+
+
+def test_class_weight_in_fit_equals_the_sample_weights_it_stands_for():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype(np.int64)
+    runs = []
+    for kw in ({"class_weight": {0: 0.25, 1: 2.0}},
+               {"sample_weight": np.where(y == 1, 2.0, 0.25).astype("float32")}):
+        cr.manual_seed(0)
+        m = keras.Sequential([keras.Input((3,)), layers.Dense(2, activation="softmax")])
+        m.compile("sgd", "sparse_categorical_crossentropy")
+        runs.append((m.fit(x, y, epochs=2, batch_size=8, verbose=0, **kw).history["loss"],
+                     m.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="class_weight needs arrays"):
+        runs_model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+        runs_model.compile("sgd", "mse")
+        runs_model.fit([(x, y)], class_weight={0: 1.0}, verbose=0)
