@@ -20,6 +20,9 @@ from chainrule.ops.comparison import (
     allclose, eq, equal, fmod, ge, gt, isclose, isfinite, isnan, le, logical_and, logical_not,
     logical_or, lt, ne, remainder,
 )
+from chainrule.ops.comparison import (
+    bitwise_and, bitwise_or, bitwise_xor, floor_divide, logical_xor,
+)
 from chainrule.ops.counting import bincount, nonzero, searchsorted, unique
 from chainrule.ops.elementwise import (
     add, clamp, clip, div, maximum, minimum, mul, pow, reciprocal, square, sub, where,
@@ -55,6 +58,12 @@ from chainrule.random import (
     Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from chainrule.serialization import load, save
+from chainrule.ops.movedim import movedim, moveaxis, narrow
+from chainrule.size import Size
+from chainrule import accelerator, backends  # noqa: E402
+from chainrule.out_keyword import FUNCTIONS as _WITH_OUT  # noqa: E402
+
+globals().update(_WITH_OUT)  # cr.add(..., out=t), cr.zeros(..., out=t), ...: see out_keyword.py
 
 float32 = backend.float32
 float64 = backend.float64
@@ -67,6 +76,17 @@ float = float32
 double = float64
 long = int64
 half = float16
+
+from chainrule import amp, cpu, onnx
+from chainrule.amp import autocast, get_autocast_dtype, is_autocast_enabled
+
+
+def __getattr__(name: str) -> object:
+    """``chainrule.bfloat16``, made on first use: its storage comes from the optional
+    ``ml_dtypes`` package, which importing chainrule does not load."""
+    if name == "bfloat16":
+        return backend.bfloat16()
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
 
@@ -81,3 +101,4 @@ def numel(input: Tensor) -> int:
 
 
 __version__ = "0.1.0"
+from chainrule import distributed  # noqa: E402

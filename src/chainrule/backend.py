@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+from collections.abc import Callable
 
 import numpy
 
@@ -47,8 +48,87 @@ def set_default_float(dtype: object) -> None:
 
 
 def is_floating(dtype: numpy.dtype) -> bool:
-    """True for the floating dtypes (the only ones that can carry gradients)."""
-    return dtype.kind == "f"
+    """True for the floating dtypes (the only ones that can carry gradients), bfloat16 included."""
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
+def bfloat16() -> numpy.dtype:
+    """The bfloat16 dtype, whose storage comes from the optional ``ml_dtypes`` package.
+
+    NOTE: imported on first use, not with chainrule: ``import ml_dtypes`` costs about as much as
+    importing chainrule itself, and most programs never ask for bfloat16.
+    """
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise ImportError("bfloat16 tensors need the ml_dtypes package: "
+                          "pip install 'chainrule[amp]' (or pip install ml_dtypes)") from None
+    return numpy.dtype(ml_dtypes.bfloat16)
+
+
+def matmul(a: Array, b: Array) -> Array:
+    """``a @ b``; bfloat16 operands are multiplied in float32 and the product rounded to bfloat16.
+
+    NOTE: NumPy has no bfloat16 kernels: ``ml_dtypes`` multiplies element by element (about 30x
+    slower than float32 BLAS at 256x256) and returns float32. float32 products of bfloat16
+    values are exact, so the rounding is the only one, as with a float32-accumulating kernel.
+    """
+    if a.dtype.name != "bfloat16" and b.dtype.name != "bfloat16":
+        return numpy.matmul(a, b)
+    return widened(numpy.matmul, a, b)
+
+
+def widened(fn: Callable[..., Array], *xs: Array) -> Array:
+    """``fn(*xs)`` computed on float32 copies of any bfloat16 operands, the result rounded to
+    the operands' common dtype (NumPy kernels such as matmul and einsum lack bfloat16)."""
+    out = fn(*[x.astype(float32) if x.dtype.name == "bfloat16" else x for x in xs])
+    return out.astype(numpy.result_type(*[x.dtype for x in xs]), copy=False)
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # "V": ml_dtypes' bfloat16
+
+
+def promote_types(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
+    """PyTorch's ``promote_types``: the higher category wins (bool < integer < floating <
+    complex) and keeps its own width (int64 with float16 gives float16, not NumPy's float64);
+    within a category, the wider dtype."""
+    if a is b:
+        return a
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca == cb:
+        return numpy.promote_types(a, b)
+    hi, lo = (a, b) if ca > cb else (b, a)
+    if hi.kind == "c" and lo.kind == "f":  # complex64 with float64 gives complex128
+        return numpy.promote_types(hi, lo)
+    return hi
+
+
+def result_type(*arrays: Array) -> numpy.dtype:
+    """PyTorch's result type of an op over ``arrays``: 0-d arrays (which include Python
+    scalars, already given the other operand's dtype) join only when their category is higher
+    than every dimensioned operand's, as in ``torch.result_type``."""
+    dim = zero = None
+    for x in arrays:
+        d = x.dtype
+        if x.ndim:
+            dim = d if dim is None else promote_types(dim, d)
+        else:
+            zero = d if zero is None else promote_types(zero, d)
+    if dim is None:
+        return zero
+    if zero is None or _CATEGORY[zero.kind] <= _CATEGORY[dim.kind]:
+        return dim
+    if zero.kind == "c" and dim.kind == "f":  # the complex type of the dimensioned float
+        return numpy.dtype(numpy.complex128 if dim == float64 else numpy.complex64)
+    return zero
+
+
+def promote(a: Array, b: Array) -> tuple[Array, Array]:
+    """Both operands cast to their PyTorch result type (a no-op when the dtypes agree)."""
+    if a.dtype is b.dtype:
+        return a, b
+    dt = result_type(a, b)
+    return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
 
 
 def _tune_malloc() -> None:

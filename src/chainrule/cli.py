@@ -2,6 +2,7 @@
 
     chainrule train mnist-cnn [--epochs N] [--batch-size B] [--data-dir D]
     chainrule playground [--host H] [--port P] [--open]
+    chainrule run -n N [--hostfile H] script.py [args...]
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
     sub.add_parser("playground", help="serve the interactive web playground "
                    "([--host H] [--port P] [--open])", add_help=False)
+    sub.add_parser("run", help="run a script on N processes with mpirun "
+                   "(-n N [--hostfile H] script.py [args...])", add_help=False)
     return p
 
 
@@ -116,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "playground":
         return playground(argv[1:])
+    if argv and argv[0] == "run":
+        from chainrule.launch import main as run
+
+        return run(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "train":

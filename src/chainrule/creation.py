@@ -81,6 +81,12 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     check_device(device, "arange")
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero, got start={start}, end={end}, "
+                           f"step={step}")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     if dtype is None:
         ints = all(isinstance(v, int) for v in (start, end, step))
         dtype = backend.int64 if ints else backend.default_float()

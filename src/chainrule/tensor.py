@@ -18,6 +18,7 @@ from chainrule.autograd.tape import ASSIGN, refuse_read, tape
 from chainrule.backend import Array, xp
 from chainrule.device import CPU, device, to_dtype
 from chainrule.device import check as check_device
+from chainrule.size import Size
 
 Scalar = int | float | bool
 
@@ -38,6 +39,7 @@ class Tensor:
     data: Array
     grad: Tensor | None
     requires_grad: bool
+    shape: Size  # ``shape`` and ``size()``: bound in ``tensor_queries.py``
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self.data = as_array(data, dtype)
@@ -65,10 +67,6 @@ class Tensor:
 
     # ---- metadata -------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
     def ndim(self) -> int:
         return self.data.ndim
 
@@ -92,9 +90,6 @@ class Tensor:
     @property
     def mT(self) -> Tensor:
         return self.transpose(-2, -1)
-
-    def size(self, dim: int | None = None) -> Any:
-        return self.data.shape if dim is None else self.data.shape[dim]
 
     def dim(self) -> int:
         return self.data.ndim
@@ -312,8 +307,8 @@ class Tensor:
 
     def __repr__(self) -> str:
         d = self.data
-        finite = d[xp.isfinite(d)] if d.dtype.kind == "f" else d
-        whole = d.dtype.kind != "f" or bool((finite == xp.round(finite)).all())
+        finite = d[xp.isfinite(d)] if backend.is_floating(d.dtype) else d
+        whole = not backend.is_floating(d.dtype) or bool((finite == xp.round(finite)).all())
         body = xp.array2string(d, separator=", ", precision=4, prefix="tensor(",
                                threshold=1000, edgeitems=3,  # PyTorch: 4 fixed decimals
                                floatmode="maxprec_equal" if whole else "fixed")
@@ -349,7 +344,10 @@ def as_array(data: Any, dtype: Any = None) -> Array:
     if isinstance(data, xp.ndarray) or hasattr(data, "dtype"):
         arr = xp.array(data, dtype=dtype)
     else:
-        arr = xp.array(data if not _has_tensors(data) else _untensor(data))
+        try:
+            arr = xp.array(data if not _has_tensors(data) else _untensor(data))
+        except ValueError:
+            raise ValueError(f"tensor: {_ragged(data)}") from None
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
         elif arr.dtype == backend.float64:
@@ -360,6 +358,23 @@ def as_array(data: Any, dtype: Any = None) -> Array:
             raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
                             f"(NumPy dtype {arr.dtype})")
     return arr
+
+
+def _ragged(data: Any, dim: int = 0) -> str:
+    """Where nested lists stop being rectangular, in PyTorch's words."""
+    if isinstance(data, (list, tuple)) and data:
+        lengths = [len(d) if isinstance(d, (list, tuple)) else None for d in data]
+        first = lengths[0]
+        for got in lengths[1:]:
+            if got != first:
+                return (f"expected sequence of length {first} at dim {dim + 1} (got {got})"
+                        if first is not None and got is not None
+                        else f"expected a sequence or a number at every position of dim {dim + 1}")
+        for d in data:
+            reason = _ragged(d, dim + 1)
+            if reason:
+                return reason
+    return ""
 
 
 def _has_tensors(data: Any) -> bool:
@@ -396,5 +411,9 @@ def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-from chainrule import tensor_operators  # noqa: E402, F401  (binds the operators onto Tensor)
+from chainrule import (  # noqa: E402, F401  (bind the operators, queries, pickling onto Tensor)
+    tensor_operators,
+    tensor_pickle,
+    tensor_queries,
+)
 from chainrule.ops import unary as _U  # noqa: E402

@@ -105,17 +105,32 @@ def __invert__(self) -> Tensor:
 
 @tensor_method
 def __and__(self, o: Any) -> Tensor:
-    return _C.logical_and(self, o)
+    return _C.bitwise_and(self, o)
+
+
+@tensor_method
+def __rand__(self, o: Any) -> Tensor:
+    return _C.bitwise_and(o, self)
 
 
 @tensor_method
 def __or__(self, o: Any) -> Tensor:
-    return _C.logical_or(self, o)
+    return _C.bitwise_or(self, o)
+
+
+@tensor_method
+def __ror__(self, o: Any) -> Tensor:
+    return _C.bitwise_or(o, self)
 
 
 @tensor_method
 def __xor__(self, o: Any) -> Tensor:
-    return _C.logical_xor(self, o)
+    return _C.bitwise_xor(self, o)
+
+
+@tensor_method
+def __rxor__(self, o: Any) -> Tensor:
+    return _C.bitwise_xor(o, self)
 
 
 @tensor_method
@@ -156,6 +171,45 @@ def __gt__(self, o: Any) -> Tensor:
 @tensor_method
 def __ge__(self, o: Any) -> Tensor:
     return _C.ge(self, o)
+
+
+# ---- augmented assignment: in place, as in PyTorch (``p -= lr * p.grad`` updates p) ------------
+def _augmented(fn: Any, name: str) -> Any:
+    def method(self: Tensor, o: Any) -> Tensor:
+        return self._inplace(lambda s: _castable(fn(s, o), self, name))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``self {name}`` in place: the result is written into this tensor."
+    return tensor_method(method)
+
+
+def _castable(out: Tensor, into: Tensor, name: str) -> Tensor:
+    """``out``, refused when its dtype is of a higher category than the tensor written into
+    (PyTorch: an integer tensor cannot hold a float result in place)."""
+    if _category(out.dtype) > _category(into.dtype):
+        raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired output "
+                           f"type {into.dtype}")
+    if out.shape != into.shape and xp.broadcast_shapes(out.shape, into.shape) != into.shape:
+        raise RuntimeError(f"{name}: output with shape {tuple(into.shape)} doesn't match the "
+                           f"broadcast shape {tuple(out.shape)}")
+    return out
+
+
+def _category(dtype: Any) -> int:
+    return "biufc".index(dtype.kind) if dtype.kind != "u" else 1
+
+
+__iadd__ = _augmented(lambda s, o: s + o, "__iadd__")
+__isub__ = _augmented(lambda s, o: s - o, "__isub__")
+__imul__ = _augmented(lambda s, o: s * o, "__imul__")
+__itruediv__ = _augmented(lambda s, o: s / o, "__itruediv__")
+__ifloordiv__ = _augmented(lambda s, o: s // o, "__ifloordiv__")
+__imod__ = _augmented(lambda s, o: s % o, "__imod__")
+__ipow__ = _augmented(lambda s, o: s ** o, "__ipow__")
+__imatmul__ = _augmented(lambda s, o: s @ o, "__imatmul__")
+__iand__ = _augmented(lambda s, o: s & o, "__iand__")
+__ior__ = _augmented(lambda s, o: s | o, "__ior__")
+__ixor__ = _augmented(lambda s, o: s ^ o, "__ixor__")
 
 
 # ---- indexing ------------------------------------------------------------------------------------
@@ -229,3 +283,12 @@ def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Ten
 def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     rng = _random.numpy_generator(generator)
     return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
+
+
+@tensor_method
+def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+    """Call ``hook(self)`` once a backward pass has finished accumulating into this leaf's
+    ``.grad``. Returns a handle whose ``remove()`` unregisters it."""
+    from chainrule.autograd.post_accumulate import register
+
+    return register(self, hook)

@@ -71,6 +71,15 @@ def _conv_weight_grad(x: Any, g: Any) -> Any:
     return vjp(lambda w: conv2d(x, w), w)[1](g)[0]
 
 
+def _conv3d_weight_grad(x: Any, g: Any) -> Any:
+    """∂/∂w of Σ g·conv3d(x, w): conv3d's backward runs ``conv3d_weight(x, g)``."""
+    from chainrule.func import vjp
+
+    conv3d = _lazy("chainrule.ops.conv", "conv3d", stride=2, padding=1)
+    w = _tensor(np.ones((3, 2, 3, 3, 3)))
+    return vjp(lambda w: conv3d(x, w), w)[1](g)[0]
+
+
 def _pool_scatter(x: np.ndarray) -> Callable[..., Any]:
     """max_pool2d's backward at a fixed x, as a function of the cotangent (``max_pool_scatter``)."""
     from chainrule.func import vjp
@@ -184,6 +193,8 @@ SPECS: dict[str, Spec] = {
     "scatter_add": lambda rng: ([_n(rng, 3, 4), rng.integers(0, 4, (3, 2)), _n(rng, 3, 3)],
                                 {"dim": 1}, (0, 2)),
     "cross_entropy": lambda rng: ([_n(rng, 3, 4), _pos(rng, 3, 4)], {"dim": 1}, (0, 1)),
+    "binary_cross_entropy": lambda rng: ([rng.uniform(0.1, 0.9, (3, 4)),
+                                          rng.uniform(0, 1, (3, 4))], {}, (0, 1)),
     "conv2d": lambda rng: ([_n(rng, 2, 2, 5, 5), _n(rng, 3, 2, 3, 3), _n(rng, 3)],
                            _lazy("chainrule.ops.conv", "conv2d", stride=1, padding=1),
                            (0, 1, 2)),
@@ -206,4 +217,23 @@ SPECS: dict[str, Spec] = {
                                     _pool_gather(_distinct(rng, 1, 2, 4, 4)), (0,)),
     "lstm_sequence": lambda rng: ([_n(rng, 3, 2, 8), _n(rng, 8, 2), _n(rng, 2, 2), _n(rng, 2, 2)],
                                   _lazy("chainrule.ops.rnn", "lstm_sequence"), (0, 1, 2, 3)),
+    "conv3d": lambda rng: ([_n(rng, 1, 2, 4, 3, 4), _n(rng, 2, 1, 2, 2, 3), _n(rng, 2)],
+                           _lazy("chainrule.ops.conv", "conv3d", padding=1, groups=2),
+                           (0, 1, 2)),
+    "conv_transpose3d": lambda rng: ([_n(rng, 1, 2, 2, 3, 2), _n(rng, 2, 2, 2, 2, 3), _n(rng, 2)],
+                                     _lazy("chainrule.ops.conv_transpose", "conv_transpose3d",
+                                           stride=2), (0, 1, 2)),
+    "conv3d_weight": lambda rng: ([_n(rng, 1, 2, 4, 3, 4), _n(rng, 1, 3, 2, 2, 2)],
+                                  _conv3d_weight_grad, (0, 1)),
+    "max_pool3d": lambda rng: ([_distinct(rng, 1, 2, 4, 4, 2)],
+                               _lazy("chainrule.ops.pool", "max_pool3d", kernel_size=2), (0,)),
+    "pack": lambda rng: ([_n(rng, 2, 3), _n(rng, 4)],
+                         lambda a, b: _lazy("chainrule.autograd.pack", "pack")([a, b]), (0, 1)),
+    "checkpoint": lambda rng: ([_n(rng, 3, 4), _n(rng, 4)], _checkpointed, (0, 1)),
 }
+
+
+def _checkpointed(x: Any, w: Any) -> Any:
+    from chainrule.utils.checkpoint import checkpoint
+
+    return checkpoint(lambda a, b: ((a * b).tanh() * a).sum(0), x, w, use_reentrant=False)

@@ -10,6 +10,7 @@ from specs import Spec, distinct, rand
 
 import chainrule as cr
 from chainrule.ops import conv as C
+from chainrule.ops import conv_transpose as CT
 from chainrule.ops import fold as FO
 from chainrule.ops import pool as P
 
@@ -244,7 +245,7 @@ def np_gather(t: np.ndarray, geo: Geometry) -> np.ndarray:
 
 SPECS = [
     Spec("conv2d", C.conv2d, make=_conv_args, ref=np_conv2d, gradgrad=True),
-    Spec("conv_transpose2d", C.conv_transpose2d, make=_convt_args, ref=np_conv_transpose2d,
+    Spec("conv_transpose2d", CT.conv_transpose2d, make=_convt_args, ref=np_conv_transpose2d,
          gradgrad=True),
     Spec("conv2d_weight", _conv2d_weight, make=_weight_args, ref=np_conv2d_weight,
          gradgrad=True),

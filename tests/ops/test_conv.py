@@ -13,11 +13,11 @@ from specs_conv import np_conv2d, np_conv_transpose2d, np_fold, np_max_pool2d, n
 import chainrule as cr
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.func import jvp, vjp
-from chainrule.ops.conv import conv1d, conv2d, conv_transpose2d
+from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.ops.conv import conv1d, conv2d
+from chainrule.ops.conv_transpose import conv_transpose2d
 from chainrule.ops.fold import fold, unfold
 from chainrule.ops.pool import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,

@@ -19,12 +19,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 class LiveServer:
     """The Playground app served by uvicorn on a free port, in a daemon thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, **app_options: object) -> None:
         import uvicorn
 
         from chainrule.playground.server import create_app
 
-        self.app = create_app()
+        self.app = create_app(**app_options)
         cfg = uvicorn.Config(self.app, host="127.0.0.1", port=0, ws_max_size=1 << 20,
                              log_level="warning", lifespan="off")
         self.server = uvicorn.Server(cfg)

@@ -67,11 +67,14 @@ def test_each_socket_is_its_own_session_and_is_dropped_on_close():
 def test_main_parses_the_cli_arguments(monkeypatch):
     from chainrule.playground import server
     seen = {}
-    monkeypatch.setattr(server, "serve", lambda host, port, open_browser: seen.update(
-        host=host, port=port, open=open_browser))
-    assert server.main(["--host", "0.0.0.0", "--port", "9001", "--open"]) == 0
-    assert seen == {"host": "0.0.0.0", "port": 9001, "open": True}
-    assert server.main([]) == 0 and seen == {"host": "127.0.0.1", "port": 8000, "open": False}
+    monkeypatch.setattr(server, "serve", lambda host, port, open_browser, origins: seen.update(
+        host=host, port=port, open=open_browser, origins=origins))
+    assert server.main(["--host", "0.0.0.0", "--port", "9001", "--open", "--allow-origin",
+                        "https://course.example.org"]) == 0
+    assert seen == {"host": "0.0.0.0", "port": 9001, "open": True,
+                    "origins": ["https://course.example.org"]}
+    assert server.main([]) == 0 and seen == {"host": "127.0.0.1", "port": 8000, "open": False,
+                                             "origins": []}
 
 
 def test_a_flooding_tab_does_not_stall_another():

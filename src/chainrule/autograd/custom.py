@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.autograd.function import Op
+from chainrule.autograd.function import NodeName, Op
 from chainrule.autograd.grad_mode import _mode
 from chainrule.tensor import Tensor
 
@@ -97,5 +97,7 @@ class Function:
                             f"{type(out).__name__}")
         if not (prev and any(t.requires_grad for t in tensors)):
             return out
-        return _CustomOp.apply(*tensors, fn=cls, ctx=ctx, positions=positions,
-                               n_args=len(args), result=out)
+        result = _CustomOp.apply(*tensors, fn=cls, ctx=ctx, positions=positions,
+                                 n_args=len(args), result=out)
+        result.grad_fn.name = NodeName("custom", f"{cls.__name__}Backward")
+        return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from chainrule.autograd import anomaly
+from chainrule.autograd import anomaly, post_accumulate
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import GRAD, CompileError, backward_of, tape
 from chainrule.backend import xp
@@ -123,7 +123,7 @@ def _roots(
             g = Tensor._wrap(xp.ones_like(t.data))
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=t.dtype)
-        if g.shape != t.shape:
+        if g.data.shape != t.data.shape:
             raise RuntimeError(
                 f"backward: gradient shape {g.shape} does not match output shape {t.shape}"
             )
@@ -148,6 +148,9 @@ def _run(
                            "supported in a compiled step")
     # Count, for every node reachable from the roots, how many inputs of other nodes it feeds.
     pending: dict[Op, int] = {}
+    # Leaves with post-accumulate hooks (only when filling .grad): paths still to arrive.
+    leaves: dict[int, int] | None = (
+        {} if post_accumulate.HOOKS and capture is None else None)
     stack = [t.grad_fn for t, _ in roots if t.grad_fn is not None]
     for op in stack:
         pending.setdefault(op, 0)
@@ -162,12 +165,20 @@ def _run(
                 else:
                     pending[f] = 1
                     stack.append(f)
+        if leaves is not None:
+            for t, f, need in zip(op.inputs, op.fns, op.needs_input_grad):
+                if need and f is None and id(t) in post_accumulate.HOOKS and (
+                        only is None or id(t) in only):
+                    leaves[id(t)] = leaves.get(id(t), 0) + 1
 
     grads: dict[Op, Tensor] = {}
     owned: set[int] = set()  # ids of gradient arrays a leaf has taken without copying
     for t, g in roots:
         if t.grad_fn is None:
             _accumulate(t, g, capture, only, create_graph, owned=None)
+            if leaves is not None and id(t) in post_accumulate.HOOKS:
+                leaves[id(t)] = leaves.get(id(t), 0) + 1
+                post_accumulate.fire(leaves, t)
         else:
             grads[t.grad_fn] = grads[t.grad_fn] + g if t.grad_fn in grads else g
     ready = [op for op, n in pending.items() if n == 0]
@@ -215,7 +226,10 @@ def _run(
                         grads[f] = grads[f] + gi
                     else:
                         grads[f] = gi
-                if f is not None:
+                if f is None:
+                    if leaves and id(t) in leaves:
+                        post_accumulate.fire(leaves, t)
+                else:
                     n = pending[f] - 1
                     pending[f] = n
                     if n == 0:

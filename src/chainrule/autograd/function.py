@@ -54,6 +54,21 @@ class Op:
     """Whether ``backward`` reads the inputs' values; if so, changing one in place is an error."""
     differentiable: ClassVar[bool] = True
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name = NodeName(cls.name, f"{cls.__name__}Backward0")
+
+    @property
+    def next_functions(self) -> tuple[tuple[Any, int], ...]:
+        """The graph edges to the inputs' nodes, one ``(node, 0)`` pair per input: the op that
+        produced it, an ``AccumulateGrad`` for a leaf that requires grad, else ``None``
+        (``torch.autograd.graph.Node.next_functions``). Empty once backward has freed the
+        node."""
+        if self.inputs is None:
+            return ()
+        return tuple((f if f is not None else AccumulateGrad(t) if t.requires_grad else None, 0)
+                     for t, f in zip(self.inputs, self.fns))
+
     def forward(self, *xs: Array) -> Array:
         raise NotImplementedError
 
@@ -82,17 +97,22 @@ class Op:
             if not isinstance(a, Tensor):
                 args = _as_tensors(args)
                 break
+        if autocast.dtype is not None:
+            args = cast_inputs(cls.name, args)
         op = _new(cls)
         op.params = params
         if params:
             op.__dict__.update(params)
         n = len(args)
-        if n == 2:
-            out = op.forward(args[0].data, args[1].data)
-        elif n == 1:
-            out = op.forward(args[0].data)
-        else:
-            out = op.forward(*[t.data for t in args])
+        try:  # free when nothing is raised
+            if n == 2:
+                out = op.forward(args[0].data, args[1].data)
+            elif n == 1:
+                out = op.forward(args[0].data)
+            else:
+                out = op.forward(*[t.data for t in args])
+        except (ValueError, TypeError, IndexError, ArithmeticError) as e:
+            raise _named(cls.name, e, args) from e
         if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results; keep arrays
             out = xp.asarray(out)
         result = _new(Tensor)
@@ -123,6 +143,54 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+class NodeName(str):
+    """An op's registry name (``"mul"``), which, called, gives its node name as PyTorch prints
+    it (``grad_fn.name()`` is ``"MulBackward0"``).
+
+    # NOTE: ``Op.name`` is the registry key every op file sets; PyTorch programs call
+    # ``grad_fn.name()``. A callable ``str`` serves both without renaming every op.
+    """
+
+    node_name: str
+
+    def __new__(cls, name: str, node_name: str) -> NodeName:
+        self = super().__new__(cls, name)
+        self.node_name = node_name
+        return self
+
+    def __call__(self) -> str:
+        return self.node_name
+
+
+class AccumulateGrad:
+    """The graph node of a leaf that requires grad: backward accumulates into its
+    ``variable.grad`` (``grad_fn.next_functions`` lists it for leaf inputs)."""
+
+    __slots__ = ("variable",)
+    next_functions: tuple[tuple[Any, int], ...] = ()
+
+    def __init__(self, variable: Tensor) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _named(name: str, error: Exception, args: tuple[Tensor, ...]) -> Exception:
+    """``error`` from an op's forward, as one that names the op and its inputs (a bare NumPy
+    message such as "operands could not be broadcast" says neither); errors that already name
+    the op pass through unchanged."""
+    message = str(error)
+    if message.startswith(f"{name}:") or message.startswith(f"{name}("):
+        return error
+    inputs = ", ".join(f"{tuple(t.data.shape)} {t.data.dtype}" for t in args)
+    kind = IndexError if isinstance(error, IndexError) else RuntimeError
+    return kind(f"{name}: {message} (inputs: {inputs})")
 
 
 def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
@@ -187,6 +255,8 @@ def _constant(value: Any, ref: Any) -> Tensor:
     return _CONSTANTS[key]
 
 
+from chainrule.autograd.autocast_policy import cast_inputs  # noqa: E402
+from chainrule.autograd.autocast_policy import policy as autocast  # noqa: E402
 from chainrule.backend import default_float, xp  # noqa: E402
 from chainrule.tensor import Tensor, tensor  # noqa: E402
 

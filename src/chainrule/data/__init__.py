@@ -11,8 +11,13 @@ from chainrule.data.sampler import (
     WeightedRandomSampler,
 )
 from chainrule.data.transforms import Compose, Standardize
+from chainrule.data.worker import WorkerInfo, get_worker_info
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
            "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "Standardize",
-           "Compose"]
+           "Compose", "get_worker_info", "WorkerInfo"]
+
+from chainrule.data.distributed import DistributedSampler  # noqa: E402
+
+__all__ += ["DistributedSampler"]

@@ -3,12 +3,14 @@ generator, by default)."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from chainrule.backend import xp
 from chainrule.data.dataset import Dataset, Subset, TensorDataset
 from chainrule.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from chainrule.data.worker_pool import WorkerPool
 from chainrule.random import Generator, numpy_generator
 from chainrule.tensor import Tensor
 
@@ -55,13 +57,24 @@ class DataLoader:
         sampler: the order of the indices instead (exclusive with ``shuffle``).
         batch_sampler: yields whole lists of indices, one per batch (exclusive with
             ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last``).
-        num_workers: accepted for compatibility; batches are always loaded in the calling
-            process (``0`` in PyTorch's terms), so the batches are the same for any value.
+        num_workers: how many worker processes load batches (``0``: the calling process).
+            Batches come back in sampler order and are the same for any value.
         collate_fn: turns a list of samples into a batch (default ``default_collate``).
-        pin_memory: accepted for compatibility (there is no device memory to pin).
+        pin_memory: accepted; warns, as PyTorch without an accelerator does, that there is no
+            device memory to pin.
         drop_last: drop the last batch if it is smaller than ``batch_size``.
+        timeout: seconds to wait for a batch from the workers (``0``: no limit).
+        worker_init_fn: called in each worker process with its id, after seeding.
+        multiprocessing_context: start method name (``"fork"``, ``"spawn"``, ...) or context.
         generator: the ``chainrule.Generator`` that shuffles (default: the global one), so a
             seeded generator makes the order reproducible and checkpointable.
+        prefetch_factor: batches loaded ahead per worker (default 2 with workers).
+        persistent_workers: keep the worker processes between epochs.
+        in_order: with workers, give batches in sampler order (``False``: as they arrive).
+
+    Worker ``i`` seeds Python's ``random`` and chainrule's global generator with
+    ``base_seed + i`` (see ``get_worker_info()``); an error in a worker is raised again in the
+    main process, naming the worker.
 
     A ``TensorDataset`` (also inside ``Subset``s, e.g. from ``random_split``) with the default
     collate is batched by indexing its arrays with the whole batch of indices at once (no
@@ -78,11 +91,26 @@ class DataLoader:
                  shuffle: bool | None = None, sampler: Sampler | Iterable[int] | None = None,
                  batch_sampler: Iterable[Sequence[int]] | None = None, num_workers: int = 0,
                  collate_fn: Callable[[list[Any]], Any] | None = None,
-                 pin_memory: bool = False, drop_last: bool = False,
-                 generator: Generator | None = None) -> None:
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, generator: Generator | None = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 in_order: bool = True) -> None:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
                              "disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("prefetch_factor option could only be specified in "
+                             "multiprocessing.let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if num_workers > 0 and prefetch_factor is None:
+            prefetch_factor = 2
+        elif prefetch_factor is not None and prefetch_factor < 0:
+            raise ValueError("prefetch_factor option should be non-negative")
+        if persistent_workers and num_workers == 0:
+            raise ValueError("persistent_workers option needs num_workers > 0")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
@@ -100,6 +128,13 @@ class DataLoader:
         self.drop_last = drop_last
         self.generator = generator
         self.num_workers = num_workers
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.timeout = timeout
+        self.in_order = in_order
+        self._pool: WorkerPool | None = None
         self.pin_memory = pin_memory
         self.collate_fn = collate_fn or default_collate
         self._own_order = sampler is None and batch_sampler is None
@@ -114,15 +149,29 @@ class DataLoader:
         return len(self.batch_sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
-        source = _whole_arrays(self.dataset) if self.collate_fn is default_collate else None
-        for idx in self._batches():
-            if source is not None:
-                tensors, rows = source
-                idx = xp.asarray(idx, dtype=xp.int64)
-                idx = idx if rows is None else rows[idx]
-                yield [Tensor._wrap(t.data[idx]) for t in tensors]
-            else:
-                yield self.collate_fn([self.dataset[int(i)] for i in idx])
+        if self.pin_memory:  # as a PyTorch build without an accelerator warns
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", stacklevel=2)
+        fetch = Fetcher(self.dataset, self.collate_fn)
+        if self.num_workers == 0:
+            return map(fetch, self._batches())
+        return self._from_workers(fetch)
+
+    def _from_workers(self, fetch: Fetcher) -> Iterator[Any]:
+        """The batches fetched by the worker processes (kept between epochs when
+        ``persistent_workers``, else started for this epoch and stopped after it)."""
+        pool = self._pool
+        if pool is None or not pool.alive:
+            pool = WorkerPool(fetch, self.num_workers, self.prefetch_factor or 0,
+                              worker_seed(self.generator), self.worker_init_fn, self.timeout,
+                              self.multiprocessing_context)
+            if self.persistent_workers:
+                self._pool = pool
+        try:
+            yield from pool.run(self._batches(), self.in_order)
+        finally:
+            if not self.persistent_workers:
+                pool.shutdown()
 
     def _batches(self) -> Iterator[Any]:
         """The index batches: sliced from one permutation array when the loader made its own
@@ -135,6 +184,33 @@ class DataLoader:
         stop = n - n % bs if self.drop_last else n  # type: ignore[operator]
         for start in range(0, stop, bs):  # type: ignore[arg-type]
             yield order[start:start + bs]  # type: ignore[operator]
+
+
+class Fetcher:
+    """Turns a batch of indices into a batch: one fancy index into the arrays of a
+    ``TensorDataset`` with the default collate, else ``collate_fn`` over the samples. Worker
+    processes receive it (with its ``dataset``) when they start."""
+
+    def __init__(self, dataset: Dataset, collate_fn: Callable[[list[Any]], Any]) -> None:
+        self.dataset = dataset
+        self.collate_fn = collate_fn
+        self.source = _whole_arrays(dataset) if collate_fn is default_collate else None
+
+    def __call__(self, idx: Any) -> Any:
+        if self.source is not None:
+            tensors, rows = self.source
+            idx = xp.asarray(idx, dtype=xp.int64)
+            idx = idx if rows is None else rows[idx]
+            return [Tensor._wrap(t.data[idx]) for t in tensors]
+        return self.collate_fn([self.dataset[int(i)] for i in idx])
+
+
+def worker_seed(generator: Generator | None) -> int:
+    """A base seed for the workers of one loader iteration (PyTorch draws one per iterator),
+    derived from ``generator`` (default: the global one) without advancing its stream, so
+    the batches are the same for any ``num_workers``."""
+    seq = numpy_generator(generator).bit_generator.seed_seq.spawn(1)[0]
+    return int(seq.generate_state(1, xp.uint64)[0] >> 1)
 
 
 def _whole_arrays(dataset: Dataset) -> tuple[tuple[Tensor, ...], Any] | None:

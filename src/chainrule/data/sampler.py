@@ -31,6 +31,10 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
+_BLOCK = 4096
+"""Indices drawn at once by a ``RandomSampler`` with replacement."""
+
+
 class RandomSampler(Sampler):
     """A fresh random permutation of the indices every epoch, or, with ``replacement``,
     ``num_samples`` indices drawn uniformly with replacement.
@@ -61,14 +65,15 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
-        n, rng = len(self.data_source), numpy_generator(self.generator)
+        """Draws lazily, a block at a time, so ``num_samples`` may exceed memory (PyTorch draws
+        blocks of 32 with replacement and one permutation at a time without)."""
+        n, rng, total = len(self.data_source), numpy_generator(self.generator), self.num_samples
         if self.replacement:
-            return iter(rng.integers(0, n, self.num_samples).tolist())
-        if self._num_samples is None:
-            return iter(rng.permutation(n).tolist())
-        reps = -(-self.num_samples // n)  # whole permutations, cut to num_samples
-        return iter(xp.concatenate([rng.permutation(n) for _ in range(reps)])
-                    [:self.num_samples].tolist())
+            for start in range(0, total, _BLOCK):
+                yield from rng.integers(0, n, min(_BLOCK, total - start)).tolist()
+            return
+        for start in range(0, total, max(n, 1)):  # whole permutations, the last one cut
+            yield from rng.permutation(n)[:total - start].tolist()
 
     def __len__(self) -> int:
         return self.num_samples

@@ -12,12 +12,12 @@ from chainrule.train.callbacks import (
     ReduceLROnPlateau,
 )
 from chainrule.train.progress import ProgbarLogger
+from chainrule.train.tensorboard import TensorBoard  # noqa: F401  (Keras's callback)
 
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
            "ReduceLROnPlateau"]
 
-from chainrule.train.backup import BackupAndRestore  # noqa: E402
-from chainrule.train.callbacks import TerminateOnNaN  # noqa: E402
+from chainrule.train.resilience import BackupAndRestore, TerminateOnNaN  # noqa: E402
 
 __all__ += ["BackupAndRestore", "TerminateOnNaN"]

@@ -117,3 +117,22 @@ __all__ = [
     "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "functional", "init",
     "losses", "utils",
 ]
+
+from chainrule.nn.conv import Conv3d, ConvTranspose3d  # noqa: E402
+from chainrule.nn.normalization import BatchNorm3d, InstanceNorm3d  # noqa: E402
+from chainrule.nn.pooling import (  # noqa: E402
+    AdaptiveAvgPool3d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool3d,
+    MaxPool3d,
+)
+
+__all__ += ["AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool3d",
+            "BatchNorm3d", "Conv3d", "ConvTranspose3d", "InstanceNorm3d", "MaxPool3d"]
+
+from chainrule.nn.embedding_bag import EmbeddingBag  # noqa: E402
+
+__all__ += ["EmbeddingBag"]
+from chainrule.nn import modules, parallel  # noqa: E402  (PyTorch's package layout)
+from chainrule.nn.parallel.sync_batchnorm import SyncBatchNorm  # noqa: E402

@@ -59,7 +59,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         >>> import chainrule as cr
         >>> q = cr.randn(2, 4, 8)
         >>> scaled_dot_product_attention(q, q, q, is_causal=True).shape
-        (2, 4, 8)
+        chainrule.Size([2, 4, 8])
     """
     L, S = query.shape[-2], key.shape[-2]
     if is_causal and attn_mask is not None:

@@ -10,6 +10,7 @@ from chainrule.backend import float_or_default, xp
 from chainrule.device import check as check_device
 from chainrule.nn.module import Module, Parameter
 from chainrule.ops import conv as C
+from chainrule.ops import conv_transpose as CT
 from chainrule.tensor import Tensor
 
 
@@ -139,7 +140,7 @@ class Conv2d(_ConvNd):
         >>> Conv2d(1, 16, 3)
         Conv2d(1, 16, kernel_size=(3, 3), stride=(1, 1))
         >>> Conv2d(1, 16, 3, padding="same")(cr.ones(2, 1, 28, 28)).shape
-        (2, 16, 28, 28)
+        chainrule.Size([2, 16, 28, 28])
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
@@ -191,13 +192,13 @@ class ConvTranspose1d(_ConvTransposeNd):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.ConvTranspose1d(2, 3, 3, stride=2)(cr.ones(1, 2, 5)).shape
-        (1, 3, 11)
+        chainrule.Size([1, 3, 11])
     """
 
     _dims = 1
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        return C.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+        return CT.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)
 
@@ -213,6 +214,51 @@ class ConvTranspose2d(_ConvTransposeNd):
     """
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
-        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+        return CT.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution (cross-correlation) over (N, C_in, D, H, W) → (N, C_out, D_out, H_out,
+    W_out), each size ⌊(n + 2p − d·(k − 1) − 1) / s⌋ + 1.
+
+    Attributes:
+        weight: (C_out, C_in / groups, kD, kH, kW), kaiming_uniform_(a=√5) = U(±1/√fan_in),
+            fan_in = C_in / groups · kD · kH · kW.
+        bias: (C_out,), U(±1/√fan_in).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Conv3d(2, 4, 3, padding=1)(cr.ones(1, 2, 5, 6, 7)).shape
+        (1, 4, 5, 6, 7)
+    """
+
+    _dims = 3
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return C.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution (the gradient of Conv3d in its input), (N, C_in, D, H, W) →
+    (N, C_out, D_out, H_out, W_out), n_out = (n − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+
+    Attributes:
+        weight: (C_in, C_out / groups, kD, kH, kW), U(±1/√(C_out/groups·kD·kH·kW)).
+        bias: (C_out,), the same bound.
+    """
+
+    _dims = 3
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        return CT.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
                                   self._output_padding(input, output_size), self.groups,
                                   self.dilation)

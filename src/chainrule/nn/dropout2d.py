@@ -4,6 +4,8 @@ regularises them."""
 
 from __future__ import annotations
 
+import warnings
+
 from chainrule import random as _random
 from chainrule.nn.module import Module
 from chainrule.random import Generator
@@ -18,13 +20,20 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (3, 4):
-        raise RuntimeError(f"dropout2d: expected a 3-D or 4-D input (N, C, H, W), got shape "
-                           f"{tuple(input.shape)}")
+        warnings.warn(
+            f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+            "will result in an error in a future release. To retain the behavior and silence "
+            "this warning, please use dropout instead. Note that dropout2d exists to provide "
+            "channel-wise dropout on inputs with 2 spatial dimensions, a channel dimension, and "
+            "an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
     if not training or p == 0.0:
         return input
     if p == 1.0:
         return input * 0.0
-    mask_shape = input.shape[:-2] + (1, 1)  # one draw per (sample, channel)
+    if input.ndim in (3, 4):
+        mask_shape = input.shape[:-2] + (1, 1)  # one draw per (sample, channel)
+    else:  # PyTorch's feature dropout: one draw per entry of the first two dims
+        mask_shape = input.shape[:2] + (1,) * (input.ndim - 2)
     return input * Tensor._wrap(_random.dropout_mask(mask_shape, p, input.dtype, generator))
 
 

@@ -17,7 +17,7 @@ class Flatten(Module):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.Flatten()(cr.zeros(2, 3, 4)).shape
-        (2, 12)
+        chainrule.Size([2, 12])
     """
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:

@@ -45,16 +45,16 @@ from chainrule.nn.normalization_functional import (
 )
 from chainrule.nn.upsampling import interpolate
 from chainrule.ops import activation as _A
-from chainrule.ops.activation import gelu, sigmoid, softplus
-from chainrule.ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from chainrule.ops.activation import floating_input, gelu, numeric_input, sigmoid, softplus
+from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.ops.conv import conv1d, conv2d
+from chainrule.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from chainrule.ops.elementwise import clamp, where
 from chainrule.ops.fold import fold, unfold
 from chainrule.ops.fused import log_softmax, softmax
 from chainrule.ops.linalg import einsum, linear
 from chainrule.ops.movement import one_hot, pad
 from chainrule.ops.pool import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
@@ -66,52 +66,67 @@ from chainrule.tensor import Tensor
 
 
 # ---- activations: the ops, with PyTorch's ``inplace`` flag (computed out of place) -----------
+@numeric_input
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0)."""
     return _A.relu(input)
 
 
+@floating_input
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope·x."""
     return _A.leaky_relu(input, negative_slope)
 
 
+@floating_input
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha·(eˣ − 1)."""
     return _A.elu(input, alpha)
 
 
+@floating_input
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x)."""
     return _A.silu(input)
 
 
+@numeric_input
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6)."""
-    return clamp(input, 0.0, 6.0)
+    return clamp(input, *_bounds(input, 0.0, 6.0))
 
 
+@numeric_input
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]."""
-    return clamp(input, min_val, max_val)
+    return clamp(input, *_bounds(input, min_val, max_val))
 
 
+def _bounds(input: Tensor, lo: float, hi: float) -> tuple[float, float]:
+    """Clamp bounds that keep an integer tensor integer (PyTorch's relu6/hardtanh on int64)."""
+    return (int(lo), int(hi)) if input.dtype.kind in "iu" else (lo, hi)
+
+
+@floating_input
 def logsigmoid(input: Tensor) -> Tensor:
     """log σ(x) = −softplus(−x), stable for large |x|."""
     return -softplus(-input, threshold=float("inf"))
 
 
+@floating_input
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x))."""
     return input * tanh(softplus(input))
 
 
+@numeric_input
 def softsign(input: Tensor) -> Tensor:
     """x / (1 + |x|)."""
     return input / (1 + input.abs())
 
 
+@numeric_input
 def tanhshrink(input: Tensor) -> Tensor:
     """x − tanh(x)."""
     return input - tanh(input)
@@ -122,11 +137,13 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@floating_input
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale·(x if x > 0 else alpha·(eˣ − 1)), alpha ≈ 1.6733, scale ≈ 1.0507."""
     return _A.elu(input, _SELU_ALPHA) * _SELU_SCALE
 
 
+@floating_input
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha·(e^(x/alpha) − 1), i.e. alpha·elu(x/alpha)."""
     if alpha == 0:
@@ -134,11 +151,13 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _A.elu(input / alpha, 1.0) * alpha
 
 
+@floating_input
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x/6 + 1/2, 0), 1): 0 below −3, 1 above 3, linear between."""
     return clamp(input + 3.0, 0.0, 6.0) / 6.0
 
 
+@floating_input
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·hardsigmoid(x): 0 below −3, x above 3, x·(x + 3)/6 between."""
     return input * hardsigmoid(input)
@@ -151,11 +170,13 @@ def softmin(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return softmax(-input, dim)
 
 
+@numeric_input
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value."""
     return where(input > threshold, input, value)
 
 
+@floating_input
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x − lambd if x > lambd, x + lambd if x < −lambd, else 0 (x − clamp(x, −lambd, lambd))."""
     if lambd < 0:
@@ -163,6 +184,7 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     return input - clamp(input, -lambd, lambd)
 
 
+@floating_input
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """x if |x| > lambd else 0."""
     return where(input.abs() > lambd, input, 0.0)
@@ -249,6 +271,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return input.flatten(start_dim, end_dim)
 
 
+@floating_input
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     """a·σ(b) where a, b are the halves of ``input`` along ``dim``."""
     if input.shape[dim] % 2:
@@ -280,3 +303,20 @@ __all__ = [
     "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
     "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
 ]
+
+from chainrule.ops.adaptive_pool import (  # noqa: E402
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+)
+from chainrule.ops.conv import conv3d  # noqa: E402
+from chainrule.ops.conv_transpose import conv_transpose3d  # noqa: E402
+from chainrule.ops.pool import avg_pool3d, max_pool3d  # noqa: E402
+
+__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d",
+            "conv3d",
+            "conv_transpose3d", "max_pool3d"]
+
+from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402
+
+__all__ += ["embedding_bag"]

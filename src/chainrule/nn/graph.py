@@ -96,7 +96,7 @@ class GraphConv(Module):
         >>> import chainrule as cr
         >>> conv = GraphConv(3, 2)
         >>> conv(cr.randn(4, 3), cr.tensor([[0, 1, 2], [1, 2, 3]])).shape
-        (4, 2)
+        chainrule.Size([4, 2])
     """
 
     def __init__(self, in_features: int, out_features: int, aggr: str = "sum",

@@ -49,7 +49,7 @@ class Linear(Module):
         >>> cr.nn.Linear(2, 3)
         Linear(in_features=2, out_features=3, bias=True)
         >>> cr.nn.Linear(2, 3)(cr.ones(4, 2)).shape
-        (4, 3)
+        chainrule.Size([4, 3])
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -152,7 +152,7 @@ class MultiplicativeInteraction(Module):
         >>> import chainrule as cr
         >>> mi = cr.nn.MultiplicativeInteraction(3, 2, 4)
         >>> mi(cr.ones(5, 3), cr.ones(5, 2)).shape
-        (5, 4)
+        chainrule.Size([5, 4])
     """
 
     def __init__(self, x_features: int, z_features: int, out_features: int,

@@ -11,10 +11,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from chainrule.amp.autocast_mode import float32_op
 from chainrule.backend import xp
 from chainrule.ops.activation import softplus
 from chainrule.ops.elementwise import where
-from chainrule.ops.loss import cross_entropy_logits
+from chainrule.ops.loss import BinaryCrossEntropy, cross_entropy_logits
 from chainrule.ops.movement import OneHot
 from chainrule.tensor import Tensor
 
@@ -57,6 +58,7 @@ def _weighted(loss: Tensor, weight: Tensor | None) -> Tensor:
     return loss if weight is None else loss * weight
 
 
+@float32_op
 def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(x − y)² (times ``weight``, broadcast), reduced.  Shapes should match (a different
@@ -67,6 +69,7 @@ def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any =
     return _reduce(_weighted(diff * diff, weight), reduction)
 
 
+@float32_op
 def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """|x − y| (times ``weight``), reduced."""
@@ -75,6 +78,7 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = 
     return _reduce(_weighted((input - target).abs(), weight), reduction)
 
 
+@float32_op
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta) (times ``weight``)."""
@@ -87,6 +91,7 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
     return _reduce(_weighted(loss, weight), reduction)
 
 
+@float32_op
 def smooth_l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """½(x − y)²/beta where |x − y| < beta, else |x − y| − ½·beta (= huber_loss / beta)."""
@@ -105,7 +110,8 @@ def _class_targets(name: str, input: Tensor, target: Tensor, ignore_index: int) 
     """Validate integer class targets for input (N, C, d1, ...); returns (indices, kept mask)."""
     expected = input.shape[:1] + input.shape[2:]
     if target.shape != expected:
-        raise ValueError(f"{name}: expected target of shape {expected} (input {tuple(input.shape)}"
+        raise ValueError(f"{name}: expected target of shape {tuple(expected)} (input "
+                         f"{tuple(input.shape)}"
                          f" minus the class dim), got {tuple(target.shape)}")
     y = target.data
     keep = y != ignore_index
@@ -134,6 +140,7 @@ def _class_shape(weight: Tensor | None, n: int, ndim: int, name: str) -> Any:
     return (1, n) + (1,) * (ndim - 2)
 
 
+@float32_op
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
@@ -210,6 +217,7 @@ def _index_distribution(input: Tensor, target: Tensor, weight: Tensor | None, ig
     return Tensor._wrap(q), float((w[y] * keep).sum())
 
 
+@float32_op
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
@@ -235,6 +243,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     return loss.squeeze(0) if squeeze else loss
 
 
+@float32_op
 def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = None,
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
@@ -245,15 +254,13 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
     if ((input.data < 0) | (input.data > 1)).any():
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, "
                          f"got min {input.data.min()}, max {input.data.max()}")
-    with xp.errstate(divide="ignore"):  # log 0 = −inf, clamped to −100 as in PyTorch
-        log_x = input.log().clamp(min=-100)
-        log_1mx = (1 - input).log().clamp(min=-100)
-    loss = -(target * log_x + (1 - target) * log_1mx)
+    loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
     return _reduce(loss, reduction)
 
 
+@float32_op
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor | None = None,
                                      size_average: Any = None, reduce: Any = None,
                                      reduction: str = "mean",
@@ -274,6 +281,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
     return _reduce(loss, reduction)
 
 
+@float32_op
 def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
@@ -286,6 +294,7 @@ def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
     return _reduce(out, reduction)
 
 
+@float32_op
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average: Any = None, reduce: Any = None,
                       reduction: str = "mean") -> Tensor:
@@ -313,6 +322,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     return _reduce(loss.squeeze(0) if squeeze and reduction == "none" else loss, reduction)
 
 
+@float32_op
 def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target ‖ exp(input)) pointwise for log-probabilities ``input``:

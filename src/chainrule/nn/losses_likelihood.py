@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule.amp.autocast_mode import float32_op
 from chainrule.backend import xp
 from chainrule.nn.losses import _as_target, _check_reduction, _reduce
 from chainrule.ops.elementwise import where
@@ -69,6 +70,7 @@ def gaussian_nll_loss(input: Tensor, target: Any, var: Any, full: bool = False,
     return _reduce(loss, reduction)
 
 
+@float32_op
 def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: bool = False,
                      size_average: Any = None, eps: float = 1e-8, reduce: Any = None,
                      reduction: str = "mean") -> Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule.amp.autocast_mode import float32_op
 from chainrule.nn.losses import _as_target, _check_reduction, _reduce
 from chainrule.ops.activation import softplus
 from chainrule.ops.elementwise import minimum, where
@@ -17,6 +18,7 @@ from chainrule.tensor import Tensor
 _COSINE_EPS = 1e-12  # added to the squared norms, as ATen's cosine_embedding_loss does
 
 
+@float32_op
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0,
                         size_average: Any = None, reduce: Any = None,
                         reduction: str = "mean") -> Tensor:
@@ -44,6 +46,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Any, margin: flo
     return _reduce((-target * (input1 - input2) + margin).clamp(min=0), reduction)
 
 
+@float32_op
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0,
                           size_average: Any = None, reduce: Any = None,
                           reduction: str = "mean") -> Tensor:
@@ -81,6 +84,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
+@float32_op
 def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
                         p: float = 2, eps: float = 1e-6, swap: bool = False,
                         size_average: Any = None, reduce: Any = None,
@@ -106,6 +110,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
+@float32_op
 def soft_margin_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(−y·x)) for ±1 labels y (computed stably as softplus(−y·x))."""

@@ -10,11 +10,12 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from chainrule.autograd.grad_mode import no_grad
+from chainrule.autograd.grad_mode import _mode, no_grad
 from chainrule.autograd.tape import replayed, tape
-from chainrule.backend import default_float, xp
+from chainrule.backend import bfloat16, default_float, is_floating, xp
 from chainrule.device import check as check_device
 from chainrule.device import to_dtype
+from chainrule.nn.backward_hooks import BackwardHookCall
 from chainrule.tensor import Tensor
 
 
@@ -94,12 +95,17 @@ class Module:
             new = hook(self, args)
             if new is not None:
                 args = new if isinstance(new, tuple) else (new,)
+        backward = None
+        if (hooks.get("backward") or hooks.get("backward_pre")) and _mode.enabled:
+            backward = BackwardHookCall(self, list(hooks.get("backward_pre", {}).values()),
+                                        list(hooks.get("backward", {}).values()))
+            args = backward.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
         for hook in list(hooks["post"].values()):
             new = hook(self, args, out)
             if new is not None:
                 out = new
-        return out
+        return out if backward is None else backward.wrap_outputs(out)
 
     def register_forward_pre_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
         """Call ``hook(module, args)`` before every ``forward``; a returned value (a tuple, or
@@ -112,8 +118,21 @@ class Module:
         ``remove()``."""
         return self._add_hook("post", hook)
 
+    def register_full_backward_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        this module's positional inputs are computed; a returned tuple replaces
+        ``grad_input``. Returns a handle with ``remove()``. See ``backward_hooks.py``."""
+        return self._add_hook("backward", hook)
+
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any]) -> _ModuleHookHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to this
+        module's outputs are computed, before they flow into it; a returned tuple replaces
+        ``grad_output``. Returns a handle with ``remove()``."""
+        return self._add_hook("backward_pre", hook)
+
     def _add_hook(self, kind: str, hook: Callable[..., Any]) -> _ModuleHookHandle:
         hooks = self.__dict__.setdefault("_hooks", {"pre": OrderedDict(), "post": OrderedDict()})
+        hooks.setdefault(kind, OrderedDict())
         handle = _ModuleHookHandle(hooks[kind])
         hooks[kind][handle.id] = hook
         return handle
@@ -173,6 +192,9 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a submodule under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass (got {module!r} "
+                            f"for submodule {name!r})")
         self.__dict__.pop(name, None)
         self._modules[name] = module
 
@@ -274,7 +296,7 @@ class Module:
             return self
         dtype = xp.dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
-            if t.dtype.kind == "f":
+            if is_floating(t.dtype):
                 t.data = t.data.astype(dtype)
                 if t.grad is not None:
                     t.grad.data = t.grad.data.astype(dtype)
@@ -290,6 +312,13 @@ class Module:
 
     def double(self) -> Module:
         return self.to(xp.float64)
+
+    def half(self) -> Module:
+        return self.to(xp.float16)
+
+    def bfloat16(self) -> Module:
+        """Cast floating parameters and buffers to bfloat16 (needs the ``ml_dtypes`` package)."""
+        return self.to(bfloat16())
 
     def cpu(self) -> Module:
         return self
@@ -317,6 +346,9 @@ class Module:
             RuntimeError: listing missing/unexpected keys (``strict``) and shape mismatches
                 with both shapes.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected state_dict to be dict-like, got "
+                            f"{type(state_dict).__name__}")
         own = self.state_dict(keep_vars=True)
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]

@@ -124,6 +124,16 @@ class BatchNorm2d(_BatchNorm):
     _ndims = (4,)
 
 
+class BatchNorm3d(_BatchNorm):
+    """``BatchNorm1d`` for volumes: statistics per channel over (N, D, H, W).
+
+    Shape:
+        (N, C, D, H, W) → same shape.
+    """
+
+    _ndims = (5,)
+
+
 class _InstanceNorm(_BatchNorm):
     # The parameters, buffers and repr of _BatchNorm (PyTorch's _NormBase); other defaults and
     # per-sample statistics. The running statistics are updated but num_batches_tracked is not,
@@ -168,6 +178,16 @@ class InstanceNorm1d(_InstanceNorm):
     """
 
     _ndims = (2, 3)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """``InstanceNorm1d`` for volumes: statistics per sample and channel over (D, H, W).
+
+    Shape:
+        (N, C, D, H, W) or (C, D, H, W) → same shape.
+    """
+
+    _ndims = (4, 5)
 
 
 class InstanceNorm2d(_InstanceNorm):

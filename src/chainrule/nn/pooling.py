@@ -1,11 +1,12 @@
-"""Pooling layers: ``MaxPool1d/2d``, ``AvgPool1d/2d``, ``AdaptiveAvgPool1d/2d`` (PyTorch
-signatures; no parameters)."""
+"""Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d``,
+``AdaptiveMaxPool1d/2d`` (PyTorch signatures; no parameters)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from chainrule.nn.module import Module
+from chainrule.ops import adaptive_pool as AP
 from chainrule.ops import pool as P
 from chainrule.tensor import Tensor
 
@@ -36,7 +37,7 @@ class MaxPool2d(_MaxPoolNd):
         >>> MaxPool2d(2)
         MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
         >>> MaxPool2d(2)(cr.ones(1, 3, 24, 24)).shape
-        (1, 3, 12, 12)
+        chainrule.Size([1, 3, 12, 12])
     """
 
     def forward(self, input: Tensor) -> Any:
@@ -108,7 +109,7 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool2d(input, self.output_size)
+        return AP.adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -122,7 +123,72 @@ class AdaptiveAvgPool1d(Module):
         self.output_size = output_size
 
     def forward(self, input: Tensor) -> Tensor:
-        return P.adaptive_avg_pool1d(input, self.output_size)
+        return AP.adaptive_avg_pool1d(input, self.output_size)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+class MaxPool3d(_MaxPoolNd):
+    """Max over kD×kH×kW windows of (N, C, D, H, W); ``stride`` defaults to ``kernel_size``.
+    The gradient flows only to each window's maximum.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.MaxPool3d(2)(cr.ones(1, 3, 4, 6, 8)).shape
+        (1, 3, 2, 3, 4)
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return P.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over kD×kH×kW windows of (N, C, D, H, W); zero padding counts in the divisor
+    unless ``count_include_pad=False``; ``divisor_override`` replaces the divisor."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return P.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+
+class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
+    """Mean pooling of (N, C, D, H, W) to a fixed ``output_size`` (int, or (d, h, w) with
+    ``None`` keeping that input size), whatever the input size."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return AP.adaptive_avg_pool3d(input, self.output_size)
+
+
+class _AdaptiveMaxPoolNd(Module):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, L) to ``output_size`` cells, whatever L; with
+    ``return_indices`` also each maximum's position."""
+
+    def forward(self, input: Tensor) -> Any:
+        return AP.adaptive_max_pool1d(input, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Max pooling of (N, C, H, W) to a fixed ``output_size`` (int, or (h, w) with ``None``
+    keeping that input size); with ``return_indices`` also each maximum's flat h·W + w
+    position.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AdaptiveMaxPool2d((2, None))(cr.ones(1, 3, 7, 5)).shape
+        (1, 3, 2, 5)
+    """
+
+    def forward(self, input: Tensor) -> Any:
+        return AP.adaptive_max_pool2d(input, self.output_size, self.return_indices)

@@ -17,9 +17,11 @@ from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import default_float, xp
 from chainrule.nn import functional as F
 from chainrule.nn.module import Module, Parameter
+from chainrule.nn.rnn_packed import masked_loop, run_packed
+from chainrule.nn.utils.rnn import PackedSequence
 from chainrule.ops.linalg import linear
 from chainrule.ops.movement import cat, stack
-from chainrule.ops.rnn import lstm_sequence, lstm_sequence_composite
+from chainrule.ops.rnn import lstm_sequence, lstm_sequence_composite, lstm_step_composite
 from chainrule.tensor import Tensor
 
 _GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
@@ -87,6 +89,9 @@ class RNNBase(Module):
         """Every weight and bias ~ U(−1/√hidden_size, 1/√hidden_size)."""
         _init_uniform(self, self.hidden_size)
 
+    def flatten_parameters(self) -> None:
+        """A no-op, as in PyTorch on the CPU: the weights need no contiguous cuDNN buffer."""
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -107,17 +112,29 @@ class RNNBase(Module):
         return (get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
                 get("bias_hh" + sfx))
 
-    def _direction(self, x: Tensor, layer: int, d: int, h0: Tensor,
-                   c0: Tensor | None) -> tuple[Tensor, Tensor, Tensor | None]:
-        """Run one direction of one layer over x (T, B, n_in): (outputs (T, B, H), h_T, c_T)."""
+    def _direction(self, x: Tensor, layer: int, d: int, h0: Tensor, c0: Tensor | None,
+                   live: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Run one direction of one layer over x (T, B, n_in): (outputs (T, B, H), h_T, c_T).
+        With ``live`` (T, B, 1) bool (a packed batch), each sequence's state stops at its last
+        live step (the reverse direction starts there) and outputs past it are zero."""
         w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
         rev = bool(d)
         T = x.shape[0]
         if self.mode == "GRU":
             gi = linear(x, w_ih, b_ih)
+            if live is not None:
+                return masked_loop(T, rev, lambda t, h: (_gru_step(gi[t], h, w_hh, b_hh),),
+                                    (h0,), live)
             return self._loop(T, rev, lambda t, h: _gru_step(gi[t], h, w_hh, b_hh), h0)
         b = None if b_ih is None else b_ih + b_hh
         xg = linear(x, w_ih, b)
+        if live is not None:
+            if self.mode == "LSTM":
+                return masked_loop(T, rev, lambda t, h, c: lstm_step_composite(
+                    xg[t] + h @ w_hh.mT, c), (h0, c0), live)  # type: ignore[arg-type]
+            relu = self.mode == "RNN_RELU"
+            return masked_loop(T, rev, lambda t, h: (_rnn_step(xg[t], h, w_hh, relu),),
+                                (h0,), live)
         if self.mode == "LSTM":
             assert c0 is not None
             if self.fused:
@@ -136,7 +153,9 @@ class RNNBase(Module):
             hs[t] = h
         return stack(hs, 0), h, None
 
-    def _run(self, input: Tensor, hx: Any) -> tuple[Tensor, Any]:
+    def _run(self, input: Any, hx: Any) -> tuple[Any, Any]:
+        if isinstance(input, PackedSequence):
+            return run_packed(self, input, hx)
         lstm = self.mode == "LSTM"
         if input.ndim not in (2, 3):
             raise ValueError(f"{type(self).__name__}: expected input with 2 (unbatched) or 3 "
@@ -163,27 +182,34 @@ class RNNBase(Module):
                 if s is not None and tuple(s.shape) != state_shape:
                     raise RuntimeError(f"{type(self).__name__}: expected {name} of shape "
                                        f"{state_shape}, got {tuple(s.shape)}")
-        h_n, c_n = [], []
-        for layer in range(self.num_layers):
-            outs = []
-            for d in range(dirs):
-                k = layer * dirs + d
-                out, h, c = self._direction(x, layer, d, h0[k],
-                                            c0[k] if c0 is not None else None)
-                outs.append(out)
-                h_n.append(h)
-                c_n.append(c)
-            x = outs[0] if dirs == 1 else cat(outs, -1)
-            if layer < self.num_layers - 1:
-                x = F.dropout(x, self.dropout, self.training)
-        hn = stack(h_n, 0)
-        cn = stack(c_n, 0) if lstm else None
+        x, hn, cn = self._layers(x, h0, c0)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         if not batched:
             x, hn = x.squeeze(1), hn.squeeze(1)
             cn = cn.squeeze(1) if cn is not None else None
         return x, ((hn, cn) if lstm else hn)
+
+
+    def _layers(self, x: Tensor, h0: Tensor, c0: Tensor | None,
+                live: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Every layer and direction over x (T, B, in) from states (L·D, B, H): (output,
+        h_n, c_n)."""
+        dirs = 2 if self.bidirectional else 1
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outs = []
+            for d in range(dirs):
+                k = layer * dirs + d
+                out, h, c = self._direction(x, layer, d, h0[k],
+                                            c0[k] if c0 is not None else None, live)
+                outs.append(out)
+                h_n.append(h)
+                c_n.append(c)
+            x = outs[0] if dirs == 1 else cat(outs, -1)
+            if layer < self.num_layers - 1:
+                x = F.dropout(x, self.dropout, self.training)
+        return x, stack(h_n, 0), (stack(c_n, 0) if self.mode == "LSTM" else None)
 
 
 class RNN(RNNBase):
@@ -197,6 +223,8 @@ class RNN(RNNBase):
         input (T, B, in) — (B, T, in) with ``batch_first`` — or unbatched (T, in); h_0 and
         h_n (num_layers·D, B, H); output (T, B, D·H). D = 2 if bidirectional else 1.
         Weights weight_ih_l{k} (H, in or D·H), weight_hh_l{k} (H, H), all ~ U(−1/√H, 1/√H).
+        The input may be a ``PackedSequence`` (``nn.utils.rnn``); the output is then one too,
+        and h_n holds each sequence's state at its last real step.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -226,7 +254,7 @@ class LSTM(RNNBase):
         >>> lstm = LSTM(3, 5, batch_first=True)
         >>> out, (h, c) = lstm(cr.randn(2, 7, 3))
         >>> out.shape, h.shape
-        ((2, 7, 5), (1, 2, 5))
+        (chainrule.Size([2, 7, 5]), chainrule.Size([1, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,

@@ -31,7 +31,7 @@ class Embedding(Module):
         >>> import chainrule as cr
         >>> emb = cr.nn.Embedding(10, 3, padding_idx=0)
         >>> emb(cr.tensor([[0, 2], [4, 9]])).shape
-        (2, 2, 3)
+        chainrule.Size([2, 2, 3])
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,

@@ -290,7 +290,7 @@ class Transformer(Module):
         >>> model = cr.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1,
         ...                           num_decoder_layers=1, dim_feedforward=16, dropout=0.0)
         >>> model(cr.randn(5, 3, 8), cr.randn(4, 3, 8)).shape
-        (4, 3, 8)
+        chainrule.Size([4, 3, 8])
     """
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,

@@ -22,7 +22,7 @@ import numpy as np
 
 from chainrule.backend import xp
 from chainrule.nn.module import Module
-from chainrule.ops.pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from chainrule.tensor import Tensor
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
@@ -195,7 +195,7 @@ class Upsample(Module):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.Upsample(scale_factor=2)(cr.ones(1, 1, 2, 3)).shape
-        (1, 1, 4, 6)
+        chainrule.Size([1, 1, 4, 6])
     """
 
     def __init__(self, size: int | Sequence[int] | None = None,

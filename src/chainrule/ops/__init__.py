@@ -11,6 +11,7 @@ from chainrule.ops import (
     linalg,
     loss,
     matrix,
+    movedim,
     movement,
     pool,
     reduce,
@@ -24,4 +25,4 @@ from chainrule.ops import (
 
 __all__ = ["activation", "comparison", "conv", "counting", "elementwise", "fold", "fused", "linalg",
            "loss", "matrix", "movement", "pool", "reduce", "rnn", "shape", "sorting", "tiling",
-           "trig", "unary"]
+           "trig", "unary", "movedim"]

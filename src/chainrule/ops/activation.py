@@ -7,11 +7,13 @@ backward and forward-mode rules from it.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from typing import Any
 
 from chainrule.autograd.function import register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.ops.elementwise import where
 from chainrule.ops.unary import _data, _Unary, _unary, erf, tanh
 from chainrule.tensor import Tensor, tensor_method
@@ -99,30 +101,61 @@ class Softplus(_Unary):
         return xp.where(bx > self.threshold, 1, 0.5 * (1 + xp.tanh(0.5 * bx))).astype(x.dtype)
 
 
+# ---- input checks ----------------------------------------------------------------------------
+def floating_input(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Refuse integer and bool input, as PyTorch's activations do, instead of computing a
+    silently truncated integer result."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def checked(input: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if isinstance(input, Tensor) and not is_floating(input.dtype):
+            raise RuntimeError(f"{name}: not implemented for dtype {input.dtype} "
+                               "(floating-point input only)")
+        return fn(input, *args, **kwargs)
+    return checked
+
+
+def numeric_input(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """Refuse bool input, as PyTorch does for the clamping activations (relu, hardtanh, ...)."""
+    name = fn.__name__
+
+    @functools.wraps(fn)
+    def checked(input: Any, *args: Any, **kwargs: Any) -> Tensor:
+        if isinstance(input, Tensor) and input.dtype.kind == "b":
+            raise RuntimeError(f"{name}: not implemented for dtype bool")
+        return fn(input, *args, **kwargs)
+    return checked
+
+
 # ---- public functions (also Tensor methods) ---------------------------------------------------
 sigmoid = _unary(Sigmoid)
-relu = _unary(Relu)
+relu = tensor_method(numeric_input(_unary(Relu)))
 
 
 @tensor_method
+@floating_input
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x if x > 0 else negative_slope · x."""
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
 @tensor_method
+@floating_input
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else alpha · (eˣ − 1)."""
     return Elu.apply(input, alpha=alpha)
 
 
 @tensor_method
+@floating_input
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """(1/β) ln(1 + e^(βx)), reverting to x where βx > threshold."""
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 @tensor_method
+@floating_input
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (``approximate='tanh'``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))))."""
     if approximate == "tanh":
@@ -134,6 +167,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 
 @tensor_method
+@floating_input
 def silu(input: Tensor) -> Tensor:
     """x·σ(x) (swish)."""
     return input * sigmoid(input)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, promote, xp
 from chainrule.ops.unary import _unary
 from chainrule.tensor import Tensor, tensor_method
 
@@ -17,7 +17,7 @@ from chainrule.tensor import Tensor, tensor_method
 def _comparison(name: str, fn: Any) -> type[Op]:
     cls = type(name.capitalize(), (Op,), {
         "name": name, "differentiable": False,
-        "forward": lambda self, a, b: fn(a, b),
+        "forward": lambda self, a, b: fn(*promote(a, b)),
         "__doc__": f"{name}(a, b) elementwise, as bool; no gradient.",
     })
     return register(cls)
@@ -32,7 +32,36 @@ _GE = _comparison("ge", xp.greater_equal)
 _AND = _comparison("logical_and", xp.logical_and)
 _OR = _comparison("logical_or", xp.logical_or)
 _XOR = _comparison("logical_xor", xp.logical_xor)
-_FLOORDIV = _comparison("floor_divide", xp.floor_divide)
+
+
+def _integer_division(fn: Any) -> Any:
+    """``fn`` on the promoted operands, refusing an integer division by zero as PyTorch does
+    (NumPy would give 0)."""
+    def divide(a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
+        if a.dtype.kind in "iub" and not xp.all(b):
+            raise RuntimeError(f"{fn.__name__}: ZeroDivisionError (integer division by zero)")
+        return fn(a, b)
+    return divide
+
+
+_FLOORDIV = _comparison("floor_divide", _integer_division(xp.floor_divide))
+
+
+def _bitwise(fn: Any) -> Any:
+    """``fn`` on integer or bool operands (PyTorch has no bitwise ops on floats)."""
+    def bitwise(a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
+        if a.dtype.kind not in "iub":
+            raise RuntimeError(f"{fn.__name__}: not implemented for dtype {a.dtype} (integer "
+                               "and bool tensors only)")
+        return fn(a, b)
+    return bitwise
+
+
+_BAND = _comparison("bitwise_and", _bitwise(xp.bitwise_and))
+_BOR = _comparison("bitwise_or", _bitwise(xp.bitwise_or))
+_BXOR = _comparison("bitwise_xor", _bitwise(xp.bitwise_xor))
 
 
 class _Modulo(Op):
@@ -64,7 +93,7 @@ class Remainder(_Modulo):
 
     def forward(self, a: Array, b: Array) -> Array:
         with xp.errstate(divide="ignore", invalid="ignore"):  # nan for b = 0, as in PyTorch
-            return xp.remainder(a, b)
+            return _integer_division(xp.remainder)(a, b)
 
     def quotient(self, a: Array, b: Array) -> Array:
         return xp.floor_divide(a, b)
@@ -78,7 +107,7 @@ class Fmod(_Modulo):
 
     def forward(self, a: Array, b: Array) -> Array:
         with xp.errstate(divide="ignore", invalid="ignore"):  # nan for b = 0, as in PyTorch
-            return xp.fmod(a, b)
+            return _integer_division(xp.fmod)(a, b)
 
     def quotient(self, a: Array, b: Array) -> Array:
         return xp.trunc(xp.true_divide(a, b))
@@ -142,6 +171,9 @@ logical_and = _binary(_AND)
 logical_or = _binary(_OR)
 logical_xor = _binary(_XOR)
 floor_divide = _binary(_FLOORDIV)
+bitwise_and = _binary(_BAND)
+bitwise_or = _binary(_BOR)
+bitwise_xor = _binary(_BXOR)
 remainder = _binary(Remainder)
 fmod = _binary(Fmod)
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne

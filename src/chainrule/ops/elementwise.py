@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, default_float, xp
+from chainrule.backend import Array, default_float, is_floating, promote, result_type, xp
 from chainrule.ops.unary import _data, _Unary, log
 from chainrule.tensor import Tensor, tensor_method
 
@@ -22,7 +22,7 @@ def _not_broadcastable(op: Op, *xs: Array) -> RuntimeError:
 
 
 def _dtype_of_true_div(a: Array, b: Array) -> Any:
-    return None if a.dtype.kind == "f" or b.dtype.kind == "f" else default_float()
+    return None if is_floating(a.dtype) or is_floating(b.dtype) else default_float()
 
 
 # ---- binary arithmetic ------------------------------------------------------------------------
@@ -34,6 +34,7 @@ class Add(Op):
     saves_inputs = False
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             return a + b
         except ValueError:
@@ -54,6 +55,7 @@ class Sub(Op):
     saves_inputs = False
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             return a - b
         except ValueError:
@@ -73,6 +75,7 @@ class Mul(Op):
     name = "mul"
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             return a * b
         except ValueError:
@@ -95,6 +98,7 @@ class Div(Op):
     name = "div"
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         dtype = _dtype_of_true_div(a, b)
         try:
             out = xp.true_divide(a, b)
@@ -120,6 +124,7 @@ class Pow(Op):
     name = "pow"
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         if a.dtype.kind in "iu" and b.dtype.kind in "iu" and (b < 0).any():
             raise ValueError("pow: integers to negative integer powers are not allowed")
         try:
@@ -158,6 +163,7 @@ class Maximum(Op):
     name = "maximum"
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             return xp.maximum(a, b)
         except ValueError:
@@ -175,7 +181,7 @@ class Maximum(Op):
     def _weight_a(self) -> Tensor:
         a, b = self.inputs
         wa = (a.data > b.data) + 0.5 * (a.data == b.data)
-        return Tensor._wrap(wa.astype(xp.result_type(a.data, b.data), copy=False))
+        return Tensor._wrap(wa.astype(result_type(a.data, b.data), copy=False))
 
 
 @register
@@ -185,6 +191,7 @@ class Minimum(Maximum):
     name = "minimum"
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             return xp.minimum(a, b)
         except ValueError:
@@ -193,7 +200,7 @@ class Minimum(Maximum):
     def _weight_a(self) -> Tensor:
         a, b = self.inputs
         wa = (a.data < b.data) + 0.5 * (a.data == b.data)
-        return Tensor._wrap(wa.astype(xp.result_type(a.data, b.data), copy=False))
+        return Tensor._wrap(wa.astype(result_type(a.data, b.data), copy=False))
 
 
 @register
@@ -203,6 +210,7 @@ class Where(Op):
     name = "where"
 
     def forward(self, cond: Array, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             return xp.where(cond, a, b)
         except ValueError:

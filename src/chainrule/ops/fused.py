@@ -7,7 +7,7 @@ as primitives they are one shifted pass each, with the classic compact backward 
 from __future__ import annotations
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.tensor import Tensor, tensor_method
 
 
@@ -65,6 +65,9 @@ def softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tens
     """exp(x) / Σ exp(x) along ``dim``."""
     if dtype is not None:
         input = input.to(dtype)
+    if not is_floating(input.dtype):
+        raise RuntimeError(f"softmax: not implemented for dtype {input.dtype} (floating-point "
+                           "input only; pass dtype= to compute in a floating type)")
     return Softmax.apply(input, dim=_dim(input, dim, "softmax"))
 
 
@@ -73,4 +76,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> 
     """log(softmax(x)) along ``dim``, computed stably."""
     if dtype is not None:
         input = input.to(dtype)
+    if not is_floating(input.dtype):
+        raise RuntimeError(f"log_softmax: not implemented for dtype {input.dtype} (floating-point "
+                           "input only; pass dtype= to compute in a floating type)")
     return LogSoftmax.apply(input, dim=_dim(input, dim, "log_softmax"))

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor, tensor_method
+
+
+def _dtype_mismatch(op: Op, *xs: Array) -> RuntimeError:
+    """PyTorch's refusal to multiply matrices of different dtypes (no silent promotion)."""
+    dtypes = " and ".join(str(x.dtype) for x in xs)
+    return RuntimeError(f"{op.name}: expected all operands to have the same dtype, but got "
+                        f"{dtypes} (convert with .to(dtype), e.g. .float())")
 
 
 @register
@@ -17,13 +25,15 @@ class Matmul(Op):
     name = "matmul"
 
     def forward(self, a: Array, b: Array) -> Array:
+        if a.dtype is not b.dtype:
+            raise _dtype_mismatch(self, a, b)
         if a.shape[-1] != b.shape[-2]:
             raise RuntimeError(
                 f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} are not aligned "
                 f"({a.shape[-1]} != {b.shape[-2]})"
             )
         try:
-            return xp.matmul(a, b)
+            return backend.matmul(a, b)
         except ValueError:
             raise RuntimeError(
                 f"matmul: batch dims of shapes {tuple(a.shape)} and {tuple(b.shape)} do not "
@@ -55,10 +65,12 @@ class Linear(Op):
     name = "linear"
 
     def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
+        if x.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
+            raise _dtype_mismatch(self, x, w, *(() if b is None else (b,)))
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(f"linear: input of shape {tuple(x.shape)} does not match weight "
                                f"of shape {tuple(w.shape)} (expected last dim {w.shape[1]})")
-        out = x @ w.T
+        out = backend.matmul(x, w.T)
         if b is not None:
             out += b
         return out
@@ -66,9 +78,9 @@ class Linear(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        g2 = g.reshape(-1, g.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
-        gx = Matmul.apply(g2, w).reshape(x.shape) if need[0] else None
-        gw = Matmul.apply(g2.mT, x.reshape(-1, x.shape[-1])) if need[1] else None
+        g2 = g.reshape(-1, g.data.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
+        gx = Matmul.apply(g2, w).reshape(x.data.shape) if need[0] else None
+        gw = Matmul.apply(g2.mT, x.reshape(-1, x.data.shape[-1])) if need[1] else None
         grads: tuple[Tensor | None, ...] = (gx, gw)
         if len(self.inputs) == 3:
             grads += (g2.sum(0) if need[2] else None,)
@@ -158,6 +170,8 @@ class Einsum(Op):
     equation: str
 
     def forward(self, *xs: Array) -> Array:
+        if any(x.dtype.name == "bfloat16" for x in xs):
+            return backend.widened(self.forward, *xs)
         return xp.asarray(xp.einsum(self.equation, *xs, optimize=len(xs) > 2))
 
     def _grad(self, g: Tensor, i: int, others: list[Tensor]) -> Tensor:

@@ -98,3 +98,47 @@ def cross_entropy_logits(x: Tensor, q: Tensor, dim: int = 1,
     if scale is None:
         return CrossEntropy.apply(x, q, dim=dim % x.ndim)
     return CrossEntropy.apply(x, q, dim=dim % x.ndim, scale=float(scale))
+
+
+@register
+class BinaryCrossEntropy(Op):
+    """Elementwise  l = −[y·max(log x, −100) + (1 − y)·max(log(1 − x), −100)]  for
+    probabilities x and targets y.
+
+    NOTE: a primitive rather than the composite over ``log`` and ``clamp`` for stability, as in
+    PyTorch: at x = 0 or 1 (a saturated sigmoid) the composite's gradient is 0·∞ = NaN, while
+    PyTorch's formula stays finite:
+    ∂/∂x = g·(x − y) / max(x·(1 − x), 1e-12),  ∂/∂y = g·(max(log(1 − x), −100) − max(log x, −100));
+    tangent: ẋ·(x − y) / max(x·(1 − x), 1e-12) + ẏ·(max(log(1 − x), −100) − max(log x, −100)).
+    """
+
+    name = "binary_cross_entropy"
+
+    def forward(self, x: Array, y: Array) -> Array:
+        log_x, log_1mx = _clamped_logs(x)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        nx, ny = self.needs_input_grad
+        return (g * self._dx() if nx else None), (g * self._dy() if ny else None)
+
+    def jvp(self, tx: Tensor | None, ty: Tensor | None) -> Tensor | None:
+        out = tx * self._dx() if tx is not None else None
+        if ty is not None:
+            out = ty * self._dy() if out is None else out + ty * self._dy()
+        return out
+
+    def _dx(self) -> Tensor:
+        x, y = self.inputs
+        return (x - y) / (x * (1 - x)).clamp(min=1e-12)
+
+    def _dy(self) -> Tensor:
+        x = self.inputs[0]
+        with xp.errstate(divide="ignore"):
+            return (1 - x).log().clamp(min=-100) - x.log().clamp(min=-100)
+
+
+def _clamped_logs(x: Array) -> tuple[Array, Array]:
+    """(log x, log(1 − x)), each clamped at −100 as in PyTorch (so 0 and 1 stay finite)."""
+    with xp.errstate(divide="ignore"):
+        return xp.maximum(xp.log(x), -100), xp.maximum(xp.log(1 - x), -100)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule.amp.autocast_mode import float32_op
 from chainrule.backend import Array, xp
 from chainrule.ops.linalg import matmul
 from chainrule.ops.movement import index_put
@@ -128,7 +129,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
     Example:
         >>> import chainrule as cr
         >>> cr.baddbmm(cr.zeros(2, 1, 1), cr.ones(2, 1, 3), cr.ones(2, 3, 1)).shape
-        (2, 1, 1)
+        chainrule.Size([2, 1, 1])
     """
     if (batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0]
             or batch1.shape[2] != batch2.shape[1]):
@@ -138,6 +139,7 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
     return _scaled_sum(input, matmul(batch1, batch2), beta, alpha, "baddbmm")
 
 
+@float32_op
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """The p-norm distance between each row of ``x1`` and each row of ``x2``.
 

@@ -257,7 +257,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     for i, x in enumerate(tensors):
         if x.shape != tensors[0].shape:
             raise RuntimeError(f"stack: expects each tensor to be equal size, but got "
-                               f"{tensors[0].shape} at entry 0 and {x.shape} at entry {i}")
+                               f"{tuple(tensors[0].shape)} at entry 0 and {tuple(x.shape)} at "
+                               f"entry {i}")
     d = dim % (tensors[0].ndim + 1)
     return cat([unsqueeze(x, d) for x in tensors], d)
 
@@ -269,6 +270,11 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     n = input.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
+        if size < 0 or (size == 0 and n):
+            raise RuntimeError(f"split: split_size can only be 0 if dimension size is 0, but got "
+                               f"split_size={size} for dim {dim} of size {n}")
+        if size == 0:
+            return (input,)
         sizes = [builtins.min(size, n - s) for s in range(0, n, size)] or [0]
     else:
         sizes = list(split_size_or_sections)
@@ -285,7 +291,11 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 @tensor_method
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` pieces of (nearly) equal size."""
-    n = input.shape[dim % input.ndim]
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    n = input.shape[normalize_dims(dim, input.ndim, "chunk")[0]]
+    if n == 0:
+        return (input,)
     return split(input, -(-n // chunks), dim)
 
 

@@ -1,49 +1,54 @@
-"""Pooling: max_pool1d/2d (a primitive that keeps the argmax), avg_pool1d/2d and
-adaptive_avg_pool1d/2d (composites: an average over a rectangle is separable, so it is two
-matmuls with constant pooling matrices, A_h · x · A_wᵀ, and its gradients come for free).
+"""Pooling: max_pool1d/2d/3d (a primitive that keeps the argmax) and avg_pool1d/2d/3d
+(composites: an average over a box is separable, so it is one matmul per axis with constant
+pooling matrices, A_h · x · A_wᵀ, and its gradients come for free). Adaptive pooling lives in
+``ops/adaptive_pool.py``.
 
 Max-pool works on kernel offsets, never on pixels: the output is the running maximum of the
-kh·kw strided slices of the padded input, and ``argmax`` (which offset won, first one on ties,
-as in PyTorch) is kept for the backward, which writes g into each offset's slice where it won.
+strided slices of the padded input, one per kernel offset, and ``argmax`` (which offset won,
+first one on ties, as in PyTorch) is kept for the backward, which writes g into each offset's
+slice where it won.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.ops.linalg import matmul
 from chainrule.ops.windows import Pads, _pad, _tuple
 from chainrule.tensor import Tensor
 
 
 class _Offsets(Op):
-    """Shared geometry of the max-pool ops: the strided slice of each kernel offset."""
+    """Shared geometry of the max-pool ops: the strided slice of each kernel offset (over the
+    last ``len(kernel)`` axes)."""
 
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
     pads: Pads
-    out_size: tuple[int, int]
+    out_size: tuple[int, ...]
 
     def _slices(self, xpad: Array) -> list[Array]:
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        rows, cols = (self.out_size[0] - 1) * sh + 1, (self.out_size[1] - 1) * sw + 1
-        return [xpad[:, :, i * dh:i * dh + rows:sh, j * dw:j * dw + cols:sw]
-                for i in range(kh) for j in range(kw)]
+        spans = [(o - 1) * s + 1 for o, s in zip(self.out_size, self.stride)]
+        return [xpad[(Ellipsis, *(slice(i * d, i * d + sp, s) for i, d, sp, s in
+                                  zip(offs, self.dilation, spans, self.stride)))]
+                for offs in itertools.product(*(range(k) for k in self.kernel))]
 
 
 @register
 class MaxPool2d(_Offsets):
     """y[n,c,p,q] = max over the window at (p·s − pad, q·s − pad) of x.
-    ∂/∂x = g routed to the window's (first) maximum; jvp = the tangent at the maximum."""
+    ∂/∂x = g routed to the window's (first) maximum; jvp = the tangent at the maximum.
+    (Any number of spatial axes; ``MaxPool3d`` is this op over (D, H, W).)"""
 
     name = "max_pool2d"
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:
-        low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        low = -xp.inf if is_floating(x.dtype) else xp.iinfo(x.dtype).min
         slices = self._slices(_pad(x, self.pads, low))
         out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
         for s in slices[2:]:
@@ -67,6 +72,14 @@ class MaxPool2d(_Offsets):
 
 
 @register
+class MaxPool3d(MaxPool2d):
+    """max_pool2d over three spatial axes: y = max over each (kd, kh, kw) window of x.
+    ∂/∂x = g routed to the window's (first) maximum; jvp = the tangent at the maximum."""
+
+    name = "max_pool3d"
+
+
+@register
 class MaxPoolScatter(_Offsets):
     """zeros(shape) with g[n,c,p,q] written at the argmax of window (p, q) (summed where windows
     overlap); the backward of max_pool2d.  ∂/∂g = max_pool_gather(gg)."""
@@ -77,10 +90,10 @@ class MaxPoolScatter(_Offsets):
     shape: tuple[int, ...]
 
     def forward(self, g: Array) -> Array:
-        (t, b), (lf, r) = self.pads
-        n, c, h, w = self.shape
+        n, c, *size = self.shape
+        padded = tuple(m + p0 + p1 for m, (p0, p1) in zip(size, self.pads))
         # channel-major like the convolutions' outputs, so the GEMMs downstream need no copy
-        buf = xp.zeros((c, n, h + t + b, w + lf + r), g.dtype).transpose(1, 0, 2, 3)
+        buf = xp.zeros((c, n, *padded), g.dtype).transpose(1, 0, *range(2, len(size) + 2))
         overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride,
                                                               self.dilation))
         for k, view in enumerate(self._slices(buf)):
@@ -88,7 +101,7 @@ class MaxPoolScatter(_Offsets):
                 view += g * (self.argmax == k)
             else:
                 xp.multiply(g, self.argmax == k, out=view)
-        return _pad(buf, ((-t, -b), (-lf, -r)))
+        return _pad(buf, tuple((-p0, -p1) for p0, p1 in self.pads))
 
     def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:
         params = {k: v for k, v in self.params.items() if k != "shape"}
@@ -134,7 +147,7 @@ def _pool_len(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
 def _pool_args(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, dims: int,
                dilation: Any = 1) -> tuple[tuple[int, ...], ...]:
     if x.ndim not in (dims + 1, dims + 2):
-        layout = "(N, C, H, W)" if dims == 2 else "(N, C, L)"
+        layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[dims]
         raise RuntimeError(f"{op}: expected a {dims + 1}-D or {dims + 2}-D input {layout}, got "
                            f"shape {tuple(x.shape)}")
     k = _tuple(kernel_size, dims, "kernel_size", op)
@@ -160,23 +173,25 @@ def _unbatched(x: Tensor, dims: int) -> tuple[Tensor, bool]:
     return (x.unsqueeze(0), True) if x.ndim == dims + 1 else (x, False)
 
 
-def _max_pool(x: Tensor, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int],
-              d: tuple[int, int], ceil_mode: bool, return_indices: bool) -> Any:
-    h, w = x.shape[2:]
+def _max_pool(x: Tensor, k: tuple[int, ...], s: tuple[int, ...], p: tuple[int, ...],
+              d: tuple[int, ...], ceil_mode: bool, return_indices: bool,
+              op: type[MaxPool2d] = MaxPool2d) -> Any:
+    size = x.shape[2:]
     out = tuple(_pool_len(n, ki, si, pi, di, ceil_mode)
-                for n, ki, si, pi, di in zip((h, w), k, s, p, d))
-    extra = [max(0, (o - 1) * si + di * (ki - 1) + 1 - (n + 2 * pi))
-             for o, n, ki, si, pi, di in zip(out, (h, w), k, s, p, d)]
-    pads = ((p[0], p[0] + extra[0]), (p[1], p[1] + extra[1]))
-    y = MaxPool2d.apply(x, kernel=k, stride=s, dilation=d, pads=pads, out_size=out)
+                for n, ki, si, pi, di in zip(size, k, s, p, d))
+    pads = tuple((pi, pi + max(0, (o - 1) * si + di * (ki - 1) + 1 - (n + 2 * pi)))
+                 for o, n, ki, si, pi, di in zip(out, size, k, s, p, d))
+    y = op.apply(x, kernel=k, stride=s, dilation=d, pads=pads, out_size=out)
     if not return_indices:
         return y
     arg = y.grad_fn.argmax if y.grad_fn is not None else _argmax_of(x, k, s, d, pads, out)
-    ho = xp.arange(out[0]).reshape(-1, 1)
-    wo = xp.arange(out[1])
-    rows = ho * s[0] + (arg // k[1]) * d[0] - p[0]
-    cols = wo * s[1] + (arg % k[1]) * d[1] - p[1]
-    return y, Tensor._wrap((rows * w + cols).astype(xp.int64))
+    offsets = xp.unravel_index(arg, k)  # each maximum's kernel offset, per spatial axis
+    nd = len(k)
+    flat = xp.zeros(arg.shape, xp.int64)
+    for a in range(nd):  # the flat position in the (*spatial) plane, row-major
+        start = xp.arange(out[a]).reshape((-1,) + (1,) * (nd - 1 - a)) * s[a] - p[a]
+        flat = flat * size[a] + start + offsets[a] * d[a]
+    return y, Tensor._wrap(flat)
 
 
 def _argmax_of(x: Tensor, k: Any, s: Any, d: Any, pads: Pads, out: Any) -> Array:
@@ -224,6 +239,25 @@ def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     return res
 
 
+def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
+    """3-D max pooling (``torch.nn.functional.max_pool3d``): (N, C, D, H, W) or (C, D, H, W);
+    arguments as for :func:`max_pool2d` with 3-tuples. ``return_indices`` gives the flat
+    d·H·W + h·W + w position of each maximum.
+
+    Example:
+        >>> import chainrule as cr
+        >>> max_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2).tolist()
+        [[[[[7.0]]]]]
+    """
+    k, s, p, d = _pool_args("max_pool3d", input, kernel_size, stride, padding, 3, dilation)
+    x, unbatched = _unbatched(input, 3)
+    res = _max_pool(x, k, s, p, d, ceil_mode, return_indices, MaxPool3d)
+    if unbatched:
+        return (res[0].squeeze(0), res[1].squeeze(0)) if return_indices else res.squeeze(0)
+    return res
+
+
 def _avg_matrix(n: int, k: int, s: int, p: int, ceil_mode: bool, include_pad: bool,
                 divisor: float | None, dtype: Any) -> Tensor:
     """(n_out, n): row i averages window i of a length-n axis (the separable factor)."""
@@ -240,19 +274,14 @@ def _avg_matrix(n: int, k: int, s: int, p: int, ceil_mode: bool, include_pad: bo
     return Tensor._wrap(m)
 
 
-def _adaptive_matrix(n: int, n_out: int, dtype: Any) -> Tensor:
-    m = xp.zeros((n_out, n), dtype)
-    for i in range(n_out):
-        start, end = (i * n) // n_out, -(-((i + 1) * n) // n_out)
-        m[i, start:end] = 1.0 / (end - start)
-    return Tensor._wrap(m)
-
-
 def _separable(x: Tensor, mats: list[Tensor]) -> Tensor:
-    """x (..., [H,] W) with each of the last axes contracted with its pooling matrix."""
+    """x (..., [[D,] H,] W) with each of the last axes contracted with its pooling matrix."""
     out = matmul(x, mats[-1].mT)
-    if len(mats) == 2:
-        out = matmul(mats[0], out)
+    if len(mats) >= 2:
+        out = matmul(mats[-2], out)
+    if len(mats) == 3:  # D: contract with the (H_out·W_out) plane flattened into columns
+        *lead, depth, ho, wo = out.shape
+        out = matmul(mats[0], out.reshape(*lead, depth, ho * wo)).reshape(*lead, -1, ho, wo)
     return out
 
 
@@ -269,7 +298,7 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         [[[[2.5, 4.5], [10.5, 12.5]]]]
     """
     k, s, p, _ = _pool_args("avg_pool2d", input, kernel_size, stride, padding, 2)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise RuntimeError(f"avg_pool2d: expected a floating input, got {input.dtype}")
     mats = [_avg_matrix(n, ki, si, pi, ceil_mode, count_include_pad, divisor_override,
                         input.dtype) for n, ki, si, pi in zip(input.shape[-2:], k, s, p)]
@@ -281,40 +310,33 @@ def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
     """1-D average pooling (``torch.nn.functional.avg_pool1d``): (N, C, L) or (C, L)."""
     k, s, p, _ = _pool_args("avg_pool1d", input, kernel_size, stride, padding, 1)
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise RuntimeError(f"avg_pool1d: expected a floating input, got {input.dtype}")
     m = _avg_matrix(input.shape[-1], k[0], s[0], p[0], ceil_mode, count_include_pad, None,
                     input.dtype)
     return _separable(input, [m])
 
 
-def _adaptive_size(output_size: Any, spatial: tuple[int, ...]) -> tuple[int, ...]:
-    sizes = (output_size,) * len(spatial) if isinstance(output_size, int) or \
-        output_size is None else tuple(output_size)
-    return tuple(n if o is None else int(o) for o, n in zip(sizes, spatial))
+def avg_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> Tensor:
+    """3-D average pooling (``torch.nn.functional.avg_pool3d``): (N, C, D, H, W) or
+    (C, D, H, W); arguments as for :func:`avg_pool2d` with 3-tuples.
+
+    Example:
+        >>> import chainrule as cr
+        >>> avg_pool3d(cr.arange(8.0).reshape(1, 1, 2, 2, 2), 2).tolist()
+        [[[[[3.5]]]]]
+    """
+    k, s, p, _ = _pool_args("avg_pool3d", input, kernel_size, stride, padding, 3)
+    if input.dtype.kind != "f":
+        raise RuntimeError(f"avg_pool3d: expected a floating input, got {input.dtype}")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("avg_pool3d: divisor must be not zero")
+    mats = [_avg_matrix(n, ki, si, pi, ceil_mode, count_include_pad, divisor_override,
+                        input.dtype) for n, ki, si, pi in zip(input.shape[-3:], k, s, p)]
+    out = _separable(input, mats)
+    return out if divisor_override is None else out * (1.0 / divisor_override)
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
-    """Average pooling to a fixed output size (``torch.nn.functional.adaptive_avg_pool2d``):
-    output cell i covers input rows ⌊i·H/H_out⌋ … ⌈(i+1)·H/H_out⌉ − 1 (``None`` keeps a size)."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input (N, C, H, W), "
-                           f"got shape {tuple(input.shape)}")
-    out = _adaptive_size(output_size, input.shape[-2:])
-    if min(out) < 1:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
-    mats = [_adaptive_matrix(n, o, input.dtype) for n, o in zip(input.shape[-2:], out)]
-    return _separable(input, mats)
-
-
-def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
-    """Average pooling of the last axis to ``output_size`` cells (``adaptive_avg_pool1d``)."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError(f"adaptive_avg_pool1d: expected a 2-D or 3-D input (N, C, L), got "
-                           f"shape {tuple(input.shape)}")
-    (o,) = _adaptive_size(output_size, input.shape[-1:])
-    return _separable(input, [_adaptive_matrix(input.shape[-1], o, input.dtype)])
-
-
-__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d",
-           "max_pool1d", "max_pool2d"]
+__all__ = ["avg_pool1d", "avg_pool2d", "avg_pool3d", "max_pool1d", "max_pool2d", "max_pool3d"]

@@ -11,7 +11,7 @@ from collections import namedtuple
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.tensor import Tensor, tensor_method
 
 Dim = int | tuple[int, ...] | list[int] | None
@@ -36,7 +36,7 @@ def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
 def _expand_back(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
     """A gradient of a reduction's output brought back to the input's shape."""
     if not keepdim and shape:
-        kept = list(g.shape)
+        kept = list(g.data.shape)
         for a in axes:
             kept.insert(a, 1)
         g = g.reshape(tuple(kept))
@@ -57,7 +57,7 @@ class Sum(Op):
         return out if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (_expand_back(g, self.inputs[0].shape, self.axes, self.keepdim),)
+        return (_expand_back(g, self.inputs[0].data.shape, self.axes, self.keepdim),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return Sum.apply(t, axes=self.axes, keepdim=self.keepdim)
@@ -107,7 +107,7 @@ class Cumsum(Op):
     dim: int
 
     def forward(self, x: Array) -> Array:
-        return xp.cumsum(x, axis=self.dim, dtype=x.dtype if x.dtype.kind == "f" else None)
+        return xp.cumsum(x, axis=self.dim, dtype=x.dtype if is_floating(x.dtype) else None)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         return (Cumsum.apply(g.flip(self.dim), dim=self.dim).flip(self.dim),)
@@ -209,7 +209,7 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None
 @tensor_method
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
-    if input.dtype.kind != "f":
+    if not is_floating(input.dtype):
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, "
             f"got {input.dtype}"
@@ -218,7 +218,7 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     count = 1
     for a in axes:
         count *= input.shape[a] if input.ndim else 1
-    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / builtins.max(count, 1))
+    return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / count if count else xp.nan)
 
 
 @tensor_method
@@ -310,8 +310,14 @@ def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
     if dim is None:
+        if input.data.size == 0:
+            raise RuntimeError("argmax(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
         return Tensor._wrap(xp.asarray(input.data.argmax(), xp.int64))
     d = normalize_dims(dim, input.ndim, "argmax")[0]
+    if input.shape and input.shape[d] == 0:
+        raise IndexError(f"argmax(): Expected reduction dim {dim} to have non-zero size, got "
+                         f"shape {tuple(input.shape)}")
     return Tensor._wrap(input.data.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
@@ -319,8 +325,14 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
     if dim is None:
+        if input.data.size == 0:
+            raise RuntimeError("argmin(): Expected reduction dim to be specified for "
+                               "input.numel() == 0.")
         return Tensor._wrap(xp.asarray(input.data.argmin(), xp.int64))
     d = normalize_dims(dim, input.ndim, "argmin")[0]
+    if input.shape and input.shape[d] == 0:
+        raise IndexError(f"argmin(): Expected reduction dim {dim} to have non-zero size, got "
+                         f"shape {tuple(input.shape)}")
     return Tensor._wrap(input.data.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
 
 

@@ -129,7 +129,7 @@ class Roll(Op):
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape (one dim may be -1)."""
     shape = _shape_arg(shape)
-    if shape == input.shape:
+    if shape == input.data.shape:
         return input
     if shape.count(-1) > 1:
         raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
@@ -146,8 +146,20 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
 
 @tensor_method
 def view(input: Tensor, *shape: Any) -> Tensor:
-    """``reshape`` (chainrule tensors are always contiguous, so every view is allowed)."""
-    return reshape(input, *shape)
+    """The same memory in a new shape: refused, as in PyTorch, when the tensor's layout (after
+    ``t()``, ``permute``, a strided slice) would need a copy, so writes always reach the
+    original; ``reshape`` copies when it must."""
+    out = reshape(input, *shape)
+    if out is not input and not input.data.flags.c_contiguous and input.data.size > 1:
+        try:
+            xp.reshape(input.data, out.shape, copy=False)
+        except ValueError:
+            raise RuntimeError(
+                f"view: view size {list(out.shape)} is not compatible with input tensor's size "
+                f"{list(input.shape)} and stride (at least one dimension spans across two "
+                "contiguous subspaces). Use .reshape(...) instead."
+            ) from None
+    return out
 
 
 @tensor_method
@@ -181,7 +193,7 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
 @tensor_method
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim``."""
-    d = dim % (input.ndim + 1)
+    d = normalize_dims(dim, input.ndim + 1, "unsqueeze")[0]
     return reshape(input, *input.shape[:d], 1, *input.shape[d:])
 
 
@@ -197,10 +209,11 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 @tensor_method
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
+    d0, d1 = (normalize_dims(d, input.ndim, "transpose")[0] for d in (dim0, dim1))
     if input.ndim < 2:
         return input
     dims = list(range(input.ndim))
-    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    dims[d0], dims[d1] = dims[d1], dims[d0]
     return permute(input, *dims)
 
 
@@ -221,8 +234,8 @@ def expand(input: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
     shape = _shape_arg(shape)
     lead = len(shape) - input.ndim
-    shape = tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return input if shape == input.shape else Expand.apply(input, shape=shape)
+    shape = tuple(input.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return input if shape == input.data.shape else Expand.apply(input, shape=shape)
 
 
 @tensor_method

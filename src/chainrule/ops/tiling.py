@@ -25,7 +25,7 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
         >>> import chainrule as cr
         >>> x, y = cr.meshgrid(cr.tensor([1, 2]), cr.tensor([3, 4, 5]))
         >>> x.shape, y[0].tolist()
-        ((2, 3), [3, 4, 5])
+        (chainrule.Size([2, 3]), [3, 4, 5])
     """
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])

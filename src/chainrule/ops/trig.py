@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from chainrule.autograd.function import Op, register
-from chainrule.backend import Array, default_float, xp
+from chainrule.backend import Array, default_float, promote, xp
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
 from chainrule.ops.unary import _on, _Unary, _unary, sqrt
 from chainrule.tensor import Tensor, tensor_method
@@ -135,6 +135,7 @@ class Atan2(Op):
     name = "atan2"
 
     def forward(self, a: Array, b: Array) -> Array:
+        a, b = promote(a, b)
         try:
             out = xp.arctan2(a, b)
         except ValueError:

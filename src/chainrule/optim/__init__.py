@@ -5,10 +5,11 @@ from chainrule.optim.adadelta import Adadelta
 from chainrule.optim.adagrad import Adagrad
 from chainrule.optim.adam import Adam, Adamax, AdamW, NAdam, RAdam
 from chainrule.optim.asgd import ASGD
+from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.optimizer import Optimizer
 from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.rprop import Rprop
 from chainrule.optim.sgd import SGD
 
 __all__ = ["SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Rprop", "Adagrad",
-           "Adadelta", "ASGD", "Optimizer", "lr_scheduler"]
+           "Adadelta", "ASGD", "Optimizer", "lr_scheduler", "LBFGS"]

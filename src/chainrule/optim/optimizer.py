@@ -14,7 +14,7 @@ from typing import Any
 
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.autograd.tape import replayed
-from chainrule.backend import Array, xp
+from chainrule.backend import Array, is_floating, xp
 from chainrule.tensor import Tensor
 
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -200,6 +200,6 @@ def _as_state(value: Any, p: Tensor) -> Any:
     if isinstance(value, xp.ndarray):
         if value.ndim == 0 and value.dtype.kind in "iu":
             return int(value)
-        dtype = p.dtype if value.dtype.kind == "f" else value.dtype
+        dtype = p.dtype if is_floating(value.dtype) else value.dtype
         return xp.array(value, dtype=dtype, copy=True)
     return copy.deepcopy(value)

@@ -19,6 +19,8 @@ DOMAIN = 6.0
 N_CLASSIFY = 500
 N_REGRESS = 1200
 MAX_UPLOAD_ROWS = 5000
+MAX_UPLOAD_VALUE = 1e15
+"""Coordinates and labels beyond this are refused: rescaling them would overflow to inf/NaN."""
 
 FEATURES = ("x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2")
 _FEATURE_FNS = {
@@ -166,8 +168,10 @@ def parse_csv(text: str, problem: str) -> tuple[np.ndarray, np.ndarray]:
             if i == 0 and not rows:
                 continue  # header
             raise ValueError(f"CSV row {i + 1}: not numbers: {','.join(row)[:60]!r}") from None
-        if not all(math.isfinite(v) for v in vals):
-            raise ValueError(f"CSV row {i + 1}: values must be finite, got {row}")
+        if not all(math.isfinite(v) and abs(v) <= MAX_UPLOAD_VALUE for v in vals):
+            raise ValueError(f"CSV row {i + 1}: values must be finite numbers between "
+                             f"-{MAX_UPLOAD_VALUE:g} and {MAX_UPLOAD_VALUE:g}, got "
+                             f"{','.join(row)[:60]!r}")
         rows.append(vals)  # type: ignore[arg-type]
         if len(rows) > MAX_UPLOAD_ROWS:
             raise ValueError(f"CSV has more than {MAX_UPLOAD_ROWS} rows")

@@ -21,7 +21,6 @@ __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
            "ReduceLROnPlateau", "evaluate_loop", "fit", "fit_loop", "predict_loop"]
 
-from chainrule.train.backup import BackupAndRestore  # noqa: E402
-from chainrule.train.callbacks import TerminateOnNaN  # noqa: E402
+from chainrule.train.resilience import BackupAndRestore, TerminateOnNaN  # noqa: E402
 
 __all__ += ["BackupAndRestore", "TerminateOnNaN"]

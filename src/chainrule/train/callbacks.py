@@ -21,13 +21,26 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.train.distributed import is_main
 from chainrule.train.state import get_lr, get_weights, save_state, set_lr, set_weights
 
 Logs = dict[str, float]
 
 
+def _say(*args: Any, **kwargs: Any) -> None:
+    """``print`` on rank 0 only (everywhere when not distributed)."""
+    if is_main():
+        print(*args, **kwargs)
+
+
 class Callback:
-    """Base class: every hook is a no-op. Override the ones you need."""
+    """Base class: every hook is a no-op. Override the ones you need.
+
+    A callback whose ``main_process_only`` is True (those that write files) runs on rank 0
+    only when training is distributed.
+    """
+
+    main_process_only = False
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -133,7 +146,7 @@ class _Monitor:
     def _value(self, logs: Logs | None, who: str) -> float | None:
         v = (logs or {}).get(self.monitor)
         if v is None:
-            print(f"{who}: monitored metric {self.monitor!r} is not available; available: "
+            _say(f"{who}: monitored metric {self.monitor!r} is not available; available: "
                   f"{sorted(logs or {})}", file=sys.stderr)
         return v
 
@@ -187,10 +200,10 @@ class EarlyStopping(Callback, _Monitor):
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            _say(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
-                print(f"Restoring model weights from the end of the best epoch: "
+                _say(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             set_weights(self.model, self.best_weights)
 
@@ -208,8 +221,11 @@ class ModelCheckpoint(Callback, _Monitor):
         save_freq: 'epoch', or an int: save every that many batches (counted across epochs;
             the path may then also use ``{batch}``, counting from 1 in the epoch).
 
-    Files are written atomically by ``chainrule.save`` (temp file + rename).
+    Files are written atomically by ``chainrule.save`` (temp file + rename); when training is
+    distributed only rank 0 writes them (every rank holds the same weights).
     """
+
+    main_process_only = True
 
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
                  verbose: int = 0, save_best_only: bool = False, save_weights_only: bool = False,
@@ -220,8 +236,7 @@ class ModelCheckpoint(Callback, _Monitor):
             raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive int, "
                              f"got {save_freq!r}")
         self.save_freq = save_freq
-        self._batches_seen = 0
-        self._epoch = 0
+        self._batches_seen = self._epoch = 0
         self._init_monitor(monitor, mode, 0.0)
         if initial_value_threshold is not None:
             self.best = initial_value_threshold
@@ -250,11 +265,11 @@ class ModelCheckpoint(Callback, _Monitor):
             if value is None or not self._improved(value):
                 return
             if self.verbose:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                _say(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
                       f"{value:.5f}, saving model to {path}")
             self.best = value
         elif self.verbose:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            _say(f"\nEpoch {epoch + 1}: saving model to {path}")
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if not self.save_weights_only and hasattr(self.model, "save"):
             self.model.save(path)
@@ -304,7 +319,7 @@ class ReduceLROnPlateau(Callback, _Monitor):
                     new = max(old * self.factor, self.min_lr)
                     set_lr(self.model, new)
                     if self.verbose:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                        _say(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
                               f"to {new}.")
                     self.cooldown_counter, self.wait = self.cooldown, 0
 
@@ -332,7 +347,7 @@ class LearningRateScheduler(Callback):
                              f"got {new!r}")
         set_lr(self.model, float(new))
         if self.verbose:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
+            _say(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new}.")
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if logs is not None:
@@ -340,7 +355,10 @@ class LearningRateScheduler(Callback):
 
 
 class CSVLogger(Callback):
-    """Append one CSV row of epoch-end logs per epoch to ``filename`` (header ``epoch,...``)."""
+    """Append one CSV row of epoch-end logs per epoch to ``filename`` (header ``epoch,...``);
+    written by rank 0 only when training is distributed."""
+
+    main_process_only = True
 
     def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
                  append: bool = False) -> None:
@@ -380,13 +398,3 @@ class LambdaCallback(Callback):
             if not name.startswith("on_") or not hasattr(Callback, name):
                 raise ValueError(f"LambdaCallback: unknown hook {name!r}")
             setattr(self, name, fn)
-
-
-class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's ``loss`` is NaN or infinite."""
-
-    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            print(f"Batch {batch}: Invalid loss, terminating training")
-            self.model.stop_training = True

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from chainrule.train import distributed
 from chainrule.train.callbacks import Callback, CallbackList, History, Logs
 from chainrule.train.progress import ProgbarLogger
 
@@ -46,12 +47,22 @@ class _Mean:
             return dict(self.latest)  # type: ignore[arg-type]
         return {k: s / self.count for k, s in self.sums.items()} if self.count else {}
 
+    def global_result(self) -> Logs:
+        """The means over every rank's samples (``result()`` when not distributed; a step's
+        own running values stay this rank's)."""
+        if getattr(self, "latest", None) is not None:
+            return dict(self.latest)  # type: ignore[arg-type]
+        sums, count = distributed.average(self.sums, self.count)
+        return {k: s / count for k, s in sums.items()} if count else {}
+
 
 def _callbacks(model: Any, callbacks: Iterable[Callback] | CallbackList | None, verbose: int,
                history: History | None, **params: Any) -> CallbackList:
     if isinstance(callbacks, CallbackList):
         return callbacks
-    cbs = list(callbacks or [])
+    cbs = [c for c in callbacks or []
+           if distributed.is_main() or not getattr(c, "main_process_only", False)]
+    verbose = verbose if distributed.is_main() else 0
     if verbose and not any(isinstance(c, ProgbarLogger) for c in cbs):
         cbs.append(ProgbarLogger(verbose))
     if history is not None:  # last, as in Keras: it records what other callbacks added to logs
@@ -61,15 +72,18 @@ def _callbacks(model: Any, callbacks: Iterable[Callback] | CallbackList | None, 
 
 def evaluate_loop(model: Any, step: StepFn, batches: Iterable[Any],
                   callbacks: CallbackList | Iterable[Callback] | None = None) -> Logs:
-    """Run ``step`` over ``batches`` with the test hooks; return the size-weighted mean logs."""
+    """Run ``step`` over ``batches`` with the test hooks; return the size-weighted mean logs.
+
+    Distributed, each rank evaluates its share of the batches and the means cover them all.
+    """
     cbs = _callbacks(model, callbacks, 0, None)
     cbs.on_test_begin()
     mean = _Mean()
-    for i, batch in enumerate(batches):
+    for i, batch in enumerate(distributed.eval_shard(batches)):
         cbs.on_test_batch_begin(i)
         logs = mean.update(*step(batch))
         cbs.on_test_batch_end(i, logs)
-    logs = mean.result()
+    logs = mean.global_result()
     cbs.on_test_end(logs)
     return logs
 
@@ -105,9 +119,27 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
         validate: called after each epoch with the callback list; returns logs that are
             added with a ``val_`` prefix.
         initial_epoch: the epoch to start from (for resuming).
+
+    When ``chainrule.distributed`` is initialised with more than one rank, each rank trains on
+    its shard of the batches with gradients averaged across ranks, logs are averaged over all
+    ranks, and only rank 0 prints and writes files (see ``chainrule.train.distributed``).
     """
     if epochs < initial_epoch:
         raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
+    if distributed.world() is None:
+        return _fit(model, step, batches, epochs, steps, callbacks, verbose, validate,
+                    initial_epoch)
+    parallel = distributed.DataParallelFit(model)
+    try:
+        return _fit(model, parallel.step(step), lambda epoch: parallel.shard(batches(epoch)),
+                    epochs, parallel.steps(steps), callbacks, verbose, validate, initial_epoch)
+    finally:
+        parallel.close()
+
+
+def _fit(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epochs: int,
+         steps: int | None, callbacks: Iterable[Callback] | None, verbose: int,
+         validate: Callable[[CallbackList], Logs] | None, initial_epoch: int) -> History:
     history = History()
     cbs = _callbacks(model, callbacks, verbose, history, epochs=epochs, steps=steps)
     model.stop_training = False
@@ -123,7 +155,7 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
             cbs.on_train_batch_end(i, mean.update(*step(batch)))
             if model.stop_training:   # set by a batch-level callback (TerminateOnNaN)
                 break
-        logs = mean.result()
+        logs = mean.global_result()
         if validate is not None:
             logs.update({f"val_{k}": v for k, v in validate(cbs).items()})
         cbs.on_epoch_end(epoch, logs)

@@ -133,3 +133,11 @@ __all__ = [
     "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "parameters_to_vector",
     "vector_to_parameters",
 ]
+
+
+from chainrule.nn.utils import parametrizations, parametrize, rnn  # noqa: E402
+from chainrule.nn.utils.rnn import PackedSequence  # noqa: E402
+from chainrule.nn.utils.weight_norm import remove_weight_norm, weight_norm  # noqa: E402
+
+__all__ += ["PackedSequence", "parametrizations", "parametrize", "remove_weight_norm", "rnn",
+            "weight_norm"]

@@ -1,12 +1,25 @@
-"""``BackupAndRestore``: resume an interrupted ``fit`` where its last completed epoch ended."""
+"""Callbacks for runs that fail: ``BackupAndRestore`` resumes an interrupted ``fit`` where its
+last completed epoch ended; ``TerminateOnNaN`` stops one whose loss has diverged."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from typing import Any
 
-from chainrule.train.callbacks import Callback, Logs
+from chainrule.train.callbacks import Callback, Logs, _say
+from chainrule.train.distributed import is_main
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's ``loss`` is NaN or infinite."""
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            _say(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
 
 
 class BackupAndRestore(Callback):
@@ -65,6 +78,8 @@ class BackupAndRestore(Callback):
         self._backup(epoch)
 
     def _backup(self, completed_epoch: int) -> None:
+        if not is_main():   # distributed: every rank restores, rank 0 writes
+            return
         state, meta = self._paths()
         os.makedirs(self.backup_dir, exist_ok=True)
         _backup(self.model, state)
@@ -74,7 +89,7 @@ class BackupAndRestore(Callback):
         os.replace(tmp, meta)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and is_main():
             for path in self._paths():
                 if os.path.exists(path):
                     os.remove(path)

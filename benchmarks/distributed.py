@@ -1,0 +1,242 @@
+"""Data-parallel scaling: chainrule DDP over MPI against PyTorch DDP over gloo.
+
+    python benchmarks/distributed.py [--quick] [--json out.json]
+
+Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
+
+* throughput (samples/s over all ranks) of large-mlp and the worksheet ConvNet at 1 and 2 ranks
+  with a fixed per-rank batch (weak scaling), for chainrule (DDP over MPI) and PyTorch (DDP over
+  gloo, started by the same ``mpirun``), and the scaling efficiency
+  throughput(2) / (2 × throughput(1));
+* the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls),
+  timed in blocks alternating with the plain model's in one process;
+* all-reduce bandwidth at 2 ranks on the same buffer sizes: raw ``mpi4py`` ``Allreduce``, the
+  path DDP's buckets take (``Allreduce`` on the communication thread) and ``dist.all_reduce``
+  (which also checks the ranks' shapes), plus the small-message latency — the inputs of the
+  efficiency model in ``docs/distributed.md``.
+
+Results on a machine shared with other work are noisy; compare figures from one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve()
+THREADS = {v: "1" for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+os.environ.update(THREADS)  # BLAS reads these at import: before numpy loads
+
+import numpy as np  # noqa: E402
+
+# ---- workloads (the same code builds the chainrule and the PyTorch model) ---------------------
+SIZES = {"large-mlp": {"quick": 128, "full": 512}, "cnn": {"quick": 32, "full": 32}}
+STEPS = {"quick": (1, 2), "full": (2, 5)}  # (warm-up, timed) steps per block
+ROUNDS = {"quick": 3, "full": 5}  # blocks per variant
+
+
+def build(lib: Any, name: str) -> Any:
+    nn = lib.nn
+    if name == "large-mlp":
+        return nn.Sequential(nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(),
+                             nn.Linear(4096, 10))
+    return nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.Conv2d(16, 32, 3), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4608, 128), nn.ReLU(),
+                         nn.Linear(128, 10))
+
+
+def batch(name: str, n: int, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(rank)
+    shape = (n, 4096) if name == "large-mlp" else (n, 1, 28, 28)
+    return rng.standard_normal(shape).astype(np.float32), rng.integers(0, 10, n)
+
+
+def trainer(lib: Any, model: Any, name: str, b: int, rank: int) -> Any:
+    """One Adam training step of ``model`` on a fixed batch."""
+    x, y = (lib.from_numpy(a) for a in batch(name, b, rank))
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    ce = lib.nn.functional.cross_entropy
+
+    def step() -> None:
+        opt.zero_grad()
+        ce(model(x), y).backward()
+        opt.step()
+    return step
+
+
+def throughput(steps: dict[str, Any], b: int, size: int, mode: str,
+               barrier: Any) -> dict[str, float]:
+    """Samples/s over all ranks of each step function, timed in alternating blocks (so all
+    see the same machine state); the median block decides."""
+    warm, timed = STEPS[mode]
+    times: dict[str, list[float]] = {k: [] for k in steps}
+    for step in steps.values():
+        for _ in range(warm):
+            step()
+    for _ in range(ROUNDS[mode]):
+        for key, step in steps.items():
+            barrier()
+            start = time.perf_counter()
+            for _ in range(timed):
+                step()
+            barrier()
+            times[key].append(time.perf_counter() - start)
+    return {k: timed * b * size / float(np.median(v)) for k, v in times.items()}
+
+
+# ---- workers (run under mpirun) --------------------------------------------------------------
+def chainrule_worker(mode: str) -> dict[str, Any]:
+    import chainrule as cr
+    import chainrule.distributed as dist
+    from chainrule.nn.parallel import DistributedDataParallel as DDP
+
+    dist.init_process_group("mpi")
+    rank, size = dist.get_rank(), dist.get_world_size()
+    out: dict[str, Any] = {}
+    for name, b in SIZES.items():
+        steps = {}
+        if size == 1:
+            cr.manual_seed(0)
+            steps["plain"] = trainer(cr, build(cr, name), name, b[mode], rank)
+        cr.manual_seed(0)
+        steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
+        for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
+            out[f"{name}/{key}"] = value
+    if size > 1:
+        out["allreduce"] = bandwidth(mode)
+    return out if rank == 0 else {}
+
+
+def bandwidth(mode: str) -> dict[str, Any]:
+    """Seconds per all-reduce of float32 buffers, by size, for the three paths."""
+    import chainrule as cr
+    import chainrule.distributed as dist
+    from chainrule.distributed import process_group
+
+    MPI = process_group.mpi()
+    world = process_group._world
+    comm = world.comm.Dup()  # raw mpi4py calls from this thread, on a communicator of their own
+    sizes = [2**k for k in ((4, 12, 18, 22) if mode == "quick" else (4, 10, 14, 18, 20, 22, 24))]
+    reps = 5 if mode == "quick" else 20
+    result: dict[str, Any] = {}
+    for n in sizes:
+        buf = np.ones(n // 4, dtype=np.float32)
+        t = cr.from_numpy(buf)
+        paths = {
+            "mpi4py": lambda buf=buf: comm.Allreduce(MPI.IN_PLACE, buf),
+            "ddp-bucket": lambda buf=buf: world.run(
+                lambda c: c.Allreduce(MPI.IN_PLACE, buf), "bandwidth"),
+            "dist.all_reduce": lambda t=t: dist.all_reduce(t)}
+        row = {}
+        for path, fn in paths.items():
+            fn()
+            times = []
+            for _ in range(reps):
+                comm.Barrier()
+                start = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - start)
+            row[path] = float(np.median(times))
+        result[str(n)] = row
+    return result
+
+
+def torch_worker(mode: str) -> dict[str, Any]:
+    import torch
+    import torch.distributed as tdist
+
+    torch.set_num_threads(1)
+    rank = int(os.environ["OMPI_COMM_WORLD_RANK"])
+    size = int(os.environ["OMPI_COMM_WORLD_SIZE"])
+    tdist.init_process_group("gloo", rank=rank, world_size=size)
+    out: dict[str, Any] = {}
+    for name, b in SIZES.items():
+        steps = {}
+        if size == 1:
+            torch.manual_seed(0)
+            steps["plain"] = trainer(torch, build(torch, name), name, b[mode], rank)
+        torch.manual_seed(0)
+        ddp = torch.nn.parallel.DistributedDataParallel(build(torch, name))
+        steps["ddp"] = trainer(torch, ddp, name, b[mode], rank)
+        for key, value in throughput(steps, b[mode], size, mode, tdist.barrier).items():
+            out[f"{name}/{key}"] = value
+    tdist.destroy_process_group()
+    return out if rank == 0 else {}
+
+
+# ---- driver ----------------------------------------------------------------------------------
+def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, **THREADS, MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+               OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               PYTHONPATH=str(HERE.parents[1] / "src") + os.pathsep
+               + os.environ.get("PYTHONPATH", ""))
+    cmd = [shutil.which("mpirun") or "mpirun", "-n", str(n), "--oversubscribe", "--bind-to",
+           "none", sys.executable, str(HERE), "--worker", framework, "--mode", mode]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    if done.returncode != 0 or not lines:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def report(res: dict[str, Any]) -> None:
+    print(f"\nthroughput, samples/s over all ranks (per-rank batch: "
+          f"{ {k: v[res['mode']] for k, v in SIZES.items()} }, one BLAS thread per rank)")
+    print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'DDP 2':>10}"
+          f"{'DDP-1 cost':>12}{'efficiency':>12}")
+    for name in SIZES:
+        for fw in ("chainrule", "torch"):
+            one, two = res[fw]["1"], res[fw]["2"]
+            plain, d1, d2 = one[f"{name}/plain"], one[f"{name}/ddp"], two[f"{name}/ddp"]
+            print(f"{name:<11}{fw:<11}{plain:>10.1f}{d1:>10.1f}{d2:>10.1f}"
+                  f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}")
+    print("\nall-reduce at 2 ranks: median seconds (and GB/s of buffer) per call")
+    print(f"{'bytes':>10}" + "".join(f"{p:>26}" for p in ("mpi4py", "ddp-bucket",
+                                                           "dist.all_reduce")))
+    for n, row in res["chainrule"]["2"]["allreduce"].items():
+        print(f"{int(n):>10}" + "".join(f"{row[p]:>14.2e} {int(n) / row[p] / 1e9:>7.2f} GB/s"
+                                        for p in ("mpi4py", "ddp-bucket", "dist.all_reduce")))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller batches, fewer steps")
+    p.add_argument("--json", default="", help="write the results to this file")
+    p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--mode", default="full", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        out = (chainrule_worker if args.worker == "chainrule" else torch_worker)(args.mode)
+        if out:
+            print("RESULT " + json.dumps(out), flush=True)
+        return
+    mode = "quick" if args.quick else "full"
+    res: dict[str, Any] = {"mode": mode, "cpus": os.cpu_count(),
+                           "load_before": os.getloadavg()[0]}
+    for fw in ("chainrule", "torch"):
+        res[fw] = {}
+        for n in (1, 2):
+            print(f"running {fw} on {n} rank(s)...", file=sys.stderr, flush=True)
+            res[fw][str(n)] = launch(fw, n, mode)
+    res["load_after"] = os.getloadavg()[0]
+    report(res)
+    print(f"\nload average before/after: {res['load_before']:.1f} / {res['load_after']:.1f} "
+          f"on {res['cpus']} CPUs")
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Gradient averaging in buckets during the backward pass (the engine behind
+``DistributedDataParallel`` and the distributed ``fit``).
+
+Parameters are grouped, in reverse registration order (roughly the order backward reaches
+them), into buckets of at most ``bucket_cap_mb`` megabytes of one dtype; the first bucket is
+capped at 1 MB too so that communication starts early, as in PyTorch. Each parameter has a
+post-accumulate-grad hook: when its gradient is complete it is copied into its bucket's flat
+buffer, and when a bucket is full its ``Allreduce`` is handed to the communication thread and
+runs while backward goes on.
+Buckets start in index order on every rank, so the ranks' collectives always match. When the
+last bucket has started, the reducer waits for all of them and writes the averages back into
+the ``.grad``s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.distributed.collectives import all_gather_object
+from chainrule.distributed.comm_thread import DistributedError
+from chainrule.distributed.process_group import _Group, mpi
+from chainrule.tensor import Tensor
+
+FIRST_BUCKET_MB = 1.0
+
+NOT_FINISHED = (
+    "Expected to have finished reduction in the prior iteration before starting a new one. "
+    "This error indicates that your module has parameters that were not used in producing "
+    "loss. You can enable unused parameter detection by passing the keyword argument "
+    "`find_unused_parameters=True` to `DistributedDataParallel`, and by making sure all "
+    "`forward` function outputs participate in calculating loss. Parameters that did not "
+    "receive a gradient on rank {rank}: {names}")
+
+
+class _Bucket:
+    """Parameters whose gradients travel together in one flat buffer."""
+
+    def __init__(self, index: list[int], params: Sequence[Tensor]) -> None:
+        self.index = index
+        sizes = [params[i].data.size for i in index]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[index[0]].data.dtype)
+        self.pending = len(index)
+        self.request: Any = None
+
+    def view(self, k: int) -> np.ndarray:
+        return self.flat[self.offsets[k]:self.offsets[k + 1]]
+
+
+def build_buckets(params: Sequence[Tensor], bucket_cap_mb: float) -> list[list[int]]:
+    """Parameter indices per bucket: reverse order, one dtype each, capped in size."""
+    buckets: list[list[int]] = []
+    open_: dict[Any, tuple[list[int], int]] = {}
+    for i in reversed(range(len(params))):
+        arr = params[i].data
+        cap = (min(FIRST_BUCKET_MB, bucket_cap_mb) if not buckets else bucket_cap_mb) * 2**20
+        index, nbytes = open_.get(arr.dtype, ([], 0))
+        if index and nbytes + arr.nbytes > cap:
+            buckets.append(index)
+            index, nbytes = [], 0
+        index.append(i)
+        open_[arr.dtype] = (index, nbytes + arr.nbytes)
+    buckets.extend(index for index, _ in open_.values() if index)
+    return buckets
+
+
+class Reducer:
+    """Averages the gradients of ``params`` across the ranks of ``world`` during backward.
+
+    Args:
+        world: the process group.
+        params: the parameters (requiring grad), in the same order on every rank.
+        names: their names, for error messages.
+        bucket_cap_mb: the bucket size cap in megabytes.
+    """
+
+    def __init__(self, world: _Group, params: Sequence[Tensor], names: Sequence[str],
+                 bucket_cap_mb: float = 25.0) -> None:
+        if bucket_cap_mb <= 0:
+            raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
+        self.world, self.params, self.names = world, list(params), list(names)
+        self.buckets = [_Bucket(index, self.params)
+                        for index in build_buckets(self.params, bucket_cap_mb)]
+        self.where = {i: (b, k) for b, bucket in enumerate(self.buckets)
+                      for k, i in enumerate(bucket.index)}
+        self.armed = False
+        self.next_bucket = 0
+        self.done: set[int] = set()
+        self.used_mask: np.ndarray | None = None
+        self.used_request: Any = None
+        self.handles = [p.register_post_accumulate_grad_hook(self._hook(i))
+                        for i, p in enumerate(self.params)]
+
+    # ---- construction-time agreement ----------------------------------------------------------
+    def check_same_parameters(self) -> None:
+        """Raise if the ranks' parameters differ in number, shape or dtype (before any data
+        moves), naming the first one that differs with each rank's shape."""
+        mine = [(n, tuple(p.shape), str(p.data.dtype)) for n, p in zip(self.names, self.params)]
+        everyone: list[Any] = [None] * self.world.size
+        all_gather_object(everyone, mine)
+        for r, theirs in enumerate(everyone):
+            if len(theirs) != len(mine):
+                raise DistributedError(
+                    f"DistributedDataParallel: rank {r} has {len(theirs)} parameters, rank "
+                    f"{self.world.rank} has {len(mine)}")
+            for a, b in zip(mine, theirs):
+                if a[1:] != b[1:]:
+                    raise DistributedError(
+                        f"DistributedDataParallel: parameter {a[0]!r} has shape {a[1]} "
+                        f"{a[2]} on rank {self.world.rank} but {b[1]} {b[2]} on rank {r}")
+
+    # ---- one iteration ---------------------------------------------------------------------
+    def prepare(self, unused: Sequence[int] | None = None) -> None:
+        """Expect one backward pass that reaches every parameter except ``unused``.
+
+        ``unused`` is ``None`` unless unused parameters are searched for; then it is a list
+        (maybe empty) on every rank, and the ranks also combine which parameters any of them
+        used: a parameter no rank used keeps its ``.grad`` untouched, as in PyTorch.
+        """
+        if self.armed:
+            missing = [self.names[i] for i in range(len(self.params)) if i not in self.done]
+            self.armed = False
+            raise RuntimeError(NOT_FINISHED.format(rank=self.world.rank, names=missing))
+        for b in self.buckets:
+            b.pending = len(b.index)
+            b.request = None
+        self.next_bucket = 0
+        self.armed = True
+        self.done = set()
+        if unused is not None:
+            self.used_mask = np.ones(len(self.params), dtype=np.int32)
+            self.used_mask[list(unused)] = 0
+            mask, in_place, op = self.used_mask, mpi().IN_PLACE, mpi().MAX
+            self.used_request = self.world.submit(
+                lambda comm: comm.Allreduce(in_place, mask, op=op))
+        for i in unused or ():
+            self._ready(i)
+
+    def _hook(self, i: int) -> Any:
+        def hook(_: Tensor) -> None:
+            if self.armed and i not in self.done:
+                self._ready(i)
+        return hook
+
+    def _ready(self, i: int) -> None:
+        self.done.add(i)
+        b, k = self.where[i]
+        bucket = self.buckets[b]
+        grad = self.params[i].grad
+        if grad is None:
+            bucket.view(k)[...] = 0
+        else:
+            bucket.view(k)[...] = grad.data.reshape(-1)
+        bucket.pending -= 1
+        while (self.next_bucket < len(self.buckets)
+               and self.buckets[self.next_bucket].pending == 0):
+            flat = self.buckets[self.next_bucket].flat
+            if self.world.size > 1:  # over one rank the sum is the buffer itself
+                self.buckets[self.next_bucket].request = self.world.submit(
+                    lambda comm, flat=flat: comm.Allreduce(mpi().IN_PLACE, flat))
+            self.next_bucket += 1
+        if self.next_bucket == len(self.buckets):
+            self._finish()
+
+    def _finish(self) -> None:
+        self.armed = False
+        what = "DistributedDataParallel gradient all_reduce"
+        globally_used = None
+        if self.used_request is not None:
+            self.world.wait(self.used_request, what)
+            globally_used, self.used_request = self.used_mask, None
+        scale = 1.0 / self.world.size
+        for bucket in self.buckets:
+            if bucket.request is not None:
+                self.world.wait(bucket.request, what)
+            for k, i in enumerate(bucket.index):
+                if globally_used is not None and not globally_used[i]:
+                    continue
+                p = self.params[i]
+                total = bucket.view(k).reshape(p.shape)
+                if p.grad is None:
+                    p.grad = Tensor._wrap(total * scale)
+                else:
+                    np.multiply(total, scale, out=p.grad.data)
+
+    def remove(self) -> None:
+        """Unregister the hooks."""
+        for h in self.handles:
+            h.remove()
