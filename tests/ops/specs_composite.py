@@ -51,9 +51,20 @@ def _stat_case(r: R) -> list[Any]:
     return [rand(r, s), d, bool(r.random() < 0.5)]
 
 
+def _np_chunk(x: np.ndarray, n: int) -> list[np.ndarray]:
+    """torch.chunk: pieces of ceil(len / n) rows (fewer pieces when that covers it)."""
+    if len(x) == 0:
+        return [x] * n
+    size = -(-len(x) // n)
+    return np.array_split(x, -(-len(x) // size), 0)
+
+
 def _np_logsumexp(x: np.ndarray, d: Any, k: bool) -> np.ndarray:
-    m = np.max(x, axis=np_axes(d), keepdims=True)
-    out = np.log(np.sum(np.exp(x - m), axis=np_axes(d), keepdims=True)) + m
+    axes = np_axes(d)
+    axes = range(x.ndim) if axes is None else (axes,) if isinstance(axes, int) else axes
+    out = x
+    for a in sorted({a % max(x.ndim, 1) for a in axes}):  # logaddexp: exact at ±inf and NaN
+        out = np.logaddexp.reduce(out, axis=a, keepdims=True) if x.ndim else out
     return out if k else np.squeeze(out, axis=np_axes(d))
 
 
@@ -218,7 +229,7 @@ SPECS: list[Spec] = [
         shape(r)), lambda a, b: np.stack([a, b], -1), id="stack"),
     Spec("getitem", lambda x, s: x.split(s, -1), _split_case, _np_split, id="split"),
     Spec("getitem", lambda x, n: x.chunk(n, 0), lambda r: [rand(r, (5, 2)), int(r.integers(1, 6))],
-         lambda x, n: np.array_split(x, -(-5 // -(-5 // n)), 0), id="chunk"),
+         _np_chunk, id="chunk"),
     Spec("getitem", lambda x: x.unbind(1), lambda r: [rand(r, (2, 3))],
          lambda x: [x[:, i] for i in range(3)], id="unbind"),
     Spec("getitem", cr.index_select, _index_select_case,

@@ -57,6 +57,21 @@ def live_server():
     s.stop()
 
 
+@pytest.fixture
+def make_live_server():
+    """A factory of extra servers (``create_app`` options as keywords), stopped after the test."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    servers: list[LiveServer] = []
+
+    def make(**app_options: object) -> LiveServer:
+        servers.append(LiveServer(**app_options))
+        return servers[-1]
+    yield make
+    for s in servers:
+        s.stop()
+
+
 @pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():

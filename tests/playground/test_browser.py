@@ -287,8 +287,19 @@ def test_quick_clicks_each_count_before_the_server_answers(context, live_server)
     page.evaluate("""() => { const b = document.querySelectorAll('.add-neuron')[1];
                              for (let i = 0; i < 5; i++) b.click(); }""")
     wait_config(page, "c.layers.join() === '4,7'")
-    assert session_of(page, live_server).config["layers"] == [4, 7]
+    assert _server_config(page, live_server, [4, 7])
     page.evaluate("""() => { for (let i = 0; i < 2; i++)
                                document.getElementById('add-layer').click(); }""")
     wait_config(page, "c.layers.length === 4")
-    assert session_of(page, live_server).config["layers"] == [4, 7, 2, 2]
+    assert _server_config(page, live_server, [4, 7, 2, 2])
+
+
+def _server_config(page, live_server, layers: list[int], timeout: float = 60.0) -> bool:
+    """The server applies the clicks' messages in order, on a worker thread: wait for the last
+    one (the page shows the optimistic config at once)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if session_of(page, live_server).config["layers"] == layers:
+            return True
+        time.sleep(0.05)
+    return session_of(page, live_server).config["layers"] == layers

@@ -41,15 +41,10 @@ def test_foreign_origins_are_refused_with_403(live_server) -> None:
     assert _status_of_refusal(live_server.ws_url, own) == 101
 
 
-def test_configured_origins_are_accepted() -> None:
-    from conftest import LiveServer
-
-    server = LiveServer(allowed_origins=["https://course.example.org"])
-    try:
-        assert _status_of_refusal(server.ws_url, "https://course.example.org") == 101
-        assert _status_of_refusal(server.ws_url, "https://other.example.org") == 403
-    finally:
-        server.stop()
+def test_configured_origins_are_accepted(make_live_server) -> None:
+    server = make_live_server(allowed_origins=["https://course.example.org"])
+    assert _status_of_refusal(server.ws_url, "https://course.example.org") == 101
+    assert _status_of_refusal(server.ws_url, "https://other.example.org") == 403
 
 
 def test_huge_csv_values_get_an_error_and_the_session_keeps_training(live_server,

@@ -231,7 +231,7 @@ class Conv3d(_ConvNd):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.Conv3d(2, 4, 3, padding=1)(cr.ones(1, 2, 5, 6, 7)).shape
-        (1, 4, 5, 6, 7)
+        chainrule.Size([1, 4, 5, 6, 7])
     """
 
     _dims = 3

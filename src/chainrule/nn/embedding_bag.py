@@ -101,9 +101,9 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         raise ValueError(f"embedding_bag: weight has to be a 2D Tensor, but got Tensor of "
                          f"dimension {weight.ndim}")
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
-        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) "
-                         f"is not None, then it must have the same shape as the input "
-                         f"({input.shape})")
+        raise ValueError(f"embedding_bag: If per_sample_weights "
+                         f"({tuple(per_sample_weights.shape)}) is not None, then it must "
+                         f"have the same shape as the input ({tuple(input.shape)})")
     if mode not in ("sum", "mean", "max"):
         raise ValueError(f"embedding_bag: mode has to be one of sum, mean or max, got {mode!r}")
     if per_sample_weights is not None and mode != "sum":
@@ -157,7 +157,7 @@ class EmbeddingBag(Module):
         >>> import chainrule as cr
         >>> bag = cr.nn.EmbeddingBag(10, 3, mode="sum")
         >>> bag(cr.tensor([1, 2, 4, 5, 4]), cr.tensor([0, 2])).shape
-        (2, 3)
+        chainrule.Size([2, 3])
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, max_norm: float | None = None,

@@ -12,7 +12,7 @@ import warnings
 from typing import Any
 
 from chainrule.amp.autocast_mode import float32_op
-from chainrule.backend import xp
+from chainrule.backend import is_floating, xp
 from chainrule.ops.activation import softplus
 from chainrule.ops.elementwise import where
 from chainrule.ops.loss import BinaryCrossEntropy, cross_entropy_logits
@@ -249,6 +249,9 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
                          reduction: str = "mean") -> Tensor:
     """−w·[y·log x + (1 − y)·log(1 − x)] for probabilities x; each log is clamped at −100 as in
     PyTorch, so x = 0 or 1 gives a finite loss."""
+    if not is_floating(input.dtype):
+        raise RuntimeError(f"binary_cross_entropy: not implemented for dtype {input.dtype} "
+                           "(probabilities must be floating point)")
     target = _as_target(target, input)
     _same_shape("binary_cross_entropy", input, target, strict=True)
     if ((input.data < 0) | (input.data > 1)).any():

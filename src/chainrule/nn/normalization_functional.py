@@ -65,8 +65,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if training:
         count = input.numel() // c
         if count <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                             f"size {tuple(input.shape)}")
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                             f"got input size {tuple(input.shape)}")
         mean = input.mean(axes, keepdim=True)
         centered = input - mean
         var = (centered * centered).mean(axes, keepdim=True)
@@ -119,8 +119,8 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                            f"by num_groups, but got input of shape {tuple(input.shape)} and "
                            f"num_groups={num_groups}")
     if input.numel() == 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input "
-                         f"size {tuple(input.shape)}")
+        raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                         f"got input size {tuple(input.shape)}")
     grouped = input.reshape(n, num_groups, -1)
     centered = grouped - grouped.mean(2, keepdim=True)
     var = (centered * centered).mean(2, keepdim=True)

@@ -136,7 +136,7 @@ class MaxPool3d(_MaxPoolNd):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.MaxPool3d(2)(cr.ones(1, 3, 4, 6, 8)).shape
-        (1, 3, 2, 3, 4)
+        chainrule.Size([1, 3, 2, 3, 4])
     """
 
     def forward(self, input: Tensor) -> Any:
@@ -187,7 +187,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     Example:
         >>> import chainrule as cr
         >>> cr.nn.AdaptiveMaxPool2d((2, None))(cr.ones(1, 3, 7, 5)).shape
-        (1, 3, 2, 5)
+        chainrule.Size([1, 3, 2, 5])
     """
 
     def forward(self, input: Tensor) -> Any:

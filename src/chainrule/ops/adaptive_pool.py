@@ -49,7 +49,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     Example:
         >>> import chainrule as cr
         >>> adaptive_avg_pool3d(cr.ones(2, 3, 4, 5, 6), 1).shape
-        (2, 3, 1, 1, 1)
+        chainrule.Size([2, 3, 1, 1, 1])
     """
     if input.ndim not in (4, 5):
         raise RuntimeError(f"adaptive_avg_pool3d: expected a 4-D or 5-D input (N, C, D, H, W), "

@@ -371,7 +371,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     Example:
         >>> import chainrule as cr
         >>> conv3d(cr.ones(1, 1, 4, 4, 4), cr.ones(2, 1, 3, 3, 3)).shape
-        (1, 2, 2, 2, 2)
+        chainrule.Size([1, 2, 2, 2, 2])
     """
     return _conv(Conv3d, input, weight, bias, stride, padding, dilation, groups)
 

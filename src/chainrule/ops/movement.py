@@ -266,7 +266,9 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 @tensor_method
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of size ``split_size`` (the last may be smaller) or of the listed sizes."""
-    d = dim % input.ndim
+    if input.ndim == 0:
+        raise RuntimeError("split: expected at least a 1-dimensional tensor")
+    d = normalize_dims(dim, input.ndim, "split")[0]
     n = input.shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
@@ -293,17 +295,22 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` pieces of (nearly) equal size."""
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be greater than 0, got {chunks}")
+    if input.ndim == 0:
+        raise RuntimeError("chunk: expected at least a 1-dimensional tensor")
     n = input.shape[normalize_dims(dim, input.ndim, "chunk")[0]]
-    if n == 0:
-        return (input,)
+    if n == 0:  # PyTorch: ``chunks`` empty pieces
+        return split(input, [0] * chunks, dim)
     return split(input, -(-n // chunks), dim)
 
 
 @tensor_method
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, with the dim removed."""
-    lead = (slice(None),) * (dim % input.ndim)
-    return tuple(input[(*lead, i)] for i in range(input.shape[dim]))
+    if input.ndim == 0:
+        raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
+    d = normalize_dims(dim, input.ndim, "unbind")[0]
+    lead = (slice(None),) * d
+    return tuple(input[(*lead, i)] for i in range(input.shape[d]))
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
@@ -325,19 +332,24 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
 @tensor_method
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """Values of ``input`` along ``dim`` at ``index`` (same number of dims)."""
-    return Gather.apply(input, index, dim=dim % input.ndim)
+    return Gather.apply(input, index, dim=normalize_dims(dim, input.ndim, "gather")[0])
 
 
 @tensor_method
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
-    return ScatterAdd.apply(input, index, src, dim=dim % input.ndim)
+    return ScatterAdd.apply(input, index, src,
+                            dim=normalize_dims(dim, input.ndim, "scatter_add")[0])
 
 
 @tensor_method
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` along ``dim`` listed by the 1-D ``index``."""
-    lead = (slice(None),) * (dim % input.ndim)
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
+        got = f"{index.dtype} of shape {tuple(index.shape)}" if isinstance(index, Tensor) \
+            else type(index).__name__
+        raise IndexError(f"index_select: index must be a 0-d or 1-d integer tensor, got {got}")
+    lead = (slice(None),) * normalize_dims(dim, input.ndim, "index_select")[0]
     return input[(*lead, index)]
 
 
@@ -351,16 +363,30 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
 
 @tensor_method
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Lower triangle of the last two dims; the rest zeroed."""
+    """Lower triangle of the last two dims; the rest zeroed (selected, so NaNs above it go)."""
+    _at_least_2d(input, "tril")
     keep = xp.tri(*input.shape[-2:], k=diagonal, dtype=bool)
-    return input * Tensor._wrap(keep.astype(input.dtype))
+    return _keep(input, keep)
 
 
 @tensor_method
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Upper triangle of the last two dims; the rest zeroed."""
+    """Upper triangle of the last two dims; the rest zeroed (selected, so NaNs below it go)."""
+    _at_least_2d(input, "triu")
     keep = ~xp.tri(*input.shape[-2:], k=diagonal - 1, dtype=bool)
-    return input * Tensor._wrap(keep.astype(input.dtype))
+    return _keep(input, keep)
+
+
+def _at_least_2d(input: Tensor, name: str) -> None:
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got shape "
+                           f"{tuple(input.shape)}")
+
+
+def _keep(input: Tensor, keep: Array) -> Tensor:
+    from chainrule.ops.elementwise import where
+
+    return where(Tensor._wrap(keep), input, 0)
 
 
 class OneHot(Op):

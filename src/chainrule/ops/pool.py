@@ -16,6 +16,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
+from chainrule.ops.elementwise import where
 from chainrule.ops.linalg import matmul
 from chainrule.ops.windows import Pads, _pad, _tuple
 from chainrule.tensor import Tensor
@@ -96,11 +97,11 @@ class MaxPoolScatter(_Offsets):
         buf = xp.zeros((c, n, *padded), g.dtype).transpose(1, 0, *range(2, len(size) + 2))
         overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride,
                                                               self.dilation))
-        for k, view in enumerate(self._slices(buf)):
+        for k, view in enumerate(self._slices(buf)):  # selected, not multiplied: 0·NaN is NaN
             if overlap:
-                view += g * (self.argmax == k)
+                view += xp.where(self.argmax == k, g, 0)
             else:
-                xp.multiply(g, self.argmax == k, out=view)
+                xp.copyto(view, g, where=self.argmax == k)
         return _pad(buf, tuple((-p0, -p1) for p0, p1 in self.pads))
 
     def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:
@@ -275,7 +276,17 @@ def _avg_matrix(n: int, k: int, s: int, p: int, ceil_mode: bool, include_pad: bo
 
 
 def _separable(x: Tensor, mats: list[Tensor]) -> Tensor:
-    """x (..., [[D,] H,] W) with each of the last axes contracted with its pooling matrix."""
+    """x (..., [[D,] H,] W) with each of the last axes contracted with its pooling matrix.
+
+    A NaN or infinity reaches only the windows that contain it, as in PyTorch (a plain product
+    with the matrices would spread 0·NaN to every window of the row).
+    """
+    if not xp.isfinite(x.data).all():
+        return _separable_nonfinite(x, mats)
+    return _contract(x, mats)
+
+
+def _contract(x: Tensor, mats: list[Tensor]) -> Tensor:
     out = matmul(x, mats[-1].mT)
     if len(mats) >= 2:
         out = matmul(mats[-2], out)
@@ -283,6 +294,19 @@ def _separable(x: Tensor, mats: list[Tensor]) -> Tensor:
         *lead, depth, ho, wo = out.shape
         out = matmul(mats[0], out.reshape(*lead, depth, ho * wo)).reshape(*lead, -1, ho, wo)
     return out
+
+
+def _separable_nonfinite(x: Tensor, mats: list[Tensor]) -> Tensor:
+    """``_contract`` of the finite part, then NaN, +inf or −inf in each window that holds one
+    (NaN where both infinities meet, as their sum is)."""
+    finite = xp.isfinite(x.data)
+    out = _contract(where(Tensor._wrap(finite), x, 0.0), mats)
+    masks = [Tensor._wrap((m.data != 0).astype(m.dtype)) for m in mats]
+    hits = [_contract(Tensor._wrap(sel.astype(x.dtype)), masks).data > 0
+            for sel in (xp.isnan(x.data), x.data == xp.inf, x.data == -xp.inf)]
+    nan = hits[0] | (hits[1] & hits[2])
+    special = xp.where(nan, xp.nan, xp.where(hits[1], xp.inf, -xp.inf)).astype(out.dtype)
+    return where(Tensor._wrap(nan | hits[1] | hits[2]), Tensor._wrap(special), out)
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,

@@ -340,8 +340,11 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     """ln Σ exp(x) over ``dim``, shifted by the maximum so it never overflows."""
     axes = normalize_dims(dim, input.ndim, "logsumexp")
-    shift = Tensor._wrap(xp.nan_to_num(input.data.max(axis=axes, keepdims=True),
-                                       neginf=0.0, posinf=0.0))
+    if input.ndim == 0:
+        return input.clone()
+    top = input.data.max(axis=axes, keepdims=True, initial=-xp.inf) if input.data.size == 0 \
+        else input.data.max(axis=axes, keepdims=True)  # nothing to sum: log 0 = −inf
+    shift = Tensor._wrap(xp.nan_to_num(top, neginf=0.0, posinf=0.0))
     out = sum((input - shift).exp(), axes, keepdim=True).log() + shift
     return out if keepdim else out.squeeze(axes)
 
@@ -367,8 +370,8 @@ def _root(s: Tensor, power: float) -> Tensor:
     """``s ** power`` for s ≥ 0, with a zero (not nan) gradient where s = 0."""
     from chainrule.ops.elementwise import where
 
-    pos = s > 0
-    return where(pos, where(pos, s, 1.0) ** power, 0.0)
+    zero = s == 0  # NaN stays NaN
+    return where(zero, 0.0, where(zero, 1.0, s) ** power)
 
 
 @tensor_method

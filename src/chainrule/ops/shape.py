@@ -166,8 +166,9 @@ def view(input: Tensor, *shape: Any) -> Tensor:
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim``..``end_dim`` into one."""
     if input.ndim == 0:
+        normalize_dims((start_dim, end_dim), 0, "flatten")
         return reshape(input, 1)
-    s, e = start_dim % input.ndim, end_dim % input.ndim
+    s, e = (normalize_dims(d, input.ndim, "flatten")[0] for d in (start_dim, end_dim))
     if s > e:
         raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a "
                            f"tensor of shape {tuple(input.shape)}")
@@ -177,7 +178,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 @tensor_method
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dim ``dim`` into ``sizes``."""
-    d = dim % input.ndim
+    d = normalize_dims(dim, input.ndim, "unflatten")[0]
     return reshape(input, *input.shape[:d], *sizes, *input.shape[d + 1:])
 
 

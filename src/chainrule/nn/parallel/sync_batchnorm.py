@@ -70,8 +70,8 @@ class SyncBatchNorm(_BatchNorm):
             all_reduce(count)
         n = float(count.item())
         if n <= 1:
-            raise ValueError(f"Expected more than 1 value per channel when training, got "
-                             f"{int(n)} over all ranks")
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
+                             f"got {int(n)} over all ranks")
         shape = (1, c) + (1,) * (input.ndim - 2)
         mean = _AllReduceSum.apply(input.sum(axes)) / n
         centered = input - mean.reshape(shape)

@@ -60,7 +60,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         >>> import chainrule as cr
         >>> m = weight_norm(cr.nn.Linear(20, 40))
         >>> m.parametrizations.weight.original0.shape, m.parametrizations.weight.original1.shape
-        ((40, 1), (40, 20))
+        (chainrule.Size([40, 1]), chainrule.Size([40, 20]))
     """
     register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
     return module
@@ -138,7 +138,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
         >>> import chainrule as cr
         >>> m = spectral_norm(cr.nn.Linear(20, 40))
         >>> m.parametrizations.weight.original.shape, m.parametrizations.weight[0]._u.shape
-        ((40, 20), (40,))
+        (chainrule.Size([40, 20]), chainrule.Size([40]))
     """
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):

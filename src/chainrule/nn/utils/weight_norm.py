@@ -41,7 +41,7 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         >>> import chainrule as cr
         >>> m = weight_norm(cr.nn.Linear(20, 40), name="weight")
         >>> m.weight_g.shape, m.weight_v.shape
-        ((40, 1), (40, 20))
+        (chainrule.Size([40, 1]), chainrule.Size([40, 20]))
     """
     for hook in _hooks(module).values():
         if isinstance(hook, WeightNorm) and hook.name == name:

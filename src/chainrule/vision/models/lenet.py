@@ -24,7 +24,7 @@ class LeNet(Module):
     Example:
         >>> import chainrule as cr
         >>> LeNet()(cr.zeros(2, 1, 28, 28)).shape
-        (2, 10)
+        chainrule.Size([2, 10])
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
