@@ -125,6 +125,7 @@ class Trainer:
         return [m.name for m in self.metrics]
 
     def reset_metrics(self) -> None:
+        self._seen, self._prev_logs = 0, {}
         for m in self.metrics:
             m.reset_state()
         for t in self.__dict__.get("_part_trackers", {}).values():
@@ -256,11 +257,25 @@ class Trainer:
             return self(x, training=False)
 
     # The fit / evaluate loops call these with a NumPy batch (x, y, sample_weight).
-    def _train_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], None]:
-        return flat_logs(self.train_step(as_tensors(batch))), None
+    def _train_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], int]:
+        return self._as_batch_logs(self.train_step(as_tensors(batch)), batch_len(batch[0]))
 
-    def _test_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], None]:
-        return flat_logs(self.test_step(as_tensors(batch))), None
+    def _test_step(self, batch: tuple[Any, Any, Any]) -> tuple[dict[str, float], int]:
+        return self._as_batch_logs(self.test_step(as_tensors(batch)), batch_len(batch[0]))
+
+    def _as_batch_logs(self, running: dict[str, Any], n: int) -> tuple[dict[str, float], int]:
+        """The batch's share of the running results, for the loop's size-weighted means.
+
+        The steps return Keras's running values over the epoch; the loop (which also averages
+        over ranks when distributed) sums ``value·n`` per batch. Each batch is given
+        ``(r·seen − r_prev·(seen − n)) / n``, so the sums telescope to ``r_last·seen`` and the
+        loop's mean is the last running value.
+        """
+        logs = flat_logs(running)
+        seen = self._seen = self._seen + n
+        prev = self._prev_logs
+        self._prev_logs = logs
+        return {k: (v * seen - prev.get(k, 0.0) * (seen - n)) / n for k, v in logs.items()}, n
 
     # ---- loops ----
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,

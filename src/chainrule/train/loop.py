@@ -23,7 +23,7 @@ from chainrule.train import distributed
 from chainrule.train.callbacks import Callback, CallbackList, History, Logs
 from chainrule.train.progress import ProgbarLogger
 
-StepFn = Callable[[Any], tuple[Logs, int | None]]
+StepFn = Callable[[Any], tuple[Logs, int]]
 
 
 class _Mean:
@@ -33,25 +33,17 @@ class _Mean:
         self.sums: dict[str, float] = {}
         self.count = 0
 
-    def update(self, logs: Logs, n: int | None) -> Logs:
-        if n is None:  # the step's logs are already running values (Keras's stateful metrics)
-            self.latest: Logs | None = dict(logs)
-            return dict(logs)
+    def update(self, logs: Logs, n: int) -> Logs:
         self.count += n
         for k, v in logs.items():
             self.sums[k] = self.sums.get(k, 0.0) + float(v) * n
         return self.result()
 
     def result(self) -> Logs:
-        if getattr(self, "latest", None) is not None:
-            return dict(self.latest)  # type: ignore[arg-type]
         return {k: s / self.count for k, s in self.sums.items()} if self.count else {}
 
     def global_result(self) -> Logs:
-        """The means over every rank's samples (``result()`` when not distributed; a step's
-        own running values stay this rank's)."""
-        if getattr(self, "latest", None) is not None:
-            return dict(self.latest)  # type: ignore[arg-type]
+        """The means over every rank's samples (``result()`` when not distributed)."""
         sums, count = distributed.average(self.sums, self.count)
         return {k: s / count for k, s in sums.items()} if count else {}
 
@@ -112,8 +104,7 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
     Args:
         model: any object; gets ``stop_training`` (set it True from a callback to stop after the
             current epoch) and ``history``.
-        step: runs one training batch, returns ``(batch_logs, batch_size)``, or
-            ``(running_logs, None)`` when it keeps its own running values over the epoch.
+        step: runs one training batch, returns ``(batch_logs, batch_size)``.
         batches: ``batches(epoch)`` gives the epoch's batches (shuffle there).
         steps: batches per epoch, for the progress bar and callbacks' ``params``.
         validate: called after each epoch with the callback list; returns logs that are
