@@ -22,3 +22,8 @@ models = __import__("chainrule.keras.models", fromlist=["models"])
 
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets",
            "initializers", "layers", "losses", "metrics", "models", "optimizers", "utils"]
+
+from chainrule.keras import ops, saving  # noqa: E402
+from chainrule.keras.symbolic import KerasTensor  # noqa: E402
+
+__all__ += ["KerasTensor", "ops", "saving"]

@@ -17,3 +17,7 @@ from chainrule.train.tensorboard import TensorBoard  # noqa: F401  (Keras's call
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
            "ReduceLROnPlateau"]
+
+from chainrule.train.resilience import BackupAndRestore, TerminateOnNaN  # noqa: E402
+
+__all__ += ["BackupAndRestore", "TerminateOnNaN"]

@@ -18,45 +18,102 @@ EPSILON = 1e-7
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
-def _mean_over_batch(x: Tensor) -> Tensor:
-    return x.mean()
+def _per_sample(v: Tensor) -> Tensor:
+    """Mean over every axis but the first: one loss value per sample, shape (N,)."""
+    return v.reshape(v.shape[0], -1).mean(dim=1) if v.ndim > 1 else v
+
+
+def _cce_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    _same_shape("categorical_crossentropy", y_true, y_pred)
+    p = cr.clamp(y_pred / y_pred.sum(dim=-1, keepdim=True), EPSILON, 1 - EPSILON)
+    return _per_sample(-(y_true * p.log()).sum(dim=-1))
+
+
+def _scce_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    idx = y_true.long().reshape(-1)
+    p = cr.clamp(y_pred.reshape(idx.shape[0], -1), EPSILON, 1 - EPSILON)
+    return _per_sample((-p.log().gather(1, idx.reshape(-1, 1))).reshape(y_pred.shape[0], -1))
+
+
+def _bce_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    _same_shape("binary_crossentropy", y_true, y_pred)
+    p = cr.clamp(y_pred, EPSILON, 1 - EPSILON)
+    return _per_sample(-(y_true * p.log() + (1 - y_true) * (1 - p).log()))
+
+
+def _mse_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    _same_shape("mean_squared_error", y_true, y_pred)
+    return _per_sample((y_pred - y_true) ** 2)
+
+
+def _mae_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    _same_shape("mean_absolute_error", y_true, y_pred)
+    return _per_sample((y_pred - y_true).abs())
+
+
+def _hinge_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    _same_shape("hinge", y_true, y_pred)
+    y = cr.where(y_true == 0, -1.0, y_true) if y_true.dtype.kind == "f" else y_true
+    return _per_sample(cr.relu(1 - y * y_pred))
 
 
 def categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities."""
-    _same_shape("categorical_crossentropy", y_true, y_pred)
-    p = cr.clamp(y_pred / y_pred.sum(dim=-1, keepdim=True), EPSILON, 1 - EPSILON)
-    return -(y_true * p.log()).sum(dim=-1).mean()
+    return _cce_values(y_true, y_pred).mean()
 
 
 def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)."""
-    idx = y_true.long().reshape(-1)
-    p = cr.clamp(y_pred.reshape(idx.shape[0], -1), EPSILON, 1 - EPSILON)
-    return -p.log().gather(1, idx.reshape(-1, 1)).mean()
+    return _scce_values(y_true, y_pred).mean()
 
 
 def binary_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    _same_shape("binary_crossentropy", y_true, y_pred)
-    p = cr.clamp(y_pred, EPSILON, 1 - EPSILON)
-    return -(y_true * p.log() + (1 - y_true) * (1 - p).log()).mean()
+    return _bce_values(y_true, y_pred).mean()
 
 
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    _same_shape("mean_squared_error", y_true, y_pred)
-    return ((y_pred - y_true) ** 2).mean()
+    return _mse_values(y_true, y_pred).mean()
 
 
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    _same_shape("mean_absolute_error", y_true, y_pred)
-    return (y_pred - y_true).abs().mean()
+    return _mae_values(y_true, y_pred).mean()
 
 
 def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras."""
-    _same_shape("hinge", y_true, y_pred)
-    y = cr.where(y_true == 0, -1.0, y_true) if y_true.dtype.kind == "f" else y_true
-    return cr.relu(1 - y * y_pred).mean()
+    return _hinge_values(y_true, y_pred).mean()
+
+
+_VALUES: dict[Any, LossFn] = {
+    categorical_crossentropy: _cce_values, sparse_categorical_crossentropy: _scce_values,
+    binary_crossentropy: _bce_values, mean_squared_error: _mse_values,
+    mean_absolute_error: _mae_values, hinge: _hinge_values,
+}
+
+
+def sample_values(loss: LossFn, y_true: Tensor, y_pred: Tensor,
+                  activation: str | None = None) -> Tensor:
+    """The loss of each sample, shape (N,), for sample weighting.
+
+    With ``activation`` ('softmax' / 'sigmoid') ``y_pred`` holds the logits before it, and a
+    fused form is used where :func:`from_logits` has one. A user loss that returns one value
+    per batch gives that value for every sample.
+    """
+    if activation is not None:
+        fused = _fused_values(loss, activation)
+        if fused is not None:
+            return fused(y_true, y_pred)
+        y_pred = _activate(y_pred, activation)
+    fn = _VALUES.get(loss)
+    if fn is not None:
+        return fn(y_true, y_pred)
+    out = loss(y_true, y_pred)
+    return _per_sample(out) if out.ndim else out.expand(y_pred.shape[0])
+
+
+def _activate(z: Tensor, activation: str) -> Tensor:
+    from chainrule.keras import activations
+    return activations.get(activation)(z)
 
 
 def _same_shape(name: str, y_true: Tensor, y_pred: Tensor) -> None:
@@ -96,17 +153,29 @@ def from_logits(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Ten
     sigmoid + binary_crossentropy → ``F.binary_cross_entropy_with_logits``. These never
     form log(0), so saturated outputs give finite losses and gradients.
     """
+    values = _fused_values(loss, activation)
+    return None if values is None else (lambda y, z: values(y, z).mean())
+
+
+def _fused_values(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Tensor] | None:
     if activation == "softmax" and loss is categorical_crossentropy:
         def cce(y: Tensor, z: Tensor) -> Tensor:
             _same_shape("categorical_crossentropy", y, z)
-            return F.cross_entropy(z, y.to(z.dtype))
+            v = F.cross_entropy(z.reshape(-1, z.shape[-1]), y.to(z.dtype).reshape(-1, z.shape[-1]),
+                                reduction="none")
+            return _per_sample(v.reshape(z.shape[0], -1))
         return cce
     if activation == "softmax" and loss is sparse_categorical_crossentropy:
-        return lambda y, z: F.cross_entropy(z.reshape(-1, z.shape[-1]), y.long().reshape(-1))
+        def scce(y: Tensor, z: Tensor) -> Tensor:
+            v = F.cross_entropy(z.reshape(-1, z.shape[-1]), y.long().reshape(-1),
+                                reduction="none")
+            return _per_sample(v.reshape(z.shape[0], -1))
+        return scce
     if activation == "sigmoid" and loss is binary_crossentropy:
         def bce(y: Tensor, z: Tensor) -> Tensor:
             _same_shape("binary_crossentropy", y, z)
-            return F.binary_cross_entropy_with_logits(z, y.to(z.dtype))
+            return _per_sample(F.binary_cross_entropy_with_logits(z, y.to(z.dtype),
+                                                                  reduction="none"))
         return bce
     return None
 

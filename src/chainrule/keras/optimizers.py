@@ -19,6 +19,11 @@ class Optimizer:
 
     _torch: type[optim.Optimizer]
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+        opt = super().__new__(cls)
+        opt._init_args = (args, kwargs)   # for keras_config
+        return opt
+
     def __init__(self, learning_rate: float = 0.001, **torch_kwargs: Any) -> None:
         if learning_rate < 0:
             raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got "
@@ -26,6 +31,7 @@ class Optimizer:
         self._lr = float(learning_rate)
         self._kwargs = torch_kwargs
         self.inner: optim.Optimizer | None = None
+        self.iterations = 0
 
     @property
     def learning_rate(self) -> float:
@@ -51,6 +57,36 @@ class Optimizer:
     def step(self) -> None:
         assert self.inner is not None, "optimizer used before bind()"
         self.inner.step()
+        self.iterations += 1
+
+    def apply(self, grads: Iterable[Any], trainable_variables: Iterable[Any]) -> None:
+        """One update from ``grads``, one per variable (Keras's ``optimizer.apply``).
+
+        Variables are ``model.trainable_weights`` entries (their ``.value`` is the parameter)
+        or parameters; they must be among those the optimizer was bound to by ``compile``/
+        ``fit``.
+        """
+        params = [getattr(v, "value", v) for v in trainable_variables]
+        if self.inner is None:
+            self.bind(params)
+        for p, g in zip(params, grads):
+            p.grad = g
+        self.step()
+
+    def apply_gradients(self, grads_and_vars: Iterable[tuple[Any, Any]]) -> None:
+        grads, variables = zip(*grads_and_vars)
+        self.apply(grads, variables)
+
+    def keras_config(self) -> dict[str, Any]:
+        """The constructor arguments by their Keras names, defaults filled in, the learning
+        rate as it is now."""
+        import inspect
+        args, kwargs = self.__dict__.get("_init_args", ((), {}))
+        bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        config = {k: v for k, v in bound.arguments.items() if k != "self"}
+        config["learning_rate"] = self._lr
+        return config
 
     def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._lr, **self._kwargs}

@@ -34,3 +34,25 @@ def normalize(x: Any, axis: int = -1, order: int = 2) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
     return x / np.where(norm == 0, 1, norm)
+
+
+from chainrule.keras.data_adapter import (  # noqa: E402
+    pack_x_y_sample_weight,
+    unpack_x_y_sample_weight,
+)
+from chainrule.keras.plot import model_to_dot, plot_model  # noqa: E402
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and chainrule's, as Keras does for
+    its backends: weights, shuffling and dropout become reproducible."""
+    import random
+
+    import chainrule as cr
+    random.seed(seed)
+    np.random.seed(seed)
+    cr.manual_seed(seed)
+
+
+__all__ = ["model_to_dot", "normalize", "pack_x_y_sample_weight", "plot_model",
+           "set_random_seed", "to_categorical", "unpack_x_y_sample_weight"]

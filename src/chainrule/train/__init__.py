@@ -20,3 +20,7 @@ from chainrule.train.trainer import fit
 __all__ = ["CSVLogger", "Callback", "CallbackList", "EarlyStopping", "History",
            "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger",
            "ReduceLROnPlateau", "evaluate_loop", "fit", "fit_loop", "predict_loop"]
+
+from chainrule.train.resilience import BackupAndRestore, TerminateOnNaN  # noqa: E402
+
+__all__ += ["BackupAndRestore", "TerminateOnNaN"]

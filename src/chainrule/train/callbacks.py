@@ -218,6 +218,8 @@ class ModelCheckpoint(Callback, _Monitor):
         save_best_only: save only when the monitored value improves.
         save_weights_only: save ``model.state_dict()``; otherwise ``model.save(path)`` when the
             model has it, else the state dict as well.
+        save_freq: 'epoch', or an int: save every that many batches (counted across epochs;
+            the path may then also use ``{batch}``, counting from 1 in the epoch).
 
     Files are written atomically by ``chainrule.save`` (temp file + rename); when training is
     distributed only rank 0 writes them (every rank holds the same weights).
@@ -230,17 +232,34 @@ class ModelCheckpoint(Callback, _Monitor):
                  mode: str = "auto", save_freq: str = "epoch",
                  initial_value_threshold: float | None = None) -> None:
         super().__init__()
-        if save_freq != "epoch":
-            raise ValueError(f"only save_freq='epoch' is supported, got {save_freq!r}")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive int, "
+                             f"got {save_freq!r}")
+        self.save_freq = save_freq
+        self._batches_seen = self._epoch = 0
         self._init_monitor(monitor, mode, 0.0)
         if initial_value_threshold is not None:
             self.best = initial_value_threshold
         self.filepath, self.verbose = os.fspath(filepath), verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
 
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._epoch, logs, batch=batch + 1)
+
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.save_freq == "epoch":
+            self._save(epoch, logs)
+
+    def _save(self, epoch: int, logs: Logs | None, **fields: int) -> None:
         logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        path = self.filepath.format(epoch=epoch + 1, **fields, **logs)
         if self.save_best_only:
             value = self._value(logs, "ModelCheckpoint")
             if value is None or not self._improved(value):
@@ -254,6 +273,8 @@ class ModelCheckpoint(Callback, _Monitor):
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         if not self.save_weights_only and hasattr(self.model, "save"):
             self.model.save(path)
+        elif hasattr(self.model, "save_weights"):   # a Keras model: .weights.h5 by its name
+            self.model.save_weights(path)
         else:
             save_state(self.model.state_dict(), path)
 

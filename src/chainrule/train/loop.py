@@ -135,6 +135,8 @@ def _fit(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epoc
     cbs = _callbacks(model, callbacks, verbose, history, epochs=epochs, steps=steps)
     model.stop_training = False
     cbs.on_train_begin()
+    # a callback that restores a backup (BackupAndRestore) sets where training resumes
+    initial_epoch = vars(model).pop("_initial_epoch", initial_epoch)
     logs: Logs = {}
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)
@@ -142,6 +144,8 @@ def _fit(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epoc
         for i, batch in enumerate(batches(epoch)):
             cbs.on_train_batch_begin(i)
             cbs.on_train_batch_end(i, mean.update(*step(batch)))
+            if model.stop_training:   # set by a batch-level callback (TerminateOnNaN)
+                break
         logs = mean.global_result()
         if validate is not None:
             logs.update({f"val_{k}": v for k, v in validate(cbs).items()})

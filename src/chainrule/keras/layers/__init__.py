@@ -3,6 +3,7 @@ as in Keras 3's ``keras/src/layers/``: ``layer`` (the base), ``core``, ``activat
 ``convolutional``, ``pooling``, ``merging``, ``normalization``, ``attention``, ``rnn``,
 ``reshaping``, ``regularization``, ``preprocessing``, ``image_augmentation``."""
 
+from chainrule.keras.input_layer import Input, InputLayer
 from chainrule.keras.layers.activations import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from chainrule.keras.layers.attention import MultiHeadAttention
 from chainrule.keras.layers.convolutional import (
@@ -15,7 +16,7 @@ from chainrule.keras.layers.convolutional import (
     DepthwiseConv2D,
     SeparableConv2D,
 )
-from chainrule.keras.layers.core import Dense, Embedding, Input, InputLayer, Lambda, Masking
+from chainrule.keras.layers.core import Dense, Embedding, Lambda, Masking
 from chainrule.keras.layers.image_augmentation import (
     RandomFlip,
     RandomRotation,

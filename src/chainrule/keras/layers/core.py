@@ -1,43 +1,14 @@
-"""Core layers: ``InputLayer``/``Input``, ``Dense``, ``Embedding``, ``Lambda``, ``Masking``."""
+"""Core layers: ``Dense``, ``Embedding``, ``Lambda``, ``Masking``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from chainrule import nn
 from chainrule.keras import activations, initializers
 from chainrule.keras.layers.layer import Layer, Shape
 from chainrule.tensor import Tensor
-
-
-class InputLayer(Layer):
-    """Declares the input shape (without the batch dim); ``Input(shape=...)`` makes one."""
-
-    def __init__(self, shape: Sequence[int] | None = None, batch_size: int | None = None,
-                 dtype: Any = None, name: str | None = None,
-                 input_shape: Sequence[int] | None = None,
-                 batch_shape: Sequence[int | None] | None = None) -> None:
-        if shape is None and batch_shape is not None:
-            batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
-        shape = shape if shape is not None else input_shape
-        if shape is None:
-            raise ValueError("InputLayer: pass shape=(...) (without the batch dim)")
-        super().__init__(name=name, input_shape=tuple(shape), dtype=dtype)
-        self.batch_shape = (batch_size, *shape)
-
-    def get_config(self) -> dict[str, Any]:
-        return {"batch_shape": list(self.batch_shape), "dtype": self.dtype, "sparse": False,
-                "name": self.name}
-
-    def call(self, x: Tensor) -> Tensor:
-        return x
-
-
-def Input(shape: Sequence[int], batch_size: int | None = None, dtype: Any = None,  # noqa: N802
-          name: str | None = None) -> InputLayer:
-    """The symbolic input of a Sequential model: ``Sequential([Input((28, 28, 1)), ...])``."""
-    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name)
 
 
 class _WithActivation(Layer):
@@ -183,4 +154,4 @@ class Masking(Layer):
         return x * keep.unsqueeze(-1).to(x.dtype)
 
 
-__all__ = ["Dense", "Embedding", "Input", "InputLayer", "Lambda", "Masking"]
+__all__ = ["Dense", "Embedding", "Lambda", "Masking"]

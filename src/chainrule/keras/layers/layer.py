@@ -19,6 +19,7 @@ import numpy as np
 import chainrule as cr
 from chainrule import nn
 from chainrule.keras import activations, initializers
+from chainrule.keras.symbolic import any_symbolic, call_symbolic
 from chainrule.tensor import Tensor
 
 Shape = tuple[int | None, ...]
@@ -162,6 +163,21 @@ class Layer(nn.Module):
             self.train(was)
         return _shape_of(out)
 
+    def __call__(self, *args: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        """``layer(x)``. On ``KerasTensor`` inputs this records a node of a functional graph
+        and returns KerasTensors; ``training=True/False`` sets train/eval behaviour (Dropout,
+        BatchNorm) for this call only."""
+        if any_symbolic((args, kwargs)):
+            return call_symbolic(self, args, kwargs)
+        if training is None or bool(training) == self.training:
+            return super().__call__(*args, **kwargs)
+        was = self.training
+        self.train(bool(training))
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            self.train(was)
+
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments that rebuild this layer, ``type(layer).from_config(cfg)``:
         those it was made with (defaults filled in, as Keras records them), then ``name``,
@@ -277,6 +293,7 @@ class Layer(nn.Module):
                 mask = None
         if not self.built:
             self.build(shape)
+            self.train(self.training)  # modules made by build take the layer's mode
             self.built_input_shape = shape if multi else self._build_shape(shape)
             self.built = True
             if not self.trainable:
