@@ -94,6 +94,7 @@ class Tab:
             try:
                 while time.perf_counter() - t0 < seconds:
                     next(self.epoch)
+                    s.dirty = True  # the weights moved: the next frame shows them mid-epoch
             except StopIteration:
                 self.epoch, s.busy = None, False
             except Exception as e:  # a diverged or broken run stops this session, not the server
@@ -185,6 +186,7 @@ class Trainer:
                 more = False
             if more:
                 self.schedule(tab)
+            time.sleep(0)  # hand the GIL to the event loop between turns
 
     def close(self) -> None:
         for _ in self.threads:
