@@ -1,6 +1,7 @@
 """
 Title: Simple MNIST convnet, functional API
-Description: A small ConvNet that reaches over 98% test accuracy on MNIST in 3 epochs.
+Description: A small ConvNet with augmentation layers that reaches about 98% test accuracy on
+MNIST in 3 epochs.
 
 In the style of the Keras example gallery ("Simple MNIST convnet"), written with the functional
 API. It runs on Keras 3 with ``import keras`` / ``from keras import layers``; here the only
@@ -43,8 +44,13 @@ y_test = keras.utils.to_categorical(y_test, num_classes)
 ## Build the model
 """
 
+# Light augmentation (active only while training): small rotations and zooms.
+data_augmentation = keras.Sequential(
+    [layers.RandomRotation(0.03), layers.RandomZoom(0.05)], name="augmentation")
+
 inputs = keras.Input(shape=input_shape, name="digits")
-x = layers.Conv2D(8, kernel_size=(3, 3), activation="relu")(inputs)
+x = data_augmentation(inputs)
+x = layers.Conv2D(8, kernel_size=(3, 3), activation="relu")(x)
 x = layers.MaxPooling2D(pool_size=(2, 2))(x)
 x = layers.Conv2D(16, kernel_size=(3, 3), activation="relu")(x)
 x = layers.MaxPooling2D(pool_size=(2, 2))(x)

@@ -19,6 +19,27 @@ def _conv3x3(cin: int, cout: int, stride: int = 1) -> Module:
     return Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
 
 
+def init_resnet_(model: Module, zero_init_residual: bool = False) -> None:
+    """torchvision's ResNet init: convolutions Kaiming-normal (fan_out, ReLU gain), BN γ = 1 and
+    β = 0, and with ``zero_init_residual`` each block's last BN at γ = 0 (the block starts as
+    the identity)."""
+    from chainrule.nn import init
+    from chainrule.nn.conv import Conv2d
+    from chainrule.nn.normalization import BatchNorm2d
+
+    with no_grad():
+        for m in model.modules():
+            if isinstance(m, Conv2d):
+                init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, BatchNorm2d):
+                init.ones_(m.weight)
+                init.zeros_(m.bias)
+        if zero_init_residual:  # after the BN init above, which a block's modules come after
+            for m in model.modules():
+                if isinstance(m, BasicBlock):
+                    init.zeros_(m.bn2.weight)
+
+
 class BasicBlock(Module):
     """out = ReLU(BN(conv3x3(ReLU(BN(conv3x3(x))))) + shortcut(x)).
 
@@ -74,9 +95,7 @@ class ResNet(Module):
                  in_channels: int = 3, widths: Sequence[int] | None = None,
                  zero_init_residual: bool = False) -> None:
         super().__init__()
-        from chainrule.nn import init
         from chainrule.nn.activation import ReLU
-        from chainrule.nn.conv import Conv2d
         from chainrule.nn.linear import Linear
         from chainrule.nn.normalization import BatchNorm2d
         from chainrule.nn.pooling import AdaptiveAvgPool2d
@@ -94,17 +113,7 @@ class ResNet(Module):
         self.n_stages = len(layers)
         self.avgpool = AdaptiveAvgPool2d(1)
         self.fc = Linear(widths[-1], num_classes)
-        with no_grad():
-            for m in self.modules():
-                if isinstance(m, Conv2d):
-                    init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                elif isinstance(m, BatchNorm2d):
-                    init.ones_(m.weight)
-                    init.zeros_(m.bias)
-            if zero_init_residual:
-                for m in self.modules():
-                    if isinstance(m, BasicBlock):
-                        init.zeros_(m.bn2.weight)
+        init_resnet_(self, zero_init_residual)
 
     def _make_layer(self, planes: int, blocks: int, stride: int) -> Module:
         from chainrule.nn.containers import Sequential

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from chainrule.autograd.grad_mode import no_grad
-from chainrule.nn import init
 from chainrule.nn.activation import ReLU
 from chainrule.nn.containers import Sequential
 from chainrule.nn.conv import Conv2d
@@ -16,7 +14,7 @@ from chainrule.nn.linear import Linear
 from chainrule.nn.module import Module
 from chainrule.nn.normalization import BatchNorm2d
 from chainrule.nn.pooling import AdaptiveAvgPool2d, MaxPool2d
-from chainrule.nn.resnet import BasicBlock
+from chainrule.nn.resnet import BasicBlock, init_resnet_
 from chainrule.tensor import Tensor
 from chainrule.vision.models._weights import check_no_weights
 
@@ -54,17 +52,7 @@ class ResNet(Module):
         self.layer4 = self._make_layer(block, 512, layers[3], stride=2)
         self.avgpool = AdaptiveAvgPool2d((1, 1))
         self.fc = Linear(512 * block.expansion, num_classes)
-        with no_grad():
-            for m in self.modules():
-                if isinstance(m, Conv2d):
-                    init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                elif isinstance(m, BatchNorm2d):
-                    init.ones_(m.weight)
-                    init.zeros_(m.bias)
-            if zero_init_residual:
-                for m in self.modules():
-                    if isinstance(m, BasicBlock):
-                        init.zeros_(m.bn2.weight)
+        init_resnet_(self, zero_init_residual)
 
     def _make_layer(self, block: type[BasicBlock], planes: int, blocks: int,
                     stride: int = 1) -> Sequential:
