@@ -57,3 +57,19 @@ def test_playground_missing_gives_clear_message(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "chainrule.playground.server", None)
     assert cli.main(["playground", "--port", "0"]) == 1
     assert "pip install 'chainrule[playground]'" in capsys.readouterr().err
+
+
+def test_version_and_option_defaults_in_help(capsys) -> None:
+    import chainrule
+    from chainrule.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"chainrule {chainrule.__version__}"
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for shown in ("passes over the training set (default: 15)",
+                  "examples per optimizer step (default: 32)", "(default: 0)"):
+        assert shown in text

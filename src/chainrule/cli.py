@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import __version__
+
 BANNER = "=" * 78
 
 
@@ -95,19 +97,23 @@ def playground(argv: Sequence[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chainrule", description="chainrule: train the worksheet "
                                 "model or open the playground.")
+    p.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     t = sub.add_parser("train", help="train a built-in model (mnist-cnn: the worksheet CNN)",
-                       description="Train the worksheet CNN on MNIST and print test accuracy.")
-    t.add_argument("model", choices=["mnist-cnn"])
-    t.add_argument("--epochs", type=int, default=15)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--data-dir", default=None, help="directory holding the MNIST .gz files "
-                   "(default: $CHAINRULE_DATA, then ~/.cache/chainrule; downloaded if absent)")
+                       description="Train the worksheet CNN on MNIST and print test accuracy.",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    t.add_argument("model", choices=["mnist-cnn"], help="the model to train")
+    t.add_argument("--epochs", type=int, default=15, help="passes over the training set")
+    t.add_argument("--batch-size", type=int, default=32, help="examples per optimizer step")
+    t.add_argument("--data-dir", default=None, help="directory holding the MNIST .gz files; "
+                   "when not given, $CHAINRULE_DATA, then ~/.cache/chainrule (downloaded there "
+                   "if absent)")
     t.add_argument("--no-download", action="store_true", help="never download the data")
     t.add_argument("--limit", type=int, default=0,
                    help="use only the first N training and test images (smoke runs)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2])
+    t.add_argument("--seed", type=int, default=0, help="seed of the weights and batch order")
+    t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2],
+                   help="0: silent, 1: a progress bar per epoch, 2: one line per epoch")
     sub.add_parser("playground", help="serve the interactive web playground "
                    "([--host H] [--port P] [--open])", add_help=False)
     sub.add_parser("run", help="run a script on N processes with mpirun "
