@@ -104,6 +104,11 @@ class _ConvNd(Module):
                 pad += [self.padding[i], self.padding[i]]
         return F.pad(input, pad, mode=self.padding_mode), 0
 
+    def forward(self, input: Tensor) -> Tensor:
+        x, padding = self._padded(input)
+        return self._conv(x, self.weight, self.bias, self.stride, padding, self.dilation,
+                          self.groups)
+
     def extra_repr(self) -> str:
         n = self._dims
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -143,10 +148,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded(input)
-        return C.conv1d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _conv = staticmethod(C.conv1d)
 
 
 class Conv2d(_ConvNd):
@@ -177,10 +179,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded(input)
-        return C.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _conv = staticmethod(C.conv2d)
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -271,10 +270,7 @@ class Conv3d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input: Tensor) -> Tensor:
-        x, padding = self._padded(input)
-        return C.conv3d(x, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _conv = staticmethod(C.conv3d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
