@@ -108,3 +108,13 @@ def test_manual_sgd_with_augmented_assignment_trains() -> None:
             for p in model.parameters():
                 p -= p.grad * 0.5
     assert loss.item() < 0.25 * first
+
+
+def test_bfloat16_tensors_update_in_place() -> None:
+    pytest.importorskip("ml_dtypes")
+    x = cr.ones(3).bfloat16()
+    alias = x
+    x += 1
+    x *= cr.tensor(1.5)
+    assert x is alias and x.dtype == cr.bfloat16
+    np.testing.assert_array_equal(x.float().numpy(), [3.0, 3.0, 3.0])

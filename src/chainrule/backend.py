@@ -88,13 +88,18 @@ def widened(fn: Callable[..., Array], *xs: Array) -> Array:
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3, "V": 2}  # "V": ml_dtypes' bfloat16
 
 
+def category(dtype: numpy.dtype) -> int:
+    """PyTorch's promotion category: 0 bool, 1 integer, 2 floating, 3 complex."""
+    return _CATEGORY[dtype.kind]
+
+
 def promote_types(a: numpy.dtype, b: numpy.dtype) -> numpy.dtype:
     """PyTorch's ``promote_types``: the higher category wins (bool < integer < floating <
     complex) and keeps its own width (int64 with float16 gives float16, not NumPy's float64);
     within a category, the wider dtype."""
     if a is b:
         return a
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    ca, cb = category(a), category(b)
     if ca == cb:
         return numpy.promote_types(a, b)
     hi, lo = (a, b) if ca > cb else (b, a)
@@ -116,7 +121,7 @@ def result_type(*arrays: Array) -> numpy.dtype:
             zero = d if zero is None else promote_types(zero, d)
     if dim is None:
         return zero
-    if zero is None or _CATEGORY[zero.kind] <= _CATEGORY[dim.kind]:
+    if zero is None or category(zero) <= category(dim):
         return dim
     if zero.kind == "c" and dim.kind == "f":  # the complex type of the dimensioned float
         return numpy.dtype(numpy.complex128 if dim == float64 else numpy.complex64)

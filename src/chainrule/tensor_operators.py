@@ -13,7 +13,7 @@ from typing import Any
 
 from chainrule import random as _random
 from chainrule.autograd.tape import replayed
-from chainrule.backend import xp
+from chainrule.backend import category, xp
 from chainrule.ops import comparison as _C
 from chainrule.ops import elementwise as _E
 from chainrule.ops import linalg as _L
@@ -187,17 +187,13 @@ def _augmented(fn: Any, name: str) -> Any:
 def _castable(out: Tensor, into: Tensor, name: str) -> Tensor:
     """``out``, refused when its dtype is of a higher category than the tensor written into
     (PyTorch: an integer tensor cannot hold a float result in place)."""
-    if _category(out.dtype) > _category(into.dtype):
+    if category(out.dtype) > category(into.dtype):
         raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired output "
                            f"type {into.dtype}")
     if out.shape != into.shape and xp.broadcast_shapes(out.shape, into.shape) != into.shape:
         raise RuntimeError(f"{name}: output with shape {tuple(into.shape)} doesn't match the "
                            f"broadcast shape {tuple(out.shape)}")
     return out
-
-
-def _category(dtype: Any) -> int:
-    return "biufc".index(dtype.kind) if dtype.kind != "u" else 1
 
 
 __iadd__ = _augmented(lambda s, o: s + o, "__iadd__")
