@@ -102,30 +102,25 @@ class Softplus(_Unary):
 
 
 # ---- input checks ----------------------------------------------------------------------------
-def floating_input(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """Refuse integer and bool input, as PyTorch's activations do, instead of computing a
-    silently truncated integer result."""
-    name = fn.__name__
+def _refusing(accepts: Callable[[Any], bool], why: str) -> Callable[..., Any]:
+    """A decorator that refuses a tensor input whose dtype ``accepts`` rejects, naming the
+    function, as PyTorch's kernels do for dtypes they are not implemented for."""
+    def decorate(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        name = fn.__name__
 
-    @functools.wraps(fn)
-    def checked(input: Any, *args: Any, **kwargs: Any) -> Tensor:
-        if isinstance(input, Tensor) and not is_floating(input.dtype):
-            raise RuntimeError(f"{name}: not implemented for dtype {input.dtype} "
-                               "(floating-point input only)")
-        return fn(input, *args, **kwargs)
-    return checked
+        @functools.wraps(fn)
+        def checked(input: Any, *args: Any, **kwargs: Any) -> Tensor:
+            if isinstance(input, Tensor) and not accepts(input.dtype):
+                raise RuntimeError(f"{name}: not implemented for dtype {input.dtype} ({why})")
+            return fn(input, *args, **kwargs)
+        return checked
+    return decorate
 
 
-def numeric_input(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    """Refuse bool input, as PyTorch does for the clamping activations (relu, hardtanh, ...)."""
-    name = fn.__name__
-
-    @functools.wraps(fn)
-    def checked(input: Any, *args: Any, **kwargs: Any) -> Tensor:
-        if isinstance(input, Tensor) and input.dtype.kind == "b":
-            raise RuntimeError(f"{name}: not implemented for dtype bool")
-        return fn(input, *args, **kwargs)
-    return checked
+floating_input = _refusing(is_floating, "floating-point input only")
+"""Refuse integer and bool input instead of computing a silently truncated integer result."""
+numeric_input = _refusing(lambda dtype: dtype.kind != "b", "bool input is not supported")
+"""Refuse bool input, as PyTorch does for the clamping activations (relu, hardtanh, ...)."""
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
