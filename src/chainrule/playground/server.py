@@ -152,9 +152,9 @@ class Trainer:
     other's ``no_grad``.
     """
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, sessions: dict[str, Session], workers: int | None = None) -> None:
         self.ready: queue.SimpleQueue[Tab | None] = queue.SimpleQueue()
-        self.tabs = 0
+        self.sessions = sessions  # the open tabs, whose number sets the slice
         self.guard = threading.Lock()
         n = workers or max(1, min(os.cpu_count() or 1, 8))
         self.threads = [threading.Thread(target=self._work, name=f"playground-trainer-{i}",
@@ -170,7 +170,7 @@ class Trainer:
         self.ready.put(tab)
 
     def slice_s(self) -> float:
-        return min(MAX_SLICE_S, max(0.001, CYCLE_S / max(1, self.tabs)))
+        return min(MAX_SLICE_S, max(0.001, CYCLE_S / max(1, len(self.sessions))))
 
     def _work(self) -> None:
         while True:
@@ -218,7 +218,7 @@ def create_app(fps: float = 15.0, max_sessions: int = 64, workers: int | None = 
 
     def get_trainer() -> Trainer:
         if not trainer:
-            trainer.append(Trainer(workers))
+            trainer.append(Trainer(sessions, workers))
         return trainer[0]
 
     async def index(request: Any) -> FileResponse:
@@ -243,7 +243,6 @@ def create_app(fps: float = 15.0, max_sessions: int = 64, workers: int | None = 
         session = Session(f"s{n}", seed=n)
         sessions[session.id] = session
         tab = Tab(session, asyncio.get_running_loop(), 1.0 / fps)
-        pool.tabs += 1
         tab._post([_dumps({"type": "hello", "session": session.id, "limits": {
             "max_layers": MAX_LAYERS, "max_neurons": MAX_NEURONS,
             "max_message_bytes": MAX_MESSAGE_BYTES}})] +
@@ -262,7 +261,6 @@ def create_app(fps: float = 15.0, max_sessions: int = 64, workers: int | None = 
             log.exception("session %s: socket error", session.id)
         finally:  # drop the session first: the awaits below may be cancelled themselves
             tab.closed = True
-            pool.tabs -= 1
             sessions.pop(session.id, None)
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
