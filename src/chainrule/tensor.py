@@ -65,6 +65,15 @@ class Tensor:
         t._tangents = None
         return t
 
+    @property
+    def array(self) -> Array:
+        """The backing NumPy array (shared, not copied)."""
+        return self.data
+
+    @array.setter
+    def array(self, value: Array) -> None:
+        self.data = value
+
     # ---- metadata -------------------------------------------------------------------------
     @property
     def ndim(self) -> int:
