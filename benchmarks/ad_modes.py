@@ -76,7 +76,7 @@ def run(sizes: list[int], repeat: int) -> dict[str, list[dict[str, float]]]:
         for size in sizes:
             fn, x = make(size)
             jf, jr = F.jacfwd(fn)(x), F.jacrev(fn)(x)  # warm-up and a correctness check
-            assert np.allclose(jf.data, jr.data, rtol=1e-8, atol=1e-10)
+            assert np.allclose(jf.array, jr.array, rtol=1e-8, atol=1e-10)
             fwd = _best_ms(lambda: F.jacfwd(fn)(x), repeat)  # noqa: B023
             rev = _best_ms(lambda: F.jacrev(fn)(x), repeat)  # noqa: B023
             results[family].append({"size": size, "jacfwd_ms": fwd, "jacrev_ms": rev})

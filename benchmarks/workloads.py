@@ -27,7 +27,7 @@ def _copy_weights(cr_model: Any, torch_model: Any) -> None:
     """Load the chainrule model's initial weights into the PyTorch twin (same state_dict keys)."""
     import torch
 
-    state = {k: torch.from_numpy(np.array(v.data)) for k, v in cr_model.state_dict().items()}
+    state = {k: torch.from_numpy(np.array(v.array)) for k, v in cr_model.state_dict().items()}
     torch_model.load_state_dict(state, strict=True)
 
 

@@ -199,7 +199,7 @@ class Trainer:
 def copy_weights(src: Any, dst: Any) -> None:
     import torch
 
-    dst.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in
+    dst.load_state_dict({k: torch.from_numpy(np.array(v.array)) for k, v in
                          src.state_dict().items()}, strict=True)
 
 

@@ -100,7 +100,7 @@ def test_replayed_training_equals_eager(name: str) -> None:
     losses, model, opt = _train(name, compiled=True)
     assert losses == eager_losses
     for (k, a), b in zip(eager.state_dict().items(), model.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)  # buffers too (batch norm)
+        np.testing.assert_array_equal(a.array, b.array, err_msg=k)  # buffers too (batch norm)
     assert opt.param_groups[0]["lr"] == eager_opt.param_groups[0]["lr"] == 1e-2 * 0.5**3
 
 
@@ -117,11 +117,11 @@ def test_replay_skips_the_graph_but_not_the_work() -> None:
     got = [f(x) for x in xs]
     assert len(calls) == 2
     for x, y in zip(xs, got):
-        np.testing.assert_array_equal(y.data, model(x).relu().sum(1).data)
+        np.testing.assert_array_equal(y.array, model(x).relu().sum(1).array)
         assert y.grad_fn is None
     with cr.no_grad():
         model.weight.mul_(2.0)  # parameters are read when the step runs, not when traced
-    np.testing.assert_array_equal(f(xs[0]).data, model(xs[0]).relu().sum(1).data)
+    np.testing.assert_array_equal(f(xs[0]).array, model(xs[0]).relu().sum(1).array)
 
 
 def test_new_shapes_and_modes_are_traced_separately() -> None:
@@ -134,17 +134,17 @@ def test_new_shapes_and_modes_are_traced_separately() -> None:
         f(small)
     model.eval()
     for _ in range(3):
-        np.testing.assert_array_equal(f(x).data, model(x).data)  # no dropout after eval()
+        np.testing.assert_array_equal(f(x).array, model(x).array)  # no dropout after eval()
     model.train()
-    assert (f(x).data == 0).any()
+    assert (f(x).array == 0).any()
 
 
 def test_random_draws_are_fresh_on_every_replay() -> None:
     f = cr.compile(lambda x: x + cr.randn(3))
     cr.manual_seed(5)
-    got = [f(cr.zeros(3)).data for _ in range(4)]
+    got = [f(cr.zeros(3)).array for _ in range(4)]
     cr.manual_seed(5)
-    want = [cr.randn(3).data for _ in range(4)]
+    want = [cr.randn(3).array for _ in range(4)]
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
 
@@ -167,7 +167,7 @@ def test_assigning_grad_in_python_is_refused() -> None:
 
 
 def test_a_tensor_made_in_python_from_data_is_refused_not_frozen() -> None:
-    f = cr.compile(lambda x: x * cr.tensor(x.data > 0))  # a mask computed outside the ops
+    f = cr.compile(lambda x: x * cr.tensor(x.array > 0))  # a mask computed outside the ops
     f(cr.tensor([1.0, -1.0]))
     with pytest.raises(cr.CompileError, match="changed between the calls"):
         f(cr.tensor([-1.0, 1.0]))
@@ -182,7 +182,7 @@ def test_a_changed_python_value_is_refused() -> None:
         f(cr.ones(2))
     f.reset()
     for _ in range(3):
-        np.testing.assert_array_equal(f(cr.ones(2)).data, [3.0, 3.0])
+        np.testing.assert_array_equal(f(cr.ones(2)).array, [3.0, 3.0])
 
 
 def test_gradients_into_inputs_follow_the_arguments() -> None:
@@ -193,8 +193,8 @@ def test_gradients_into_inputs_follow_the_arguments() -> None:
     g = cr.compile(f)
     for i in range(4):
         x = cr.full((3,), float(i), requires_grad=True)
-        np.testing.assert_array_equal(g(x).data, 2.0 * i)
-        np.testing.assert_array_equal(x.grad.data, 2.0 * i)
+        np.testing.assert_array_equal(g(x).array, 2.0 * i)
+        np.testing.assert_array_equal(x.grad.array, 2.0 * i)
 
 
 def test_a_hand_written_update_is_replayed() -> None:

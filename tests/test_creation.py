@@ -100,7 +100,7 @@ def test_tensor_copies_and_from_numpy_shares() -> None:
     s = cr.from_numpy(arr)
     arr[1] = 7
     assert s.tolist() == [5.0, 7.0, 1.0] and s.dtype == cr.float64
-    assert cr.as_tensor(arr).data is arr
+    assert cr.as_tensor(arr).array is arr
     with pytest.raises(TypeError):
         cr.from_numpy([1, 2])
 

@@ -36,20 +36,20 @@ def test_factorisations_reconstruct_the_input(shape: tuple[int, ...]) -> None:
     for mode, cols in [("reduced", k), ("complete", m)]:
         q, r = cr.linalg.qr(x, mode=mode)
         assert q.shape == (*shape[:-2], m, cols) and r.shape == (*shape[:-2], cols, n)
-        np.testing.assert_allclose((q @ r).data, a, atol=1e-12)
+        np.testing.assert_allclose((q @ r).array, a, atol=1e-12)
     for full, (mu, nv) in [(True, (m, n)), (False, (k, k))]:
         u, s, vh = cr.linalg.svd(x, full_matrices=full)
         assert u.shape == (*shape[:-2], m, mu) and vh.shape == (*shape[:-2], nv, n)
-        np.testing.assert_allclose(((u[..., :k] * s.unsqueeze(-2)) @ vh[..., :k, :]).data, a,
+        np.testing.assert_allclose(((u[..., :k] * s.unsqueeze(-2)) @ vh[..., :k, :]).array, a,
                                    atol=1e-12)
     if m == n:
         sym = cr.tensor(a + np.swapaxes(a, -1, -2))
         w, v = cr.linalg.eigh(sym)
-        np.testing.assert_allclose((v * w.unsqueeze(-2) @ v.mT).data, sym.data, atol=1e-12)
+        np.testing.assert_allclose((v * w.unsqueeze(-2) @ v.mT).array, sym.array, atol=1e-12)
         spd = sym @ sym.mT + cr.eye(n, dtype=cr.float64)
         lo = cr.linalg.cholesky(spd)
-        np.testing.assert_allclose((lo @ lo.mT).data, spd.data, atol=1e-10)
-        np.testing.assert_allclose(cr.linalg.cholesky(spd, upper=True).data, lo.mT.data)
+        np.testing.assert_allclose((lo @ lo.mT).array, spd.array, atol=1e-10)
+        np.testing.assert_allclose(cr.linalg.cholesky(spd, upper=True).array, lo.mT.array)
 
 
 @pytest.mark.parametrize("f, arrays", [
@@ -66,11 +66,11 @@ def test_tangents(f: Any, arrays: list[np.ndarray]) -> None:
 
 def test_aliases_and_methods() -> None:
     x = cr.tensor(A[0])
-    np.testing.assert_allclose(x.inverse().data, np.linalg.inv(A[0]))
-    np.testing.assert_allclose(cr.inverse(x).data, np.linalg.inv(A[0]))
-    np.testing.assert_allclose(x.det().data, np.linalg.det(A[0]))
-    np.testing.assert_allclose(cr.det(x).data, np.linalg.det(A[0]))
-    np.testing.assert_allclose(x.logdet().data, np.log(np.linalg.det(A[0])))
+    np.testing.assert_allclose(x.inverse().array, np.linalg.inv(A[0]))
+    np.testing.assert_allclose(cr.inverse(x).array, np.linalg.inv(A[0]))
+    np.testing.assert_allclose(x.det().array, np.linalg.det(A[0]))
+    np.testing.assert_allclose(cr.det(x).array, np.linalg.det(A[0]))
+    np.testing.assert_allclose(x.logdet().array, np.log(np.linalg.det(A[0])))
     assert np.isnan(cr.logdet(cr.tensor([[-1.0]])).item())
     assert cr.slogdet(x).sign.item() == 1.0
     assert issubclass(cr.linalg.LinAlgError, RuntimeError)
@@ -80,7 +80,7 @@ def test_lstsq_minimum_norm_for_wide_and_vector_right_hand_sides() -> None:
     a = R.standard_normal((2, 4))
     b = R.standard_normal(2)
     got = cr.linalg.lstsq(cr.tensor(a), cr.tensor(b)).solution
-    np.testing.assert_allclose(got.data, np.linalg.pinv(a) @ b, atol=1e-12)
+    np.testing.assert_allclose(got.array, np.linalg.pinv(a) @ b, atol=1e-12)
     out = cr.linalg.lstsq(cr.tensor(TALL), cr.tensor(TALL[..., :1]), driver="gelsd")
     assert out.rank.tolist() == [3, 3] and out.singular_values.shape == (2, 3)
     assert out.residuals.shape == (2, 1)
@@ -139,7 +139,7 @@ def test_det_gradient_at_singular_matrices_is_the_cofactor_matrix(a: Any, cofact
     a = np.array(a, dtype=np.float64)
     x = cr.tensor(a, requires_grad=True)
     cr.linalg.det(x).sum().backward()
-    np.testing.assert_allclose(x.grad.data, cofactors, atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, cofactors, atol=1e-12)
     assert cr.autograd.gradcheck(cr.linalg.det, [cr.tensor(a, requires_grad=True)])
     assert_jvp_matches_fd(cr.linalg.det, a)
 

@@ -156,8 +156,8 @@ def test_tensors_pickle_and_deepcopy_as_leaves() -> None:
         np.testing.assert_array_equal(q.numpy() if not q.requires_grad else q.detach().numpy(),
                                       p.detach().numpy())
         assert q.grad.tolist() == [[1.0] * 3] * 2
-        q.data[0, 0] = 99.0
-        assert p.data[0, 0] == 0.0
+        q.array[0, 0] = 99.0
+        assert p.array[0, 0] == 0.0
     y = cr.ones(2, requires_grad=True) * 2  # a non-leaf pickles as plain data
     z = pickle.loads(pickle.dumps(y))
     assert z.grad_fn is None and not z.requires_grad and z.tolist() == [2.0, 2.0]

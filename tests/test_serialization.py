@@ -80,7 +80,7 @@ def test_loaded_state_dicts_restore_model_and_optimizer(tmp_path) -> None:
         (m(x) ** 2).mean().backward()
         o.step()
     for p, q in zip(model.parameters(), m2.parameters()):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 @given(arr=hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_,

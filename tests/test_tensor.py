@@ -74,14 +74,14 @@ def test_detach_shares_memory_and_leaves_graph() -> None:
     y = x * 2
     d = y.detach()
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
-    assert np.shares_memory(d.data, y.data)
+    assert np.shares_memory(d.array, y.array)
 
 
 def test_clone_copies_and_stays_in_graph() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     c = x.clone()
     assert c.requires_grad and not c.is_leaf
-    assert not np.shares_memory(c.data, x.data)
+    assert not np.shares_memory(c.array, x.array)
     (c * 3).sum().backward()
     assert x.grad.tolist() == [3.0, 3.0]
 

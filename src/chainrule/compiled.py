@@ -72,8 +72,8 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         flat: list[Tensor] = []
         spec = _flatten((args, kwargs), flat)
-        ids = [id(t.data) for t in flat]
-        key = (spec, tuple((t.data.shape, t.data.dtype.str, t.requires_grad) for t in flat),
+        ids = [id(t.array) for t in flat]
+        key = (spec, tuple((t.array.shape, t.array.dtype.str, t.requires_grad) for t in flat),
                tuple(map(ids.index, ids)),  # which arguments share an array
                _mode.enabled, backend.default_float())
         sig = self._signatures.get(key)
@@ -144,23 +144,23 @@ def _trace(fn: Callable[..., Any], args: Any, kwargs: Any,
         raise CompileError("compile: a step cannot be traced under forward-mode AD or anomaly "
                            "detection")
     tape.entries, tape.modules = [], {}
-    type.__setattr__(Tensor, "data", _GUARDED_DATA)
+    type.__setattr__(Tensor, "array", _GUARDED_DATA)
     type.__setattr__(Tensor, "grad", _GUARDED_GRAD)
     try:
         out = fn(*args, **kwargs)
         return out, _Trace(tape.entries, tape.modules, flat, out)
     finally:
         tape.entries, tape.modules = None, {}
-        type.__setattr__(Tensor, "data", _DATA)
+        type.__setattr__(Tensor, "array", _DATA)
         type.__setattr__(Tensor, "grad", _GRAD)
 
 
-# While a step is traced, ``Tensor.data`` and ``Tensor.grad`` are properties that refuse the
+# While a step is traced, ``Tensor.array`` and ``Tensor.grad`` are properties that refuse the
 # assignments a replay would miss (``p.data = ...``, ``x.grad = None``), and allow a new
 # tensor's first value and the writes the tape records (``tape.writer``: an in-place op taking
 # its result's array, the engine storing a gradient). Outside tracing they are the plain slots,
 # at no cost.
-_DATA, _GRAD = Tensor.__dict__["data"], Tensor.__dict__["grad"]
+_DATA, _GRAD = Tensor.__dict__["array"], Tensor.__dict__["grad"]
 
 
 def _set_data(t: Tensor, value: Any) -> None:
@@ -206,7 +206,7 @@ class _Live:
         self.t = t
 
     def get(self, vals: list[Any]) -> Any:
-        return self.t.data
+        return self.t.array
 
 
 class _GradOf(_Live):
@@ -215,7 +215,7 @@ class _GradOf(_Live):
     __slots__ = ()
 
     def get(self, vals: list[Any]) -> Any:
-        return self.t.grad.data  # type: ignore[union-attr]
+        return self.t.grad.array  # type: ignore[union-attr]
 
 
 class _Const:

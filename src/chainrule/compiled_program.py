@@ -54,7 +54,7 @@ class _Program:
         self._ops: dict[int, tuple[Any, ...]] = {}  # id(traced op) -> its OP instruction
         self._where = "its arguments"
         for i, (ta, tb) in enumerate(zip(a.flat, b.flat)):
-            self._bind(ta.data, tb.data, i)
+            self._bind(ta.array, tb.array, i)
         self.nargs = self.nslots = len(b.flat)
         if len(a.entries) != len(b.entries):
             self._differ(f"the first call recorded {len(a.entries)} steps, the second "
@@ -95,10 +95,10 @@ class _Program:
             leaf = self._leaf(ea[1], eb[1])
             ins = GRAD, leaf, self._source(ea[2], eb[2]), eb[3], ()
             if leaf is eb[1]:  # the step may read p.grad afterwards (a hand-written update)
-                self._bind(ea[4].data, eb[4].data, _GradOf(leaf))
+                self._bind(ea[4].array, eb[4].array, _GradOf(leaf))
             return ins
         if kind == ASSIGN:
-            dst = self._lookup(ea[1].data, eb[1].data)
+            dst = self._lookup(ea[1].array, eb[1].array)
             if dst is None:
                 if ea[1] is not eb[1]:
                     self._differ("it writes in place into a tensor made in Python in the step")
@@ -124,7 +124,7 @@ class _Program:
             op.needs_input_grad = op_b.needs_input_grad
         slot = self.nslots
         self.nslots += 1
-        self._bind(ea[3].data, eb[3].data, slot)
+        self._bind(ea[3].array, eb[3].array, slot)
         ins = (OP, op, srcs, tuple(dyn), slot, True, ())  # True: no backward (yet)
         self._ops[id(op_a)] = self._ops[id(op_b)] = ins
         return ins
@@ -152,7 +152,7 @@ class _Program:
         return None
 
     def _leaf(self, la: Tensor, lb: Tensor) -> Any:
-        i = self._lookup(la.data, lb.data)
+        i = self._lookup(la.array, lb.array)
         if i.__class__ is int and i < self.nargs:
             return i
         if la is not lb:
@@ -171,18 +171,18 @@ class _Program:
 
     def _source(self, ta: Tensor, tb: Tensor) -> Any:
         """Where op input ``tb`` (``ta`` in the first trace) comes from at replay."""
-        src = self._lookup(ta.data, tb.data)
+        src = self._lookup(ta.array, tb.array)
         if src is not None:
             return src
         if ta is tb:
             return _Live(tb)
-        if not _equal(ta.data, tb.data):
-            seen = f" ({ta.data.item()!r}, then {tb.data.item()!r})" if tb.data.size == 1 else ""
+        if not _equal(ta.array, tb.array):
+            seen = f" ({ta.array.item()!r}, then {tb.array.item()!r})" if tb.array.size == 1 else ""
             self._differ(f"an input of shape {tuple(tb.shape)} was made in Python from values "
                          f"that changed between the calls{seen} (a one-hot target, a mask, a "
                          "statistic, a Python number); make it with tensor ops or pass it as an "
                          "argument")
-        return _Const(tb.data.copy())
+        return _Const(tb.array.copy())
 
     def _template(self, va: Any, vb: Any) -> Any:
         """``vb`` as a literal, or as a ``_Tmpl`` when it holds values produced in the step."""
@@ -223,7 +223,7 @@ class _Program:
     def run(self, flat: list[Tensor]) -> Any:
         """Replay the step on new arguments (same shapes and dtypes as traced)."""
         vals: list[Any] = [None] * self.nslots
-        vals[:self.nargs] = [t.data for t in flat]
+        vals[:self.nargs] = [t.array for t in flat]
         owned: set[int] = set()
         for ins in self.code:
             kind = ins[0]
@@ -328,7 +328,7 @@ def _template_slots(t: Any) -> list[Any]:
 
 
 def _arr(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _equal(a: Any, b: Any) -> bool:

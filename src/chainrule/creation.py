@@ -150,8 +150,8 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
     """Normal samples with the given mean and standard deviation (scalars or tensors)."""
     check_device(device, "normal")
-    m = getattr(mean, "data", mean)
-    s = getattr(std, "data", std)
+    m = getattr(mean, "array", mean)
+    s = getattr(std, "array", std)
     shape = tuple(size) if size is not None else xp.broadcast_shapes(xp.shape(m), xp.shape(s))
     arr = numpy_generator(generator).normal(m, s, shape)
     return Tensor._wrap(arr.astype(_float(dtype)))
@@ -215,7 +215,7 @@ def bernoulli(input: Tensor, p: float | None = None, *,
         >>> cr.bernoulli(cr.tensor([0.0, 1.0])).tolist()
         [0.0, 1.0]
     """
-    probs = input.data if p is None else xp.full(input.shape, p)
+    probs = input.array if p is None else xp.full(input.shape, p)
     if ((probs < 0) | (probs > 1)).any():
         raise RuntimeError("bernoulli: probabilities must be in [0, 1]")
     draw = numpy_generator(generator).random(input.shape)
@@ -234,7 +234,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
         >>> cr.multinomial(cr.tensor([0.0, 0.0, 1.0]), 2, replacement=True).tolist()
         [2, 2]
     """
-    w = xp.asarray(input.data, xp.float64)
+    w = xp.asarray(input.array, xp.float64)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape "
                            f"{tuple(input.shape)}")
@@ -291,5 +291,5 @@ def new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None,
         dtype('float64')
     """
     check_device(device, "new_tensor")
-    arr = xp.array(data.data if isinstance(data, Tensor) else data, dtype=dtype or self.dtype)
+    arr = xp.array(data.array if isinstance(data, Tensor) else data, dtype=dtype or self.dtype)
     return _make(arr, requires_grad)

@@ -64,7 +64,7 @@ def vector_norm(x: Tensor, ord: float = 2, dim: Any = None, keepdim: bool = Fals
         raise ValueError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
     if ord == 0:
         axes = _reduce.normalize_dims(dim, x.ndim, "linalg.vector_norm")
-        count = (x.data != 0).sum(axis=axes, keepdims=keepdim)
+        count = (x.array != 0).sum(axis=axes, keepdims=keepdim)
         return Tensor._wrap(xp.asarray(count, x.dtype))
     if ord > 0 or math.isinf(ord):
         return _reduce.norm(x, ord, dim, keepdim)
@@ -171,7 +171,7 @@ def _matrices(a: Tensor, op: str, square: bool = True) -> None:
 
 def _lapack(a: Tensor) -> Any:
     """``a``'s array in a dtype LAPACK takes (low precision under autocast → float32)."""
-    return a.data if a.dtype in (xp.float32, xp.float64) else a.data.astype(xp.float32)
+    return a.array if a.dtype in (xp.float32, xp.float64) else a.array.astype(xp.float32)
 
 
 def inv(A: Tensor) -> Tensor:
@@ -374,7 +374,7 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
     driver = driver or "gelsy"
     residuals = empty
     if m > n and driver != "gelsy":
-        diff = _lapack(A) @ x.data - rhs.data
+        diff = _lapack(A) @ x.array - rhs.array
         residuals = Tensor._wrap((diff * diff).sum(-2))
     rank = (Tensor._wrap(xp.asarray(xp.linalg.matrix_rank(_lapack(A), rtol=rcond), xp.int64))
             if driver != "gels" else Tensor._wrap(xp.empty((0,), xp.int64)))
@@ -397,4 +397,4 @@ tensor_method(det)
 def logdet(input: Tensor) -> Tensor:
     """log det A: nan where det A < 0, −inf where it is 0 (``torch.logdet``)."""
     sign, logabs = slogdet(input)
-    return logabs + Tensor._wrap(xp.where(sign.data < 0, xp.nan, 0.0).astype(input.dtype))
+    return logabs + Tensor._wrap(xp.where(sign.array < 0, xp.nan, 0.0).astype(input.dtype))

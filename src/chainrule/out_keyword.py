@@ -37,7 +37,7 @@ def _requires_grad(value: Any) -> bool:
 def _write(name: str, result: Tensor, out: Any) -> None:
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    src, dst = result.data, out.data
+    src, dst = result.array, out.array
     if not xp.can_cast(src.dtype, dst.dtype, "same_kind"):
         raise RuntimeError(f"result type {_TORCH_NAMES.get(src.dtype.name, src.dtype.name)} "
                            f"can't be cast to the desired output type "
@@ -51,7 +51,7 @@ def _write(name: str, result: Tensor, out: Any) -> None:
                 "release outputs will not be resized unless they have zero elements. You can "
                 "explicitly reuse an out tensor t by resizing it, inplace, to zero elements "
                 "with t.resize_(0).", stacklevel=3)
-        out.data = src.astype(dst.dtype)
+        out.array = src.astype(dst.dtype)
     else:
         xp.copyto(dst, src, casting="same_kind")
     out._version += 1

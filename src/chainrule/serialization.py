@@ -92,7 +92,7 @@ class _Encoder:
     def encode(self, obj: Any, path: str) -> Any:
         sub = lambda key: f"{path}.{key}" if path else str(key)
         if isinstance(obj, Tensor):
-            return {"__tensor__": self._store(obj.data, path)}
+            return {"__tensor__": self._store(obj.array, path)}
         if isinstance(obj, xp.ndarray):
             return {"__ndarray__": self._store(obj, path)}
         if obj is None or isinstance(obj, bool | int | float | str):

@@ -26,23 +26,25 @@ Scalar = int | float | bool
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
+    Its values are the NumPy array ``.array``.
+
     Args:
         data: array-like contents (copied).
         dtype: optional dtype; Python floats default to float32, ints to int64.
         requires_grad: record operations on this tensor so ``backward`` can fill ``.grad``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_tangents",
+    __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_tangents",
                  "__weakref__")
     __array_priority__ = 1000  # NumPy defers ``array * tensor`` to Tensor.__rmul__
 
-    data: Array
+    array: Array
     grad: Tensor | None
     requires_grad: bool
     shape: Size  # ``shape`` and ``size()``: bound in ``tensor_queries.py``
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        self.data = as_array(data, dtype)
+        self.array = as_array(data, dtype)
         self.grad = None
         self.grad_fn = None
         self._version = 0
@@ -56,7 +58,7 @@ class Tensor:
     def _wrap(cls, data: Array, requires_grad: bool = False, grad_fn: Any = None) -> Tensor:
         """A tensor over ``data`` without copying or checking (the ops' fast path)."""
         t = _new(Tensor)
-        t.data = data
+        t.array = data
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
@@ -66,22 +68,30 @@ class Tensor:
         return t
 
     @property
-    def array(self) -> Array:
-        """The backing NumPy array (shared, not copied)."""
-        return self.data
+    def data(self) -> Tensor:
+        """A tensor over the same storage, outside autograd (PyTorch's ``.data``).
 
-    @array.setter
-    def array(self, value: Array) -> None:
-        self.data = value
+        Writes through it (``p.data.add_(g, alpha=-lr)``) change this tensor without being
+        recorded; assigning ``p.data = other`` makes this tensor use ``other``'s storage. The
+        backing NumPy array itself is ``.array`` (``.numpy()`` for a detached tensor).
+        """
+        return Tensor._wrap(self.array)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data: assigned data has to be a Tensor, but got "
+                            f"{type(value).__name__}")
+        self.array = value.array
 
     # ---- metadata -------------------------------------------------------------------------
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def dtype(self) -> Any:
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> device:
@@ -101,21 +111,21 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self) -> int:
-        return int(self.data.itemsize)
+        return int(self.array.itemsize)
 
     def is_floating_point(self) -> bool:
-        return backend.is_floating(self.data.dtype)
+        return backend.is_floating(self.array.dtype)
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(len(self)))
@@ -129,22 +139,22 @@ class Tensor:
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead."
             )
-        return self.data
+        return self.array
 
     def item(self) -> Scalar:
         refuse_read("item()")
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+                f"a Tensor with {self.array.size} elements cannot be converted to Scalar"
             )
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self) -> Any:
         refuse_read("tolist()")
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self.array if dtype is None else self.array.astype(dtype)
 
     def __float__(self) -> float:
         refuse_read("float()")
@@ -156,16 +166,16 @@ class Tensor:
 
     def __bool__(self) -> bool:
         refuse_read("bool()")
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
+                f"Boolean value of Tensor with {self.array.size} elements is ambiguous"
             )
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self.array.dtype.kind not in "iub" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
-        return int(self.data.item())
+        return int(self.array.item())
 
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """Cast to a dtype (differentiable between floating dtypes): ``to(dtype)``,
@@ -208,7 +218,7 @@ class Tensor:
     # ---- autograd -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether operations on this (leaf) tensor are recorded; returns self."""
-        if requires_grad and not backend.is_floating(self.data.dtype):
+        if requires_grad and not backend.is_floating(self.array.dtype):
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
             )
@@ -223,7 +233,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory, as in PyTorch)."""
-        return Tensor._wrap(self.data)
+        return Tensor._wrap(self.array)
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -284,22 +294,22 @@ class Tensor:
                 raise RuntimeError(
                     "a leaf Variable that requires grad is being used in an in-place operation."
                 )
-            old = Tensor._wrap(self.data, True, self.grad_fn)
+            old = Tensor._wrap(self.array, True, self.grad_fn)
             old._version = self._version
             old._tangents = self._tangents
             out = fn(old)
             tape.writer = self  # takes the recorded result's array: allowed while tracing
-            self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
+            self.array, self.grad_fn = out.array.astype(self.dtype, copy=False), out.grad_fn
             tape.writer = None
         else:
             out = fn(self)
             if _mode.enabled and out.requires_grad:
                 tape.writer = self
-                self.data, self.grad_fn = out.data.astype(self.dtype, copy=False), out.grad_fn
+                self.array, self.grad_fn = out.array.astype(self.dtype, copy=False), out.grad_fn
                 tape.writer = None
                 self.requires_grad = True
             else:
-                xp.copyto(self.data, xp.broadcast_to(out.data, self.data.shape),
+                xp.copyto(self.array, xp.broadcast_to(out.array, self.array.shape),
                           casting="unsafe")
                 if tape.entries is not None:
                     tape.entries.append((ASSIGN, self, out))
@@ -315,15 +325,15 @@ class Tensor:
     __hash__ = object.__hash__  # by identity, as in PyTorch (``==`` is elementwise)
 
     def __repr__(self) -> str:
-        d = self.data
+        d = self.array
         finite = d[xp.isfinite(d)] if backend.is_floating(d.dtype) else d
         whole = not backend.is_floating(d.dtype) or bool((finite == xp.round(finite)).all())
         body = xp.array2string(d, separator=", ", precision=4, prefix="tensor(",
                                threshold=1000, edgeitems=3,  # PyTorch: 4 fixed decimals
                                floatmode="maxprec_equal" if whole else "fixed")
         extras = []
-        if self.data.dtype not in (backend.float32, backend.int64, backend.bool_):
-            extras.append(f"dtype={self.data.dtype}")
+        if self.array.dtype not in (backend.float32, backend.int64, backend.bool_):
+            extras.append(f"dtype={self.array.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn={self.grad_fn!r}")
         elif self.requires_grad:
@@ -349,7 +359,7 @@ def as_array(data: Any, dtype: Any = None) -> Array:
     """``data`` as a new array with PyTorch's default dtypes (float32 for Python floats, int64
     for ints); NumPy arrays keep their dtype unless ``dtype`` is given."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, xp.ndarray) or hasattr(data, "dtype"):
         arr = xp.array(data, dtype=dtype)
     else:
@@ -394,7 +404,7 @@ def _has_tensors(data: Any) -> bool:
 
 def _untensor(data: Any) -> Any:
     if isinstance(data, Tensor):
-        return data.data
+        return data.array
     if isinstance(data, (list, tuple)):
         return [_untensor(d) for d in data]
     return data

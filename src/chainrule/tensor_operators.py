@@ -223,12 +223,12 @@ def __setitem__(self, index: Any, value: Any) -> None:
 # ---- in-place operations -------------------------------------------------------------------------
 @tensor_method
 def zero_(self) -> Tensor:
-    return self._fill(xp.zeros_like(self.data))
+    return self._fill(xp.zeros_like(self.array))
 
 
 @tensor_method
 def fill_(self, value: Scalar) -> Tensor:
-    return self._fill(xp.full_like(self.data, value))
+    return self._fill(xp.full_like(self.array, value))
 
 
 @tensor_method
@@ -330,7 +330,7 @@ def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False
 def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """In-place ``masked_scatter``; ``mask`` must broadcast to ``self``'s shape."""
     try:
-        xp.broadcast_to(mask.data, self.shape)
+        xp.broadcast_to(mask.array, self.shape)
     except ValueError:
         raise RuntimeError(f"masked_scatter_(): mask of shape {tuple(mask.shape)} does not "
                            f"broadcast to self of shape {tuple(self.shape)}") from None

@@ -48,7 +48,7 @@ def _reduce_ex(self: Tensor, protocol: int) -> tuple[Any, ...]:
     if type(self) not in (Tensor, Parameter):
         return object.__reduce_ex__(self, protocol)
     rebuild = rebuild_parameter if type(self) is Parameter else rebuild_tensor
-    data = numpy.ascontiguousarray(self.data)
+    data = numpy.ascontiguousarray(self.array)
     return rebuild, (data.tobytes(), data.dtype.name, tuple(data.shape),
                      bool(self.requires_grad and self.grad_fn is None), self.grad)
 

@@ -19,7 +19,7 @@ _SIZES: dict[tuple[int, ...], Size] = {}
 
 def _shape(self: Tensor) -> Size:
     """The sizes of the dimensions, a ``chainrule.Size``."""
-    shape = self.data.shape
+    shape = self.array.shape
     size = _SIZES.get(shape)
     if size is None:
         if len(_SIZES) > 4096:
@@ -33,15 +33,15 @@ def size(self: Tensor, dim: int | None = None) -> Any:
     if dim is None:
         return _shape(self)
     try:
-        return self.data.shape[dim]
+        return self.array.shape[dim]
     except (IndexError, TypeError):
         raise IndexError(f"Dimension out of range (expected to be in range of "
-                         f"[{-self.data.ndim}, {self.data.ndim - 1}], but got {dim})") from None
+                         f"[{-self.array.ndim}, {self.array.ndim - 1}], but got {dim})") from None
 
 
 def nelement(self: Tensor) -> int:
     """The number of elements (``numel``)."""
-    return int(self.data.size)
+    return int(self.array.size)
 
 
 def _is_cuda(self: Tensor) -> bool:
@@ -57,8 +57,8 @@ def _is_cpu(self: Tensor) -> bool:
 def __format__(self: Tensor, format_spec: str) -> str:
     """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``); any other tensor takes
     only the empty format spec (``TypeError`` otherwise), as in PyTorch."""
-    if self.data.ndim == 0 and type(self) is Tensor:
-        return self.data.item().__format__(format_spec)
+    if self.array.ndim == 0 and type(self) is Tensor:
+        return self.array.item().__format__(format_spec)
     return object.__format__(self, format_spec)
 
 

@@ -57,7 +57,7 @@ def test_backward_nan_names_the_op_input_and_forward_call() -> None:
 def test_without_detection_nan_passes_silently() -> None:
     x = cr.tensor([0.0, 1.0], requires_grad=True)
     (x.sqrt() * 0.0).sum().backward()
-    assert np.isnan(x.grad.data[0])
+    assert np.isnan(x.grad.array[0])
 
 
 def test_clean_training_step_is_unaffected() -> None:
@@ -65,12 +65,12 @@ def test_clean_training_step_is_unaffected() -> None:
     net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.Tanh(), cr.nn.Linear(4, 2))
     x, y = cr.randn(5, 3), cr.tensor([0, 1, 1, 0, 1])
     cr.nn.functional.cross_entropy(net(x), y).backward()
-    want = [p.grad.data.copy() for p in net.parameters()]
+    want = [p.grad.array.copy() for p in net.parameters()]
     net.zero_grad()
     with detect_anomaly():
         cr.nn.functional.cross_entropy(net(x), y).backward()
     for p, w in zip(net.parameters(), want):
-        np.testing.assert_array_equal(p.grad.data, w)
+        np.testing.assert_array_equal(p.grad.array, w)
 
 
 def test_apply_is_restored_after_exit_even_on_error() -> None:

@@ -151,7 +151,7 @@ def test_grad_create_graph_gives_differentiable_gradient() -> None:
     (g,) = cr.autograd.grad(x.tanh().sum(), x, create_graph=True)
     (gg,) = cr.autograd.grad(g.sum(), x)
     t = np.tanh([0.3, -1.2])
-    np.testing.assert_allclose(gg.data, -2 * t * (1 - t**2), rtol=1e-12)
+    np.testing.assert_allclose(gg.array, -2 * t * (1 - t**2), rtol=1e-12)
 
 
 def test_grad_outputs_for_non_scalar() -> None:

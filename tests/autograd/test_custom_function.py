@@ -39,7 +39,7 @@ class NumpySin(Function):
 
     @staticmethod
     def forward(x: Tensor) -> Tensor:
-        return Tensor._wrap(np.sin(x.data))
+        return Tensor._wrap(np.sin(x.array))
 
     @staticmethod
     def setup_context(ctx: Any, inputs: tuple[Any, ...], output: Tensor) -> None:
@@ -90,12 +90,12 @@ def test_gradients_of_gradients_through_saved_outputs_and_inputs() -> None:
 def test_forward_mode_uses_the_jvp_staticmethod() -> None:
     x, t = cr.tensor([0.3, 1.1], dtype=cr.float64), cr.tensor([1.0, -2.0], dtype=cr.float64)
     out, tangent = cr.func.jvp(NumpySin.apply, (x,), (t,))
-    np.testing.assert_allclose(out.data, np.sin(x.data))
-    np.testing.assert_allclose(tangent.data, np.cos(x.data) * t.data)
+    np.testing.assert_allclose(out.array, np.sin(x.array))
+    np.testing.assert_allclose(tangent.array, np.cos(x.array) * t.array)
     second = cr.func.jacfwd(cr.func.jacfwd(lambda v: NumpySin.apply(v).sum()))(x)
-    np.testing.assert_allclose(second.data, np.diag(-np.sin(x.data)), atol=1e-12)
+    np.testing.assert_allclose(second.array, np.diag(-np.sin(x.array)), atol=1e-12)
     hess = cr.func.hessian(lambda v: NumpySin.apply(v).sum())(x)
-    np.testing.assert_allclose(hess.data, np.diag(-np.sin(x.data)), atol=1e-12)
+    np.testing.assert_allclose(hess.array, np.diag(-np.sin(x.array)), atol=1e-12)
 
 
 def test_several_outputs_and_a_non_differentiable_one() -> None:
@@ -148,7 +148,7 @@ def test_once_differentiable() -> None:
         def backward(ctx: Any, g: Tensor) -> Tensor:
             (x,) = ctx.saved_tensors
             assert not cr.is_grad_enabled()
-            return Tensor._wrap(2 * x.data * g.data)  # NumPy: not differentiable
+            return Tensor._wrap(2 * x.array * g.array)  # NumPy: not differentiable
 
     x = leaf(1.0, 2.0)
     Square.apply(x).sum().backward()
@@ -165,7 +165,7 @@ def test_misuse_errors() -> None:
     class NotATensor(Function):
         @staticmethod
         def forward(ctx: Any, x: Tensor) -> Any:
-            return x.data
+            return x.array
 
     class SavesANumber(Function):
         @staticmethod

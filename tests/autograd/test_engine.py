@@ -87,8 +87,8 @@ def test_diamond_on_random_broadcast_shapes(data: st.DataObject, shapes: object)
     z.backward(cr.tensor(up, dtype=cr.float64))
     gx = (ya + 2 * xa + ya) * up
     gy = (xa + xa) * up
-    np.testing.assert_allclose(x.grad.data, _reduce_to(gx, sx), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(y.grad.data, _reduce_to(gy, sy), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad.array, _reduce_to(gx, sx), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y.grad.array, _reduce_to(gy, sy), rtol=1e-10, atol=1e-12)
 
 
 def _reduce_to(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_grad_accumulates_across_backward_calls(x: np.ndarray, calls: int) -> No
     t = leaf(x)
     for _ in range(calls):
         (t * t).sum().backward()
-    np.testing.assert_allclose(t.grad.data, calls * 2 * x, rtol=1e-12)
+    np.testing.assert_allclose(t.grad.array, calls * 2 * x, rtol=1e-12)
 
 
 @given(x=arrays())
@@ -118,9 +118,9 @@ def test_retain_graph_allows_a_second_backward(x: np.ndarray) -> None:
     t = leaf(x)
     y = (t.exp() * t).sum()
     y.backward(retain_graph=True)
-    first = t.grad.data.copy()
+    first = t.grad.array.copy()
     y.backward()
-    np.testing.assert_allclose(t.grad.data, 2 * first, rtol=1e-12)
+    np.testing.assert_allclose(t.grad.array, 2 * first, rtol=1e-12)
 
 
 @given(shapes=broadcastable(2), data=st.data())
@@ -130,21 +130,21 @@ def test_leaf_grads_never_alias(shapes: object, data: st.DataObject) -> None:
     sa, sb = shapes.input_shapes
     a, b = leaf(data.draw(arrays(sa))), leaf(data.draw(arrays(sb)))
     up = cr.tensor(data.draw(like(shapes.result_shape)), dtype=cr.float64)
-    kept = up.data.copy()
+    kept = up.array.copy()
     (a + b).backward(up)
-    assert not np.shares_memory(a.grad.data, b.grad.data)
-    assert not np.shares_memory(a.grad.data, up.data)
-    assert not np.shares_memory(b.grad.data, up.data)
-    a.grad.data += 1  # an optimizer writing into one .grad leaves the others alone
-    np.testing.assert_array_equal(up.data, kept)
-    np.testing.assert_allclose(b.grad.data, _reduce_to(np.broadcast_to(kept, up.shape), sb))
+    assert not np.shares_memory(a.grad.array, b.grad.array)
+    assert not np.shares_memory(a.grad.array, up.array)
+    assert not np.shares_memory(b.grad.array, up.array)
+    a.grad.array += 1  # an optimizer writing into one .grad leaves the others alone
+    np.testing.assert_array_equal(up.array, kept)
+    np.testing.assert_allclose(b.grad.array, _reduce_to(np.broadcast_to(kept, up.shape), sb))
 
 
 def test_leaf_backward_copies_the_given_gradient() -> None:
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     up = cr.tensor([3.0, 4.0])
     x.backward(up)
-    x.grad.data[0] = 0
+    x.grad.array[0] = 0
     assert up.tolist() == [3.0, 4.0]
 
 
@@ -154,8 +154,8 @@ def test_inputs_and_upstream_unchanged(x: np.ndarray, up: float) -> None:
     kept = x.copy()
     g = cr.tensor(np.full(x.shape, up))
     (t.sin() * t).backward(g)
-    np.testing.assert_array_equal(t.data, kept)
-    np.testing.assert_array_equal(g.data, np.full(x.shape, up))
+    np.testing.assert_array_equal(t.array, kept)
+    np.testing.assert_array_equal(g.array, np.full(x.shape, up))
 
 
 def test_saved_values_released_after_backward() -> None:
@@ -189,7 +189,7 @@ def test_reused_leaf_sums_over_uses(x: np.ndarray, k: int) -> None:
     for _ in range(k):
         y = y + t
     y.sum().backward()
-    np.testing.assert_allclose(t.grad.data, np.full(x.shape, k + 1.0))
+    np.testing.assert_allclose(t.grad.array, np.full(x.shape, k + 1.0))
 
 
 @given(v=FINITE)
@@ -207,6 +207,6 @@ def test_create_graph_grads_are_separate_and_accumulate() -> None:
     a = cr.tensor([1.0, 2.0], requires_grad=True)
     b = cr.tensor([1.0, 2.0], requires_grad=True)
     (a + b).sum().backward(create_graph=True)
-    assert a.grad is not b.grad and not np.shares_memory(a.grad.data, b.grad.data)
+    assert a.grad is not b.grad and not np.shares_memory(a.grad.array, b.grad.array)
     (a + b).sum().backward()
     assert a.grad.tolist() == [2.0, 2.0] and b.grad.tolist() == [2.0, 2.0]

@@ -12,7 +12,7 @@ from chainrule.autograd import post_accumulate
 def test_fires_once_after_all_paths_of_a_tied_weight():
     w = cr.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.data.copy()))
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.array.copy()))
     x = cr.tensor([3.0, 4.0])
     ((w * x).sum() + (w * w).sum() + (w * 2.0).sum()).backward()
     assert len(seen) == 1
@@ -22,7 +22,7 @@ def test_fires_once_after_all_paths_of_a_tied_weight():
 def test_sees_accumulated_grad_and_fires_each_backward():
     w = cr.tensor(2.0, requires_grad=True)
     seen = []
-    h = w.register_post_accumulate_grad_hook(lambda t: seen.append(float(t.grad.data)))
+    h = w.register_post_accumulate_grad_hook(lambda t: seen.append(float(t.grad.array)))
     (w * 3.0).backward()
     (w * 5.0).backward()
     assert seen == [3.0, 8.0]

@@ -41,14 +41,14 @@ def test_functions_write_into_out_as_torch(name: str, start_shape) -> None:
     shape = tuple(expected.shape) if start_shape == "same" else start_shape
     dtype = {torch.int64: cr.int64, torch.float64: cr.float64}[expected.dtype]
     out = cr.empty(*shape, dtype=dtype) if shape else cr.tensor(np.zeros(shape), dtype=dtype)
-    before = out.data if start_shape == "same" else None
+    before = out.array if start_shape == "same" else None
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no resize warning for empty or right-shaped outs
         got = getattr(cr, name)(*args, out=out, **kwargs)
     assert got is out and tuple(out.shape) == tuple(expected.shape)
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-12)
     if before is not None:
-        assert out.data is before  # written in place
+        assert out.array is before  # written in place
 
 
 def test_max_and_min_with_dim_fill_a_pair() -> None:

@@ -78,7 +78,7 @@ def test_no_shuffle_keeps_order_and_fast_path_equals_per_sample_path() -> None:
 def test_batches_are_copies() -> None:
     ds = _ds(4)
     x, _ = next(iter(DataLoader(ds, batch_size=4)))
-    x.data[...] = -1
+    x.array[...] = -1
     assert ds.tensors[0].numpy().min() == 0
 
 

@@ -59,7 +59,7 @@ def _rand_like(rng: np.random.Generator, xs: tuple[Tensor, ...]) -> tuple[Tensor
 
 
 def _shift(xs: tuple[Tensor, ...], us: tuple[Tensor, ...], h: float) -> tuple[Tensor, ...]:
-    return tuple(Tensor(x.data + h * u.data) for x, u in zip(xs, us))
+    return tuple(Tensor(x.array + h * u.array) for x, u in zip(xs, us))
 
 
 def _fd(g: Any, xs: tuple[Tensor, ...], us: tuple[Tensor, ...]) -> np.ndarray:
@@ -129,16 +129,16 @@ def test_jvp_matches_vjp_and_finite_differences(name: str) -> None:
         out, jv = jvp(f, xs, us)
     assert name in ran, f"{name}: the spec did not run the op's tangent rule (ran: {ran})"
     assert out.shape == jv.shape and jv.dtype == out.dtype
-    np.testing.assert_array_equal(out.data, f(*xs).data)
+    np.testing.assert_array_equal(out.array, f(*xs).array)
     assert not out._tangents or all(t not in cr.autograd.forward_ad.levels for t in out._tangents)
     v = Tensor(rng.standard_normal(out.shape))
     _, vjp_fn = vjp(f, *xs)
     vj = vjp_fn(v)
-    lhs = _dot(v.data, jv.data)
-    rhs = sum(_dot(g.data, u.data) for g, u in zip(vj, us))
+    lhs = _dot(v.array, jv.array)
+    rhs = sum(_dot(g.array, u.array) for g, u in zip(vj, us))
     assert abs(lhs - rhs) <= 1e-8 * max(1.0, abs(lhs), abs(rhs)), (lhs, rhs)
-    fd = _fd(lambda p: f(*p).data, xs, us)
-    np.testing.assert_allclose(jv.data, fd, rtol=FD_RTOL.get(name, 1e-6), atol=1e-7)
+    fd = _fd(lambda p: f(*p).array, xs, us)
+    np.testing.assert_allclose(jv.array, fd, rtol=FD_RTOL.get(name, 1e-6), atol=1e-7)
 
 
 @pytest.mark.parametrize("name", DIFFERENTIABLE)
@@ -150,7 +150,7 @@ def test_forward_over_forward(name: str) -> None:
         return jvp(f, p, us)[1]
 
     _, second = jvp(lambda *p: tangent(p), xs, ws)
-    np.testing.assert_allclose(second.data, _fd(lambda p: tangent(p).data, xs, ws),
+    np.testing.assert_allclose(second.array, _fd(lambda p: tangent(p).array, xs, ws),
                                rtol=FD_RTOL.get(name, 1e-5), atol=1e-6)
 
 
@@ -165,8 +165,8 @@ def test_forward_over_reverse(name: str) -> None:
         return fn(v * cr.tanh(out))  # a cotangent that varies with p, as inside a Hessian
 
     _, second = jvp(lambda *p: pullback(p), xs, ws)
-    fd = _fd(lambda p: np.concatenate([g.data.ravel() for g in pullback(p)]), xs, ws)
-    got = np.concatenate([g.data.ravel() for g in second])
+    fd = _fd(lambda p: np.concatenate([g.array.ravel() for g in pullback(p)]), xs, ws)
+    got = np.concatenate([g.array.ravel() for g in second])
     np.testing.assert_allclose(got, fd, rtol=FD_RTOL.get(name, 1e-5), atol=1e-6)
 
 
@@ -185,4 +185,4 @@ def test_non_differentiable_ops_carry_no_tangent(name: str) -> None:
         return op.apply(*(x, b)[:nargs])
 
     _, t = jvp(f, (a,), (Tensor(np.ones((2, 2))),))
-    assert not t.data.any()
+    assert not t.array.any()

@@ -49,13 +49,13 @@ def test_random_programs_jvp_vs_vjp_and_fd(steps: list[str], shapes: Any, seed: 
     v = rng.standard_normal(out.shape)
     _, vjp_fn = vjp(lambda a, b: _run(steps, a, b), a, b)
     ga, gb = vjp_fn(Tensor(v))
-    lhs = float(np.sum(v * tangent.data))
-    rhs = float(np.sum(ga.data * ua.data) + np.sum(gb.data * ub.data))
+    lhs = float(np.sum(v * tangent.array))
+    rhs = float(np.sum(ga.array * ua.array) + np.sum(gb.array * ub.array))
     assert abs(lhs - rhs) <= 1e-8 * max(1.0, abs(lhs), abs(rhs))
     eps = 1e-6
-    hi = _run(steps, Tensor(a.data + eps * ua.data), Tensor(b.data + eps * ub.data)).data
-    lo = _run(steps, Tensor(a.data - eps * ua.data), Tensor(b.data - eps * ub.data)).data
-    np.testing.assert_allclose(tangent.data, (hi - lo) / (2 * eps), rtol=1e-5, atol=1e-6)
+    hi = _run(steps, Tensor(a.array + eps * ua.array), Tensor(b.array + eps * ub.array)).array
+    lo = _run(steps, Tensor(a.array - eps * ua.array), Tensor(b.array - eps * ub.array)).array
+    np.testing.assert_allclose(tangent.array, (hi - lo) / (2 * eps), rtol=1e-5, atol=1e-6)
 
 
 @given(steps=program, n=st.integers(1, 4), seed=st.integers(0, 2 ** 16))
@@ -63,4 +63,4 @@ def test_random_programs_jacfwd_equals_jacrev(steps: list[str], n: int, seed: in
     rng = np.random.default_rng(seed)
     a, b = Tensor(rng.standard_normal(n)), Tensor(rng.standard_normal(n))
     f = lambda a: _run(steps, a, b)  # noqa: E731
-    np.testing.assert_allclose(jacfwd(f)(a).data, jacrev(f)(a).data, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(jacfwd(f)(a).array, jacrev(f)(a).array, rtol=1e-8, atol=1e-12)

@@ -53,7 +53,7 @@ def test_shared_layer_has_one_set_of_weights():
     assert len(d._inbound_nodes) == 2 and model.count_params() == 8
     v = np.ones((1, 3), np.float32)
     o1, o2 = model.predict([v, 2 * v])
-    assert np.allclose(2 * (o1 - d.linear.bias.data), o2 - d.linear.bias.data, atol=1e-6)
+    assert np.allclose(2 * (o1 - d.linear.bias.array), o2 - d.linear.bias.array, atol=1e-6)
 
 
 def test_graph_disconnected_and_bad_inputs():

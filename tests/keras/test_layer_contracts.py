@@ -160,7 +160,7 @@ def test_config_round_trip_rebuilds_an_equal_layer(expr, shape, expected, n_para
     assert clone.get_config() == config
     call(clone, expr, x)
     clone.set_weights(layer.get_weights())
-    assert np.array_equal(call(clone, expr, x).data, out.data)
+    assert np.array_equal(call(clone, expr, x).array, out.array)
 
 
 def _keras():
@@ -183,7 +183,7 @@ def test_outputs_equal_keras_with_identical_weights(expr, shape, expected, n_par
                       for w in ours.get_weights()])
     theirs.set_weights(ours.get_weights())
     ours.eval()
-    got = call(ours, expr, x).data
+    got = call(ours, expr, x).array
     want = keras.ops.convert_to_numpy(call(theirs, expr, x, training=False))
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
@@ -204,7 +204,7 @@ def test_configs_written_by_keras_build_the_same_layer(expr, shape, expected, n_
     call(loaded, expr, x)
     loaded.set_weights(ours.get_weights())
     assert sum(loaded.count_params()) == n_params
-    np.testing.assert_array_equal(call(loaded, expr, x).data, call(ours, expr, x).data)
+    np.testing.assert_array_equal(call(loaded, expr, x).array, call(ours, expr, x).array)
 
 
 def test_keras_options_that_change_behaviour_are_refused():

@@ -64,10 +64,10 @@ def test_trainable_false_freezes_weights_and_batch_statistics_even_after_build()
     bn(dense(x))
     dense.trainable = bn.trainable = False
     assert dense.count_params() == (0, 15) and bn.count_params() == (0, 12)
-    before = bn.moving_mean.data.copy()
-    out = bn(x[:, :3], training=True).data
-    assert np.array_equal(bn.moving_mean.data, before)
-    mean, var = bn.moving_mean.data, bn.moving_variance.data
+    before = bn.moving_mean.array.copy()
+    out = bn(x[:, :3], training=True).array
+    assert np.array_equal(bn.moving_mean.array, before)
+    mean, var = bn.moving_mean.array, bn.moving_variance.array
     np.testing.assert_allclose(out, (x[:, :3] - mean) / np.sqrt(var + 1e-3), rtol=1e-5)
     dense.trainable = True
     assert dense.count_params() == (15, 0)
@@ -113,8 +113,8 @@ def test_a_compiled_training_step_through_the_layers_equals_the_eager_one():
 
         fn = cr.compile(step) if compiled else step
         cr.manual_seed(1)
-        losses = [float(fn(x, tokens, y).data) for _ in range(5)]
-        return losses, image.layers[1].moving_mean.data.copy()
+        losses = [float(fn(x, tokens, y).array) for _ in range(5)]
+        return losses, image.layers[1].moving_mean.array.copy()
 
     (eager, eager_mean), (compiled, compiled_mean) = run(False), run(True)
     assert eager == compiled and eager[-1] < eager[0]
@@ -141,4 +141,4 @@ def test_configs_record_constructor_arguments_also_of_user_layers_and_wrapped_la
     assert type(clone.backward_layer).__name__ == "GRU"
     clone(x)
     clone.set_weights(bi.get_weights())
-    np.testing.assert_array_equal(clone(x).data, bi(x).data)
+    np.testing.assert_array_equal(clone(x).array, bi(x).array)

@@ -30,28 +30,28 @@ FIXED = [   # a degenerate factor range makes the transform deterministic
 @pytest.mark.parametrize("expr", AUGMENTATIONS)
 def test_augmentation_is_the_identity_in_inference_and_random_in_training(expr):
     layer = make(expr)
-    assert np.array_equal(layer(IMAGES, training=False).data, IMAGES)
+    assert np.array_equal(layer(IMAGES, training=False).array, IMAGES)
     layer.eval()
-    assert np.array_equal(layer(IMAGES).data, IMAGES)
+    assert np.array_equal(layer(IMAGES).array, IMAGES)
     cr.manual_seed(0)
-    a = layer(IMAGES, training=True).data
-    b = layer(IMAGES, training=True).data
+    a = layer(IMAGES, training=True).array
+    b = layer(IMAGES, training=True).array
     assert not np.array_equal(a, b) and a.shape == IMAGES.shape
     assert layer(IMAGES[0], training=True).shape == IMAGES[0].shape
 
 
 def test_random_flip_flips_whole_images():
     out = layers.RandomFlip("horizontal", seed=3)(np.repeat(IMAGES[:1], 16, 0), training=True)
-    for img in out.data:
+    for img in out.array:
         assert np.array_equal(img, IMAGES[0]) or np.array_equal(img, IMAGES[0, :, ::-1])
 
 
 def test_zero_factors_leave_images_unchanged_and_integer_shifts_move_pixels():
     for layer in (layers.RandomRotation(0.0), layers.RandomZoom(0.0),
                   layers.RandomTranslation(0.0, 0.0)):
-        np.testing.assert_allclose(layer(IMAGES, training=True).data, IMAGES, atol=1e-6)
+        np.testing.assert_allclose(layer(IMAGES, training=True).array, IMAGES, atol=1e-6)
     shift = layers.RandomTranslation((2 / 7, 2 / 7), (0.0, 0.0), fill_mode="constant")
-    out = shift(IMAGES, training=True).data
+    out = shift(IMAGES, training=True).array
     np.testing.assert_allclose(out[:, 2:], IMAGES[:, :-2], atol=1e-5)
     assert np.all(out[:, :2] == 0)
 
@@ -59,14 +59,14 @@ def test_zero_factors_leave_images_unchanged_and_integer_shifts_move_pixels():
 def test_dropout_is_active_only_while_training():
     d = layers.Dropout(0.5)
     x = np.ones((10, 100), np.float32)
-    y = d(x).data
+    y = d(x).array
     assert set(np.unique(y)) <= {0.0, 2.0} and 0.3 < (y == 0).mean() < 0.7
-    shared = layers.Dropout(0.5, noise_shape=(None, 1))(x).data
+    shared = layers.Dropout(0.5, noise_shape=(None, 1))(x).array
     assert all(len(set(row)) == 1 for row in shared)
     d.eval()
-    assert np.array_equal(d(x).data, x)
-    assert np.array_equal(d(x, training=False).data, x)
-    seeded = [layers.Dropout(0.5, seed=7)(x).data for _ in range(2)]
+    assert np.array_equal(d(x).array, x)
+    assert np.array_equal(d(x, training=False).array, x)
+    seeded = [layers.Dropout(0.5, seed=7)(x).array for _ in range(2)]
     assert np.array_equal(*seeded)
 
 
@@ -91,12 +91,12 @@ def test_normalization_adapt_standardises_like_numpy():
     data = np.random.default_rng(0).normal(3, 2, (200, 4)).astype(np.float32)
     norm = layers.Normalization()
     norm.adapt(data)
-    np.testing.assert_allclose(norm.mean.data.ravel(), data.mean(0), rtol=1e-5)
-    np.testing.assert_allclose(norm.variance.data.ravel(), data.var(0), rtol=1e-4)
-    out = norm(data).data
+    np.testing.assert_allclose(norm.mean.array.ravel(), data.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(norm.variance.array.ravel(), data.var(0), rtol=1e-4)
+    out = norm(data).array
     np.testing.assert_allclose(out.mean(0), 0, atol=1e-5)
-    np.testing.assert_allclose(layers.Normalization(invert=True, mean=norm.mean.data.ravel(),
-                                                    variance=norm.variance.data.ravel())(out)
+    np.testing.assert_allclose(layers.Normalization(invert=True, mean=norm.mean.array.ravel(),
+                                                    variance=norm.variance.array.ravel())(out)
                                .data, data, rtol=1e-5, atol=1e-5)
 
 
@@ -112,7 +112,7 @@ def _keras():
 def test_deterministic_augmentations_equal_keras(expr):
     keras = _keras()
     want = keras.ops.convert_to_numpy(make(expr, keras.layers)(IMAGES, training=True))
-    np.testing.assert_allclose(make(expr)(IMAGES, training=True).data, want, atol=1e-5)
+    np.testing.assert_allclose(make(expr)(IMAGES, training=True).array, want, atol=1e-5)
 
 
 @pytest.mark.parametrize("expr,shape", [
@@ -127,7 +127,7 @@ def test_batch_normalization_training_step_equals_keras(expr, shape):
     ours(x)
     theirs(x)
     theirs.set_weights(ours.get_weights())
-    got = ours(x, training=True).data
+    got = ours(x, training=True).array
     want = keras.ops.convert_to_numpy(theirs(x, training=True))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     for g, w in zip(ours.get_weights(), theirs.get_weights(), strict=True):
@@ -165,8 +165,8 @@ def test_gradients_equal_keras_on_pytorch(expr, shape, expected, n_params):
     (t_out * torch.from_numpy(g)).sum().backward()
 
     for a, b in zip(xs, ts, strict=True):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-4, atol=1e-5)
-    ours_grads = [to_keras(t.grad.data) for t, to_keras, _ in ours._keras_weights()
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-4, atol=1e-5)
+    ours_grads = [to_keras(t.grad.array) for t, to_keras, _ in ours._keras_weights()
                   if t.requires_grad]
     their_grads = [v.value.grad.numpy() for v in theirs.weights if v.trainable]
     for a, b in zip(ours_grads, their_grads, strict=True):
@@ -182,9 +182,9 @@ def test_dropout_inside_recurrent_and_attention_layers_only_while_training(make_
     layer = make_layer()
     xs = [np.random.default_rng(i).random(s, dtype=np.float32) for i, s in enumerate(args)]
     cr.manual_seed(0)
-    inference = layer(*xs, training=False).data
-    assert np.array_equal(layer(*xs, training=False).data, inference)
-    first, second = layer(*xs, training=True).data, layer(*xs, training=True).data
+    inference = layer(*xs, training=False).array
+    assert np.array_equal(layer(*xs, training=False).array, inference)
+    first, second = layer(*xs, training=True).array, layer(*xs, training=True).array
     assert not np.allclose(first, inference) and not np.allclose(first, second)
 
 
@@ -196,8 +196,8 @@ def test_compiled_steps_draw_fresh_augmentations_equal_to_eager_ones(expr):
     outs = []
     for seed in range(4):              # two traced calls, then replays
         cr.manual_seed(seed)
-        got = step(x).data.copy()
+        got = step(x).array.copy()
         cr.manual_seed(seed)
-        np.testing.assert_array_equal(got, layer(x, training=True).data)
+        np.testing.assert_array_equal(got, layer(x, training=True).array)
         outs.append(got.tobytes())
     assert len(set(outs)) == 4

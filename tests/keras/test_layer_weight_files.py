@@ -55,7 +55,7 @@ def test_weight_groups_follow_keras_weight_files(expr, shape, tmp_path):
     for group, slots in ours._keras_weight_groups():
         for i, (t, to_keras, _) in enumerate(slots):
             ours_paths["/".join(p for p in (group, "vars", str(i)) if p)] = \
-                to_keras(np.asarray(t.data))
+                to_keras(np.asarray(t.array))
     assert set(ours_paths) == set(written)
     for key, value in written.items():
         np.testing.assert_array_equal(ours_paths[key], value)

@@ -44,9 +44,9 @@ def test_layer_contract(make, shape, expected, n):
 def test_conv2d_is_channels_last_conv():
     layer = layers.Conv2D(4, 3, activation="relu")
     x, out = check_layer(layer, (2, 5, 5, 3), (2, 3, 3, 4), 112)
-    w, b = layer.conv.weight.data, layer.conv.bias.data
+    w, b = layer.conv.weight.array, layer.conv.bias.array
     b[...] = np.arange(4) * 0.1
-    out = layer(cr.from_numpy(x)).data
+    out = layer(cr.from_numpy(x)).array
     patch = x[1, 1:4, 0:3, :]                       # output pixel (1, 1, 0)
     ref = np.maximum(0, np.einsum("hwc,ochw->o", patch, w) + b)
     assert np.allclose(out[1, 1, 0], ref, atol=1e-5)
@@ -54,23 +54,23 @@ def test_conv2d_is_channels_last_conv():
 
 def test_maxpool_and_flatten_follow_keras_order():
     x = np.arange(2 * 4 * 4 * 3, dtype=np.float32).reshape(2, 4, 4, 3)
-    out = layers.MaxPool2D()(cr.from_numpy(x)).data
+    out = layers.MaxPool2D()(cr.from_numpy(x)).array
     assert np.array_equal(out, x.reshape(2, 2, 2, 2, 2, 3).max(axis=(2, 4)))
-    assert np.array_equal(layers.Flatten()(cr.from_numpy(x)).data, x.reshape(2, -1))
+    assert np.array_equal(layers.Flatten()(cr.from_numpy(x)).array, x.reshape(2, -1))
 
 
 def test_batchnorm_train_eval_and_keras_momentum():
     bn = layers.BatchNormalization()
     x = np.random.default_rng(1).normal(3, 2, (64, 2, 2, 5)).astype(np.float32)
-    y = bn(cr.from_numpy(x)).data
+    y = bn(cr.from_numpy(x)).array
     assert np.allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-4)
     assert np.allclose(y.std(axis=(0, 1, 2)), 1, atol=1e-2)
     mean = x.mean(axis=(0, 1, 2))
-    assert np.allclose(bn.moving_mean.data, 0.01 * mean, atol=1e-4)   # Keras momentum .99
+    assert np.allclose(bn.moving_mean.array, 0.01 * mean, atol=1e-4)   # Keras momentum .99
     bn.eval()
-    rm, rv = bn.moving_mean.data, bn.moving_variance.data
+    rm, rv = bn.moving_mean.array, bn.moving_variance.array
     assert np.allclose(rv, 0.99 + 0.01 * x.var(axis=(0, 1, 2)), rtol=1e-4)   # biased, as Keras
-    assert np.allclose(bn(cr.from_numpy(x)).data, (x - rm) / np.sqrt(rv + 1e-3), atol=1e-5)
+    assert np.allclose(bn(cr.from_numpy(x)).array, (x - rm) / np.sqrt(rv + 1e-3), atol=1e-5)
     assert bn.count_params() == (10, 10)
 
 
@@ -78,10 +78,10 @@ def test_dropout_train_vs_eval():
     d = layers.Dropout(0.5)
     x = cr.ones(1000)
     x = x.reshape(10, 100)
-    y = d(x).data
+    y = d(x).array
     assert set(np.unique(y)) <= {0.0, 2.0} and 0.3 < (y == 0).mean() < 0.7
     d.eval()
-    assert np.array_equal(d(x).data, x.data)
+    assert np.array_equal(d(x).array, x.array)
 
 
 def test_embedding_lstm_model_trains():
@@ -93,7 +93,7 @@ def test_embedding_lstm_model_trains():
                         layers.Dense(1, activation="sigmoid")])
     lstm = model.layers[1]
     h = 8
-    assert np.all(lstm.bias.data[h:2 * h] == 1) and np.all(lstm.bias.data[:h] == 0)
+    assert np.all(lstm.bias.array[h:2 * h] == 1) and np.all(lstm.bias.array[:h] == 0)
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     hist = model.fit(x, y, epochs=6, batch_size=16, verbose=0).history
     assert hist["loss"][-1] < hist["loss"][0]

@@ -49,14 +49,14 @@ def test_keras_default_inits():
     cr.manual_seed(0)
     d = layers.Dense(300)
     d(cr.zeros(2, 100))
-    w = d.linear.weight.data
+    w = d.linear.weight.array
     limit = np.sqrt(6 / 400)
     assert np.abs(w).max() <= limit and np.abs(w).max() > 0.95 * limit   # glorot_uniform
-    assert np.all(d.linear.bias.data == 0)
+    assert np.all(d.linear.bias.array == 0)
     c = layers.Conv2D(8, 3)
     c(cr.zeros(1, 5, 5, 2))
     limit = np.sqrt(6 / (9 * 2 + 9 * 8))
-    assert np.abs(c.conv.weight.data).max() <= limit and np.all(c.conv.bias.data == 0)
+    assert np.abs(c.conv.weight.array).max() <= limit and np.all(c.conv.bias.array == 0)
 
 
 def _blobs(n=96, seed=0):
@@ -107,14 +107,14 @@ def test_validation_split_takes_last_fraction():
 def test_softmax_cross_entropy_is_stable_on_saturated_outputs():
     model = Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    model.layers[0].linear.weight.data[...] = [[500, 0], [-500, 0], [0, 0]]
+    model.layers[0].linear.weight.array[...] = [[500, 0], [-500, 0], [0, 0]]
     x = np.array([[1.0, 0.0], [-1.0, 0.0]], np.float32)
     y = np.array([[0, 1, 0], [1, 0, 0]], np.float32)      # confidently wrong
     loss = model.evaluate(x, y, verbose=0)
     assert np.isfinite(loss) and loss == pytest.approx(1000, rel=1e-3)
     hist = model.fit(x, y, epochs=1, batch_size=2, verbose=0)
     assert np.isfinite(hist.history["loss"][0])
-    assert np.all(np.isfinite(model.layers[0].linear.weight.data))
+    assert np.all(np.isfinite(model.layers[0].linear.weight.array))
     # the unfused probability-space loss clips instead: finite, but capped at -log(1e-7)
     z = cr.tensor(model.predict(x))
     assert float(losses.categorical_crossentropy(cr.tensor(y), z).item()) < 16.2
@@ -223,5 +223,5 @@ def test_call_training_flag_is_per_call():
     model = Sequential([layers.Dropout(0.5, input_shape=(100,))])
     model.eval()
     x = np.ones((4, 100), np.float32)
-    assert (model(x, training=True).data == 0).any() and not model.training
-    assert np.array_equal(model(x).data, x)
+    assert (model(x, training=True).array == 0).any() and not model.training
+    assert np.array_equal(model(x).array, x)

@@ -24,7 +24,7 @@ def test_ops_eager_and_symbolic():
                                                           "Concatenate", "Relu", "Dense"]
     u, v = np.ones((4, 2), np.float32), -np.ones((4, 3), np.float32)
     d = model.layers[-1].linear
-    expected = np.maximum(np.concatenate([u, v], 1), 0) @ d.weight.data.T + d.bias.data
+    expected = np.maximum(np.concatenate([u, v], 1), 0) @ d.weight.array.T + d.bias.array
     np.testing.assert_allclose(model.predict([u, v]), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="cannot be saved"):
         model.get_config()

@@ -86,7 +86,7 @@ def check_layer(layer_cls: type[cr.nn.Module], kwargs: dict[str, Any],
     other.eval()
     x_fresh = _inputs(shapes, np.random.default_rng(seed + 2), cr.float32, make_input)
     with cr.no_grad():
-        np.testing.assert_allclose(other(*x_fresh).data, layer(*x_fresh).data, rtol=1e-6,
+        np.testing.assert_allclose(other(*x_fresh).array, layer(*x_fresh).array, rtol=1e-6,
                                    atol=1e-6)
     layer.train()
 

@@ -45,7 +45,7 @@ def test_sdpa_matches_numpy_and_gradcheck(mask: str | None, rng: np.random.Gener
         kw["is_causal"] = True
         add = np.where(np.tril(np.ones((3, 5), bool)), 0.0, -np.inf)
     out = scaled_dot_product_attention(_t(q), _t(k), _t(v), **kw)
-    np.testing.assert_allclose(out.data, _reference(q, k, v, add, 0.5), atol=1e-12)
+    np.testing.assert_allclose(out.array, _reference(q, k, v, add, 0.5), atol=1e-12)
     gradcheck(lambda a, b, c: scaled_dot_product_attention(a, b, c, **kw),
               [_t(q), _t(k), _t(v)])
 
@@ -53,10 +53,10 @@ def test_sdpa_matches_numpy_and_gradcheck(mask: str | None, rng: np.random.Gener
 def test_sdpa_scale_and_dropout(rng: np.random.Generator) -> None:
     q = rng.standard_normal((4, 6))
     out = scaled_dot_product_attention(_t(q), _t(q), _t(q), scale=0.1)
-    np.testing.assert_allclose(out.data, _reference(q, q, q, None, 0.1), atol=1e-12)
+    np.testing.assert_allclose(out.array, _reference(q, q, q, None, 0.1), atol=1e-12)
     cr.manual_seed(0)
-    a = scaled_dot_product_attention(_t(q), _t(q), _t(q), dropout_p=0.5).data
-    b = scaled_dot_product_attention(_t(q), _t(q), _t(q), dropout_p=0.5).data
+    a = scaled_dot_product_attention(_t(q), _t(q), _t(q), dropout_p=0.5).array
+    b = scaled_dot_product_attention(_t(q), _t(q), _t(q), dropout_p=0.5).array
     assert not np.allclose(a, b)
     with pytest.raises(ValueError, match="is_causal"):
         scaled_dot_product_attention(_t(q), _t(q), _t(q), attn_mask=cr.ones(4, 4),
@@ -96,7 +96,7 @@ def test_mha_gradcheck_each_mask(kind: str, rng: np.random.Generator) -> None:
     q, k, v = (_t(rng.standard_normal(s)) for s in ((L, N, E), (S, N, E), (S, N, E)))
     masks = _masks(kind, rng, N, h, L, S)
     out, w = m(q, k, v, **masks)
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out.array).all()
     gradcheck(lambda *_: m(q, k, v, **masks, average_attn_weights=False),
               [q, k, v, *m.parameters()])
 
@@ -123,17 +123,17 @@ def test_mha_mask_semantics(rng: np.random.Generator) -> None:
     kpm[0, 3:] = True
     _, w = m(q, k, k, key_padding_mask=cr.tensor(kpm))
     assert w.shape == (N, L, S)
-    np.testing.assert_allclose(w.data.sum(-1), 1.0, atol=1e-6)
-    assert (w.data[0, :, 3:] == 0).all() and (w.data[1] > 0).all()
+    np.testing.assert_allclose(w.array.sum(-1), 1.0, atol=1e-6)
+    assert (w.array[0, :, 3:] == 0).all() and (w.array[1] > 0).all()
     causal = np.triu(np.ones((L, S), bool), 1)
     _, w = m(q, k, k, attn_mask=cr.tensor(causal), average_attn_weights=False)
     assert w.shape == (N, h, L, S)
-    assert (w.data[..., causal] == 0).all()
+    assert (w.array[..., causal] == 0).all()
     # a float mask of 0/−inf is the same as the bool mask
     fmask = cr.tensor(np.where(causal, -np.inf, 0.0).astype(np.float32))
     o1, _ = m(q, k, k, attn_mask=cr.tensor(causal))
     o2, _ = m(q, k, k, attn_mask=fmask)
-    np.testing.assert_allclose(o1.data, o2.data, atol=1e-6)
+    np.testing.assert_allclose(o1.array, o2.array, atol=1e-6)
     out, none = m(q, k, k, need_weights=False)
     assert none is None and out.shape == (L, N, E)
 
@@ -144,12 +144,12 @@ def test_mha_matches_manual_heads(rng: np.random.Generator) -> None:
     m = MultiheadAttention(E, h).double()
     x = rng.standard_normal((4, 1, E))
     out, _ = m(_t(x, False), _t(x, False), _t(x, False))
-    W, b = m.in_proj_weight.data, m.in_proj_bias.data
+    W, b = m.in_proj_weight.array, m.in_proj_bias.array
     q, k, v = np.split(x[:, 0] @ W.T + b, 3, axis=-1)
     cols = [slice(2 * i, 2 * i + 2) for i in range(h)]
     heads = [_reference(q[:, c], k[:, c], v[:, c], None, 1 / math.sqrt(2)) for c in cols]
-    ref = np.concatenate(heads, -1) @ m.out_proj.weight.data.T + m.out_proj.bias.data
-    np.testing.assert_allclose(out.data[:, 0], ref, atol=1e-12)
+    ref = np.concatenate(heads, -1) @ m.out_proj.weight.array.T + m.out_proj.bias.array
+    np.testing.assert_allclose(out.array[:, 0], ref, atol=1e-12)
 
 
 @given(perm_seed=st.integers(0, 1000))
@@ -165,16 +165,16 @@ def test_mha_key_order_invariance(perm_seed: int) -> None:
     o1, w1 = m(_t(q, False), _t(k, False), _t(k, False), key_padding_mask=cr.tensor(kpm))
     o2, w2 = m(_t(q, False), _t(k[p], False), _t(k[p], False),
                key_padding_mask=cr.tensor(kpm[:, p]))
-    np.testing.assert_allclose(o1.data, o2.data, atol=1e-12)
-    np.testing.assert_allclose(w1.data[..., p], w2.data, atol=1e-12)
+    np.testing.assert_allclose(o1.array, o2.array, atol=1e-12)
+    np.testing.assert_allclose(w1.array[..., p], w2.array, atol=1e-12)
 
 
 def test_mha_init_and_errors() -> None:
     cr.manual_seed(0)
     m = MultiheadAttention(64, 4)
     bound = math.sqrt(6 / (64 + 192))
-    assert np.abs(m.in_proj_weight.data).max() <= bound
-    assert (m.in_proj_bias.data == 0).all() and (m.out_proj.bias.data == 0).all()
+    assert np.abs(m.in_proj_weight.array).max() <= bound
+    assert (m.in_proj_bias.array == 0).all() and (m.out_proj.bias.array == 0).all()
     assert list(m.state_dict()) == ["in_proj_weight", "in_proj_bias", "out_proj.weight",
                                     "out_proj.bias"]
     with pytest.raises(ValueError, match="divisible"):
@@ -192,6 +192,6 @@ def test_mha_dropout_train_eval(rng: np.random.Generator) -> None:
     cr.manual_seed(0)
     m = MultiheadAttention(8, 2, dropout=0.5)
     x = cr.randn(4, 2, 8)
-    assert not np.allclose(m(x, x, x)[0].data, m(x, x, x)[0].data)
+    assert not np.allclose(m(x, x, x)[0].array, m(x, x, x)[0].array)
     m.eval()
-    np.testing.assert_array_equal(m(x, x, x)[0].data, m(x, x, x)[0].data)
+    np.testing.assert_array_equal(m(x, x, x)[0].array, m(x, x, x)[0].array)

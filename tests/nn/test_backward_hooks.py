@@ -21,7 +21,7 @@ def _pair(seed: int = 0):
         net = net.double() if lib is torch else net
         for p, v in zip(net.parameters(), (w1, b1, w2, b2)):
             if lib is cr:
-                p.data = v.copy()  # float64, as the torch twin
+                p.array = v.copy()  # float64, as the torch twin
             else:
                 p.data[...] = torch.tensor(v)
         nets.append(net)

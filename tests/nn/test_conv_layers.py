@@ -32,15 +32,15 @@ def test_default_init_bounds_and_shapes() -> None:
     bound = 1 / math.sqrt(16 * 9)
     assert conv.weight.shape == (32, 16, 3, 3) and conv.bias.shape == (32,)
     assert conv.weight.dtype == np.float32
-    w = conv.weight.data
-    assert np.abs(w).max() <= bound and np.abs(conv.bias.data).max() <= bound
+    w = conv.weight.array
+    assert np.abs(w).max() <= bound and np.abs(conv.bias.array).max() <= bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound  # uniform, not normal
     t = ConvTranspose2d(4, 6, 3, groups=2)
     assert t.weight.shape == (4, 3, 3, 3)
-    assert np.abs(t.weight.data).max() <= 1 / math.sqrt(3 * 9)
+    assert np.abs(t.weight.array).max() <= 1 / math.sqrt(3 * 9)
     cr.manual_seed(0)
     again = Conv2d(16, 32, 3)
-    np.testing.assert_array_equal(again.weight.data, w)
+    np.testing.assert_array_equal(again.weight.array, w)
     assert Conv2d(2, 4, 3, bias=False).bias is None
     assert Conv1d(4, 6, 5, groups=2).weight.shape == (6, 2, 5)
 
@@ -89,14 +89,14 @@ def _parity(make: Any, x: np.ndarray, rtol: float = 1e-5, atol: float = 1e-5) ->
     cx = cr.tensor(x, requires_grad=True)
     tx = torch.tensor(x, requires_grad=True)
     cy, ty = cm(cx), tm(tx)
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(cy.array, ty.detach().numpy(), rtol=rtol, atol=atol)
     g = RNG.standard_normal(cy.shape).astype(np.float32)
     cy.backward(cr.tensor(g))
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=rtol * 10, atol=atol * 10)
+    np.testing.assert_allclose(cx.grad.array, tx.grad.numpy(), rtol=rtol * 10, atol=atol * 10)
     tparams = dict(tm.named_parameters())
     for name, p in cm.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tparams[name].grad.numpy(), rtol=rtol * 10,
+        np.testing.assert_allclose(p.grad.array, tparams[name].grad.numpy(), rtol=rtol * 10,
                                    atol=atol * 10, err_msg=name)
 
 
@@ -156,13 +156,13 @@ def test_batchnorm2d_on_feature_maps_matches_torch() -> None:
         x = (RNG.standard_normal((4, 6, 5, 5)) * 3 + 1).astype(np.float32)
         cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
         cy, ty = cm(cx), tm(tx)
-        np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(cy.array, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
         g = RNG.standard_normal(x.shape).astype(np.float32)
         cy.backward(cr.tensor(g))
         ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
-        np.testing.assert_allclose(cm.running_var.data, tm.running_var.numpy(), rtol=1e-5)
-        np.testing.assert_allclose(cm.running_mean.data, tm.running_mean.numpy(), rtol=1e-5,
+        np.testing.assert_allclose(cx.grad.array, tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(cm.running_var.array, tm.running_var.numpy(), rtol=1e-5)
+        np.testing.assert_allclose(cm.running_mean.array, tm.running_mean.numpy(), rtol=1e-5,
                                    atol=1e-6)
     assert int(cm.num_batches_tracked.item()) == 2
 
@@ -172,17 +172,17 @@ def test_dropout2d_zeroes_whole_channels() -> None:
     x = cr.ones(8, 16, 5, 5, requires_grad=True)
     layer = Dropout2d(0.5)
     y = layer(x)
-    per_channel = y.data.reshape(8, 16, -1)
+    per_channel = y.array.reshape(8, 16, -1)
     assert np.all(per_channel.min(-1) == per_channel.max(-1))  # each channel constant
     assert set(np.unique(per_channel)) <= {0.0, 2.0}
     dropped = (per_channel[..., 0] == 0).mean()
     assert 0.3 < dropped < 0.7
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)  # gradient through the same mask
+    np.testing.assert_array_equal(x.grad.array, y.array)  # gradient through the same mask
     layer.eval()
     assert layer(x) is x
     assert dropout2d(x, 0.0) is x
-    assert np.all(dropout2d(x, 1.0).data == 0)
+    assert np.all(dropout2d(x, 1.0).array == 0)
     with pytest.raises(ValueError, match="between 0 and 1"):
         Dropout2d(1.5)
 

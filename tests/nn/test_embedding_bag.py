@@ -45,14 +45,14 @@ def test_bags_by_hand() -> None:
 
 def test_padding_idx_is_left_out_of_bags_and_counts() -> None:
     bag = nn.EmbeddingBag(5, 2, mode="mean", padding_idx=0)
-    np.testing.assert_array_equal(bag.weight.data[0], 0)
+    np.testing.assert_array_equal(bag.weight.array[0], 0)
     x = cr.tensor([[0, 1, 0, 3], [0, 0, 0, 0]])
     out = bag(x)
-    np.testing.assert_allclose(out.data[0], (bag.weight.data[1] + bag.weight.data[3]) / 2,
+    np.testing.assert_allclose(out.array[0], (bag.weight.array[1] + bag.weight.array[3]) / 2,
                                rtol=1e-6)
-    np.testing.assert_array_equal(out.data[1], 0)
+    np.testing.assert_array_equal(out.array[1], 0)
     out.sum().backward()
-    np.testing.assert_array_equal(bag.weight.grad.data[0], 0)
+    np.testing.assert_array_equal(bag.weight.grad.array[0], 0)
 
 
 def test_max_gradient_goes_to_the_maximum_only() -> None:

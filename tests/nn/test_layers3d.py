@@ -59,15 +59,15 @@ def test_return_indices_locate_the_maxima() -> None:
     rng = np.random.default_rng(0)
     x = cr.tensor(_distinct(rng, (2, 3, 4, 5, 6)))
     y, idx = nn.MaxPool3d(2, return_indices=True)(x)
-    flat = x.data.reshape(2, 3, -1)
-    np.testing.assert_array_equal(np.take_along_axis(flat, idx.data.reshape(2, 3, -1), 2),
-                                  y.data.reshape(2, 3, -1))
+    flat = x.array.reshape(2, 3, -1)
+    np.testing.assert_array_equal(np.take_along_axis(flat, idx.array.reshape(2, 3, -1), 2),
+                                  y.array.reshape(2, 3, -1))
     x2 = cr.tensor(_distinct(rng, (2, 3, 7, 5)))
     y2, idx2 = nn.AdaptiveMaxPool2d((3, 2), return_indices=True)(x2)
     assert idx2.dtype == cr.int64
     np.testing.assert_array_equal(
-        np.take_along_axis(x2.data.reshape(2, 3, -1), idx2.data.reshape(2, 3, -1), 2),
-        y2.data.reshape(2, 3, -1))
+        np.take_along_axis(x2.array.reshape(2, 3, -1), idx2.array.reshape(2, 3, -1), 2),
+        y2.array.reshape(2, 3, -1))
 
 
 def test_adaptive_max_pool_ties_go_to_the_first_maximum() -> None:
@@ -76,30 +76,30 @@ def test_adaptive_max_pool_ties_go_to_the_first_maximum() -> None:
     y, idx = F.adaptive_max_pool2d(x, 2, return_indices=True)
     y.sum().backward()
     assert idx.tolist() == [[[[0, 2], [8, 10]]]]
-    assert x.grad.data.sum() == 4 and x.grad.data[0, 0, 0, 0] == 1
+    assert x.grad.array.sum() == 4 and x.grad.array[0, 0, 0, 0] == 1
 
 
 def test_batch_norm3d_running_stats_and_eval() -> None:
     bn = nn.BatchNorm3d(2, momentum=0.5)
     x = cr.randn(3, 2, 2, 3, 4) * 2 + 1
     y = bn(x)
-    mean = x.data.mean(axis=(0, 2, 3, 4))
-    np.testing.assert_allclose(bn.running_mean.data, 0.5 * mean, rtol=1e-5)
-    np.testing.assert_allclose(y.data.mean(axis=(0, 2, 3, 4)), 0, atol=1e-5)
+    mean = x.array.mean(axis=(0, 2, 3, 4))
+    np.testing.assert_allclose(bn.running_mean.array, 0.5 * mean, rtol=1e-5)
+    np.testing.assert_allclose(y.array.mean(axis=(0, 2, 3, 4)), 0, atol=1e-5)
     bn.eval()
     z = bn(x)
-    want = (x.data - bn.running_mean.data.reshape(1, 2, 1, 1, 1)) / np.sqrt(
-        bn.running_var.data.reshape(1, 2, 1, 1, 1) + bn.eps)
-    np.testing.assert_allclose(z.data, want, rtol=1e-5, atol=1e-5)
+    want = (x.array - bn.running_mean.array.reshape(1, 2, 1, 1, 1)) / np.sqrt(
+        bn.running_var.array.reshape(1, 2, 1, 1, 1) + bn.eps)
+    np.testing.assert_allclose(z.array, want, rtol=1e-5, atol=1e-5)
 
 
 def test_unbatched_inputs() -> None:
     x = cr.randn(2, 4, 5, 6)
     w = cr.randn(3, 2, 2, 2, 2)
-    np.testing.assert_allclose(F.conv3d(x, w).data, F.conv3d(x.unsqueeze(0), w).data[0],
+    np.testing.assert_allclose(F.conv3d(x, w).array, F.conv3d(x.unsqueeze(0), w).array[0],
                                rtol=1e-6)
-    np.testing.assert_allclose(F.max_pool3d(x, 2).data, F.max_pool3d(x.unsqueeze(0), 2).data[0])
-    np.testing.assert_allclose(F.avg_pool3d(x, 2).data, F.avg_pool3d(x.unsqueeze(0), 2).data[0],
+    np.testing.assert_allclose(F.max_pool3d(x, 2).array, F.max_pool3d(x.unsqueeze(0), 2).array[0])
+    np.testing.assert_allclose(F.avg_pool3d(x, 2).array, F.avg_pool3d(x.unsqueeze(0), 2).array[0],
                                rtol=1e-6)
 
 

@@ -131,12 +131,12 @@ def test_loss_matches_torch(name: str, reduction: str, dtype: str) -> None:
     xo, yo = _ours(name, dtype, reduction)
     xt, yt = _theirs(name, dtype, reduction)
     assert yo.dtype == getattr(cr, dtype) and tuple(yo.shape) == tuple(yt.shape)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=rtol, atol=atol)
     g = R.standard_normal(yo.shape).astype(dtype)
     yo.backward(cr.tensor(g))
     yt.backward(torch.tensor(g))
     for i, (a, b) in enumerate(zip(xo, xt)):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"input {i}")
 
 
@@ -154,17 +154,17 @@ def test_gaussian_nll_clamps_var_but_passes_its_gradient_through() -> None:
     x = cr.tensor([0.0, 0.0, 0.0], dtype=cr.float64)
     y = cr.tensor([1.0, 1.0, 1.0], dtype=cr.float64)
     loss = F.gaussian_nll_loss(x, y, v, eps=1e-6, reduction="none")
-    clamped = np.maximum(v.data, 1e-6)
-    np.testing.assert_allclose(loss.data, 0.5 * (np.log(clamped) + 1 / clamped), rtol=1e-14)
+    clamped = np.maximum(v.array, 1e-6)
+    np.testing.assert_allclose(loss.array, 0.5 * (np.log(clamped) + 1 / clamped), rtol=1e-14)
     loss.sum().backward()
-    np.testing.assert_allclose(v.grad.data, 0.5 * (1 / clamped - 1 / clamped**2), rtol=1e-14)
+    np.testing.assert_allclose(v.grad.array, 0.5 * (1 / clamped - 1 / clamped**2), rtol=1e-14)
 
 
 def test_poisson_full_is_finite_for_zero_counts() -> None:
     x = cr.tensor([0.1, -0.3, 0.5], dtype=cr.float64, requires_grad=True)
     y = cr.tensor([0.0, 1.0, 0.0], dtype=cr.float64, requires_grad=True)
     F.poisson_nll_loss(x, y, full=True).backward()
-    assert np.isfinite(x.grad.data).all() and np.isfinite(y.grad.data).all()
+    assert np.isfinite(x.grad.array).all() and np.isfinite(y.grad.array).all()
 
 
 # ---- modules ----------------------------------------------------------------------------------
@@ -202,18 +202,18 @@ def test_loss_module_matches_functional_and_torch(name, kwargs, arrays, n_diff) 
     yo, yt = ours.double()(*xo), theirs.double()(*xt)
     fkw = {k: cr.tensor(v, dtype=cr.float64) if isinstance(v, np.ndarray) else v
            for k, v in kwargs.items()}
-    np.testing.assert_array_equal(yo.data, getattr(F, FUNCTIONAL[name])(*xo, **fkw).data)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(yo.array, getattr(F, FUNCTIONAL[name])(*xo, **fkw).array)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=1e-10, atol=1e-12)
     yo.sum().backward()
     yt.sum().backward()
     for a, b in zip(xo[:n_diff], xt[:n_diff]):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_pairwise_distance_matches_torch() -> None:
     got = F.pairwise_distance(cr.tensor(TA), cr.tensor(TP), p=3.0, eps=1e-4)
     want = TF.pairwise_distance(torch.tensor(TA), torch.tensor(TP), p=3.0, eps=1e-4)
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got.array, want.numpy(), rtol=1e-12)
 
 
 # ---- errors -----------------------------------------------------------------------------------

@@ -108,20 +108,20 @@ def _step(ours, theirs, shape, dtype: str, train: bool = True) -> None:
     xt = torch.tensor(a, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
     assert yo.dtype == getattr(cr, dtype) and tuple(yo.shape) == tuple(yt.shape)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=rtol, atol=atol)
     g = R.standard_normal(yo.shape).astype(dtype)
     yo.backward(cr.tensor(g))
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=grad_rtol, atol=atol)
+    np.testing.assert_allclose(xo.grad.array, xt.grad.numpy(), rtol=grad_rtol, atol=atol)
     tp = dict(theirs.named_parameters())
     assert set(dict(ours.named_parameters())) == set(tp)
     for k, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[k].grad.numpy(), rtol=rtol,
+        np.testing.assert_allclose(p.grad.array, tp[k].grad.numpy(), rtol=rtol,
                                    atol=atol * 10, err_msg=k)
     ours.zero_grad()
     theirs.zero_grad()
     for k, b in theirs.state_dict().items():  # parameters and buffers (running statistics)
-        np.testing.assert_allclose(ours.state_dict()[k].data, b.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(ours.state_dict()[k].array, b.numpy(), rtol=rtol, atol=atol,
                                    err_msg=k)
 
 
@@ -151,14 +151,14 @@ def test_state_dict_keys_match_torch(name, args, keys) -> None:
     ours, theirs = getattr(nn, name)(*args), getattr(torch.nn, name)(*args)
     assert list(ours.state_dict()) == list(theirs.state_dict()) == keys
     for k, v in theirs.state_dict().items():  # default init as PyTorch's
-        np.testing.assert_array_equal(ours.state_dict()[k].data, v.numpy(), err_msg=k)
+        np.testing.assert_array_equal(ours.state_dict()[k].array, v.numpy(), err_msg=k)
 
 
 def test_prelu_reset_parameters_restores_init() -> None:
     layer = nn.PReLU(3, init=0.1)
-    layer.weight.data[...] = 7.0
+    layer.weight.array[...] = 7.0
     layer.reset_parameters()
-    np.testing.assert_array_equal(layer.weight.data, np.full(3, 0.1, np.float32))
+    np.testing.assert_array_equal(layer.weight.array, np.full(3, 0.1, np.float32))
     assert layer.weight.dtype == cr.float32 and layer.weight.requires_grad
 
 
@@ -212,13 +212,13 @@ def test_functional_matches_torch(name: str) -> None:
     yo, yt = ours_fn(*xo), torch_fn(*xt)
     assert yo.dtype == getattr(cr, str(yt.dtype).removeprefix("torch."))
     rtol, atol = TOL[str(yo.dtype)]
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=rtol, atol=atol)
     g = R.standard_normal(yo.shape)
     yo.backward(cr.tensor(g, dtype=yo.dtype))
     yt.backward(torch.tensor(g, dtype=yt.dtype))
     grad_rtol = max(rtol, GRAD_RTOL.get(name, 0.0))
     for i, (a, b) in enumerate(zip(xo, xt)):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=grad_rtol, atol=atol,
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=grad_rtol, atol=atol,
                                    err_msg=f"input {i}")
 
 
@@ -232,11 +232,11 @@ def test_functional_gradcheck(name: str) -> None:
 def test_float64_gradients_are_exact() -> None:
     x = cr.tensor([-3.5, -1.0, 0.5, 2.9, 3.5], dtype=cr.float64, requires_grad=True)
     F.hardsigmoid(x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [0.0, 1 / 6, 1 / 6, 1 / 6, 0.0])
+    np.testing.assert_array_equal(x.grad.array, [0.0, 1 / 6, 1 / 6, 1 / 6, 0.0])
     x = cr.tensor([-2.2, -1.3, -0.4, 0.6], dtype=cr.float64, requires_grad=True)
     F.celu(x, 0.7).sum().backward()
-    expected = np.where(x.data > 0, 1.0, np.exp(x.data / 0.7))
-    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-15)
+    expected = np.where(x.array > 0, 1.0, np.exp(x.array / 0.7))
+    np.testing.assert_allclose(x.grad.array, expected, rtol=1e-15)
 
 
 def test_instance_norm_updates_running_stats_like_torch() -> None:
@@ -246,12 +246,12 @@ def test_instance_norm_updates_running_stats_like_torch() -> None:
     for _ in range(2):
         F.instance_norm(cr.tensor(x), ro, vo, momentum=0.2)
         TF.instance_norm(torch.tensor(x), rt, vt, momentum=0.2)
-    np.testing.assert_allclose(ro.data, rt.numpy(), rtol=1e-12)
-    np.testing.assert_allclose(vo.data, vt.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ro.array, rt.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(vo.array, vt.numpy(), rtol=1e-12)
 
 
 def test_hardshrink_with_negative_lambd_is_the_identity_as_in_torch() -> None:
-    np.testing.assert_allclose(F.hardshrink(cr.tensor(X), -1.0).data,
+    np.testing.assert_allclose(F.hardshrink(cr.tensor(X), -1.0).array,
                                TF.hardshrink(torch.tensor(X), -1.0).numpy())
 
 

@@ -33,29 +33,29 @@ def _normal_ok(arr: np.ndarray, std: float, mean: float = 0.0) -> None:
 def test_linear_default_init_is_pytorchs() -> None:
     cr.manual_seed(0)
     lin = nn.Linear(400, 300)
-    _uniform_ok(lin.weight.data, 1 / math.sqrt(400))  # kaiming_uniform_(a=√5)
-    assert np.abs(lin.bias.data).max() <= 1 / math.sqrt(400)
+    _uniform_ok(lin.weight.array, 1 / math.sqrt(400))  # kaiming_uniform_(a=√5)
+    assert np.abs(lin.bias.array).max() <= 1 / math.sqrt(400)
     assert lin.weight.dtype == cr.float32 and lin.weight.requires_grad
 
 
 def test_bilinear_and_multiplicative_default_init() -> None:
     cr.manual_seed(0)
     bil = nn.Bilinear(64, 30, 40)
-    _uniform_ok(bil.weight.data, 1 / 8)
+    _uniform_ok(bil.weight.array, 1 / 8)
     mi = nn.MultiplicativeInteraction(64, 25, 40)
-    _uniform_ok(mi.W.data, 1 / 8)
-    _uniform_ok(mi.U.data, 1 / 5)
-    _uniform_ok(mi.V.data, 1 / 8)
+    _uniform_ok(mi.W.array, 1 / 8)
+    _uniform_ok(mi.U.array, 1 / 5)
+    _uniform_ok(mi.V.array, 1 / 8)
 
 
 def test_embedding_and_norm_default_init() -> None:
     cr.manual_seed(0)
-    _normal_ok(nn.Embedding(1000, 50).weight.data, 1.0)
+    _normal_ok(nn.Embedding(1000, 50).weight.array, 1.0)
     bn = nn.BatchNorm1d(5)
-    assert (bn.weight.data == 1).all() and (bn.bias.data == 0).all()
-    assert (bn.running_var.data == 1).all() and (bn.running_mean.data == 0).all()
+    assert (bn.weight.array == 1).all() and (bn.bias.array == 0).all()
+    assert (bn.running_var.array == 1).all() and (bn.running_mean.array == 0).all()
     ln = nn.LayerNorm(5)
-    assert (ln.weight.data == 1).all() and (ln.bias.data == 0).all()
+    assert (ln.weight.array == 1).all() and (ln.bias.array == 0).all()
 
 
 @pytest.mark.parametrize("shape,fans", [((30, 20), (20, 30)), ((8, 4, 3, 3), (36, 72)),
@@ -86,15 +86,15 @@ def test_calculate_gain_rejects_unknown() -> None:
 def test_xavier_and_kaiming_distributions() -> None:
     cr.manual_seed(1)
     w = cr.empty(300, 200)
-    _uniform_ok(init.xavier_uniform_(w, gain=2.0).data, 2.0 * math.sqrt(6 / 500))
-    _normal_ok(init.xavier_normal_(w).data, math.sqrt(2 / 500))
-    _uniform_ok(init.kaiming_uniform_(w, nonlinearity="relu").data, math.sqrt(6 / 200))
-    _uniform_ok(init.kaiming_uniform_(w, a=0.1, mode="fan_out").data,
+    _uniform_ok(init.xavier_uniform_(w, gain=2.0).array, 2.0 * math.sqrt(6 / 500))
+    _normal_ok(init.xavier_normal_(w).array, math.sqrt(2 / 500))
+    _uniform_ok(init.kaiming_uniform_(w, nonlinearity="relu").array, math.sqrt(6 / 200))
+    _uniform_ok(init.kaiming_uniform_(w, a=0.1, mode="fan_out").array,
                 math.sqrt(2 / 1.01) * math.sqrt(3 / 300))
-    _normal_ok(init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu").data,
+    _normal_ok(init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu").array,
                math.sqrt(2 / 300))
     conv = cr.empty(64, 16, 3, 3)
-    _normal_ok(init.kaiming_normal_(conv, nonlinearity="relu").data, math.sqrt(2 / 144))
+    _normal_ok(init.kaiming_normal_(conv, nonlinearity="relu").array, math.sqrt(2 / 144))
 
 
 def test_kaiming_rejects_bad_mode() -> None:
@@ -105,19 +105,19 @@ def test_kaiming_rejects_bad_mode() -> None:
 def test_basic_fills() -> None:
     cr.manual_seed(2)
     t = cr.empty(200, 300)
-    _uniform_ok(init.uniform_(t, -0.3, 0.3).data, 0.3)
-    _normal_ok(init.normal_(t, 1.0, 0.5).data, 0.5, mean=1.0)
-    assert (init.constant_(t, 2.5).data == 2.5).all()
-    assert (init.zeros_(t).data == 0).all() and (init.ones_(t).data == 1).all()
-    np.testing.assert_array_equal(init.eye_(cr.empty(2, 3)).data, np.eye(2, 3))
-    tn = init.trunc_normal_(t, std=1.0, a=-1.0, b=0.5).data
+    _uniform_ok(init.uniform_(t, -0.3, 0.3).array, 0.3)
+    _normal_ok(init.normal_(t, 1.0, 0.5).array, 0.5, mean=1.0)
+    assert (init.constant_(t, 2.5).array == 2.5).all()
+    assert (init.zeros_(t).array == 0).all() and (init.ones_(t).array == 1).all()
+    np.testing.assert_array_equal(init.eye_(cr.empty(2, 3)).array, np.eye(2, 3))
+    tn = init.trunc_normal_(t, std=1.0, a=-1.0, b=0.5).array
     assert tn.min() >= -1.0 and tn.max() <= 0.5
 
 
 @pytest.mark.parametrize("shape", [(6, 4), (4, 6), (3, 2, 2)])
 def test_orthogonal(shape) -> None:
     cr.manual_seed(3)
-    w = init.orthogonal_(cr.empty(*shape, dtype=cr.float64), gain=2.0).data
+    w = init.orthogonal_(cr.empty(*shape, dtype=cr.float64), gain=2.0).array
     flat = w.reshape(shape[0], -1)
     gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
     np.testing.assert_allclose(gram, 4.0 * np.eye(min(flat.shape)), atol=1e-12)
@@ -129,12 +129,12 @@ def test_init_is_in_place_without_graph_and_reproducible() -> None:
     out = init.normal_(p)
     assert out is p and p.grad_fn is None and p.requires_grad and p._version > v
     cr.manual_seed(5)
-    a = init.kaiming_uniform_(cr.empty(3, 4)).data.copy()
+    a = init.kaiming_uniform_(cr.empty(3, 4)).array.copy()
     cr.manual_seed(5)
-    np.testing.assert_array_equal(init.kaiming_uniform_(cr.empty(3, 4)).data, a)
+    np.testing.assert_array_equal(init.kaiming_uniform_(cr.empty(3, 4)).array, a)
     g1, g2 = cr.Generator(9), cr.Generator(9)
-    np.testing.assert_array_equal(init.normal_(cr.empty(5), generator=g1).data,
-                                  init.normal_(cr.empty(5), generator=g2).data)
+    np.testing.assert_array_equal(init.normal_(cr.empty(5), generator=g1).array,
+                                  init.normal_(cr.empty(5), generator=g2).array)
 
 
 def test_same_formulas_as_torch() -> None:
@@ -151,6 +151,6 @@ def test_same_formulas_as_torch() -> None:
     ours, theirs = nn.Linear(500, 400), torch.nn.Linear(500, 400)
     for a, b in [(ours.weight, theirs.weight), (ours.bias, theirs.bias)]:
         b = b.detach().numpy()
-        assert np.abs(a.data).max() == pytest.approx(np.abs(b).max(), rel=0.01)
-        assert np.abs(a.data).max() <= 1 / math.sqrt(500) and np.abs(b).max() <= 1 / math.sqrt(500)
-        assert a.data.std() == pytest.approx(b.std(), rel=0.1)
+        assert np.abs(a.array).max() == pytest.approx(np.abs(b).max(), rel=0.01)
+        assert np.abs(a.array).max() <= 1 / math.sqrt(500) and np.abs(b).max() <= 1 / math.sqrt(500)
+        assert a.array.std() == pytest.approx(b.std(), rel=0.1)

@@ -104,7 +104,7 @@ def test_sequential_repr_nests_layers() -> None:
 def test_dropout_train_zeroes_and_rescales() -> None:
     cr.manual_seed(0)
     drop = nn.Dropout(0.25)
-    y = drop(cr.ones(200, 50)).data
+    y = drop(cr.ones(200, 50)).array
     kept = y != 0
     np.testing.assert_allclose(y[kept], 1 / 0.75, rtol=1e-6)
     assert abs(kept.mean() - 0.75) < 0.01  # 10,000 draws: 4 standard deviations is ~0.017
@@ -116,7 +116,7 @@ def test_dropout_gradient_uses_the_same_mask() -> None:
     x = cr.ones(4, 6, requires_grad=True)
     y = nn.Dropout(0.5)(x)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, y.data)
+    np.testing.assert_array_equal(x.grad.array, y.array)
 
 
 def test_dropout_eval_is_identity_and_seed_reproduces() -> None:
@@ -125,9 +125,9 @@ def test_dropout_eval_is_identity_and_seed_reproduces() -> None:
     assert drop.eval()(x) is x
     drop.train()
     cr.manual_seed(7)
-    a = drop(x).data.copy()
+    a = drop(x).array.copy()
     cr.manual_seed(7)
-    np.testing.assert_array_equal(drop(x).data, a)
+    np.testing.assert_array_equal(drop(x).array, a)
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5])
@@ -137,7 +137,7 @@ def test_dropout_rejects_bad_p(p: float) -> None:
 
 
 def test_dropout_p_one_gives_zeros() -> None:
-    assert not nn.Dropout(1.0)(cr.ones(3)).data.any()
+    assert not nn.Dropout(1.0)(cr.ones(3)).array.any()
 
 
 # ---- BatchNorm --------------------------------------------------------------------------------
@@ -145,21 +145,21 @@ def test_batchnorm_train_uses_batch_stats_and_updates_running() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(3.0, 2.0, (64, 3))
     bn = nn.BatchNorm1d(3, momentum=0.2).double()
-    y = bn(cr.tensor(x)).data
+    y = bn(cr.tensor(x)).array
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-12)
     np.testing.assert_allclose(y.var(0), 1, atol=1e-4)  # biased var, eps = 1e-5
-    np.testing.assert_allclose(bn.running_mean.data, 0.2 * x.mean(0), rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var.data, 0.8 + 0.2 * x.var(0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean.array, 0.2 * x.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var.array, 0.8 + 0.2 * x.var(0, ddof=1), rtol=1e-12)
     assert bn.num_batches_tracked.item() == 1
 
 
 def test_batchnorm_eval_uses_running_stats() -> None:
     bn = nn.BatchNorm1d(2).double()
-    bn.running_mean.data[:] = [1.0, -1.0]
-    bn.running_var.data[:] = [4.0, 0.25]
+    bn.running_mean.array[:] = [1.0, -1.0]
+    bn.running_var.array[:] = [4.0, 0.25]
     bn.eval()
     x = np.array([[3.0, 0.0], [1.0, -1.0]])
-    y = bn(cr.tensor(x)).data
+    y = bn(cr.tensor(x)).array
     np.testing.assert_allclose(y, (x - [1.0, -1.0]) / np.sqrt(np.array([4.0, 0.25]) + 1e-5))
     assert bn.num_batches_tracked.item() == 0  # eval does not count batches
 
@@ -169,13 +169,13 @@ def test_batchnorm_momentum_none_is_cumulative_average() -> None:
     batches = [np.array([[1.0], [3.0]]), np.array([[5.0], [9.0]])]
     for b in batches:
         bn(cr.tensor(b))
-    np.testing.assert_allclose(bn.running_mean.data, [(2.0 + 7.0) / 2])
+    np.testing.assert_allclose(bn.running_mean.array, [(2.0 + 7.0) / 2])
 
 
 def test_batchnorm_without_running_stats() -> None:
     bn = nn.BatchNorm1d(2, track_running_stats=False)
     assert list(bn.state_dict()) == ["weight", "bias"]
-    y = bn.eval()(cr.tensor([[1.0, 2.0], [3.0, 6.0]])).data
+    y = bn.eval()(cr.tensor([[1.0, 2.0], [3.0, 6.0]])).array
     np.testing.assert_allclose(y.mean(0), 0, atol=1e-6)  # batch statistics even in eval
 
 
@@ -194,13 +194,13 @@ def test_batchnorm_state_dict_keys_and_errors() -> None:
 # ---- Embedding, norms -------------------------------------------------------------------------
 def test_embedding_padding_row_is_zero_and_gets_no_gradient() -> None:
     emb = nn.Embedding(5, 2, padding_idx=1)
-    assert not emb.weight.data[1].any()
-    emb.weight.data[1] = 7.0  # a changed padding row is still returned ...
+    assert not emb.weight.array[1].any()
+    emb.weight.array[1] = 7.0  # a changed padding row is still returned ...
     out = emb(cr.tensor([[1, 2], [1, 1]]))
-    np.testing.assert_array_equal(out.data[0, 0], [7.0, 7.0])
+    np.testing.assert_array_equal(out.array[0, 0], [7.0, 7.0])
     out.sum().backward()
-    np.testing.assert_array_equal(emb.weight.grad.data[1], [0.0, 0.0])  # ... but not trained
-    np.testing.assert_array_equal(emb.weight.grad.data[2], [1.0, 1.0])
+    np.testing.assert_array_equal(emb.weight.grad.array[1], [0.0, 0.0])  # ... but not trained
+    np.testing.assert_array_equal(emb.weight.grad.array[2], [1.0, 1.0])
 
 
 def test_embedding_errors_name_the_bad_indices() -> None:
@@ -219,12 +219,12 @@ def test_embedding_from_pretrained_is_frozen() -> None:
     w = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
     emb = nn.Embedding.from_pretrained(w)
     assert not emb.weight.requires_grad
-    np.testing.assert_array_equal(emb(cr.tensor([1])).data, [[3.0, 4.0]])
+    np.testing.assert_array_equal(emb(cr.tensor([1])).array, [[3.0, 4.0]])
 
 
 def test_layernorm_normalises_trailing_dims() -> None:
     x = np.random.default_rng(0).normal(2.0, 3.0, (4, 2, 5))
-    y = nn.LayerNorm((2, 5)).double()(cr.tensor(x)).data
+    y = nn.LayerNorm((2, 5)).double()(cr.tensor(x)).array
     np.testing.assert_allclose(y.reshape(4, -1).mean(1), 0, atol=1e-12)
     np.testing.assert_allclose(y.reshape(4, -1).std(1), 1, atol=1e-5)
     with pytest.raises(RuntimeError, match="normalized_shape"):
@@ -233,7 +233,7 @@ def test_layernorm_normalises_trailing_dims() -> None:
 
 def test_rmsnorm_unit_root_mean_square() -> None:
     x = np.random.default_rng(1).normal(0.0, 3.0, (3, 6))
-    y = nn.RMSNorm(6).double()(cr.tensor(x)).data
+    y = nn.RMSNorm(6).double()(cr.tensor(x)).array
     np.testing.assert_allclose(np.sqrt((y * y).mean(1)), 1, rtol=1e-10)
 
 
@@ -241,9 +241,9 @@ def test_multiplicative_interaction_formula() -> None:
     mi = nn.MultiplicativeInteraction(3, 2, 4).double()
     rng = np.random.default_rng(0)
     x, z = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
-    W, U, V, b = (p.data for p in (mi.W, mi.U, mi.V, mi.b))
+    W, U, V, b = (p.array for p in (mi.W, mi.U, mi.V, mi.b))
     want = np.einsum("ni,ijk,nj->nk", x, W, z) + z @ U + x @ V.T + b
-    np.testing.assert_allclose(mi(cr.tensor(x), cr.tensor(z)).data, want, rtol=1e-12)
+    np.testing.assert_allclose(mi(cr.tensor(x), cr.tensor(z)).array, want, rtol=1e-12)
     with pytest.raises(ValueError, match=r"\(5, 2\)"):
         mi(cr.tensor(z), cr.tensor(x))
 
@@ -269,7 +269,7 @@ def test_state_dict_round_trip_of_a_network() -> None:
                                     "1.running_mean", "1.running_var", "1.num_batches_tracked",
                                     "4.weight", "4.bias"]
     x = cr.randn(5, 4)
-    np.testing.assert_array_equal(a.eval()(x).data, b.eval()(x).data)
+    np.testing.assert_array_equal(a.eval()(x).array, b.eval()(x).array)
 
 
 def test_load_state_dict_mismatches_are_reported() -> None:
@@ -282,4 +282,4 @@ def test_load_state_dict_mismatches_are_reported() -> None:
         lin.load_state_dict({"weight": np.zeros((3, 2)), "bias": np.zeros(3),
                              "extra": np.zeros(1)})
     keys = lin.load_state_dict({"weight": np.ones((3, 2))}, strict=False)
-    assert keys.missing_keys == ["bias"] and lin.weight.data.sum() == 6
+    assert keys.missing_keys == ["bias"] and lin.weight.array.sum() == 6

@@ -91,7 +91,7 @@ def test_loss_modules_match_functional(cls, args, kwargs) -> None:
     x = cr.tensor(args[0])
     y = cr.tensor(args[1])
     got = cls(**kwargs)(x, y)
-    np.testing.assert_allclose(got.data, getattr(F, name)(x, y, **kwargs).data)
+    np.testing.assert_allclose(got.array, getattr(F, name)(x, y, **kwargs).array)
 
 
 # ---- the fused cross entropy ------------------------------------------------------------------
@@ -107,12 +107,12 @@ def test_cross_entropy_finite_for_huge_logits(scale: float) -> None:
     x = cr.tensor(logits, requires_grad=True)  # float32
     loss = F.cross_entropy(x, cr.tensor([0, 2]))
     loss.backward()
-    assert np.isfinite(loss.item()) and np.isfinite(x.grad.data).all()
+    assert np.isfinite(loss.item()) and np.isfinite(x.grad.array).all()
     top = logits.max(1, keepdims=True)
     logp = logits - top - np.log(np.exp(logits - top).sum(1, keepdims=True))
     assert loss.item() == pytest.approx(-(logp[0, 0] + logp[1, 2]) / 2, rel=1e-6)
     onehot = np.array([[1.0, 0, 0], [0, 0, 1.0]])
-    np.testing.assert_allclose(x.grad.data, (np.exp(logp) - onehot) / 2, atol=1e-7)
+    np.testing.assert_allclose(x.grad.array, (np.exp(logp) - onehot) / 2, atol=1e-7)
 
 
 def test_cross_entropy_with_masked_minus_inf_logits() -> None:
@@ -120,7 +120,7 @@ def test_cross_entropy_with_masked_minus_inf_logits() -> None:
     loss = F.cross_entropy(x, cr.tensor([0]))
     loss.backward()
     assert loss.item() == pytest.approx(np.log1p(np.exp(-2.0)), rel=1e-6)
-    np.testing.assert_allclose(x.grad.data, [[-1 / (1 + np.e**2), 0.0, 1 / (1 + np.e**2)]],
+    np.testing.assert_allclose(x.grad.array, [[-1 / (1 + np.e**2), 0.0, 1 / (1 + np.e**2)]],
                                rtol=1e-6)
 
 
@@ -131,9 +131,9 @@ def test_cross_entropy_backward_is_softmax_minus_target() -> None:
     F.cross_entropy(x, p, reduction="none").backward(cr.tensor(g))
     sm = np.exp(X - X.max(1, keepdims=True))
     sm /= sm.sum(1, keepdims=True)
-    np.testing.assert_allclose(x.grad.data, (sm - P) * g[:, None], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.array, (sm - P) * g[:, None], rtol=1e-12, atol=1e-15)
     logsm = X - np.log(np.exp(X).sum(1, keepdims=True))
-    np.testing.assert_allclose(p.grad.data, -logsm * g[:, None], rtol=1e-12)
+    np.testing.assert_allclose(p.grad.array, -logsm * g[:, None], rtol=1e-12)
 
 
 def test_cross_entropy_second_derivative() -> None:
@@ -142,7 +142,7 @@ def test_cross_entropy_second_derivative() -> None:
 
 def test_cross_entropy_weighted_mean_divides_by_weight_of_counted_targets() -> None:
     x, y = cr.tensor(X), cr.tensor(Y)
-    per = F.cross_entropy(x, y, weight=cr.tensor(W), reduction="none").data
+    per = F.cross_entropy(x, y, weight=cr.tensor(W), reduction="none").array
     kept = Y != -100
     assert per[~kept] == 0
     mean = F.cross_entropy(x, y, weight=cr.tensor(W)).item()
@@ -193,15 +193,15 @@ def test_bad_options_are_errors() -> None:
 
 def test_bce_clamps_logs_at_minus_100() -> None:
     loss = F.binary_cross_entropy(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 0.0]), reduction="none")
-    np.testing.assert_allclose(loss.data, [100.0, 100.0])
+    np.testing.assert_allclose(loss.array, [100.0, 100.0])
 
 
 def test_bce_with_logits_is_stable() -> None:
     x = cr.tensor([-1e4, 1e4, 0.0], requires_grad=True)
     loss = F.binary_cross_entropy_with_logits(x, cr.tensor([1.0, 0.0, 1.0]), reduction="none")
-    np.testing.assert_allclose(loss.data, [1e4, 1e4, np.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(loss.array, [1e4, 1e4, np.log(2)], rtol=1e-6)
     loss.sum().backward()
-    np.testing.assert_allclose(x.grad.data, [-1.0, 1.0, -0.5])
+    np.testing.assert_allclose(x.grad.array, [-1.0, 1.0, -0.5])
 
 
 def test_cross_entropy_second_backward_and_forward_mode() -> None:
@@ -210,9 +210,9 @@ def test_cross_entropy_second_backward_and_forward_mode() -> None:
     x, y = t(X), cr.tensor(Y)
     loss = F.cross_entropy(x, y, label_smoothing=0.1)
     loss.backward(retain_graph=True)  # array path, reusing the forward's softmax
-    first = x.grad.data.copy()
+    first = x.grad.array.copy()
     loss.backward()  # Tensor-op path
-    np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, 2 * first, rtol=1e-12)
     u = R.standard_normal(X.shape)
 
     def f(z: cr.Tensor) -> cr.Tensor:

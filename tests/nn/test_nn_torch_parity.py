@@ -71,19 +71,19 @@ def _compare(ours, theirs, shapes, train: bool = True, atol: float = 1e-12) -> N
     xo = [cr.tensor(a, requires_grad=True) for a in arrays]
     xt = [torch.tensor(a, requires_grad=True) for a in arrays]
     yo, yt = ours(*xo), theirs(*xt)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-10, atol=atol)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=1e-10, atol=atol)
     g = R.standard_normal(yo.shape)
     yo.backward(cr.tensor(g))
     yt.backward(torch.tensor(g))
     for a, b in zip(xo, xt):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-9, atol=atol)
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-9, atol=atol)
     tp = dict(theirs.named_parameters())
     assert set(dict(ours.named_parameters())) == set(tp)
     for k, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[k].grad.numpy(), rtol=1e-9, atol=1e-12,
+        np.testing.assert_allclose(p.grad.array, tp[k].grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=k)
     for k, b in theirs.state_dict().items():  # buffers too (running statistics)
-        np.testing.assert_allclose(ours.state_dict()[k].data, b.numpy(), rtol=1e-12, err_msg=k)
+        np.testing.assert_allclose(ours.state_dict()[k].array, b.numpy(), rtol=1e-12, err_msg=k)
 
 
 @pytest.mark.parametrize("name,args,kwargs,shapes", LAYERS,
@@ -106,18 +106,18 @@ def test_embedding_matches_torch() -> None:
     idx = R.integers(0, 7, (4, 5))
     idx[0, :2] = 2
     yo, yt = ours(cr.tensor(idx)), theirs(torch.tensor(idx))
-    np.testing.assert_allclose(yo.data, yt.detach().numpy())
+    np.testing.assert_allclose(yo.array, yt.detach().numpy())
     g = R.standard_normal(yo.shape)
     yo.backward(cr.tensor(g))
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.array, theirs.weight.grad.numpy(), rtol=1e-12)
 
 
 def test_dropout_eval_matches_torch_and_train_statistics() -> None:
     x = R.standard_normal((100, 100))
     ours, theirs = nn.Dropout(0.3).eval(), torch.nn.Dropout(0.3).eval()
-    np.testing.assert_array_equal(ours(cr.tensor(x)).data, theirs(torch.tensor(x)).numpy())
-    yo = nn.Dropout(0.3)(cr.tensor(x)).data
+    np.testing.assert_array_equal(ours(cr.tensor(x)).array, theirs(torch.tensor(x)).numpy())
+    yo = nn.Dropout(0.3)(cr.tensor(x)).array
     yt = torch.nn.Dropout(0.3)(torch.tensor(x)).numpy()
     assert abs((yo == 0).mean() - (yt == 0).mean()) < 0.03
     np.testing.assert_allclose(yo[yo != 0], x[yo != 0] / 0.7)
@@ -211,12 +211,12 @@ def test_loss_matches_torch(name: str) -> None:
     xo = [cr.tensor(a, requires_grad=True) for a in arrays]
     xt = [torch.tensor(a, requires_grad=True) for a in arrays]
     lo, lt = ours_fn(*xo), torch_fn(*xt)
-    np.testing.assert_allclose(lo.data, lt.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(lo.array, lt.detach().numpy(), rtol=1e-10, atol=1e-12)
     g = R.standard_normal(lo.shape)
     lo.backward(cr.tensor(g))
     lt.backward(torch.tensor(g))
     for i, (a, b) in enumerate(zip(xo, xt)):
-        np.testing.assert_allclose(a.grad.data, b.grad.numpy(), rtol=1e-9, atol=1e-12,
+        np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=f"input {i}")
 
 

@@ -33,13 +33,13 @@ def test_clip_grad_norm_returns_total_and_scales(norm_type) -> None:
     assert got.item() == pytest.approx(total)
     coef = 0.5 / (total + 1e-6)
     for p, g in zip(ps, grads):
-        np.testing.assert_allclose(p.grad.data, g * coef, rtol=1e-12)
+        np.testing.assert_allclose(p.grad.array, g * coef, rtol=1e-12)
 
 
 def test_clip_grad_norm_leaves_small_gradients() -> None:
     ps = _params_with_grads([[0.1, 0.2]])
     assert utils.clip_grad_norm_(ps, 1.0).item() == pytest.approx(math.sqrt(0.05))
-    np.testing.assert_array_equal(ps[0].grad.data, [0.1, 0.2])
+    np.testing.assert_array_equal(ps[0].grad.array, [0.1, 0.2])
     p = nn.Parameter(cr.zeros(2))
     assert utils.clip_grad_norm_([p], 1.0).item() == 0.0  # no gradients at all
 
@@ -54,7 +54,7 @@ def test_clip_grad_norm_nonfinite() -> None:
 def test_clip_grad_value() -> None:
     ps = _params_with_grads([[-3.0, 0.5, 2.0]])
     utils.clip_grad_value_(ps, 1.0)
-    np.testing.assert_array_equal(ps[0].grad.data, [-1.0, 0.5, 1.0])
+    np.testing.assert_array_equal(ps[0].grad.array, [-1.0, 0.5, 1.0])
 
 
 def test_clipping_matches_torch() -> None:
@@ -69,17 +69,17 @@ def test_clipping_matches_torch() -> None:
     b = torch.nn.utils.clip_grad_norm_(theirs, 1.3)
     assert a.item() == pytest.approx(b.item(), rel=1e-12)
     for o, t in zip(ours, theirs):
-        np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(o.grad.array, t.grad.numpy(), rtol=1e-12)
 
 
 def test_vector_round_trip() -> None:
     net = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2))
     vec = utils.parameters_to_vector(net.parameters())
     assert vec.shape == (3 * 4 + 4 + 4 * 2 + 2,)
-    np.testing.assert_array_equal(vec.data[:12], net[0].weight.data.ravel())
+    np.testing.assert_array_equal(vec.array[:12], net[0].weight.array.ravel())
     utils.vector_to_parameters(vec * 2, net.parameters())
-    np.testing.assert_array_equal(utils.parameters_to_vector(net.parameters()).data,
-                                  vec.data * 2)
+    np.testing.assert_array_equal(utils.parameters_to_vector(net.parameters()).array,
+                                  vec.array * 2)
     with pytest.raises(ValueError, match="26 elements"):
         utils.vector_to_parameters(cr.zeros(5), net.parameters())
 
@@ -87,7 +87,7 @@ def test_vector_round_trip() -> None:
 def test_parameters_to_vector_is_differentiable() -> None:
     lin = nn.Linear(2, 2)
     (utils.parameters_to_vector(lin.parameters()) ** 2).sum().backward()
-    np.testing.assert_allclose(lin.weight.grad.data, 2 * lin.weight.data, rtol=1e-6)
+    np.testing.assert_allclose(lin.weight.grad.array, 2 * lin.weight.array, rtol=1e-6)
 
 
 def test_penalties_values_and_gradients() -> None:
@@ -97,8 +97,8 @@ def test_penalties_values_and_gradients() -> None:
     assert utils.l2_penalty([a, b]).item() == 14.0
     assert utils.l2_penalty([a, b], squared=False).item() == pytest.approx(math.sqrt(14))
     (0.1 * utils.l1_penalty([a, b]) + 0.5 * utils.l2_penalty([a, b])).backward()
-    np.testing.assert_allclose(a.grad.data, [0.1 + 1.0, -0.1 - 2.0])
-    np.testing.assert_allclose(b.grad.data, [[0.1 + 3.0]])
+    np.testing.assert_allclose(a.grad.array, [0.1 + 1.0, -0.1 - 2.0])
+    np.testing.assert_allclose(b.grad.array, [[0.1 + 3.0]])
     assert cr.autograd.gradcheck(lambda x, y: utils.l2_penalty([x, y], squared=False), [a, b])
 
 
@@ -110,5 +110,5 @@ def test_l2_penalty_as_weight_decay() -> None:
         w.grad = None
         (lam * utils.l2_penalty([w])).backward()
         with cr.no_grad():
-            w.data -= lr * w.grad.data
-    np.testing.assert_allclose(w.data, np.array([1.0, -4.0]) * (1 - 2 * lr * lam) ** 3)
+            w.array -= lr * w.grad.array
+    np.testing.assert_allclose(w.array, np.array([1.0, -4.0]) * (1 - 2 * lr * lam) ** 3)

@@ -81,7 +81,7 @@ def test_padding_mode_pads_before_a_padless_convolution() -> None:
     conv = cr.nn.Conv2d(1, 1, 3, padding=(1, 2), padding_mode="circular", bias=False)
     x = cr.randn(1, 1, 4, 4)
     want = F.conv2d(F.pad(x, (2, 2, 1, 1), mode="circular"), conv.weight)
-    np.testing.assert_allclose(conv(x).data, want.data, rtol=1e-6)
+    np.testing.assert_allclose(conv(x).array, want.array, rtol=1e-6)
 
 
 def test_padding_mode_errors() -> None:
@@ -114,7 +114,7 @@ def test_padding_layer_contract(name: str, padding: object, shape: tuple[int, ..
     torch = pytest.importorskip("torch")
     x = np.random.default_rng(0).standard_normal(shape)
     want = getattr(torch.nn, name)(**kwargs)(torch.tensor(x)).numpy()
-    np.testing.assert_array_equal(layer(cr.tensor(x, dtype=cr.float64)).data, want)
+    np.testing.assert_array_equal(layer(cr.tensor(x, dtype=cr.float64)).array, want)
     assert repr(layer) == repr(getattr(torch.nn, name)(**kwargs))
 
 

@@ -63,18 +63,18 @@ def test_state_dict_keys_and_class() -> None:
 
 def test_weight_norm_keeps_the_weight_and_trains_g_and_v() -> None:
     lin = nn.Linear(4, 3)
-    before = lin.weight.data.copy()
+    before = lin.weight.array.copy()
     m = pweight_norm(lin)
-    np.testing.assert_allclose(m.weight.data, before, rtol=1e-6)
+    np.testing.assert_allclose(m.weight.array, before, rtol=1e-6)
     g = m.parametrizations.weight.original0
-    np.testing.assert_allclose(g.data[:, 0], np.linalg.norm(before, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(g.array[:, 0], np.linalg.norm(before, axis=1), rtol=1e-6)
     m(cr.randn(2, 4)).sum().backward()
     assert g.grad is not None and m.parametrizations.weight.original1.grad is not None
 
 
 def test_spectral_norm_has_unit_spectral_norm() -> None:
     m = spectral_norm(nn.Linear(6, 5), n_power_iterations=20)
-    np.testing.assert_allclose(np.linalg.svd(m.weight.data, compute_uv=False)[0], 1.0,
+    np.testing.assert_allclose(np.linalg.svd(m.weight.array, compute_uv=False)[0], 1.0,
                                rtol=1e-4)
 
 
@@ -82,9 +82,9 @@ def test_assignment_goes_through_right_inverse() -> None:
     m = pweight_norm(nn.Linear(3, 2))
     target = cr.tensor([[3.0, 0.0, 4.0], [1.0, 1.0, 1.0]])
     m.weight = target
-    np.testing.assert_allclose(m.parametrizations.weight.original0.data[:, 0],
+    np.testing.assert_allclose(m.parametrizations.weight.original0.array[:, 0],
                                [5.0, np.sqrt(3)], rtol=1e-6)
-    np.testing.assert_allclose(m.weight.data, target.data, rtol=1e-6)
+    np.testing.assert_allclose(m.weight.array, target.array, rtol=1e-6)
 
 
 def test_chained_parametrizations_and_removal() -> None:
@@ -96,37 +96,37 @@ def test_chained_parametrizations_and_removal() -> None:
             return x / 2
 
     lin = nn.Linear(3, 3)
-    w = lin.weight.data.copy()
+    w = lin.weight.array.copy()
     param = lin.weight
     parametrize.register_parametrization(lin, "weight", Double())
     assert lin.parametrizations.weight.original is param  # optimizers keep their parameter
-    np.testing.assert_allclose(param.data, w / 2)
+    np.testing.assert_allclose(param.array, w / 2)
     parametrize.register_parametrization(lin, "weight", Double())
-    np.testing.assert_allclose(lin.weight.data, 2 * w)  # originals unchanged, one more x2
+    np.testing.assert_allclose(lin.weight.array, 2 * w)  # originals unchanged, one more x2
     with parametrize.cached():
         assert lin.weight is lin.weight
     assert lin.weight is not lin.weight
     parametrize.remove_parametrizations(lin, "weight")
     assert type(lin) is nn.Linear and "parametrizations" not in lin._modules
     assert lin.weight is param
-    np.testing.assert_allclose(lin.weight.data, 2 * w)
+    np.testing.assert_allclose(lin.weight.array, 2 * w)
     wn = pweight_norm(nn.Linear(3, 2))
-    value = wn.weight.data.copy()
+    value = wn.weight.array.copy()
     parametrize.remove_parametrizations(wn, "weight")
     assert isinstance(wn.weight, nn.Parameter) and list(wn.state_dict()) == ["bias", "weight"]
-    np.testing.assert_allclose(wn.weight.data, value)
+    np.testing.assert_allclose(wn.weight.array, value)
 
 
 def test_old_weight_norm_hooks() -> None:
     m = weight_norm(nn.Linear(4, 3))
     assert list(m.state_dict()) == ["bias", "weight_g", "weight_v"]
-    m.weight_g.data[...] *= 2  # the next forward sees the new magnitude
+    m.weight_g.array[...] *= 2  # the next forward sees the new magnitude
     x = cr.randn(2, 4)
-    want = x.data @ (2 * m.weight_v.data).T + m.bias.data
-    np.testing.assert_allclose(m(x).data, want, rtol=1e-5, atol=1e-6)
+    want = x.array @ (2 * m.weight_v.array).T + m.bias.array
+    np.testing.assert_allclose(m(x).array, want, rtol=1e-5, atol=1e-6)
     remove_weight_norm(m)
     assert list(m.state_dict()) == ["bias", "weight"]
-    np.testing.assert_allclose(m(x).data, want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(m(x).array, want, rtol=1e-5, atol=1e-6)
 
 
 def test_errors() -> None:

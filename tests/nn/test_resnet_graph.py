@@ -52,7 +52,7 @@ def test_zero_init_residual_blocks_start_as_identity(rng: np.random.Generator) -
     m = ResNet((1,), widths=(4,), in_channels=4, zero_init_residual=True)
     block = m.layer1[0]
     x = cr.tensor(np.abs(rng.standard_normal((2, 4, 5, 5))).astype(np.float32))
-    np.testing.assert_allclose(block(x).data, x.data, atol=1e-6)  # relu(0 + x), x ≥ 0
+    np.testing.assert_allclose(block(x).array, x.array, atol=1e-6)  # relu(0 + x), x ≥ 0
 
 
 def test_resnet_matches_torch_twin(rng: np.random.Generator) -> None:
@@ -95,23 +95,23 @@ def test_resnet_matches_torch_twin(rng: np.random.Generator) -> None:
     cr.manual_seed(0)
     m = ResNet((1, 1), num_classes=3, in_channels=2, widths=(4, 8)).double()
     tm = TNet().double()
-    tm.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in
+    tm.load_state_dict({k: torch.from_numpy(np.array(v.array)) for k, v in
                         m.state_dict().items()})
     x = rng.standard_normal((3, 2, 6, 6))
     xc, xt = _t(x), torch.tensor(x, requires_grad=True)
     out, tout = m(xc), tm(xt)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(out.array, tout.detach().numpy(), atol=1e-10)
     g = rng.standard_normal(out.shape)
     (out * cr.tensor(g)).sum().backward()
     (tout * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(xc.grad.array, xt.grad.numpy(), atol=1e-10)
     tp = dict(tm.named_parameters())
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[name].grad.numpy(), atol=1e-10,
+        np.testing.assert_allclose(p.grad.array, tp[name].grad.numpy(), atol=1e-10,
                                    err_msg=name)
     m.eval()
     tm.eval()  # running statistics after one training pass agree too
-    np.testing.assert_allclose(m(_t(x, False)).data, tm(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(m(_t(x, False)).array, tm(torch.tensor(x)).detach().numpy(),
                                atol=1e-10)
 
 
@@ -132,13 +132,13 @@ def _reference(x: np.ndarray, edges: np.ndarray, aggr: str) -> np.ndarray:
 def test_aggregate_reference_and_gradcheck(aggr: str, rng: np.random.Generator) -> None:
     x = _t(rng.standard_normal((5, 3)))
     out = aggregate(x, EDGES, aggr)
-    np.testing.assert_allclose(out.data, _reference(x.data, EDGES, aggr), atol=1e-12)
+    np.testing.assert_allclose(out.array, _reference(x.array, EDGES, aggr), atol=1e-12)
     gradcheck(lambda a: aggregate(a, EDGES, aggr), [x])
 
 
 def test_scatter_sum_counts_duplicates() -> None:
     src = cr.tensor([[1.0], [2.0], [4.0]])
-    np.testing.assert_array_equal(scatter_sum(src, np.array([2, 2, 0]), 3).data,
+    np.testing.assert_array_equal(scatter_sum(src, np.array([2, 2, 0]), 3).array,
                                   [[4.0], [0.0], [3.0]])
 
 
@@ -147,9 +147,9 @@ def test_edge_order_invariance_is_exact(seed: int, aggr: str) -> None:
     rng = np.random.default_rng(seed)
     x = cr.tensor(rng.standard_normal((20, 4)).astype(np.float32))
     edges = rng.integers(0, 20, (2, 120))
-    ref = aggregate(x, edges, aggr).data
+    ref = aggregate(x, edges, aggr).array
     perm = rng.permutation(edges.shape[1])
-    np.testing.assert_array_equal(aggregate(x, edges[:, perm], aggr).data, ref)
+    np.testing.assert_array_equal(aggregate(x, edges[:, perm], aggr).array, ref)
 
 
 @given(seed=st.integers(0, 10_000))
@@ -161,8 +161,8 @@ def test_graphconv_node_relabelling_equivariance(seed: int) -> None:
     edges = rng.integers(0, 8, (2, 20))
     p = rng.permutation(8)            # new node i is old node p[i]
     inv = np.argsort(p)
-    out = conv(_t(x, False), edges).data
-    out_p = conv(_t(x[p], False), inv[edges]).data
+    out = conv(_t(x, False), edges).array
+    out_p = conv(_t(x[p], False), inv[edges]).array
     np.testing.assert_allclose(out_p, out[p], atol=1e-12)
 
 
@@ -171,10 +171,10 @@ def test_graphconv_gradcheck_and_formula(rng: np.random.Generator) -> None:
     conv = GraphConv(3, 2).double()
     x = _t(rng.standard_normal((5, 3)))
     gradcheck(lambda *_: conv(x, cr.tensor(EDGES)), [x, *conv.parameters()])
-    out = conv(x, EDGES).data
-    agg = _reference(x.data, EDGES, "sum")
-    ref = (agg @ conv.lin_rel.weight.data.T + conv.lin_rel.bias.data
-           + x.data @ conv.lin_root.weight.data.T)
+    out = conv(x, EDGES).array
+    agg = _reference(x.array, EDGES, "sum")
+    ref = (agg @ conv.lin_rel.weight.array.T + conv.lin_rel.bias.array
+           + x.array @ conv.lin_root.weight.array.T)
     np.testing.assert_allclose(out, ref, atol=1e-12)
     assert sorted(conv.state_dict()) == ["lin_rel.bias", "lin_rel.weight", "lin_root.weight"]
 

@@ -74,12 +74,12 @@ def test_fused_lstm_matches_composite(reverse: bool, rng: np.random.Generator) -
     a, b = [_t(v) for v in args], [_t(v) for v in args]
     ya = lstm_sequence(*a, reverse=reverse)
     yb = lstm_sequence_composite(*b, reverse=reverse)
-    np.testing.assert_allclose(ya.data, yb.data, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ya.array, yb.array, rtol=1e-12, atol=1e-12)
     g = _t(rng.standard_normal(ya.shape), grad=False)
     (ya * g).sum().backward()
     (yb * g).sum().backward()
     for x, y in zip(a, b):
-        np.testing.assert_allclose(x.grad.data, y.grad.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(x.grad.array, y.grad.array, rtol=1e-10, atol=1e-12)
 
 
 def test_fused_lstm_gradcheck_and_second_order(rng: np.random.Generator) -> None:
@@ -93,8 +93,8 @@ def test_fused_lstm_float32_matches_float64(rng: np.random.Generator) -> None:
     cr.manual_seed(0)
     m = LSTM(3, 8)
     x = rng.standard_normal((6, 2, 3)).astype(np.float32)
-    out32 = m(cr.tensor(x))[0].data
-    out64 = m.double()(cr.tensor(x, dtype=cr.float64))[0].data
+    out32 = m(cr.tensor(x))[0].array
+    out64 = m.double()(cr.tensor(x, dtype=cr.float64))[0].array
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, out64, atol=1e-5)
 
@@ -107,9 +107,9 @@ def test_long_sequence_bptt(cls: type, rng: np.random.Generator) -> None:
     x = cr.tensor(rng.standard_normal((600, 1, 2)).astype(np.float32), requires_grad=True)
     out, _ = m(x)
     out[-1].sum().backward()
-    assert x.grad.shape == x.shape and np.isfinite(x.grad.data).all()
-    assert np.abs(x.grad.data[-1]).sum() > 0
-    assert all(np.isfinite(p.grad.data).all() for p in m.parameters())
+    assert x.grad.shape == x.shape and np.isfinite(x.grad.array).all()
+    assert np.abs(x.grad.array[-1]).sum() > 0
+    assert all(np.isfinite(p.grad.array).all() for p in m.parameters())
 
 
 def test_long_sequence_fused_equals_composite(rng: np.random.Generator) -> None:
@@ -118,14 +118,14 @@ def test_long_sequence_fused_equals_composite(rng: np.random.Generator) -> None:
     x = _t(rng.standard_normal((500, 2, 2)))
     out, (h, c) = m(x)
     (out.sum() + c.sum()).backward()
-    g_fused = [x.grad.data.copy()] + [p.grad.data.copy() for p in m.parameters()]
+    g_fused = [x.grad.array.copy()] + [p.grad.array.copy() for p in m.parameters()]
     m.zero_grad()
     x.grad = None
     m.fused = False
     out2, (h2, c2) = m(x)
     (out2.sum() + c2.sum()).backward()
-    np.testing.assert_allclose(out.data, out2.data, atol=1e-12)
-    for a, b in zip(g_fused, [x.grad.data] + [p.grad.data for p in m.parameters()]):
+    np.testing.assert_allclose(out.array, out2.array, atol=1e-12)
+    for a, b in zip(g_fused, [x.grad.array] + [p.grad.array for p in m.parameters()]):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
 
 
@@ -139,7 +139,7 @@ def test_lstm_fused_vs_composite_property(T: int, B: int, n_in: int, H: int,
     y1 = m(x)[0]
     m.fused = False
     y2 = m(x)[0]
-    np.testing.assert_allclose(y1.data, y2.data, atol=1e-12)
+    np.testing.assert_allclose(y1.array, y2.array, atol=1e-12)
     assert y1.shape == (T, B, H * (2 if bidir else 1))
 
 
@@ -152,7 +152,7 @@ def test_pytorch_parameter_names_and_init() -> None:
     assert names == expected
     assert m.weight_ih_l1.shape == (64, 32) and m.weight_hh_l0_reverse.shape == (64, 16)
     bound = 1 / math.sqrt(16)
-    allp = np.concatenate([p.data.ravel() for p in m.parameters()])
+    allp = np.concatenate([p.array.ravel() for p in m.parameters()])
     assert np.abs(allp).max() <= bound
     assert abs(allp.std() - bound / math.sqrt(3)) < 0.02  # U(−b, b) has std b/√3
     gru = GRU(3, 5, bias=False)
@@ -170,21 +170,21 @@ def test_batch_first_and_unbatched_layouts(cls: type, rng: np.random.Generator) 
     out, state = m(cr.tensor(x))
     m.batch_first = True
     out_bf, state_bf = m(cr.tensor(x.transpose(1, 0, 2)))
-    np.testing.assert_allclose(out_bf.data.transpose(1, 0, 2), out.data, atol=1e-6)
+    np.testing.assert_allclose(out_bf.array.transpose(1, 0, 2), out.array, atol=1e-6)
     out_u, state_u = m(cr.tensor(x[:, 0]))  # unbatched (T, in): batch_first does not apply
-    np.testing.assert_allclose(out_u.data, out.data[:, 0], atol=1e-6)
+    np.testing.assert_allclose(out_u.array, out.array[:, 0], atol=1e-6)
     h = state[0] if cls is LSTM else state
     h_u = state_u[0] if cls is LSTM else state_u
     assert h.shape == (4, 2, 4) and h_u.shape == (4, 4)
-    np.testing.assert_allclose(h_u.data, h.data[:, 0], atol=1e-6)
+    np.testing.assert_allclose(h_u.array, h.array[:, 0], atol=1e-6)
 
 
 def test_final_states_are_last_outputs(rng: np.random.Generator) -> None:
     cr.manual_seed(0)
     m = LSTM(3, 4, bidirectional=True)
     out, (h, c) = m(cr.tensor(rng.standard_normal((6, 2, 3)).astype(np.float32)))
-    np.testing.assert_array_equal(h.data[0], out.data[-1, :, :4])   # forward: last step
-    np.testing.assert_array_equal(h.data[1], out.data[0, :, 4:])    # reverse: first step
+    np.testing.assert_array_equal(h.array[0], out.array[-1, :, :4])   # forward: last step
+    np.testing.assert_array_equal(h.array[1], out.array[0, :, 4:])    # reverse: first step
 
 
 def test_initial_state_and_cell_consistency(rng: np.random.Generator) -> None:
@@ -202,19 +202,19 @@ def test_initial_state_and_cell_consistency(rng: np.random.Generator) -> None:
         for t in range(5):
             s = cell(x[t], s)
             h = s[0] if layer_cls is LSTM else s
-            np.testing.assert_allclose(h.data, out.data[t], atol=1e-6)
+            np.testing.assert_allclose(h.array, out.array[t], atol=1e-6)
 
 
 def test_dropout_between_layers_only_in_training(rng: np.random.Generator) -> None:
     cr.manual_seed(0)
     m = GRU(3, 8, num_layers=2, dropout=0.5)
     x = cr.tensor(rng.standard_normal((4, 2, 3)).astype(np.float32))
-    a, b = m(x)[0].data, m(x)[0].data
+    a, b = m(x)[0].array, m(x)[0].array
     assert not np.allclose(a, b)
     m.eval()
-    np.testing.assert_array_equal(m(x)[0].data, m(x)[0].data)
+    np.testing.assert_array_equal(m(x)[0].array, m(x)[0].array)
     one = GRU(3, 8, num_layers=1, dropout=0.5)  # dropout after the last layer never applies
-    np.testing.assert_array_equal(one(x)[0].data, one(x)[0].data)
+    np.testing.assert_array_equal(one(x)[0].array, one(x)[0].array)
 
 
 def test_bad_input_raises() -> None:

@@ -62,7 +62,7 @@ def test_causal_encoder_does_not_look_ahead(rng: np.random.Generator) -> None:
     x = cr.tensor(rng.standard_normal((1, 6, 8)).astype(np.float32), requires_grad=True)
     out = enc(x, mask=generate_square_subsequent_mask(6))
     (out[0, 2] * cr.tensor(rng.standard_normal(8).astype(np.float32))).sum().backward()
-    g = np.abs(x.grad.data[0]).sum(-1)
+    g = np.abs(x.grad.array[0]).sum(-1)
     assert (g[3:] == 0).all() and (g[:3] > 0).all()
 
 
@@ -75,10 +75,10 @@ def test_encoder_stack_copies_are_independent() -> None:
     assert "layers.2.self_attn.in_proj_weight" in keys and "layers.0.norm2.bias" in keys
     p0, p1 = enc.layers[0].linear1.weight, enc.layers[1].linear1.weight
     assert p0 is not p1
-    np.testing.assert_array_equal(p0.data, p1.data)  # deep copies start equal
+    np.testing.assert_array_equal(p0.array, p1.array)  # deep copies start equal
     with cr.no_grad():
         p0.add_(1.0)
-    assert not np.allclose(p0.data, p1.data)
+    assert not np.allclose(p0.array, p1.array)
 
 
 def test_layer_state_dict_keys_follow_pytorch() -> None:
@@ -102,12 +102,12 @@ def test_post_norm_structure(rng: np.random.Generator) -> None:
             m.self_attn.out_proj.weight.zero_()
             m.linear2.weight.zero_()
             m.linear2.bias.zero_()
-        out = m(x).data
+        out = m(x).array
         if norm_first:
-            np.testing.assert_allclose(out, x.data, atol=1e-6)
+            np.testing.assert_allclose(out, x.array, atol=1e-6)
         else:
-            z = (x.data - x.data.mean(-1, keepdims=True)) / np.sqrt(
-                x.data.var(-1, keepdims=True) + 1e-5)
+            z = (x.array - x.array.mean(-1, keepdims=True)) / np.sqrt(
+                x.array.var(-1, keepdims=True) + 1e-5)
             np.testing.assert_allclose(out, z, atol=1e-4)
 
 
@@ -116,9 +116,9 @@ def test_decoder_stack_and_dropout_modes(rng: np.random.Generator) -> None:
     dec = TransformerDecoder(TransformerDecoderLayer(8, 2, 16, dropout=0.3), 2)
     tgt, mem = cr.randn(4, 2, 8), cr.randn(5, 2, 8)
     assert dec(tgt, mem).shape == (4, 2, 8)
-    assert not np.allclose(dec(tgt, mem).data, dec(tgt, mem).data)
+    assert not np.allclose(dec(tgt, mem).array, dec(tgt, mem).array)
     dec.eval()
-    np.testing.assert_array_equal(dec(tgt, mem).data, dec(tgt, mem).data)
+    np.testing.assert_array_equal(dec(tgt, mem).array, dec(tgt, mem).array)
     with pytest.raises(RuntimeError, match="activation"):
         TransformerEncoderLayer(8, 2, activation="swish")
 
@@ -127,14 +127,14 @@ def test_sinusoidal_positional_encoding(rng: np.random.Generator) -> None:
     pe = SinusoidalPositionalEncoding(6, max_len=50)
     assert list(pe.state_dict()) == []
     x = cr.zeros(7, 2, 6)
-    out = pe(x).data
+    out = pe(x).array
     pos, i = 5, 1
     np.testing.assert_allclose(out[pos, 0, 2 * i], np.sin(pos / 10000 ** (2 * i / 6)),
                                rtol=1e-6)
     np.testing.assert_allclose(out[pos, 1, 2 * i + 1], np.cos(pos / 10000 ** (2 * i / 6)),
                                rtol=1e-6)
     bf = SinusoidalPositionalEncoding(6, max_len=50, batch_first=True)
-    np.testing.assert_allclose(bf(cr.zeros(2, 7, 6)).data[1], out[:, 0])
+    np.testing.assert_allclose(bf(cr.zeros(2, 7, 6)).array[1], out[:, 0])
     assert SinusoidalPositionalEncoding(5, 10)(cr.zeros(3, 5)).shape == (3, 5)  # odd d_model
     with pytest.raises(ValueError, match="max_len"):
         pe(cr.zeros(51, 1, 6))
@@ -147,5 +147,5 @@ def test_learned_positional_encoding_gradcheck(rng: np.random.Generator) -> None
     x = _t(rng.standard_normal((2, 4, 3)))
     gradcheck(lambda *_: pe(x), [x, pe.weight])
     pe(x).sum().backward()
-    np.testing.assert_allclose(pe.weight.grad.data[:4], 2.0)
-    np.testing.assert_allclose(pe.weight.grad.data[4], 0.0)
+    np.testing.assert_allclose(pe.weight.grad.array[:4], 2.0)
+    np.testing.assert_allclose(pe.weight.grad.array[4], 0.0)

@@ -73,7 +73,7 @@ def test_interpolate_matches_torch(mode, align_corners, shape, kwargs, dtype) ->
     rtol, atol = TOL[dtype]
     xo, xt, yo, yt = _both(mode, align_corners, shape, kwargs, dtype)
     assert tuple(yo.shape) == tuple(yt.shape) and yo.dtype == getattr(cr, dtype)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=rtol, atol=atol)
     g = R.standard_normal(yo.shape).astype(dtype)
     yo.backward(cr.tensor(g))
     yt.backward(torch.tensor(g))
@@ -81,12 +81,12 @@ def test_interpolate_matches_torch(mode, align_corners, shape, kwargs, dtype) ->
         # torch's 1-D nearest backward copies (m = n) or halves (m = 2n) although its forward
         # sampled with 1/scale_factor; ours is the adjoint of the forward we share with torch
         x = np.arange(shape[-1], dtype=dtype).reshape(1, 1, -1)
-        src = F.interpolate(cr.tensor(x), mode=mode, **kwargs).data[0, 0].astype(int)
+        src = F.interpolate(cr.tensor(x), mode=mode, **kwargs).array[0, 0].astype(int)
         want = np.zeros(shape, dtype)
         np.add.at(want, (slice(None), slice(None), src), g)
-        np.testing.assert_allclose(xo.grad.data, want, rtol=rtol, atol=atol)
+        np.testing.assert_allclose(xo.grad.array, want, rtol=rtol, atol=atol)
         return
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=rtol, atol=atol * 10)
+    np.testing.assert_allclose(xo.grad.array, xt.grad.numpy(), rtol=rtol, atol=atol * 10)
 
 
 def _torch_1d_nearest_backward_disagrees(mode, shape, out_shape, kwargs) -> bool:
@@ -95,7 +95,7 @@ def _torch_1d_nearest_backward_disagrees(mode, shape, out_shape, kwargs) -> bool
     n, m = shape[-1], out_shape[-1]
     if mode != "nearest" or len(shape) != 3 or m not in (n, 2 * n):
         return False
-    src = F.interpolate(cr.arange(n, dtype=cr.float64).reshape(1, 1, n), **kwargs).data
+    src = F.interpolate(cr.arange(n, dtype=cr.float64).reshape(1, 1, n), **kwargs).array
     return not np.array_equal(src.ravel().astype(int), np.arange(m) * n // m)
 
 
@@ -109,7 +109,7 @@ def test_torch_1d_nearest_forward_and_backward_disagree() -> None:
     assert x.grad.flatten().tolist() == [1.0, 1.0, 1.0, 1.0, 1.0]  # should be [2, 1, 1, 1, 0]
     ours = cr.tensor(np.arange(5.0).reshape(1, 1, 5), requires_grad=True)
     F.interpolate(ours, scale_factor=1.1).sum().backward()
-    assert ours.grad.data.flatten().tolist() == [2.0, 1.0, 1.0, 1.0, 0.0]
+    assert ours.grad.array.flatten().tolist() == [2.0, 1.0, 1.0, 1.0, 0.0]
 
 
 def test_nearest_and_linear_indices_match_torch_on_many_sizes() -> None:
@@ -121,7 +121,7 @@ def test_nearest_and_linear_indices_match_torch_on_many_sizes() -> None:
                               ("linear", [False, True])):
                 for ac in acs:
                     kw = {} if ac is None else {"align_corners": ac}
-                    got = F.interpolate(cr.tensor(x), size=m, mode=mode, **kw).data
+                    got = F.interpolate(cr.tensor(x), size=m, mode=mode, **kw).array
                     want = TF.interpolate(torch.tensor(x), size=m, mode=mode, **kw).numpy()
                     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6,
                                                err_msg=f"{mode} ac={ac} {n}->{m}")
@@ -188,11 +188,11 @@ def test_layer_matches_torch(name, kwargs, shape, dtype) -> None:
     a = R.standard_normal(shape).astype(dtype)
     xo, xt = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     yo, yt = ours(xo), theirs(xt)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=rtol, atol=atol)
+    np.testing.assert_allclose(yo.array, yt.detach().numpy(), rtol=rtol, atol=atol)
     g = R.standard_normal(yo.shape).astype(dtype)
     yo.backward(cr.tensor(g))
     yt.backward(torch.tensor(g))
-    np.testing.assert_allclose(xo.grad.data, xt.grad.numpy(), rtol=rtol, atol=atol * 10)
+    np.testing.assert_allclose(xo.grad.array, xt.grad.numpy(), rtol=rtol, atol=atol * 10)
 
 
 @pytest.mark.parametrize("cls,kwargs,shape,expected", [

@@ -19,7 +19,7 @@ def assert_jvp_matches_fd(f: Callable[..., Any], *arrays: np.ndarray, seed: int 
 
     def flat(out: Any) -> np.ndarray:
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        return np.concatenate([np.ravel(o.data) for o in outs])
+        return np.concatenate([np.ravel(o.array) for o in outs])
 
     def at(h: float) -> np.ndarray:
         return flat(f(*[cr.tensor(a + h * d) for a, d in zip(arrays, dirs)]))

@@ -206,7 +206,7 @@ class Geometry:
     """Max-pool geometry and a fixed argmax, passed through ``make`` untouched."""
 
     def __init__(self, x: np.ndarray, k: Any, s: Any, p: Any, d: Any) -> None:
-        y = P.max_pool2d(cr.tensor(x), k, s, p, d, return_indices=True)[1].data
+        y = P.max_pool2d(cr.tensor(x), k, s, p, d, return_indices=True)[1].array
         self.shape, self.k, self.s, self.p, self.d = x.shape, k, s, p, d
         self.flat = y  # the position of each max in its (H·W) plane
         op = object.__new__(P.MaxPool2d)

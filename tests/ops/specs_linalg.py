@@ -95,7 +95,7 @@ def _qr_ref(a: np.ndarray) -> Any:
 
 def _qr_positive(a: Any) -> Any:
     q, r = cr.linalg.qr(a)
-    sign = cr.tensor(np.sign(np.diagonal(r.data, axis1=-2, axis2=-1)))
+    sign = cr.tensor(np.sign(np.diagonal(r.array, axis1=-2, axis2=-1)))
     return q * sign.unsqueeze(-2), r * sign.unsqueeze(-1)
 
 

@@ -52,14 +52,14 @@ def test_conv2d_forward_and_gradcheck(case: tuple[Any, ...]) -> None:
     s2, d2 = ((s, s) if isinstance(s, int) else s), ((d, d) if isinstance(d, int) else d)
     if p == "same":
         tot = [dd * (ki - 1) for ki, dd in zip(kk, d2)]
-        xp_ = np.pad(x.data, ((0, 0), (0, 0), (tot[0] // 2, tot[0] - tot[0] // 2),
+        xp_ = np.pad(x.array, ((0, 0), (0, 0), (tot[0] // 2, tot[0] - tot[0] // 2),
                               (tot[1] // 2, tot[1] - tot[1] // 2)))
-        want = np_conv2d(xp_, wt.data, b.data, s2, (0, 0), d2, g)
+        want = np_conv2d(xp_, wt.array, b.array, s2, (0, 0), d2, g)
         assert out.shape[2:] == (h, w)
     else:
         p2 = (0, 0) if p == "valid" else (p, p) if isinstance(p, int) else p
-        want = np_conv2d(x.data, wt.data, b.data, s2, p2, d2, g)
-    np.testing.assert_allclose(out.data, want, atol=1e-12)
+        want = np_conv2d(x.array, wt.array, b.array, s2, p2, d2, g)
+    np.testing.assert_allclose(out.array, want, atol=1e-12)
     assert gradcheck(lambda x, wt, b: conv2d(x, wt, b, s, p, d, g), [x, wt, b])
 
 
@@ -86,8 +86,8 @@ def test_conv_transpose2d_forward_and_gradients(case: tuple[Any, ...]) -> None:
     pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
     y, wt, b = t64(n, c, h, w), t64(c, o // g, *kk), t64(o)
     out = conv_transpose2d(y, wt, b, s, p, op, g, d)
-    want = np_conv_transpose2d(y.data, wt.data, b.data, pair(s), pair(p), pair(op), g, pair(d))
-    np.testing.assert_allclose(out.data, want, atol=1e-12)
+    want = np_conv_transpose2d(y.array, wt.array, b.array, pair(s), pair(p), pair(op), g, pair(d))
+    np.testing.assert_allclose(out.array, want, atol=1e-12)
     assert gradcheck(lambda y, wt, b: conv_transpose2d(y, wt, b, s, p, op, g, d), [y, wt, b])
     assert gradgradcheck(lambda y, wt: conv_transpose2d(y, wt, None, s, p, op, g, d), [y, wt])
 
@@ -105,9 +105,9 @@ def test_conv_transpose_is_the_adjoint_of_conv() -> None:
 def test_conv1d_matches_reference_and_gradcheck() -> None:
     x, w, b = t64(2, 4, 9), t64(6, 2, 3), t64(6)
     out = conv1d(x, w, b, stride=2, padding=1, dilation=2, groups=2)
-    want = np_conv2d(x.data[:, :, None], w.data[:, :, None], b.data, (1, 2), (0, 1), (1, 2),
+    want = np_conv2d(x.array[:, :, None], w.array[:, :, None], b.array, (1, 2), (0, 1), (1, 2),
                      2)[:, :, 0]
-    np.testing.assert_allclose(out.data, want, atol=1e-12)
+    np.testing.assert_allclose(out.array, want, atol=1e-12)
     assert gradcheck(lambda x, w, b: conv1d(x, w, b, 2, 1, 2, 2), [x, w, b])
     same = conv1d(x, w, None, padding="same", groups=2)
     assert same.shape == (2, 6, 9)
@@ -119,12 +119,12 @@ def test_same_padding_is_floor_half_kernel_for_odd_k(k: int) -> None:
     same = conv2d(x, w, padding="same")
     explicit = conv2d(x, w, padding=k // 2)
     assert same.shape == (1, 3, 7, 6)
-    np.testing.assert_array_equal(same.data, explicit.data)
+    np.testing.assert_array_equal(same.array, explicit.array)
 
 
 def test_unbatched_inputs() -> None:
     x, w = t64(2, 5, 5, grad=False), t64(3, 2, 3, 3, grad=False)
-    np.testing.assert_allclose(conv2d(x, w).data, conv2d(x.unsqueeze(0), w).data[0])
+    np.testing.assert_allclose(conv2d(x, w).array, conv2d(x.unsqueeze(0), w).array[0])
     assert max_pool2d(x, 2).shape == (2, 2, 2)
     assert conv1d(t64(2, 6, grad=False), t64(3, 2, 3, grad=False)).shape == (3, 4)
 
@@ -136,10 +136,10 @@ def test_unfold_fold(args: tuple[Any, ...]) -> None:
     pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
     x = t64(2, 3, 7, 6)
     cols = unfold(x, k, d, p, s)
-    np.testing.assert_allclose(cols.data, np_unfold(x.data, pair(k), pair(d), pair(p), pair(s)))
+    np.testing.assert_allclose(cols.array, np_unfold(x.array, pair(k), pair(d), pair(p), pair(s)))
     c = t64(*cols.shape)
     back = fold(c, (7, 6), k, d, p, s)
-    np.testing.assert_allclose(back.data, np_fold(c.data, (7, 6), pair(k), pair(d), pair(p),
+    np.testing.assert_allclose(back.array, np_fold(c.array, (7, 6), pair(k), pair(d), pair(p),
                                                   pair(s)), atol=1e-12)
     assert gradcheck(lambda x: unfold(x, k, d, p, s), [x])
     assert gradcheck(lambda c: fold(c, (7, 6), k, d, p, s), [c])
@@ -149,7 +149,7 @@ def test_convolution_is_unfold_then_matmul() -> None:
     x, w = t64(2, 3, 6, 6, grad=False), t64(4, 3, 3, 3, grad=False)
     cols = unfold(x, 3, padding=1)  # (N, C·9, L)
     via_gemm = (w.reshape(4, -1) @ cols).reshape(2, 4, 6, 6)
-    np.testing.assert_allclose(conv2d(x, w, padding=1).data, via_gemm.data, atol=1e-12)
+    np.testing.assert_allclose(conv2d(x, w, padding=1).array, via_gemm.array, atol=1e-12)
 
 
 def test_weight_gradient_is_the_sum_over_positions() -> None:
@@ -159,10 +159,10 @@ def test_weight_gradient_is_the_sum_over_positions() -> None:
     y = conv2d(x, w, stride=1, padding=1)
     g = RNG.standard_normal(y.shape)
     y.backward(cr.tensor(g, dtype=np.float64))
-    patches = np_unfold(x.data, (3, 2), (1, 1), (1, 1), (1, 1))  # (N, C·kk, L)
+    patches = np_unfold(x.array, (3, 2), (1, 1), (1, 1), (1, 1))  # (N, C·kk, L)
     gl = g.reshape(2, 4, -1)
     per_position = np.einsum("nol,nkl->lok", gl, patches)  # one outer product per position
-    np.testing.assert_allclose(w.grad.data, per_position.sum(0).reshape(w.shape), atol=1e-10)
+    np.testing.assert_allclose(w.grad.array, per_position.sum(0).reshape(w.shape), atol=1e-10)
 
 
 def _check_jvp(fn: Any, *inputs: cr.Tensor) -> None:
@@ -195,8 +195,8 @@ def test_max_pool_gradient_flows_only_through_the_max() -> None:
     y = max_pool2d(x, 2)
     g = RNG.standard_normal(y.shape)
     y.backward(cr.tensor(g, dtype=np.float64))
-    windows = x.data.reshape(2, 3, 4, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 4, 4, 4)
-    gwin = x.grad.data.reshape(2, 3, 4, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 4, 4,
+    windows = x.array.reshape(2, 3, 4, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 4, 4, 4)
+    gwin = x.grad.array.reshape(2, 3, 4, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(2, 3, 4, 4,
                                                                                         4)
     hot = windows.argmax(-1)
     np.testing.assert_array_equal(np.take_along_axis(gwin, hot[..., None], -1)[..., 0], g)
@@ -208,7 +208,7 @@ def test_max_pool_ties_go_to_the_first_maximum() -> None:
     max_pool2d(x, 2).sum().backward()
     want = np.zeros((4, 4))
     want[::2, ::2] = 1
-    np.testing.assert_array_equal(x.grad.data[0, 0], want)
+    np.testing.assert_array_equal(x.grad.array[0, 0], want)
 
 
 @pytest.mark.parametrize("args", [(2, None, 0, 1), (3, 2, 1, 1), ((3, 2), (2, 1), (1, 0), (2, 1)),
@@ -220,8 +220,8 @@ def test_max_pool2d_forward_and_gradcheck(args: tuple[Any, ...]) -> None:
     pair = lambda v: (v, v) if isinstance(v, int) else v  # noqa: E731
     x = cr.tensor(distinct(RNG, (2, 2, 9, 8)), dtype=np.float64, requires_grad=True)
     out = max_pool2d(x, k, s, p, d)
-    want = np_max_pool2d(x.data, pair(k), pair(k if s is None else s), pair(p), pair(d))
-    np.testing.assert_array_equal(out.data, want)
+    want = np_max_pool2d(x.array, pair(k), pair(k if s is None else s), pair(p), pair(d))
+    np.testing.assert_array_equal(out.array, want)
     assert gradcheck(lambda x: max_pool2d(x, k, s, p, d), [x])
     assert gradgradcheck(lambda x: max_pool2d(x, k, s, p, d), [x])
 
@@ -281,36 +281,36 @@ def test_functional_parity_with_torch() -> None:
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     cy = max_pool2d(conv2d(cx, cw, cb, 2, 1, 1, 2), 2, ceil_mode=True)
     ty = F.max_pool2d(F.conv2d(tx, tw, tb, 2, 1, 1, 2), 2, ceil_mode=True)
-    np.testing.assert_allclose(cy.data, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cy.array, ty.detach().numpy(), rtol=1e-5, atol=1e-5)
     g = RNG.standard_normal(cy.shape).astype(np.float32)
     cy.backward(cr.tensor(g))
     ty.backward(torch.tensor(g))
     for c, t in ((cx, tx), (cw, tw), (cb, tb)):
-        np.testing.assert_allclose(c.grad.data, t.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(c.grad.array, t.grad.numpy(), rtol=1e-4, atol=1e-4)
     for kw in ({"count_include_pad": True}, {"count_include_pad": False},
                {"ceil_mode": True}, {"divisor_override": 3}):
-        np.testing.assert_allclose(avg_pool2d(cr.tensor(x), 3, 2, 1, **kw).data,
+        np.testing.assert_allclose(avg_pool2d(cr.tensor(x), 3, 2, 1, **kw).array,
                                    F.avg_pool2d(torch.tensor(x), 3, 2, 1, **kw).numpy(),
                                    rtol=1e-5, atol=1e-6)
     for size in ((4, 3), (13, 11), 1, (None, 5)):
-        np.testing.assert_allclose(adaptive_avg_pool2d(cr.tensor(x), size).data,
+        np.testing.assert_allclose(adaptive_avg_pool2d(cr.tensor(x), size).array,
                                    F.adaptive_avg_pool2d(torch.tensor(x), size).numpy(),
                                    rtol=1e-5, atol=1e-6)
     y, idx = max_pool2d(cr.tensor(x), 3, 2, 1, 1, True, return_indices=True)
     ty, tidx = F.max_pool2d(torch.tensor(x), 3, 2, 1, 1, True, return_indices=True)
-    np.testing.assert_array_equal(idx.data, tidx.numpy())
+    np.testing.assert_array_equal(idx.array, tidx.numpy())
     x1 = x.reshape(4, 6, -1)
-    np.testing.assert_allclose(max_pool1d(cr.tensor(x1), 4, 3, 2).data,
+    np.testing.assert_allclose(max_pool1d(cr.tensor(x1), 4, 3, 2).array,
                                F.max_pool1d(torch.tensor(x1), 4, 3, 2).numpy())
-    np.testing.assert_allclose(avg_pool1d(cr.tensor(x1), 4, 3, 2, False, False).data,
+    np.testing.assert_allclose(avg_pool1d(cr.tensor(x1), 4, 3, 2, False, False).array,
                                F.avg_pool1d(torch.tensor(x1), 4, 3, 2, False, False).numpy(),
                                rtol=1e-5, atol=1e-6)
     wt = RNG.standard_normal((6, 2, 4, 3)).astype(np.float32)
     np.testing.assert_allclose(
-        conv_transpose2d(cr.tensor(x), cr.tensor(wt), None, 2, 1, 1, 3, 1).data,
+        conv_transpose2d(cr.tensor(x), cr.tensor(wt), None, 2, 1, 1, 3, 1).array,
         F.conv_transpose2d(torch.tensor(x), torch.tensor(wt), None, 2, 1, 1, 3, 1).numpy(),
         rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(unfold(cr.tensor(x), (2, 3), 2, 1, 2).data,
+    np.testing.assert_allclose(unfold(cr.tensor(x), (2, 3), 2, 1, 2).array,
                                F.unfold(torch.tensor(x), (2, 3), 2, 1, 2).numpy())
 
 
@@ -320,8 +320,8 @@ def test_retained_graph_backward_twice_gives_the_same_weight_gradient() -> None:
     x, w = t64(2, 3, 6, 6, grad=False), t64(4, 3, 3, 3)
     y = conv2d(x, w, padding=1, stride=2)
     y.sum().backward(retain_graph=True)
-    first = w.grad.data.copy()
+    first = w.grad.array.copy()
     w.grad = None
     y.sum().backward()
-    np.testing.assert_allclose(w.grad.data, first, rtol=1e-12)
+    np.testing.assert_allclose(w.grad.array, first, rtol=1e-12)
     assert "_cols" not in y.grad_fn.__dict__

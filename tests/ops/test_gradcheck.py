@@ -93,7 +93,7 @@ def test_forward_matches_numpy(spec: Spec, seed: int) -> None:
         assert g.shape == w.shape, f"{spec.id}: shape {g.shape}, NumPy gives {w.shape}"
         assert g.dtype == w.dtype or w.dtype == np.float64 and g.dtype == np.float64, (
             f"{spec.id}: dtype {g.dtype}, NumPy gives {w.dtype}")
-        np.testing.assert_allclose(g.data, w, rtol=1e-7, atol=spec.fwd_atol)
+        np.testing.assert_allclose(g.array, w, rtol=1e-7, atol=spec.fwd_atol)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
@@ -118,24 +118,24 @@ def test_backward_leaves_inputs_alone(spec: Spec, seed: int) -> None:
     """MyGrad's invariants: backward with a random upstream gradient mutates neither the inputs
     nor the upstream gradient, and no two ``.grad``s share memory."""
     args, _ = _build(spec, seed)
-    before = [a.data.copy() for a in args if isinstance(a, cr.Tensor)]
+    before = [a.array.copy() for a in args if isinstance(a, cr.Tensor)]
     outs = [o for o in _outputs(spec.fn(*args)) if o.requires_grad]
     if not outs:
         return
     r = np.random.default_rng(seed)
     ups = [cr.tensor(r.standard_normal(o.shape), dtype=o.dtype) for o in outs]
-    kept = [u.data.copy() for u in ups]
+    kept = [u.array.copy() for u in ups]
     cr.autograd.backward(outs, ups)
-    after = [a.data for a in args if isinstance(a, cr.Tensor)]
+    after = [a.array for a in args if isinstance(a, cr.Tensor)]
     for b, a in zip(before, after):
         np.testing.assert_array_equal(a, b)
     for u, k in zip(ups, kept):
-        np.testing.assert_array_equal(u.data, k)
+        np.testing.assert_array_equal(u.array, k)
     leaves = [a for a in args if isinstance(a, cr.Tensor) and a.requires_grad]
     for i, x in enumerate(leaves):
         assert x.grad is not None and x.grad.shape == x.shape and x.grad.dtype == x.dtype
         for y in leaves[i + 1:]:
-            assert not np.shares_memory(x.grad.data, y.grad.data), f"{spec.id}: grads alias"
+            assert not np.shares_memory(x.grad.array, y.grad.array), f"{spec.id}: grads alias"
         for o in [*args, *ups]:
             if isinstance(o, cr.Tensor):
-                assert not np.shares_memory(x.grad.data, o.data), f"{spec.id}: grad aliases data"
+                assert not np.shares_memory(x.grad.array, o.array), f"{spec.id}: grad aliases data"

@@ -47,13 +47,13 @@ def test_in_place_versions_record_the_graph_and_bump_the_version() -> None:
                      src[:1, :1].expand(1, 4)), (cr.tensor([2]), cr.tensor([3])),
         cr.tensor(5.0, dtype=cr.float64)),
         cr.tensor([False, True, False, False]), src), 1, INDEX, src, "amax"), 1, INDEX, src)
-    np.testing.assert_allclose(y.data, want.data)
+    np.testing.assert_allclose(y.array, want.array)
     y.sum().backward()
-    gx, gs = x.grad.data.copy(), src.grad.data.copy()
+    gx, gs = x.grad.array.copy(), src.grad.array.copy()
     x.grad = src.grad = None
     want.sum().backward()
-    np.testing.assert_allclose(gx, x.grad.data)
-    np.testing.assert_allclose(gs, src.grad.data)
+    np.testing.assert_allclose(gx, x.grad.array)
+    np.testing.assert_allclose(gs, src.grad.array)
 
 
 def test_in_place_on_a_leaf_that_requires_grad_is_refused() -> None:
@@ -62,7 +62,7 @@ def test_in_place_on_a_leaf_that_requires_grad_is_refused() -> None:
         x.scatter_(1, INDEX, cr.zeros(3, 2, dtype=cr.float64))
     with cr.no_grad():
         x.index_add_(0, cr.tensor([0]), cr.ones(1, 4, dtype=cr.float64))
-    np.testing.assert_allclose(x.data[0], X[0] + 1)
+    np.testing.assert_allclose(x.array[0], X[0] + 1)
 
 
 def test_in_place_on_a_saved_input_is_caught_in_backward() -> None:

@@ -47,7 +47,7 @@ def _run_both(torch, name, kwargs, dtype, steps):
     for _ in range(steps):
         for p, q in zip(ours, theirs):
             # a gradient that depends on the weights, so sign changes (Rprop) really happen
-            g = (rng.standard_normal(p.shape) * 0.5 + p.data).astype(dtype)
+            g = (rng.standard_normal(p.shape) * 0.5 + p.array).astype(dtype)
             p.grad = cr.tensor(g)
             q.grad = torch.tensor(g)
         opt.step()
@@ -60,7 +60,7 @@ def test_matches_torch_float64(torch64, name, kwargs) -> None:
     opt, ref, ours, theirs = _run_both(torch64, name, kwargs, np.float64, 30)
     for p, q in zip(ours, theirs):
         assert p.dtype == np.float64
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-12, atol=1e-14)
         mine, want = opt.state[p], ref.state[q]
         assert set(mine) == set(want)
         assert mine["step"] == int(want["step"]) == 30
@@ -78,7 +78,7 @@ def test_matches_torch_float32(name, kwargs) -> None:
     opt, ref, ours, theirs = _run_both(torch, name, kwargs, np.float32, 25)
     for p, q in zip(ours, theirs):
         assert p.dtype == np.float32
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-5, atol=1e-6)
         for v in opt.state[p].values():
             if isinstance(v, np.ndarray):
                 assert v.dtype == np.float32 and v.shape == p.shape
@@ -91,13 +91,13 @@ def test_radam_switches_to_the_rectified_update_after_the_early_steps() -> None:
     for t in range(1, 6):
         w.grad = cr.tensor(np.array([1.0]))
         opt.step()
-        np.testing.assert_allclose(w.data, [-0.1 * t], rtol=1e-12)  # m̂ = g = 1 exactly
+        np.testing.assert_allclose(w.array, [-0.1 * t], rtol=1e-12)  # m̂ = g = 1 exactly
     w.grad = cr.tensor(np.array([1.0]))
     opt.step()  # ρ₆ ≈ 5.994 > 5: rectified; with g = 1, v̂ = 1, so the step is lr·r
     rho_inf = 2 / (1 - 0.999) - 1
     rho = rho_inf - 2 * 6 * 0.999**6 / (1 - 0.999**6)
     r = ((rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)) ** 0.5
-    np.testing.assert_allclose(w.data, [-0.5 - 0.1 * r], rtol=1e-7)
+    np.testing.assert_allclose(w.array, [-0.5 - 0.1 * r], rtol=1e-7)
 
 
 def _ref_rprop(p, grads, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50)):
@@ -131,14 +131,14 @@ def test_against_plain_numpy_references() -> None:
         w.grad = cr.tensor(g)
         opt.step()
     want = _ref_rprop(p0, grads, 0.03, (0.4, 1.3), (1e-4, 0.1))
-    np.testing.assert_allclose(w.data, want, rtol=1e-12)
+    np.testing.assert_allclose(w.array, want, rtol=1e-12)
     w = nn.Parameter(cr.tensor(p0.copy()))
     opt = optim.ASGD([w], lr=0.1, lambd=0.05, t0=7)
     for g in grads:
         w.grad = cr.tensor(g)
         opt.step()
     want, ax = _ref_asgd(p0, grads, 0.1, 0.05, 0.75, 7)
-    np.testing.assert_allclose(w.data, want, rtol=1e-12)
+    np.testing.assert_allclose(w.array, want, rtol=1e-12)
     np.testing.assert_allclose(opt.state[w]["ax"], ax, rtol=1e-12)
 
 
@@ -156,7 +156,7 @@ def test_state_dict_round_trip_mid_run_continues_identically(name, kwargs) -> No
     def train(ws, opt, gs):
         for step in gs:
             for w, g in zip(ws, step):
-                w.grad = cr.tensor(g + w.data)
+                w.grad = cr.tensor(g + w.array)
             opt.step()
 
     a, oa = make()
@@ -164,12 +164,12 @@ def test_state_dict_round_trip_mid_run_continues_identically(name, kwargs) -> No
     sd = oa.state_dict()
     b, ob = make()
     for p, q in zip(a, b):
-        q.data[...] = p.data
+        q.array[...] = p.array
     ob.load_state_dict(sd)
     train(a, oa, grads[12:])
     train(b, ob, grads[12:])
     for p, q in zip(a, b):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
     assert ob.param_groups[1]["lr"] == 0.003
     assert sd["state"][0]["step"] == 12  # the snapshot is not advanced by later steps
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
@@ -213,11 +213,11 @@ def test_defaults_match_torch() -> None:
 def test_gradient_untouched_and_updates_in_place() -> None:
     for cls in (optim.RAdam, optim.Rprop, optim.ASGD):
         w = nn.Parameter(cr.tensor(np.arange(1.0, 5.0, dtype=np.float32)))
-        data = w.data
+        data = w.array
         opt = cls([w], weight_decay=0.1) if cls is not optim.Rprop else cls([w])
         for _ in range(8):
             w.grad = cr.tensor(np.array([1.0, -2.0, 0.0, 3.0], dtype=np.float32))
-            g = w.grad.data.copy()
+            g = w.grad.array.copy()
             opt.step()
-            np.testing.assert_array_equal(w.grad.data, g)
-        assert w.data is data and w.dtype == np.float32
+            np.testing.assert_array_equal(w.grad.array, g)
+        assert w.array is data and w.dtype == np.float32

@@ -146,21 +146,21 @@ def test_trajectory_matches_numpy_reference(name, kwargs, ref) -> None:
         opt.zero_grad()
         _quadratic_loss(w).backward()
         opt.step()
-        np.testing.assert_allclose(w.data, ref(P0.copy(), n), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(w.array, ref(P0.copy(), n), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name,kwargs,ref", REFS, ids=[f"{r[0]}-{i}" for i, r in enumerate(REFS)])
 def test_updates_in_place_with_float32_state(name, kwargs, ref) -> None:
     w = nn.Parameter(cr.tensor(P0.astype(np.float32)))
-    data = w.data
+    data = w.array
     opt = getattr(optim, name)([w], **kwargs)
     for _ in range(3):
         opt.zero_grad()
         _quadratic_loss(w).backward()
-        grad = w.grad.data.copy()
+        grad = w.grad.array.copy()
         opt.step()
-        np.testing.assert_array_equal(w.grad.data, grad)  # the gradient is never modified
-    assert w.data is data and w.dtype == np.float32
+        np.testing.assert_array_equal(w.grad.array, grad)  # the gradient is never modified
+    assert w.array is data and w.dtype == np.float32
     for v in opt.state[w].values():
         if isinstance(v, np.ndarray):
             assert v.dtype == np.float32 and v.shape == w.shape
@@ -184,12 +184,12 @@ def test_state_dict_round_trip_mid_training_continues_identically(name, kwargs, 
     train(a, oa, 3)
     b, ob = make()
     for p, q in zip(a, b):
-        q.data[...] = p.data
+        q.array[...] = p.array
     ob.load_state_dict(oa.state_dict())
     train(a, oa, 4)
     train(b, ob, 4)
     for p, q in zip(a, b):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
     assert ob.param_groups[1]["lr"] == 0.01
 
 
@@ -254,14 +254,14 @@ def test_param_groups_add_param_group_zero_grad_and_closure() -> None:
 
     loss = opt.step(closure)
     assert loss.item() == pytest.approx(5.0)
-    np.testing.assert_allclose(w.data, [0.8, 0.8])
-    np.testing.assert_allclose(b.data, [-2.0])
+    np.testing.assert_allclose(w.array, [0.8, 0.8])
+    np.testing.assert_allclose(b.array, [-2.0])
     opt.zero_grad(set_to_none=False)
-    assert w.grad is not None and not w.grad.data.any()
+    assert w.grad is not None and not w.grad.array.any()
     opt.zero_grad()
     assert w.grad is None and b.grad is None
     opt.step()  # no gradients: nothing moves
-    np.testing.assert_allclose(w.data, [0.8, 0.8])
+    np.testing.assert_allclose(w.array, [0.8, 0.8])
 
 
 def test_trains_a_small_network() -> None:

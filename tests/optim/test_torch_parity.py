@@ -52,7 +52,7 @@ def test_matches_torch_step_for_step(name: str, kwargs: dict) -> None:
         opt.step()
         ref.step()
         for p, q in zip(ours, theirs):
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(p.array, q.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name,kwargs,sched", [

@@ -81,7 +81,7 @@ def _pair(*arrays: np.ndarray) -> tuple[list[Any], list[Any]]:
 
 
 def _close(a: Any, b: Any) -> None:
-    np.testing.assert_allclose(a.data if isinstance(a, cr.Tensor) else a,
+    np.testing.assert_allclose(a.array if isinstance(a, cr.Tensor) else a,
                                b.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
@@ -115,7 +115,7 @@ def test_non_differentiable_output_matches_torch() -> None:
     tsq, ttotal, tmask = TORCH["SplitSigns"].apply(tx)
     assert not mask.requires_grad and not tmask.requires_grad
     assert sq.requires_grad and total.requires_grad
-    np.testing.assert_array_equal(mask.data, tmask.numpy())
+    np.testing.assert_array_equal(mask.array, tmask.numpy())
     (sq.sum() + 3 * total).backward()
     (tsq.sum() + 3 * ttotal).backward()
     _close(x.grad, tx.grad)

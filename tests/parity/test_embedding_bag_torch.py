@@ -32,17 +32,17 @@ def test_embedding_bag(mode: str, weighted: bool, kwargs: dict, idx: np.ndarray,
     rng = np.random.default_rng(1)
     m = nn.EmbeddingBag(10, 4, mode=mode, dtype=cr.float64, **kwargs)
     tm = torch.nn.EmbeddingBag(10, 4, mode=mode, dtype=torch.float64, **kwargs)
-    tm.load_state_dict({"weight": torch.from_numpy(m.weight.data.copy())})
+    tm.load_state_dict({"weight": torch.from_numpy(m.weight.array.copy())})
     psw = rng.standard_normal(idx.shape) if weighted else None
     cp = cr.tensor(psw, requires_grad=True) if weighted else None
     tp = torch.tensor(psw, requires_grad=True) if weighted else None
     co = m(cr.tensor(idx), None if offsets is None else cr.tensor(offsets), cp)
     to = tm(torch.tensor(idx), None if offsets is None else torch.tensor(offsets), tp)
-    np.testing.assert_allclose(co.data, to.detach().numpy(), atol=1e-12, rtol=1e-10)
+    np.testing.assert_allclose(co.array, to.detach().numpy(), atol=1e-12, rtol=1e-10)
     g = rng.standard_normal(tuple(to.shape))
     (co * cr.tensor(g)).sum().backward()
     (to * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(m.weight.grad.data, tm.weight.grad.numpy(), atol=1e-12,
+    np.testing.assert_allclose(m.weight.grad.array, tm.weight.grad.numpy(), atol=1e-12,
                                rtol=1e-10)
     if weighted:
-        np.testing.assert_allclose(cp.grad.data, tp.grad.numpy(), atol=1e-12, rtol=1e-10)
+        np.testing.assert_allclose(cp.grad.array, tp.grad.numpy(), atol=1e-12, rtol=1e-10)

@@ -40,8 +40,8 @@ def _compare(layer, x: np.ndarray, torch_fn) -> None:
     xt = _t(x, grad=True)
     want = torch_fn(xt)
     (want * _t(g)).sum().backward()
-    np.testing.assert_allclose(out.data, want.detach().numpy(), **TOL)
-    np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), **TOL)
+    np.testing.assert_allclose(out.array, want.detach().numpy(), **TOL)
+    np.testing.assert_allclose(xc.grad.array, xt.grad.numpy(), **TOL)
 
 
 def _nchw(fn):
@@ -103,11 +103,11 @@ def test_normalisations_equal_torch():
     _compare(gn, x, _nchw(lambda t: TF.group_norm(t, 2, _t(g), _t(b), eps=1e-3)))
     bn = layers.BatchNormalization()
     g, b, _, _ = _randomise(bn, x := _x(8, 3, 3, 4))
-    bn.moving_mean.data[...] = 0
+    bn.moving_mean.array[...] = 0
     mean = torch.zeros(4)
     _compare(bn, x, _nchw(lambda t: TF.batch_norm(t, mean, torch.ones(4), _t(g), _t(b),
                                                   training=True, momentum=0.01, eps=1e-3)))
-    np.testing.assert_allclose(bn.moving_mean.data, mean.numpy(), **TOL)
+    np.testing.assert_allclose(bn.moving_mean.array, mean.numpy(), **TOL)
 
 
 def _gates(a: np.ndarray, order: list[int], units: int) -> np.ndarray:
@@ -166,8 +166,8 @@ def test_multi_head_attention_equals_torch_multihead_attention():
     out, scores = mha(q, v, attention_mask=mask[None].repeat(2, 0),
                       return_attention_scores=True)
     want, w = t_mha(_t(q), _t(v), _t(v), attn_mask=_t(~mask), average_attn_weights=False)
-    np.testing.assert_allclose(out.data, want.detach().numpy(), **TOL)
-    np.testing.assert_allclose(scores.data, w.detach().numpy(), **TOL)
+    np.testing.assert_allclose(out.array, want.detach().numpy(), **TOL)
+    np.testing.assert_allclose(scores.array, w.detach().numpy(), **TOL)
 
 
 def test_resizing_and_bilinear_upsampling_equal_torch_interpolate():
@@ -180,6 +180,6 @@ def test_resizing_and_bilinear_upsampling_equal_torch_interpolate():
 
 def test_normalised_dot_is_torch_cosine_similarity():
     a, b = _x(3, 6), _x(3, 6)
-    out = layers.Dot(axes=1, normalize=True)([a, b]).data
+    out = layers.Dot(axes=1, normalize=True)([a, b]).array
     want = TF.cosine_similarity(_t(a), _t(b), dim=1).numpy()[:, None]
     np.testing.assert_allclose(out, want, **TOL)

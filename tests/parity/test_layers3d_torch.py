@@ -21,24 +21,24 @@ def _compare(m: cr.nn.Module, tm: Any, x: np.ndarray, rng: np.random.Generator,
              **call: Any) -> None:
     """Load chainrule's weights into torch, run both on x, backpropagate the same cotangent."""
     tm.double()
-    tm.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in
+    tm.load_state_dict({k: torch.from_numpy(np.array(v.array)) for k, v in
                         m.state_dict().items()})
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     co, to = m(cx, **call), tm(tx, **call)
     if isinstance(to, tuple):  # (values, indices)
-        np.testing.assert_array_equal(co[1].data, to[1].numpy())
+        np.testing.assert_array_equal(co[1].array, to[1].numpy())
         co, to = co[0], to[0]
-    np.testing.assert_allclose(co.data, to.detach().numpy(), atol=ATOL, rtol=1e-7)
+    np.testing.assert_allclose(co.array, to.detach().numpy(), atol=ATOL, rtol=1e-7)
     g = rng.standard_normal(tuple(to.shape))
     (co * cr.tensor(g)).sum().backward()
     (to * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), atol=ATOL, rtol=1e-7)
+    np.testing.assert_allclose(cx.grad.array, tx.grad.numpy(), atol=ATOL, rtol=1e-7)
     tp = dict(tm.named_parameters())
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[name].grad.numpy(), atol=ATOL, rtol=1e-7,
+        np.testing.assert_allclose(p.grad.array, tp[name].grad.numpy(), atol=ATOL, rtol=1e-7,
                                    err_msg=name)
     for name, b in m.named_buffers():
-        np.testing.assert_allclose(b.data, dict(tm.named_buffers())[name].numpy(), atol=ATOL,
+        np.testing.assert_allclose(b.array, dict(tm.named_buffers())[name].numpy(), atol=ATOL,
                                    rtol=1e-7, err_msg=name)
 
 
@@ -114,9 +114,9 @@ def test_instance_norm3d(train: bool) -> None:
     rng = np.random.default_rng(5)
     kwargs = {"affine": True, "track_running_stats": True, "momentum": 0.2}
     m = nn.InstanceNorm3d(3, dtype=cr.float64, **kwargs)
-    m.weight.data[...] = rng.uniform(0.5, 1.5, 3)
-    m.bias.data[...] = rng.standard_normal(3)
-    m.running_var.data[...] = rng.uniform(0.5, 2.0, 3)
+    m.weight.array[...] = rng.uniform(0.5, 1.5, 3)
+    m.bias.array[...] = rng.standard_normal(3)
+    m.running_var.array[...] = rng.uniform(0.5, 2.0, 3)
     tm = torch.nn.InstanceNorm3d(3, **kwargs)
     m.train(train)
     tm.train(train)
@@ -127,10 +127,10 @@ def test_instance_norm3d(train: bool) -> None:
 def test_batch_norm3d(train: bool) -> None:
     rng = np.random.default_rng(4)
     m = nn.BatchNorm3d(3, momentum=0.3, dtype=cr.float64)
-    m.weight.data[...] = rng.uniform(0.5, 1.5, 3)
-    m.bias.data[...] = rng.standard_normal(3)
-    m.running_mean.data[...] = rng.standard_normal(3)
-    m.running_var.data[...] = rng.uniform(0.5, 2.0, 3)
+    m.weight.array[...] = rng.uniform(0.5, 1.5, 3)
+    m.bias.array[...] = rng.standard_normal(3)
+    m.running_mean.array[...] = rng.standard_normal(3)
+    m.running_var.array[...] = rng.uniform(0.5, 2.0, 3)
     tm = torch.nn.BatchNorm3d(3, momentum=0.3)
     m.train(train)
     tm.train(train)

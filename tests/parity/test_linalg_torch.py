@@ -88,7 +88,7 @@ def test_lstsq_outputs_match_torch() -> None:
         theirs = torch.linalg.lstsq(torch.tensor(TALL), torch.tensor(b), driver=driver)
         for o, t in zip(ours, theirs):
             assert tuple(o.shape) == tuple(t.shape), (driver, o.shape, t.shape)
-            np.testing.assert_allclose(o.data, t.numpy(), rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(o.array, t.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_second_derivatives_match_torch() -> None:
@@ -102,17 +102,17 @@ def test_second_derivatives_match_torch() -> None:
     t = torch.tensor(A, requires_grad=True)
     gx = cr.autograd.grad(f(cr, x), x)[0]
     gt = torch.autograd.grad(f(torch, t), t)[0]
-    np.testing.assert_allclose(gx.data, gt.numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(gx.array, gt.numpy(), rtol=1e-7, atol=1e-9)
 
 
 def test_slogdet_sign_and_qr_r_match_torch() -> None:
     a = A - 3.5 * np.eye(3)
-    np.testing.assert_array_equal(cr.linalg.slogdet(cr.tensor(a)).sign.data,
+    np.testing.assert_array_equal(cr.linalg.slogdet(cr.tensor(a)).sign.array,
                                   torch.linalg.slogdet(torch.tensor(a)).sign.numpy())
     q, r = cr.linalg.qr(cr.tensor(TALL, requires_grad=True), mode="r")
     tq, tr = torch.linalg.qr(torch.tensor(TALL), mode="r")
     assert q.shape == tuple(tq.shape) == (0,)
-    np.testing.assert_allclose(np.abs(r.data), np.abs(tr.numpy()), rtol=1e-12)
+    np.testing.assert_allclose(np.abs(r.array), np.abs(tr.numpy()), rtol=1e-12)
     with pytest.raises(RuntimeError, match="depends on Q, which is not computed when mode='r'"):
         r.sum().backward()
 

@@ -24,7 +24,7 @@ def helper_test_op(shapes: Sequence[tuple[int, ...]], f_cr: Callable[..., Any],
     xs = [cr.tensor(a, dtype=cr.float64, requires_grad=grad) for a in arrays]
     ts = [torch.tensor(a, dtype=torch.float64, requires_grad=grad) for a in arrays]
     out_c, out_t = f_cr(*xs), (f_torch or f_cr)(*ts)
-    np.testing.assert_allclose(out_c.data, out_t.detach().numpy(), rtol=1e-7, atol=atol)
+    np.testing.assert_allclose(out_c.array, out_t.detach().numpy(), rtol=1e-7, atol=atol)
     if not grad:
         return
     up = rng.standard_normal(out_t.shape)
@@ -32,7 +32,7 @@ def helper_test_op(shapes: Sequence[tuple[int, ...]], f_cr: Callable[..., Any],
     out_t.backward(torch.tensor(up))
     for i, (x, t) in enumerate(zip(xs, ts)):
         want = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        got = np.zeros(x.shape) if x.grad is None else x.grad.data
+        got = np.zeros(x.shape) if x.grad is None else x.grad.array
         np.testing.assert_allclose(got, want, rtol=1e-7, atol=atol, err_msg=f"grad of input {i}")
 
 
@@ -92,7 +92,7 @@ def test_tie_semantics(f: Callable[..., Any]) -> None:
     xt = torch.tensor(ties, dtype=torch.float64, requires_grad=True)
     f(xc).sum().backward()
     f(xt).sum().backward()
-    np.testing.assert_array_equal(xc.grad.data, xt.grad.numpy())
+    np.testing.assert_array_equal(xc.grad.array, xt.grad.numpy())
 
 
 @pytest.mark.parametrize("f", [
@@ -185,7 +185,7 @@ def test_second_derivatives_match_torch() -> None:
     a = np.linspace(-2, 2, 7)
     got = second(cr, cr.tensor(a, requires_grad=True, dtype=cr.float64))
     want = second(torch, torch.tensor(a, requires_grad=True))
-    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(got.array, want.numpy(), rtol=1e-10)
 
 
 def test_dtype_promotion_matches_torch() -> None:

@@ -48,7 +48,7 @@ def test_conv_padding_mode_matches_torch(mode: str, dims: int, kwargs: dict[str,
                           theirs.state_dict().items()})
     x = R.standard_normal((2, 2) + (6,) * dims)
     same_as_torch(lambda t: ours(t), lambda t: theirs(t), x)
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-7,
+    np.testing.assert_allclose(ours.weight.grad.array, theirs.weight.grad.numpy(), rtol=1e-7,
                                atol=1e-9)
-    np.testing.assert_allclose(ours.bias.grad.data, theirs.bias.grad.numpy(), rtol=1e-7,
+    np.testing.assert_allclose(ours.bias.grad.array, theirs.bias.grad.numpy(), rtol=1e-7,
                                atol=1e-9)

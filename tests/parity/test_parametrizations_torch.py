@@ -29,7 +29,7 @@ def _pair(layer: str, args: tuple, wrap: Any, twrap: Any, **kw: Any) -> tuple[An
     m = wrap(getattr(cr.nn, layer)(*args).double(), **kw)
     tm = twrap(getattr(torch.nn, layer)(*args).double(), **kw)
     assert list(m.state_dict()) == list(tm.state_dict())
-    tm.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in
+    tm.load_state_dict({k: torch.from_numpy(np.array(v.array)) for k, v in
                         m.state_dict().items()})
     return m, tm
 
@@ -38,18 +38,18 @@ def _step(m: Any, tm: Any, shape: tuple, rng: np.random.Generator) -> None:
     x = rng.standard_normal(shape)
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, ty = m(cx), tm(tx)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), atol=1e-12, rtol=1e-9)
+    np.testing.assert_allclose(y.array, ty.detach().numpy(), atol=1e-12, rtol=1e-9)
     g = rng.standard_normal(tuple(ty.shape))
     (y * cr.tensor(g)).sum().backward()
     (ty * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), atol=1e-12, rtol=1e-9)
+    np.testing.assert_allclose(cx.grad.array, tx.grad.numpy(), atol=1e-12, rtol=1e-9)
     tp = dict(tm.named_parameters())
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[name].grad.numpy(), atol=1e-11, rtol=1e-9,
+        np.testing.assert_allclose(p.grad.array, tp[name].grad.numpy(), atol=1e-11, rtol=1e-9,
                                    err_msg=name)
     tb = dict(tm.named_buffers())
     for name, b in m.named_buffers():
-        np.testing.assert_allclose(b.data, tb[name].numpy(), atol=1e-12, rtol=1e-9,
+        np.testing.assert_allclose(b.array, tb[name].numpy(), atol=1e-12, rtol=1e-9,
                                    err_msg=name)
     m.zero_grad()
     tm.zero_grad()
@@ -63,7 +63,7 @@ def test_weight_norm(layer: str, args: tuple, shape: tuple, dim: Any) -> None:
     _step(m, tm, shape, rng)
     parametrize.remove_parametrizations(m, "weight")
     torch.nn.utils.parametrize.remove_parametrizations(tm, "weight")
-    np.testing.assert_allclose(m.weight.data, tm.weight.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(m.weight.array, tm.weight.detach().numpy(), atol=1e-12)
 
 
 @pytest.mark.parametrize("layer, args, shape", LAYERS)
@@ -87,4 +87,4 @@ def test_hook_weight_norm(dim: Any) -> None:
     remove_weight_norm(m)
     torch.nn.utils.remove_weight_norm(tm)
     assert list(m.state_dict()) == list(tm.state_dict())
-    np.testing.assert_allclose(m.weight.data, tm.weight.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(m.weight.array, tm.weight.detach().numpy(), atol=1e-12)

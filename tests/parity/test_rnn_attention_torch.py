@@ -23,7 +23,7 @@ ATOL = 1e-10
 def _load_into_torch(m: cr.nn.Module, tm: object) -> None:
     ours, theirs = m.state_dict(), tm.state_dict()  # type: ignore[attr-defined]
     assert set(ours) == set(theirs)
-    tm.load_state_dict({k: torch.from_numpy(np.array(v.data)) for k, v in ours.items()})
+    tm.load_state_dict({k: torch.from_numpy(np.array(v.array)) for k, v in ours.items()})
 
 
 def _load_from_torch(tm: object, m: cr.nn.Module) -> None:
@@ -47,15 +47,15 @@ def _compare(m: cr.nn.Module, tm: object, inputs: list[np.ndarray], call: object
     assert len(co) == len(to)
     cots = [rng.standard_normal(tuple(t.shape)) for t in to]
     for c, t in zip(co, to):
-        np.testing.assert_allclose(c.data, t.detach().numpy(), atol=atol, rtol=1e-7)
+        np.testing.assert_allclose(c.array, t.detach().numpy(), atol=atol, rtol=1e-7)
     sum((c * cr.tensor(g)).sum() for c, g in zip(co, cots)).backward()
     sum((t * torch.tensor(g)).sum() for t, g in zip(to, cots)).backward()
     for c, t in zip(ci, ti):
         if t.requires_grad:
-            np.testing.assert_allclose(c.grad.data, t.grad.numpy(), atol=atol, rtol=1e-7)
+            np.testing.assert_allclose(c.grad.array, t.grad.numpy(), atol=atol, rtol=1e-7)
     tp = dict(tm.named_parameters())  # type: ignore[attr-defined]
     for name, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, tp[name].grad.numpy(), atol=atol, rtol=1e-7,
+        np.testing.assert_allclose(p.grad.array, tp[name].grad.numpy(), atol=atol, rtol=1e-7,
                                    err_msg=name)
 
 
@@ -180,7 +180,7 @@ def test_self_attention_unbatched_and_sdpa_match_torch(rng: np.random.Generator)
             *(torch.tensor(a) for a in (q, k, v)),
             **{key: torch.tensor(val) if isinstance(val, np.ndarray) else val
                for key, val in kw_np.items()})
-        np.testing.assert_allclose(ours.data, theirs.numpy(), atol=ATOL)
+        np.testing.assert_allclose(ours.array, theirs.numpy(), atol=ATOL)
 
 
 @pytest.mark.parametrize("norm_first,batch_first,activation", [

@@ -61,7 +61,7 @@ def test_scatter_with_reduce_values_match_torch(reduce: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # deprecated in favour of scatter_reduce
         theirs = torch.tensor(X).scatter(1, torch.tensor(DUPS), torch.tensor(SRC), reduce=reduce)
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-12)
 
 
 def test_in_place_chain_matches_torch() -> None:

@@ -44,7 +44,7 @@ def _text_classifier(fw: Any, batches: list, state: dict | None) -> tuple[list[f
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    return losses, {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v.data)
+    return losses, {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v.array)
                     for k, v in model.state_dict().items()}
 
 
@@ -78,7 +78,7 @@ def _lstm_classifier(fw: Any, batches: list, state: dict | None) -> tuple[list[f
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
-    return losses, {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v.data)
+    return losses, {k: np.array(v.detach().numpy() if hasattr(v, "detach") else v.array)
                     for k, v in model.state_dict().items()}
 
 

@@ -50,19 +50,19 @@ def test_module_functions_match_torch() -> None:
              "arctan"]
     x = np.linspace(0.05, 0.95, 7)
     for name in names:
-        np.testing.assert_allclose(getattr(cr, name)(cr.tensor(x)).data,
+        np.testing.assert_allclose(getattr(cr, name)(cr.tensor(x)).array,
                                    getattr(torch, name)(torch.tensor(x)).numpy(), rtol=1e-12)
     for name in ["atan2", "arctan2", "hypot", "fmod", "remainder"]:
         got = getattr(cr, name)(cr.tensor(x), cr.tensor(x[::-1] - 0.5))
         want = getattr(torch, name)(torch.tensor(x), torch.tensor(x[::-1] - 0.5))
-        np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(got.array, want.numpy(), rtol=1e-12)
 
 
 def _values_and_grads(lib: Any, f: Callable[..., Any], *arrays: list[float]) -> list[np.ndarray]:
     xs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
     out = f(*xs)
     out.sum().backward()
-    as_np = (lambda t: t.detach().numpy()) if lib is torch else (lambda t: t.data)
+    as_np = (lambda t: t.detach().numpy()) if lib is torch else (lambda t: t.array)
     return [as_np(out), *[as_np(x.grad) for x in xs]]
 
 
@@ -155,7 +155,7 @@ def test_second_derivatives_match_torch() -> None:
     got = second(cr, *(cr.tensor(v, requires_grad=True, dtype=cr.float64) for v in (a, b)))
     want = second(torch, *(torch.tensor(v, requires_grad=True) for v in (a, b)))
     for g, w in zip(got, want):
-        np.testing.assert_allclose(g.data, w.numpy(), rtol=1e-10)
+        np.testing.assert_allclose(g.array, w.numpy(), rtol=1e-10)
 
 
 def test_tensor_methods_exist() -> None:

@@ -26,7 +26,7 @@ def same_as_torch(f_cr: Callable[..., Any], f_torch: Callable[..., Any], *arrays
     ups_c, ups_t, diff_t = [], [], []
     for k, (c, t) in enumerate(zip(outs_c, outs_t)):
         assert tuple(c.shape) == tuple(t.shape), f"output {k}: {c.shape} vs {tuple(t.shape)}"
-        np.testing.assert_allclose(c.data, t.detach().numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(c.array, t.detach().numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"output {k}")
         if t.requires_grad:
             up = rng.standard_normal(tuple(t.shape))
@@ -40,5 +40,5 @@ def same_as_torch(f_cr: Callable[..., Any], f_torch: Callable[..., Any], *arrays
     torch.autograd.backward(diff_t, ups_t)
     for i, (x, t) in enumerate(zip(xs, ts)):
         want = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
-        got = np.zeros(x.shape) if x.grad is None else x.grad.data
+        got = np.zeros(x.shape) if x.grad is None else x.grad.array
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=f"grad of input {i}")

@@ -80,7 +80,7 @@ def test_xor_trains_to_low_test_loss(context, live_server, artifacts):
     # one link per weight, coloured and sized by the weight, value on hover
     assert page.locator("path.link").count() == 2 * 8 + 8 * 1
     link = page.locator("path.link").first
-    w = session.net.linears[0].weight.data[0, 0]
+    w = session.net.linears[0].weight.array[0, 0]
     assert float(link.get_attribute("data-value")) == pytest.approx(w, abs=1e-5)
     page.check("#show-test")
     page.screenshot(path=str(artifacts / "xor-trained.png"), full_page=True)
@@ -103,11 +103,11 @@ def test_l1_drives_some_weights_to_exactly_zero(context, live_server, artifacts)
     pause_and_settle(page, session)
     # The page showed exact zeros above; steps until the pause lands may move a weight off
     # zero again, so the paused page is held to the server's exact count.
-    zeros = sum(int((lin.weight.data == 0).sum()) for lin in session.net.linears)
+    zeros = sum(int((lin.weight.array == 0).sum()) for lin in session.net.linears)
     assert page.text_content("#zero-weights") == str(zeros)
     shown = page.evaluate("Array.from(document.querySelectorAll('path.link'))"
                           ".filter(p => p.dataset.value === '0').length")
-    assert shown == sum(int((lin.weight.data == 0).sum()) for lin in session.net.linears)
+    assert shown == sum(int((lin.weight.array == 0).sum()) for lin in session.net.linears)
     page.screenshot(path=str(artifacts / "l1-zeros.png"), full_page=True)
 
 
@@ -245,7 +245,7 @@ def test_graph_exports_upload_and_hover(context, live_server, artifacts, tmp_pat
     # hover over a connection shows its weight
     page.locator("path.link").first.dispatch_event("mousemove", {"clientX": 400, "clientY": 200})
     assert page.is_visible("#hovercard")
-    w = session.net.linears[0].weight.data[0, 0]
+    w = session.net.linears[0].weight.array[0, 0]
     assert page.text_content("#hovercard") == f"Weight is {round(float(w), 5)}"
 
     # hovering a neuron shows its map in the output view, leaving restores the output

@@ -207,11 +207,11 @@ def test_checkpoint_export_loads_into_an_equal_model():
             with open(f"{d}/{path}", "wb") as fh:
                 fh.write(blob)
             state = cr.load(f"{d}/{path}")
-        arrays = {k: np.asarray(v.data) for k, v in state.items()}
+        arrays = {k: np.asarray(v.array) for k, v in state.items()}
     else:
         arrays = dict(np.load(io.BytesIO(blob)))
     for k, v in s.net.state_dict().items():
-        np.testing.assert_array_equal(arrays[k], v.data)
+        np.testing.assert_array_equal(arrays[k], v.array)
 
 
 def test_graph_message_has_dot_or_explains():

@@ -32,8 +32,8 @@ def test_records_loss_and_norms_per_parameter_and_layer() -> None:
     assert rec["step"] == 0 and rec["loss"] == pytest.approx(loss.item())
     assert list(rec["grad_norm"]) == ["0.weight", "0.bias", "2.weight", "2.bias"]
     w = net[0].weight
-    assert rec["weight_norm"]["0.weight"] == pytest.approx(np.linalg.norm(w.data), rel=1e-6)
-    assert rec["grad_norm"]["2.bias"] == pytest.approx(np.linalg.norm(net[2].bias.grad.data),
+    assert rec["weight_norm"]["0.weight"] == pytest.approx(np.linalg.norm(w.array), rel=1e-6)
+    assert rec["grad_norm"]["2.bias"] == pytest.approx(np.linalg.norm(net[2].bias.grad.array),
                                                        rel=1e-6)
     layers = mon.per_layer()
     assert set(layers) == {"0", "2"}
@@ -47,7 +47,7 @@ def test_names_the_first_nonfinite_gradient() -> None:
     net = _net()
     mon = TrainingMonitor(net)
     _backward(net)
-    net[2].weight.grad.data[0, 1] = np.inf
+    net[2].weight.grad.array[0, 1] = np.inf
     with pytest.raises(FloatingPointError, match=r"step 0.*gradient of parameter '2\.weight' "
                                                  r"\(shape \(2, 4\)\) became Inf"):
         mon.step(1.0)
@@ -57,7 +57,7 @@ def test_names_the_first_nonfinite_gradient() -> None:
 def test_names_nonfinite_weights_and_loss() -> None:
     net = _net()
     mon = TrainingMonitor(net)
-    net[0].bias.data[2] = np.nan
+    net[0].bias.array[2] = np.nan
     with pytest.raises(FloatingPointError, match=r"'0\.bias' \(shape \(4,\)\) became NaN"):
         mon.step()
     with pytest.raises(FloatingPointError, match="the loss became NaN"):
@@ -71,7 +71,7 @@ def test_watch_activations_names_the_layer() -> None:
     net = _net()
     with TrainingMonitor(net, watch_activations=True):
         net(cr.randn(2, 3))  # fine
-        net[2].weight.data[0, 0] = np.inf
+        net[2].weight.array[0, 0] = np.inf
         with pytest.raises(FloatingPointError, match=r"output of layer '2' \(Linear\) became"):
             net(cr.ones(2, 3))
     assert "forward" not in net[2].__dict__  # close() restored the modules

@@ -10,7 +10,7 @@ from chainrule.train import Callback, EarlyStopping, ReduceLROnPlateau, fit
 
 
 def accuracy(out, y):
-    return float((out.data.argmax(1) == y.data).mean())
+    return float((out.array.argmax(1) == y.array).mean())
 
 
 def test_fit_plain_module_on_moons():
@@ -39,12 +39,12 @@ def test_early_stopping_restores_module_weights():
 
     class Snap(Callback):
         def on_epoch_end(self, epoch, logs=None):
-            snapshots.append(net.weight.data.copy())
+            snapshots.append(net.weight.array.copy())
 
     hist = fit(net, cr.nn.functional.mse_loss, opt, data, epochs=20, val_data=data,
                callbacks=[Snap(), es], verbose=0)
     assert len(hist.history["loss"]) < 20
     best = int(np.argmin(hist.history["val_loss"]))
-    assert np.array_equal(net.weight.data, snapshots[best])
+    assert np.array_equal(net.weight.array, snapshots[best])
     with pytest.raises(ValueError, match="epochs"):
         fit(net, cr.nn.functional.mse_loss, opt, data, epochs=-1, verbose=0)

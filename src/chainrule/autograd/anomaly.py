@@ -66,12 +66,12 @@ def _checked_apply(cls: type[Op], *args: Any, **params: Any) -> Tensor:
     out = _plain_apply(cls, *args, **params)
     if _in_backward:
         return out
-    kind = _bad(out.data)
+    kind = _bad(out.array)
     if kind is not None:
         from chainrule.tensor import Tensor
 
         bad_inputs = [f"input {i} (shape {tuple(a.shape)})" for i, a in enumerate(args)
-                      if isinstance(a, Tensor) and _bad(a.data) is not None]
+                      if isinstance(a, Tensor) and _bad(a.array) is not None]
         origin = (f"its inputs were already non-finite: {', '.join(bad_inputs)}"
                   if bad_inputs else "its inputs were all finite, so this op produced it")
         raise RuntimeError(
@@ -92,10 +92,10 @@ def checked_backward(op: Op, g: Tensor) -> tuple[Tensor | None, ...]:
     finally:
         _in_backward -= 1
     for i, gi in enumerate(grads):
-        kind = None if gi is None else _bad(gi.data)
+        kind = None if gi is None else _bad(gi.array)
         if kind is not None:
             trace = op.__dict__.get("_anomaly_trace")
-            upstream = _bad(g.data)
+            upstream = _bad(g.array)
             note = (f" (the incoming gradient already held {upstream} values)"
                     if upstream else " (the incoming gradient was finite)")
             raise RuntimeError(

@@ -223,10 +223,10 @@ class Function:
         if not (graph or tangents) or not packed:
             return out
         if len(packed) == 1:
-            data = outputs[packed[0]].data
+            data = outputs[packed[0]].array
         else:
             dtype = xp.result_type(*[outputs[i].dtype for i in packed])
-            data = xp.concatenate([outputs[i].data.reshape(-1).astype(dtype) for i in packed])
+            data = xp.concatenate([outputs[i].array.reshape(-1).astype(dtype) for i in packed])
         node_out = _CustomOp.apply(*tensors, fn=cls, ctx=ctx, positions=positions,
                                    n_args=len(args), outputs=outputs, packed=packed, result=data)
         if isinstance(node_out.grad_fn, _CustomOp):
@@ -244,7 +244,7 @@ class _DelayedError(Function):
 
     @staticmethod
     def forward(ctx: FunctionCtx, x: Tensor) -> Tensor:
-        return Tensor._wrap(x.data)
+        return Tensor._wrap(x.array)
 
     @staticmethod
     def backward(ctx: FunctionCtx, g: Tensor) -> Any:
@@ -276,4 +276,4 @@ def once_differentiable(backward: Callable[..., Any]) -> Callable[..., Any]:
 
 def _requiring(g: Tensor) -> Tensor:
     """``g`` as a leaf-free tensor that requires grad, so the error node is recorded."""
-    return Tensor._wrap(g.data, True) if not g.requires_grad else g
+    return Tensor._wrap(g.array, True) if not g.requires_grad else g

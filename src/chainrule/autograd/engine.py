@@ -115,15 +115,15 @@ def _roots(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
         if g is None:
-            if t.data.size != 1:
+            if t.array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{t.shape}); pass gradient= with the output's shape"
                 )
-            g = Tensor._wrap(xp.ones_like(t.data))
+            g = Tensor._wrap(xp.ones_like(t.array))
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=t.dtype)
-        if g.data.shape != t.data.shape:
+        if g.array.shape != t.array.shape:
             raise RuntimeError(
                 f"backward: gradient shape {g.shape} does not match output shape {t.shape}"
             )
@@ -215,10 +215,10 @@ def _run(
                 if not need:
                     continue
                 if gi is not None:
-                    if gi.data.shape != t.data.shape:
-                        gi = unbroadcast(gi, t.data.shape, op)
-                    if gi.data.dtype != t.data.dtype:
-                        gi = gi.to(t.data.dtype)
+                    if gi.array.shape != t.array.shape:
+                        gi = unbroadcast(gi, t.array.shape, op)
+                    if gi.array.dtype != t.array.dtype:
+                        gi = gi.to(t.array.dtype)
                     if f is None:
                         _accumulate(t, gi, capture, only, create_graph,
                                     owned if gi is not g else None)
@@ -293,7 +293,7 @@ def store(leaf: Tensor, g: Tensor, create_graph: bool, owned: set[int] | None) -
         if create_graph:  # a copy (in the graph): g may be shared, read-only or broadcast
             leaf.grad = g.clone()
             return
-        arr = g.data
+        arr = g.array
         if (owned is None or id(arr) in owned or not arr.flags.owndata
                 or not arr.flags.writeable or not arr.flags.c_contiguous):
             arr = arr.copy()
@@ -303,7 +303,7 @@ def store(leaf: Tensor, g: Tensor, create_graph: bool, owned: set[int] | None) -
     elif create_graph or leaf.grad.requires_grad:
         leaf.grad = leaf.grad + g
     else:
-        xp.add(leaf.grad.data, g.data, out=leaf.grad.data, casting="unsafe")
+        xp.add(leaf.grad.array, g.array, out=leaf.grad.array, casting="unsafe")
 
 
 def unbroadcast(g: Tensor, shape: tuple[int, ...], op: object = None) -> Tensor:

@@ -106,17 +106,17 @@ class Op:
         n = len(args)
         try:  # free when nothing is raised
             if n == 2:
-                out = op.forward(args[0].data, args[1].data)
+                out = op.forward(args[0].array, args[1].array)
             elif n == 1:
-                out = op.forward(args[0].data)
+                out = op.forward(args[0].array)
             else:
-                out = op.forward(*[t.data for t in args])
+                out = op.forward(*[t.array for t in args])
         except (ValueError, TypeError, IndexError, ArithmeticError) as e:
             raise _named(cls.name, e, args) from e
         if type(out) is not _ndarray:  # NumPy gives scalars for 0-d results; keep arrays
             out = xp.asarray(out)
         result = _new(Tensor)
-        result.data = out
+        result.array = out
         result.grad = None
         result._version = 0
         result._hooks = None
@@ -188,7 +188,7 @@ def _named(name: str, error: Exception, args: tuple[Tensor, ...]) -> Exception:
     message = str(error)
     if message.startswith(f"{name}:") or message.startswith(f"{name}("):
         return error
-    inputs = ", ".join(f"{tuple(t.data.shape)} {t.data.dtype}" for t in args)
+    inputs = ", ".join(f"{tuple(t.array.shape)} {t.array.dtype}" for t in args)
     kind = IndexError if isinstance(error, IndexError) else RuntimeError
     return kind(f"{name}: {message} (inputs: {inputs})")
 
@@ -202,21 +202,21 @@ def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
     if len(args) == 2:
         a, b = args
         if isinstance(a, Tensor):
-            if isinstance(b, float) and a.data.dtype.kind in "biu":
+            if isinstance(b, float) and a.array.dtype.kind in "biu":
                 a = _to_default_float(a)
-            return a, _constant(b, a.data.dtype)
+            return a, _constant(b, a.array.dtype)
         if isinstance(b, Tensor):
-            if isinstance(a, float) and b.data.dtype.kind in "biu":
+            if isinstance(a, float) and b.array.dtype.kind in "biu":
                 b = _to_default_float(b)
-            return _constant(a, b.data.dtype), b
-    ref = next((a.data.dtype for a in args if isinstance(a, Tensor)), None)
+            return _constant(a, b.array.dtype), b
+    ref = next((a.array.dtype for a in args if isinstance(a, Tensor)), None)
     return tuple(a if isinstance(a, Tensor) else _constant(a, ref) for a in args)
 
 
 def _to_default_float(t: Tensor) -> Tensor:
     """An integer tensor meeting a Python float computes in the default float dtype (NumPy
     would give float64)."""
-    return Tensor._wrap(t.data.astype(default_float()))
+    return Tensor._wrap(t.array.astype(default_float()))
 
 
 _CONSTANTS: dict[tuple[Any, Any, type], Tensor] = {}

@@ -33,14 +33,14 @@ def _check_inputs(inputs: Sequence[Any]) -> list[Tensor]:
 def _numeric_jacobian(fn: Callable[..., Any], inputs: Sequence[Any], x: Tensor,
                       eps: float) -> list[Any]:
     """d(each output, flattened) / d(x, flattened), by central differences."""
-    flat = x.data.flat  # writes through even when x.data is not contiguous
+    flat = x.array.flat  # writes through even when x.data is not contiguous
     cols: list[list[Any]] = []
-    for k in range(x.data.size):
+    for k in range(x.array.size):
         orig = flat[k]
         flat[k] = orig + eps
-        plus = [o.data.astype(xp.float64).ravel().copy() for o in _outputs(fn, inputs)]
+        plus = [o.array.astype(xp.float64).ravel().copy() for o in _outputs(fn, inputs)]
         flat[k] = orig - eps
-        minus = [o.data.astype(xp.float64).ravel().copy() for o in _outputs(fn, inputs)]
+        minus = [o.array.astype(xp.float64).ravel().copy() for o in _outputs(fn, inputs)]
         flat[k] = orig
         cols.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     n_out = len(cols[0]) if cols else 0
@@ -79,8 +79,8 @@ def gradcheck(
     for i, (x, a) in enumerate(zip(diff, analytic)):
         jac = _numeric_jacobian(fn, inputs, x, eps)
         numeric = sum((c.ravel() @ j for c, j in zip(cotangents, jac)),
-                      xp.zeros(x.data.size)).reshape(x.shape)
-        got = xp.zeros(x.shape) if a is None else a.data
+                      xp.zeros(x.array.size)).reshape(x.shape)
+        got = xp.zeros(x.shape) if a is None else a.array
         err = xp.abs(got - numeric) - (atol + rtol * xp.abs(numeric))
         if err.size and (err.max() > 0 or not xp.isfinite(got).all()):
             k = xp.unravel_index(int(xp.nanargmax(xp.where(xp.isfinite(err), err, xp.inf))),

@@ -24,7 +24,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     """
     elem = batch[0]
     if isinstance(elem, Tensor):
-        return Tensor._wrap(xp.stack([b.data for b in batch]))
+        return Tensor._wrap(xp.stack([b.array for b in batch]))
     if isinstance(elem, xp.ndarray | xp.generic):
         return Tensor._wrap(xp.stack([xp.asarray(b) for b in batch]))
     if isinstance(elem, bool):
@@ -201,7 +201,7 @@ class Fetcher:
             tensors, rows = self.source
             idx = xp.asarray(idx, dtype=xp.int64)
             idx = idx if rows is None else rows[idx]
-            return [Tensor._wrap(t.data[idx]) for t in tensors]
+            return [Tensor._wrap(t.array[idx]) for t in tensors]
         return self.collate_fn([self.dataset[int(i)] for i in idx])
 
 

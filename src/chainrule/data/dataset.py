@@ -41,7 +41,7 @@ class TensorDataset(Dataset):
                              f"{[t.shape[0] if t.ndim else None for t in self.tensors]}")
 
     def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
-        return tuple(Tensor._wrap(t.data[index]) for t in self.tensors)
+        return tuple(Tensor._wrap(t.array[index]) for t in self.tensors)
 
     def __len__(self) -> int:
         return self.tensors[0].shape[0]

@@ -110,7 +110,7 @@ class WeightedRandomSampler(Sampler):
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got "
                              f"num_samples={num_samples}")
-        w = xp.asarray(weights.data if isinstance(weights, Tensor) else weights, xp.float64)
+        w = xp.asarray(weights.array if isinstance(weights, Tensor) else weights, xp.float64)
         if w.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
                              f"{tuple(w.shape)}")

@@ -91,7 +91,7 @@ class Compose:
 
 
 def _array(x: Any) -> Array:
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return x.array if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _like(x: Any, a: Array) -> Any:

@@ -71,7 +71,7 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
             if not isinstance(o, Tensor):
                 raise TypeError(f"jvp: func must return Tensors, got {type(o).__name__}")
             t = forward_ad.tangent_of(o, level)
-            touts.append(t if t is not None else Tensor._wrap(xp.zeros_like(o.data)))
+            touts.append(t if t is not None else Tensor._wrap(xp.zeros_like(o.array)))
     finally:
         forward_ad.exit_level(level)
     outs = [forward_ad.unpack(o, level) for o in leaves]
@@ -101,7 +101,7 @@ def jacfwd(func: Callable[..., Any], argnums: Argnums = 0,
 
         inner = _with_args(func, args, kwargs, nums)
         primals = tuple(args[i] for i in nums)
-        zeros = [[Tensor._wrap(xp.zeros_like(x.data)) for x in leaves] for leaves, _ in flat]
+        zeros = [[Tensor._wrap(xp.zeros_like(x.array)) for x in leaves] for leaves, _ in flat]
         columns: dict[tuple[int, int], list[Any]] = {}
         out = aux = None
         for a, (leaves, _) in enumerate(flat):

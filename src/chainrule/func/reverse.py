@@ -34,7 +34,7 @@ def _track(x: Any, fn: str) -> Tensor:
         raise TypeError(f"{fn}: can only differentiate floating tensors, got dtype {x.dtype}")
     if x.requires_grad:
         return Reshape.apply(x, shape=x.shape)
-    leaf = Tensor._wrap(x.data, requires_grad=True)
+    leaf = Tensor._wrap(x.array, requires_grad=True)
     if x._tangents:
         leaf._tangents = dict(x._tangents)
     return leaf
@@ -96,7 +96,7 @@ def _strip(t: Any) -> Any:
     needs the graph."""
     if not isinstance(t, Tensor):
         return t
-    out = Tensor._wrap(t.data)
+    out = Tensor._wrap(t.array)
     out._tangents = t._tangents
     return out
 
@@ -161,7 +161,7 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                                        create_graph=keep, allow_unused=True)
         else:
             grads = (None,) * len(inputs)
-        grads = [Tensor._wrap(xp.zeros_like(x.data)) if g is None else g if keep else _strip(g)
+        grads = [Tensor._wrap(xp.zeros_like(x.array)) if g is None else g if keep else _strip(g)
                  for x, g in zip(inputs, grads)]
         it = iter(grads)
         return tuple(_tree.unflatten(d, [next(it) for _ in f]) for d, f in zip(treedefs, flat))
@@ -184,7 +184,7 @@ def value_and_grad(func: Callable[..., Any], argnums: Argnums = 0,
         if not isinstance(value, Tensor) or value.numel() != 1:
             shape = getattr(value, "shape", type(value).__name__)
             raise RuntimeError(f"grad: func must return a one-element Tensor, got {shape}")
-        grads = vjp_fn(Tensor._wrap(xp.ones_like(value.data)))
+        grads = vjp_fn(Tensor._wrap(xp.ones_like(value.array)))
         g = grads[0] if isinstance(argnums, int) else grads
         return ((value, out[2]), g) if has_aux else (value, g)
 
@@ -236,7 +236,7 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
         for k, o in enumerate(out_leaves):
             rows = []
             for j in range(o.numel()):
-                cots = [Tensor._wrap(xp.zeros_like(p.data)) for p in out_leaves]
+                cots = [Tensor._wrap(xp.zeros_like(p.array)) for p in out_leaves]
                 onehot = xp.zeros(o.numel(), o.dtype)
                 onehot[j] = 1
                 cots[k] = Tensor._wrap(onehot.reshape(o.shape))

@@ -11,7 +11,7 @@ from chainrule.tensor import Tensor
 
 def _as_array(x: Any, name: str) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.numpy() if hasattr(x, "numpy") else np.asarray(x.data)
+        return x.numpy() if hasattr(x, "numpy") else np.asarray(x.array)
     arr = np.asarray(x)
     if arr.dtype == object:
         raise ValueError(f"{name} must be array-like with a numeric dtype, got {arr.dtype}")

@@ -155,5 +155,5 @@ class CompileMetrics(metrics.Metric):
 
 def predictions(outputs: list[Tensor], activations: list[str | None]) -> list[np.ndarray]:
     """The outputs as NumPy, logits turned into probabilities where an activation is pending."""
-    return [np.asarray(z.data) if a is None else _probs(np.asarray(z.data), a)
+    return [np.asarray(z.array) if a is None else _probs(np.asarray(z.array), a)
             for z, a in zip(outputs, activations)]

@@ -79,7 +79,7 @@ def resolve(identifier: str | MetricFn, loss_name: str,
 # ---- stateful metrics: Keras's update_state / result / reset_state objects ----
 
 def _numpy(v: Any) -> np.ndarray:
-    data = getattr(v, "data", v)   # a chainrule Tensor's array, detached
+    data = getattr(v, "array", v)   # a chainrule Tensor's array, detached
     return np.asarray(data)
 
 

@@ -43,10 +43,10 @@ class Variable:
         return bool(self.value.requires_grad)
 
     def numpy(self) -> np.ndarray:
-        return np.array(self.value.data, copy=True)
+        return np.array(self.value.array, copy=True)
 
     def assign(self, value: Any) -> None:
-        self.value.data[...] = np.asarray(getattr(value, "data", value))
+        self.value.array[...] = np.asarray(getattr(value, "array", value))
 
     def __repr__(self) -> str:
         return f"<Variable path={self.path}, shape={self.shape}>"
@@ -175,7 +175,7 @@ class Model(Trainer, Layer):
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     def get_weights(self) -> list[np.ndarray]:
-        return [np.array(p.data, copy=True) for p in self.parameters()]
+        return [np.array(p.array, copy=True) for p in self.parameters()]
 
     def set_weights(self, weights: Sequence[np.ndarray]) -> None:
         params = list(self.parameters())
@@ -186,7 +186,7 @@ class Model(Trainer, Layer):
             if tuple(p.shape) != tuple(np.shape(w)):
                 raise ValueError(f"set_weights: shape {tuple(np.shape(w))} does not match the "
                                  f"weight's shape {tuple(p.shape)}")
-            p.data[...] = w
+            p.array[...] = w
 
     def save_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Keras's ``.weights.h5`` file (needs ``h5py``); any other name gets the state dict

@@ -134,7 +134,7 @@ def _write_weights(model: Any, f: Any) -> None:
         for sub, layout in _groups(layer):
             group = f.require_group(_vars_path(path, sub))
             for i, (t, to, _) in enumerate(layout):
-                group.create_dataset(str(i), data=np.ascontiguousarray(to(np.asarray(t.data))))
+                group.create_dataset(str(i), data=np.ascontiguousarray(to(np.asarray(t.array))))
 
 
 def _read_weights(model: Any, f: Any) -> None:
@@ -154,7 +154,7 @@ def _read_weights(model: Any, f: Any) -> None:
                 if value.shape != tuple(t.shape):
                     raise ValueError(f"Layer '{layer.name}': variable {i} has shape "
                                      f"{tuple(t.shape)} but the file holds {value.shape}")
-                t.data[...] = value
+                t.array[...] = value
 
 
 def _write_optimizer(model: Any, f: Any) -> None:
@@ -210,7 +210,7 @@ def _read_optimizer(model: Any, f: Any) -> None:
         back = from_keras.get(id(p), (_same, _same))[1]
         state: dict[str, Any] = {}
         for k in keys:
-            state[k] = back(np.asarray(group[str(i)])).astype(p.data.dtype)
+            state[k] = back(np.asarray(group[str(i)])).astype(p.array.dtype)
             i += 1
         if keys:
             if "exp_avg" in keys or "square_avg" in keys:

@@ -234,7 +234,7 @@ class Trainer:
                         sample_weight: Any = None) -> dict[str, float]:
         """Update the compiled metrics with a batch and return every metric's result."""
         self._compile_metrics.update_state(self._targets(y),
-                                           [np.asarray(o.data) for o in flatten(y_pred)])
+                                           [np.asarray(o.array) for o in flatten(y_pred)])
         return self.get_metrics_result()
 
     def train_step(self, data: Any) -> dict[str, float]:
@@ -389,7 +389,7 @@ class Trainer:
             if not self.built:
                 self._probe(map_structure(to_tensor, batch[0]))
             out = self.predict_step(as_tensors(batch))
-            return map_structure(lambda t: np.asarray(t.data), out)
+            return map_structure(lambda t: np.asarray(t.array), out)
 
         outs = predict_loop(self, step, it, callbacks)
         if not outs:

@@ -81,10 +81,10 @@ class _ConvNd(Module):
         fan_in = w.shape[1] * math.prod(self.kernel_size)
         bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
         # kaiming_uniform_(a=√5): gain √(2/(1+5)), bound = gain·√(3/fan_in) = 1/√fan_in
-        w.data[...] = _uniform(w.shape, bound, w.dtype)
+        w.array[...] = _uniform(w.shape, bound, w.dtype)
         w._version += 1
         if self.bias is not None:
-            self.bias.data[...] = _uniform(self.bias.shape, bound, self.bias.dtype)
+            self.bias.array[...] = _uniform(self.bias.shape, bound, self.bias.dtype)
             self.bias._version += 1
 
     def _padded(self, input: Tensor) -> tuple[Tensor, Any]:

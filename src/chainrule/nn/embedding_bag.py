@@ -30,7 +30,7 @@ def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool,
                              f"input is treated is a mini-batch of fixed length sequences. "
                              f"However, found offsets of type {type(offsets)}")
         b, n = input.shape
-        flat = input.data.reshape(-1)
+        flat = input.array.reshape(-1)
         bag = xp.repeat(xp.arange(b), n)
         psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
         return flat, bag, psw, b
@@ -39,7 +39,7 @@ def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool,
                          f"dimension {input.ndim}")
     if offsets is None:
         raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
-    off = offsets.data if isinstance(offsets, Tensor) else xp.asarray(offsets)
+    off = offsets.array if isinstance(offsets, Tensor) else xp.asarray(offsets)
     if off.ndim != 1 or off.dtype.kind not in "iu":
         raise ValueError(f"embedding_bag: offsets has to be a 1D integer Tensor, got shape "
                          f"{tuple(off.shape)} and dtype {off.dtype}")
@@ -61,7 +61,7 @@ def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool,
                          f"the input length {n}, got offsets {off.tolist()}")
     lengths = xp.diff(bounds)
     bag = xp.repeat(xp.arange(lengths.size), lengths)
-    return input.data, bag, per_sample_weights, int(lengths.size)
+    return input.array, bag, per_sample_weights, int(lengths.size)
 
 
 def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
@@ -197,7 +197,7 @@ class EmbeddingBag(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight.array[self.padding_idx] = 0
 
     def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:

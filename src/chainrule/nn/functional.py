@@ -246,7 +246,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
                                   "supported")
     if not isinstance(input, Tensor):
         input = Tensor._wrap(xp.asarray(input))
-    idx = input.data
+    idx = input.array
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
     n = weight.shape[0]

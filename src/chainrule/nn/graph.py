@@ -19,7 +19,7 @@ from chainrule.tensor import Tensor
 
 
 def _check_edges(edge_index: Any, num_nodes: int) -> Any:
-    idx = edge_index.data if isinstance(edge_index, Tensor) else xp.asarray(edge_index)
+    idx = edge_index.array if isinstance(edge_index, Tensor) else xp.asarray(edge_index)
     if idx.ndim != 2 or idx.shape[0] != 2 or idx.dtype.kind not in "iu":
         raise ValueError(f"edge_index must be an integer array of shape (2, E), got shape "
                          f"{tuple(idx.shape)} and dtype {idx.dtype}")
@@ -31,7 +31,7 @@ def _check_edges(edge_index: Any, num_nodes: int) -> Any:
 
 def scatter_sum(src: Tensor, index: Any, num_nodes: int) -> Tensor:
     """out[i] = Σ_{k : index[k] = i} src[k] for src (E, F); rows with no entry are 0."""
-    idx = index.data if isinstance(index, Tensor) else xp.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else xp.asarray(index)
     zeros = Tensor._wrap(xp.zeros((num_nodes, *src.shape[1:]), src.dtype))
     full = xp.broadcast_to(idx.reshape(-1, *([1] * (src.ndim - 1))), src.shape)
     return scatter_add(zeros, 0, Tensor._wrap(full), src)
@@ -61,7 +61,7 @@ def aggregate(x: Tensor, edge_index: Any, aggr: str = "sum") -> Tensor:
 def _scatter_max(x: Tensor, src: Any, dst: Any, n: int) -> Tensor:
     """Per-target maximum of the source rows, differentiable: a dense (N, N, F) masked max
     would be quadratic, so take the per-target arg-max edge with NumPy and gather it."""
-    vals = x.data[src]
+    vals = x.array[src]
     best = xp.full((n, *x.shape[1:]), -xp.inf, x.dtype)
     xp.maximum.at(best, dst, vals)
     # for each (target, feature), the first edge reaching the maximum

@@ -76,7 +76,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def _write(tensor: Tensor, values: Array) -> Tensor:
     """Copy ``values`` into ``tensor`` in place (no graph; the version counter moves on)."""
-    xp.copyto(tensor.data, values, casting="unsafe")
+    xp.copyto(tensor.array, values, casting="unsafe")
     tensor._version += 1
     return tensor
 

@@ -113,7 +113,7 @@ def _class_targets(name: str, input: Tensor, target: Tensor, ignore_index: int) 
         raise ValueError(f"{name}: expected target of shape {tuple(expected)} (input "
                          f"{tuple(input.shape)}"
                          f" minus the class dim), got {tuple(target.shape)}")
-    y = target.data
+    y = target.array
     keep = y != ignore_index
     n = input.shape[1]
     bad = keep & ((y < 0) | (y >= n))
@@ -201,14 +201,14 @@ def _index_distribution(input: Tensor, target: Tensor, weight: Tensor | None, ig
     """The target distribution q for class-index targets, and the total weight of the counted
     targets (the divisor of PyTorch's weighted mean)."""
     n = input.shape[1]
-    y = target.data
+    y = target.array
     shape = input.shape[:1] + input.shape[2:]
     if (weight is None and not label_smoothing and y.shape == shape and y.size
             and not 0 <= ignore_index < n and y.min() >= 0 and y.max() < n):
         # Fast path (the common case): plain one-hot, every target counted.
         return OneHot.apply(target, num_classes=n, dim=1, dtype=input.dtype), float(y.size)
     y, keep = _class_targets("cross_entropy", input, target, ignore_index)
-    w = xp.ones(n, input.dtype) if weight is None else weight.data.astype(input.dtype)
+    w = xp.ones(n, input.dtype) if weight is None else weight.array.astype(input.dtype)
     classes = xp.arange(n).reshape((1, n) + (1,) * (input.ndim - 2))
     q = (y[:, None] == classes) * ((1 - label_smoothing) * w[y])[:, None]
     if label_smoothing:
@@ -232,7 +232,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
     n = input.shape[1]
     _class_shape(weight, n, input.ndim, "nll_loss")
     y, keep = _class_targets("nll_loss", input, target, ignore_index)
-    w = xp.ones(n, input.dtype) if weight is None else weight.data.astype(input.dtype)
+    w = xp.ones(n, input.dtype) if weight is None else weight.array.astype(input.dtype)
     scale = (w[y] * keep).astype(input.dtype)
     picked = input.gather(1, Tensor._wrap(y[:, None])).squeeze(1)
     loss = -picked * Tensor._wrap(scale)
@@ -254,9 +254,9 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
                            "(probabilities must be floating point)")
     target = _as_target(target, input)
     _same_shape("binary_cross_entropy", input, target, strict=True)
-    if ((input.data < 0) | (input.data > 1)).any():
+    if ((input.array < 0) | (input.array > 1)).any():
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1, "
-                         f"got min {input.data.min()}, max {input.data.max()}")
+                         f"got min {input.array.min()}, max {input.array.max()}")
     loss = BinaryCrossEntropy.apply(input, target)
     if weight is not None:
         loss = loss * weight
@@ -290,7 +290,7 @@ def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
                          reduction: str = "mean") -> Tensor:
     """x where y = 1, max(0, margin − x) where y = −1."""
     target = _as_target(target, input)
-    t = target.data
+    t = target.array
     zero = Tensor._wrap(xp.zeros((), input.dtype))
     out = where(Tensor._wrap(t != 1), (margin - input).clamp(min=0), zero)
     out = out + where(Tensor._wrap(t != -1), input, zero)
@@ -320,7 +320,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         z = z * z
     others = (y[:, None] != xp.arange(n)).astype(input.dtype)
     if weight is not None:
-        others = others * weight.data.astype(input.dtype)[y][:, None]
+        others = others * weight.array.astype(input.dtype)[y][:, None]
     loss = (z * Tensor._wrap(others)).sum(1) * (1.0 / n)
     return _reduce(loss.squeeze(0) if squeeze and reduction == "none" else loss, reduction)
 
@@ -339,7 +339,7 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
     if log_target:
         loss = target.exp() * (target - input)
     else:
-        positive = Tensor._wrap(target.data > 0)
+        positive = Tensor._wrap(target.array > 0)
         safe = where(positive, target, 1.0)
         loss = where(positive, target * safe.log(), 0.0) - target * input
     if reduction == "batchmean":

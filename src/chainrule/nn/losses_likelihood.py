@@ -24,9 +24,9 @@ def _gaussian_var(input: Tensor, var: Any) -> Tensor:
         return Tensor._wrap(xp.full(input.shape, var, input.dtype))
     if not isinstance(var, Tensor):
         var = Tensor._wrap(xp.asarray(var, input.dtype))
-    if (var.data < 0).any():
+    if (var.array < 0).any():
         raise ValueError(f"gaussian_nll_loss: var has negative entry/entries (min "
-                         f"{var.data.min()})")
+                         f"{var.array.min()})")
     if var.shape == input.shape:
         return var
     if var.shape == input.shape[:-1]:  # homoscedastic: one variance per sample
@@ -86,7 +86,7 @@ def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: b
     else:
         loss = input - target * (input + eps).log()
     if full:
-        big = Tensor._wrap(target.data > 1)
+        big = Tensor._wrap(target.array > 1)
         y = where(big, target, 1.0)  # keeps log finite (and gradients clean) where masked
         stirling = y * y.log() - y + 0.5 * (2 * math.pi * y).log()
         loss = loss + where(big, stirling, 0.0)

@@ -72,7 +72,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
     mag1 = (input1 * input1).sum(dim) + _COSINE_EPS
     mag2 = (input2 * input2).sum(dim) + _COSINE_EPS
     cos = prod / (mag1 * mag2).sqrt()
-    y = target.data
+    y = target.array
     loss = (where(Tensor._wrap(y == 1), 1 - cos, 0.0)
             + where(Tensor._wrap(y == -1), (cos - margin).clamp(min=0), 0.0))
     return _reduce(loss, reduction)

@@ -34,7 +34,7 @@ class Parameter(Tensor):
     def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         if data is None:
             data = xp.empty((0,), default_float())
-        super().__init__(data.data if isinstance(data, Tensor) else data)
+        super().__init__(data.array if isinstance(data, Tensor) else data)
         self.requires_grad_(requires_grad)
 
     def __repr__(self) -> str:
@@ -279,7 +279,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and on self; returns self."""
@@ -297,9 +297,9 @@ class Module:
         dtype = xp.dtype(dtype)
         for t in [*self.parameters(), *self.buffers()]:
             if is_floating(t.dtype):
-                t.data = t.data.astype(dtype)
+                t.array = t.array.astype(dtype)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dtype)
+                    t.grad.array = t.grad.array.astype(dtype)
         return self
 
     def cuda(self, device: Any = None) -> Module:
@@ -357,7 +357,7 @@ class Module:
             if k not in state_dict:
                 continue
             value = state_dict[k]
-            arr = value.data if isinstance(value, Tensor) else xp.asarray(value)
+            arr = value.array if isinstance(value, Tensor) else xp.asarray(value)
             if tuple(arr.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {k}: copying a param with shape "
                               f"{tuple(arr.shape)} from checkpoint, the shape in current model "
@@ -376,8 +376,8 @@ class Module:
             for k, target in own.items():
                 if k in state_dict:
                     value = state_dict[k]
-                    arr = value.data if isinstance(value, Tensor) else xp.asarray(value)
-                    xp.copyto(target.data, arr.astype(target.dtype, copy=False))
+                    arr = value.array if isinstance(value, Tensor) else xp.asarray(value)
+                    xp.copyto(target.array, arr.astype(target.dtype, copy=False))
                     target._version += 1
         return IncompatibleKeys(missing, unexpected)
 

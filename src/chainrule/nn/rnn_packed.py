@@ -55,7 +55,7 @@ def run_packed(rnn: RNNBase, input: PackedSequence, hx: Any) -> tuple[PackedSequ
             h0 = h0[:, order]
             c0 = c0[:, order] if c0 is not None else None
     steps = xp.arange(x.shape[0])[:, None, None]
-    live = Tensor._wrap(steps < lengths.data[None, :, None])
+    live = Tensor._wrap(steps < lengths.array[None, :, None])
     out, hn, cn = rnn._layers(x, h0, c0, live)
     packed = pack_padded_sequence(out, lengths)
     result = PackedSequence(packed.data, input.batch_sizes, input.sorted_indices,

@@ -82,7 +82,7 @@ class _Modulo(Op):
     def _q(self) -> Tensor:
         a, b = self.inputs
         with xp.errstate(divide="ignore", invalid="ignore"):
-            return Tensor._wrap(xp.asarray(self.quotient(a.data, b.data)))
+            return Tensor._wrap(xp.asarray(self.quotient(a.array, b.array)))
 
 
 @register
@@ -182,7 +182,7 @@ greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 @tensor_method
 def equal(input: Tensor, other: Tensor) -> bool:
     """True if both tensors have the same shape and elements."""
-    return input.shape == other.shape and bool((input.data == other.data).all())
+    return input.shape == other.shape and bool((input.array == other.array).all())
 
 
 @tensor_method
@@ -201,9 +201,9 @@ def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
     for label, v in (("rtol", rtol), ("atol", atol)):
         if not v >= 0:
             raise ValueError(f"isclose: {label} must be >= 0, got {v}")
-    other = getattr(other, "data", other)
+    other = getattr(other, "array", other)
     try:
-        out = xp.isclose(input.data, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        out = xp.isclose(input.array, other, rtol=rtol, atol=atol, equal_nan=equal_nan)
     except ValueError:
         shapes = f"{tuple(input.shape)} and {tuple(xp.shape(other))}"
         raise RuntimeError(f"isclose: shapes {shapes} cannot be broadcast together") from None
@@ -214,4 +214,4 @@ def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
 def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
     """True if all elements are close (NumPy/PyTorch rule |a − b| ≤ atol + rtol·|b|)."""
-    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).data.all())
+    return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).array.all())

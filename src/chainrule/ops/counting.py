@@ -27,7 +27,7 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
         >>> cr.nonzero(cr.tensor([[0, 1], [2, 0]])).tolist()
         [[0, 1], [1, 0]]
     """
-    a = input.data
+    a = input.array
     if as_tuple:
         return tuple(_wrap(i) for i in xp.nonzero(xp.atleast_1d(a)))
     return _wrap(xp.argwhere(a))
@@ -50,7 +50,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     if dim is not None:
         raise NotImplementedError(f"unique: only dim=None (the flattened input) is supported, "
                                   f"got dim={dim}")
-    values, inverse, counts = xp.unique(input.data, return_inverse=True, return_counts=True)
+    values, inverse, counts = xp.unique(input.array, return_inverse=True, return_counts=True)
     out: list[Tensor] = [_wrap(values, input.dtype)]
     if return_inverse:
         out.append(_wrap(inverse.reshape(input.shape)))
@@ -70,7 +70,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         >>> cr.bincount(cr.tensor([0, 2, 2])).tolist()
         [1, 0, 2]
     """
-    a = input.data
+    a = input.array
     if input.ndim != 1 or a.dtype.kind not in "iu":
         raise RuntimeError(f"bincount: expected a 1-D integer tensor, got {input.dtype} of "
                            f"shape {tuple(input.shape)}")
@@ -80,7 +80,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
         raise ValueError(f"bincount: minlength must be >= 0, got {minlength}")
     if weights is None:
         return _wrap(xp.bincount(a, minlength=minlength))
-    w = weights.data if isinstance(weights, Tensor) else xp.asarray(weights)
+    w = weights.array if isinstance(weights, Tensor) else xp.asarray(weights)
     if w.shape != a.shape:
         raise RuntimeError(f"bincount: weights of shape {tuple(w.shape)} do not match input "
                            f"of shape {tuple(a.shape)}")
@@ -101,8 +101,8 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
         >>> cr.searchsorted(cr.tensor([1, 3, 5]), cr.tensor([3, 6])).tolist()
         [1, 3]
     """
-    seq = sorted_sequence.data
-    vals = input.data if isinstance(input, Tensor) else xp.asarray(input)
+    seq = sorted_sequence.array
+    vals = input.array if isinstance(input, Tensor) else xp.asarray(input)
     if side is not None:
         if side not in ("left", "right") or (right and side == "left"):
             raise RuntimeError(f"searchsorted: side must be 'left' or 'right' and agree with "
@@ -112,7 +112,7 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
         raise RuntimeError("searchsorted: sorted_sequence must have at least 1 dim, got a "
                            "0-D tensor")
     if sorter is not None:
-        seq = xp.take_along_axis(seq, sorter.data, -1)
+        seq = xp.take_along_axis(seq, sorter.array, -1)
     how = "right" if right else "left"
     dtype = xp.int32 if out_int32 else xp.int64
     if seq.ndim == 1:

@@ -133,7 +133,7 @@ class Det(Op):
         u, s, vh = unpack(SVD.apply(a, full_matrices=False), [(n, n), (n,), (n, n)])
         eye = _eye(n, a.dtype)
         others = (s.unsqueeze(-2) * (1 - eye) + eye).prod(-1)  # ∏_{j≠i} s_j
-        sign = Tensor._wrap(xp.linalg.det(u.data) * xp.linalg.det(vh.data))
+        sign = Tensor._wrap(xp.linalg.det(u.array) * xp.linalg.det(vh.array))
         return (u * (others * sign.unsqueeze(-1)).unsqueeze(-2)) @ vh
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:

@@ -136,7 +136,7 @@ class Pow(Op):
         a, b = self.inputs
         na, nb = self.needs_input_grad
         base = a
-        if na and not b.data.all():  # d/da a⁰ = 0, also at a = 0 (not 0·0⁻¹ = nan)
+        if na and not b.array.all():  # d/da a⁰ = 0, also at a = 0 (not 0·0⁻¹ = nan)
             base = where((a != 0) | (b != 0), a, 1.0)
         ga = g * b * base ** (b - 1) if na else None
         gb = g * self.output() * _safe_log(a) if nb else None
@@ -180,8 +180,8 @@ class Maximum(Op):
 
     def _weight_a(self) -> Tensor:
         a, b = self.inputs
-        wa = (a.data > b.data) + 0.5 * (a.data == b.data)
-        return Tensor._wrap(wa.astype(result_type(a.data, b.data), copy=False))
+        wa = (a.array > b.array) + 0.5 * (a.array == b.array)
+        return Tensor._wrap(wa.astype(result_type(a.array, b.array), copy=False))
 
 
 @register
@@ -199,8 +199,8 @@ class Minimum(Maximum):
 
     def _weight_a(self) -> Tensor:
         a, b = self.inputs
-        wa = (a.data < b.data) + 0.5 * (a.data == b.data)
-        return Tensor._wrap(wa.astype(result_type(a.data, b.data), copy=False))
+        wa = (a.array < b.array) + 0.5 * (a.array == b.array)
+        return Tensor._wrap(wa.astype(result_type(a.array, b.array), copy=False))
 
 
 @register

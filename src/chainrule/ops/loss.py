@@ -59,9 +59,9 @@ class CrossEntropy(Op):
         if saved is not None and not _mode.enabled and not forward_ad.levels:
             # Plain backward: straight on arrays, reusing the forward's softmax.
             logp, p = saved
-            ga = g.data * g.data.dtype.type(self.scale) if self.scale is not None else \
-                xp.expand_dims(g.data, self.dim)
-            qa = q.data
+            ga = g.array * g.array.dtype.type(self.scale) if self.scale is not None else \
+                xp.expand_dims(g.array, self.dim)
+            qa = q.array
             gx = gq = None
             if need_x:
                 gx = p * qa.sum(axis=self.dim, keepdims=True)

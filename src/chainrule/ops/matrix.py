@@ -168,5 +168,5 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = Non
         raise ValueError(f"cdist: p must be a non-negative number, got {p!r}")
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     if p == 0:
-        return Tensor._wrap((diff.data != 0).sum(-1).astype(diff.dtype))
+        return Tensor._wrap((diff.array != 0).sum(-1).astype(diff.dtype))
     return norm(diff, p, dim=-1)

@@ -101,7 +101,7 @@ def normalize_index(index: Any) -> Any:
         if index.dtype.kind not in "biu":
             raise IndexError(f"index: tensors used as indices must be long or bool, "
                              f"got {index.dtype}")
-        return index.data
+        return index.array
     if isinstance(index, list):
         return xp.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
     return index
@@ -424,7 +424,7 @@ class OneHot(Op):
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """Class indices as one-hot int64 vectors in a new last dim."""
-    idx = tensor.data
+    idx = tensor.array
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: expected an integer tensor, got {tensor.dtype}")
     n = int(idx.max()) + 1 if num_classes < 0 else num_classes

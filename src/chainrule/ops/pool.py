@@ -198,7 +198,7 @@ def _max_pool(x: Tensor, k: tuple[int, ...], s: tuple[int, ...], p: tuple[int, .
 def _argmax_of(x: Tensor, k: Any, s: Any, d: Any, pads: Pads, out: Any) -> Array:
     op = object.__new__(MaxPool2d)
     op.__dict__.update(kernel=k, stride=s, dilation=d, pads=pads, out_size=out)
-    op.forward(x.data)
+    op.forward(x.array)
     return op.argmax
 
 
@@ -281,7 +281,7 @@ def _separable(x: Tensor, mats: list[Tensor]) -> Tensor:
     A NaN or infinity reaches only the windows that contain it, as in PyTorch (a plain product
     with the matrices would spread 0·NaN to every window of the row).
     """
-    if not xp.isfinite(x.data).all():
+    if not xp.isfinite(x.array).all():
         return _separable_nonfinite(x, mats)
     return _contract(x, mats)
 
@@ -299,11 +299,11 @@ def _contract(x: Tensor, mats: list[Tensor]) -> Tensor:
 def _separable_nonfinite(x: Tensor, mats: list[Tensor]) -> Tensor:
     """``_contract`` of the finite part, then NaN, +inf or −inf in each window that holds one
     (NaN where both infinities meet, as their sum is)."""
-    finite = xp.isfinite(x.data)
+    finite = xp.isfinite(x.array)
     out = _contract(where(Tensor._wrap(finite), x, 0.0), mats)
-    masks = [Tensor._wrap((m.data != 0).astype(m.dtype)) for m in mats]
-    hits = [_contract(Tensor._wrap(sel.astype(x.dtype)), masks).data > 0
-            for sel in (xp.isnan(x.data), x.data == xp.inf, x.data == -xp.inf)]
+    masks = [Tensor._wrap((m.array != 0).astype(m.dtype)) for m in mats]
+    hits = [_contract(Tensor._wrap(sel.astype(x.dtype)), masks).array > 0
+            for sel in (xp.isnan(x.array), x.array == xp.inf, x.array == -xp.inf)]
     nan = hits[0] | (hits[1] & hits[2])
     special = xp.where(nan, xp.nan, xp.where(hits[1], xp.inf, -xp.inf)).astype(out.dtype)
     return where(Tensor._wrap(nan | hits[1] | hits[2]), Tensor._wrap(special), out)

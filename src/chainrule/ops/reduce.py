@@ -36,7 +36,7 @@ def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
 def _expand_back(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
     """A gradient of a reduction's output brought back to the input's shape."""
     if not keepdim and shape:
-        kept = list(g.data.shape)
+        kept = list(g.array.shape)
         for a in axes:
             kept.insert(a, 1)
         g = g.reshape(tuple(kept))
@@ -57,7 +57,7 @@ class Sum(Op):
         return out if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (_expand_back(g, self.inputs[0].data.shape, self.axes, self.keepdim),)
+        return (_expand_back(g, self.inputs[0].array.shape, self.axes, self.keepdim),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return Sum.apply(t, axes=self.axes, keepdim=self.keepdim)
@@ -141,7 +141,7 @@ class Cumprod(Op):
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x = self.inputs[0]
-        if x.data.all():
+        if x.array.all():
             out = self.output()
             return (Cumsum.apply((g * out).flip(self.dim), dim=self.dim).flip(self.dim) / x,)
         gk = g.transpose(self.dim, -1).unsqueeze(-2)
@@ -149,7 +149,7 @@ class Cumprod(Op):
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         x = self.inputs[0]
-        if x.data.all():
+        if x.array.all():
             return self.output() * Cumsum.apply(t / x, dim=self.dim)
         ti = t.transpose(self.dim, -1).unsqueeze(-1)
         return (self._others() * ti).sum(-2).transpose(self.dim, -1)
@@ -170,7 +170,7 @@ class Amax(Op):
         return xp.asarray(x.max(axis=self.axes, keepdims=self.keepdim))
 
     def _weights(self) -> Tensor:
-        x = self.inputs[0].data
+        x = self.inputs[0].array
         best = self.out if self.keepdim else xp.expand_dims(self.out, self.axes)
         hit = x == best
         return Tensor._wrap((hit / hit.sum(axis=self.axes, keepdims=True)).astype(x.dtype))
@@ -310,30 +310,30 @@ def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
     if dim is None:
-        if input.data.size == 0:
+        if input.array.size == 0:
             raise RuntimeError("argmax(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
-        return Tensor._wrap(xp.asarray(input.data.argmax(), xp.int64))
+        return Tensor._wrap(xp.asarray(input.array.argmax(), xp.int64))
     d = normalize_dims(dim, input.ndim, "argmax")[0]
     if input.shape and input.shape[d] == 0:
         raise IndexError(f"argmax(): Expected reduction dim {dim} to have non-zero size, got "
                          f"shape {tuple(input.shape)}")
-    return Tensor._wrap(input.data.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
+    return Tensor._wrap(input.array.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
 @tensor_method
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
     if dim is None:
-        if input.data.size == 0:
+        if input.array.size == 0:
             raise RuntimeError("argmin(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
-        return Tensor._wrap(xp.asarray(input.data.argmin(), xp.int64))
+        return Tensor._wrap(xp.asarray(input.array.argmin(), xp.int64))
     d = normalize_dims(dim, input.ndim, "argmin")[0]
     if input.shape and input.shape[d] == 0:
         raise IndexError(f"argmin(): Expected reduction dim {dim} to have non-zero size, got "
                          f"shape {tuple(input.shape)}")
-    return Tensor._wrap(input.data.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
+    return Tensor._wrap(input.array.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
 @tensor_method
@@ -342,8 +342,8 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input.ndim, "logsumexp")
     if input.ndim == 0:
         return input.clone()
-    top = input.data.max(axis=axes, keepdims=True, initial=-xp.inf) if input.data.size == 0 \
-        else input.data.max(axis=axes, keepdims=True)  # nothing to sum: log 0 = −inf
+    top = input.array.max(axis=axes, keepdims=True, initial=-xp.inf) if input.array.size == 0 \
+        else input.array.max(axis=axes, keepdims=True)  # nothing to sum: log 0 = −inf
     shift = Tensor._wrap(xp.nan_to_num(top, neginf=0.0, posinf=0.0))
     out = sum((input - shift).exp(), axes, keepdim=True).log() + shift
     return out if keepdim else out.squeeze(axes)
@@ -378,21 +378,21 @@ def _root(s: Tensor, power: float) -> Tensor:
 def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """True where every element along ``dim`` is non-zero."""
     axes = normalize_dims(dim, input.ndim, "all")
-    return Tensor._wrap(xp.asarray(input.data.all(axis=axes, keepdims=keepdim)))
+    return Tensor._wrap(xp.asarray(input.array.all(axis=axes, keepdims=keepdim)))
 
 
 @tensor_method
 def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """True where some element along ``dim`` is non-zero."""
     axes = normalize_dims(dim, input.ndim, "any")
-    return Tensor._wrap(xp.asarray(input.data.any(axis=axes, keepdims=keepdim)))
+    return Tensor._wrap(xp.asarray(input.array.any(axis=axes, keepdims=keepdim)))
 
 
 @tensor_method
 def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
     """Number of non-zero elements along ``dim``."""
     axes = normalize_dims(dim, input.ndim, "count_nonzero")
-    return Tensor._wrap(xp.asarray(xp.count_nonzero(input.data, axis=axes), xp.int64))
+    return Tensor._wrap(xp.asarray(xp.count_nonzero(input.array, axis=axes), xp.int64))
 
 
 def _cat_last(a: Tensor, b: Tensor) -> Tensor:

@@ -106,7 +106,7 @@ class LSTMSequence(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         if _mode.enabled or forward_ad.levels:
             return _composite_grads(self, g)
-        return tuple(None if x is None else Tensor._wrap(x) for x in self._bptt(g.data))
+        return tuple(None if x is None else Tensor._wrap(x) for x in self._bptt(g.array))
 
     def jvp(self, *tangents: Tensor | None) -> Tensor | None:
         # The tangent of the composite twin, by forward mode through it (a nested level; the
@@ -121,7 +121,7 @@ class LSTMSequence(Op):
             forward_ad.exit_level(level)
 
     def _bptt(self, gy: Array) -> tuple[Array | None, ...]:
-        xg, w_hh, h0, c0 = (x.data for x in self.inputs)
+        xg, w_hh, h0, c0 = (x.array for x in self.inputs)
         acts, dacts, cs, tcs, ok = self.saved
         T, B, G = acts.shape
         H = G // 4

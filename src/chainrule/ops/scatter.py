@@ -112,7 +112,7 @@ class ScatterReduce(Op):
         """1 where x reaches the output (no src value lands there, or ``include_self``)."""
         keep = xp.ones(x.shape, x.dtype)
         if not self.include_self:
-            keep[_along(index.data, self.dim)] = 0
+            keep[_along(index.array, self.dim)] = 0
         return Tensor._wrap(keep)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
@@ -123,22 +123,22 @@ class ScatterReduce(Op):
         if self.reduce == "sum":
             gx, gs = g * keep, Gather.apply(g, index, dim=d)
         elif self.reduce == "mean":
-            scaled = g / Tensor._wrap(xp.maximum(self._counts(x.data, index.data), 1))
+            scaled = g / Tensor._wrap(xp.maximum(self._counts(x.array, index.array), 1))
             gx, gs = scaled * keep, Gather.apply(scaled, index, dim=d)
         elif self.reduce == "prod":
-            if (x.data == 0).any() or (src.data == 0).any():
+            if (x.array == 0).any() or (src.array == 0).any():
                 raise RuntimeError("scatter_reduce: the gradient of reduce='prod' with zeros in "
                                    "the input or src is not supported")
             gx = g * out / x * keep
             gs = Gather.apply(g * out, index, dim=d) / src[_src_slices(index)]
         else:
-            hit_x = (x.data == out.data).astype(x.dtype)
+            hit_x = (x.array == out.array).astype(x.dtype)
             picked = Gather.apply(out, index, dim=d)
-            hit_src = (src.data[_src_slices(index)] == picked.data).astype(x.dtype)
+            hit_src = (src.array[_src_slices(index)] == picked.array).astype(x.dtype)
             ties = hit_x.copy()  # NOTE: as in PyTorch, an excluded self value still counts
-            xp.add.at(ties, _along(index.data, d), hit_src)
+            xp.add.at(ties, _along(index.array, d), hit_src)
             share = g / Tensor._wrap(xp.maximum(ties, 1))
-            gx = share * Tensor._wrap(hit_x * keep.data)
+            gx = share * Tensor._wrap(hit_x * keep.array)
             gs = Gather.apply(share, index, dim=d) * Tensor._wrap(hit_src)
         return (gx if nx else None), None, (_pad_to(gs, src.shape) if ns else None)
 
@@ -151,14 +151,14 @@ class ScatterReduce(Op):
             total = ScatterAdd.apply(tx * keep, index, ts[_src_slices(index)], dim=d)
             if self.reduce == "sum":
                 return total
-            return total / Tensor._wrap(xp.maximum(self._counts(x.data, index.data), 1))
+            return total / Tensor._wrap(xp.maximum(self._counts(x.array, index.array), 1))
         out = self.output()
         if self.reduce == "prod":
             rel = ScatterAdd.apply(tx / x * keep, index, (ts / src)[_src_slices(index)], dim=d)
             return out * rel
-        hit_x = Tensor._wrap((x.data == out.data).astype(x.dtype))
-        hit_src = Tensor._wrap((src.data[_src_slices(index)] == Gather.apply(
-            out, index, dim=d).data).astype(x.dtype))
+        hit_x = Tensor._wrap((x.array == out.array).astype(x.dtype))
+        hit_src = Tensor._wrap((src.array[_src_slices(index)] == Gather.apply(
+            out, index, dim=d).array).astype(x.dtype))
         ties = ScatterAdd.apply(hit_x, index, hit_src, dim=d)
         picked = ScatterAdd.apply(tx * hit_x * keep, index, ts[_src_slices(index)] * hit_src,
                                   dim=d)
@@ -189,7 +189,7 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor 
                            f"self {list(input.shape)} apart from dimension {d}"
                            + ("" if src is None or not src.ndim else
                               f" and to be no larger size than src {list(src.shape)}"))
-    idx = index.data
+    idx = index.array
     if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):
         bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
         raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {d} with size "
@@ -287,7 +287,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
                            f"self of shape {tuple(input.shape)} with {n} indices along dim {d} "
                            f"(expected {want})")
     size = input.shape[d] if input.ndim else 1
-    idx = index.data.reshape(-1)
+    idx = index.array.reshape(-1)
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = int(idx.max()) if idx.max() >= size else int(idx.min())
         raise RuntimeError(f"index_add(): index {bad} is out of bounds for dimension {d} with "
@@ -352,7 +352,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     except ValueError:
         raise RuntimeError(f"masked_scatter(): mask of shape {tuple(mask.shape)} does not "
                            f"broadcast with self of shape {tuple(input.shape)}") from None
-    where = xp.flatnonzero(xp.broadcast_to(mask.data, shape))
+    where = xp.flatnonzero(xp.broadcast_to(mask.array, shape))
     if source.numel() < where.size:
         raise RuntimeError(f"masked_scatter(): number of elements of source "
                            f"({source.numel()}) < number of ones in mask ({where.size})")

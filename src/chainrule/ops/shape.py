@@ -129,7 +129,7 @@ class Roll(Op):
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape (one dim may be -1)."""
     shape = _shape_arg(shape)
-    if shape == input.data.shape:
+    if shape == input.array.shape:
         return input
     if shape.count(-1) > 1:
         raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
@@ -137,10 +137,10 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
         known = 1
         for s in shape:
             known *= s if s != -1 else 1
-        if known == 0 or input.data.size % known:
+        if known == 0 or input.array.size % known:
             raise RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of shape "
-                               f"{tuple(input.shape)} (size {input.data.size})")
-        shape = tuple(input.data.size // known if s == -1 else s for s in shape)
+                               f"{tuple(input.shape)} (size {input.array.size})")
+        shape = tuple(input.array.size // known if s == -1 else s for s in shape)
     return Reshape.apply(input, shape=shape)
 
 
@@ -150,9 +150,9 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     ``t()``, ``permute``, a strided slice) would need a copy, so writes always reach the
     original; ``reshape`` copies when it must."""
     out = reshape(input, *shape)
-    if out is not input and not input.data.flags.c_contiguous and input.data.size > 1:
+    if out is not input and not input.array.flags.c_contiguous and input.array.size > 1:
         try:
-            xp.reshape(input.data, out.shape, copy=False)
+            xp.reshape(input.array, out.shape, copy=False)
         except ValueError:
             raise RuntimeError(
                 f"view: view size {list(out.shape)} is not compatible with input tensor's size "
@@ -235,8 +235,8 @@ def expand(input: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
     shape = _shape_arg(shape)
     lead = len(shape) - input.ndim
-    shape = tuple(input.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return input if shape == input.data.shape else Expand.apply(input, shape=shape)
+    shape = tuple(input.array.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return input if shape == input.array.shape else Expand.apply(input, shape=shape)
 
 
 @tensor_method
@@ -289,10 +289,10 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 def contiguous(input: Tensor) -> Tensor:
     """``input`` if its data is C-contiguous, else a contiguous copy (which stays in the
     graph)."""
-    return input if input.data.flags.c_contiguous else clone(input)
+    return input if input.array.flags.c_contiguous else clone(input)
 
 
 @tensor_method
 def is_contiguous(input: Tensor) -> bool:
     """Whether the data is laid out C-contiguously (as after ``contiguous()``)."""
-    return bool(input.data.flags.c_contiguous)
+    return bool(input.array.flags.c_contiguous)

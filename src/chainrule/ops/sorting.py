@@ -54,7 +54,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
         [1, 2, 0]
     """
     d = _dim(input, dim, "argsort")
-    return Tensor._wrap(_order(input.data, d, descending).astype(xp.int64, copy=False))
+    return Tensor._wrap(_order(input.array, d, descending).astype(xp.int64, copy=False))
 
 
 @tensor_method
@@ -86,7 +86,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     d = _checked_k(input, k, dim, "topk", lowest=0)
     if input.ndim == 0:
         return TopKResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
-    idx = _order(input.data, d, descending=largest)
+    idx = _order(input.array, d, descending=largest)
     idx = xp.take(idx, xp.arange(k), axis=d).astype(xp.int64, copy=False)
     index = Tensor._wrap(idx)
     return TopKResult(gather(input, d, index), index)
@@ -104,7 +104,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
     d = _checked_k(input, k, dim, "kthvalue", lowest=1)
     if input.ndim == 0:
         return KthValueResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
-    idx = xp.take(_order(input.data, d, False), [k - 1], axis=d).astype(xp.int64, copy=False)
+    idx = xp.take(_order(input.array, d, False), [k - 1], axis=d).astype(xp.int64, copy=False)
     index = Tensor._wrap(idx)
     values = gather(input, d, index)
     if not keepdim:

@@ -87,7 +87,7 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None
 
 def _counts(repeats: Any, n: int) -> Any:
     """``repeats`` as a 1-D int array of length ``n`` (or a scalar), checked."""
-    r = repeats.data if isinstance(repeats, Tensor) else xp.asarray(repeats)
+    r = repeats.array if isinstance(repeats, Tensor) else xp.asarray(repeats)
     if r.dtype.kind not in "iu" or r.ndim > 1:
         raise RuntimeError(f"repeat_interleave: repeats must be an int or a 1-D integer "
                            f"tensor, got {r.dtype} of shape {tuple(r.shape)}")

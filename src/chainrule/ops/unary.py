@@ -38,7 +38,7 @@ class _Unary(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         if _mode.enabled or forward_ad.levels:
             return (g * self.deriv(self.inputs[0], self.output()),)
-        return (g * self.deriv(self.inputs[0].data, self.out),)
+        return (g * self.deriv(self.inputs[0].array, self.out),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return t * self.deriv(self.inputs[0], self.output())
@@ -320,14 +320,14 @@ def _on(x: Any, array_fn: Any, tensor_fn: Any) -> Any:
 
 
 def _data(x: Any) -> Array:
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
 def _unary(op: type[Op]) -> Any:
     if getattr(op, "floating", False):
         def fn(input: Tensor) -> Tensor:
-            if input.data.dtype.kind in "biu":
+            if input.array.dtype.kind in "biu":
                 input = cast(input, default_float())
             return op.apply(input)
     else:
@@ -373,7 +373,7 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     if input.dtype == dtype:
         return input
     if not is_floating(dtype):
-        return Tensor._wrap(input.data.astype(dtype))
+        return Tensor._wrap(input.array.astype(dtype))
     return Cast.apply(input, dtype=dtype)
 
 

@@ -32,8 +32,8 @@ class Adadelta(Optimizer):
                                       maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "square_avg": xp.zeros_like(p.data),
-                "acc_delta": xp.zeros_like(p.data)}
+        return {"step": 0, "square_avg": xp.zeros_like(p.array),
+                "acc_delta": xp.zeros_like(p.array)}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         rho, eps = group["rho"], group["eps"]

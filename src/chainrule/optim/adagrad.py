@@ -39,7 +39,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
         return {"step": 0,
-                "sum": xp.full_like(p.data, group["initial_accumulator_value"])}
+                "sum": xp.full_like(p.array, group["initial_accumulator_value"])}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         state["step"] += 1

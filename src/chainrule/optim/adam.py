@@ -67,10 +67,10 @@ class Adam(Optimizer):
                                       maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        state = {"step": 0, "exp_avg": xp.zeros_like(p.data),
-                 "exp_avg_sq": xp.zeros_like(p.data)}
+        state = {"step": 0, "exp_avg": xp.zeros_like(p.array),
+                 "exp_avg_sq": xp.zeros_like(p.array)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+            state["max_exp_avg_sq"] = xp.zeros_like(p.array)
         return state
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -120,7 +120,7 @@ class Adamax(Optimizer):
                                       weight_decay=weight_decay, maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_inf": xp.zeros_like(p.data)}
+        return {"step": 0, "exp_avg": xp.zeros_like(p.array), "exp_inf": xp.zeros_like(p.array)}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, (beta1, beta2) = group["lr"], group["betas"]
@@ -158,8 +158,8 @@ class NAdam(Optimizer):
                                       maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(p.data),
-                "exp_avg_sq": xp.zeros_like(p.data)}
+        return {"step": 0, "mu_product": 1.0, "exp_avg": xp.zeros_like(p.array),
+                "exp_avg_sq": xp.zeros_like(p.array)}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
@@ -217,7 +217,7 @@ class RAdam(Optimizer):
                                       maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_avg_sq": xp.zeros_like(p.data)}
+        return {"step": 0, "exp_avg": xp.zeros_like(p.array), "exp_avg_sq": xp.zeros_like(p.array)}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]

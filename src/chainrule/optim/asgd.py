@@ -41,7 +41,7 @@ class ASGD(Optimizer):
                                       weight_decay=weight_decay, maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "eta": float(group["lr"]), "mu": 1.0, "ax": xp.zeros_like(p.data)}
+        return {"step": 0, "eta": float(group["lr"]), "mu": 1.0, "ax": xp.zeros_like(p.array)}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, lambd = group["lr"], group["lambd"]

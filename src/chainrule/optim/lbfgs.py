@@ -161,26 +161,26 @@ class LBFGS(Optimizer):
 
     def _flat_grad(self) -> Array:
         return xp.concatenate([
-            xp.zeros(p.data.size, p.dtype) if p.grad is None else p.grad.data.reshape(-1)
+            xp.zeros(p.array.size, p.dtype) if p.grad is None else p.grad.array.reshape(-1)
             for p in self._params])
 
     def _add_step(self, t: Any, d: Array) -> None:
         """Parameters += t·d (``d`` flat over all parameters)."""
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += (d[offset:offset + n] * t).reshape(p.data.shape).astype(p.dtype)
+            n = p.array.size
+            p.array += (d[offset:offset + n] * t).reshape(p.array.shape).astype(p.dtype)
             p._version += 1
             offset += n
 
     def _set_params(self, values: list[Array]) -> None:
         for p, v in zip(self._params, values):
-            p.data[...] = v
+            p.array[...] = v
             p._version += 1
 
     def _evaluate_at(self, closure: Callable[[], Any], t: Any, d: Array) -> tuple[float, Array]:
         """Loss and flat gradient at the parameters moved by t·d (then moved back)."""
-        x = [p.data.copy() for p in self._params]
+        x = [p.array.copy() for p in self._params]
         self._add_step(t, d)
         with enable_grad():
             loss = float(closure())

@@ -1,7 +1,7 @@
 """``Optimizer``: parameter groups, lazy per-parameter state and PyTorch-style state dicts.
 
 Subclasses implement ``_update(p, g, state, group)``, the update of one parameter from its
-gradient array, computed in place on ``p.data`` (NumPy ``out=``) so a step allocates nothing
+gradient array, computed in place on ``p.array`` (NumPy ``out=``) so a step allocates nothing
 beyond a shared scratch buffer.
 """
 
@@ -88,7 +88,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad.array[...] = 0
 
     @replayed
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
@@ -105,13 +105,13 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad.data
+                g = p.grad.array
                 if group.get("maximize", False):
-                    g = xp.negative(g, out=self._scratch(p.data, 2))
+                    g = xp.negative(g, out=self._scratch(p.array, 2))
                 state = self.state[p]
                 if not state:
                     state.update(self._init_state(p, group))
-                self._update(p.data, g, state, group)
+                self._update(p.array, g, state, group)
                 p._version += 1
         return loss
 
@@ -196,7 +196,7 @@ class Optimizer:
 def _as_state(value: Any, p: Tensor) -> Any:
     """A saved state entry as this optimizer keeps it: arrays in the parameter's dtype."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value.array
     if isinstance(value, xp.ndarray):
         if value.ndim == 0 and value.dtype.kind in "iu":
             return int(value)

@@ -38,11 +38,11 @@ class RMSprop(Optimizer):
                                       momentum=momentum, centered=centered, maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        state = {"step": 0, "square_avg": xp.zeros_like(p.data)}
+        state = {"step": 0, "square_avg": xp.zeros_like(p.array)}
         if group["momentum"] > 0:
-            state["momentum_buffer"] = xp.zeros_like(p.data)
+            state["momentum_buffer"] = xp.zeros_like(p.array)
         if group["centered"]:
-            state["grad_avg"] = xp.zeros_like(p.data)
+            state["grad_avg"] = xp.zeros_like(p.array)
         return state
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:

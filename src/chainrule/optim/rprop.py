@@ -45,8 +45,8 @@ class Rprop(Optimizer):
                                       maximize=maximize))
 
     def _init_state(self, p: Any, group: dict[str, Any]) -> dict[str, Any]:
-        return {"step": 0, "prev": xp.zeros_like(p.data),
-                "step_size": xp.full_like(p.data, group["lr"])}
+        return {"step": 0, "prev": xp.zeros_like(p.array),
+                "step_size": xp.full_like(p.array, group["lr"])}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
         (etaminus, etaplus), (lo, hi) = group["etas"], group["step_sizes"]

@@ -87,9 +87,9 @@ def main():
             t = lr * CONFIG["reg_rate"]
             for w in weights:  # regularisation on weights, as in the Playground
                 if CONFIG["regularization"] == "l2":
-                    w.data -= t * w.data
+                    w.array -= t * w.array
                 elif CONFIG["regularization"] == "l1":
-                    w.data[...] = np.sign(w.data) * np.maximum(np.abs(w.data) - t, 0.0)
+                    w.array[...] = np.sign(w.array) * np.maximum(np.abs(w.array) - t, 0.0)
     print(f"train loss {{evaluate(model, TRAIN):.6f}}")
     print(f"test loss {{evaluate(model, TEST):.6f}}")
 
@@ -109,7 +109,7 @@ def _rows(x: np.ndarray, y: np.ndarray) -> str:
 def script(session: Session) -> str:
     """Python source that rebuilds ``session``'s trained network and data and reports its losses."""
     c = session.config
-    state = {k: v.data.astype(np.float64).tolist() for k, v in session.net.state_dict().items()}
+    state = {k: v.array.astype(np.float64).tolist() for k, v in session.net.state_dict().items()}
     return _TEMPLATE.format(
         filename="playground_model.py",
         config=json.dumps(c),

@@ -34,8 +34,8 @@ class PlaygroundNet:
         for i in range(len(sizes) - 1):
             lin = cr.nn.Linear(sizes[i], sizes[i + 1])
             # TF Playground's init: weights U(−0.5, 0.5), biases 0.1.
-            lin.weight.data[...] = rng.uniform(-0.5, 0.5, lin.weight.shape)
-            lin.bias.data[...] = 0.1
+            lin.weight.array[...] = rng.uniform(-0.5, 0.5, lin.weight.shape)
+            lin.bias.array[...] = 0.1
             self.linears.append(lin)
             modules.append(lin)
             if i < len(sizes) - 2:
@@ -81,7 +81,7 @@ class PlaygroundNet:
             return
         t = self.config["learning_rate"] * rate
         for lin in self.linears:
-            w = lin.weight.data
+            w = lin.weight.array
             if kind == "l2":
                 w -= t * w
             else:
@@ -100,7 +100,7 @@ class PlaygroundNet:
             return float(self.loss(self.model(cr.tensor(x)), y).item())
 
     def zero_weights(self) -> int:
-        return int(sum((lin.weight.data == 0).sum() for lin in self.linears))
+        return int(sum((lin.weight.array == 0).sum() for lin in self.linears))
 
     # ---- pictures ----------------------------------------------------------------------------
     def activations(self, x: np.ndarray) -> list[np.ndarray]:
@@ -113,8 +113,8 @@ class PlaygroundNet:
             for m in mods[:-1]:
                 h = m(h)
                 if not isinstance(m, cr.nn.Linear):
-                    outs.append(h.data)
-            out = mods[-1](h).data[:, 0]
+                    outs.append(h.array)
+            out = mods[-1](h).array[:, 0]
         if self.config["problem"] == "classification":
             out = 2.0 / (1.0 + np.exp(-out)) - 1.0
         outs.append(out[:, None])
@@ -125,11 +125,11 @@ class PlaygroundNet:
 
     def weights(self) -> list[list[list[float]]]:
         """Per layer, the weight matrix as (in, out) nested lists, rounded for the wire."""
-        return [np.round(lin.weight.data.T.astype(np.float64), 5).tolist()
+        return [np.round(lin.weight.array.T.astype(np.float64), 5).tolist()
                 for lin in self.linears]
 
     def biases(self) -> list[list[float]]:
-        return [np.round(lin.bias.data.astype(np.float64), 5).tolist() for lin in self.linears]
+        return [np.round(lin.bias.array.astype(np.float64), 5).tolist() for lin in self.linears]
 
     def state_dict(self) -> dict[str, Any]:
         return self.model.state_dict()

@@ -345,7 +345,7 @@ class Session:
             save(state, buf)
             name, note = "playground.safetensors", "load with model.load_state_dict(cr.load(path))"
         except ImportError:
-            np.savez(buf, **{k: v.data for k, v in state.items()})
+            np.savez(buf, **{k: v.array for k, v in state.items()})
             name, note = "playground.npz", "cr.save unavailable here: saved as NumPy .npz"
         return {"type": "export", "format": "checkpoint", "filename": name, "note": note,
                 "base64": base64.b64encode(buf.getvalue()).decode()}

@@ -107,10 +107,10 @@ class DataParallelFit:
 
 
 class _Holder:
-    """A bare array with ``.data``, for ``sync_from_rank0``."""
+    """A bare array with ``.array``, for ``sync_from_rank0``."""
 
     def __init__(self, data: np.ndarray) -> None:
-        self.data = data
+        self.array = data
 
 
 def _presharded(batches: Iterable[Any]) -> bool:

@@ -72,13 +72,13 @@ class TrainingMonitor:
             problem = f"the loss became {'NaN' if math.isnan(value) else 'Inf'} ({value})"
         for name, p in self.model.named_parameters():
             if p.grad is not None:
-                grads[name] = _norm(p.grad.data)
-                kind = _bad(p.grad.data)
+                grads[name] = _norm(p.grad.array)
+                kind = _bad(p.grad.array)
                 if problem is None and kind:
                     problem = (f"the gradient of parameter '{name}' (shape {tuple(p.shape)}) "
                                f"became {kind}")
-            weights[name] = _norm(p.data)
-            kind = _bad(p.data)
+            weights[name] = _norm(p.array)
+            kind = _bad(p.array)
             if problem is None and kind:
                 problem = f"parameter '{name}' (shape {tuple(p.shape)}) became {kind}"
         record = {"step": self._step, "loss": value, "grad_norm": grads, "weight_norm": weights}
@@ -134,7 +134,7 @@ class TrainingMonitor:
             outs = out if isinstance(out, (tuple, list)) else (out,)
             for i, o in enumerate(outs):
                 if isinstance(o, Tensor) and o.dtype.kind == "f":
-                    kind = _bad(o.data)
+                    kind = _bad(o.array)
                     if kind and monitor.check_finite:
                         which = f" (output {i})" if len(outs) > 1 else ""
                         raise FloatingPointError(

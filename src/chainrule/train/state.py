@@ -15,7 +15,7 @@ def get_weights(model: Any) -> dict[str, np.ndarray]:
 
 
 def _array(v: Any) -> np.ndarray:
-    return v if isinstance(v, np.ndarray) else np.asarray(v.data)
+    return v if isinstance(v, np.ndarray) else np.asarray(v.array)
 
 
 def set_weights(model: Any, weights: dict[str, np.ndarray]) -> None:

@@ -86,7 +86,7 @@ def checkpoint(function: Callable[..., Any], *args: Any, use_reentrant: bool | N
     leaves = _leaves(tensors, stop={id(a) for a in inputs})
     tangents = {level: [tangent_of(t, level) for t in tensors] for level in forward_ad.levels}
     node = _Segment.apply(  # the segment as one node; its activations are freed here
-        *inputs, *leaves, packed=pack(tensors).data, function=function, args=args,
+        *inputs, *leaves, packed=pack(tensors).array, function=function, args=args,
         kwargs=kwargs, rng=rng, check=determinism_check == "default",
         meta=[(t.shape, t.dtype) for t in tensors], inputs_n=len(inputs), tangents=tangents)
     return _replace(outputs, dict(zip(map(id, tensors), unpack(node, tensors))))

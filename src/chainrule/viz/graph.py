@@ -111,7 +111,7 @@ class Graph:
         rows = [f"<b>{html.escape(name)}</b>"] if name else []
         rows.append(f"{tuple(t.shape)} {t.dtype}")
         if t.ndim == 0 or t.grad_fn is None and not t.requires_grad and t.numel() == 1:
-            rows.append(f"value {_short(t.data)}")
+            rows.append(f"value {_short(t.array)}")
         grad = self._grad_of(t) if self.show_grads else None
         if grad is not None:
             rows.append(f'<font color="#b03000">grad {html.escape(_short(grad))}</font>')
@@ -126,7 +126,7 @@ class Graph:
 
     def _grad_of(self, t: Tensor) -> Any:
         if t.grad is not None:
-            return t.grad.data
+            return t.grad.array
         return None
 
     def __str__(self) -> str:

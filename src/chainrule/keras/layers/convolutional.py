@@ -103,9 +103,9 @@ class _Conv(_WithActivation):
         cls = _nn_class("Conv", self.rank)
         conv = cls(in_channels, out_channels, kernel_size or self.kernel_size,
                    strides or self.strides, 0, self.dilation_rate, groups=groups, bias=bias)
-        initializers.glorot_uniform(conv.weight.data)
+        initializers.glorot_uniform(conv.weight.array)
         if bias:
-            initializers.zeros(conv.bias.data)
+            initializers.zeros(conv.bias.array)
         return conv
 
     def build(self, input_shape: Shape) -> None:
@@ -176,7 +176,7 @@ class _ConvTranspose(_Conv):
         self.conv = _nn_class("ConvTranspose", self.rank)(int(input_shape[-1]), self.filters,  # type: ignore[arg-type]
                         self.kernel_size, self.strides, 0, bias=False,
                         dilation=self.dilation_rate)
-        initializers.glorot_uniform(self.conv.weight.data.swapaxes(0, 1))
+        initializers.glorot_uniform(self.conv.weight.array.swapaxes(0, 1))
         if self.use_bias:
             self.add_weight("bias", (self.filters,), "zeros")
 
@@ -280,7 +280,7 @@ class DepthwiseConv2D(_Conv):
     def build(self, input_shape: Shape) -> None:
         c = int(input_shape[-1])  # type: ignore[arg-type]
         self.conv = self._make_conv(c, c * self.depth_multiplier, c, self.use_bias)
-        _glorot_depthwise(self.conv.weight.data, c, self.depth_multiplier)
+        _glorot_depthwise(self.conv.weight.array, c, self.depth_multiplier)
 
     def _keras_weights(self) -> list[KerasWeight]:
         kernel = (self.conv.weight, *_depthwise_layout(self.conv.weight.shape,
@@ -311,7 +311,7 @@ class SeparableConv2D(_Conv):
         c = int(input_shape[-1])  # type: ignore[arg-type]
         m = self.depth_multiplier
         self.depthwise = self._make_conv(c, c * m, c, False)
-        _glorot_depthwise(self.depthwise.weight.data, c, m)
+        _glorot_depthwise(self.depthwise.weight.array, c, m)
         self.pointwise = self._make_conv(c * m, self.filters, 1, self.use_bias, 1, 1)
 
     def call_linear(self, x: Tensor) -> Tensor:

@@ -47,9 +47,9 @@ class Dense(_WithActivation):
 
     def build(self, input_shape: Shape) -> None:
         self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
-        initializers.glorot_uniform(self.linear.weight.data)
+        initializers.glorot_uniform(self.linear.weight.array)
         if self.use_bias:
-            initializers.zeros(self.linear.bias.data)
+            initializers.zeros(self.linear.bias.array)
 
     def call_linear(self, x: Tensor) -> Tensor:
         return self.linear(x)
@@ -81,7 +81,7 @@ class Embedding(Layer):
 
     def build(self, input_shape: Shape) -> None:
         self.embedding = nn.Embedding(self.input_dim, self.output_dim)
-        initializers.uniform(self.embedding.weight.data, 0.05)
+        initializers.uniform(self.embedding.weight.array, 0.05)
 
     def _build_shape(self, shape: Shape) -> Shape:
         return (None,) * len(shape)

@@ -217,14 +217,14 @@ class Layer(nn.Module):
         """A new parameter of Keras's layout, initialised by name ('glorot_uniform', 'zeros',
         'ones', 'orthogonal', 'uniform' (±0.05)), registered as ``self.<name>``."""
         p = nn.Parameter(cr.zeros(*shape), requires_grad=trainable)
-        initializers.get(initializer)(p.data)
+        initializers.get(initializer)(p.array)
         setattr(self, name, p)
         return p
 
     def get_weights(self) -> list[np.ndarray]:
         """The layer's weights as NumPy arrays in Keras's order and layout (e.g. a Conv2D
         kernel (kh, kw, in, out)), non-trainable state (moving statistics) included."""
-        return [np.array(to_keras(t.data), copy=True) for t, to_keras, _ in self._keras_weights()]
+        return [np.array(to_keras(t.array), copy=True) for t, to_keras, _ in self._keras_weights()]
 
     def set_weights(self, weights: Sequence[Any]) -> None:
         """Load arrays in ``get_weights()``'s order and layout."""
@@ -234,11 +234,11 @@ class Layer(nn.Module):
                              f"{len(weights)} input weights.")
         for (t, to_keras, from_keras), w in zip(slots, weights):
             w = np.asarray(w)
-            want = to_keras(t.data).shape
+            want = to_keras(t.array).shape
             if tuple(want) != w.shape:
                 raise ValueError(f"Layer {self.name} weight shape {tuple(want)} is not "
                                  f"compatible with provided weight shape {w.shape}.")
-            t.data[...] = from_keras(w)
+            t.array[...] = from_keras(w)
 
     def _keras_weights(self) -> list[tuple[Tensor, Any, Any]]:
         """(tensor, to Keras's layout, from Keras's layout) per Keras weight, in Keras's order:

@@ -86,9 +86,9 @@ class Normalization(Layer):
         """Set ``mean`` and ``variance`` from ``data`` (an array, a Tensor, or an iterable of
         batches), reducing over every axis but ``axis``."""
         if isinstance(data, (np.ndarray, Tensor, list, tuple)):
-            arrays = [np.asarray(data.data if isinstance(data, Tensor) else data, np.float64)]
+            arrays = [np.asarray(data.array if isinstance(data, Tensor) else data, np.float64)]
         else:
-            arrays = [np.asarray(b.data if isinstance(b, Tensor) else b, np.float64)
+            arrays = [np.asarray(b.array if isinstance(b, Tensor) else b, np.float64)
                       for b in data]
         shape = (None, *arrays[0].shape[1:])
         if not self.built:
@@ -100,9 +100,9 @@ class Normalization(Layer):
         n = sum(int(np.prod([a.shape[d] for d in dims])) for a in arrays)
         mean = sum(a.sum(axis=dims, keepdims=True) for a in arrays) / n
         var = sum(((a - mean) ** 2).sum(axis=dims, keepdims=True) for a in arrays) / n
-        self.mean.data[...] = mean
-        self.variance.data[...] = var
-        self.count.data[...] = n
+        self.mean.array[...] = mean
+        self.variance.array[...] = var
+        self.count.array[...] = n
 
     def _keras_weights(self) -> list[tuple[Tensor, Any, Any]]:
         """``mean`` and ``variance`` in Keras's shape: the sizes along ``axis`` only."""

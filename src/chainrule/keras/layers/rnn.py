@@ -63,7 +63,7 @@ class _Recurrent(Layer):
                         "glorot_uniform")
         self.add_weight("recurrent_kernel", (u, g * u), "zeros")
         for i in range(g):
-            initializers.orthogonal(self.recurrent_kernel.data[:, i * u:(i + 1) * u])
+            initializers.orthogonal(self.recurrent_kernel.array[:, i * u:(i + 1) * u])
         if self.use_bias:
             self._build_bias()
 
@@ -194,7 +194,7 @@ class LSTM(_Recurrent):
     def _build_bias(self) -> None:
         super()._build_bias()
         if self.unit_forget_bias:
-            self.bias.data[self.units:2 * self.units] = 1.0
+            self.bias.array[self.units:2 * self.units] = 1.0
 
     def step(self, xw: Tensor, states: list[Tensor]) -> tuple[Tensor, list[Tensor]]:
         h, c = states

@@ -128,16 +128,16 @@ def sync_from_rank0(world: Any, tensors: list[Tensor]) -> None:
         return
     by_dtype: dict[Any, list[Tensor]] = {}
     for t in tensors:
-        by_dtype.setdefault(t.data.dtype, []).append(t)
+        by_dtype.setdefault(t.array.dtype, []).append(t)
     for dtype, group in by_dtype.items():
-        flat = np.concatenate([t.data.reshape(-1) for t in group]).astype(dtype, copy=False)
+        flat = np.concatenate([t.array.reshape(-1) for t in group]).astype(dtype, copy=False)
         world.run(lambda comm, flat=flat: comm.Bcast(flat, root=0),
                   "DistributedDataParallel broadcast")
         if world.rank != 0:
             offset = 0
             for t in group:
-                n = t.data.size
-                t.data[...] = flat[offset:offset + n].reshape(t.data.shape)
+                n = t.array.size
+                t.array[...] = flat[offset:offset + n].reshape(t.array.shape)
                 offset += n
 
 

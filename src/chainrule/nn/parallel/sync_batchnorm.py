@@ -81,7 +81,7 @@ class SyncBatchNorm(_BatchNorm):
             with no_grad():
                 self.num_batches_tracked.add_(1)
             if momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked.array)
             _ema(self.running_mean, mean.detach(), momentum)
             _ema(self.running_var, var.detach() * (n / (n - 1)), momentum)
         return _affine(centered * (var.reshape(shape) + self.eps).rsqrt(), self.weight, self.bias)

@@ -44,10 +44,10 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
         return Tensor._wrap(xp.zeros((), default_float()))
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        norms = [xp.abs(g.data).max() if g.data.size else 0.0 for g in grads]
+        norms = [xp.abs(g.array).max() if g.array.size else 0.0 for g in grads]
         total = float(max(norms))
     else:
-        total = float(sum(float((xp.abs(g.data.astype(xp.float64)) ** norm_type).sum())
+        total = float(sum(float((xp.abs(g.array.astype(xp.float64)) ** norm_type).sum())
                           for g in grads)) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
@@ -57,7 +57,7 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
     coef = max_norm / (total + 1e-6)
     if not coef >= 1.0:  # NaN/inf norms scale by NaN/0, as in PyTorch
         for g in grads:
-            g.data *= g.data.dtype.type(coef)
+            g.array *= g.array.dtype.type(coef)
             g._version += 1
     return Tensor._wrap(xp.asarray(total, grads[0].dtype))
 
@@ -68,7 +68,7 @@ def clip_grad_value_(parameters: Params, clip_value: float, foreach: Any = None)
     clip_value = float(clip_value)
     for p in _list(parameters):
         if p.grad is not None:
-            xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            xp.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)
             p.grad._version += 1
 
 
@@ -94,7 +94,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     offset = 0
     for p in params:
         n = p.numel()
-        p.data[...] = vec.data[offset:offset + n].reshape(p.shape)
+        p.array[...] = vec.array[offset:offset + n].reshape(p.shape)
         p._version += 1
         offset += n
 

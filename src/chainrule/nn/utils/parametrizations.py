@@ -99,8 +99,8 @@ class _SpectralNorm(Module):
 
     def _power_method(self, weight_mat: Tensor, n: int) -> None:
         """u ← W v / ‖W v‖, v ← Wᵀ u / ‖Wᵀ u‖, ``n`` times, in place (no gradient)."""
-        w = weight_mat.data
-        u, v = self._u.data, self._v.data
+        w = weight_mat.array
+        u, v = self._u.array, self._v.array
         with no_grad():
             for _ in range(n):
                 wu = w @ v
@@ -116,8 +116,8 @@ class _SpectralNorm(Module):
         weight_mat = self._matrix(weight)
         if self.training:
             self._power_method(weight_mat, self.n_power_iterations)
-        u = Tensor._wrap(self._u.data.copy())
-        v = Tensor._wrap(self._v.data.copy())
+        u = Tensor._wrap(self._u.array.copy())
+        v = Tensor._wrap(self._v.array.copy())
         sigma = (u * (weight_mat @ v)).sum()
         return weight / sigma
 

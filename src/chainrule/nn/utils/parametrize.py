@@ -62,11 +62,11 @@ class ParametrizationList(ModuleList):
                 raise ValueError(f"When `right_inverse` outputs one tensor, it may not change "
                                  f"the shape or dtype: {original.shape} {original.dtype} became "
                                  f"{new.shape} {new.dtype}")
-            original.data = new.data  # the same Parameter object, so optimizers keep it
+            original.array = new.array  # the same Parameter object, so optimizers keep it
             self._register("original", original)
         else:
             for i, t in enumerate(new):
-                self._register(f"original{i}", Parameter(t.data.copy(),
+                self._register(f"original{i}", Parameter(t.array.copy(),
                                                          requires_grad=original.requires_grad))
 
     def _register(self, name: str, t: Tensor) -> None:
@@ -101,7 +101,7 @@ class ParametrizationList(ModuleList):
                 if orig.shape != new.shape:
                     raise ValueError(f"right_inverse returned a tensor of shape {new.shape} for "
                                      f"an original of shape {orig.shape}")
-                orig.data[...] = new.data
+                orig.array[...] = new.array
                 orig._version += 1
 
 
@@ -227,7 +227,7 @@ def remove_parametrizations(module: Module, tensor_name: str,
                 raise ValueError(f"remove_parametrizations: the parametrized tensor has shape "
                                  f"{value.shape}, the original {original.shape}; pass "
                                  f"leave_parametrized=False")
-            original.data = value.data.astype(original.dtype, copy=True)
+            original.array = value.array.astype(original.dtype, copy=True)
             original._version += 1
     else:
         if not leave_parametrized:
@@ -236,7 +236,7 @@ def remove_parametrizations(module: Module, tensor_name: str,
         with no_grad():
             value = getattr(module, tensor_name)
         requires = any(o.requires_grad for o in plist.originals())
-        original = Parameter(value.data.copy(), requires_grad=requires)
+        original = Parameter(value.array.copy(), requires_grad=requires)
     delattr(type(module), tensor_name)
     delattr(module.parametrizations, tensor_name)
     if isinstance(original, Parameter):

@@ -44,7 +44,7 @@ class PackedSequence(namedtuple("PackedSequence",
             raise ValueError("PackedSequence: batch_sizes is required (build one with "
                              "pack_padded_sequence or pack_sequence)")
         if unsorted_indices is None and sorted_indices is not None:
-            unsorted_indices = Tensor._wrap(_invert(sorted_indices.data))
+            unsorted_indices = Tensor._wrap(_invert(sorted_indices.array))
         return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args: Any, **kwargs: Any) -> PackedSequence:
@@ -72,7 +72,7 @@ class PackedSequence(namedtuple("PackedSequence",
 
 
 def _order(seq: PackedSequence) -> Array | None:
-    return None if seq.sorted_indices is None else seq.sorted_indices.data
+    return None if seq.sorted_indices is None else seq.sorted_indices.array
 
 
 def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
@@ -93,7 +93,7 @@ def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
         >>> p.data.tolist(), p.batch_sizes.tolist()
         ([1.0, 4.0, 2.0, 5.0, 3.0], [2, 2, 1])
     """
-    lens = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths, xp.int64)
+    lens = xp.asarray(lengths.array if isinstance(lengths, Tensor) else lengths, xp.int64)
     x = input.transpose(0, 1) if batch_first else input
     if lens.ndim != 1 or lens.size != x.shape[1]:
         raise ValueError(f"pack_padded_sequence: expected {x.shape[1]} lengths (one per "
@@ -138,7 +138,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
         (padded (T, B, *) or (B, T, *), lengths (B,) int64), T = ``total_length`` or the
         longest length.
     """
-    bs = sequence.batch_sizes.data
+    bs = sequence.batch_sizes.array
     data = sequence.data
     steps, b = int(bs.size), int(bs[0]) if bs.size else 0
     if total_length is not None:

@@ -53,8 +53,8 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
     fn = WeightNorm(name, -1 if dim is None else dim)
     del module._parameters[name]
     module.register_parameter(name + "_g", Parameter(
-        _norm_except_dim(weight, _axis(weight, fn.dim)).data.copy()))
-    module.register_parameter(name + "_v", Parameter(weight.data))
+        _norm_except_dim(weight, _axis(weight, fn.dim)).array.copy()))
+    module.register_parameter(name + "_v", Parameter(weight.array))
     setattr(module, name, fn.compute_weight(module))
     module.register_forward_pre_hook(fn)
     return module
@@ -70,7 +70,7 @@ def remove_weight_norm(module: Module, name: str = "weight") -> Module:
             delattr(module, name + "_g")
             delattr(module, name + "_v")
             module.__dict__.pop(name, None)
-            module.register_parameter(name, Parameter(weight.data.copy()))
+            module.register_parameter(name, Parameter(weight.array.copy()))
             return module
     raise ValueError(f"weight_norm of '{name}' not found in {module}")
 

@@ -84,11 +84,11 @@ class MNIST(VisionDataset):
                       os.path.join(self.raw_folder, fname), self.checksums[fname])
 
     def __len__(self) -> int:
-        return len(self.data.data)
+        return len(self.data.array)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        img = pil_image().fromarray(self.data.data[index])
-        return self._apply(img, int(self.targets.data[index]))
+        img = pil_image().fromarray(self.data.array[index])
+        return self._apply(img, int(self.targets.array[index]))
 
     def extra_repr(self) -> str:
         return f"Split: {'Train' if self.train else 'Test'}"

@@ -155,7 +155,7 @@ def pad(img: Any, padding: int | Sequence[int], fill: float = 0,
         if padding_mode == "constant":
             return _pad_constant(img, [left, right, top, bottom], value=fill)
         widths = [(0, 0)] * (img.ndim - 2) + [(top, bottom), (left, right)]
-        return Tensor._wrap(xp.pad(img.data, widths, mode=padding_mode))
+        return Tensor._wrap(xp.pad(img.array, widths, mode=padding_mode))
     if padding_mode == "constant":
         from PIL import ImageOps
 
@@ -225,7 +225,7 @@ def resize(img: Any, size: int | Sequence[int],
     cols = Tensor._wrap(_triangle_weights(w, ow, antialias, x.dtype).T.copy())
     out = rows @ x @ cols
     if img.dtype == xp.uint8:
-        return Tensor._wrap(xp.clip(xp.round(out.data), 0, 255).astype(xp.uint8))
+        return Tensor._wrap(xp.clip(xp.round(out.array), 0, 255).astype(xp.uint8))
     return out if img.is_floating_point() else out.to(img.dtype)
 
 
