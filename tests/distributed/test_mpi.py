@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -152,3 +153,35 @@ def test_two_ranks_in_two_network_namespaces(namespaces):
     assert got[0] == "collectives" and len(got) == 5
     # 20 steps × 4 runs of the ConvNet's 0.6 M float64 gradients crossed the veth pair.
     assert rx_bytes(ip, ns[1], links[1]) - before > 20 * 4 * 600_000 * 8
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_processes_started_with_torchrun_variables_join_over_mpi():
+    """A job script's way: each process started alone with RANK / WORLD_SIZE / MASTER_ADDR /
+    MASTER_PORT, in an order other than their ranks."""
+    port = str(free_port())
+    procs = [subprocess.Popen([sys.executable, WORKERS, "collectives", "ddp_features"],
+                              env=env(RANK=str(r), WORLD_SIZE="3", MASTER_ADDR="127.0.0.1",
+                                      MASTER_PORT=port, CHECKS_TIMEOUT="200"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (2, 0, 1)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, f"exit {p.returncode}\n{out}\n{err[-3000:]}"
+    assert outs[1][0].split() == ["OK", "collectives", "OK", "ddp-features"]
+
+
+def test_torchrun_starts_a_data_parallel_job():
+    pytest.importorskip("torch")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+           "--master-port", str(free_port()), WORKERS, "collectives", "equivalence=mlp"]
+    done = subprocess.run(cmd, env=env(CHECKS_TIMEOUT="200"), capture_output=True, text=True,
+                          timeout=300)
+    got = passed(done)
+    assert got[0] == "collectives" and len(got) == 5
+    assert all(line.startswith("equivalence mlp") for line in got[1:])

@@ -52,5 +52,7 @@ def test_torchrun_variables_must_agree_with_mpi():
     assert ok.returncode == 0 and ok.stdout.split() == ["0", "1"], ok.stderr
     bad = run_singleton(RANK="1", WORLD_SIZE="2")
     assert bad.returncode != 0
-    assert "WORLD_SIZE=2 but MPI started this process as rank 0 of 1" in bad.stderr
+    assert "WORLD_SIZE=2 but MASTER_ADDR, MASTER_PORT not set" in bad.stderr
     assert "chainrule run -n N script.py" in bad.stderr
+    outside = run_singleton(RANK="2", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
+    assert outside.returncode != 0 and "RANK=2 is not in [0, WORLD_SIZE=2)" in outside.stderr

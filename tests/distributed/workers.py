@@ -110,7 +110,7 @@ def equivalence(model_name: str, opt_name: str, accumulate: int, b: int = 2) -> 
 
 def state(model: cr.nn.Module) -> np.ndarray:
     """Parameters and buffers (BatchNorm's running statistics) as one vector."""
-    return np.concatenate([np.asarray(t.data, dtype=np.float64).ravel()
+    return np.concatenate([np.asarray(t.array, dtype=np.float64).ravel()
                            for t in [*model.parameters(), *model.buffers()]])
 
 
@@ -188,8 +188,8 @@ def check_ddp_features() -> None:
     x = cr.full((4, 3), float(rank + 1))
     model(x, use_b=(rank == 0)).sum().backward()
     # a: used everywhere, averaged; b: used on rank 0 only, averaged with zeros; c: used nowhere.
-    assert np.allclose(model.module.a.weight.grad.data, 4 * (n + 1) / 2)
-    assert np.allclose(model.module.b.weight.grad.data, 4 / n)
+    assert np.allclose(model.module.a.weight.grad.array, 4 * (n + 1) / 2)
+    assert np.allclose(model.module.b.weight.grad.array, 4 / n)
     assert model.module.c.weight.grad is None
     # Without find_unused_parameters an unused parameter is reported at the next forward.
     plain = DDP(Branchy())
@@ -207,16 +207,16 @@ def check_ddp_features() -> None:
     tied(xs).sum().backward()
     want = np.zeros((2, 2))
     for r in range(n):
-        w = cr.tensor(lin.weight.data.copy(), requires_grad=True)
+        w = cr.tensor(lin.weight.array.copy(), requires_grad=True)
         (cr.tanh(cr.full((1, 2), float(r)) @ w.t()) @ w.t()).sum().backward()
-        want += w.grad.data / n
-    assert np.allclose(lin.weight.grad.data, want)
+        want += w.grad.array / n
+    assert np.allclose(lin.weight.grad.array, want)
     # Buffers: rank 0's running statistics reach every rank.
     bn = DDP(cr.nn.Sequential(cr.nn.Linear(3, 3), cr.nn.BatchNorm1d(3)))
     bn(cr.randn(5, 3) + rank).sum().backward()
     bn(cr.randn(5, 3)).sum().backward()
     stats: list[Any] = [None] * n
-    dist.all_gather_object(stats, bn.module[1].running_mean.data)
+    dist.all_gather_object(stats, bn.module[1].running_mean.array)
     assert all(np.array_equal(stats[0], s) for s in stats[1:])
     # Parameters that differ in shape across ranks are refused at wrap time.
     try:
@@ -265,7 +265,7 @@ def check_fit() -> None:
         return m, hist
 
     model, hist = run(4, os.path.join(folder, "ckpt.safetensors"))
-    mine = np.concatenate([p.data.ravel() for p in model.parameters()])
+    mine = np.concatenate([p.array.ravel() for p in model.parameters()])
     everyone: list[Any] = [None] * n
     dist.all_gather_object(everyone, (mine, hist.history))
     assert all(np.array_equal(everyone[0][0], e[0]) for e in everyone), "weights differ"
@@ -273,12 +273,12 @@ def check_fit() -> None:
     # Resume: once rank 0 has written, every rank loads its checkpoint, to the same state.
     dist.barrier()
     model.load_weights(os.path.join(folder, "ckpt.safetensors"))
-    resumed = np.concatenate([p.data.ravel() for p in model.parameters()])
+    resumed = np.concatenate([p.array.ravel() for p in model.parameters()])
     assert np.array_equal(resumed, mine)
     if rank == 0:
         with dist_off():
             single, single_hist = run(4 * n, None)
-        ref = np.concatenate([p.data.ravel() for p in single.parameters()])
+        ref = np.concatenate([p.array.ravel() for p in single.parameters()])
         err = float(np.abs(ref - mine).max())
         assert err < 1e-5, err
         for key in ("loss", "val_loss"):  # averaged over all ranks' samples
@@ -348,7 +348,7 @@ def check_resume() -> None:
     fresh_opt.load_state_dict(state["optimizer"])
     steps(fresh, fresh_opt, batches[10:])
     for a, b in zip(model.parameters(), fresh.parameters()):
-        assert np.array_equal(a.data, b.data)
+        assert np.array_equal(a.array, b.array)
     report("resume")
 
 

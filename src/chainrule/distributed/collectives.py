@@ -96,7 +96,7 @@ def _mpi_op(op: ReduceOp) -> Any:
 def _buffer(t: Tensor, what: str) -> np.ndarray:
     if not isinstance(t, Tensor):
         raise TypeError(f"{what}: expected a chainrule Tensor, got {type(t).__name__}")
-    arr = t.data
+    arr = t.array
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
@@ -132,8 +132,8 @@ def all_reduce(tensor: Tensor, op: ReduceOp = ReduceOp.SUM, group: Any = None,
     def finish() -> None:
         if ReduceOp(op) is ReduceOp.AVG:
             buf[...] /= world.size
-        if buf is not tensor.data:
-            tensor.data[...] = buf
+        if buf is not tensor.array:
+            tensor.array[...] = buf
 
     return _start(world, "all_reduce", lambda comm: comm.Allreduce(in_place, buf, op=mpi_op),
                   finish, async_op)
@@ -146,7 +146,7 @@ def broadcast(tensor: Tensor, src: int = 0, group: Any = None,
     _check_rank(world, src, "broadcast", "src")
     buf = _buffer(tensor, "broadcast")
     _agree(world, "broadcast", buf, src)
-    finish = None if buf is tensor.data else lambda: tensor.data.__setitem__(..., buf)
+    finish = None if buf is tensor.array else lambda: tensor.array.__setitem__(..., buf)
     return _start(world, "broadcast", lambda comm: comm.Bcast(buf, root=src), finish, async_op)
 
 
@@ -161,7 +161,7 @@ def all_gather(tensor_list: list[Tensor], tensor: Tensor, group: Any = None,
 
     def finish() -> None:
         for t, part in zip(tensor_list, out):
-            t.data[...] = part
+            t.array[...] = part
 
     return _start(world, "all_gather", lambda comm: comm.Allgather(send, out), finish,
                   async_op)
@@ -176,14 +176,14 @@ def reduce_scatter(output: Tensor, input_list: list[Tensor], op: ReduceOp = Redu
     _check_avg(op, recv, "reduce_scatter")
     _check_list(world, input_list, recv.shape, "reduce_scatter", "input_list")
     _agree(world, "reduce_scatter", recv, list(ReduceOp).index(ReduceOp(op)))
-    send = np.stack([t.data for t in input_list]).astype(recv.dtype, copy=False)
+    send = np.stack([t.array for t in input_list]).astype(recv.dtype, copy=False)
     mpi_op = _mpi_op(op)
 
     def finish() -> None:
         if ReduceOp(op) is ReduceOp.AVG:
             recv[...] /= world.size
-        if recv is not output.data:
-            output.data[...] = recv
+        if recv is not output.array:
+            output.array[...] = recv
 
     return _start(world, "reduce_scatter",
                   lambda comm: comm.Reduce_scatter_block(send, recv, op=mpi_op), finish, async_op)
@@ -207,7 +207,7 @@ def gather(tensor: Tensor, gather_list: list[Tensor] | None = None, dst: int = 0
     def finish() -> None:
         if out is not None:
             for t, part in zip(gather_list or [], out):
-                t.data[...] = part
+                t.array[...] = part
 
     return _start(world, "gather", lambda comm: comm.Gather(send, out, root=dst), finish,
                   async_op)
@@ -223,11 +223,11 @@ def scatter(tensor: Tensor, scatter_list: list[Tensor] | None = None, src: int =
     send = None
     if world.rank == src:
         _check_list(world, scatter_list, recv.shape, "scatter", "scatter_list")
-        send = np.stack([t.data for t in scatter_list or []]).astype(recv.dtype, copy=False)
+        send = np.stack([t.array for t in scatter_list or []]).astype(recv.dtype, copy=False)
     elif scatter_list:
         raise ValueError(f"scatter: scatter_list must be given on the source rank {src} only; "
                          f"rank {world.rank} passed one")
-    finish = None if recv is tensor.data else lambda: tensor.data.__setitem__(..., recv)
+    finish = None if recv is tensor.array else lambda: tensor.array.__setitem__(..., recv)
     return _start(world, "scatter", lambda comm: comm.Scatter(send, recv, root=src), finish,
                   async_op)
 

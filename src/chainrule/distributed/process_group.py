@@ -1,9 +1,10 @@
 """The process group: which process this is, how many there are, and the MPI communicator
 that joins them (``torch.distributed``'s ``init_process_group`` and friends).
 
-Rank and world size come from the MPI launcher (``mpirun`` or ``chainrule run``). Where
-torchrun-style ``RANK`` / ``WORLD_SIZE`` variables are set too they must agree with it: MPI
-starts and connects the processes, the variables only describe them.
+Rank and world size come from the MPI launcher (``mpirun`` or ``chainrule run``); where
+torchrun-style ``RANK`` / ``WORLD_SIZE`` variables are set too they must agree with it. Processes
+that torchrun started instead (no MPI launcher, ``WORLD_SIZE`` > 1, ``MASTER_ADDR`` /
+``MASTER_PORT`` set) are joined into one communicator by ``rendezvous``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
+from chainrule.distributed import rendezvous
 from chainrule.distributed.comm_thread import CommThread, DistributedError, Pending
 
 __all__ = ["DistributedError", "destroy_process_group", "get_backend", "get_rank",
@@ -76,7 +78,8 @@ def is_available() -> bool:
 def init_process_group(backend: str | None = "mpi", init_method: str | None = None,
                        timeout: timedelta | None = None, world_size: int = -1, rank: int = -1,
                        store: Any = None, group_name: str = "") -> None:
-    """Join the processes started by the MPI launcher into the default process group.
+    """Join the processes started by the MPI launcher (or by torchrun) into the default
+    process group.
 
     Args:
         backend: ``"mpi"`` (``None`` means the same); the only backend.
@@ -105,12 +108,16 @@ def init_process_group(backend: str | None = "mpi", init_method: str | None = No
     if init_method not in (None, "env://") or store is not None:
         raise ValueError("init_process_group: MPI connects the processes itself; pass "
                          f"neither init_method ({init_method!r}) nor store")
+    timeout = timeout or DEFAULT_TIMEOUT
+    torchrun = rendezvous.torchrun_world()
+    comm = (rendezvous.join(*torchrun, timeout.total_seconds()) if torchrun is not None
+            else None)
     MPI = mpi()
     if MPI.Query_thread() < MPI.THREAD_SERIALIZED:
         raise RuntimeError("init_process_group: the MPI library must support threads "
                            "(MPI_THREAD_SERIALIZED or better); chainrule calls MPI from a "
                            "communication thread")
-    comm = MPI.COMM_WORLD
+    comm = comm or MPI.COMM_WORLD
     got_rank, got_size = comm.Get_rank(), comm.Get_size()
     for name, value, actual in (("world_size", world_size, got_size), ("rank", rank, got_rank),
                                 ("WORLD_SIZE", os.environ.get("WORLD_SIZE"), got_size),
@@ -121,7 +128,7 @@ def init_process_group(backend: str | None = "mpi", init_method: str | None = No
                     if got_size == 1 else "")
             raise ValueError(f"init_process_group: {name}={value} but MPI started this "
                              f"process as rank {got_rank} of {got_size}{hint}")
-    _world = _Group(comm.Dup(), timeout or DEFAULT_TIMEOUT)
+    _world = _Group(comm.Dup(), timeout)
     _abort_on_uncaught_exception()
 
 

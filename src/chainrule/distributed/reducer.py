@@ -40,9 +40,9 @@ class _Bucket:
 
     def __init__(self, index: list[int], params: Sequence[Tensor]) -> None:
         self.index = index
-        sizes = [params[i].data.size for i in index]
+        sizes = [params[i].array.size for i in index]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[index[0]].data.dtype)
+        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[index[0]].array.dtype)
         self.pending = len(index)
         self.request: Any = None
 
@@ -55,7 +55,7 @@ def build_buckets(params: Sequence[Tensor], bucket_cap_mb: float) -> list[list[i
     buckets: list[list[int]] = []
     open_: dict[Any, tuple[list[int], int]] = {}
     for i in reversed(range(len(params))):
-        arr = params[i].data
+        arr = params[i].array
         cap = (min(FIRST_BUCKET_MB, bucket_cap_mb) if not buckets else bucket_cap_mb) * 2**20
         index, nbytes = open_.get(arr.dtype, ([], 0))
         if index and nbytes + arr.nbytes > cap:
@@ -98,7 +98,7 @@ class Reducer:
     def check_same_parameters(self) -> None:
         """Raise if the ranks' parameters differ in number, shape or dtype (before any data
         moves), naming the first one that differs with each rank's shape."""
-        mine = [(n, tuple(p.shape), str(p.data.dtype)) for n, p in zip(self.names, self.params)]
+        mine = [(n, tuple(p.shape), str(p.array.dtype)) for n, p in zip(self.names, self.params)]
         everyone: list[Any] = [None] * self.world.size
         all_gather_object(everyone, mine)
         for r, theirs in enumerate(everyone):
@@ -153,7 +153,7 @@ class Reducer:
         if grad is None:
             bucket.view(k)[...] = 0
         else:
-            bucket.view(k)[...] = grad.data.reshape(-1)
+            bucket.view(k)[...] = grad.array.reshape(-1)
         bucket.pending -= 1
         while (self.next_bucket < len(self.buckets)
                and self.buckets[self.next_bucket].pending == 0):
@@ -184,7 +184,7 @@ class Reducer:
                 if p.grad is None:
                     p.grad = Tensor._wrap(total * scale)
                 else:
-                    np.multiply(total, scale, out=p.grad.data)
+                    np.multiply(total, scale, out=p.grad.array)
 
     def remove(self) -> None:
         """Unregister the hooks."""
