@@ -29,7 +29,7 @@ def _load_mnist(data_dir: str | None, download: bool) -> tuple[Any, Any, bool]:
         raise SystemExit(f"chainrule train: --data-dir {data_dir}: no such directory") from None
     except DatasetNotFoundError as e:
         raise SystemExit(f"chainrule train: --data-dir {data_dir} holds no MNIST data:\n"
-                         f"{e.describe('pass --data-dir DIR')}") from None
+                         f"{e}") from None
     return train, test, subset
 
 

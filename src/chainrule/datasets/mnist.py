@@ -59,13 +59,14 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 class DatasetNotFoundError(FileNotFoundError):
     """The data files are neither on disk nor downloadable; the message says where to put them.
 
-    ``describe(how)`` gives the same message with ``how`` (e.g. ``"pass --data-dir DIR"``) as the
-    way to name a directory, for front-ends whose users never see ``data_dir=``.
+    ``how`` is the way the message tells to name a directory (``"pass --data-dir DIR"`` for a
+    command line, whose users never see ``data_dir=``); ``describe(how)`` gives it with another.
     """
 
-    def __init__(self, name: str, missing: str, dirs: list[Path], errors: list[str]) -> None:
+    def __init__(self, name: str, missing: str, dirs: list[Path], errors: list[str],
+                 how: str = "pass data_dir=...") -> None:
         self.name, self.missing, self.dirs, self.errors = name, missing, dirs, errors
-        super().__init__(self.describe("pass data_dir=..."))
+        super().__init__(self.describe(how))
 
     def describe(self, how: str) -> str:
         where = "\n  ".join(str(d) for d in self.dirs)
@@ -262,12 +263,12 @@ def load_mnist_or_subset(data_dir: str | os.PathLike[str] | None = None, downloa
             raise NotADirectoryError(f"MNIST data directory {str(d)!r} does not exist")
         missing = [f for f in FILES if _find("mnist", f, [d]) is None]
         if missing and not download:
-            raise DatasetNotFoundError("mnist", missing[0], [d], [])
+            raise DatasetNotFoundError("mnist", missing[0], [d], [], how)
     try:
         return load_mnist(data_dir, download=download), False
     except DatasetNotFoundError as e:
         if data_dir is not None:
-            raise
+            raise DatasetNotFoundError(e.name, e.missing, e.dirs, e.errors, how) from None
         banner = "=" * 78
         print(f"{banner}\nWARNING: the full MNIST data is not available:\n{e.describe(how)}\n\n"
               f"FALLING BACK to the small subset shipped with chainrule (2,000 training and "
