@@ -65,6 +65,11 @@ def test_lines_fit_the_terminal_and_metrics_are_whole(width, use_tqdm) -> None:
     for metric in ("loss: 0.", "accuracy: 0.7500", "val_loss: 0.1250", "val_accuracy: 0.8750"):
         assert text.count(metric) >= 2, (metric, text)  # once per epoch, whole
     assert "\n\n" not in text and not any(line.isspace() for line in text.split("\n"))
+    # metrics that do not fit are left out whole, never cut inside a name or a number
+    assert text.count("accur") == text.count("accuracy: ") and text.count("los") == text.count(
+        "loss: ")
+    assert all(re.fullmatch(r"\d\.\d{4}", value) for value in
+               re.findall(r"(?:loss|accuracy): ([^ \]\r\n]*)", text))
     assert "validating 7" in text and "validating 3/7" in text  # the total is known after one
 
 

@@ -15,10 +15,6 @@ def _items(logs: Logs) -> list[str]:
     return [f"{k}: {v:.4f}" for k, v in logs.items() if isinstance(v, (int, float))]
 
 
-def _fmt(logs: Logs) -> str:
-    return " - ".join(_items(logs))
-
-
 def _fmt_time(seconds: float) -> str:
     if seconds >= 3600:
         return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
@@ -99,16 +95,25 @@ class ProgbarLogger(Callback):
         else:
             print(self._desc, file=out, flush=True)
 
-    def _redraw(self, text: str) -> None:
-        """Draw ``text`` over the line now drawn, cut to the terminal's width."""
-        text = text[:terminal_width(self._out()) - 1]
+    def _redraw(self, items: list[str]) -> None:
+        """Draw the ``items`` that fit the terminal's width over the line now drawn."""
+        width = terminal_width(self._out())
+        text = fit_lines(items, width)[0][:width - 1]
         print("\r" + text.ljust(self._drawn), end="", file=self._out(), flush=True)
         self._drawn = len(text)
 
-    def _refresh_bar(self, desc: str, postfix: str) -> None:
-        self.bar.ncols = terminal_width(self._out()) - 1
+    def _refresh_bar(self, desc: str, items: list[str]) -> None:
+        """Redraw the bar with as many whole ``items`` after it as leave it 10 columns."""
+        width = self.bar.ncols = terminal_width(self._out()) - 1
         self.bar.set_description_str(desc, refresh=False)
-        self.bar.set_postfix_str(postfix, refresh=True)
+        stats = dict(self.bar.format_dict, ncols=0, postfix=None)  # the line without bar
+        room = width - len(self.bar.format_meter(**stats)) - 2 - 2 - 10  # "||", ", ", bar
+        shown: list[str] = []
+        for item in items:
+            if len(" - ".join([*shown, item])) > room:
+                break
+            shown.append(item)
+        self.bar.set_postfix_str(" - ".join(shown), refresh=True)
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         if self.verbose != 1:
@@ -116,12 +121,12 @@ class ProgbarLogger(Callback):
         if self.bar is not None:
             self.bar.update(1)
             if batch % 10 == 0 or batch + 1 == self.steps:
-                self._refresh_bar(self._desc, _fmt(logs or {}))
+                self._refresh_bar(self._desc, _items(logs or {}))
         elif self._tty:
             elapsed = time.perf_counter() - self.start
             eta = elapsed / (batch + 1) * ((self.steps or batch + 1) - batch - 1)
-            self._redraw(f"{batch + 1}/{self.steps} - ETA: {_fmt_time(eta)} - "
-                         f"{_fmt(logs or {})}")
+            self._redraw([f"{batch + 1}/{self.steps}", f"ETA: {_fmt_time(eta)}",
+                          *_items(logs or {})])
 
     def on_test_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         if not self._in_fit or self.verbose != 1 or not (self.bar is not None or self._tty):
@@ -129,10 +134,10 @@ class ProgbarLogger(Callback):
         self._val_count = batch + 1
         of = f"/{self._val_steps}" if self._val_steps else ""
         if self.bar is not None:
-            self._refresh_bar(f"{self._desc} validating {batch + 1}{of}", "")
+            self._refresh_bar(f"{self._desc} validating {batch + 1}{of}", [])
         else:
             steps = self.steps or 0
-            self._redraw(f"{steps}/{steps} - validating {batch + 1}{of}")
+            self._redraw([f"{steps}/{steps}", f"validating {batch + 1}{of}"])
 
     def on_test_end(self, logs: Logs | None = None) -> None:
         if self._in_fit:
@@ -148,7 +153,7 @@ class ProgbarLogger(Callback):
                  *_items(logs or {})]
         out = self._out()
         if self.bar is not None:
-            self._refresh_bar(self._desc, "")
+            self._refresh_bar(self._desc, [])
             self.bar.close()
             items = items[3:]  # the bar shows steps and time
             if not items:
