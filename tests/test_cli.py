@@ -3,6 +3,7 @@ the shipped subset, and the playground's missing-dependency message."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -54,16 +55,20 @@ def test_falls_back_loudly_to_the_shipped_subset(tmp_path, monkeypatch, capsys):
     assert re.search(r"test accuracy: [0-9.]+  \(on the shipped SUBSET\)", out)
 
 
-def test_download_retries_come_before_the_fallback_warning(tmp_path, monkeypatch, capsys):
-    from chainrule.datasets import mnist
-
-    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(mnist.time, "sleep", lambda s: None)
-    monkeypatch.setitem(mnist.MIRRORS, "mnist", ["http://127.0.0.1:9/"])  # refused: offline
-    assert cli.main(["train", "mnist-cnn", "--epochs", "1", "--limit", "40",
-                     "--verbose", "0"]) == 0
-    err = capsys.readouterr().err
+def test_download_retries_come_before_the_fallback_warning(tmp_path):
+    """Through a real pipe, as a user redirecting the output sees it."""
+    offline = ("import sys, time\n"
+               "from chainrule.datasets import mnist\n"
+               "mnist.MIRRORS['mnist'] = ['http://127.0.0.1:9/']  # refused, as when offline\n"
+               "time.sleep = lambda s: None\n"
+               "from chainrule.cli import main\n"
+               "sys.exit(main(sys.argv[1:]))\n")
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_DATA"}
+    out = subprocess.run([sys.executable, "-c", offline, "train", "mnist-cnn", "--epochs", "1",
+                          "--limit", "40", "--verbose", "0"], capture_output=True, text=True,
+                         env={**env, "HOME": str(tmp_path)}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    err = out.stderr
     retries = [m.start() for m in re.finditer(r"failed \(attempt \d/3\)", err)]
     assert len(retries) == 3 and max(retries) < err.index("WARNING") < err.index("FALLING BACK")
 
