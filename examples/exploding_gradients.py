@@ -9,9 +9,9 @@ moves h(50) a lot, so the gradient ∂loss/∂(w, b) explodes by orders of magni
 1. The table: the gradient norm across w, before and after ``clip_grad_norm_`` (which keeps
    the direction and caps the length at ``--max-norm``).
 2. Gradient descent from w = 5, b = −2.5 (beside the cliff), with and without clipping. A step
-   is lr·gradient: without clipping, the step that meets the cliff is thousands of times the
-   others and throws (w, b) far away, where the loss is thousands and descent needs many steps
-   to come back. With clipping no step is longer than lr·max_norm, whatever the gradient, so
+   is lr·gradient: without clipping, the step that meets the cliff is hundreds of times the
+   others and throws (w, b) far away, where the loss is in the thousands and descent needs many
+   steps to come back. With clipping no step is longer than lr·max_norm, whatever the gradient, so
    (w, b) stay beside the cliff. Clipping bounds the steps; it does not make descent faster
    (far from the cliff the two runs are the same), and near the cliff the loss still jumps
    between the two sides as w crosses it.
