@@ -1,7 +1,13 @@
 """Character-level language model on Tiny Shakespeare: an LSTM or a small Transformer.
 
-    python examples/char_lm.py --model lstm --steps 1500
+    python examples/char_lm.py --model lstm --steps 1500 [--data input.txt]
     python examples/char_lm.py --model transformer --steps 1500 --compare-torch
+
+The text: tinyshakespeare (about 40,000 lines of Shakespeare's plays, 1.1 MB, from
+karpathy/char-rnn: https://raw.githubusercontent.com/karpathy/char-rnn/master/data/
+tinyshakespeare/input.txt). Its first 100,019 characters ship in ``examples/data/`` and are the
+default, so the script runs anywhere; for the whole corpus download that file and pass
+``--data input.txt`` (or set ``$TINYSHAKESPEARE`` to its path).
 
 The text is split by position: the first 90 % trains, the last 10 % validates. Training draws
 random windows of ``--seq-len + 1`` characters; the validation loss (nats per character) is the
@@ -20,15 +26,20 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = "/work/shared/data/tinyshakespeare/input.txt"
+EXCERPT = Path(__file__).resolve().parent / "data" / "tinyshakespeare_excerpt.txt"
+FULL_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/"
+            "input.txt")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["lstm", "transformer"], default="lstm")
-    p.add_argument("--data", default=os.environ.get("TINYSHAKESPEARE", DEFAULT_DATA))
+    p.add_argument("--data", default=os.environ.get("TINYSHAKESPEARE", str(EXCERPT)),
+                   help="the training text (default: $TINYSHAKESPEARE, else the shipped "
+                   "100 kB excerpt of tinyshakespeare)")
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=64)
@@ -43,13 +54,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--prompt", default="ROMEO:\n")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="BLAS / torch threads")
-    p.add_argument("--compare-torch", action="store_true")
-    return p.parse_args(argv)
+    p.add_argument("--compare-torch", action="store_true",
+                   help="train the same model in PyTorch side by side (needs torch)")
+    a = p.parse_args(argv)
+    if not os.path.isfile(a.data):
+        raise SystemExit(f"char_lm.py: --data {a.data}: no such file (tinyshakespeare is at "
+                         f"{FULL_URL})")
+    return a
 
 
 ARGS = parse_args()
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = str(ARGS.threads)  # before NumPy loads its BLAS
+if ARGS.compare_torch:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise SystemExit("char_lm.py: --compare-torch needs PyTorch, which is not installed "
+                         "(pip install torch)") from None
 
 import numpy as np  # noqa: E402
 
@@ -206,6 +228,8 @@ def copy_weights(src: Any, dst: Any) -> None:
 def main(a: argparse.Namespace) -> None:
     with open(a.data, encoding="utf-8") as f:
         text = f.read()
+    print(f"text: {a.data}" + (" (an excerpt of tinyshakespeare; the whole corpus: "
+                               f"{FULL_URL})" if Path(a.data) == EXCERPT else ""))
     chars = sorted(set(text))
     stoi = {c: i for i, c in enumerate(chars)}
     data = np.array([stoi[c] for c in text], np.int64)

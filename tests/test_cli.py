@@ -3,6 +3,7 @@ the shipped subset, and the playground's missing-dependency message."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -45,18 +46,68 @@ def test_train_one_epoch_on_a_tiny_slice(capsys):
 def test_falls_back_loudly_to_the_shipped_subset(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CHAINRULE_DATA", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert cli.main(["train", "mnist-cnn", "--epochs", "1", "--limit", "40", "--data-dir",
-                     str(tmp_path), "--no-download", "--verbose", "0"]) == 0
+    assert cli.main(["train", "mnist-cnn", "--epochs", "1", "--limit", "40", "--no-download",
+                     "--verbose", "0"]) == 0
     out, err = capsys.readouterr()
     assert "FALLING BACK" in err and "train-images-idx3-ubyte.gz" in err
+    assert "pass --data-dir DIR" in err and "data_dir=" not in err
     assert "MNIST (shipped subset): 40 training images" in out
     assert re.search(r"test accuracy: [0-9.]+  \(on the shipped SUBSET\)", out)
+
+
+def test_download_retries_come_before_the_fallback_warning(tmp_path):
+    """Through a real pipe, as a user redirecting the output sees it."""
+    offline = ("import sys, time\n"
+               "from chainrule.datasets import mnist\n"
+               "mnist.MIRRORS['mnist'] = ['http://127.0.0.1:9/']  # refused, as when offline\n"
+               "time.sleep = lambda s: None\n"
+               "from chainrule.cli import main\n"
+               "sys.exit(main(sys.argv[1:]))\n")
+    env = {k: v for k, v in os.environ.items() if k != "CHAINRULE_DATA"}
+    out = subprocess.run([sys.executable, "-c", offline, "train", "mnist-cnn", "--epochs", "1",
+                          "--limit", "40", "--verbose", "0"], capture_output=True, text=True,
+                         env={**env, "HOME": str(tmp_path)}, timeout=300)
+    assert out.returncode == 0, out.stderr
+    err = out.stderr
+    retries = [m.start() for m in re.finditer(r"failed \(attempt \d/3\)", err)]
+    assert len(retries) == 3 and max(retries) < err.index("WARNING") < err.index("FALLING BACK")
+
+
+@pytest.mark.parametrize("download", [False, True])
+def test_an_explicit_data_dir_without_data_is_an_error(tmp_path, monkeypatch, capsys, download):
+    from chainrule.datasets import mnist
+
+    monkeypatch.setattr(mnist.time, "sleep", lambda s: None)
+    monkeypatch.setitem(mnist.MIRRORS, "mnist", ["http://127.0.0.1:9/"])
+    flags = [] if download else ["--no-download"]
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "mnist-cnn", "--data-dir", "/nonexistent", *flags])
+    assert str(exit_.value.code) == "chainrule train: --data-dir /nonexistent: no such directory"
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["train", "mnist-cnn", "--data-dir", str(tmp_path), *flags])
+    message = str(exit_.value.code)
+    assert message.startswith(f"chainrule train: --data-dir {tmp_path} holds no MNIST data")
+    assert f"\n  {tmp_path}\n" in message and "pass --data-dir DIR" in message
+    assert ("could not be downloaded" in message) == download
+    assert "FALLING BACK" not in capsys.readouterr().err
 
 
 def test_playground_missing_gives_clear_message(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "chainrule.playground.server", None)
     assert cli.main(["playground", "--port", "0"]) == 1
     assert "pip install 'chainrule[playground]'" in capsys.readouterr().err
+
+
+def test_playground_help_needs_no_extra():
+    blocked = ("import sys\n"
+               "for name in ('starlette', 'uvicorn', 'websockets'):\n"
+               "    sys.modules[name] = None  # as if the playground extra were not installed\n"
+               "from chainrule.cli import main\n"
+               "sys.exit(main(['playground', '--help']))\n")
+    out = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: chainrule playground") and "--port" in out.stdout
+    assert "pip install 'chainrule[playground]'" in " ".join(out.stdout.split())
 
 
 def test_version_and_option_defaults_in_help(capsys) -> None:

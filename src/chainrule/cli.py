@@ -17,23 +17,20 @@ import numpy as np
 
 from chainrule import __version__
 
-BANNER = "=" * 78
-
 
 def _load_mnist(data_dir: str | None, download: bool) -> tuple[Any, Any, bool]:
-    """(train, test, is_subset): the full MNIST, else — loudly — the shipped subset."""
-    from chainrule.datasets import DatasetNotFoundError, load_mnist, load_subset
+    """(train, test, is_subset): the full MNIST, else — loudly — the shipped subset; an explicit
+    ``--data-dir`` without the data ends the command with an error naming it."""
+    from chainrule.datasets import DatasetNotFoundError, load_mnist_or_subset
 
     try:
-        train, test = load_mnist(data_dir, download=download)
-        return train, test, False
+        (train, test), subset = load_mnist_or_subset(data_dir, download)
+    except NotADirectoryError:
+        raise SystemExit(f"chainrule train: --data-dir {data_dir}: no such directory") from None
     except DatasetNotFoundError as e:
-        print(f"{BANNER}\nWARNING: the full MNIST data is not available:\n{e}\n\n"
-              f"FALLING BACK to the small subset shipped with chainrule (2,000 training and "
-              f"500 test images).\nAccuracy on it is NOT comparable to the full data set.\n"
-              f"{BANNER}", file=sys.stderr, flush=True)
-        train, test = load_subset()
-        return train, test, True
+        raise SystemExit(f"chainrule train: --data-dir {data_dir} holds no MNIST data:\n"
+                         f"{e}") from None
+    return train, test, subset
 
 
 def worksheet_model() -> Any:
@@ -85,6 +82,9 @@ def train_mnist_cnn(args: argparse.Namespace) -> int:
 
 
 def playground(argv: Sequence[str]) -> int:
+    from chainrule.playground.options import build_parser
+
+    build_parser().parse_args(argv)  # --help and bad options answered without the extra
     try:
         from chainrule.playground.server import main
     except ImportError as e:

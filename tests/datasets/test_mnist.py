@@ -142,3 +142,20 @@ def test_shipped_subset():
         assert np.array_equal(x, fx[:2000]) and np.array_equal(xt, fxt[:500])
 
 
+
+
+def test_load_mnist_or_subset_falls_back_only_without_a_data_dir(tmp_path, monkeypatch, capsys):
+    from chainrule.datasets import load_mnist_or_subset
+
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    ((x, y), (xt, yt)), subset = load_mnist_or_subset(download=False, how="use --data")
+    assert subset and x.shape == (2000, 28, 28) and xt.shape == (500, 28, 28)
+    err = capsys.readouterr().err
+    assert "FALLING BACK" in err and "(or use --data, or set CHAINRULE_DATA)" in err
+    with pytest.raises(NotADirectoryError, match="does not exist"):
+        load_mnist_or_subset(tmp_path / "absent", download=False)
+    with pytest.raises(DatasetNotFoundError, match=r"or use --data, or set") as e:
+        load_mnist_or_subset(tmp_path, download=False, how="use --data")
+    assert e.value.dirs == [tmp_path] and e.value.missing == "train-images-idx3-ubyte.gz"
+    assert "FALLING BACK" not in capsys.readouterr().err

@@ -57,7 +57,25 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """The data files are neither on disk nor downloadable; the message says where to put them."""
+    """The data files are neither on disk nor downloadable; the message says where to put them.
+
+    ``how`` is the way the message tells to name a directory (``"pass --data-dir DIR"`` for a
+    command line, whose users never see ``data_dir=``); ``describe(how)`` gives it with another.
+    """
+
+    def __init__(self, name: str, missing: str, dirs: list[Path], errors: list[str],
+                 how: str = "pass data_dir=...") -> None:
+        self.name, self.missing, self.dirs, self.errors = name, missing, dirs, errors
+        super().__init__(self.describe(how))
+
+    def describe(self, how: str) -> str:
+        where = "\n  ".join(str(d) for d in self.dirs)
+        why = ("" if not self.errors else
+               "\nand it could not be downloaded:\n  " + "\n  ".join(self.errors[-2:]))
+        return (f"{self.name}: {self.missing} was not found{why}\n"
+                f"Put the four files {', '.join(FILES)} into one of these directories (or its "
+                f"{self.name}/ subdirectory):\n  {where}\n"
+                f"(or {how}, or set CHAINRULE_DATA).")
 
 
 def default_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -129,7 +147,7 @@ def download(url: str, dest: str | os.PathLike[str], sha256: str | None = None,
                 os.unlink(tmp)
             if progress:
                 print(f"download of {url} failed (attempt {attempt}/{retries}): {e}",
-                      file=sys.stderr)
+                      file=sys.stderr, flush=True)
             if attempt < retries:
                 time.sleep(backoff * attempt)
     raise OSError(f"could not download {url} after {retries} attempts: {last}") from last
@@ -183,15 +201,7 @@ def locate(name: str = "mnist", data_dir: str | os.PathLike[str] | None = None,
                 except OSError as e:
                     errors.append(str(e))
         if path is None:
-            where = "\n  ".join(str(d) for d in dirs)
-            why = ("" if not download_missing else
-                   "\nand it could not be downloaded:\n  " + "\n  ".join(errors[-2:]))
-            raise DatasetNotFoundError(
-                f"{name}: {fname} was not found{why}\n"
-                f"Put the four files {', '.join(FILES)} into one of these directories (or its "
-                f"{name}/ subdirectory):\n  {where}\n"
-                f"(or pass data_dir=..., or set CHAINRULE_DATA)."
-            )
+            raise DatasetNotFoundError(name, fname, dirs, errors)
         found[fname] = path
     return found
 
@@ -235,3 +245,33 @@ def load_subset() -> Arrays:
     path = Path(__file__).parent / "assets" / "mnist_subset.npz"
     with np.load(path) as z:
         return (z["x_train"], z["y_train"]), (z["x_test"], z["y_test"])
+
+
+def load_mnist_or_subset(data_dir: str | os.PathLike[str] | None = None, download: bool = True,
+                         how: str = "pass --data-dir DIR") -> tuple[Arrays, bool]:
+    """MNIST, else — loudly, on stderr — the shipped subset: ``(arrays, is_subset)``.
+
+    For command-line programs: with no ``data_dir`` a missing data set falls back to
+    :func:`load_subset` after a warning saying how to get the full one (``how`` names the
+    program's option). An explicit ``data_dir`` is never silently replaced: when it is not a
+    directory, or holds no MNIST files and none could be downloaded into it, the
+    :class:`DatasetNotFoundError` (or ``NotADirectoryError``) is raised.
+    """
+    if data_dir is not None:
+        d = Path(data_dir).expanduser()
+        if not d.is_dir():
+            raise NotADirectoryError(f"MNIST data directory {str(d)!r} does not exist")
+        missing = [f for f in FILES if _find("mnist", f, [d]) is None]
+        if missing and not download:
+            raise DatasetNotFoundError("mnist", missing[0], [d], [], how)
+    try:
+        return load_mnist(data_dir, download=download), False
+    except DatasetNotFoundError as e:
+        if data_dir is not None:
+            raise DatasetNotFoundError(e.name, e.missing, e.dirs, e.errors, how) from None
+        banner = "=" * 78
+        print(f"{banner}\nWARNING: the full MNIST data is not available:\n{e.describe(how)}\n\n"
+              f"FALLING BACK to the small subset shipped with chainrule (2,000 training and "
+              f"500 test images).\nAccuracy on it is NOT comparable to the full data set.\n"
+              f"{banner}", file=sys.stderr, flush=True)
+        return load_subset(), True
