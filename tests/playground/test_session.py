@@ -63,6 +63,22 @@ def test_parse_csv_accepts_header_and_maps_labels():
     assert np.abs(pts).max() == pytest.approx(D.DOMAIN - 0.5)
 
 
+def test_parse_csv_accepts_class_names():
+    text = "x1,x2,species\n0,0,setosa\n1,1,virginica\n2,0,setosa\n0,2,virginica\n"
+    pts, lab = D.parse_csv(text, "classification")
+    # the same rows with 0/1 labels (sorted names: setosa → −1, virginica → +1)
+    pts01, lab01 = D.parse_csv("0,0,0\n1,1,1\n2,0,0\n0,2,1\n", "classification")
+    np.testing.assert_array_equal(pts, pts01)
+    np.testing.assert_array_equal(lab, lab01)
+    assert lab[np.argmin(np.abs(pts - pts.min(0)).sum(1))] == -1  # (0, 0) is a setosa
+    with pytest.raises(ValueError, match="two label values"):
+        D.parse_csv("0,0,a\n1,1,b\n2,0,c\n0,2,a\n", "classification")
+    with pytest.raises(ValueError, match="numeric labels.*'high'"):
+        D.parse_csv("0,0,0.5\n1,1,high\n2,0,1\n0,2,0\n", "regression")
+    with pytest.raises(ValueError, match="row 3: the label is empty"):
+        D.parse_csv("0,0,a\n1,1,b\n2,0, \n0,2,a\n", "classification")
+
+
 @pytest.mark.parametrize("text, match", [
     ("1,2\n3,4\n5,6\n7,8\n", "3 columns"),
     ("1,2,0\n3,x,1\n5,6,0\n7,8,1\n", "row 2"),
