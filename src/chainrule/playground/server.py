@@ -10,7 +10,6 @@ pages of other origins are refused. Closing the tab drops the session. See
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import itertools
@@ -32,6 +31,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from chainrule.playground.options import build_parser, export
 from chainrule.playground.session import MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_NEURONS, Session
 
 STATIC = Path(__file__).parent / "static"
@@ -323,17 +323,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``chainrule playground [--host 127.0.0.1] [--port 8000] [--open] [--allow-origin URL]``."""
-    p = argparse.ArgumentParser(prog="chainrule playground",
-                                description="Train a small network live in the browser.")
-    p.add_argument("--host", default="127.0.0.1", help="interface to listen on (127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    p.add_argument("--open", action="store_true", help="open the page in a web browser")
-    p.add_argument("--allow-origin", action="append", default=[], metavar="URL",
-                   help="also accept sessions from pages of this origin, e.g. "
-                        "https://course.example.org (repeatable; default: only the server's "
-                        "own pages)")
-    args = p.parse_args(argv)
+    """``chainrule playground [--host 127.0.0.1] [--port 8000] [--open] [--allow-origin URL]``
+    (``--export-site DIR`` writes the static site instead)."""
+    args = build_parser().parse_args(argv)
+    if args.export_site:
+        return export(args)
     serve(args.host, args.port, args.open, args.allow_origin)
     return 0
 
