@@ -34,6 +34,8 @@ OUTPUT_GRID = 50
 NEURON_GRID = 16
 MAX_PENDING_STEPS = 10
 MAX_WEIGHT = 100.0
+DIVERGED = ("training diverged (the loss is not finite); lower the learning rate and "
+            "press reset")
 
 DEFAULTS: dict[str, Any] = {
     "problem": "classification", "dataset": "circle", "noise": 0, "train_percent": 50,
@@ -146,6 +148,14 @@ def _quantize(v: np.ndarray) -> str:
     return base64.b64encode(q.tobytes()).decode()
 
 
+def _finite(v: Any) -> Any:
+    """``v`` (a number or nested lists of numbers) with NaN and ±inf as None: JSON has no
+    non-finite numbers, and a diverged run still sends the frame that shows it."""
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v if math.isfinite(v) else None
+
+
 def _grid(n: int) -> np.ndarray:
     """n×n points over [−6, 6]², row-major from the top row (x₂ = +6) down."""
     ticks = np.linspace(-D.DOMAIN, D.DOMAIN, n)
@@ -246,7 +256,9 @@ class Session:
             if self.generation != gen:
                 return
             idx = order[s:s + bs]
-            self.net.step(self.Xtr[idx], self.ytr[idx])
+            if not math.isfinite(self.net.step(self.Xtr[idx], self.ytr[idx])):
+                self.playing, self.pending_steps = False, 0
+                raise ValueError(DIVERGED)
             yield
         if self.generation != gen:
             return
@@ -255,8 +267,7 @@ class Session:
         if not (math.isfinite(self.train_loss) and math.isfinite(self.test_loss)):
             self.playing = False
             self.pending_steps = 0
-            raise ValueError("training diverged (the loss is not finite); lower the learning "
-                             "rate and press reset")
+            raise ValueError(DIVERGED)
 
     # ---- messages ----------------------------------------------------------------------------
     def handle_text(self, text: str | bytes | None) -> list[dict[str, Any]]:
@@ -329,11 +340,11 @@ class Session:
         reset, self.history_reset = self.history_reset, False
         self.dirty = False
         return {"type": "frame", "epoch": self.epoch, "playing": self.playing or self.busy,
-                "train_loss": self.train_loss, "test_loss": self.test_loss,
-                "history": history, "history_reset": reset,
+                "train_loss": _finite(self.train_loss), "test_loss": _finite(self.test_loss),
+                "history": _finite(history), "history_reset": reset,
                 "output": _quantize(out_map), "grid": OUTPUT_GRID,
                 "neurons": layers, "neuron_grid": NEURON_GRID,
-                "weights": self.net.weights(), "biases": self.net.biases(),
+                "weights": _finite(self.net.weights()), "biases": _finite(self.net.biases()),
                 "zero_weights": self.net.zero_weights(), "generation": self.generation}
 
     # ---- graph and export --------------------------------------------------------------------

@@ -356,8 +356,9 @@ function drawLinks(frame) {
     W.forEach((row, i) => row.forEach((w, j) => {
       const p = linkEls[l][i] && linkEls[l][i][j];
       if (!p) return;
-      p.setAttribute("stroke", css(Math.max(-1, Math.min(1, w))));
-      p.setAttribute("stroke-width", String(Math.min(10, 0.5 + Math.abs(w) * 3)));
+      if (w === null) w = NaN;  // not finite: a diverged run
+      p.setAttribute("stroke", Number.isNaN(w) ? "#888" : css(Math.max(-1, Math.min(1, w))));
+      p.setAttribute("stroke-width", String(Number.isNaN(w) ? 1 : Math.min(10, 0.5 + Math.abs(w) * 3)));
       p.setAttribute("stroke-opacity", w === 0 ? "0.15" : "1");
       p.dataset.value = String(w);
       p.firstChild.textContent = `Weight is ${w}`;
@@ -374,8 +375,9 @@ function onFrame(f) {
   $("epoch").textContent = String(f.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   $("epoch").dataset.value = f.epoch;
   const tl = $("test-loss"), tr = $("train-loss");
-  tl.textContent = f.test_loss.toFixed(3); tl.dataset.value = String(f.test_loss);
-  tr.textContent = f.train_loss.toFixed(3); tr.dataset.value = String(f.train_loss);
+  const shown = (v) => (v === null ? "NaN" : v.toFixed(3));  // null: not finite (diverged)
+  tl.textContent = shown(f.test_loss); tl.dataset.value = String(f.test_loss);
+  tr.textContent = shown(f.train_loss); tr.dataset.value = String(f.train_loss);
   $("zero-weights").textContent = f.zero_weights;
   $("play").classList.toggle("playing", f.playing);
   $("play").innerHTML = f.playing ? "&#x275A;&#x275A;" : "&#x25B6;";
