@@ -11,7 +11,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
-
 from test_browser import STATE, open_page, pause_and_settle, session_of, wait_config
 
 pytestmark = pytest.mark.browser
