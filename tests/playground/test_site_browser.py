@@ -135,3 +135,84 @@ def test_exported_site_trains_in_the_browser(pyodide_core, serve, context, tmp_p
     page.wait_for_selector("#graph-svg svg")
     page.screenshot(path=str(artifacts / "static-site.png"), full_page=True)
     assert all(r.startswith(url) or r.startswith("data:") for r in requests)
+
+
+# Pyodide's API as the worker uses it, answered by a LocalTab in this process (synchronous XHR
+# from the worker to the test's server): the page, its channel and the worker run for real.
+STUB_PYODIDE = """
+const rpc = (method, args) => {
+  const x = new XMLHttpRequest();
+  x.open("POST", "/rpc", false);
+  x.send(JSON.stringify({ method, args }));
+  return JSON.parse(x.responseText);
+};
+const list = (v) => ({ toJs: () => v, destroy: () => {} });
+export async function loadPyodide(options) {
+  rpc("loadPyodide", [options.indexURL]);
+  return {
+    version: "stub",
+    loadPackage: async (urls) => { rpc("loadPackage", [urls]); },
+    runPython: (code) => {
+      rpc("runPython", [code]);
+      return { hello: () => list(rpc("hello", [])), handle: (t) => list(rpc("handle", [t])),
+               train: (s) => list(rpc("train", [s])), get more() { return rpc("more", []); } };
+    },
+  };
+}
+"""
+
+
+def test_exported_page_and_worker_drive_a_local_tab(pyodide_core, context, tmp_path, artifacts):
+    """The static page's worker channel end to end, with Pyodide replaced by a stand-in that
+    forwards to a ``LocalTab`` here (the one part no registry lets us run: NumPy in wasm)."""
+    from chainrule.playground.browser import LocalTab
+
+    out = site.write_site(tmp_path / "site", pyodide_core, [])
+    (out / "pyodide" / "pyodide.mjs").write_text(STUB_PYODIDE)
+    calls: list[tuple[str, list]] = []
+    tab = LocalTab(seed=1)
+
+    class Handler(_Quiet):
+        def do_POST(self) -> None:
+            req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            calls.append((req["method"], req["args"]))
+            m = getattr(tab, req["method"], None)
+            result = (m if not callable(m) else m(*req["args"])) if m is not None else None
+            body = json.dumps(result).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(out)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url + "#dataset=xor&layers=8&optimizer=adam&batch_size=30&seed=1")
+        page.wait_for_function(f"{STATE}.frames > 0 && {STATE}.config && "
+                               f"{STATE}.config.dataset === 'xor'")
+        assert page.text_content("#conn") == "running in this page (Pyodide stub, chainrule " \
+                                               f"{site.chainrule.__version__})"
+        (urls,) = [a[0] for m, a in calls if m == "loadPackage"]
+        assert urls == [url + w for w in json.loads((out / "site.json").read_text())["wheels"]]
+        assert [a[0] for m, a in calls if m == "loadPyodide"] == [url + "pyodide/"]
+        assert tab.session.config["layers"] == [8] and tab.session.config["seed"] == 1
+        page.click("#play")
+        page.wait_for_function(f"{STATE}.frame.epoch >= 5", timeout=120_000)
+        page.click("#play")
+        page.wait_for_function(f"{STATE}.frame.playing === false")
+        page.wait_for_function(f"{STATE}.frame.epoch === {tab.session.epoch}")
+        assert page.text_content("#test-loss") == f"{tab.session.test_loss:.3f}"
+        page.evaluate("window.playground.setConfig({learning_rate: -1})")  # refused, shown
+        page.wait_for_function("!document.getElementById('error').hidden")
+        assert "learning_rate" in page.text_content("#error")
+        page.screenshot(path=str(artifacts / "static-site-worker.png"), full_page=True)
+        assert errors == []
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
