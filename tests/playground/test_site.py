@@ -74,10 +74,15 @@ def test_chainrule_wheel_imports_and_trains_from_the_zip(tmp_path):
     assert done.stdout.strip() == "1"
 
 
+LOCK = {"info": {"abi_version": "2026_0", "arch": "wasm32", "python": "3.14.2"},
+        "packages": {"numpy": {"file_name": "numpy-2.4.6-cp314-cp314-pyemscripten_2026_0_wasm32"
+                                            ".whl", "version": "2.4.6"}}}
+
+
 def fake_core(path):
     path.mkdir()
     for name in site.PYODIDE_FILES:
-        (path / name).write_text("{}" if name.endswith(".json") else name)
+        (path / name).write_text(json.dumps(LOCK) if name.endswith(".json") else name)
     return path
 
 
@@ -108,6 +113,13 @@ def test_export_says_which_part_is_missing(tmp_path):
     core = fake_core(tmp_path / "core")
     with pytest.raises(site.SiteError, match="numpy wheel .*nope.whl does not exist"):
         site.export_site(tmp_path / "out", pyodide=core, numpy_wheel=tmp_path / "nope.whl")
+    linux = tmp_path / "numpy-2.4.6-cp314-cp314-manylinux_2_27_x86_64.whl"
+    linux.write_bytes(b"wheel")
+    with pytest.raises(site.SiteError, match="not built for this Pyodide .*cp314-pyemscripten_"):
+        site.export_site(tmp_path / "out", pyodide=core, numpy_wheel=linux)
+    (core / LOCK["packages"]["numpy"]["file_name"]).write_bytes(b"wheel")  # a full distribution
+    site.export_site(tmp_path / "full", pyodide=core)
+    assert (tmp_path / "full" / "wheels" / LOCK["packages"]["numpy"]["file_name"]).is_file()
     (core / "pyodide-lock.json").write_text(json.dumps({"info": {}, "packages": {}}))
     with pytest.raises(site.SiteError, match="names no numpy"):
         site.export_site(tmp_path / "out", pyodide=core)

@@ -67,6 +67,10 @@ def export_site(out: str | Path, pyodide: str | Path | None = None,
         wheel = Path(numpy_wheel) if numpy_wheel else _numpy_wheel(core, lock, Path(tmp))
         if not wheel.is_file():
             raise SiteError(f"export-site: numpy wheel {wheel} does not exist")
+        tags = _tags(lock)
+        if not all(t in wheel.name for t in tags):
+            raise SiteError(f"export-site: {wheel.name} is not built for this Pyodide "
+                            f"(its wheels are tagged {'-'.join(tags)})")
         write_site(out, core, [wheel])
     return out
 
@@ -151,11 +155,20 @@ def _pyodide_core(tmp: Path, source: str | Path | None) -> Path:
     if not source.is_file():
         raise SiteError(f"export-site: --pyodide {source} is neither a folder nor a file")
     with tarfile.open(source) as t:
-        t.extractall(tmp / "npm", filter="data")
+        safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.11.4+
+        t.extractall(tmp / "npm", **safe)
     core = tmp / "npm" / "package"
     if not core.is_dir():
         raise SiteError(f"export-site: {source} is not the npm pyodide package (no package/)")
     return core
+
+
+def _tags(lock: dict) -> tuple[str, str]:
+    """The CPython ABI and platform tags of wheels for this Pyodide: ('cp314',
+    'pyemscripten_2026_0_wasm32')."""
+    info = lock["info"]
+    return ("cp" + "".join(info["python"].split(".")[:2]),
+            f"pyemscripten_{info['abi_version']}_{info['arch']}")
 
 
 def _numpy_wheel(core: Path, lock: dict, tmp: Path) -> Path:
@@ -166,12 +179,10 @@ def _numpy_wheel(core: Path, lock: dict, tmp: Path) -> Path:
     local = core / entry["file_name"]
     if local.is_file():
         return local
-    info = lock["info"]
-    py = "".join(info["python"].split(".")[:2])
-    platform = f"pyemscripten_{info['abi_version']}_{info['arch']}"
+    abi, platform = _tags(lock)
     cmd = [sys.executable, "-m", "pip", "download", f"numpy=={entry['version']}", "--no-deps",
-           "--only-binary=:all:", "--platform", platform, "--python-version", py,
-           "--implementation", "cp", "--abi", f"cp{py}", "-d", str(tmp / "numpy")]
+           "--only-binary=:all:", "--platform", platform, "--python-version", abi[2:],
+           "--implementation", "cp", "--abi", abi, "-d", str(tmp / "numpy")]
     print(f"looking for {entry['file_name']} with pip download", file=sys.stderr)
     done = subprocess.run(cmd, capture_output=True, text=True)
     found = sorted((tmp / "numpy").glob("numpy-*.whl"))
