@@ -1,7 +1,7 @@
 """The ``chainrule`` command.
 
     chainrule train mnist-cnn [--epochs N] [--batch-size B] [--data-dir D]
-    chainrule playground [--host H] [--port P] [--open]
+    chainrule playground [--host H] [--port P] [--open] | --export-site DIR
     chainrule run -n N [--hostfile H] script.py [args...]
 """
 
@@ -82,9 +82,11 @@ def train_mnist_cnn(args: argparse.Namespace) -> int:
 
 
 def playground(argv: Sequence[str]) -> int:
-    from chainrule.playground.options import build_parser
+    from chainrule.playground.options import build_parser, export
 
-    build_parser().parse_args(argv)  # --help and bad options answered without the extra
+    args = build_parser().parse_args(argv)  # --help and bad options answered without the extra
+    if args.export_site:
+        return export(args)
     try:
         from chainrule.playground.server import main
     except ImportError as e:
@@ -115,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--verbose", type=int, default=1, choices=[0, 1, 2],
                    help="0: silent, 1: a progress bar per epoch, 2: one line per epoch")
     sub.add_parser("playground", help="serve the interactive web playground "
-                   "([--host H] [--port P] [--open])", add_help=False)
+                   "([--host H] [--port P] [--open]), or write it as a static site "
+                   "(--export-site DIR)", add_help=False)
     sub.add_parser("run", help="run a script on N processes with mpirun "
                    "(-n N [--hostfile H] script.py [args...])", add_help=False)
     return p

@@ -44,8 +44,8 @@ def pause_and_settle(page, session) -> None:
 
 
 def heatmap_pixels(page) -> list[int]:
-    return page.evaluate("""Array.from(document.getElementById('heatmap').getContext('2d')
-                            .getImageData(0, 0, 50, 50).data)""")
+    return page.evaluate("""(() => { const c = document.getElementById('heatmap');
+        return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data); })()""")
 
 
 def test_xor_trains_to_low_test_loss(context, live_server, artifacts):
@@ -224,12 +224,8 @@ def test_graph_exports_upload_and_hover(context, live_server, artifacts, tmp_pat
 
     page.click("#graph")
     page.wait_for_function(f"{STATE}.lastGraph !== null")
-    graph = page.evaluate(f"{STATE}.lastGraph")
     text = page.text_content("#graph-out")
-    if graph["dot"] is not None:  # chainrule.viz is installed
-        assert text.lstrip().startswith("digraph") and "->" in text
-    else:
-        assert "not available" in text
+    assert text.lstrip().startswith("digraph") and "->" in text
 
     with page.expect_download() as dl:
         page.click("#export-script")

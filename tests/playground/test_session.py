@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -61,6 +62,22 @@ def test_parse_csv_accepts_header_and_maps_labels():
     pts, lab = D.parse_csv("x,y,c\n0,0,0\n1,1,1\n2,0,0\n0,2,1\n", "classification")
     assert sorted(lab.tolist()) == [-1, -1, 1, 1]
     assert np.abs(pts).max() == pytest.approx(D.DOMAIN - 0.5)
+
+
+def test_parse_csv_accepts_class_names():
+    text = "x1,x2,species\n0,0,setosa\n1,1,virginica\n2,0,setosa\n0,2,virginica\n"
+    pts, lab = D.parse_csv(text, "classification")
+    # the same rows with 0/1 labels (sorted names: setosa → −1, virginica → +1)
+    pts01, lab01 = D.parse_csv("0,0,0\n1,1,1\n2,0,0\n0,2,1\n", "classification")
+    np.testing.assert_array_equal(pts, pts01)
+    np.testing.assert_array_equal(lab, lab01)
+    assert lab[np.argmin(np.abs(pts - pts.min(0)).sum(1))] == -1  # (0, 0) is a setosa
+    with pytest.raises(ValueError, match="two label values"):
+        D.parse_csv("0,0,a\n1,1,b\n2,0,c\n0,2,a\n", "classification")
+    with pytest.raises(ValueError, match="numeric labels.*'high'"):
+        D.parse_csv("0,0,0.5\n1,1,high\n2,0,1\n0,2,0\n", "regression")
+    with pytest.raises(ValueError, match="row 3: the label is empty"):
+        D.parse_csv("0,0,a\n1,1,b\n2,0, \n0,2,a\n", "classification")
 
 
 @pytest.mark.parametrize("text, match", [
@@ -170,6 +187,11 @@ def test_divergence_is_reported_and_pauses():
     with pytest.raises(ValueError, match="diverged"), np.errstate(all="ignore"):
         train(s, 5)
     assert not s.playing
+    # the frame showing it is still valid JSON: non-finite numbers go as null
+    with np.errstate(all="ignore"):
+        frame = json.loads(json.dumps(s.frame(), allow_nan=False))
+    flat = [w for layer in frame["weights"] for row in layer for w in row]
+    assert None in [*flat, frame["train_loss"], frame["test_loss"]]
 
 
 def test_upload_csv_becomes_custom_dataset():
@@ -214,10 +236,51 @@ def test_checkpoint_export_loads_into_an_equal_model():
         np.testing.assert_array_equal(arrays[k], v.array)
 
 
-def test_graph_message_has_dot_or_explains():
-    (msg,) = Session("t", seed=1).handle({"type": "graph"})
-    assert msg["type"] == "graph"
-    assert (msg["dot"] or "").lstrip().startswith("digraph") or "not available" in msg["message"]
+def test_graph_message_has_the_step_graph_as_nodes_edges_and_dot():
+    s = Session("t", seed=1)
+    (msg,) = s.handle({"type": "graph"})
+    assert msg["type"] == "graph" and msg["dot"].lstrip().startswith("digraph")
+    nodes = {n["id"]: n for n in msg["nodes"]}
+    assert len(nodes) == len(msg["nodes"])
+    assert all(a in nodes and b in nodes for a, b in msg["edges"])
+    params = {n["label"]: n["shape"] for n in msg["nodes"] if n["kind"] == "param"}
+    assert params == {name: list(p.shape) for name, p in s.net.model.named_parameters()}
+    (out,) = [n for n in msg["nodes"] if n["kind"] == "output"]
+    assert out["label"] == "loss" and out["shape"] == []
+    ops = [n for n in msg["nodes"] if n["kind"] == "op"]
+    # every op has an input edge and one output edge; tensors hang between ops
+    assert all(sum(b == op["id"] for _, b in msg["edges"]) >= 1 for op in ops)
+    assert all(sum(a == op["id"] for a, _ in msg["edges"]) == 1 for op in ops)
+    assert {"linear", "tanh"} <= {op["label"] for op in ops}
+
+
+def test_set_weight_changes_the_live_model_and_its_losses():
+    s = Session("t", seed=1)
+    before = s.test_loss
+    s.handle({"type": "set_weight", "layer": 1, "i": 3, "j": 0, "value": -2.5})
+    assert s.net.linears[1].weight.array[0, 3] == -2.5
+    assert s.frame()["weights"][1][3][0] == -2.5  # the page's (in, out) layout
+    with cr.no_grad():
+        loss = s.net.evaluate(s.Xte, s.yte)
+    assert s.test_loss == loss != before
+    train(s, 1)  # training goes on from the new weight
+
+
+@pytest.mark.parametrize("msg, match", [
+    ({"layer": 3, "i": 0, "j": 0, "value": 1}, r"layer must be in \[0, 2\]"),
+    ({"layer": 0, "i": 2, "j": 0, "value": 1}, r"i must be in \[0, 1\]"),
+    ({"layer": 0, "i": 0, "j": 4, "value": 1}, r"j must be in \[0, 3\]"),
+    ({"layer": 0, "i": 0, "j": 0, "value": float("nan")}, "finite"),
+    ({"layer": 0, "i": 0, "j": 0, "value": 1e9}, r"weight must be in \[-100, 100\]"),
+    ({"layer": 0, "i": 0, "j": 0, "value": "1"}, "weight must be a number"),
+    ({"layer": 0.5, "i": 0, "j": 0, "value": 1}, "whole number"),
+])
+def test_set_weight_refuses_bad_values(msg, match):
+    s = Session("t", seed=1)
+    w = s.net.linears[0].weight.array.copy()
+    (reply,) = s.handle_text(json.dumps({"type": "set_weight", **msg}))
+    assert reply["type"] == "error" and re.search(match, reply["message"])
+    np.testing.assert_array_equal(s.net.linears[0].weight.array, w)
 
 
 def test_unexpected_errors_become_error_replies(monkeypatch):

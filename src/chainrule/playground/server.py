@@ -31,7 +31,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from chainrule.playground.options import build_parser
+from chainrule.playground.options import build_parser, export
 from chainrule.playground.session import MAX_LAYERS, MAX_MESSAGE_BYTES, MAX_NEURONS, Session
 
 STATIC = Path(__file__).parent / "static"
@@ -323,8 +323,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``chainrule playground [--host 127.0.0.1] [--port 8000] [--open] [--allow-origin URL]``."""
+    """``chainrule playground [--host 127.0.0.1] [--port 8000] [--open] [--allow-origin URL]``
+    (``--export-site DIR`` writes the static site instead)."""
     args = build_parser().parse_args(argv)
+    if args.export_site:
+        return export(args)
     serve(args.host, args.port, args.open, args.allow_origin)
     return 0
 

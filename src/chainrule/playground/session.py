@@ -7,7 +7,8 @@ text is shown in the page.
 
 Protocol (JSON text frames). Client → server: ``{"type": "config", "config": {...partial}}``,
 ``play``, ``pause``, ``step``, ``reset``, ``regenerate``, ``{"type": "upload", "csv": "..."}``,
-``graph``, ``{"type": "export", "format": "checkpoint" | "script"}``. Server → client:
+``graph``, ``{"type": "export", "format": "checkpoint" | "script"}``,
+``{"type": "set_weight", "layer": l, "i": i, "j": j, "value": v}``. Server → client:
 ``hello``, ``config``, ``data``, ``frame``, ``graph``, ``export``, ``error``.
 """
 
@@ -32,6 +33,9 @@ MAX_NEURONS = 8
 OUTPUT_GRID = 50
 NEURON_GRID = 16
 MAX_PENDING_STEPS = 10
+MAX_WEIGHT = 100.0
+DIVERGED = ("training diverged (the loss is not finite); lower the learning rate and "
+            "press reset")
 
 DEFAULTS: dict[str, Any] = {
     "problem": "classification", "dataset": "circle", "noise": 0, "train_percent": 50,
@@ -144,6 +148,14 @@ def _quantize(v: np.ndarray) -> str:
     return base64.b64encode(q.tobytes()).decode()
 
 
+def _finite(v: Any) -> Any:
+    """``v`` (a number or nested lists of numbers) with NaN and ±inf as None: JSON has no
+    non-finite numbers, and a diverged run still sends the frame that shows it."""
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v if math.isfinite(v) else None
+
+
 def _grid(n: int) -> np.ndarray:
     """n×n points over [−6, 6]², row-major from the top row (x₂ = +6) down."""
     ticks = np.linspace(-D.DOMAIN, D.DOMAIN, n)
@@ -222,6 +234,18 @@ class Session:
         self.config["dataset"] = "custom"
         self._make_data()
 
+    def set_weight(self, msg: dict[str, Any]) -> None:
+        """Set the weight from input ``i`` of layer ``layer`` to its output ``j`` (the link
+        clicked in the page) in the live model; training goes on from there."""
+        n = len(self.net.linears)
+        layer = int(_number("layer", msg.get("layer"), 0, n - 1, integer=True))
+        w = self.net.linears[layer].weight.array  # (out, in)
+        i = int(_number("i", msg.get("i"), 0, w.shape[1] - 1, integer=True))
+        j = int(_number("j", msg.get("j"), 0, w.shape[0] - 1, integer=True))
+        w[j, i] = _number("weight", msg.get("value"), -MAX_WEIGHT, MAX_WEIGHT)
+        self.train_loss = self.net.evaluate(self.Xtr, self.ytr)
+        self.test_loss = self.net.evaluate(self.Xte, self.yte)
+
     # ---- training ----------------------------------------------------------------------------
     def epoch_steps(self):  # noqa: ANN201 - a generator of nothing, one item per optimizer step
         """Run one epoch lazily, yielding after each mini-batch; stops early on a reset."""
@@ -232,7 +256,9 @@ class Session:
             if self.generation != gen:
                 return
             idx = order[s:s + bs]
-            self.net.step(self.Xtr[idx], self.ytr[idx])
+            if not math.isfinite(self.net.step(self.Xtr[idx], self.ytr[idx])):
+                self.playing, self.pending_steps = False, 0
+                raise ValueError(DIVERGED)
             yield
         if self.generation != gen:
             return
@@ -241,8 +267,7 @@ class Session:
         if not (math.isfinite(self.train_loss) and math.isfinite(self.test_loss)):
             self.playing = False
             self.pending_steps = 0
-            raise ValueError("training diverged (the loss is not finite); lower the learning "
-                             "rate and press reset")
+            raise ValueError(DIVERGED)
 
     # ---- messages ----------------------------------------------------------------------------
     def handle_text(self, text: str | bytes | None) -> list[dict[str, Any]]:
@@ -282,6 +307,8 @@ class Session:
             return self.config_messages()
         elif kind == "graph":
             return [self.graph()]
+        elif kind == "set_weight":
+            self.set_weight(msg)
         elif kind == "export":
             fmt = _choice("export format", msg.get("format"), ("checkpoint", "script"))
             return [self.export_checkpoint() if fmt == "checkpoint" else self.export_script()]
@@ -313,28 +340,39 @@ class Session:
         reset, self.history_reset = self.history_reset, False
         self.dirty = False
         return {"type": "frame", "epoch": self.epoch, "playing": self.playing or self.busy,
-                "train_loss": self.train_loss, "test_loss": self.test_loss,
-                "history": history, "history_reset": reset,
+                "train_loss": _finite(self.train_loss), "test_loss": _finite(self.test_loss),
+                "history": _finite(history), "history_reset": reset,
                 "output": _quantize(out_map), "grid": OUTPUT_GRID,
                 "neurons": layers, "neuron_grid": NEURON_GRID,
-                "weights": self.net.weights(), "biases": self.net.biases(),
+                "weights": _finite(self.net.weights()), "biases": _finite(self.net.biases()),
                 "zero_weights": self.net.zero_weights(), "generation": self.generation}
 
     # ---- graph and export --------------------------------------------------------------------
     def graph(self) -> dict[str, Any]:
-        """DOT text of one training step's graph from ``chainrule.viz.graph`` when present."""
+        """One training step's graph from ``chainrule.viz.graph``: its nodes and edges for the
+        page to draw, and the DOT text."""
         try:
             from chainrule import viz
             draw = viz.graph
         except (ImportError, AttributeError):
-            return {"type": "graph", "dot": None,
+            return {"type": "graph", "dot": None, "nodes": [], "edges": [],
                     "message": "chainrule.viz.graph is not available in this installation"}
         import chainrule as cr
         n = min(len(self.Xtr), self.config["batch_size"])
-        loss = self.net.loss(self.net.model(cr.tensor(self.Xtr[:n])), self.ytr[:n])
-        g = draw(loss)
-        dot = g if isinstance(g, str) else getattr(g, "source", None) or str(g)
-        return {"type": "graph", "dot": dot[:500_000], "message": None}
+        x = cr.tensor(self.Xtr[:n])
+        loss = self.net.loss(self.net.model(x), self.ytr[:n])
+        names = {"x": x, "loss": loss, **dict(self.net.model.named_parameters())}
+        g = draw(loss, names=names)
+        labels = {id(t): name for name, t in names.items()}
+        nodes = []
+        for k, t in enumerate(g.tensors):
+            kind = ("param" if t.requires_grad else "input") if t.grad_fn is None else "tensor"
+            nodes.append({"id": f"t{k}", "kind": "output" if t is loss else kind,
+                          "label": labels.get(id(t), ""), "shape": list(t.shape)})
+        for k, op in enumerate(g.ops):
+            nodes.append({"id": f"op{k}", "kind": "op", "label": op.name, "shape": None})
+        return {"type": "graph", "dot": g.source[:500_000], "nodes": nodes,
+                "edges": [list(e) for e in g.edges], "message": None}
 
     def export_checkpoint(self) -> dict[str, Any]:
         """The model's state dict via ``chainrule.save`` (safetensors); ``.npz`` if unavailable."""

@@ -1,5 +1,7 @@
-// chainrule playground: the page. All training happens on the server; this file draws the state
-// frames it receives over the WebSocket and sends the user's choices back. No build step.
+// chainrule playground: the page. All training happens in chainrule, on the server (over a
+// WebSocket) or, in an exported static site, in Pyodide in the browser (pyodide-transport.js
+// provides the same message channel); this file draws the frames it receives and sends the
+// user's choices back. No build step.
 "use strict";
 
 const FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2"];
@@ -26,6 +28,27 @@ function decode(b64) {
   return out;
 }
 
+// The output map: the n×n grid bilinearly interpolated to the canvas size, then coloured (and
+// thresholded when discretized, so the decision boundary is smooth too); lightened, as in TF
+// Playground, so the points in their class colours stand out.
+function drawMap(canvas, values, n, discretize) {
+  const W = canvas.width, H = canvas.height, ctx = canvas.getContext("2d"), img = ctx.createImageData(W, H);
+  for (let y = 0; y < H; y++) {
+    const fy = y * (n - 1) / (H - 1), r0 = Math.min(n - 2, Math.floor(fy)), ty = fy - r0;
+    for (let x = 0; x < W; x++) {
+      const fx = x * (n - 1) / (W - 1), c0 = Math.min(n - 2, Math.floor(fx)), tx = fx - c0, k = r0 * n + c0;
+      const top = values[k] + (values[k + 1] - values[k]) * tx;
+      const bottom = values[k + n] + (values[k + n + 1] - values[k + n]) * tx;
+      let v = top + (bottom - top) * ty;
+      if (discretize) v = v >= 0 ? 1 : -1;
+      const c = rgb(v), o = 4 * (y * W + x);
+      for (let i = 0; i < 3; i++) img.data[o + i] = Math.round(c[i] + (255 - c[i]) * 0.3);
+      img.data[o + 3] = 255;
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
 function paint(canvas, values, n, discretize) {
   const ctx = canvas.getContext("2d"), img = ctx.createImageData(n, n);
   for (let i = 0; i < n * n; i++) {
@@ -39,7 +62,8 @@ function paint(canvas, values, n, discretize) {
 
 // ---- connection -----------------------------------------------------------------------------
 function connect() {
-  ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws = window.playgroundTransport ? window.playgroundTransport()
+    : new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${location.pathname.replace(/[^/]*$/, "")}ws`);
   ws.onopen = () => { $("conn").textContent = "connected"; };
   ws.onclose = (e) => {
     $("conn").textContent = `disconnected (${e.code})`;
@@ -52,7 +76,8 @@ function connect() {
   };
 }
 
-function send(msg) {
+function send(msg) {  // a new action clears the banner; the reply to a refused one shows it again
+  $("error").hidden = true;
   if (!ws || ws.readyState !== WebSocket.OPEN) { showError("not connected"); return; }
   ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
 }
@@ -74,8 +99,13 @@ function showError(text) {
 $("error").addEventListener("click", () => { $("error").hidden = true; });
 
 const handlers = {
-  hello(msg) { state.session = msg.session; state.limits = msg.limits; $("session-id").textContent = msg.session; },
+  hello(msg) {
+    state.session = msg.session; state.limits = msg.limits; $("session-id").textContent = msg.session;
+    const fromUrl = hashConfig();
+    if (Object.keys(fromUrl).length) setConfig(fromUrl);
+  },
   error(msg) {
+    state.uploaded = false;
     if (state.unconfirmed > 0) { state.unconfirmed = 0; send({ type: "config", config: {} }); }
     showError(msg.message);
   },
@@ -83,15 +113,21 @@ const handlers = {
     state.unconfirmed = Math.max(0, state.unconfirmed - 1);
     if (state.unconfirmed > 0) return;  // a newer change is on its way; its echo comes later
     state.config = msg.config;
+    writeHash();
     syncControls();
     const shape = JSON.stringify([msg.config.features, msg.config.layers]);
     if (shape !== state.built) { state.built = shape; buildNetwork(); }
   },
-  data(msg) { state.data = msg; drawPoints(); },
+  data(msg) {
+    state.data = msg;
+    if (state.uploaded) { state.custom = { problem: state.config.problem, data: msg }; state.uploaded = false; drawDatasetThumbs(true); }
+    drawPoints();
+  },
   frame(msg) { onFrame(msg); },
   graph(msg) {
     state.lastGraph = msg;
     $("graph-out").textContent = msg.dot ? msg.dot : msg.message;
+    drawGraph(msg);
   },
   export(msg) {
     state.lastExport = msg;
@@ -149,7 +185,7 @@ $("csv").addEventListener("change", (e) => {
   if (file.size > (state.limits.max_message_bytes || 262144) - 100) {
     showError(`CSV file too large (${file.size} bytes)`); e.target.value = ""; return;
   }
-  file.text().then((text) => send({ type: "upload", csv: text }));
+  file.text().then((text) => { state.uploaded = true; send({ type: "upload", csv: text }); });
   e.target.value = "";
 });
 
@@ -168,17 +204,20 @@ function sketch(name, n = 120) {
   }
   return pts;
 }
-function drawDatasetThumbs() {
+function drawDatasetThumbs(rebuild = false) {
   const box = $("datasets"), c = state.config;
-  const names = DATASETS[c.problem];
-  if (box.dataset.problem !== c.problem) {
+  const custom = state.custom && state.custom.problem === c.problem;
+  const names = [...DATASETS[c.problem], ...(custom ? ["custom"] : [])];
+  if (rebuild || box.dataset.problem !== c.problem || box.children.length !== names.length) {
     box.innerHTML = ""; box.dataset.problem = c.problem;
     for (const name of names) {
       const cv = document.createElement("canvas");
-      cv.width = cv.height = 64; cv.id = "dataset-" + name; cv.title = name; cv.dataset.name = name;
+      cv.width = cv.height = 64; cv.id = "dataset-" + name; cv.dataset.name = name;
+      cv.title = name === "custom" ? "your uploaded data" : name;
       const ctx = cv.getContext("2d");
       ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, 64, 64);
-      for (const [x, y, l] of sketch(name)) {
+      const pts = name === "custom" ? [...state.custom.data.train, ...state.custom.data.test] : sketch(name);
+      for (const [x, y, l] of pts) {
         ctx.fillStyle = css(l); ctx.beginPath(); ctx.arc((x + 6) / 12 * 64, (6 - y) / 12 * 64, 1.6, 0, 6.3); ctx.fill();
       }
       cv.addEventListener("click", () => setConfig({ dataset: name }));
@@ -201,7 +240,7 @@ function buildNetwork() {
     const name = document.createElement("span"); name.className = "name"; name.textContent = FEATURE_LABELS[f];
     el.appendChild(name);
     el.title = (on ? "click to remove " : "click to add ") + FEATURE_LABELS[f];
-    if (!on) paint(el.firstChild, featureMap(f), 16, false);  // enabled ones come in frames
+    if (!on) { el.values = featureMap(f); el.grid = 16; paint(el.firstChild, el.values, 16, false); }  // enabled ones come in frames
     el.addEventListener("click", () => {
       const now = state.config.features;
       const next = now.includes(f) ? now.filter((x) => x !== f) : [...now, f];
@@ -250,11 +289,7 @@ function node(col, cls, id) {
   const cv = document.createElement("canvas"); cv.width = cv.height = 16;
   el.appendChild(cv); col.appendChild(el);
   // as in TF Playground, hovering a neuron shows its map in the big output view
-  el.addEventListener("mouseenter", () => {
-    const ctx = $("heatmap").getContext("2d");
-    ctx.imageSmoothingEnabled = true;
-    ctx.drawImage(cv, 0, 0, 50, 50);
-  });
+  el.addEventListener("mouseenter", () => { if (el.values) drawMap($("heatmap"), el.values, el.grid, false); });
   el.addEventListener("mouseleave", () => state.frame && drawHeatmap(state.frame));
   return el;
 }
@@ -280,6 +315,7 @@ function layoutLinks() {
         p.appendChild(title);
         p.addEventListener("mousemove", (e) => hover(e, p));
         p.addEventListener("mouseleave", () => { $("hovercard").hidden = true; });
+        p.addEventListener("click", (e) => editWeight(e, p));
         svg.appendChild(p); row.push(p);
       });
       layer.push(row);
@@ -293,6 +329,25 @@ function hover(e, p) {
   card.style.left = `${e.clientX - box.left + 10}px`; card.style.top = `${e.clientY - box.top + 10}px`;
   card.hidden = false;
 }
+// As in TF Playground: click a link, type a value, Enter; the live model takes it.
+function editWeight(e, p) {
+  const ed = $("weight-editor"), box = $("network").getBoundingClientRect();
+  ed.dataset.layer = p.dataset.layer; ed.dataset.i = p.dataset.i; ed.dataset.j = p.dataset.j;
+  ed.value = p.dataset.value || "";
+  ed.style.left = `${e.clientX - box.left + 10}px`; ed.style.top = `${e.clientY - box.top - 12}px`;
+  ed.hidden = false; ed.focus(); ed.select();
+}
+$("weight-editor").addEventListener("keydown", (e) => {
+  const ed = e.target;
+  if (e.key === "Escape") { ed.hidden = true; return; }
+  if (e.key !== "Enter") return;
+  const value = Number(ed.value);
+  if (ed.value.trim() === "" || !Number.isFinite(value)) { showError(`weight must be a number, got "${ed.value}"`); return; }
+  send({ type: "set_weight", layer: +ed.dataset.layer, i: +ed.dataset.i, j: +ed.dataset.j, value });
+  ed.hidden = true;
+});
+$("weight-editor").addEventListener("blur", (e) => { e.target.hidden = true; });
+
 window.addEventListener("resize", () => { if (state.config) { layoutLinks(); state.frame && drawLinks(state.frame); } });
 
 function drawLinks(frame) {
@@ -301,8 +356,9 @@ function drawLinks(frame) {
     W.forEach((row, i) => row.forEach((w, j) => {
       const p = linkEls[l][i] && linkEls[l][i][j];
       if (!p) return;
-      p.setAttribute("stroke", css(Math.max(-1, Math.min(1, w))));
-      p.setAttribute("stroke-width", String(Math.min(10, 0.5 + Math.abs(w) * 3)));
+      if (w === null) w = NaN;  // not finite: a diverged run
+      p.setAttribute("stroke", Number.isNaN(w) ? "#888" : css(Math.max(-1, Math.min(1, w))));
+      p.setAttribute("stroke-width", String(Number.isNaN(w) ? 1 : Math.min(10, 0.5 + Math.abs(w) * 3)));
       p.setAttribute("stroke-opacity", w === 0 ? "0.15" : "1");
       p.dataset.value = String(w);
       p.firstChild.textContent = `Weight is ${w}`;
@@ -319,21 +375,22 @@ function onFrame(f) {
   $("epoch").textContent = String(f.epoch).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   $("epoch").dataset.value = f.epoch;
   const tl = $("test-loss"), tr = $("train-loss");
-  tl.textContent = f.test_loss.toFixed(3); tl.dataset.value = String(f.test_loss);
-  tr.textContent = f.train_loss.toFixed(3); tr.dataset.value = String(f.train_loss);
+  const shown = (v) => (v === null ? "NaN" : v.toFixed(3));  // null: not finite (diverged)
+  tl.textContent = shown(f.test_loss); tl.dataset.value = String(f.test_loss);
+  tr.textContent = shown(f.train_loss); tr.dataset.value = String(f.train_loss);
   $("zero-weights").textContent = f.zero_weights;
   $("play").classList.toggle("playing", f.playing);
   $("play").innerHTML = f.playing ? "&#x275A;&#x275A;" : "&#x25B6;";
   drawHeatmap(f);
   f.neurons.forEach((maps, l) => maps.forEach((b64, j) => {
     const el = nodeEls[l] && nodeEls[l][j];
-    if (el) paint(el.firstChild, decode(b64), f.neuron_grid, false);
+    if (el) { el.values = decode(b64); el.grid = f.neuron_grid; paint(el.firstChild, el.values, el.grid, false); }
   }));
   drawLinks(f);
   drawLoss();
 }
 function drawHeatmap(f) {
-  paint($("heatmap"), decode(f.output), f.grid, $("discretize").checked);
+  drawMap($("heatmap"), decode(f.output), f.grid, $("discretize").checked);
 }
 function drawPoints() {
   const cv = $("points"), ctx = cv.getContext("2d");
@@ -361,6 +418,101 @@ function drawLoss() {
     ctx.stroke();
   }
 }
+
+// ---- computation graph ----------------------------------------------------------------------
+// Layered drawing, left to right: a node's column is its longest path from an input; within a
+// column nodes follow the mean row of their predecessors. Ops are boxes, tensors ellipses.
+const GRAPH_FILL = { op: "#fff2cc", param: "#9fd4ff", input: "#f3f3f3", tensor: "#f3f3f3", output: "#d9ead3" };
+function drawGraph(msg) {
+  const box = $("graph-svg");
+  box.innerHTML = "";
+  if (!msg.nodes || !msg.nodes.length) return;
+  const preds = {}, rank = {}, row = {};
+  for (const n of msg.nodes) preds[n.id] = [];
+  for (const [a, b] of msg.edges) preds[b].push(a);
+  const rankOf = (id) => {  // iterative longest path from the sources
+    const stack = [id];
+    while (stack.length) {
+      const v = stack[stack.length - 1];
+      if (rank[v] !== undefined) { stack.pop(); continue; }
+      const todo = preds[v].filter((u) => rank[u] === undefined);
+      if (todo.length) { stack.push(...todo); continue; }
+      rank[v] = preds[v].length ? 1 + Math.max(...preds[v].map((u) => rank[u])) : 0;
+      stack.pop();
+    }
+    return rank[id];
+  };
+  for (const n of msg.nodes) rankOf(n.id);
+  const succ = {};
+  for (const [a, b] of msg.edges) (succ[a] = succ[a] || []).push(b);
+  for (const n of msg.nodes)  // a leaf sits just left of its first use, not in column 0
+    if (!preds[n.id].length && succ[n.id]) rank[n.id] = Math.min(...succ[n.id].map((v) => rank[v])) - 1;
+  const cols = [];
+  for (const n of msg.nodes) (cols[rank[n.id]] = cols[rank[n.id]] || []).push(n);
+  for (const col of cols) {
+    if (!col) continue;
+    col.sort((a, b) => mean(a) - mean(b));
+    col.forEach((n, k) => { row[n.id] = k; });
+  }
+  function mean(n) { const p = preds[n.id]; return p.length ? p.reduce((s, u) => s + row[u], 0) / p.length : 0; }
+  const W = 118, H = 58, NW = 104, NH = 38, height = H * Math.max(...cols.map((c) => (c ? c.length : 0))) + 10;
+  const NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("width", W * cols.length + 10); svg.setAttribute("height", height);
+  svg.setAttribute("class", "graph-picture");
+  const pos = (id) => { const col = cols[rank[id]], off = (height - H * col.length) / 2;
+    return [5 + W * rank[id] + NW / 2, off + H * row[id] + H / 2]; };
+  const add = (tag, attrs, parent = svg) => { const el = document.createElementNS(NS, tag);
+    for (const k in attrs) el.setAttribute(k, attrs[k]); parent.appendChild(el); return el; };
+  for (const [a, b] of msg.edges) {
+    const [x1, y1] = pos(a), [x2, y2] = pos(b), s = x1 + NW / 2, t = x2 - NW / 2, m = (s + t) / 2;
+    add("path", { d: `M${s},${y1} C${m},${y1} ${m},${y2} ${t},${y2}`, fill: "none", stroke: "#888", "marker-end": "url(#arrow)" });
+  }
+  const defs = add("defs", {}), mk = add("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5,
+    markerWidth: 6, markerHeight: 6, orient: "auto" }, defs);
+  add("path", { d: "M0,0 L10,5 L0,10 z", fill: "#888" }, mk);
+  for (const n of msg.nodes) {
+    const [x, y] = pos(n.id), g = add("g", { class: "gnode " + n.kind, "data-id": n.id });
+    if (n.kind === "op") add("rect", { x: x - NW / 2, y: y - NH / 2, width: NW, height: NH, rx: 8, fill: GRAPH_FILL.op, stroke: "#666" }, g);
+    else add("ellipse", { cx: x, cy: y, rx: NW / 2, ry: NH / 2, fill: GRAPH_FILL[n.kind], stroke: "#666",
+      "stroke-width": n.kind === "param" ? 2 : 1 }, g);
+    const lines = n.kind === "op" ? [n.label] : [n.label, `(${n.shape.join(", ")})`].filter((t) => t !== "");
+    lines.forEach((t, k) => {
+      const el = add("text", { x, y: y + (k - (lines.length - 1) / 2) * 13 + 4, "text-anchor": "middle",
+        "font-size": 11, "font-weight": k === 0 && n.label ? "bold" : "normal" }, g);
+      el.textContent = t;
+    });
+  }
+  box.appendChild(svg);
+}
+
+// ---- state in the URL -----------------------------------------------------------------------
+// As TF Playground: the whole config (and seed) in the hash, so a link restores the run.
+const LIST_KEYS = ["features", "layers"], TEXT_KEYS = ["problem", "dataset", "activation", "regularization", "optimizer"];
+function hashConfig() {
+  const out = {}, params = new URLSearchParams(location.hash.slice(1));
+  for (const [k, v] of params) {
+    if (k === "showTestData") { $("show-test").checked = v === "true"; drawPoints(); }
+    else if (k === "discretize") $("discretize").checked = v === "true";
+    else if (LIST_KEYS.includes(k)) out[k] = v === "" ? [] : v.split(",").map((x) => (k === "layers" ? Number(x) : x));
+    else if (TEXT_KEYS.includes(k)) out[k] = v;
+    else out[k] = Number(v);  // numbers; an unknown key is refused by the session, which says so
+  }
+  if (out.dataset === "custom") delete out.dataset;  // uploaded data are not in the link
+  return out;
+}
+function writeHash() {
+  const c = state.config, params = new URLSearchParams();
+  for (const k of Object.keys(c)) {
+    if (k === "dataset" && c[k] === "custom") continue;
+    params.set(k, LIST_KEYS.includes(k) ? c[k].join(",") : String(c[k]));
+  }
+  params.set("showTestData", String($("show-test").checked));
+  params.set("discretize", String($("discretize").checked));
+  history.replaceState(null, "", "#" + params.toString());
+}
+window.addEventListener("hashchange", () => { const c = hashConfig(); if (Object.keys(c).length) setConfig(c); });
+$("show-test").addEventListener("change", () => state.config && writeHash());
+$("discretize").addEventListener("change", () => state.config && writeHash());
 
 window.playground = { state, send, setConfig };
 connect();
