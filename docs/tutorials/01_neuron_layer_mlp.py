@@ -123,9 +123,11 @@ print("2-2-1 network, hand-set weights:", layer(H, W2, b2).ravel().round(3))
 # $$
 # \begin{aligned}
 # \delta_2 &= \tfrac{2}{N}(\hat y - y)\odot \hat y(1-\hat y), &
-# \partial L/\partial W_2 &= \delta_2^\top H, & \partial L/\partial b_2 &= \textstyle\sum_i \delta_2,\\
+# \partial L/\partial W_2 &= \delta_2^\top H, &
+# \partial L/\partial b_2 &= \textstyle\sum_i \delta_2,\\
 # \delta_1 &= (\delta_2 W_2)\odot H(1-H), &
-# \partial L/\partial W_1 &= \delta_1^\top X, & \partial L/\partial b_1 &= \textstyle\sum_i \delta_1.
+# \partial L/\partial W_1 &= \delta_1^\top X, &
+# \partial L/\partial b_1 &= \textstyle\sum_i \delta_1.
 # \end{aligned}
 # $$
 
@@ -149,7 +151,7 @@ y = y_xor.reshape(-1, 1)
 params = [p.copy() for p in init]
 velocity = [np.zeros_like(p) for p in params]
 numpy_losses = []
-for step in range(2000):
+for _ in range(2000):
     loss, grads = forward_backward(params, X, y)
     numpy_losses.append(loss)
     for p, v, g in zip(params, velocity, grads):
@@ -179,7 +181,8 @@ loss = nn.MSELoss()(model(x_t), y_t)
 loss.backward()
 _, hand_grads = forward_backward(init, X, y)
 for (name, p), g in zip(model.named_parameters(), hand_grads):
-    print(f"{name:9s} backward(): {p.grad.numpy().ravel().round(5)}   by hand: {g.ravel().round(5)}")
+    print(f"{name:9s} backward(): {p.grad.numpy().ravel().round(5)}   "
+          f"by hand: {g.ravel().round(5)}")
     assert np.allclose(p.grad.numpy(), g, atol=1e-5)
 
 # %% [markdown]
@@ -190,7 +193,7 @@ for (name, p), g in zip(model.named_parameters(), hand_grads):
 opt = optim.SGD(model.parameters(), lr=2.0, momentum=0.9)
 loss_fn = nn.MSELoss()
 chainrule_losses = []
-for step in range(2000):
+for _ in range(2000):
     opt.zero_grad()
     loss = loss_fn(model(x_t), y_t)
     loss.backward()

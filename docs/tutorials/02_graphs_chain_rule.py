@@ -168,9 +168,9 @@ sizes = [1, 4, 16, 64, 128]
 timings = {"loss": {"jacfwd": [], "jacrev": []}, "curve": {"jacfwd": [], "jacrev": []}}
 for n in sizes:
     B = cr.randn(4, n, dtype=cr.float64)
-    loss = lambda x, B=B: (cr.tanh(B @ x) ** 2).sum()          # noqa: E731  R^n -> R
+    loss = lambda x, B=B: (cr.tanh(B @ x) ** 2).sum()          # R^n -> R
     a_, b_ = cr.randn(n, dtype=cr.float64), cr.rand(n, dtype=cr.float64)
-    curve = lambda t, a_=a_, b_=b_: cr.tanh(t * a_) * cr.exp(-t * b_)  # noqa: E731  R -> R^n
+    curve = lambda t, a_=a_, b_=b_: cr.tanh(t * a_) * cr.exp(-t * b_)  # R -> R^n
     for mode in ("jacfwd", "jacrev"):
         jac = getattr(cr.func, mode)
         timings["loss"][mode].append(best_time(jac(loss), cr.randn(n, dtype=cr.float64)))
