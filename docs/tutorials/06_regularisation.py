@@ -171,7 +171,8 @@ fig.tight_layout()
 # callback, with `restore_best_weights=True` to roll back to the best epoch:
 
 # %%
-from chainrule.keras import callbacks, layers, models as keras_models  # noqa: E402
+from chainrule.keras import callbacks, layers
+from chainrule.keras import models as keras_models
 
 cr.manual_seed(0)
 model = keras_models.Sequential([layers.Input((784,)), layers.Dense(128, activation="relu"),

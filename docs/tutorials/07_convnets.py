@@ -140,10 +140,10 @@ print("pooled", pooled.shape, "matches nn.MaxPool2d:", np.allclose(pooled, poole
 # run reaches 99.2 % test accuracy, see the README; `python examples/keras_mnist_cnn.py`).
 
 # %%
-from chainrule.keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D  # noqa: E402
-from chainrule.keras.models import Sequential  # noqa: E402
-from chainrule.keras.optimizers import Adam  # noqa: E402
-from chainrule.keras.utils import to_categorical  # noqa: E402
+from chainrule.keras.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from chainrule.keras.models import Sequential
+from chainrule.keras.optimizers import Adam
+from chainrule.keras.utils import to_categorical
 
 xk_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
 xk_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
@@ -280,7 +280,7 @@ resnet = nn.Sequential(
     nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10),
 )
 opt = optim.Adam(resnet.parameters(), lr=3e-3)
-for epoch in range(2):
+for _ in range(2):
     for xb, yb in loader:
         opt.zero_grad()
         loss = F.cross_entropy(resnet(xb), yb)
