@@ -40,9 +40,11 @@ from chainrule import nn, optim
 # downloaded the notebook alone, the cell fetches the full corpus instead.
 
 # %%
-path = Path("data/tinyshakespeare_100k.txt")
-if path.exists():
-    text = path.read_text()
+# next to the notebook, or from the repository's root (where the documentation is built)
+found = [p for p in (Path("data"), Path("docs/tutorials/data"))
+         if (p / "tinyshakespeare_100k.txt").exists()]
+if found:
+    text = (found[0] / "tinyshakespeare_100k.txt").read_text()
 else:
     url = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
     text = urllib.request.urlopen(url).read().decode()

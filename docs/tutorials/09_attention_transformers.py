@@ -163,9 +163,11 @@ class GPT(nn.Module):
 # The data are the first 100,000 characters of tinyshakespeare, as in tutorial 8.
 
 # %%
-path = Path("data/tinyshakespeare_100k.txt")
-if path.exists():
-    text = path.read_text()
+# next to the notebook, or from the repository's root (where the documentation is built)
+found = [p for p in (Path("data"), Path("docs/tutorials/data"))
+         if (p / "tinyshakespeare_100k.txt").exists()]
+if found:
+    text = (found[0] / "tinyshakespeare_100k.txt").read_text()
 else:
     url = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
     text = urllib.request.urlopen(url).read().decode()
