@@ -95,16 +95,17 @@ schemes = {
 
 # %%
 cr.manual_seed(0)
-fig, axes = plt.subplots(2, 3, figsize=(12, 6))
-for ax, name in zip(axes.flat, ["naive N(0, 1)", "naive N(0, 0.01²)", "Glorot (xavier_normal_)"]):
+fig, axes = plt.subplots(1, 4, figsize=(15, 3.4))
+for ax, name in zip(axes, ["naive N(0, 1)", "naive N(0, 0.01²)", "Glorot (xavier_normal_)"]):
     stats = activation_stats(deep_net(nn.Tanh, schemes[name]), x)
     for i in (0, 3, 6, 9):
         ax.hist(stats[i].ravel(), bins=60, histtype="step", density=True, label=f"layer {i + 1}")
     ax.set_title(f"tanh, {name}", fontsize=10)
     ax.legend(fontsize=7)
-    axes[1, 0].semilogy(range(1, 11), [s.std() for s in stats], "o-", label=name)
-axes[1, 0].set(xlabel="layer", ylabel="std of activations", title="tanh: std per layer")
-axes[1, 0].legend(fontsize=7)
+    axes[3].semilogy(range(1, 11), [s.std() for s in stats], "o-", label=name)
+axes[3].set(xlabel="layer", ylabel="std of activations", title="tanh: std per layer")
+axes[3].legend(fontsize=7)
+fig.tight_layout()
 
 # %% [markdown]
 # ## ReLU networks
@@ -123,12 +124,13 @@ for name in ["naive N(0, 0.01²)", "Glorot (xavier_normal_)", "He (kaiming_norma
     relu_std[name] = [s.std() for s in activation_stats(model, x)]
     F.cross_entropy(model(x), y).backward()
     relu_grad[name] = [m.weight.grad.std().item() for m in model if isinstance(m, nn.Linear)]
+fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
 for name in relu_std:
-    axes[1, 1].semilogy(range(1, 11), relu_std[name], "o-", label=name)
-    axes[1, 2].semilogy(range(1, 12), relu_grad[name], "o-", label=name)
-axes[1, 1].set(xlabel="layer", ylabel="std of activations", title="ReLU: std per layer")
-axes[1, 2].set(xlabel="layer", ylabel="std of weight gradient", title="ReLU: gradients")
-axes[1, 1].legend(fontsize=7)
+    axes[0].semilogy(range(1, 11), relu_std[name], "o-", label=name)
+    axes[1].semilogy(range(1, 12), relu_grad[name], "o-", label=name)
+axes[0].set(xlabel="layer", ylabel="std of activations", title="ReLU: std per layer")
+axes[1].set(xlabel="layer", ylabel="std of weight gradient", title="ReLU: gradients")
+axes[0].legend(fontsize=7)
 fig.tight_layout()
 for name, s in relu_std.items():
     print(f"ReLU, {name:24s} activation std: layer 1 {s[0]:.3g}, layer 10 {s[-1]:.3g}")

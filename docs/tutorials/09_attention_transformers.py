@@ -236,8 +236,9 @@ print(generate(gpt, "ROMEO:\n"))
 #
 # Running the model on a line of text fills each attention layer's `weights`
 # (batch, head, query, key). Each panel shows one head: row $i$ is how position $i$ spreads
-# its attention over the positions before it. Some heads look at the previous character or
-# two; others reach back to the start of the word or to the last space.
+# its attention over the positions before it. After this short training some heads attend to
+# the current character itself or to the one or two before it; others, in the second layer,
+# fix on landmarks further back, such as the line break or the last space.
 
 # %%
 line = "First Citizen:\nBefore we proceed"
