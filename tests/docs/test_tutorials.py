@@ -82,6 +82,9 @@ def regularisation(out: str) -> None:
     zeros = {name: value(re.escape(name) + r" +first-layer weights with \|w\| < 1e-3: {}%", out)
              for name in ("none", "L2 (λ=1e-3)", "L1 (λ=1e-4)")}
     assert zeros["none"] < zeros["L2 (λ=1e-3)"] < zeros["L1 (λ=1e-4)"]
+    final = {name: value(re.escape(name) + r" +train loss .* validation loss {}", out)
+             for name in ("none", "L2 (λ=1e-3)", "L1 (λ=1e-4)", "dropout 0.5")}
+    assert all(final[name] < final["none"] for name in final if name != "none")
     stopped, restored = values(r"stopped after epoch {}, restored epoch {}", out)
     assert restored < stopped < 30
 
