@@ -214,14 +214,15 @@ print(f"cr.nn ConvNet: test accuracy {nn_acc:.3f}")
 # ## What the network learned
 #
 # The first layer's 16 filters are $3 \times 3$ weight patterns; its feature maps show where
-# each pattern occurs in a digit. Many first-layer filters become edge or stroke detectors
-# like the Sobel kernel above.
+# each pattern occurs in a digit (red: positive weights, blue: negative). Several filters
+# have a positive and a negative side, like the Sobel kernel above: they respond to edges
+# and strokes in one direction. Longer training makes them cleaner.
 
 # %%
 filters = net[0].weight.detach().numpy()[:, 0]
-fig, axes = plt.subplots(2, 8, figsize=(10, 2.8))
+fig, axes = plt.subplots(2, 8, figsize=(10, 3.2))
 for ax, f in zip(axes.flat, filters):
-    ax.imshow(f, cmap="RdBu_r")
+    ax.imshow(f, cmap="RdBu_r", vmin=-abs(f).max(), vmax=abs(f).max())
     ax.axis("off")
 fig.suptitle("first-layer filters")
 fig.tight_layout()
