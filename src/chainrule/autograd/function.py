@@ -20,12 +20,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from chainrule.autograd import forward_ad
+from chainrule.autograd.autocast_policy import cast_inputs
+from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import OP, tape
+from chainrule.backend import default_float, xp
+from chainrule.tensor import Tensor, tensor
 
 if TYPE_CHECKING:
     from chainrule.backend import Array
-    from chainrule.tensor import Tensor
 
 OPS: dict[str, type[Op]] = {}
 """Every registered primitive by name; the test suite checks each one's gradients from it."""
@@ -254,11 +257,6 @@ def _constant(value: Any, ref: Any) -> Tensor:
         _CONSTANTS[key] = Tensor._wrap(arr)
     return _CONSTANTS[key]
 
-
-from chainrule.autograd.autocast_policy import cast_inputs  # noqa: E402
-from chainrule.autograd.autocast_policy import policy as autocast  # noqa: E402
-from chainrule.backend import default_float, xp  # noqa: E402
-from chainrule.tensor import Tensor, tensor  # noqa: E402
 
 _new = object.__new__
 _ndarray = xp.ndarray

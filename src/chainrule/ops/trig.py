@@ -15,7 +15,7 @@ from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, promote, xp
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
 from chainrule.ops.unary import _on, _Unary, _unary, sqrt
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _quiet() -> Any:
@@ -170,7 +170,6 @@ log2 = _unary(Log2)
 log10 = _unary(Log10)
 
 
-@tensor_method
 def atan2(input: Any, other: Any) -> Tensor:
     """The angle of (other, input) elementwise, broadcasting: ``atan2(y, x)``.
 
@@ -182,14 +181,9 @@ def atan2(input: Any, other: Any) -> Tensor:
     return Atan2.apply(input, other)
 
 
-@tensor_method
 def hypot(input: Any, other: Any) -> Tensor:
     """√(input² + other²) elementwise, broadcasting.  A composite: it overflows where the squares
     do (|x| beyond ~1e154 in float64, ~1e19 in float32), and, as in PyTorch, its gradient at
     (0, 0) is nan."""
     return sqrt(input * input + other * other)
 
-
-arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
-for _alias, _fn in {"arcsin": asin, "arccos": acos, "arctan": atan, "arctan2": atan2}.items():
-    setattr(Tensor, _alias, _fn)  # NumPy-style names, as PyTorch has them, also as methods

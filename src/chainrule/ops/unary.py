@@ -17,7 +17,7 @@ from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, default_float, is_floating, xp
 from chainrule.backend import bfloat16 as bfloat16_dtype
 from chainrule.ops import special
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 class _Unary(Op):
@@ -336,7 +336,7 @@ def _unary(op: type[Op]) -> Any:
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.__doc__
-    return tensor_method(fn)
+    return fn
 
 
 neg = _unary(Neg)
@@ -359,13 +359,11 @@ ceil = _unary(Ceil)
 clone = _unary(Clone)
 
 
-@tensor_method
 def round(input: Tensor, decimals: int = 0) -> Tensor:
     """Round half to even to ``decimals`` places; zero gradient."""
     return Round.apply(input, decimals=decimals)
 
 
-@tensor_method
 def cast(input: Tensor, dtype: Any) -> Tensor:
     """``input`` converted to ``dtype`` (a no-op when it already has it). Only floating results
     carry gradients: an integer or bool cast is a constant, as in PyTorch."""
@@ -377,7 +375,6 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(input, dtype=dtype)
 
 
-@tensor_method
 def bfloat16(input: Tensor) -> Tensor:
     """``input`` cast to bfloat16 (``Tensor.bfloat16()``; storage from the optional ``ml_dtypes``
     package). Kept beside ``cast`` rather than with ``float()``/``double()`` in tensor.py, whose

@@ -1,0 +1,58 @@
+"""Gradcheck specs for every elementwise op of the op table (``chainrule.ops.table.TABLE``),
+derived from its entry: inputs drawn from the entry's domains, in mutually broadcastable
+shapes, and the forward compared with the NumPy reference named here.
+
+An elementwise entry (one with a domain) without a reference in ``REFERENCES`` fails
+``test_gradcheck.py``; the forward-mode matrix (``tests/func/op_specs.py``) draws from the same
+entries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from specs import Spec, bshapes, np_erf, np_sigmoid
+
+from chainrule.ops.table import TABLE, Entry
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1 + np_erf(x / math.sqrt(2)))
+
+
+REFERENCES: dict[str, Callable[..., Any]] = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
+    "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": np.sign,
+    "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+    "log2": np.log2, "log10": np.log10, "atan2": np.arctan2, "hypot": np.hypot,
+    "sigmoid": np_sigmoid, "relu": lambda x: np.maximum(x, 0),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "softplus": lambda x: np.logaddexp(0, x), "gelu": _gelu, "silu": lambda x: x * np_sigmoid(x),
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
+    "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
+}
+"""The NumPy forward of each elementwise op, by its table name."""
+
+ELEMENTWISE: list[Entry] = [e for e in TABLE if e.domain]
+
+
+def _draw(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
+    def make(r: np.random.Generator) -> list[Any]:
+        shapes = bshapes(r, len(entry.domain))
+        return [d.sample(r, s) for d, s in zip(entry.domain, shapes)]
+
+    return make
+
+
+SPECS: list[Spec] = [
+    Spec(e.op.name if e.op else (), e.function, _draw(e), REFERENCES.get(e.name),
+         id=f"table-{e.name}", gradgrad=True)
+    for e in ELEMENTWISE
+]
