@@ -15,7 +15,7 @@ from typing import Any
 from chainrule.autograd.function import register
 from chainrule.backend import Array, is_floating, xp
 from chainrule.ops.elementwise import where
-from chainrule.ops.unary import _data, _Unary, _unary, erf, tanh
+from chainrule.ops.unary import _data, _Unary, unary_function, erf, tanh
 from chainrule.tensor import Tensor
 
 
@@ -124,8 +124,8 @@ numeric_input = _refusing(lambda dtype: dtype.kind != "b", "bool input is not su
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-sigmoid = _unary(Sigmoid)
-relu = numeric_input(_unary(Relu))
+sigmoid = unary_function(Sigmoid)
+relu = numeric_input(unary_function(Relu))
 
 
 @floating_input

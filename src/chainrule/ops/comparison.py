@@ -10,7 +10,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, promote, xp
-from chainrule.ops.unary import _unary
+from chainrule.ops.unary import unary_function
 from chainrule.tensor import Tensor
 
 
@@ -147,9 +147,9 @@ class Isfinite(Op):
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-isnan = _unary(Isnan)
-isfinite = _unary(Isfinite)
-logical_not = _unary(LogicalNot)
+isnan = unary_function(Isnan)
+isfinite = unary_function(Isfinite)
+logical_not = unary_function(LogicalNot)
 
 
 def _binary(op: type[Op]) -> Any:

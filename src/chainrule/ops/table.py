@@ -45,6 +45,7 @@ from chainrule.ops import (
     unary,
 )
 from chainrule.ops import linalg as matmul_ops
+from chainrule.ops.unary import unary_function
 from chainrule.tensor import Tensor
 
 
@@ -124,8 +125,12 @@ class Entry:
         return (self.name, *self.aliases)
 
 
-def _elementwise(function: Callable[..., Any], *domain: Domain, op: type[Op] | None = None,
-                 **names: Any) -> Entry:
+def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
+                 op: type[Op] | None = None, **names: Any) -> Entry:
+    """An elementwise op's entry. Given the op's class, the public function is the class's
+    ``unary_function`` (``exp(input)``, made once per class)."""
+    if isinstance(function, type):
+        op, function = function, unary_function(function)
     return Entry(function, op=op, domain=domain, **names)
 
 
@@ -134,37 +139,37 @@ U, EW, T, A, C = unary, elementwise, trig, activation, comparison
 
 TABLE: tuple[Entry, ...] = (
     # ---- unary maths (ops/unary.py, ops/trig.py) -------------------------------------------
-    E(U.neg, REAL, op=U.Neg),
-    E(U.exp, REAL, op=U.Exp),
-    E(U.log, POSITIVE, op=U.Log),
-    E(U.log1p, POSITIVE, op=U.Log1p),
-    E(U.expm1, REAL, op=U.Expm1),
-    E(U.sqrt, POSITIVE, op=U.Sqrt),
-    E(U.rsqrt, POSITIVE, op=U.Rsqrt),
-    E(U.sin, REAL, op=U.Sin),
-    E(U.cos, REAL, op=U.Cos),
-    E(U.tan, HALF_PERIOD, op=U.Tan),
-    E(U.tanh, REAL, op=U.Tanh, functional=True),
-    E(U.erf, REAL, op=U.Erf),
-    E(U.abs, NONZERO, op=U.Abs),
-    E(U.sign, NONZERO, op=U.Sign),
-    E(U.floor, NOT_INTEGER, op=U.Floor),
-    E(U.ceil, NOT_INTEGER, op=U.Ceil),
+    E(U.Neg, REAL),
+    E(U.Exp, REAL),
+    E(U.Log, POSITIVE),
+    E(U.Log1p, POSITIVE),
+    E(U.Expm1, REAL),
+    E(U.Sqrt, POSITIVE),
+    E(U.Rsqrt, POSITIVE),
+    E(U.Sin, REAL),
+    E(U.Cos, REAL),
+    E(U.Tan, HALF_PERIOD),
+    E(U.Tanh, REAL, functional=True),
+    E(U.Erf, REAL),
+    E(U.Abs, NONZERO),
+    E(U.Sign, NONZERO),
+    E(U.Floor, NOT_INTEGER),
+    E(U.Ceil, NOT_INTEGER),
     E(U.round, NOT_HALF, op=U.Round),
-    E(T.asin, UNIT, op=T.Asin, aliases=("arcsin",)),
-    E(T.acos, UNIT, op=T.Acos, aliases=("arccos",)),
-    E(T.atan, REAL, op=T.Atan, aliases=("arctan",)),
-    E(T.sinh, REAL, op=T.Sinh),
-    E(T.cosh, REAL, op=T.Cosh),
-    E(T.log2, POSITIVE, op=T.Log2),
-    E(T.log10, POSITIVE, op=T.Log10),
+    E(T.Asin, UNIT, aliases=("arcsin",)),
+    E(T.Acos, UNIT, aliases=("arccos",)),
+    E(T.Atan, REAL, aliases=("arctan",)),
+    E(T.Sinh, REAL),
+    E(T.Cosh, REAL),
+    E(T.Log2, POSITIVE),
+    E(T.Log10, POSITIVE),
     E(T.atan2, NONZERO, NONZERO, op=T.Atan2, aliases=("arctan2",)),
     E(T.hypot, NONZERO, NONZERO),
     Entry(U.clone),
     Entry(U.cast, public=False),
     Entry(U.bfloat16, public=False),
     # ---- activations (ops/activation.py) ---------------------------------------------------
-    E(A.sigmoid, REAL, op=A.Sigmoid, functional=True),
+    E(A.Sigmoid, REAL, functional=True),
     E(A.relu, NONZERO, op=A.Relu),
     E(A.leaky_relu, NONZERO, op=A.LeakyRelu),
     E(A.elu, NONZERO, op=A.Elu),

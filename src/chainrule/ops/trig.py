@@ -14,7 +14,7 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, promote, xp
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
-from chainrule.ops.unary import _on, _Unary, _unary, sqrt
+from chainrule.ops.unary import _on, _Unary, unary_function, sqrt
 from chainrule.tensor import Tensor
 
 
@@ -161,13 +161,13 @@ class Atan2(Op):
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-asin = _unary(Asin)
-acos = _unary(Acos)
-atan = _unary(Atan)
-sinh = _unary(Sinh)
-cosh = _unary(Cosh)
-log2 = _unary(Log2)
-log10 = _unary(Log10)
+asin = unary_function(Asin)
+acos = unary_function(Acos)
+atan = unary_function(Atan)
+sinh = unary_function(Sinh)
+cosh = unary_function(Cosh)
+log2 = unary_function(Log2)
+log10 = unary_function(Log10)
 
 
 def atan2(input: Any, other: Any) -> Tensor:

@@ -3,7 +3,7 @@ the piecewise-constant sign/floor/ceil/round, and cast/clone.
 
 Each primitive states its derivative in its docstring. ``_Unary`` turns one ``deriv(x, y)`` formula
 into both the backward and the forward-mode rule (the activations in ``activation.py`` and
-``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``_unary`` makes an op's public function.
+``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``unary_function`` makes an op's public function.
 """
 
 from __future__ import annotations
@@ -324,7 +324,12 @@ def _data(x: Any) -> Array:
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-def _unary(op: type[Op]) -> Any:
+def unary_function(op: type[Op]) -> Any:
+    """The public function of the one-input op ``op`` (``exp(input)``), made once per op: integer
+    and bool inputs of a ``floating`` op compute in the default float dtype."""
+    fn = _FUNCTIONS.get(op)
+    if fn is not None:
+        return fn
     if getattr(op, "floating", False):
         def fn(input: Tensor) -> Tensor:
             if input.data.dtype.kind in "biu":
@@ -336,27 +341,31 @@ def _unary(op: type[Op]) -> Any:
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.__doc__
+    _FUNCTIONS[op] = fn
     return fn
 
 
-neg = _unary(Neg)
+_FUNCTIONS: dict[type[Op], Any] = {}
+
+
+neg = unary_function(Neg)
 negative = neg
-exp = _unary(Exp)
-log = _unary(Log)
-log1p = _unary(Log1p)
-expm1 = _unary(Expm1)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tan = _unary(Tan)
-tanh = _unary(Tanh)
-erf = _unary(Erf)
-abs = _unary(Abs)
-sign = _unary(Sign)
-floor = _unary(Floor)
-ceil = _unary(Ceil)
-clone = _unary(Clone)
+exp = unary_function(Exp)
+log = unary_function(Log)
+log1p = unary_function(Log1p)
+expm1 = unary_function(Expm1)
+sqrt = unary_function(Sqrt)
+rsqrt = unary_function(Rsqrt)
+sin = unary_function(Sin)
+cos = unary_function(Cos)
+tan = unary_function(Tan)
+tanh = unary_function(Tanh)
+erf = unary_function(Erf)
+abs = unary_function(Abs)
+sign = unary_function(Sign)
+floor = unary_function(Floor)
+ceil = unary_function(Ceil)
+clone = unary_function(Clone)
 
 
 def round(input: Tensor, decimals: int = 0) -> Tensor:
