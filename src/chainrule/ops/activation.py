@@ -15,7 +15,7 @@ from typing import Any
 from chainrule.autograd.function import register
 from chainrule.backend import Array, is_floating, xp
 from chainrule.ops.elementwise import where
-from chainrule.ops.unary import _data, _Unary, unary_function, erf, tanh
+from chainrule.ops.unary import _data, _Unary, erf, tanh, unary_function
 from chainrule.tensor import Tensor
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, promote, xp
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
-from chainrule.ops.unary import _on, _Unary, unary_function, sqrt
+from chainrule.ops.unary import _on, _Unary, sqrt, unary_function
 from chainrule.tensor import Tensor
 
 

@@ -3,7 +3,8 @@ the piecewise-constant sign/floor/ceil/round, and cast/clone.
 
 Each primitive states its derivative in its docstring. ``_Unary`` turns one ``deriv(x, y)`` formula
 into both the backward and the forward-mode rule (the activations in ``activation.py`` and
-``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``unary_function`` makes an op's public function.
+``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``unary_function`` makes an op's public
+function.
 """
 
 from __future__ import annotations
