@@ -161,6 +161,7 @@ TABLE: tuple[Entry, ...] = (
     E(T.Atan, REAL, aliases=("arctan",)),
     E(T.Sinh, REAL),
     E(T.Cosh, REAL),
+    E(T.Asinh, REAL, aliases=("arcsinh",)),
     E(T.Log2, POSITIVE),
     E(T.Log10, POSITIVE),
     E(T.atan2, NONZERO, NONZERO, op=T.Atan2, aliases=("arctan2",)),

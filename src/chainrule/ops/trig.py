@@ -94,6 +94,19 @@ class Cosh(_Unary):
 
 
 @register
+class Asinh(_Unary):
+    """arsinh x.  ∂/∂x = g/√(x² + 1)."""
+
+    name = "asinh"
+
+    def forward(self, x: Array) -> Array:
+        return xp.arcsinh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 / _on(x * x + 1, xp.sqrt, sqrt)
+
+
+@register
 class Log2(_Unary):
     """log₂ x.  ∂/∂x = g/(x ln 2).
 
