@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents
 from chainrule.autograd.autocast_policy import cast_inputs
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.grad_mode import _mode
@@ -87,7 +87,7 @@ class Op:
         dual = self.__dict__.get("_fw_result")
         if dual is not None:
             return dual
-        if _mode.enabled or forward_ad.levels:  # re-derived so it carries tangents, too
+        if _mode.enabled or tangents.levels:  # re-derived so it carries tangents, too
             return type(self).apply(*self.inputs, **self.params)
         return Tensor._wrap(self.out)
 
@@ -138,8 +138,8 @@ class Op:
         else:
             result.requires_grad = False
             result.grad_fn = None
-        if forward_ad.levels:
-            forward_ad.propagate(op, args, out, result)
+        if tangents.levels:
+            tangents.propagate(op, args, out, result)
         if tape.entries is not None:
             tape.entries.append((OP, op, args, result))
         return result

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents
 from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, default_float, is_floating, xp
@@ -37,7 +37,7 @@ class _Unary(Op):
         raise NotImplementedError
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_ad.levels:
+        if _mode.enabled or tangents.levels:
             return (g * self.deriv(self.inputs[0], self.output()),)
         return (g * self.deriv(self.inputs[0].data, self.out),)
 
