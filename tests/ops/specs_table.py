@@ -29,7 +29,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": np.sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round,
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
-    "asinh": np.arcsinh,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
     "log2": np.log2, "log10": np.log10, "atan2": np.arctan2, "hypot": np.hypot,
     "sigmoid": np_sigmoid, "relu": lambda x: np.maximum(x, 0),
     "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),

@@ -162,6 +162,8 @@ TABLE: tuple[Entry, ...] = (
     E(T.Sinh, REAL),
     E(T.Cosh, REAL),
     E(T.Asinh, REAL, aliases=("arcsinh",)),
+    E(T.Acosh, Domain(1.2, 3.0), aliases=("arccosh",)),
+    E(T.Atanh, UNIT, aliases=("arctanh",)),
     E(T.Log2, POSITIVE),
     E(T.Log10, POSITIVE),
     E(T.atan2, NONZERO, NONZERO, op=T.Atan2, aliases=("arctan2",)),

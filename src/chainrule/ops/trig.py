@@ -1,5 +1,6 @@
-"""Inverse trigonometric and hyperbolic maths: asin, acos, atan, sinh, cosh and the binary atan2
-(broadcasting), with log2/log10 and the composite hypot; NumPy-style aliases (arcsin, ...).
+"""Inverse trigonometric and hyperbolic maths: asin, acos, atan, sinh, cosh, asinh, acosh, atanh
+and the binary atan2 (broadcasting), with log2/log10 and the composite hypot; NumPy-style
+aliases (arcsin, ...).
 
 Each primitive states its derivative in its docstring; the unary ones are ``_Unary`` ops (see
 ``unary.py``), so one ``deriv(x, y)`` formula gives both the backward and the tangent rule.
@@ -104,6 +105,36 @@ class Asinh(_Unary):
 
     def deriv(self, x: Any, y: Any) -> Any:
         return 1 / _on(x * x + 1, xp.sqrt, sqrt)
+
+
+@register
+class Acosh(_Unary):
+    """arcosh x, for x ≥ 1.  ∂/∂x = g/√(x² − 1) (inf at 1, nan below)."""
+
+    name = "acosh"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.arccosh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / _on(x * x - 1, xp.sqrt, sqrt)
+
+
+@register
+class Atanh(_Unary):
+    """artanh x, for |x| < 1.  ∂/∂x = g/(1 − x²) (±inf at ±1, nan beyond)."""
+
+    name = "atanh"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.arctanh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / (1 - x * x)
 
 
 @register
