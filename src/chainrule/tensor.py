@@ -337,7 +337,7 @@ class Tensor:
     def _fill(self, value: Array) -> Tensor:
         return self._inplace(lambda _: Tensor._wrap(value))
 
-    # ---- operators, indexing and in-place operations: bound in ``tensor_operators.py`` -------
+    # ---- maths, operators, indexing, in-place operations: bound from ``ops/table.py`` ---------
     __hash__ = object.__hash__  # by identity, as in PyTorch (``==`` is elementwise)
 
     def __repr__(self) -> str:
