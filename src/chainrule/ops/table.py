@@ -134,6 +134,7 @@ def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
     return Entry(function, op=op, domain=domain, **names)
 
 
+# short names, so that each entry below stays one line
 E = _elementwise
 U, EW, T, A, C = unary, elementwise, trig, activation, comparison
 
