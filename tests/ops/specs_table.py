@@ -1,10 +1,10 @@
-"""Gradcheck specs for every elementwise op of the op table (``chainrule.ops.table.TABLE``),
-derived from its entry: inputs drawn from the entry's domains, in mutually broadcastable
-shapes, and the forward compared with the NumPy reference named here.
+"""Gradcheck specs for every elementwise op and reduction of the op table
+(``chainrule.ops.table.TABLE``), derived from its entry: inputs drawn from the entry's domains
+(elementwise: in mutually broadcastable shapes; reductions: with a random ``dim`` and
+``keepdim``), and the forward compared with the NumPy reference named here.
 
-An elementwise entry (one with a domain) without a reference in ``REFERENCES`` fails
-``test_gradcheck.py``; the forward-mode matrix (``tests/func/op_specs.py``) draws from the same
-entries.
+An entry with a domain but no reference in ``REFERENCES`` fails ``test_gradcheck.py``; the
+forward-mode matrix (``tests/func/op_specs.py``) draws from the same entries.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from specs import Spec, bshapes, np_erf, np_sigmoid
+from specs import Spec, bshapes, dims_of, np_axes, np_erf, np_sigmoid, shape
 
 from chainrule.ops.table import TABLE, Entry
 
@@ -38,10 +38,13 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
     "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
+    # reductions: called as ref(x, axis=..., keepdims=...)
+    "sum": np.sum, "mean": np.mean, "prod": np.prod, "amax": np.amax, "amin": np.amin,
+    "logsumexp": lambda x, axis, keepdims: np.log(np.sum(np.exp(x), axis, keepdims=keepdims)),
 }
-"""The NumPy forward of each elementwise op, by its table name."""
+"""The NumPy forward of each op with a domain, by its table name."""
 
-ELEMENTWISE: list[Entry] = [e for e in TABLE if e.domain]
+WITH_DOMAIN: list[Entry] = [e for e in TABLE if e.domain]
 
 
 def _draw(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
@@ -52,8 +55,22 @@ def _draw(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
     return make
 
 
-SPECS: list[Spec] = [
-    Spec(e.op.name if e.op else (), e.function, _draw(e), REFERENCES.get(e.name),
-         id=f"table-{e.name}", gradgrad=True)
-    for e in ELEMENTWISE
-]
+def _draw_reduction(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
+    def make(r: np.random.Generator) -> list[Any]:
+        s = shape(r, 1)
+        return [entry.domain[0].sample(r, s), dims_of(r, s), bool(r.random() < 0.5)]
+
+    return make
+
+
+def _spec(e: Entry) -> Spec:
+    ops = e.op.name if e.op else ()
+    ref = REFERENCES.get(e.name)
+    if not e.reduction:
+        return Spec(ops, e.function, _draw(e), ref, id=f"table-{e.name}", gradgrad=True)
+    return Spec(ops, lambda x, d, k: e.function(x, d, keepdim=k), _draw_reduction(e),
+                ref and (lambda x, d, k: ref(x, axis=np_axes(d), keepdims=k)),
+                id=f"table-{e.name}", gradgrad=True)
+
+
+SPECS: list[Spec] = [_spec(e) for e in WITH_DOMAIN]

@@ -15,6 +15,7 @@ one ``Entry`` here, and its NumPy reference in ``tests/ops/specs.py``'s ``REFERE
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,18 +54,24 @@ from chainrule.tensor import Tensor
 class Domain:
     """Where a test draws one input of an op from: uniform on [low, high), kept ``margin`` away
     from ``kinks`` (the points where the op is not differentiable), or, with ``choices``, one of
-    those values."""
+    those values; ``distinct`` values are spread over [low, high) with no two closer than half
+    the range over their number (no ties for max, min, sort)."""
 
     low: float = -2.0
     high: float = 2.0
     kinks: tuple[float, ...] = ()
     choices: tuple[float, ...] = ()
     margin: float = 0.1
+    distinct: bool = False
 
     def sample(self, rng: Any, shape: tuple[int, ...]) -> Array:
         """Float64 values of ``shape`` from this domain (``rng``: a NumPy Generator)."""
         if self.choices:
             return rng.choice(self.choices, shape)
+        if self.distinct:
+            n = math.prod(shape)
+            step = (self.high - self.low) / max(n, 1)
+            return (self.low + (rng.permutation(n) + rng.uniform(0, 0.5, n)) * step).reshape(shape)
         x = rng.uniform(self.low, self.high, shape)
         for k in self.kinks:
             near = abs(x - k) < self.margin
@@ -73,6 +80,7 @@ class Domain:
 
 
 REAL = Domain()
+DISTINCT = Domain(distinct=True)
 POSITIVE = Domain(0.5, 2.0)
 NONZERO = Domain(kinks=(0.0,))
 UNIT = Domain(-0.9, 0.9)
@@ -103,8 +111,11 @@ class Entry:
         method: bound as ``Tensor.<name>``.
         functional: exported as ``nn.functional.<name>``.
         op: the primitive behind an elementwise op (composites have none).
-        domain: for an elementwise op, the domain of each tensor input: the gradient and
-            forward-mode tests draw from it and compare with the op's NumPy reference.
+        domain: for an elementwise op or a reduction, the domain of each tensor input: the
+            gradient and forward-mode tests draw from it and compare with the op's NumPy
+            reference.
+        reduction: the op reduces over ``dim`` (``fn(input, dim, keepdim=...)``); the tests
+            draw ``dim`` and ``keepdim`` too.
     """
 
     function: Callable[..., Any]
@@ -115,6 +126,7 @@ class Entry:
     functional: bool = False
     op: type[Op] | None = None
     domain: tuple[Domain, ...] = ()
+    reduction: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -134,8 +146,13 @@ def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
     return Entry(function, op=op, domain=domain, **names)
 
 
+def _reduction(function: Callable[..., Any], domain: Domain, op: type[Op] | None = None,
+               **names: Any) -> Entry:
+    return Entry(function, op=op, domain=(domain,), reduction=True, **names)
+
+
 # short names, so that each entry below stays one line
-E = _elementwise
+E, R = _elementwise, _reduction
 U, EW, T, A, C = unary, elementwise, trig, activation, comparison
 
 TABLE: tuple[Entry, ...] = (
@@ -200,10 +217,15 @@ TABLE: tuple[Entry, ...] = (
                          C.floor_divide, C.bitwise_and, C.bitwise_or, C.bitwise_xor,
                          C.equal, C.isclose, C.allclose)),
     # ---- reductions (ops/reduce.py) --------------------------------------------------------
-    *(Entry(f) for f in (reduce.sum, reduce.mean, reduce.var, reduce.std, reduce.prod,
-                         reduce.cumsum, reduce.cumprod, reduce.amax, reduce.amin, reduce.max,
-                         reduce.min, reduce.argmax, reduce.argmin, reduce.logsumexp,
-                         reduce.norm, reduce.all, reduce.any, reduce.count_nonzero)),
+    R(reduce.sum, REAL, op=reduce.Sum),
+    R(reduce.mean, REAL),
+    R(reduce.prod, REAL, op=reduce.Prod),
+    R(reduce.amax, DISTINCT, op=reduce.Amax),
+    R(reduce.amin, DISTINCT, op=reduce.Amin),
+    R(reduce.logsumexp, REAL),
+    *(Entry(f) for f in (reduce.var, reduce.std, reduce.cumsum, reduce.cumprod, reduce.max,
+                         reduce.min, reduce.argmax, reduce.argmin, reduce.norm, reduce.all,
+                         reduce.any, reduce.count_nonzero)),
     Entry(fused.softmax, functional=True),
     Entry(fused.log_softmax, functional=True),
     # ---- shape and movement (ops/shape.py, movedim.py, movement.py, tiling.py) -------------
