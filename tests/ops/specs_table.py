@@ -23,6 +23,14 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1 + np_erf(x / math.sqrt(2)))
 
 
+def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    out = x
+    for a in sorted({a % max(x.ndim, 1) for a in axes}):  # logaddexp: exact at ±inf and NaN
+        out = np.logaddexp.reduce(out, axis=a, keepdims=True) if x.ndim else out
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
 REFERENCES: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
@@ -40,7 +48,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
     # reductions: called as ref(x, axis=..., keepdims=...)
     "sum": np.sum, "mean": np.mean, "prod": np.prod, "amax": np.amax, "amin": np.amin,
-    "logsumexp": lambda x, axis, keepdims: np.log(np.sum(np.exp(x), axis, keepdims=keepdims)),
+    "logsumexp": _logsumexp,
 }
 """The NumPy forward of each op with a domain, by its table name."""
 
