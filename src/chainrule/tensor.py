@@ -79,7 +79,7 @@ class Tensor:
         """The sizes of the dimensions, a ``chainrule.Size``."""
         # NOTE: read by layers and ops on every call, so it hands out cached ``Size`` objects
         # built without the checks of ``Size(...)``.
-        shape = self.data.shape
+        shape = self.array.shape
         size = _SIZES.get(shape)
         if size is None:
             if len(_SIZES) > 4096:
@@ -92,10 +92,11 @@ class Tensor:
         if dim is None:
             return self.shape
         try:
-            return self.data.shape[dim]
+            return self.array.shape[dim]
         except (IndexError, TypeError):
+            n = self.array.ndim
             raise IndexError(f"Dimension out of range (expected to be in range of "
-                             f"[{-self.data.ndim}, {self.data.ndim - 1}], but got {dim})") from None
+                             f"[{-n}, {n - 1}], but got {dim})") from None
 
     @property
     def is_cuda(self) -> bool:
@@ -140,7 +141,7 @@ class Tensor:
 
     def nelement(self) -> int:
         """The number of elements (``numel``)."""
-        return int(self.data.size)
+        return int(self.array.size)
 
     def element_size(self) -> int:
         return int(self.data.itemsize)
@@ -185,8 +186,8 @@ class Tensor:
     def __format__(self, format_spec: str) -> str:
         """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``); any other tensor takes
         only the empty format spec (``TypeError`` otherwise), as in PyTorch."""
-        if self.data.ndim == 0 and type(self) is Tensor:
-            return self.data.item().__format__(format_spec)
+        if self.array.ndim == 0 and type(self) is Tensor:
+            return self.array.item().__format__(format_spec)
         return object.__format__(self, format_spec)
 
     def __float__(self) -> float:
