@@ -45,7 +45,7 @@ double = float64
 long = int64
 half = float16
 
-from chainrule import amp, cpu, onnx, tensor_pickle  # noqa: F401  (tensor_pickle: Tensor.__reduce_ex__)
+from chainrule import amp, cpu, onnx
 from chainrule.amp import autocast, get_autocast_dtype, is_autocast_enabled
 
 

@@ -66,6 +66,20 @@ def test_exports_come_from_the_table() -> None:
     assert all(vars(cr.Tensor)[name] is fn for name, fn in METHODS.items())
 
 
+def test_tensor_is_its_class_body_and_the_table() -> None:
+    """Every method of ``Tensor`` is written in ``tensor.py``'s class body or bound from the
+    table: nothing else attaches one."""
+    tree = ast.parse((SRC / "tensor.py").read_text())
+    body = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Tensor").body
+    written = {n.name for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    written |= {t.id for n in body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)}
+    attached = {name for name, value in vars(cr.Tensor).items() if callable(value)
+                or isinstance(value, property)}
+    assert attached - written - set(METHODS) == set()
+    assert not written & set(METHODS)
+
+
 def test_tensor_imports_no_op() -> None:
     tree = ast.parse((SRC / "tensor.py").read_text())
     imported = {m for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule import creation, linalg, tensor_operators
+from chainrule import creation, linalg, tensor_operators, tensor_pickle
 from chainrule.autograd.function import Op
 from chainrule.backend import Array
 from chainrule.ops import (
@@ -284,8 +284,9 @@ FUNCTIONAL: dict[str, Callable[..., Any]] = {
 METHODS: dict[str, Callable[..., Any]] = {
     **{n: e.function for e in TABLE if e.method for n in e.names},
     **tensor_operators.METHODS,
+    **tensor_pickle.METHODS,
 }
-"""``Tensor.<name>``: the ops above, then the operators and in-place methods."""
+"""``Tensor.<name>``: the ops above, then the operators, in-place methods and pickling."""
 
 
 def bind() -> None:
