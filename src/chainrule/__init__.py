@@ -10,59 +10,23 @@ from chainrule.autograd.grad_mode import (
 from chainrule.tensor import Tensor, tensor
 
 from chainrule import autograd  # noqa: I001  (after Tensor: the engine imports it)
-from chainrule.creation import (
-    arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full, full_like,
-    get_default_dtype, linspace, multinomial, normal, ones, ones_like, rand, rand_like, randint,
+from chainrule.ops import table as _table
+
+_table.bind()  # Tensor's methods
+globals().update(_table.FUNCTIONS)  # cr.exp, cr.sum, cr.matmul, ...: the public ops
+
+from chainrule.creation import (  # noqa: E402
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like,
+    get_default_dtype, linspace, normal, ones, ones_like, rand, rand_like, randint,
     randint_like, randn, randn_like, randperm, set_default_dtype, zeros, zeros_like,
 )
-from chainrule.ops.activation import elu, gelu, leaky_relu, relu, sigmoid, silu, softplus
-from chainrule.ops.comparison import (
-    allclose, eq, equal, fmod, ge, gt, isclose, isfinite, isnan, le, logical_and, logical_not,
-    logical_or, lt, ne, remainder,
-)
-from chainrule.ops.comparison import (
-    bitwise_and, bitwise_or, bitwise_xor, floor_divide, logical_xor,
-)
-from chainrule.ops.counting import bincount, nonzero, searchsorted, unique
-from chainrule.ops.elementwise import (
-    add, clamp, clip, div, maximum, minimum, mul, pow, reciprocal, square, sub, where,
-)
-from chainrule.ops.fused import log_softmax, softmax
-from chainrule.ops.linalg import bmm, dot, einsum, matmul, mm, outer
-from chainrule.ops.matrix import addmm, baddbmm, cdist, diag, diagonal, trace
-from chainrule.ops.movement import (
-    cat, chunk, concat, gather, index_select, masked_fill, one_hot, pad, scatter_add, split, stack,
-    tril, triu, unbind,
-)
-from chainrule.ops.scatter import (
-    index_add, index_put, masked_scatter, scatter, scatter_reduce,
-)
-from chainrule.ops.reduce import (
-    all, amax, amin, any, argmax, argmin, count_nonzero, cumprod, cumsum, logsumexp, max, mean,
-    min, norm, prod, std, sum, var,
-)
-from chainrule.ops.shape import (
-    broadcast_to, flatten, flip, permute, repeat, reshape, roll, squeeze, tile, transpose,
-    unflatten, unsqueeze,
-)
-from chainrule.ops.sorting import argsort, kthvalue, sort, topk
-from chainrule.ops.tiling import meshgrid, repeat_interleave
-from chainrule.ops.trig import (
-    acos, arccos, arcsin, arctan, arctan2, asin, atan, atan2, cosh, hypot, log2, log10, sinh,
-)
-from chainrule.ops.unary import (
-    abs, ceil, clone, cos, erf, exp, expm1, floor, log, log1p, neg, round, rsqrt, sign, sin, sqrt,
-    tan, tanh,
-)
 from chainrule import cuda, data, datasets, func, linalg, nn, optim, train, utils, viz  # noqa: E402
-from chainrule.linalg import det, inverse, logdet, slogdet  # noqa: E402
 from chainrule.compiled import CompileError, compile  # noqa: A004  (cr.compile, as torch.compile)
 from chainrule.device import device
 from chainrule.random import (
     Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state,
 )
 from chainrule.serialization import load, save
-from chainrule.ops.movedim import movedim, moveaxis, narrow
 from chainrule.size import Size
 from chainrule import accelerator, backends  # noqa: E402
 from chainrule.out_keyword import FUNCTIONS as _WITH_OUT  # noqa: E402

@@ -12,7 +12,7 @@ from chainrule.autograd.tape import replayed
 from chainrule.backend import xp
 from chainrule.device import check as check_device
 from chainrule.random import Generator, numpy_generator
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -204,7 +204,6 @@ def randint_like(input: Tensor, low: int, high: int | None = None, *,
     return randint(low, high, input.shape, generator=generator, dtype=input.dtype)
 
 
-@tensor_method
 @replayed
 def bernoulli(input: Tensor, p: float | None = None, *,
               generator: Generator | None = None) -> Tensor:
@@ -222,7 +221,6 @@ def bernoulli(input: Tensor, p: float | None = None, *,
     return Tensor._wrap((draw < probs).astype(input.dtype))
 
 
-@tensor_method
 @replayed
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Generator | None = None) -> Tensor:
@@ -267,12 +265,11 @@ def _new(fn: Any, doc: str) -> Any:
     return new
 
 
-Tensor.new_zeros = _new(zeros, "Zeros of ``size`` with this tensor's dtype (unless ``dtype``).")
-Tensor.new_ones = _new(ones, "Ones of ``size`` with this tensor's dtype (unless ``dtype``).")
-Tensor.new_empty = _new(empty, "Uninitialised, of ``size``, with this tensor's dtype.")
+new_zeros = _new(zeros, "Zeros of ``size`` with this tensor's dtype (unless ``dtype``).")
+new_ones = _new(ones, "Ones of ``size`` with this tensor's dtype (unless ``dtype``).")
+new_empty = _new(empty, "Uninitialised, of ``size``, with this tensor's dtype.")
 
 
-@tensor_method
 def new_full(self: Tensor, size: Sequence[int], fill_value: Any, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """``fill_value`` everywhere, of ``size``, with this tensor's dtype (unless ``dtype``)."""
@@ -280,7 +277,6 @@ def new_full(self: Tensor, size: Sequence[int], fill_value: Any, dtype: Any = No
                 requires_grad=requires_grad)
 
 
-@tensor_method
 def new_tensor(self: Tensor, data: Any, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
     """A copy of ``data`` as a tensor with this tensor's dtype (unless ``dtype``).

@@ -32,7 +32,7 @@ from chainrule.ops.decompositions import (
     unpack,
 )
 from chainrule.ops.linalg import matmul
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 __all__ = ["LinAlgError", "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
            "matrix_norm", "norm", "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
@@ -384,16 +384,12 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
 
 
 # ---- PyTorch's top-level aliases and Tensor methods -------------------------------------------
-@tensor_method
 def inverse(input: Tensor) -> Tensor:
     """``torch.inverse``: ``linalg.inv``."""
     return inv(input)
 
 
-tensor_method(det)
 
-
-@tensor_method
 def logdet(input: Tensor) -> Tensor:
     """log det A: nan where det A < 0, −inf where it is 0 (``torch.logdet``)."""
     sign, logabs = slogdet(input)

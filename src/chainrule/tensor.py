@@ -1,15 +1,15 @@
 """The Tensor: an array, the gradient it receives, and the op that produced it.
 
-Math methods are one-liners over the op functions in ``chainrule.ops``, bound onto the class by
-the op modules (``tensor_method``) and, for the operators and in-place operations, by
-``tensor_operators.py``; autograd state (``requires_grad``, ``grad``, ``grad_fn``, version counter,
-hooks) lives here.
+The class holds the array, the autograd state (``requires_grad``, ``grad``, ``grad_fn``, version
+counter, hooks), conversions and shape queries. Its maths methods (``x.exp()``, ``x.sum(0)``),
+operators and in-place operations are the ops of the op table (``ops/table.py``), which binds
+them when ``chainrule`` is imported: this module imports no op.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from chainrule import backend
@@ -41,7 +41,6 @@ class Tensor:
     array: Array
     grad: Tensor | None
     requires_grad: bool
-    shape: Size  # ``shape`` and ``size()``: bound in ``tensor_queries.py``
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
         self.array = as_array(data, dtype)
@@ -86,6 +85,40 @@ class Tensor:
 
     # ---- metadata -------------------------------------------------------------------------
     @property
+    def shape(self) -> Size:
+        """The sizes of the dimensions, a ``chainrule.Size``."""
+        # NOTE: read by layers and ops on every call, so it hands out cached ``Size`` objects
+        # built without the checks of ``Size(...)``.
+        shape = self.array.shape
+        size = _SIZES.get(shape)
+        if size is None:
+            if len(_SIZES) > 4096:
+                _SIZES.clear()
+            size = _SIZES[shape] = _new_size(Size, shape)
+        return size
+
+    def size(self, dim: int | None = None) -> Any:
+        """The shape as a ``chainrule.Size``, or the size of dimension ``dim``."""
+        if dim is None:
+            return self.shape
+        try:
+            return self.array.shape[dim]
+        except (IndexError, TypeError):
+            n = self.array.ndim
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-n}, {n - 1}], but got {dim})") from None
+
+    @property
+    def is_cuda(self) -> bool:
+        """False: chainrule tensors live on the CPU."""
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        """True: chainrule tensors live on the CPU."""
+        return True
+
+    @property
     def ndim(self) -> int:
         return self.array.ndim
 
@@ -114,6 +147,10 @@ class Tensor:
         return self.array.ndim
 
     def numel(self) -> int:
+        return int(self.array.size)
+
+    def nelement(self) -> int:
+        """The number of elements (``numel``)."""
         return int(self.array.size)
 
     def element_size(self) -> int:
@@ -156,6 +193,13 @@ class Tensor:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Array:
         return self.array if dtype is None else self.array.astype(dtype)
 
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its Python number (``f"{loss:.4f}"``); any other tensor takes
+        only the empty format spec (``TypeError`` otherwise), as in PyTorch."""
+        if self.array.ndim == 0 and type(self) is Tensor:
+            return self.array.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
     def __float__(self) -> float:
         refuse_read("float()")
         return float(self.item())
@@ -184,7 +228,7 @@ class Tensor:
         dtype = to_dtype(args, kwargs, "Tensor.to", Tensor)
         if dtype is None:
             return self
-        return _U.cast(self, xp.dtype(dtype))
+        return self.cast(xp.dtype(dtype))
 
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
@@ -240,25 +284,8 @@ class Tensor:
         self.requires_grad = False
         return self
 
-    def clone(self) -> Tensor:
-        """A copy of the data that stays in the graph."""
-        return _U.clone(self)
-
     def view_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
-
-    def backward(
-        self,
-        gradient: Tensor | None = None,
-        retain_graph: bool | None = None,
-        create_graph: bool = False,
-        inputs: Sequence[Tensor] | None = None,
-    ) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``autograd.backward``)."""
-        from chainrule.autograd.engine import backward
-
-        backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
-                 inputs)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Any:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned tensor
@@ -321,7 +348,7 @@ class Tensor:
     def _fill(self, value: Array) -> Tensor:
         return self._inplace(lambda _: Tensor._wrap(value))
 
-    # ---- operators, indexing and in-place operations: bound in ``tensor_operators.py`` -------
+    # ---- maths, operators, indexing, in-place operations: bound from ``ops/table.py`` ---------
     __hash__ = object.__hash__  # by identity, as in PyTorch (``==`` is elementwise)
 
     def __repr__(self) -> str:
@@ -342,6 +369,9 @@ class Tensor:
 
 
 _new = object.__new__
+_new_size = tuple.__new__
+_SIZES: dict[tuple[int, ...], Size] = {}
+"""``Size`` objects by shape: immutable, so shared (a lookup is cheaper than a new one)."""
 
 
 class _HookHandle:
@@ -422,17 +452,3 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
     check_device(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
-
-def tensor_method(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for op functions whose first argument is a tensor: also expose the function
-    as the method ``Tensor.<name>`` (``x.exp()`` is ``exp(x)``)."""
-    setattr(Tensor, fn.__name__, fn)
-    return fn
-
-
-from chainrule import (  # noqa: E402, F401  (bind the operators, queries, pickling onto Tensor)
-    tensor_operators,
-    tensor_pickle,
-    tensor_queries,
-)
-from chainrule.ops import unary as _U  # noqa: E402

@@ -1,17 +1,21 @@
-"""Tensor's operators and in-place operations, bound onto ``Tensor`` as methods.
+"""Tensor's operators, in-place operations and ``backward``, bound onto ``Tensor`` as methods.
 
 The operators (``a + b``, ``a @ b``, ``a < b``, ``a & b``, ``x[i]``, ``x[i] = v``, ...) call the
 primitives directly, as they are the hottest calls; the in-place operations (``add_``, ``zero_``,
 ``normal_``, ...) go through ``Tensor._inplace``, which keeps the version counter and the graph
-right. They live here rather than in the class body because they call the ops, and the op modules
-import ``Tensor``: ``chainrule.tensor`` imports this module once the class exists.
+right. They live here rather than in the class body because they call the ops (and ``backward``
+the engine), which import ``Tensor``: ``METHODS`` lists them, and the op table (``ops/table.py``)
+binds them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from chainrule import random as _random
+from chainrule.autograd.engine import backward as _backward
+from chainrule.autograd.post_accumulate import register
 from chainrule.autograd.tape import replayed
 from chainrule.backend import category, xp
 from chainrule.ops import comparison as _C
@@ -20,156 +24,126 @@ from chainrule.ops import linalg as _L
 from chainrule.ops import movement as _M
 from chainrule.ops import scatter as _S
 from chainrule.ops import unary as _U
-from chainrule.tensor import Scalar, Tensor, as_array, tensor_method
+from chainrule.tensor import Scalar, Tensor, as_array
 
 
 # ---- operators (straight to the primitives: the hottest calls) -----------------------------------
-@tensor_method
 def __add__(self, o: Any) -> Tensor:
     return _E.Add.apply(self, o)
 
 
-@tensor_method
 def __radd__(self, o: Any) -> Tensor:
     return _E.Add.apply(o, self)
 
 
-@tensor_method
 def __sub__(self, o: Any) -> Tensor:
     return _E.Sub.apply(self, o)
 
 
-@tensor_method
 def __rsub__(self, o: Any) -> Tensor:
     return _E.Sub.apply(o, self)
 
 
-@tensor_method
 def __mul__(self, o: Any) -> Tensor:
     return _E.Mul.apply(self, o)
 
 
-@tensor_method
 def __rmul__(self, o: Any) -> Tensor:
     return _E.Mul.apply(o, self)
 
 
-@tensor_method
 def __truediv__(self, o: Any) -> Tensor:
     return _E.Div.apply(self, o)
 
 
-@tensor_method
 def __rtruediv__(self, o: Any) -> Tensor:
     return _E.Div.apply(o, self)
 
 
-@tensor_method
 def __pow__(self, o: Any) -> Tensor:
     return _E.pow(self, o)
 
 
-@tensor_method
 def __rpow__(self, o: Any) -> Tensor:
     return _E.pow(o, self)
 
 
-@tensor_method
 def __matmul__(self, o: Any) -> Tensor:
     return _L.matmul(self, o)
 
 
-@tensor_method
 def __rmatmul__(self, o: Any) -> Tensor:
     return _L.matmul(o, self)
 
 
-@tensor_method
 def __neg__(self) -> Tensor:
     return _U.Neg.apply(self)
 
 
-@tensor_method
 def __pos__(self) -> Tensor:
     return self
 
 
-@tensor_method
 def __abs__(self) -> Tensor:
     return _U.abs(self)
 
 
-@tensor_method
 def __invert__(self) -> Tensor:
     return _C.logical_not(self)
 
 
-@tensor_method
 def __and__(self, o: Any) -> Tensor:
     return _C.bitwise_and(self, o)
 
 
-@tensor_method
 def __rand__(self, o: Any) -> Tensor:
     return _C.bitwise_and(o, self)
 
 
-@tensor_method
 def __or__(self, o: Any) -> Tensor:
     return _C.bitwise_or(self, o)
 
 
-@tensor_method
 def __ror__(self, o: Any) -> Tensor:
     return _C.bitwise_or(o, self)
 
 
-@tensor_method
 def __xor__(self, o: Any) -> Tensor:
     return _C.bitwise_xor(self, o)
 
 
-@tensor_method
 def __rxor__(self, o: Any) -> Tensor:
     return _C.bitwise_xor(o, self)
 
 
-@tensor_method
 def __floordiv__(self, o: Any) -> Tensor:
     return _C.floor_divide(self, o)
 
 
-@tensor_method
 def __mod__(self, o: Any) -> Tensor:
     return _C.remainder(self, o)
 
 
-@tensor_method
 def __eq__(self, o: Any) -> Tensor:
     return _C.eq(self, o)
 
 
-@tensor_method
 def __ne__(self, o: Any) -> Tensor:
     return _C.ne(self, o)
 
 
-@tensor_method
 def __lt__(self, o: Any) -> Tensor:
     return _C.lt(self, o)
 
 
-@tensor_method
 def __le__(self, o: Any) -> Tensor:
     return _C.le(self, o)
 
 
-@tensor_method
 def __gt__(self, o: Any) -> Tensor:
     return _C.gt(self, o)
 
 
-@tensor_method
 def __ge__(self, o: Any) -> Tensor:
     return _C.ge(self, o)
 
@@ -181,7 +155,7 @@ def _augmented(fn: Any, name: str) -> Any:
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"``self {name}`` in place: the result is written into this tensor."
-    return tensor_method(method)
+    return method
 
 
 def _castable(out: Tensor, into: Tensor, name: str) -> Tensor:
@@ -210,102 +184,95 @@ __ixor__ = _augmented(lambda s, o: s ^ o, "__ixor__")
 
 
 # ---- indexing ------------------------------------------------------------------------------------
-@tensor_method
 def __getitem__(self, index: Any) -> Tensor:
     return _M.getitem(self, index)
 
 
-@tensor_method
 def __setitem__(self, index: Any, value: Any) -> None:
     self._inplace(lambda s: _M.index_put(s, index, value))
 
 
+def backward(
+    self: Tensor,
+    gradient: Tensor | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> None:
+    """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``autograd.backward``)."""
+    _backward([self], None if gradient is None else [gradient], retain_graph, create_graph,
+             inputs)
+
+
 # ---- in-place operations -------------------------------------------------------------------------
-@tensor_method
 def zero_(self) -> Tensor:
     return self._fill(xp.zeros_like(self.array))
 
 
-@tensor_method
 def fill_(self, value: Scalar) -> Tensor:
     return self._fill(xp.full_like(self.array, value))
 
 
-@tensor_method
 def copy_(self, src: Any) -> Tensor:
     if isinstance(src, Tensor) and src.requires_grad:
         return self._inplace(lambda _: src.to(self.dtype).expand(self.shape) * 1)
     return self._fill(as_array(src, self.dtype))
 
 
-@tensor_method
 def add_(self, other: Any, alpha: Scalar = 1) -> Tensor:
     return self._inplace(lambda s: s + other * alpha if alpha != 1 else s + other)
 
 
-@tensor_method
 def sub_(self, other: Any, alpha: Scalar = 1) -> Tensor:
     return self._inplace(lambda s: s - other * alpha if alpha != 1 else s - other)
 
 
-@tensor_method
 def mul_(self, other: Any) -> Tensor:
     return self._inplace(lambda s: s * other)
 
 
-@tensor_method
 def div_(self, other: Any) -> Tensor:
     return self._inplace(lambda s: s / other)
 
 
-@tensor_method
 def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
     return self._inplace(lambda s: s.clamp(min, max))
 
 
-@tensor_method
 def masked_fill_(self, mask: Tensor, value: Any) -> Tensor:
     return self._inplace(lambda s: s.masked_fill(mask, value))
 
 
-@tensor_method
 @replayed
 def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
     rng = _random.numpy_generator(generator)
     return self._fill(rng.uniform(a, b, self.shape).astype(self.dtype))
 
 
-@tensor_method
 @replayed
 def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
     rng = _random.numpy_generator(generator)
     return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
 
 
-@tensor_method
 def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
     """Call ``hook(self)`` once a backward pass has finished accumulating into this leaf's
     ``.grad``. Returns a handle whose ``remove()`` unregisters it."""
-    from chainrule.autograd.post_accumulate import register
-
     return register(self, hook)
 
 
 # ---- in-place writes at indices (the functions are in ops/scatter.py) -------------------------
-@tensor_method
 def scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
              reduce: str | None = None) -> Tensor:
     """In-place ``scatter``."""
     return self._inplace(lambda s: _S.scatter(s, dim, index, src, value=value, reduce=reduce))
 
 
-@tensor_method
 def scatter_add_(self: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """In-place ``scatter_add``."""
     return self._inplace(lambda s: s.scatter_add(dim, index, src))
 
 
-@tensor_method
 def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                     include_self: bool = True) -> Tensor:
     """In-place ``scatter_reduce``."""
@@ -313,20 +280,17 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                                                      include_self=include_self))
 
 
-@tensor_method
 def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *,
                alpha: Any = 1) -> Tensor:
     """In-place ``index_add``."""
     return self._inplace(lambda s: _S.index_add(s, dim, index, source, alpha=alpha))
 
 
-@tensor_method
 def index_put_(self: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """In-place ``index_put``."""
     return self._inplace(lambda s: _S.index_put(s, indices, values, accumulate))
 
 
-@tensor_method
 def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """In-place ``masked_scatter``; ``mask`` must broadcast to ``self``'s shape."""
     try:
@@ -335,3 +299,19 @@ def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         raise RuntimeError(f"masked_scatter_(): mask of shape {tuple(mask.shape)} does not "
                            f"broadcast to self of shape {tuple(self.shape)}") from None
     return self._inplace(lambda s: _S.masked_scatter(s, mask, source))
+
+
+METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
+    __add__, __radd__, __sub__, __rsub__, __mul__, __rmul__,
+    __truediv__, __rtruediv__, __pow__, __rpow__, __matmul__, __rmatmul__,
+    __neg__, __pos__, __abs__, __invert__, __and__, __rand__,
+    __or__, __ror__, __xor__, __rxor__, __floordiv__, __mod__,
+    __eq__, __ne__, __lt__, __le__, __gt__, __ge__,
+    __getitem__, __setitem__, __iadd__, __isub__, __imul__, __itruediv__,
+    __ifloordiv__, __imod__, __ipow__, __imatmul__, __iand__, __ior__,
+    __ixor__, zero_, fill_, copy_, add_, sub_,
+    mul_, div_, clamp_, masked_fill_, uniform_, normal_,
+    backward, register_post_accumulate_grad_hook, scatter_, scatter_add_, scatter_reduce_,
+    index_add_, index_put_, masked_scatter_,
+)}
+"""The methods above by name, for the op table to bind onto ``Tensor``."""

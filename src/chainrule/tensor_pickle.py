@@ -53,4 +53,5 @@ def _reduce_ex(self: Tensor, protocol: int) -> tuple[Any, ...]:
                      bool(self.requires_grad and self.grad_fn is None), self.grad)
 
 
-Tensor.__reduce_ex__ = _reduce_ex  # type: ignore[method-assign, assignment]
+METHODS = {"__reduce_ex__": _reduce_ex}
+"""For the op table to bind onto ``Tensor`` (pickling)."""

@@ -22,7 +22,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.ops
-from chainrule.autograd import OPS, Op, forward_ad
+from chainrule.autograd import OPS, Op, tangents
 from chainrule.func import jvp, vjp
 from chainrule.tensor import Tensor
 
@@ -71,18 +71,18 @@ def _fd(g: Any, xs: tuple[Tensor, ...], us: tuple[Tensor, ...]) -> np.ndarray:
 def _rules_run() -> Iterator[set[str]]:
     """The names of the ops whose tangent rule ran inside the block."""
     names: set[str] = set()
-    original = forward_ad.propagate
+    original = tangents.propagate  # what ``Op.apply`` calls
 
     def spy(op: Any, inputs: Any, out: Any, result: Any) -> None:
         original(op, inputs, out, result)
         if result._tangents:
             names.add(op.name)
 
-    forward_ad.propagate = spy
+    tangents.propagate = spy
     try:
         yield names
     finally:
-        forward_ad.propagate = original
+        tangents.propagate = original
 
 
 def _dot(a: Any, b: Any) -> float:

@@ -59,15 +59,6 @@ def _np_chunk(x: np.ndarray, n: int) -> list[np.ndarray]:
     return np.array_split(x, -(-len(x) // size), 0)
 
 
-def _np_logsumexp(x: np.ndarray, d: Any, k: bool) -> np.ndarray:
-    axes = np_axes(d)
-    axes = range(x.ndim) if axes is None else (axes,) if isinstance(axes, int) else axes
-    out = x
-    for a in sorted({a % max(x.ndim, 1) for a in axes}):  # logaddexp: exact at ±inf and NaN
-        out = np.logaddexp.reduce(out, axis=a, keepdims=True) if x.ndim else out
-    return out if k else np.squeeze(out, axis=np_axes(d))
-
-
 def _index_select_case(r: R) -> list[Any]:
     s = shape(r, 1)
     d = dim_of(r, s)
@@ -153,9 +144,7 @@ SPECS: list[Spec] = [
          lambda x, a: x + a * 2 * x, id="add-alpha"),
     Spec("mul", cr.square, one(rand), np.square, id="square"),
     Spec("div", cr.reciprocal, one(_nz), np.reciprocal, id="reciprocal"),
-    # statistics
-    Spec("sum", lambda x, d, k: x.mean(d, keepdim=k), with_dims,
-         lambda x, d, k: np.mean(x, axis=np_axes(d), keepdims=k), id="mean"),
+    # statistics (mean, logsumexp: derived from the op table, specs_table.py)
     Spec("sum", lambda x, d, k: x.var(d, keepdim=k), _stat_case,
          lambda x, d, k: np.var(x, axis=np_axes(d), ddof=1, keepdims=k), id="var"),
     Spec("sqrt", lambda x, d, k: x.std(d, keepdim=k, correction=0), _stat_case,
@@ -167,9 +156,6 @@ SPECS: list[Spec] = [
          id="norm-3"),
     Spec("amax", lambda x: x.norm(p=float("inf")), one(distinct),
          lambda x: np.abs(x).max(), id="norm-inf"),
-    Spec("log", lambda x, d, k: x.logsumexp(d, keepdim=k),
-         lambda r: (lambda s: [rand(r, s), dims_of(r, s) if s else 0, bool(r.random() < 0.5)])(
-             shape(r, 1)), _np_logsumexp, id="logsumexp"),
     Spec("softmax", lambda x: x.softmax(-1), lambda r: [rand(r, shape(r, 1)) * 30],
          lambda x: np_softmax(x, -1), id="softmax-large-logits"),
     Spec("log_softmax", lambda x: x.log_softmax(0), lambda r: [rand(r, shape(r, 1)) * 30],

@@ -58,6 +58,16 @@ def test_every_differentiable_op_has_a_spec() -> None:
     )
 
 
+def test_every_table_entry_with_a_domain_has_a_reference() -> None:
+    from specs_table import REFERENCES, WITH_DOMAIN
+
+    missing = sorted(e.name for e in WITH_DOMAIN if e.name not in REFERENCES)
+    assert not missing, (
+        f"ops in chainrule.ops.table with a domain but no NumPy reference: {missing}. Add "
+        f"each to REFERENCES in tests/ops/specs_table.py."
+    )
+
+
 def test_specs_name_registered_ops() -> None:
     unknown = sorted({n for s in SPECS for n in s.op_names} - set(OPS))
     assert not unknown, f"specs name ops that are not registered: {unknown}"

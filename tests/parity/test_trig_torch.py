@@ -162,7 +162,7 @@ def test_second_derivatives_match_torch() -> None:
 def test_tensor_methods_exist() -> None:
     x = cr.tensor([0.5])
     for name in ["asin", "acos", "atan", "sinh", "cosh", "log2", "log10", "arcsin", "arccos",
-                 "arctan"]:
+                 "arctan", "asinh", "atanh", "arcsinh", "arctanh"]:
         assert getattr(x, name)().item() == pytest.approx(getattr(torch.tensor([0.5]), name)()
                                                           .item())
     for name in ["atan2", "arctan2", "hypot", "fmod", "remainder", "isclose"]:
@@ -187,3 +187,14 @@ def test_integer_inputs_give_pytorch_dtypes_and_values(name: str, dtype: str) ->
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
     np.testing.assert_allclose(ours.numpy().astype(np.float64),
                                theirs.numpy().astype(np.float64), rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["asinh", "acosh", "atanh"])
+def test_inverse_hyperbolic_values_and_gradients(name: str) -> None:
+    v = np.array([-0.7, 0.2, 0.9]) if name == "atanh" else np.array([1.1, 1.5, 3.0])
+    x, t = cr.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    y, u = getattr(cr, name)(x), getattr(torch, name)(t)
+    y.sum().backward()
+    u.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), u.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12)

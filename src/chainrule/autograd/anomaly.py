@@ -15,14 +15,13 @@ attribute read per node) before calling an op's backward.
 
 from __future__ import annotations
 
+import functools
 import traceback
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from chainrule.autograd.function import Op
 from chainrule.backend import xp
-
-if TYPE_CHECKING:
-    from chainrule.autograd.function import Op
-    from chainrule.tensor import Tensor
+from chainrule.tensor import Tensor
 
 enabled = False
 """True while a ``detect_anomaly`` block is open (read by the engine before each backward)."""
@@ -68,8 +67,6 @@ def _checked_apply(cls: type[Op], *args: Any, **params: Any) -> Tensor:
         return out
     kind = _bad(out.array)
     if kind is not None:
-        from chainrule.tensor import Tensor
-
         bad_inputs = [f"input {i} (shape {tuple(a.shape)})" for i, a in enumerate(args)
                       if isinstance(a, Tensor) and _bad(a.array) is not None]
         origin = (f"its inputs were already non-finite: {', '.join(bad_inputs)}"
@@ -110,8 +107,6 @@ def checked_backward(op: Op, g: Tensor) -> tuple[Tensor | None, ...]:
 def _set_state(depth: int, check_nan: bool, check_inf: bool) -> tuple[int, bool, bool]:
     """Switch to the given state (patching ``Op.apply`` iff depth > 0); returns the old one."""
     global enabled, _depth, _check_nan, _check_inf, _plain_apply
-    from chainrule.autograd.function import Op
-
     prev = (_depth, _check_nan, _check_inf)
     if depth > 0 and _depth == 0:
         _plain_apply = Op.__dict__["apply"].__func__
@@ -153,8 +148,6 @@ class detect_anomaly:
         _set_state(*self._prev)
 
     def __call__(self, fn: Any) -> Any:
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with detect_anomaly(self.check_nan, self.check_inf):

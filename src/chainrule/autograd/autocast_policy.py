@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from chainrule.backend import float32, is_floating
+
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
 
@@ -41,10 +43,6 @@ def cast_inputs(name: str, args: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         dtype = float32
     else:
         return args
-    from chainrule.ops.unary import Cast  # the ops import this module's users
-
-    return tuple(Cast.apply(t, dtype=dtype) if is_floating(t.dtype) and t.dtype != dtype else t
+    return tuple(t.cast(dtype) if is_floating(t.dtype) and t.dtype != dtype else t
                  for t in args)
 
-
-from chainrule.backend import float32, is_floating  # noqa: E402

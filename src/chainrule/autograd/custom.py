@@ -29,6 +29,7 @@ from chainrule.autograd import forward_ad
 from chainrule.autograd.function import NodeName, Op
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import xp
+from chainrule.ops.movement import cat
 from chainrule.tensor import Tensor
 
 
@@ -133,8 +134,6 @@ class _CustomOp(Op):
         picked = [outs[i] if outs[i] is not None else self.outputs[i] * 0 for i in self.packed]
         if len(picked) == 1:
             return picked[0]
-        from chainrule.ops.movement import cat
-
         return cat([p.reshape(-1).to(self.result.dtype) for p in picked])
 
 

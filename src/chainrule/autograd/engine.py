@@ -15,10 +15,10 @@ from chainrule.autograd import anomaly, post_accumulate
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import GRAD, CompileError, backward_of, tape
 from chainrule.backend import xp
+from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
     from chainrule.autograd.function import Op
-    from chainrule.tensor import Tensor
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved tensors after "
@@ -75,8 +75,6 @@ def grad(
         >>> cr.autograd.grad(x ** 2, x)
         (tensor(6.),)
     """
-    from chainrule.tensor import Tensor
-
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if isinstance(grad_outputs, Tensor):
@@ -102,8 +100,6 @@ def grad(
 def _roots(
     tensors: Sequence[Tensor], grads: Sequence[Tensor | None] | None, create_graph: bool
 ) -> list[tuple[Tensor, Tensor]]:
-    from chainrule.tensor import Tensor
-
     if grads is None:
         grads = [None] * len(tensors)
     if len(grads) != len(tensors):

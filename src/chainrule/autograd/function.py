@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents
+from chainrule.autograd.autocast_policy import cast_inputs
+from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import OP, tape
+from chainrule.backend import default_float, xp
+from chainrule.tensor import Tensor, tensor
 
 if TYPE_CHECKING:
     from chainrule.backend import Array
-    from chainrule.tensor import Tensor
 
 OPS: dict[str, type[Op]] = {}
 """Every registered primitive by name; the test suite checks each one's gradients from it."""
@@ -84,7 +87,7 @@ class Op:
         dual = self.__dict__.get("_fw_result")
         if dual is not None:
             return dual
-        if _mode.enabled or forward_ad.levels:  # re-derived so it carries tangents, too
+        if _mode.enabled or tangents.levels:  # re-derived so it carries tangents, too
             return type(self).apply(*self.inputs, **self.params)
         return Tensor._wrap(self.out)
 
@@ -135,8 +138,8 @@ class Op:
         else:
             result.requires_grad = False
             result.grad_fn = None
-        if forward_ad.levels:
-            forward_ad.propagate(op, args, out, result)
+        if tangents.levels:
+            tangents.propagate(op, args, out, result)
         if tape.entries is not None:
             tape.entries.append((OP, op, args, result))
         return result
@@ -254,11 +257,6 @@ def _constant(value: Any, ref: Any) -> Tensor:
         _CONSTANTS[key] = Tensor._wrap(arr)
     return _CONSTANTS[key]
 
-
-from chainrule.autograd.autocast_policy import cast_inputs  # noqa: E402
-from chainrule.autograd.autocast_policy import policy as autocast  # noqa: E402
-from chainrule.backend import default_float, xp  # noqa: E402
-from chainrule.tensor import Tensor, tensor  # noqa: E402
 
 _new = object.__new__
 _ndarray = xp.ndarray

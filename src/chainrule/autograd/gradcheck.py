@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chainrule.autograd.engine import grad
 from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
@@ -63,8 +64,6 @@ def gradcheck(
     Raises:
         GradcheckError: naming the input, the worst element's index, and both values.
     """
-    from chainrule.autograd.engine import grad
-
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     diff = _check_inputs(inputs)
     outs = _outputs(fn, inputs)
@@ -104,8 +103,6 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: ``gradcheck`` of the map inputs → (backward of ``fn`` with a
     fixed random cotangent), built with ``create_graph=True``."""
-    from chainrule.autograd.engine import grad
-
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     _check_inputs(inputs)
     outs = _outputs(fn, inputs)

@@ -45,24 +45,16 @@ from chainrule.nn.normalization_functional import (
 )
 from chainrule.nn.upsampling import interpolate
 from chainrule.ops import activation as _A
-from chainrule.ops.activation import floating_input, gelu, numeric_input, sigmoid, softplus
-from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
-from chainrule.ops.conv import conv1d, conv2d
-from chainrule.ops.conv_transpose import conv_transpose1d, conv_transpose2d
+from chainrule.ops.activation import floating_input, numeric_input, sigmoid, softplus
 from chainrule.ops.elementwise import clamp, where
-from chainrule.ops.fold import fold, unfold
-from chainrule.ops.fused import log_softmax, softmax
-from chainrule.ops.linalg import einsum, linear
-from chainrule.ops.movement import one_hot, pad
-from chainrule.ops.pool import (
-    avg_pool1d,
-    avg_pool2d,
-    max_pool1d,
-    max_pool2d,
-)
+from chainrule.ops.fused import softmax
+from chainrule.ops.linalg import einsum
+from chainrule.ops.table import FUNCTIONAL as _FUNCTIONAL
 from chainrule.ops.unary import tanh
 from chainrule.random import Generator
 from chainrule.tensor import Tensor
+
+globals().update(_FUNCTIONAL)  # the ops F re-exports (conv2d, softmax, pad, ...): ops/table.py
 
 
 # ---- activations: the ops, with PyTorch's ``inplace`` flag (computed out of place) -----------
@@ -289,33 +281,18 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
 
 
 __all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
-    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d",
-    "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss",
-    "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "embedding",
-    "flatten", "fold", "gaussian_nll_loss", "gelu", "glu", "group_norm", "hardshrink",
-    "hardsigmoid", "hardswish", "hardtanh", "hinge_embedding_loss", "huber_loss",
-    "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d", "max_pool2d", "mish",
+    "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu",
+    "embedding", "flatten", "gaussian_nll_loss", "glu", "group_norm", "hardshrink", "hardsigmoid",
+    "hardswish", "hardtanh", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate",
+    "kl_div", "l1_loss", "layer_norm", "leaky_relu", "logsigmoid", "margin_ranking_loss", "mish",
     "mse_loss", "multi_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize",
-    "one_hot", "pad", "pairwise_distance", "poisson_nll_loss", "prelu", "relu", "relu6",
-    "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid", "silu", "smooth_l1_loss",
-    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
+    "pairwise_distance", "poisson_nll_loss", "prelu", "relu", "relu6", "rms_norm",
+    "scaled_dot_product_attention", "selu", "silu", "smooth_l1_loss", "soft_margin_loss",
+    "softmin", "softshrink", "softsign", "tanhshrink", "threshold", "triplet_margin_loss",
+    *_FUNCTIONAL,
 ]
 
-from chainrule.ops.adaptive_pool import (  # noqa: E402
-    adaptive_avg_pool3d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-)
-from chainrule.ops.conv import conv3d  # noqa: E402
-from chainrule.ops.conv_transpose import conv_transpose3d  # noqa: E402
-from chainrule.ops.pool import avg_pool3d, max_pool3d  # noqa: E402
-
-__all__ += ["adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool3d",
-            "conv3d",
-            "conv_transpose3d", "max_pool3d"]
 
 from chainrule.nn.embedding_bag import embedding_bag  # noqa: E402
 

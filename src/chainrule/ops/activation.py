@@ -15,8 +15,8 @@ from typing import Any
 from chainrule.autograd.function import register
 from chainrule.backend import Array, is_floating, xp
 from chainrule.ops.elementwise import where
-from chainrule.ops.unary import _data, _Unary, _unary, erf, tanh
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.ops.unary import _data, _Unary, erf, tanh, unary_function
+from chainrule.tensor import Tensor
 
 
 @register
@@ -124,32 +124,28 @@ numeric_input = _refusing(lambda dtype: dtype.kind != "b", "bool input is not su
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-sigmoid = _unary(Sigmoid)
-relu = tensor_method(numeric_input(_unary(Relu)))
+sigmoid = unary_function(Sigmoid)
+relu = numeric_input(unary_function(Relu))
 
 
-@tensor_method
 @floating_input
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x if x > 0 else negative_slope · x."""
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
-@tensor_method
 @floating_input
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
     """x if x > 0 else alpha · (eˣ − 1)."""
     return Elu.apply(input, alpha=alpha)
 
 
-@tensor_method
 @floating_input
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """(1/β) ln(1 + e^(βx)), reverting to x where βx > threshold."""
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
-@tensor_method
 @floating_input
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (``approximate='tanh'``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))))."""
@@ -161,7 +157,6 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return 0.5 * input * (1 + erf(input * (1 / math.sqrt(2))))
 
 
-@tensor_method
 @floating_input
 def silu(input: Tensor) -> Tensor:
     """x·σ(x) (swish)."""

@@ -10,8 +10,8 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, promote, xp
-from chainrule.ops.unary import _unary
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.ops.unary import unary_function
+from chainrule.tensor import Tensor
 
 
 def _comparison(name: str, fn: Any) -> type[Op]:
@@ -147,9 +147,9 @@ class Isfinite(Op):
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-isnan = _unary(Isnan)
-isfinite = _unary(Isfinite)
-logical_not = _unary(LogicalNot)
+isnan = unary_function(Isnan)
+isfinite = unary_function(Isfinite)
+logical_not = unary_function(LogicalNot)
 
 
 def _binary(op: type[Op]) -> Any:
@@ -158,7 +158,7 @@ def _binary(op: type[Op]) -> Any:
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.__doc__
-    return tensor_method(fn)
+    return fn
 
 
 eq = _binary(_EQ)
@@ -179,13 +179,11 @@ fmod = _binary(Fmod)
 greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
 
-@tensor_method
 def equal(input: Tensor, other: Tensor) -> bool:
     """True if both tensors have the same shape and elements."""
     return input.shape == other.shape and bool((input.array == other.array).all())
 
 
-@tensor_method
 def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
             equal_nan: bool = False) -> Tensor:
     """|input − other| ≤ atol + rtol·|other| elementwise (broadcasting), as a bool tensor.
@@ -210,7 +208,6 @@ def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
     return Tensor._wrap(xp.asarray(out))
 
 
-@tensor_method
 def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
     """True if all elements are close (NumPy/PyTorch rule |a − b| ≤ atol + rtol·|b|)."""

@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import Array, xp
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _wrap(a: Any, dtype: Any = xp.int64) -> Tensor:
     return Tensor._wrap(xp.asarray(a).astype(dtype, copy=False))
 
 
-@tensor_method
 def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
     """The indices of the non-zero elements: an (n, ndim) int64 tensor, one row per element in
     row-major order, or with ``as_tuple=True`` one 1-D tensor per dim (usable as an index).
@@ -33,7 +32,6 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, 
     return _wrap(xp.argwhere(a))
 
 
-@tensor_method
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
            return_counts: bool = False, dim: int | None = None) -> Any:
     """The distinct elements of the flattened ``input``, in ascending order (also when
@@ -59,7 +57,6 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     return out[0] if len(out) == 1 else tuple(out)
 
 
-@tensor_method
 def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
     """How often each value 0, 1, …, max(input) occurs in the 1-D non-negative integer
     ``input`` (at least ``minlength`` bins); with ``weights``, the sum of the weights of each

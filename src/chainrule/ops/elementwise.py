@@ -13,7 +13,7 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, is_floating, promote, result_type, xp
 from chainrule.ops.unary import _data, _Unary, log
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _not_broadcastable(op: Op, *xs: Array) -> RuntimeError:
@@ -251,43 +251,36 @@ class Clamp(_Unary):
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-@tensor_method
 def add(input: Any, other: Any, alpha: float = 1) -> Tensor:
     """input + alpha · other, broadcasting."""
     return Add.apply(input, other if alpha == 1 else mul(other, alpha))
 
 
-@tensor_method
 def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:
     """input − alpha · other, broadcasting."""
     return Sub.apply(input, other if alpha == 1 else mul(other, alpha))
 
 
-@tensor_method
 def mul(input: Any, other: Any) -> Tensor:
     """input · other elementwise, broadcasting."""
     return Mul.apply(input, other)
 
 
-@tensor_method
 def div(input: Any, other: Any) -> Tensor:
     """input / other (true division), broadcasting."""
     return Div.apply(input, other)
 
 
-@tensor_method
 def pow(input: Any, exponent: Any) -> Tensor:
     """input ** exponent, broadcasting."""
     return Pow.apply(input, exponent)
 
 
-@tensor_method
 def maximum(input: Any, other: Any) -> Tensor:
     """Elementwise maximum; the gradient is split equally on ties."""
     return Maximum.apply(input, other)
 
 
-@tensor_method
 def minimum(input: Any, other: Any) -> Tensor:
     """Elementwise minimum; the gradient is split equally on ties."""
     return Minimum.apply(input, other)
@@ -304,7 +297,6 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
     return Where.apply(condition, input, other)
 
 
-@tensor_method
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
     """Limit values to [min, max]; tensor bounds broadcast."""
     if min is None and max is None:
@@ -318,13 +310,11 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
 clip = clamp
 
 
-@tensor_method
 def reciprocal(input: Tensor) -> Tensor:
     """1/x."""
     return div(1.0, input)
 
 
-@tensor_method
 def square(input: Tensor) -> Tensor:
     """x²."""
     return mul(input, input)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 @register
@@ -60,7 +60,6 @@ def _dim(x: Tensor, dim: int | None, op: str) -> int:
     return dim % max(x.ndim, 1)
 
 
-@tensor_method
 def softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
     """exp(x) / Σ exp(x) along ``dim``."""
     if dtype is not None:
@@ -71,7 +70,6 @@ def softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tens
     return Softmax.apply(input, dim=_dim(input, dim, "softmax"))
 
 
-@tensor_method
 def log_softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably."""
     if dtype is not None:

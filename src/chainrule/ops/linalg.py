@@ -7,7 +7,7 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _dtype_mismatch(op: Op, *xs: Array) -> RuntimeError:
@@ -105,7 +105,6 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     return Linear.apply(input, weight, bias)
 
 
-@tensor_method
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch rules: 1-D operands are promoted to a row (left) or
     column (right) vector and the added dim is removed again; batch dims broadcast."""
@@ -129,7 +128,6 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
     return out
 
 
-@tensor_method
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Product of two 2-D matrices."""
     if input.ndim != 2 or mat2.ndim != 2:
@@ -137,7 +135,6 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
-@tensor_method
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     """Batched product of two 3-D tensors."""
     if input.ndim != 3 or mat2.ndim != 3:
@@ -146,7 +143,6 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
     return matmul(input, mat2)
 
 
-@tensor_method
 def dot(input: Tensor, other: Tensor) -> Tensor:
     """Inner product of two 1-D tensors."""
     if input.ndim != 1 or other.ndim != 1:
@@ -155,7 +151,6 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
     return matmul(input, other)
 
 
-@tensor_method
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
     """Outer product of two 1-D tensors."""
     return input.reshape(-1, 1) * vec2.reshape(1, -1)

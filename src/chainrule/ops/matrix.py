@@ -14,7 +14,7 @@ from chainrule.backend import Array, xp
 from chainrule.ops.linalg import matmul
 from chainrule.ops.movement import index_put
 from chainrule.ops.reduce import norm
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _diag_index(rows: int, cols: int, offset: int) -> tuple[Array, Array]:
@@ -24,7 +24,6 @@ def _diag_index(rows: int, cols: int, offset: int) -> tuple[Array, Array]:
     return (i, i + offset) if offset >= 0 else (i - offset, i)
 
 
-@tensor_method
 def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
     """The ``offset`` diagonal of the matrices formed by dims ``dim1`` and ``dim2``; it becomes
     the last dim of the result (as in PyTorch). Gradients flow back onto the diagonal.
@@ -51,7 +50,6 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return x[(..., rows, cols)]
 
 
-@tensor_method
 def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     """A 1-D input → the square matrix with ``input`` on its ``diagonal``-th diagonal;
     a 2-D input → its ``diagonal``-th diagonal (1-D).
@@ -70,7 +68,6 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     return index_put(zeros, _diag_index(size, size, diagonal), input)
 
 
-@tensor_method
 def trace(input: Tensor) -> Tensor:
     """The sum of the main diagonal of a 2-D tensor.  ∂/∂x = g·I.
 
@@ -100,7 +97,6 @@ def _scaled_sum(input: Tensor, product: Tensor, beta: Any, alpha: Any, op: str) 
     return out + (input if beta == 1 else input * beta)
 
 
-@tensor_method
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """β·input + α·(mat1 @ mat2); ``input`` broadcasts to the product's shape.
 
@@ -118,7 +114,6 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: An
     return _scaled_sum(input, matmul(mat1, mat2), beta, alpha, "addmm")
 
 
-@tensor_method
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
             alpha: Any = 1) -> Tensor:
     """β·input + α·(batch1 @ batch2), batch by batch; ``input`` broadcasts to the result.

@@ -8,7 +8,7 @@ from typing import Any
 
 from chainrule.ops.movement import getitem
 from chainrule.ops.shape import permute
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def _dim(op: str, dim: int, ndim: int) -> int:
@@ -19,7 +19,6 @@ def _dim(op: str, dim: int, ndim: int) -> int:
     return dim % max(ndim, 1)
 
 
-@tensor_method
 def movedim(input: Tensor, source: int | Sequence[int],
             destination: int | Sequence[int]) -> Tensor:
     """Move the dims ``source`` to the positions ``destination``; the others keep their order.
@@ -50,14 +49,12 @@ def movedim(input: Tensor, source: int | Sequence[int],
     return permute(input, *[next(rest) if o is None else o for o in order])
 
 
-@tensor_method
 def moveaxis(input: Tensor, source: int | Sequence[int],
              destination: int | Sequence[int]) -> Tensor:
     """``movedim`` under NumPy's name."""
     return movedim(input, source, destination)
 
 
-@tensor_method
 def narrow(input: Tensor, dim: int, start: Any, length: int) -> Tensor:
     """The ``length`` entries of dimension ``dim`` from ``start`` (negative counts from the
     end); shares the graph like indexing.

@@ -11,9 +11,10 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
-from chainrule.ops.reduce import normalize_dims
-from chainrule.ops.shape import unsqueeze
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.ops.elementwise import where
+from chainrule.ops.padding import crop, pad_by_copying
+from chainrule.ops.shape import normalize_dims, unsqueeze
+from chainrule.tensor import Tensor
 
 
 @register
@@ -263,7 +264,6 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([unsqueeze(x, d) for x in tensors], d)
 
 
-@tensor_method
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     """Pieces of size ``split_size`` (the last may be smaller) or of the listed sizes."""
     if input.ndim == 0:
@@ -290,7 +290,6 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
     return tuple(out)
 
 
-@tensor_method
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     """``chunks`` pieces of (nearly) equal size."""
     if chunks <= 0:
@@ -303,7 +302,6 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     return split(input, -(-n // chunks), dim)
 
 
-@tensor_method
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
     """The slices along ``dim``, with the dim removed."""
     if input.ndim == 0:
@@ -333,8 +331,6 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         [[2.0, 0.0, 1.0, 2.0, 0.0]]
     """
     if mode != "constant":
-        from chainrule.ops.padding import pad_by_copying
-
         return pad_by_copying(input, tuple(int(p) for p in pad), mode)
     value = 0.0 if value is None else value
     if len(pad) % 2 or len(pad) // 2 > input.ndim:
@@ -344,26 +340,21 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
     for i in range(len(pad) // 2):
         pairs[input.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
     if builtins.any(b < 0 or a < 0 for b, a in pairs):  # negative widths crop
-        from chainrule.ops.padding import crop
-
         input, pairs = crop(input, pairs)
     return Pad.apply(input, widths=tuple(pairs), value=value)
 
 
-@tensor_method
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """Values of ``input`` along ``dim`` at ``index`` (same number of dims)."""
     return Gather.apply(input, index, dim=normalize_dims(dim, input.ndim, "gather")[0])
 
 
-@tensor_method
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
     return ScatterAdd.apply(input, index, src,
                             dim=normalize_dims(dim, input.ndim, "scatter_add")[0])
 
 
-@tensor_method
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     """The entries of ``input`` along ``dim`` listed by the 1-D ``index``."""
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
@@ -374,15 +365,11 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
     return input[(*lead, index)]
 
 
-@tensor_method
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     """``value`` where ``mask`` is true, ``input`` elsewhere."""
-    from chainrule.ops.elementwise import where
-
     return where(mask, value, input)
 
 
-@tensor_method
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     """Lower triangle of the last two dims; the rest zeroed (selected, so NaNs above it go)."""
     _at_least_2d(input, "tril")
@@ -390,7 +377,6 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:
     return _keep(input, keep)
 
 
-@tensor_method
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
     """Upper triangle of the last two dims; the rest zeroed (selected, so NaNs below it go)."""
     _at_least_2d(input, "triu")
@@ -405,8 +391,6 @@ def _at_least_2d(input: Tensor, name: str) -> None:
 
 
 def _keep(input: Tensor, keep: Array) -> Tensor:
-    from chainrule.ops.elementwise import where
-
     return where(Tensor._wrap(keep), input, 0)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.ops.movement import GetItem
 from chainrule.tensor import Tensor
 
 
@@ -47,7 +46,7 @@ def pad_by_copying(input: Tensor, pad: tuple[int, ...], mode: str) -> Tensor:
         elif n > 1:
             j = j % (2 * n - 2)
             j = xp.where(j >= n, 2 * n - 2 - j, j)
-        out = GetItem.apply(out, index=(slice(None),) * d + (j,))
+        out = out[(slice(None),) * d + (j,)]
     return out
 
 
@@ -60,5 +59,5 @@ def crop(input: Tensor, pairs: list[tuple[int, int]]) -> tuple[Tensor, list[tupl
             raise RuntimeError(f"pad: widths ({before}, {after}) crop dimension {d} of input of "
                                f"shape {tuple(input.shape)} to a negative size")
         index.append(slice(max(-before, 0), n - max(-after, 0)))
-    return (GetItem.apply(input, index=tuple(index)),
+    return (input[tuple(index)],
             [(max(before, 0), max(after, 0)) for before, after in pairs])

@@ -6,31 +6,15 @@
 
 from __future__ import annotations
 
-import builtins
 from collections import namedtuple
 from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
-from chainrule.tensor import Tensor, tensor_method
-
-Dim = int | tuple[int, ...] | list[int] | None
-
-
-def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
-    """``dim`` as a sorted tuple of non-negative axes, checked against ``ndim``."""
-    if dim is None:
-        return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    rank = builtins.max(ndim, 1)
-    out = []
-    for d in dims:
-        if not -rank <= d < rank:
-            raise IndexError(
-                f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions"
-            )
-        out.append(d % rank if ndim else 0)
-    return tuple(sorted(set(out)))
+from chainrule.ops.elementwise import where
+from chainrule.ops.movement import cat
+from chainrule.ops.shape import Dim, normalize_dims
+from chainrule.tensor import Tensor
 
 
 def _expand_back(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
@@ -130,8 +114,6 @@ class Cumprod(Op):
 
     def _others(self) -> Tensor:
         """runs[..., i, k] = Π_{j≤k, j≠i} xⱼ for k ≥ i, else 0, with ``dim`` moved last."""
-        from chainrule.ops.elementwise import where
-
         x = self.inputs[0].transpose(self.dim, -1)
         n = x.shape[-1]
         grid = where(Tensor._wrap(xp.eye(n, dtype=bool)), 1.0,
@@ -196,7 +178,6 @@ class Amin(Amax):
 
 
 # ---- public functions -------------------------------------------------------------------------
-@tensor_method
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     """Sum over ``dim`` (all dims by default). Booleans and integers sum to int64."""
     if dtype is not None:
@@ -206,7 +187,6 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None
     return Sum.apply(input, axes=normalize_dims(dim, input.ndim, "sum"), keepdim=keepdim)
 
 
-@tensor_method
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
     if not is_floating(input.dtype):
@@ -221,7 +201,6 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     return Sum.apply(input, axes=axes, keepdim=keepdim) * (1.0 / count if count else xp.nan)
 
 
-@tensor_method
 def var(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = False,
         unbiased: bool | None = None) -> Tensor:
     """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch)."""
@@ -236,38 +215,32 @@ def var(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = Fal
     return sum(centered * centered, axes, keepdim) * (1.0 / dof if dof > 0 else float("inf"))
 
 
-@tensor_method
 def std(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = False,
         unbiased: bool | None = None) -> Tensor:
     """Standard deviation: √var."""
     return var(input, dim, correction, keepdim, unbiased).sqrt()
 
 
-@tensor_method
 def prod(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Product over ``dim``."""
     return Prod.apply(input, axes=normalize_dims(dim, input.ndim, "prod"), keepdim=keepdim)
 
 
-@tensor_method
 def cumsum(input: Tensor, dim: int) -> Tensor:
     """Running sum along ``dim``."""
     return Cumsum.apply(input, dim=normalize_dims(dim, input.ndim, "cumsum")[0])
 
 
-@tensor_method
 def cumprod(input: Tensor, dim: int) -> Tensor:
     """Running product along ``dim``."""
     return Cumprod.apply(input, dim=normalize_dims(dim, input.ndim, "cumprod")[0])
 
 
-@tensor_method
 def amax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Maximum over ``dim``; ties share the gradient evenly."""
     return Amax.apply(input, axes=normalize_dims(dim, input.ndim, "amax"), keepdim=keepdim)
 
 
-@tensor_method
 def amin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Minimum over ``dim``; ties share the gradient evenly."""
     return Amin.apply(input, axes=normalize_dims(dim, input.ndim, "amin"), keepdim=keepdim)
@@ -276,7 +249,6 @@ def amin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
-@tensor_method
 def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
     """``max(x)``: the largest element. ``max(x, dim)``: ``(values, indices)`` along ``dim``,
     the gradient going to the first maximal element only. ``max(x, y)``: elementwise maximum."""
@@ -287,7 +259,6 @@ def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -
     return _select(input, dim, keepdim, argmax(input, dim, keepdim=True))
 
 
-@tensor_method
 def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
     """Like ``max`` for the smallest elements."""
     if isinstance(dim, Tensor):
@@ -306,7 +277,6 @@ def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
     return MaxResult(values, index)
 
 
-@tensor_method
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
     if dim is None:
@@ -321,7 +291,6 @@ def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return Tensor._wrap(input.array.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
-@tensor_method
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
     if dim is None:
@@ -336,7 +305,6 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tens
     return Tensor._wrap(input.array.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
 
 
-@tensor_method
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     """ln Σ exp(x) over ``dim``, shifted by the maximum so it never overflows."""
     axes = normalize_dims(dim, input.ndim, "logsumexp")
@@ -349,7 +317,6 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     return out if keepdim else out.squeeze(axes)
 
 
-@tensor_method
 def norm(input: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (2 by default; 'fro', 1, inf, −inf and any p > 0). The gradient
     of a zero norm is zero, as in PyTorch."""
@@ -368,27 +335,22 @@ def norm(input: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> T
 
 def _root(s: Tensor, power: float) -> Tensor:
     """``s ** power`` for s ≥ 0, with a zero (not nan) gradient where s = 0."""
-    from chainrule.ops.elementwise import where
-
     zero = s == 0  # NaN stays NaN
     return where(zero, 0.0, where(zero, 1.0, s) ** power)
 
 
-@tensor_method
 def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """True where every element along ``dim`` is non-zero."""
     axes = normalize_dims(dim, input.ndim, "all")
     return Tensor._wrap(xp.asarray(input.array.all(axis=axes, keepdims=keepdim)))
 
 
-@tensor_method
 def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """True where some element along ``dim`` is non-zero."""
     axes = normalize_dims(dim, input.ndim, "any")
     return Tensor._wrap(xp.asarray(input.array.any(axis=axes, keepdims=keepdim)))
 
 
-@tensor_method
 def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
     """Number of non-zero elements along ``dim``."""
     axes = normalize_dims(dim, input.ndim, "count_nonzero")
@@ -396,6 +358,4 @@ def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
 
 
 def _cat_last(a: Tensor, b: Tensor) -> Tensor:
-    from chainrule.ops.movement import cat
-
     return cat([a, b], -1)

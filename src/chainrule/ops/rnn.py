@@ -19,9 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.autograd import forward_ad
+from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
-from chainrule.autograd.grad_mode import _mode
+from chainrule.autograd.grad_mode import _mode, enable_grad
 from chainrule.backend import Array, xp
+from chainrule.ops.movement import cat
 from chainrule.tensor import Tensor
 
 
@@ -168,8 +170,6 @@ def lstm_step_composite(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
 def lstm_sequence_composite(xg: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
                             reverse: bool = False) -> Tensor:
     """The same output as ``LSTMSequence`` built from primitives (one node per elementary op)."""
-    from chainrule.ops.movement import cat
-
     T = xg.shape[0]
     h, c = h0, c0
     hs: list[Tensor | None] = [None] * T
@@ -183,9 +183,6 @@ def _composite_grads(op: LSTMSequence, g: Tensor) -> tuple[Tensor | None, ...]:
     """Gradients through the composite graph: recorded for ``create_graph``, or carrying
     forward-mode tangents (the engine runs a plain backward with grad mode off, so the composite
     is built with it on)."""
-    from chainrule.autograd.engine import grad
-    from chainrule.autograd.grad_mode import enable_grad
-
     xs = op.inputs
     record = _mode.enabled
     with enable_grad():

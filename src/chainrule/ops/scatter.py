@@ -20,8 +20,8 @@ from chainrule.ops.movement import (
     _along,
     normalize_index,
 )
-from chainrule.ops.reduce import normalize_dims
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.ops.shape import normalize_dims
+from chainrule.tensor import Tensor
 
 REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
 
@@ -207,7 +207,6 @@ def _as_src(value: Any, input: Tensor, op: str) -> Tensor:
     return value
 
 
-@tensor_method
 def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: Any = None,
             reduce: str | None = None) -> Tensor:
     """A copy of ``input`` with the values of ``src`` (or the scalar ``value``) written along
@@ -238,7 +237,6 @@ def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, *, value: A
                                reduce="sum" if reduce == "add" else "prod")
 
 
-@tensor_method
 def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
                    include_self: bool = True) -> Tensor:
     """A copy of ``input`` with the values of ``src`` reduced into it along ``dim`` at
@@ -261,7 +259,6 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                                include_self=bool(include_self))
 
 
-@tensor_method
 def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
               alpha: Any = 1) -> Tensor:
     """A copy of ``input`` with ``alpha * source`` added along ``dim`` at the positions listed
@@ -300,7 +297,6 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
     return input + IndexAdd.apply(added, shape=input.shape, index=where)
 
 
-@tensor_method
 def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False) -> Tensor:
     """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``, where
     duplicate indices add up). ``indices`` is a tuple of index tensors, as in PyTorch;
@@ -332,7 +328,6 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     return input + IndexAdd.apply(values.expand(target), shape=input.shape, index=where)
 
 
-@tensor_method
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """A copy of ``input`` with the positions where ``mask`` is true filled, in row-major
     order, by the leading elements of ``source``. ``mask`` is bool and broadcasts with

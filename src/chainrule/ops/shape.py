@@ -4,14 +4,32 @@ transpose, t, expand_as, broadcast_to, repeat, tile."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
-from chainrule.ops.reduce import normalize_dims
 from chainrule.ops.unary import clone
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
+
+Dim = int | tuple[int, ...] | list[int] | None
+
+
+def normalize_dims(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
+    """``dim`` as a sorted tuple of non-negative axes, checked against ``ndim``."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    rank = builtins.max(ndim, 1)
+    out = []
+    for d in dims:
+        if not -rank <= d < rank:
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions"
+            )
+        out.append(d % rank if ndim else 0)
+    return tuple(sorted(set(out)))
 
 
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
@@ -125,7 +143,6 @@ class Roll(Op):
 
 
 # ---- public functions -------------------------------------------------------------------------
-@tensor_method
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape (one dim may be -1)."""
     shape = _shape_arg(shape)
@@ -144,7 +161,6 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(input, shape=shape)
 
 
-@tensor_method
 def view(input: Tensor, *shape: Any) -> Tensor:
     """The same memory in a new shape: refused, as in PyTorch, when the tensor's layout (after
     ``t()``, ``permute``, a strided slice) would need a copy, so writes always reach the
@@ -162,7 +178,6 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     return out
 
 
-@tensor_method
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim``..``end_dim`` into one."""
     if input.ndim == 0:
@@ -175,14 +190,12 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(input, *input.shape[:s], -1, *input.shape[e + 1:])
 
 
-@tensor_method
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
     """Split dim ``dim`` into ``sizes``."""
     d = normalize_dims(dim, input.ndim, "unflatten")[0]
     return reshape(input, *input.shape[:d], *sizes, *input.shape[d + 1:])
 
 
-@tensor_method
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     """Drop size-1 dims (all of them, or those in ``dim``)."""
     if dim is None:
@@ -191,14 +204,12 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
     return reshape(input, *[n for i, n in enumerate(input.shape) if not (i in dims and n == 1)])
 
 
-@tensor_method
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
     """Insert a size-1 dim at ``dim``."""
     d = normalize_dims(dim, input.ndim + 1, "unsqueeze")[0]
     return reshape(input, *input.shape[:d], 1, *input.shape[d:])
 
 
-@tensor_method
 def permute(input: Tensor, *dims: Any) -> Tensor:
     """Reorder the dims."""
     dims = tuple(d % input.ndim for d in _shape_arg(dims)) if input.ndim else ()
@@ -207,7 +218,6 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
     return input if dims == tuple(range(input.ndim)) else Permute.apply(input, dims=dims)
 
 
-@tensor_method
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
     d0, d1 = (normalize_dims(d, input.ndim, "transpose")[0] for d in (dim0, dim1))
@@ -221,7 +231,6 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
 swapaxes = transpose
 
 
-@tensor_method
 def t(input: Tensor) -> Tensor:
     """Transpose of a ≤ 2-D tensor."""
     if input.ndim > 2:
@@ -230,7 +239,6 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, 1)
 
 
-@tensor_method
 def expand(input: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
     shape = _shape_arg(shape)
@@ -239,7 +247,6 @@ def expand(input: Tensor, *shape: Any) -> Tensor:
     return input if shape == input.array.shape else Expand.apply(input, shape=shape)
 
 
-@tensor_method
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return expand(input, other.shape)
 
@@ -249,10 +256,7 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(input, tuple(shape))
 
 
-tensor_method(broadcast_to)
 
-
-@tensor_method
 def repeat(input: Tensor, *repeats: Any) -> Tensor:
     """Tile the tensor ``repeats[i]`` times along dim i (PyTorch's ``repeat``)."""
     reps = _shape_arg(repeats)
@@ -264,20 +268,17 @@ def repeat(input: Tensor, *repeats: Any) -> Tensor:
     return reshape(expand(reshape(x, inter), big), *[r * n for r, n in zip(reps, x.shape)])
 
 
-@tensor_method
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
     """Like ``repeat``, padding ``dims`` with ones on the left when short."""
     dims = tuple(dims)
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
-@tensor_method
 def flip(input: Tensor, dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims``."""
     return Flip.apply(input, dims=normalize_dims(dims, input.ndim, "flip"))
 
 
-@tensor_method
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Shift elements cyclically along ``dims`` (flattened when ``dims`` is None)."""
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
@@ -285,14 +286,12 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     return Roll.apply(input, shifts=shifts, dims=dims)
 
 
-@tensor_method
 def contiguous(input: Tensor) -> Tensor:
     """``input`` if its data is C-contiguous, else a contiguous copy (which stays in the
     graph)."""
     return input if input.array.flags.c_contiguous else clone(input)
 
 
-@tensor_method
 def is_contiguous(input: Tensor) -> bool:
     """Whether the data is laid out C-contiguously (as after ``contiguous()``)."""
     return bool(input.array.flags.c_contiguous)

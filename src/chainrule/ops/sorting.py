@@ -11,7 +11,7 @@ from collections import namedtuple
 
 from chainrule.backend import Array, xp
 from chainrule.ops.movement import gather
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 SortResult = namedtuple("SortResult", ["values", "indices"])
 TopKResult = namedtuple("TopKResult", ["values", "indices"])
@@ -43,7 +43,6 @@ def _order(a: Array, dim: int, descending: bool) -> Array:
     return xp.flip(idx, axis=dim) if descending else idx
 
 
-@tensor_method
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
             stable: bool = False) -> Tensor:
     """The indices that sort ``input`` along ``dim`` (int64).
@@ -57,7 +56,6 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
     return Tensor._wrap(_order(input.array, d, descending).astype(xp.int64, copy=False))
 
 
-@tensor_method
 def sort(input: Tensor, dim: int = -1, descending: bool = False,
          stable: bool = False) -> SortResult:
     """``(values, indices)``: ``input`` sorted along ``dim``; gradients flow to the values.
@@ -73,7 +71,6 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False,
     return SortResult(gather(input, dim, idx), idx)
 
 
-@tensor_method
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
          sorted: bool = True) -> TopKResult:
     """The ``k`` largest (or smallest) elements along ``dim`` and their indices, in order.
@@ -92,7 +89,6 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     return TopKResult(gather(input, d, index), index)
 
 
-@tensor_method
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> KthValueResult:
     """The ``k``-th smallest element (1-based) along ``dim`` and its index.
 

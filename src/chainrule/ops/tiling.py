@@ -11,7 +11,7 @@ from typing import Any
 
 from chainrule.backend import xp
 from chainrule.ops.movement import index_select
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
@@ -53,7 +53,6 @@ def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-@tensor_method
 def repeat_interleave(input: Tensor, repeats: Any = None, dim: int | None = None, *,
                       output_size: int | None = None) -> Tensor:
     """Repeat each element ``repeats`` times along ``dim`` (the flattened input when ``dim``

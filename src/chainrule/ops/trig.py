@@ -1,5 +1,6 @@
-"""Inverse trigonometric and hyperbolic maths: asin, acos, atan, sinh, cosh and the binary atan2
-(broadcasting), with log2/log10 and the composite hypot; NumPy-style aliases (arcsin, ...).
+"""Inverse trigonometric and hyperbolic maths: asin, acos, atan, sinh, cosh, asinh, acosh, atanh
+and the binary atan2 (broadcasting), with log2/log10 and the composite hypot; NumPy-style
+aliases (arcsin, ...).
 
 Each primitive states its derivative in its docstring; the unary ones are ``_Unary`` ops (see
 ``unary.py``), so one ``deriv(x, y)`` formula gives both the backward and the tangent rule.
@@ -14,8 +15,8 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, promote, xp
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
-from chainrule.ops.unary import _on, _Unary, _unary, sqrt
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.ops.unary import _on, _Unary, sqrt, unary_function
+from chainrule.tensor import Tensor
 
 
 def _quiet() -> Any:
@@ -94,6 +95,49 @@ class Cosh(_Unary):
 
 
 @register
+class Asinh(_Unary):
+    """arsinh x.  ∂/∂x = g/√(x² + 1)."""
+
+    name = "asinh"
+
+    def forward(self, x: Array) -> Array:
+        return xp.arcsinh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        return 1 / _on(x * x + 1, xp.sqrt, sqrt)
+
+
+@register
+class Acosh(_Unary):
+    """arcosh x, for x ≥ 1.  ∂/∂x = g/√(x² − 1) (inf at 1, nan below)."""
+
+    name = "acosh"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.arccosh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / _on(x * x - 1, xp.sqrt, sqrt)
+
+
+@register
+class Atanh(_Unary):
+    """artanh x, for |x| < 1.  ∂/∂x = g/(1 − x²) (±inf at ±1, nan beyond)."""
+
+    name = "atanh"
+
+    def forward(self, x: Array) -> Array:
+        with _quiet():
+            return xp.arctanh(x)
+
+    def deriv(self, x: Any, y: Any) -> Any:
+        with _quiet():
+            return 1 / (1 - x * x)
+
+
+@register
 class Log2(_Unary):
     """log₂ x.  ∂/∂x = g/(x ln 2).
 
@@ -161,16 +205,15 @@ class Atan2(Op):
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-asin = _unary(Asin)
-acos = _unary(Acos)
-atan = _unary(Atan)
-sinh = _unary(Sinh)
-cosh = _unary(Cosh)
-log2 = _unary(Log2)
-log10 = _unary(Log10)
+asin = unary_function(Asin)
+acos = unary_function(Acos)
+atan = unary_function(Atan)
+sinh = unary_function(Sinh)
+cosh = unary_function(Cosh)
+log2 = unary_function(Log2)
+log10 = unary_function(Log10)
 
 
-@tensor_method
 def atan2(input: Any, other: Any) -> Tensor:
     """The angle of (other, input) elementwise, broadcasting: ``atan2(y, x)``.
 
@@ -182,14 +225,9 @@ def atan2(input: Any, other: Any) -> Tensor:
     return Atan2.apply(input, other)
 
 
-@tensor_method
 def hypot(input: Any, other: Any) -> Tensor:
     """√(input² + other²) elementwise, broadcasting.  A composite: it overflows where the squares
     do (|x| beyond ~1e154 in float64, ~1e19 in float32), and, as in PyTorch, its gradient at
     (0, 0) is nan."""
     return sqrt(input * input + other * other)
 
-
-arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
-for _alias, _fn in {"arcsin": asin, "arccos": acos, "arctan": atan, "arctan2": atan2}.items():
-    setattr(Tensor, _alias, _fn)  # NumPy-style names, as PyTorch has them, also as methods

@@ -3,7 +3,8 @@ the piecewise-constant sign/floor/ceil/round, and cast/clone.
 
 Each primitive states its derivative in its docstring. ``_Unary`` turns one ``deriv(x, y)`` formula
 into both the backward and the forward-mode rule (the activations in ``activation.py`` and
-``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``_unary`` makes an op's public function.
+``clamp`` in ``elementwise.py`` are ``_Unary`` ops too); ``unary_function`` makes an op's public
+function.
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents
 from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, default_float, is_floating, xp
 from chainrule.backend import bfloat16 as bfloat16_dtype
 from chainrule.ops import special
-from chainrule.tensor import Tensor, tensor_method
+from chainrule.tensor import Tensor
 
 
 class _Unary(Op):
@@ -36,7 +37,7 @@ class _Unary(Op):
         raise NotImplementedError
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_ad.levels:
+        if _mode.enabled or tangents.levels:
             return (g * self.deriv(self.inputs[0], self.output()),)
         return (g * self.deriv(self.inputs[0].array, self.out),)
 
@@ -324,7 +325,12 @@ def _data(x: Any) -> Array:
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
-def _unary(op: type[Op]) -> Any:
+def unary_function(op: type[Op]) -> Any:
+    """The public function of the one-input op ``op`` (``exp(input)``), made once per op: integer
+    and bool inputs of a ``floating`` op compute in the default float dtype."""
+    fn = _FUNCTIONS.get(op)
+    if fn is not None:
+        return fn
     if getattr(op, "floating", False):
         def fn(input: Tensor) -> Tensor:
             if input.array.dtype.kind in "biu":
@@ -336,36 +342,38 @@ def _unary(op: type[Op]) -> Any:
 
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = op.__doc__
-    return tensor_method(fn)
+    _FUNCTIONS[op] = fn
+    return fn
 
 
-neg = _unary(Neg)
+_FUNCTIONS: dict[type[Op], Any] = {}
+
+
+neg = unary_function(Neg)
 negative = neg
-exp = _unary(Exp)
-log = _unary(Log)
-log1p = _unary(Log1p)
-expm1 = _unary(Expm1)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tan = _unary(Tan)
-tanh = _unary(Tanh)
-erf = _unary(Erf)
-abs = _unary(Abs)
-sign = _unary(Sign)
-floor = _unary(Floor)
-ceil = _unary(Ceil)
-clone = _unary(Clone)
+exp = unary_function(Exp)
+log = unary_function(Log)
+log1p = unary_function(Log1p)
+expm1 = unary_function(Expm1)
+sqrt = unary_function(Sqrt)
+rsqrt = unary_function(Rsqrt)
+sin = unary_function(Sin)
+cos = unary_function(Cos)
+tan = unary_function(Tan)
+tanh = unary_function(Tanh)
+erf = unary_function(Erf)
+abs = unary_function(Abs)
+sign = unary_function(Sign)
+floor = unary_function(Floor)
+ceil = unary_function(Ceil)
+clone = unary_function(Clone)
 
 
-@tensor_method
 def round(input: Tensor, decimals: int = 0) -> Tensor:
     """Round half to even to ``decimals`` places; zero gradient."""
     return Round.apply(input, decimals=decimals)
 
 
-@tensor_method
 def cast(input: Tensor, dtype: Any) -> Tensor:
     """``input`` converted to ``dtype`` (a no-op when it already has it). Only floating results
     carry gradients: an integer or bool cast is a constant, as in PyTorch."""
@@ -377,7 +385,6 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(input, dtype=dtype)
 
 
-@tensor_method
 def bfloat16(input: Tensor) -> Tensor:
     """``input`` cast to bfloat16 (``Tensor.bfloat16()``; storage from the optional ``ml_dtypes``
     package). Kept beside ``cast`` rather than with ``float()``/``double()`` in tensor.py, whose

@@ -1,0 +1,298 @@
+"""The op table: one entry per public op, naming where it appears and where its tests draw from.
+
+PyTorch declares each op once in ``native_functions.yaml`` (its names and signatures) and
+``derivatives.yaml`` (its gradients). Here an op's class holds its maths (forward, backward,
+jvp, in ``ops/<family>.py``) and its public function sits beside it; this table names, for
+each public function, the ``chainrule.<name>`` export, the ``Tensor.<name>`` method and the
+``nn.functional.<name>`` alias, and, for an elementwise op, the input domain its gradient and
+forward-mode tests draw from. ``chainrule``, ``Tensor`` and ``nn.functional`` take their ops
+from here (``bind`` attaches the methods once, when ``chainrule`` is imported), and the test
+matrices in ``tests/ops`` and ``tests/func`` walk ``TABLE``.
+
+Adding an elementwise op: its class in ``ops/<family>.py`` and its public function beside it,
+one ``Entry`` here, and its NumPy reference in ``tests/ops/specs.py``'s ``REFERENCES``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chainrule import creation, linalg, tensor_operators, tensor_pickle
+from chainrule.autograd.function import Op
+from chainrule.backend import Array
+from chainrule.ops import (
+    activation,
+    adaptive_pool,
+    comparison,
+    conv,
+    conv_transpose,
+    counting,
+    elementwise,
+    fold,
+    fused,
+    matrix,
+    movedim,
+    movement,
+    pool,
+    reduce,
+    scatter,
+    shape,
+    sorting,
+    tiling,
+    trig,
+    unary,
+)
+from chainrule.ops import linalg as matmul_ops
+from chainrule.ops.unary import unary_function
+from chainrule.tensor import Tensor
+
+
+@dataclass(frozen=True)
+class Domain:
+    """Where a test draws one input of an op from: uniform on [low, high), kept ``margin`` away
+    from ``kinks`` (the points where the op is not differentiable), or, with ``choices``, one of
+    those values; ``distinct`` values are spread over [low, high) with no two closer than half
+    the range over their number (no ties for max, min, sort)."""
+
+    low: float = -2.0
+    high: float = 2.0
+    kinks: tuple[float, ...] = ()
+    choices: tuple[float, ...] = ()
+    margin: float = 0.1
+    distinct: bool = False
+
+    def sample(self, rng: Any, shape: tuple[int, ...]) -> Array:
+        """Float64 values of ``shape`` from this domain (``rng``: a NumPy Generator)."""
+        if self.choices:
+            return rng.choice(self.choices, shape)
+        if self.distinct:
+            n = math.prod(shape)
+            step = (self.high - self.low) / max(n, 1)
+            return (self.low + (rng.permutation(n) + rng.uniform(0, 0.5, n)) * step).reshape(shape)
+        x = rng.uniform(self.low, self.high, shape)
+        for k in self.kinks:
+            near = abs(x - k) < self.margin
+            x[near] = k + self.margin * (2 * (x[near] >= k) - 1) * 1.5
+        return x
+
+
+REAL = Domain()
+DISTINCT = Domain(distinct=True)
+POSITIVE = Domain(0.5, 2.0)
+NONZERO = Domain(kinks=(0.0,))
+UNIT = Domain(-0.9, 0.9)
+"""Inside (−1, 1): asin, acos."""
+HALF_PERIOD = Domain(-1.2, 1.2)
+"""Inside (−π/2, π/2): tan."""
+INTEGERS = tuple(float(k) for k in range(-3, 4))
+NOT_INTEGER = Domain(-3.0, 3.0, kinks=INTEGERS)
+"""Away from the integers, where floor and ceil jump."""
+NOT_HALF = Domain(-3.0, 3.0, kinks=tuple(k + 0.5 for k in INTEGERS))
+"""Away from the half-integers, where round jumps."""
+DIVIDEND = Domain(-4.0, 4.0, kinks=tuple(float(k) for k in range(-4, 5)))
+DIVISOR = Domain(choices=(-2.0, -1.0, 1.0, 2.0))
+"""fmod and remainder jump where dividend/divisor is an integer: a dividend away from the
+integers over a divisor of ±1 or ±2 keeps clear of those jumps."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One public op.
+
+    Args:
+        function: the public function (its first argument is a tensor when it is a method).
+        name: ``chainrule.<name>``, ``Tensor.<name>`` and ``nn.functional.<name>``; defaults to
+            the function's name.
+        aliases: further names, exposed wherever ``name`` is (``arcsin`` for ``asin``).
+        public: exported as ``chainrule.<name>``.
+        method: bound as ``Tensor.<name>``.
+        functional: exported as ``nn.functional.<name>``.
+        op: the primitive behind an elementwise op (composites have none).
+        domain: for an elementwise op or a reduction, the domain of each tensor input: the
+            gradient and forward-mode tests draw from it and compare with the op's NumPy
+            reference.
+        reduction: the op reduces over ``dim`` (``fn(input, dim, keepdim=...)``); the tests
+            draw ``dim`` and ``keepdim`` too.
+    """
+
+    function: Callable[..., Any]
+    name: str = ""
+    aliases: tuple[str, ...] = ()
+    public: bool = True
+    method: bool = True
+    functional: bool = False
+    op: type[Op] | None = None
+    domain: tuple[Domain, ...] = ()
+    reduction: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.function.__name__)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+
+def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
+                 op: type[Op] | None = None, **names: Any) -> Entry:
+    """An elementwise op's entry. Given the op's class, the public function is the class's
+    ``unary_function`` (``exp(input)``, made once per class)."""
+    if isinstance(function, type):
+        op, function = function, unary_function(function)
+    return Entry(function, op=op, domain=domain, **names)
+
+
+def _reduction(function: Callable[..., Any], domain: Domain, op: type[Op] | None = None,
+               **names: Any) -> Entry:
+    return Entry(function, op=op, domain=(domain,), reduction=True, **names)
+
+
+# short names, so that each entry below stays one line
+E, R = _elementwise, _reduction
+U, EW, T, A, C = unary, elementwise, trig, activation, comparison
+
+TABLE: tuple[Entry, ...] = (
+    # ---- unary maths (ops/unary.py, ops/trig.py) -------------------------------------------
+    E(U.Neg, REAL),
+    E(U.Exp, REAL),
+    E(U.Log, POSITIVE),
+    E(U.Log1p, POSITIVE),
+    E(U.Expm1, REAL),
+    E(U.Sqrt, POSITIVE),
+    E(U.Rsqrt, POSITIVE),
+    E(U.Sin, REAL),
+    E(U.Cos, REAL),
+    E(U.Tan, HALF_PERIOD),
+    E(U.Tanh, REAL, functional=True),
+    E(U.Erf, REAL),
+    E(U.Abs, NONZERO),
+    E(U.Sign, NONZERO),
+    E(U.Floor, NOT_INTEGER),
+    E(U.Ceil, NOT_INTEGER),
+    E(U.round, NOT_HALF, op=U.Round),
+    E(T.Asin, UNIT, aliases=("arcsin",)),
+    E(T.Acos, UNIT, aliases=("arccos",)),
+    E(T.Atan, REAL, aliases=("arctan",)),
+    E(T.Sinh, REAL),
+    E(T.Cosh, REAL),
+    E(T.Asinh, REAL, aliases=("arcsinh",)),
+    E(T.Acosh, Domain(1.2, 3.0), aliases=("arccosh",)),
+    E(T.Atanh, UNIT, aliases=("arctanh",)),
+    E(T.Log2, POSITIVE),
+    E(T.Log10, POSITIVE),
+    E(T.atan2, NONZERO, NONZERO, op=T.Atan2, aliases=("arctan2",)),
+    E(T.hypot, NONZERO, NONZERO),
+    Entry(U.clone),
+    Entry(U.cast, public=False),
+    Entry(U.bfloat16, public=False),
+    # ---- activations (ops/activation.py) ---------------------------------------------------
+    E(A.Sigmoid, REAL, functional=True),
+    E(A.relu, NONZERO, op=A.Relu),
+    E(A.leaky_relu, NONZERO, op=A.LeakyRelu),
+    E(A.elu, NONZERO, op=A.Elu),
+    E(A.softplus, REAL, op=A.Softplus, functional=True),
+    E(A.gelu, REAL, functional=True),
+    E(A.silu, REAL),
+    # ---- binary arithmetic (ops/elementwise.py) --------------------------------------------
+    E(EW.add, REAL, REAL, op=EW.Add),
+    E(EW.sub, REAL, REAL, op=EW.Sub),
+    E(EW.mul, REAL, REAL, op=EW.Mul),
+    E(EW.div, REAL, NONZERO, op=EW.Div),
+    E(EW.pow, POSITIVE, REAL, op=EW.Pow),
+    E(EW.maximum, REAL, REAL, op=EW.Maximum),
+    E(EW.minimum, REAL, REAL, op=EW.Minimum),
+    E(EW.reciprocal, NONZERO),
+    E(EW.square, REAL),
+    Entry(EW.clamp, aliases=("clip",), functional=True),
+    Entry(EW.where, method=False, functional=True),
+    # ---- comparison, logic and the moduli (ops/comparison.py) ------------------------------
+    E(C.remainder, DIVIDEND, DIVISOR, op=C.Remainder),
+    E(C.fmod, DIVIDEND, DIVISOR, op=C.Fmod),
+    *(Entry(f) for f in (C.eq, C.ne, C.lt, C.le, C.gt, C.ge, C.isnan, C.isfinite,
+                         C.logical_not, C.logical_and, C.logical_or, C.logical_xor,
+                         C.floor_divide, C.bitwise_and, C.bitwise_or, C.bitwise_xor,
+                         C.equal, C.isclose, C.allclose)),
+    # ---- reductions (ops/reduce.py) --------------------------------------------------------
+    R(reduce.sum, REAL, op=reduce.Sum),
+    R(reduce.mean, REAL),
+    R(reduce.prod, REAL, op=reduce.Prod),
+    R(reduce.amax, DISTINCT, op=reduce.Amax),
+    R(reduce.amin, DISTINCT, op=reduce.Amin),
+    R(reduce.logsumexp, REAL),
+    *(Entry(f) for f in (reduce.var, reduce.std, reduce.cumsum, reduce.cumprod, reduce.max,
+                         reduce.min, reduce.argmax, reduce.argmin, reduce.norm, reduce.all,
+                         reduce.any, reduce.count_nonzero)),
+    Entry(fused.softmax, functional=True),
+    Entry(fused.log_softmax, functional=True),
+    # ---- shape and movement (ops/shape.py, movedim.py, movement.py, tiling.py) -------------
+    *(Entry(f) for f in (shape.reshape, shape.flatten, shape.unflatten, shape.squeeze,
+                         shape.unsqueeze, shape.permute, shape.transpose, shape.broadcast_to,
+                         shape.repeat, shape.tile, shape.flip, shape.roll)),
+    *(Entry(f, public=False) for f in (shape.view, shape.t, shape.expand, shape.expand_as,
+                                       shape.contiguous, shape.is_contiguous)),
+    *(Entry(f) for f in (movedim.movedim, movedim.moveaxis, movedim.narrow)),
+    *(Entry(f) for f in (movement.split, movement.chunk, movement.unbind, movement.gather,
+                         movement.scatter_add, movement.index_select, movement.masked_fill,
+                         movement.tril, movement.triu)),
+    Entry(movement.cat, aliases=("concat",), method=False),
+    Entry(movement.stack, method=False),
+    Entry(movement.pad, method=False, functional=True),
+    Entry(movement.one_hot, method=False, functional=True),
+    Entry(tiling.repeat_interleave),
+    Entry(tiling.meshgrid, method=False),
+    # ---- indexed writes, counting, sorting (ops/scatter.py, counting.py, sorting.py) -------
+    *(Entry(f) for f in (scatter.scatter, scatter.scatter_reduce, scatter.index_add,
+                         scatter.index_put, scatter.masked_scatter)),
+    *(Entry(f) for f in (counting.nonzero, counting.unique, counting.bincount)),
+    Entry(counting.searchsorted, method=False),
+    *(Entry(f) for f in (sorting.argsort, sorting.sort, sorting.topk, sorting.kthvalue)),
+    # ---- products and matrices (ops/linalg.py, ops/matrix.py, linalg.py) -------------------
+    *(Entry(f) for f in (matmul_ops.matmul, matmul_ops.mm, matmul_ops.bmm, matmul_ops.dot,
+                         matmul_ops.outer)),
+    Entry(matmul_ops.einsum, method=False, functional=True),
+    Entry(matmul_ops.linear, public=False, method=False, functional=True),
+    *(Entry(f) for f in (matrix.diagonal, matrix.diag, matrix.trace, matrix.addmm,
+                         matrix.baddbmm)),
+    Entry(matrix.cdist, method=False),
+    *(Entry(f) for f in (linalg.det, linalg.inverse, linalg.logdet)),
+    Entry(linalg.slogdet, method=False),
+    # ---- convolution and pooling (ops/conv.py, conv_transpose.py, pool.py, ...) ------------
+    *(Entry(f, public=False, method=False, functional=True) for f in (
+        conv.conv1d, conv.conv2d, conv.conv3d, conv_transpose.conv_transpose1d,
+        conv_transpose.conv_transpose2d, conv_transpose.conv_transpose3d, pool.avg_pool1d,
+        pool.avg_pool2d, pool.avg_pool3d, pool.max_pool1d, pool.max_pool2d, pool.max_pool3d,
+        adaptive_pool.adaptive_avg_pool1d, adaptive_pool.adaptive_avg_pool2d,
+        adaptive_pool.adaptive_avg_pool3d, adaptive_pool.adaptive_max_pool1d,
+        adaptive_pool.adaptive_max_pool2d, fold.fold, fold.unfold)),
+    # ---- random sampling and new tensors (creation.py) -------------------------------------
+    Entry(creation.bernoulli),
+    Entry(creation.multinomial),
+    *(Entry(f, public=False) for f in (creation.new_zeros, creation.new_ones, creation.new_empty,
+                                       creation.new_full, creation.new_tensor)),
+)
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    n: e.function for e in TABLE if e.public for n in e.names}
+"""``chainrule.<name>`` for every public op."""
+FUNCTIONAL: dict[str, Callable[..., Any]] = {
+    e.name: e.function for e in TABLE if e.functional}
+"""``nn.functional.<name>`` for the ops it re-exports."""
+METHODS: dict[str, Callable[..., Any]] = {
+    **{n: e.function for e in TABLE if e.method for n in e.names},
+    **tensor_operators.METHODS,
+    **tensor_pickle.METHODS,
+}
+"""``Tensor.<name>``: the ops above, then the operators, in-place methods and pickling."""
+
+
+def bind() -> None:
+    """Attach ``METHODS`` to ``Tensor`` (run once, by ``chainrule/__init__.py``)."""
+    clash = sorted(n for n in METHODS if n in vars(Tensor))
+    if clash:
+        raise RuntimeError(f"op table: Tensor already defines {clash}")
+    for name, fn in METHODS.items():
+        setattr(Tensor, name, fn)

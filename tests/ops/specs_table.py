@@ -1,0 +1,84 @@
+"""Gradcheck specs for every elementwise op and reduction of the op table
+(``chainrule.ops.table.TABLE``), derived from its entry: inputs drawn from the entry's domains
+(elementwise: in mutually broadcastable shapes; reductions: with a random ``dim`` and
+``keepdim``), and the forward compared with the NumPy reference named here.
+
+An entry with a domain but no reference in ``REFERENCES`` fails ``test_gradcheck.py``; the
+forward-mode matrix (``tests/func/op_specs.py``) draws from the same entries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from specs import Spec, bshapes, dims_of, np_axes, np_erf, np_sigmoid, shape
+
+from chainrule.ops.table import TABLE, Entry
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1 + np_erf(x / math.sqrt(2)))
+
+
+def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
+    axes = range(x.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+    out = x
+    for a in sorted({a % max(x.ndim, 1) for a in axes}):  # logaddexp: exact at ±inf and NaN
+        out = np.logaddexp.reduce(out, axis=a, keepdims=True) if x.ndim else out
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+REFERENCES: dict[str, Callable[..., Any]] = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
+    "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": np.sign,
+    "floor": np.floor, "ceil": np.ceil, "round": np.round,
+    "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+    "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+    "log2": np.log2, "log10": np.log10, "atan2": np.arctan2, "hypot": np.hypot,
+    "sigmoid": np_sigmoid, "relu": lambda x: np.maximum(x, 0),
+    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
+    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
+    "softplus": lambda x: np.logaddexp(0, x), "gelu": _gelu, "silu": lambda x: x * np_sigmoid(x),
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
+    "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
+    # reductions: called as ref(x, axis=..., keepdims=...)
+    "sum": np.sum, "mean": np.mean, "prod": np.prod, "amax": np.amax, "amin": np.amin,
+    "logsumexp": _logsumexp,
+}
+"""The NumPy forward of each op with a domain, by its table name."""
+
+WITH_DOMAIN: list[Entry] = [e for e in TABLE if e.domain]
+
+
+def _draw(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
+    def make(r: np.random.Generator) -> list[Any]:
+        shapes = bshapes(r, len(entry.domain))
+        return [d.sample(r, s) for d, s in zip(entry.domain, shapes)]
+
+    return make
+
+
+def _draw_reduction(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
+    def make(r: np.random.Generator) -> list[Any]:
+        s = shape(r, 1)
+        return [entry.domain[0].sample(r, s), dims_of(r, s), bool(r.random() < 0.5)]
+
+    return make
+
+
+def _spec(e: Entry) -> Spec:
+    ops = e.op.name if e.op else ()
+    ref = REFERENCES.get(e.name)
+    if not e.reduction:
+        return Spec(ops, e.function, _draw(e), ref, id=f"table-{e.name}", gradgrad=True)
+    return Spec(ops, lambda x, d, k: e.function(x, d, keepdim=k), _draw_reduction(e),
+                ref and (lambda x, d, k: ref(x, axis=np_axes(d), keepdims=k)),
+                id=f"table-{e.name}", gradgrad=True)
+
+
+SPECS: list[Spec] = [_spec(e) for e in WITH_DOMAIN]
