@@ -12,8 +12,8 @@ from typing import Any
 
 from chainrule.autograd import forward_ad
 from chainrule.backend import xp
-from chainrule.func import _tree
-from chainrule.func.reverse import Argnums, _argnums, _with_args, jacrev, value_and_grad
+from chainrule.func import _tree, batching
+from chainrule.func.reverse import Argnums, _argnums, _physical, _with_args, jacrev, value_and_grad
 from chainrule.tensor import Tensor
 
 
@@ -48,6 +48,7 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
         raise TypeError("jvp: primals and tangents must be tuples (e.g. (x,) and (v,))")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    levels = batching.active_levels()  # inside vmap: carry tangents on the physical batch
     level = forward_ad.enter_level()
     try:
         duals = []
@@ -56,9 +57,15 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
             t_leaves, _ = _tree.flatten(t)
             if len(p_leaves) != len(t_leaves):
                 raise ValueError("jvp: each tangent must have the structure of its primal")
-            duals.append(_tree.unflatten(p_def, [
-                forward_ad.make_dual(_check_float(x, "jvp"), _as_tensor(v, x), level)
-                for x, v in zip(p_leaves, t_leaves)]))
+            pairs = []
+            for x, v in zip(p_leaves, t_leaves):
+                v = _as_tensor(v, _check_float(x, "jvp"))
+                if v.shape != x.shape:
+                    raise ValueError(f"jvp: tangent shape {tuple(v.shape)} does not match "
+                                     f"primal shape {tuple(x.shape)}")
+                pairs.append(batching.from_physical(forward_ad.make_dual(
+                    _physical(x, levels, "jvp"), _physical(v, levels, "jvp"), level), levels))
+            duals.append(_tree.unflatten(p_def, pairs))
         result = func(*duals)
         aux = None
         if has_aux:
@@ -66,15 +73,18 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
                 raise ValueError("jvp(has_aux=True): func must return a tuple (output, aux)")
             result, aux = result
         leaves, treedef = _tree.flatten(result)
-        outs, touts = [], []
         for o in leaves:
             if not isinstance(o, Tensor):
                 raise TypeError(f"jvp: func must return Tensors, got {type(o).__name__}")
+        leaves = [_physical(o, levels, "jvp") for o in leaves]
+        touts = []
+        for o in leaves:
             t = forward_ad.tangent_of(o, level)
-            touts.append(t if t is not None else Tensor._wrap(xp.zeros_like(o.data)))
+            touts.append(batching.from_physical(
+                t if t is not None else Tensor._wrap(xp.zeros_like(o.array)), levels))
     finally:
         forward_ad.exit_level(level)
-    outs = [forward_ad.unpack(o, level) for o in leaves]
+    outs = [batching.from_physical(forward_ad.unpack(o, level), levels) for o in leaves]
     out = (_tree.unflatten(treedef, outs), _tree.unflatten(treedef, touts))
     return (*out, aux) if has_aux else out
 

@@ -16,7 +16,7 @@ from typing import Any
 from chainrule.autograd.engine import grad as _autograd_grad
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.backend import xp
-from chainrule.func import _tree
+from chainrule.func import _tree, batching
 from chainrule.tensor import Tensor
 
 Argnums = int | tuple[int, ...]
@@ -34,7 +34,7 @@ def _track(x: Any, fn: str) -> Tensor:
         raise TypeError(f"{fn}: can only differentiate floating tensors, got dtype {x.dtype}")
     if x.requires_grad:
         return Reshape.apply(x, shape=x.shape)
-    leaf = Tensor._wrap(x.data, requires_grad=True)
+    leaf = Tensor._wrap(x.array, requires_grad=True)
     if x._tangents:
         leaf._tangents = dict(x._tangents)
     return leaf
@@ -91,12 +91,23 @@ def _needs_graph(outputs: list[Tensor], inputs: list[Tensor], extra: list[Tensor
     return False
 
 
+def _physical(x: Any, levels: list[int], fn: str) -> Any:
+    """``x`` as the plain tensor holding its values at every running vmap level (see
+    ``batching.to_physical``); ``x`` itself outside vmap."""
+    if not levels or not isinstance(x, Tensor):
+        return x
+    if isinstance(x, batching.BatchedTensor) and x._level not in levels:
+        raise NotImplementedError(f"{fn}: an input batched by a vmap opened after the "
+                                  "transform (call the transform inside that vmap)")
+    return batching.to_physical(x, levels)
+
+
 def _strip(t: Any) -> Any:
     """``t`` cut from the transform's private graph (tangents kept), when nothing outside
     needs the graph."""
     if not isinstance(t, Tensor):
         return t
-    out = Tensor._wrap(t.data)
+    out = Tensor._wrap(t.array)
     out._tangents = t._tangents
     return out
 
@@ -120,13 +131,15 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         >>> vjp_fn(cr.ones(2))[0]
         tensor([1.0000, 0.5403])
     """
+    levels = batching.active_levels()  # inside vmap: differentiate the physical batch
     flat, treedefs = [], []
     with enable_grad():  # as torch.func: an outer no_grad is ignored, one inside func is not
         for p in primals:
             leaves, treedef = _tree.flatten(p)
-            flat.append([_track(x, "vjp") for x in leaves])
+            flat.append([_track(_physical(x, levels, "vjp"), "vjp") for x in leaves])
             treedefs.append(treedef)
-        result = func(*[_tree.unflatten(d, f) for d, f in zip(treedefs, flat)])
+        result = func(*[_tree.unflatten(d, [batching.from_physical(x, levels) for x in f])
+                        for d, f in zip(treedefs, flat)])
     aux = None
     if has_aux:
         if not (isinstance(result, tuple) and len(result) == 2):
@@ -136,6 +149,10 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     for o in out_leaves:
         if not isinstance(o, Tensor):
             raise TypeError(f"vjp: func must return Tensors, got {type(o).__name__}")
+    logical = out_leaves
+    if levels:
+        with enable_grad():
+            out_leaves = [batching.to_physical(o, levels) for o in out_leaves]
     inputs = [x for f in flat for x in f]
     keep_out = _needs_graph(out_leaves, inputs, [])  # walked once, not per cotangent
 
@@ -146,11 +163,12 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             raise ValueError(f"vjp_fn: expected {len(out_leaves)} cotangent(s), got "
                              f"{len(cot_leaves)}")
         outs, grads_out = [], []
-        for o, c in zip(out_leaves, cot_leaves):
+        for o, lo, c in zip(out_leaves, logical, cot_leaves):
             c = c if isinstance(c, Tensor) else Tensor(c, dtype=o.dtype)
-            if c.shape != o.shape:
+            if c.shape != lo.shape:
                 raise ValueError(f"vjp_fn: cotangent shape {tuple(c.shape)} does not match "
-                                 f"output shape {tuple(o.shape)}")
+                                 f"output shape {tuple(lo.shape)}")
+            c = _physical(c, levels, "vjp_fn")
             if o.requires_grad:
                 outs.append(o)
                 grads_out.append(c)
@@ -161,12 +179,14 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                                        create_graph=keep, allow_unused=True)
         else:
             grads = (None,) * len(inputs)
-        grads = [Tensor._wrap(xp.zeros_like(x.data)) if g is None else g if keep else _strip(g)
-                 for x, g in zip(inputs, grads)]
+        grads = [batching.from_physical(
+            Tensor._wrap(xp.zeros_like(x.array)) if g is None else g if keep else _strip(g),
+            levels) for x, g in zip(inputs, grads)]
         it = iter(grads)
         return tuple(_tree.unflatten(d, [next(it) for _ in f]) for d, f in zip(treedefs, flat))
 
-    output = result if keep_out else _tree.unflatten(out_def, [_strip(o) for o in out_leaves])
+    output = result if keep_out else _tree.unflatten(
+        out_def, [batching.from_physical(_strip(o), levels) for o in out_leaves])
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
@@ -184,7 +204,7 @@ def value_and_grad(func: Callable[..., Any], argnums: Argnums = 0,
         if not isinstance(value, Tensor) or value.numel() != 1:
             shape = getattr(value, "shape", type(value).__name__)
             raise RuntimeError(f"grad: func must return a one-element Tensor, got {shape}")
-        grads = vjp_fn(Tensor._wrap(xp.ones_like(value.data)))
+        grads = vjp_fn(Tensor._wrap(xp.ones(tuple(value.shape), value.dtype)))
         g = grads[0] if isinstance(argnums, int) else grads
         return ((value, out[2]), g) if has_aux else (value, g)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.reduce import normalize_dims
 from chainrule.ops.shape import unsqueeze
 from chainrule.tensor import Tensor, tensor_method
@@ -21,6 +22,7 @@ class GetItem(Op):
     """x[index] (basic and advanced indexing).  ∂/∂x = g scattered back with duplicates summed."""
 
     name = "getitem"
+    batch_rule = staticmethod(batching.getitem)
     saves_inputs = False
     index: Any
 
@@ -112,6 +114,7 @@ class Cat(Op):
     """Concatenation along ``dim``.  ∂/∂xᵢ = the slice of g that xᵢ occupies."""
 
     name = "cat"
+    batch_rule = staticmethod(batching.cat)
     saves_inputs = False
     dim: int
 
@@ -145,6 +148,7 @@ class Pad(Op):
     """x padded with a constant; ``widths`` is NumPy's ((before, after), ...).  ∂/∂x = g cropped."""
 
     name = "pad"
+    batch_rule = staticmethod(batching.pad)
     saves_inputs = False
     widths: tuple[tuple[int, int], ...]
     value: float
@@ -175,6 +179,7 @@ class Gather(Op):
     ∂/∂x = g scatter-added at ``index``."""
 
     name = "gather"
+    batch_rule = staticmethod(batching.gather)
     saves_inputs = False
     dim: int
 
@@ -198,6 +203,7 @@ class ScatterAdd(Op):
     ∂/∂x = g, ∂/∂src = g gathered at ``index``."""
 
     name = "scatter_add"
+    batch_rule = staticmethod(batching.gather)
     saves_inputs = False
     dim: int
 
@@ -414,6 +420,7 @@ class OneHot(Op):
     """Class indices as one-hot vectors along a new dim ``dim``; no gradient."""
 
     name = "one_hot"
+    batch_rule = staticmethod(batching.shifted("dim"))
     differentiable = False
     saves_inputs = False
 

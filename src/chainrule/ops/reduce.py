@@ -12,6 +12,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
+from chainrule.ops import batching
 from chainrule.tensor import Tensor, tensor_method
 
 Dim = int | tuple[int, ...] | list[int] | None
@@ -48,6 +49,7 @@ class Sum(Op):
     """Σ over ``axes``.  ∂/∂x = g broadcast back over the reduced axes."""
 
     name = "sum"
+    batch_rule = staticmethod(batching.shifted("axes"))
     saves_inputs = False
     axes: tuple[int, ...]
     keepdim: bool
@@ -68,6 +70,7 @@ class Prod(Op):
     """Π over ``axes``.  ∂/∂xᵢ = g·Π_{j≠i} xⱼ (computed without dividing, so zeros are exact)."""
 
     name = "prod"
+    batch_rule = staticmethod(batching.shifted("axes"))
     axes: tuple[int, ...]
     keepdim: bool
 
@@ -103,6 +106,7 @@ class Cumsum(Op):
     """Running sum along ``dim``.  ∂/∂x = reversed running sum of g."""
 
     name = "cumsum"
+    batch_rule = staticmethod(batching.shifted("dim"))
     saves_inputs = False
     dim: int
 
@@ -123,6 +127,7 @@ class Cumprod(Op):
     (O(n²) along ``dim``)."""
 
     name = "cumprod"
+    batch_rule = staticmethod(batching.shifted("dim"))
     dim: int
 
     def forward(self, x: Array) -> Array:
@@ -161,6 +166,7 @@ class Amax(Op):
     (PyTorch's rule for ``amax``/``amin`` and full reductions)."""
 
     name = "amax"
+    batch_rule = staticmethod(batching.shifted("axes"))
     axes: tuple[int, ...]
     keepdim: bool
 

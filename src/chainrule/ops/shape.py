@@ -9,6 +9,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.reduce import normalize_dims
 from chainrule.ops.unary import clone
 from chainrule.tensor import Tensor, tensor_method
@@ -25,6 +26,7 @@ class Reshape(Op):
     """x with a new shape, same elements.  ∂/∂x = g reshaped back."""
 
     name = "reshape"
+    batch_rule = staticmethod(batching.prepend_size("shape"))
     saves_inputs = False
     shape: tuple[int, ...]
 
@@ -49,6 +51,7 @@ class Permute(Op):
     """x with its axes reordered.  ∂/∂x = g with the inverse order."""
 
     name = "permute"
+    batch_rule = staticmethod(batching.permute)
     saves_inputs = False
     dims: tuple[int, ...]
 
@@ -68,6 +71,7 @@ class Expand(Op):
     """x broadcast to ``shape`` (a view).  ∂/∂x = g summed over the broadcast axes."""
 
     name = "expand"
+    batch_rule = staticmethod(batching.prepend_size("shape"))
     saves_inputs = False
     shape: tuple[int, ...]
 
@@ -91,6 +95,7 @@ class Flip(Op):
     """x reversed along ``dims``.  ∂/∂x = g reversed along the same dims."""
 
     name = "flip"
+    batch_rule = staticmethod(batching.shifted("dims"))
     saves_inputs = False
     dims: tuple[int, ...]
 
@@ -109,6 +114,7 @@ class Roll(Op):
     """x rolled by ``shifts`` along ``dims``.  ∂/∂x = g rolled back."""
 
     name = "roll"
+    batch_rule = staticmethod(batching.roll)
     saves_inputs = False
     shifts: tuple[int, ...]
     dims: tuple[int, ...] | None
@@ -137,10 +143,11 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
         known = 1
         for s in shape:
             known *= s if s != -1 else 1
-        if known == 0 or input.data.size % known:
+        size = input.numel()  # (not the array's: a batched tensor's array holds the batch)
+        if known == 0 or size % known:
             raise RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of shape "
-                               f"{tuple(input.shape)} (size {input.data.size})")
-        shape = tuple(input.data.size // known if s == -1 else s for s in shape)
+                               f"{tuple(input.shape)} (size {size})")
+        shape = tuple(size // known if s == -1 else s for s in shape)
     return Reshape.apply(input, shape=shape)
 
 
@@ -235,8 +242,9 @@ def expand(input: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
     shape = _shape_arg(shape)
     lead = len(shape) - input.ndim
-    shape = tuple(input.data.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return input if shape == input.data.shape else Expand.apply(input, shape=shape)
+    have = input.shape
+    shape = tuple(have[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return input if shape == have else Expand.apply(input, shape=shape)
 
 
 @tensor_method

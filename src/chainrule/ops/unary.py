@@ -16,7 +16,7 @@ from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, default_float, is_floating, xp
 from chainrule.backend import bfloat16 as bfloat16_dtype
-from chainrule.ops import special
+from chainrule.ops import batching, special
 from chainrule.tensor import Tensor, tensor_method
 
 
@@ -27,6 +27,8 @@ class _Unary(Op):
     ``deriv`` receives raw arrays in a plain backward (cheap: no graph ops) and Tensors when the
     backward is recorded or forward mode is on, so its formula must work with both.
     """
+
+    batch_rule = staticmethod(batching.elementwise)
 
     floating: ClassVar[bool] = True
     """Integer and bool inputs compute in the default float dtype (float32), as in PyTorch
@@ -49,6 +51,7 @@ class Neg(Op):
     """−x.  ∂/∂x = −g."""
 
     name = "neg"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:
@@ -283,6 +286,7 @@ class Cast(Op):
     """x converted to ``dtype``; the gradient is cast back (none into or out of integers)."""
 
     name = "cast"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
     dtype: Any
 
@@ -302,6 +306,7 @@ class Clone(Op):
     """A copy of x.  ∂/∂x = g."""
 
     name = "clone"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:
