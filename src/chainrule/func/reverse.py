@@ -10,7 +10,7 @@ which is how ``jacfwd(jacrev(f))`` (forward-over-reverse) works.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from chainrule.autograd.engine import grad as _autograd_grad
@@ -237,7 +237,8 @@ def grad(func: Callable[..., Any], argnums: Argnums = 0,
 
 def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
            has_aux: bool = False) -> Callable[..., Any]:
-    """The Jacobian by reverse mode: one backward pass per output element.
+    """The Jacobian by reverse mode: ``vjp`` vmapped over the basis of the outputs, so one
+    batched backward pass computes every row (``torch.func.jacrev``).
 
     For an output of shape ``O`` and an input of shape ``I`` the Jacobian has shape ``O + I``.
     With a tuple ``argnums`` (or a tree-valued input) each output gets a tuple (tree) of
@@ -245,43 +246,39 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums(argnums, len(args), "jacrev")
+        from chainrule.func.forward import _basis, _evaluate, _split
 
+        nums = _argnums(argnums, len(args), "jacrev")
         inner = _with_args(func, args, kwargs, nums)
-        res = vjp(inner, *[args[i] for i in nums], has_aux=has_aux)
-        out, vjp_fn = res[0], res[1]
+        primals = [args[i] for i in nums]
+        out, aux = _evaluate(inner, tuple(primals), has_aux)
         out_leaves, out_def = _tree.flatten(out)
-        in_leaves = [_tree.flatten(args[i])[0] for i in nums]
-        per_out = []
-        for k, o in enumerate(out_leaves):
-            rows = []
-            for j in range(o.numel()):
-                cots = [Tensor._wrap(xp.zeros_like(p.data)) for p in out_leaves]
-                onehot = xp.zeros(o.numel(), o.dtype)
-                onehot[j] = 1
-                cots[k] = Tensor._wrap(onehot.reshape(o.shape))
-                rows.append(vjp_fn(_tree.unflatten(out_def, cots)))
-            per_out.append(_assemble(rows, o.shape, nums, in_leaves, args, argnums))
-        jac = _tree.unflatten(out_def, per_out)
-        return (jac, res[2]) if has_aux else jac
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"jacrev: func must return Tensors, got {type(o).__name__}")
+        flat = [_tree.flatten(p) for p in primals]
+        leaves = [x for xs, _ in flat for x in xs]
+
+        def pull(*cotangent_leaves: Any) -> Any:
+            res = vjp(inner, *primals, has_aux=has_aux)
+            return [x for g in res[1](_tree.unflatten(out_def, list(cotangent_leaves)))
+                    for x in _tree.flatten(g)[0]]
+
+        bases = _basis(out_leaves)
+        if bases:
+            rows = batching.vmap(pull)(*bases)
+        else:
+            rows = [Tensor._wrap(xp.zeros((0, *x.shape), x.dtype)) for x in leaves]
+        per_out = [[] for _ in out_leaves]
+        for x, row in zip(leaves, rows):
+            for k, (o, piece) in enumerate(zip(out_leaves, _split(row, out_leaves))):
+                per_out[k].append(piece.reshape(*o.shape, *x.shape))
+        jacs = []
+        for k in range(len(out_leaves)):
+            it = iter(per_out[k])
+            per_arg = [_tree.unflatten(d, [next(it) for _ in xs]) for xs, d in flat]
+            jacs.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+        jac = _tree.unflatten(out_def, jacs)
+        return (jac, aux) if has_aux else jac
 
     return wrapper
-
-
-def _assemble(rows: list[tuple[Any, ...]], out_shape: tuple[int, ...], nums: Sequence[int],
-              in_leaves: list[list[Tensor]], args: tuple[Any, ...], argnums: Argnums) -> Any:
-    """Stack per-output-element gradients into Jacobians of shape ``out_shape + in_shape``."""
-    from chainrule.ops.movement import stack
-
-    per_arg = []
-    for a, i in enumerate(nums):
-        leaves, treedef = _tree.flatten(args[i])
-        jacs = []
-        for m, x in enumerate(leaves):
-            if rows:
-                pieces = [_tree.flatten(r[a])[0][m] for r in rows]
-                jacs.append(stack(pieces).reshape(*out_shape, *x.shape))
-            else:
-                jacs.append(Tensor._wrap(xp.zeros((*out_shape, *x.shape), x.dtype)))
-        per_arg.append(_tree.unflatten(treedef, jacs))
-    return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)

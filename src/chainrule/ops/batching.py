@@ -172,17 +172,21 @@ def matmul(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -
 def linear(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
     """F.linear: a batched input with shared weights is one GEMM over all rows; a batched
     weight (per-sample weights, as inside ``vmap(grad(...))``) is a batched matmul."""
+    size = _size(values, dims)
     x, w = values[0], values[1]
     dx, dw = dims[0], dims[1]
-    if dw is None and (len(dims) < 3 or dims[2] is None):
-        x = _materialize(x, dx, _size(values, dims))
-        return cls.apply(x, *values[1:])
-    from chainrule.ops.linalg import Matmul
+    db = dims[2] if len(values) == 3 else None
+    if dw is None and db is None:
+        return cls.apply(_materialize(x, dx, size), *values[1:])
+    if dw is None:
+        out, dout = cls.apply(x, w), dx
+    else:
+        from chainrule.ops.linalg import Matmul
 
-    out = matmul(Matmul, [x, w.mT], [dx, dw], {})
+        out, dout = matmul(Matmul, [x, w.mT], [dx, dw], {}), 0
     if len(values) == 3:
-        out = elementwise(_add(), [out, values[2]], [0, dims[2]], {})
-    return out
+        out, dout = elementwise(_add(), [out, values[2]], [dout, db], {}), 0
+    return _materialize(out, dout, size)
 
 
 def _add() -> Any:
@@ -192,17 +196,36 @@ def _add() -> Any:
 
 
 def fold_into_n(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
-    """Convolutions and pooling: the batch dim folds into N (input 0 batched, the others —
-    weights, bias — shared), so the op runs once on B·N samples. A logical input without N
-    (C, H, W) gets it from the batch alone."""
+    """Convolutions and pooling. A batched input with shared weights folds the batch into N,
+    so the op runs once on B·N samples. Batched weights (per-sample weights, as inside
+    ``vmap(grad(...))``) fold the batch into the channels instead: one grouped convolution
+    with B times the groups, each sample's channels meeting only its own weights."""
+    size = _size(values, dims)
     x = values[0]
-    if dims[0] is None or any(d is not None for d in dims[1:]):
+    if all(d is None for d in dims[1:]):
+        if x.ndim == _spatial(cls) + 2:  # logical input without N: the batch is N
+            return cls.apply(*values, **params)
+        out = cls.apply(x.reshape(-1, *x.shape[2:]), *values[1:], **params)
+        return out.reshape(size, -1, *out.shape[1:])
+    if "groups" not in params:
         raise NotImplementedError(f"{cls.name}: batched weights")
-    spatial = 3 if cls.name.endswith("3d") else 2
-    if x.ndim == spatial + 2:  # logical input without N: the batch is N
-        return cls.apply(*values, **params)
-    out = cls.apply(x.reshape(-1, *x.shape[2:]), *values[1:], **params)
-    return out.reshape(x.shape[0], -1, *out.shape[1:])
+    x = _materialize(x, dims[0], size)
+    if x.ndim == _spatial(cls) + 3:  # (B, N, C, *spatial)
+        n = x.shape[1]
+        x = x.movedim(0, 1).reshape(n, -1, *x.shape[3:])
+    else:  # (B, C, *spatial): one sample each
+        n = 0
+        x = x.reshape(1, -1, *x.shape[2:])
+    w = _materialize(values[1], dims[1], size)
+    w = w.reshape(-1, *w.shape[2:])
+    rest = [_materialize(b, d, size).reshape(-1) for b, d in zip(values[2:], dims[2:])]
+    out = cls.apply(x, w, *rest, **{**params, "groups": params["groups"] * size})
+    out = out.reshape(max(n, 1), size, -1, *out.shape[2:]).movedim(1, 0)
+    return out if n else out.squeeze(1)
+
+
+def _spatial(cls: Any) -> int:
+    return 3 if cls.name.endswith("3d") else 2
 
 
 def cross_entropy(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:

@@ -348,9 +348,14 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input.ndim, "logsumexp")
     if input.ndim == 0:
         return input.clone()
-    top = input.data.max(axis=axes, keepdims=True, initial=-xp.inf) if input.data.size == 0 \
-        else input.data.max(axis=axes, keepdims=True)  # nothing to sum: log 0 = −inf
-    shift = Tensor._wrap(xp.nan_to_num(top, neginf=0.0, posinf=0.0))
+    if input.numel() == 0:  # nothing to sum: log 0 = −inf
+        top = Tensor._wrap(input.array.max(axis=axes, keepdims=True, initial=-xp.inf))
+    else:  # (Tensor ops, not the array's max: under vmap the array holds the whole batch)
+        top = Amax.apply(input.detach(), axes=axes, keepdim=True)
+    if is_floating(top.dtype):  # an infinite maximum shifts by the largest finite value
+        big = float(xp.finfo(top.dtype).max)
+        top = top.clamp(-big, big)
+    shift = top
     out = sum((input - shift).exp(), axes, keepdim=True).log() + shift
     return out if keepdim else out.squeeze(axes)
 
