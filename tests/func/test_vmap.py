@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-import chainrule.ops
 import chainrule.func as F
+import chainrule.ops
 from chainrule.autograd import OPS
 from chainrule.tensor import Tensor
 
@@ -57,14 +57,17 @@ NONDIFFERENTIABLE = {
     **{n: _ints for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "floor_divide")},
     **{n: _special for n in ("isnan", "isfinite")},
     "logical_not": _bools,
+    "argmax": lambda rng: [rng.standard_normal((3, 4))],
+    "argmin": lambda rng: [rng.standard_normal((3, 4))],
 }
 """Inputs for the ops without a gradient (so without a forward-mode spec)."""
+PARAMS = {"argmax": {"dim": 1, "keepdim": True}, "argmin": {"dim": None, "keepdim": False}}
 
 
 def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     rng = np.random.default_rng(seed)
-    arrays, call, _ = SPECS[name](rng) if name in SPECS else (NONDIFFERENTIABLE[name](rng), {},
-                                                              ())
+    arrays, call, _ = SPECS[name](rng) if name in SPECS else (
+        NONDIFFERENTIABLE[name](rng), PARAMS.get(name, {}), ())
     op = OPS[name]
 
     def f(*xs: Tensor) -> Tensor:

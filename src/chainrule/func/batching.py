@@ -145,8 +145,9 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
         except NotImplementedError as e:
             why = f"its batching rule does not cover this case ({e})"
     if out is None:
-        warnings.warn(f"vmap: {cls.name} runs once per sample because {why}; expect it to "
-                      "be slow", stacklevel=3)
+        name = getattr(cls, "name", cls.__name__)  # an op, or a custom autograd.Function
+        warnings.warn(f"vmap: {name} runs once per sample because {why}; expect it to be "
+                      "slow", stacklevel=3)
         out = _per_sample(cls, values, dims, params)
     return wrap(out, level)
 

@@ -237,3 +237,12 @@ def cross_entropy(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, 
     if params.get("scale") is None:
         return out
     return out.reshape(size, -1).sum(1) * params["scale"]
+
+
+def arg_reduce(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """argmax/argmin: the dim shifts; over the flattened sample (dim None) each sample is
+    flattened to one row."""
+    (v,) = values
+    if params["dim"] is not None:
+        return cls.apply(v, dim=params["dim"] + 1, keepdim=params["keepdim"])
+    return cls.apply(v.reshape(v.shape[0], -1), dim=1, keepdim=False)

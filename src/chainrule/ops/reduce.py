@@ -312,34 +312,59 @@ def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
     return MaxResult(values, index)
 
 
+@register
+class Argmax(Op):
+    """Index of the (first) largest element along ``dim`` (None: of the flattened input), as
+    int64; no gradient. An op, not a function of the array, so ``vmap`` batches it."""
+
+    name = "argmax"
+    differentiable = False
+    saves_inputs = False
+    batch_rule = staticmethod(batching.arg_reduce)
+    dim: int | None = None
+    keepdim: bool = False
+
+    def forward(self, x: Array) -> Array:
+        if self.dim is None:
+            return xp.asarray(x.argmax(), xp.int64)
+        return x.argmax(axis=self.dim, keepdims=self.keepdim).astype(xp.int64)
+
+
+@register
+class Argmin(Argmax):
+    """Index of the (first) smallest element; see ``Argmax``."""
+
+    name = "argmin"
+
+    def forward(self, x: Array) -> Array:
+        if self.dim is None:
+            return xp.asarray(x.argmin(), xp.int64)
+        return x.argmin(axis=self.dim, keepdims=self.keepdim).astype(xp.int64)
+
+
 @tensor_method
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
-    if dim is None:
-        if input.data.size == 0:
-            raise RuntimeError("argmax(): Expected reduction dim to be specified for "
-                               "input.numel() == 0.")
-        return Tensor._wrap(xp.asarray(input.data.argmax(), xp.int64))
-    d = normalize_dims(dim, input.ndim, "argmax")[0]
-    if input.shape and input.shape[d] == 0:
-        raise IndexError(f"argmax(): Expected reduction dim {dim} to have non-zero size, got "
-                         f"shape {tuple(input.shape)}")
-    return Tensor._wrap(input.data.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
+    return _arg(Argmax, input, dim, keepdim)
 
 
 @tensor_method
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
+    return _arg(Argmin, input, dim, keepdim)
+
+
+def _arg(op: type[Op], input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if dim is None:
-        if input.data.size == 0:
-            raise RuntimeError("argmin(): Expected reduction dim to be specified for "
+        if input.numel() == 0:
+            raise RuntimeError(f"{op.name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
-        return Tensor._wrap(xp.asarray(input.data.argmin(), xp.int64))
-    d = normalize_dims(dim, input.ndim, "argmin")[0]
+        return op.apply(input, dim=None, keepdim=False)
+    d = normalize_dims(dim, input.ndim, op.name)[0]
     if input.shape and input.shape[d] == 0:
-        raise IndexError(f"argmin(): Expected reduction dim {dim} to have non-zero size, got "
-                         f"shape {tuple(input.shape)}")
-    return Tensor._wrap(input.data.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
+        raise IndexError(f"{op.name}(): Expected reduction dim {dim} to have non-zero size, "
+                         f"got shape {tuple(input.shape)}")
+    return op.apply(input, dim=d if input.ndim else None, keepdim=keepdim)
 
 
 @tensor_method

@@ -135,7 +135,7 @@ class Roll(Op):
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape (one dim may be -1)."""
     shape = _shape_arg(shape)
-    if shape == input.data.shape:
+    if shape == input.shape:
         return input
     if shape.count(-1) > 1:
         raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
@@ -157,9 +157,9 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     ``t()``, ``permute``, a strided slice) would need a copy, so writes always reach the
     original; ``reshape`` copies when it must."""
     out = reshape(input, *shape)
-    if out is not input and not input.data.flags.c_contiguous and input.data.size > 1:
-        try:
-            xp.reshape(input.data, out.shape, copy=False)
+    if out is not input and not input.array.flags.c_contiguous and input.array.size > 1:
+        try:  # (the arrays' shapes: a batched tensor's array holds the whole batch)
+            xp.reshape(input.array, out.array.shape, copy=False)
         except ValueError:
             raise RuntimeError(
                 f"view: view size {list(out.shape)} is not compatible with input tensor's size "
