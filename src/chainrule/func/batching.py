@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chainrule.autograd import function as _function
+from chainrule.backend import xp
 from chainrule.func import _tree
 from chainrule.size import Size
 from chainrule.tensor import Tensor
@@ -179,6 +180,10 @@ def _exit(level: int) -> None:
 def to_physical(x: Tensor, levels: list[int]) -> Tensor:
     """``x`` as a plain tensor with one leading dim per level in ``levels`` (outermost first),
     broadcast (a view) over the levels it is not batched at."""
+    if type(x) is not BatchedTensor and not x.requires_grad and not x._tangents:
+        # a constant shared by every sample: a broadcast view, no graph
+        sizes = tuple(_sizes[level] for level in levels)
+        return Tensor._wrap(xp.broadcast_to(x.array, (*sizes, *x.shape)))
     for level in reversed(levels):
         if type(x) is BatchedTensor and x._level == level:
             x = x._value
