@@ -81,6 +81,19 @@ class BatchedTensor(Tensor):
     def detach(self) -> Tensor:
         return wrap(self._value.detach(), self._level)
 
+    def _inplace(self, fn: Callable[[Tensor], Tensor]) -> Tensor:
+        """In-place ops rebind the physical value (the batch's new values); views of the old
+        value do not see the write."""
+        out = fn(self)
+        if type(out) is BatchedTensor and out._level == self._level:
+            value = out._value
+        else:
+            value = out.unsqueeze(0).expand(self._value.shape[0], *out.shape)
+        self._value = value if value.dtype == self.dtype else value.to(self.dtype)
+        self.array = self._value.array
+        self._version += 1
+        return self
+
     def __repr__(self) -> str:
         return f"BatchedTensor(lvl={self._level}, bdim=0, value={self._value!r})"
 

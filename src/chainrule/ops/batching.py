@@ -118,6 +118,24 @@ def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
     return out
 
 
+def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """x[index] = v: a full slice for the batch dim in front of the index; a batched value gets
+    its rank padded to the indexed region's."""
+    import numpy as np
+
+    x, v = values
+    size = _size(values, dims)
+    x = _materialize(x, dims[0], size)
+    index = params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    if any(not isinstance(p, (int, slice, type(None))) and p is not Ellipsis for p in index):
+        raise NotImplementedError("advanced indices")
+    if dims[1] is not None:
+        region = np.broadcast_to(np.empty((), np.int8), tuple(x.shape[1:]))[index]
+        v = _pad(v, region.ndim)
+    return cls.apply(x, v, index=(slice(None), *index))
+
+
 def _broadcast_ndim(arrays: list[Any]) -> int:
     import numpy as np
 

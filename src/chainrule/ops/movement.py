@@ -69,6 +69,7 @@ class IndexPut(Op):
     """x with ``x[index] = v``.  ∂/∂x = g zeroed at index, ∂/∂v = g[index]."""
 
     name = "index_put"
+    batch_rule = staticmethod(batching.index_put)
     saves_inputs = False
     index: Any
 
