@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
 Dims = Sequence[int | None]
@@ -108,6 +109,9 @@ def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
     index = index if isinstance(index, tuple) else (index,)
     arrays = [i for i, p in enumerate(index) if not isinstance(p, (int, slice, type(None)))
               and p is not Ellipsis]
+    if arrays:  # beside arrays, NumPy treats integers as advanced indices too
+        arrays = [i for i, p in enumerate(index) if p is not Ellipsis
+                  and not isinstance(p, (slice, type(None)))]
     out = cls.apply(values[0], index=(slice(None), *index))
     if arrays and arrays[-1] - arrays[0] + 1 != len(arrays) and any(
             isinstance(p, slice) or p is None or p is Ellipsis
@@ -121,8 +125,6 @@ def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
 def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
     """x[index] = v: a full slice for the batch dim in front of the index; a batched value gets
     its rank padded to the indexed region's."""
-    import numpy as np
-
     x, v = values
     size = _size(values, dims)
     x = _materialize(x, dims[0], size)
@@ -131,17 +133,15 @@ def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]
     if any(not isinstance(p, (int, slice, type(None))) and p is not Ellipsis for p in index):
         raise NotImplementedError("advanced indices")
     if dims[1] is not None:
-        region = np.broadcast_to(np.empty((), np.int8), tuple(x.shape[1:]))[index]
+        region = xp.broadcast_to(xp.empty((), xp.int8), tuple(x.shape[1:]))[index]
         v = _pad(v, region.ndim)
     return cls.apply(x, v, index=(slice(None), *index))
 
 
 def _broadcast_ndim(arrays: list[Any]) -> int:
-    import numpy as np
-
-    shapes = [(int(np.count_nonzero(a)),) if np.asarray(a).dtype.kind == "b" else np.shape(a)
+    shapes = [(int(xp.count_nonzero(a)),) if xp.asarray(a).dtype.kind == "b" else xp.shape(a)
               for a in arrays]
-    return len(np.broadcast_shapes(*shapes))
+    return len(xp.broadcast_shapes(*shapes))
 
 
 def cat(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
