@@ -175,9 +175,16 @@ def _per_sample(cls: Any, values: list[Tensor], dims: list[int | None],
                             **params) for i in range(size)])
 
 
-def _enter(size: int) -> int:
+_tangent_levels: set[int] = set()
+"""Levels that batch only forward-mode tangents (``jacfwd`` outside any ``vmap``): their
+primals are not batched, so transforms inside do not broadcast over them."""
+
+
+def _enter(size: int, tangents_only: bool = False) -> int:
     level = next(_ids)
     _levels.append(level)
+    if tangents_only:
+        _tangent_levels.add(level)
     _sizes[level] = size
     _function.vmap_dispatch = dispatch
     return level
@@ -185,6 +192,7 @@ def _enter(size: int) -> int:
 
 def _exit(level: int) -> None:
     _levels.remove(level)
+    _tangent_levels.discard(level)
     del _sizes[level]
     if not _levels:
         _function.vmap_dispatch = None
@@ -213,8 +221,22 @@ def from_physical(x: Tensor, levels: list[int]) -> Tensor:
 
 
 def active_levels() -> list[int]:
-    """The running vmap levels, outermost first (a copy)."""
-    return list(_levels)
+    """The running vmap levels that batch values (not only tangents), outermost first."""
+    return [level for level in _levels if level not in _tangent_levels]
+
+
+def batch_tangents(func: Callable[..., Any], tangents: list[Tensor]) -> list[Tensor]:
+    """``func(*wrapped)`` where each tangent (batch dim first) is wrapped at a new level that
+    batches only tangents; the outputs with their batch dim first (broadcast where an output
+    does not depend on the tangents)."""
+    size = tangents[0].shape[0]
+    level = _enter(size, tangents_only=True)
+    try:
+        outs = func(*[wrap(t, level) for t in tangents])
+    finally:
+        _exit(level)
+    return [o._value if type(o) is BatchedTensor and o._level == level
+            else o.unsqueeze(0).expand(size, *o.shape) for o in outs]
 
 
 def vmap(func: Callable[..., Any], in_dims: Any = 0, out_dims: Any = 0,

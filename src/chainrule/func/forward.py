@@ -96,7 +96,8 @@ def _as_tensor(v: Any, like: Tensor) -> Tensor:
 def jacfwd(func: Callable[..., Any], argnums: Argnums = 0,
            has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian by forward mode: ``jvp`` vmapped over the basis of the inputs, so one
-    batched forward pass computes every column (``torch.func.jacfwd``).
+    batched forward pass computes every column (``torch.func.jacfwd``). Outside ``vmap`` only
+    the tangents are batched: the primal computation runs once, as in torch.func.
 
     Same shapes and structure as ``jacrev``: ``output.shape + input.shape`` per pair.
     """
@@ -118,7 +119,9 @@ def jacfwd(func: Callable[..., Any], argnums: Argnums = 0,
             return jvp(inner, primals, tangents, has_aux=has_aux)[1]
 
         out_leaves, out_def = _tree.flatten(out)
-        if bases:
+        if bases and not batching.active_levels():
+            columns = batching.batch_tangents(lambda *t: _tree.flatten(push(*t))[0], bases)
+        elif bases:
             columns = _tree.flatten(batching.vmap(push)(*bases))[0]
         else:
             columns = [Tensor._wrap(xp.zeros((0, *o.shape), o.dtype)) for o in out_leaves]
