@@ -242,3 +242,22 @@ def test_batch_jacobians_match_torch_func() -> None:
         got = F.vmap(t_ours(ours))(cr.tensor(x))
         want = torch.func.vmap(t_theirs(theirs))(torch.tensor(x))
         np.testing.assert_allclose(got.array, want.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_transforms_nest_in_every_order_and_agree() -> None:
+    w = cr.randn(3, 4, dtype=cr.float64)
+    xs = cr.randn(5, 4, dtype=cr.float64)
+
+    def f(x: Tensor) -> Tensor:
+        return (w @ x).tanh() * x[:3]
+
+    per = np.stack([F.jacrev(f)(xs[i]).array for i in range(5)])
+    np.testing.assert_allclose(F.vmap(F.jacfwd(f))(xs).array, per, rtol=1e-12)
+    np.testing.assert_allclose(F.vmap(F.jacrev(f))(xs).array, per, rtol=1e-12)
+    # jacfwd of a vmapped function: one Jacobian block per sample, zero across samples
+    whole = F.jacfwd(F.vmap(f))(xs).array
+    np.testing.assert_allclose(np.stack([whole[i, :, i] for i in range(5)]), per, rtol=1e-12)
+    # reverse over forward: the gradient of a Jacobian's sum
+    g = F.grad(lambda x: F.jacfwd(f)(x).sum())(xs[0])
+    g_ref = F.grad(lambda x: F.jacrev(f)(x).sum())(xs[0])
+    np.testing.assert_allclose(g.array, g_ref.array, rtol=1e-10)
