@@ -83,10 +83,12 @@ def matmul(a: Array, b: Array) -> Array:
             # GEMM over all of a's rows instead of NumPy's loop of small products.
             rows = numpy.matmul(a.reshape(-1, a.shape[-1]), b[(0,) * (b.ndim - 2)])
             return rows.reshape(*a.shape[:-1], b.shape[-1])
-        if b.ndim == 2 and a.ndim > 2 and 0 in a.strides[:-1]:
+        if b.ndim == 2 and a.ndim > 2 and any(
+                st == 0 and n > 1 for st, n in zip(a.strides[:-1], a.shape[:-1])):
             # NOTE: rows of a repeated by broadcasting (a value shared by the samples of a
             # vmap, as the primal inside jacfwd): each distinct row is multiplied once.
             shared = tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides[:-1])
+            # (the copy: callers write into a product in place)
             distinct = numpy.matmul(a[shared], b)
             return numpy.broadcast_to(distinct, (*a.shape[:-1], b.shape[-1])).copy()
         return numpy.matmul(a, b)
