@@ -325,11 +325,13 @@ class Tensor:
             old._version = self._version
             old._tangents = self._tangents
             out = fn(old)
+            _check_fits(self, out)
             tape.writer = self  # takes the recorded result's array: allowed while tracing
             self.array, self.grad_fn = out.array.astype(self.dtype, copy=False), out.grad_fn
             tape.writer = None
         else:
             out = fn(self)
+            _check_fits(self, out)
             if _mode.enabled and out.requires_grad:
                 tape.writer = self
                 self.array, self.grad_fn = out.array.astype(self.dtype, copy=False), out.grad_fn
@@ -372,6 +374,18 @@ _new = object.__new__
 _new_size = tuple.__new__
 _SIZES: dict[tuple[int, ...], Size] = {}
 """``Size`` objects by shape: immutable, so shared (a lookup is cheaper than a new one)."""
+
+
+def _check_fits(tensor: Tensor, value: Tensor) -> None:
+    """An in-place result must fit the tensor it is written into (under ``vmap``, a value that
+    differs per sample cannot go into a tensor shared by all samples)."""
+    if value.array.ndim > tensor.array.ndim:
+        raise RuntimeError(
+            f"in-place: a result with array shape {tuple(value.array.shape)} cannot be written "
+            f"into a tensor of shape {tuple(tensor.array.shape)}; under vmap (jacfwd, jacrev), "
+            "a tensor written with a per-sample value in place must itself come from a "
+            "batched input (build it with cat or where instead)"
+        )
 
 
 class _HookHandle:

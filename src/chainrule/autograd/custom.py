@@ -25,7 +25,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import forward_ad, function
 from chainrule.autograd.function import NodeName, Op
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import xp
@@ -194,6 +194,10 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        if function.vmap_dispatch is not None:  # under vmap: batched inputs run per sample
+            batched = function.vmap_dispatch(cls, args, kwargs)
+            if batched is not None:
+                return batched
         new_style = cls.setup_context is not Function.setup_context
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         tensors = [args[i] for i in positions]

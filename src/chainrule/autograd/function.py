@@ -30,6 +30,10 @@ from chainrule.tensor import Tensor, tensor
 if TYPE_CHECKING:
     from chainrule.backend import Array
 
+vmap_dispatch: Any = None
+"""Set by ``chainrule.func.batching`` while a ``vmap`` runs: sends ops on batched tensors to
+their batching rules."""
+
 OPS: dict[str, type[Op]] = {}
 """Every registered primitive by name; the test suite checks each one's gradients from it."""
 
@@ -100,6 +104,10 @@ class Op:
             if not isinstance(a, Tensor):
                 args = _as_tensors(args)
                 break
+        if vmap_dispatch is not None:  # a vmap is running: batched inputs take the op's rule
+            batched = vmap_dispatch(cls, args, params)
+            if batched is not None:
+                return batched
         if autocast.dtype is not None:
             args = cast_inputs(cls.name, args)
         op = _new(cls)

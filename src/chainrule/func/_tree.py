@@ -37,7 +37,9 @@ def _unflatten(treedef: TreeDef, it: Any) -> Tree:
     if kind is dict:
         return {k: _unflatten(v, it) for k, v in children.items()}
     items = [_unflatten(c, it) for c in children]
-    return tuple(items) if kind is tuple else items
+    if kind is list:
+        return items
+    return kind(*items) if hasattr(kind, "_fields") else tuple(items)  # named tuples too
 
 
 def map_leaves(fn: Any, tree: Tree) -> Tree:

@@ -12,8 +12,8 @@ from typing import Any
 
 from chainrule.autograd import forward_ad
 from chainrule.backend import xp
-from chainrule.func import _tree
-from chainrule.func.reverse import Argnums, _argnums, _with_args, jacrev, value_and_grad
+from chainrule.func import _tree, batching
+from chainrule.func.reverse import Argnums, _argnums, _physical, _with_args, jacrev, value_and_grad
 from chainrule.tensor import Tensor
 
 
@@ -48,6 +48,7 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
         raise TypeError("jvp: primals and tangents must be tuples (e.g. (x,) and (v,))")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: got {len(primals)} primals but {len(tangents)} tangents")
+    levels = batching.active_levels()  # inside vmap: carry tangents on the physical batch
     level = forward_ad.enter_level()
     try:
         duals = []
@@ -56,9 +57,15 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
             t_leaves, _ = _tree.flatten(t)
             if len(p_leaves) != len(t_leaves):
                 raise ValueError("jvp: each tangent must have the structure of its primal")
-            duals.append(_tree.unflatten(p_def, [
-                forward_ad.make_dual(_check_float(x, "jvp"), _as_tensor(v, x), level)
-                for x, v in zip(p_leaves, t_leaves)]))
+            pairs = []
+            for x, v in zip(p_leaves, t_leaves):
+                v = _as_tensor(v, _check_float(x, "jvp"))
+                if v.shape != x.shape:
+                    raise ValueError(f"jvp: tangent shape {tuple(v.shape)} does not match "
+                                     f"primal shape {tuple(x.shape)}")
+                pairs.append(batching.from_physical(forward_ad.make_dual(
+                    _physical(x, levels, "jvp"), _physical(v, levels, "jvp"), level), levels))
+            duals.append(_tree.unflatten(p_def, pairs))
         result = func(*duals)
         aux = None
         if has_aux:
@@ -66,15 +73,18 @@ def jvp(func: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any,
                 raise ValueError("jvp(has_aux=True): func must return a tuple (output, aux)")
             result, aux = result
         leaves, treedef = _tree.flatten(result)
-        outs, touts = [], []
         for o in leaves:
             if not isinstance(o, Tensor):
                 raise TypeError(f"jvp: func must return Tensors, got {type(o).__name__}")
+        leaves = [_physical(o, levels, "jvp") for o in leaves]
+        touts = []
+        for o in leaves:
             t = forward_ad.tangent_of(o, level)
-            touts.append(t if t is not None else Tensor._wrap(xp.zeros_like(o.array)))
+            touts.append(batching.from_physical(
+                t if t is not None else Tensor._wrap(xp.zeros_like(o.array)), levels))
     finally:
         forward_ad.exit_level(level)
-    outs = [forward_ad.unpack(o, level) for o in leaves]
+    outs = [batching.from_physical(forward_ad.unpack(o, level), levels) for o in leaves]
     out = (_tree.unflatten(treedef, outs), _tree.unflatten(treedef, touts))
     return (*out, aux) if has_aux else out
 
@@ -85,62 +95,86 @@ def _as_tensor(v: Any, like: Tensor) -> Tensor:
 
 def jacfwd(func: Callable[..., Any], argnums: Argnums = 0,
            has_aux: bool = False) -> Callable[..., Any]:
-    """The Jacobian by forward mode: one ``jvp`` (one forward pass) per input element.
+    """The Jacobian by forward mode: ``jvp`` vmapped over the basis of the inputs, so one
+    batched forward pass computes every column (``torch.func.jacfwd``). Outside ``vmap`` only
+    the tangents are batched: the primal computation runs once, as in torch.func.
 
     Same shapes and structure as ``jacrev``: ``output.shape + input.shape`` per pair.
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from chainrule.ops.movement import stack
-
         nums = _argnums(argnums, len(args), "jacfwd")
         flat = [_tree.flatten(args[i]) for i in nums]
-        for leaves, _ in flat:
-            for x in leaves:
-                _check_float(x, "jacfwd")
-
+        leaves = [x for xs, _ in flat for x in xs]
+        for x in leaves:
+            _check_float(x, "jacfwd")
         inner = _with_args(func, args, kwargs, nums)
         primals = tuple(args[i] for i in nums)
-        zeros = [[Tensor._wrap(xp.zeros_like(x.array)) for x in leaves] for leaves, _ in flat]
-        columns: dict[tuple[int, int], list[Any]] = {}
-        out = aux = None
-        for a, (leaves, _) in enumerate(flat):
-            for m, x in enumerate(leaves):
-                cols = []
-                for j in range(x.numel()):
-                    basis = xp.zeros(x.numel(), x.dtype)
-                    basis[j] = 1
-                    tans = [list(z) for z in zeros]
-                    tans[a][m] = Tensor._wrap(basis.reshape(x.shape))
-                    tangents = tuple(_tree.unflatten(d, t) for (_, d), t in zip(flat, tans))
-                    res = jvp(inner, primals, tangents, has_aux=has_aux)
-                    out, tout = res[0], res[1]
-                    aux = res[2] if has_aux else None
-                    cols.append(_tree.flatten(tout)[0])
-                columns[a, m] = cols
-        if out is None:  # no input elements at all
-            res = jvp(inner, primals, tuple(_tree.unflatten(d, z)
-                                            for (_, d), z in zip(flat, zeros)), has_aux=has_aux)
-            out, aux = res[0], (res[2] if has_aux else None)
+        out, aux = _evaluate(inner, primals, has_aux)
+        bases = _basis(leaves)
+
+        def push(*tangent_leaves: Any) -> Any:
+            it = iter(tangent_leaves)
+            tangents = tuple(_tree.unflatten(d, [next(it) for _ in xs]) for xs, d in flat)
+            return jvp(inner, primals, tangents, has_aux=has_aux)[1]
+
         out_leaves, out_def = _tree.flatten(out)
+        if bases and not batching.active_levels():
+            columns = batching.batch_tangents(lambda *t: _tree.flatten(push(*t))[0], bases)
+        elif bases:
+            columns = _tree.flatten(batching.vmap(push)(*bases))[0]
+        else:
+            columns = [Tensor._wrap(xp.zeros((0, *o.shape), o.dtype)) for o in out_leaves]
         per_out = []
-        for k, o in enumerate(out_leaves):
+        for o, col in zip(out_leaves, columns):
+            pieces = _split(col, leaves)
             per_arg = []
-            for a, (leaves, in_def) in enumerate(flat):
-                jacs = []
-                for m, x in enumerate(leaves):
-                    cols = [c[k] for c in columns[a, m]]
-                    if cols:
-                        j = stack(cols, dim=-1).reshape(*o.shape, *x.shape)
-                    else:
-                        j = Tensor._wrap(xp.zeros((*o.shape, *x.shape), o.dtype))
-                    jacs.append(j)
+            start = 0
+            for xs, in_def in flat:
+                jacs = [p.movedim(0, -1).reshape(*o.shape, *x.shape)
+                        for p, x in zip(pieces[start:start + len(xs)], xs)]
+                start += len(xs)
                 per_arg.append(_tree.unflatten(in_def, jacs))
             per_out.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
         jac = _tree.unflatten(out_def, per_out)
         return (jac, aux) if has_aux else jac
 
     return wrapper
+
+
+def _evaluate(func: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool) -> Any:
+    """``func(*primals)`` as ``(output, aux)`` (aux None without ``has_aux``)."""
+    result = func(*primals)
+    if not has_aux:
+        return result, None
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise ValueError("has_aux=True: func must return a tuple (output, aux)")
+    return result
+
+
+def _basis(leaves: list[Tensor]) -> list[Tensor]:
+    """The standard basis of the concatenated ``leaves``, one tensor per leaf, each of shape
+    ``(n, *leaf.shape)``: row k is the k-th basis vector's part in that leaf."""
+    n = sum(x.numel() for x in leaves)
+    if not n:
+        return []
+    bases, start = [], 0
+    for x in leaves:
+        m = x.numel()
+        block = xp.zeros((n, m), x.dtype)
+        block[xp.arange(start, start + m), xp.arange(m)] = 1
+        bases.append(Tensor._wrap(block.reshape(n, *x.shape)))
+        start += m
+    return bases
+
+
+def _split(t: Tensor, leaves: list[Tensor]) -> list[Tensor]:
+    """``t`` cut along dim 0 into one piece per leaf (``leaf.numel()`` rows each)."""
+    pieces, start = [], 0
+    for x in leaves:
+        pieces.append(t[start:start + x.numel()])
+        start += x.numel()
+    return pieces
 
 
 def hessian(func: Callable[..., Any], argnums: Argnums = 0) -> Callable[..., Any]:

@@ -10,13 +10,13 @@ which is how ``jacfwd(jacrev(f))`` (forward-over-reverse) works.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from chainrule.autograd.engine import grad as _autograd_grad
 from chainrule.autograd.grad_mode import enable_grad
 from chainrule.backend import xp
-from chainrule.func import _tree
+from chainrule.func import _tree, batching
 from chainrule.tensor import Tensor
 
 Argnums = int | tuple[int, ...]
@@ -91,6 +91,17 @@ def _needs_graph(outputs: list[Tensor], inputs: list[Tensor], extra: list[Tensor
     return False
 
 
+def _physical(x: Any, levels: list[int], fn: str) -> Any:
+    """``x`` as the plain tensor holding its values at every running vmap level (see
+    ``batching.to_physical``); ``x`` itself outside vmap."""
+    if not levels or not isinstance(x, Tensor):
+        return x
+    if isinstance(x, batching.BatchedTensor) and x._level not in levels:
+        raise NotImplementedError(f"{fn}: an input batched by a vmap opened after the "
+                                  "transform (call the transform inside that vmap)")
+    return batching.to_physical(x, levels)
+
+
 def _strip(t: Any) -> Any:
     """``t`` cut from the transform's private graph (tangents kept), when nothing outside
     needs the graph."""
@@ -120,13 +131,15 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         >>> vjp_fn(cr.ones(2))[0]
         tensor([1.0000, 0.5403])
     """
+    levels = batching.active_levels()  # inside vmap: differentiate the physical batch
     flat, treedefs = [], []
     with enable_grad():  # as torch.func: an outer no_grad is ignored, one inside func is not
         for p in primals:
             leaves, treedef = _tree.flatten(p)
-            flat.append([_track(x, "vjp") for x in leaves])
+            flat.append([_track(_physical(x, levels, "vjp"), "vjp") for x in leaves])
             treedefs.append(treedef)
-        result = func(*[_tree.unflatten(d, f) for d, f in zip(treedefs, flat)])
+        result = func(*[_tree.unflatten(d, [batching.from_physical(x, levels) for x in f])
+                        for d, f in zip(treedefs, flat)])
     aux = None
     if has_aux:
         if not (isinstance(result, tuple) and len(result) == 2):
@@ -136,6 +149,10 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     for o in out_leaves:
         if not isinstance(o, Tensor):
             raise TypeError(f"vjp: func must return Tensors, got {type(o).__name__}")
+    logical = out_leaves
+    if levels:
+        with enable_grad():
+            out_leaves = [batching.to_physical(o, levels) for o in out_leaves]
     inputs = [x for f in flat for x in f]
     keep_out = _needs_graph(out_leaves, inputs, [])  # walked once, not per cotangent
 
@@ -146,11 +163,12 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
             raise ValueError(f"vjp_fn: expected {len(out_leaves)} cotangent(s), got "
                              f"{len(cot_leaves)}")
         outs, grads_out = [], []
-        for o, c in zip(out_leaves, cot_leaves):
+        for o, lo, c in zip(out_leaves, logical, cot_leaves):
             c = c if isinstance(c, Tensor) else Tensor(c, dtype=o.dtype)
-            if c.shape != o.shape:
+            if c.shape != lo.shape:
                 raise ValueError(f"vjp_fn: cotangent shape {tuple(c.shape)} does not match "
-                                 f"output shape {tuple(o.shape)}")
+                                 f"output shape {tuple(lo.shape)}")
+            c = _physical(c, levels, "vjp_fn")
             if o.requires_grad:
                 outs.append(o)
                 grads_out.append(c)
@@ -161,12 +179,14 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
                                        create_graph=keep, allow_unused=True)
         else:
             grads = (None,) * len(inputs)
-        grads = [Tensor._wrap(xp.zeros_like(x.array)) if g is None else g if keep else _strip(g)
-                 for x, g in zip(inputs, grads)]
+        grads = [batching.from_physical(
+            Tensor._wrap(xp.zeros_like(x.array)) if g is None else g if keep else _strip(g),
+            levels) for x, g in zip(inputs, grads)]
         it = iter(grads)
         return tuple(_tree.unflatten(d, [next(it) for _ in f]) for d, f in zip(treedefs, flat))
 
-    output = result if keep_out else _tree.unflatten(out_def, [_strip(o) for o in out_leaves])
+    output = result if keep_out else _tree.unflatten(
+        out_def, [batching.from_physical(_strip(o), levels) for o in out_leaves])
     return (output, vjp_fn, aux) if has_aux else (output, vjp_fn)
 
 
@@ -184,7 +204,7 @@ def value_and_grad(func: Callable[..., Any], argnums: Argnums = 0,
         if not isinstance(value, Tensor) or value.numel() != 1:
             shape = getattr(value, "shape", type(value).__name__)
             raise RuntimeError(f"grad: func must return a one-element Tensor, got {shape}")
-        grads = vjp_fn(Tensor._wrap(xp.ones_like(value.array)))
+        grads = vjp_fn(Tensor._wrap(xp.ones(tuple(value.shape), value.dtype)))
         g = grads[0] if isinstance(argnums, int) else grads
         return ((value, out[2]), g) if has_aux else (value, g)
 
@@ -217,7 +237,8 @@ def grad(func: Callable[..., Any], argnums: Argnums = 0,
 
 def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
            has_aux: bool = False) -> Callable[..., Any]:
-    """The Jacobian by reverse mode: one backward pass per output element.
+    """The Jacobian by reverse mode: ``vjp`` vmapped over the basis of the outputs, so one
+    batched backward pass computes every row (``torch.func.jacrev``).
 
     For an output of shape ``O`` and an input of shape ``I`` the Jacobian has shape ``O + I``.
     With a tuple ``argnums`` (or a tree-valued input) each output gets a tuple (tree) of
@@ -225,43 +246,39 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        nums = _argnums(argnums, len(args), "jacrev")
+        from chainrule.func.forward import _basis, _evaluate, _split
 
+        nums = _argnums(argnums, len(args), "jacrev")
         inner = _with_args(func, args, kwargs, nums)
-        res = vjp(inner, *[args[i] for i in nums], has_aux=has_aux)
-        out, vjp_fn = res[0], res[1]
+        primals = [args[i] for i in nums]
+        out, aux = _evaluate(inner, tuple(primals), has_aux)
         out_leaves, out_def = _tree.flatten(out)
-        in_leaves = [_tree.flatten(args[i])[0] for i in nums]
-        per_out = []
-        for k, o in enumerate(out_leaves):
-            rows = []
-            for j in range(o.numel()):
-                cots = [Tensor._wrap(xp.zeros_like(p.array)) for p in out_leaves]
-                onehot = xp.zeros(o.numel(), o.dtype)
-                onehot[j] = 1
-                cots[k] = Tensor._wrap(onehot.reshape(o.shape))
-                rows.append(vjp_fn(_tree.unflatten(out_def, cots)))
-            per_out.append(_assemble(rows, o.shape, nums, in_leaves, args, argnums))
-        jac = _tree.unflatten(out_def, per_out)
-        return (jac, res[2]) if has_aux else jac
+        for o in out_leaves:
+            if not isinstance(o, Tensor):
+                raise TypeError(f"jacrev: func must return Tensors, got {type(o).__name__}")
+        flat = [_tree.flatten(p) for p in primals]
+        leaves = [x for xs, _ in flat for x in xs]
+
+        def pull(*cotangent_leaves: Any) -> Any:
+            res = vjp(inner, *primals, has_aux=has_aux)
+            return [x for g in res[1](_tree.unflatten(out_def, list(cotangent_leaves)))
+                    for x in _tree.flatten(g)[0]]
+
+        bases = _basis(out_leaves)
+        if bases:
+            rows = batching.vmap(pull)(*bases)
+        else:
+            rows = [Tensor._wrap(xp.zeros((0, *x.shape), x.dtype)) for x in leaves]
+        per_out = [[] for _ in out_leaves]
+        for x, row in zip(leaves, rows):
+            for k, (o, piece) in enumerate(zip(out_leaves, _split(row, out_leaves))):
+                per_out[k].append(piece.reshape(*o.shape, *x.shape))
+        jacs = []
+        for k in range(len(out_leaves)):
+            it = iter(per_out[k])
+            per_arg = [_tree.unflatten(d, [next(it) for _ in xs]) for xs, d in flat]
+            jacs.append(per_arg[0] if isinstance(argnums, int) else tuple(per_arg))
+        jac = _tree.unflatten(out_def, jacs)
+        return (jac, aux) if has_aux else jac
 
     return wrapper
-
-
-def _assemble(rows: list[tuple[Any, ...]], out_shape: tuple[int, ...], nums: Sequence[int],
-              in_leaves: list[list[Tensor]], args: tuple[Any, ...], argnums: Argnums) -> Any:
-    """Stack per-output-element gradients into Jacobians of shape ``out_shape + in_shape``."""
-    from chainrule.ops.movement import stack
-
-    per_arg = []
-    for a, i in enumerate(nums):
-        leaves, treedef = _tree.flatten(args[i])
-        jacs = []
-        for m, x in enumerate(leaves):
-            if rows:
-                pieces = [_tree.flatten(r[a])[0][m] for r in rows]
-                jacs.append(stack(pieces).reshape(*out_shape, *x.shape))
-            else:
-                jacs.append(Tensor._wrap(xp.zeros((*out_shape, *x.shape), x.dtype)))
-        per_arg.append(_tree.unflatten(treedef, jacs))
-    return per_arg[0] if isinstance(argnums, int) else tuple(per_arg)

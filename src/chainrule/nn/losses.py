@@ -203,10 +203,12 @@ def _index_distribution(input: Tensor, target: Tensor, weight: Tensor | None, ig
     n = input.shape[1]
     y = target.array
     shape = input.shape[:1] + input.shape[2:]
-    if (weight is None and not label_smoothing and y.shape == shape and y.size
+    if (weight is None and not label_smoothing and target.shape == shape and y.size
             and not 0 <= ignore_index < n and y.min() >= 0 and y.max() < n):
-        # Fast path (the common case): plain one-hot, every target counted.
-        return OneHot.apply(target, num_classes=n, dim=1, dtype=input.dtype), float(y.size)
+        # Fast path (the common case): plain one-hot, every target counted. (The target's
+        # shape and count, not its array's: under vmap the array holds the whole batch.)
+        return (OneHot.apply(target, num_classes=n, dim=1, dtype=input.dtype),
+                float(target.numel()))
     y, keep = _class_targets("cross_entropy", input, target, ignore_index)
     w = xp.ones(n, input.dtype) if weight is None else weight.array.astype(input.dtype)
     classes = xp.arange(n).reshape((1, n) + (1,) * (input.ndim - 2))

@@ -10,6 +10,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, promote, xp
+from chainrule.ops import batching
 from chainrule.ops.unary import unary_function
 from chainrule.tensor import Tensor
 
@@ -18,6 +19,7 @@ def _comparison(name: str, fn: Any) -> type[Op]:
     cls = type(name.capitalize(), (Op,), {
         "name": name, "differentiable": False,
         "forward": lambda self, a, b: fn(*promote(a, b)),
+        "batch_rule": staticmethod(batching.elementwise),
         "__doc__": f"{name}(a, b) elementwise, as bool; no gradient.",
     })
     return register(cls)
@@ -67,6 +69,8 @@ _BXOR = _comparison("bitwise_xor", _bitwise(xp.bitwise_xor))
 class _Modulo(Op):
     """a − q·b for an integer-valued quotient q (piecewise constant).  ∂/∂a = g, ∂/∂b = −g·q;
     tangent ȧ − ḃ·q (PyTorch's rules; the jumps where q changes are ignored)."""
+
+    batch_rule = staticmethod(batching.elementwise)
 
     def quotient(self, a: Array, b: Array) -> Array:
         raise NotImplementedError
@@ -118,6 +122,7 @@ class LogicalNot(Op):
     """¬x (bool), or bitwise not for integers; no gradient."""
 
     name = "logical_not"
+    batch_rule = staticmethod(batching.elementwise)
     differentiable = False
 
     def forward(self, x: Array) -> Array:
@@ -129,6 +134,7 @@ class Isnan(Op):
     """isnan(x) as bool; no gradient."""
 
     name = "isnan"
+    batch_rule = staticmethod(batching.elementwise)
     differentiable = False
 
     def forward(self, x: Array) -> Array:
@@ -140,6 +146,7 @@ class Isfinite(Op):
     """isfinite(x) as bool; no gradient."""
 
     name = "isfinite"
+    batch_rule = staticmethod(batching.elementwise)
     differentiable = False
 
     def forward(self, x: Array) -> Array:

@@ -23,6 +23,7 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.linalg import _dtype_mismatch
 from chainrule.ops.windows import Pads, _cnhw, _col2im, _gemm, _im2col, _out_size, _tuple
 from chainrule.tensor import Tensor
@@ -62,6 +63,7 @@ class Conv2d(_ConvBase):
     (D, H, W)); the registered name says which."""
 
     name = "conv2d"
+    batch_rule = staticmethod(batching.fold_into_n)
 
     def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
         if x.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):
@@ -133,6 +135,7 @@ class ConvTranspose2d(Op):
     (Any number of spatial axes; ``ConvTranspose3d`` is this op over (D, H, W).)"""
 
     name = "conv_transpose2d"
+    batch_rule = staticmethod(batching.fold_into_n)
     stride: tuple[int, ...]
     top_left: tuple[int, ...]
     dilation: tuple[int, ...]

@@ -12,6 +12,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, is_floating, promote, result_type, xp
+from chainrule.ops import batching
 from chainrule.ops.unary import _data, _Unary, log
 from chainrule.tensor import Tensor
 
@@ -31,6 +32,7 @@ class Add(Op):
     """a + b.  ∂/∂a = g, ∂/∂b = g;  tangent ȧ + ḃ."""
 
     name = "add"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
     def forward(self, a: Array, b: Array) -> Array:
@@ -52,6 +54,7 @@ class Sub(Op):
     """a − b.  ∂/∂a = g, ∂/∂b = −g;  tangent ȧ − ḃ."""
 
     name = "sub"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
     def forward(self, a: Array, b: Array) -> Array:
@@ -73,6 +76,7 @@ class Mul(Op):
     """a · b.  ∂/∂a = g·b, ∂/∂b = g·a;  tangent ȧ·b + a·ḃ."""
 
     name = "mul"
+    batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
         a, b = promote(a, b)
@@ -96,6 +100,7 @@ class Div(Op):
     """a / b (true division; integers give float32).  ∂/∂a = g/b, ∂/∂b = −g·a/b²."""
 
     name = "div"
+    batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
         a, b = promote(a, b)
@@ -122,6 +127,7 @@ class Pow(Op):
     """a ** b.  ∂/∂a = g·b·a^(b−1) (0 where b = 0), ∂/∂b = g·aᵇ·ln a (0 where a = 0)."""
 
     name = "pow"
+    batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
         a, b = promote(a, b)
@@ -161,6 +167,7 @@ class Maximum(Op):
     """max(a, b) elementwise.  The gradient goes to the larger input; ties split it equally."""
 
     name = "maximum"
+    batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
         a, b = promote(a, b)
@@ -208,6 +215,7 @@ class Where(Op):
     """cond ? a : b.  ∂/∂a = g·cond, ∂/∂b = g·¬cond; cond gets no gradient."""
 
     name = "where"
+    batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, cond: Array, a: Array, b: Array) -> Array:
         a, b = promote(a, b)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
+from chainrule.ops import batching
 from chainrule.tensor import Tensor
 
 
@@ -16,6 +17,7 @@ class Softmax(Op):
     """softmax along ``dim``: y = e^(x − max) / Σ e^(x − max).  ∂/∂x = y·(g − Σ g·y)."""
 
     name = "softmax"
+    batch_rule = staticmethod(batching.shifted("dim"))
     saves_inputs = False
     dim: int
 
@@ -38,6 +40,7 @@ class LogSoftmax(Op):
     """log-softmax along ``dim``: x − logsumexp(x).  ∂/∂x = g − softmax(x)·Σ g."""
 
     name = "log_softmax"
+    batch_rule = staticmethod(batching.shifted("dim"))
     saves_inputs = False
     dim: int
 

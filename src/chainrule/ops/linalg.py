@@ -7,6 +7,7 @@ from typing import Any
 from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.tensor import Tensor
 
 
@@ -23,6 +24,7 @@ class Matmul(Op):
     ∂/∂a = g @ bᵀ, ∂/∂b = aᵀ @ g (summed over broadcast batch dims by the engine)."""
 
     name = "matmul"
+    batch_rule = staticmethod(batching.matmul)
 
     def forward(self, a: Array, b: Array) -> Array:
         if a.dtype is not b.dtype:
@@ -63,6 +65,7 @@ class Linear(Op):
     """
 
     name = "linear"
+    batch_rule = staticmethod(batching.linear)
 
     def forward(self, x: Array, w: Array, b: Array | None = None) -> Array:
         if x.dtype is not w.dtype or (b is not None and b.dtype is not w.dtype):

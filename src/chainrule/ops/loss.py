@@ -13,6 +13,7 @@ from chainrule.autograd import forward_ad
 from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.fused import LogSoftmax
 from chainrule.tensor import Tensor
 
@@ -30,6 +31,7 @@ class CrossEntropy(Op):
     """
 
     name = "cross_entropy"
+    batch_rule = staticmethod(batching.cross_entropy)
     dim: int
     scale: float | None = None
 

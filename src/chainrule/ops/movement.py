@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.elementwise import where
 from chainrule.ops.padding import crop, pad_by_copying
 from chainrule.ops.shape import normalize_dims, unsqueeze
@@ -22,6 +23,7 @@ class GetItem(Op):
     """x[index] (basic and advanced indexing).  ∂/∂x = g scattered back with duplicates summed."""
 
     name = "getitem"
+    batch_rule = staticmethod(batching.getitem)
     saves_inputs = False
     index: Any
 
@@ -68,6 +70,7 @@ class IndexPut(Op):
     """x with ``x[index] = v``.  ∂/∂x = g zeroed at index, ∂/∂v = g[index]."""
 
     name = "index_put"
+    batch_rule = staticmethod(batching.index_put)
     saves_inputs = False
     index: Any
 
@@ -113,6 +116,7 @@ class Cat(Op):
     """Concatenation along ``dim``.  ∂/∂xᵢ = the slice of g that xᵢ occupies."""
 
     name = "cat"
+    batch_rule = staticmethod(batching.cat)
     saves_inputs = False
     dim: int
 
@@ -146,6 +150,7 @@ class Pad(Op):
     """x padded with a constant; ``widths`` is NumPy's ((before, after), ...).  ∂/∂x = g cropped."""
 
     name = "pad"
+    batch_rule = staticmethod(batching.pad)
     saves_inputs = False
     widths: tuple[tuple[int, int], ...]
     value: float
@@ -176,6 +181,7 @@ class Gather(Op):
     ∂/∂x = g scatter-added at ``index``."""
 
     name = "gather"
+    batch_rule = staticmethod(batching.gather)
     saves_inputs = False
     dim: int
 
@@ -199,6 +205,7 @@ class ScatterAdd(Op):
     ∂/∂x = g, ∂/∂src = g gathered at ``index``."""
 
     name = "scatter_add"
+    batch_rule = staticmethod(batching.gather)
     saves_inputs = False
     dim: int
 
@@ -398,6 +405,7 @@ class OneHot(Op):
     """Class indices as one-hot vectors along a new dim ``dim``; no gradient."""
 
     name = "one_hot"
+    batch_rule = staticmethod(batching.shifted("dim"))
     differentiable = False
     saves_inputs = False
 

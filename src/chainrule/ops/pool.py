@@ -16,6 +16,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
+from chainrule.ops import batching
 from chainrule.ops.elementwise import where
 from chainrule.ops.linalg import matmul
 from chainrule.ops.windows import Pads, _pad, _tuple
@@ -46,6 +47,7 @@ class MaxPool2d(_Offsets):
     (Any number of spatial axes; ``MaxPool3d`` is this op over (D, H, W).)"""
 
     name = "max_pool2d"
+    batch_rule = staticmethod(batching.fold_into_n)
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:

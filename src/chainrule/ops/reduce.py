@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
+from chainrule.ops import batching
 from chainrule.ops.elementwise import where
 from chainrule.ops.movement import cat
 from chainrule.ops.shape import Dim, normalize_dims
@@ -32,6 +33,7 @@ class Sum(Op):
     """Σ over ``axes``.  ∂/∂x = g broadcast back over the reduced axes."""
 
     name = "sum"
+    batch_rule = staticmethod(batching.shifted("axes"))
     saves_inputs = False
     axes: tuple[int, ...]
     keepdim: bool
@@ -52,6 +54,7 @@ class Prod(Op):
     """Π over ``axes``.  ∂/∂xᵢ = g·Π_{j≠i} xⱼ (computed without dividing, so zeros are exact)."""
 
     name = "prod"
+    batch_rule = staticmethod(batching.shifted("axes"))
     axes: tuple[int, ...]
     keepdim: bool
 
@@ -87,6 +90,7 @@ class Cumsum(Op):
     """Running sum along ``dim``.  ∂/∂x = reversed running sum of g."""
 
     name = "cumsum"
+    batch_rule = staticmethod(batching.shifted("dim"))
     saves_inputs = False
     dim: int
 
@@ -107,6 +111,7 @@ class Cumprod(Op):
     (O(n²) along ``dim``)."""
 
     name = "cumprod"
+    batch_rule = staticmethod(batching.shifted("dim"))
     dim: int
 
     def forward(self, x: Array) -> Array:
@@ -143,6 +148,7 @@ class Amax(Op):
     (PyTorch's rule for ``amax``/``amin`` and full reductions)."""
 
     name = "amax"
+    batch_rule = staticmethod(batching.shifted("axes"))
     axes: tuple[int, ...]
     keepdim: bool
 
@@ -277,32 +283,57 @@ def _select(input: Tensor, dim: int, keepdim: bool, index: Tensor) -> MaxResult:
     return MaxResult(values, index)
 
 
+@register
+class Argmax(Op):
+    """Index of the (first) largest element along ``dim`` (None: of the flattened input), as
+    int64; no gradient. An op, not a function of the array, so ``vmap`` batches it."""
+
+    name = "argmax"
+    differentiable = False
+    saves_inputs = False
+    batch_rule = staticmethod(batching.arg_reduce)
+    dim: int | None = None
+    keepdim: bool = False
+
+    def forward(self, x: Array) -> Array:
+        if self.dim is None:
+            return xp.asarray(x.argmax(), xp.int64)
+        return x.argmax(axis=self.dim, keepdims=self.keepdim).astype(xp.int64)
+
+
+@register
+class Argmin(Argmax):
+    """Index of the (first) smallest element; see ``Argmax``."""
+
+    name = "argmin"
+
+    def forward(self, x: Array) -> Array:
+        if self.dim is None:
+            return xp.asarray(x.argmin(), xp.int64)
+        return x.argmin(axis=self.dim, keepdims=self.keepdim).astype(xp.int64)
+
+
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
-    if dim is None:
-        if input.array.size == 0:
-            raise RuntimeError("argmax(): Expected reduction dim to be specified for "
-                               "input.numel() == 0.")
-        return Tensor._wrap(xp.asarray(input.array.argmax(), xp.int64))
-    d = normalize_dims(dim, input.ndim, "argmax")[0]
-    if input.shape and input.shape[d] == 0:
-        raise IndexError(f"argmax(): Expected reduction dim {dim} to have non-zero size, got "
-                         f"shape {tuple(input.shape)}")
-    return Tensor._wrap(input.array.argmax(axis=d, keepdims=keepdim).astype(xp.int64))
+    return _arg(Argmax, input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
+    return _arg(Argmin, input, dim, keepdim)
+
+
+def _arg(op: type[Op], input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
     if dim is None:
-        if input.array.size == 0:
-            raise RuntimeError("argmin(): Expected reduction dim to be specified for "
+        if input.numel() == 0:
+            raise RuntimeError(f"{op.name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
-        return Tensor._wrap(xp.asarray(input.array.argmin(), xp.int64))
-    d = normalize_dims(dim, input.ndim, "argmin")[0]
+        return op.apply(input, dim=None, keepdim=False)
+    d = normalize_dims(dim, input.ndim, op.name)[0]
     if input.shape and input.shape[d] == 0:
-        raise IndexError(f"argmin(): Expected reduction dim {dim} to have non-zero size, got "
-                         f"shape {tuple(input.shape)}")
-    return Tensor._wrap(input.array.argmin(axis=d, keepdims=keepdim).astype(xp.int64))
+        raise IndexError(f"{op.name}(): Expected reduction dim {dim} to have non-zero size, "
+                         f"got shape {tuple(input.shape)}")
+    return op.apply(input, dim=d if input.ndim else None, keepdim=keepdim)
 
 
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
@@ -310,9 +341,14 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim, input.ndim, "logsumexp")
     if input.ndim == 0:
         return input.clone()
-    top = input.array.max(axis=axes, keepdims=True, initial=-xp.inf) if input.array.size == 0 \
-        else input.array.max(axis=axes, keepdims=True)  # nothing to sum: log 0 = −inf
-    shift = Tensor._wrap(xp.nan_to_num(top, neginf=0.0, posinf=0.0))
+    if input.numel() == 0:  # nothing to sum: log 0 = −inf
+        top = Tensor._wrap(input.array.max(axis=axes, keepdims=True, initial=-xp.inf))
+    else:  # (Tensor ops, not the array's max: under vmap the array holds the whole batch)
+        top = Amax.apply(input.detach(), axes=axes, keepdim=True)
+    if is_floating(top.dtype):  # an infinite maximum shifts by the largest finite value
+        big = float(xp.finfo(top.dtype).max)
+        top = top.clamp(-big, big)
+    shift = top
     out = sum((input - shift).exp(), axes, keepdim=True).log() + shift
     return out if keepdim else out.squeeze(axes)
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.unary import clone
 from chainrule.tensor import Tensor
 
@@ -43,6 +44,7 @@ class Reshape(Op):
     """x with a new shape, same elements.  ∂/∂x = g reshaped back."""
 
     name = "reshape"
+    batch_rule = staticmethod(batching.prepend_size("shape"))
     saves_inputs = False
     shape: tuple[int, ...]
 
@@ -67,6 +69,7 @@ class Permute(Op):
     """x with its axes reordered.  ∂/∂x = g with the inverse order."""
 
     name = "permute"
+    batch_rule = staticmethod(batching.permute)
     saves_inputs = False
     dims: tuple[int, ...]
 
@@ -86,6 +89,7 @@ class Expand(Op):
     """x broadcast to ``shape`` (a view).  ∂/∂x = g summed over the broadcast axes."""
 
     name = "expand"
+    batch_rule = staticmethod(batching.prepend_size("shape"))
     saves_inputs = False
     shape: tuple[int, ...]
 
@@ -109,6 +113,7 @@ class Flip(Op):
     """x reversed along ``dims``.  ∂/∂x = g reversed along the same dims."""
 
     name = "flip"
+    batch_rule = staticmethod(batching.shifted("dims"))
     saves_inputs = False
     dims: tuple[int, ...]
 
@@ -127,6 +132,7 @@ class Roll(Op):
     """x rolled by ``shifts`` along ``dims``.  ∂/∂x = g rolled back."""
 
     name = "roll"
+    batch_rule = staticmethod(batching.roll)
     saves_inputs = False
     shifts: tuple[int, ...]
     dims: tuple[int, ...] | None
@@ -146,7 +152,7 @@ class Roll(Op):
 def reshape(input: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape (one dim may be -1)."""
     shape = _shape_arg(shape)
-    if shape == input.array.shape:
+    if shape == input.shape:
         return input
     if shape.count(-1) > 1:
         raise RuntimeError(f"reshape: only one dimension can be inferred, got {list(shape)}")
@@ -154,10 +160,11 @@ def reshape(input: Tensor, *shape: Any) -> Tensor:
         known = 1
         for s in shape:
             known *= s if s != -1 else 1
-        if known == 0 or input.array.size % known:
+        size = input.numel()  # (not the array's: a batched tensor's array holds the batch)
+        if known == 0 or size % known:
             raise RuntimeError(f"reshape: shape '{list(shape)}' is invalid for input of shape "
-                               f"{tuple(input.shape)} (size {input.array.size})")
-        shape = tuple(input.array.size // known if s == -1 else s for s in shape)
+                               f"{tuple(input.shape)} (size {size})")
+        shape = tuple(size // known if s == -1 else s for s in shape)
     return Reshape.apply(input, shape=shape)
 
 
@@ -167,8 +174,8 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     original; ``reshape`` copies when it must."""
     out = reshape(input, *shape)
     if out is not input and not input.array.flags.c_contiguous and input.array.size > 1:
-        try:
-            xp.reshape(input.array, out.shape, copy=False)
+        try:  # (the arrays' shapes: a batched tensor's array holds the whole batch)
+            xp.reshape(input.array, out.array.shape, copy=False)
         except ValueError:
             raise RuntimeError(
                 f"view: view size {list(out.shape)} is not compatible with input tensor's size "
@@ -243,8 +250,9 @@ def expand(input: Tensor, *shape: Any) -> Tensor:
     """Broadcast to ``shape`` without copying (-1 keeps a dim)."""
     shape = _shape_arg(shape)
     lead = len(shape) - input.ndim
-    shape = tuple(input.array.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
-    return input if shape == input.array.shape else Expand.apply(input, shape=shape)
+    have = input.shape
+    shape = tuple(have[i - lead] if s == -1 else s for i, s in enumerate(shape))
+    return input if shape == have else Expand.apply(input, shape=shape)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, promote, xp
+from chainrule.ops import batching
 from chainrule.ops.elementwise import _not_broadcastable, _sum, where
 from chainrule.ops.unary import _on, _Unary, sqrt, unary_function
 from chainrule.tensor import Tensor
@@ -177,6 +178,7 @@ class Atan2(Op):
     ∂/∂a = g·b/(a² + b²),  ∂/∂b = −g·a/(a² + b²);  0 at the origin, as in PyTorch."""
 
     name = "atan2"
+    batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
         a, b = promote(a, b)

@@ -17,7 +17,7 @@ from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, default_float, is_floating, xp
 from chainrule.backend import bfloat16 as bfloat16_dtype
-from chainrule.ops import special
+from chainrule.ops import batching, special
 from chainrule.tensor import Tensor
 
 
@@ -28,6 +28,8 @@ class _Unary(Op):
     ``deriv`` receives raw arrays in a plain backward (cheap: no graph ops) and Tensors when the
     backward is recorded or forward mode is on, so its formula must work with both.
     """
+
+    batch_rule = staticmethod(batching.elementwise)
 
     floating: ClassVar[bool] = True
     """Integer and bool inputs compute in the default float dtype (float32), as in PyTorch
@@ -50,6 +52,7 @@ class Neg(Op):
     """−x.  ∂/∂x = −g."""
 
     name = "neg"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:
@@ -284,6 +287,7 @@ class Cast(Op):
     """x converted to ``dtype``; the gradient is cast back (none into or out of integers)."""
 
     name = "cast"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
     dtype: Any
 
@@ -303,6 +307,7 @@ class Clone(Op):
     """A copy of x.  ∂/∂x = g."""
 
     name = "clone"
+    batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
     def forward(self, x: Array) -> Array:

@@ -1,0 +1,266 @@
+"""Batching rules shared by op families (JAX's batching rules, functorch's batch rules).
+
+Under ``cr.func.vmap`` an op whose inputs carry a vmapped dimension runs once on the whole
+batch: ``Op.apply`` hands the op's class, its inputs (the batched ones unwrapped, their batch
+dimension at the front) and its parameters to the class's ``batch_rule``, which calls the op
+(or others) on the physical tensors and returns the result with the batch dimension at the
+front. A rule receives ``dims``: 0 for an input batched at this level, None for one shared by
+every sample. An op without a rule runs once per sample (see ``func/batching.py``).
+
+The families: elementwise ops align the batch dims at the front and pad the smaller logical
+ranks; reductions and dim-taking ops shift their dims by one; shape ops prepend the batch size;
+matmul and linear fold the batch into the rows where they can; convolutions and pooling fold
+it into N.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from chainrule.backend import xp
+from chainrule.tensor import Tensor
+
+Dims = Sequence[int | None]
+Rule = Callable[[Any, list[Tensor], Dims, dict[str, Any]], Tensor]
+
+
+def _size(values: Sequence[Tensor], dims: Dims) -> int:
+    return next(v.shape[0] for v, d in zip(values, dims) if d is not None)
+
+
+def _rank(v: Tensor, d: int | None) -> int:
+    """The logical rank of a physical input (its rank without the batch dim)."""
+    return v.ndim - (d is not None)
+
+
+def _pad(v: Tensor, rank: int) -> Tensor:
+    """A batched ``v`` with size-1 dims inserted after the batch dim up to logical ``rank``."""
+    shape = v.shape
+    missing = rank - (len(shape) - 1)
+    if missing <= 0:
+        return v
+    return v.reshape(shape[0], *(1,) * missing, *shape[1:])
+
+
+def _materialize(v: Tensor, d: int | None, size: int) -> Tensor:
+    """``v`` with a batch dim at the front: shared inputs are broadcast to ``size`` (a view)."""
+    return v if d is not None else v.unsqueeze(0).expand(size, *v.shape)
+
+
+def elementwise(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """Broadcasting ops: batched inputs get their logical rank padded to the largest, so the
+    batch dims line up at the front and NumPy broadcasting does the rest."""
+    rank = max(_rank(v, d) for v, d in zip(values, dims))
+    return cls.apply(*[_pad(v, rank) if d is not None else v for v, d in zip(values, dims)],
+                     **params)
+
+
+def shifted(*names: str) -> Rule:
+    """A rule for a one-input op whose parameters ``names`` are logical dims (an int or a tuple
+    of non-negative ints; None, where allowed, stays None): each moves one to the right."""
+
+    def rule(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+        rank = _rank(values[0], dims[0])
+        moved = dict(params)
+        for name in names:
+            p = params.get(name)
+            if isinstance(p, int):
+                moved[name] = p + 1 if rank else p
+            elif p is not None:
+                moved[name] = tuple(a + 1 for a in p if a < max(rank, 1) and rank)
+        return cls.apply(*[_materialize(v, d, _size(values, dims)) if i == 0 else v
+                           for i, (v, d) in enumerate(zip(values, dims))], **moved)
+
+    return rule
+
+
+def prepend_size(name: str) -> Rule:
+    """A rule for ops whose parameter ``name`` is the logical output shape (reshape, expand):
+    the batch size goes in front; expand first pads the input to the target's rank."""
+
+    def rule(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+        (v,) = values
+        shape = tuple(params[name])
+        if cls.name == "expand":
+            v = _pad(v, len(shape))
+        return cls.apply(v, **{**params, name: (v.shape[0], *shape)})
+
+    return rule
+
+
+def permute(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    return cls.apply(values[0], dims=(0, *(d + 1 for d in params["dims"])))
+
+
+def roll(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    (v,) = values
+    if params["dims"] is not None:
+        return cls.apply(v, shifts=params["shifts"], dims=tuple(d + 1 for d in params["dims"]))
+    flat = cls.apply(v.reshape(v.shape[0], -1), shifts=params["shifts"], dims=(1,))
+    return flat.reshape(v.shape)
+
+
+def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """Indexing: a full slice for the batch dim in front of the index. Advanced (array)
+    indices after it keep their place when they are adjacent; when they are not, NumPy moves
+    their dims to the front, so the batch dim is moved back there."""
+    index = params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    arrays = [i for i, p in enumerate(index) if not isinstance(p, (int, slice, type(None)))
+              and p is not Ellipsis]
+    if arrays:  # beside arrays, NumPy treats integers as advanced indices too
+        arrays = [i for i, p in enumerate(index) if p is not Ellipsis
+                  and not isinstance(p, (slice, type(None)))]
+    out = cls.apply(values[0], index=(slice(None), *index))
+    if arrays and arrays[-1] - arrays[0] + 1 != len(arrays) and any(
+            isinstance(p, slice) or p is None or p is Ellipsis
+            for p in index[arrays[0]:arrays[-1]]):
+        # separated advanced indices: NumPy put the broadcast index dims first, batch after
+        lead = _broadcast_ndim([index[i] for i in arrays])
+        return out.movedim(lead, 0)
+    return out
+
+
+def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """x[index] = v: a full slice for the batch dim in front of the index; a batched value gets
+    its rank padded to the indexed region's."""
+    x, v = values
+    size = _size(values, dims)
+    x = _materialize(x, dims[0], size)
+    index = params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    if any(not isinstance(p, (int, slice, type(None))) and p is not Ellipsis for p in index):
+        raise NotImplementedError("advanced indices")
+    if dims[1] is not None:
+        region = xp.broadcast_to(xp.empty((), xp.int8), tuple(x.shape[1:]))[index]
+        v = _pad(v, region.ndim)
+    return cls.apply(x, v, index=(slice(None), *index))
+
+
+def _broadcast_ndim(arrays: list[Any]) -> int:
+    shapes = [(int(xp.count_nonzero(a)),) if xp.asarray(a).dtype.kind == "b" else xp.shape(a)
+              for a in arrays]
+    return len(xp.broadcast_shapes(*shapes))
+
+
+def cat(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    size = _size(values, dims)
+    return cls.apply(*[_materialize(v, d, size) for v, d in zip(values, dims)],
+                     dim=params["dim"] + 1)
+
+
+def pad(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    return cls.apply(values[0], **{**params, "widths": ((0, 0), *params["widths"])})
+
+
+def gather(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """gather / scatter_add: every tensor input gets the batch dim (shared ones broadcast)."""
+    size = _size(values, dims)
+    return cls.apply(*[_materialize(v, d, size) for v, d in zip(values, dims)],
+                     **{**params, "dim": params["dim"] + 1})
+
+
+def matmul(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """a @ b with either or both batched. A batched left operand times a shared matrix is one
+    GEMM with the batch folded into the rows; otherwise vectors become matrices, the batch dims
+    line up at the front and NumPy's batched matmul runs."""
+    a, b = values
+    da, db = dims
+    ra, rb = _rank(a, da), _rank(b, db)
+    if db is None and rb == 2 and ra >= 1:
+        rows = a.reshape(-1, a.shape[-1])
+        return cls.apply(rows, b).reshape(*a.shape[:-1], b.shape[-1])
+    drop = []
+    if ra == 1:
+        a = a.unsqueeze(-2)
+        drop.append(-2)
+    if rb == 1:
+        b = b.unsqueeze(-1)
+        drop.append(-1)
+    rank = max(a.ndim - (da is not None), b.ndim - (db is not None))
+    a = _pad(a, rank) if da is not None else a
+    b = _pad(b, rank) if db is not None else b
+    out = cls.apply(a, b)
+    for d in sorted(drop):
+        out = out.squeeze(d)
+    return out
+
+
+def linear(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """F.linear: a batched input with shared weights is one GEMM over all rows; a batched
+    weight (per-sample weights, as inside ``vmap(grad(...))``) is a batched matmul."""
+    size = _size(values, dims)
+    x, w = values[0], values[1]
+    dx, dw = dims[0], dims[1]
+    db = dims[2] if len(values) == 3 else None
+    if dw is None and db is None:
+        return cls.apply(_materialize(x, dx, size), *values[1:])
+    if dw is None:
+        out, dout = cls.apply(x, w), dx
+    else:
+        from chainrule.ops.linalg import Matmul
+
+        out, dout = matmul(Matmul, [x, w.mT], [dx, dw], {}), 0
+    if len(values) == 3:
+        out, dout = elementwise(_add(), [out, values[2]], [dout, db], {}), 0
+    return _materialize(out, dout, size)
+
+
+def _add() -> Any:
+    from chainrule.ops.elementwise import Add
+
+    return Add
+
+
+def fold_into_n(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """Convolutions and pooling. A batched input with shared weights folds the batch into N,
+    so the op runs once on B·N samples. Batched weights (per-sample weights, as inside
+    ``vmap(grad(...))``) fold the batch into the channels instead: one grouped convolution
+    with B times the groups, each sample's channels meeting only its own weights."""
+    size = _size(values, dims)
+    x = values[0]
+    if all(d is None for d in dims[1:]):
+        if x.ndim == _spatial(cls) + 2:  # logical input without N: the batch is N
+            return cls.apply(*values, **params)
+        out = cls.apply(x.reshape(-1, *x.shape[2:]), *values[1:], **params)
+        return out.reshape(size, -1, *out.shape[1:])
+    if "groups" not in params:
+        raise NotImplementedError(f"{cls.name}: batched weights")
+    x = _materialize(x, dims[0], size)
+    if x.ndim == _spatial(cls) + 3:  # (B, N, C, *spatial)
+        n = x.shape[1]
+        x = x.movedim(0, 1).reshape(n, -1, *x.shape[3:])
+    else:  # (B, C, *spatial): one sample each
+        n = 0
+        x = x.reshape(1, -1, *x.shape[2:])
+    w = _materialize(values[1], dims[1], size)
+    w = w.reshape(-1, *w.shape[2:])
+    rest = [_materialize(b, d, size).reshape(-1) for b, d in zip(values[2:], dims[2:])]
+    out = cls.apply(x, w, *rest, **{**params, "groups": params["groups"] * size})
+    out = out.reshape(max(n, 1), size, -1, *out.shape[2:]).movedim(1, 0)
+    return out if n else out.squeeze(1)
+
+
+def _spatial(cls: Any) -> int:
+    return 3 if cls.name.endswith("3d") else 2
+
+
+def cross_entropy(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """The fused cross-entropy: the class dim shifts; a ``scale``d total (the mean over a
+    sample's rows) is taken per sample from the unreduced losses."""
+    size = _size(values, dims)
+    x, q = (_materialize(v, d, size) for v, d in zip(values, dims))
+    out = cls.apply(x, q, dim=params["dim"] + 1)
+    if params.get("scale") is None:
+        return out
+    return out.reshape(size, -1).sum(1) * params["scale"]
+
+
+def arg_reduce(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """argmax/argmin: the dim shifts; over the flattened sample (dim None) each sample is
+    flattened to one row."""
+    (v,) = values
+    if params["dim"] is not None:
+        return cls.apply(v, dim=params["dim"] + 1, keepdim=params["keepdim"])
+    return cls.apply(v.reshape(v.shape[0], -1), dim=1, keepdim=False)
