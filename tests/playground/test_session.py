@@ -32,25 +32,6 @@ def train(s: Session, epochs: int) -> None:
             pass
 
 
-@pytest.mark.parametrize("name", [*D.CLASSIFY, *D.REGRESS])
-def test_datasets_shapes_ranges_and_seeds(name):
-    p, y = D.generate(name, 0.2, seed=3)
-    n = D.N_CLASSIFY if name in D.CLASSIFY else D.N_REGRESS
-    assert p.shape == (n, 2) and y.shape == (n,) and p.dtype == np.float32
-    assert np.abs(p).max() <= 7.5 and np.abs(y).max() <= 1
-    if name in D.CLASSIFY:
-        assert set(np.unique(y)) == {-1.0, 1.0}
-    p2, y2 = D.generate(name, 0.2, seed=3)
-    np.testing.assert_array_equal(p, p2)
-    assert not np.array_equal(p, D.generate(name, 0.2, seed=4)[0])
-
-
-def test_xor_labels_follow_quadrants_without_noise():
-    p, y = D.generate("xor", 0.0, seed=0)
-    np.testing.assert_array_equal(y, np.where(p[:, 0] * p[:, 1] >= 0, 1.0, -1.0))
-    assert np.abs(p).min() >= 0.3  # TF Playground's padding off the axes
-
-
 def test_features_columns():
     pts = np.array([[1.0, 2.0], [-0.5, 3.0]], np.float32)
     f = D.features(pts, D.FEATURES)

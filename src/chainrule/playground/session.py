@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.datasets import playground as sets
 from chainrule.playground import datasets as D
 from chainrule.playground.model import ACTIVATIONS, OPTIMIZERS, PlaygroundNet
 
@@ -81,7 +82,7 @@ def validate_config(update: Any, current: dict[str, Any], has_custom: bool = Fal
             c[key] = _choice(key, v, ("classification", "regression"))
         elif key == "dataset":
             custom = ("custom",) if has_custom else ()
-            c[key] = _choice(key, v, (*D.CLASSIFY, *D.REGRESS, *custom))
+            c[key] = _choice(key, v, (*sets.CLASSIFICATION, *sets.REGRESSION, *custom))
         elif key == "noise":
             c[key] = _number(key, v, 0, 50, integer=True)
         elif key == "train_percent":
@@ -115,7 +116,8 @@ def validate_config(update: Any, current: dict[str, Any], has_custom: bool = Fal
         elif key == "seed":
             c[key] = _number(key, v, 0, 2**31 - 1, integer=True)
     # Dataset and problem type must agree; the one the user just set wins.
-    family = {**{d: "classification" for d in D.CLASSIFY}, **{d: "regression" for d in D.REGRESS}}
+    family = {**dict.fromkeys(sets.CLASSIFICATION, "classification"),
+              **dict.fromkeys(sets.REGRESSION, "regression")}
     ds = c["dataset"]
     if ds == "custom" and c["problem"] != current["problem"]:  # uploads are parsed per problem
         c["dataset"] = "circle" if c["problem"] == "classification" else "plane"
@@ -158,7 +160,7 @@ def _finite(v: Any) -> Any:
 
 def _grid(n: int) -> np.ndarray:
     """n×n points over [−6, 6]², row-major from the top row (x₂ = +6) down."""
-    ticks = np.linspace(-D.DOMAIN, D.DOMAIN, n)
+    ticks = np.linspace(-sets.DOMAIN, sets.DOMAIN, n)
     xx, yy = np.meshgrid(ticks, ticks[::-1])
     return np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
 
@@ -187,7 +189,7 @@ class Session:
         if c["dataset"] == "custom" and self.custom is not None:
             points, labels = self.custom
         else:
-            points, labels = D.generate(c["dataset"], c["noise"] / 100, c["seed"])
+            points, labels = sets.make_playground(c["dataset"], c["noise"] / 100, c["seed"])
         self.points = (points, labels)
         self.xtr, self.ytr, self.xte, self.yte = D.split(points, labels, c["train_percent"])
         self.data_dirty = True
