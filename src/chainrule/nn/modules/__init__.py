@@ -22,6 +22,7 @@ from chainrule.nn.modules import (
     upsampling,
 )
 from chainrule.nn.modules.activation import (
+    ACTIVATIONS,
     CELU,
     ELU,
     GELU,
@@ -146,6 +147,7 @@ from chainrule.nn.modules.transformer import (
 from chainrule.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
+    "ACTIVATIONS",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",

@@ -14,6 +14,7 @@ from chainrule.backend import default_float, float_or_default, xp
 from chainrule.device import check as check_device
 from chainrule.nn import functional as F
 from chainrule.nn import init as _init
+from chainrule.nn.modules.linear import Identity
 from chainrule.nn.modules.module import Module, Parameter
 from chainrule.ops.fused import softmax
 from chainrule.ops.linalg import linear
@@ -330,6 +331,17 @@ class GLU(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+ACTIVATIONS: dict[str, type[Module]] = {
+    "relu": ReLU, "relu6": ReLU6, "leaky_relu": LeakyReLU, "elu": ELU, "selu": SELU, "celu": CELU,
+    "gelu": GELU, "silu": SiLU, "mish": Mish, "sigmoid": Sigmoid, "tanh": Tanh,
+    "softplus": Softplus, "softsign": Softsign, "hardtanh": Hardtanh, "hardsigmoid": Hardsigmoid,
+    "hardswish": Hardswish, "logsigmoid": LogSigmoid, "tanhshrink": Tanhshrink,
+    "softshrink": Softshrink, "hardshrink": Hardshrink, "identity": Identity,
+}
+"""The elementwise activation layers built with no argument, by their ``F`` name (``identity``:
+none); the list that applications offer (the playground)."""
 
 
 class MultiheadAttention(Module):
