@@ -14,7 +14,7 @@ from typing import Any
 from chainrule.keras import activations
 from chainrule.keras.data_adapter import to_tensor as _tensor
 from chainrule.keras.layers import InputLayer, Layer
-from chainrule.keras.model import Model
+from chainrule.keras.model import Model, _pre
 from chainrule.keras.symbolic import KerasTensor, Node, flatten, map_structure
 from chainrule.tensor import Tensor
 
@@ -271,7 +271,6 @@ class Functional(Model):
                                    node.kwargs)
             out_kt = node.outputs
             if isinstance(out_kt, KerasTensor) and id(out_kt) in fused and id(out_kt) in pending:
-                from chainrule.keras.models import _pre
                 result = _pre(node.layer, *args)
             else:
                 result = node.layer(*args, **kwargs)

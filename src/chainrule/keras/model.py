@@ -15,8 +15,10 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+from chainrule.keras import activations
 from chainrule.keras.data_adapter import to_tensor
 from chainrule.keras.layers import Layer, _snake, _unique_name
+from chainrule.keras.summary import print_summary
 from chainrule.keras.symbolic import flatten, map_structure
 from chainrule.keras.trainer import Trainer
 from chainrule.tensor import Tensor
@@ -171,7 +173,7 @@ class Model(Trainer, Layer):
 
     def _param_counts(self) -> tuple[int, int]:
         """(trainable, non-trainable) over the layers, nested models included."""
-        counts = [param_counts(la) for la in self.layers]
+        counts = [la._param_counts() for la in self.layers]
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     def get_weights(self) -> list[np.ndarray]:
@@ -213,7 +215,6 @@ class Model(Trainer, Layer):
 
     def summary(self, print_fn: Callable[[str], Any] = print, line_length: int = 65) -> None:
         """Print Keras's table: layer (type), output shape, param #, then the totals."""
-        from chainrule.keras.summary import print_summary
         print_summary(self, print_fn, line_length)
 
 
@@ -229,8 +230,12 @@ def _functional_subclass(cls: type) -> type:
     return _FUNCTIONAL_SUBCLASSES[cls]
 
 
-def param_counts(layer: Layer) -> tuple[int, int]:
-    """(trainable, non-trainable) parameter counts of a layer or a model."""
-    if isinstance(layer, Model):
-        return layer._param_counts()
-    return layer.count_params()
+def _pre(layer: Layer, x: Tensor) -> Tensor:
+    """Run ``layer`` without its activation, through its own input checks and lazy build."""
+    act = layer.activation
+    layer.activation = activations.linear
+    try:
+        out = layer(x)
+    finally:
+        layer.activation = act
+    return out

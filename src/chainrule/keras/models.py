@@ -16,7 +16,7 @@ import chainrule as cr
 from chainrule.keras import activations
 from chainrule.keras.functional import Functional
 from chainrule.keras.layers import InputLayer, Layer, _unique_name
-from chainrule.keras.model import Model
+from chainrule.keras.model import Model, _pre
 from chainrule.keras.saving import load_model
 from chainrule.keras.symbolic import KerasTensor
 from chainrule.tensor import Tensor
@@ -121,17 +121,6 @@ class Sequential(Model):
         act = self._logit_activations()[0]
         return None if act is None or self.loss is None else \
             losses.from_logits(losses.get(self.loss), act)
-
-
-def _pre(layer: Layer, x: Tensor) -> Tensor:
-    """Run ``layer`` without its activation, through its own input checks and lazy build."""
-    act = layer.activation
-    layer.activation = activations.linear
-    try:
-        out = layer(x)
-    finally:
-        layer.activation = act
-    return out
 
 
 __all__ = ["Functional", "Model", "Sequential", "load_model"]

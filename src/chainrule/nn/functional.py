@@ -283,23 +283,6 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     return (x1 * x2).sum(dim) / (n1 * n2)
 
 
-__all__ = [
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "batch_norm",
-    "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "celu", "conv1d",
-    "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss",
-    "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "embedding",
-    "flatten", "fold", "gaussian_nll_loss", "gelu", "glu", "group_norm", "hardshrink",
-    "hardsigmoid", "hardswish", "hardtanh", "hinge_embedding_loss", "huber_loss",
-    "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "linear",
-    "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d", "max_pool2d", "mish",
-    "mse_loss", "multi_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize",
-    "one_hot", "pad", "pairwise_distance", "poisson_nll_loss", "prelu", "relu", "relu6",
-    "rms_norm", "scaled_dot_product_attention", "selu", "sigmoid", "silu", "smooth_l1_loss",
-    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "tanh",
-    "tanhshrink", "threshold", "triplet_margin_loss", "unfold",
-]
-
-
 # ---- normalisation ------------------------------------------------------------------------------
 
 
@@ -1145,16 +1128,10 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
     return _reduce(loss, reduction)
 
 
-__all__ = [
-    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy",
-    "hinge_embedding_loss", "huber_loss", "kl_div", "l1_loss", "mse_loss", "multi_margin_loss",
-    "nll_loss", "smooth_l1_loss",
-]
-
-
 _COSINE_EPS = 1e-12  # added to the squared norms, as ATen's cosine_embedding_loss does
 
 
+# ---- margin and embedding losses (ATen's formulas, broadcasting and checks) ---------------
 @float32_op
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Any, margin: float = 0.0,
                         size_average: Any = None, reduce: Any = None,
@@ -1275,15 +1252,10 @@ def multilabel_soft_margin_loss(input: Tensor, target: Any, weight: Tensor | Non
     return _reduce(loss, reduction)
 
 
-__all__ = [
-    "cosine_embedding_loss", "margin_ranking_loss", "multilabel_soft_margin_loss",
-    "pairwise_distance", "soft_margin_loss", "triplet_margin_loss",
-]
-
-
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
+# ---- negative log-likelihoods of distributions: Gaussian, Poisson -------------------------
 def _gaussian_var(input: Tensor, var: Any) -> Tensor:
     """``var`` checked (non-negative; shaped like the input, or one dim short of it, or equal
     to it but for one dim of size 1) and brought to a shape that broadcasts against input."""
@@ -1360,9 +1332,6 @@ def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: b
         stirling = y * y.log() - y + 0.5 * (2 * math.pi * y).log()
         loss = loss + where(big, stirling, 0.0)
     return _reduce(loss, reduction)
-
-
-__all__ = ["gaussian_nll_loss", "poisson_nll_loss"]
 
 
 __all__ = [

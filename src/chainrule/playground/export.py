@@ -5,7 +5,7 @@ and the data inline."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -13,9 +13,6 @@ from chainrule.nn import ACTIVATIONS
 from chainrule.optim import OPTIMIZERS
 from chainrule.playground.datasets import FEATURE_SOURCE
 from chainrule.playground.model import LOSSES
-
-if TYPE_CHECKING:
-    from chainrule.playground.session import Session
 
 _TEMPLATE = '''"""A network trained in the chainrule Playground, as a runnable script.
 
@@ -108,10 +105,12 @@ def _rows(x: np.ndarray, y: np.ndarray) -> str:
     return json.dumps(np.column_stack([x, y]).astype(np.float64).tolist())
 
 
-def script(session: Session) -> str:
-    """Python source that rebuilds ``session``'s trained network and data and reports its losses."""
-    c = session.config
-    state = {k: v.array.astype(np.float64).tolist() for k, v in session.net.state_dict().items()}
+def script(config: dict[str, Any], state_dict: dict[str, Any],
+           train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> str:
+    """Python source that rebuilds a trained network (its session ``config`` and
+    ``state_dict``) and its ``(points, labels)`` train and test data, and reports its losses."""
+    c = config
+    state = {k: v.array.astype(np.float64).tolist() for k, v in state_dict.items()}
     return _TEMPLATE.format(
         filename="playground_model.py",
         config=json.dumps(c),
@@ -119,7 +118,7 @@ def script(session: Session) -> str:
         optimizer=f"cr.optim.{OPTIMIZERS[c['optimizer']].__name__}",
         loss=f"F.{LOSSES[c['problem']].__name__}",
         state=json.dumps(state),
-        train=_rows(session.xtr, session.ytr),
-        test=_rows(session.xte, session.yte),
+        train=_rows(*train),
+        test=_rows(*test),
         features=", ".join(FEATURE_SOURCE[f] for f in c["features"]),
     )

@@ -28,6 +28,7 @@ from chainrule.datasets import playground as sets
 from chainrule.nn import ACTIVATIONS
 from chainrule.optim import OPTIMIZERS
 from chainrule.playground import datasets as D
+from chainrule.playground.export import script
 from chainrule.playground.model import PlaygroundNet
 from chainrule.train import LambdaCallback, fit_steps
 
@@ -418,6 +419,7 @@ class Session:
                 "base64": base64.b64encode(buf.getvalue()).decode()}
 
     def export_script(self) -> dict[str, Any]:
-        from chainrule.playground.export import script
+        text = script(self.config, self.net.state_dict(), (self.xtr, self.ytr),
+                      (self.xte, self.yte))
         return {"type": "export", "format": "script", "filename": "playground_model.py",
-                "text": script(self)}
+                "text": text}
