@@ -383,8 +383,11 @@ class GRUCell(RNNCellBase):
         return out if batched else out.squeeze(0)
 
 
-
-
+# ---- PackedSequence input: each direction of each layer runs over the padded batch (in the
+# packed, length-sorted order) with every sequence's steps masked by its length, so its state
+# stops at its last real step (where the reverse direction starts) and its outputs past that step
+# are zero; the result is packed again, and the states are in the caller's batch order, as in
+# PyTorch.
 def masked_loop(T: int, rev: bool, step: Any, state: tuple[Tensor, ...],
                 live: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
     """The time loop of a packed batch: a step changes the state only where ``live[t]``, and
