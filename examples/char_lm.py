@@ -82,15 +82,15 @@ import chainrule.optim  # noqa: E402, F401
 
 def _cr_layers() -> dict[str, Any]:
     """chainrule's layer classes by PyTorch name (imported from their modules)."""
-    from chainrule.nn.linear import Linear
-    from chainrule.nn.normalization import LayerNorm
-    from chainrule.nn.rnn import LSTM
-    from chainrule.nn.sparse import Embedding
+    from chainrule.nn.modules.linear import Linear
+    from chainrule.nn.modules.normalization import LayerNorm
+    from chainrule.nn.modules.rnn import LSTM
+    from chainrule.nn.modules.sparse import Embedding
 
     layers = dict(Linear=Linear, LayerNorm=LayerNorm, LSTM=LSTM, Embedding=Embedding,
                   Module=cr.nn.Module, Parameter=cr.nn.Parameter)
     if ARGS.model == "transformer":
-        from chainrule.nn.transformer import TransformerEncoder, TransformerEncoderLayer
+        from chainrule.nn.modules.transformer import TransformerEncoder, TransformerEncoderLayer
 
         layers.update(TransformerEncoder=TransformerEncoder,
                       TransformerEncoderLayer=TransformerEncoderLayer)

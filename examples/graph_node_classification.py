@@ -20,7 +20,7 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.optim  # noqa: F401
-from chainrule.nn.graph import GraphConv
+from chainrule.nn.modules.graph import GraphConv
 
 
 def make_sbm(nodes: int, classes: int, p_in: float, p_out: float, noise: float,

@@ -124,3 +124,16 @@ def test_version_and_option_defaults_in_help(capsys) -> None:
     for shown in ("passes over the training set (default: 15)",
                   "examples per optimizer step (default: 32)", "(default: 0)"):
         assert shown in text
+
+
+def test_optimizer_choices_are_the_keras_registry(tmp_path, monkeypatch, capsys) -> None:
+    from chainrule.keras.optimizers import OPTIMIZERS
+
+    with pytest.raises(SystemExit):
+        cli.main(["train", "mnist-cnn", "--optimizer", "lbfgs"])
+    assert f"choose from {', '.join(map(repr, OPTIMIZERS))}" in capsys.readouterr().err
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cli.main(["train", "mnist-cnn", "--epochs", "1", "--limit", "32", "--optimizer", "sgd",
+                     "--no-download", "--verbose", "0"]) == 0
+    assert re.search(r"test accuracy: [0-9.]+", capsys.readouterr().out)

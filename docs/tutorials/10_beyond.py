@@ -28,7 +28,7 @@ import chainrule.func
 import chainrule.nn.functional as F
 import chainrule.nn.utils
 from chainrule import nn, optim
-from chainrule.nn.graph import GraphConv, aggregate
+from chainrule.nn.modules.graph import GraphConv, aggregate
 
 # %% [markdown]
 # ## Graph networks: message passing

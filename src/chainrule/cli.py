@@ -1,6 +1,6 @@
 """The ``chainrule`` command.
 
-    chainrule train mnist-cnn [--epochs N] [--batch-size B] [--data-dir D]
+    chainrule train mnist-cnn [--epochs N] [--batch-size B] [--optimizer O] [--data-dir D]
     chainrule playground [--host H] [--port P] [--open] | --export-site DIR
     chainrule run -n N [--hostfile H] script.py [args...]
 """
@@ -52,7 +52,6 @@ def worksheet_model() -> Any:
 
 def train_mnist_cnn(args: argparse.Namespace) -> int:
     import chainrule as cr
-    from chainrule.keras.optimizers import Adam
     from chainrule.keras.utils import to_categorical
 
     if args.epochs < 1 or args.batch_size < 1:
@@ -69,7 +68,7 @@ def train_mnist_cnn(args: argparse.Namespace) -> int:
 
     model = worksheet_model()
     model.summary()
-    model.compile(optimizer=Adam(), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=args.optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
     start = time.perf_counter()
     model.fit(x, y, epochs=args.epochs, batch_size=args.batch_size, validation_split=1 / 6,
               verbose=args.verbose)
@@ -97,6 +96,8 @@ def playground(argv: Sequence[str]) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from chainrule.keras.optimizers import OPTIMIZERS
+
     p = argparse.ArgumentParser(prog="chainrule", description="chainrule: train the worksheet "
                                 "model or open the playground.")
     p.add_argument("--version", action="version", version=f"chainrule {__version__}")
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("model", choices=["mnist-cnn"], help="the model to train")
     t.add_argument("--epochs", type=int, default=15, help="passes over the training set")
     t.add_argument("--batch-size", type=int, default=32, help="examples per optimizer step")
+    t.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS),
+                   help="the optimizer, with Keras's defaults")
     t.add_argument("--data-dir", default=None, help="directory holding the MNIST .gz files; "
                    "when not given, $CHAINRULE_DATA, then ~/.cache/chainrule (downloaded there "
                    "if absent)")

@@ -8,18 +8,26 @@ tensor made in Python whose values differ between them (a one-hot target, a mask
 compilation with ``CompileError`` rather than being frozen. From the third call on it is replayed.
 Optimizer updates, ``zero_grad``, scheduler steps, gradient clipping and random draws are called
 again on each replay (``autograd.tape.replayed``).
+
+The program is built from the two traces: each input an op read is traced back to where it came
+from — an argument, an earlier op's output, an array an op saved on itself, a ``replayed`` call's
+result, a tensor that outlives the step (read live), or a constant made in Python (kept only if
+both traces made the same one).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
 from chainrule import backend
 from chainrule.autograd import anomaly, forward_ad
+from chainrule.autograd.engine import store
 from chainrule.autograd.grad_mode import _mode
-from chainrule.autograd.tape import CompileError, tape
+from chainrule.autograd.tape import ASSIGN, BACKWARD, CALL, GRAD, OP, CompileError, tape
+from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
 __all__ = ["compile", "CompileError", "CompiledFunction"]
@@ -190,12 +198,10 @@ def _refuse_assignment(attr: str, instead: str) -> None:
 
 
 _GUARDED_DATA = property(_DATA.__get__, _set_data)
+
+
 _GUARDED_GRAD = property(_GRAD.__get__, _set_grad)
 
-
-# ---- sources: where a replayed op finds each input ------------------------------------------
-# An int is a slot of the program's value list (an argument or an op's output); the classes
-# below read the rest when the op runs.
 
 class _Live:
     """A tensor that outlives the step (a parameter, a buffer): its data at replay time."""
@@ -240,7 +246,343 @@ class _Call:
 
 
 _TENSOR, _ARRAY = "tensor", "array"
+
+
 """Markers of a template: a source to read and wrap as a tensor, or to pass as an array."""
 
 
-from chainrule.compiled_program import _Program  # noqa: E402
+# ---- the replayed program ------------------------------------------------------------------------
+
+
+_ndarray = xp.ndarray
+
+
+_new = object.__new__
+
+
+class _Tmpl:
+    """A value rebuilt at each replay: ``kind`` is _TENSOR or _ARRAY (``payload`` a source) or a
+    container type (``payload`` its items as templates or literals)."""
+
+    __slots__ = ("kind", "payload")
+
+    def __init__(self, kind: Any, payload: Any) -> None:
+        self.kind, self.payload = kind, payload
+
+
+def _fill(t: Any, vals: list[Any]) -> Any:
+    if t.__class__ is not _Tmpl:
+        return t
+    kind, p = t.kind, t.payload
+    if kind is _TENSOR or kind is _ARRAY:
+        arr = vals[p] if p.__class__ is int else p.get(vals)
+        return Tensor._wrap(arr) if kind is _TENSOR else arr
+    if kind is dict:
+        return {k: _fill(v, vals) for k, v in p}
+    return kind(_fill(v, vals) for v in p)
+
+
+class _Program:
+    """The recorded step as a list of instructions over a list of values (see module doc)."""
+
+    def __init__(self, a: _Trace, b: _Trace) -> None:
+        self.modules, self.modes = b.modules, b.modes
+        self._ids_a: dict[int, Any] = {}
+        self._ids_b: dict[int, Any] = {}
+        self._ops: dict[int, tuple[Any, ...]] = {}  # id(traced op) -> its OP instruction
+        self._where = "its arguments"
+        for i, (ta, tb) in enumerate(zip(a.flat, b.flat)):
+            self._bind(ta.array, tb.array, i)
+        self.nargs = self.nslots = len(b.flat)
+        if len(a.entries) != len(b.entries):
+            self._differ(f"the first call recorded {len(a.entries)} steps, the second "
+                         f"{len(b.entries)}")
+        code = [self._instruction(k, ea, eb) for k, (ea, eb) in
+                enumerate(zip(a.entries, b.entries))]
+        differentiated = {id(ins[1]) for ins in code if ins[0] == BACKWARD}
+        code = [ins[:5] + (id(ins[1]) not in differentiated, ins[6]) if ins[0] == OP else ins
+                for ins in code]
+        self._where = "its return value"
+        self.out = self._template(a.out, b.out)
+        self.code = _with_frees(code, self.out)
+        del self._ids_a, self._ids_b, self._ops
+
+    def modes_hold(self) -> bool:
+        """Whether every module the step called is in the train/eval mode it was traced in."""
+        for m, training in zip(self.modules, self.modes):
+            if m.training is not training:
+                return False
+        return True
+
+    # ---- building -------------------------------------------------------------------------
+    def _instruction(self, k: int, ea: tuple[Any, ...], eb: tuple[Any, ...]) -> tuple[Any, ...]:
+        kind = eb[0]
+        if kind in (OP, BACKWARD):
+            self._where = f"{'op' if kind == OP else 'the backward of op'} {k} ({eb[1].name})"
+        elif kind == CALL:
+            self._where = f"step {k} (a call of {getattr(eb[1], '__qualname__', eb[1])})"
+        else:
+            self._where = f"step {k} ({'gradient store' if kind == GRAD else 'in-place write'})"
+        if ea[0] != kind or type(ea[1]) is not type(eb[1]) or (kind == CALL and ea[1] is not eb[1]):
+            self._differ("a different operation ran")
+        if kind == OP:
+            return self._op(k, ea, eb)
+        if kind == BACKWARD:
+            return self._backward(ea, eb)
+        if kind == GRAD:
+            leaf = self._leaf(ea[1], eb[1])
+            ins = GRAD, leaf, self._source(ea[2], eb[2]), eb[3], ()
+            if leaf is eb[1]:  # the step may read p.grad afterwards (a hand-written update)
+                self._bind(ea[4].array, eb[4].array, _GradOf(leaf))
+            return ins
+        if kind == ASSIGN:
+            dst = self._lookup(ea[1].array, eb[1].array)
+            if dst is None:
+                if ea[1] is not eb[1]:
+                    self._differ("it writes in place into a tensor made in Python in the step")
+                dst = _Live(eb[1])
+            return ASSIGN, dst, self._source(ea[2], eb[2]), ()
+        call = _Call(eb[1], self._template(ea[2], eb[2]), self._template(ea[3], eb[3]))
+        return CALL, call, self._outputs(ea[4], eb[4]), ()
+
+    def _op(self, k: int, ea: tuple[Any, ...], eb: tuple[Any, ...]) -> tuple[Any, ...]:
+        op_a, op_b = ea[1], eb[1]
+        if len(ea[2]) != len(eb[2]) or op_a.params.keys() != op_b.params.keys():
+            self._differ("it was called with different arguments")
+        srcs = tuple(self._source(x, y) for x, y in zip(ea[2], eb[2]))
+        dyn = []
+        for name, vb in op_b.params.items():
+            t = self._template(op_a.params[name], vb)
+            if t.__class__ is _Tmpl:
+                dyn.append((name, t))
+        op = _new(type(op_b))  # a fresh node: what the forward saves is set again each replay
+        op.params = {k: v for k, v in op_b.params.items() if k not in dict(dyn)}
+        op.__dict__.update(op.params)
+        if hasattr(op_b, "needs_input_grad"):
+            op.needs_input_grad = op_b.needs_input_grad
+        slot = self.nslots
+        self.nslots += 1
+        self._bind(ea[3].array, eb[3].array, slot)
+        ins = (OP, op, srcs, tuple(dyn), slot, True, ())  # True: no backward (yet)
+        self._ops[id(op_a)] = self._ops[id(op_b)] = ins
+        return ins
+
+    def _backward(self, ea: tuple[Any, ...], eb: tuple[Any, ...]) -> tuple[Any, ...]:
+        ins = self._ops.get(id(eb[1]))
+        if ins is None or self._ops.get(id(ea[1])) is not ins:
+            self._differ("it differentiates an op that was not recorded in the step")
+        _, op, srcs, _, slot, _, _ = ins
+        g = self._source(ea[2], eb[2])  # before binding the results: a backward may return g
+        if len(ea[3]) != len(eb[3]) or any((x is None) != (y is None)
+                                           for x, y in zip(ea[3], eb[3])):
+            self._differ("it returned different gradients")
+        return BACKWARD, op, srcs, slot, g, self._outputs(ea[3], eb[3]), ()
+
+    def _outputs(self, ra: Any, rb: Any) -> Any:
+        """New slots for the tensors or arrays in a backward's or a call's result: an int, a
+        tuple of ints (None for other items), or None."""
+        if isinstance(rb, (Tensor, _ndarray)) and isinstance(ra, (Tensor, _ndarray)):
+            self._bind(_arr(ra), _arr(rb), self.nslots)
+            self.nslots += 1
+            return self.nslots - 1
+        if isinstance(rb, (tuple, list)) and isinstance(ra, (tuple, list)) and len(ra) == len(rb):
+            return tuple(self._outputs(x, y) for x, y in zip(ra, rb))
+        return None
+
+    def _leaf(self, la: Tensor, lb: Tensor) -> Any:
+        i = self._lookup(la.array, lb.array)
+        if i.__class__ is int and i < self.nargs:
+            return i
+        if la is not lb:
+            self._differ("it stores a gradient into a tensor made in Python in the step")
+        return lb
+
+    def _bind(self, xa: Any, xb: Any, source: Any) -> None:
+        self._ids_a[id(xa)] = source
+        self._ids_b[id(xb)] = source
+
+    def _lookup(self, xa: Any, xb: Any) -> Any:
+        sa, sb = self._ids_a.get(id(xa)), self._ids_b.get(id(xb))
+        if sa is not sb and sa != sb:
+            self._differ("an input came from a different place")
+        return sb
+
+    def _source(self, ta: Tensor, tb: Tensor) -> Any:
+        """Where op input ``tb`` (``ta`` in the first trace) comes from at replay."""
+        src = self._lookup(ta.array, tb.array)
+        if src is not None:
+            return src
+        if ta is tb:
+            return _Live(tb)
+        if not _equal(ta.array, tb.array):
+            seen = f" ({ta.array.item()!r}, then {tb.array.item()!r})" if tb.array.size == 1 else ""
+            self._differ(f"an input of shape {tuple(tb.shape)} was made in Python from values "
+                         f"that changed between the calls{seen} (a one-hot target, a mask, a "
+                         "statistic, a Python number); make it with tensor ops or pass it as an "
+                         "argument")
+        return _Const(tb.array.copy())
+
+    def _template(self, va: Any, vb: Any) -> Any:
+        """``vb`` as a literal, or as a ``_Tmpl`` when it holds values produced in the step."""
+        if isinstance(vb, (Tensor, _ndarray)):
+            if type(va) is not type(vb):
+                self._differ("an argument changed type")
+            src = self._lookup(_arr(va), _arr(vb))
+            if src is not None:
+                return _Tmpl(_TENSOR if isinstance(vb, Tensor) else _ARRAY, src)
+            if va is not vb and not _equal(_arr(va), _arr(vb)):
+                self._differ(f"an argument of shape {tuple(vb.shape)} was made in Python from "
+                             "values that changed between the calls")
+            return vb
+        if isinstance(vb, (tuple, list, dict)) and type(va) is type(vb) and len(va) == len(vb):
+            if isinstance(vb, dict):
+                if va.keys() != vb.keys():
+                    self._differ("an argument changed")
+                items = [(k, self._template(va[k], vb[k])) for k in vb]
+                if any(v.__class__ is _Tmpl for _, v in items):
+                    return _Tmpl(dict, items)
+                return vb
+            parts = [self._template(x, y) for x, y in zip(va, vb)]
+            if any(v.__class__ is _Tmpl for v in parts):
+                return _Tmpl(type(vb), parts)
+            return vb
+        if not _same(va, vb):
+            self._differ(f"a Python value changed from {va!r} to {vb!r}")
+        return vb
+
+    def _differ(self, detail: str) -> None:
+        raise CompileError(
+            f"compile: the step did not repeat itself between its first two calls at "
+            f"{self._where}: {detail}. A compiled step must run the same ops on every call "
+            "with the same Python values; the step ran eagerly both times."
+        )
+
+    # ---- replay ---------------------------------------------------------------------------
+    def run(self, flat: list[Tensor]) -> Any:
+        """Replay the step on new arguments (same shapes and dtypes as traced)."""
+        vals: list[Any] = [None] * self.nslots
+        vals[:self.nargs] = [t.array for t in flat]
+        owned: set[int] = set()
+        for ins in self.code:
+            kind = ins[0]
+            if kind == OP:
+                _, op, srcs, dyn, slot, forget, free = ins
+                for name, t in dyn:
+                    op.__dict__[name] = _fill(t, vals)
+                out = op.forward(*[vals[s] if s.__class__ is int else s.get(vals) for s in srcs])
+                if out.__class__ is not _ndarray:
+                    out = xp.asarray(out)
+                vals[slot] = out
+                if forget:  # nothing will read what the forward saved
+                    _reset(op)
+            elif kind == BACKWARD:
+                _, op, srcs, slot, src, outs, free = ins
+                op.inputs = tuple([Tensor._wrap(vals[s] if s.__class__ is int else s.get(vals))
+                                   for s in srcs])
+                op.out = vals[slot]
+                g = vals[src] if src.__class__ is int else src.get(vals)
+                prev, _mode.enabled = _mode.enabled, False
+                try:
+                    _put(vals, outs, op.backward(Tensor._wrap(g)))
+                finally:
+                    _mode.enabled = prev
+                op.inputs = op.out = None
+                _reset(op)
+            elif kind == GRAD:
+                _, leaf, src, may_own, free = ins
+                g = vals[src] if src.__class__ is int else src.get(vals)
+                store(flat[leaf] if leaf.__class__ is int else leaf, Tensor._wrap(g), False,
+                      owned if may_own else None)
+            elif kind == ASSIGN:
+                _, dst, src, free = ins
+                target = vals[dst] if dst.__class__ is int else dst.get(vals)
+                value = vals[src] if src.__class__ is int else src.get(vals)
+                xp.copyto(target, xp.broadcast_to(value, target.shape), casting="unsafe")
+            else:
+                _, call, outs, free = ins
+                _put(vals, outs, call.fn(*_fill(call.args, vals), **_fill(call.kwargs, vals)))
+            for s in free:
+                vals[s] = None
+        return _fill(self.out, vals)
+
+
+def _reset(op: Any) -> None:
+    """Drop what an op saved in its forward, keeping its parameters."""
+    d = op.__dict__
+    d.clear()
+    d.update(op.params)
+
+
+def _put(vals: list[Any], outs: Any, result: Any) -> None:
+    """Store a backward's or a call's result into the slots given by ``_Program._outputs``."""
+    if outs.__class__ is int:
+        vals[outs] = _arr(result)
+    elif outs is not None:
+        for s, r in zip(outs, result):
+            if s is not None:
+                _put(vals, s, r)
+
+
+def _with_frees(code: list[tuple[Any, ...]], out: Any) -> list[tuple[Any, ...]]:
+    """Each instruction with the slots read for the last time there appended, so replay drops
+    each intermediate array as early as the eager engine would."""
+    last: dict[int, int] = {}
+    for i, ins in enumerate(code):
+        kind = ins[0]
+        if kind == OP:
+            used = [*ins[2], *_template_slots(ins[3]), ins[4]]
+        elif kind == BACKWARD:
+            used = [*ins[2], ins[3], ins[4], *_output_slots(ins[5])]
+        elif kind == CALL:
+            used = [*_template_slots((ins[1].args, ins[1].kwargs)), *_output_slots(ins[2])]
+        else:
+            used = list(ins[1:3])
+        for s in used:
+            if s.__class__ is int:
+                last[s] = i
+    kept = set(_template_slots(out))
+    frees: list[list[int]] = [[] for _ in code]
+    for s, i in last.items():
+        if s not in kept:
+            frees[i].append(s)
+    return [ins[:-1] + (tuple(f),) for ins, f in zip(code, frees)]
+
+
+def _output_slots(outs: Any) -> list[int]:
+    if outs.__class__ is int:
+        return [outs]
+    return [] if outs is None else [s for o in outs for s in _output_slots(o)]
+
+
+def _template_slots(t: Any) -> list[Any]:
+    """The sources a template (or a container of templates) reads."""
+    if t.__class__ is _Tmpl:
+        if t.kind is _TENSOR or t.kind is _ARRAY:
+            return [t.payload]
+        return _template_slots([v for _, v in t.payload] if t.kind is dict else t.payload)
+    if isinstance(t, (tuple, list)):
+        return [s for v in t for s in _template_slots(v)]
+    return []
+
+
+def _arr(x: Any) -> Any:
+    return x.array if isinstance(x, Tensor) else x
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return (a.shape == b.shape and a.dtype == b.dtype
+            and bool(xp.array_equal(a, b, equal_nan=a.dtype.kind in "fc")))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two Python values recorded by the two traces are the same."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False

@@ -35,7 +35,7 @@ def rebuild_tensor(raw: bytes, dtype: str, shape: tuple[int, ...], requires_grad
 def rebuild_parameter(raw: bytes, dtype: str, shape: tuple[int, ...], requires_grad: bool,
                       grad: Tensor | None) -> Tensor:
     """A ``Parameter`` from the parts ``Tensor.__reduce_ex__`` gives."""
-    from chainrule.nn.module import Parameter
+    from chainrule.nn.modules.module import Parameter
 
     p = Parameter(Tensor._wrap(_array(raw, dtype, shape)), requires_grad)
     p.grad = grad
@@ -43,7 +43,7 @@ def rebuild_parameter(raw: bytes, dtype: str, shape: tuple[int, ...], requires_g
 
 
 def _reduce_ex(self: Tensor, protocol: int) -> tuple[Any, ...]:
-    from chainrule.nn.module import Parameter
+    from chainrule.nn.modules.module import Parameter
 
     if type(self) not in (Tensor, Parameter):
         return object.__reduce_ex__(self, protocol)

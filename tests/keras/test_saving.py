@@ -108,7 +108,7 @@ def test_layer_get_config_from_config():
     assert config == {"units": 4, "activation": "relu", "use_bias": False, "name": "d",
                       "trainable": True, "dtype": "float32"}
     assert layers.Dense.from_config(config).get_config() == config
-    from chainrule.keras.saving import from_config
+    from chainrule.keras.serialization import from_config
     keras_entry = {"class_name": "Dense", "config": {
         **config, "kernel_regularizer": None, "dtype": {"class_name": "DTypePolicy"},
         "kernel_initializer": {"class_name": "GlorotUniform"}}}

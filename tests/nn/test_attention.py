@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.autograd import gradcheck
-from chainrule.nn.attention import MultiheadAttention, scaled_dot_product_attention
+from chainrule.nn.functional import scaled_dot_product_attention
+from chainrule.nn.modules.activation import MultiheadAttention
 
 
 def _t(arr: np.ndarray, grad: bool = True) -> cr.Tensor:

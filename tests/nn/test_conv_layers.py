@@ -12,9 +12,10 @@ import pytest
 
 import chainrule as cr
 from chainrule.nn import BatchNorm2d, Flatten, Linear, ReLU, Sequential
-from chainrule.nn.conv import Conv1d, Conv2d, ConvTranspose2d
-from chainrule.nn.dropout2d import Dropout2d, dropout2d
-from chainrule.nn.pooling import (
+from chainrule.nn.functional import dropout2d
+from chainrule.nn.modules.conv import Conv1d, Conv2d, ConvTranspose2d
+from chainrule.nn.modules.dropout import Dropout2d
+from chainrule.nn.modules.pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AvgPool1d,

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.autograd import gradcheck
-from chainrule.nn.graph import GraphConv, aggregate, scatter_sum
-from chainrule.nn.resnet import BasicBlock, ResNet, resnet_small
+from chainrule.nn.modules.graph import GraphConv, aggregate, scatter_sum
+from chainrule.vision.models.resnet import BasicBlock, CifarResNet, resnet_small
 
 
 def _t(arr: np.ndarray, grad: bool = True) -> cr.Tensor:
@@ -23,9 +23,9 @@ def _t(arr: np.ndarray, grad: bool = True) -> cr.Tensor:
 
 # ---- ResNet -------------------------------------------------------------------------------
 def test_basic_block_gradcheck_with_downsample(rng: np.random.Generator) -> None:
-    from chainrule.nn.containers import Sequential
-    from chainrule.nn.conv import Conv2d
-    from chainrule.nn.normalization import BatchNorm2d
+    from chainrule.nn.modules.batchnorm import BatchNorm2d
+    from chainrule.nn.modules.container import Sequential
+    from chainrule.nn.modules.conv import Conv2d
 
     cr.manual_seed(0)
     down = Sequential(Conv2d(2, 3, 1, stride=2, bias=False), BatchNorm2d(3))
@@ -49,7 +49,7 @@ def test_resnet_shapes_keys_and_errors() -> None:
 
 def test_zero_init_residual_blocks_start_as_identity(rng: np.random.Generator) -> None:
     cr.manual_seed(0)
-    m = ResNet((1,), widths=(4,), in_channels=4, zero_init_residual=True)
+    m = CifarResNet((1,), widths=(4,), in_channels=4, zero_init_residual=True)
     block = m.layer1[0]
     x = cr.tensor(np.abs(rng.standard_normal((2, 4, 5, 5))).astype(np.float32))
     np.testing.assert_allclose(block(x).array, x.array, atol=1e-6)  # relu(0 + x), x ≥ 0
@@ -93,7 +93,7 @@ def test_resnet_matches_torch_twin(rng: np.random.Generator) -> None:
             return self.fc(self.avgpool(x).flatten(1))
 
     cr.manual_seed(0)
-    m = ResNet((1, 1), num_classes=3, in_channels=2, widths=(4, 8)).double()
+    m = CifarResNet((1, 1), num_classes=3, in_channels=2, widths=(4, 8)).double()
     tm = TNet().double()
     tm.load_state_dict({k: torch.from_numpy(np.array(v.array)) for k, v in
                         m.state_dict().items()})

@@ -8,8 +8,8 @@ import pytest
 
 import chainrule as cr
 from chainrule.autograd import gradcheck
-from chainrule.nn.normalization import LayerNorm, RMSNorm
-from chainrule.nn.transformer import (
+from chainrule.nn.modules.normalization import LayerNorm, RMSNorm
+from chainrule.nn.modules.transformer import (
     LearnedPositionalEncoding,
     SinusoidalPositionalEncoding,
     TransformerDecoder,

@@ -278,3 +278,17 @@ def test_trains_a_small_network() -> None:
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_registry_offers_every_first_order_optimizer_by_name():
+    exported = [getattr(optim, n) for n in optim.__all__]
+    first_order = {c for c in exported if isinstance(c, type) and issubclass(c, optim.Optimizer)
+                   and c not in (optim.Optimizer, optim.LBFGS)}
+    assert set(optim.OPTIMIZERS.values()) == first_order
+    assert all(name == cls.__name__.lower() for name, cls in optim.OPTIMIZERS.items())
+    for cls in optim.OPTIMIZERS.values():   # each takes (params, lr=...) and steps
+        w = cr.nn.Parameter(cr.tensor([1.0, -2.0]))
+        opt = cls([w], lr=0.1)
+        (w * w).sum().backward()
+        opt.step()
+        assert not np.allclose(w.array, [1.0, -2.0])

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.nn.attention import MultiheadAttention, scaled_dot_product_attention
-from chainrule.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from chainrule.nn.transformer import (
+from chainrule.nn.functional import scaled_dot_product_attention
+from chainrule.nn.modules.activation import MultiheadAttention
+from chainrule.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from chainrule.nn.modules.transformer import (
     TransformerDecoderLayer,
     TransformerEncoder,
     TransformerEncoderLayer,
@@ -210,7 +211,7 @@ def test_transformer_encoder_layer_matches_torch(norm_first: bool, batch_first: 
 
 
 def test_transformer_encoder_stack_and_decoder_match_torch(rng: np.random.Generator) -> None:
-    from chainrule.nn.normalization import LayerNorm
+    from chainrule.nn.modules.normalization import LayerNorm
 
     enc = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, dropout=0.0), 2,
                              norm=LayerNorm(8)).double()

@@ -116,6 +116,7 @@ def test_uploaded_csv_with_class_names_is_shown_as_the_selected_data(context, li
     # another data set, then the upload again
     page.click("#dataset-xor")
     wait_config(page, "c.dataset === 'xor'")
+    page.wait_for_selector("#dataset-xor.selected")  # the server's echo redraws the thumbnails
     assert page.locator("#dataset-custom.selected").count() == 0
     page.click("#dataset-custom")
     wait_config(page, "c.dataset === 'custom'")

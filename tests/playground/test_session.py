@@ -32,25 +32,6 @@ def train(s: Session, epochs: int) -> None:
             pass
 
 
-@pytest.mark.parametrize("name", [*D.CLASSIFY, *D.REGRESS])
-def test_datasets_shapes_ranges_and_seeds(name):
-    p, y = D.generate(name, 0.2, seed=3)
-    n = D.N_CLASSIFY if name in D.CLASSIFY else D.N_REGRESS
-    assert p.shape == (n, 2) and y.shape == (n,) and p.dtype == np.float32
-    assert np.abs(p).max() <= 7.5 and np.abs(y).max() <= 1
-    if name in D.CLASSIFY:
-        assert set(np.unique(y)) == {-1.0, 1.0}
-    p2, y2 = D.generate(name, 0.2, seed=3)
-    np.testing.assert_array_equal(p, p2)
-    assert not np.array_equal(p, D.generate(name, 0.2, seed=4)[0])
-
-
-def test_xor_labels_follow_quadrants_without_noise():
-    p, y = D.generate("xor", 0.0, seed=0)
-    np.testing.assert_array_equal(y, np.where(p[:, 0] * p[:, 1] >= 0, 1.0, -1.0))
-    assert np.abs(p).min() >= 0.3  # TF Playground's padding off the axes
-
-
 def test_features_columns():
     pts = np.array([[1.0, 2.0], [-0.5, 3.0]], np.float32)
     f = D.features(pts, D.FEATURES)
@@ -105,7 +86,7 @@ def test_parse_csv_refuses_bad_files(text, match):
     ({"dataset": "custom"}, "unknown dataset"),
     ({"features": []}, "features"),
     ({"features": ["x3"]}, "unknown feature"),
-    ({"activation": "gelu"}, "unknown activation"),
+    ({"activation": "swish"}, "unknown activation"),
     ({"batch_size": 2.5}, "whole number"),
     ({"noise": 80}, "noise"),
     ({"batch_size": 10**400}, "batch_size"),
@@ -182,7 +163,7 @@ def test_l1_drives_weights_to_exact_zero_and_l2_does_not():
 def test_divergence_is_reported_and_pauses():
     s = Session("t", seed=1)
     s.set_config({"dataset": "plane", "learning_rate": 10, "optimizer": "sgd",
-                  "activation": "linear", "features": ["x1^2", "x2^2"], "layers": [8]})
+                  "activation": "identity", "features": ["x1^2", "x2^2"], "layers": [8]})
     s.playing = True
     with pytest.raises(ValueError, match="diverged"), np.errstate(all="ignore"):
         train(s, 5)
@@ -215,6 +196,36 @@ def test_exported_script_reproduces_the_losses(tmp_path):
     out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
                          timeout=60, check=True).stdout
     assert f"test loss {s.test_loss:.6f}" in out and f"train loss {s.train_loss:.6f}" in out
+
+
+def test_exported_script_keeps_training_with_the_public_api(tmp_path):
+    s = Session("t", seed=1)
+    s.set_config({**XOR_FAST, "optimizer": "adam", "regularization": "l1", "reg_rate": 0.01})
+    train(s, 2)
+    (msg,) = s.handle({"type": "export", "format": "script"})
+    text = msg["text"]
+    assert "cr.optim.Adam(" in text and "fit(model, F.binary_cross_entropy_with_logits" in text
+    path = tmp_path / msg["filename"]
+    path.write_text(text)
+    out = subprocess.run([sys.executable, str(path), "--epochs", "3"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    train_loss = float(out.split("train loss ")[1].split()[0])
+    assert train_loss < s.train_loss
+
+
+def test_config_offers_the_library_registries():
+    (config, _) = Session("t", seed=1).config_messages()
+    choices = config["choices"]
+    assert choices["optimizer"] == [[k, c.__name__] for k, c in cr.optim.OPTIMIZERS.items()]
+    assert choices["activation"] == [[k, c.__name__] for k, c in cr.nn.ACTIVATIONS.items()]
+    assert choices["dataset"] == {"classification": list(cr.datasets.playground.CLASSIFICATION),
+                                  "regression": list(cr.datasets.playground.REGRESSION)}
+    s = Session("t", seed=1)
+    for key in ("optimizer", "activation"):
+        for value, _ in choices[key]:
+            s.set_config({key: value})  # every offer is accepted and trains
+            train(s, 1)
+            assert np.isfinite(s.train_loss)
 
 
 def test_checkpoint_export_loads_into_an_equal_model():

@@ -38,7 +38,7 @@ def test_local_tab_speaks_the_server_protocol_and_trains():
 def test_local_tab_reports_divergence_and_stops():
     tab = LocalTab(seed=1)
     tab.handle(json.dumps({"type": "config", "config": {
-        "dataset": "plane", "learning_rate": 10, "activation": "linear",
+        "dataset": "plane", "learning_rate": 10, "activation": "identity",
         "features": ["x1^2", "x2^2"], "layers": [8]}}))
     tab.handle(json.dumps({"type": "play"}))
     out: list[dict] = []

@@ -18,6 +18,7 @@ from chainrule.train import (
     ReduceLROnPlateau,
     evaluate_loop,
     fit_loop,
+    fit_steps,
     predict_loop,
 )
 
@@ -86,6 +87,48 @@ def test_hook_order_and_weighted_means():
     assert hist.history["loss"] == [pytest.approx(0.6)] * 2
     assert hist.history["val_loss"] == [0.5, 0.4] and hist.epoch == [0, 1]
     assert rec.params == {"verbose": 0, "epochs": 2, "steps": 2}
+
+
+def test_fit_steps_yields_once_per_batch_and_returns_the_same_history():
+    rec_loop, rec_steps = Recorder(), Recorder()
+    hist_loop = run(FakeModel([0.5, 0.4]), 2, [rec_loop], steps=2)
+    model = FakeModel([0.5, 0.4])
+    state = {"epoch": -1}
+
+    def batches(epoch):
+        state["epoch"] = epoch
+        return range(2)
+
+    def step(batch):
+        model.w += 1
+        return {"loss": float(batch), "acc": 1.0}, 2 + batch
+
+    def validate(cbs):
+        return evaluate_loop(model, lambda b: ({"loss": model.val[state["epoch"]]}, 1),
+                             range(2), cbs)
+
+    run_ = fit_steps(model, step, batches, 2, 2, [rec_steps], 0, validate)
+    seen = []
+    with pytest.raises(StopIteration) as done:
+        while True:
+            next(run_)
+            seen.append((model.w[0], rec_steps.calls[-1]))
+    # one item per batch, each after that batch's on_train_batch_end
+    assert seen == [(1, ("on_train_batch_end", 0)), (2, ("on_train_batch_end", 1)),
+                    (3, ("on_train_batch_end", 0)), (4, ("on_train_batch_end", 1))]
+    assert rec_steps.calls == rec_loop.calls
+    assert done.value.value.history == hist_loop.history
+
+
+def test_closing_fit_steps_stops_without_the_end_hooks():
+    rec = Recorder()
+    model = FakeModel([])
+    run_ = fit_steps(model, lambda b: ({"loss": 1.0}, 1), lambda e: range(3), 5,
+                     callbacks=[rec], verbose=0)
+    next(run_)
+    run_.close()
+    assert rec.calls[-1] == ("on_train_batch_end", 0)
+    assert ("on_epoch_end", 0) not in rec.calls and ("on_train_end",) not in rec.calls
 
 
 def test_early_stopping_restores_best_weights():

@@ -14,10 +14,10 @@ from typing import Any
 
 import chainrule as cr
 from chainrule.keras import activations
-from chainrule.keras.functional import Functional
 from chainrule.keras.layers import InputLayer, Layer, _unique_name
-from chainrule.keras.model import Model
+from chainrule.keras.model import Functional, Model, _pre
 from chainrule.keras.saving import load_model
+from chainrule.keras.serialization import from_config, layer_entry, register_model
 from chainrule.keras.symbolic import KerasTensor
 from chainrule.tensor import Tensor
 
@@ -82,23 +82,21 @@ class Sequential(Model):
         return _pre(last, x) if logits else last(x)
 
     def get_config(self) -> dict[str, Any]:
-        from chainrule.keras.saving import _layer_entry
         entries = []
         declared = getattr(self, "built_input_shape", None) or getattr(self, "_declared", None)
         first = self.layers_list[0] if self.layers_list else None
         if isinstance(first, InputLayer):
-            entries.append(_layer_entry(first))
+            entries.append(layer_entry(first))
         elif declared is not None:
             entries.append({"module": "keras.layers", "class_name": "InputLayer",
                             "config": {"batch_shape": list(declared), "dtype": "float32",
                                        "sparse": False, "name": "input_layer"},
                             "registered_name": None})
-        entries += [_layer_entry(la) for la in self.layers]
+        entries += [layer_entry(la) for la in self.layers]
         return {"name": self.name, "trainable": self.trainable, "layers": entries}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:  # type: ignore[override]
-        from chainrule.keras.saving import from_config
         return cls([from_config(e) for e in config["layers"]], name=config.get("name"),
                    trainable=config.get("trainable", True))
 
@@ -123,15 +121,6 @@ class Sequential(Model):
             losses.from_logits(losses.get(self.loss), act)
 
 
-def _pre(layer: Layer, x: Tensor) -> Tensor:
-    """Run ``layer`` without its activation, through its own input checks and lazy build."""
-    act = layer.activation
-    layer.activation = activations.linear
-    try:
-        out = layer(x)
-    finally:
-        layer.activation = act
-    return out
-
+register_model(Sequential)
 
 __all__ = ["Functional", "Model", "Sequential", "load_model"]

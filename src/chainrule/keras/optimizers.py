@@ -167,15 +167,17 @@ class Nadam(Optimizer):
         super().__init__(learning_rate, betas=(beta_1, beta_2), eps=epsilon)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-            "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam}
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+    "adadelta": Adadelta, "adamax": Adamax, "nadam": Nadam}
+"""The optimizers by their Keras name, as ``compile(optimizer="adam")`` takes them."""
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
     """An optimizer from a Keras name ('adam', 'sgd', ...) or an instance."""
     if isinstance(identifier, Optimizer):
         return identifier
-    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
-        return _BY_NAME[identifier.lower()]()
-    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(_BY_NAME)} or "
+    if isinstance(identifier, str) and identifier.lower() in OPTIMIZERS:
+        return OPTIMIZERS[identifier.lower()]()
+    raise ValueError(f"Unknown optimizer {identifier!r}; expected one of {sorted(OPTIMIZERS)} or "
                      f"a keras.optimizers.Optimizer instance")

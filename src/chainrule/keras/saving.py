@@ -29,12 +29,10 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.keras.layers import Layer, _snake
+from chainrule.keras.serialization import from_config, layer_entry
+from chainrule.keras.trainer import Trainer
 
 KERAS_VERSION = "3.15.1"
-# Keras settings whose value here is the only behaviour chainrule has
-_DEFAULTS = {"data_format": "channels_last", "groups": 1, "renorm_momentum": 0.99}
-_BENIGN = {"dtype", "seed", "ema_momentum", "ema_overwrite_frequency", "name", "ragged",
-           "optional", "sparse", "build_config", "loss_scale_factor"}
 
 
 def _h5py() -> Any:
@@ -110,8 +108,7 @@ def _walk(model: Any, prefix: str = "") -> list[tuple[str, Layer]]:
 
 
 def _is_model(layer: Any) -> bool:
-    from chainrule.keras.model import Model
-    return isinstance(layer, Model)
+    return isinstance(layer, Trainer)
 
 
 def _groups(layer: Layer) -> list[tuple[str, list[Any]]]:
@@ -231,90 +228,12 @@ def _param_layouts(model: Any) -> dict[int, tuple[Callable[..., Any], Callable[.
     return out
 
 
-# ---- configs ----
-
-def serialize(obj: Any) -> Any:
-    """A JSON-ready config value: layers and optimizers as {module, class_name, config}."""
-    from chainrule.keras import activations, optimizers
-    if isinstance(obj, Layer):
-        return _layer_entry(obj)
-    if isinstance(obj, optimizers.Optimizer):
-        return {"module": "keras.optimizers", "class_name": type(obj).__name__,
-                "config": {"name": _snake(type(obj).__name__), **obj.keras_config()},
-                "registered_name": None}
-    if isinstance(obj, (list, tuple)):
-        return [serialize(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: serialize(v) for k, v in obj.items()}
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    if callable(obj):
-        name = activations.name_of(obj)
-        if name not in (None, "") and activations.get(name) is obj:
-            return name
-        from chainrule.keras import losses
-        loss = losses.name_of(obj)
-        if loss in losses.LOSSES:
-            return loss
-        raise ValueError(f"cannot save {obj!r}: only built-in activations and losses (by name) "
-                         f"can go into a .keras config")
-    return obj
-
-
-def _layer_entry(layer: Layer) -> dict[str, Any]:
-    config = {k: v for k, v in layer.get_config().items()
-              if not (k == "input_shape" and v is None)}
-    entry = {"module": "keras.layers", "class_name": type(layer).__name__,
-             "config": serialize(config), "registered_name": None}
-    if type(layer).__name__ == "Sequential":
-        entry["module"] = "keras"
-    if type(layer).__name__ == "Functional":
-        entry["module"] = "keras.src.models.functional"
-        entry["registered_name"] = "Functional"
-    if layer.built_input_shape is not None:
-        entry["build_config"] = {"input_shape": list(layer.built_input_shape)}
-    return entry
-
-
-def from_config(entry: dict[str, Any]) -> Layer:
-    """The layer or model an entry of ``config.json`` describes."""
-    from chainrule.keras import layers as keras_layers
-    from chainrule.keras import models
-    name = entry["class_name"]
-    cls = {"Functional": models.Functional, "Model": models.Functional,
-           "Sequential": models.Sequential}.get(name) or getattr(keras_layers, name, None)
-    if cls is None:
-        raise ValueError(f"Unknown layer: '{name}'. chainrule.keras has no layer of that name")
-    if name in ("Functional", "Model", "Sequential"):
-        return cls.from_config(entry["config"])
-    return cls.from_config(accepted(cls, entry["config"], name))
-
-
-def accepted(cls: Any, config: dict[str, Any], what: str) -> dict[str, Any]:
-    """The entries of ``config`` that ``cls`` takes; Keras-only settings left at their
-    defaults (None, False, initializers, dtype policies) are dropped, others refused."""
-    import inspect
-    params = inspect.signature(cls.__init__).parameters
-    open_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    names = set(params) | ({"name", "trainable", "input_shape"} if open_kwargs else set())
-    out = {}
-    for k, v in config.items():
-        if k in names:
-            out[k] = v
-        elif v in (None, False) or k in _BENIGN or k.endswith("_initializer") or \
-                (k in _DEFAULTS and _DEFAULTS[k] == v):
-            continue
-        else:
-            raise ValueError(f"{what}: the setting {k}={v!r} is not supported by chainrule")
-    return out
-
-
 # ---- archives ----
 
 def save_model(model: Any, path: str) -> None:
     """Write ``model`` to a ``.keras`` archive (atomically: temp file, then rename)."""
     h5py = _h5py()
-    config = {**_layer_entry(model)}
+    config = {**layer_entry(model)}
     if getattr(model, "compiled", False):
         config["compile_config"] = model.get_compile_config()
     meta = {"keras_version": KERAS_VERSION,

@@ -44,7 +44,6 @@ def _chain_like(model: Any) -> bool:
 
 def print_summary(model: Any, print_fn: Callable[[str], Any] = print,
                   line_length: int = 65) -> None:
-    from chainrule.keras.model import param_counts
     if not model.built:
         raise ValueError(f"Model '{model.name}' has not been built yet: give the first layer "
                          f"input_shape=..., start with Input(shape), or call it on data")
@@ -54,7 +53,7 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print,
     connected = functional and not _chain_like(model)
     rows = []
     for la in layers:
-        t, f = param_counts(la)
+        t, f = la._param_counts()
         rows.append((f"{la.name} ({type(la).__name__})", _shape_of(la), t + f,
                      _connections(model, la) if connected else []))
     w = [max(29, max((len(r[0]) for r in rows), default=0) + 3),
@@ -72,8 +71,8 @@ def print_summary(model: Any, print_fn: Callable[[str], Any] = print,
         for c in conns[1:]:
             lines.append(f" {'':<{w[0] - 1}}{'':<{w[1]}}{'':<{w[2]}}{c}")
         lines.append("=" * line_length if i == len(rows) - 1 else "")
-    trainable = sum(param_counts(la)[0] for la in layers)
-    frozen = sum(param_counts(la)[1] for la in layers)
+    trainable = sum(la._param_counts()[0] for la in layers)
+    frozen = sum(la._param_counts()[1] for la in layers)
     lines += [f"Total params: {trainable + frozen:,}", f"Trainable params: {trainable:,}",
               f"Non-trainable params: {frozen:,}", "_" * line_length]
     for line in lines:

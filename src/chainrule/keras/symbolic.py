@@ -109,7 +109,7 @@ def _dummy(t: KerasTensor, unknown: int) -> Tensor:
 def _run(layer: Layer, args: tuple[Any, ...], kwargs: dict[str, Any], unknown: int) -> Any:
     def concrete(v: Any) -> Any:
         return _dummy(v, unknown) if isinstance(v, KerasTensor) else v
-    from chainrule.nn.module import Module
+    from chainrule.nn.modules.module import Module
     return Module.__call__(layer, *map_structure(concrete, args),
                            **map_structure(concrete, kwargs))
 

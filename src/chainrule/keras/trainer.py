@@ -38,6 +38,7 @@ from chainrule.keras.data_adapter import (
     to_tensor,
     unpack_x_y_sample_weight,
 )
+from chainrule.keras.serialization import accepted, serialize
 from chainrule.keras.symbolic import flatten, map_structure
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, evaluate_loop, fit_loop, predict_loop
@@ -81,7 +82,6 @@ class Trainer:
 
     def get_compile_config(self) -> dict[str, Any]:
         """The ``compile`` arguments as saved in a ``.keras`` archive."""
-        from chainrule.keras.saving import serialize
         return {"optimizer": serialize(self.optimizer), "loss": serialize(self.loss),
                 "loss_weights": None if self._compile_loss is None
                 else self._compile_loss.loss_weights,
@@ -91,7 +91,6 @@ class Trainer:
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """``compile`` with the arguments of ``get_compile_config``."""
-        from chainrule.keras.saving import accepted
         entry = config.get("optimizer")
         optimizer = entry
         if isinstance(entry, dict):

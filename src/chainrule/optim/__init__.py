@@ -11,5 +11,12 @@ from chainrule.optim.rmsprop import RMSprop
 from chainrule.optim.rprop import Rprop
 from chainrule.optim.sgd import SGD
 
-__all__ = ["SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Rprop", "Adagrad",
-           "Adadelta", "ASGD", "Optimizer", "lr_scheduler", "LBFGS"]
+OPTIMIZERS: dict[str, type[Optimizer]] = {
+    "sgd": SGD, "adam": Adam, "adamw": AdamW, "adamax": Adamax, "nadam": NAdam, "radam": RAdam,
+    "rmsprop": RMSprop, "rprop": Rprop, "adagrad": Adagrad, "adadelta": Adadelta, "asgd": ASGD,
+}
+"""The first-order optimizers by lower-case name, each built as ``cls(params, lr=...)``; the list
+that applications offer (the playground). ``LBFGS``, which needs a closure, is not among them."""
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Rprop",
+           "Adagrad", "Adadelta", "ASGD", "Optimizer", "lr_scheduler", "LBFGS"]

@@ -1,9 +1,5 @@
-"""The Playground's 2-D data sets, input features and CSV upload.
-
-The generators follow TensorFlow Playground's ``dataset.ts`` point for point (same radii, spreads,
-padding and noise model), with labels −1/+1 for classification and in [−1, 1] for regression, on
-the square [−6, 6]². ``noise`` is TF Playground's slider divided by 100 (0 … 0.5).
-"""
+"""The Playground's input features, train/test split and CSV upload; its data sets are
+``chainrule.datasets.playground``'s."""
 
 from __future__ import annotations
 
@@ -13,11 +9,8 @@ import math
 
 import numpy as np
 
-CLASSIFY = ("circle", "xor", "gauss", "spiral")
-REGRESS = ("plane", "multigauss")
-DOMAIN = 6.0
-N_CLASSIFY = 500
-N_REGRESS = 1200
+from chainrule.datasets.playground import DOMAIN
+
 MAX_UPLOAD_ROWS = 5000
 MAX_UPLOAD_VALUE = 1e15
 """Coordinates and labels beyond this are refused: rescaling them would overflow to inf/NaN."""
@@ -43,100 +36,6 @@ def features(points: np.ndarray, names: tuple[str, ...] | list[str]) -> np.ndarr
     """Map (N, 2) points to (N, len(names)) float32 feature columns."""
     x, y = points[:, 0], points[:, 1]
     return np.stack([_FEATURE_FNS[n](x, y) for n in names], axis=1).astype(np.float32)
-
-
-def _circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    radius = 5.0
-    pts, labels = [], []
-    for lo, hi in ((0.0, radius * 0.5), (radius * 0.7, radius)):
-        r = rng.uniform(lo, hi, n // 2)
-        angle = rng.uniform(0, 2 * math.pi, n // 2)
-        x, y = r * np.sin(angle), r * np.cos(angle)
-        nx, ny = rng.uniform(-radius, radius, (2, n // 2)) * noise
-        labels.append(np.where(np.hypot(x + nx, y + ny) < radius * 0.5, 1.0, -1.0))
-        pts.append(np.stack([x, y], 1))
-    return np.concatenate(pts), np.concatenate(labels)
-
-
-def _xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    padding = 0.3
-    x, y = rng.uniform(-5, 5, (2, n))
-    x = x + np.where(x > 0, padding, -padding)
-    y = y + np.where(y > 0, padding, -padding)
-    nx, ny = rng.uniform(-5, 5, (2, n)) * noise
-    return np.stack([x, y], 1), np.where((x + nx) * (y + ny) >= 0, 1.0, -1.0)
-
-
-def _gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    variance = 0.5 + (4 - 0.5) * noise / 0.5
-    pts, labels = [], []
-    for c, label in ((2.0, 1.0), (-2.0, -1.0)):
-        pts.append(rng.normal(c, math.sqrt(variance), (n // 2, 2)))
-        labels.append(np.full(n // 2, label))
-    return np.concatenate(pts), np.concatenate(labels)
-
-
-def _spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    half = n // 2
-    pts, labels = [], []
-    for delta, label in ((0.0, 1.0), (math.pi, -1.0)):
-        i = np.arange(half)
-        r = i / half * 5
-        t = 1.75 * i / half * 2 * math.pi + delta
-        x = r * np.sin(t) + rng.uniform(-1, 1, half) * noise
-        y = r * np.cos(t) + rng.uniform(-1, 1, half) * noise
-        pts.append(np.stack([x, y], 1))
-        labels.append(np.full(half, label))
-    return np.concatenate(pts), np.concatenate(labels)
-
-
-def _plane(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    radius = 6.0
-    p = rng.uniform(-radius, radius, (n, 2))
-    nz = rng.uniform(-radius, radius, (n, 2)) * noise
-    s = (p + nz).sum(1)
-    return p, np.clip(s / 10.0, -1, 1)
-
-
-_GAUSSIANS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
-
-
-def multigauss_label(p: np.ndarray) -> np.ndarray:
-    """TF Playground's regression target: the strongest of six signed radial bumps."""
-    label = np.zeros(len(p))
-    for cx, cy, sign in _GAUSSIANS:
-        d = np.hypot(p[:, 0] - cx, p[:, 1] - cy)
-        new = sign * np.clip(1 - d / 2, 0, 1)
-        label = np.where(np.abs(new) > np.abs(label), new, label)
-    return label
-
-
-def _multigauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    radius = 6.0
-    p = rng.uniform(-radius, radius, (n, 2))
-    nz = rng.uniform(-radius, radius, (n, 2)) * noise
-    return p, multigauss_label(p + nz)
-
-
-_GENERATORS = {"circle": _circle, "xor": _xor, "gauss": _gauss, "spiral": _spiral,
-               "plane": _plane, "multigauss": _multigauss}
-
-
-def generate(name: str, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Points (N, 2) float32 and labels (N,) float32 of a named data set, shuffled.
-
-    Raises:
-        ValueError: for an unknown name or a noise outside [0, 0.5].
-    """
-    if name not in _GENERATORS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(_GENERATORS)}")
-    if not 0.0 <= noise <= 0.5:
-        raise ValueError(f"noise must be in [0, 0.5], got {noise}")
-    rng = np.random.default_rng(seed)
-    n = N_CLASSIFY if name in CLASSIFY else N_REGRESS
-    points, labels = _GENERATORS[name](n, noise, rng)
-    order = rng.permutation(len(points))
-    return points[order].astype(np.float32), labels[order].astype(np.float32)
 
 
 def split(points: np.ndarray, labels: np.ndarray, train_percent: int

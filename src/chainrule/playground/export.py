@@ -1,16 +1,18 @@
-"""Export a Playground network as a runnable, self-contained chainrule script."""
+"""Export a Playground network as a runnable chainrule script: the code a user would write with
+the public API (``cr.nn``, ``cr.optim``, ``DataLoader``, ``cr.train.fit``), the trained weights
+and the data inline."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
+from chainrule.nn import ACTIVATIONS
+from chainrule.optim import OPTIMIZERS
 from chainrule.playground.datasets import FEATURE_SOURCE
-
-if TYPE_CHECKING:
-    from chainrule.playground.session import Session
+from chainrule.playground.model import LOSSES
 
 _TEMPLATE = '''"""A network trained in the chainrule Playground, as a runnable script.
 
@@ -25,9 +27,10 @@ import numpy as np
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.data import DataLoader, TensorDataset
+from chainrule.train import LambdaCallback, fit
 
 CONFIG = {config}
-ACTIVATION = {activation}
 STATE = {state}
 TRAIN = np.array({train}, dtype=np.float32)  # x1, x2, label
 TEST = np.array({test}, dtype=np.float32)
@@ -38,25 +41,40 @@ def features(points):
     return np.stack([{features}], axis=1).astype(np.float32)
 
 
+def dataset(rows):
+    """The rows' features and targets (labels -1/+1 as 0/1 for classification)."""
+    targets = rows[:, 2:]
+    if CONFIG["problem"] == "classification":
+        targets = (targets + 1) / 2
+    return TensorDataset(cr.tensor(features(rows[:, :2])), cr.tensor(targets))
+
+
 def build():
     sizes = [len(CONFIG["features"]), *CONFIG["layers"], 1]
     layers = []
     for i in range(len(sizes) - 1):
         layers.append(cr.nn.Linear(sizes[i], sizes[i + 1]))
         if i < len(sizes) - 2:
-            layers.append(ACTIVATION())
+            layers.append({activation}())
     return cr.nn.Sequential(*layers)
 
 
-def loss_fn(out, labels):
-    if CONFIG["problem"] == "classification":
-        return F.binary_cross_entropy_with_logits(out, cr.tensor((labels[:, None] + 1) / 2))
-    return F.mse_loss(out, cr.tensor(labels[:, None]))
-
-
-def evaluate(model, data):
+def regularize(model):
+    """The Playground's regularisation of the weights after each step: L2 decay, or L1's
+    soft threshold, which sets small weights to exactly zero."""
+    t = CONFIG["learning_rate"] * CONFIG["reg_rate"]
     with cr.no_grad():
-        return loss_fn(model(cr.tensor(features(data[:, :2]))), data[:, 2]).item()
+        for w in (m.weight for m in model if isinstance(m, cr.nn.Linear)):
+            if CONFIG["regularization"] == "l2":
+                w -= t * w
+            elif CONFIG["regularization"] == "l1":
+                w.copy_(w.sign() * (w.abs() - t).clamp(min=0))
+
+
+def evaluate(model, rows):
+    x, y = dataset(rows).tensors
+    with cr.no_grad():
+        return {loss}(model(x), y).item()
 
 
 def main():
@@ -70,26 +88,10 @@ def main():
     else:
         model.load_state_dict({{k: cr.tensor(np.array(v, dtype=np.float32))
                                for k, v in STATE.items()}})
-    lr = CONFIG["learning_rate"]
-    if CONFIG["optimizer"] == "adam":
-        opt = cr.optim.Adam(model.parameters(), lr=lr)
-    else:
-        opt = cr.optim.SGD(model.parameters(), lr=lr,
-                           momentum=0.9 if CONFIG["optimizer"] == "momentum" else 0.0)
-    weights = [m.weight for m in model if isinstance(m, cr.nn.Linear)]
-    rng = np.random.default_rng(0)
-    for epoch in range(args.epochs):
-        for idx in np.array_split(rng.permutation(len(TRAIN)),
-                                  max(1, -(-len(TRAIN) // CONFIG["batch_size"]))):
-            opt.zero_grad()
-            loss_fn(model(cr.tensor(features(TRAIN[idx, :2]))), TRAIN[idx, 2]).backward()
-            opt.step()
-            t = lr * CONFIG["reg_rate"]
-            for w in weights:  # regularisation on weights, as in the Playground
-                if CONFIG["regularization"] == "l2":
-                    w.array -= t * w.array
-                elif CONFIG["regularization"] == "l1":
-                    w.array[...] = np.sign(w.array) * np.maximum(np.abs(w.array) - t, 0.0)
+    optimizer = {optimizer}(model.parameters(), lr=CONFIG["learning_rate"])
+    loader = DataLoader(dataset(TRAIN), batch_size=CONFIG["batch_size"], shuffle=True)
+    fit(model, {loss}, optimizer, loader, epochs=args.epochs, verbose=0,
+        callbacks=[LambdaCallback(on_train_batch_end=lambda batch, logs: regularize(model))])
     print(f"train loss {{evaluate(model, TRAIN):.6f}}")
     print(f"test loss {{evaluate(model, TEST):.6f}}")
 
@@ -98,24 +100,25 @@ if __name__ == "__main__":
     main()
 '''
 
-_ACTIVATION_SOURCE = {"relu": "cr.nn.ReLU", "tanh": "cr.nn.Tanh", "sigmoid": "cr.nn.Sigmoid",
-                      "linear": "cr.nn.Identity"}
-
 
 def _rows(x: np.ndarray, y: np.ndarray) -> str:
     return json.dumps(np.column_stack([x, y]).astype(np.float64).tolist())
 
 
-def script(session: Session) -> str:
-    """Python source that rebuilds ``session``'s trained network and data and reports its losses."""
-    c = session.config
-    state = {k: v.array.astype(np.float64).tolist() for k, v in session.net.state_dict().items()}
+def script(config: dict[str, Any], state_dict: dict[str, Any],
+           train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> str:
+    """Python source that rebuilds a trained network (its session ``config`` and
+    ``state_dict``) and its ``(points, labels)`` train and test data, and reports its losses."""
+    c = config
+    state = {k: v.array.astype(np.float64).tolist() for k, v in state_dict.items()}
     return _TEMPLATE.format(
         filename="playground_model.py",
         config=json.dumps(c),
-        activation=_ACTIVATION_SOURCE[c["activation"]],
+        activation=f"cr.nn.{ACTIVATIONS[c['activation']].__name__}",
+        optimizer=f"cr.optim.{OPTIMIZERS[c['optimizer']].__name__}",
+        loss=f"F.{LOSSES[c['problem']].__name__}",
         state=json.dumps(state),
-        train=_rows(session.xtr, session.ytr),
-        test=_rows(session.xte, session.yte),
+        train=_rows(*train),
+        test=_rows(*test),
         features=", ".join(FEATURE_SOURCE[f] for f in c["features"]),
     )

@@ -5,7 +5,9 @@ logit for classification (trained with ``binary_cross_entropy_with_logits`` on 0
 linear value for regression (``mse_loss``). Regularisation acts on weights only, as in TF
 Playground, and is applied after the optimizer step: L2 as decay ``w ← w − lr·rate·w``, L1 as the
 proximal soft-threshold ``w ← sign(w)·max(|w| − lr·rate, 0)``, which sets small weights to exactly
-zero (TF Playground's clip-at-zero).
+zero (TF Playground's clip-at-zero). The activations and optimizers on offer are the library's
+registries, ``cr.nn.ACTIVATIONS`` and ``cr.optim.OPTIMIZERS``; training runs
+``cr.train.fit_steps`` (see ``Session.epoch_steps``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ import numpy as np
 import chainrule as cr
 from chainrule.nn import functional as F
 
-ACTIVATIONS = {"relu": cr.nn.ReLU, "tanh": cr.nn.Tanh, "sigmoid": cr.nn.Sigmoid,
-               "linear": cr.nn.Identity}
-OPTIMIZERS = ("sgd", "momentum", "adam")
+LOSSES = {"classification": F.binary_cross_entropy_with_logits, "regression": F.mse_loss}
+"""The loss of each problem, on the logit (targets 0/1) or the value."""
 
 
 class PlaygroundNet:
@@ -39,17 +40,13 @@ class PlaygroundNet:
             self.linears.append(lin)
             modules.append(lin)
             if i < len(sizes) - 2:
-                modules.append(ACTIVATIONS[config["activation"]]())
+                modules.append(cr.nn.ACTIVATIONS[config["activation"]]())
         self.model = cr.nn.Sequential(*modules)
         self.optimizer = self._make_optimizer()
 
     def _make_optimizer(self) -> cr.optim.Optimizer:
         c = self.config
-        params = list(self.model.parameters())
-        if c["optimizer"] == "adam":
-            return cr.optim.Adam(params, lr=c["learning_rate"])
-        momentum = 0.9 if c["optimizer"] == "momentum" else 0.0
-        return cr.optim.SGD(params, lr=c["learning_rate"], momentum=momentum)
+        return cr.optim.OPTIMIZERS[c["optimizer"]](self.model.parameters(), lr=c["learning_rate"])
 
     def set_hyper(self, config: dict[str, Any]) -> None:
         """Take a new learning rate / regularisation / optimizer without resetting weights."""
@@ -62,20 +59,22 @@ class PlaygroundNet:
 
     # ---- training ----------------------------------------------------------------------------
     def loss(self, out: cr.Tensor, y: np.ndarray) -> cr.Tensor:
-        if self.config["problem"] == "classification":
-            return F.binary_cross_entropy_with_logits(out, cr.tensor((y[:, None] + 1) / 2))
-        return F.mse_loss(out, cr.tensor(y[:, None]))
+        problem = self.config["problem"]
+        target = (y[:, None] + 1) / 2 if problem == "classification" else y[:, None]
+        return LOSSES[problem](out, cr.tensor(target))
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> float:
-        """One optimizer step on a batch; returns the batch loss."""
+    def train_step(self, batch: tuple[np.ndarray, np.ndarray]) -> tuple[dict[str, float], int]:
+        """One optimizer step on a batch ``(x, y)``: the step function of ``cr.train.fit_steps``,
+        returning the batch loss and size."""
+        x, y = batch
         self.optimizer.zero_grad()
         loss = self.loss(self.model(cr.tensor(x)), y)
         loss.backward()
         self.optimizer.step()
-        self._regularize()
-        return float(loss.item())
+        return {"loss": float(loss.item())}, len(x)
 
-    def _regularize(self) -> None:
+    def regularize(self) -> None:
+        """Shrink the weights after a step (L1 or L2, at learning rate × rate)."""
         kind, rate = self.config["regularization"], self.config["reg_rate"]
         if kind == "none" or rate == 0:
             return
@@ -86,14 +85,6 @@ class PlaygroundNet:
                 w -= t * w
             else:
                 np.copyto(w, np.sign(w) * np.maximum(np.abs(w) - t, 0.0))
-
-    def epoch(self, x: np.ndarray, y: np.ndarray, batch_size: int,
-              rng: np.random.Generator) -> None:
-        """One pass over the training set in shuffled mini-batches."""
-        order = rng.permutation(len(x))
-        for s in range(0, len(x), batch_size):
-            idx = order[s:s + batch_size]
-            self.step(x[idx], y[idx])
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
         with cr.no_grad():

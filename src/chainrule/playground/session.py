@@ -19,12 +19,18 @@ import io
 import json
 import logging
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
+from chainrule.datasets import playground as sets
+from chainrule.nn import ACTIVATIONS
+from chainrule.optim import OPTIMIZERS
 from chainrule.playground import datasets as D
-from chainrule.playground.model import ACTIVATIONS, OPTIMIZERS, PlaygroundNet
+from chainrule.playground.export import script
+from chainrule.playground.model import PlaygroundNet
+from chainrule.train import LambdaCallback, fit_steps
 
 log = logging.getLogger("chainrule.playground")
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -43,6 +49,13 @@ DEFAULTS: dict[str, Any] = {
     "regularization": "none", "reg_rate": 0.0, "learning_rate": 0.03, "optimizer": "sgd",
     "seed": 0,
 }
+CHOICES: dict[str, Any] = {
+    "optimizer": [[k, cls.__name__] for k, cls in OPTIMIZERS.items()],
+    "activation": [[k, cls.__name__] for k, cls in ACTIVATIONS.items()],
+    "dataset": {"classification": list(sets.CLASSIFICATION), "regression": list(sets.REGRESSION)},
+}
+"""What the page offers, from the library's registries: [value, label] pairs of optimizers and
+activations, data set names per problem; sent with every ``config`` message."""
 _RESET_DATA = {"problem", "dataset", "noise", "train_percent", "seed"}
 _RESET_NET = {"features", "layers", "activation"}
 
@@ -81,7 +94,7 @@ def validate_config(update: Any, current: dict[str, Any], has_custom: bool = Fal
             c[key] = _choice(key, v, ("classification", "regression"))
         elif key == "dataset":
             custom = ("custom",) if has_custom else ()
-            c[key] = _choice(key, v, (*D.CLASSIFY, *D.REGRESS, *custom))
+            c[key] = _choice(key, v, (*sets.CLASSIFICATION, *sets.REGRESSION, *custom))
         elif key == "noise":
             c[key] = _number(key, v, 0, 50, integer=True)
         elif key == "train_percent":
@@ -111,11 +124,12 @@ def validate_config(update: Any, current: dict[str, Any], has_custom: bool = Fal
                 raise ValueError(f"learning_rate must be > 0, got {lr:g}")
             c[key] = lr
         elif key == "optimizer":
-            c[key] = _choice(key, v, OPTIMIZERS)
+            c[key] = _choice(key, v, tuple(OPTIMIZERS))
         elif key == "seed":
             c[key] = _number(key, v, 0, 2**31 - 1, integer=True)
     # Dataset and problem type must agree; the one the user just set wins.
-    family = {**{d: "classification" for d in D.CLASSIFY}, **{d: "regression" for d in D.REGRESS}}
+    family = {**dict.fromkeys(sets.CLASSIFICATION, "classification"),
+              **dict.fromkeys(sets.REGRESSION, "regression")}
     ds = c["dataset"]
     if ds == "custom" and c["problem"] != current["problem"]:  # uploads are parsed per problem
         c["dataset"] = "circle" if c["problem"] == "classification" else "plane"
@@ -158,7 +172,7 @@ def _finite(v: Any) -> Any:
 
 def _grid(n: int) -> np.ndarray:
     """n×n points over [−6, 6]², row-major from the top row (x₂ = +6) down."""
-    ticks = np.linspace(-D.DOMAIN, D.DOMAIN, n)
+    ticks = np.linspace(-sets.DOMAIN, sets.DOMAIN, n)
     xx, yy = np.meshgrid(ticks, ticks[::-1])
     return np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
 
@@ -187,7 +201,7 @@ class Session:
         if c["dataset"] == "custom" and self.custom is not None:
             points, labels = self.custom
         else:
-            points, labels = D.generate(c["dataset"], c["noise"] / 100, c["seed"])
+            points, labels = sets.make_playground(c["dataset"], c["noise"] / 100, c["seed"])
         self.points = (points, labels)
         self.xtr, self.ytr, self.xte, self.yte = D.split(points, labels, c["train_percent"])
         self.data_dirty = True
@@ -248,21 +262,36 @@ class Session:
 
     # ---- training ----------------------------------------------------------------------------
     def epoch_steps(self):  # noqa: ANN201 - a generator of nothing, one item per optimizer step
-        """Run one epoch lazily, yielding after each mini-batch; stops early on a reset."""
+        """Run one epoch of ``cr.train.fit_steps`` lazily, yielding after each mini-batch; stops
+        early on a reset. Callbacks regularise after each step (stopping on a non-finite loss)
+        and record the losses at the epoch's end."""
         gen = self.generation
+        run = fit_steps(self.net, self.net.train_step, self._batches, self.epoch + 1,
+                        callbacks=[LambdaCallback(on_train_batch_end=self._after_step,
+                                                  on_epoch_end=self._after_epoch)],
+                        verbose=0, initial_epoch=self.epoch)
+        for _ in run:
+            yield
+            if self.generation != gen:
+                run.close()
+                return
+
+    def _batches(self, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The epoch's mini-batches of the training set, in a fresh shuffled order."""
         bs = self.config["batch_size"]
         order = self.rng.permutation(len(self.Xtr))
         for s in range(0, len(order), bs):
-            if self.generation != gen:
-                return
             idx = order[s:s + bs]
-            if not math.isfinite(self.net.step(self.Xtr[idx], self.ytr[idx])):
-                self.playing, self.pending_steps = False, 0
-                raise ValueError(DIVERGED)
-            yield
-        if self.generation != gen:
-            return
-        self.epoch += 1
+            yield self.Xtr[idx], self.ytr[idx]
+
+    def _after_step(self, batch: int, logs: dict[str, float]) -> None:
+        self.net.regularize()
+        if not math.isfinite(logs["loss"]):   # a non-finite batch loss stops the run at once
+            self.playing, self.pending_steps = False, 0
+            raise ValueError(DIVERGED)
+
+    def _after_epoch(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch = epoch + 1
         self._record_loss()
         if not (math.isfinite(self.train_loss) and math.isfinite(self.test_loss)):
             self.playing = False
@@ -318,7 +347,8 @@ class Session:
         return []
 
     def config_messages(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = [{"type": "config", "config": self.config}]
+        out: list[dict[str, Any]] = [{"type": "config", "config": self.config,
+                                      "choices": CHOICES}]
         if self.data_dirty:
             self.data_dirty = False
             def pts(x: np.ndarray, y: np.ndarray) -> list[list[float]]:
@@ -389,6 +419,7 @@ class Session:
                 "base64": base64.b64encode(buf.getvalue()).decode()}
 
     def export_script(self) -> dict[str, Any]:
-        from chainrule.playground.export import script
+        text = script(self.config, self.net.state_dict(), (self.xtr, self.ytr),
+                      (self.xte, self.yte))
         return {"type": "export", "format": "script", "filename": "playground_model.py",
-                "text": script(self)}
+                "text": text}

@@ -4,7 +4,7 @@ They know nothing about layers or losses: the caller passes a ``step`` function 
 batch and returns its logs (batch means) and size. The loop keeps size-weighted running means,
 so the epoch-end ``loss`` is the mean over all samples, as in Keras.
 
-Hook order of ``fit_loop``::
+``fit_steps`` is ``fit_loop`` as a generator, one training batch per item. Hook order::
 
     on_train_begin
       on_epoch_begin(e)
@@ -16,7 +16,7 @@ Hook order of ``fit_loop``::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from typing import Any
 
 from chainrule.train import distributed
@@ -115,22 +115,43 @@ def fit_loop(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], 
     its shard of the batches with gradients averaged across ranks, logs are averaged over all
     ranks, and only rank 0 prints and writes files (see ``chainrule.train.distributed``).
     """
+    run = fit_steps(model, step, batches, epochs, steps, callbacks, verbose, validate,
+                    initial_epoch)
+    while True:
+        try:
+            next(run)
+        except StopIteration as done:
+            return done.value
+
+
+def fit_steps(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epochs: int,
+              steps: int | None = None,
+              callbacks: Iterable[Callback] | None = None, verbose: int = 1,
+              validate: Callable[[CallbackList], Logs] | None = None,
+              initial_epoch: int = 0) -> Generator[None, None, History]:
+    """:func:`fit_loop` one training batch at a time: a generator that yields after each batch
+    (after its ``on_train_batch_end``) and returns the :class:`History`, so that a caller can
+    interleave training with other work, as the playground's server does to train many sessions
+    in turn. Closing it stops training there, without the epoch-end and train-end hooks."""
     if epochs < initial_epoch:
         raise ValueError(f"epochs ({epochs}) must be >= initial_epoch ({initial_epoch})")
     if distributed.world() is None:
-        return _fit(model, step, batches, epochs, steps, callbacks, verbose, validate,
-                    initial_epoch)
+        return (yield from _fit(model, step, batches, epochs, steps, callbacks, verbose, validate,
+                                initial_epoch))
     parallel = distributed.DataParallelFit(model)
     try:
-        return _fit(model, parallel.step(step), lambda epoch: parallel.shard(batches(epoch)),
-                    epochs, parallel.steps(steps), callbacks, verbose, validate, initial_epoch)
+        return (yield from _fit(model, parallel.step(step),
+                                lambda epoch: parallel.shard(batches(epoch)), epochs,
+                                parallel.steps(steps), callbacks, verbose, validate,
+                                initial_epoch))
     finally:
         parallel.close()
 
 
 def _fit(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epochs: int,
          steps: int | None, callbacks: Iterable[Callback] | None, verbose: int,
-         validate: Callable[[CallbackList], Logs] | None, initial_epoch: int) -> History:
+         validate: Callable[[CallbackList], Logs] | None,
+         initial_epoch: int) -> Generator[None, None, History]:
     history = History()
     cbs = _callbacks(model, callbacks, verbose, history, epochs=epochs, steps=steps)
     model.stop_training = False
@@ -144,6 +165,7 @@ def _fit(model: Any, step: StepFn, batches: Callable[[int], Iterable[Any]], epoc
         for i, batch in enumerate(batches(epoch)):
             cbs.on_train_batch_begin(i)
             cbs.on_train_batch_end(i, mean.update(*step(batch)))
+            yield
             if model.stop_training:   # set by a batch-level callback (TerminateOnNaN)
                 break
         logs = mean.global_result()

@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.nn.module import Module
+from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
 
 

@@ -319,6 +319,10 @@ class Layer(nn.Module):
     def count_params(self) -> tuple[int, int]:
         """(trainable, non-trainable) counts, Keras-style: buffers (moving statistics,
         ``Normalization``'s mean/variance/count) count as non-trainable parameters."""
+        return self._param_counts()
+
+    def _param_counts(self) -> tuple[int, int]:
+        """(trainable, non-trainable) counts; a model sums its layers'."""
         trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         frozen = sum(p.numel() for p in self.parameters() if not p.requires_grad)
         frozen += sum(b.numel() for b in self.buffers())

@@ -1,7 +1,58 @@
-"""PyTorch's ``torch.nn.modules.dropout`` path: re-exports from ``chainrule.nn.dropout`` and
-``chainrule.nn.dropout2d``."""
+"""``Dropout``: inverted dropout, active only in training mode."""
 
-from chainrule.nn.dropout import Dropout
-from chainrule.nn.dropout2d import Dropout2d
+from __future__ import annotations
 
-__all__ = ["Dropout", "Dropout2d"]
+from chainrule.nn import functional as F
+from chainrule.nn.modules.module import Module
+from chainrule.tensor import Tensor
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` and scale the survivors by 1/(1 − p) while
+    training (so no rescaling is needed at test time); the identity after ``eval()``.
+
+    The mask is drawn from the global generator (``chainrule.manual_seed`` makes it
+    reproducible). ``inplace`` is accepted for compatibility and computes out of place.
+
+    Example:
+        >>> import chainrule as cr
+        >>> drop = cr.nn.Dropout(0.5).eval()
+        >>> drop(cr.ones(3)).tolist()
+        [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Module):
+    """Zero whole channels of (N, C, H, W) with probability ``p`` while training, scaling the
+    others by 1/(1 − p); the identity after ``eval()``.
+
+    Example:
+        >>> Dropout2d(0.5)
+        Dropout2d(p=0.5, inplace=False)
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"

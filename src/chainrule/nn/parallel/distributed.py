@@ -11,7 +11,7 @@ import numpy as np
 from chainrule.autograd.grad_mode import is_grad_enabled
 from chainrule.distributed.process_group import group_or_world
 from chainrule.distributed.reducer import Reducer
-from chainrule.nn.module import Module
+from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from chainrule.autograd.custom import Function, FunctionCtx
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.nn.module import Module
-from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
-from chainrule.nn.normalization_functional import _affine, _ema
+from chainrule.nn.functional import _affine, _ema
+from chainrule.nn.modules.batchnorm import BatchNorm1d, BatchNorm2d, _BatchNorm
+from chainrule.nn.modules.module import Module
 from chainrule.tensor import Tensor
 
 

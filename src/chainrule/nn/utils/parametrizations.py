@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import xp
-from chainrule.nn.module import Module
+from chainrule.nn.modules.module import Module
 from chainrule.nn.utils.parametrize import (
     register_parametrization,
     type_before_parametrizations,

@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.nn.containers import ModuleDict, ModuleList
-from chainrule.nn.module import Module, Parameter
+from chainrule.nn.modules.container import ModuleDict, ModuleList
+from chainrule.nn.modules.module import Module, Parameter
 from chainrule.tensor import Tensor
 
 _cache: dict[tuple[int, str], Tensor] = {}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.nn.module import Module, Parameter
+from chainrule.nn.modules.module import Module, Parameter
 from chainrule.nn.utils.parametrizations import _axis, _norm_except_dim, _weight_norm
 from chainrule.tensor import Tensor
 

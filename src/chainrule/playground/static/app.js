@@ -7,11 +7,10 @@
 const FEATURES = ["x1", "x2", "x1^2", "x2^2", "x1x2", "sin_x1", "sin_x2"];
 const FEATURE_LABELS = { "x1": "X\u2081", "x2": "X\u2082", "x1^2": "X\u2081\u00b2", "x2^2": "X\u2082\u00b2",
   "x1x2": "X\u2081X\u2082", "sin_x1": "sin(X\u2081)", "sin_x2": "sin(X\u2082)" };
-const DATASETS = { classification: ["circle", "xor", "gauss", "spiral"], regression: ["plane", "multigauss"] };
 const NEG = [245, 147, 34], MID = [232, 234, 235], POS = [8, 119, 189];
 const $ = (id) => document.getElementById(id);
 
-const state = { config: null, data: null, frame: null, history: [], session: null, limits: {},
+const state = { config: null, choices: null, data: null, frame: null, history: [], session: null, limits: {},
   lastExport: null, lastGraph: null, errors: [], frames: 0, unconfirmed: 0, built: null };
 let ws = null;
 
@@ -110,6 +109,7 @@ const handlers = {
     showError(msg.message);
   },
   config(msg) {
+    offerChoices(msg.choices);
     state.unconfirmed = Math.max(0, state.unconfirmed - 1);
     if (state.unconfirmed > 0) return;  // a newer change is on its way; its echo comes later
     state.config = msg.config;
@@ -141,6 +141,15 @@ const handlers = {
 };
 
 // ---- controls -------------------------------------------------------------------------------
+function offerChoices(choices) {  // the library's registries, as the server sends them
+  state.choices = choices;
+  for (const id of ["optimizer", "activation"]) {
+    const sel = $(id);
+    if (sel.options.length) continue;
+    for (const [value, label] of choices[id]) sel.add(new Option(label, value));
+  }
+}
+
 function syncControls() {
   const c = state.config;
   for (const id of ["optimizer", "activation", "regularization", "problem"]) $(id).value = c[id];
@@ -207,7 +216,7 @@ function sketch(name, n = 120) {
 function drawDatasetThumbs(rebuild = false) {
   const box = $("datasets"), c = state.config;
   const custom = state.custom && state.custom.problem === c.problem;
-  const names = [...DATASETS[c.problem], ...(custom ? ["custom"] : [])];
+  const names = [...state.choices.dataset[c.problem], ...(custom ? ["custom"] : [])];
   if (rebuild || box.dataset.problem !== c.problem || box.children.length !== names.length) {
     box.innerHTML = ""; box.dataset.problem = c.problem;
     for (const name of names) {

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from chainrule.nn.activation import ReLU
-from chainrule.nn.conv import Conv2d
-from chainrule.nn.linear import Linear
-from chainrule.nn.module import Module
-from chainrule.nn.pooling import MaxPool2d
+from chainrule.nn.modules.activation import ReLU
+from chainrule.nn.modules.conv import Conv2d
+from chainrule.nn.modules.linear import Linear
+from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.pooling import MaxPool2d
 from chainrule.tensor import Tensor
 
 

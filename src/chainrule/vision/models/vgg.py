@@ -8,14 +8,14 @@ from typing import Any
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.nn import init
-from chainrule.nn.activation import ReLU
-from chainrule.nn.containers import Sequential
-from chainrule.nn.conv import Conv2d
-from chainrule.nn.dropout import Dropout
-from chainrule.nn.linear import Linear
-from chainrule.nn.module import Module
-from chainrule.nn.normalization import BatchNorm2d
-from chainrule.nn.pooling import AdaptiveAvgPool2d, MaxPool2d
+from chainrule.nn.modules.activation import ReLU
+from chainrule.nn.modules.batchnorm import BatchNorm2d
+from chainrule.nn.modules.container import Sequential
+from chainrule.nn.modules.conv import Conv2d
+from chainrule.nn.modules.dropout import Dropout
+from chainrule.nn.modules.linear import Linear
+from chainrule.nn.modules.module import Module
+from chainrule.nn.modules.pooling import AdaptiveAvgPool2d, MaxPool2d
 from chainrule.tensor import Tensor
 from chainrule.vision.models._weights import check_no_weights
 

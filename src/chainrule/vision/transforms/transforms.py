@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chainrule.data.transforms import Compose as _Compose
-from chainrule.nn.module import Module
+from chainrule.nn.modules.module import Module
 from chainrule.random import numpy_generator
 from chainrule.vision.transforms import functional as F
 from chainrule.vision.transforms.functional import InterpolationMode

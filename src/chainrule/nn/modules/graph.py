@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.nn.module import Module
+from chainrule.nn.modules.module import Module
 from chainrule.ops.movement import scatter_add
 from chainrule.tensor import Tensor
 
@@ -102,7 +102,7 @@ class GraphConv(Module):
     def __init__(self, in_features: int, out_features: int, aggr: str = "sum",
                  bias: bool = True) -> None:
         super().__init__()
-        from chainrule.nn.linear import Linear
+        from chainrule.nn.modules.linear import Linear
 
         if aggr not in ("sum", "mean", "max"):
             raise ValueError(f"aggr must be 'sum', 'mean' or 'max', got {aggr!r}")
