@@ -163,3 +163,34 @@ def test_tensors_pickle_and_deepcopy_as_leaves() -> None:
     assert z.grad_fn is None and not z.requires_grad and z.tolist() == [2.0, 2.0]
     i = pickle.loads(pickle.dumps(cr.arange(3)))
     assert i.dtype == cr.int64 and i.tolist() == [0, 1, 2]
+
+
+def test_whole_modules_saved_under_the_old_layout_still_load(tmp_path, monkeypatch) -> None:
+    """Files written before the layers moved to ``nn/modules/`` name ``chainrule.nn.linear``
+    and friends; they must keep loading."""
+    import sys
+    import types
+
+    from chainrule.vision.models.resnet import CifarResNet
+
+    old = {"chainrule.nn.linear": {"Linear": cr.nn.Linear},
+           "chainrule.nn.containers": {"Sequential": cr.nn.Sequential},
+           "chainrule.nn.activation": {"ReLU": cr.nn.ReLU}}
+    for name, classes in old.items():  # pickle records where each class says it lives
+        module = types.ModuleType(name)
+        for cls_name, cls in classes.items():
+            setattr(module, cls_name, cls)
+            monkeypatch.setattr(cls, "__module__", name)
+        monkeypatch.setitem(sys.modules, name, module)
+    net = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.ReLU())
+    cr.save(net, tmp_path / "old.pt")
+    monkeypatch.undo()
+    assert "chainrule.nn.linear" not in sys.modules
+
+    back = cr.load(tmp_path / "old.pt", weights_only=False)
+    assert type(back[0]) is cr.nn.Linear and type(back) is cr.nn.Sequential
+    x = cr.randn(2, 3)
+    np.testing.assert_array_equal(back(x).array, net(x).array)
+    from chainrule.serialization import _Unpickler
+
+    assert _Unpickler.find_class(None, "chainrule.nn.resnet", "ResNet") is CifarResNet

@@ -326,7 +326,35 @@ def _unpickle(data: bytes, pickle_module: Any, weights_only: bool | None,
             return WeightsUnpickler(io.BytesIO(data), **load_args).load()
         except pickle.UnpicklingError as e:
             raise weights_only_error(str(e)) from None
-    return (pickle_module or pickle).loads(data, **load_args)
+    if pickle_module is not None:
+        return pickle_module.loads(data, **load_args)
+    return _Unpickler(io.BytesIO(data), **load_args).load()
+
+
+# Modules whose classes moved when the package was laid out by concept; whole objects saved
+# before name them there. Each maps to the namespace that exports those classes now.
+_MOVED = {
+    **{f"chainrule.nn.{m}": "chainrule.nn" for m in (
+        "activation", "attention", "containers", "conv", "dropout", "dropout2d",
+        "embedding_bag", "flatten", "graph", "linear", "loss", "module", "normalization",
+        "padding", "pooling", "rnn", "rnn_packed", "sparse", "transformer", "upsampling")},
+    "chainrule.nn.resnet": "chainrule.vision.models.resnet",
+    "chainrule.optim._cyclic_lr": "chainrule.optim.lr_scheduler",
+    "chainrule.optim._warm_restarts": "chainrule.optim.lr_scheduler",
+    "chainrule.keras.recurrent": "chainrule.keras.layers",
+    "chainrule.keras.functional": "chainrule.keras.models",
+}
+_RENAMED = {("chainrule.nn.resnet", "ResNet"): "CifarResNet"}
+
+
+class _Unpickler(pickle.Unpickler):
+    """``pickle``'s unpickler that also finds classes under the module they were saved from."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in _MOVED:
+            name = _RENAMED.get((module, name), name)
+            module = _MOVED[module]
+        return super().find_class(module, name)
 
 
 def _check_map_location(map_location: Any) -> None:
