@@ -13,6 +13,7 @@ from typing import Any
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import default_float, xp
 from chainrule.nn.module import Module, Parameter
+from chainrule.ops.attention import scaled_dot_product_attention as fused_attention
 from chainrule.ops.elementwise import where
 from chainrule.ops.fused import softmax
 from chainrule.ops.linalg import linear
@@ -66,15 +67,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise ValueError("scaled_dot_product_attention: attn_mask and is_causal cannot both "
                          "be set")
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    mask = None if attn_mask is None else _additive(attn_mask, query.dtype, False, "attn_mask")
+    if dropout_p == 0.0:
+        return fused_attention(query, key, value, mask, s, is_causal)
     scores = (query * s) @ key.mT
     if is_causal:
-        attn_mask = Tensor._wrap(xp.tril(xp.ones((L, S), bool)))
-    if attn_mask is not None:
-        scores = scores + _additive(attn_mask, scores.dtype, False, "attn_mask")
-    weights = softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = _dropout(weights, dropout_p, True)
-    return weights @ value
+        mask = Tensor._wrap(xp.where(xp.tri(L, S, dtype=bool), 0.0, -xp.inf)
+                            .astype(scores.dtype))
+    if mask is not None:
+        scores = scores + mask
+    return _dropout(softmax(scores, -1), dropout_p, True) @ value
 
 
 class MultiheadAttention(Module):
@@ -202,10 +204,10 @@ class MultiheadAttention(Module):
         q = q.reshape(*q.shape[:2], h, hd).permute(*perm)
         k = k.reshape(*k.shape[:2], h, hd).permute(*perm)
         v = v.reshape(*v.shape[:2], h, hd).permute(*perm)
-        scores = (q * (1.0 / math.sqrt(hd))) @ k.mT  # (N, h, L, S)
+        dtype = q.dtype
         mask = None
         if attn_mask is not None:
-            mask = _additive(attn_mask, scores.dtype, True, "attn_mask")
+            mask = _additive(attn_mask, dtype, True, "attn_mask")
             if mask.ndim == 3:
                 if mask.shape != (N * h, L, S):
                     raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(mask.shape)}, "
@@ -218,15 +220,19 @@ class MultiheadAttention(Module):
             if tuple(key_padding_mask.shape) != (N, S):
                 raise RuntimeError(f"expecting key_padding_mask shape of {(N, S)}, but got "
                                    f"{tuple(key_padding_mask.shape)}")
-            kpm = _additive(key_padding_mask, scores.dtype, True,
+            kpm = _additive(key_padding_mask, dtype, True,
                             "key_padding_mask").reshape(N, 1, 1, S)
             mask = kpm if mask is None else mask + kpm
-        if mask is not None:
-            scores = scores + mask
-        weights = softmax(scores, -1)
-        if self.dropout > 0.0:
-            weights = _dropout(weights, self.dropout, self.training)
-        out = weights @ v  # (N, h, L, hd)
+        if not need_weights and (self.dropout == 0.0 or not self.training):
+            out = fused_attention(q, k, v, mask, 1.0 / math.sqrt(hd), False)  # (N, h, L, hd)
+        else:
+            scores = (q * (1.0 / math.sqrt(hd))) @ k.mT  # (N, h, L, S)
+            if mask is not None:
+                scores = scores + mask
+            weights = softmax(scores, -1)
+            if self.dropout > 0.0:
+                weights = _dropout(weights, self.dropout, self.training)
+            out = weights @ v  # (N, h, L, hd)
         out = out.permute(0, 2, 1, 3) if bf else out.permute(2, 0, 1, 3)
         out = self.out_proj(out.reshape(*out.shape[:2], self.embed_dim))
         if not batched:

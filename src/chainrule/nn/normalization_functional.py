@@ -1,8 +1,9 @@
 """Normalisation functions, the functional forms of ``nn.normalization``'s layers
 (re-exported by ``chainrule.nn.functional``): layer, RMS, batch, group and instance norm.
 
-All are composites of primitives (mean, rsqrt, reshape, arithmetic), so their gradients come
-from autograd; running statistics are buffers updated in place, outside the graph.
+Layer norm is the fused primitive of ``ops.normalization``; the others are composites of
+primitives (mean, rsqrt, reshape, arithmetic), so their gradients come from autograd; running
+statistics are buffers updated in place, outside the graph.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import xp
+from chainrule.ops.normalization import layer_norm as fused_layer_norm
 from chainrule.tensor import Tensor
 
 
@@ -27,13 +29,8 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                eps: float = 1e-5) -> Tensor:
     """(x − mean) / √(var + eps) · weight + bias over the trailing ``normalized_shape`` dims
     (biased variance)."""
-    axes = _norm_axes(input, normalized_shape, "layer_norm")
-    centered = input - input.mean(axes, keepdim=True)
-    var = (centered * centered).mean(axes, keepdim=True)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    return out if bias is None else out + bias
+    ndim = len(_norm_axes(input, normalized_shape, "layer_norm"))
+    return fused_layer_norm(input, ndim, weight, bias, eps)
 
 
 def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,

@@ -33,12 +33,22 @@ def erf(x: Array) -> Array:
     Abramowitz & Stegun 7.1.26 in their own precision (absolute error < 5e-7, a few float32
     ulps near ±1, at a third of the cost: GELU calls it on every activation).
     """
-    if x.dtype != xp.float64:
-        a = xp.abs(x)
-        t = 1 / (1 + 0.3275911 * a)
-        poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (
-            -1.453152027 + t * 1.061405429))))
-        return (xp.sign(x) * (1 - poly * xp.exp(-a * a))).astype(x.dtype, copy=False)
+    if x.dtype != xp.float64:  # in place: a dozen passes over x, no temporaries
+        # (out= arrays: NumPy gives scalars for 0-d results, which in-place ufuncs cannot fill)
+        a = xp.abs(x, out=xp.empty_like(x))
+        t = xp.multiply(a, 0.3275911, out=xp.empty_like(x))
+        t += 1
+        xp.reciprocal(t, out=t)
+        poly = xp.multiply(t, 1.061405429, out=xp.empty_like(x))
+        for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+            poly += c
+            poly *= t
+        a *= a
+        xp.negative(a, out=a)
+        poly *= xp.exp(a, out=a)
+        xp.subtract(1, poly, out=poly)
+        poly *= xp.sign(x)
+        return poly.astype(x.dtype, copy=False)
     inner = xp.clip(x, -1.0, 1.0)
     z = inner * inner
     inner = inner * _horner(z, _T) / _horner(z, _U)
