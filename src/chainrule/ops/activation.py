@@ -112,7 +112,8 @@ class Gelu(_Unary):
     ∂/∂x = g·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)).
 
     NOTE: a primitive for speed: as a composite GELU was ~6 graph nodes and a backward that
-    recomputed erf; here the forward keeps Φ(x) (or ½(1 + t)) for the backward.
+    recomputed erf; here the forward keeps Φ(x) and e^(−x²/2) (or ½(1 + t)) for the
+    backward.
     """
 
     name = "gelu"
@@ -126,10 +127,10 @@ class Gelu(_Unary):
             cdf *= x
             cdf *= _SQRT_2_PI
             xp.tanh(cdf, out=cdf)
+            cdf += 1
+            cdf *= 0.5
         else:
-            cdf = special.erf(x * (1 / math.sqrt(2)))
-        cdf += 1
-        cdf *= 0.5
+            cdf, self.gauss = special.normal_cdf(x)  # gauss = e^(−x²/2), for the backward
         self.cdf = cdf
         return x * cdf
 
@@ -151,10 +152,7 @@ class Gelu(_Unary):
             d *= cdf
             d *= 1 - cdf  # ½(1 − t²) = 2·cdf·(1 − cdf)
             return d + cdf
-        d = xp.multiply(x, x, out=xp.empty_like(x))  # Φ(x) + x·φ(x)
-        d *= -0.5
-        xp.exp(d, out=d)
-        d *= x
+        d = xp.multiply(x, self.gauss, out=xp.empty_like(x))  # Φ(x) + x·φ(x)
         d *= 1 / math.sqrt(2 * math.pi)
         d += cdf
         return d
