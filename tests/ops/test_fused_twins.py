@@ -148,3 +148,22 @@ def test_attention_refuses_mismatched_shapes() -> None:
     q = cr.zeros(2, 3, 4)
     with pytest.raises(RuntimeError, match=r"scaled_dot_product_attention: .*\(2, 6, 3\)"):
         F.scaled_dot_product_attention(q, cr.zeros(2, 5, 4), cr.zeros(2, 6, 3))
+
+
+@pytest.mark.parametrize("dtype", [cr.bfloat16, cr.float16])
+def test_low_precision_inputs_take_the_twins(dtype: object) -> None:
+    """float16/bfloat16 (no einsum kernels) compute through the composites, in their dtype."""
+    x32 = cr.tensor(np.random.default_rng(4).standard_normal((2, 3, 4, 8)).astype(np.float32))
+    ref = F.gelu(F.layer_norm(F.scaled_dot_product_attention(x32, x32, x32, is_causal=True),
+                              (8,)))
+    x = x32.to(dtype).requires_grad_()
+    y = F.gelu(F.layer_norm(F.scaled_dot_product_attention(x, x, x, is_causal=True), (8,)))
+    y.float().sum().backward()
+    assert y.dtype == dtype and x.grad.dtype == dtype
+    np.testing.assert_allclose(y.float().array, ref.array, atol=0.1)
+
+
+def test_attention_under_autocast_runs_its_products_in_bfloat16() -> None:
+    x = cr.randn(2, 3, 4, 8)
+    with cr.autocast("cpu"):
+        assert F.scaled_dot_product_attention(x, x, x).dtype == cr.bfloat16

@@ -8,6 +8,7 @@ backward is four batched GEMMs and one in-place softmax-gradient pass.
 
 from __future__ import annotations
 
+from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.function import register
 from chainrule.backend import Array, matmul, xp
 from chainrule.ops.composite_twin import Fused
@@ -85,6 +86,10 @@ class ScaledDotProductAttention(Fused):
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
                                  scale: float, is_causal: bool) -> Tensor:
-    """The fused attention (see ``ScaledDotProductAttention``); ``mask`` is additive."""
+    """The fused attention (see ``ScaledDotProductAttention``); ``mask`` is additive. float16
+    and bfloat16 inputs, and any under autocast (whose matmuls run in the low precision), take
+    the composite twin: NumPy's einsum has no kernels for them."""
     args = (q, k, v) if mask is None else (q, k, v, mask)
+    if q.array.dtype not in (xp.float32, xp.float64) or autocast.dtype is not None:
+        return ScaledDotProductAttention.composite(*args, scale=scale, is_causal=is_causal)
     return ScaledDotProductAttention.apply(*args, scale=scale, is_causal=is_causal)
