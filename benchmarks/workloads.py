@@ -32,16 +32,17 @@ def _copy_weights(cr_model: Any, torch_model: Any) -> None:
 
 
 def _trainer(fw: str, model: Any, loss_fn: Callable[[Any], Any], inputs: tuple[Any, ...],
-             twin: Any = None) -> Callable[[], float]:
-    """A training step closure for ``model`` with Adam."""
+             optimizer: str = "Adam", **opt_kwargs: Any) -> Callable[[], float]:
+    """A training step closure for ``model`` with ``optimizer`` (Adam unless told)."""
+    opt_kwargs = {"lr": 1e-3, **opt_kwargs}
     if fw.startswith("chainrule"):
         import chainrule as cr
 
-        opt = cr.optim.Adam(model.parameters(), lr=1e-3)
+        opt = getattr(cr.optim, optimizer)(model.parameters(), **opt_kwargs)
     else:
         import torch
 
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=False)
+        opt = getattr(torch.optim, optimizer)(model.parameters(), foreach=False, **opt_kwargs)
 
     def train(*xs: Any) -> Any:
         opt.zero_grad()
@@ -174,6 +175,91 @@ def transformer(fw: str, batch: int = 16, seq: int = 64, d: int = 128) -> Worklo
     return Workload(_trainer(fw, model, lambda out: ce(out, y), (x,)), batch, flops)
 
 
+def gpt(fw: str, batch: int = 16, context: int = 128, d: int = 128, n_layer: int = 4,
+        n_head: int = 4, vocab: int = 65) -> Workload:
+    """A minGPT/nanoGPT-style decoder-only character model: token + position embeddings, pre-norm
+    blocks of causal self-attention and a GELU MLP (4d), a final LayerNorm and an output head
+    tied to the token embedding; next-token cross entropy, AdamW (weight decay 0.1)."""
+
+    def build(lib: Any) -> Any:
+        nn, F = lib.nn, lib.nn.functional
+
+        class Block(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
+                self.c_attn, self.c_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+                self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+
+            def forward(self, x: Any) -> Any:
+                B, T, _ = x.shape
+                q, k, v = self.c_attn(self.ln_1(x)).split(d, dim=2)
+                q, k, v = (t.reshape(B, T, n_head, d // n_head).transpose(1, 2)
+                           for t in (q, k, v))
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+                x = x + self.c_proj(y.transpose(1, 2).reshape(B, T, d))
+                return x + self.mlp(self.ln_2(x))
+
+        class GPT(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(context, d)
+                self.h = nn.ModuleList([Block() for _ in range(n_layer)])
+                self.ln_f = nn.LayerNorm(d)
+                self.lm_head = nn.Linear(d, vocab, bias=False)
+                self.lm_head.weight = self.wte.weight  # weight tying
+                for emb in (self.wte, self.wpe):  # GPT-2's initialisation of the embeddings
+                    lib.nn.init.normal_(emb.weight, 0.0, 0.02)
+
+            def forward(self, idx: Any) -> Any:
+                x = self.wte(idx) + self.wpe(lib.arange(idx.shape[1]))
+                for block in self.h:
+                    x = block(x)
+                return self.lm_head(self.ln_f(x))
+
+        return GPT()
+
+    lib, model = _model(fw, build)
+    idx, y = _data(((batch, context), f"int{vocab}"), ((batch, context), f"int{vocab}"))
+    idx, y = lib.from_numpy(idx), lib.from_numpy(y).reshape(-1)
+    ce = lib.nn.functional.cross_entropy
+    tokens = batch * context
+    flops = (6.0 * tokens * (n_layer * 12 * d * d + d * vocab)
+             + 12.0 * batch * context * context * d * n_layer)
+    return Workload(_trainer(fw, model, lambda out: ce(out.reshape(-1, vocab), y), (idx,),
+                             "AdamW", lr=3e-4, weight_decay=0.1), batch, flops)
+
+
+def char_lstm(fw: str, batch: int = 32, seq: int = 64, emb: int = 64, hidden: int = 256,
+              vocab: int = 65) -> Workload:
+    """A character-level LSTM language model: Embedding(65, 64) → LSTM(64, 256) → Linear(256,
+    65) at every position, next-character cross entropy, Adam."""
+
+    def build(lib: Any) -> Any:
+        nn = lib.nn
+
+        class CharLSTM(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = nn.Embedding(vocab, emb)
+                self.rnn = nn.LSTM(emb, hidden, batch_first=True)
+                self.head = nn.Linear(hidden, vocab)
+
+            def forward(self, idx: Any) -> Any:
+                out, _ = self.rnn(self.embed(idx))
+                return self.head(out)
+
+        return CharLSTM()
+
+    lib, model = _model(fw, build)
+    idx, y = _data(((batch, seq), f"int{vocab}"), ((batch, seq), f"int{vocab}"))
+    idx, y = lib.from_numpy(idx), lib.from_numpy(y).reshape(-1)
+    ce = lib.nn.functional.cross_entropy
+    flops = 6.0 * batch * seq * (4 * hidden * (emb + hidden) + hidden * vocab)
+    return Workload(_trainer(fw, model, lambda out: ce(out.reshape(-1, vocab), y), (idx,)),
+                    batch, flops)
+
+
 def overhead(fw: str, n_ops: int = 2000) -> Workload:
     """A chain of small elementwise ops on a 10-element tensor, forward + backward."""
     lib = importlib.import_module("torch" if fw == "torch" else "chainrule")
@@ -206,8 +292,10 @@ WORKLOADS: dict[str, Callable[[str], Workload]] = {
     "cnn": cnn,
     "lstm": lstm,
     "transformer": transformer,
+    "gpt": gpt,
+    "char-lstm": char_lstm,
 }
 
 TARGETS = {"overhead": 1 / 1.5, "mlp": 0.8, "large-mlp": 0.9, "cnn": 0.5, "lstm": 0.6,
-           "transformer": 0.6, "mnist-epoch": 0.5}
-"""chainrule throughput / PyTorch throughput that each workload must reach (issue #7)."""
+           "transformer": 0.6, "mnist-epoch": 0.5, "gpt": 1.0, "char-lstm": 0.8}
+"""chainrule throughput / PyTorch throughput that each workload must reach (issues #7, #17)."""

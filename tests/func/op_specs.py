@@ -138,6 +138,12 @@ SPECS: dict[str, Spec] = {
     "cast": _unary(_n, dtype=np.dtype(np.float64)),
     "clone": _unary(_n),
     "softmax": _unary(_n, dim=1),
+    "gelu": _unary(_n, approximate="none"),
+    "layer_norm": lambda rng: ([_n(rng, 3, 4), _n(rng, 4), _n(rng, 4)], {"ndim": 1, "eps": 1e-5},
+                               (0, 1, 2)),
+    "scaled_dot_product_attention": lambda rng: (
+        [_n(rng, 2, 3, 4), _n(rng, 2, 5, 4), _n(rng, 2, 5, 2), _n(rng, 3, 5)],
+        {"scale": 0.5, "is_causal": True}, (0, 1, 2, 3)),
     "log_softmax": _unary(_n, dim=0),
     "matmul": lambda rng: ([_n(rng, 2, 3, 4), _n(rng, 4, 5)], {}, (0, 1)),
     "linear": lambda rng: ([_n(rng, 3, 4), _n(rng, 5, 4), _n(rng, 5)], {}, (0, 1, 2)),

@@ -26,6 +26,16 @@ class SelfAttention(nn.Module):
         return self.attn(x, x, x)[0]
 
 
+class CausalAttention(nn.Module):
+    """F.scaled_dot_product_attention with is_causal and a float mask, then tanh GELU."""
+
+    def forward(self, x: cr.Tensor) -> cr.Tensor:
+        F = cr.nn.functional
+        mask = cr.tensor(np.linspace(-1, 1, 25, dtype=np.float32).reshape(5, 5))
+        y = F.scaled_dot_product_attention(x, x, x, is_causal=True)
+        return F.gelu(F.scaled_dot_product_attention(y, x, x, attn_mask=mask), approximate="tanh")
+
+
 class TinyCNN(nn.Module):
     """Python between the modules: a residual add, a view, a functional call."""
 
@@ -68,6 +78,7 @@ MODELS = {
     "lstm_bidirectional": (lambda: nn.LSTM(4, 6, bidirectional=True), _seq_major(5, 4), 1),
     "gru": (lambda: nn.GRU(4, 6), _seq_major(5, 4), 1),
     "multihead_attention": (SelfAttention, _floats(5, 8), 0),
+    "causal_sdpa_tanh_gelu": (CausalAttention, _floats(5, 8), 0),
     "transformer_encoder_layer": (lambda: nn.TransformerEncoderLayer(
         8, 2, 16, dropout=0.1, batch_first=True), _floats(5, 8), 0),
     "transformer_norm_first_gelu": (lambda: nn.TransformerEncoderLayer(

@@ -162,9 +162,9 @@ SPECS: list[Spec] = [
          lambda x: np_log_softmax(x, 0), id="log_softmax-large-logits"),
     # activations
     Spec("sigmoid", cr.silu, one(rand), lambda x: x * np_sigmoid(x), id="silu", gradgrad=True),
-    Spec("erf", cr.gelu, one(rand), lambda x: 0.5 * x * (1 + np_erf(x / math.sqrt(2))),
-         id="gelu"),
-    Spec("tanh", lambda x: cr.gelu(x, approximate="tanh"), one(rand), _gelu_tanh,
+    Spec("gelu", cr.gelu, one(rand), lambda x: 0.5 * x * (1 + np_erf(x / math.sqrt(2))),
+         id="gelu", gradgrad=True),
+    Spec("gelu", lambda x: cr.gelu(x, approximate="tanh"), one(rand), _gelu_tanh,
          id="gelu-tanh", gradgrad=True),
     Spec("softplus", cr.softplus, one(lambda r, s: rand(r, s) * 15), lambda x: np.logaddexp(0, x),
          id="softplus-default", fwd_atol=1e-8),

@@ -3,6 +3,7 @@ the traced op (its ``params``) and its input tensors, and returns the name of it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -98,6 +99,61 @@ def _reduce(op_type: str) -> Converter:
             return g.node(op_type, [g.value(xs[0]), g.ints(axes, "axes")], keepdims=keep)
         return g.node(op_type, [g.value(xs[0])], axes=list(axes), keepdims=keep)
     return convert
+
+
+def _scalar(g: GraphBuilder, x: Tensor, value: float, hint: str) -> str:
+    return g.constant(np.asarray(value, x.detach().numpy().dtype), hint)
+
+
+def _mean_last(g: GraphBuilder, x: str, ndim: int) -> str:
+    """ReduceMean over the last ``ndim`` axes, kept (axes an input from opset 18)."""
+    axes = list(range(-ndim, 0))
+    if g.opset >= 18:
+        return g.node("ReduceMean", [x, g.ints(axes, "axes")], keepdims=1)
+    return g.node("ReduceMean", [x], axes=axes, keepdims=1)
+
+
+@symbolic("gelu")
+def _gelu(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
+    x = g.value(xs[0])
+    if op.approximate == "tanh":  # ½x(1 + tanh(√(2/π)(x + 0.044715x³)))
+        cube = g.node("Mul", [x, g.node("Mul", [x, x])])
+        inner = g.node("Add", [x, g.node("Mul", [cube, _scalar(g, xs[0], 0.044715, "c")])])
+        t = g.node("Tanh", [g.node("Mul", [inner, _scalar(g, xs[0], math.sqrt(2 / math.pi),
+                                                                   "c")])])
+    else:  # ½x(1 + erf(x/√2))
+        t = g.node("Erf", [g.node("Div", [x, _scalar(g, xs[0], math.sqrt(2), "sqrt2")])])
+    half_x = g.node("Mul", [x, _scalar(g, xs[0], 0.5, "half")])
+    return g.node("Mul", [half_x, g.node("Add", [t, _scalar(g, xs[0], 1.0, "one")])])
+
+
+@symbolic("layer_norm")
+def _layer_norm(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
+    x = g.value(xs[0])
+    centered = g.node("Sub", [x, _mean_last(g, x, op.ndim)])
+    var = _mean_last(g, g.node("Mul", [centered, centered]), op.ndim)
+    std = g.node("Sqrt", [g.node("Add", [var, _scalar(g, xs[0], op.eps, "eps")])])
+    y = g.node("Div", [centered, std])
+    if len(xs) == 3:
+        y = g.node("Add", [g.node("Mul", [y, g.value(xs[1])]), g.value(xs[2])])
+    return y
+
+
+@symbolic("scaled_dot_product_attention")
+def _attention(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
+    q, k, v = (g.value(x) for x in xs[:3])
+    perm = list(range(xs[1].ndim))
+    perm[-2:] = perm[-1], perm[-2]
+    scores = g.node("Mul", [g.node("MatMul", [q, g.node("Transpose", [k], perm=perm)]),
+                            _scalar(g, xs[0], op.scale, "scale")])
+    if len(xs) == 4:
+        scores = g.node("Add", [scores, g.value(xs[3])])
+    if op.is_causal:
+        L, S = xs[0].shape[-2], xs[1].shape[-2]
+        blocked = np.where(np.tri(L, S, dtype=bool), 0.0, -np.inf)
+        scores = g.node("Add", [scores, g.constant(
+            blocked.astype(xs[0].detach().numpy().dtype), "causal_mask")])
+    return g.node("MatMul", [g.node("Softmax", [scores], axis=-1), v])
 
 
 SYMBOLICS["sum"] = _reduce("ReduceSum")

