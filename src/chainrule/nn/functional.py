@@ -23,11 +23,13 @@ from chainrule.backend import Array, is_floating, xp
 from chainrule.ops import activation as _A
 from chainrule.ops.activation import floating_input, numeric_input, sigmoid, softplus
 from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from chainrule.ops.attention import scaled_dot_product_attention as fused_attention
 from chainrule.ops.elementwise import clamp, minimum, where
 from chainrule.ops.fused import softmax
 from chainrule.ops.linalg import einsum
 from chainrule.ops.loss import BinaryCrossEntropy, cross_entropy_logits
 from chainrule.ops.movement import OneHot, cat
+from chainrule.ops.normalization import layer_norm as fused_layer_norm
 from chainrule.ops.table import FUNCTIONAL as _FUNCTIONAL
 from chainrule.ops.unary import tanh
 from chainrule.random import Generator
@@ -277,13 +279,8 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                eps: float = 1e-5) -> Tensor:
     """(x − mean) / √(var + eps) · weight + bias over the trailing ``normalized_shape`` dims
     (biased variance)."""
-    axes = _norm_axes(input, normalized_shape, "layer_norm")
-    centered = input - input.mean(axes, keepdim=True)
-    var = (centered * centered).mean(axes, keepdim=True)
-    out = centered * (var + eps).rsqrt()
-    if weight is not None:
-        out = out * weight
-    return out if bias is None else out + bias
+    ndim = len(_norm_axes(input, normalized_shape, "layer_norm"))
+    return fused_layer_norm(input, ndim, weight, bias, eps)
 
 
 def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,
@@ -455,15 +452,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise ValueError("scaled_dot_product_attention: attn_mask and is_causal cannot both "
                          "be set")
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    mask = None if attn_mask is None else _additive(attn_mask, query.dtype, False, "attn_mask")
+    if dropout_p == 0.0:
+        return fused_attention(query, key, value, mask, s, is_causal)
     scores = (query * s) @ key.mT
     if is_causal:
-        attn_mask = Tensor._wrap(xp.tril(xp.ones((L, S), bool)))
-    if attn_mask is not None:
-        scores = scores + _additive(attn_mask, scores.dtype, False, "attn_mask")
-    weights = softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = dropout(weights, dropout_p, True)
-    return weights @ value
+        mask = Tensor._wrap(xp.where(xp.tri(L, S, dtype=bool), 0.0, -xp.inf)
+                            .astype(scores.dtype))
+    if mask is not None:
+        scores = scores + mask
+    return dropout(softmax(scores, -1), dropout_p, True) @ value
 
 
 # ---- channel dropout, bags of embeddings --------------------------------------------------------

@@ -16,6 +16,7 @@ from chainrule.nn import functional as F
 from chainrule.nn import init as _init
 from chainrule.nn.modules.linear import Identity
 from chainrule.nn.modules.module import Module, Parameter
+from chainrule.ops.attention import scaled_dot_product_attention as fused_attention
 from chainrule.ops.fused import softmax
 from chainrule.ops.linalg import linear
 from chainrule.tensor import Tensor
@@ -469,10 +470,10 @@ class MultiheadAttention(Module):
         q = q.reshape(*q.shape[:2], h, hd).permute(*perm)
         k = k.reshape(*k.shape[:2], h, hd).permute(*perm)
         v = v.reshape(*v.shape[:2], h, hd).permute(*perm)
-        scores = (q * (1.0 / math.sqrt(hd))) @ k.mT  # (N, h, L, S)
+        dtype = q.dtype
         mask = None
         if attn_mask is not None:
-            mask = F._additive(attn_mask, scores.dtype, True, "attn_mask")
+            mask = F._additive(attn_mask, dtype, True, "attn_mask")
             if mask.ndim == 3:
                 if mask.shape != (N * h, L, S):
                     raise RuntimeError(f"The shape of the 3D attn_mask is {tuple(mask.shape)}, "
@@ -485,15 +486,19 @@ class MultiheadAttention(Module):
             if tuple(key_padding_mask.shape) != (N, S):
                 raise RuntimeError(f"expecting key_padding_mask shape of {(N, S)}, but got "
                                    f"{tuple(key_padding_mask.shape)}")
-            kpm = F._additive(key_padding_mask, scores.dtype, True,
-                            "key_padding_mask").reshape(N, 1, 1, S)
+            kpm = F._additive(key_padding_mask, dtype, True,
+                              "key_padding_mask").reshape(N, 1, 1, S)
             mask = kpm if mask is None else mask + kpm
-        if mask is not None:
-            scores = scores + mask
-        weights = softmax(scores, -1)
-        if self.dropout > 0.0:
-            weights = F.dropout(weights, self.dropout, self.training)
-        out = weights @ v  # (N, h, L, hd)
+        if not need_weights and (self.dropout == 0.0 or not self.training):
+            out = fused_attention(q, k, v, mask, 1.0 / math.sqrt(hd), False)  # (N, h, L, hd)
+        else:
+            scores = (q * (1.0 / math.sqrt(hd))) @ k.mT  # (N, h, L, S)
+            if mask is not None:
+                scores = scores + mask
+            weights = softmax(scores, -1)
+            if self.dropout > 0.0:
+                weights = F.dropout(weights, self.dropout, self.training)
+            out = weights @ v  # (N, h, L, hd)
         out = out.permute(0, 2, 1, 3) if bf else out.permute(2, 0, 1, 3)
         out = self.out_proj(out.reshape(*out.shape[:2], self.embed_dim))
         if not batched:
