@@ -10,9 +10,11 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
   throughput(2) / (2 × throughput(1));
 * the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls),
   timed in blocks alternating with the plain model's in one process;
-* all-reduce bandwidth at 2 ranks on the same buffer sizes: raw ``mpi4py`` ``Allreduce``, the
-  path DDP's buckets take (``Allreduce`` on the communication thread) and ``dist.all_reduce``
-  (which also checks the ranks' shapes), plus the small-message latency — the inputs of the
+* all-reduce time at 2 ranks on the same buffer sizes, the paths timed in alternation: raw
+  ``mpi4py`` ``Allreduce``; a DDP bucket's all-reduce as the reducer starts it (on the
+  communication thread) and waits for it; the whole reducer path of a one-bucket parameter
+  (gradient copied into the bucket, all-reduced, averaged back into ``.grad``, as backward
+  runs it); and ``dist.all_reduce`` (which also checks the ranks' shapes) — the inputs of the
   efficiency model in ``docs/distributed.md``.
 
 Results on a machine shared with other work are noisy; compare figures from one run.
@@ -116,36 +118,52 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
 
 
 def bandwidth(mode: str) -> dict[str, Any]:
-    """Seconds per all-reduce of float32 buffers, by size, for the three paths."""
+    """Seconds per all-reduce of float32 buffers, by size, for the four paths, timed in
+    alternation (every repetition runs each path once, so all see the same machine state)."""
     import chainrule as cr
     import chainrule.distributed as dist
+    from chainrule.autograd import post_accumulate
     from chainrule.distributed import process_group
+    from chainrule.distributed.reducer import Reducer
 
     MPI = process_group.mpi()
     world = process_group._world
     comm = world.comm.Dup()  # raw mpi4py calls from this thread, on a communicator of their own
     sizes = [2**k for k in ((4, 12, 18, 22) if mode == "quick" else (4, 10, 14, 18, 20, 22, 24))]
-    reps = 5 if mode == "quick" else 20
+    reps = 9 if mode == "quick" else 31
     result: dict[str, Any] = {}
     for n in sizes:
         buf = np.ones(n // 4, dtype=np.float32)
-        t = cr.from_numpy(buf)
-        paths = {
-            "mpi4py": lambda buf=buf: comm.Allreduce(MPI.IN_PLACE, buf),
-            "ddp-bucket": lambda buf=buf: world.run(
-                lambda c: c.Allreduce(MPI.IN_PLACE, buf), "bandwidth"),
-            "dist.all_reduce": lambda t=t: dist.all_reduce(t)}
-        row = {}
-        for path, fn in paths.items():
+        t = cr.from_numpy(buf.copy())
+        # DDP's reducer over one parameter of n bytes (one bucket): what happens in backward
+        # once the gradient is complete, as the autograd engine fires it.
+        p = cr.nn.Parameter(cr.from_numpy(np.zeros(n // 4, dtype=np.float32)))
+        p.grad = cr.from_numpy(np.ones(n // 4, dtype=np.float32))
+        reducer = Reducer(world, [p], ["bucket"])
+        bucket = reducer.buckets[0]
+
+        def whole(p: Any = p, reducer: Reducer = reducer) -> None:
+            reducer.prepare()
+            post_accumulate.fire({id(p): 1}, p)
+
+        def launched(reducer: Reducer = reducer, bucket: Any = bucket) -> None:
+            reducer.launch(bucket)
+            world.wait(bucket.request, "bandwidth")
+
+        paths = {"mpi4py": lambda buf=buf: comm.Allreduce(MPI.IN_PLACE, buf),
+                 "ddp-bucket": launched, "ddp-bucket+copies": whole,
+                 "dist.all_reduce": lambda t=t: dist.all_reduce(t)}
+        times: dict[str, list[float]] = {k: [] for k in paths}
+        for fn in paths.values():
             fn()
-            times = []
-            for _ in range(reps):
+        for _ in range(reps):
+            for path, fn in paths.items():
                 comm.Barrier()
                 start = time.perf_counter()
                 fn()
-                times.append(time.perf_counter() - start)
-            row[path] = float(np.median(times))
-        result[str(n)] = row
+                times[path].append(time.perf_counter() - start)
+        result[str(n)] = {k: float(np.median(v)) for k, v in times.items()}
+        reducer.remove()
     return result
 
 
@@ -201,12 +219,14 @@ def report(res: dict[str, Any]) -> None:
             plain, d1, d2 = one[f"{name}/plain"], one[f"{name}/ddp"], two[f"{name}/ddp"]
             print(f"{name:<11}{fw:<11}{plain:>10.1f}{d1:>10.1f}{d2:>10.1f}"
                   f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}")
-    print("\nall-reduce at 2 ranks: median seconds (and GB/s of buffer) per call")
-    print(f"{'bytes':>10}" + "".join(f"{p:>26}" for p in ("mpi4py", "ddp-bucket",
-                                                           "dist.all_reduce")))
+    paths = ("mpi4py", "ddp-bucket", "ddp-bucket+copies", "dist.all_reduce")
+    print("\nall-reduce at 2 ranks: median seconds per call (GB/s of buffer; ratio to mpi4py)")
+    print(f"{'bytes':>10}{'mpi4py':>22}" + "".join(f"{p:>30}" for p in paths[1:]))
     for n, row in res["chainrule"]["2"]["allreduce"].items():
-        print(f"{int(n):>10}" + "".join(f"{row[p]:>14.2e} {int(n) / row[p] / 1e9:>7.2f} GB/s"
-                                        for p in ("mpi4py", "ddp-bucket", "dist.all_reduce")))
+        raw = row["mpi4py"]
+        print(f"{int(n):>10}{raw:>12.2e} {int(n) / raw / 1e9:>5.2f} GB/s" + "".join(
+            f"{row[p]:>14.2e} {int(n) / row[p] / 1e9:>5.2f} GB/s {raw / row[p]:>4.2f}"
+            for p in paths[1:]))
 
 
 def main() -> None:
