@@ -7,7 +7,9 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 * throughput (samples/s over all ranks) of large-mlp and the worksheet ConvNet at 1 and 2 ranks
   with a fixed per-rank batch (weak scaling), for chainrule (DDP over MPI) and PyTorch (DDP over
   gloo, started by the same ``mpirun``), and the scaling efficiency
-  throughput(2) / (2 × throughput(1));
+  throughput(2) / (2 × throughput(1)); next to it the machine's ceiling: the same two ranks
+  each training the plain model alone (no communication), timed in blocks alternating with
+  DDP's — what sharing the cores, caches and memory bus costs before any communication;
 * the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls),
   timed in blocks alternating with the plain model's in one process;
 * all-reduce time at 2 ranks on the same buffer sizes, the paths timed in alternation: raw
@@ -104,10 +106,8 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
     rank, size = dist.get_rank(), dist.get_world_size()
     out: dict[str, Any] = {}
     for name, b in SIZES.items():
-        steps = {}
-        if size == 1:
-            cr.manual_seed(0)
-            steps["plain"] = trainer(cr, build(cr, name), name, b[mode], rank)
+        cr.manual_seed(0)  # plain: each rank trains alone (at 2 ranks, the machine's ceiling)
+        steps = {"plain": trainer(cr, build(cr, name), name, b[mode], rank)}
         cr.manual_seed(0)
         steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
         for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
@@ -177,10 +177,8 @@ def torch_worker(mode: str) -> dict[str, Any]:
     tdist.init_process_group("gloo", rank=rank, world_size=size)
     out: dict[str, Any] = {}
     for name, b in SIZES.items():
-        steps = {}
-        if size == 1:
-            torch.manual_seed(0)
-            steps["plain"] = trainer(torch, build(torch, name), name, b[mode], rank)
+        torch.manual_seed(0)
+        steps = {"plain": trainer(torch, build(torch, name), name, b[mode], rank)}
         torch.manual_seed(0)
         ddp = torch.nn.parallel.DistributedDataParallel(build(torch, name))
         steps["ddp"] = trainer(torch, ddp, name, b[mode], rank)
@@ -211,14 +209,17 @@ def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
 def report(res: dict[str, Any]) -> None:
     print(f"\nthroughput, samples/s over all ranks (per-rank batch: "
           f"{ {k: v[res['mode']] for k, v in SIZES.items()} }, one BLAS thread per rank)")
-    print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'DDP 2':>10}"
-          f"{'DDP-1 cost':>12}{'efficiency':>12}")
+    print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'plain 2':>10}"
+          f"{'DDP 2':>10}{'DDP-1 cost':>12}{'efficiency':>12}{'ceiling':>9}")
     for name in SIZES:
         for fw in ("chainrule", "torch"):
             one, two = res[fw]["1"], res[fw]["2"]
             plain, d1, d2 = one[f"{name}/plain"], one[f"{name}/ddp"], two[f"{name}/ddp"]
-            print(f"{name:<11}{fw:<11}{plain:>10.1f}{d1:>10.1f}{d2:>10.1f}"
-                  f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}")
+            alone = two[f"{name}/plain"]
+            print(f"{name:<11}{fw:<11}{plain:>10.1f}{d1:>10.1f}{alone:>10.1f}{d2:>10.1f}"
+                  f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}"
+                  f"{alone / (2 * plain):>9.2f}")
+    print("(ceiling: two ranks each training alone, no communication, over 2 x plain 1)")
     paths = ("mpi4py", "ddp-bucket", "ddp-bucket+copies", "dist.all_reduce")
     print("\nall-reduce at 2 ranks: median seconds per call (GB/s of buffer; ratio to mpi4py)")
     print(f"{'bytes':>10}{'mpi4py':>22}" + "".join(f"{p:>30}" for p in paths[1:]))

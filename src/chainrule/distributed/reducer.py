@@ -83,13 +83,17 @@ class Reducer:
         params: the parameters (requiring grad), in the same order on every rank.
         names: their names, for error messages.
         bucket_cap_mb: the bucket size cap in megabytes.
+        gradient_as_bucket_view: leave each averaged ``.grad`` as a view of its bucket, so
+            that it is neither copied out after the all-reduce nor (when it is still that
+            view, e.g. after ``zero_grad(set_to_none=False)``) copied in before it.
     """
 
     def __init__(self, world: _Group, params: Sequence[Tensor], names: Sequence[str],
-                 bucket_cap_mb: float = 25.0) -> None:
+                 bucket_cap_mb: float = 25.0, gradient_as_bucket_view: bool = False) -> None:
         if bucket_cap_mb <= 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
         self.world, self.params, self.names = world, list(params), list(names)
+        self.as_view = gradient_as_bucket_view
         self.buckets = [_Bucket(index, self.params)
                         for index in build_buckets(self.params, bucket_cap_mb)]
         self.where = {i: (b, k) for b, bucket in enumerate(self.buckets)
@@ -160,7 +164,7 @@ class Reducer:
         grad = self.params[i].grad
         if grad is None:
             bucket.views[k].fill(0)
-        else:
+        elif grad.array is not bucket.views[k]:
             np.copyto(bucket.views[k], grad.array)
         bucket.pending -= 1
         while (self.next_bucket < len(self.buckets)
@@ -188,11 +192,16 @@ class Reducer:
             if bucket.request is not None:
                 self.world.wait(bucket.request, what)
                 bucket.request = None
+            if self.as_view and self.world.size > 1:
+                np.multiply(bucket.flat, scale, out=bucket.flat)
             for i, total in zip(bucket.index, bucket.views):
                 if globally_used is not None and not globally_used[i]:
                     continue
                 p = self.params[i]
-                if p.grad is None:
+                if self.as_view:
+                    if p.grad is None or p.grad.array is not total:
+                        p.grad = Tensor._wrap(total)
+                elif p.grad is None:
                     p.grad = Tensor._wrap(total * scale)
                 else:
                     np.multiply(total, scale, out=p.grad.array)
