@@ -12,11 +12,13 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
   DDP's — what sharing the cores, caches and memory bus costs before any communication;
 * the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls),
   timed in blocks alternating with the plain model's in one process;
-* all-reduce time at 2 ranks on the same buffer sizes, the paths timed in alternation: raw
-  ``mpi4py`` ``Allreduce``; a DDP bucket's all-reduce as the reducer starts it (on the
-  communication thread) and waits for it; the whole reducer path of a one-bucket parameter
-  (gradient copied into the bucket, all-reduced, averaged back into ``.grad``, as backward
-  runs it); and ``dist.all_reduce`` (which also checks the ranks' shapes) — the inputs of the
+* all-reduce time at 2 ranks on the same buffer sizes, each measured over a run of all-reduces
+  issued back to back and waited for at the end, as backward issues a model's buckets, the
+  paths timed in alternation: raw ``mpi4py`` ``Allreduce``; DDP's buckets all-reduced as the
+  reducer starts them (on the communication thread) and waits for them; the whole reducer path
+  of one-bucket parameters (each gradient copied into its bucket, all-reduced, averaged back
+  into ``.grad``, hooks fired as the autograd engine fires them); and ``dist.all_reduce``
+  (synchronous, and it also checks the ranks' shapes) — the inputs of the
   efficiency model in ``docs/distributed.md``.
 
 Results on a machine shared with other work are noisy; compare figures from one run.
@@ -118,8 +120,10 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
 
 
 def bandwidth(mode: str) -> dict[str, Any]:
-    """Seconds per all-reduce of float32 buffers, by size, for the four paths, timed in
-    alternation (every repetition runs each path once, so all see the same machine state)."""
+    """Seconds per all-reduce of float32 buffers, by size, for the four paths. As in a
+    backward pass, each timed call is a run of k all-reduces (k = 8, fewer above 8 MB) issued
+    one after another and waited for at the end; the paths are timed in alternation (every
+    repetition runs each once, so all see the same machine state)."""
     import chainrule as cr
     import chainrule.distributed as dist
     from chainrule.autograd import post_accumulate
@@ -133,27 +137,40 @@ def bandwidth(mode: str) -> dict[str, Any]:
     reps = 9 if mode == "quick" else 31
     result: dict[str, Any] = {}
     for n in sizes:
-        buf = np.ones(n // 4, dtype=np.float32)
-        t = cr.from_numpy(buf.copy())
-        # DDP's reducer over one parameter of n bytes (one bucket): what happens in backward
-        # once the gradient is complete, as the autograd engine fires it.
-        p = cr.nn.Parameter(cr.from_numpy(np.zeros(n // 4, dtype=np.float32)))
-        p.grad = cr.from_numpy(np.ones(n // 4, dtype=np.float32))
-        reducer = Reducer(world, [p], ["bucket"])
-        bucket = reducer.buckets[0]
+        k = min(8, 2**26 // n)
+        bufs = [np.ones(n // 4, dtype=np.float32) for _ in range(k)]
+        tensors = [cr.from_numpy(b.copy()) for b in bufs]
+        # DDP's reducer over k parameters of n bytes, one bucket each (a tiny cap closes every
+        # bucket at its first parameter), driven as backward drives it: the autograd engine
+        # fires each parameter's hook when its gradient is complete, last parameter first.
+        params = [cr.nn.Parameter(cr.from_numpy(np.zeros(n // 4, dtype=np.float32)))
+                  for _ in range(k)]
+        for p in params:
+            p.grad = cr.from_numpy(np.ones(n // 4, dtype=np.float32))
+        reducer = Reducer(world, params, [str(i) for i in range(k)], bucket_cap_mb=1e-9)
 
-        def whole(p: Any = p, reducer: Reducer = reducer) -> None:
+        def whole(params: list[Any] = params, reducer: Reducer = reducer) -> None:
             reducer.prepare()
-            post_accumulate.fire({id(p): 1}, p)
+            for p in reversed(params):
+                post_accumulate.fire({id(p): 1}, p)
 
-        def launched(reducer: Reducer = reducer, bucket: Any = bucket) -> None:
-            reducer.launch(bucket)
-            world.wait(bucket.request, "bandwidth")
+        def launched(reducer: Reducer = reducer) -> None:
+            for bucket in reducer.buckets:
+                reducer.launch(bucket)
+            for bucket in reducer.buckets:
+                world.wait(bucket.request, "bandwidth")
 
-        paths = {"mpi4py": lambda buf=buf: comm.Allreduce(MPI.IN_PLACE, buf),
-                 "ddp-bucket": launched, "ddp-bucket+copies": whole,
-                 "dist.all_reduce": lambda t=t: dist.all_reduce(t)}
-        times: dict[str, list[float]] = {k: [] for k in paths}
+        def raw(bufs: list[np.ndarray] = bufs) -> None:
+            for b in bufs:
+                comm.Allreduce(MPI.IN_PLACE, b)
+
+        def checked(tensors: list[Any] = tensors) -> None:
+            for t in tensors:
+                dist.all_reduce(t)
+
+        paths = {"mpi4py": raw, "ddp-bucket": launched, "ddp-bucket+copies": whole,
+                 "dist.all_reduce": checked}
+        times: dict[str, list[float]] = {key: [] for key in paths}
         for fn in paths.values():
             fn()
         for _ in range(reps):
@@ -161,8 +178,8 @@ def bandwidth(mode: str) -> dict[str, Any]:
                 comm.Barrier()
                 start = time.perf_counter()
                 fn()
-                times[path].append(time.perf_counter() - start)
-        result[str(n)] = {k: float(np.median(v)) for k, v in times.items()}
+                times[path].append((time.perf_counter() - start) / k)
+        result[str(n)] = {key: float(np.median(v)) for key, v in times.items()}
         reducer.remove()
     return result
 
