@@ -2,8 +2,8 @@
 ``DistributedDataParallel`` and the distributed ``fit``).
 
 Parameters are grouped, in reverse registration order (roughly the order backward reaches
-them), into buckets of at most ``bucket_cap_mb`` megabytes of one dtype; the first bucket is
-capped at 1 MB too so that communication starts early, as in PyTorch. Each parameter has a
+them), into buckets of one dtype, each closed once it holds ``bucket_cap_mb`` megabytes (the
+first 1 MB, so that communication starts early), as in PyTorch. Each parameter has a
 post-accumulate-grad hook: when its gradient is complete it is copied into its bucket's flat
 buffer, and when a bucket is full its ``Allreduce`` is handed to the communication thread and
 runs while backward goes on.
