@@ -7,12 +7,18 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 * throughput (samples/s over all ranks) of large-mlp and the worksheet ConvNet at 1 and 2 ranks
   with a fixed per-rank batch (weak scaling), for chainrule (DDP over MPI) and PyTorch (DDP over
   gloo, started by the same ``mpirun``), and the scaling efficiency
-  throughput(2) / (2 × throughput(1));
+  throughput(2) / (2 × throughput(1)); next to it the machine's ceiling: the same two ranks
+  each training the plain model alone (no communication), timed in blocks alternating with
+  DDP's — what sharing the cores, caches and memory bus costs before any communication;
 * the cost of DDP at 1 rank over the plain model (the hooks, bucket copies and allreduce calls),
   timed in blocks alternating with the plain model's in one process;
-* all-reduce bandwidth at 2 ranks on the same buffer sizes: raw ``mpi4py`` ``Allreduce``, the
-  path DDP's buckets take (``Allreduce`` on the communication thread) and ``dist.all_reduce``
-  (which also checks the ranks' shapes), plus the small-message latency — the inputs of the
+* all-reduce time at 2 ranks on the same buffer sizes, each measured over a run of all-reduces
+  issued back to back and waited for at the end, as backward issues a model's buckets, the
+  paths timed in alternation: raw ``mpi4py`` ``Allreduce``; DDP's buckets all-reduced as the
+  reducer starts them (on the communication thread) and waits for them; the whole reducer path
+  of one-bucket parameters (each gradient copied into its bucket, all-reduced, averaged back
+  into ``.grad``, hooks fired as the autograd engine fires them); and ``dist.all_reduce``
+  (synchronous, and it also checks the ranks' shapes) — the inputs of the
   efficiency model in ``docs/distributed.md``.
 
 Results on a machine shared with other work are noisy; compare figures from one run.
@@ -102,10 +108,8 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
     rank, size = dist.get_rank(), dist.get_world_size()
     out: dict[str, Any] = {}
     for name, b in SIZES.items():
-        steps = {}
-        if size == 1:
-            cr.manual_seed(0)
-            steps["plain"] = trainer(cr, build(cr, name), name, b[mode], rank)
+        cr.manual_seed(0)  # plain: each rank trains alone (at 2 ranks, the machine's ceiling)
+        steps = {"plain": trainer(cr, build(cr, name), name, b[mode], rank)}
         cr.manual_seed(0)
         steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
         for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
@@ -116,36 +120,67 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
 
 
 def bandwidth(mode: str) -> dict[str, Any]:
-    """Seconds per all-reduce of float32 buffers, by size, for the three paths."""
+    """Seconds per all-reduce of float32 buffers, by size, for the four paths. As in a
+    backward pass, each timed call is a run of k all-reduces (k = 8, fewer above 8 MB) issued
+    one after another and waited for at the end; the paths are timed in alternation (every
+    repetition runs each once, so all see the same machine state)."""
     import chainrule as cr
     import chainrule.distributed as dist
+    from chainrule.autograd import post_accumulate
     from chainrule.distributed import process_group
+    from chainrule.distributed.reducer import Reducer
 
     MPI = process_group.mpi()
     world = process_group._world
     comm = world.comm.Dup()  # raw mpi4py calls from this thread, on a communicator of their own
     sizes = [2**k for k in ((4, 12, 18, 22) if mode == "quick" else (4, 10, 14, 18, 20, 22, 24))]
-    reps = 5 if mode == "quick" else 20
+    reps = 9 if mode == "quick" else 31
     result: dict[str, Any] = {}
     for n in sizes:
-        buf = np.ones(n // 4, dtype=np.float32)
-        t = cr.from_numpy(buf)
-        paths = {
-            "mpi4py": lambda buf=buf: comm.Allreduce(MPI.IN_PLACE, buf),
-            "ddp-bucket": lambda buf=buf: world.run(
-                lambda c: c.Allreduce(MPI.IN_PLACE, buf), "bandwidth"),
-            "dist.all_reduce": lambda t=t: dist.all_reduce(t)}
-        row = {}
-        for path, fn in paths.items():
+        k = min(8, 2**26 // n)
+        bufs = [np.ones(n // 4, dtype=np.float32) for _ in range(k)]
+        tensors = [cr.from_numpy(b.copy()) for b in bufs]
+        # DDP's reducer over k parameters of n bytes, one bucket each (a tiny cap closes every
+        # bucket at its first parameter), driven as backward drives it: the autograd engine
+        # fires each parameter's hook when its gradient is complete, last parameter first.
+        params = [cr.nn.Parameter(cr.from_numpy(np.zeros(n // 4, dtype=np.float32)))
+                  for _ in range(k)]
+        for p in params:
+            p.grad = cr.from_numpy(np.ones(n // 4, dtype=np.float32))
+        reducer = Reducer(world, params, [str(i) for i in range(k)], bucket_cap_mb=1e-9)
+
+        def whole(params: list[Any] = params, reducer: Reducer = reducer) -> None:
+            reducer.prepare()
+            for p in reversed(params):
+                post_accumulate.fire({id(p): 1}, p)
+
+        def launched(reducer: Reducer = reducer) -> None:
+            for bucket in reducer.buckets:
+                reducer.launch(bucket)
+            for bucket in reducer.buckets:
+                world.wait(bucket.request, "bandwidth")
+
+        def raw(bufs: list[np.ndarray] = bufs) -> None:
+            for b in bufs:
+                comm.Allreduce(MPI.IN_PLACE, b)
+
+        def checked(tensors: list[Any] = tensors) -> None:
+            for t in tensors:
+                dist.all_reduce(t)
+
+        paths = {"mpi4py": raw, "ddp-bucket": launched, "ddp-bucket+copies": whole,
+                 "dist.all_reduce": checked}
+        times: dict[str, list[float]] = {key: [] for key in paths}
+        for fn in paths.values():
             fn()
-            times = []
-            for _ in range(reps):
+        for _ in range(reps):
+            for path, fn in paths.items():
                 comm.Barrier()
                 start = time.perf_counter()
                 fn()
-                times.append(time.perf_counter() - start)
-            row[path] = float(np.median(times))
-        result[str(n)] = row
+                times[path].append((time.perf_counter() - start) / k)
+        result[str(n)] = {key: float(np.median(v)) for key, v in times.items()}
+        reducer.remove()
     return result
 
 
@@ -159,10 +194,8 @@ def torch_worker(mode: str) -> dict[str, Any]:
     tdist.init_process_group("gloo", rank=rank, world_size=size)
     out: dict[str, Any] = {}
     for name, b in SIZES.items():
-        steps = {}
-        if size == 1:
-            torch.manual_seed(0)
-            steps["plain"] = trainer(torch, build(torch, name), name, b[mode], rank)
+        torch.manual_seed(0)
+        steps = {"plain": trainer(torch, build(torch, name), name, b[mode], rank)}
         torch.manual_seed(0)
         ddp = torch.nn.parallel.DistributedDataParallel(build(torch, name))
         steps["ddp"] = trainer(torch, ddp, name, b[mode], rank)
@@ -193,20 +226,25 @@ def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
 def report(res: dict[str, Any]) -> None:
     print(f"\nthroughput, samples/s over all ranks (per-rank batch: "
           f"{ {k: v[res['mode']] for k, v in SIZES.items()} }, one BLAS thread per rank)")
-    print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'DDP 2':>10}"
-          f"{'DDP-1 cost':>12}{'efficiency':>12}")
+    print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'plain 2':>10}"
+          f"{'DDP 2':>10}{'DDP-1 cost':>12}{'efficiency':>12}{'ceiling':>9}")
     for name in SIZES:
         for fw in ("chainrule", "torch"):
             one, two = res[fw]["1"], res[fw]["2"]
             plain, d1, d2 = one[f"{name}/plain"], one[f"{name}/ddp"], two[f"{name}/ddp"]
-            print(f"{name:<11}{fw:<11}{plain:>10.1f}{d1:>10.1f}{d2:>10.1f}"
-                  f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}")
-    print("\nall-reduce at 2 ranks: median seconds (and GB/s of buffer) per call")
-    print(f"{'bytes':>10}" + "".join(f"{p:>26}" for p in ("mpi4py", "ddp-bucket",
-                                                           "dist.all_reduce")))
+            alone = two[f"{name}/plain"]
+            print(f"{name:<11}{fw:<11}{plain:>10.1f}{d1:>10.1f}{alone:>10.1f}{d2:>10.1f}"
+                  f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}"
+                  f"{alone / (2 * plain):>9.2f}")
+    print("(ceiling: two ranks each training alone, no communication, over 2 x plain 1)")
+    paths = ("mpi4py", "ddp-bucket", "ddp-bucket+copies", "dist.all_reduce")
+    print("\nall-reduce at 2 ranks: median seconds per call (GB/s of buffer; ratio to mpi4py)")
+    print(f"{'bytes':>10}{'mpi4py':>22}" + "".join(f"{p:>30}" for p in paths[1:]))
     for n, row in res["chainrule"]["2"]["allreduce"].items():
-        print(f"{int(n):>10}" + "".join(f"{row[p]:>14.2e} {int(n) / row[p] / 1e9:>7.2f} GB/s"
-                                        for p in ("mpi4py", "ddp-bucket", "dist.all_reduce")))
+        raw = row["mpi4py"]
+        print(f"{int(n):>10}{raw:>12.2e} {int(n) / raw / 1e9:>5.2f} GB/s" + "".join(
+            f"{row[p]:>14.2e} {int(n) / row[p] / 1e9:>5.2f} GB/s {raw / row[p]:>4.2f}"
+            for p in paths[1:]))
 
 
 def main() -> None:

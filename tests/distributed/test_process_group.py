@@ -37,10 +37,10 @@ def test_only_the_mpi_backend():
         dist.init_process_group("mpi", init_method="tcp://10.0.0.1:23456")
 
 
-def run_singleton(**variables: str) -> subprocess.CompletedProcess[str]:
+def run_singleton(code: str = "print(d.get_rank(), d.get_world_size())",
+                  **variables: str) -> subprocess.CompletedProcess[str]:
     pytest.importorskip("mpi4py")
-    code = ("import chainrule.distributed as d; d.init_process_group(); "
-            "print(d.get_rank(), d.get_world_size())")
+    code = "import os, chainrule.distributed as d; d.init_process_group(); " + code
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"),
                OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", **variables)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
@@ -56,3 +56,12 @@ def test_torchrun_variables_must_agree_with_mpi():
     assert "chainrule run -n N script.py" in bad.stderr
     outside = run_singleton(RANK="2", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
     assert outside.returncode != 0 and "RANK=2 is not in [0, WORLD_SIZE=2)" in outside.stderr
+
+
+def test_mpi_yields_the_core_while_waiting_unless_told_otherwise(monkeypatch):
+    code = "print(os.environ['OMPI_MCA_mpi_yield_when_idle'])"
+    monkeypatch.delenv("OMPI_MCA_mpi_yield_when_idle", raising=False)
+    default = run_singleton(code)
+    assert default.returncode == 0 and default.stdout.split() == ["1"], default.stderr
+    chosen = run_singleton(code, OMPI_MCA_mpi_yield_when_idle="0")
+    assert chosen.returncode == 0 and chosen.stdout.split() == ["0"], chosen.stderr

@@ -211,6 +211,23 @@ def check_ddp_features() -> None:
         (cr.tanh(cr.full((1, 2), float(r)) @ w.t()) @ w.t()).sum().backward()
         want += w.grad.array / n
     assert np.allclose(lin.weight.grad.array, want)
+    # gradient_as_bucket_view: the same steps, with each .grad left as a view of its bucket
+    # (zeroed in place, so backward accumulates straight into the bucket).
+    trained = []
+    for as_view in (False, True):
+        cr.manual_seed(0)
+        net = DDP(mlp().double(), bucket_cap_mb=1e-4, gradient_as_bucket_view=as_view)
+        opt = cr.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+        for s in range(3):
+            opt.zero_grad(set_to_none=False)
+            xb, yb = data(4, (8,), 4, seed=10 * s + rank)
+            cr.nn.functional.cross_entropy(net(xb), yb).backward()
+            opt.step()
+        flats = [b.flat for b in net._reducer.buckets]
+        assert all(any(np.shares_memory(p.grad.array, f) for f in flats)
+                   for p in net.parameters()) == as_view
+        trained.append(state(net.module))
+    assert np.array_equal(trained[0], trained[1])
     # Buffers: rank 0's running statistics reach every rank.
     bn = DDP(cr.nn.Sequential(cr.nn.Linear(3, 3), cr.nn.BatchNorm1d(3)))
     bn(cr.randn(5, 3) + rank).sum().backward()

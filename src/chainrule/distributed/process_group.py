@@ -55,7 +55,16 @@ _world: _Group | None = None
 
 
 def mpi() -> Any:
-    """The ``mpi4py.MPI`` module, with an install hint where it is missing."""
+    """The ``mpi4py.MPI`` module, with an install hint where it is missing.
+
+    Before MPI starts, Open MPI is asked to yield the core while a call waits for other ranks
+    (``mpi_yield_when_idle``, unless the environment sets it): the communication thread waits
+    inside MPI while this rank's training thread computes, and Open MPI's default busy-polling
+    would take the core from that computation (it yields by default only when there are more
+    processes than cores, not counting the threads).
+    """
+    if "mpi4py.MPI" not in sys.modules:
+        os.environ.setdefault("OMPI_MCA_mpi_yield_when_idle", "1")
     try:
         from mpi4py import MPI
     except ImportError as e:

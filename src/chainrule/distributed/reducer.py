@@ -2,8 +2,8 @@
 ``DistributedDataParallel`` and the distributed ``fit``).
 
 Parameters are grouped, in reverse registration order (roughly the order backward reaches
-them), into buckets of at most ``bucket_cap_mb`` megabytes of one dtype; the first bucket is
-capped at 1 MB too so that communication starts early, as in PyTorch. Each parameter has a
+them), into buckets of one dtype, each closed once it holds ``bucket_cap_mb`` megabytes (the
+first 1 MB, so that communication starts early), as in PyTorch. Each parameter has a
 post-accumulate-grad hook: when its gradient is complete it is copied into its bucket's flat
 buffer, and when a bucket is full its ``Allreduce`` is handed to the communication thread and
 runs while backward goes on.
@@ -36,33 +36,41 @@ NOT_FINISHED = (
 
 
 class _Bucket:
-    """Parameters whose gradients travel together in one flat buffer."""
+    """Parameters whose gradients travel together in one flat buffer; ``views[k]`` is the
+    part of it holding the ``k``-th one's gradient, in the parameter's shape."""
 
     def __init__(self, index: list[int], params: Sequence[Tensor]) -> None:
         self.index = index
-        sizes = [params[i].array.size for i in index]
-        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[index[0]].array.dtype)
+        arrays = [params[i].array for i in index]
+        self.flat = np.zeros(sum(a.size for a in arrays), dtype=arrays[0].dtype)
+        self.views: list[np.ndarray] = []
+        offset = 0
+        for a in arrays:
+            self.views.append(self.flat[offset:offset + a.size].reshape(a.shape))
+            offset += a.size
         self.pending = len(index)
         self.request: Any = None
 
-    def view(self, k: int) -> np.ndarray:
-        return self.flat[self.offsets[k]:self.offsets[k + 1]]
-
 
 def build_buckets(params: Sequence[Tensor], bucket_cap_mb: float) -> list[list[int]]:
-    """Parameter indices per bucket: reverse order, one dtype each, capped in size."""
+    """Parameter indices per bucket, as PyTorch assigns them: in reverse order, one dtype per
+    bucket, a bucket closed as soon as it holds at least its cap (1 MB for a dtype's first
+    bucket, ``bucket_cap_mb`` after), so a large parameter ends the bucket it joins rather than
+    waiting in the next one for the parameters before it."""
     buckets: list[list[int]] = []
     open_: dict[Any, tuple[list[int], int]] = {}
+    first: set[Any] = set()  # dtypes whose first bucket is closed
     for i in reversed(range(len(params))):
         arr = params[i].array
-        cap = (min(FIRST_BUCKET_MB, bucket_cap_mb) if not buckets else bucket_cap_mb) * 2**20
         index, nbytes = open_.get(arr.dtype, ([], 0))
-        if index and nbytes + arr.nbytes > cap:
-            buckets.append(index)
-            index, nbytes = [], 0
         index.append(i)
-        open_[arr.dtype] = (index, nbytes + arr.nbytes)
+        nbytes += arr.nbytes
+        cap = bucket_cap_mb if arr.dtype in first else min(FIRST_BUCKET_MB, bucket_cap_mb)
+        if nbytes >= cap * 2**20:
+            buckets.append(index)
+            first.add(arr.dtype)
+            index, nbytes = [], 0
+        open_[arr.dtype] = (index, nbytes)
     buckets.extend(index for index, _ in open_.values() if index)
     return buckets
 
@@ -75,13 +83,17 @@ class Reducer:
         params: the parameters (requiring grad), in the same order on every rank.
         names: their names, for error messages.
         bucket_cap_mb: the bucket size cap in megabytes.
+        gradient_as_bucket_view: leave each averaged ``.grad`` as a view of its bucket, so
+            that it is neither copied out after the all-reduce nor (when it is still that
+            view, e.g. after ``zero_grad(set_to_none=False)``) copied in before it.
     """
 
     def __init__(self, world: _Group, params: Sequence[Tensor], names: Sequence[str],
-                 bucket_cap_mb: float = 25.0) -> None:
+                 bucket_cap_mb: float = 25.0, gradient_as_bucket_view: bool = False) -> None:
         if bucket_cap_mb <= 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
         self.world, self.params, self.names = world, list(params), list(names)
+        self.as_view = gradient_as_bucket_view
         self.buckets = [_Bucket(index, self.params)
                         for index in build_buckets(self.params, bucket_cap_mb)]
         self.where = {i: (b, k) for b, bucket in enumerate(self.buckets)
@@ -151,19 +163,22 @@ class Reducer:
         bucket = self.buckets[b]
         grad = self.params[i].grad
         if grad is None:
-            bucket.view(k)[...] = 0
-        else:
-            bucket.view(k)[...] = grad.array.reshape(-1)
+            bucket.views[k].fill(0)
+        elif grad.array is not bucket.views[k]:
+            np.copyto(bucket.views[k], grad.array)
         bucket.pending -= 1
         while (self.next_bucket < len(self.buckets)
                and self.buckets[self.next_bucket].pending == 0):
-            flat = self.buckets[self.next_bucket].flat
-            if self.world.size > 1:  # over one rank the sum is the buffer itself
-                self.buckets[self.next_bucket].request = self.world.submit(
-                    lambda comm, flat=flat: comm.Allreduce(mpi().IN_PLACE, flat))
+            self.launch(self.buckets[self.next_bucket])
             self.next_bucket += 1
         if self.next_bucket == len(self.buckets):
             self._finish()
+
+    def launch(self, bucket: _Bucket) -> None:
+        """Start summing ``bucket``'s buffer across the ranks on the communication thread."""
+        if self.world.size > 1:  # over one rank the sum is the buffer itself
+            flat, in_place = bucket.flat, mpi().IN_PLACE
+            bucket.request = self.world.submit(lambda comm: comm.Allreduce(in_place, flat))
 
     def _finish(self) -> None:
         self.armed = False
@@ -176,12 +191,17 @@ class Reducer:
         for bucket in self.buckets:
             if bucket.request is not None:
                 self.world.wait(bucket.request, what)
-            for k, i in enumerate(bucket.index):
+                bucket.request = None
+            if self.as_view and self.world.size > 1:
+                np.multiply(bucket.flat, scale, out=bucket.flat)
+            for i, total in zip(bucket.index, bucket.views):
                 if globally_used is not None and not globally_used[i]:
                     continue
                 p = self.params[i]
-                total = bucket.view(k).reshape(p.shape)
-                if p.grad is None:
+                if self.as_view:
+                    if p.grad is None or p.grad.array is not total:
+                        p.grad = Tensor._wrap(total)
+                elif p.grad is None:
                     p.grad = Tensor._wrap(total * scale)
                 else:
                     np.multiply(total, scale, out=p.grad.array)

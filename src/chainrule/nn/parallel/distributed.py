@@ -40,6 +40,10 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: bucket size cap in megabytes (default 25, as in PyTorch).
         find_unused_parameters: walk the autograd graph from the forward's outputs to find
             parameters that will get no gradient, so the reduction does not wait for them.
+        gradient_as_bucket_view: after averaging, each ``.grad`` is a view of its bucket
+            (saves the copy out, and, where ``.grad`` is still that view when backward
+            reaches it — ``zero_grad(set_to_none=False)`` — the copy in); the next
+            synchronised backward overwrites it in place.
 
     Example::
 
@@ -70,8 +74,9 @@ class DistributedDataParallel(Module):
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
         self.bucket_cap_mb = 25.0 if bucket_cap_mb is None else float(bucket_cap_mb)
+        self.gradient_as_bucket_view = gradient_as_bucket_view
         self._reducer = Reducer(self._world, [p for _, p in named], [n for n, _ in named],
-                                self.bucket_cap_mb)
+                                self.bucket_cap_mb, gradient_as_bucket_view)
         self._reducer.check_same_parameters()
         self._param_index = {id(p): i for i, (_, p) in enumerate(named)}
         sync_from_rank0(self._world, [p for _, p in module.named_parameters()]
