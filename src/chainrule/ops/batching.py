@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chainrule.autograd.function import OPS
 from chainrule.backend import xp
 from chainrule.tensor import Tensor
 
@@ -198,19 +199,11 @@ def linear(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -
         return cls.apply(_materialize(x, dx, size), *values[1:])
     if dw is None:
         out, dout = cls.apply(x, w), dx
-    else:
-        from chainrule.ops.linalg import Matmul
-
-        out, dout = matmul(Matmul, [x, w.mT], [dx, dw], {}), 0
+    else:  # the primitives by name: their modules import this one
+        out, dout = matmul(OPS["matmul"], [x, w.mT], [dx, dw], {}), 0
     if len(values) == 3:
-        out, dout = elementwise(_add(), [out, values[2]], [dout, db], {}), 0
+        out, dout = elementwise(OPS["add"], [out, values[2]], [dout, db], {}), 0
     return _materialize(out, dout, size)
-
-
-def _add() -> Any:
-    from chainrule.ops.elementwise import Add
-
-    return Add
 
 
 def fold_into_n(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:

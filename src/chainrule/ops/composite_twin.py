@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.autograd import forward_ad
+from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
-from chainrule.autograd.grad_mode import _mode
+from chainrule.autograd.grad_mode import _mode, enable_grad
 from chainrule.backend import Array
 from chainrule.tensor import Tensor
 
@@ -52,9 +53,6 @@ class Fused(Op):
         """Gradients through the twin's graph: recorded for ``create_graph``, or carrying
         forward-mode tangents (the engine runs a plain backward with grad mode off, so the twin
         is built with it on)."""
-        from chainrule.autograd.engine import grad
-        from chainrule.autograd.grad_mode import enable_grad
-
         xs = self.inputs
         with enable_grad():
             out = self.composite(*xs, **self.params)
