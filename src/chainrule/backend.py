@@ -74,6 +74,8 @@ def matmul(a: Array, b: Array) -> Array:
     values are exact, so the rounding is the only one, as with a float32-accumulating kernel.
     """
     if a.dtype.name != "bfloat16" and b.dtype.name != "bfloat16":
+        if not (a.size and b.size):  # (the fast paths below reshape by the sizes)
+            return numpy.matmul(a, b)
         if a.ndim > 2 and b.ndim > 1 and a.shape[-1] == 1 and b.shape[-2] == 1:
             # NOTE: stacked outer products (per-sample weight gradients under vmap): NumPy's
             # batched matmul with an inner size of 1 is ~10x slower than the broadcast product.

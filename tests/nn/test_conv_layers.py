@@ -83,7 +83,8 @@ def test_repr_like_torch(expr: str, want: str) -> None:
 def _parity(make: Any, x: np.ndarray, rtol: float = 1e-5, atol: float = 1e-5) -> None:
     """Same weights (torch's, via load_state_dict): same output, input and weight grads."""
     torch = pytest.importorskip("torch")
-    tm = make(torch.nn)
+    torch.manual_seed(0)  # fixed weights: a ReLU output within rounding of 0 can flip a max-pool
+    tm = make(torch.nn)   # window's winner between the libraries, and with it the gradient path
     cm = make(_OURS)
     cm.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
     assert list(cm.state_dict()) == list(tm.state_dict())

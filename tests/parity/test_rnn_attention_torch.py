@@ -231,3 +231,18 @@ def test_transformer_encoder_stack_and_decoder_match_torch(rng: np.random.Genera
 
     _compare(dec, tdec, [rng.standard_normal((4, 2, 8)), rng.standard_normal((6, 2, 8)), mask],
              call, rng)
+
+
+@pytest.mark.parametrize("q_shape,k_shape,v_shape", [((2, 3, 0), (2, 4, 0), (2, 4, 5)),
+                                                     ((2, 0, 6), (2, 4, 6), (2, 4, 5)),
+                                                     ((2, 3, 6), (2, 4, 6), (2, 4, 0))])
+def test_sdpa_on_empty_dims_matches_torch(q_shape, k_shape, v_shape):
+    """Empty head or sequence dims: E = 0 gives all-zero scores (uniform weights), not 1/√0."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal(s).astype(np.float32) for s in (q_shape, k_shape, v_shape))
+    ours = cr.nn.functional.scaled_dot_product_attention(cr.tensor(q), cr.tensor(k),
+                                                         cr.tensor(v))
+    theirs = torch.nn.functional.scaled_dot_product_attention(
+        torch.tensor(q), torch.tensor(k), torch.tensor(v))
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.array, theirs.numpy(), rtol=1e-6, atol=1e-6)

@@ -451,7 +451,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: attn_mask and is_causal cannot both "
                          "be set")
-    s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    e = query.shape[-1]
+    s = (1.0 / math.sqrt(e) if e else 1.0) if scale is None else scale  # E = 0: scores are 0
     mask = None if attn_mask is None else _additive(attn_mask, query.dtype, False, "attn_mask")
     if dropout_p == 0.0:
         return fused_attention(query, key, value, mask, s, is_causal)
