@@ -203,7 +203,9 @@ def _read_optimizer(model: Any, f: Any) -> None:
             return
         slots = [names] * len(params)
     opt.iterations = int(np.asarray(group["0"]))
-    opt.learning_rate = float(group.attrs.get("chainrule_learning_rate", np.asarray(group["1"])))
+    if opt._schedule is None:   # a schedule gives the rate from iterations
+        opt.learning_rate = float(group.attrs.get("chainrule_learning_rate",
+                                                  np.asarray(group["1"])))
     from_keras = _param_layouts(model)
     i = 2
     for p, keys in zip(params, slots):
@@ -235,12 +237,18 @@ def _param_layouts(model: Any) -> dict[int, tuple[Callable[..., Any], Callable[.
 
 def serialize(obj: Any) -> Any:
     """A JSON-ready config value: layers and optimizers as {module, class_name, config}."""
-    from chainrule.keras import activations, optimizers
+    from chainrule.keras import activations, losses, metrics, optimizers, schedules
     if isinstance(obj, Layer):
         return _layer_entry(obj)
+    if isinstance(obj, losses.Loss):
+        return serialize(losses.serialize(obj))
+    if isinstance(obj, metrics.Metric):
+        return serialize(metrics.serialize(obj))
+    if isinstance(obj, schedules.LearningRateSchedule):
+        return serialize(schedules.serialize(obj))
     if isinstance(obj, optimizers.Optimizer):
         return {"module": "keras.optimizers", "class_name": type(obj).__name__,
-                "config": {"name": _snake(type(obj).__name__), **obj.keras_config()},
+                "config": serialize({"name": _snake(type(obj).__name__), **obj.keras_config()}),
                 "registered_name": None}
     if isinstance(obj, (list, tuple)):
         return [serialize(v) for v in obj]
@@ -252,12 +260,25 @@ def serialize(obj: Any) -> Any:
         name = activations.name_of(obj)
         if name not in (None, "") and activations.get(name) is obj:
             return name
-        from chainrule.keras import losses
         loss = losses.name_of(obj)
         if loss in losses.LOSSES:
             return loss
         raise ValueError(f"cannot save {obj!r}: only built-in activations and losses (by name) "
                          f"can go into a .keras config")
+    return obj
+
+
+def deserialize(obj: Any) -> Any:
+    """``obj`` with the config entries of losses and metrics (``serialize``'s, or Keras's)
+    turned back into objects, in lists and dicts too."""
+    from chainrule.keras import losses, metrics
+    modules = {"keras.losses": losses.deserialize, "keras.metrics": metrics.deserialize}
+    if isinstance(obj, dict):
+        if obj.get("module") in modules and "class_name" in obj:
+            return modules[obj["module"]](obj)
+        return {k: deserialize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [deserialize(v) for v in obj]
     return obj
 
 

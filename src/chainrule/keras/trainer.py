@@ -91,7 +91,7 @@ class Trainer:
 
     def compile_from_config(self, config: dict[str, Any]) -> None:
         """``compile`` with the arguments of ``get_compile_config``."""
-        from chainrule.keras.saving import accepted
+        from chainrule.keras.saving import accepted, deserialize
         entry = config.get("optimizer")
         optimizer = entry
         if isinstance(entry, dict):
@@ -99,8 +99,9 @@ class Trainer:
             if cls is None:
                 raise ValueError(f"Unknown optimizer: '{entry['class_name']}'")
             optimizer = cls(**accepted(cls, entry["config"], entry["class_name"]))
-        self.compile(optimizer=optimizer, loss=config.get("loss"),
-                     loss_weights=config.get("loss_weights"), metrics=config.get("metrics"),
+        self.compile(optimizer=optimizer, loss=deserialize(config.get("loss")),
+                     loss_weights=config.get("loss_weights"),
+                     metrics=deserialize(config.get("metrics")),
                      run_eagerly=bool(config.get("run_eagerly")),
                      jit_compile=config.get("jit_compile") is True)
 
