@@ -6,6 +6,7 @@ import os
 import pytest
 
 PROGRAM = '''
+import numpy as np
 
 rng = np.random.default_rng(0)
 x = rng.normal(size=(96, 8)).astype("float32")
@@ -62,3 +63,20 @@ def test_program_runs_on_keras(tmp_path):
         pytest.skip("keras runs on another backend here")
     keras.utils.set_random_seed(0)
     _check(_run(keras, tmp_path / "model.keras"))
+
+
+def test_files_move_between_chainrule_and_keras(tmp_path):
+    """Each framework loads the other's archive: same evaluation, the schedule continues."""
+    pytest.importorskip("h5py")
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    real = pytest.importorskip("keras")
+    if real.backend.backend() != "torch":
+        pytest.skip("keras runs on another backend here")
+    from chainrule import keras
+    for writer, reader in ((real, keras), (keras, real)):
+        run = _run(writer, tmp_path / f"{writer.__name__}.keras")
+        loaded = reader.models.load_model(run["PATH"])
+        result = loaded.evaluate(run["x"], run["y"], verbose=0, return_dict=True)
+        for k, v in run["result"].items():
+            assert result[k] == pytest.approx(v, rel=1e-5)
+        assert float(loaded.optimizer.learning_rate) == pytest.approx(run["lr"][0], rel=1e-5)
