@@ -37,6 +37,7 @@ CASES = [
     ("BinaryCrossentropy", {"label_smoothing": 0.1}, BITS, SCORES),
     ("CategoricalCrossentropy", {}, ONE_HOT, PROBS),
     ("SparseCategoricalCrossentropy", {}, ONE_HOT.argmax(-1), PROBS),
+    ("SparseCategoricalCrossentropy", {"ignore_class": 1}, ONE_HOT.argmax(-1), PROBS),
 ]
 IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(CASES)]
 

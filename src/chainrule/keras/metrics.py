@@ -312,6 +312,14 @@ class _CrossentropyMetric(_SampleMean):
             p = cr.from_numpy(y_pred)
             return np.asarray(self.loss.call(cr.from_numpy(y_true.astype(y_pred.dtype)), p).array)
 
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        import chainrule as cr
+        yt, yp = _numpy(y_true), _numpy(y_pred)
+        mask = self.loss._mask(cr.from_numpy(yt), cr.from_numpy(yp))
+        if mask is not None and sample_weight is not None:   # as Keras: only with weights
+            sample_weight = mask.array * _numpy(sample_weight)
+        super().update_state(yt, yp, sample_weight)
+
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), **self.kwargs}
 
@@ -339,7 +347,8 @@ class CategoricalCrossentropy(_CrossentropyMetric):
 
 
 class SparseCategoricalCrossentropy(_CrossentropyMetric):
-    """The mean sparse categorical cross entropy (of integer class targets)."""
+    """The mean sparse categorical cross entropy (of integer class targets). As in Keras,
+    samples of ``ignore_class`` count as 0 in the mean, or, given sample weights, not at all."""
 
     _loss = "SparseCategoricalCrossentropy"
 
@@ -405,7 +414,7 @@ class _ThresholdMetric(Metric):
             self.counts[k] = self.counts[k] + new[k]
 
     def _value(self) -> np.ndarray:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _value()")
 
     def result(self) -> float | list[float]:  # type: ignore[override]
         v = self._value()
