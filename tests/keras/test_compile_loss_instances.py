@@ -55,3 +55,18 @@ def test_accuracy_resolves_from_a_loss_instance():
     logs = model.evaluate(X, Y, verbose=0, return_dict=True)
     probs = model.predict(X, verbose=0)
     assert logs["accuracy"] == pytest.approx((probs.argmax(-1) == Y).mean())
+
+
+def test_metric_instances_of_a_two_output_model_count_separately():
+    inp = keras.Input((5,))
+    model = keras.Model(inp, [keras.layers.Dense(1, activation="sigmoid", name="a")(inp),
+                              keras.layers.Dense(1, activation="sigmoid", name="b")(inp)])
+    model.compile("sgd", loss=losses.BinaryCrossentropy(),
+                  metrics=[[keras.metrics.AUC()], [keras.metrics.AUC()]])
+    ya, yb = (Y == 0).astype(np.float32), (Y == 1).astype(np.float32)
+    logs = model.evaluate(X, [ya, yb], verbose=0, return_dict=True)
+    pa, pb = model.predict(X, verbose=0)
+    for y, p, key in ((ya, pa, "a_auc"), (yb, pb, "b_auc")):
+        auc = keras.metrics.AUC()
+        auc.update_state(y, p)
+        assert logs[key] == pytest.approx(auc.result())

@@ -410,8 +410,7 @@ class _ThresholdMetric(Metric):
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
         new = _confusion(y_true, y_pred, self.thresholds, sample_weight, self.top_k,
                          self.class_id)
-        for k in self.counts:
-            self.counts[k] = self.counts[k] + new[k]
+        self.counts = {k: self.counts[k] + new[k] for k in new}   # copies share no state
 
     def _value(self) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} must define _value()")
