@@ -108,3 +108,16 @@ def test_loss_arguments_are_checked():
         losses.deserialize({"class_name": "Nope", "config": {}})
     assert losses.Huber().name == "huber_loss"
     assert losses.SparseCategoricalCrossentropy().reduction == "sum_over_batch_size"
+
+
+def test_crossentropy_functions_take_keras_arguments():
+    y, z = cr.from_numpy(ONE_HOT), cr.from_numpy(LOGITS)
+    for fn, cls, target in ((losses.categorical_crossentropy, losses.CategoricalCrossentropy, y),
+                            (losses.sparse_categorical_crossentropy,
+                             losses.SparseCategoricalCrossentropy,
+                             cr.from_numpy(ONE_HOT.argmax(-1))),
+                            (losses.binary_crossentropy, losses.BinaryCrossentropy, y)):
+        assert fn(target, z, from_logits=True).item() == \
+            pytest.approx(cls(from_logits=True)(target, z).item(), rel=1e-10)
+    assert losses.categorical_crossentropy(y, z, from_logits=True, label_smoothing=0.2).item() == \
+        pytest.approx(losses.CategoricalCrossentropy(True, 0.2)(y, z).item(), rel=1e-10)

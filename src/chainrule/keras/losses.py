@@ -81,17 +81,30 @@ def _hinge_labels(y: Tensor) -> Tensor:
     return 2 * y - 1 if bool(((a == 0) | (a == 1)).all()) else y
 
 
-def categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities."""
+def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities,
+    ``y_pred`` probabilities (logits with ``from_logits``)."""
+    if from_logits or label_smoothing or axis != -1:
+        return _cce_rows(y_true, y_pred, from_logits, label_smoothing, axis).mean()
     return _cce_values(y_true, y_pred).mean()
 
 
-def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)."""
+def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                                    ignore_class: int | None = None, axis: int = -1) -> Tensor:
+    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)
+    (logits with ``from_logits``); targets equal to ``ignore_class`` count as 0."""
+    if from_logits or ignore_class is not None or axis != -1:
+        return _scce_rows(y_true, y_pred, from_logits, ignore_class, axis).mean()
     return _scce_values(y_true, y_pred).mean()
 
 
-def binary_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
+def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """−(y·log p + (1 − y)·log(1 − p)), mean; ``y_pred`` probabilities (logits with
+    ``from_logits``), targets smoothed towards ½ by ``label_smoothing``."""
+    if from_logits or label_smoothing or axis != -1:
+        return _bce_rows(y_true, y_pred, from_logits, label_smoothing, axis).mean()
     return _bce_values(y_true, y_pred).mean()
 
 
