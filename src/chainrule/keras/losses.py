@@ -521,7 +521,10 @@ def reduce_weighted_values(values: Tensor, sample_weight: Any = None, mask: Tens
         if reduction in ("mean", "sum_over_batch_size"):
             valid = float(m.sum().item())   # masked-out values do not count in the batch size
             m = m * (m.numel() / valid if valid else 0.0)
-        weight = m if weight is None else (lambda a, b: a * b)(*_match_rank(m, weight))
+        if weight is not None:
+            m, weight = _match_rank(m, weight)
+            m = m * weight
+        weight = m
     if weight is not None:
         values, weight = _match_rank(values, weight)
         values = values * weight
