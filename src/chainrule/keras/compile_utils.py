@@ -74,6 +74,9 @@ class CompileLoss:
 
     @staticmethod
     def _value(fn: Any, y: Tensor, z: Tensor, act: str | None, sw: Any) -> Tensor:
+        if isinstance(fn, losses.Loss):
+            return losses.of_output(fn, y, z, act, None if sw is None else
+                                    np.asarray(sw, np.float32).reshape(-1))
         if sw is not None:
             w = cr.from_numpy(np.asarray(sw, np.float32).reshape(-1))
             return (losses.sample_values(fn, y, z, act) * w).mean()

@@ -1,4 +1,7 @@
-"""Keras losses: ``loss(y_true, y_pred)`` → scalar mean over the batch.
+"""Keras losses: the functions ``loss(y_true, y_pred)`` → scalar mean over the batch, and the
+``Loss`` classes of Keras 3 (``MeanSquaredError()``, ``SparseCategoricalCrossentropy(
+from_logits=True)``, ...) whose ``__call__(y_true, y_pred, sample_weight=None)`` reduces the
+per-sample values as their ``reduction`` says.
 
 Probability-space losses clip ``y_pred`` to [ε, 1 − ε] (ε = 1e-7) as Keras does. The model
 does not use these for a softmax / sigmoid output layer: it computes the loss from the
@@ -7,12 +10,28 @@ layer's logits with a fused, stable op instead (see :func:`from_logits`).
 
 from __future__ import annotations
 
+import copy
+import math
 from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 import chainrule as cr
 from chainrule.nn import functional as F
 from chainrule.tensor import Tensor
+
+__all__ = [
+    "BinaryCrossentropy", "BinaryFocalCrossentropy", "CategoricalCrossentropy",
+    "CategoricalHinge", "CosineSimilarity", "Hinge", "Huber", "KLDivergence", "LogCosh", "Loss",
+    "LossFunctionWrapper", "MAE", "MSE", "MeanAbsoluteError", "MeanAbsolutePercentageError",
+    "MeanSquaredError", "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy",
+    "SquaredHinge", "binary_crossentropy", "binary_focal_crossentropy",
+    "categorical_crossentropy", "categorical_hinge", "cosine_similarity", "deserialize", "get",
+    "hinge", "huber", "kl_divergence", "log_cosh", "mae", "mean_absolute_error",
+    "mean_absolute_percentage_error", "mean_squared_error", "mean_squared_logarithmic_error",
+    "mse", "poisson", "serialize", "sparse_categorical_crossentropy", "squared_hinge",
+]
 
 EPSILON = 1e-7
 LossFn = Callable[[Tensor, Tensor], Tensor]
@@ -53,21 +72,39 @@ def _mae_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
 
 def _hinge_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
     _same_shape("hinge", y_true, y_pred)
-    y = cr.where(y_true == 0, -1.0, y_true) if y_true.dtype.kind == "f" else y_true
-    return _per_sample(cr.relu(1 - y * y_pred))
+    return _per_sample(cr.relu(1 - _hinge_labels(y_true) * y_pred))
 
 
-def categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities."""
+def _hinge_labels(y: Tensor) -> Tensor:
+    """0/1 labels as −1/1 (as Keras: only when every label is 0 or 1)."""
+    a = y.array
+    return 2 * y - 1 if bool(((a == 0) | (a == 1)).all()) else y
+
+
+def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                             label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities,
+    ``y_pred`` probabilities (logits with ``from_logits``)."""
+    if from_logits or label_smoothing or axis != -1:
+        return _cce_rows(y_true, y_pred, from_logits, label_smoothing, axis).mean()
     return _cce_values(y_true, y_pred).mean()
 
 
-def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)."""
+def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                                    ignore_class: int | None = None, axis: int = -1) -> Tensor:
+    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)
+    (logits with ``from_logits``); targets equal to ``ignore_class`` count as 0."""
+    if from_logits or ignore_class is not None or axis != -1:
+        return _scce_rows(y_true, y_pred, from_logits, ignore_class, axis).mean()
     return _scce_values(y_true, y_pred).mean()
 
 
-def binary_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
+def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
+                        label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """−(y·log p + (1 − y)·log(1 − p)), mean; ``y_pred`` probabilities (logits with
+    ``from_logits``), targets smoothed towards ½ by ``label_smoothing``."""
+    if from_logits or label_smoothing or axis != -1:
+        return _bce_rows(y_true, y_pred, from_logits, label_smoothing, axis).mean()
     return _bce_values(y_true, y_pred).mean()
 
 
@@ -82,6 +119,448 @@ def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
 def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
     """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras."""
     return _hinge_values(y_true, y_pred).mean()
+
+
+# ---- Keras's per-sample forms: reduce the last axis (what a Loss class's ``call`` returns) ----
+
+def _mse_rows(y: Tensor, p: Tensor) -> Tensor:
+    return ((y - p) ** 2).mean(dim=-1)
+
+
+def _mae_rows(y: Tensor, p: Tensor) -> Tensor:
+    return (y - p).abs().mean(dim=-1)
+
+
+def _mape_rows(y: Tensor, p: Tensor) -> Tensor:
+    return 100.0 * ((y - p) / cr.clamp(y.abs(), min=EPSILON)).abs().mean(dim=-1)
+
+
+def _msle_rows(y: Tensor, p: Tensor) -> Tensor:
+    first = (cr.clamp(p, min=EPSILON) + 1.0).log()
+    return ((first - (cr.clamp(y, min=EPSILON) + 1.0).log()) ** 2).mean(dim=-1)
+
+
+def _cosine_rows(y: Tensor, p: Tensor, axis: int = -1) -> Tensor:
+    return -(F.normalize(y, dim=axis) * F.normalize(p, dim=axis)).sum(dim=axis)
+
+
+def _huber_rows(y: Tensor, p: Tensor, delta: float = 1.0) -> Tensor:
+    err = p - y
+    a = err.abs()
+    return cr.where(a <= delta, 0.5 * err ** 2, delta * a - 0.5 * delta ** 2).mean(dim=-1)
+
+
+def _log_cosh_rows(y: Tensor, p: Tensor) -> Tensor:
+    x = p - y   # log cosh x = x + softplus(−2x) − log 2, stable for large |x|
+    return (x + F.softplus(-2.0 * x) - math.log(2.0)).mean(dim=-1)
+
+
+def _kl_rows(y: Tensor, p: Tensor) -> Tensor:
+    y, p = cr.clamp(y, EPSILON, 1.0), cr.clamp(p, EPSILON, 1.0)
+    return (y * (y / p).log()).sum(dim=-1)
+
+
+def _poisson_rows(y: Tensor, p: Tensor) -> Tensor:
+    return (p - y * (p + EPSILON).log()).mean(dim=-1)
+
+
+def _hinge_rows(y: Tensor, p: Tensor) -> Tensor:
+    return cr.relu(1.0 - _hinge_labels(y) * p).mean(dim=-1)
+
+
+def _squared_hinge_rows(y: Tensor, p: Tensor) -> Tensor:
+    return (cr.relu(1.0 - _hinge_labels(y) * p) ** 2).mean(dim=-1)
+
+
+def _categorical_hinge_rows(y: Tensor, p: Tensor) -> Tensor:
+    pos = (y * p).sum(dim=-1)
+    neg = ((1.0 - y) * p).amax(-1)
+    return cr.relu(neg - pos + 1.0)
+
+
+def _cce_rows(y: Tensor, p: Tensor, from_logits: bool = False, label_smoothing: float = 0.0,
+              axis: int = -1) -> Tensor:
+    if label_smoothing:
+        y = y * (1.0 - label_smoothing) + label_smoothing / y.shape[axis]
+    if from_logits:
+        return -(y * F.log_softmax(p, dim=axis)).sum(dim=axis)
+    p = cr.clamp(p / p.sum(dim=axis, keepdim=True), EPSILON, 1.0 - EPSILON)
+    return -(y * p.log()).sum(dim=axis)
+
+
+def _scce_rows(y: Tensor, p: Tensor, from_logits: bool = False, ignore_class: int | None = None,
+               axis: int = -1) -> Tensor:
+    if y.ndim == p.ndim and y.shape[axis] == 1:
+        y = y.squeeze(axis)
+    if axis not in (-1, p.ndim - 1):
+        p = p.movedim(axis, -1)
+    idx = y.long()
+    if ignore_class is not None:
+        keep = idx != ignore_class
+        idx = cr.where(keep, idx, 0)
+    if from_logits:
+        logp = F.log_softmax(p, dim=-1)
+    else:
+        logp = cr.clamp(p / p.sum(dim=-1, keepdim=True), EPSILON, 1.0 - EPSILON).log()
+    out = -logp.gather(-1, idx.unsqueeze(-1)).squeeze(-1)
+    return out if ignore_class is None else cr.where(keep, out, 0.0)
+
+
+def _bce_elements(y: Tensor, p: Tensor, from_logits: bool) -> Tensor:
+    if from_logits:
+        return F.binary_cross_entropy_with_logits(p, y, reduction="none")
+    p = cr.clamp(p, EPSILON, 1.0 - EPSILON)
+    return -(y * p.log() + (1.0 - y) * (1.0 - p).log())
+
+
+def _bce_rows(y: Tensor, p: Tensor, from_logits: bool = False, label_smoothing: float = 0.0,
+              axis: int = -1) -> Tensor:
+    if label_smoothing:
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return _bce_elements(y, p, from_logits).mean(dim=axis)
+
+
+def _binary_focal_rows(y: Tensor, p: Tensor, apply_class_balancing: bool = False,
+                       alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                       label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    if label_smoothing:
+        y = y * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        p = cr.sigmoid(p)
+    p_t = y * p + (1.0 - y) * (1.0 - p)
+    focal = (1.0 - p_t) ** gamma * _bce_elements(y, p, False)
+    if apply_class_balancing:
+        focal = (y * alpha + (1.0 - y) * (1.0 - alpha)) * focal
+    return focal.mean(dim=axis)
+
+
+def mean_absolute_percentage_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """100 · mean(|y − ŷ| / max(|y|, ε))."""
+    return _mape_rows(*_match_rank(y_true, y_pred)).mean()
+
+
+def mean_squared_logarithmic_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean((log(1 + ŷ) − log(1 + y))²), both clipped below at ε."""
+    return _msle_rows(*_match_rank(y_true, y_pred)).mean()
+
+
+def cosine_similarity(y_true: Tensor, y_pred: Tensor, axis: int = -1) -> Tensor:
+    """−(ŷ/‖ŷ‖ · y/‖y‖) along ``axis``, mean over the rest: −1 when aligned."""
+    return _cosine_rows(*_match_rank(y_true, y_pred), axis=axis).mean()
+
+
+def huber(y_true: Tensor, y_pred: Tensor, delta: float = 1.0) -> Tensor:
+    """½e² where |e| ≤ delta, else delta·(|e| − ½delta); e = ŷ − y; mean."""
+    return _huber_rows(*_match_rank(y_true, y_pred), delta=delta).mean()
+
+
+def log_cosh(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean(log(cosh(ŷ − y)))."""
+    return _log_cosh_rows(*_match_rank(y_true, y_pred)).mean()
+
+
+def kl_divergence(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Σ y·log(y/ŷ) over the last axis (both clipped to [ε, 1]), mean over the batch."""
+    return _kl_rows(y_true, y_pred).mean()
+
+
+def poisson(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean(ŷ − y·log(ŷ + ε))."""
+    return _poisson_rows(y_true, y_pred).mean()
+
+
+def squared_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean(max(1 − y·ŷ, 0)²); 0/1 labels are mapped to −1/1."""
+    return _squared_hinge_rows(y_true, y_pred).mean()
+
+
+def categorical_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """mean(max(max((1 − y)·ŷ) − Σ y·ŷ + 1, 0)) with one-hot ``y_true``."""
+    return _categorical_hinge_rows(y_true, y_pred).mean()
+
+
+def binary_focal_crossentropy(y_true: Tensor, y_pred: Tensor, apply_class_balancing: bool = False,
+                              alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
+                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
+    """Binary cross entropy scaled by (1 − p_t)^gamma (and alpha with class balancing)."""
+    return _binary_focal_rows(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits,
+                              label_smoothing, axis).mean()
+
+
+# ---- the Loss classes ----
+
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none", None)
+
+
+class Loss:
+    """Base of Keras's loss classes: ``call(y_true, y_pred)`` gives the per-sample values,
+    ``__call__`` weights them by ``sample_weight`` and reduces them by ``reduction``:
+    "sum_over_batch_size" (the default; "mean" is the same) divides the weighted sum by the
+    number of values, "mean_with_sample_weight" by the sum of the weights, "sum" sums,
+    "none" / None returns them."""
+
+    def __init__(self, name: str | None = None, reduction: str | None = "sum_over_batch_size",
+                 dtype: Any = None) -> None:
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
+                             f"{REDUCTIONS}. Received: reduction={reduction!r}")
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+        self.dtype = dtype
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Tensor:
+        y_pred = _as_tensor(y_pred, self.dtype)
+        y_true = _as_tensor(y_true, y_pred.dtype)
+        return reduce_weighted_values(self.call(y_true, y_pred), sample_weight,
+                                      self._mask(y_true, y_pred), self.reduction)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
+
+    def _mask(self, y_true: Tensor, y_pred: Tensor) -> Tensor | None:
+        """The per-sample values that count (None: all)."""
+        return None
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Loss:
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+class LossFunctionWrapper(Loss):
+    """A Loss whose ``call`` is ``fn(y_true, y_pred, **kwargs)`` after matching the ranks."""
+
+    def __init__(self, fn: Callable[..., Tensor], reduction: str | None = "sum_over_batch_size",
+                 name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.fn, self._fn_kwargs = fn, kwargs
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        return self.fn(*_match_rank(y_true, y_pred), **self._fn_kwargs)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), **self._fn_kwargs}
+
+    def with_logits(self, activation: str) -> Loss | None:
+        """This loss computed from the logits before ``activation``, or None when there is no
+        such fused form (cross entropies after softmax / sigmoid)."""
+        fused = {"softmax": (_cce_rows, _scce_rows), "sigmoid": (_bce_rows,)}.get(activation, ())
+        if self.fn not in fused or self._fn_kwargs.get("from_logits"):
+            return None
+        out = copy.copy(self)
+        out._fn_kwargs = {**self._fn_kwargs, "from_logits": True}
+        return out
+
+
+_R = "sum_over_batch_size"
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """mean((y − ŷ)²) over the last axis."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "mean_squared_error",
+                 dtype: Any = None) -> None:
+        super().__init__(_mse_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """mean(|y − ŷ|) over the last axis."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "mean_absolute_error",
+                 dtype: Any = None) -> None:
+        super().__init__(_mae_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class MeanAbsolutePercentageError(LossFunctionWrapper):
+    """100 · mean(|y − ŷ| / max(|y|, ε)) over the last axis."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "mean_absolute_percentage_error",
+                 dtype: Any = None) -> None:
+        super().__init__(_mape_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class MeanSquaredLogarithmicError(LossFunctionWrapper):
+    """mean((log(1 + ŷ) − log(1 + y))²) over the last axis."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "mean_squared_logarithmic_error",
+                 dtype: Any = None) -> None:
+        super().__init__(_msle_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """−cosine similarity of y and ŷ along ``axis``."""
+
+    def __init__(self, axis: int = -1, reduction: str | None = _R,
+                 name: str = "cosine_similarity", dtype: Any = None) -> None:
+        super().__init__(_cosine_rows, reduction=reduction, name=name, dtype=dtype, axis=axis)
+
+
+class Huber(LossFunctionWrapper):
+    """Quadratic for errors up to ``delta``, linear beyond; mean over the last axis."""
+
+    def __init__(self, delta: float = 1.0, reduction: str | None = _R, name: str = "huber_loss",
+                 dtype: Any = None) -> None:
+        super().__init__(_huber_rows, reduction=reduction, name=name, dtype=dtype, delta=delta)
+
+
+class LogCosh(LossFunctionWrapper):
+    """mean(log(cosh(ŷ − y))) over the last axis."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "log_cosh",
+                 dtype: Any = None) -> None:
+        super().__init__(_log_cosh_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class Hinge(LossFunctionWrapper):
+    """mean(max(1 − y·ŷ, 0)) over the last axis; 0/1 labels become −1/1."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "hinge",
+                 dtype: Any = None) -> None:
+        super().__init__(_hinge_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class SquaredHinge(LossFunctionWrapper):
+    """mean(max(1 − y·ŷ, 0)²) over the last axis; 0/1 labels become −1/1."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "squared_hinge",
+                 dtype: Any = None) -> None:
+        super().__init__(_squared_hinge_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class CategoricalHinge(LossFunctionWrapper):
+    """max(max((1 − y)·ŷ) − Σ y·ŷ + 1, 0) with one-hot ``y_true``."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "categorical_hinge",
+                 dtype: Any = None) -> None:
+        super().__init__(_categorical_hinge_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class KLDivergence(LossFunctionWrapper):
+    """Σ y·log(y/ŷ) over the last axis, both clipped to [ε, 1]."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "kl_divergence",
+                 dtype: Any = None) -> None:
+        super().__init__(_kl_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class Poisson(LossFunctionWrapper):
+    """mean(ŷ − y·log(ŷ + ε)) over the last axis."""
+
+    def __init__(self, reduction: str | None = _R, name: str = "poisson",
+                 dtype: Any = None) -> None:
+        super().__init__(_poisson_rows, reduction=reduction, name=name, dtype=dtype)
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Binary cross entropy of probabilities (or logits with ``from_logits``), targets
+    smoothed towards ½ by ``label_smoothing``; mean over ``axis``."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = _R, name: str = "binary_crossentropy",
+                 dtype: Any = None) -> None:
+        super().__init__(_bce_rows, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class BinaryFocalCrossentropy(LossFunctionWrapper):
+    """Binary cross entropy down-weighting easy examples by (1 − p_t)^gamma; with
+    ``apply_class_balancing`` class 1 is weighted by ``alpha``, class 0 by 1 − alpha."""
+
+    def __init__(self, apply_class_balancing: bool = False, alpha: float = 0.25,
+                 gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
+                 axis: int = -1, reduction: str | None = _R,
+                 name: str = "binary_focal_crossentropy", dtype: Any = None) -> None:
+        super().__init__(_binary_focal_rows, reduction=reduction, name=name, dtype=dtype,
+                         apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """−Σ y·log p over ``axis`` for one-hot / probability targets (smoothed towards uniform
+    by ``label_smoothing``) and probabilities (or logits with ``from_logits``)."""
+
+    def __init__(self, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1,
+                 reduction: str | None = _R, name: str = "categorical_crossentropy",
+                 dtype: Any = None) -> None:
+        super().__init__(_cce_rows, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """−log p[y] for integer class targets; targets equal to ``ignore_class`` do not count
+    (nor towards the batch size of the default reduction)."""
+
+    def __init__(self, from_logits: bool = False, ignore_class: int | None = None,
+                 reduction: str | None = _R, axis: int = -1,
+                 name: str = "sparse_categorical_crossentropy", dtype: Any = None) -> None:
+        super().__init__(_scce_rows, reduction=reduction, name=name, dtype=dtype,
+                         from_logits=from_logits, ignore_class=ignore_class, axis=axis)
+
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def _mask(self, y_true: Tensor, y_pred: Tensor) -> Tensor | None:
+        ignore = self._fn_kwargs["ignore_class"]
+        if ignore is None:
+            return None
+        y = y_true.squeeze(-1) if y_true.ndim == y_pred.ndim else y_true
+        return y.long() != ignore
+
+
+def reduce_weighted_values(values: Tensor, sample_weight: Any = None, mask: Tensor | None = None,
+                           reduction: str | None = _R) -> Tensor:
+    """Per-sample ``values`` weighted by ``sample_weight`` (and ``mask``) and reduced."""
+    weight = None if sample_weight is None else _as_tensor(sample_weight, values.dtype)
+    if mask is not None:
+        m = mask.to(values.dtype)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = float(m.sum().item())   # masked-out values do not count in the batch size
+            m = m * (m.numel() / valid if valid else 0.0)
+        if weight is not None:
+            m, weight = _match_rank(m, weight)
+            m = m * weight
+        weight = m
+    if weight is not None:
+        values, weight = _match_rank(values, weight)
+        values = values * weight
+    if reduction in (None, "none") or values.ndim == 0 or values.numel() == 0:
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    divisor = values.numel()
+    if reduction == "mean_with_sample_weight" and weight is not None:
+        divisor = float(weight.sum().item())
+    return total / divisor if divisor else total * 0.0
+
+
+def _match_rank(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Keras's squeeze_or_expand_to_same_rank: ranks one apart with a trailing 1 are aligned."""
+    if a.ndim == b.ndim + 1 and a.shape[-1] == 1:
+        return (a, b.unsqueeze(-1)) if b.ndim == 1 else (a.squeeze(-1), b)
+    if b.ndim == a.ndim + 1 and b.shape[-1] == 1:
+        return (a.unsqueeze(-1), b) if a.ndim == 1 else (a, b.squeeze(-1))
+    return a, b
+
+
+def _as_tensor(x: Any, dtype: Any = None) -> Tensor:
+    """``x`` as a float Tensor: a Tensor keeps its float dtype unless ``dtype`` is given; other
+    values become ``dtype`` or float32 (Keras's floatx)."""
+    if isinstance(x, Tensor):
+        if dtype is not None and x.dtype != np.dtype(dtype):
+            return x.to(np.dtype(dtype))
+        return x if x.dtype.kind == "f" else x.to(np.float32)
+    return cr.from_numpy(np.asarray(getattr(x, "array", x), dtype=dtype or np.float32))
+
+
+def _snake(name: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() and i else c.lower()
+                   for i, c in enumerate(name))
 
 
 _VALUES: dict[Any, LossFn] = {
@@ -130,19 +609,68 @@ LOSSES: dict[str, LossFn] = {
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
     "binary_crossentropy": binary_crossentropy,
+    "binary_focal_crossentropy": binary_focal_crossentropy,
     "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
     "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-    "hinge": hinge,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error,
+    "mape": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
+    "msle": mean_squared_logarithmic_error,
+    "cosine_similarity": cosine_similarity, "huber": huber, "log_cosh": log_cosh,
+    "kl_divergence": kl_divergence, "poisson": poisson, "hinge": hinge,
+    "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
 }
+# the per-sample form of each function, for sample weights
+_VALUES.update({f: (lambda rows: lambda y, p: _per_sample(rows(*_match_rank(y, p))))(r)
+                for f, r in ((mean_absolute_percentage_error, _mape_rows),
+                             (mean_squared_logarithmic_error, _msle_rows),
+                             (cosine_similarity, _cosine_rows), (huber, _huber_rows),
+                             (log_cosh, _log_cosh_rows), (kl_divergence, _kl_rows),
+                             (poisson, _poisson_rows), (squared_hinge, _squared_hinge_rows),
+                             (categorical_hinge, _categorical_hinge_rows),
+                             (binary_focal_crossentropy, _binary_focal_rows))})
+# the function a Loss class wraps, by its name in LOSSES (for metric resolution)
+_ROWS_NAME = {_cce_rows: "categorical_crossentropy", _scce_rows: "sparse_categorical_crossentropy",
+              _bce_rows: "binary_crossentropy", _binary_focal_rows: "binary_focal_crossentropy"}
 
 
-def get(identifier: str | LossFn) -> LossFn:
+def get(identifier: str | dict[str, Any] | LossFn) -> LossFn:
+    """A loss from a name, a saved config entry, a ``Loss`` instance or a callable."""
     if callable(identifier):
         return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, str) and identifier in LOSSES:
         return LOSSES[identifier]
-    raise ValueError(f"Unknown loss {identifier!r}; expected one of {sorted(LOSSES)} or a "
-                     f"callable loss(y_true, y_pred)")
+    raise ValueError(f"Unknown loss {identifier!r}; expected one of {sorted(LOSSES)}, a "
+                     f"keras.losses.Loss or a callable loss(y_true, y_pred)")
+
+
+def serialize(loss: Loss) -> dict[str, Any]:
+    """A Loss as a Keras config entry ``{module, class_name, config}``."""
+    return {"module": "keras.losses", "class_name": type(loss).__name__,
+            "config": loss.get_config(), "registered_name": None}
+
+
+def deserialize(config: dict[str, Any]) -> Loss:
+    """The Loss a :func:`serialize` entry (or Keras's) describes."""
+    cls = globals().get(config.get("class_name", ""))
+    if not (isinstance(cls, type) and issubclass(cls, Loss)) or cls is LossFunctionWrapper:
+        raise ValueError(f"Unknown loss class: {config.get('class_name')!r}")
+    return cls.from_config(config["config"])
+
+
+def of_output(loss: Loss, y_true: Tensor, output: Tensor, activation: str | None,
+              sample_weight: Any) -> Tensor:
+    """A Loss of a layer's ``output`` whose ``activation`` is still pending (``output`` holds
+    its logits): the fused logits form where the loss has one, else loss(activation(output))."""
+    if activation is not None:
+        fused = loss.with_logits(activation) if isinstance(loss, LossFunctionWrapper) else None
+        if fused is None:
+            output = _activate(output, activation)
+        else:
+            loss = fused
+    return loss(y_true, output, sample_weight=sample_weight)
 
 
 def from_logits(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Tensor] | None:
@@ -181,6 +709,8 @@ def _fused_values(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], T
 
 
 def name_of(loss: Any) -> str:
+    if isinstance(loss, LossFunctionWrapper):
+        return _ROWS_NAME.get(loss.fn, loss.name)
     for k, v in LOSSES.items():
         if v is loss:
             return k

@@ -3,7 +3,9 @@
 
 A Keras optimizer is created before the model has weights, so it holds only settings until
 ``model.compile``/``fit`` binds it to the parameters (``bind``), which creates the
-``cr.optim`` optimizer that does the updates. ``learning_rate`` can be read and set at any time.
+``cr.optim`` optimizer that does the updates. ``learning_rate`` can be read and set at any time,
+unless it is a ``keras.optimizers.schedules.LearningRateSchedule``: then it is the schedule's value
+at ``iterations``, set on the ``cr.optim`` optimizer before each update.
 """
 
 from __future__ import annotations
@@ -12,6 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from chainrule import optim
+from chainrule.keras import schedules
+from chainrule.keras.schedules import LearningRateSchedule
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Optimizer",
+           "RMSprop", "get", "schedules"]
 
 
 class Optimizer:
@@ -24,21 +31,35 @@ class Optimizer:
         opt._init_args = (args, kwargs)   # for keras_config
         return opt
 
-    def __init__(self, learning_rate: float = 0.001, **torch_kwargs: Any) -> None:
-        if learning_rate < 0:
+    def __init__(self, learning_rate: float | LearningRateSchedule = 0.001,
+                 **torch_kwargs: Any) -> None:
+        if isinstance(learning_rate, dict):   # a schedule's entry in a saved config
+            learning_rate = schedules.deserialize(learning_rate)
+        if isinstance(learning_rate, LearningRateSchedule):
+            self._schedule: LearningRateSchedule | None = learning_rate
+        elif learning_rate < 0:
             raise ValueError(f"{type(self).__name__}: learning_rate must be >= 0, got "
                              f"{learning_rate}")
-        self._lr = float(learning_rate)
+        else:
+            self._schedule = None
+        self._lr = float(learning_rate) if self._schedule is None else 0.0
         self._kwargs = torch_kwargs
         self.inner: optim.Optimizer | None = None
         self.iterations = 0
 
     @property
     def learning_rate(self) -> float:
+        """The rate of the next update (a schedule's value at ``iterations``)."""
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
         return self._lr
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
+        if self._schedule is not None:
+            raise TypeError(f"{type(self).__name__} was created with a LearningRateSchedule "
+                            f"({self._schedule!r}) as its learning_rate, which cannot be set; "
+                            f"create the optimizer with a float learning_rate to set it")
         self._lr = float(value)
         if self.inner is not None:
             for group in self.inner.param_groups:
@@ -48,7 +69,7 @@ class Optimizer:
 
     def bind(self, params: Iterable[Any]) -> None:
         """Create the underlying ``cr.optim`` optimizer over ``params``."""
-        self.inner = self._torch(list(params), lr=self._lr, **self._kwargs)
+        self.inner = self._torch(list(params), lr=self.learning_rate, **self._kwargs)
 
     def zero_grad(self) -> None:
         assert self.inner is not None, "optimizer used before bind()"
@@ -56,6 +77,9 @@ class Optimizer:
 
     def step(self) -> None:
         assert self.inner is not None, "optimizer used before bind()"
+        if self._schedule is not None:
+            for group in self.inner.param_groups:
+                group["lr"] = self.learning_rate
         self.inner.step()
         self.iterations += 1
 
@@ -85,11 +109,11 @@ class Optimizer:
         bound = inspect.signature(type(self).__init__).bind(self, *args, **kwargs)
         bound.apply_defaults()
         config = {k: v for k, v in bound.arguments.items() if k != "self"}
-        config["learning_rate"] = self._lr
+        config["learning_rate"] = self._schedule or self._lr
         return config
 
     def get_config(self) -> dict[str, Any]:
-        return {"learning_rate": self._lr, **self._kwargs}
+        return {"learning_rate": self._schedule or self._lr, **self._kwargs}
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())

@@ -160,9 +160,11 @@ def _write_optimizer(model: Any, f: Any) -> None:
         return
     group = f.create_group("optimizer").create_group("vars")
     group.create_dataset("0", data=np.int64(opt.iterations))
-    group.create_dataset("1", data=np.float32(opt.learning_rate))
+    i = 1   # with a schedule Keras keeps no learning-rate variable
+    if opt._schedule is None:
+        group.create_dataset("1", data=np.float32(opt.learning_rate))
+        i = 2
     slots: list[list[str]] = []
-    i = 2
     to_keras = _param_layouts(model)
     for p in _bound(opt):
         state = opt.inner.state.get(p, {})
@@ -191,18 +193,21 @@ def _read_optimizer(model: Any, f: Any) -> None:
         opt.bind(p for p in model.parameters() if p.requires_grad)
         model._bound = True
     params = _bound(opt)
+    first = 1 if opt._schedule is not None else 2   # the first slot variable
     if "chainrule_slots" in group.attrs:
         slots = json.loads(group.attrs["chainrule_slots"])
     else:   # written by Keras: read the optimizers whose slots mean the same here
         names = _KERAS_SLOTS.get(type(opt).__name__)
         plain = not (opt._kwargs.get("momentum") or opt._kwargs.get("centered"))
-        if names is None or not plain or len(group) != 2 + len(names) * len(params):
+        if names is None or not plain or len(group) != first + len(names) * len(params):
             return
         slots = [names] * len(params)
     opt.iterations = int(np.asarray(group["0"]))
-    opt.learning_rate = float(group.attrs.get("chainrule_learning_rate", np.asarray(group["1"])))
+    if opt._schedule is None:   # a schedule gives the rate from iterations
+        opt.learning_rate = float(group.attrs.get("chainrule_learning_rate",
+                                                  np.asarray(group["1"])))
     from_keras = _param_layouts(model)
-    i = 2
+    i = first
     for p, keys in zip(params, slots):
         back = from_keras.get(id(p), (_same, _same))[1]
         state: dict[str, Any] = {}

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.keras import activations, losses, optimizers
+from chainrule.keras import activations, losses, metrics, optimizers, schedules
 from chainrule.keras import layers as keras_layers
 from chainrule.keras.layers import Layer, _snake
 
@@ -37,9 +37,15 @@ def serialize(obj: Any) -> Any:
     """A JSON-ready config value: layers and optimizers as {module, class_name, config}."""
     if isinstance(obj, Layer):
         return layer_entry(obj)
+    if isinstance(obj, losses.Loss):
+        return serialize(losses.serialize(obj))
+    if isinstance(obj, metrics.Metric):
+        return serialize(metrics.serialize(obj))
+    if isinstance(obj, schedules.LearningRateSchedule):
+        return serialize(schedules.serialize(obj))
     if isinstance(obj, optimizers.Optimizer):
         return {"module": "keras.optimizers", "class_name": type(obj).__name__,
-                "config": {"name": _snake(type(obj).__name__), **obj.keras_config()},
+                "config": serialize({"name": _snake(type(obj).__name__), **obj.keras_config()}),
                 "registered_name": None}
     if isinstance(obj, (list, tuple)):
         return [serialize(v) for v in obj]
@@ -56,6 +62,19 @@ def serialize(obj: Any) -> Any:
             return loss
         raise ValueError(f"cannot save {obj!r}: only built-in activations and losses (by name) "
                          f"can go into a .keras config")
+    return obj
+
+
+def deserialize(obj: Any) -> Any:
+    """``obj`` with the config entries of losses and metrics (``serialize``'s, or Keras's)
+    turned back into objects, in lists and dicts too."""
+    modules = {"keras.losses": losses.deserialize, "keras.metrics": metrics.deserialize}
+    if isinstance(obj, dict):
+        if obj.get("module") in modules and "class_name" in obj:
+            return modules[obj["module"]](obj)
+        return {k: deserialize(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [deserialize(v) for v in obj]
     return obj
 
 

@@ -38,7 +38,7 @@ from chainrule.keras.data_adapter import (
     to_tensor,
     unpack_x_y_sample_weight,
 )
-from chainrule.keras.serialization import accepted, serialize
+from chainrule.keras.serialization import accepted, deserialize, serialize
 from chainrule.keras.symbolic import flatten, map_structure
 from chainrule.tensor import Tensor
 from chainrule.train import Callback, History, evaluate_loop, fit_loop, predict_loop
@@ -98,8 +98,9 @@ class Trainer:
             if cls is None:
                 raise ValueError(f"Unknown optimizer: '{entry['class_name']}'")
             optimizer = cls(**accepted(cls, entry["config"], entry["class_name"]))
-        self.compile(optimizer=optimizer, loss=config.get("loss"),
-                     loss_weights=config.get("loss_weights"), metrics=config.get("metrics"),
+        self.compile(optimizer=optimizer, loss=deserialize(config.get("loss")),
+                     loss_weights=config.get("loss_weights"),
+                     metrics=deserialize(config.get("metrics")),
                      run_eagerly=bool(config.get("run_eagerly")),
                      jit_compile=config.get("jit_compile") is True)
 
