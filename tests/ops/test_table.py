@@ -46,6 +46,11 @@ def _graph() -> dict[str, set[str]]:
                 continue
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 edges[name] |= {m for m in _imported(node) if m in MODULES and m != name}
+    for name in edges:  # importing a.b.c from outside a.b first runs a.b's __init__
+        for m in list(edges[name]):
+            parent = m.rpartition(".")[0]
+            if parent in MODULES and parent != name and not name.startswith(parent + "."):
+                edges[name].add(parent)
     return edges
 
 

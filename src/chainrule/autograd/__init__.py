@@ -1,21 +1,36 @@
-"""Reverse-mode automatic differentiation: the engine, grad modes, custom functions, checks."""
+"""Reverse-mode automatic differentiation: the engine, grad modes, custom functions, checks.
 
-from chainrule.autograd.anomaly import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
-from chainrule.autograd.custom import Function, FunctionCtx, once_differentiable
-from chainrule.autograd.engine import backward, grad
-from chainrule.autograd.function import OPS, Op, register
-from chainrule.autograd.grad_mode import (
-    enable_grad,
-    inference_mode,
-    is_grad_enabled,
-    no_grad,
-    set_grad_enabled,
-)
-from chainrule.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+The names below load with the submodule that defines them, on first use: ``tensor.py`` reads
+``autograd.grad_mode`` and ``autograd.tape``, and the engine reads ``tensor.py``, so importing
+the engine here eagerly would close an import cycle through this package.
+"""
 
-__all__ = [
-    "OPS", "Function", "FunctionCtx", "GradcheckError", "Op", "backward", "detect_anomaly",
-    "enable_grad", "grad", "gradcheck", "gradgradcheck", "is_anomaly_enabled", "is_grad_enabled",
-    "inference_mode", "no_grad", "once_differentiable", "register", "set_detect_anomaly",
-    "set_grad_enabled",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "detect_anomaly": "anomaly", "is_anomaly_enabled": "anomaly",
+    "set_detect_anomaly": "anomaly",
+    "Function": "custom", "FunctionCtx": "custom", "once_differentiable": "custom",
+    "backward": "engine", "grad": "engine",
+    "OPS": "function", "Op": "function", "register": "function",
+    "enable_grad": "grad_mode", "inference_mode": "grad_mode", "is_grad_enabled": "grad_mode",
+    "no_grad": "grad_mode", "set_grad_enabled": "grad_mode",
+    "GradcheckError": "gradcheck", "gradcheck": "gradcheck", "gradgradcheck": "gradcheck",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"chainrule.autograd.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

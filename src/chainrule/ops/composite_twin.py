@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
 from chainrule.autograd.grad_mode import _mode, enable_grad
 from chainrule.backend import Array
+from chainrule.ops.dual import make_dual
 from chainrule.tensor import Tensor
 
 
@@ -34,20 +35,20 @@ class Fused(Op):
         raise NotImplementedError
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_ad.levels:
+        if _mode.enabled or forward_mode.levels:
             return self._twin_grads(g)
         return tuple(None if x is None else Tensor._wrap(x) for x in self.backward_arrays(g.array))
 
     def jvp(self, *tangents: Tensor | None) -> Tensor | None:
         # forward mode through the twin, on a nested level (the levels outside stay open, so
         # higher forward derivatives stay exact)
-        level = forward_ad.enter_level()
+        level = forward_mode.enter_level()
         try:
-            duals = [x if t is None else forward_ad.make_dual(x, t, level)
+            duals = [x if t is None else make_dual(x, t, level)
                      for x, t in zip(self.inputs, tangents)]
-            return forward_ad.tangent_of(self.composite(*duals, **self.params), level)
+            return forward_mode.tangent_of(self.composite(*duals, **self.params), level)
         finally:
-            forward_ad.exit_level(level)
+            forward_mode.exit_level(level)
 
     def _twin_grads(self, g: Tensor) -> tuple[Tensor | None, ...]:
         """Gradients through the twin's graph: recorded for ``create_graph``, or carrying

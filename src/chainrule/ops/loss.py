@@ -9,7 +9,7 @@ distribution ``q`` (one-hot, class weights, label smoothing, ignore_index) aroun
 
 from __future__ import annotations
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, xp
@@ -58,7 +58,7 @@ class CrossEntropy(Op):
         x, q = self.inputs
         need_x, need_q = self.needs_input_grad
         saved = self.__dict__.pop("_saved", None)
-        if saved is not None and not _mode.enabled and not forward_ad.levels:
+        if saved is not None and not _mode.enabled and not forward_mode.levels:
             # Plain backward: straight on arrays, reusing the forward's softmax.
             logp, p = saved
             ga = g.array * g.array.dtype.type(self.scale) if self.scale is not None else \

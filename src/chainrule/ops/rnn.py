@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule.autograd import forward_ad
+from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
 from chainrule.autograd.grad_mode import _mode, enable_grad
 from chainrule.backend import Array, xp
+from chainrule.ops.dual import make_dual
 from chainrule.ops.movement import cat
 from chainrule.tensor import Tensor
 
@@ -106,21 +107,21 @@ class LSTMSequence(Op):
         return out
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_ad.levels:
+        if _mode.enabled or forward_mode.levels:
             return _composite_grads(self, g)
         return tuple(None if x is None else Tensor._wrap(x) for x in self._bptt(g.array))
 
     def jvp(self, *tangents: Tensor | None) -> Tensor | None:
         # The tangent of the composite twin, by forward mode through it (a nested level; the
         # levels outside this one stay open, so higher forward derivatives stay exact).
-        level = forward_ad.enter_level()
+        level = forward_mode.enter_level()
         try:
-            duals = [x if t is None else forward_ad.make_dual(x, t, level)
+            duals = [x if t is None else make_dual(x, t, level)
                      for x, t in zip(self.inputs, tangents)]
             out = lstm_sequence_composite(*duals, reverse=self.reverse)
-            return forward_ad.tangent_of(out, level)
+            return forward_mode.tangent_of(out, level)
         finally:
-            forward_ad.exit_level(level)
+            forward_mode.exit_level(level)
 
     def _bptt(self, gy: Array) -> tuple[Array | None, ...]:
         xg, w_hh, h0, c0 = (x.array for x in self.inputs)
