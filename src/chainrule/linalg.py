@@ -6,7 +6,7 @@ column / row sum of ``|A|``), and ``norm`` picks between them as PyTorch does.
 
 ``inv``, ``solve``, ``det``, ``slogdet``, ``cholesky``, ``qr``, ``svd``, ``eigh`` and
 ``lstsq`` run NumPy's LAPACK routines batched over leading dims, with PyTorch's derivative
-formulas (primitives in ``ops/decompositions.py``); the gradients of ``svd`` and ``eigh`` assume
+formulas (primitives in ``ops/linalg.py``); the gradients of ``svd`` and ``eigh`` assume
 distinct singular values / eigenvalues, and those of ``qr`` and ``lstsq`` full-rank inputs.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.backend import is_floating, xp
 from chainrule.ops import reduce as _reduce
-from chainrule.ops.decompositions import (
+from chainrule.ops.linalg import (
     QR,
     SVD,
     Cholesky,
@@ -29,9 +29,9 @@ from chainrule.ops.decompositions import (
     LinAlgError,
     LogAbsDet,
     Solve,
+    matmul,
     unpack,
 )
-from chainrule.ops.linalg import matmul
 from chainrule.tensor import Tensor
 
 __all__ = ["LinAlgError", "cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matmul",

@@ -5,7 +5,6 @@ from chainrule.ops import (
     comparison,
     conv,
     counting,
-    decompositions,
     elementwise,
     fold,
     fused,
@@ -28,4 +27,4 @@ from chainrule.ops import (
 
 __all__ = ["activation", "comparison", "conv", "counting", "elementwise", "fold", "fused", "linalg",
            "loss", "matrix", "movement", "pool", "reduce", "rnn", "shape", "sorting", "tiling",
-           "trig", "unary", "movedim", "scatter", "decompositions", "padding"]
+           "trig", "unary", "movedim", "scatter", "padding"]

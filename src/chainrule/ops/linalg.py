@@ -1,4 +1,13 @@
-"""Linear algebra: matmul (1-D, 2-D and batched with broadcasting), einsum, and composites."""
+"""Linear algebra primitives: matmul (1-D, 2-D and batched with broadcasting), einsum, and the
+solvers and decompositions of (batches of) matrices: inv, solve, det, log|det|, cholesky, qr,
+svd, eigh. The public functions, with PyTorch's checks, are in ``chainrule.linalg``.
+
+Solvers and decompositions run NumPy's LAPACK routines forward; backward and forward mode are
+PyTorch's derivative formulas written in chainrule ops, so they can be differentiated again.
+Ops with several outputs (qr, svd, eigh) return them packed into one array, each flattened
+along the last axis; ``unpack`` slices them apart, so the engine still sees one output per op,
+and an unused output simply gets a zero gradient.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,7 @@ from chainrule import backend
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.ops import batching
+from chainrule.ops.movement import Cat
 from chainrule.tensor import Tensor
 
 
@@ -279,3 +289,347 @@ def _expand_ellipsis(eq: str, operands: tuple[Any, ...]) -> str:
     counts = {c: "".join(new).count(c) for c in "".join(new)}
     free = "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
     return ",".join(new) + "->" + ell + free
+
+
+# ---- solvers and decompositions ---------------------------------------------------------------
+def _pack(*arrays: Array) -> Array:
+    batch = arrays[0].shape[:-2]
+    return xp.concatenate([a.reshape(*batch, -1) for a in arrays], axis=-1)
+
+
+def _pack_tensors(batch: tuple[int, ...], *ts: Tensor) -> Tensor:
+    """``_pack`` for tangents: differentiable, so forward-over-forward works."""
+    return Cat.apply(*[t.reshape(*batch, -1) for t in ts], dim=len(batch))
+
+
+def unpack(packed: Tensor, shapes: list[tuple[int, int]]) -> list[Tensor]:
+    """The matrices (or vectors) packed by an op with several outputs, by their trailing
+    shapes."""
+    out, start = [], 0
+    batch = packed.shape[:-1]
+    for s in shapes:
+        size = s[0] * s[1] if len(s) == 2 else s[0]
+        out.append(packed[..., start:start + size].reshape(*batch, *s))
+        start += size
+    return out
+
+
+def _eye(n: int, dtype: Any) -> Tensor:
+    return Tensor._wrap(xp.eye(n, dtype=dtype))
+
+
+def _diag_embed(v: Tensor) -> Tensor:
+    return v.unsqueeze(-1) * _eye(v.shape[-1], v.dtype)
+
+
+def _diag(x: Tensor) -> Tensor:
+    return (x * _eye(x.shape[-1], x.dtype)).sum(-1)
+
+
+def _solve_right(b: Tensor, a: Tensor) -> Tensor:
+    """X with X @ A = B."""
+    return Solve.apply(a.mT, b.mT).mT
+
+
+class LinAlgError(RuntimeError):
+    """A matrix that the routine cannot handle: singular, or not positive-definite
+    (``torch.linalg.LinAlgError``)."""
+
+
+def _linalg_error(op: str, shape: tuple[int, ...], what: str) -> LinAlgError:
+    return LinAlgError(f"linalg.{op}: {what} (input of shape {tuple(shape)})")
+
+
+@register
+class Inv(Op):
+    """A⁻¹ of square matrices.  ∂/∂A = −A⁻ᵀ g A⁻ᵀ;  tangent: −A⁻¹ Ȧ A⁻¹."""
+
+    name = "inv"
+
+    def forward(self, a: Array) -> Array:
+        try:
+            return xp.linalg.inv(a)
+        except xp.linalg.LinAlgError:
+            raise _linalg_error("inv", a.shape, "the input matrix is singular, the inversion "
+                                "could not be completed") from None
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        inv_t = self.output().mT
+        return (-(inv_t @ g @ inv_t),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        inv = self.output()
+        return -(inv @ t @ inv)
+
+
+@register
+class Solve(Op):
+    """X = A⁻¹ B for square A (..., n, n) and B (..., n, k), batch dims broadcasting.
+    ∂/∂B = A⁻ᵀ g, ∂/∂A = −(A⁻ᵀ g) Xᵀ;  tangent: A⁻¹ (Ḃ − Ȧ X)."""
+
+    name = "solve"
+
+    def forward(self, a: Array, b: Array) -> Array:
+        try:
+            return xp.linalg.solve(a, b)
+        except xp.linalg.LinAlgError:
+            raise _linalg_error("solve", a.shape, "the solver failed because the input matrix "
+                                "is singular") from None
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        a, _ = self.inputs
+        gb = Solve.apply(a.mT, g)
+        return (-(gb @ self.output().mT) if self.needs_input_grad[0] else None), gb
+
+    def jvp(self, ta: Tensor | None, tb: Tensor | None) -> Tensor | None:
+        a, _ = self.inputs
+        rhs = tb if ta is None else (-(ta @ self.output()) if tb is None
+                                     else tb - ta @ self.output())
+        return Solve.apply(a, rhs)
+
+
+@register
+class Det(Op):
+    """det A of square matrices.  ∂/∂A = g·C with C the cofactor matrix, det A·A⁻ᵀ;
+    tangent: Σ C ∘ Ȧ. For a singular A, C comes from the SVD A = U S Vᵀ, as in PyTorch:
+    C = det U det Vᵀ · U diag(∏_{j≠i} s_j) Vᵀ."""
+
+    name = "det"
+
+    def forward(self, a: Array) -> Array:
+        return xp.linalg.det(a)
+
+    def _cofactors(self) -> Tensor:
+        (a,) = self.inputs
+        if (self.out != 0).all():
+            return self.output().unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+        n = a.shape[-1]
+        u, s, vh = unpack(SVD.apply(a, full_matrices=False), [(n, n), (n,), (n, n)])
+        eye = _eye(n, a.dtype)
+        others = (s.unsqueeze(-2) * (1 - eye) + eye).prod(-1)  # ∏_{j≠i} s_j
+        sign = Tensor._wrap(xp.linalg.det(u.array) * xp.linalg.det(vh.array))
+        return (u * (others * sign.unsqueeze(-1)).unsqueeze(-2)) @ vh
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        return (g.unsqueeze(-1).unsqueeze(-1) * self._cofactors(),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        return (self._cofactors() * t).sum((-2, -1))
+
+
+@register
+class LogAbsDet(Op):
+    """log |det A| of square matrices.  ∂/∂A = g·A⁻ᵀ;  tangent: tr(A⁻¹ Ȧ)."""
+
+    name = "logabsdet"
+
+    def forward(self, a: Array) -> Array:
+        return xp.linalg.slogdet(a)[1]
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        (a,) = self.inputs
+        return (g.unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        (a,) = self.inputs
+        return (Inv.apply(a).mT * t).sum((-2, -1))
+
+
+def _phi(x: Tensor) -> Tensor:
+    """The lower triangle of x with its diagonal halved."""
+    return x.tril() - 0.5 * _diag_embed(_diag(x))
+
+
+@register
+class Cholesky(Op):
+    """L lower-triangular with L Lᵀ = A, for symmetric positive-definite A (its lower
+    triangle is read).  ∂/∂A = sym(L⁻ᵀ Φ(Lᵀ ḡ) L⁻¹) with ḡ = tril(g) and Φ the lower
+    triangle with halved diagonal;  tangent: L Φ(L⁻¹ sym(Ȧ) L⁻ᵀ), sym(X) = (X + Xᵀ)/2 (the
+    derivative along symmetric matrices, so it agrees with the gradient)."""
+
+    name = "cholesky"
+
+    def forward(self, a: Array) -> Array:
+        try:
+            return xp.linalg.cholesky(a)
+        except xp.linalg.LinAlgError:
+            raise _linalg_error("cholesky", a.shape, "the factorization could not be completed "
+                                "because the input is not positive-definite") from None
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        lo = self.output()
+        p = _phi(lo.mT @ g.tril())
+        ga = _solve_right(Solve.apply(lo.mT, p), lo)
+        return (0.5 * (ga + ga.mT),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        lo = self.output()
+        inner = _solve_right(Solve.apply(lo, 0.5 * (t + t.mT)), lo.mT)
+        return lo @ _phi(inner)
+
+
+@register
+class QR(Op):
+    """A = Q R, Q with orthonormal columns, R upper-triangular; ``mode`` 'reduced' (Q m×k,
+    R k×n, k = min(m, n)), 'complete' (Q m×m) or 'r' (as 'reduced', with no derivative, as
+    in PyTorch); output packed as (Q, R).
+    ∂/∂A = (ḡQ + Q copyltu(M)) R⁻ᵀ with M = R ḡRᵀ − ḡQᵀ Q and copyltu mirroring the lower
+    triangle of M upward (PyTorch's rule).  Tangent: with C = Qᵀ Ȧ R⁻¹ and
+    Ω = tril(C, −1) − tril(C, −1)ᵀ: Ṙ = (C − Ω) R, Q̇ = (Ȧ − Q Ṙ) R⁻¹. For wide A = [X | Y],
+    R = [R₁ | Qᵀ Y]: the rules on X = Q R₁, plus Y's share (ḡQ gains Y ḡR₂ᵀ, ∂/∂Y = Q ḡR₂).
+    Full-rank A; no derivative for 'complete' with m > n (as in PyTorch)."""
+
+    name = "qr"
+    mode: str
+
+    def forward(self, a: Array) -> Array:
+        q, r = xp.linalg.qr(a, mode="complete" if self.mode == "complete" else "reduced")
+        return _pack(q, r)
+
+    def parts(self, packed: Tensor) -> list[Tensor]:
+        m, n = self.inputs[0].shape[-2:]
+        k = m if self.mode == "complete" else min(m, n)
+        return unpack(packed, [(m, k), (k, n)])
+
+    def _check(self) -> None:
+        if self.mode == "r":
+            raise RuntimeError("linalg.qr: the derivative of linalg.qr depends on Q, which is "
+                               "not computed when mode='r'; use mode='reduced' to differentiate")
+        m, n = self.inputs[0].shape[-2:]
+        if self.mode == "complete" and m > n:
+            raise RuntimeError(f"linalg.qr: the QR decomposition is not differentiable when "
+                               f"mode='complete' and nrows > ncols (shape "
+                               f"{tuple(self.inputs[0].shape)})")
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        self._check()
+        a = self.inputs[0]
+        q, r = self.parts(self.output())
+        gq, gr = self.parts(g)
+        k = r.shape[-2]
+        if a.shape[-1] > k:  # wide: A = Q [R₁ | R₂], R₂ = Qᵀ Y for the columns Y past the k-th
+            gq = gq + a[..., k:] @ gr[..., k:].mT
+            gy = q @ gr[..., k:]
+            r, gr = r[..., :k], gr[..., :k]
+        m = r @ gr.mT - gq.mT @ q
+        copyltu = m.tril() + m.tril(-1).mT
+        gx = _solve_right(gq + q @ copyltu, r.mT)
+        return (gx if a.shape[-1] == k else Cat.apply(gx, gy, dim=a.ndim - 1),)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        self._check()
+        a = self.inputs[0]
+        q, r = self.parts(self.output())
+        k = r.shape[-2]
+        square, tx = r[..., :k], t[..., :k]
+        c = _solve_right(q.mT @ tx, square)
+        low = c.tril(-1)
+        dr = (c - (low - low.mT)) @ square
+        dq = _solve_right(tx - q @ dr, square)
+        if a.shape[-1] > k:  # wide: R₂ = Qᵀ Y
+            dr = Cat.apply(dr, dq.mT @ a[..., k:] + q.mT @ t[..., k:], dim=a.ndim - 1)
+        return _pack_tensors(a.shape[:-2], dq, dr)
+
+
+def _skew(x: Tensor) -> Tensor:
+    return x - x.mT
+
+
+@register
+class SVD(Op):
+    """A = U diag(S) Vᴴ with S descending; ``full_matrices`` gives square U and Vᴴ. Output
+    packed as (U, S, Vᴴ). PyTorch's rule, for distinct non-zero singular values (and, with
+    ``full_matrices``, ignoring the extra columns), with E_jk = s_k² − s_j² off the diagonal:
+    ∂/∂A = U [(skew(UᵀḡU) S + S skew(VᵀḡV)) / E + diag(ḡS)] Vᵀ + (I − UUᵀ) ḡU S⁻¹ Vᵀ
+    + U S⁻¹ ḡVᵀ (I − VVᵀ), skew(X) = X − Xᵀ.
+    Tangent: with P = Uᵀ Ȧ V: Ṡ = diag(P), U̇ = U ((P S + S Pᵀ) / E) + (I − UUᵀ) Ȧ V S⁻¹,
+    V̇ = V ((S P + Pᵀ S) / E) + (I − VVᵀ) Ȧᵀ U S⁻¹ (1/E zero on the diagonal)."""
+
+    name = "svd"
+    full_matrices: bool
+
+    def forward(self, a: Array) -> Array:
+        u, s, vh = xp.linalg.svd(a, full_matrices=self.full_matrices)
+        return _pack(u, s[..., None], vh)
+
+    def parts(self, packed: Tensor) -> list[Tensor]:
+        m, n = self.inputs[0].shape[-2:]
+        k = min(m, n)
+        mu, nv = (m, n) if self.full_matrices else (k, k)
+        u, s, vh = unpack(packed, [(m, mu), (k,), (nv, n)])
+        return [u[..., :k], s, vh[..., :k, :]]
+
+    def _inverse_gaps(self, s: Tensor) -> Tensor:
+        """1 / (s_k² − s_j²) off the diagonal, 0 on it."""
+        s2 = s * s
+        gap = s2.unsqueeze(-2) - s2.unsqueeze(-1)
+        eye = _eye(s.shape[-1], s.dtype)
+        return (1 - eye) / (gap + eye)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        u, s, vh = self.parts(self.output())
+        gu, gs, gvh = self.parts(g)
+        v, gv = vh.mT, gvh.mT
+        f = self._inverse_gaps(s)
+        core = ((_skew(u.mT @ gu) * s.unsqueeze(-2) + s.unsqueeze(-1) * _skew(v.mT @ gv)) * f
+                + _diag_embed(gs))
+        m, n = self.inputs[0].shape[-2:]
+        ga = u @ core @ vh
+        if m > s.shape[-1]:
+            ga = ga + ((gu - u @ (u.mT @ gu)) / s.unsqueeze(-2)) @ vh
+        if n > s.shape[-1]:
+            ga = ga + (u / s.unsqueeze(-2)) @ (gv - v @ (v.mT @ gv)).mT
+        return (ga,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        m, n = self.inputs[0].shape[-2:]
+        if self.full_matrices and m != n:
+            raise RuntimeError("linalg.svd: forward-mode derivatives with full_matrices=True "
+                               "need a square input; use full_matrices=False")
+        u, s, vh = self.parts(self.output())
+        v = vh.mT
+        f = self._inverse_gaps(s)
+        p = u.mT @ t @ v
+        sd = _diag_embed(s)
+        du = u @ ((p @ sd + sd @ p.mT) * f)
+        dv = v @ ((sd @ p + p.mT @ sd) * f)
+        if m > s.shape[-1]:
+            du = du + (t @ v - u @ p) / s.unsqueeze(-2)
+        if n > s.shape[-1]:
+            dv = dv + (t.mT @ u - v @ p.mT) / s.unsqueeze(-2)
+        return _pack_tensors(self.inputs[0].shape[:-2], du, _diag(p).unsqueeze(-1), dv.mT)
+
+
+@register
+class Eigh(Op):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix (the
+    triangle ``UPLO`` is read); output packed as (L, V). For distinct eigenvalues, with
+    E_ij = λ_j − λ_i off the diagonal: ∂/∂A = V (diag(ḡL) + ½ skew(Vᵀ ḡV) / E) Vᵀ;
+    tangent: with P = Vᵀ sym(Ȧ) V: L̇ = diag(P), V̇ = V (P / E) (zero diagonal)."""
+
+    name = "eigh"
+    UPLO: str
+
+    def forward(self, a: Array) -> Array:
+        w, v = xp.linalg.eigh(a, UPLO=self.UPLO)
+        return _pack(w[..., None], v)
+
+    def parts(self, packed: Tensor) -> list[Tensor]:
+        n = self.inputs[0].shape[-1]
+        return unpack(packed, [(n,), (n, n)])
+
+    def _inverse_gaps(self, w: Tensor) -> Tensor:
+        eye = _eye(w.shape[-1], w.dtype)
+        return (1 - eye) / (w.unsqueeze(-2) - w.unsqueeze(-1) + eye)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        w, v = self.parts(self.output())
+        gw, gv = self.parts(g)
+        inner = 0.5 * _skew(v.mT @ gv) * self._inverse_gaps(w) + _diag_embed(gw)
+        return (v @ inner @ v.mT,)
+
+    def jvp(self, t: Tensor | None) -> Tensor | None:
+        w, v = self.parts(self.output())
+        p = v.mT @ (0.5 * (t + t.mT)) @ v
+        dv = v @ (p * self._inverse_gaps(w))
+        return _pack_tensors(self.inputs[0].shape[:-2], _diag(p).unsqueeze(-1), dv)
