@@ -16,7 +16,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
               generator: Generator | None = None) -> Tensor:
     """Zero each channel of (N, C, H, W) (or unbatched (C, H, W)) with probability ``p`` and
     scale the kept ones by 1/(1 − p); the identity when not ``training``
-    (``torch.nn.functional.dropout2d``). The mask comes from the global generator."""
+    (``torch.nn.functional.dropout2d``). The mask comes from the global generator.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> y = F.dropout2d(cr.ones(1, 8, 2, 2), p=0.5)
+        >>> sorted(set(y.sum((2, 3)).flatten().tolist())) in ([0.0, 8.0], [0.0], [8.0])
+        True
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (3, 4):

@@ -62,7 +62,16 @@ def _weighted(loss: Tensor, weight: Tensor | None) -> Tensor:
 def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(x − y)² (times ``weight``, broadcast), reduced.  Shapes should match (a different
-    shape warns and broadcasts, as in PyTorch)."""
+    shape warns and broadcasts, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.mse_loss(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 4.0]))
+        tensor(2.5000)
+        >>> F.mse_loss(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 4.0]), reduction="none")
+        tensor([1., 4.])
+    """
     target = _as_target(target, input)
     _same_shape("mse_loss", input, target, strict=False)
     diff = input - target
@@ -72,7 +81,14 @@ def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any =
 @float32_op
 def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
-    """|x − y| (times ``weight``), reduced."""
+    """|x − y| (times ``weight``), reduced.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.l1_loss(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 0.0]))
+        tensor(1.5000)
+    """
     target = _as_target(target, input)
     _same_shape("l1_loss", input, target, strict=False)
     return _reduce(_weighted((input - target).abs(), weight), reduction)
@@ -81,7 +97,14 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = 
 @float32_op
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
-    """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta) (times ``weight``)."""
+    """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta) (times ``weight``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.huber_loss(cr.tensor([0.0, 0.0]), cr.tensor([0.5, 3.0]))
+        tensor(1.3125)
+    """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     target = _as_target(target, input)
@@ -94,7 +117,14 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
 @float32_op
 def smooth_l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """½(x − y)²/beta where |x − y| < beta, else |x − y| − ½·beta (= huber_loss / beta)."""
+    """½(x − y)²/beta where |x − y| < beta, else |x − y| − ½·beta (= huber_loss / beta).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.smooth_l1_loss(cr.tensor([0.0, 0.0]), cr.tensor([0.5, 3.0]))
+        tensor(1.3125)
+    """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     target = _as_target(target, input)
@@ -222,7 +252,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d1...) at class ``target``:
-    −weight[y]·input[n, y]; 'mean' divides by Σ weight[y] over non-ignored targets."""
+    −weight[y]·input[n, y]; 'mean' divides by Σ weight[y] over non-ignored targets.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> logp = cr.log_softmax(cr.tensor([[2.0, 0.0], [0.0, 2.0]]), dim=1)
+        >>> F.nll_loss(logp, cr.tensor([0, 1]))
+        tensor(0.1269)
+    """
     _check_reduction(reduction)
     if not isinstance(target, Tensor):
         target = Tensor._wrap(xp.asarray(target))
@@ -248,7 +286,14 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
     """−w·[y·log x + (1 − y)·log(1 − x)] for probabilities x; each log is clamped at −100 as in
-    PyTorch, so x = 0 or 1 gives a finite loss."""
+    PyTorch, so x = 0 or 1 gives a finite loss.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.binary_cross_entropy(cr.tensor([0.5, 0.5]), cr.tensor([1.0, 0.0]))
+        tensor(0.6931)
+    """
     if not is_floating(input.dtype):
         raise RuntimeError(f"binary_cross_entropy: not implemented for dtype {input.dtype} "
                            "(probabilities must be floating point)")
@@ -271,6 +316,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
     """BCE on logits, stably: (1 − y)·x + (1 + (pos_weight − 1)·y)·softplus(−x), times ``weight``.
 
     ``pos_weight`` (broadcast along the last dim, e.g. shape (C,)) scales the positive term.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.binary_cross_entropy_with_logits(cr.tensor([0.0, 100.0]), cr.tensor([1.0, 1.0]))
+        tensor(0.3466)
     """
     target = _as_target(target, input)
     _same_shape("binary_cross_entropy_with_logits", input, target, strict=True)
@@ -288,7 +339,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
 def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
-    """x where y = 1, max(0, margin − x) where y = −1."""
+    """x where y = 1, max(0, margin − x) where y = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.hinge_embedding_loss(cr.tensor([0.3, 2.0]), cr.tensor([1, -1]))
+        tensor(0.1500)
+    """
     target = _as_target(target, input)
     t = target.data
     zero = Tensor._wrap(xp.zeros((), input.dtype))
@@ -301,7 +359,14 @@ def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average: Any = None, reduce: Any = None,
                       reduction: str = "mean") -> Tensor:
-    """Multi-class hinge: Σ_{j ≠ y} w[y]·max(0, margin − x[y] + x[j])^p / C for input (N, C)."""
+    """Multi-class hinge: Σ_{j ≠ y} w[y]·max(0, margin − x[y] + x[j])^p / C for input (N, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.multi_margin_loss(cr.tensor([[0.1, 0.2, 0.4, 0.8]]), cr.tensor([3]))
+        tensor(0.3250)
+    """
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p}")
     if not isinstance(target, Tensor):
@@ -333,6 +398,13 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
 
     ``reduction='batchmean'`` divides the sum by the batch size (the true KL divergence);
     'mean' divides by the number of elements, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> p = cr.tensor([[0.5, 0.5]])
+        >>> F.kl_div(p.log(), p, reduction="batchmean")
+        tensor(0.)
     """
     _check_reduction(reduction, (*_REDUCTIONS, "batchmean"))
     target = _as_target(target, input)

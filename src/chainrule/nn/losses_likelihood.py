@@ -78,6 +78,12 @@ def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: b
 
     exp(x) − y·x for ``log_input`` (x = log λ), else x − y·log(x + eps) (x = λ); ``full`` adds
     Stirling's approximation of log(y!), y·log y − y + ½·log(2πy), where y > 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.poisson_nll_loss(cr.tensor([0.0, 0.0]), cr.tensor([1.0, 2.0]))
+        tensor(1.)
     """
     _check_reduction(reduction)
     target = _as_target(target, input)

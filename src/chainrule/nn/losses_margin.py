@@ -56,6 +56,14 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
 
     Shape:
         input1, input2: (N, D) with target (N,), or (D,) with a 0-d target.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> a = cr.tensor([[1.0, 0.0], [1.0, 0.0]])
+        >>> b = cr.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> F.cosine_embedding_loss(a, b, cr.tensor([1, -1]))
+        tensor(0.)
     """
     _check_reduction(reduction)
     target = _as_target(target, input1)
@@ -80,7 +88,14 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
-    """‖x1 − x2 + eps‖_p over the last dim (PyTorch adds ``eps`` to the difference)."""
+    """‖x1 − x2 + eps‖_p over the last dim (PyTorch adds ``eps`` to the difference).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.pairwise_distance(cr.tensor([[0.0, 0.0]]), cr.tensor([[3.0, 4.0]]))
+        tensor([5.0000])
+    """
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
@@ -94,6 +109,15 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
     Shape:
         anchor, positive, negative: (N, D) or (D,), all with the same number of dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> a, p, n = cr.tensor([[0.0, 0.0]]), cr.tensor([[0.0, 1.0]]), cr.tensor([[0.0, 3.0]])
+        >>> F.triplet_margin_loss(a, p, n)
+        tensor(0.)
+        >>> F.triplet_margin_loss(a, n, p)
+        tensor(3.)
     """
     _check_reduction(reduction)
     if margin <= 0:
@@ -113,7 +137,14 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 @float32_op
 def soft_margin_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
                      reduction: str = "mean") -> Tensor:
-    """log(1 + exp(−y·x)) for ±1 labels y (computed stably as softplus(−y·x))."""
+    """log(1 + exp(−y·x)) for ±1 labels y (computed stably as softplus(−y·x)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.soft_margin_loss(cr.tensor([0.0, 0.0]), cr.tensor([1.0, -1.0]))
+        tensor(0.6931)
+    """
     _check_reduction(reduction)
     target = _as_target(target, input)
     return _reduce(softplus(-input * target, threshold=float("inf")), reduction)
@@ -123,7 +154,14 @@ def multilabel_soft_margin_loss(input: Tensor, target: Any, weight: Tensor | Non
                                 size_average: Any = None, reduce: Any = None,
                                 reduction: str = "mean") -> Tensor:
     """−(1/C)·Σ_c w_c·[y_c·log σ(x_c) + (1 − y_c)·log σ(−x_c)] over the last (class) dim, for
-    multi-hot targets y of the input's shape (N, C); 'none' gives one loss per sample."""
+    multi-hot targets y of the input's shape (N, C); 'none' gives one loss per sample.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.multilabel_soft_margin_loss(cr.tensor([[0.0, 0.0]]), cr.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
     _check_reduction(reduction)
     target = _as_target(target, input)
     if input.ndim == 0:

@@ -26,7 +26,14 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """(x − mean) / √(var + eps) · weight + bias over the trailing ``normalized_shape`` dims
-    (biased variance)."""
+    (biased variance).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.layer_norm(cr.tensor([[1.0, 3.0]]), (2,))
+        tensor([[-1.0000,  1.0000]])
+    """
     axes = _norm_axes(input, normalized_shape, "layer_norm")
     centered = input - input.mean(axes, keepdim=True)
     var = (centered * centered).mean(axes, keepdim=True)
@@ -39,7 +46,14 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
 def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,
              weight: Tensor | None = None, eps: float | None = None) -> Tensor:
     """x / √(mean(x²) + eps) · weight over the trailing dims; eps defaults to the dtype's
-    machine epsilon, as in PyTorch."""
+    machine epsilon, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.rms_norm(cr.tensor([[3.0, 4.0]]), (2,))
+        tensor([[0.8485, 1.1314]])
+    """
     axes = _norm_axes(input, normalized_shape, "rms_norm")
     if eps is None:
         eps = float(xp.finfo(input.dtype).eps)
@@ -56,6 +70,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     In training the batch statistics are used (biased variance) and the running buffers, if
     given, are updated in place: r ← (1 − momentum)·r + momentum·stat, with the unbiased
     variance. Otherwise the running statistics are used.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> x = cr.tensor([[1.0], [3.0]])
+        >>> F.batch_norm(x, None, None, training=True)
+        tensor([[-1.0000],
+                [ 1.0000]])
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got "
@@ -109,7 +131,17 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Split the channels (dim 1) of input (N, C, ...) into ``num_groups`` groups of C/G and
     normalise each sample's group over its channels and the other dims (biased variance); then
-    per-channel ``weight`` (C,) and ``bias`` (C,)."""
+    per-channel ``weight`` (C,) and ``bias`` (C,).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> x = cr.arange(24.0).reshape(2, 4, 3)
+        >>> y = F.group_norm(x, num_groups=2)
+        >>> y.shape, abs(round(y[0, :2].mean().item(), 4)), round(y[0,
+        ...     :2].std(correction=0).item(), 2)
+        (chainrule.Size([2, 4, 3]), 0.0, 1.0)
+    """
     if input.ndim < 2:
         raise RuntimeError(f"group_norm: expected at least 2 dimensions for input tensor but "
                            f"received {input.ndim}")
@@ -138,6 +170,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     With ``use_input_stats`` the running buffers, if given, are updated in place with the
     per-sample statistics averaged over the batch: r ← (1 − momentum)·r + momentum·stat
     (unbiased variance), as in PyTorch. Otherwise the running statistics are used.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> y = F.instance_norm(cr.arange(30.0).reshape(2, 3, 5))
+        >>> y[0, 0]
+        tensor([-1.4142, -0.7071,  0.0000,  0.7071,  1.4142])
     """
     if input.ndim < 2:
         raise ValueError(f"instance_norm: expected input of shape (N, C, ...), got "

@@ -97,7 +97,15 @@ class Linear(Op):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b (``torch.nn.functional.linear``)."""
+    """y = x Wᵀ + b (``torch.nn.functional.linear``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.linear(cr.tensor([[1.0, 2.0]]), cr.tensor([[1.0, 1.0], [0.0, 1.0]]),
+        ...     cr.tensor([0.5, 0.0]))
+        tensor([[3.5000, 2.0000]])
+    """
     if input.ndim == 0:
         raise RuntimeError(f"linear: input must have at least 1 dim, got shape {input.shape}")
     if bias is None:
