@@ -100,6 +100,14 @@ class MultiheadAttention(Module):
         without N); key_padding_mask (N, S); attn_mask (L, S) or (N·num_heads, L, S).
         Returns output (L, N, E) and weights (N, L, S) averaged over heads (or
         (N, num_heads, L, S)), or None when ``need_weights=False``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> mha = cr.nn.MultiheadAttention(embed_dim=8, num_heads=2, batch_first=True)
+        >>> x = cr.randn(3, 5, 8)
+        >>> out, weights = mha(x, x, x)
+        >>> out.shape, weights.shape
+        (chainrule.Size([3, 5, 8]), chainrule.Size([3, 5, 5]))
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,

@@ -109,6 +109,16 @@ class BatchNorm1d(_BatchNorm):
         weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``; no β if ``bias=False``).
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
         (buffers, if ``track_running_stats``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> bn = cr.nn.BatchNorm1d(2)
+        >>> y = bn(cr.tensor([[1.0, 10.0], [3.0, 30.0]]))
+        >>> y
+        tensor([[-1.0000, -1.0000],
+                [ 1.0000,  1.0000]], grad_fn=<AddBackward>)
+        >>> bn.running_mean
+        tensor([0.2000, 2.0000])
     """
 
     _ndims = (2, 3)
@@ -119,6 +129,15 @@ class BatchNorm2d(_BatchNorm):
 
     Shape:
         (N, C, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> bn = cr.nn.BatchNorm2d(3)
+        >>> y = bn(cr.randn(4, 3, 5, 5) * 10 + 2)
+        >>> y.shape, abs(round(y.mean().item(), 3))
+        (chainrule.Size([4, 3, 5, 5]), 0.0)
+        >>> bn.num_batches_tracked
+        tensor(1)
     """
 
     _ndims = (4,)
@@ -129,6 +148,11 @@ class BatchNorm3d(_BatchNorm):
 
     Shape:
         (N, C, D, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.BatchNorm3d(2)(cr.randn(2, 2, 3, 3, 3)).shape
+        chainrule.Size([2, 2, 3, 3, 3])
     """
 
     _ndims = (5,)
@@ -175,6 +199,11 @@ class InstanceNorm1d(_InstanceNorm):
         weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``, default False).
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
         (buffers, if ``track_running_stats``, default False).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.InstanceNorm1d(2)(cr.arange(10.0).reshape(1, 2, 5))[0, 0]
+        tensor([-1.4142, -0.7071,  0.0000,  0.7071,  1.4142])
     """
 
     _ndims = (2, 3)
@@ -185,6 +214,11 @@ class InstanceNorm3d(_InstanceNorm):
 
     Shape:
         (N, C, D, H, W) or (C, D, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.InstanceNorm3d(3)(cr.randn(2, 3, 2, 2, 2)).shape
+        chainrule.Size([2, 3, 2, 2, 2])
     """
 
     _ndims = (4, 5)
@@ -195,6 +229,11 @@ class InstanceNorm2d(_InstanceNorm):
 
     Shape:
         (N, C, H, W) or (C, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.InstanceNorm2d(3, affine=True)(cr.ones(2, 3, 4, 4)).shape
+        chainrule.Size([2, 3, 4, 4])
     """
 
     _ndims = (3, 4)
@@ -210,6 +249,12 @@ class GroupNorm(Module):
 
     Attributes:
         weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``; no β if ``bias=False``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> gn = cr.nn.GroupNorm(2, 4)
+        >>> gn(cr.arange(24.0).reshape(2, 4, 3)).shape, gn.weight.shape
+        (chainrule.Size([2, 4, 3]), chainrule.Size([4]))
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
@@ -256,6 +301,13 @@ class LayerNorm(Module):
     Attributes:
         weight γ: normalized_shape, ones; bias β: normalized_shape, zeros
         (if ``elementwise_affine``; no β if ``bias=False``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> ln = cr.nn.LayerNorm(2)
+        >>> ln(cr.tensor([[1.0, 3.0], [0.0, 10.0]]))
+        tensor([[-1.0000,  1.0000],
+                [-1.0000,  1.0000]], grad_fn=<AddBackward>)
     """
 
     def __init__(self, normalized_shape: Sequence[int] | int, eps: float = 1e-5,
@@ -288,6 +340,11 @@ class RMSNorm(Module):
 
     Attributes:
         weight γ: normalized_shape, ones (if ``elementwise_affine``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.RMSNorm(2)(cr.tensor([[3.0, 4.0]]))
+        tensor([[0.8485, 1.1314]], grad_fn=<MulBackward>)
     """
 
     def __init__(self, normalized_shape: Sequence[int] | int, eps: float | None = None,
