@@ -291,7 +291,7 @@ def _like(fn: Any, doc: str) -> Any:
     def like(input: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
         return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, **kw)
 
-    like.__name__ = fn.__name__ + "_like"
+    like.__name__ = like.__qualname__ = fn.__name__ + "_like"
     like.__doc__ = doc
     return like
 
