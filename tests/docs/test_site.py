@@ -94,8 +94,8 @@ def page(server):
         page = context.new_page()
         # Only the served site: a request anywhere else would need the network.
         page.outside = []
-        page.on("request", lambda r: None if r.url.startswith(server) or r.url.startswith(
-            "data:") else page.outside.append(r.url))
+        page.on("request", lambda r: None if r.url.startswith((server, "data:", "about:"))
+                else page.outside.append(r.url))
         yield page
         browser.close()
 
@@ -128,6 +128,8 @@ def test_a_tutorial_page_shows_its_executed_plot(page, server, site):
     plot.scroll_into_view_if_needed()
     assert page.evaluate("img => img.complete && img.naturalWidth > 100", plot.element_handle())
     assert page.get_by_text("Download notebook (.ipynb)").is_visible()
+    # The notebooks' maths is typeset by the MathJax served with the site.
+    page.locator(".MathJax").first.wait_for(state="attached")
     _shot(page, "tutorial")
     assert page.outside == []
 
