@@ -58,29 +58,77 @@ def _hinge_values(y_true: Tensor, y_pred: Tensor) -> Tensor:
 
 
 def categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities."""
+    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> y_true = cr.tensor([[0.0, 1.0], [1.0, 0.0]])
+        >>> y_pred = cr.tensor([[0.5, 0.5], [0.5, 0.5]])
+        >>> keras.losses.categorical_crossentropy(y_true, y_pred)
+        tensor(0.6931)
+    """
     return _cce_values(y_true, y_pred).mean()
 
 
 def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)."""
+    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.sparse_categorical_crossentropy(cr.tensor([1, 0]), cr.tensor([[0.5,
+        ...     0.5], [0.5, 0.5]]))
+        tensor(0.6931)
+    """
     return _scce_values(y_true, y_pred).mean()
 
 
 def binary_crossentropy(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Binary cross entropy of probabilities ``y_pred`` against 0/1 targets, mean over the batch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.binary_crossentropy(cr.tensor([[1.0], [0.0]]), cr.tensor([[0.5], [0.5]]))
+        tensor(0.6931)
+    """
     return _bce_values(y_true, y_pred).mean()
 
 
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Mean squared error over the last axis, mean over the batch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.mean_squared_error(cr.tensor([[1.0, 2.0]]), cr.tensor([[2.0, 4.0]]))
+        tensor(2.5000)
+    """
     return _mse_values(y_true, y_pred).mean()
 
 
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Mean absolute error over the last axis, mean over the batch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.mean_absolute_error(cr.tensor([[1.0, 2.0]]), cr.tensor([[2.0, 4.0]]))
+        tensor(1.5000)
+    """
     return _mae_values(y_true, y_pred).mean()
 
 
 def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras."""
+    """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.hinge(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.5, -2.0]]))
+        tensor(0.2500)
+    """
     return _hinge_values(y_true, y_pred).mean()
 
 
@@ -98,6 +146,13 @@ def sample_values(loss: LossFn, y_true: Tensor, y_pred: Tensor,
     With ``activation`` ('softmax' / 'sigmoid') ``y_pred`` holds the logits before it, and a
     fused form is used where :func:`from_logits` has one. A user loss that returns one value
     per batch gives that value for every sample.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.sample_values(keras.losses.mse, cr.tensor([[1.0], [2.0]]),
+        ...     cr.tensor([[1.0], [4.0]]))
+        tensor([0., 4.])
     """
     if activation is not None:
         fused = _fused_values(loss, activation)
@@ -137,6 +192,14 @@ LOSSES: dict[str, LossFn] = {
 
 
 def get(identifier: str | LossFn) -> LossFn:
+    """The loss function named ``identifier`` (a callable is returned unchanged).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.get("mse") is keras.losses.mean_squared_error
+        True
+    """
     if callable(identifier):
         return identifier
     if isinstance(identifier, str) and identifier in LOSSES:
@@ -152,6 +215,15 @@ def from_logits(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Ten
     softmax + sparse_categorical_crossentropy → ``F.cross_entropy`` with class indices;
     sigmoid + binary_crossentropy → ``F.binary_cross_entropy_with_logits``. These never
     form log(0), so saturated outputs give finite losses and gradients.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> fused = keras.losses.from_logits(keras.losses.binary_crossentropy, "sigmoid")
+        >>> fused(cr.tensor([[1.0]]), cr.tensor([[2.0]]))
+        tensor(0.1269)
+        >>> keras.losses.from_logits(keras.losses.hinge, "sigmoid") is None
+        True
     """
     values = _fused_values(loss, activation)
     return None if values is None else (lambda y, z: values(y, z).mean())
@@ -181,6 +253,14 @@ def _fused_values(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], T
 
 
 def name_of(loss: Any) -> str:
+    """The Keras name of a built-in loss, else the callable's ``__name__``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.name_of(keras.losses.mse), keras.losses.name_of(keras.losses.hinge)
+        ('mean_squared_error', 'hinge')
+    """
     for k, v in LOSSES.items():
         if v is loss:
             return k

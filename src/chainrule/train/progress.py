@@ -24,7 +24,21 @@ def _fmt_time(seconds: float) -> str:
 class ProgbarLogger(Callback):
     """Per-epoch progress: a tqdm bar with loss/metrics/ETA when tqdm is installed, else a
     Keras-style text line redrawn in place (``\\r``) on a terminal and printed once per epoch
-    otherwise. ``verbose=2`` prints one line per epoch only."""
+    otherwise. ``verbose=2`` prints one line per epoch only.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> import io
+        >>> stream = io.StringIO()
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> bar = keras.callbacks.ProgbarLogger(stream=stream, use_tqdm=False)
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=1, verbose=0, callbacks=[bar])
+        >>> "Epoch 1/1" in stream.getvalue()
+        True
+    """
 
     def __init__(self, verbose: int = 1, stream: Any = None, use_tqdm: bool | None = None) -> None:
         super().__init__()
