@@ -110,11 +110,13 @@ def test_home_page_renders_and_searches_offline(page, server):
     assert page.title().startswith("chainrule")
     assert page.locator("nav.md-nav--primary").get_by_text("Tutorials").first.is_visible()
     _shot(page, "home")
+    # The built-in search answers from the site's own index, in a web worker: wait until it
+    # has loaded, then type as a reader does (the query is read on key events).
     page.locator("label.md-search__icon, .md-search__input").first.click()
-    page.locator("input.md-search__input").fill("cross_entropy")
-    # The built-in search answers from the site's own index, in a web worker.
-    page.wait_for_function("() => /[1-9][0-9]* matching document/.test("
-                           "document.querySelector('.md-search-result__meta').textContent)")
+    meta = "document.querySelector('.md-search-result__meta').textContent"
+    page.wait_for_function(f"() => !/Initializing/.test({meta})")
+    page.locator("input.md-search__input").press_sequentially("cross_entropy", delay=20)
+    page.wait_for_function(f"() => /[1-9][0-9]* matching document/.test({meta})")
     assert page.locator(".md-search-result__item").count() > 0
     _shot(page, "search")
     assert page.outside == []
