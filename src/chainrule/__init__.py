@@ -59,12 +59,24 @@ def __getattr__(name: str) -> object:
 
 
 def is_tensor(obj: object) -> bool:
-    """True when ``obj`` is a chainrule Tensor (Parameters included)."""
+    """True when ``obj`` is a chainrule Tensor (Parameters included).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.is_tensor(cr.ones(1)), cr.is_tensor([1.0])
+        (True, False)
+    """
     return isinstance(obj, Tensor)
 
 
 def numel(input: Tensor) -> int:
-    """The number of elements of ``input``."""
+    """The number of elements of ``input``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.numel(cr.zeros(2, 3, 4))
+        24
+    """
     return input.numel()
 
 

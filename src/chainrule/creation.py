@@ -26,14 +26,28 @@ def _shape(size: tuple[Any, ...]) -> tuple[int, ...]:
 
 
 def get_default_dtype() -> Any:
-    """The dtype of floating tensors made without one (float32 unless changed)."""
+    """The dtype of floating tensors made without one (float32 unless changed).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.get_default_dtype() == cr.float32
+        True
+    """
     return backend.default_float()
 
 
 def set_default_dtype(d: Any) -> None:
     """Make ``d`` (float32, float64 or float16) the dtype of floating tensors and layer
     parameters made without one, as ``torch.set_default_dtype`` does (e.g. float64 for
-    gradient checks of a whole model)."""
+    gradient checks of a whole model).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.set_default_dtype(cr.float64)
+        >>> cr.tensor([1.5]).dtype
+        dtype('float64')
+        >>> cr.set_default_dtype(cr.float32)
+    """
     backend.set_default_float(d)
     clear_constants()
 
@@ -48,26 +62,52 @@ def _float(dtype: Any) -> Any:
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros (float32 by default)."""
+    """A tensor of zeros (float32 by default).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.zeros(2, dtype=cr.int64)
+        tensor([0, 0])
+    """
     check_device(device, "zeros")
     return _make(xp.zeros(_shape(size), _float(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones (float32 by default)."""
+    """A tensor of ones (float32 by default).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.ones(2, 3)
+        tensor([[1., 1., 1.],
+                [1., 1., 1.]])
+    """
     check_device(device, "ones")
     return _make(xp.ones(_shape(size), _float(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """An uninitialised tensor."""
+    """An uninitialised tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.empty(2, 3).shape
+        chainrule.Size([2, 3])
+    """
     check_device(device, "empty")
     return _make(xp.empty(_shape(size), _float(dtype)), requires_grad)
 
 
 def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A tensor filled with ``fill_value`` (dtype inferred from it like ``tensor``)."""
+    """A tensor filled with ``fill_value`` (dtype inferred from it like ``tensor``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.full((2, 2), 7.0)
+        tensor([[7., 7.],
+                [7., 7.]])
+    """
     check_device(device, "full")
     if dtype is None:
         dtype = (backend.bool_ if isinstance(fill_value, bool) else
@@ -77,7 +117,15 @@ def full(size: Sequence[int], fill_value: Any, dtype: Any = None,
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None,
            device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 if all are ints."""
+    """Values from ``start`` to ``end`` (exclusive) by ``step``; int64 if all are ints.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.arange(5)
+        tensor([0, 1, 2, 3, 4])
+        >>> cr.arange(0.0, 1.0, 0.25)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
     check_device(device, "arange")
     if end is None:
         start, end = 0, start
@@ -95,14 +143,27 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.linspace(0, 1, 5)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     check_device(device, "linspace")
     return _make(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
-    """The identity matrix (n × m)."""
+    """The identity matrix (n × m).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.eye(2, 3)
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
     check_device(device, "eye")
     return _make(xp.eye(n, m, dtype=_float(dtype)), requires_grad)
 
@@ -110,7 +171,15 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
 @replayed
 def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples from [0, 1)."""
+    """Uniform samples from [0, 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> _ = cr.manual_seed(0)
+        >>> x = cr.rand(1000)
+        >>> bool(x.min() >= 0), bool(x.max() < 1)
+        (True, True)
+    """
     check_device(device, "rand")
     arr = numpy_generator(generator).random(_shape(size), dtype=backend.float64)
     return _make(arr.astype(_float(dtype)), requires_grad)
@@ -119,7 +188,15 @@ def rand(*size: Any, generator: Generator | None = None, dtype: Any = None,
 @replayed
 def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples."""
+    """Standard normal samples.
+
+    Example:
+        >>> import chainrule as cr
+        >>> _ = cr.manual_seed(0)
+        >>> x = cr.randn(10000)
+        >>> round(x.mean().item(), 1), round(x.std().item(), 1)
+        (0.0, 1.0)
+    """
     check_device(device, "randn")
     arr = numpy_generator(generator).standard_normal(_shape(size))
     return _make(arr.astype(_float(dtype)), requires_grad)
@@ -128,7 +205,15 @@ def randn(*size: Any, generator: Generator | None = None, dtype: Any = None,
 @replayed
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
             generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    """Integers uniform in [low, high) (int64); ``randint(high, size)`` as in PyTorch."""
+    """Integers uniform in [low, high) (int64); ``randint(high, size)`` as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> _ = cr.manual_seed(0)
+        >>> x = cr.randint(0, 3, (100,))
+        >>> x.dtype, sorted(set(x.tolist()))
+        (dtype('int64'), [0, 1, 2])
+    """
     check_device(device, "randint")
     if isinstance(high, (tuple, list)):
         low, high, size = 0, low, high
@@ -140,7 +225,13 @@ def randint(low: int, high: int | None = None, size: Sequence[int] = (), *,
 
 @replayed
 def randperm(n: int, *, generator: Generator | None = None, device: Any = None) -> Tensor:
-    """A random permutation of 0..n−1."""
+    """A random permutation of 0..n−1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> sorted(cr.randperm(5).tolist())
+        [0, 1, 2, 3, 4]
+    """
     check_device(device, "randperm")
     return Tensor._wrap(numpy_generator(generator).permutation(n).astype(backend.int64))
 
@@ -148,7 +239,13 @@ def randperm(n: int, *, generator: Generator | None = None, device: Any = None) 
 @replayed
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *,
            generator: Generator | None = None, dtype: Any = None, device: Any = None) -> Tensor:
-    """Normal samples with the given mean and standard deviation (scalars or tensors)."""
+    """Normal samples with the given mean and standard deviation (scalars or tensors).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.normal(0.0, 1.0, size=(2, 3)).shape
+        chainrule.Size([2, 3])
+    """
     check_device(device, "normal")
     m = getattr(mean, "array", mean)
     s = getattr(std, "array", std)
@@ -158,14 +255,30 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Sequence[int] | None = None, *
 
 
 def from_numpy(array: Any) -> Tensor:
-    """A tensor sharing memory with a NumPy array (keeps its dtype)."""
+    """A tensor sharing memory with a NumPy array (keeps its dtype).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import numpy as np
+        >>> a = np.array([1.0, 2.0])
+        >>> t = cr.from_numpy(a)
+        >>> a[0] = 9.0
+        >>> t
+        tensor([9., 2.], dtype=float64)
+    """
     if not isinstance(array, xp.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return Tensor._wrap(array)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
-    """``data`` as a tensor, sharing memory when it is already an array of the right dtype."""
+    """``data`` as a tensor, sharing memory when it is already an array of the right dtype.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.as_tensor([1, 2, 3], dtype=cr.float32)
+        tensor([1., 2., 3.])
+    """
     check_device(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
@@ -178,28 +291,72 @@ def _like(fn: Any, doc: str) -> Any:
     def like(input: Tensor, dtype: Any = None, requires_grad: bool = False, **kw: Any) -> Tensor:
         return fn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, **kw)
 
-    like.__name__ = fn.__name__ + "_like"
+    like.__name__ = like.__qualname__ = fn.__name__ + "_like"
     like.__doc__ = doc
     return like
 
 
-zeros_like = _like(zeros, "Zeros with the shape and dtype of ``input``.")
-ones_like = _like(ones, "Ones with the shape and dtype of ``input``.")
-empty_like = _like(empty, "Uninitialised, with the shape and dtype of ``input``.")
-rand_like = _like(rand, "Uniform [0, 1) samples shaped like ``input``.")
-randn_like = _like(randn, "Standard normal samples shaped like ``input``.")
+zeros_like = _like(zeros, """Zeros with the shape and dtype of ``input``.
+
+Example:
+    >>> import chainrule as cr
+    >>> cr.zeros_like(cr.ones(2, 2))
+    tensor([[0., 0.],
+            [0., 0.]])
+""")
+ones_like = _like(ones, """Ones with the shape and dtype of ``input``.
+
+Example:
+    >>> import chainrule as cr
+    >>> cr.ones_like(cr.zeros(2, dtype=cr.int64))
+    tensor([1, 1])
+""")
+empty_like = _like(empty, """Uninitialised, with the shape and dtype of ``input``.
+
+Example:
+    >>> import chainrule as cr
+    >>> cr.empty_like(cr.ones(2, 3, dtype=cr.int64)).shape
+    chainrule.Size([2, 3])
+""")
+rand_like = _like(rand, """Uniform [0, 1) samples shaped like ``input``.
+
+Example:
+    >>> import chainrule as cr
+    >>> cr.rand_like(cr.zeros(2, 3)).shape
+    chainrule.Size([2, 3])
+""")
+randn_like = _like(randn, """Standard normal samples shaped like ``input``.
+
+Example:
+    >>> import chainrule as cr
+    >>> cr.randn_like(cr.zeros(2, 3)).shape
+    chainrule.Size([2, 3])
+""")
 
 
 def full_like(input: Tensor, fill_value: Any, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
-    """``fill_value`` everywhere, with the shape and dtype of ``input``."""
+    """``fill_value`` everywhere, with the shape and dtype of ``input``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.full_like(cr.zeros(3), 0.5)
+        tensor([0.5000, 0.5000, 0.5000])
+    """
     check_device(device, "full_like")
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def randint_like(input: Tensor, low: int, high: int | None = None, *,
                  generator: Generator | None = None, device: Any = None) -> Tensor:
-    """Integers in [low, high) shaped like ``input``."""
+    """Integers in [low, high) shaped like ``input``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.randint_like(cr.zeros(5), 10)
+        >>> x.shape, bool(((x >= 0) & (x < 10)).all())
+        (chainrule.Size([5]), True)
+    """
     check_device(device, "randint_like")
     return randint(low, high, input.shape, generator=generator, dtype=input.dtype)
 

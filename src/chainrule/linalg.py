@@ -385,12 +385,25 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *,
 
 # ---- PyTorch's top-level aliases and Tensor methods -------------------------------------------
 def inverse(input: Tensor) -> Tensor:
-    """``torch.inverse``: ``linalg.inv``."""
+    """``torch.inverse``: ``linalg.inv``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.inverse(cr.tensor([[2.0, 0.0], [0.0, 4.0]]))
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]])
+    """
     return inv(input)
 
 
 
 def logdet(input: Tensor) -> Tensor:
-    """log det A: nan where det A < 0, −inf where it is 0 (``torch.logdet``)."""
+    """log det A: nan where det A < 0, −inf where it is 0 (``torch.logdet``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logdet(cr.tensor([[2.0, 0.0], [0.0, 3.0]]))
+        tensor(1.7918)
+    """
     sign, logabs = slogdet(input)
     return logabs + Tensor._wrap(xp.where(sign.array < 0, xp.nan, 0.0).astype(input.dtype))

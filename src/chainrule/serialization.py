@@ -295,6 +295,15 @@ def load(f: str | os.PathLike[str] | Any, map_location: Any = None, pickle_modul
         ValueError: naming the path, when the file is truncated, corrupt, not a checkpoint, or
             written by chainrule and failing its checksum.
         pickle.UnpicklingError: when ``weights_only`` refuses a global, naming it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import io
+        >>> buffer = io.BytesIO()
+        >>> cr.save({"w": cr.tensor([1.0, 2.0])}, buffer)
+        >>> _ = buffer.seek(0)
+        >>> cr.load(buffer)
+        {'w': tensor([1., 2.])}
     """
     _check_map_location(map_location)
     if hasattr(f, "read"):

@@ -32,6 +32,16 @@ class Tensor:
         data: array-like contents (copied).
         dtype: optional dtype; Python floats default to float32, ints to int64.
         requires_grad: record operations on this tensor so ``backward`` can fill ``.grad``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> x.shape, x.dtype
+        (chainrule.Size([2, 2]), dtype('float32'))
+        >>> (x * x).sum().backward()
+        >>> x.grad
+        tensor([[2., 4.],
+                [6., 8.]])
     """
 
     __slots__ = ("array", "grad", "requires_grad", "grad_fn", "_version", "_hooks", "_tangents",

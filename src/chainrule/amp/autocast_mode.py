@@ -90,12 +90,27 @@ class autocast:  # noqa: N801  (PyTorch's name)
 
 
 def is_autocast_enabled(device_type: str = "cpu") -> bool:
-    """Whether an enabled ``autocast`` region is open (the CPU is the one device)."""
+    """Whether an enabled ``autocast`` region is open (the CPU is the one device).
+
+    Example:
+        >>> import chainrule as cr
+        >>> with cr.autocast("cpu"):
+        ...     print(cr.is_autocast_enabled("cpu"))
+        True
+        >>> cr.is_autocast_enabled("cpu")
+        False
+    """
     return device_type == "cpu" and policy.dtype is not None
 
 
 def get_autocast_dtype(device_type: str = "cpu") -> Any:
-    """The dtype ``autocast`` uses on ``device_type`` (bfloat16 unless a region says otherwise)."""
+    """The dtype ``autocast`` uses on ``device_type`` (bfloat16 unless a region says otherwise).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.get_autocast_dtype("cpu") == cr.bfloat16
+        True
+    """
     return policy.dtype if policy.dtype is not None else backend.bfloat16()
 
 

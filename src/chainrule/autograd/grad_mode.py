@@ -23,7 +23,16 @@ _mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
-    """True when operations record the graph for backward."""
+    """True when operations record the graph for backward.
+
+    Example:
+        >>> import chainrule as cr
+        >>> with cr.no_grad():
+        ...     print(cr.is_grad_enabled())
+        False
+        >>> cr.is_grad_enabled()
+        True
+    """
     return _mode.enabled
 
 
@@ -75,7 +84,16 @@ class _Bare:
 
 
 class no_grad(_Bare, set_grad_enabled):
-    """Disable graph recording inside a ``with`` block or a decorated function."""
+    """Disable graph recording inside a ``with`` block or a decorated function.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.ones(2, requires_grad=True)
+        >>> with cr.no_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
 
     def __init__(self) -> None:
         self.prev = _mode.enabled
@@ -87,7 +105,17 @@ class no_grad(_Bare, set_grad_enabled):
 
 
 class enable_grad(_Bare, set_grad_enabled):
-    """Enable graph recording inside a ``with`` block (e.g. within ``no_grad``)."""
+    """Enable graph recording inside a ``with`` block (e.g. within ``no_grad``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.ones(1, requires_grad=True)
+        >>> with cr.no_grad():
+        ...     with cr.enable_grad():
+        ...         y = x * 2
+        >>> y.requires_grad
+        True
+    """
 
     def __init__(self) -> None:
         self.prev = _mode.enabled

@@ -18,7 +18,13 @@ OP, BACKWARD, GRAD, ASSIGN, CALL = range(5)
 
 
 class CompileError(RuntimeError):
-    """A step that ``chainrule.compile`` cannot replay faithfully."""
+    """A step that ``chainrule.compile`` cannot replay faithfully.
+
+    Example:
+        >>> import chainrule as cr
+        >>> issubclass(cr.CompileError, Exception)
+        True
+    """
 
 
 class _Tape:

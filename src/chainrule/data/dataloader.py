@@ -21,6 +21,14 @@ def default_collate(batch: Sequence[Any]) -> Any:
     Tensors and arrays are stacked along a new first dimension; Python floats become a float64
     tensor, ints int64, bools bool; dicts, tuples and lists are collated field by field (tuples
     and lists give lists, namedtuples stay namedtuples); strings stay a list.
+
+    Example:
+        >>> import chainrule as cr
+        >>> batch = cr.data.default_collate([(cr.tensor([1.0, 2.0]), 0), (cr.tensor([3.0,
+        ...     4.0]), 1)])
+        >>> batch
+        [tensor([[1., 2.],
+                [3., 4.]]), tensor([0, 1])]
     """
     elem = batch[0]
     if isinstance(elem, Tensor):

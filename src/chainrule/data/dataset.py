@@ -12,7 +12,18 @@ from chainrule.tensor import Tensor
 
 
 class Dataset:
-    """A map-style dataset: ``dataset[i]`` is one sample, ``len(dataset)`` the number of them."""
+    """A map-style dataset: ``dataset[i]`` is one sample, ``len(dataset)`` the number of them.
+
+    Example:
+        >>> import chainrule as cr
+        >>> class Squares(cr.data.Dataset):
+        ...     def __len__(self):
+        ...         return 4
+        ...     def __getitem__(self, i):
+        ...         return cr.tensor(float(i * i))
+        >>> [batch.tolist() for batch in cr.data.DataLoader(Squares(), batch_size=2)]
+        [[0.0, 1.0], [4.0, 9.0]]
+    """
 
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} is missing '__getitem__'")
@@ -48,7 +59,15 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``, in that order."""
+    """The samples of ``dataset`` at ``indices``, in that order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> ds = cr.data.TensorDataset(cr.arange(10))
+        >>> sub = cr.data.Subset(ds, [0, 5, 9])
+        >>> len(sub), sub[1]
+        (3, (tensor(5),))
+    """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]) -> None:
         self.dataset = dataset
@@ -69,6 +88,14 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
         lengths: sizes, or fractions summing to 1 (floors, then the remainder spread one by one
             over the first subsets, as in PyTorch).
         generator: the seeded stream for the permutation (default: the global one).
+
+    Example:
+        >>> import chainrule as cr
+        >>> ds = cr.data.TensorDataset(cr.arange(10))
+        >>> train, val = cr.data.random_split(ds, [0.8, 0.2],
+        ...     generator=cr.Generator().manual_seed(0))
+        >>> len(train), len(val)
+        (8, 2)
     """
     n = len(dataset)
     if all(0 <= f <= 1 for f in lengths) and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:

@@ -12,14 +12,34 @@ from chainrule.tensor import Tensor
 
 
 class Sampler:
-    """Base class: an iterable over dataset indices (and, where known, its length)."""
+    """Base class: an iterable over dataset indices (and, where known, its length).
+
+    Example:
+        >>> import chainrule as cr
+        >>> class Reverse(cr.data.Sampler):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n - 1, -1, -1))
+        ...     def __len__(self):
+        ...         return self.n
+        >>> ds = cr.data.TensorDataset(cr.arange(4))
+        >>> [b[0].tolist() for b in cr.data.DataLoader(ds, batch_size=2, sampler=Reverse(4))]
+        [[3, 2], [1, 0]]
+    """
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__")
 
 
 class SequentialSampler(Sampler):
-    """Indices 0, 1, …, len(data_source) − 1 in order."""
+    """Indices 0, 1, …, len(data_source) − 1 in order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> list(cr.data.SequentialSampler(range(3)))
+        [0, 1, 2]
+    """
 
     def __init__(self, data_source: Sized) -> None:
         self.data_source = data_source
@@ -45,6 +65,14 @@ class RandomSampler(Sampler):
         num_samples: how many indices per epoch (default: the dataset's length).
         generator: the ``chainrule.Generator`` to draw from (default: the global one), so a
             seeded generator gives a reproducible order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> _ = cr.manual_seed(0)
+        >>> sorted(cr.data.RandomSampler(range(5)))
+        [0, 1, 2, 3, 4]
+        >>> len(cr.data.RandomSampler(range(5), replacement=True, num_samples=8))
+        8
     """
 
     def __init__(self, data_source: Sized, replacement: bool = False,
@@ -80,7 +108,13 @@ class RandomSampler(Sampler):
 
 
 class SubsetRandomSampler(Sampler):
-    """The given indices in a fresh random order every epoch."""
+    """The given indices in a fresh random order every epoch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> sorted(cr.data.SubsetRandomSampler([2, 4, 6]))
+        [2, 4, 6]
+    """
 
     def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
         self.indices = indices

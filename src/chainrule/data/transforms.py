@@ -79,7 +79,14 @@ class Standardize:
 
 
 class Compose:
-    """Apply transforms in order: ``Compose([f, g])(x) == g(f(x))``."""
+    """Apply transforms in order: ``Compose([f, g])(x) == g(f(x))``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> t = cr.data.Compose([lambda x: x * 2, lambda x: x + 1])
+        >>> t(cr.tensor([1.0, 2.0]))
+        tensor([3., 5.])
+    """
 
     def __init__(self, transforms: Sequence[Callable[[Any], Any]]) -> None:
         self.transforms = list(transforms)

@@ -23,7 +23,16 @@ POLL_S = 1.0
 @dataclass(frozen=True)
 class WorkerInfo:
     """The current worker process: ``id`` (0 to ``num_workers`` − 1), ``num_workers``, the
-    ``seed`` its random generators were seeded with, and its own copy of the ``dataset``."""
+    ``seed`` its random generators were seeded with, and its own copy of the ``dataset``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.data.get_worker_info() is None
+        True
+        >>> info = cr.data.WorkerInfo(id=0, num_workers=2, seed=7, dataset=None)
+        >>> info.id, info.num_workers
+        (0, 2)
+    """
 
     id: int
     num_workers: int

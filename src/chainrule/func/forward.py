@@ -100,6 +100,12 @@ def jacfwd(func: Callable[..., Any], argnums: Argnums = 0,
     the tangents are batched: the primal computation runs once, as in torch.func.
 
     Same shapes and structure as ``jacrev``: ``output.shape + input.shape`` per pair.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.func.jacfwd(lambda x: x ** 2)(cr.tensor([1.0, 2.0]))
+        tensor([[2., 0.],
+                [0., 4.]])
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -197,6 +203,13 @@ def hvp(func: Callable[..., Any], primals: tuple[Any, ...],
     Returns:
         ``(func(*primals), H·v)``, ``H·v`` shaped like the first primal (a tuple of them when
         there are several primals), as ``torch.autograd.functional.hvp``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> f = lambda x: (x ** 3).sum()
+        >>> _, hv = cr.func.hvp(f, (cr.tensor([1.0, 2.0]),), (cr.tensor([1.0, 0.0]),))
+        >>> hv
+        tensor([6., 0.])
     """
     argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
     vg = value_and_grad(func, argnums)

@@ -193,7 +193,14 @@ def vjp(func: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 def value_and_grad(func: Callable[..., Any], argnums: Argnums = 0,
                    has_aux: bool = False) -> Callable[..., Any]:
     """Like ``grad`` but the transformed function returns ``(value, gradient)`` (with
-    ``has_aux``: ``((value, aux), gradient)``)."""
+    ``has_aux``: ``((value, aux), gradient)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> value, grad = cr.func.value_and_grad(lambda x: (x ** 2).sum())(cr.tensor([1.0, 2.0]))
+        >>> value, grad
+        (tensor(5.), tensor([2., 4.]))
+    """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         nums = _argnums(argnums, len(args), "grad")
@@ -243,6 +250,12 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
     For an output of shape ``O`` and an input of shape ``I`` the Jacobian has shape ``O + I``.
     With a tuple ``argnums`` (or a tree-valued input) each output gets a tuple (tree) of
     Jacobians; a tuple of outputs gives a tuple of those.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.func.jacrev(lambda x: x.sum() * x)(cr.tensor([1.0, 2.0]))
+        tensor([[4., 1.],
+                [2., 5.]])
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:

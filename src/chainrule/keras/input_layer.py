@@ -24,6 +24,14 @@ class InputLayer(Layer):
         batch_size: a fixed batch size, or None.
         dtype: the dtype of the input, ``"float32"`` by default (``"int64"`` for token ids).
         batch_shape: ``(batch_size, *shape)`` in one tuple, instead of both.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([layers.InputLayer(shape=(3,)), layers.Dense(2)])
+        >>> model.output_shape
+        (None, 2)
     """
 
     def __init__(self, shape: Sequence[int | None] | None = None, batch_size: int | None = None,

@@ -109,15 +109,38 @@ def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = Fals
 
 
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Mean squared error over the last axis, mean over the batch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.mean_squared_error(cr.tensor([[1.0, 2.0]]), cr.tensor([[2.0, 4.0]]))
+        tensor(2.5000)
+    """
     return _mse_values(y_true, y_pred).mean()
 
 
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
+    """Mean absolute error over the last axis, mean over the batch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.mean_absolute_error(cr.tensor([[1.0, 2.0]]), cr.tensor([[2.0, 4.0]]))
+        tensor(1.5000)
+    """
     return _mae_values(y_true, y_pred).mean()
 
 
 def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras."""
+    """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.hinge(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.5, -2.0]]))
+        tensor(0.2500)
+    """
     return _hinge_values(y_true, y_pred).mean()
 
 
@@ -577,6 +600,13 @@ def sample_values(loss: LossFn, y_true: Tensor, y_pred: Tensor,
     With ``activation`` ('softmax' / 'sigmoid') ``y_pred`` holds the logits before it, and a
     fused form is used where :func:`from_logits` has one. A user loss that returns one value
     per batch gives that value for every sample.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> keras.losses.sample_values(keras.losses.mse, cr.tensor([[1.0], [2.0]]),
+        ...     cr.tensor([[1.0], [4.0]]))
+        tensor([0., 4.])
     """
     if activation is not None:
         fused = _fused_values(loss, activation)
@@ -680,6 +710,15 @@ def from_logits(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Ten
     softmax + sparse_categorical_crossentropy → ``F.cross_entropy`` with class indices;
     sigmoid + binary_crossentropy → ``F.binary_cross_entropy_with_logits``. These never
     form log(0), so saturated outputs give finite losses and gradients.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> fused = keras.losses.from_logits(keras.losses.binary_crossentropy, "sigmoid")
+        >>> fused(cr.tensor([[1.0]]), cr.tensor([[2.0]]))
+        tensor(0.1269)
+        >>> keras.losses.from_logits(keras.losses.hinge, "sigmoid") is None
+        True
     """
     values = _fused_values(loss, activation)
     return None if values is None else (lambda y, z: values(y, z).mean())

@@ -22,7 +22,24 @@ __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "Nadam", "Op
 
 
 class Optimizer:
-    """Base: ``learning_rate`` plus the keyword arguments for the ``cr.optim`` class."""
+    """Base: ``learning_rate`` plus the keyword arguments for the ``cr.optim`` class.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.SGD(learning_rate=0.1)
+        >>> isinstance(opt, keras.optimizers.Optimizer)
+        True
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt.bind([w])
+        >>> opt.zero_grad(); (w * w).sum().backward(); opt.step()
+        >>> w, opt.iterations
+        (Parameter containing:
+        tensor([0.8000], requires_grad=True), 1)
+        >>> opt.learning_rate = 0.01
+        >>> opt.inner.param_groups[0]["lr"]
+        0.01
+    """
 
     _torch: type[optim.Optimizer]
 
@@ -121,6 +138,19 @@ class Optimizer:
 
 
 class SGD(Optimizer):
+    """Keras's SGD over ``cr.optim.SGD`` (``momentum``, ``nesterov``, ``weight_decay``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = keras.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+        >>> opt.bind([w])
+        >>> (w * w).sum().backward(); opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.8000], requires_grad=True)
+    """
     _torch = optim.SGD
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
@@ -130,6 +160,18 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    """Keras's Adam over ``cr.optim.Adam`` (``beta_1``, ``beta_2``, ``epsilon``, ``amsgrad``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="mse")
+        >>> _ = model.fit(cr.ones(8, 2), cr.ones(8, 1), epochs=3, verbose=0)
+        >>> model.optimizer.iterations
+        3
+    """
     _torch = optim.Adam
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -140,6 +182,16 @@ class Adam(Optimizer):
 
 
 class AdamW(Optimizer):
+    """Keras's AdamW over ``cr.optim.AdamW`` (decoupled ``weight_decay``, default 0.004).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.AdamW(learning_rate=0.01)
+        >>> opt.bind([cr.nn.Parameter(cr.zeros(2))])
+        >>> opt.inner.param_groups[0]["weight_decay"]
+        0.004
+    """
     _torch = optim.AdamW
 
     def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
@@ -150,6 +202,16 @@ class AdamW(Optimizer):
 
 
 class RMSprop(Optimizer):
+    """Keras's RMSprop over ``cr.optim.RMSprop`` (``rho`` is PyTorch's ``alpha``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.RMSprop(learning_rate=0.01, rho=0.9)
+        >>> opt.bind([cr.nn.Parameter(cr.zeros(2))])
+        >>> opt.inner.param_groups[0]["alpha"]
+        0.9
+    """
     _torch = optim.RMSprop
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9, momentum: float = 0.0,
@@ -159,6 +221,16 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Keras's Adagrad over ``cr.optim.Adagrad`` (``initial_accumulator_value``, ``epsilon``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.Adagrad(learning_rate=0.1)
+        >>> opt.bind([cr.nn.Parameter(cr.zeros(2))])
+        >>> type(opt.inner).__name__, opt.inner.param_groups[0]["initial_accumulator_value"]
+        ('Adagrad', 0.1)
+    """
     _torch = optim.Adagrad
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
@@ -168,6 +240,15 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
+    """Keras's Adadelta over ``cr.optim.Adadelta`` (``rho``, ``epsilon``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.Adadelta(learning_rate=1.0)
+        >>> opt.learning_rate
+        1.0
+    """
     _torch = optim.Adadelta
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.95,
@@ -176,6 +257,16 @@ class Adadelta(Optimizer):
 
 
 class Adamax(Optimizer):
+    """Keras's Adamax over ``cr.optim.Adamax``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.Adamax()
+        >>> opt.bind([cr.nn.Parameter(cr.zeros(2))])
+        >>> type(opt.inner).__name__, opt.learning_rate
+        ('Adamax', 0.001)
+    """
     _torch = optim.Adamax
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -184,6 +275,16 @@ class Adamax(Optimizer):
 
 
 class Nadam(Optimizer):
+    """Keras's Nadam over ``cr.optim.NAdam``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> opt = keras.optimizers.Nadam(learning_rate=0.002)
+        >>> opt.bind([cr.nn.Parameter(cr.zeros(2))])
+        >>> type(opt.inner).__name__
+        'NAdam'
+    """
     _torch = optim.NAdam
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -198,7 +299,14 @@ OPTIMIZERS: dict[str, type[Optimizer]] = {
 
 
 def get(identifier: str | Optimizer) -> Optimizer:
-    """An optimizer from a Keras name ('adam', 'sgd', ...) or an instance."""
+    """An optimizer from a Keras name ('adam', 'sgd', ...) or an instance.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> type(keras.optimizers.get("adam")).__name__, keras.optimizers.get("sgd").learning_rate
+        ('Adam', 0.01)
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in OPTIMIZERS:

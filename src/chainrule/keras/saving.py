@@ -260,7 +260,21 @@ def save_model(model: Any, path: str) -> None:
 def load_model(filepath: str | os.PathLike[str], custom_objects: Any = None,
                compile: bool = True, safe_mode: bool = True) -> Any:
     """A model from a ``.keras`` archive (written by chainrule or by Keras 3), with its weights,
-    its compile settings and optimizer state when ``compile`` (and the saved RNG state)."""
+    its compile settings and optimizer state when ``compile`` (and the saved RNG state).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+        >>> model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+        >>> model.save(path)
+        >>> restored = keras.models.load_model(path)
+        >>> x = cr.ones(1, 3)
+        >>> cr.allclose(restored(x), model(x))
+        True
+    """
     h5py = _h5py()
     path = os.fspath(filepath)
     if not path.endswith(".keras"):

@@ -30,7 +30,15 @@ class KerasHistory(NamedTuple):
 
 class KerasTensor:
     """A symbolic tensor: ``shape`` (``None`` for the batch and any unknown dimension),
-    ``dtype``, and the layer call that made it."""
+    ``dtype``, and the layer call that made it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> x = keras.Input(shape=(3,))
+        >>> isinstance(x, keras.KerasTensor), x.shape
+        (True, (None, 3))
+    """
 
     def __init__(self, shape: Shape, dtype: str = "float32", name: str | None = None) -> None:
         self.shape: Shape = tuple(shape)

@@ -87,19 +87,40 @@ def _rng(generator: Generator | None) -> Any:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
              generator: Generator | None = None) -> Tensor:
-    """Fill with U(a, b)."""
+    """Fill with U(a, b).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.uniform_(cr.empty(1000), a=-2.0, b=2.0)
+        >>> bool(w.min() >= -2.0), bool(w.max() < 2.0)
+        (True, True)
+    """
     return _write(tensor, _rng(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
             generator: Generator | None = None) -> Tensor:
-    """Fill with N(mean, std²)."""
+    """Fill with N(mean, std²).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.normal_(cr.empty(10000), mean=3.0, std=0.5)
+        >>> round(w.mean().item(), 1), round(w.std().item(), 1)
+        (3.0, 0.5)
+    """
     return _write(tensor, _rng(generator).normal(mean, std, tensor.shape))
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator: Generator | None = None) -> Tensor:
-    """Fill with N(mean, std²) truncated to [a, b] (rejection sampling)."""
+    """Fill with N(mean, std²) truncated to [a, b] (rejection sampling).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.trunc_normal_(cr.empty(1000), a=-1.0, b=1.0)
+        >>> bool(w.abs().max() <= 1.0)
+        True
+    """
     rng = _rng(generator)
     out = rng.normal(mean, std, tensor.shape)
     bad = (out < a) | (out > b)
@@ -110,22 +131,48 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
+    """Fill with ``val``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.init.constant_(cr.empty(2), 0.5)
+        tensor([0.5000, 0.5000])
+    """
     return _write(tensor, xp.full(tensor.shape, val))
 
 
 def zeros_(tensor: Tensor) -> Tensor:
-    """Fill with 0."""
+    """Fill with 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.init.zeros_(cr.empty(2, 2))
+        tensor([[0., 0.],
+                [0., 0.]])
+    """
     return constant_(tensor, 0.0)
 
 
 def ones_(tensor: Tensor) -> Tensor:
-    """Fill with 1."""
+    """Fill with 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.init.ones_(cr.empty(3))
+        tensor([1., 1., 1.])
+    """
     return constant_(tensor, 1.0)
 
 
 def eye_(tensor: Tensor) -> Tensor:
-    """Fill a 2-D tensor with the identity matrix."""
+    """Fill a 2-D tensor with the identity matrix.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.init.eye_(cr.empty(2, 3))
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
     if tensor.ndim != 2:
         raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
     return _write(tensor, xp.eye(*tensor.shape))
@@ -133,7 +180,14 @@ def eye_(tensor: Tensor) -> Tensor:
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
                     generator: Generator | None = None) -> Tensor:
-    """Glorot uniform: U(−a, a), a = gain·√(6 / (fan_in + fan_out))."""
+    """Glorot uniform: U(−a, a), a = gain·√(6 / (fan_in + fan_out)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.xavier_uniform_(cr.empty(10, 14))
+        >>> bool(w.abs().max() <= 0.5)
+        True
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     a = gain * math.sqrt(6.0 / float(fan_in + fan_out))
     return uniform_(tensor, -a, a, generator)
@@ -141,7 +195,14 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0,
                    generator: Generator | None = None) -> Tensor:
-    """Glorot normal: N(0, std²), std = gain·√(2 / (fan_in + fan_out))."""
+    """Glorot normal: N(0, std²), std = gain·√(2 / (fan_in + fan_out)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.xavier_normal_(cr.empty(300, 500))
+        >>> round(w.std().item(), 2)
+        0.05
+    """
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
@@ -153,6 +214,12 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
     """He uniform: U(−b, b), b = gain·√(3 / fan), gain = calculate_gain(nonlinearity, a).
 
     ``Linear`` uses a = √5, which gives b = 1/√fan_in.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.kaiming_uniform_(cr.empty(100, 24), nonlinearity="relu")
+        >>> bool(w.abs().max() <= 0.5)
+        True
     """
     if 0 in tensor.shape:
         return tensor
@@ -164,7 +231,14 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu",
                     generator: Generator | None = None) -> Tensor:
-    """He normal: N(0, std²), std = gain / √fan."""
+    """He normal: N(0, std²), std = gain / √fan.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.kaiming_normal_(cr.empty(500, 200), nonlinearity="relu")
+        >>> round(w.std().item(), 2)
+        0.1
+    """
     if 0 in tensor.shape:
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
@@ -176,7 +250,14 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0,
                 generator: Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al.),
     with the sign of R's diagonal folded in so the result is uniformly distributed; tensors with
-    more than 2 dims are treated as (shape[0], rest)."""
+    more than 2 dims are treated as (shape[0], rest).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.init.orthogonal_(cr.empty(3, 3))
+        >>> cr.allclose(w @ w.T, cr.eye(3), atol=1e-5)
+        True
+    """
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported, got shape "
                          f"{tuple(tensor.shape)}")

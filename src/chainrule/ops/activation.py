@@ -22,7 +22,13 @@ from chainrule.tensor import Tensor
 
 @register
 class Sigmoid(_Unary):
-    """σ(x) = 1/(1 + e⁻ˣ), computed without overflow.  ∂/∂x = g·σ(x)(1 − σ(x))."""
+    """σ(x) = 1/(1 + e⁻ˣ), computed without overflow.  ∂/∂x = g·σ(x)(1 − σ(x)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sigmoid(cr.tensor([0.0, 100.0, -100.0]))
+        tensor([5.0000e-01, 1.0000e+00, 3.7835e-44])
+    """
 
     name = "sigmoid"
 
@@ -39,7 +45,13 @@ class Sigmoid(_Unary):
 
 @register
 class Relu(_Unary):
-    """max(x, 0).  ∂/∂x = g where x > 0, else 0."""
+    """max(x, 0).  ∂/∂x = g where x > 0, else 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.relu(cr.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
 
     name = "relu"
     floating = False
@@ -187,25 +199,49 @@ relu = numeric_input(unary_function(Relu))
 
 @floating_input
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    """x if x > 0 else negative_slope · x."""
+    """x if x > 0 else negative_slope · x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.leaky_relu(cr.tensor([-2.0, 3.0]), 0.1)
+        tensor([-0.2000,  3.0000])
+    """
     return LeakyRelu.apply(input, negative_slope=negative_slope)
 
 
 @floating_input
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:
-    """x if x > 0 else alpha · (eˣ − 1)."""
+    """x if x > 0 else alpha · (eˣ − 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.elu(cr.tensor([-1.0, 0.0, 2.0]))
+        tensor([-0.6321,  0.0000,  2.0000])
+    """
     return Elu.apply(input, alpha=alpha)
 
 
 @floating_input
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    """(1/β) ln(1 + e^(βx)), reverting to x where βx > threshold."""
+    """(1/β) ln(1 + e^(βx)), reverting to x where βx > threshold.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.softplus(cr.tensor([-10.0, 0.0, 10.0]))
+        tensor([4.5399e-05, 6.9315e-01, 1.0000e+01])
+    """
     return Softplus.apply(input, beta=beta, threshold=threshold)
 
 
 @floating_input
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
-    """x·Φ(x) (``approximate='tanh'``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))))."""
+    """x·Φ(x) (``approximate='tanh'``: 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.gelu(cr.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.1587,  0.0000,  0.8413])
+    """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return Gelu.apply(input, approximate=approximate)
@@ -213,5 +249,11 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
 
 @floating_input
 def silu(input: Tensor) -> Tensor:
-    """x·σ(x) (swish)."""
+    """x·σ(x) (swish).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.silu(cr.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.2689,  0.0000,  0.7311])
+    """
     return input * sigmoid(input)

@@ -31,7 +31,14 @@ def _adaptive_size(output_size: Any, spatial: tuple[int, ...]) -> tuple[int, ...
 
 def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Average pooling to a fixed output size (``torch.nn.functional.adaptive_avg_pool2d``):
-    output cell i covers input rows ⌊i·H/H_out⌋ … ⌈(i+1)·H/H_out⌉ − 1 (``None`` keeps a size)."""
+    output cell i covers input rows ⌊i·H/H_out⌋ … ⌈(i+1)·H/H_out⌉ − 1 (``None`` keeps a size).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.adaptive_avg_pool2d(cr.ones(1, 3, 7, 5), (1, 1)).shape
+        chainrule.Size([1, 3, 1, 1])
+    """
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input (N, C, H, W), "
                            f"got shape {tuple(input.shape)}")
@@ -63,7 +70,14 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
-    """Average pooling of the last axis to ``output_size`` cells (``adaptive_avg_pool1d``)."""
+    """Average pooling of the last axis to ``output_size`` cells (``adaptive_avg_pool1d``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.adaptive_avg_pool1d(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]), 2)
+        tensor([[[1.5000, 3.5000]]])
+    """
     if input.ndim not in (2, 3):
         raise RuntimeError(f"adaptive_avg_pool1d: expected a 2-D or 3-D input (N, C, L), got "
                            f"shape {tuple(input.shape)}")

@@ -15,25 +15,53 @@ from chainrule.ops.unary import unary_function
 from chainrule.tensor import Tensor
 
 
-def _comparison(name: str, fn: Any) -> type[Op]:
+def _comparison(name: str, fn: Any, example: str) -> type[Op]:
     cls = type(name.capitalize(), (Op,), {
         "name": name, "differentiable": False,
         "forward": lambda self, a, b: fn(*promote(a, b)),
         "batch_rule": staticmethod(batching.elementwise),
-        "__doc__": f"{name}(a, b) elementwise, as bool; no gradient.",
+        "__doc__": f"{name}(a, b) elementwise, as bool; no gradient.\n\n"
+                   f"    Example:\n        >>> import chainrule as cr\n{example}",
     })
     return register(cls)
 
 
-_EQ = _comparison("eq", xp.equal)
-_NE = _comparison("ne", xp.not_equal)
-_LT = _comparison("lt", xp.less)
-_LE = _comparison("le", xp.less_equal)
-_GT = _comparison("gt", xp.greater)
-_GE = _comparison("ge", xp.greater_equal)
-_AND = _comparison("logical_and", xp.logical_and)
-_OR = _comparison("logical_or", xp.logical_or)
-_XOR = _comparison("logical_xor", xp.logical_xor)
+_EQ = _comparison("eq", xp.equal, """\
+        >>> cr.eq(cr.tensor([1, 2, 3]), cr.tensor([1, 0, 3]))
+        tensor([ True, False,  True])
+""")
+_NE = _comparison("ne", xp.not_equal, """\
+        >>> cr.ne(cr.tensor([1, 2]), cr.tensor([1, 3]))
+        tensor([False,  True])
+""")
+_LT = _comparison("lt", xp.less, """\
+        >>> cr.lt(cr.tensor([1, 2, 3]), 2)
+        tensor([ True, False, False])
+""")
+_LE = _comparison("le", xp.less_equal, """\
+        >>> cr.le(cr.tensor([1, 2, 3]), 2)
+        tensor([ True,  True, False])
+""")
+_GT = _comparison("gt", xp.greater, """\
+        >>> cr.gt(cr.tensor([1, 2, 3]), 2)
+        tensor([False, False,  True])
+""")
+_GE = _comparison("ge", xp.greater_equal, """\
+        >>> cr.ge(cr.tensor([1, 2, 3]), 2)
+        tensor([False,  True,  True])
+""")
+_AND = _comparison("logical_and", xp.logical_and, """\
+        >>> cr.logical_and(cr.tensor([True, True, False]), cr.tensor([True, False, False]))
+        tensor([ True, False, False])
+""")
+_OR = _comparison("logical_or", xp.logical_or, """\
+        >>> cr.logical_or(cr.tensor([True, False, False]), cr.tensor([False, False, True]))
+        tensor([ True, False,  True])
+""")
+_XOR = _comparison("logical_xor", xp.logical_xor, """\
+        >>> cr.logical_xor(cr.tensor([True, True]), cr.tensor([True, False]))
+        tensor([False,  True])
+""")
 
 
 def _integer_division(fn: Any) -> Any:
@@ -47,7 +75,10 @@ def _integer_division(fn: Any) -> Any:
     return divide
 
 
-_FLOORDIV = _comparison("floor_divide", _integer_division(xp.floor_divide))
+_FLOORDIV = _comparison("floor_divide", _integer_division(xp.floor_divide), """\
+        >>> cr.floor_divide(cr.tensor([7, -7]), 2)
+        tensor([ 3, -4])
+""")
 
 
 def _bitwise(fn: Any) -> Any:
@@ -61,9 +92,18 @@ def _bitwise(fn: Any) -> Any:
     return bitwise
 
 
-_BAND = _comparison("bitwise_and", _bitwise(xp.bitwise_and))
-_BOR = _comparison("bitwise_or", _bitwise(xp.bitwise_or))
-_BXOR = _comparison("bitwise_xor", _bitwise(xp.bitwise_xor))
+_BAND = _comparison("bitwise_and", _bitwise(xp.bitwise_and), """\
+        >>> cr.bitwise_and(cr.tensor([12, 10]), cr.tensor([10, 6]))
+        tensor([8, 2])
+""")
+_BOR = _comparison("bitwise_or", _bitwise(xp.bitwise_or), """\
+        >>> cr.bitwise_or(cr.tensor([12, 10]), cr.tensor([10, 6]))
+        tensor([14, 14])
+""")
+_BXOR = _comparison("bitwise_xor", _bitwise(xp.bitwise_xor), """\
+        >>> cr.bitwise_xor(cr.tensor([12, 10]), cr.tensor([10, 6]))
+        tensor([ 6, 12])
+""")
 
 
 class _Modulo(Op):
@@ -91,7 +131,13 @@ class _Modulo(Op):
 
 @register
 class Remainder(_Modulo):
-    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``); q = ⌊a/b⌋."""
+    """a mod b with the sign of b (Python's ``%``, ``torch.remainder``); q = ⌊a/b⌋.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.remainder(cr.tensor([5, -5]), 3)
+        tensor([2, 1])
+    """
 
     name = "remainder"
 
@@ -105,7 +151,13 @@ class Remainder(_Modulo):
 
 @register
 class Fmod(_Modulo):
-    """a mod b with the sign of a (C's ``fmod``, ``torch.fmod``); q = trunc(a/b)."""
+    """a mod b with the sign of a (C's ``fmod``, ``torch.fmod``); q = trunc(a/b).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fmod(cr.tensor([5.0, -5.0]), 3)
+        tensor([ 2., -2.])
+    """
 
     name = "fmod"
 
@@ -119,7 +171,13 @@ class Fmod(_Modulo):
 
 @register
 class LogicalNot(Op):
-    """¬x (bool), or bitwise not for integers; no gradient."""
+    """¬x (bool), or bitwise not for integers; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logical_not(cr.tensor([True, False]))
+        tensor([False,  True])
+    """
 
     name = "logical_not"
     batch_rule = staticmethod(batching.elementwise)
@@ -131,7 +189,13 @@ class LogicalNot(Op):
 
 @register
 class Isnan(Op):
-    """isnan(x) as bool; no gradient."""
+    """isnan(x) as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isnan(cr.tensor([1.0, float("nan")]))
+        tensor([False,  True])
+    """
 
     name = "isnan"
     batch_rule = staticmethod(batching.elementwise)
@@ -143,7 +207,13 @@ class Isnan(Op):
 
 @register
 class Isfinite(Op):
-    """isfinite(x) as bool; no gradient."""
+    """isfinite(x) as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isfinite(cr.tensor([1.0, float("inf"), float("nan")]))
+        tensor([ True, False, False])
+    """
 
     name = "isfinite"
     batch_rule = staticmethod(batching.elementwise)
@@ -187,7 +257,15 @@ greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
 
 
 def equal(input: Tensor, other: Tensor) -> bool:
-    """True if both tensors have the same shape and elements."""
+    """True if both tensors have the same shape and elements.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.equal(cr.tensor([1, 2]), cr.tensor([1, 2]))
+        True
+        >>> cr.equal(cr.tensor([1, 2]), cr.tensor([1, 2, 3]))
+        False
+    """
     return input.shape == other.shape and bool((input.array == other.array).all())
 
 
@@ -217,5 +295,11 @@ def isclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
 
 def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
              equal_nan: bool = False) -> bool:
-    """True if all elements are close (NumPy/PyTorch rule |a − b| ≤ atol + rtol·|b|)."""
+    """True if all elements are close (NumPy/PyTorch rule |a − b| ≤ atol + rtol·|b|).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.allclose(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.0 + 1e-9]))
+        True
+    """
     return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).array.all())

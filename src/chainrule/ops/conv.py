@@ -382,7 +382,15 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,
            padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
     """1-D cross-correlation (``torch.nn.functional.conv1d``): input (N, C_in, L) or
-    (C_in, L), weight (C_out, C_in / groups, k); computed as a conv2d of height 1."""
+    (C_in, L), weight (C_out, C_in / groups, k); computed as a conv2d of height 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> x = cr.tensor([[[1.0, 2.0, 3.0, 4.0]]])
+        >>> F.conv1d(x, cr.tensor([[[1.0, -1.0]]]))
+        tensor([[[-1., -1., -1.]]])
+    """
     x, unbatched = _batched(input, 1, "conv1d", "(N, C, L)")
     if weight.ndim != 3:
         raise RuntimeError(f"conv1d: expected a 3-D weight (C_out, C_in/groups, k), got shape "

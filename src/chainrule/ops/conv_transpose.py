@@ -25,6 +25,12 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
     Returns:
         (N, C_out, H_out, W_out), H_out = (H − 1)·s − 2p + d·(kH − 1) + output_padding + 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.conv_transpose2d(cr.ones(1, 4, 5, 5), cr.ones(4, 2, 3, 3), stride=2).shape
+        chainrule.Size([1, 2, 11, 11])
     """
     return _conv_transpose(ConvTranspose2d, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
@@ -64,7 +70,14 @@ def conv_transpose3d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     """3-D transposed convolution (``torch.nn.functional.conv_transpose3d``), the gradient of
     conv3d with respect to its input: input (N, C_in, D, H, W) or unbatched, weight
     (C_in, C_out / groups, kD, kH, kW); each output size is
-    (n − 1)·s − 2p + d·(k − 1) + output_padding + 1."""
+    (n − 1)·s − 2p + d·(k − 1) + output_padding + 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.conv_transpose3d(cr.ones(1, 2, 3, 3, 3), cr.ones(2, 1, 2, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4, 4])
+    """
     return _conv_transpose(ConvTranspose3d, input, weight, bias, stride, padding,
                            output_padding, groups, dilation)
 
@@ -74,7 +87,14 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                      dilation: Any = 1) -> Tensor:
     """1-D transposed convolution (``torch.nn.functional.conv_transpose1d``): input (N, C_in, L)
     or (C_in, L), weight (C_in, C_out / groups, k); L_out = (L − 1)·s − 2p + d·(k − 1) +
-    output_padding + 1. Computed as a conv_transpose2d of height 1."""
+    output_padding + 1. Computed as a conv_transpose2d of height 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.conv_transpose1d(cr.ones(1, 1, 3), cr.ones(1, 1, 2))
+        tensor([[[1., 2., 2., 1.]]])
+    """
     x, unbatched = _batched(input, 1, "conv_transpose1d", "(N, C, L)")
     if weight.ndim != 3:
         raise RuntimeError(f"conv_transpose1d: expected a 3-D weight (C_in, C_out/groups, k), "

@@ -260,42 +260,91 @@ class Clamp(_Unary):
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
 def add(input: Any, other: Any, alpha: float = 1) -> Tensor:
-    """input + alpha · other, broadcasting."""
+    """input + alpha · other, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.add(cr.tensor([1.0, 2.0]), cr.tensor([10.0, 20.0]), alpha=2)
+        tensor([21., 42.])
+    """
     return Add.apply(input, other if alpha == 1 else mul(other, alpha))
 
 
 def sub(input: Any, other: Any, alpha: float = 1) -> Tensor:
-    """input − alpha · other, broadcasting."""
+    """input − alpha · other, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sub(cr.tensor([5.0, 5.0]), cr.tensor([1.0, 2.0]), alpha=2)
+        tensor([3., 1.])
+    """
     return Sub.apply(input, other if alpha == 1 else mul(other, alpha))
 
 
 def mul(input: Any, other: Any) -> Tensor:
-    """input · other elementwise, broadcasting."""
+    """input · other elementwise, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mul(cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0]))
+        tensor([3., 8.])
+    """
     return Mul.apply(input, other)
 
 
 def div(input: Any, other: Any) -> Tensor:
-    """input / other (true division), broadcasting."""
+    """input / other (true division), broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.div(cr.tensor([1.0, 3.0]), 2)
+        tensor([0.5000, 1.5000])
+    """
     return Div.apply(input, other)
 
 
 def pow(input: Any, exponent: Any) -> Tensor:
-    """input ** exponent, broadcasting."""
+    """input ** exponent, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.pow(cr.tensor([1.0, 2.0, 3.0]), 2)
+        tensor([1., 4., 9.])
+    """
     return Pow.apply(input, exponent)
 
 
 def maximum(input: Any, other: Any) -> Tensor:
-    """Elementwise maximum; the gradient is split equally on ties."""
+    """Elementwise maximum; the gradient is split equally on ties.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.maximum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
+        tensor([3., 5.])
+    """
     return Maximum.apply(input, other)
 
 
 def minimum(input: Any, other: Any) -> Tensor:
-    """Elementwise minimum; the gradient is split equally on ties."""
+    """Elementwise minimum; the gradient is split equally on ties.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.minimum(cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0]))
+        tensor([1., 2.])
+    """
     return Minimum.apply(input, other)
 
 
 def where(condition: Any, input: Any, other: Any) -> Tensor:
-    """``input`` where ``condition`` holds, else ``other`` (broadcasting)."""
+    """``input`` where ``condition`` holds, else ``other`` (broadcasting).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([-1.0, 2.0, -3.0])
+        >>> cr.where(x > 0, x, 0.0)
+        tensor([0., 2., 0.])
+    """
     if not isinstance(condition, Tensor):
         condition = Tensor._wrap(xp.asarray(condition, bool))
     if not isinstance(input, Tensor) and isinstance(other, Tensor):
@@ -306,7 +355,18 @@ def where(condition: Any, input: Any, other: Any) -> Tensor:
 
 
 def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    """Limit values to [min, max]; tensor bounds broadcast."""
+    """Limit values to [min, max]; tensor bounds broadcast.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.clamp(cr.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
+        tensor([0.0000, 0.5000, 1.0000])
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.clip(cr.tensor([-2.0, 0.5, 3.0]), -1.0, 1.0)
+        tensor([-1.0000,  0.5000,  1.0000])
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
@@ -319,10 +379,22 @@ clip = clamp
 
 
 def reciprocal(input: Tensor) -> Tensor:
-    """1/x."""
+    """1/x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.reciprocal(cr.tensor([2.0, 4.0]))
+        tensor([0.5000, 0.2500])
+    """
     return div(1.0, input)
 
 
 def square(input: Tensor) -> Tensor:
-    """x²."""
+    """x².
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.square(cr.tensor([-2.0, 3.0]))
+        tensor([4., 9.])
+    """
     return mul(input, input)

@@ -78,7 +78,14 @@ class Fold(Op):
 def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
            stride: Any = 1) -> Tensor:
     """Sliding local blocks, im2col (``torch.nn.functional.unfold``): (N, C, H, W) →
-    (N, C·kH·kW, L), L the number of blocks; channel-major then kernel row, kernel column."""
+    (N, C·kH·kW, L), L the number of blocks; channel-major then kernel row, kernel column.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.unfold(cr.ones(1, 3, 4, 4), kernel_size=2).shape
+        chainrule.Size([1, 12, 9])
+    """
     if input.ndim != 4:
         raise RuntimeError(f"unfold: expected a 4-D input (N, C, H, W), got shape "
                            f"{tuple(input.shape)}")
@@ -92,7 +99,15 @@ def unfold(input: Tensor, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
 def fold(input: Tensor, output_size: Any, kernel_size: Any, dilation: Any = 1, padding: Any = 0,
          stride: Any = 1) -> Tensor:
     """Sum sliding local blocks back into an image, col2im (``torch.nn.functional.fold``):
-    (N, C·kH·kW, L) → (N, C, *output_size); the adjoint of ``unfold``."""
+    (N, C·kH·kW, L) → (N, C, *output_size); the adjoint of ``unfold``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> patches = F.unfold(cr.arange(16.0).reshape(1, 1, 4, 4), kernel_size=2, stride=2)
+        >>> F.fold(patches, output_size=(4, 4), kernel_size=2, stride=2).flatten()[:6]
+        tensor([0., 1., 2., 3., 4., 5.])
+    """
     if input.ndim != 3:
         raise RuntimeError(f"fold: expected a 3-D input (N, C·kH·kW, L), got shape "
                            f"{tuple(input.shape)}")

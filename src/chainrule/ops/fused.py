@@ -64,7 +64,13 @@ def _dim(x: Tensor, dim: int | None, op: str) -> int:
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
-    """exp(x) / Σ exp(x) along ``dim``."""
+    """exp(x) / Σ exp(x) along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.softmax(cr.tensor([1.0, 2.0, 3.0]), dim=0)
+        tensor([0.0900, 0.2447, 0.6652])
+    """
     if dtype is not None:
         input = input.to(dtype)
     if not is_floating(input.dtype):
@@ -74,7 +80,13 @@ def softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tens
 
 
 def log_softmax(input: Tensor, dim: int | None = None, dtype: object = None) -> Tensor:
-    """log(softmax(x)) along ``dim``, computed stably."""
+    """log(softmax(x)) along ``dim``, computed stably.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log_softmax(cr.tensor([1.0, 1.0]), dim=0)
+        tensor([-0.6931, -0.6931])
+    """
     if dtype is not None:
         input = input.to(dtype)
     if not is_floating(input.dtype):

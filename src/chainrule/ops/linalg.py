@@ -114,7 +114,15 @@ class Linear(Op):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = x Wᵀ + b (``torch.nn.functional.linear``)."""
+    """y = x Wᵀ + b (``torch.nn.functional.linear``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.linear(cr.tensor([[1.0, 2.0]]), cr.tensor([[1.0, 1.0], [0.0, 1.0]]),
+        ...     cr.tensor([0.5, 0.0]))
+        tensor([[3.5000, 2.0000]])
+    """
     if input.ndim == 0:
         raise RuntimeError(f"linear: input must have at least 1 dim, got shape {input.shape}")
     if bias is None:
@@ -124,7 +132,15 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with NumPy/PyTorch rules: 1-D operands are promoted to a row (left) or
-    column (right) vector and the added dim is removed again; batch dims broadcast."""
+    column (right) vector and the added dim is removed again; batch dims broadcast.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.matmul(cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0], [4.0]]))
+        tensor([[11.]])
+        >>> cr.matmul(cr.ones(5, 2, 3), cr.ones(3, 4)).shape
+        chainrule.Size([5, 2, 4])
+    """
     if not isinstance(input, Tensor):
         input = Tensor._wrap(xp.asarray(input, other.dtype))
     if not isinstance(other, Tensor):
@@ -146,14 +162,28 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:
 
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Product of two 2-D matrices."""
+    """Product of two 2-D matrices.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mm(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), cr.eye(2))
+        tensor([[1., 2.],
+                [3., 4.]])
+    """
     if input.ndim != 2 or mat2.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {input.shape} and {mat2.shape}")
     return matmul(input, mat2)
 
 
 def bmm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Batched product of two 3-D tensors."""
+    """Batched product of two 3-D tensors.
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, b = cr.ones(4, 2, 3), cr.ones(4, 3, 5)
+        >>> cr.bmm(a, b).shape
+        chainrule.Size([4, 2, 5])
+    """
     if input.ndim != 3 or mat2.ndim != 3:
         raise RuntimeError(f"bmm: expected 3-D tensors, got shapes {input.shape} and "
                            f"{mat2.shape}")
@@ -161,7 +191,13 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 
 
 def dot(input: Tensor, other: Tensor) -> Tensor:
-    """Inner product of two 1-D tensors."""
+    """Inner product of two 1-D tensors.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.dot(cr.tensor([1.0, 2.0, 3.0]), cr.tensor([4.0, 5.0, 6.0]))
+        tensor(32.)
+    """
     if input.ndim != 1 or other.ndim != 1:
         raise RuntimeError(f"dot: expected 1-D tensors, got shapes {input.shape} and "
                            f"{other.shape}")
@@ -169,7 +205,14 @@ def dot(input: Tensor, other: Tensor) -> Tensor:
 
 
 def outer(input: Tensor, vec2: Tensor) -> Tensor:
-    """Outer product of two 1-D tensors."""
+    """Outer product of two 1-D tensors.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.outer(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 10.0, 100.0]))
+        tensor([[  1.,  10., 100.],
+                [  2.,  20., 200.]])
+    """
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 

@@ -51,7 +51,13 @@ def movedim(input: Tensor, source: int | Sequence[int],
 
 def moveaxis(input: Tensor, source: int | Sequence[int],
              destination: int | Sequence[int]) -> Tensor:
-    """``movedim`` under NumPy's name."""
+    """``movedim`` under NumPy's name.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.moveaxis(cr.zeros(2, 3, 4), 0, -1).shape
+        chainrule.Size([3, 4, 2])
+    """
     return movedim(input, source, destination)
 
 

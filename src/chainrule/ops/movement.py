@@ -267,7 +267,18 @@ def index_put(input: Tensor, index: Any, value: Any) -> Tensor:
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Concatenate along an existing dim."""
+    """Concatenate along an existing dim.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cat([cr.zeros(1, 2), cr.ones(2, 2)]).shape
+        chainrule.Size([3, 2])
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.concat([cr.tensor([1, 2]), cr.tensor([3])])
+        tensor([1, 2, 3])
+    """
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of Tensors")
@@ -283,7 +294,14 @@ concat = concatenate = cat
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
-    """Join along a new dim."""
+    """Join along a new dim.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.stack([cr.tensor([1, 2]), cr.tensor([3, 4])], dim=1)
+        tensor([[1, 3],
+                [2, 4]])
+    """
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack: expected a non-empty list of Tensors")
@@ -297,7 +315,15 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 
 def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
-    """Pieces of size ``split_size`` (the last may be smaller) or of the listed sizes."""
+    """Pieces of size ``split_size`` (the last may be smaller) or of the listed sizes.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [s.tolist() for s in cr.split(cr.arange(5), 2)]
+        [[0, 1], [2, 3], [4]]
+        >>> [s.tolist() for s in cr.split(cr.arange(5), [1, 4])]
+        [[0], [1, 2, 3, 4]]
+    """
     if input.ndim == 0:
         raise RuntimeError("split: expected at least a 1-dimensional tensor")
     d = normalize_dims(dim, input.ndim, "split")[0]
@@ -323,7 +349,13 @@ def split(input: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Ten
 
 
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
-    """``chunks`` pieces of (nearly) equal size."""
+    """``chunks`` pieces of (nearly) equal size.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [c.tolist() for c in cr.chunk(cr.arange(5), 3)]
+        [[0, 1], [2, 3], [4]]
+    """
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be greater than 0, got {chunks}")
     if input.ndim == 0:
@@ -335,7 +367,13 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
 
 
 def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:
-    """The slices along ``dim``, with the dim removed."""
+    """The slices along ``dim``, with the dim removed.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unbind(cr.tensor([[1, 2], [3, 4]]))
+        (tensor([1, 2]), tensor([3, 4]))
+    """
     if input.ndim == 0:
         raise IndexError("unbind: dimension specified as 0 but tensor has no dimensions")
     d = normalize_dims(dim, input.ndim, "unbind")[0]
@@ -377,18 +415,39 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
 
 
 def gather(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """Values of ``input`` along ``dim`` at ``index`` (same number of dims)."""
+    """Values of ``input`` along ``dim`` at ``index`` (same number of dims).
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1, 2], [3, 4]])
+        >>> cr.gather(x, 1, cr.tensor([[0, 0], [1, 0]]))
+        tensor([[1, 1],
+                [4, 3]])
+    """
     return Gather.apply(input, index, dim=normalize_dims(dim, input.ndim, "gather")[0])
 
 
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """A copy of ``input`` with ``src`` added at ``index`` along ``dim``."""
+    """A copy of ``input`` with ``src`` added at ``index`` along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.scatter_add(cr.zeros(3), 0, cr.tensor([0, 2, 0]), cr.tensor([1.0, 2.0, 3.0]))
+        tensor([4., 0., 2.])
+    """
     return ScatterAdd.apply(input, index, src,
                             dim=normalize_dims(dim, input.ndim, "scatter_add")[0])
 
 
 def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
-    """The entries of ``input`` along ``dim`` listed by the 1-D ``index``."""
+    """The entries of ``input`` along ``dim`` listed by the 1-D ``index``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.index_select(cr.tensor([[1, 2], [3, 4], [5, 6]]), 0, cr.tensor([2, 0]))
+        tensor([[5, 6],
+                [1, 2]])
+    """
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
         got = f"{index.dtype} of shape {tuple(index.shape)}" if isinstance(index, Tensor) \
             else type(index).__name__
@@ -398,19 +457,42 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 
 
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
-    """``value`` where ``mask`` is true, ``input`` elsewhere."""
+    """``value`` where ``mask`` is true, ``input`` elsewhere.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0, 3.0])
+        >>> cr.masked_fill(x, x > 1.5, 0.0)
+        tensor([1., 0., 0.])
+    """
     return where(mask, value, input)
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Lower triangle of the last two dims; the rest zeroed (selected, so NaNs above it go)."""
+    """Lower triangle of the last two dims; the rest zeroed (selected, so NaNs above it go).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tril(cr.ones(3, 3))
+        tensor([[1., 0., 0.],
+                [1., 1., 0.],
+                [1., 1., 1.]])
+    """
     _at_least_2d(input, "tril")
     keep = xp.tri(*input.shape[-2:], k=diagonal, dtype=bool)
     return _keep(input, keep)
 
 
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:
-    """Upper triangle of the last two dims; the rest zeroed (selected, so NaNs below it go)."""
+    """Upper triangle of the last two dims; the rest zeroed (selected, so NaNs below it go).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.triu(cr.ones(3, 3), diagonal=1)
+        tensor([[0., 1., 1.],
+                [0., 0., 1.],
+                [0., 0., 0.]])
+    """
     _at_least_2d(input, "triu")
     keep = ~xp.tri(*input.shape[-2:], k=diagonal - 1, dtype=bool)
     return _keep(input, keep)
@@ -440,7 +522,14 @@ class OneHot(Op):
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """Class indices as one-hot int64 vectors in a new last dim."""
+    """Class indices as one-hot int64 vectors in a new last dim.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.one_hot(cr.tensor([0, 2]), num_classes=3)
+        tensor([[1, 0, 0],
+                [0, 0, 1]])
+    """
     idx = tensor.array
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: expected an integer tensor, got {tensor.dtype}")

@@ -257,7 +257,14 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def max_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                dilation: Any = 1, ceil_mode: bool = False, return_indices: bool = False) -> Any:
-    """1-D max pooling (``torch.nn.functional.max_pool1d``): (N, C, L) or (C, L)."""
+    """1-D max pooling (``torch.nn.functional.max_pool1d``): (N, C, L) or (C, L).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.max_pool1d(cr.tensor([[[1.0, 5.0, 2.0, 3.0]]]), kernel_size=2)
+        tensor([[[5., 3.]]])
+    """
     k, s, p, d = _pool_args("max_pool1d", input, kernel_size, stride, padding, 1, dilation)
     x, unbatched = _unbatched(input, 1)
     res = _max_pool(x.unsqueeze(2), (1, k[0]), (1, s[0]), (0, p[0]), (1, d[0]), ceil_mode,
@@ -360,7 +367,14 @@ def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
 
 def avg_pool1d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
                ceil_mode: bool = False, count_include_pad: bool = True) -> Tensor:
-    """1-D average pooling (``torch.nn.functional.avg_pool1d``): (N, C, L) or (C, L)."""
+    """1-D average pooling (``torch.nn.functional.avg_pool1d``): (N, C, L) or (C, L).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.avg_pool1d(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]), kernel_size=2)
+        tensor([[[1.5000, 3.5000]]])
+    """
     k, s, p, _ = _pool_args("avg_pool1d", input, kernel_size, stride, padding, 1)
     if not is_floating(input.dtype):
         raise RuntimeError(f"avg_pool1d: expected a floating input, got {input.dtype}")

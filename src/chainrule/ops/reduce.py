@@ -185,7 +185,17 @@ class Amin(Amax):
 
 # ---- public functions -------------------------------------------------------------------------
 def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-    """Sum over ``dim`` (all dims by default). Booleans and integers sum to int64."""
+    """Sum over ``dim`` (all dims by default). Booleans and integers sum to int64.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> cr.sum(x)
+        tensor(10.)
+        >>> cr.sum(x, dim=1, keepdim=True)
+        tensor([[3.],
+                [7.]])
+    """
     if dtype is not None:
         input = input.to(dtype)
     elif input.dtype.kind in "bi" and input.dtype != xp.int64:
@@ -194,7 +204,13 @@ def sum(input: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None
 
 
 def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch)."""
+    """Arithmetic mean over ``dim`` (floating tensors only, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mean(cr.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
+        tensor([2., 3.])
+    """
     if not is_floating(input.dtype):
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, "
@@ -209,7 +225,13 @@ def mean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 
 def var(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = False,
         unbiased: bool | None = None) -> Tensor:
-    """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch)."""
+    """Variance over ``dim`` with Bessel's ``correction`` (1 by default, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.var(cr.tensor([1.0, 2.0, 3.0, 4.0]))
+        tensor(1.6667)
+    """
     if unbiased is not None:
         correction = int(unbiased)
     axes = normalize_dims(dim, input.ndim, "var")
@@ -223,32 +245,71 @@ def var(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = Fal
 
 def std(input: Tensor, dim: Dim = None, correction: int = 1, keepdim: bool = False,
         unbiased: bool | None = None) -> Tensor:
-    """Standard deviation: √var."""
+    """Standard deviation: √var.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.std(cr.tensor([1.0, 2.0, 3.0, 4.0]))
+        tensor(1.2910)
+        >>> cr.std(cr.tensor([1.0, 2.0, 3.0, 4.0]), correction=0)
+        tensor(1.1180)
+    """
     return var(input, dim, correction, keepdim, unbiased).sqrt()
 
 
 def prod(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Product over ``dim``."""
+    """Product over ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.prod(cr.tensor([1.0, 2.0, 3.0, 4.0]))
+        tensor(24.)
+    """
     return Prod.apply(input, axes=normalize_dims(dim, input.ndim, "prod"), keepdim=keepdim)
 
 
 def cumsum(input: Tensor, dim: int) -> Tensor:
-    """Running sum along ``dim``."""
+    """Running sum along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cumsum(cr.tensor([[1, 2], [3, 4]]), dim=1)
+        tensor([[1, 3],
+                [3, 7]])
+    """
     return Cumsum.apply(input, dim=normalize_dims(dim, input.ndim, "cumsum")[0])
 
 
 def cumprod(input: Tensor, dim: int) -> Tensor:
-    """Running product along ``dim``."""
+    """Running product along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cumprod(cr.tensor([1.0, 2.0, 3.0, 4.0]), dim=0)
+        tensor([ 1.,  2.,  6., 24.])
+    """
     return Cumprod.apply(input, dim=normalize_dims(dim, input.ndim, "cumprod")[0])
 
 
 def amax(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Maximum over ``dim``; ties share the gradient evenly."""
+    """Maximum over ``dim``; ties share the gradient evenly.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.amax(cr.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=0)
+        tensor([7., 5.])
+    """
     return Amax.apply(input, axes=normalize_dims(dim, input.ndim, "amax"), keepdim=keepdim)
 
 
 def amin(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """Minimum over ``dim``; ties share the gradient evenly."""
+    """Minimum over ``dim``; ties share the gradient evenly.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.amin(cr.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1)
+        tensor([1., 2.])
+    """
     return Amin.apply(input, axes=normalize_dims(dim, input.ndim, "amin"), keepdim=keepdim)
 
 
@@ -257,7 +318,16 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
     """``max(x)``: the largest element. ``max(x, dim)``: ``(values, indices)`` along ``dim``,
-    the gradient going to the first maximal element only. ``max(x, y)``: elementwise maximum."""
+    the gradient going to the first maximal element only. ``max(x, y)``: elementwise maximum.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 5.0], [7.0, 2.0]])
+        >>> cr.max(x)
+        tensor(7.)
+        >>> cr.max(x, dim=1)
+        MaxResult(values=tensor([5., 7.]), indices=tensor([1, 0]))
+    """
     if isinstance(dim, Tensor):
         return input.maximum(dim)
     if dim is None:
@@ -266,7 +336,16 @@ def max(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -
 
 
 def min(input: Tensor, dim: int | Tensor | None = None, keepdim: bool = False) -> Any:
-    """Like ``max`` for the smallest elements."""
+    """Like ``max`` for the smallest elements.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([[1.0, 5.0], [7.0, 2.0]])
+        >>> cr.min(x)
+        tensor(1.)
+        >>> cr.min(x, dim=0).indices
+        tensor([0, 1])
+    """
     if isinstance(dim, Tensor):
         return input.minimum(dim)
     if dim is None:
@@ -314,12 +393,24 @@ class Argmin(Argmax):
 
 
 def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the (first) largest element along ``dim``, or in the flattened tensor."""
+    """Index of the (first) largest element along ``dim``, or in the flattened tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.argmax(cr.tensor([[1.0, 9.0, 3.0], [8.0, 2.0, 0.0]]), dim=1)
+        tensor([1, 0])
+    """
     return _arg(Argmax, input, dim, keepdim)
 
 
 def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
-    """Index of the (first) smallest element along ``dim``, or in the flattened tensor."""
+    """Index of the (first) smallest element along ``dim``, or in the flattened tensor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.argmin(cr.tensor([4.0, 1.0, 3.0]))
+        tensor(1)
+    """
     return _arg(Argmin, input, dim, keepdim)
 
 
@@ -337,7 +428,13 @@ def _arg(op: type[Op], input: Tensor, dim: int | None, keepdim: bool) -> Tensor:
 
 
 def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
-    """ln Σ exp(x) over ``dim``, shifted by the maximum so it never overflows."""
+    """ln Σ exp(x) over ``dim``, shifted by the maximum so it never overflows.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logsumexp(cr.tensor([1000.0, 1000.0]), dim=0)
+        tensor(1000.6932)
+    """
     axes = normalize_dims(dim, input.ndim, "logsumexp")
     if input.ndim == 0:
         return input.clone()
@@ -355,7 +452,15 @@ def logsumexp(input: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
 
 def norm(input: Tensor, p: Any = 2, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """The p-norm over ``dim`` (2 by default; 'fro', 1, inf, −inf and any p > 0). The gradient
-    of a zero norm is zero, as in PyTorch."""
+    of a zero norm is zero, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.norm(cr.tensor([3.0, 4.0]))
+        tensor(5.)
+        >>> cr.norm(cr.tensor([3.0, -4.0]), p=1)
+        tensor(7.)
+    """
     if p in ("fro", 2, 2.0):
         return _root(sum(input * input, dim, keepdim), 0.5)
     if p in (float("inf"), "inf"):
@@ -376,19 +481,37 @@ def _root(s: Tensor, power: float) -> Tensor:
 
 
 def all(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """True where every element along ``dim`` is non-zero."""
+    """True where every element along ``dim`` is non-zero.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.all(cr.tensor([[True, False], [True, True]]), dim=1)
+        tensor([False,  True])
+    """
     axes = normalize_dims(dim, input.ndim, "all")
     return Tensor._wrap(xp.asarray(input.array.all(axis=axes, keepdims=keepdim)))
 
 
 def any(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
-    """True where some element along ``dim`` is non-zero."""
+    """True where some element along ``dim`` is non-zero.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.any(cr.tensor([0.0, 0.0, 3.0]) > 1)
+        tensor(True)
+    """
     axes = normalize_dims(dim, input.ndim, "any")
     return Tensor._wrap(xp.asarray(input.array.any(axis=axes, keepdims=keepdim)))
 
 
 def count_nonzero(input: Tensor, dim: Dim = None) -> Tensor:
-    """Number of non-zero elements along ``dim``."""
+    """Number of non-zero elements along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.count_nonzero(cr.tensor([[0, 1], [2, 0]]), dim=0)
+        tensor([1, 1])
+    """
     axes = normalize_dims(dim, input.ndim, "count_nonzero")
     return Tensor._wrap(xp.asarray(xp.count_nonzero(input.array, axis=axes), xp.int64))
 

@@ -150,7 +150,14 @@ class Roll(Op):
 
 # ---- public functions -------------------------------------------------------------------------
 def reshape(input: Tensor, *shape: Any) -> Tensor:
-    """The same elements in a new shape (one dim may be -1)."""
+    """The same elements in a new shape (one dim may be -1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.reshape(cr.arange(6), (2, 3))
+        tensor([[0, 1, 2],
+                [3, 4, 5]])
+    """
     shape = _shape_arg(shape)
     if shape == input.shape:
         return input
@@ -186,7 +193,13 @@ def view(input: Tensor, *shape: Any) -> Tensor:
 
 
 def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-    """Merge dims ``start_dim``..``end_dim`` into one."""
+    """Merge dims ``start_dim``..``end_dim`` into one.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.flatten(cr.zeros(2, 3, 4), start_dim=1).shape
+        chainrule.Size([2, 12])
+    """
     if input.ndim == 0:
         normalize_dims((start_dim, end_dim), 0, "flatten")
         return reshape(input, 1)
@@ -198,13 +211,27 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 def unflatten(input: Tensor, dim: int, sizes: Sequence[int]) -> Tensor:
-    """Split dim ``dim`` into ``sizes``."""
+    """Split dim ``dim`` into ``sizes``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unflatten(cr.zeros(2, 12), 1, (3, 4)).shape
+        chainrule.Size([2, 3, 4])
+    """
     d = normalize_dims(dim, input.ndim, "unflatten")[0]
     return reshape(input, *input.shape[:d], *sizes, *input.shape[d + 1:])
 
 
 def squeeze(input: Tensor, dim: Any = None) -> Tensor:
-    """Drop size-1 dims (all of them, or those in ``dim``)."""
+    """Drop size-1 dims (all of them, or those in ``dim``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.squeeze(cr.zeros(2, 1, 3, 1)).shape
+        chainrule.Size([2, 3])
+        >>> cr.squeeze(cr.zeros(2, 1, 3, 1), 1).shape
+        chainrule.Size([2, 3, 1])
+    """
     if dim is None:
         return reshape(input, *[n for n in input.shape if n != 1])
     dims = normalize_dims(dim, input.ndim, "squeeze")
@@ -212,13 +239,25 @@ def squeeze(input: Tensor, dim: Any = None) -> Tensor:
 
 
 def unsqueeze(input: Tensor, dim: int) -> Tensor:
-    """Insert a size-1 dim at ``dim``."""
+    """Insert a size-1 dim at ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unsqueeze(cr.tensor([1, 2]), 0)
+        tensor([[1, 2]])
+    """
     d = normalize_dims(dim, input.ndim + 1, "unsqueeze")[0]
     return reshape(input, *input.shape[:d], 1, *input.shape[d:])
 
 
 def permute(input: Tensor, *dims: Any) -> Tensor:
-    """Reorder the dims."""
+    """Reorder the dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.permute(cr.zeros(2, 3, 4), (2, 0, 1)).shape
+        chainrule.Size([4, 2, 3])
+    """
     dims = tuple(d % input.ndim for d in _shape_arg(dims)) if input.ndim else ()
     if sorted(dims) != list(range(input.ndim)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of {input.ndim} dims")
@@ -226,7 +265,15 @@ def permute(input: Tensor, *dims: Any) -> Tensor:
 
 
 def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
-    """Swap two dims."""
+    """Swap two dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.transpose(cr.tensor([[1, 2, 3]]), 0, 1)
+        tensor([[1],
+                [2],
+                [3]])
+    """
     d0, d1 = (normalize_dims(d, input.ndim, "transpose")[0] for d in (dim0, dim1))
     if input.ndim < 2:
         return input
@@ -260,13 +307,27 @@ def expand_as(input: Tensor, other: Tensor) -> Tensor:
 
 
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
-    """``input`` broadcast to ``shape``."""
+    """``input`` broadcast to ``shape``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.broadcast_to(cr.tensor([1, 2, 3]), (2, 3))
+        tensor([[1, 2, 3],
+                [1, 2, 3]])
+    """
     return expand(input, tuple(shape))
 
 
 
 def repeat(input: Tensor, *repeats: Any) -> Tensor:
-    """Tile the tensor ``repeats[i]`` times along dim i (PyTorch's ``repeat``)."""
+    """Tile the tensor ``repeats[i]`` times along dim i (PyTorch's ``repeat``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.repeat(cr.tensor([1, 2]), 2, 2)
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
     reps = _shape_arg(repeats)
     if len(reps) < input.ndim:
         raise RuntimeError("repeat: number of repeats can not be smaller than number of dims")
@@ -277,18 +338,38 @@ def repeat(input: Tensor, *repeats: Any) -> Tensor:
 
 
 def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
-    """Like ``repeat``, padding ``dims`` with ones on the left when short."""
+    """Like ``repeat``, padding ``dims`` with ones on the left when short.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tile(cr.tensor([1, 2]), (2, 2))
+        tensor([[1, 2, 1, 2],
+                [1, 2, 1, 2]])
+    """
     dims = tuple(dims)
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
 def flip(input: Tensor, dims: Any) -> Tensor:
-    """Reverse the order of elements along ``dims``."""
+    """Reverse the order of elements along ``dims``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.flip(cr.tensor([[1, 2], [3, 4]]), dims=[1])
+        tensor([[2, 1],
+                [4, 3]])
+    """
     return Flip.apply(input, dims=normalize_dims(dims, input.ndim, "flip"))
 
 
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
-    """Shift elements cyclically along ``dims`` (flattened when ``dims`` is None)."""
+    """Shift elements cyclically along ``dims`` (flattened when ``dims`` is None).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.roll(cr.tensor([1, 2, 3, 4]), 1)
+        tensor([4, 1, 2, 3])
+    """
     shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
     dims = None if dims is None else ((dims,) if isinstance(dims, int) else tuple(dims))
     return Roll.apply(input, shifts=shifts, dims=dims)

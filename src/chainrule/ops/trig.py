@@ -28,7 +28,13 @@ def _quiet() -> Any:
 
 @register
 class Asin(_Unary):
-    """arcsin x, in [−π/2, π/2].  ∂/∂x = g/√(1 − x²) (inf at ±1, nan beyond)."""
+    """arcsin x, in [−π/2, π/2].  ∂/∂x = g/√(1 − x²) (inf at ±1, nan beyond).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.asin(cr.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.5708])
+    """
 
     name = "asin"
 
@@ -43,7 +49,13 @@ class Asin(_Unary):
 
 @register
 class Acos(_Unary):
-    """arccos x, in [0, π].  ∂/∂x = −g/√(1 − x²) (−inf at ±1, nan beyond)."""
+    """arccos x, in [0, π].  ∂/∂x = −g/√(1 − x²) (−inf at ±1, nan beyond).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.acos(cr.tensor([1.0, 0.0, -1.0]))
+        tensor([0.0000, 1.5708, 3.1416])
+    """
 
     name = "acos"
 
@@ -58,7 +70,13 @@ class Acos(_Unary):
 
 @register
 class Atan(_Unary):
-    """arctan x, in (−π/2, π/2).  ∂/∂x = g/(1 + x²)."""
+    """arctan x, in (−π/2, π/2).  ∂/∂x = g/(1 + x²).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atan(cr.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7854])
+    """
 
     name = "atan"
 
@@ -71,7 +89,13 @@ class Atan(_Unary):
 
 @register
 class Sinh(_Unary):
-    """sinh x.  ∂/∂x = g·cosh x."""
+    """sinh x.  ∂/∂x = g·cosh x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sinh(cr.tensor([0.0, 1.0]))
+        tensor([0.0000, 1.1752])
+    """
 
     name = "sinh"
 
@@ -84,7 +108,13 @@ class Sinh(_Unary):
 
 @register
 class Cosh(_Unary):
-    """cosh x.  ∂/∂x = g·sinh x."""
+    """cosh x.  ∂/∂x = g·sinh x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cosh(cr.tensor([0.0, 1.0]))
+        tensor([1.0000, 1.5431])
+    """
 
     name = "cosh"
 
@@ -144,6 +174,11 @@ class Log2(_Unary):
 
     NOTE: a primitive, not ``log(x) / ln 2``, for exact results at powers of the base, as
     PyTorch gives (the composite makes ``log10(1000)`` 2.9999999999999996, so its floor is 2).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log2(cr.tensor([1.0, 8.0]))
+        tensor([0., 3.])
     """
 
     name = "log2"
@@ -159,7 +194,13 @@ class Log2(_Unary):
 
 @register
 class Log10(_Unary):
-    """log₁₀ x.  ∂/∂x = g/(x ln 10).  A primitive for exactness, as ``log2``."""
+    """log₁₀ x.  ∂/∂x = g/(x ln 10).  A primitive for exactness, as ``log2``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log10(cr.tensor([1.0, 100.0]))
+        tensor([0.0000, 2.0000])
+    """
 
     name = "log10"
 
@@ -230,6 +271,12 @@ def atan2(input: Any, other: Any) -> Tensor:
 def hypot(input: Any, other: Any) -> Tensor:
     """√(input² + other²) elementwise, broadcasting.  A composite: it overflows where the squares
     do (|x| beyond ~1e154 in float64, ~1e19 in float32), and, as in PyTorch, its gradient at
-    (0, 0) is nan."""
+    (0, 0) is nan.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.hypot(cr.tensor([3.0, 5.0]), cr.tensor([4.0, 12.0]))
+        tensor([ 5., 13.])
+    """
     return sqrt(input * input + other * other)
 

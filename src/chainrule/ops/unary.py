@@ -49,7 +49,13 @@ class _Unary(Op):
 
 @register
 class Neg(Op):
-    """−x.  ∂/∂x = −g."""
+    """−x.  ∂/∂x = −g.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.neg(cr.tensor([1.0, -2.0]))
+        tensor([-1.,  2.])
+    """
 
     name = "neg"
     batch_rule = staticmethod(batching.elementwise)
@@ -67,7 +73,13 @@ class Neg(Op):
 
 @register
 class Exp(_Unary):
-    """eˣ.  ∂/∂x = g·eˣ."""
+    """eˣ.  ∂/∂x = g·eˣ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.exp(cr.tensor([0.0, 1.0]))
+        tensor([1.0000, 2.7183])
+    """
 
     name = "exp"
 
@@ -80,7 +92,13 @@ class Exp(_Unary):
 
 @register
 class Log(_Unary):
-    """ln x.  ∂/∂x = g/x."""
+    """ln x.  ∂/∂x = g/x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log(cr.tensor([1.0, 2.718281828]))
+        tensor([0., 1.])
+    """
 
     name = "log"
 
@@ -96,7 +114,13 @@ class Log(_Unary):
 
 @register
 class Log1p(_Unary):
-    """ln(1 + x).  ∂/∂x = g/(1 + x)."""
+    """ln(1 + x).  ∂/∂x = g/(1 + x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.log1p(cr.tensor([0.0, 1e-10]))
+        tensor([0.0000e+00, 1.0000e-10])
+    """
 
     name = "log1p"
 
@@ -109,7 +133,13 @@ class Log1p(_Unary):
 
 @register
 class Expm1(_Unary):
-    """eˣ − 1.  ∂/∂x = g·eˣ."""
+    """eˣ − 1.  ∂/∂x = g·eˣ.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.expm1(cr.tensor([0.0, 1e-10]))
+        tensor([0.0000e+00, 1.0000e-10])
+    """
 
     name = "expm1"
 
@@ -122,7 +152,13 @@ class Expm1(_Unary):
 
 @register
 class Sqrt(_Unary):
-    """√x.  ∂/∂x = g/(2√x)."""
+    """√x.  ∂/∂x = g/(2√x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sqrt(cr.tensor([4.0, 9.0]))
+        tensor([2., 3.])
+    """
 
     name = "sqrt"
 
@@ -135,7 +171,13 @@ class Sqrt(_Unary):
 
 @register
 class Rsqrt(_Unary):
-    """1/√x.  ∂/∂x = −g/(2 x^{3/2})."""
+    """1/√x.  ∂/∂x = −g/(2 x^{3/2}).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.rsqrt(cr.tensor([4.0, 16.0]))
+        tensor([0.5000, 0.2500])
+    """
 
     name = "rsqrt"
 
@@ -148,7 +190,13 @@ class Rsqrt(_Unary):
 
 @register
 class Sin(_Unary):
-    """sin x.  ∂/∂x = g·cos x."""
+    """sin x.  ∂/∂x = g·cos x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sin(cr.tensor([0.0, 1.5707963]))
+        tensor([0., 1.])
+    """
 
     name = "sin"
 
@@ -161,7 +209,13 @@ class Sin(_Unary):
 
 @register
 class Cos(_Unary):
-    """cos x.  ∂/∂x = −g·sin x."""
+    """cos x.  ∂/∂x = −g·sin x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.cos(cr.tensor([0.0, 3.14159265]))
+        tensor([ 1., -1.])
+    """
 
     name = "cos"
 
@@ -174,7 +228,13 @@ class Cos(_Unary):
 
 @register
 class Tan(_Unary):
-    """tan x.  ∂/∂x = g·(1 + tan² x)."""
+    """tan x.  ∂/∂x = g·(1 + tan² x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tan(cr.tensor([0.0, 0.7853982]))
+        tensor([0., 1.])
+    """
 
     name = "tan"
 
@@ -187,7 +247,13 @@ class Tan(_Unary):
 
 @register
 class Tanh(_Unary):
-    """tanh x.  ∂/∂x = g·(1 − tanh² x)."""
+    """tanh x.  ∂/∂x = g·(1 − tanh² x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tanh(cr.tensor([-100.0, 0.0, 0.5]))
+        tensor([-1.0000,  0.0000,  0.4621])
+    """
 
     name = "tanh"
 
@@ -203,6 +269,11 @@ class Erf(_Unary):
     """The error function.  ∂/∂x = g·(2/√π)·e^(−x²).
 
     NOTE: a primitive because NumPy has no erf; the values come from ``special.erf``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.erf(cr.tensor([0.0, 1.0, -1.0]))
+        tensor([ 0.0000,  0.8427, -0.8427])
     """
 
     name = "erf"
@@ -216,7 +287,13 @@ class Erf(_Unary):
 
 @register
 class Abs(_Unary):
-    """|x|.  ∂/∂x = g·sign x (0 at 0)."""
+    """|x|.  ∂/∂x = g·sign x (0 at 0).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.abs(cr.tensor([-1.5, 0.0, 2.0]))
+        tensor([1.5000, 0.0000, 2.0000])
+    """
 
     name = "abs"
     floating = False
@@ -243,7 +320,13 @@ class _Piecewise(_Unary):
 
 @register
 class Sign(_Piecewise):
-    """sign x; zero gradient."""
+    """sign x; zero gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+    """
 
     name = "sign"
 
@@ -253,7 +336,13 @@ class Sign(_Piecewise):
 
 @register
 class Floor(_Piecewise):
-    """⌊x⌋; zero gradient."""
+    """⌊x⌋; zero gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.floor(cr.tensor([-1.5, 0.2, 2.0]))
+        tensor([-2.,  0.,  2.])
+    """
 
     name = "floor"
 
@@ -263,7 +352,13 @@ class Floor(_Piecewise):
 
 @register
 class Ceil(_Piecewise):
-    """⌈x⌉; zero gradient."""
+    """⌈x⌉; zero gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.ceil(cr.tensor([-1.5, 0.2, 2.0]))
+        tensor([-1.,  1.,  2.])
+    """
 
     name = "ceil"
 
@@ -304,7 +399,16 @@ class Cast(Op):
 
 @register
 class Clone(Op):
-    """A copy of x.  ∂/∂x = g."""
+    """A copy of x.  ∂/∂x = g.
+
+    Example:
+        >>> import chainrule as cr
+        >>> x = cr.tensor([1.0, 2.0])
+        >>> y = cr.clone(x)
+        >>> y[0] = 5.0
+        >>> x, y
+        (tensor([1., 2.]), tensor([5., 2.]))
+    """
 
     name = "clone"
     batch_rule = staticmethod(batching.elementwise)
@@ -375,7 +479,15 @@ clone = unary_function(Clone)
 
 
 def round(input: Tensor, decimals: int = 0) -> Tensor:
-    """Round half to even to ``decimals`` places; zero gradient."""
+    """Round half to even to ``decimals`` places; zero gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.round(cr.tensor([0.5, 1.5, 2.567]))
+        tensor([0., 2., 3.])
+        >>> cr.round(cr.tensor([2.567]), decimals=2)
+        tensor([2.5700])
+    """
     return Round.apply(input, decimals=decimals)
 
 

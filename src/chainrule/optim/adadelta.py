@@ -20,6 +20,16 @@ class Adadelta(Optimizer):
         eps: added inside both square roots.
         weight_decay: L2 penalty added to the gradient.
         maximize: ascend the objective instead of descending.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.Adadelta([w])
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.9968], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,

@@ -22,6 +22,16 @@ class Adagrad(Optimizer):
         initial_accumulator_value: starting value of the sum of squares.
         eps: added to the denominator for numerical stability.
         maximize: ascend the objective instead of descending.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.Adagrad([w], lr=0.1)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0,

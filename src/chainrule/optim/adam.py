@@ -53,6 +53,17 @@ class Adam(Optimizer):
 
     State per parameter: ``step`` (int), ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``),
     arrays shaped and typed like the parameter.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0, -1.0]))
+        >>> opt = cr.optim.Adam([w], lr=0.1)
+        >>> opt.zero_grad()
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([ 0.9000, -0.9000], requires_grad=True)
     """
 
     _decoupled = False
@@ -95,7 +106,18 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """AdamW (``torch.optim.AdamW``): Adam with decoupled weight decay, p ← p·(1 − lr·wd)
-    before the Adam step. Default ``weight_decay=1e-2``."""
+    before the Adam step. Default ``weight_decay=1e-2``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.AdamW([w], lr=0.1, weight_decay=0.5)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.8500], requires_grad=True)
+    """
 
     _decoupled = True
 
@@ -110,6 +132,16 @@ class Adamax(Optimizer):
     """Adamax (``torch.optim.Adamax``): Adam with the infinity norm.
 
     m ← β₁m + (1−β₁)g,  u ← max(β₂u, |g| + eps),  p ← p − lr/(1−β₁ᵗ) · m/u.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.Adamax([w], lr=0.1)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 2e-3,
@@ -144,6 +176,16 @@ class NAdam(Optimizer):
 
     μₜ = β₁(1 − ½·0.96^(t·momentum_decay)),  d = √(v/(1−β₂ᵗ)) + eps,
     p ← p − lr(1−μₜ)/(1−Πμ) · g/d − lr·μₜ₊₁/(1−Πμ·μₜ₊₁) · m/d.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.NAdam([w], lr=0.1)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.8944], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 2e-3,
@@ -204,6 +246,16 @@ class RAdam(Optimizer):
         maximize: ascend the objective instead of descending.
 
     State per parameter: ``step`` (int), ``exp_avg``, ``exp_avg_sq``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.RAdam([w], lr=0.1)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.8000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-3,

@@ -30,6 +30,16 @@ class ASGD(Optimizer):
     State per parameter: ``step`` (int), ``eta`` and ``mu`` (Python floats, float64; PyTorch
     keeps them as default-dtype scalars, so under its float32 default they are rounded to
     float32) and ``ax``, an array shaped and typed like the parameter.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.ASGD([w], lr=0.1)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.8000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, lambd: float = 1e-4,

@@ -34,6 +34,13 @@ class LRScheduler:
         optimizer: the optimizer whose learning rates are set.
         last_epoch: index of the last epoch seen; -1 starts a fresh schedule (and records each
             group's ``initial_lr``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.StepLR(opt, step_size=1)
+        >>> isinstance(sched, cr.optim.lr_scheduler.LRScheduler), sched.last_epoch
+        (True, 0)
     """
 
     _excluded: tuple[str, ...] = ("optimizer",)
@@ -99,7 +106,17 @@ class LRScheduler:
 
 
 class LambdaLR(LRScheduler):
-    """lr = base_lr · lr_lambda(epoch) (one function, or one per group)."""
+    """lr = base_lr · lr_lambda(epoch) (one function, or one per group).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.LambdaLR(opt, lambda epoch: 1 / (epoch + 1))
+        >>> for _ in range(3):
+        ...     opt.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.25]
+    """
 
     _excluded = ("optimizer", "lr_lambdas")
 
@@ -113,7 +130,18 @@ class LambdaLR(LRScheduler):
 
 
 class StepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every ``step_size`` epochs."""
+    """Multiply the rate by ``gamma`` every ``step_size`` epochs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 4)); opt.step(); sched.step()
+        >>> lrs
+        [1.0, 1.0, 0.1, 0.1, 0.01]
+    """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
@@ -130,7 +158,18 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """Multiply the rate by ``gamma`` at each milestone epoch."""
+    """Multiply the rate by ``gamma`` at each milestone epoch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 4], gamma=0.1)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 4)); opt.step(); sched.step()
+        >>> lrs
+        [1.0, 1.0, 0.1, 0.1, 0.01]
+    """
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
@@ -148,7 +187,17 @@ class MultiStepLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """Multiply the rate by ``gamma`` every epoch."""
+    """Multiply the rate by ``gamma`` every epoch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> for _ in range(3):
+        ...     opt.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.125]
+    """
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
@@ -163,7 +212,18 @@ class ExponentialLR(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Scale the rate linearly from ``start_factor`` to ``end_factor`` over ``total_iters``
-    epochs (the usual warm-up)."""
+    epochs (the usual warm-up).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.LinearLR(opt, start_factor=0.25, total_iters=3)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
@@ -193,7 +253,18 @@ class LinearLR(LRScheduler):
 
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr − eta_min)(1 + cos(π·epoch/T_max))/2, computed recursively as
-    PyTorch does (so it composes with other schedulers)."""
+    PyTorch does (so it composes with other schedulers).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 3)); opt.step(); sched.step()
+        >>> lrs
+        [1.0, 0.854, 0.5, 0.146, 0.0]
+    """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
@@ -296,7 +367,20 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
 class SequentialLR(LRScheduler):
     """Run ``schedulers`` one after another, switching at the ``milestones`` epochs (e.g. a
-    ``LinearLR`` warm-up followed by ``CosineAnnealingLR``)."""
+    ``LinearLR`` warm-up followed by ``CosineAnnealingLR``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> warmup = cr.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+        >>> decay = cr.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> sched = cr.optim.lr_scheduler.SequentialLR(opt, [warmup, decay], milestones=[2])
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+        >>> lrs
+        [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
 
     _excluded = ("optimizer", "_schedulers")
 
@@ -365,6 +449,15 @@ class ReduceLROnPlateau(LRScheduler):
             threshold), ``abs`` a ≷ best ∓ threshold.
         cooldown: epochs to wait after a reduction before counting bad epochs again.
         min_lr: lower bound(s) on the rate; eps: smaller changes are skipped.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=1, factor=0.5)
+        >>> for val_loss in [1.0, 1.0, 1.0, 1.0]:
+        ...     sched.step(val_loss)
+        >>> opt.param_groups[0]["lr"]
+        0.5
     """
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,

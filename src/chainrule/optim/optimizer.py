@@ -33,6 +33,16 @@ class Optimizer:
         params: an iterable of tensors, or of dicts (parameter groups) each with a ``"params"``
             entry and optional per-group hyper-parameters overriding ``defaults``.
         defaults: the default hyper-parameters of every group.
+
+    Example:
+        >>> import chainrule as cr
+        >>> model = cr.nn.Linear(2, 1)
+        >>> opt = cr.optim.SGD([{"params": [model.weight]}, {"params": [model.bias],
+        ...     "lr": 0.0}], lr=0.1)
+        >>> [g["lr"] for g in opt.param_groups]
+        [0.1, 0.0]
+        >>> isinstance(opt, cr.optim.Optimizer), sorted(opt.state_dict())
+        (True, ['param_groups', 'state'])
     """
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:

@@ -24,6 +24,16 @@ class RMSprop(Optimizer):
         centered: normalise by the estimated variance of the gradient instead of its raw
             second moment.
         maximize: ascend the objective instead of descending.
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.tensor([1.0]))
+        >>> opt = cr.optim.RMSprop([w], lr=0.01)
+        >>> (w ** 2).sum().backward()
+        >>> opt.step()
+        >>> w
+        Parameter containing:
+        tensor([0.9000], requires_grad=True)
     """
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99,

@@ -38,6 +38,23 @@ class Callback:
 
     A callback whose ``main_process_only`` is True (those that write files) runs on rank 0
     only when training is distributed.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> class CountEpochs(keras.callbacks.Callback):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.epochs = 0
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         self.epochs += 1
+        >>> counter = CountEpochs()
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=3, verbose=0, callbacks=[counter])
+        >>> counter.epochs
+        3
     """
 
     main_process_only = False
@@ -69,7 +86,18 @@ class Callback:
 
 
 class CallbackList(Callback):
-    """Forwards every hook to each callback in order."""
+    """Forwards every hook to each callback in order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> seen = []
+        >>> note = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))
+        >>> cbs = keras.callbacks.CallbackList([note])
+        >>> cbs.on_epoch_end(0, {"loss": 1.0})
+        >>> seen
+        [0]
+    """
 
     def __init__(self, callbacks: Iterable[Callback] = (), model: Any = None,
                  **params: Any) -> None:
@@ -106,6 +134,16 @@ class History(Callback):
     """Records the epoch-end logs: ``history.history['loss']`` is a list with one float per epoch.
 
     ``model.fit`` returns its History; ``history.epoch`` lists the epoch indices run.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=2, verbose=0)
+        >>> isinstance(history, keras.callbacks.History), history.epoch, list(history.history)
+        (True, [0, 1], ['loss'])
     """
 
     def __init__(self) -> None:
@@ -163,6 +201,18 @@ class EarlyStopping(Callback, _Monitor):
         restore_best_weights: load the weights of the best epoch when stopping (and at the end
             of training).
         start_from_epoch: epochs to wait before monitoring at all.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+        >>> stop = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
+        >>> history = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=10, verbose=0,
+        ...                     callbacks=[stop])
+        >>> len(history.history["loss"])
+        2
     """
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
@@ -223,6 +273,20 @@ class ModelCheckpoint(Callback, _Monitor):
 
     Files are written atomically by ``chainrule.save`` (temp file + rename); when training is
     distributed only rank 0 writes them (every rank holds the same weights).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "best.weights.h5")
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> ckpt = keras.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True,
+        ...                                        save_weights_only=True)
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=2, verbose=0, callbacks=[ckpt])
+        >>> os.path.exists(path)
+        True
     """
 
     main_process_only = True
@@ -283,6 +347,19 @@ class ReduceLROnPlateau(Callback, _Monitor):
     """Multiply the learning rate by ``factor`` when ``monitor`` stalls for ``patience`` epochs.
 
     Keras's defaults: factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+        >>> cb = keras.callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1,
+        ...                                        min_lr=0.0)
+        >>> model.optimizer.learning_rate = 1e-9
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=4, verbose=0, callbacks=[cb])
+        >>> model.optimizer.learning_rate < 1e-9
+        True
     """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
@@ -326,7 +403,19 @@ class ReduceLROnPlateau(Callback, _Monitor):
 
 class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch's start to ``schedule(epoch, lr)`` (or
-    ``schedule(epoch)`` for a one-argument function)."""
+    ``schedule(epoch)`` for a one-argument function).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss="mse")
+        >>> halve = keras.callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2)
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=3, verbose=0, callbacks=[halve])
+        >>> model.optimizer.learning_rate
+        0.125
+    """
 
     def __init__(self, schedule: Callable[..., float], verbose: int = 0) -> None:
         super().__init__()
@@ -356,7 +445,21 @@ class LearningRateScheduler(Callback):
 
 class CSVLogger(Callback):
     """Append one CSV row of epoch-end logs per epoch to ``filename`` (header ``epoch,...``);
-    written by rank 0 only when training is distributed."""
+    written by rank 0 only when training is distributed.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "log.csv")
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=2, verbose=0,
+        ...               callbacks=[keras.callbacks.CSVLogger(path)])
+        >>> open(path).read().splitlines()[0]
+        'epoch,loss'
+    """
 
     main_process_only = True
 
@@ -390,7 +493,21 @@ class CSVLogger(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``."""
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> ends = []
+        >>> log = keras.callbacks.LambdaCallback(
+        ...     on_epoch_end=lambda epoch, logs: ends.append(epoch))
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=3, verbose=0, callbacks=[log])
+        >>> ends
+        [0, 1, 2]
+    """
 
     def __init__(self, **hooks: Callable[..., Any]) -> None:
         super().__init__()

@@ -55,7 +55,21 @@ class ProgbarLogger(Callback):
     On a terminal every redrawn line fits its width (read at each redraw, so resizing works);
     the validation after each epoch shows its progress in place, and the epoch's final line —
     training and validation metrics — is broken between metrics onto as many lines as the
-    width needs, never cut."""
+    width needs, never cut.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> import io
+        >>> stream = io.StringIO()
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> bar = keras.callbacks.ProgbarLogger(stream=stream, use_tqdm=False)
+        >>> _ = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=1, verbose=0, callbacks=[bar])
+        >>> "Epoch 1/1" in stream.getvalue()
+        True
+    """
 
     def __init__(self, verbose: int = 1, stream: Any = None, use_tqdm: bool | None = None) -> None:
         super().__init__()

@@ -13,7 +13,20 @@ from chainrule.train.distributed import is_main
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's ``loss`` is NaN or infinite."""
+    """Stop training as soon as a batch's ``loss`` is NaN or infinite.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> model = keras.Sequential([keras.Input((1,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss=lambda y, p: (p - y).mean() * float("nan"))
+        >>> history = model.fit(cr.ones(4, 1), cr.ones(4, 1), epochs=5, verbose=0,
+        ...                     callbacks=[keras.callbacks.TerminateOnNaN()])
+        Batch 0: Invalid loss, terminating training
+        >>> len(history.history["loss"]) < 5
+        True
+    """
 
     def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         loss = (logs or {}).get("loss")
@@ -35,6 +48,19 @@ class BackupAndRestore(Callback):
         save_freq: 'epoch' or an int: also back up every that many batches (a resume still
             starts at the beginning of the epoch after the last completed one).
         delete_checkpoint: delete the backup when training ends normally.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> import tempfile
+        >>> backup = keras.callbacks.BackupAndRestore(tempfile.mkdtemp())
+        >>> model = keras.Sequential([keras.Input((2,)), layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(cr.ones(4, 2), cr.ones(4, 1), epochs=2, verbose=0,
+        ...                     callbacks=[backup])
+        >>> history.epoch
+        [0, 1]
     """
 
     def __init__(self, backup_dir: str | os.PathLike[str], save_freq: str | int = "epoch",

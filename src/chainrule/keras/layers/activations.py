@@ -20,7 +20,14 @@ class _Elementwise(Layer):
 
 
 class Activation(_WithActivation, _Elementwise):
-    """Apply an activation by name or callable."""
+    """Apply an activation by name or callable.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Activation("relu")(cr.tensor([-1.0, 2.0]))
+        tensor([0., 2.])
+    """
 
     config_keys = ("activation",)
 
@@ -33,7 +40,14 @@ class Activation(_WithActivation, _Elementwise):
 
 class ReLU(_Elementwise):
     """``x`` for ``x >= threshold``, ``negative_slope · (x − threshold)`` below, capped at
-    ``max_value``."""
+    ``max_value``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.ReLU(max_value=6.0)(cr.tensor([-1.0, 3.0, 8.0]))
+        tensor([-0.,  3.,  6.])
+    """
 
     config_keys = ("max_value", "negative_slope", "threshold")
 
@@ -53,7 +67,14 @@ class ReLU(_Elementwise):
 
 
 class LeakyReLU(_Elementwise):
-    """``x`` if ``x > 0`` else ``negative_slope · x`` (Keras's default slope 0.3)."""
+    """``x`` if ``x > 0`` else ``negative_slope · x`` (Keras's default slope 0.3).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.LeakyReLU(negative_slope=0.1)(cr.tensor([-1.0, 2.0]))
+        tensor([-0.1000,  2.0000])
+    """
 
     config_keys = ("negative_slope",)
 
@@ -70,7 +91,14 @@ class LeakyReLU(_Elementwise):
 
 
 class ELU(_Elementwise):
-    """``x`` if ``x > 0`` else ``alpha · (eˣ − 1)``."""
+    """``x`` if ``x > 0`` else ``alpha · (eˣ − 1)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.ELU()(cr.tensor([-1.0, 2.0]))
+        tensor([-0.6321,  2.0000])
+    """
 
     config_keys = ("alpha",)
 
@@ -87,6 +115,12 @@ class PReLU(_Elementwise):
 
     Weights: ``alpha`` of the input's shape without the batch dim, size 1 along
     ``shared_axes`` (1-based, as in Keras), zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.PReLU()(cr.tensor([[-1.0, 2.0]]))
+        tensor([[0., 2.]], grad_fn=<SubBackward>)
     """
 
     config_keys = ("shared_axes",)
@@ -111,7 +145,14 @@ class PReLU(_Elementwise):
 
 class Softmax(_Elementwise):
     """Softmax along ``axis``; masked-out positions (mask False) get probability 0
-    (``masked_softmax``)."""
+    (``masked_softmax``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Softmax()(cr.tensor([[1.0, 2.0, 3.0]]))
+        tensor([[0.0900, 0.2447, 0.6652]])
+    """
 
     config_keys = ("axis",)
 

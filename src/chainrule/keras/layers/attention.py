@@ -32,6 +32,15 @@ class MultiHeadAttention(Layer):
     Shape:
         query (N, T, Cq), value (N, S, Cv), key (N, S, Ck) (defaults to value) →
         (N, T, out); with ``return_attention_scores`` also the scores (N, heads, T, S).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> mha = layers.MultiHeadAttention(num_heads=2, key_dim=4)
+        >>> x = keras.Input((5, 8))
+        >>> mha(x, x).shape
+        (None, 5, 8)
     """
 
     min_ndim = 3

@@ -130,6 +130,13 @@ class Conv1D(_Conv):
 
     Weights: ``conv.weight`` (filters, C/groups, k) glorot_uniform, ``conv.bias`` (filters,)
     zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Conv1D(8, 3)(keras.Input((10, 4))).shape
+        (None, 8, 8)
     """
 
     rank = 1
@@ -142,6 +149,16 @@ class Conv2D(_Conv):
 
     Weights: ``conv.weight`` (filters, C/groups, kh, kw) glorot_uniform, ``conv.bias``
     (filters,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> conv = layers.Conv2D(32, (3, 3), activation="relu")
+        >>> conv(keras.Input((28, 28, 1))).shape
+        (None, 26, 26, 32)
+        >>> [w.shape for w in conv.get_weights()]
+        [(3, 3, 1, 32), (32,)]
     """
 
 
@@ -218,6 +235,13 @@ class Conv1DTranspose(_ConvTranspose):
     """Transposed 1-D convolution on (N, T, C); wraps ``cr.nn.ConvTranspose1d``.
 
     Weights: ``conv.weight`` (C, filters, k) glorot_uniform, ``bias`` (filters,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Conv1DTranspose(8, 2, strides=2)(keras.Input((10, 4))).shape
+        (None, 20, 8)
     """
 
     rank = 1
@@ -228,6 +252,13 @@ class Conv2DTranspose(_ConvTranspose):
     """Transposed 2-D convolution on (N, H, W, C); wraps ``cr.nn.ConvTranspose2d``.
 
     Weights: ``conv.weight`` (C, filters, kh, kw) glorot_uniform, ``bias`` (filters,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Conv2DTranspose(4, 2, strides=2)(keras.Input((7, 7, 8))).shape
+        (None, 14, 14, 4)
     """
 
 
@@ -236,6 +267,13 @@ class Conv3D(_Conv):
 
     Weights: ``conv.weight`` (filters, C/groups, kd, kh, kw) glorot_uniform, ``conv.bias``
     (filters,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Conv3D(4, 3)(keras.Input((8, 8, 8, 2))).shape
+        (None, 6, 6, 6, 4)
     """
 
     rank = 3
@@ -247,6 +285,13 @@ class Conv3DTranspose(_ConvTranspose):
 
     Weights: ``conv.weight`` (C, filters, kd, kh, kw) glorot_uniform, ``bias`` (filters,)
     zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Conv3DTranspose(4, 2, strides=2)(keras.Input((4, 4, 4, 2))).shape
+        (None, 8, 8, 8, 4)
     """
 
     rank = 3
@@ -260,6 +305,13 @@ class DepthwiseConv2D(_Conv):
 
     Weights: ``conv.weight`` (C·m, 1, kh, kw) glorot_uniform (Keras's (kh, kw, C, m)),
     ``conv.bias`` (C·m,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.DepthwiseConv2D(3, depth_multiplier=2)(keras.Input((8, 8, 3))).shape
+        (None, 6, 6, 6)
     """
 
     config_keys = ("kernel_size", "strides", "padding", "depth_multiplier", "data_format",
@@ -294,6 +346,13 @@ class SeparableConv2D(_Conv):
 
     Weights: ``depthwise.weight`` (C·m, 1, kh, kw), ``pointwise.weight`` (filters, C·m, 1, 1),
     both glorot_uniform; ``pointwise.bias`` (filters,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.SeparableConv2D(8, 3)(keras.Input((10, 10, 3))).shape
+        (None, 8, 8, 8)
     """
 
     config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",

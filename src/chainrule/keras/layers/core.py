@@ -31,6 +31,16 @@ class Dense(_WithActivation):
 
     Weights: ``linear.weight`` (units, in) — PyTorch's layout, the transpose of Keras's kernel —
     glorot_uniform; ``linear.bias`` (units,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> dense = layers.Dense(4, activation="relu")
+        >>> dense(keras.Input((3,))).shape
+        (None, 4)
+        >>> [w.shape for w in dense.get_weights()]
+        [(3, 4), (4,)]
     """
 
     min_ndim = 2
@@ -66,6 +76,13 @@ class Embedding(Layer):
     Weights: ``embedding.weight`` (input_dim, output_dim), U(−0.05, 0.05) as in Keras. With
     ``mask_zero=True`` index 0 is padding: the output carries the mask ``indices != 0``, which
     the recurrent layers (and any layer that ``supports_masking``) receive.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> emb = layers.Embedding(input_dim=10, output_dim=4)
+        >>> emb(cr.tensor([[1, 2, 3]])).shape
+        chainrule.Size([1, 3, 4])
     """
 
     config_keys = ("input_dim", "output_dim", "mask_zero")
@@ -100,6 +117,12 @@ class Lambda(Layer):
 
     ``arguments`` are passed to ``function`` as keyword arguments. The config holds the
     function object itself, so it round-trips in memory, not through JSON.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Lambda(lambda x: x * 2)(cr.tensor([1.0, 2.0]))
+        tensor([2., 4.])
     """
 
     config_keys = ("arguments",)
@@ -134,7 +157,15 @@ class Lambda(Layer):
 
 class Masking(Layer):
     """Masks the timesteps whose features all equal ``mask_value``: the output is the input
-    with those steps zeroed, and carries the mask (N, T) for the layers after it."""
+    with those steps zeroed, and carries the mask (N, T) for the layers after it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> x = cr.tensor([[[1.0], [0.0], [2.0]]])
+        >>> layers.Masking(mask_value=0.0)(x).shape
+        chainrule.Size([1, 3, 1])
+    """
 
     supports_masking = True
     config_keys = ("mask_value",)

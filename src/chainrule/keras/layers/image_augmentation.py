@@ -124,7 +124,14 @@ class _Augmentation(Layer):
 
 class RandomFlip(_Augmentation):
     """Flip each image left-right and/or up-down with probability 1/2 each: ``mode``
-    'horizontal', 'vertical' or 'horizontal_and_vertical' (default)."""
+    'horizontal', 'vertical' or 'horizontal_and_vertical' (default).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.RandomFlip("horizontal")(cr.ones(2, 8, 8, 3), training=True).shape
+        chainrule.Size([2, 8, 8, 3])
+    """
 
     config_keys = ("mode", "seed")
 
@@ -178,7 +185,14 @@ def _about_centre(lin: np.ndarray, h: int, w: int) -> np.ndarray:
 
 class RandomRotation(_Affine):
     """Rotate each image by a random angle of ``factor · 2π``: ``factor`` f draws from
-    [−f, f], a pair (lower, upper) from that range."""
+    [−f, f], a pair (lower, upper) from that range.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.RandomRotation(0.1)(cr.ones(2, 8, 8, 3), training=True).shape
+        chainrule.Size([2, 8, 8, 3])
+    """
 
     config_keys = ("factor", *_Affine.config_keys)
 
@@ -200,7 +214,14 @@ class RandomRotation(_Affine):
 class RandomZoom(_Affine):
     """Zoom each image by a random factor about its centre: the sampled window is
     ``1 + height_factor`` times the image's height (positive factors zoom out, negative zoom
-    in); ``width_factor`` likewise, or the same draw as the height when None."""
+    in); ``width_factor`` likewise, or the same draw as the height when None.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.RandomZoom(0.2)(cr.ones(2, 8, 8, 3), training=True).shape
+        chainrule.Size([2, 8, 8, 3])
+    """
 
     config_keys = ("height_factor", "width_factor", *_Affine.config_keys)
 
@@ -229,7 +250,14 @@ class RandomZoom(_Affine):
 class RandomTranslation(_Affine):
     """Shift each image by random fractions of its height and width: ``height_factor`` f
     draws the vertical shift from [−f, f]·H (or a (lower, upper) range), ``width_factor``
-    likewise."""
+    likewise.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.RandomTranslation(0.1, 0.1)(cr.ones(2, 8, 8, 3), training=True).shape
+        chainrule.Size([2, 8, 8, 3])
+    """
 
     config_keys = ("height_factor", "width_factor", *_Affine.config_keys)
 

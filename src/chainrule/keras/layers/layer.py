@@ -58,13 +58,30 @@ def ntuple(value: Any, n: int, what: str, layer: str, minimum: int = 1) -> tuple
 
 
 def get_mask(x: Any) -> Tensor | None:
-    """The mask a layer attached to ``x`` (Keras's ``x._keras_mask``), or None."""
+    """The mask a layer attached to ``x`` (Keras's ``x._keras_mask``), or None.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> x = layers.Masking()(cr.tensor([[[1.0], [0.0]]]))
+        >>> layers.get_mask(x)
+        tensor([[ True, False]])
+    """
     entry = _MASKS.get(id(x))
     return entry[1] if entry is not None and entry[0]() is x else None
 
 
 def set_mask(x: Tensor, mask: Tensor | None) -> None:
-    """Attach ``mask`` to ``x`` for the layers it flows into; None removes it."""
+    """Attach ``mask`` to ``x`` for the layers it flows into; None removes it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> x = cr.ones(1, 2, 1)
+        >>> layers.set_mask(x, cr.tensor([[True, False]]))
+        >>> layers.get_mask(x)
+        tensor([[ True, False]])
+    """
     key = id(x)
     if mask is None:
         _MASKS.pop(key, None)
@@ -91,6 +108,17 @@ class Layer(nn.Module):
     of the same name), and implement ``build(input_shape)`` and ``call(inputs, ...)``; ``call``
     receives ``training`` and ``mask`` when its signature names them. Layers taking several
     inputs (the merge layers) receive a list of tensors and a list of shapes.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> class Scale(layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.scale = self.add_weight("scale", (input_shape[-1],), initializer="ones")
+        ...     def call(self, x):
+        ...         return x * self.scale
+        >>> Scale()(cr.tensor([[1.0, 2.0]]))
+        tensor([[1., 2.]], grad_fn=<MulBackward>)
     """
 
     input_ndim: int | None = None

@@ -46,14 +46,28 @@ class _Merge(Layer):
 
 
 class Add(_Merge):
-    """The elementwise sum of the inputs."""
+    """The elementwise sum of the inputs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Add()([cr.tensor([1.0, 2.0]), cr.tensor([10.0, 20.0])])
+        tensor([11., 22.])
+    """
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor:
         return a + b
 
 
 class Subtract(_Merge):
-    """``inputs[0] − inputs[1]`` (exactly two inputs)."""
+    """``inputs[0] − inputs[1]`` (exactly two inputs).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Subtract()([cr.tensor([5.0, 5.0]), cr.tensor([1.0, 2.0])])
+        tensor([4., 3.])
+    """
 
     def call(self, inputs: list[Tensor]) -> Tensor:
         if len(inputs) != 2:
@@ -63,35 +77,71 @@ class Subtract(_Merge):
 
 
 class Multiply(_Merge):
-    """The elementwise product of the inputs."""
+    """The elementwise product of the inputs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Multiply()([cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0])])
+        tensor([ 3., 10.])
+    """
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor:
         return a * b
 
 
 class Average(_Merge):
-    """The elementwise mean of the inputs."""
+    """The elementwise mean of the inputs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Average()([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 6.0])])
+        tensor([2., 4.])
+    """
 
     def call(self, inputs: list[Tensor]) -> Tensor:
         return functools.reduce(lambda a, b: a + b, inputs) / len(inputs)
 
 
 class Maximum(_Merge):
-    """The elementwise maximum of the inputs."""
+    """The elementwise maximum of the inputs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Maximum()([cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0])])
+        tensor([3., 5.])
+    """
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor:
         return cr.maximum(a, b)
 
 
 class Minimum(_Merge):
-    """The elementwise minimum of the inputs."""
+    """The elementwise minimum of the inputs.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Minimum()([cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0])])
+        tensor([1., 2.])
+    """
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor:
         return cr.minimum(a, b)
 
 
 class Concatenate(_Merge):
-    """Join the inputs along ``axis`` (their other dims must match)."""
+    """Join the inputs along ``axis`` (their other dims must match).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Concatenate()([keras.Input((2,)), keras.Input((3,))]).shape
+        (None, 5)
+    """
 
     config_keys = ("axis",)
 
@@ -125,7 +175,14 @@ class Concatenate(_Merge):
 class Dot(_Merge):
     """Batched dot products of two inputs along ``axes`` (an int, or one axis per input);
     with ``normalize=True`` the inputs are L2-normalised along those axes first (cosine
-    similarity). (N, d)·(N, d) → (N, 1); (N, T, d)·(N, S, d) with axes=2 → (N, T, S)."""
+    similarity). (N, d)·(N, d) → (N, 1); (N, T, d)·(N, S, d) with axes=2 → (N, T, S).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Dot(axes=1)([cr.tensor([[1.0, 2.0]]), cr.tensor([[3.0, 4.0]])])
+        tensor([[11.]])
+    """
 
     supports_masking = False
     config_keys = ("axes", "normalize")
@@ -161,12 +218,27 @@ class Dot(_Merge):
 
 
 def add(inputs: list[Any], **kwargs: Any) -> Tensor:
-    """Functional form of ``Add``."""
+    """Functional form of ``Add``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.add([cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])])
+        tensor([4., 6.])
+    """
     return Add(**kwargs)(inputs)
 
 
 def concatenate(inputs: list[Any], axis: int = -1, **kwargs: Any) -> Tensor:
-    """Functional form of ``Concatenate``."""
+    """Functional form of ``Concatenate``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.concatenate([keras.Input((2,)), keras.Input((3,))]).shape
+        (None, 5)
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 

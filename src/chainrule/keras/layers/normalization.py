@@ -68,6 +68,15 @@ class BatchNormalization(_Normalization):
 
     Weights: ``gamma`` (C,) ones, ``beta`` (C,) zeros; buffers ``moving_mean`` (C,) zeros,
     ``moving_variance`` (C,) ones, C = the input's size along ``axis``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> bn = layers.BatchNormalization()
+        >>> y = bn(cr.tensor([[1.0, 10.0], [3.0, 30.0]]), training=True)
+        >>> y
+        tensor([[-0.9995, -1.0000],
+                [ 0.9995,  1.0000]], grad_fn=<AddBackward>)
     """
 
     min_ndim = 2
@@ -109,6 +118,12 @@ class LayerNormalization(_Normalization):
     the root mean square instead and uses no ``beta``.
 
     Weights: ``gamma`` ones, ``beta`` zeros, shaped like the input along ``axis``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.LayerNormalization()(cr.tensor([[1.0, 3.0]]))
+        tensor([[-0.9995,  0.9995]], grad_fn=<AddBackward>)
     """
 
     config_keys = ("axis", "epsilon", "center", "scale", "rms_scaling")
@@ -140,6 +155,13 @@ class GroupNormalization(_Normalization):
     channels and every other non-batch axis; then per-channel ``gamma`` and ``beta``.
 
     Weights: ``gamma`` (C,) ones, ``beta`` (C,) zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.GroupNormalization(groups=2)(keras.Input((5, 4))).shape
+        (None, 5, 4)
     """
 
     min_ndim = 2

@@ -73,14 +73,29 @@ class _AveragePooling(_Pooling):
 
 
 class MaxPooling1D(_MaxPooling):
-    """Max over windows of ``pool_size`` steps of (N, T, C)."""
+    """Max over windows of ``pool_size`` steps of (N, T, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.MaxPooling1D(2)(cr.tensor([[[1.0], [5.0], [2.0], [3.0]]])).flatten()
+        tensor([5., 3.])
+    """
 
     rank = 1
     input_ndim = 3
 
 
 class MaxPooling2D(_MaxPooling):
-    """Max over ``pool_size`` windows of (N, H, W, C)."""
+    """Max over ``pool_size`` windows of (N, H, W, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.MaxPooling2D((2, 2))(keras.Input((26, 26, 32))).shape
+        (None, 13, 13, 32)
+    """
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
                  data_format: str | None = None, **kwargs: Any) -> None:
@@ -88,14 +103,29 @@ class MaxPooling2D(_MaxPooling):
 
 
 class AveragePooling1D(_AveragePooling):
-    """Mean over windows of ``pool_size`` steps of (N, T, C)."""
+    """Mean over windows of ``pool_size`` steps of (N, T, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.AveragePooling1D(2)(cr.tensor([[[1.0], [3.0], [5.0], [7.0]]])).flatten()
+        tensor([2., 6.])
+    """
 
     rank = 1
     input_ndim = 3
 
 
 class AveragePooling2D(_AveragePooling):
-    """Mean over ``pool_size`` windows of (N, H, W, C)."""
+    """Mean over ``pool_size`` windows of (N, H, W, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.AveragePooling2D(2)(keras.Input((28, 28, 3))).shape
+        (None, 14, 14, 3)
+    """
 
     def __init__(self, pool_size: Any = (2, 2), strides: Any = None, padding: str = "valid",
                  data_format: str | None = None, **kwargs: Any) -> None:
@@ -124,7 +154,14 @@ class _GlobalPooling(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over the steps: (N, T, C) → (N, C); masked steps (mask False) are left out."""
+    """Mean over the steps: (N, T, C) → (N, C); masked steps (mask False) are left out.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.GlobalAveragePooling1D()(cr.tensor([[[1.0], [3.0]]]))
+        tensor([[2.]])
+    """
 
     rank = 1
     input_ndim = 3
@@ -137,14 +174,29 @@ class GlobalAveragePooling1D(_GlobalPooling):
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
-    """Mean over H and W: (N, H, W, C) → (N, C)."""
+    """Mean over H and W: (N, H, W, C) → (N, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.GlobalAveragePooling2D()(keras.Input((7, 7, 16))).shape
+        (None, 16)
+    """
 
     def call(self, x: Tensor) -> Tensor:
         return x.mean(dim=self._axes, keepdim=self.keepdims)
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """Max over the steps: (N, T, C) → (N, C)."""
+    """Max over the steps: (N, T, C) → (N, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.GlobalMaxPooling1D()(cr.tensor([[[1.0], [3.0]]]))
+        tensor([[3.]])
+    """
 
     rank = 1
     input_ndim = 3
@@ -154,7 +206,15 @@ class GlobalMaxPooling1D(_GlobalPooling):
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
-    """Max over H and W: (N, H, W, C) → (N, C)."""
+    """Max over H and W: (N, H, W, C) → (N, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.GlobalMaxPooling2D()(keras.Input((7, 7, 16))).shape
+        (None, 16)
+    """
 
     def call(self, x: Tensor) -> Tensor:
         return x.amax(dim=self._axes, keepdim=self.keepdims)

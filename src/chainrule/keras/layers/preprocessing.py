@@ -15,7 +15,14 @@ from chainrule.tensor import Tensor
 
 
 class Rescaling(Layer):
-    """``x · scale + offset`` in float32 (e.g. ``Rescaling(1 / 255)``)."""
+    """``x · scale + offset`` in float32 (e.g. ``Rescaling(1 / 255)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Rescaling(1 / 255)(cr.tensor([0.0, 255.0]))
+        tensor([0., 1.])
+    """
 
     supports_masking = True
     config_keys = ("scale", "offset")
@@ -38,6 +45,15 @@ class Normalization(Layer):
 
     Weights: buffers ``mean``, ``variance`` (the sizes along ``axis``) and ``count`` (the
     number of samples ``adapt`` saw), non-trainable as in Keras.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> norm = layers.Normalization()
+        >>> norm.adapt(cr.tensor([[1.0], [3.0]]))
+        >>> norm(cr.tensor([[1.0], [3.0]]))
+        tensor([[-1.],
+                [ 1.]])
     """
 
     supports_masking = True
@@ -164,7 +180,14 @@ class _ImageLayer(Layer):
 class Resizing(_ImageLayer):
     """Resize images to (height, width): ``interpolation`` 'bilinear' (default) or
     'nearest'; ``crop_to_aspect_ratio=True`` first crops the largest centred window of the
-    target's aspect ratio."""
+    target's aspect ratio.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.Resizing(4, 6)(cr.ones(1, 8, 8, 3)).shape
+        chainrule.Size([1, 4, 6, 3])
+    """
 
     config_keys = ("height", "width", "interpolation", "crop_to_aspect_ratio", "data_format")
 
@@ -194,7 +217,14 @@ def _aspect_crop(x: Tensor, height: int, width: int) -> Tensor:
 class CenterCrop(_ImageLayer):
     """The centred (height, width) window of each image; an image smaller than that along a
     side is cropped to the target's aspect ratio and resized (bilinear) instead, as in
-    Keras."""
+    Keras.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> layers.CenterCrop(2, 2)(cr.ones(1, 4, 4, 3)).shape
+        chainrule.Size([1, 2, 2, 3])
+    """
 
     def _images(self, x: Tensor) -> Tensor:
         h, w = x.shape[1:3]

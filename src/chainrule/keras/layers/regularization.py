@@ -14,7 +14,17 @@ from chainrule.tensor import Tensor
 class Dropout(Layer):
     """Zero inputs with probability ``rate`` while training (the rest scaled by 1/(1−rate));
     ``noise_shape`` (1 on the axes where one draw is shared) as in Keras; a ``seed`` gives the
-    layer a random stream of its own."""
+    layer a random stream of its own.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule.keras import layers
+        >>> drop = layers.Dropout(0.5)
+        >>> drop(cr.ones(4), training=False)
+        tensor([1., 1., 1., 1.])
+        >>> sorted(set(drop(cr.ones(1000), training=True).tolist()))
+        [0.0, 2.0]
+    """
 
     supports_masking = True
     config_keys = ("rate", "noise_shape", "seed")

@@ -18,7 +18,15 @@ class _Reshaping(Layer):
 
 
 class Flatten(_Reshaping):
-    """(N, d1, d2, ...) → (N, d1·d2·…), in channels-last order as in Keras."""
+    """(N, d1, d2, ...) → (N, d1·d2·…), in channels-last order as in Keras.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Flatten()(keras.Input((4, 4, 3))).shape
+        (None, 48)
+    """
 
     min_ndim = 1
     config_keys = ("data_format",)
@@ -35,7 +43,15 @@ class Flatten(_Reshaping):
 
 
 class Reshape(_Reshaping):
-    """(N, ...) → (N, *target_shape); one entry of ``target_shape`` may be -1 (inferred)."""
+    """(N, ...) → (N, *target_shape); one entry of ``target_shape`` may be -1 (inferred).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Reshape((3, 4))(keras.Input((12,))).shape
+        (None, 3, 4)
+    """
 
     config_keys = ("target_shape",)
 
@@ -58,7 +74,15 @@ class Reshape(_Reshaping):
 
 
 class Permute(_Reshaping):
-    """Permute the non-batch dims: ``dims`` is a permutation of 1…ndim−1 (1-based)."""
+    """Permute the non-batch dims: ``dims`` is a permutation of 1…ndim−1 (1-based).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Permute((2, 1))(keras.Input((10, 64))).shape
+        (None, 64, 10)
+    """
 
     config_keys = ("dims",)
 
@@ -79,7 +103,15 @@ class Permute(_Reshaping):
 
 
 class RepeatVector(_Reshaping):
-    """(N, F) → (N, n, F): the vector repeated ``n`` times."""
+    """(N, F) → (N, n, F): the vector repeated ``n`` times.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.RepeatVector(3)(keras.Input((32,))).shape
+        (None, 3, 32)
+    """
 
     input_ndim = 2
     config_keys = ("n",)
@@ -108,7 +140,15 @@ def _pairs(value: Any, what: str, layer: str) -> tuple[tuple[int, int], tuple[in
 
 class ZeroPadding2D(_Reshaping):
     """Zero rows and columns around (N, H, W, C): ``padding`` is an int, (h, w) symmetric, or
-    ((top, bottom), (left, right))."""
+    ((top, bottom), (left, right)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.ZeroPadding2D(1)(keras.Input((4, 4, 3))).shape
+        (None, 6, 6, 3)
+    """
 
     input_ndim = 4
     config_keys = ("padding", "data_format")
@@ -126,7 +166,15 @@ class ZeroPadding2D(_Reshaping):
 
 class Cropping2D(_Reshaping):
     """Remove rows and columns from the edges of (N, H, W, C): ``cropping`` as in
-    ``ZeroPadding2D``."""
+    ``ZeroPadding2D``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Cropping2D(((1, 1), (2, 2)))(keras.Input((8, 8, 3))).shape
+        (None, 6, 4, 3)
+    """
 
     input_ndim = 4
     config_keys = ("cropping", "data_format")
@@ -149,7 +197,15 @@ class Cropping2D(_Reshaping):
 
 class UpSampling2D(_Reshaping):
     """Repeat rows and columns of (N, H, W, C) by ``size``; ``interpolation='bilinear'``
-    resamples with half-pixel centres instead (``F.interpolate``, align_corners=False)."""
+    resamples with half-pixel centres instead (``F.interpolate``, align_corners=False).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.UpSampling2D(2)(keras.Input((4, 4, 3))).shape
+        (None, 8, 8, 3)
+    """
 
     input_ndim = 4
     config_keys = ("size", "data_format", "interpolation")

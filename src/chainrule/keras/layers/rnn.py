@@ -149,6 +149,13 @@ class SimpleRNN(_Recurrent):
     """``h_t = activation(x_t @ kernel + h_{t−1} @ recurrent_kernel + bias)``.
 
     Weights: ``kernel`` (C, units), ``recurrent_kernel`` (units, units), ``bias`` (units,).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.SimpleRNN(4)(keras.Input((5, 3))).shape
+        (None, 4)
     """
 
     config_keys = tuple(k for k in _Recurrent.config_keys if k != "recurrent_activation")
@@ -173,6 +180,15 @@ class LSTM(_Recurrent):
 
     Weights: ``kernel`` (C, 4·units), ``recurrent_kernel`` (units, 4·units), ``bias``
     (4·units,) with the forget block set to 1 (``unit_forget_bias``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> lstm = layers.LSTM(4, return_state=True)
+        >>> out, h, c = lstm(keras.Input((5, 3)))
+        >>> out.shape, h.shape, c.shape
+        ((None, 4), (None, 4), (None, 4))
     """
 
     gates = 4
@@ -214,6 +230,15 @@ class GRU(_Recurrent):
 
     Weights: ``kernel`` (C, 3·units), ``recurrent_kernel`` (units, 3·units), ``bias``
     (2, 3·units) — input and recurrent biases — or (3·units,) with ``reset_after=False``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.GRU(8)(keras.Input((10, 3))).shape
+        (None, 8)
+        >>> layers.GRU(8, return_sequences=True)(keras.Input((10, 3))).shape
+        (None, 10, 8)
     """
 
     gates = 3
@@ -266,6 +291,13 @@ class Bidirectional(Layer):
     The two layers are copies of ``layer`` made from its config, named ``forward_<name>`` and
     ``backward_<name>``; with ``return_sequences`` the backward outputs are flipped back into
     time order.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.Bidirectional(layers.LSTM(4))(keras.Input((5, 3))).shape
+        (None, 8)
     """
 
     input_ndim = 3
@@ -341,7 +373,15 @@ class Bidirectional(Layer):
 
 class TimeDistributed(Layer):
     """Applies ``layer`` to every step of (N, T, ...): the steps are folded into the batch,
-    (N·T, ...) → ``layer`` → (N, T, ...)."""
+    (N·T, ...) → ``layer`` → (N, T, ...).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> layers.TimeDistributed(layers.Dense(8))(keras.Input((10, 16))).shape
+        (None, 10, 8)
+    """
 
     min_ndim = 3
     supports_masking = True
