@@ -249,7 +249,18 @@ def _pre(layer: Layer, x: Tensor) -> Tensor:
 
 
 class Functional(Model):
-    """A model defined by its input and output ``KerasTensor`` s (lists and dicts allowed)."""
+    """A model defined by its input and output ``KerasTensor`` s (lists and dicts allowed).
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import keras
+        >>> from chainrule.keras import layers
+        >>> inputs = keras.Input((3,))
+        >>> outputs = layers.Dense(2)(layers.Dense(4, activation="relu")(inputs))
+        >>> model = keras.Model(inputs, outputs)
+        >>> isinstance(model, keras.models.Functional), model(cr.ones(5, 3)).shape
+        (True, chainrule.Size([5, 2]))
+    """
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None,
                  trainable: bool = True) -> None:

@@ -467,7 +467,14 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """(x − mean) / √(var + eps) · weight + bias over the trailing ``normalized_shape`` dims
-    (biased variance)."""
+    (biased variance).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.layer_norm(cr.tensor([[1.0, 3.0]]), (2,))
+        tensor([[-1.0000,  1.0000]])
+    """
     ndim = len(_norm_axes(input, normalized_shape, "layer_norm"))
     return fused_layer_norm(input, ndim, weight, bias, eps)
 
@@ -475,7 +482,14 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
 def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,
              weight: Tensor | None = None, eps: float | None = None) -> Tensor:
     """x / √(mean(x²) + eps) · weight over the trailing dims; eps defaults to the dtype's
-    machine epsilon, as in PyTorch."""
+    machine epsilon, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.rms_norm(cr.tensor([[3.0, 4.0]]), (2,))
+        tensor([[0.8485, 1.1314]])
+    """
     axes = _norm_axes(input, normalized_shape, "rms_norm")
     if eps is None:
         eps = float(xp.finfo(input.dtype).eps)
@@ -492,6 +506,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     In training the batch statistics are used (biased variance) and the running buffers, if
     given, are updated in place: r ← (1 − momentum)·r + momentum·stat, with the unbiased
     variance. Otherwise the running statistics are used.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> x = cr.tensor([[1.0], [3.0]])
+        >>> F.batch_norm(x, None, None, training=True)
+        tensor([[-1.0000],
+                [ 1.0000]])
     """
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, ...), got "
@@ -545,7 +567,17 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Split the channels (dim 1) of input (N, C, ...) into ``num_groups`` groups of C/G and
     normalise each sample's group over its channels and the other dims (biased variance); then
-    per-channel ``weight`` (C,) and ``bias`` (C,)."""
+    per-channel ``weight`` (C,) and ``bias`` (C,).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> x = cr.arange(24.0).reshape(2, 4, 3)
+        >>> y = F.group_norm(x, num_groups=2)
+        >>> y.shape, abs(round(y[0, :2].mean().item(), 4)), round(y[0,
+        ...     :2].std(correction=0).item(), 2)
+        (chainrule.Size([2, 4, 3]), 0.0, 1.0)
+    """
     if input.ndim < 2:
         raise RuntimeError(f"group_norm: expected at least 2 dimensions for input tensor but "
                            f"received {input.ndim}")
@@ -574,6 +606,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     With ``use_input_stats`` the running buffers, if given, are updated in place with the
     per-sample statistics averaged over the batch: r ← (1 − momentum)·r + momentum·stat
     (unbiased variance), as in PyTorch. Otherwise the running statistics are used.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> y = F.instance_norm(cr.arange(30.0).reshape(2, 3, 5))
+        >>> y[0, 0]
+        tensor([-1.4142, -0.7071,  0.0000,  0.7071,  1.4142])
     """
     if input.ndim < 2:
         raise ValueError(f"instance_norm: expected input of shape (N, C, ...), got "
@@ -661,7 +700,15 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
               generator: Generator | None = None) -> Tensor:
     """Zero each channel of (N, C, H, W) (or unbatched (C, H, W)) with probability ``p`` and
     scale the kept ones by 1/(1 − p); the identity when not ``training``
-    (``torch.nn.functional.dropout2d``). The mask comes from the global generator."""
+    (``torch.nn.functional.dropout2d``). The mask comes from the global generator.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> y = F.dropout2d(cr.ones(1, 8, 2, 2), p=0.5)
+        >>> sorted(set(y.sum((2, 3)).flatten().tolist())) in ([0.0, 8.0], [0.0], [8.0])
+        True
+    """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: probability has to be between 0 and 1, but got {p}")
     if input.ndim not in (3, 4):
@@ -1009,7 +1056,16 @@ def _weighted(loss: Tensor, weight: Tensor | None) -> Tensor:
 def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(x − y)² (times ``weight``, broadcast), reduced.  Shapes should match (a different
-    shape warns and broadcasts, as in PyTorch)."""
+    shape warns and broadcasts, as in PyTorch).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.mse_loss(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 4.0]))
+        tensor(2.5000)
+        >>> F.mse_loss(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 4.0]), reduction="none")
+        tensor([1., 4.])
+    """
     target = _as_target(target, input)
     _same_shape("mse_loss", input, target, strict=False)
     diff = input - target
@@ -1019,7 +1075,14 @@ def mse_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any =
 @float32_op
 def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
-    """|x − y| (times ``weight``), reduced."""
+    """|x − y| (times ``weight``), reduced.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.l1_loss(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 0.0]))
+        tensor(1.5000)
+    """
     target = _as_target(target, input)
     _same_shape("l1_loss", input, target, strict=False)
     return _reduce(_weighted((input - target).abs(), weight), reduction)
@@ -1028,7 +1091,14 @@ def l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = 
 @float32_op
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
-    """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta) (times ``weight``)."""
+    """½(x − y)² where |x − y| < delta, else delta·(|x − y| − ½·delta) (times ``weight``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.huber_loss(cr.tensor([0.0, 0.0]), cr.tensor([0.5, 3.0]))
+        tensor(1.3125)
+    """
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     target = _as_target(target, input)
@@ -1041,7 +1111,14 @@ def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float
 @float32_op
 def smooth_l1_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """½(x − y)²/beta where |x − y| < beta, else |x − y| − ½·beta (= huber_loss / beta)."""
+    """½(x − y)²/beta where |x − y| < beta, else |x − y| − ½·beta (= huber_loss / beta).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.smooth_l1_loss(cr.tensor([0.0, 0.0]), cr.tensor([0.5, 3.0]))
+        tensor(1.3125)
+    """
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     target = _as_target(target, input)
@@ -1171,7 +1248,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of log-probabilities ``input`` (N, C, d1...) at class ``target``:
-    −weight[y]·input[n, y]; 'mean' divides by Σ weight[y] over non-ignored targets."""
+    −weight[y]·input[n, y]; 'mean' divides by Σ weight[y] over non-ignored targets.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> logp = cr.log_softmax(cr.tensor([[2.0, 0.0], [0.0, 2.0]]), dim=1)
+        >>> F.nll_loss(logp, cr.tensor([0, 1]))
+        tensor(0.1269)
+    """
     _check_reduction(reduction)
     if not isinstance(target, Tensor):
         target = Tensor._wrap(xp.asarray(target))
@@ -1197,7 +1282,14 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Tensor | None = Non
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
     """−w·[y·log x + (1 − y)·log(1 − x)] for probabilities x; each log is clamped at −100 as in
-    PyTorch, so x = 0 or 1 gives a finite loss."""
+    PyTorch, so x = 0 or 1 gives a finite loss.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.binary_cross_entropy(cr.tensor([0.5, 0.5]), cr.tensor([1.0, 0.0]))
+        tensor(0.6931)
+    """
     if not is_floating(input.dtype):
         raise RuntimeError(f"binary_cross_entropy: not implemented for dtype {input.dtype} "
                            "(probabilities must be floating point)")
@@ -1220,6 +1312,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
     """BCE on logits, stably: (1 − y)·x + (1 + (pos_weight − 1)·y)·softplus(−x), times ``weight``.
 
     ``pos_weight`` (broadcast along the last dim, e.g. shape (C,)) scales the positive term.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.binary_cross_entropy_with_logits(cr.tensor([0.0, 100.0]), cr.tensor([1.0, 1.0]))
+        tensor(0.3466)
     """
     target = _as_target(target, input)
     _same_shape("binary_cross_entropy_with_logits", input, target, strict=True)
@@ -1237,7 +1335,14 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Tensor 
 def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
-    """x where y = 1, max(0, margin − x) where y = −1."""
+    """x where y = 1, max(0, margin − x) where y = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.hinge_embedding_loss(cr.tensor([0.3, 2.0]), cr.tensor([1, -1]))
+        tensor(0.1500)
+    """
     target = _as_target(target, input)
     t = target.array
     zero = Tensor._wrap(xp.zeros((), input.dtype))
@@ -1250,7 +1355,14 @@ def hinge_embedding_loss(input: Tensor, target: Any, margin: float = 1.0,
 def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
                       weight: Tensor | None = None, size_average: Any = None, reduce: Any = None,
                       reduction: str = "mean") -> Tensor:
-    """Multi-class hinge: Σ_{j ≠ y} w[y]·max(0, margin − x[y] + x[j])^p / C for input (N, C)."""
+    """Multi-class hinge: Σ_{j ≠ y} w[y]·max(0, margin − x[y] + x[j])^p / C for input (N, C).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.multi_margin_loss(cr.tensor([[0.1, 0.2, 0.4, 0.8]]), cr.tensor([3]))
+        tensor(0.3250)
+    """
     if p not in (1, 2):
         raise ValueError(f"multi_margin_loss: only p == 1 and p == 2 supported, got {p}")
     if not isinstance(target, Tensor):
@@ -1282,6 +1394,13 @@ def kl_div(input: Tensor, target: Any, size_average: Any = None, reduce: Any = N
 
     ``reduction='batchmean'`` divides the sum by the batch size (the true KL divergence);
     'mean' divides by the number of elements, as in PyTorch.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> p = cr.tensor([[0.5, 0.5]])
+        >>> F.kl_div(p.log(), p, reduction="batchmean")
+        tensor(0.)
     """
     _check_reduction(reduction, (*_REDUCTIONS, "batchmean"))
     target = _as_target(target, input)
@@ -1338,6 +1457,14 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
 
     Shape:
         input1, input2: (N, D) with target (N,), or (D,) with a 0-d target.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> a = cr.tensor([[1.0, 0.0], [1.0, 0.0]])
+        >>> b = cr.tensor([[1.0, 0.0], [0.0, 1.0]])
+        >>> F.cosine_embedding_loss(a, b, cr.tensor([1, -1]))
+        tensor(0.)
     """
     _check_reduction(reduction)
     target = _as_target(target, input1)
@@ -1362,7 +1489,14 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Any, margin: f
 
 def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
                       keepdim: bool = False) -> Tensor:
-    """‖x1 − x2 + eps‖_p over the last dim (PyTorch adds ``eps`` to the difference)."""
+    """‖x1 − x2 + eps‖_p over the last dim (PyTorch adds ``eps`` to the difference).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.pairwise_distance(cr.tensor([[0.0, 0.0]]), cr.tensor([[3.0, 4.0]]))
+        tensor([5.0000])
+    """
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
@@ -1376,6 +1510,15 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
     Shape:
         anchor, positive, negative: (N, D) or (D,), all with the same number of dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> a, p, n = cr.tensor([[0.0, 0.0]]), cr.tensor([[0.0, 1.0]]), cr.tensor([[0.0, 3.0]])
+        >>> F.triplet_margin_loss(a, p, n)
+        tensor(0.)
+        >>> F.triplet_margin_loss(a, n, p)
+        tensor(3.)
     """
     _check_reduction(reduction)
     if margin <= 0:
@@ -1395,7 +1538,14 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 @float32_op
 def soft_margin_loss(input: Tensor, target: Any, size_average: Any = None, reduce: Any = None,
                      reduction: str = "mean") -> Tensor:
-    """log(1 + exp(−y·x)) for ±1 labels y (computed stably as softplus(−y·x))."""
+    """log(1 + exp(−y·x)) for ±1 labels y (computed stably as softplus(−y·x)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.soft_margin_loss(cr.tensor([0.0, 0.0]), cr.tensor([1.0, -1.0]))
+        tensor(0.6931)
+    """
     _check_reduction(reduction)
     target = _as_target(target, input)
     return _reduce(softplus(-input * target, threshold=float("inf")), reduction)
@@ -1405,7 +1555,14 @@ def multilabel_soft_margin_loss(input: Tensor, target: Any, weight: Tensor | Non
                                 size_average: Any = None, reduce: Any = None,
                                 reduction: str = "mean") -> Tensor:
     """−(1/C)·Σ_c w_c·[y_c·log σ(x_c) + (1 − y_c)·log σ(−x_c)] over the last (class) dim, for
-    multi-hot targets y of the input's shape (N, C); 'none' gives one loss per sample."""
+    multi-hot targets y of the input's shape (N, C); 'none' gives one loss per sample.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.multilabel_soft_margin_loss(cr.tensor([[0.0, 0.0]]), cr.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
     _check_reduction(reduction)
     target = _as_target(target, input)
     if input.ndim == 0:
@@ -1487,6 +1644,12 @@ def poisson_nll_loss(input: Tensor, target: Any, log_input: bool = True, full: b
 
     exp(x) − y·x for ``log_input`` (x = log λ), else x − y·log(x + eps) (x = λ); ``full`` adds
     Stirling's approximation of log(y!), y·log y − y + ½·log(2πy), where y > 1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.poisson_nll_loss(cr.tensor([0.0, 0.0]), cr.tensor([1.0, 2.0]))
+        tensor(1.)
     """
     _check_reduction(reduction)
     target = _as_target(target, input)

@@ -537,6 +537,17 @@ class CyclicLR(LRScheduler):
     Modes: ``triangular`` (constant amplitude), ``triangular2`` (amplitude halves each cycle),
     ``exp_range`` (amplitude × gamma^iteration). With ``cycle_momentum`` the momentum (SGD) or
     beta1 (Adam) moves inversely between ``max_momentum`` and ``base_momentum``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=0.1)
+        >>> sched = cr.optim.lr_scheduler.CyclicLR(opt, base_lr=0.1, max_lr=0.5,
+        ...     step_size_up=2, cycle_momentum=False)
+        >>> lrs = []
+        >>> for _ in range(5):
+        ...     lrs.append(round(sched.get_last_lr()[0], 3)); opt.step(); sched.step()
+        >>> lrs
+        [0.1, 0.3, 0.5, 0.3, 0.1]
     """
 
     _excluded = ("optimizer", "scale_fn_custom")
@@ -598,6 +609,16 @@ class OneCycleLR(LRScheduler):
     max_lr/div_factor to ``max_lr`` over ``pct_start`` of the steps, then anneal to
     initial_lr/final_div_factor (``three_phase`` returns to initial_lr first). Momentum moves
     inversely when ``cycle_momentum``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=0.1)
+        >>> sched = cr.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=10)
+        >>> lrs = []
+        >>> for _ in range(10):
+        ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+        >>> round(max(lrs), 3), lrs.index(max(lrs))
+        (1.0, 2)
     """
 
     def __init__(self, optimizer: Optimizer, max_lr: float | list[float],

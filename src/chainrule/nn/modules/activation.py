@@ -32,21 +32,39 @@ class _Inplace(Module):
 
 
 class ReLU(_Inplace):
-    """max(x, 0) elementwise."""
+    """max(x, 0) elementwise.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReLU()(cr.tensor([-1.0, 0.0, 2.0]))
+        tensor([0., 0., 2.])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu(input)
 
 
 class ReLU6(_Inplace):
-    """min(max(x, 0), 6) elementwise."""
+    """min(max(x, 0), 6) elementwise.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReLU6()(cr.tensor([-1.0, 3.0, 8.0]))
+        tensor([0., 3., 6.])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.relu6(input)
 
 
 class LeakyReLU(Module):
-    """x if x > 0 else negative_slope·x."""
+    """x if x > 0 else negative_slope·x.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.LeakyReLU(0.1)(cr.tensor([-1.0, 2.0]))
+        tensor([-0.1000,  2.0000])
+    """
 
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
@@ -61,7 +79,13 @@ class LeakyReLU(Module):
 
 
 class ELU(Module):
-    """x if x > 0 else alpha·(eˣ − 1)."""
+    """x if x > 0 else alpha·(eˣ − 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ELU(alpha=0.5)(cr.tensor([-100.0, 2.0]))
+        tensor([-0.5000,  2.0000])
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         super().__init__()
@@ -76,7 +100,13 @@ class ELU(Module):
 
 
 class CELU(ELU):
-    """x if x > 0 else alpha·(e^(x/alpha) − 1) (continuously differentiable ELU)."""
+    """x if x > 0 else alpha·(e^(x/alpha) − 1) (continuously differentiable ELU).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.CELU()(cr.tensor([-1.0, 2.0]))
+        tensor([-0.6321,  2.0000])
+    """
 
     def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
         if alpha == 0:
@@ -89,7 +119,13 @@ class CELU(ELU):
 
 class SELU(_Inplace):
     """scale·(x if x > 0 else alpha·(eˣ − 1)) with alpha ≈ 1.6733, scale ≈ 1.0507
-    (self-normalising; Klambauer et al., 2017)."""
+    (self-normalising; Klambauer et al., 2017).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.SELU()(cr.tensor([-1.0, 1.0]))
+        tensor([-1.1113,  1.0507])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.selu(input)
@@ -104,6 +140,15 @@ class PReLU(Module):
 
     Attributes:
         weight a: (num_parameters,), all ``init`` (0.25).
+
+    Example:
+        >>> import chainrule as cr
+        >>> m = cr.nn.PReLU()
+        >>> m(cr.tensor([-2.0, 3.0]))
+        tensor([-0.5000,  3.0000], grad_fn=<WhereBackward>)
+        >>> m.weight
+        Parameter containing:
+        tensor([0.2500], requires_grad=True)
     """
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, device: Any = None,
@@ -129,7 +174,13 @@ class PReLU(Module):
 
 
 class Threshold(Module):
-    """x if x > threshold else value."""
+    """x if x > threshold else value.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Threshold(1.0, -1.0)(cr.tensor([0.5, 2.0]))
+        tensor([-1.,  2.])
+    """
 
     def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
         super().__init__()
@@ -144,28 +195,52 @@ class Threshold(Module):
 
 
 class Sigmoid(Module):
-    """σ(x) = 1 / (1 + e⁻ˣ)."""
+    """σ(x) = 1 / (1 + e⁻ˣ).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Sigmoid()(cr.tensor([0.0, 2.0]))
+        tensor([0.5000, 0.8808])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class LogSigmoid(Module):
-    """log σ(x), computed stably."""
+    """log σ(x), computed stably.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.LogSigmoid()(cr.tensor([0.0, -100.0]))
+        tensor([  -0.6931, -100.0000])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.logsigmoid(input)
 
 
 class Tanh(Module):
-    """tanh(x)."""
+    """tanh(x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Tanh()(cr.tensor([0.0, 0.5]))
+        tensor([0.0000, 0.4621])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Hardtanh(Module):
-    """x clamped to [min_val, max_val]."""
+    """x clamped to [min_val, max_val].
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Hardtanh(-2.0, 2.0)(cr.tensor([-3.0, 0.5, 3.0]))
+        tensor([-2.0000,  0.5000,  2.0000])
+    """
 
     def __init__(self, min_val: float = -1.0, max_val: float = 1.0,
                  inplace: bool = False) -> None:
@@ -184,21 +259,39 @@ class Hardtanh(Module):
 
 
 class Hardsigmoid(_Inplace):
-    """0 if x ≤ −3, 1 if x ≥ 3, else x/6 + 1/2."""
+    """0 if x ≤ −3, 1 if x ≥ 3, else x/6 + 1/2.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Hardsigmoid()(cr.tensor([-4.0, 0.0, 4.0]))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardsigmoid(input)
 
 
 class Hardswish(_Inplace):
-    """x·hardsigmoid(x): 0 if x ≤ −3, x if x ≥ 3, else x·(x + 3)/6 (Howard et al., 2019)."""
+    """x·hardsigmoid(x): 0 if x ≤ −3, x if x ≥ 3, else x·(x + 3)/6 (Howard et al., 2019).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Hardswish()(cr.tensor([-4.0, 1.0, 4.0]))
+        tensor([-0.0000,  0.6667,  4.0000])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.hardswish(input)
 
 
 class Softshrink(Module):
-    """x − lambd if x > lambd, x + lambd if x < −lambd, else 0."""
+    """x − lambd if x > lambd, x + lambd if x < −lambd, else 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Softshrink(0.5)(cr.tensor([-1.0, 0.3, 0.6]))
+        tensor([-0.5000,  0.0000,  0.1000])
+    """
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
@@ -214,7 +307,13 @@ class Softshrink(Module):
 
 
 class Hardshrink(Module):
-    """x if |x| > lambd else 0."""
+    """x if |x| > lambd else 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Hardshrink()(cr.tensor([-1.0, 0.3, 0.6]))
+        tensor([-1.0000,  0.0000,  0.6000])
+    """
 
     def __init__(self, lambd: float = 0.5) -> None:
         super().__init__()
@@ -228,14 +327,28 @@ class Hardshrink(Module):
 
 
 class Tanhshrink(Module):
-    """x − tanh(x)."""
+    """x − tanh(x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Tanhshrink()(cr.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.2384])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.tanhshrink(input)
 
 
 class GELU(Module):
-    """x·Φ(x) (Φ the standard normal CDF); ``approximate='tanh'`` for the tanh form."""
+    """x·Φ(x) (Φ the standard normal CDF); ``approximate='tanh'`` for the tanh form.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.GELU()(cr.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.1587,  0.0000,  0.8413])
+        >>> cr.nn.GELU(approximate="tanh")(cr.tensor([1.0]))
+        tensor([0.8412])
+    """
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
@@ -251,21 +364,39 @@ class GELU(Module):
 
 
 class SiLU(_Inplace):
-    """x·σ(x) (swish)."""
+    """x·σ(x) (swish).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.SiLU()(cr.tensor([-1.0, 0.0, 1.0]))
+        tensor([-0.2689,  0.0000,  0.7311])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.silu(input)
 
 
 class Mish(_Inplace):
-    """x·tanh(softplus(x))."""
+    """x·tanh(softplus(x)).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Mish()(cr.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8651])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.mish(input)
 
 
 class Softplus(Module):
-    """(1/β)·ln(1 + e^(βx)), linear where βx > threshold."""
+    """(1/β)·ln(1 + e^(βx)), linear where βx > threshold.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Softplus(beta=2.0)(cr.tensor([0.0, 30.0]))
+        tensor([ 0.3466, 30.0000])
+    """
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
@@ -280,7 +411,13 @@ class Softplus(Module):
 
 
 class Softsign(Module):
-    """x / (1 + |x|)."""
+    """x / (1 + |x|).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Softsign()(cr.tensor([-1.0, 3.0]))
+        tensor([-0.5000,  0.7500])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softsign(input)
@@ -307,21 +444,39 @@ class Softmax(Module):
 
 
 class LogSoftmax(Softmax):
-    """log softmax along ``dim``, computed stably."""
+    """log softmax along ``dim``, computed stably.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.LogSoftmax(dim=1)(cr.tensor([[1.0, 1.0]]))
+        tensor([[-0.6931, -0.6931]])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
 
 
 class Softmin(Softmax):
-    """e^(−x_i) / Σ_j e^(−x_j) along ``dim`` (softmax of −x)."""
+    """e^(−x_i) / Σ_j e^(−x_j) along ``dim`` (softmax of −x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Softmin(dim=0)(cr.tensor([1.0, 2.0, 3.0]))
+        tensor([0.6652, 0.2447, 0.0900])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return F.softmin(input, self.dim)
 
 
 class GLU(Module):
-    """a·σ(b), a and b the halves of the input along ``dim``."""
+    """a·σ(b), a and b the halves of the input along ``dim``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.GLU()(cr.tensor([[1.0, 2.0, 0.0, 100.0]]))
+        tensor([[0.5000, 2.0000]])
+    """
 
     def __init__(self, dim: int = -1) -> None:
         super().__init__()
@@ -368,6 +523,14 @@ class MultiheadAttention(Module):
         without N); key_padding_mask (N, S); attn_mask (L, S) or (N·num_heads, L, S).
         Returns output (L, N, E) and weights (N, L, S) averaged over heads (or
         (N, num_heads, L, S)), or None when ``need_weights=False``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> mha = cr.nn.MultiheadAttention(embed_dim=8, num_heads=2, batch_first=True)
+        >>> x = cr.randn(3, 5, 8)
+        >>> out, weights = mha(x, x, x)
+        >>> out.shape, weights.shape
+        (chainrule.Size([3, 5, 8]), chainrule.Size([3, 5, 5]))
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,

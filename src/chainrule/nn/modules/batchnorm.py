@@ -108,6 +108,16 @@ class BatchNorm1d(_BatchNorm):
         weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``; no β if ``bias=False``).
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
         (buffers, if ``track_running_stats``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> bn = cr.nn.BatchNorm1d(2)
+        >>> y = bn(cr.tensor([[1.0, 10.0], [3.0, 30.0]]))
+        >>> y
+        tensor([[-1.0000, -1.0000],
+                [ 1.0000,  1.0000]], grad_fn=<AddBackward>)
+        >>> bn.running_mean
+        tensor([0.2000, 2.0000])
     """
 
     _ndims = (2, 3)
@@ -118,6 +128,15 @@ class BatchNorm2d(_BatchNorm):
 
     Shape:
         (N, C, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> bn = cr.nn.BatchNorm2d(3)
+        >>> y = bn(cr.randn(4, 3, 5, 5) * 10 + 2)
+        >>> y.shape, abs(round(y.mean().item(), 3))
+        (chainrule.Size([4, 3, 5, 5]), 0.0)
+        >>> bn.num_batches_tracked
+        tensor(1)
     """
 
     _ndims = (4,)
@@ -128,6 +147,11 @@ class BatchNorm3d(_BatchNorm):
 
     Shape:
         (N, C, D, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.BatchNorm3d(2)(cr.randn(2, 2, 3, 3, 3)).shape
+        chainrule.Size([2, 2, 3, 3, 3])
     """
 
     _ndims = (5,)

@@ -55,7 +55,17 @@ class Sequential(Module):
 
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered (``0.weight``, ``1.weight``, ...)."""
+    """A list of modules whose parameters are registered (``0.weight``, ``1.weight``, ...).
+
+    Example:
+        >>> import chainrule as cr
+        >>> layers = cr.nn.ModuleList([cr.nn.Linear(4, 4) for _ in range(3)])
+        >>> x = cr.ones(1, 4)
+        >>> for layer in layers:
+        ...     x = layer(x)
+        >>> len(layers), len(list(layers.parameters()))
+        (3, 6)
+    """
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
         super().__init__()
@@ -114,7 +124,14 @@ class _Keyed(Module):
 
 
 class ModuleDict(_Keyed):
-    """A dict of modules whose parameters are registered under their keys."""
+    """A dict of modules whose parameters are registered under their keys.
+
+    Example:
+        >>> import chainrule as cr
+        >>> heads = cr.nn.ModuleDict({"cls": cr.nn.Linear(4, 3), "reg": cr.nn.Linear(4, 1)})
+        >>> heads["reg"](cr.ones(2, 4)).shape, list(heads.keys())
+        (chainrule.Size([2, 1]), ['cls', 'reg'])
+    """
 
     _store = "_modules"
 
@@ -179,7 +196,14 @@ class ParameterList(Module):
 
 
 class ParameterDict(_Keyed):
-    """A dict of parameters registered under their keys; plain tensors become ``Parameter``s."""
+    """A dict of parameters registered under their keys; plain tensors become ``Parameter``s.
+
+    Example:
+        >>> import chainrule as cr
+        >>> pd = cr.nn.ParameterDict({"scale": cr.nn.Parameter(cr.ones(2))})
+        >>> pd["scale"].shape, len(list(pd.parameters()))
+        (chainrule.Size([2]), 1)
+    """
 
     _store = "_parameters"
 

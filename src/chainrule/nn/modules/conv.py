@@ -138,6 +138,12 @@ class Conv1d(_ConvNd):
     Attributes:
         weight: (C_out, C_in / groups, k), U(±1/√(C_in/groups·k)).
         bias: (C_out,), same bound.
+
+    Example:
+        >>> import chainrule as cr
+        >>> conv = cr.nn.Conv1d(4, 8, kernel_size=3, padding=1)
+        >>> conv(cr.ones(2, 4, 10)).shape, conv.weight.shape
+        (chainrule.Size([2, 8, 10]), chainrule.Size([8, 4, 3]))
     """
 
     _dims = 1
@@ -239,6 +245,12 @@ class ConvTranspose2d(_ConvTransposeNd):
         weight: (C_in, C_out / groups, kH, kW), U(±1/√(C_out/groups·kH·kW)) (PyTorch's fan_in
             of this shape).
         bias: (C_out,), the same bound.
+
+    Example:
+        >>> import chainrule as cr
+        >>> up = cr.nn.ConvTranspose2d(8, 4, kernel_size=2, stride=2)
+        >>> up(cr.ones(1, 8, 5, 5)).shape
+        chainrule.Size([1, 4, 10, 10])
     """
 
     def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
@@ -280,6 +292,11 @@ class ConvTranspose3d(_ConvTransposeNd):
     Attributes:
         weight: (C_in, C_out / groups, kD, kH, kW), U(±1/√(C_out/groups·kD·kH·kW)).
         bias: (C_out,), the same bound.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ConvTranspose3d(2, 1, kernel_size=2, stride=2)(cr.ones(1, 2, 3, 3, 3)).shape
+        chainrule.Size([1, 1, 6, 6, 6])
     """
 
     _dims = 3

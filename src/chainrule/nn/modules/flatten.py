@@ -37,6 +37,11 @@ class Unflatten(Module):
 
     Shape:
         (*, S, *) → (*, *unflattened_size, *) where ∏ unflattened_size = S.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Unflatten(1, (2, 3))(cr.zeros(4, 6)).shape
+        chainrule.Size([4, 2, 3])
     """
 
     def __init__(self, dim: int, unflattened_size: Sequence[int]) -> None:

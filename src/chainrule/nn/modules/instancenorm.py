@@ -51,6 +51,11 @@ class InstanceNorm1d(_InstanceNorm):
         weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``, default False).
         running_mean (C,) zeros, running_var (C,) ones, num_batches_tracked () int64
         (buffers, if ``track_running_stats``, default False).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.InstanceNorm1d(2)(cr.arange(10.0).reshape(1, 2, 5))[0, 0]
+        tensor([-1.4142, -0.7071,  0.0000,  0.7071,  1.4142])
     """
 
     _ndims = (2, 3)
@@ -61,6 +66,11 @@ class InstanceNorm2d(_InstanceNorm):
 
     Shape:
         (N, C, H, W) or (C, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.InstanceNorm2d(3, affine=True)(cr.ones(2, 3, 4, 4)).shape
+        chainrule.Size([2, 3, 4, 4])
     """
 
     _ndims = (3, 4)
@@ -71,6 +81,11 @@ class InstanceNorm3d(_InstanceNorm):
 
     Shape:
         (N, C, D, H, W) or (C, D, H, W) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.InstanceNorm3d(3)(cr.randn(2, 3, 2, 2, 2)).shape
+        chainrule.Size([2, 3, 2, 2, 2])
     """
 
     _ndims = (4, 5)

@@ -19,7 +19,13 @@ def _float_dtype(dtype: Any) -> Any:
 
 
 class Identity(Module):
-    """Returns its input unchanged; accepts and ignores any constructor arguments."""
+    """Returns its input unchanged; accepts and ignores any constructor arguments.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Identity(54, unused="ignored")(cr.tensor([1.0, 2.0]))
+        tensor([1., 2.])
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
@@ -93,6 +99,12 @@ class Bilinear(Module):
     Attributes:
         weight: (out_features, in1_features, in2_features), U(−1/√in1, 1/√in1).
         bias: (out_features,), U(−1/√in1, 1/√in1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> m = cr.nn.Bilinear(2, 3, 4)
+        >>> m(cr.ones(5, 2), cr.ones(5, 3)).shape, m.weight.shape
+        (chainrule.Size([5, 4]), chainrule.Size([4, 2, 3]))
     """
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int,

@@ -31,21 +31,41 @@ class _PlainLoss(_Loss):
 
 
 class MSELoss(_PlainLoss):
-    """Mean squared error: (x − y)², reduced. Input and target of the same shape."""
+    """Mean squared error: (x − y)², reduced. Input and target of the same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.MSELoss()(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 4.0]))
+        tensor(2.5000)
+        >>> cr.nn.MSELoss(reduction="sum")(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 4.0]))
+        tensor(5.)
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_PlainLoss):
-    """Mean absolute error: |x − y|, reduced."""
+    """Mean absolute error: |x − y|, reduced.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.L1Loss()(cr.tensor([1.0, 2.0]), cr.tensor([2.0, 0.0]))
+        tensor(1.5000)
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
-    """Quadratic below ``delta``, linear above (see ``functional.huber_loss``)."""
+    """Quadratic below ``delta``, linear above (see ``functional.huber_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.HuberLoss(delta=1.0)(cr.tensor([0.0, 0.0]), cr.tensor([0.5, 3.0]))
+        tensor(1.3125)
+    """
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
         super().__init__(reduction)
@@ -56,7 +76,13 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Huber loss divided by ``beta`` (see ``functional.smooth_l1_loss``)."""
+    """Huber loss divided by ``beta`` (see ``functional.smooth_l1_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.SmoothL1Loss(beta=1.0)(cr.tensor([0.0, 0.0]), cr.tensor([0.5, 3.0]))
+        tensor(1.3125)
+    """
 
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
                  beta: float = 1.0) -> None:
@@ -91,7 +117,14 @@ class CrossEntropyLoss(_WeightedLoss):
 
 
 class NLLLoss(_WeightedLoss):
-    """Negative log-likelihood of log-probabilities (see ``functional.nll_loss``)."""
+    """Negative log-likelihood of log-probabilities (see ``functional.nll_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> logp = cr.log_softmax(cr.tensor([[2.0, 0.0], [0.0, 2.0]]), dim=1)
+        >>> cr.nn.NLLLoss()(logp, cr.tensor([0, 1]))
+        tensor(0.1269)
+    """
 
     def __init__(self, weight: Tensor | None = None, size_average: Any = None,
                  ignore_index: int = -100, reduce: Any = None, reduction: str = "mean") -> None:
@@ -104,7 +137,13 @@ class NLLLoss(_WeightedLoss):
 
 
 class BCELoss(_WeightedLoss):
-    """Binary cross entropy of probabilities in [0, 1] (see ``functional.binary_cross_entropy``)."""
+    """Binary cross entropy of probabilities in [0, 1] (see ``functional.binary_cross_entropy``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.BCELoss()(cr.tensor([0.5, 0.5]), cr.tensor([1.0, 0.0]))
+        tensor(0.6931)
+    """
 
     def __init__(self, weight: Tensor | None = None, size_average: Any = None,
                  reduce: Any = None, reduction: str = "mean") -> None:
@@ -116,7 +155,14 @@ class BCELoss(_WeightedLoss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid + binary cross entropy in one stable expression, with ``pos_weight``."""
+    """Sigmoid + binary cross entropy in one stable expression, with ``pos_weight``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.nn.BCEWithLogitsLoss(pos_weight=cr.tensor([2.0]))
+        >>> loss(cr.tensor([0.0]), cr.tensor([1.0]))
+        tensor(1.3863)
+    """
 
     def __init__(self, weight: Tensor | None = None, size_average: Any = None,
                  reduce: Any = None, reduction: str = "mean",
@@ -132,7 +178,13 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class HingeEmbeddingLoss(_Loss):
-    """x for y = 1, max(0, margin − x) for y = −1."""
+    """x for y = 1, max(0, margin − x) for y = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.HingeEmbeddingLoss()(cr.tensor([0.3, 2.0]), cr.tensor([1, -1]))
+        tensor(0.1500)
+    """
 
     def __init__(self, margin: float = 1.0, size_average: Any = None, reduce: Any = None,
                  reduction: str = "mean") -> None:
@@ -145,7 +197,13 @@ class HingeEmbeddingLoss(_Loss):
 
 
 class MultiMarginLoss(_WeightedLoss):
-    """Multi-class hinge loss (see ``functional.multi_margin_loss``)."""
+    """Multi-class hinge loss (see ``functional.multi_margin_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.MultiMarginLoss()(cr.tensor([[0.1, 0.2, 0.4, 0.8]]), cr.tensor([3]))
+        tensor(0.3250)
+    """
 
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Tensor | None = None,
                  size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
@@ -162,7 +220,14 @@ class MultiMarginLoss(_WeightedLoss):
 
 class KLDivLoss(_Loss):
     """KL divergence for log-probability inputs; use ``reduction='batchmean'`` for the true
-    KL value (see ``functional.kl_div``)."""
+    KL value (see ``functional.kl_div``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> p = cr.tensor([[0.25, 0.75]])
+        >>> cr.nn.KLDivLoss(reduction="batchmean")(p.log(), p)
+        tensor(0.)
+    """
 
     def __init__(self, size_average: Any = None, reduce: Any = None, reduction: str = "mean",
                  log_target: bool = False) -> None:
@@ -174,7 +239,14 @@ class KLDivLoss(_Loss):
 
 
 class MarginRankingLoss(_Loss):
-    """max(0, −y·(x1 − x2) + margin) (see ``functional.margin_ranking_loss``)."""
+    """max(0, −y·(x1 − x2) + margin) (see ``functional.margin_ranking_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.nn.MarginRankingLoss(margin=0.5)
+        >>> loss(cr.tensor([1.0, 1.0]), cr.tensor([0.0, 2.0]), cr.tensor([1.0, 1.0]))
+        tensor(0.7500)
+    """
 
     def __init__(self, margin: float = 0.0, size_average: Any = None, reduce: Any = None,
                  reduction: str = "mean") -> None:
@@ -187,7 +259,14 @@ class MarginRankingLoss(_Loss):
 
 
 class CosineEmbeddingLoss(_Loss):
-    """1 − cos(x1, x2) for y = 1, max(0, cos(x1, x2) − margin) for y = −1."""
+    """1 − cos(x1, x2) for y = 1, max(0, cos(x1, x2) − margin) for y = −1.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.nn.CosineEmbeddingLoss()
+        >>> loss(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.0, 1.0]]), cr.tensor([1]))
+        tensor(1.)
+    """
 
     def __init__(self, margin: float = 0.0, size_average: Any = None, reduce: Any = None,
                  reduction: str = "mean") -> None:
@@ -201,7 +280,14 @@ class CosineEmbeddingLoss(_Loss):
 
 class TripletMarginLoss(_Loss):
     """max(0, d(a, p) − d(a, n) + margin) with the p-norm distance (see
-    ``functional.triplet_margin_loss``)."""
+    ``functional.triplet_margin_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> a, p, n = cr.tensor([[0.0, 0.0]]), cr.tensor([[0.0, 1.0]]), cr.tensor([[0.0, 3.0]])
+        >>> cr.nn.TripletMarginLoss(margin=1.0)(a, n, p)
+        tensor(3.)
+    """
 
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
                  size_average: Any = None, reduce: Any = None, reduction: str = "mean") -> None:
@@ -220,7 +306,13 @@ class TripletMarginLoss(_Loss):
 
 
 class SoftMarginLoss(_PlainLoss):
-    """log(1 + exp(−y·x)) for ±1 labels (two-class logistic loss)."""
+    """log(1 + exp(−y·x)) for ±1 labels (two-class logistic loss).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.SoftMarginLoss()(cr.tensor([0.0, 0.0]), cr.tensor([1.0, -1.0]))
+        tensor(0.6931)
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.soft_margin_loss(input, target, reduction=self.reduction)
@@ -228,7 +320,13 @@ class SoftMarginLoss(_PlainLoss):
 
 class MultiLabelSoftMarginLoss(_WeightedLoss):
     """Multi-label one-versus-all logistic loss, averaged over the C classes (see
-    ``functional.multilabel_soft_margin_loss``); ``weight`` (C,) is a buffer."""
+    ``functional.multilabel_soft_margin_loss``); ``weight`` (C,) is a buffer.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.MultiLabelSoftMarginLoss()(cr.tensor([[0.0, 0.0]]), cr.tensor([[1.0, 0.0]]))
+        tensor(0.6931)
+    """
 
     def __init__(self, weight: Tensor | None = None, size_average: Any = None,
                  reduce: Any = None, reduction: str = "mean") -> None:
@@ -241,7 +339,14 @@ class MultiLabelSoftMarginLoss(_WeightedLoss):
 
 class GaussianNLLLoss(_Loss):
     """Gaussian negative log-likelihood of targets under predicted means and variances (see
-    ``functional.gaussian_nll_loss``); ``forward(input, target, var)``."""
+    ``functional.gaussian_nll_loss``); ``forward(input, target, var)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> loss = cr.nn.GaussianNLLLoss()
+        >>> loss(cr.tensor([0.0, 0.0]), cr.tensor([1.0, 1.0]), cr.tensor([1.0, 1.0]))
+        tensor(0.5000)
+    """
 
     def __init__(self, *, full: bool = False, eps: float = 1e-6, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -254,7 +359,13 @@ class GaussianNLLLoss(_Loss):
 
 
 class PoissonNLLLoss(_Loss):
-    """Poisson negative log-likelihood of counts (see ``functional.poisson_nll_loss``)."""
+    """Poisson negative log-likelihood of counts (see ``functional.poisson_nll_loss``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.PoissonNLLLoss()(cr.tensor([0.0, 0.0]), cr.tensor([1.0, 2.0]))
+        tensor(1.)
+    """
 
     def __init__(self, log_input: bool = True, full: bool = False, size_average: Any = None,
                  eps: float = 1e-8, reduce: Any = None, reduction: str = "mean") -> None:

@@ -71,6 +71,21 @@ class Module:
 
     Subclasses call ``super().__init__()`` first, then assign attributes; ``forward`` defines
     the computation and ``module(x)`` calls it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> class TwoLayer(cr.nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = cr.nn.Linear(2, 3)
+        ...         self.out = cr.nn.Linear(3, 1)
+        ...     def forward(self, x):
+        ...         return self.out(self.hidden(x).tanh())
+        >>> model = TwoLayer()
+        >>> [name for name, _ in model.named_parameters()]
+        ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+        >>> model(cr.ones(4, 2)).shape
+        chainrule.Size([4, 1])
     """
 
     training: bool

@@ -24,6 +24,12 @@ class GroupNorm(Module):
 
     Attributes:
         weight γ: (C,), ones; bias β: (C,), zeros (if ``affine``; no β if ``bias=False``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> gn = cr.nn.GroupNorm(2, 4)
+        >>> gn(cr.arange(24.0).reshape(2, 4, 3)).shape, gn.weight.shape
+        (chainrule.Size([2, 4, 3]), chainrule.Size([4]))
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
@@ -70,6 +76,13 @@ class LayerNorm(Module):
     Attributes:
         weight γ: normalized_shape, ones; bias β: normalized_shape, zeros
         (if ``elementwise_affine``; no β if ``bias=False``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> ln = cr.nn.LayerNorm(2)
+        >>> ln(cr.tensor([[1.0, 3.0], [0.0, 10.0]]))
+        tensor([[-1.0000,  1.0000],
+                [-1.0000,  1.0000]], grad_fn=<AddBackward>)
     """
 
     def __init__(self, normalized_shape: Sequence[int] | int, eps: float = 1e-5,
@@ -102,6 +115,11 @@ class RMSNorm(Module):
 
     Attributes:
         weight γ: normalized_shape, ones (if ``elementwise_affine``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.RMSNorm(2)(cr.tensor([[3.0, 4.0]]))
+        tensor([[0.8485, 1.1314]], grad_fn=<MulBackward>)
     """
 
     def __init__(self, normalized_shape: Sequence[int] | int, eps: float | None = None,

@@ -54,13 +54,25 @@ class ConstantPad2d(_ConstantPadNd):
 
     Shape:
         (*, H, W) → (*, H + top + bottom, W + left + right).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ConstantPad2d((1, 0, 0, 1), 9.0)(cr.tensor([[[[1.0]]]]))
+        tensor([[[[9., 1.],
+                  [9., 9.]]]])
     """
 
     _n = 2
 
 
 class ZeroPad1d(ConstantPad1d):
-    """``ConstantPad1d`` with zeros: ``padding`` is (left, right), or one int for both."""
+    """``ConstantPad1d`` with zeros: ``padding`` is (left, right), or one int for both.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ZeroPad1d((1, 2))(cr.tensor([[[1.0, 2.0]]]))
+        tensor([[[0., 1., 2., 0., 0.]]])
+    """
 
     def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
@@ -71,7 +83,13 @@ class ZeroPad1d(ConstantPad1d):
 
 class ZeroPad2d(ConstantPad2d):
     """``ConstantPad2d`` with zeros: ``padding`` is (left, right, top, bottom), or one int for
-    all four."""
+    all four.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ZeroPad2d(1)(cr.ones(1, 1, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4])
+    """
 
     def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
@@ -86,13 +104,24 @@ class ConstantPad3d(_ConstantPadNd):
 
     Shape:
         (*, D, H, W) → (*, D + front + back, H + top + bottom, W + left + right).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ConstantPad3d(1, 0.0)(cr.ones(1, 1, 2, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4, 4])
     """
 
     _n = 3
 
 
 class ZeroPad3d(ConstantPad3d):
-    """``ConstantPad3d`` with zeros."""
+    """``ConstantPad3d`` with zeros.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ZeroPad3d(1)(cr.ones(1, 1, 2, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4, 4])
+    """
 
     def __init__(self, padding: int | Sequence[int]) -> None:
         super().__init__(padding, 0.0)
@@ -131,13 +160,25 @@ class ReflectionPad1d(_CopyPadNd):
 
 
 class ReflectionPad2d(_CopyPadNd):
-    """Mirror the last two dims; ``padding`` is (left, right, top, bottom) or one int."""
+    """Mirror the last two dims; ``padding`` is (left, right, top, bottom) or one int.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReflectionPad2d((1, 1, 0, 0))(cr.tensor([[[[1.0, 2.0, 3.0]]]]))
+        tensor([[[[2., 1., 2., 3., 2.]]]])
+    """
 
     _n = 2
 
 
 class ReflectionPad3d(_CopyPadNd):
-    """Mirror the last three dims; ``padding`` is (left, right, top, bottom, front, back)."""
+    """Mirror the last three dims; ``padding`` is (left, right, top, bottom, front, back).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReflectionPad3d(1)(cr.ones(1, 1, 2, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4, 4])
+    """
 
     _n = 3
 
@@ -156,14 +197,26 @@ class ReplicationPad1d(_CopyPadNd):
 
 
 class ReplicationPad2d(_CopyPadNd):
-    """Repeat the edge values of the last two dims; ``padding`` as for ``ReflectionPad2d``."""
+    """Repeat the edge values of the last two dims; ``padding`` as for ``ReflectionPad2d``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReplicationPad2d((2, 0, 0, 0))(cr.tensor([[[[1.0, 2.0]]]]))
+        tensor([[[[1., 1., 1., 2.]]]])
+    """
 
     _n = 2
     mode = "replicate"
 
 
 class ReplicationPad3d(_CopyPadNd):
-    """Repeat the edge values of the last three dims."""
+    """Repeat the edge values of the last three dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.ReplicationPad3d(1)(cr.ones(1, 1, 2, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4, 4])
+    """
 
     _n = 3
     mode = "replicate"
@@ -183,14 +236,28 @@ class CircularPad1d(_CopyPadNd):
 
 
 class CircularPad2d(_CopyPadNd):
-    """Wrap the last two dims around; ``padding`` as for ``ReflectionPad2d``."""
+    """Wrap the last two dims around; ``padding`` as for ``ReflectionPad2d``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.CircularPad2d(1)(cr.tensor([[[[1.0, 2.0]]]]))
+        tensor([[[[2., 1., 2., 1.],
+                  [2., 1., 2., 1.],
+                  [2., 1., 2., 1.]]]])
+    """
 
     _n = 2
     mode = "circular"
 
 
 class CircularPad3d(_CopyPadNd):
-    """Wrap the last three dims around."""
+    """Wrap the last three dims around.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.CircularPad3d(1)(cr.ones(1, 1, 2, 2, 2)).shape
+        chainrule.Size([1, 1, 4, 4, 4])
+    """
 
     _n = 3
     mode = "circular"

@@ -46,7 +46,13 @@ class MaxPool2d(_MaxPoolNd):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """Max over windows of length k of (N, C, L)."""
+    """Max over windows of length k of (N, C, L).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.MaxPool1d(2)(cr.tensor([[[1.0, 5.0, 2.0, 3.0]]]))
+        tensor([[[5., 3.]]])
+    """
 
     def forward(self, input: Tensor) -> Any:
         return P.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -55,7 +61,13 @@ class MaxPool1d(_MaxPoolNd):
 
 class AvgPool2d(Module):
     """Mean over kH×kW windows of (N, C, H, W); zero padding counts in the divisor unless
-    ``count_include_pad=False``; ``divisor_override`` replaces the divisor."""
+    ``count_include_pad=False``; ``divisor_override`` replaces the divisor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AvgPool2d(2)(cr.ones(1, 1, 4, 4)).shape
+        chainrule.Size([1, 1, 2, 2])
+    """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True,
@@ -77,7 +89,13 @@ class AvgPool2d(Module):
 
 
 class AvgPool1d(Module):
-    """Mean over windows of length k of (N, C, L)."""
+    """Mean over windows of length k of (N, C, L).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AvgPool1d(2)(cr.tensor([[[1.0, 3.0, 5.0, 7.0]]]))
+        tensor([[[2., 6.]]])
+    """
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
@@ -102,7 +120,13 @@ def _one(v: Any) -> tuple[int]:
 
 class AdaptiveAvgPool2d(Module):
     """Mean pooling of (N, C, H, W) to a fixed ``output_size`` (int, or (h, w) with ``None``
-    keeping that input size), whatever the input size."""
+    keeping that input size), whatever the input size.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AdaptiveAvgPool2d((1, 1))(cr.ones(2, 3, 7, 5)).shape
+        chainrule.Size([2, 3, 1, 1])
+    """
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
@@ -116,7 +140,13 @@ class AdaptiveAvgPool2d(Module):
 
 
 class AdaptiveAvgPool1d(Module):
-    """Mean pooling of (N, C, L) to ``output_size`` cells."""
+    """Mean pooling of (N, C, L) to ``output_size`` cells.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AdaptiveAvgPool1d(2)(cr.tensor([[[1.0, 2.0, 3.0, 4.0]]]))
+        tensor([[[1.5000, 3.5000]]])
+    """
 
     def __init__(self, output_size: int) -> None:
         super().__init__()
@@ -146,7 +176,13 @@ class MaxPool3d(_MaxPoolNd):
 
 class AvgPool3d(AvgPool2d):
     """Mean over kD×kH×kW windows of (N, C, D, H, W); zero padding counts in the divisor
-    unless ``count_include_pad=False``; ``divisor_override`` replaces the divisor."""
+    unless ``count_include_pad=False``; ``divisor_override`` replaces the divisor.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AvgPool3d(2)(cr.ones(1, 1, 4, 4, 4)).shape
+        chainrule.Size([1, 1, 2, 2, 2])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return P.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -155,7 +191,13 @@ class AvgPool3d(AvgPool2d):
 
 class AdaptiveAvgPool3d(AdaptiveAvgPool2d):
     """Mean pooling of (N, C, D, H, W) to a fixed ``output_size`` (int, or (d, h, w) with
-    ``None`` keeping that input size), whatever the input size."""
+    ``None`` keeping that input size), whatever the input size.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AdaptiveAvgPool3d(1)(cr.ones(1, 2, 4, 4, 4)).shape
+        chainrule.Size([1, 2, 1, 1, 1])
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return AP.adaptive_avg_pool3d(input, self.output_size)
@@ -173,7 +215,13 @@ class _AdaptiveMaxPoolNd(Module):
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """Max pooling of (N, C, L) to ``output_size`` cells, whatever L; with
-    ``return_indices`` also each maximum's position."""
+    ``return_indices`` also each maximum's position.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.AdaptiveMaxPool1d(2)(cr.tensor([[[1.0, 5.0, 2.0, 3.0]]]))
+        tensor([[[5., 3.]]])
+    """
 
     def forward(self, input: Tensor) -> Any:
         return AP.adaptive_max_pool1d(input, self.output_size, self.return_indices)

@@ -55,7 +55,13 @@ def _rnn_step(gi: Tensor, h: Tensor, w_hh: Tensor, relu: bool) -> Tensor:
 
 
 class RNNBase(Module):
-    """Shared machinery of ``RNN``, ``LSTM`` and ``GRU`` (PyTorch's ``nn.RNNBase``)."""
+    """Shared machinery of ``RNN``, ``LSTM`` and ``GRU`` (PyTorch's ``nn.RNNBase``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> issubclass(cr.nn.LSTM, cr.nn.RNNBase), issubclass(cr.nn.GRU, cr.nn.RNNBase)
+        (True, True)
+    """
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
@@ -225,6 +231,13 @@ class RNN(RNNBase):
         Weights weight_ih_l{k} (H, in or D·H), weight_hh_l{k} (H, H), all ~ U(−1/√H, 1/√H).
         The input may be a ``PackedSequence`` (``nn.utils.rnn``); the output is then one too,
         and h_n holds each sequence's state at its last real step.
+
+    Example:
+        >>> import chainrule as cr
+        >>> rnn = cr.nn.RNN(input_size=3, hidden_size=5, num_layers=2)
+        >>> out, h = rnn(cr.ones(7, 2, 3))
+        >>> out.shape, h.shape
+        (chainrule.Size([7, 2, 5]), chainrule.Size([2, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -274,6 +287,13 @@ class GRU(RNNBase):
 
     Shape:
         as ``RNN``; weights weight_ih_l{k} (3H, in), weight_hh_l{k} (3H, H), ~ U(−1/√H, 1/√H).
+
+    Example:
+        >>> import chainrule as cr
+        >>> gru = cr.nn.GRU(input_size=3, hidden_size=5, batch_first=True)
+        >>> out, h = gru(cr.ones(2, 7, 3))
+        >>> out.shape, h.shape
+        (chainrule.Size([2, 7, 5]), chainrule.Size([1, 2, 5]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
@@ -287,6 +307,16 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
+    """The base of ``RNNCell``, ``LSTMCell`` and ``GRUCell``: ``weight_ih`` (gates·H, input_size)
+    and ``weight_hh`` (gates·H, H), with optional biases, for one time step.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cell = cr.nn.LSTMCell(3, 4)
+        >>> isinstance(cell, cr.nn.RNNCellBase), cell.weight_ih.shape
+        (True, chainrule.Size([16, 3]))
+    """
+
     def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int) -> None:
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
@@ -327,6 +357,12 @@ class RNNCell(RNNCellBase):
     """One Elman step h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or ReLU).
 
     Shape: input (B, in) or (in,); hidden (B, H) or (H,). Init U(−1/√H, 1/√H).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cell = cr.nn.RNNCell(3, 4, nonlinearity="relu")
+        >>> cell(cr.ones(2, 3)).shape
+        chainrule.Size([2, 4])
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
@@ -349,6 +385,13 @@ class LSTMCell(RNNCellBase):
 
     Shape: input (B, in) or (in,); h, c (B, H) or (H,). Weights (4H, in) and (4H, H), biases
     (4H,), gate order i, f, g, o, init U(−1/√H, 1/√H).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cell = cr.nn.LSTMCell(3, 4)
+        >>> h, c = cell(cr.ones(2, 3))
+        >>> h.shape, c.shape
+        (chainrule.Size([2, 4]), chainrule.Size([2, 4]))
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
@@ -370,6 +413,13 @@ class GRUCell(RNNCellBase):
 
     Shape: input (B, in) or (in,); hidden (B, H) or (H,). Weights (3H, in) and (3H, H), gate
     order r, z, n, init U(−1/√H, 1/√H).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cell = cr.nn.GRUCell(3, 4)
+        >>> h = cell(cr.ones(2, 3))
+        >>> cell(cr.ones(2, 3), h).shape
+        chainrule.Size([2, 4])
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:

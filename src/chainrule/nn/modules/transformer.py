@@ -84,6 +84,13 @@ class TransformerEncoderLayer(_TransformerLayer):
 
     Shape:
         src (S, N, E), or (N, S, E) with ``batch_first``, or unbatched (S, E) → same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> layer = cr.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16,
+        ...     dropout=0.0)
+        >>> layer(cr.randn(5, 3, 8)).shape
+        chainrule.Size([5, 3, 8])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -113,6 +120,12 @@ class TransformerDecoderLayer(_TransformerLayer):
 
     Shape:
         tgt (T, N, E), memory (S, N, E) (batch-first or unbatched accordingly) → tgt's shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> layer = cr.nn.TransformerDecoderLayer(d_model=8, nhead=2, dim_feedforward=16)
+        >>> layer(cr.randn(5, 2, 8), cr.randn(7, 2, 8)).shape
+        chainrule.Size([5, 2, 8])
     """
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
@@ -152,7 +165,17 @@ class TransformerDecoderLayer(_TransformerLayer):
 
 class TransformerEncoder(Module):
     """A stack of ``num_layers`` deep copies of ``encoder_layer`` (keys ``layers.0.…``), then
-    the optional final ``norm``."""
+    the optional final ``norm``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> layer = cr.nn.TransformerEncoderLayer(d_model=8, nhead=2, dim_feedforward=16,
+        ...     batch_first=True)
+        >>> encoder = cr.nn.TransformerEncoder(layer, num_layers=2)
+        >>> mask = cr.nn.Transformer.generate_square_subsequent_mask(5)
+        >>> encoder(cr.randn(3, 5, 8), mask=mask).shape
+        chainrule.Size([3, 5, 8])
+    """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int,
                  norm: Module | None = None, enable_nested_tensor: bool = True) -> None:
@@ -172,7 +195,16 @@ class TransformerEncoder(Module):
 
 
 class TransformerDecoder(Module):
-    """A stack of ``num_layers`` deep copies of ``decoder_layer``, then the optional ``norm``."""
+    """A stack of ``num_layers`` deep copies of ``decoder_layer``, then the optional ``norm``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> layer = cr.nn.TransformerDecoderLayer(d_model=8, nhead=2, dim_feedforward=16,
+        ...     batch_first=True)
+        >>> decoder = cr.nn.TransformerDecoder(layer, num_layers=2)
+        >>> decoder(cr.randn(2, 5, 8), cr.randn(2, 7, 8)).shape
+        chainrule.Size([2, 5, 8])
+    """
 
     def __init__(self, decoder_layer: TransformerDecoderLayer, num_layers: int,
                  norm: Module | None = None) -> None:
@@ -234,6 +266,14 @@ class SinusoidalPositionalEncoding(_PositionalBase):
         batch_first: input (N, T, E) rather than (T, N, E). Unbatched (T, E) also works.
 
     The table is a non-persistent buffer ``pe`` (max_len, d_model): not in the state_dict.
+
+    Example:
+        >>> import chainrule as cr
+        >>> pe = cr.nn.SinusoidalPositionalEncoding(d_model=4)
+        >>> pe(cr.zeros(3, 1, 4))[:, 0]
+        tensor([[ 0.0000,  1.0000,  0.0000,  1.0000],
+                [ 0.8415,  0.5403,  0.0100,  0.9999],
+                [ 0.9093, -0.4161,  0.0200,  0.9998]])
     """
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
@@ -253,7 +293,14 @@ class SinusoidalPositionalEncoding(_PositionalBase):
 
 class LearnedPositionalEncoding(_PositionalBase):
     """Adds a trained embedding of each position, ``weight`` (max_len, d_model) ~ N(0, 0.02²),
-    then dropout. Same layouts as ``SinusoidalPositionalEncoding``."""
+    then dropout. Same layouts as ``SinusoidalPositionalEncoding``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> pe = cr.nn.LearnedPositionalEncoding(max_len=16, d_model=8, batch_first=True)
+        >>> pe(cr.zeros(2, 10, 8)).shape, pe.weight.shape
+        (chainrule.Size([2, 10, 8]), chainrule.Size([16, 8]))
+    """
 
     def __init__(self, max_len: int, d_model: int, dropout: float = 0.0,
                  batch_first: bool = False) -> None:

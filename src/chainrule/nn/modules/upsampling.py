@@ -51,7 +51,14 @@ class Upsample(Module):
 
 
 class UpsamplingNearest2d(Upsample):
-    """Nearest-neighbour 2-D upsampling: ``Upsample(size, scale_factor, mode='nearest')``."""
+    """Nearest-neighbour 2-D upsampling: ``Upsample(size, scale_factor, mode='nearest')``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.UpsamplingNearest2d(scale_factor=2)(cr.tensor([[[[1.0, 2.0]]]]))
+        tensor([[[[1., 1., 2., 2.],
+                  [1., 1., 2., 2.]]]])
+    """
 
     def __init__(self, size: int | Sequence[int] | None = None,
                  scale_factor: float | Sequence[float] | None = None) -> None:
@@ -59,7 +66,14 @@ class UpsamplingNearest2d(Upsample):
 
 
 class UpsamplingBilinear2d(Upsample):
-    """Bilinear 2-D upsampling with ``align_corners=True`` (as PyTorch's)."""
+    """Bilinear 2-D upsampling with ``align_corners=True`` (as PyTorch's).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.UpsamplingBilinear2d(scale_factor=2)(cr.tensor([[[[0.0, 3.0]]]]))
+        tensor([[[[0., 1., 2., 3.],
+                  [0., 1., 2., 3.]]]])
+    """
 
     def __init__(self, size: int | Sequence[int] | None = None,
                  scale_factor: float | Sequence[float] | None = None) -> None:
