@@ -82,7 +82,7 @@ class LayerNorm(Module):
         >>> ln = cr.nn.LayerNorm(2)
         >>> ln(cr.tensor([[1.0, 3.0], [0.0, 10.0]]))
         tensor([[-1.0000,  1.0000],
-                [-1.0000,  1.0000]], grad_fn=<AddBackward>)
+                [-1.0000,  1.0000]], grad_fn=<LayerNormBackward>)
     """
 
     def __init__(self, normalized_shape: Sequence[int] | int, eps: float = 1e-5,
