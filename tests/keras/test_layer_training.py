@@ -59,14 +59,13 @@ def test_zero_factors_leave_images_unchanged_and_integer_shifts_move_pixels():
 def test_dropout_is_active_only_while_training():
     d = layers.Dropout(0.5)
     x = np.ones((10, 100), np.float32)
-    y = d(x).array
+    y = d(x, training=True).array
     assert set(np.unique(y)) <= {0.0, 2.0} and 0.3 < (y == 0).mean() < 0.7
-    shared = layers.Dropout(0.5, noise_shape=(None, 1))(x).array
+    shared = layers.Dropout(0.5, noise_shape=(None, 1))(x, training=True).array
     assert all(len(set(row)) == 1 for row in shared)
-    d.eval()
-    assert np.array_equal(d(x).array, x)
+    assert np.array_equal(d(x).array, x)  # outside fit a Keras layer runs in inference mode
     assert np.array_equal(d(x, training=False).array, x)
-    seeded = [layers.Dropout(0.5, seed=7)(x).array for _ in range(2)]
+    seeded = [layers.Dropout(0.5, seed=7)(x, training=True).array for _ in range(2)]
     assert np.array_equal(*seeded)
 
 

@@ -17,7 +17,7 @@ def check_layer(layer, input_shape, expected_shape, n_params, dtype=np.float32):
     out = layer(cr.from_numpy(x))
     assert tuple(out.shape) == expected_shape
     assert layer.output_shape == (None, *expected_shape[1:])
-    assert sum(layer.count_params()) == n_params
+    assert layer.count_params() == n_params
     return x, out
 
 
@@ -62,7 +62,7 @@ def test_maxpool_and_flatten_follow_keras_order():
 def test_batchnorm_train_eval_and_keras_momentum():
     bn = layers.BatchNormalization()
     x = np.random.default_rng(1).normal(3, 2, (64, 2, 2, 5)).astype(np.float32)
-    y = bn(cr.from_numpy(x)).array
+    y = bn(cr.from_numpy(x), training=True).array
     assert np.allclose(y.mean(axis=(0, 1, 2)), 0, atol=1e-4)
     assert np.allclose(y.std(axis=(0, 1, 2)), 1, atol=1e-2)
     mean = x.mean(axis=(0, 1, 2))
@@ -71,17 +71,18 @@ def test_batchnorm_train_eval_and_keras_momentum():
     rm, rv = bn.moving_mean.array, bn.moving_variance.array
     assert np.allclose(rv, 0.99 + 0.01 * x.var(axis=(0, 1, 2)), rtol=1e-4)   # biased, as Keras
     assert np.allclose(bn(cr.from_numpy(x)).array, (x - rm) / np.sqrt(rv + 1e-3), atol=1e-5)
-    assert bn.count_params() == (10, 10)
+    assert bn.count_params() == 20 and bn._param_counts() == (10, 10)
 
 
 def test_dropout_train_vs_eval():
     d = layers.Dropout(0.5)
     x = cr.ones(1000)
     x = x.reshape(10, 100)
-    y = d(x).array
+    y = d(x, training=True).array
     assert set(np.unique(y)) <= {0.0, 2.0} and 0.3 < (y == 0).mean() < 0.7
-    d.eval()
-    assert np.array_equal(d(x).array, x.array)
+    assert np.array_equal(d(x).array, x.array)  # called outside fit: inference, as in Keras
+    d.train()
+    assert (d(x).array == 0).any()
 
 
 def test_embedding_lstm_model_trains():

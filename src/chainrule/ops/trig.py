@@ -127,7 +127,13 @@ class Cosh(_Unary):
 
 @register
 class Asinh(_Unary):
-    """arsinh x.  ∂/∂x = g/√(x² + 1)."""
+    """arsinh x.  ∂/∂x = g/√(x² + 1).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.asinh(cr.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8814])
+    """
 
     name = "asinh"
 
@@ -140,7 +146,13 @@ class Asinh(_Unary):
 
 @register
 class Acosh(_Unary):
-    """arcosh x, for x ≥ 1.  ∂/∂x = g/√(x² − 1) (inf at 1, nan below)."""
+    """arcosh x, for x ≥ 1.  ∂/∂x = g/√(x² − 1) (inf at 1, nan below).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.acosh(cr.tensor([1.0, 2.0]))
+        tensor([0.0000, 1.3170])
+    """
 
     name = "acosh"
 
@@ -155,7 +167,13 @@ class Acosh(_Unary):
 
 @register
 class Atanh(_Unary):
-    """artanh x, for |x| < 1.  ∂/∂x = g/(1 − x²) (±inf at ±1, nan beyond)."""
+    """artanh x, for |x| < 1.  ∂/∂x = g/(1 − x²) (±inf at ±1, nan beyond).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.atanh(cr.tensor([0.0, 0.5]))
+        tensor([0.0000, 0.5493])
+    """
 
     name = "atanh"
 

@@ -134,6 +134,7 @@ class Layer(nn.Module):
     def __init__(self, name: str | None = None, input_shape: Sequence[int] | None = None,
                  trainable: bool = True, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__()
+        self.training = False  # called outside fit, a Keras layer runs in inference mode
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                             f"{kwargs}")
@@ -344,10 +345,10 @@ class Layer(nn.Module):
         """The part of the input shape the weights depend on (None elsewhere)."""
         return (None,) * (len(shape) - 1) + (shape[-1],)
 
-    def count_params(self) -> tuple[int, int]:
-        """(trainable, non-trainable) counts, Keras-style: buffers (moving statistics,
-        ``Normalization``'s mean/variance/count) count as non-trainable parameters."""
-        return self._param_counts()
+    def count_params(self) -> int:
+        """The number of weights, trainable and not, as Keras counts them: buffers (moving
+        statistics, ``Normalization``'s mean/variance/count) are non-trainable weights."""
+        return sum(self._param_counts())
 
     def _param_counts(self) -> tuple[int, int]:
         """(trainable, non-trainable) counts; a model sums its layers'."""

@@ -43,6 +43,20 @@ class SyncBatchNorm(_BatchNorm):
 
     Shape:
         input (N, C, ...) with at least 2 dimensions; output the same shape.
+
+    Example:
+        >>> import chainrule as cr
+        >>> from chainrule import nn
+        >>> net = nn.SyncBatchNorm.convert_sync_batchnorm(
+        ...     nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)))
+        >>> type(net[1]).__name__
+        'SyncBatchNorm'
+        >>> bn = nn.SyncBatchNorm(2)  # one process: the statistics of this batch alone
+        >>> bn(cr.tensor([[1.0, 2.0], [3.0, 6.0]]))
+        tensor([[-1.0000, -1.0000],
+                [ 1.0000,  1.0000]], grad_fn=<AddBackward>)
+        >>> bn.running_mean
+        tensor([0.2000, 0.4000])
     """
 
     _ndims = tuple(range(2, 9))
