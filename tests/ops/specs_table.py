@@ -1,7 +1,8 @@
-"""Gradcheck specs for every elementwise op and reduction of the op table
-(``chainrule.ops.table.TABLE``), derived from its entry: inputs drawn from the entry's domains
-(elementwise: in mutually broadcastable shapes; reductions: with a random ``dim`` and
-``keepdim``), and the forward compared with the NumPy reference named here.
+"""Gradcheck specs for every op of the op table (``chainrule.ops.table.TABLE``) with a test
+domain, derived from its entry: inputs drawn from the entry's domains (elementwise: in mutually
+broadcastable shapes; reductions: with a random ``dim`` and ``keepdim``; otherwise the whole
+argument list from the entry's sample generator in ``samples.py``), and the forward compared
+with the NumPy reference named here.
 
 An entry with a domain but no reference in ``REFERENCES`` fails ``test_gradcheck.py``; the
 forward-mode matrix (``tests/func/op_specs.py``) draws from the same entries.
@@ -14,7 +15,19 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from specs import Spec, bshapes, dims_of, np_axes, np_erf, np_sigmoid, shape
+from samples import draw
+from specs import (
+    Spec,
+    bshapes,
+    dims_of,
+    np_axes,
+    np_erf,
+    np_log_softmax,
+    np_scatter_add,
+    np_sigmoid,
+    np_softmax,
+    shape,
+)
 
 from chainrule.ops.table import TABLE, Entry
 
@@ -29,6 +42,11 @@ def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
     for a in sorted({a % max(x.ndim, 1) for a in axes}):  # logaddexp: exact at ±inf and NaN
         out = np.logaddexp.reduce(out, axis=a, keepdims=True) if x.ndim else out
     return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _np_gather(x: np.ndarray, d: int, index: np.ndarray) -> np.ndarray:
+    return np.take_along_axis(x[tuple(slice(0, n) if i != d % x.ndim else slice(None)
+                                      for i, n in enumerate(index.shape))], index, d)
 
 
 REFERENCES: dict[str, Callable[..., Any]] = {
@@ -49,6 +67,11 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     # reductions: called as ref(x, axis=..., keepdims=...)
     "sum": np.sum, "mean": np.mean, "prod": np.prod, "amax": np.amax, "amin": np.amin,
     "logsumexp": _logsumexp,
+    # sampled: called with the entry's sample arguments
+    "cumsum": np.cumsum, "cumprod": np.cumprod, "softmax": np_softmax,
+    "log_softmax": np_log_softmax, "permute": np.transpose, "flip": np.flip, "roll": np.roll,
+    "gather": _np_gather,
+    "scatter_add": lambda x, d, i, s: np_scatter_add(x, i, s, d % x.ndim),
 }
 """The NumPy forward of each op with a domain, by its table name."""
 
@@ -74,6 +97,9 @@ def _draw_reduction(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
 def _spec(e: Entry) -> Spec:
     ops = e.op.name if e.op else ()
     ref = REFERENCES.get(e.name)
+    if e.samples:
+        return Spec(ops, e.function, lambda r: draw(e, r), ref, id=f"table-{e.name}",
+                    gradgrad=True)
     if not e.reduction:
         return Spec(ops, e.function, _draw(e), ref, id=f"table-{e.name}", gradgrad=True)
     return Spec(ops, lambda x, d, k: e.function(x, d, keepdim=k), _draw_reduction(e),

@@ -4,13 +4,16 @@ PyTorch declares each op once in ``native_functions.yaml`` (its names and signat
 ``derivatives.yaml`` (its gradients). Here an op's class holds its maths (forward, backward,
 jvp, in ``ops/<family>.py``) and its public function sits beside it; this table names, for
 each public function, the ``chainrule.<name>`` export, the ``Tensor.<name>`` method and the
-``nn.functional.<name>`` alias, and, for an elementwise op, the input domain its gradient and
-forward-mode tests draw from. ``chainrule``, ``Tensor`` and ``nn.functional`` take their ops
-from here (``bind`` attaches the methods once, when ``chainrule`` is imported), and the test
-matrices in ``tests/ops`` and ``tests/func`` walk ``TABLE``.
+``nn.functional.<name>`` alias, and its test domain: the input domain of each tensor argument
+and, for an op whose arguments need more than that (dims, indices, geometry), the sample
+generator its gradient, forward-mode and batching tests draw the whole argument list from.
+``chainrule``, ``Tensor`` and ``nn.functional`` take their ops from here (``bind`` attaches
+the methods once, when ``chainrule`` is imported), and the gradient, forward-mode and
+batching test matrices in ``tests/ops`` and ``tests/func`` walk ``TABLE``.
 
-Adding an elementwise op: its class in ``ops/<family>.py`` and its public function beside it,
-one ``Entry`` here, and its NumPy reference in ``tests/ops/specs.py``'s ``REFERENCES``.
+Adding an op: its class in ``ops/<family>.py`` and its public function beside it, one ``Entry``
+here (with its domain, and its sample generator unless it is elementwise), and its NumPy
+reference in ``tests/ops/specs_table.py``'s ``REFERENCES``.
 """
 
 from __future__ import annotations
@@ -111,11 +114,15 @@ class Entry:
         method: bound as ``Tensor.<name>``.
         functional: exported as ``nn.functional.<name>``.
         op: the primitive behind an elementwise op (composites have none).
-        domain: for an elementwise op or a reduction, the domain of each tensor input: the
-            gradient and forward-mode tests draw from it and compare with the op's NumPy
-            reference.
+        domain: the domain of each tensor input: the gradient, forward-mode and batching
+            tests draw from it and compare with the op's NumPy reference. An elementwise op's
+            inputs come in mutually broadcastable shapes.
         reduction: the op reduces over ``dim`` (``fn(input, dim, keepdim=...)``); the tests
             draw ``dim`` and ``keepdim`` too.
+        samples: the sample generator the tests draw the op's whole argument list from (a key
+            of ``SAMPLES`` in ``tests/ops/samples.py``, one per argument pattern: ``"dim"`` for
+            ``fn(input, dim)``, ``"gather"`` for ``fn(input, dim, index)``, ...): shapes, dims,
+            indices and geometry, with tensors drawn from ``domain``.
     """
 
     function: Callable[..., Any]
@@ -127,6 +134,7 @@ class Entry:
     op: type[Op] | None = None
     domain: tuple[Domain, ...] = ()
     reduction: bool = False
+    samples: str = ""
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -146,13 +154,19 @@ def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
     return Entry(function, op=op, domain=domain, **names)
 
 
+def _sampled(function: Callable[..., Any], samples: str, op: type[Op], *domain: Domain,
+             **names: Any) -> Entry:
+    """The entry of an op whose tests draw its arguments from the generator ``samples``."""
+    return Entry(function, op=op, domain=domain or (REAL,), samples=samples, **names)
+
+
 def _reduction(function: Callable[..., Any], domain: Domain, op: type[Op] | None = None,
                **names: Any) -> Entry:
     return Entry(function, op=op, domain=(domain,), reduction=True, **names)
 
 
 # short names, so that each entry below stays one line
-E, R = _elementwise, _reduction
+E, R, S = _elementwise, _reduction, _sampled
 U, EW, T, A, C = unary, elementwise, trig, activation, comparison
 
 TABLE: tuple[Entry, ...] = (
@@ -223,21 +237,28 @@ TABLE: tuple[Entry, ...] = (
     R(reduce.amax, DISTINCT, op=reduce.Amax),
     R(reduce.amin, DISTINCT, op=reduce.Amin),
     R(reduce.logsumexp, REAL),
-    *(Entry(f) for f in (reduce.var, reduce.std, reduce.cumsum, reduce.cumprod, reduce.max,
-                         reduce.min, reduce.argmax, reduce.argmin, reduce.norm, reduce.all,
-                         reduce.any, reduce.count_nonzero)),
-    Entry(fused.softmax, functional=True),
-    Entry(fused.log_softmax, functional=True),
+    S(reduce.cumsum, "dim", reduce.Cumsum),
+    S(reduce.cumprod, "dim", reduce.Cumprod, Domain(kinks=(0.0,), margin=0.3)),
+    *(Entry(f) for f in (reduce.var, reduce.std, reduce.max, reduce.min, reduce.argmax,
+                         reduce.argmin, reduce.norm, reduce.all, reduce.any,
+                         reduce.count_nonzero)),
+    S(fused.softmax, "dim", fused.Softmax, functional=True),
+    S(fused.log_softmax, "dim", fused.LogSoftmax, functional=True),
     # ---- shape and movement (ops/shape.py, movedim.py, movement.py, tiling.py) -------------
     *(Entry(f) for f in (shape.reshape, shape.flatten, shape.unflatten, shape.squeeze,
-                         shape.unsqueeze, shape.permute, shape.transpose, shape.broadcast_to,
-                         shape.repeat, shape.tile, shape.flip, shape.roll)),
+                         shape.unsqueeze, shape.transpose, shape.broadcast_to, shape.repeat,
+                         shape.tile)),
+    S(shape.permute, "permutation", shape.Permute),
+    S(shape.flip, "dims", shape.Flip),
+    S(shape.roll, "roll", shape.Roll),
     *(Entry(f, public=False) for f in (shape.view, shape.t, shape.expand, shape.expand_as,
                                        shape.contiguous, shape.is_contiguous)),
     *(Entry(f) for f in (movedim.movedim, movedim.moveaxis, movedim.narrow)),
-    *(Entry(f) for f in (movement.split, movement.chunk, movement.unbind, movement.gather,
-                         movement.scatter_add, movement.index_select, movement.masked_fill,
-                         movement.tril, movement.triu)),
+    *(Entry(f) for f in (movement.split, movement.chunk, movement.unbind,
+                         movement.index_select, movement.masked_fill, movement.tril,
+                         movement.triu)),
+    S(movement.gather, "gather", movement.Gather),
+    S(movement.scatter_add, "scatter", movement.ScatterAdd),
     Entry(movement.cat, aliases=("concat",), method=False),
     Entry(movement.stack, method=False),
     Entry(movement.pad, method=False, functional=True),
