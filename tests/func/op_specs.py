@@ -117,11 +117,12 @@ def _distinct(rng: np.random.Generator, *shape: int) -> np.ndarray:
 
 
 def _from_table() -> dict[str, Spec]:
-    """The ops of the op table with a test domain: elementwise ops and reductions on inputs of
+    """The ops of the op table with a test domain, by primitive (composites with a sample
+    generator by their own name): elementwise ops and reductions on inputs of
     shapes (3, 4) and (4,) drawn from each entry's domains, run through its public function (a
     reduction over dim 1); the others on the richest (most elements) of 20 draws of their
-    sample generator, its shapes, dims and indices fixed and its tensors' values drawn anew
-    from the entry's domains."""
+    sample generator on which the op builds a graph, its shapes, dims and indices fixed and
+    its tensors' values drawn anew from the entry's domains."""
     from samples import draw, redraw
 
     from chainrule.ops.table import TABLE
@@ -133,15 +134,33 @@ def _from_table() -> dict[str, Spec]:
                             call, tuple(range(len(entry.domain))))
 
     def sampled(entry: Any) -> Spec:
-        args = max((draw(entry, np.random.default_rng(seed)) for seed in range(20)),
-                   key=lambda a: sum(x.size for x in a if isinstance(x, np.ndarray)))
-        slots = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
+        def call_with(args: list[Any]) -> Callable[..., Any]:
+            slots = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
 
-        def call(*tensors: Any) -> Any:
-            full = list(args)
-            for i, t in zip(slots, tensors):
-                full[i] = t
-            return entry.function(*full)
+            def call(*tensors: Any) -> Any:
+                full = list(args)
+                for i, t in zip(slots, tensors):
+                    full[i] = t
+                out = entry.function(*full)
+                if isinstance(out, (tuple, list)):  # every output, as one tensor
+                    return _lazy("chainrule.ops.movement", "cat")([o.reshape(-1) for o in out])
+                return out
+
+            return call
+
+        def works(args: list[Any]) -> int:
+            """The draw's size, 0 when the op builds no graph on it (squeeze of no size-1 dim)."""
+            import chainrule as cr
+
+            tensors = [cr.tensor(a, requires_grad=a.dtype == np.float64)
+                       for a in args if isinstance(a, np.ndarray)]
+            if call_with(args)(*tensors).grad_fn is None:
+                return 0
+            return sum(t.numel() for t in tensors)
+
+        args = max((draw(entry, np.random.default_rng(seed)) for seed in range(20)), key=works)
+        call = call_with(args)
+        slots = [i for i, a in enumerate(args) if isinstance(a, np.ndarray)]
 
         def make(rng: np.random.Generator) -> tuple[list[np.ndarray], Call, tuple[int, ...]]:
             arrays = [redraw(entry, args, rng)[i] for i in slots]
@@ -149,7 +168,8 @@ def _from_table() -> dict[str, Spec]:
 
         return make
 
-    return {e.op.name: sampled(e) if e.samples else spec(e) for e in TABLE if e.domain and e.op}
+    return {e.op.name if e.op else e.name: sampled(e) if e.samples else spec(e)
+            for e in TABLE if e.domain and (e.op or e.samples)}
 
 
 SPECS: dict[str, Spec] = {

@@ -64,7 +64,7 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     rng = np.random.default_rng(seed)
     arrays, call, _ = SPECS[name](rng) if name in SPECS else (
         NONDIFFERENTIABLE[name](rng), PARAMS.get(name, {}), ())
-    op = OPS[name]
+    op = OPS.get(name)
 
     def f(*xs: Tensor) -> Tensor:
         out = call(*xs) if callable(call) else op.apply(*xs, **call)
@@ -73,14 +73,23 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     return arrays, f
 
 
-def _cases() -> list[tuple[str, int | None]]:
-    cases = []
-    for name in sorted(OPS):
+KNOWN_BUGS = {
+    ("index_select", None): "indexing with a batched index tensor reads the index's whole "
+                            "array, batch dim included, as the index (wrong shape, no error)",
+    ("index_select", 1): "the same, with the input shared",
+}
+"""Cases that fail today, each kept as a strict xfail so that a fix shows."""
+
+
+def _cases() -> list[Any]:
+    cases: list[Any] = []
+    for name in sorted(set(OPS) | set(SPECS)):
         arrays, _ = _call(name, 0)
         cases.append((name, None))
         if len(arrays) > 1:
             cases.extend((name, i) for i in range(len(arrays)))
-    return cases
+    return [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[c]))
+            if c in KNOWN_BUGS else c for c in cases]
 
 
 def test_every_registered_op_is_batched_here() -> None:
@@ -105,7 +114,7 @@ def test_vmap_of_each_op_equals_the_per_sample_loop(name: str, alone: int | None
         got = F.vmap(f, in_dims=tuple(in_dims))(*inputs)
     fallback = [w for w in caught if "runs once per sample" in str(w.message)]
     own = f"vmap: {name} runs once per sample"
-    if getattr(OPS[name], "batch_rule", None) is not None:
+    if getattr(OPS.get(name), "batch_rule", None) is not None:
         assert not [w for w in fallback if str(w.message).startswith(own)], fallback[0].message
     want = np.stack([f(*[Tensor(s[i] if d == 0 else first[i]) for i, d in enumerate(in_dims)])
                      .array for s, _ in samples])

@@ -68,9 +68,40 @@ def _scatter(r: np.random.Generator, e: Entry) -> list[Any]:
             _domain(e, 1).sample(r, src_shape)]
 
 
+def _squeeze(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim)``, the input with size-1 dims, ``dim`` one dim or None (all)."""
+    s = tuple(1 if r.random() < 0.5 else n for n in shape(r, 1))
+    return [_domain(e, 0).sample(r, s), None if r.random() < 0.4 else dim_of(r, s)]
+
+
+def _new_dim(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim)`` with ``dim`` a place for a new dim (unsqueeze)."""
+    s = shape(r)
+    return [_domain(e, 0).sample(r, s), int(r.integers(-len(s) - 1, len(s) + 1))]
+
+
+def _two_dims(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim0, dim1)``, the two dims equal at times."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), dim_of(r, s), dim_of(r, s)]
+
+
+def _index_select(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index)``, a 1-D index with repeats."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [_domain(e, 0).sample(r, s), d, r.integers(0, s[d], int(r.integers(1, 5)))]
+
+
+def _diagonal(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, diagonal)`` on a (batch of) matrices (tril, triu)."""
+    return [_domain(e, 0).sample(r, shape(r, 2)), int(r.integers(-1, 2))]
+
+
 SAMPLES: dict[str, Sample] = {
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
-    "scatter": _scatter,
+    "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
+    "index_select": _index_select, "diagonal": _diagonal,
 }
 
 

@@ -59,23 +59,6 @@ def _np_chunk(x: np.ndarray, n: int) -> list[np.ndarray]:
     return np.array_split(x, -(-len(x) // size), 0)
 
 
-def _index_select_case(r: R) -> list[Any]:
-    s = shape(r, 1)
-    d = dim_of(r, s)
-    return [rand(r, s), d, r.integers(0, s[d], int(r.integers(1, 5)))]
-
-
-def _squeeze_case(r: R) -> list[Any]:
-    s = tuple(1 if r.random() < 0.5 else n for n in shape(r, 1))
-    return [rand(r, s), None if r.random() < 0.4 else dim_of(r, s)]
-
-
-def _np_squeeze(x: np.ndarray, d: Any) -> np.ndarray:
-    if d is None:
-        return np.squeeze(x)
-    return np.squeeze(x, d) if x.shape[d] == 1 else x
-
-
 def _matmul_case(r: R) -> list[Any]:
     k = int(r.integers(1, 4))
     left = [(k,), (2, k), (3, 2, k)][int(r.integers(3))]
@@ -181,13 +164,6 @@ SPECS: list[Spec] = [
          lambda x, a, b: x.reshape(*x.shape[:a % 4], -1, *x.shape[b % 4 + 1:]), id="flatten"),
     Spec("reshape", lambda x: x.unflatten(1, (2, 3)), lambda r: [rand(r, (2, 6))],
          lambda x: x.reshape(2, 2, 3), id="unflatten"),
-    Spec("reshape", cr.squeeze, _squeeze_case, _np_squeeze, id="squeeze"),
-    Spec("reshape", cr.unsqueeze, lambda r: (lambda s: [
-        rand(r, s), int(r.integers(-len(s) - 1, len(s) + 1))])(shape(r)), np.expand_dims,
-        id="unsqueeze"),
-    Spec("permute", lambda x, a, b: x.transpose(a, b),
-         lambda r: [rand(r, (2, 3, 1)), *[int(v) for v in r.integers(-3, 3, 2)]],
-         lambda x, a, b: np.swapaxes(x, a, b), id="transpose"),
     Spec("permute", lambda x: x.T, one(rand), lambda x: x.T, id="T"),
     Spec("permute", lambda x: x.mT, lambda r: [rand(r, shape(r, 2))],
          lambda x: np.swapaxes(x, -1, -2), id="mT"),
@@ -216,17 +192,9 @@ SPECS: list[Spec] = [
     Spec("getitem", lambda x, s: x.split(s, -1), _split_case, _np_split, id="split"),
     Spec("getitem", lambda x, n: x.chunk(n, 0), lambda r: [rand(r, (5, 2)), int(r.integers(1, 6))],
          _np_chunk, id="chunk"),
-    Spec("getitem", lambda x: x.unbind(1), lambda r: [rand(r, (2, 3))],
-         lambda x: [x[:, i] for i in range(3)], id="unbind"),
-    Spec("getitem", cr.index_select, _index_select_case,
-         lambda x, d, i: np.take(x, i, d), id="index_select"),
     Spec("where", lambda x, m: x.masked_fill(m, -1.0),
          lambda r: (lambda s: [rand(r, s), r.random(s) < 0.5])(shape(r)),
          lambda x, m: np.where(m, -1.0, x), id="masked_fill"),
-    Spec("mul", lambda x, k: x.tril(k), lambda r: [rand(r, shape(r, 2)), int(r.integers(-1, 2))],
-         np.tril, id="tril"),
-    Spec("mul", lambda x, k: x.triu(k), lambda r: [rand(r, shape(r, 2)), int(r.integers(-1, 2))],
-         np.triu, id="triu"),
     # products
     Spec("matmul", lambda a, b: a @ b, _matmul_case, np.matmul, id="matmul-1d-2d-3d",
          gradgrad=True),

@@ -49,6 +49,12 @@ def _np_gather(x: np.ndarray, d: int, index: np.ndarray) -> np.ndarray:
                                       for i, n in enumerate(index.shape))], index, d)
 
 
+def _np_squeeze(x: np.ndarray, d: Any) -> np.ndarray:
+    if d is None:
+        return np.squeeze(x)
+    return np.squeeze(x, d) if x.shape[d] == 1 else x
+
+
 REFERENCES: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
@@ -72,6 +78,9 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "log_softmax": np_log_softmax, "permute": np.transpose, "flip": np.flip, "roll": np.roll,
     "gather": _np_gather,
     "scatter_add": lambda x, d, i, s: np_scatter_add(x, i, s, d % x.ndim),
+    "squeeze": _np_squeeze, "unsqueeze": np.expand_dims, "transpose": np.swapaxes,
+    "unbind": lambda x, d: [np.take(x, i, d) for i in range(x.shape[d])],
+    "index_select": lambda x, d, i: np.take(x, i, d), "tril": np.tril, "triu": np.triu,
 }
 """The NumPy forward of each op with a domain, by its table name."""
 

@@ -154,9 +154,10 @@ def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
     return Entry(function, op=op, domain=domain, **names)
 
 
-def _sampled(function: Callable[..., Any], samples: str, op: type[Op], *domain: Domain,
-             **names: Any) -> Entry:
-    """The entry of an op whose tests draw its arguments from the generator ``samples``."""
+def _sampled(function: Callable[..., Any], samples: str, op: type[Op] | None = None,
+             *domain: Domain, **names: Any) -> Entry:
+    """The entry of an op whose tests draw its arguments from the generator ``samples``
+    (``op``: its primitive; a composite has none)."""
     return Entry(function, op=op, domain=domain or (REAL,), samples=samples, **names)
 
 
@@ -245,18 +246,24 @@ TABLE: tuple[Entry, ...] = (
     S(fused.softmax, "dim", fused.Softmax, functional=True),
     S(fused.log_softmax, "dim", fused.LogSoftmax, functional=True),
     # ---- shape and movement (ops/shape.py, movedim.py, movement.py, tiling.py) -------------
-    *(Entry(f) for f in (shape.reshape, shape.flatten, shape.unflatten, shape.squeeze,
-                         shape.unsqueeze, shape.transpose, shape.broadcast_to, shape.repeat,
-                         shape.tile)),
+    *(Entry(f) for f in (shape.reshape, shape.flatten, shape.unflatten, shape.broadcast_to,
+                         shape.repeat, shape.tile)),
+    S(shape.squeeze, "squeeze"),
+    S(shape.unsqueeze, "new_dim"),
+    S(shape.transpose, "two_dims"),
     S(shape.permute, "permutation", shape.Permute),
     S(shape.flip, "dims", shape.Flip),
     S(shape.roll, "roll", shape.Roll),
     *(Entry(f, public=False) for f in (shape.view, shape.t, shape.expand, shape.expand_as,
                                        shape.contiguous, shape.is_contiguous)),
     *(Entry(f) for f in (movedim.movedim, movedim.moveaxis, movedim.narrow)),
-    *(Entry(f) for f in (movement.split, movement.chunk, movement.unbind,
-                         movement.index_select, movement.masked_fill, movement.tril,
-                         movement.triu)),
+    Entry(movement.split),
+    Entry(movement.chunk),
+    S(movement.unbind, "dim"),
+    S(movement.index_select, "index_select"),
+    Entry(movement.masked_fill),
+    S(movement.tril, "diagonal"),
+    S(movement.triu, "diagonal"),
     S(movement.gather, "gather", movement.Gather),
     S(movement.scatter_add, "scatter", movement.ScatterAdd),
     Entry(movement.cat, aliases=("concat",), method=False),
