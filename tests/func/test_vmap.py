@@ -22,7 +22,7 @@ import chainrule.ops
 from chainrule.autograd import OPS
 from chainrule.tensor import Tensor
 
-from .op_specs import SPECS
+from .op_specs import HAND_WRITTEN, SPECS, from_table
 
 for _mod in pkgutil.iter_modules(chainrule.ops.__path__):  # every op family registers its ops
     importlib.import_module(f"chainrule.ops.{_mod.name}")
@@ -95,6 +95,11 @@ def _cases() -> list[Any]:
 def test_every_registered_op_is_batched_here() -> None:
     missing = sorted(set(OPS) - set(SPECS) - set(NONDIFFERENTIABLE))
     assert not missing, f"ops without inputs in op_specs.py (so untested under vmap): {missing}"
+
+
+def test_table_ops_take_their_inputs_from_the_table() -> None:
+    both = sorted(set(HAND_WRITTEN) & set(from_table()))
+    assert not both, f"ops with a test domain in the op table and hand-written inputs: {both}"
 
 
 @pytest.mark.parametrize("name,alone", _cases(),

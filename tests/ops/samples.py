@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from specs import dim_of, dims_of, shape
+from specs import bshapes, dim_of, dims_of, shape
 
 from chainrule.ops.table import Domain, Entry
 
@@ -98,16 +98,85 @@ def _diagonal(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, shape(r, 2)), int(r.integers(-1, 2))]
 
 
+def _matmul(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other)``: matrices with batch dims that broadcast."""
+    sa, sb = bshapes(r, 2, 0, 2)
+    n, m, k = (int(v) for v in r.integers(1, 4, 3))
+    return [_domain(e, 0).sample(r, (*sa, n, k)), _domain(e, 1).sample(r, (*sb, k, m))]
+
+
+def _matmul_ranks(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other)`` of mixed ranks: vectors, matrices, batches."""
+    k = int(r.integers(1, 4))
+    left = [(k,), (2, k), (3, 2, k)][int(r.integers(3))]
+    right = [(k,), (k, 2), (3, k, 2), (1, k, 2)][int(r.integers(4))]
+    return [_domain(e, 0).sample(r, left), _domain(e, 1).sample(r, right)]
+
+
+def _matrices(batch: bool) -> Sample:
+    """``fn(input, mat2)``: (n, k) @ (k, m), or with a batch dim in front of both."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        b = (int(r.integers(1, 4)),) if batch else ()
+        n, m, k = (int(v) for v in r.integers(1, 4, 3))
+        return [_domain(e, 0).sample(r, (*b, n, k)), _domain(e, 1).sample(r, (*b, k, m))]
+
+    return make
+
+
+def _vectors(same: bool) -> Sample:
+    """``fn(input, other)`` of two vectors, of one length when ``same`` (dot)."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        n, m = (int(v) for v in r.integers(1, 5, 2))
+        return [_domain(e, 0).sample(r, (n,)), _domain(e, 1).sample(r, (n if same else m,))]
+
+    return make
+
+
+def _linear(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, weight, bias)``, the bias at times left out."""
+    lead = shape(r, 0, 2)
+    i, o = int(r.integers(1, 4)), int(r.integers(1, 4))
+    args = [_domain(e, 0).sample(r, (*lead, i)), _domain(e, 1).sample(r, (o, i))]
+    return args + [_domain(e, 2).sample(r, (o,))] if r.random() < 0.5 else args
+
+
+def _equation(cases: list[tuple[str, list[tuple[int, ...]]]]) -> Sample:
+    """``fn(equation, *operands)`` for one of ``cases``."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        eq, shapes = cases[int(r.integers(len(cases)))]
+        return [eq, *[_domain(e, k).sample(r, s) for k, s in enumerate(shapes)]]
+
+    return make
+
+
+EINSUM_PRODUCTS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("i,i->", [(4,), (4,)]), ("ij->ji", [(2, 3)]), ("ij,k->ijk", [(2, 2), (3,)]),
+    ("ijk,jl,lk->il", [(2, 3, 2), (3, 2), (2, 2)]), ("ij->j", [(3, 2)]), ("i,j->", [(2,), (3,)]),
+    ("...ij,...jk", [(2, 2, 3), (3, 2)]),
+]
+EINSUM_DIAGONALS = [
+    ("ii->i", [(3, 3)]), ("ii", [(3, 3)]), ("bii->bi", [(2, 3, 3)]), ("iji->j", [(2, 3, 2)]),
+    ("iii->i", [(2, 2, 2)]), ("bij,bjj->bi", [(2, 3, 2), (2, 2, 2)]),
+    ("...ii->...i", [(2, 2, 3, 3)]),
+]
+"""Repeated labels: diagonals."""
+
 SAMPLES: dict[str, Sample] = {
+    # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
     "index_select": _index_select, "diagonal": _diagonal,
+    # products
+    "matmul": _matmul, "matmul_ranks": _matmul_ranks, "mm": _matrices(False),
+    "bmm": _matrices(True), "outer": _vectors(False), "dot": _vectors(True), "linear": _linear,
+    "einsum": _equation(EINSUM_PRODUCTS), "einsum_diagonal": _equation(EINSUM_DIAGONALS),
 }
 
 
-def draw(entry: Entry, r: np.random.Generator) -> list[Any]:
-    """One argument list for ``entry``."""
-    return SAMPLES[entry.samples](r, entry)
+def draw(entry: Entry, r: np.random.Generator, key: str = "") -> list[Any]:
+    """One argument list for ``entry`` from its generator ``key`` (by default its first)."""
+    return SAMPLES[key or entry.samples[0]](r, entry)
 
 
 def redraw(entry: Entry, args: list[Any], r: np.random.Generator) -> list[Any]:

@@ -209,20 +209,6 @@ def _pad_case(r: np.random.Generator) -> list[Any]:
     return [rand(r, s), pad, float(r.uniform(-1, 1))]
 
 
-def _einsum_case(r: np.random.Generator) -> list[Any]:
-    eq, shapes = [
-        ("ij,jk->ik", [(2, 3), (3, 4)]),
-        ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
-        ("i,i->", [(4,), (4,)]),
-        ("ij->ji", [(2, 3)]),
-        ("ij,k->ijk", [(2, 2), (3,)]),
-        ("ijk,jl,lk->il", [(2, 3, 2), (3, 2), (2, 2)]),
-        ("ij->j", [(3, 2)]),
-        ("i,j->", [(2,), (3,)]),
-    ][int(r.integers(0, 8))]
-    return [eq, *[rand(r, s) for s in shapes]]
-
-
 def _cat_case(r: np.random.Generator) -> list[Any]:
     s = shape(r, 1)
     d = int(r.integers(len(s)))
@@ -239,17 +225,6 @@ def _cross_entropy_case(r: np.random.Generator) -> list[Any]:
 
 def _ce(x: Any, q: Any) -> Any:
     return OPS["cross_entropy"].apply(x, q, dim=1)
-
-
-def _linear_case(r: np.random.Generator) -> list[Any]:
-    lead = shape(r, 0, 2)
-    i, o = int(r.integers(1, 4)), int(r.integers(1, 4))
-    args = [rand(r, (*lead, i)), rand(r, (o, i))]
-    return args + [rand(r, (o,))] if r.random() < 0.5 else args
-
-
-def _np_linear(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-    return x @ w.T + (0 if b is None else b)
 
 
 SPECS: list[Spec] = [
@@ -285,13 +260,6 @@ SPECS: list[Spec] = [
     Spec("cross_entropy", _ce, _cross_entropy_case,
          lambda x, q: -(q * np_log_softmax(x, 1)).sum(1), id="cross_entropy"),
     # linear algebra
-    Spec("matmul", lambda a, b: a @ b,
-         lambda r: (lambda sa, sb, n, m, k: [rand(r, (*sa, n, k)), rand(r, (*sb, k, m))])(
-             *bshapes(r, 2, 0, 2), *r.integers(1, 4, 3)),
-         np.matmul, id="matmul-batched", gradgrad=True),
-    Spec("linear", lambda *a: cr.nn.functional.linear(*a), _linear_case, _np_linear,
-         id="linear", gradgrad=True),
-    Spec("einsum", cr.einsum, _einsum_case, np.einsum, id="einsum"),
     # reductions, dims, permutations, gather/scatter_add: derived from the op table
     # (specs_table.py)
     # movement

@@ -59,13 +59,6 @@ def _np_chunk(x: np.ndarray, n: int) -> list[np.ndarray]:
     return np.array_split(x, -(-len(x) // size), 0)
 
 
-def _matmul_case(r: R) -> list[Any]:
-    k = int(r.integers(1, 4))
-    left = [(k,), (2, k), (3, 2, k)][int(r.integers(3))]
-    right = [(k,), (k, 2), (3, k, 2), (1, k, 2)][int(r.integers(4))]
-    return [rand(r, left), rand(r, right)]
-
-
 def _maxdim_case(r: R) -> list[Any]:
     s = shape(r, 1)
     return [distinct(r, s), dim_of(r, s), bool(r.random() < 0.5)]
@@ -196,12 +189,6 @@ SPECS: list[Spec] = [
          lambda r: (lambda s: [rand(r, s), r.random(s) < 0.5])(shape(r)),
          lambda x, m: np.where(m, -1.0, x), id="masked_fill"),
     # products
-    Spec("matmul", lambda a, b: a @ b, _matmul_case, np.matmul, id="matmul-1d-2d-3d",
-         gradgrad=True),
-    Spec("mul", cr.outer, lambda r: [rand(r, (3,)), rand(r, (2,))], np.outer, id="outer"),
-    Spec("einsum", lambda a, b: cr.einsum("...ij,...jk", a, b),
-         lambda r: [rand(r, (2, 2, 3)), rand(r, (3, 2))], lambda a, b: np.einsum(
-             "...ij,...jk", a, b), id="einsum-ellipsis"),
     # max/min with dim, prod with zeros, cumsum
     Spec("gather", lambda x, d, k: x.max(d, keepdim=k).values, _maxdim_case,
          lambda x, d, k: np.max(x, d, keepdims=k), id="max-dim"),

@@ -81,6 +81,9 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "squeeze": _np_squeeze, "unsqueeze": np.expand_dims, "transpose": np.swapaxes,
     "unbind": lambda x, d: [np.take(x, i, d) for i in range(x.shape[d])],
     "index_select": lambda x, d, i: np.take(x, i, d), "tril": np.tril, "triu": np.triu,
+    "matmul": np.matmul, "mm": np.matmul, "bmm": np.matmul, "dot": np.dot, "outer": np.outer,
+    "einsum": np.einsum,
+    "linear": lambda x, w, b=None: x @ w.T + (0 if b is None else b),
 }
 """The NumPy forward of each op with a domain, by its table name."""
 
@@ -103,12 +106,14 @@ def _draw_reduction(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
     return make
 
 
+def _sampled(e: Entry, key: str) -> Spec:
+    return Spec(e.op.name if e.op else (), e.function, lambda r: draw(e, r, key),
+                REFERENCES.get(e.name), id=f"table-{e.name}-{key}", gradgrad=True)
+
+
 def _spec(e: Entry) -> Spec:
     ops = e.op.name if e.op else ()
     ref = REFERENCES.get(e.name)
-    if e.samples:
-        return Spec(ops, e.function, lambda r: draw(e, r), ref, id=f"table-{e.name}",
-                    gradgrad=True)
     if not e.reduction:
         return Spec(ops, e.function, _draw(e), ref, id=f"table-{e.name}", gradgrad=True)
     return Spec(ops, lambda x, d, k: e.function(x, d, keepdim=k), _draw_reduction(e),
@@ -116,4 +121,5 @@ def _spec(e: Entry) -> Spec:
                 id=f"table-{e.name}", gradgrad=True)
 
 
-SPECS: list[Spec] = [_spec(e) for e in WITH_DOMAIN]
+SPECS: list[Spec] = [_spec(e) for e in WITH_DOMAIN if not e.samples] + [
+    _sampled(e, key) for e in WITH_DOMAIN for key in e.samples]

@@ -119,10 +119,11 @@ class Entry:
             inputs come in mutually broadcastable shapes.
         reduction: the op reduces over ``dim`` (``fn(input, dim, keepdim=...)``); the tests
             draw ``dim`` and ``keepdim`` too.
-        samples: the sample generator the tests draw the op's whole argument list from (a key
+        samples: the sample generators the tests draw the op's whole argument list from (keys
             of ``SAMPLES`` in ``tests/ops/samples.py``, one per argument pattern: ``"dim"`` for
             ``fn(input, dim)``, ``"gather"`` for ``fn(input, dim, index)``, ...): shapes, dims,
-            indices and geometry, with tensors drawn from ``domain``.
+            indices and geometry, with tensors drawn from ``domain``. Each generator is a
+            test case of its own.
     """
 
     function: Callable[..., Any]
@@ -134,7 +135,7 @@ class Entry:
     op: type[Op] | None = None
     domain: tuple[Domain, ...] = ()
     reduction: bool = False
-    samples: str = ""
+    samples: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -154,10 +155,11 @@ def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
     return Entry(function, op=op, domain=domain, **names)
 
 
-def _sampled(function: Callable[..., Any], samples: str, op: type[Op] | None = None,
-             *domain: Domain, **names: Any) -> Entry:
-    """The entry of an op whose tests draw its arguments from the generator ``samples``
+def _sampled(function: Callable[..., Any], samples: str | tuple[str, ...],
+             op: type[Op] | None = None, *domain: Domain, **names: Any) -> Entry:
+    """The entry of an op whose tests draw its arguments from the generators ``samples``
     (``op``: its primitive; a composite has none)."""
+    samples = (samples,) if isinstance(samples, str) else samples
     return Entry(function, op=op, domain=domain or (REAL,), samples=samples, **names)
 
 
@@ -279,10 +281,15 @@ TABLE: tuple[Entry, ...] = (
     Entry(counting.searchsorted, method=False),
     *(Entry(f) for f in (sorting.argsort, sorting.sort, sorting.topk, sorting.kthvalue)),
     # ---- products and matrices (ops/linalg.py, ops/matrix.py, linalg.py) -------------------
-    *(Entry(f) for f in (matmul_ops.matmul, matmul_ops.mm, matmul_ops.bmm, matmul_ops.dot,
-                         matmul_ops.outer)),
-    Entry(matmul_ops.einsum, method=False, functional=True),
-    Entry(matmul_ops.linear, public=False, method=False, functional=True),
+    S(matmul_ops.matmul, ("matmul", "matmul_ranks"), matmul_ops.Matmul),
+    S(matmul_ops.mm, "mm"),
+    S(matmul_ops.bmm, "bmm"),
+    S(matmul_ops.dot, "dot"),
+    S(matmul_ops.outer, "outer"),
+    S(matmul_ops.einsum, ("einsum", "einsum_diagonal"), matmul_ops.Einsum, method=False,
+      functional=True),
+    S(matmul_ops.linear, "linear", matmul_ops.Linear, public=False, method=False,
+      functional=True),
     *(Entry(f) for f in (matrix.diagonal, matrix.diag, matrix.trace, matrix.addmm,
                          matrix.baddbmm)),
     Entry(matrix.cdist, method=False),
