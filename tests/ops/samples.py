@@ -98,6 +98,20 @@ def _diagonal(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, shape(r, 2)), int(r.integers(-1, 2))]
 
 
+def _statistic(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, correction, keepdim)`` over at least 3 elements (var, std)."""
+    s = (*shape(r, 0, 2), 3)
+    d: Any = [None, -1, (0, -1) if len(s) > 1 else -1][int(r.integers(3))]
+    return [_domain(e, 0).sample(r, s), d, int(r.integers(0, 2)), bool(r.random() < 0.5)]
+
+
+def _norm(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, p, dim, keepdim)`` for p of 2, 1, 3 and "fro"."""
+    s = shape(r)
+    p = [2, 1, 3, "fro"][int(r.integers(4))]
+    return [_domain(e, 0).sample(r, s), p, dims_of(r, s), bool(r.random() < 0.5)]
+
+
 def _matmul(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, other)``: matrices with batch dims that broadcast."""
     sa, sb = bshapes(r, 2, 0, 2)
@@ -167,6 +181,8 @@ SAMPLES: dict[str, Sample] = {
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
     "index_select": _index_select, "diagonal": _diagonal,
+    # statistics
+    "statistic": _statistic, "norm": _norm,
     # products
     "matmul": _matmul, "matmul_ranks": _matmul_ranks, "mm": _matrices(False),
     "bmm": _matrices(True), "outer": _vectors(False), "dot": _vectors(True), "linear": _linear,

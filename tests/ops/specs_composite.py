@@ -43,14 +43,6 @@ def with_dims(r: R, make: Any = rand) -> list[Any]:
     return [make(r, s), dims_of(r, s), bool(r.random() < 0.5)]
 
 
-def _stat_case(r: R) -> list[Any]:
-    """Values and dims that always reduce over at least 3 elements (var/std of one element is
-    nan)."""
-    s = (*shape(r, 0, 2), 3)
-    d: Any = [None, -1, (0, -1) if len(s) > 1 else -1][int(r.integers(3))]
-    return [rand(r, s), d, bool(r.random() < 0.5)]
-
-
 def _np_chunk(x: np.ndarray, n: int) -> list[np.ndarray]:
     """torch.chunk: pieces of ceil(len / n) rows (fewer pieces when that covers it)."""
     if len(x) == 0:
@@ -121,15 +113,6 @@ SPECS: list[Spec] = [
     Spec("mul", cr.square, one(rand), np.square, id="square"),
     Spec("div", cr.reciprocal, one(_nz), np.reciprocal, id="reciprocal"),
     # statistics (mean, logsumexp: derived from the op table, specs_table.py)
-    Spec("sum", lambda x, d, k: x.var(d, keepdim=k), _stat_case,
-         lambda x, d, k: np.var(x, axis=np_axes(d), ddof=1, keepdims=k), id="var"),
-    Spec("sqrt", lambda x, d, k: x.std(d, keepdim=k, correction=0), _stat_case,
-         lambda x, d, k: np.std(x, axis=np_axes(d), keepdims=k), id="std"),
-    Spec("sqrt", lambda x, d, k: x.norm(dim=d, keepdim=k), lambda r: with_dims(r, _nz),
-         lambda x, d, k: np.sqrt(np.sum(x * x, axis=np_axes(d), keepdims=k)), id="norm-2"),
-    Spec("abs", lambda x: x.norm(p=1), one(_nz), lambda x: np.abs(x).sum(), id="norm-1"),
-    Spec("pow", lambda x: x.norm(p=3), one(_nz), lambda x: (np.abs(x) ** 3).sum() ** (1 / 3),
-         id="norm-3"),
     Spec("amax", lambda x: x.norm(p=float("inf")), one(distinct),
          lambda x: np.abs(x).max(), id="norm-inf"),
     Spec("softmax", lambda x: x.softmax(-1), lambda r: [rand(r, shape(r, 1)) * 30],

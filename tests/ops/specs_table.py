@@ -83,6 +83,10 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "index_select": lambda x, d, i: np.take(x, i, d), "tril": np.tril, "triu": np.triu,
     "matmul": np.matmul, "mm": np.matmul, "bmm": np.matmul, "dot": np.dot, "outer": np.outer,
     "einsum": np.einsum,
+    "var": lambda x, d, c, k: np.var(x, axis=np_axes(d), ddof=c, keepdims=k),
+    "std": lambda x, d, c, k: np.std(x, axis=np_axes(d), ddof=c, keepdims=k),
+    "norm": lambda x, p, d, k: np.sum(np.abs(x) ** (2 if p == "fro" else p), axis=np_axes(d),
+                                      keepdims=k) ** (1 / (2 if p == "fro" else p)),
     "linear": lambda x, w, b=None: x @ w.T + (0 if b is None else b),
 }
 """The NumPy forward of each op with a domain, by its table name."""
