@@ -112,6 +112,64 @@ def _norm(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, s), p, dims_of(r, s), bool(r.random() < 0.5)]
 
 
+def _reshape(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, shape)``, the shape with a -1."""
+    return [_domain(e, 0).sample(r, (*shape(r, 0, 2), 2)), (-1, 2)]
+
+
+def _broadcast(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, shape)``: the input with size-1 dims, ``shape`` one dim longer."""
+    s = shape(r, 1, 2)
+    return [_domain(e, 0).sample(r, tuple(1 if r.random() < 0.5 else n for n in s)), (2, *s)]
+
+
+def _repeats(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, repeats)``, as many repeats as dims or more (repeat, tile)."""
+    s = shape(r, 0, 2)
+    return [_domain(e, 0).sample(r, s), tuple(int(v) for v in r.integers(1, 3, len(s) + 1))]
+
+
+def _dim_range(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, start_dim, end_dim)``, ``start_dim`` ≤ ``end_dim``, at times negative."""
+    a, b = sorted(int(v) for v in r.integers(0, 4, 2))
+    return [_domain(e, 0).sample(r, (2, 1, 3, 2)), a - 4 * int(r.integers(2)), b]
+
+
+def _split(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, split_size_or_sections, dim)``, sections with an empty one."""
+    s = (*shape(r, 0, 2), 5)
+    size: Any = int(r.integers(1, 6)) if r.random() < 0.5 else [2, 0, 3]
+    return [_domain(e, 0).sample(r, s), size, -1]
+
+
+def _chunks(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, chunks, dim)``, the chunks at times not dividing the dim."""
+    return [_domain(e, 0).sample(r, (5, 2)), int(r.integers(1, 6)), 0]
+
+
+def _mask(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, mask, value)``."""
+    s = shape(r)
+    return [_domain(e, 0).sample(r, s), r.random(s) < 0.5, float(r.uniform(-1, 1))]
+
+
+def _pad_constant(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, pad, "constant", value)``, widths for one dim or more."""
+    s = shape(r, 1, 3)
+    pad = [int(v) for v in r.integers(0, 3, 2 * int(r.integers(1, len(s) + 1)))]
+    return [_domain(e, 0).sample(r, s), pad, "constant", float(r.uniform(-1, 1))]
+
+
+def _pad_modes(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, pad, mode)`` for 'reflect', 'replicate', 'circular' over 1 to 3 dims."""
+    mode = ["reflect", "replicate", "circular"][int(r.integers(0, 3))]
+    k = int(r.integers(1, 4))
+    s = tuple(int(n) for n in r.integers(2, 4, k + int(r.integers(1, 3))))
+    limit = {"reflect": 0, "replicate": 2, "circular": 1}[mode]  # widths up to n-1, n+1, n
+    pad = [int(r.integers(0, s[-1 - i // 2] + limit)) for i in range(2 * k)]
+    return [_domain(e, 0).sample(r, s), pad, mode]
+
+
 def _matmul(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, other)``: matrices with batch dims that broadcast."""
     sa, sb = bshapes(r, 2, 0, 2)
@@ -181,6 +239,10 @@ SAMPLES: dict[str, Sample] = {
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
     "index_select": _index_select, "diagonal": _diagonal,
+    # shapes
+    "reshape": _reshape, "broadcast": _broadcast, "repeats": _repeats, "dim_range": _dim_range,
+    "split": _split, "chunks": _chunks, "mask": _mask, "pad_constant": _pad_constant,
+    "pad_modes": _pad_modes,
     # statistics
     "statistic": _statistic, "norm": _norm,
     # products

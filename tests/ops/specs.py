@@ -203,12 +203,6 @@ def _index_cases(r: np.random.Generator) -> list[Any]:
     return [x, index]
 
 
-def _pad_case(r: np.random.Generator) -> list[Any]:
-    s = shape(r, 1, 3)
-    pad = [int(v) for v in r.integers(0, 3, 2 * int(r.integers(1, len(s) + 1)))]
-    return [rand(r, s), pad, float(r.uniform(-1, 1))]
-
-
 def _cat_case(r: np.random.Generator) -> list[Any]:
     s = shape(r, 1)
     d = int(r.integers(len(s)))
@@ -259,16 +253,8 @@ SPECS: list[Spec] = [
     # fused (softmax, log_softmax: derived from the op table)
     Spec("cross_entropy", _ce, _cross_entropy_case,
          lambda x, q: -(q * np_log_softmax(x, 1)).sum(1), id="cross_entropy"),
-    # linear algebra
-    # reductions, dims, permutations, gather/scatter_add: derived from the op table
-    # (specs_table.py)
-    # movement
-    Spec("reshape", lambda x: x.reshape(-1, 2), lambda r: [rand(r, (*shape(r, 0, 2), 2))],
-         lambda x: x.reshape(-1, 2), id="reshape", gradgrad=True),
-    Spec("expand", lambda x, s: x.expand(*s),
-         lambda r: (lambda s: [rand(r, tuple(1 if r.random() < 0.5 else n for n in s)),
-                               (2, *s)])(shape(r, 1, 2)),
-         lambda x, s: np.broadcast_to(x, s), id="expand"),
+    # movement (reductions, products, dims, permutations, gather/scatter_add, reshape, expand,
+    # pad: derived from the op table, specs_table.py)
     Spec("getitem", lambda x, i: x[i], _index_cases, lambda x, i: x[i], id="getitem"),
     Spec("index_add", lambda g, i: OPS["index_add"].apply(g, shape=(4, 3, 2), index=i),
          lambda r: (lambda x, i: [rand(r, x[i].shape), i])(*_index_cases(r)),
@@ -278,8 +264,4 @@ SPECS: list[Spec] = [
          lambda x, v, i: np.where(np.arange(4)[:, None] % 2 == 0, v, x), id="index_put"),
     Spec("cat", lambda d, *xs: cr.cat(xs, d), _cat_case,
          lambda d, *xs: np.concatenate(xs, d), id="cat"),
-    Spec("pad", lambda x, p, v: cr.pad(x, p, value=v), _pad_case,
-         lambda x, p, v: np.pad(x, [(0, 0)] * (x.ndim - len(p) // 2)
-                                + [(p[2 * i], p[2 * i + 1]) for i in range(len(p) // 2)][::-1],
-                                constant_values=v), id="pad"),
 ]

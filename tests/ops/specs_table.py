@@ -55,6 +55,31 @@ def _np_squeeze(x: np.ndarray, d: Any) -> np.ndarray:
     return np.squeeze(x, d) if x.shape[d] == 1 else x
 
 
+NUMPY_PAD = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+             "circular": "wrap"}
+
+
+def _np_pad(x: np.ndarray, pad: list[int], mode: str, value: float = 0.0) -> np.ndarray:
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    extra = {"constant_values": value} if mode == "constant" else {}
+    return np.pad(x, widths, mode=NUMPY_PAD[mode], **extra)
+
+
+def _np_split(x: np.ndarray, size: Any, d: int) -> list[np.ndarray]:
+    n = x.shape[d]
+    sizes = ([size] * (n // size) + ([n % size] if n % size else [])
+             if isinstance(size, int) else size)
+    return np.split(x, np.cumsum(sizes)[:-1], axis=d)
+
+
+def _np_chunk(x: np.ndarray, n: int, d: int) -> list[np.ndarray]:
+    """torch.chunk: pieces of ceil(len / n) (fewer pieces when that covers it)."""
+    size = -(-x.shape[d] // n)
+    return np.array_split(x, -(-x.shape[d] // size), d)
+
+
 REFERENCES: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
@@ -83,6 +108,11 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "index_select": lambda x, d, i: np.take(x, i, d), "tril": np.tril, "triu": np.triu,
     "matmul": np.matmul, "mm": np.matmul, "bmm": np.matmul, "dot": np.dot, "outer": np.outer,
     "einsum": np.einsum,
+    "reshape": np.reshape, "expand": np.broadcast_to, "broadcast_to": np.broadcast_to,
+    "repeat": np.tile, "tile": np.tile,
+    "flatten": lambda x, a, b: x.reshape(*x.shape[:a % x.ndim], -1, *x.shape[b % x.ndim + 1:]),
+    "split": _np_split, "chunk": _np_chunk, "masked_fill": lambda x, m, v: np.where(m, v, x),
+    "pad": _np_pad,
     "var": lambda x, d, c, k: np.var(x, axis=np_axes(d), ddof=c, keepdims=k),
     "std": lambda x, d, c, k: np.std(x, axis=np_axes(d), ddof=c, keepdims=k),
     "norm": lambda x, p, d, k: np.sum(np.abs(x) ** (2 if p == "fro" else p), axis=np_axes(d),
