@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from specs import bshapes, dim_of, dims_of, shape
+from specs_conv import conv_geometry, out_size, pool_geometry
 
 from chainrule.ops.table import Domain, Entry
 
@@ -234,6 +235,57 @@ EINSUM_DIAGONALS = [
 ]
 """Repeated labels: diagonals."""
 
+def _conv(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, weight, bias, stride, padding, dilation, groups)``, the bias at times None."""
+    q = conv_geometry(r)
+    x = _domain(e, 0).sample(r, (q["n"], q["c"], *q["hw"]))
+    w = _domain(e, 1).sample(r, (q["o"], q["c"] // q["g"], *q["k"]))
+    b = _domain(e, 2).sample(r, (q["o"],)) if r.integers(0, 2) else None
+    return [x, w, b, q["s"], q["p"], q["d"], q["g"]]
+
+
+def _conv1d(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, weight, None, stride, padding, dilation)`` in one spatial dim."""
+    return [_domain(e, 0).sample(r, (2, 2, 9)), _domain(e, 1).sample(r, (3, 2, 3)), None, 2, 1, 2]
+
+
+def _conv_transpose(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, weight, bias, stride, padding, output_padding, groups, dilation)``."""
+    q = conv_geometry(r, transposed=True)
+    y = _domain(e, 0).sample(r, (q["n"], q["c"], *q["hw"]))
+    w = _domain(e, 1).sample(r, (q["c"], q["o"] // q["g"], *q["k"]))
+    b = _domain(e, 2).sample(r, (q["o"],)) if r.integers(0, 2) else None
+    return [y, w, b, q["s"], q["p"], q["op"], q["g"], q["d"]]
+
+
+def _unfold(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, kernel_size, dilation, padding, stride)``."""
+    q = conv_geometry(r)
+    return [_domain(e, 0).sample(r, (q["n"], q["c"], *q["hw"])), q["k"], q["d"], q["p"], q["s"]]
+
+
+def _fold(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, output_size, kernel_size, dilation, padding, stride)``."""
+    q = conv_geometry(r)
+    ho = [out_size(h, k, s, p, d)
+          for h, k, s, p, d in zip(q["hw"], q["k"], q["s"], q["p"], q["d"])]
+    cols = _domain(e, 0).sample(r, (q["n"], q["c"] * q["k"][0] * q["k"][1], ho[0] * ho[1]))
+    return [cols, q["hw"], q["k"], q["d"], q["p"], q["s"]]
+
+
+def _max_pool(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, kernel_size, stride, padding, dilation)``."""
+    q = pool_geometry(r)
+    return [_domain(e, 0).sample(r, q["shape"]), q["k"], q["s"], q["p"], q["d"]]
+
+
+def _avg_pool(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, kernel_size, stride, padding, False, count_include_pad)``."""
+    q = pool_geometry(r)
+    return [_domain(e, 0).sample(r, q["shape"]), q["k"], q["s"], q["p"], False,
+            bool(r.integers(0, 2))]
+
+
 SAMPLES: dict[str, Sample] = {
     # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
@@ -249,6 +301,9 @@ SAMPLES: dict[str, Sample] = {
     "matmul": _matmul, "matmul_ranks": _matmul_ranks, "mm": _matrices(False),
     "bmm": _matrices(True), "outer": _vectors(False), "dot": _vectors(True), "linear": _linear,
     "einsum": _equation(EINSUM_PRODUCTS), "einsum_diagonal": _equation(EINSUM_DIAGONALS),
+    # convolution and pooling geometry
+    "conv": _conv, "conv1d": _conv1d, "conv_transpose": _conv_transpose, "unfold": _unfold,
+    "fold": _fold, "max_pool": _max_pool, "avg_pool": _avg_pool,
 }
 
 

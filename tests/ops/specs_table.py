@@ -28,6 +28,14 @@ from specs import (
     np_softmax,
     shape,
 )
+from specs_conv import (
+    np_avg_pool2d,
+    np_conv2d,
+    np_conv_transpose2d,
+    np_fold,
+    np_max_pool2d,
+    np_unfold,
+)
 
 from chainrule.ops.table import TABLE, Entry
 
@@ -113,6 +121,11 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "flatten": lambda x, a, b: x.reshape(*x.shape[:a % x.ndim], -1, *x.shape[b % x.ndim + 1:]),
     "split": _np_split, "chunk": _np_chunk, "masked_fill": lambda x, m, v: np.where(m, v, x),
     "pad": _np_pad,
+    "conv2d": np_conv2d, "conv_transpose2d": np_conv_transpose2d, "unfold": np_unfold,
+    "fold": np_fold, "max_pool2d": np_max_pool2d,
+    "avg_pool2d": lambda x, k, s, p, _, cip: np_avg_pool2d(x, k, s, p, cip),
+    "conv1d": lambda x, w, b, s, p, d: np_conv2d(x[:, :, None], w[:, :, None], b, (1, s),
+                                                 (0, p), (1, d), 1)[:, :, 0],
     "var": lambda x, d, c, k: np.var(x, axis=np_axes(d), ddof=c, keepdims=k),
     "std": lambda x, d, c, k: np.std(x, axis=np_axes(d), ddof=c, keepdims=k),
     "norm": lambda x, p, d, k: np.sum(np.abs(x) ** (2 if p == "fro" else p), axis=np_axes(d),

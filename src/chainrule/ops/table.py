@@ -304,13 +304,19 @@ TABLE: tuple[Entry, ...] = (
     *(Entry(f) for f in (linalg.det, linalg.inverse, linalg.logdet)),
     Entry(linalg.slogdet, method=False),
     # ---- convolution and pooling (ops/conv.py, conv_transpose.py, pool.py, ...) ------------
+    *(S(f, key, op, *domain, public=False, method=False, functional=True)
+      for f, key, op, *domain in (
+          (conv.conv1d, "conv1d", None), (conv.conv2d, "conv", conv.Conv2d),
+          (conv_transpose.conv_transpose2d, "conv_transpose", conv.ConvTranspose2d),
+          (pool.avg_pool2d, "avg_pool", None), (pool.max_pool2d, "max_pool", pool.MaxPool2d,
+                                                DISTINCT),
+          (fold.fold, "fold", fold.Fold), (fold.unfold, "unfold", fold.Unfold))),
     *(Entry(f, public=False, method=False, functional=True) for f in (
-        conv.conv1d, conv.conv2d, conv.conv3d, conv_transpose.conv_transpose1d,
-        conv_transpose.conv_transpose2d, conv_transpose.conv_transpose3d, pool.avg_pool1d,
-        pool.avg_pool2d, pool.avg_pool3d, pool.max_pool1d, pool.max_pool2d, pool.max_pool3d,
+        conv.conv3d, conv_transpose.conv_transpose1d, conv_transpose.conv_transpose3d,
+        pool.avg_pool1d, pool.avg_pool3d, pool.max_pool1d, pool.max_pool3d,
         adaptive_pool.adaptive_avg_pool1d, adaptive_pool.adaptive_avg_pool2d,
         adaptive_pool.adaptive_avg_pool3d, adaptive_pool.adaptive_max_pool1d,
-        adaptive_pool.adaptive_max_pool2d, fold.fold, fold.unfold)),
+        adaptive_pool.adaptive_max_pool2d)),
     # ---- random sampling and new tensors (creation.py) -------------------------------------
     Entry(creation.bernoulli),
     Entry(creation.multinomial),
