@@ -24,6 +24,17 @@ def _domain(entry: Entry, k: int) -> Domain:
     return entry.domain[min(k, len(entry.domain) - 1)]
 
 
+def _elementwise(r: np.random.Generator, e: Entry) -> list[Any]:
+    """One input per domain, in mutually broadcastable shapes."""
+    return [d.sample(r, s) for d, s in zip(e.domain, bshapes(r, len(e.domain)))]
+
+
+def _reduction(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, keepdim)``, ``dim`` None, one dim or several."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), dims_of(r, s), bool(r.random() < 0.5)]
+
+
 def _dim(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, dim)``: cumsum, softmax."""
     s = shape(r, 1)
@@ -287,6 +298,7 @@ def _avg_pool(r: np.random.Generator, e: Entry) -> list[Any]:
 
 
 SAMPLES: dict[str, Sample] = {
+    "elementwise": _elementwise, "reduction": _reduction,
     # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,

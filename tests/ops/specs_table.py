@@ -18,15 +18,12 @@ import numpy as np
 from samples import draw
 from specs import (
     Spec,
-    bshapes,
-    dims_of,
     np_axes,
     np_erf,
     np_log_softmax,
     np_scatter_add,
     np_sigmoid,
     np_softmax,
-    shape,
 )
 from specs_conv import (
     np_avg_pool2d,
@@ -88,6 +85,11 @@ def _np_chunk(x: np.ndarray, n: int, d: int) -> list[np.ndarray]:
     return np.array_split(x, -(-x.shape[d] // size), d)
 
 
+def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f(x, axis=..., keepdims=...)`` called as the op is: ``(x, dim, keepdim)``."""
+    return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
+
+
 REFERENCES: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
@@ -103,10 +105,9 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
     "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
-    # reductions: called as ref(x, axis=..., keepdims=...)
-    "sum": np.sum, "mean": np.mean, "prod": np.prod, "amax": np.amax, "amin": np.amin,
-    "logsumexp": _logsumexp,
-    # sampled: called with the entry's sample arguments
+    **{name: _reduction(f) for name, f in (("sum", np.sum), ("mean", np.mean),
+                                            ("prod", np.prod), ("amax", np.amax),
+                                            ("amin", np.amin), ("logsumexp", _logsumexp))},
     "cumsum": np.cumsum, "cumprod": np.cumprod, "softmax": np_softmax,
     "log_softmax": np_log_softmax, "permute": np.transpose, "flip": np.flip, "roll": np.roll,
     "gather": _np_gather,
@@ -132,41 +133,15 @@ REFERENCES: dict[str, Callable[..., Any]] = {
                                       keepdims=k) ** (1 / (2 if p == "fro" else p)),
     "linear": lambda x, w, b=None: x @ w.T + (0 if b is None else b),
 }
-"""The NumPy forward of each op with a domain, by its table name."""
+"""The NumPy forward of each op with a domain, by its table name, called with the arguments
+of the entry's sample generators."""
 
 WITH_DOMAIN: list[Entry] = [e for e in TABLE if e.domain]
 
 
-def _draw(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
-    def make(r: np.random.Generator) -> list[Any]:
-        shapes = bshapes(r, len(entry.domain))
-        return [d.sample(r, s) for d, s in zip(entry.domain, shapes)]
-
-    return make
-
-
-def _draw_reduction(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
-    def make(r: np.random.Generator) -> list[Any]:
-        s = shape(r, 1)
-        return [entry.domain[0].sample(r, s), dims_of(r, s), bool(r.random() < 0.5)]
-
-    return make
-
-
-def _sampled(e: Entry, key: str) -> Spec:
+def _spec(e: Entry, key: str) -> Spec:
     return Spec(e.op.name if e.op else (), e.function, lambda r: draw(e, r, key),
                 REFERENCES.get(e.name), id=f"table-{e.name}-{key}", gradgrad=True)
 
 
-def _spec(e: Entry) -> Spec:
-    ops = e.op.name if e.op else ()
-    ref = REFERENCES.get(e.name)
-    if not e.reduction:
-        return Spec(ops, e.function, _draw(e), ref, id=f"table-{e.name}", gradgrad=True)
-    return Spec(ops, lambda x, d, k: e.function(x, d, keepdim=k), _draw_reduction(e),
-                ref and (lambda x, d, k: ref(x, axis=np_axes(d), keepdims=k)),
-                id=f"table-{e.name}", gradgrad=True)
-
-
-SPECS: list[Spec] = [_spec(e) for e in WITH_DOMAIN if not e.samples] + [
-    _sampled(e, key) for e in WITH_DOMAIN for key in e.samples]
+SPECS: list[Spec] = [_spec(e, key) for e in WITH_DOMAIN for key in e.samples]

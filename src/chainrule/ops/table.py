@@ -113,17 +113,15 @@ class Entry:
         public: exported as ``chainrule.<name>``.
         method: bound as ``Tensor.<name>``.
         functional: exported as ``nn.functional.<name>``.
-        op: the primitive behind an elementwise op (composites have none).
+        op: the primitive behind the public function (composites have none).
         domain: the domain of each tensor input: the gradient, forward-mode and batching
-            tests draw from it and compare with the op's NumPy reference. An elementwise op's
-            inputs come in mutually broadcastable shapes.
-        reduction: the op reduces over ``dim`` (``fn(input, dim, keepdim=...)``); the tests
-            draw ``dim`` and ``keepdim`` too.
+            tests draw from it and compare with the op's NumPy reference.
         samples: the sample generators the tests draw the op's whole argument list from (keys
-            of ``SAMPLES`` in ``tests/ops/samples.py``, one per argument pattern: ``"dim"`` for
-            ``fn(input, dim)``, ``"gather"`` for ``fn(input, dim, index)``, ...): shapes, dims,
-            indices and geometry, with tensors drawn from ``domain``. Each generator is a
-            test case of its own.
+            of ``SAMPLES`` in ``tests/ops/samples.py``, one per argument pattern:
+            ``"elementwise"`` for inputs of broadcastable shapes, ``"reduction"`` for
+            ``fn(input, dim, keepdim)``, ``"gather"`` for ``fn(input, dim, index)``, ...):
+            shapes, dims, indices and geometry, with tensors drawn from ``domain``. Each
+            generator is a test case of its own.
     """
 
     function: Callable[..., Any]
@@ -134,7 +132,6 @@ class Entry:
     functional: bool = False
     op: type[Op] | None = None
     domain: tuple[Domain, ...] = ()
-    reduction: bool = False
     samples: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -147,12 +144,14 @@ class Entry:
 
 
 def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
-                 op: type[Op] | None = None, **names: Any) -> Entry:
-    """An elementwise op's entry. Given the op's class, the public function is the class's
+                 op: type[Op] | None = None, samples: tuple[str, ...] = (),
+                 **names: Any) -> Entry:
+    """An elementwise op's entry, tested on inputs of broadcastable shapes (and on
+    ``samples``, for its parameters). Given the op's class, the public function is the class's
     ``unary_function`` (``exp(input)``, made once per class)."""
     if isinstance(function, type):
         op, function = function, unary_function(function)
-    return Entry(function, op=op, domain=domain, **names)
+    return Entry(function, op=op, domain=domain, samples=("elementwise", *samples), **names)
 
 
 def _sampled(function: Callable[..., Any], samples: str | tuple[str, ...],
@@ -165,7 +164,8 @@ def _sampled(function: Callable[..., Any], samples: str | tuple[str, ...],
 
 def _reduction(function: Callable[..., Any], domain: Domain, op: type[Op] | None = None,
                **names: Any) -> Entry:
-    return Entry(function, op=op, domain=(domain,), reduction=True, **names)
+    """A reduction's entry: ``fn(input, dim, keepdim)``."""
+    return Entry(function, op=op, domain=(domain,), samples=("reduction",), **names)
 
 
 # short names, so that each entry below stays one line
@@ -212,7 +212,7 @@ TABLE: tuple[Entry, ...] = (
     E(A.leaky_relu, NONZERO, op=A.LeakyRelu),
     E(A.elu, NONZERO, op=A.Elu),
     E(A.softplus, REAL, op=A.Softplus, functional=True),
-    E(A.gelu, REAL, functional=True),
+    E(A.gelu, REAL, op=A.Gelu, functional=True),
     E(A.silu, REAL),
     # ---- binary arithmetic (ops/elementwise.py) --------------------------------------------
     E(EW.add, REAL, REAL, op=EW.Add),
