@@ -167,9 +167,6 @@ def from_table() -> dict[str, Spec]:
 
 
 HAND_WRITTEN: dict[str, Spec] = {
-    "where": lambda rng: ([rng.random((3, 4)) > 0.5, _n(rng, 3, 4), _n(rng, 4)], {}, (1, 2)),
-    "clamp": _unary(lambda rng, *s: rng.choice([-1.3, -0.2, 0.1, 0.3, 1.2], s)
-                    + rng.uniform(-0.05, 0.05, s), lo=-0.5, hi=0.5),
     "cast": _unary(_n, dtype=np.dtype(np.float64)),
     "clone": _unary(_n),
     "layer_norm": lambda rng: ([_n(rng, 3, 4), _n(rng, 4), _n(rng, 4)], {"ndim": 1, "eps": 1e-5},

@@ -35,6 +35,40 @@ def _reduction(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, s), dims_of(r, s), bool(r.random() < 0.5)]
 
 
+def _parameter(low: float, high: float, *choices: float) -> Sample:
+    """``fn(input, p)``: ``p`` one of ``choices``, or uniform on [low, high)."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        p = float(r.choice(choices)) if choices else float(r.uniform(low, high))
+        return [_domain(e, 0).sample(r, shape(r)), p]
+
+    return make
+
+
+def _softplus(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, beta, threshold)``."""
+    return [_domain(e, 0).sample(r, shape(r)), float(r.choice([0.5, 1.0, 2.0])),
+            float(r.choice([1.0, 20.0]))]
+
+
+def _bounds(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, min, max)``, scalar bounds from the bounds' domains, either one at times
+    None."""
+    lo, hi = (float(_domain(e, k).sample(r, ())) for k in (1, 2))
+    lo, hi = [(lo, hi), (None, hi), (lo, None)][int(r.integers(3))]
+    return [_domain(e, 0).sample(r, shape(r)), lo, hi]
+
+
+def _tensor_bounds(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, min, max)``, tensor bounds of shapes that broadcast with the input's."""
+    return [_domain(e, k).sample(r, s) for k, s in enumerate(bshapes(r, 3))]
+
+
+def _condition(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(condition, input, other)`` of broadcastable shapes."""
+    sc, sa, sb = bshapes(r, 3)
+    return [r.random(sc) < 0.5, _domain(e, 0).sample(r, sa), _domain(e, 1).sample(r, sb)]
+
+
 def _dim(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, dim)``: cumsum, softmax."""
     s = shape(r, 1)
@@ -299,6 +333,9 @@ def _avg_pool(r: np.random.Generator, e: Entry) -> list[Any]:
 
 SAMPLES: dict[str, Sample] = {
     "elementwise": _elementwise, "reduction": _reduction,
+    # parameters of elementwise ops
+    "slope": _parameter(0.0, 0.5), "alpha": _parameter(0.5, 2.0), "softplus": _softplus,
+    "bounds": _bounds, "tensor_bounds": _tensor_bounds, "condition": _condition,
     # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,

@@ -99,6 +99,8 @@ DIVIDEND = Domain(-4.0, 4.0, kinks=tuple(float(k) for k in range(-4, 5)))
 DIVISOR = Domain(choices=(-2.0, -1.0, 1.0, 2.0))
 """fmod and remainder jump where dividend/divisor is an integer: a dividend away from the
 integers over a divisor of ±1 or ±2 keeps clear of those jumps."""
+CLEAR_OF_BOUNDS = Domain(kinks=(-0.6, 0.6), margin=0.4)
+"""Outside (−1, −0.2) and (0.2, 1), where clamp's bounds are drawn."""
 
 
 @dataclass(frozen=True)
@@ -209,9 +211,10 @@ TABLE: tuple[Entry, ...] = (
     # ---- activations (ops/activation.py) ---------------------------------------------------
     E(A.Sigmoid, REAL, functional=True),
     E(A.relu, NONZERO, op=A.Relu),
-    E(A.leaky_relu, NONZERO, op=A.LeakyRelu),
-    E(A.elu, NONZERO, op=A.Elu),
-    E(A.softplus, REAL, op=A.Softplus, functional=True),
+    E(A.leaky_relu, NONZERO, op=A.LeakyRelu, samples=("slope",)),
+    E(A.elu, NONZERO, op=A.Elu, samples=("alpha",)),
+    E(A.softplus, Domain(-3.0, 3.0, kinks=(-1.0, 1.0), margin=0.05), op=A.Softplus,
+      samples=("softplus",), functional=True),
     E(A.gelu, REAL, op=A.Gelu, functional=True),
     E(A.silu, REAL),
     # ---- binary arithmetic (ops/elementwise.py) --------------------------------------------
@@ -224,8 +227,9 @@ TABLE: tuple[Entry, ...] = (
     E(EW.minimum, REAL, REAL, op=EW.Minimum),
     E(EW.reciprocal, NONZERO),
     E(EW.square, REAL),
-    Entry(EW.clamp, aliases=("clip",), functional=True),
-    Entry(EW.where, method=False, functional=True),
+    S(EW.clamp, ("bounds", "tensor_bounds"), EW.Clamp, CLEAR_OF_BOUNDS, Domain(-1.0, -0.2),
+      Domain(0.2, 1.0), aliases=("clip",), functional=True),
+    S(EW.where, "condition", EW.Where, method=False, functional=True),
     # ---- comparison, logic and the moduli (ops/comparison.py) ------------------------------
     E(C.remainder, DIVIDEND, DIVISOR, op=C.Remainder),
     E(C.fmod, DIVIDEND, DIVISOR, op=C.Fmod),
