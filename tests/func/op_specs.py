@@ -178,8 +178,6 @@ HAND_WRITTEN: dict[str, Spec] = {
     "index_add": _unary(_n, shape=(5, 4), index=np.array([0, 2, 2])),
     "index_put": lambda rng: ([_n(rng, 3, 4), _n(rng, 4)], {"index": (1,)}, (0, 1)),
     "cat": lambda rng: ([_n(rng, 3, 2), _n(rng, 3, 4)], {"dim": 1}, (0, 1)),
-    "scatter": lambda rng: ([_n(rng, 3, 4), np.array([[0, 2], [3, 1], [1, 0]]), _n(rng, 3, 3)],
-                            {"dim": 1}, (0, 2)),
     "scatter_reduce": lambda rng: ([_distinct(rng, 3, 4), np.array([[0, 0], [3, 1], [2, 2]]),
                                     _distinct(rng, 3, 2) + 0.05],
                                    {"dim": 1, "reduce": "amax", "include_self": True}, (0, 2)),

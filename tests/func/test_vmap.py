@@ -77,6 +77,9 @@ KNOWN_BUGS = {
     ("index_select", None): "indexing with a batched index tensor reads the index's whole "
                             "array, batch dim included, as the index (wrong shape, no error)",
     ("index_select", 1): "the same, with the input shared",
+    ("masked_scatter", None): "a batched mask: ValueError 'input operand has more dimensions "
+                              "than allowed by the axis remapping'",
+    ("masked_scatter", 1): "the same, with the input and source shared",
 }
 """Cases that fail today, each kept as a strict xfail so that a fix shows."""
 

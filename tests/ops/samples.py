@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from specs import bshapes, dim_of, dims_of, shape
 from specs_conv import conv_geometry, out_size, pool_geometry
+from specs_scatter import unique_index
 
 from chainrule.ops.table import Domain, Entry
 
@@ -112,6 +113,24 @@ def _scatter(r: np.random.Generator, e: Entry) -> list[Any]:
     src_shape = tuple(n + int(r.integers(0, 2)) for n in idx_shape)
     return [_domain(e, 0).sample(r, s), d, r.integers(0, s[d], idx_shape),
             _domain(e, 1).sample(r, src_shape)]
+
+
+def _unique_scatter(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, src)``, no position written twice (overwrites are not
+    smooth), ``src`` at times larger than the index."""
+    s = tuple(int(n) for n in r.integers(1, 4, int(r.integers(1, 4))))
+    d = int(r.integers(0, len(s)))
+    index = unique_index(r, s, d)
+    src = _domain(e, 1).sample(r, tuple(n + int(r.integers(0, 2)) for n in index.shape))
+    return [_domain(e, 0).sample(r, s), d, index, src]
+
+
+def _masked(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, mask, source)``, the mask broadcasting, ``source`` at least as long as the
+    input."""
+    mask = r.random((3, 4) if r.random() < 0.5 else (4,)) < 0.5
+    return [_domain(e, 0).sample(r, (3, 4)), mask,
+            _domain(e, 1).sample(r, (int(r.integers(12, 15)),))]
 
 
 def _squeeze(r: np.random.Generator, e: Entry) -> list[Any]:
@@ -339,7 +358,8 @@ SAMPLES: dict[str, Sample] = {
     # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
-    "index_select": _index_select, "diagonal": _diagonal,
+    "index_select": _index_select, "diagonal": _diagonal, "unique_scatter": _unique_scatter,
+    "masked": _masked,
     # shapes
     "reshape": _reshape, "broadcast": _broadcast, "repeats": _repeats, "dim_range": _dim_range,
     "split": _split, "chunks": _chunks, "mask": _mask, "pad_constant": _pad_constant,

@@ -34,6 +34,7 @@ from specs_conv import (
     np_max_pool2d,
     np_unfold,
 )
+from specs_scatter import np_masked_scatter, np_scatter
 
 from chainrule.ops.table import TABLE, Entry
 
@@ -125,7 +126,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "split": _np_split, "chunk": _np_chunk, "masked_fill": lambda x, m, v: np.where(m, v, x),
     "pad": _np_pad,
     "clamp": np.clip,
-    "where": np.where,
+    "where": np.where, "scatter": np_scatter, "masked_scatter": np_masked_scatter,
     "conv2d": np_conv2d, "conv_transpose2d": np_conv_transpose2d, "unfold": np_unfold,
     "fold": np_fold, "max_pool2d": np_max_pool2d,
     "avg_pool2d": lambda x, k, s, p, _, cip: np_avg_pool2d(x, k, s, p, cip),

@@ -287,8 +287,9 @@ TABLE: tuple[Entry, ...] = (
     Entry(tiling.repeat_interleave),
     Entry(tiling.meshgrid, method=False),
     # ---- indexed writes, counting, sorting (ops/scatter.py, counting.py, sorting.py) -------
-    *(Entry(f) for f in (scatter.scatter, scatter.scatter_reduce, scatter.index_add,
-                         scatter.index_put, scatter.masked_scatter)),
+    S(scatter.scatter, "unique_scatter", scatter.Scatter),
+    *(Entry(f) for f in (scatter.scatter_reduce, scatter.index_add, scatter.index_put)),
+    S(scatter.masked_scatter, "masked"),
     *(Entry(f) for f in (counting.nonzero, counting.unique, counting.bincount)),
     Entry(counting.searchsorted, method=False),
     *(Entry(f) for f in (sorting.argsort, sorting.sort, sorting.topk, sorting.kthvalue)),
