@@ -22,7 +22,7 @@ import chainrule.ops
 from chainrule.autograd import OPS
 from chainrule.tensor import Tensor
 
-from .op_specs import SPECS
+from .op_specs import HAND_WRITTEN, SPECS, from_table
 
 for _mod in pkgutil.iter_modules(chainrule.ops.__path__):  # every op family registers its ops
     importlib.import_module(f"chainrule.ops.{_mod.name}")
@@ -64,7 +64,7 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     rng = np.random.default_rng(seed)
     arrays, call, _ = SPECS[name](rng) if name in SPECS else (
         NONDIFFERENTIABLE[name](rng), PARAMS.get(name, {}), ())
-    op = OPS[name]
+    op = OPS.get(name)
 
     def f(*xs: Tensor) -> Tensor:
         out = call(*xs) if callable(call) else op.apply(*xs, **call)
@@ -73,19 +73,36 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     return arrays, f
 
 
-def _cases() -> list[tuple[str, int | None]]:
-    cases = []
-    for name in sorted(OPS):
+KNOWN_BUGS = {
+    ("index_select", None): "indexing with a batched index tensor reads the index's whole "
+                            "array, batch dim included, as the index (wrong shape, no error)",
+    ("index_select", 1): "the same, with the input shared",
+    ("masked_scatter", None): "a batched mask: ValueError 'input operand has more dimensions "
+                              "than allowed by the axis remapping'",
+    ("masked_scatter", 1): "the same, with the input and source shared",
+}
+"""Cases that fail today, each kept as a strict xfail so that a fix shows."""
+
+
+def _cases() -> list[Any]:
+    cases: list[Any] = []
+    for name in sorted(set(OPS) | set(SPECS)):
         arrays, _ = _call(name, 0)
         cases.append((name, None))
         if len(arrays) > 1:
             cases.extend((name, i) for i in range(len(arrays)))
-    return cases
+    return [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[c]))
+            if c in KNOWN_BUGS else c for c in cases]
 
 
 def test_every_registered_op_is_batched_here() -> None:
     missing = sorted(set(OPS) - set(SPECS) - set(NONDIFFERENTIABLE))
     assert not missing, f"ops without inputs in op_specs.py (so untested under vmap): {missing}"
+
+
+def test_table_ops_take_their_inputs_from_the_table() -> None:
+    both = sorted(set(HAND_WRITTEN) & set(from_table()))
+    assert not both, f"ops with a test domain in the op table and hand-written inputs: {both}"
 
 
 @pytest.mark.parametrize("name,alone", _cases(),
@@ -105,7 +122,7 @@ def test_vmap_of_each_op_equals_the_per_sample_loop(name: str, alone: int | None
         got = F.vmap(f, in_dims=tuple(in_dims))(*inputs)
     fallback = [w for w in caught if "runs once per sample" in str(w.message)]
     own = f"vmap: {name} runs once per sample"
-    if getattr(OPS[name], "batch_rule", None) is not None:
+    if getattr(OPS.get(name), "batch_rule", None) is not None:
         assert not [w for w in fallback if str(w.message).startswith(own)], fallback[0].message
     want = np.stack([f(*[Tensor(s[i] if d == 0 else first[i]) for i, d in enumerate(in_dims)])
                      .array for s, _ in samples])

@@ -10,8 +10,6 @@ from specs import Spec, distinct, rand
 
 import chainrule as cr
 from chainrule.ops import conv as C
-from chainrule.ops import conv_transpose as CT
-from chainrule.ops import fold as FO
 from chainrule.ops import pool as P
 
 R = np.random.Generator
@@ -22,7 +20,7 @@ def _pad2(x: np.ndarray, p: tuple[int, int], value: float = 0.0) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])), constant_values=value)
 
 
-def _out(n: int, k: int, s: int, p: int, d: int) -> int:
+def out_size(n: int, k: int, s: int, p: int, d: int) -> int:
     return (n + 2 * p - d * (k - 1) - 1) // s + 1
 
 
@@ -31,7 +29,7 @@ def np_conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, s: tuple[int, 
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     xp_ = _pad2(x, p)
-    ho, wo = _out(h, kh, s[0], p[0], d[0]), _out(wd, kw, s[1], p[1], d[1])
+    ho, wo = out_size(h, kh, s[0], p[0], d[0]), out_size(wd, kw, s[1], p[1], d[1])
     out = np.zeros((n, o, ho, wo))
     og = o // groups
     for i in range(ho):
@@ -68,7 +66,7 @@ def np_unfold(x: np.ndarray, k: tuple[int, int], d: tuple[int, int], p: tuple[in
               s: tuple[int, int]) -> np.ndarray:
     n, c, h, w = x.shape
     xp_ = _pad2(x, p)
-    ho, wo = _out(h, k[0], s[0], p[0], d[0]), _out(w, k[1], s[1], p[1], d[1])
+    ho, wo = out_size(h, k[0], s[0], p[0], d[0]), out_size(w, k[1], s[1], p[1], d[1])
     cols = np.zeros((n, c, k[0], k[1], ho, wo))
     for i in range(ho):
         for j in range(wo):
@@ -81,7 +79,7 @@ def np_fold(cols: np.ndarray, size: tuple[int, int], k: tuple[int, int], d: tupl
             p: tuple[int, int], s: tuple[int, int]) -> np.ndarray:
     n, ckk, _ = cols.shape
     c = ckk // (k[0] * k[1])
-    ho, wo = _out(size[0], k[0], s[0], p[0], d[0]), _out(size[1], k[1], s[1], p[1], d[1])
+    ho, wo = out_size(size[0], k[0], s[0], p[0], d[0]), out_size(size[1], k[1], s[1], p[1], d[1])
     c6 = cols.reshape(n, c, k[0], k[1], ho, wo)
     out = np.zeros((n, c, size[0] + 2 * p[0], size[1] + 2 * p[1]))
     for i in range(ho):
@@ -95,14 +93,14 @@ def np_max_pool2d(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], p: tupl
                   d: tuple[int, int]) -> np.ndarray:
     n, c, h, w = x.shape
     cols = np_unfold(_pad2(x, p, -np.inf), k, d, (0, 0), s)
-    ho, wo = _out(h, k[0], s[0], p[0], d[0]), _out(w, k[1], s[1], p[1], d[1])
+    ho, wo = out_size(h, k[0], s[0], p[0], d[0]), out_size(w, k[1], s[1], p[1], d[1])
     return cols.reshape(n, c, k[0] * k[1], ho, wo).max(axis=2)
 
 
 def np_avg_pool2d(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], p: tuple[int, int],
                   include_pad: bool) -> np.ndarray:
     n, c, h, w = x.shape
-    ho, wo = _out(h, k[0], s[0], p[0], 1), _out(w, k[1], s[1], p[1], 1)
+    ho, wo = out_size(h, k[0], s[0], p[0], 1), out_size(w, k[1], s[1], p[1], 1)
     sums = np_unfold(x, k, (1, 1), p, s).reshape(n, c, k[0] * k[1], ho, wo).sum(axis=2)
     count = np_unfold(np.ones((1, 1, h, w)), k, (1, 1), p, s).sum(axis=1).reshape(ho, wo)
     return sums / (k[0] * k[1] if include_pad else count)
@@ -126,27 +124,11 @@ def conv_geometry(r: R, transposed: bool = False) -> dict[str, Any]:
             "op": op}
 
 
-def _conv_args(r: R) -> list[Any]:
-    q = conv_geometry(r)
-    x = rand(r, (q["n"], q["c"], *q["hw"]))
-    w = rand(r, (q["o"], q["c"] // q["g"], *q["k"]))
-    b = rand(r, (q["o"],)) if r.integers(0, 2) else None
-    return [x, w, b, q["s"], q["p"], q["d"], q["g"]]
-
-
-def _convt_args(r: R) -> list[Any]:
-    q = conv_geometry(r, transposed=True)
-    y = rand(r, (q["n"], q["c"], *q["hw"]))
-    w = rand(r, (q["c"], q["o"] // q["g"], *q["k"]))
-    b = rand(r, (q["o"],)) if r.integers(0, 2) else None
-    return [y, w, b, q["s"], q["p"], q["op"], q["g"], q["d"]]
-
-
 def _weight_args(r: R) -> list[Any]:
     """(x, g, geometry) for the weight-gradient primitive called directly."""
     q = conv_geometry(r)
     x = rand(r, (q["n"], q["c"], *q["hw"]))
-    ho = [_out(h, k, s, p, d) for h, k, s, p, d in zip(q["hw"], q["k"], q["s"], q["p"], q["d"])]
+    ho = [out_size(h, k, s, p, d) for h, k, s, p, d in zip(q["hw"], q["k"], q["s"], q["p"], q["d"])]
     g = rand(r, (q["n"], q["o"], *ho))
     return [x, g, q]
 
@@ -170,18 +152,6 @@ def np_conv2d_weight(x: np.ndarray, g: np.ndarray, q: dict[str, Any]) -> np.ndar
     return out.reshape(o, cg, *q["k"])
 
 
-def _unfold_args(r: R) -> list[Any]:
-    q = conv_geometry(r)
-    return [rand(r, (q["n"], q["c"], *q["hw"])), q["k"], q["d"], q["p"], q["s"]]
-
-
-def _fold_args(r: R) -> list[Any]:
-    q = conv_geometry(r)
-    ho = [_out(h, k, s, p, d) for h, k, s, p, d in zip(q["hw"], q["k"], q["s"], q["p"], q["d"])]
-    cols = rand(r, (q["n"], q["c"] * q["k"][0] * q["k"][1], ho[0] * ho[1]))
-    return [cols, q["hw"], q["k"], q["d"], q["p"], q["s"]]
-
-
 def pool_geometry(r: R) -> dict[str, Any]:
     k = tuple(int(v) for v in r.integers(1, 4, 2))
     s = tuple(int(v) for v in r.integers(1, 4, 2))
@@ -195,11 +165,6 @@ def pool_geometry(r: R) -> dict[str, Any]:
 def _max_pool_args(r: R) -> list[Any]:
     q = pool_geometry(r)
     return [distinct(r, q["shape"]), q["k"], q["s"], q["p"], q["d"]]
-
-
-def _avg_pool_args(r: R) -> list[Any]:
-    q = pool_geometry(r)
-    return [rand(r, q["shape"]), q["k"], q["s"], q["p"], bool(r.integers(0, 2))]
 
 
 class Geometry:
@@ -243,19 +208,10 @@ def np_gather(t: np.ndarray, geo: Geometry) -> np.ndarray:
     return np.take_along_axis(flat, geo.flat.reshape(n, c, -1), axis=2).reshape(geo.flat.shape)
 
 
-SPECS = [
-    Spec("conv2d", C.conv2d, make=_conv_args, ref=np_conv2d, gradgrad=True),
-    Spec("conv_transpose2d", CT.conv_transpose2d, make=_convt_args, ref=np_conv_transpose2d,
-         gradgrad=True),
+SPECS = [  # conv2d, conv_transpose2d, conv1d, unfold, fold, max_pool2d, avg_pool2d: from the
+    # op table (specs_table.py); here the primitives that run inside their backward and jvp
     Spec("conv2d_weight", _conv2d_weight, make=_weight_args, ref=np_conv2d_weight,
          gradgrad=True),
-    Spec("conv2d", lambda x, w: C.conv1d(x, w, None, 2, 1, 2), id="conv1d",
-         make=lambda r: [rand(r, (2, 2, 9)), rand(r, (3, 2, 3))],
-         ref=lambda x, w: np_conv2d(x[:, :, None], w[:, :, None], None, (1, 2), (0, 1), (1, 2),
-                                    1)[:, :, 0]),
-    Spec("unfold", FO.unfold, make=_unfold_args, ref=np_unfold),
-    Spec("fold", FO.fold, make=_fold_args, ref=np_fold),
-    Spec("max_pool2d", P.max_pool2d, make=_max_pool_args, ref=np_max_pool2d, gradgrad=True),
     Spec(("max_pool_scatter", "max_pool_gather"),
          lambda g, geo: P.MaxPoolScatter.apply(g, argmax=geo.argmax, shape=geo.shape,
                                                **geo.params),
@@ -263,6 +219,4 @@ SPECS = [
     Spec(("max_pool_gather", "max_pool_scatter"),
          lambda t, geo: P.MaxPoolGather.apply(t, argmax=geo.argmax, **geo.params),
          make=_gather_args, ref=np_gather, gradgrad=True),
-    Spec("matmul", lambda x, k, s, p, cip: P.avg_pool2d(x, k, s, p, False, cip),
-         id="avg_pool2d", make=_avg_pool_args, ref=np_avg_pool2d),
 ]

@@ -47,7 +47,7 @@ def np_scatter_reduce(x: np.ndarray, d: int, index: np.ndarray, src: np.ndarray,
     return out / np.maximum(count, 1) if reduce == "mean" else out
 
 
-def _unique_index(r: R, s: tuple[int, ...], d: int) -> np.ndarray:
+def unique_index(r: R, s: tuple[int, ...], d: int) -> np.ndarray:
     """An index along ``d`` with no position written twice (overwrites are not smooth)."""
     k = int(r.integers(1, s[d] + 1))
     rows = [r.permutation(s[d])[:k] for _ in range(int(np.prod(s)) // s[d])]
@@ -58,7 +58,7 @@ def _unique_index(r: R, s: tuple[int, ...], d: int) -> np.ndarray:
 def _scatter_case(r: R) -> list[Any]:
     s = tuple(int(n) for n in r.integers(1, 4, int(r.integers(1, 4))))
     d = int(r.integers(0, len(s)))
-    index = _unique_index(r, s, d)
+    index = unique_index(r, s, d)
     src = rand(r, tuple(n + int(r.integers(0, 2)) for n in index.shape))
     return [rand(r, s), d, index, src]
 
@@ -105,12 +105,6 @@ def np_index_put_acc(x: np.ndarray, v: np.ndarray, rows: np.ndarray,
     return out
 
 
-def _masked_scatter_case(r: R) -> list[Any]:
-    x = rand(r, (3, 4))
-    mask = r.random((3, 4) if r.random() < 0.5 else (4,)) < 0.5
-    return [x, mask, rand(r, (int(r.integers(12, 15)),))]
-
-
 def np_masked_scatter(x: np.ndarray, mask: np.ndarray, source: np.ndarray) -> np.ndarray:
     out = x.copy()
     full = np.broadcast_to(mask, x.shape)
@@ -118,9 +112,7 @@ def np_masked_scatter(x: np.ndarray, mask: np.ndarray, source: np.ndarray) -> np
     return out
 
 
-SPECS = [
-    Spec("scatter", lambda x, d, i, s: cr.scatter(x, d, i, s), _scatter_case, np_scatter,
-         id="scatter", gradgrad=True),
+SPECS = [  # scatter, masked_scatter: from the op table (specs_table.py)
     Spec("scatter", lambda x, d, i, s: x.scatter(d, i, value=1.5), _scatter_case,
          lambda x, d, i, s: np_scatter(x, d, i, 1.5), id="scatter-value", nograd=(3,)),
     Spec("scatter_reduce", lambda x, d, i, s, red, inc: cr.scatter_reduce(
@@ -134,6 +126,4 @@ SPECS = [
          gradgrad=True),
     Spec("index_add", lambda x, v, i, j: x.index_put((i, j), v, accumulate=True),
          _index_put_case, np_index_put_acc, id="index_put-accumulate", gradgrad=True),
-    Spec("index_put", lambda x, m, s: cr.masked_scatter(x, m, s), _masked_scatter_case,
-         np_masked_scatter, id="masked_scatter", gradgrad=True),
 ]

@@ -1,7 +1,8 @@
-"""Gradcheck specs for every elementwise op and reduction of the op table
-(``chainrule.ops.table.TABLE``), derived from its entry: inputs drawn from the entry's domains
-(elementwise: in mutually broadcastable shapes; reductions: with a random ``dim`` and
-``keepdim``), and the forward compared with the NumPy reference named here.
+"""Gradcheck specs for every op of the op table (``chainrule.ops.table.TABLE``) with a test
+domain, derived from its entry: inputs drawn from the entry's domains (elementwise: in mutually
+broadcastable shapes; reductions: with a random ``dim`` and ``keepdim``; otherwise the whole
+argument list from the entry's sample generator in ``samples.py``), and the forward compared
+with the NumPy reference named here.
 
 An entry with a domain but no reference in ``REFERENCES`` fails ``test_gradcheck.py``; the
 forward-mode matrix (``tests/func/op_specs.py``) draws from the same entries.
@@ -14,7 +15,26 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from specs import Spec, bshapes, dims_of, np_axes, np_erf, np_sigmoid, shape
+from samples import draw
+from specs import (
+    Spec,
+    np_axes,
+    np_erf,
+    np_log_softmax,
+    np_scatter_add,
+    np_sigmoid,
+    np_softmax,
+    np_softplus,
+)
+from specs_conv import (
+    np_avg_pool2d,
+    np_conv2d,
+    np_conv_transpose2d,
+    np_fold,
+    np_max_pool2d,
+    np_unfold,
+)
+from specs_scatter import np_masked_scatter, np_scatter
 
 from chainrule.ops.table import TABLE, Entry
 
@@ -31,6 +51,47 @@ def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def _np_gather(x: np.ndarray, d: int, index: np.ndarray) -> np.ndarray:
+    return np.take_along_axis(x[tuple(slice(0, n) if i != d % x.ndim else slice(None)
+                                      for i, n in enumerate(index.shape))], index, d)
+
+
+def _np_squeeze(x: np.ndarray, d: Any) -> np.ndarray:
+    if d is None:
+        return np.squeeze(x)
+    return np.squeeze(x, d) if x.shape[d] == 1 else x
+
+
+NUMPY_PAD = {"constant": "constant", "reflect": "reflect", "replicate": "edge",
+             "circular": "wrap"}
+
+
+def _np_pad(x: np.ndarray, pad: list[int], mode: str, value: float = 0.0) -> np.ndarray:
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    extra = {"constant_values": value} if mode == "constant" else {}
+    return np.pad(x, widths, mode=NUMPY_PAD[mode], **extra)
+
+
+def _np_split(x: np.ndarray, size: Any, d: int) -> list[np.ndarray]:
+    n = x.shape[d]
+    sizes = ([size] * (n // size) + ([n % size] if n % size else [])
+             if isinstance(size, int) else size)
+    return np.split(x, np.cumsum(sizes)[:-1], axis=d)
+
+
+def _np_chunk(x: np.ndarray, n: int, d: int) -> list[np.ndarray]:
+    """torch.chunk: pieces of ceil(len / n) (fewer pieces when that covers it)."""
+    size = -(-x.shape[d] // n)
+    return np.array_split(x, -(-x.shape[d] // size), d)
+
+
+def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f(x, axis=..., keepdims=...)`` called as the op is: ``(x, dim, keepdim)``."""
+    return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
+
+
 REFERENCES: dict[str, Callable[..., Any]] = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
@@ -40,45 +101,52 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
     "log2": np.log2, "log10": np.log10, "atan2": np.arctan2, "hypot": np.hypot,
     "sigmoid": np_sigmoid, "relu": lambda x: np.maximum(x, 0),
-    "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
-    "elu": lambda x: np.where(x > 0, x, np.expm1(x)),
-    "softplus": lambda x: np.logaddexp(0, x), "gelu": _gelu, "silu": lambda x: x * np_sigmoid(x),
+    "leaky_relu": lambda x, slope=0.01: np.where(x > 0, x, slope * x),
+    "elu": lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(x)),
+    "softplus": lambda x, beta=1.0, threshold=20.0: np_softplus(x, beta, threshold),
+    "gelu": _gelu, "silu": lambda x: x * np_sigmoid(x),
     "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
     "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
-    # reductions: called as ref(x, axis=..., keepdims=...)
-    "sum": np.sum, "mean": np.mean, "prod": np.prod, "amax": np.amax, "amin": np.amin,
-    "logsumexp": _logsumexp,
+    **{name: _reduction(f) for name, f in (("sum", np.sum), ("mean", np.mean),
+                                            ("prod", np.prod), ("amax", np.amax),
+                                            ("amin", np.amin), ("logsumexp", _logsumexp))},
+    "cumsum": np.cumsum, "cumprod": np.cumprod, "softmax": np_softmax,
+    "log_softmax": np_log_softmax, "permute": np.transpose, "flip": np.flip, "roll": np.roll,
+    "gather": _np_gather,
+    "scatter_add": lambda x, d, i, s: np_scatter_add(x, i, s, d % x.ndim),
+    "squeeze": _np_squeeze, "unsqueeze": np.expand_dims, "transpose": np.swapaxes,
+    "unbind": lambda x, d: [np.take(x, i, d) for i in range(x.shape[d])],
+    "index_select": lambda x, d, i: np.take(x, i, d), "tril": np.tril, "triu": np.triu,
+    "matmul": np.matmul, "mm": np.matmul, "bmm": np.matmul, "dot": np.dot, "outer": np.outer,
+    "einsum": np.einsum,
+    "reshape": np.reshape, "expand": np.broadcast_to, "broadcast_to": np.broadcast_to,
+    "repeat": np.tile, "tile": np.tile,
+    "flatten": lambda x, a, b: x.reshape(*x.shape[:a % x.ndim], -1, *x.shape[b % x.ndim + 1:]),
+    "split": _np_split, "chunk": _np_chunk, "masked_fill": lambda x, m, v: np.where(m, v, x),
+    "pad": _np_pad,
+    "clamp": np.clip,
+    "where": np.where, "scatter": np_scatter, "masked_scatter": np_masked_scatter,
+    "conv2d": np_conv2d, "conv_transpose2d": np_conv_transpose2d, "unfold": np_unfold,
+    "fold": np_fold, "max_pool2d": np_max_pool2d,
+    "avg_pool2d": lambda x, k, s, p, _, cip: np_avg_pool2d(x, k, s, p, cip),
+    "conv1d": lambda x, w, b, s, p, d: np_conv2d(x[:, :, None], w[:, :, None], b, (1, s),
+                                                 (0, p), (1, d), 1)[:, :, 0],
+    "var": lambda x, d, c, k: np.var(x, axis=np_axes(d), ddof=c, keepdims=k),
+    "std": lambda x, d, c, k: np.std(x, axis=np_axes(d), ddof=c, keepdims=k),
+    "norm": lambda x, p, d, k: np.sum(np.abs(x) ** (2 if p == "fro" else p), axis=np_axes(d),
+                                      keepdims=k) ** (1 / (2 if p == "fro" else p)),
+    "linear": lambda x, w, b=None: x @ w.T + (0 if b is None else b),
 }
-"""The NumPy forward of each op with a domain, by its table name."""
+"""The NumPy forward of each op with a domain, by its table name, called with the arguments
+of the entry's sample generators."""
 
 WITH_DOMAIN: list[Entry] = [e for e in TABLE if e.domain]
 
 
-def _draw(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
-    def make(r: np.random.Generator) -> list[Any]:
-        shapes = bshapes(r, len(entry.domain))
-        return [d.sample(r, s) for d, s in zip(entry.domain, shapes)]
-
-    return make
+def _spec(e: Entry, key: str) -> Spec:
+    return Spec(e.op.name if e.op else (), e.function, lambda r: draw(e, r, key),
+                REFERENCES.get(e.name), id=f"table-{e.name}-{key}", gradgrad=True)
 
 
-def _draw_reduction(entry: Entry) -> Callable[[np.random.Generator], list[Any]]:
-    def make(r: np.random.Generator) -> list[Any]:
-        s = shape(r, 1)
-        return [entry.domain[0].sample(r, s), dims_of(r, s), bool(r.random() < 0.5)]
-
-    return make
-
-
-def _spec(e: Entry) -> Spec:
-    ops = e.op.name if e.op else ()
-    ref = REFERENCES.get(e.name)
-    if not e.reduction:
-        return Spec(ops, e.function, _draw(e), ref, id=f"table-{e.name}", gradgrad=True)
-    return Spec(ops, lambda x, d, k: e.function(x, d, keepdim=k), _draw_reduction(e),
-                ref and (lambda x, d, k: ref(x, axis=np_axes(d), keepdims=k)),
-                id=f"table-{e.name}", gradgrad=True)
-
-
-SPECS: list[Spec] = [_spec(e) for e in WITH_DOMAIN]
+SPECS: list[Spec] = [_spec(e, key) for e in WITH_DOMAIN for key in e.samples]

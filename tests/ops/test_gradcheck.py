@@ -58,7 +58,8 @@ def test_every_differentiable_op_has_a_spec() -> None:
     )
 
 
-def test_every_table_entry_with_a_domain_has_a_reference() -> None:
+def test_every_table_entry_with_a_domain_has_a_reference_and_its_samples() -> None:
+    from samples import SAMPLES
     from specs_table import REFERENCES, WITH_DOMAIN
 
     missing = sorted(e.name for e in WITH_DOMAIN if e.name not in REFERENCES)
@@ -66,6 +67,9 @@ def test_every_table_entry_with_a_domain_has_a_reference() -> None:
         f"ops in chainrule.ops.table with a domain but no NumPy reference: {missing}. Add "
         f"each to REFERENCES in tests/ops/specs_table.py."
     )
+    unknown = sorted(f"{e.name}: {k!r}" for e in WITH_DOMAIN for k in e.samples
+                     if k not in SAMPLES)
+    assert not unknown, f"op table entries naming no generator in tests/ops/samples.py: {unknown}"
 
 
 def test_specs_name_registered_ops() -> None:

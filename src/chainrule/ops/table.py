@@ -4,13 +4,16 @@ PyTorch declares each op once in ``native_functions.yaml`` (its names and signat
 ``derivatives.yaml`` (its gradients). Here an op's class holds its maths (forward, backward,
 jvp, in ``ops/<family>.py``) and its public function sits beside it; this table names, for
 each public function, the ``chainrule.<name>`` export, the ``Tensor.<name>`` method and the
-``nn.functional.<name>`` alias, and, for an elementwise op, the input domain its gradient and
-forward-mode tests draw from. ``chainrule``, ``Tensor`` and ``nn.functional`` take their ops
-from here (``bind`` attaches the methods once, when ``chainrule`` is imported), and the test
-matrices in ``tests/ops`` and ``tests/func`` walk ``TABLE``.
+``nn.functional.<name>`` alias, and its test domain: the input domain of each tensor argument
+and, for an op whose arguments need more than that (dims, indices, geometry), the sample
+generator its gradient, forward-mode and batching tests draw the whole argument list from.
+``chainrule``, ``Tensor`` and ``nn.functional`` take their ops from here (``bind`` attaches
+the methods once, when ``chainrule`` is imported), and the gradient, forward-mode and
+batching test matrices in ``tests/ops`` and ``tests/func`` walk ``TABLE``.
 
-Adding an elementwise op: its class in ``ops/<family>.py`` and its public function beside it,
-one ``Entry`` here, and its NumPy reference in ``tests/ops/specs.py``'s ``REFERENCES``.
+Adding an op: its class in ``ops/<family>.py`` and its public function beside it, one ``Entry``
+here (with its domain, and its sample generator unless it is elementwise), and its NumPy
+reference in ``tests/ops/specs_table.py``'s ``REFERENCES``.
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ DIVIDEND = Domain(-4.0, 4.0, kinks=tuple(float(k) for k in range(-4, 5)))
 DIVISOR = Domain(choices=(-2.0, -1.0, 1.0, 2.0))
 """fmod and remainder jump where dividend/divisor is an integer: a dividend away from the
 integers over a divisor of ±1 or ±2 keeps clear of those jumps."""
+CLEAR_OF_BOUNDS = Domain(kinks=(-0.6, 0.6), margin=0.4)
+"""Outside (−1, −0.2) and (0.2, 1), where clamp's bounds are drawn."""
 
 
 @dataclass(frozen=True)
@@ -110,12 +115,15 @@ class Entry:
         public: exported as ``chainrule.<name>``.
         method: bound as ``Tensor.<name>``.
         functional: exported as ``nn.functional.<name>``.
-        op: the primitive behind an elementwise op (composites have none).
-        domain: for an elementwise op or a reduction, the domain of each tensor input: the
-            gradient and forward-mode tests draw from it and compare with the op's NumPy
-            reference.
-        reduction: the op reduces over ``dim`` (``fn(input, dim, keepdim=...)``); the tests
-            draw ``dim`` and ``keepdim`` too.
+        op: the primitive behind the public function (composites have none).
+        domain: the domain of each tensor input: the gradient, forward-mode and batching
+            tests draw from it and compare with the op's NumPy reference.
+        samples: the sample generators the tests draw the op's whole argument list from (keys
+            of ``SAMPLES`` in ``tests/ops/samples.py``, one per argument pattern:
+            ``"elementwise"`` for inputs of broadcastable shapes, ``"reduction"`` for
+            ``fn(input, dim, keepdim)``, ``"gather"`` for ``fn(input, dim, index)``, ...):
+            shapes, dims, indices and geometry, with tensors drawn from ``domain``. Each
+            generator is a test case of its own.
     """
 
     function: Callable[..., Any]
@@ -126,7 +134,7 @@ class Entry:
     functional: bool = False
     op: type[Op] | None = None
     domain: tuple[Domain, ...] = ()
-    reduction: bool = False
+    samples: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -138,21 +146,32 @@ class Entry:
 
 
 def _elementwise(function: Callable[..., Any] | type[Op], *domain: Domain,
-                 op: type[Op] | None = None, **names: Any) -> Entry:
-    """An elementwise op's entry. Given the op's class, the public function is the class's
+                 op: type[Op] | None = None, samples: tuple[str, ...] = (),
+                 **names: Any) -> Entry:
+    """An elementwise op's entry, tested on inputs of broadcastable shapes (and on
+    ``samples``, for its parameters). Given the op's class, the public function is the class's
     ``unary_function`` (``exp(input)``, made once per class)."""
     if isinstance(function, type):
         op, function = function, unary_function(function)
-    return Entry(function, op=op, domain=domain, **names)
+    return Entry(function, op=op, domain=domain, samples=("elementwise", *samples), **names)
+
+
+def _sampled(function: Callable[..., Any], samples: str | tuple[str, ...],
+             op: type[Op] | None = None, *domain: Domain, **names: Any) -> Entry:
+    """The entry of an op whose tests draw its arguments from the generators ``samples``
+    (``op``: its primitive; a composite has none)."""
+    samples = (samples,) if isinstance(samples, str) else samples
+    return Entry(function, op=op, domain=domain or (REAL,), samples=samples, **names)
 
 
 def _reduction(function: Callable[..., Any], domain: Domain, op: type[Op] | None = None,
                **names: Any) -> Entry:
-    return Entry(function, op=op, domain=(domain,), reduction=True, **names)
+    """A reduction's entry: ``fn(input, dim, keepdim)``."""
+    return Entry(function, op=op, domain=(domain,), samples=("reduction",), **names)
 
 
 # short names, so that each entry below stays one line
-E, R = _elementwise, _reduction
+E, R, S = _elementwise, _reduction, _sampled
 U, EW, T, A, C = unary, elementwise, trig, activation, comparison
 
 TABLE: tuple[Entry, ...] = (
@@ -192,10 +211,11 @@ TABLE: tuple[Entry, ...] = (
     # ---- activations (ops/activation.py) ---------------------------------------------------
     E(A.Sigmoid, REAL, functional=True),
     E(A.relu, NONZERO, op=A.Relu),
-    E(A.leaky_relu, NONZERO, op=A.LeakyRelu),
-    E(A.elu, NONZERO, op=A.Elu),
-    E(A.softplus, REAL, op=A.Softplus, functional=True),
-    E(A.gelu, REAL, functional=True),
+    E(A.leaky_relu, NONZERO, op=A.LeakyRelu, samples=("slope",)),
+    E(A.elu, NONZERO, op=A.Elu, samples=("alpha",)),
+    E(A.softplus, Domain(-3.0, 3.0, kinks=(-1.0, 1.0), margin=0.05), op=A.Softplus,
+      samples=("softplus",), functional=True),
+    E(A.gelu, REAL, op=A.Gelu, functional=True),
     E(A.silu, REAL),
     # ---- binary arithmetic (ops/elementwise.py) --------------------------------------------
     E(EW.add, REAL, REAL, op=EW.Add),
@@ -207,8 +227,9 @@ TABLE: tuple[Entry, ...] = (
     E(EW.minimum, REAL, REAL, op=EW.Minimum),
     E(EW.reciprocal, NONZERO),
     E(EW.square, REAL),
-    Entry(EW.clamp, aliases=("clip",), functional=True),
-    Entry(EW.where, method=False, functional=True),
+    S(EW.clamp, ("bounds", "tensor_bounds"), EW.Clamp, CLEAR_OF_BOUNDS, Domain(-1.0, -0.2),
+      Domain(0.2, 1.0), aliases=("clip",), functional=True),
+    S(EW.where, "condition", EW.Where, method=False, functional=True),
     # ---- comparison, logic and the moduli (ops/comparison.py) ------------------------------
     E(C.remainder, DIVIDEND, DIVISOR, op=C.Remainder),
     E(C.fmod, DIVIDEND, DIVISOR, op=C.Fmod),
@@ -223,51 +244,84 @@ TABLE: tuple[Entry, ...] = (
     R(reduce.amax, DISTINCT, op=reduce.Amax),
     R(reduce.amin, DISTINCT, op=reduce.Amin),
     R(reduce.logsumexp, REAL),
-    *(Entry(f) for f in (reduce.var, reduce.std, reduce.cumsum, reduce.cumprod, reduce.max,
-                         reduce.min, reduce.argmax, reduce.argmin, reduce.norm, reduce.all,
+    S(reduce.cumsum, "dim", reduce.Cumsum),
+    S(reduce.cumprod, "dim", reduce.Cumprod, Domain(kinks=(0.0,), margin=0.3)),
+    S(reduce.var, "statistic"),
+    S(reduce.std, "statistic"),
+    S(reduce.norm, "norm", None, Domain(kinks=(0.0,), margin=0.3)),
+    *(Entry(f) for f in (reduce.max, reduce.min, reduce.argmax, reduce.argmin, reduce.all,
                          reduce.any, reduce.count_nonzero)),
-    Entry(fused.softmax, functional=True),
-    Entry(fused.log_softmax, functional=True),
+    S(fused.softmax, "dim", fused.Softmax, functional=True),
+    S(fused.log_softmax, "dim", fused.LogSoftmax, functional=True),
     # ---- shape and movement (ops/shape.py, movedim.py, movement.py, tiling.py) -------------
-    *(Entry(f) for f in (shape.reshape, shape.flatten, shape.unflatten, shape.squeeze,
-                         shape.unsqueeze, shape.permute, shape.transpose, shape.broadcast_to,
-                         shape.repeat, shape.tile, shape.flip, shape.roll)),
-    *(Entry(f, public=False) for f in (shape.view, shape.t, shape.expand, shape.expand_as,
-                                       shape.contiguous, shape.is_contiguous)),
+    S(shape.reshape, "reshape", shape.Reshape),
+    S(shape.flatten, "dim_range"),
+    Entry(shape.unflatten),
+    S(shape.broadcast_to, "broadcast"),
+    S(shape.repeat, "repeats"),
+    S(shape.tile, "repeats"),
+    S(shape.squeeze, "squeeze"),
+    S(shape.unsqueeze, "new_dim"),
+    S(shape.transpose, "two_dims"),
+    S(shape.permute, "permutation", shape.Permute),
+    S(shape.flip, "dims", shape.Flip),
+    S(shape.roll, "roll", shape.Roll),
+    S(shape.expand, "broadcast", shape.Expand, public=False),
+    *(Entry(f, public=False) for f in (shape.view, shape.t, shape.expand_as, shape.contiguous,
+                                       shape.is_contiguous)),
     *(Entry(f) for f in (movedim.movedim, movedim.moveaxis, movedim.narrow)),
-    *(Entry(f) for f in (movement.split, movement.chunk, movement.unbind, movement.gather,
-                         movement.scatter_add, movement.index_select, movement.masked_fill,
-                         movement.tril, movement.triu)),
+    S(movement.split, "split"),
+    S(movement.chunk, "chunks"),
+    S(movement.unbind, "dim"),
+    S(movement.index_select, "index_select"),
+    S(movement.masked_fill, "mask"),
+    S(movement.tril, "diagonal"),
+    S(movement.triu, "diagonal"),
+    S(movement.gather, "gather", movement.Gather),
+    S(movement.scatter_add, "scatter", movement.ScatterAdd),
     Entry(movement.cat, aliases=("concat",), method=False),
     Entry(movement.stack, method=False),
-    Entry(movement.pad, method=False, functional=True),
+    S(movement.pad, ("pad_constant", "pad_modes"), movement.Pad, method=False,
+      functional=True),
     Entry(movement.one_hot, method=False, functional=True),
     Entry(tiling.repeat_interleave),
     Entry(tiling.meshgrid, method=False),
     # ---- indexed writes, counting, sorting (ops/scatter.py, counting.py, sorting.py) -------
-    *(Entry(f) for f in (scatter.scatter, scatter.scatter_reduce, scatter.index_add,
-                         scatter.index_put, scatter.masked_scatter)),
+    S(scatter.scatter, "unique_scatter", scatter.Scatter),
+    *(Entry(f) for f in (scatter.scatter_reduce, scatter.index_add, scatter.index_put)),
+    S(scatter.masked_scatter, "masked"),
     *(Entry(f) for f in (counting.nonzero, counting.unique, counting.bincount)),
     Entry(counting.searchsorted, method=False),
     *(Entry(f) for f in (sorting.argsort, sorting.sort, sorting.topk, sorting.kthvalue)),
     # ---- products and matrices (ops/linalg.py, ops/matrix.py, linalg.py) -------------------
-    *(Entry(f) for f in (matmul_ops.matmul, matmul_ops.mm, matmul_ops.bmm, matmul_ops.dot,
-                         matmul_ops.outer)),
-    Entry(matmul_ops.einsum, method=False, functional=True),
-    Entry(matmul_ops.linear, public=False, method=False, functional=True),
+    S(matmul_ops.matmul, ("matmul", "matmul_ranks"), matmul_ops.Matmul),
+    S(matmul_ops.mm, "mm"),
+    S(matmul_ops.bmm, "bmm"),
+    S(matmul_ops.dot, "dot"),
+    S(matmul_ops.outer, "outer"),
+    S(matmul_ops.einsum, ("einsum", "einsum_diagonal"), matmul_ops.Einsum, method=False,
+      functional=True),
+    S(matmul_ops.linear, "linear", matmul_ops.Linear, public=False, method=False,
+      functional=True),
     *(Entry(f) for f in (matrix.diagonal, matrix.diag, matrix.trace, matrix.addmm,
                          matrix.baddbmm)),
     Entry(matrix.cdist, method=False),
     *(Entry(f) for f in (linalg.det, linalg.inverse, linalg.logdet)),
     Entry(linalg.slogdet, method=False),
     # ---- convolution and pooling (ops/conv.py, conv_transpose.py, pool.py, ...) ------------
+    *(S(f, key, op, *domain, public=False, method=False, functional=True)
+      for f, key, op, *domain in (
+          (conv.conv1d, "conv1d", None), (conv.conv2d, "conv", conv.Conv2d),
+          (conv_transpose.conv_transpose2d, "conv_transpose", conv.ConvTranspose2d),
+          (pool.avg_pool2d, "avg_pool", None), (pool.max_pool2d, "max_pool", pool.MaxPool2d,
+                                                DISTINCT),
+          (fold.fold, "fold", fold.Fold), (fold.unfold, "unfold", fold.Unfold))),
     *(Entry(f, public=False, method=False, functional=True) for f in (
-        conv.conv1d, conv.conv2d, conv.conv3d, conv_transpose.conv_transpose1d,
-        conv_transpose.conv_transpose2d, conv_transpose.conv_transpose3d, pool.avg_pool1d,
-        pool.avg_pool2d, pool.avg_pool3d, pool.max_pool1d, pool.max_pool2d, pool.max_pool3d,
+        conv.conv3d, conv_transpose.conv_transpose1d, conv_transpose.conv_transpose3d,
+        pool.avg_pool1d, pool.avg_pool3d, pool.max_pool1d, pool.max_pool3d,
         adaptive_pool.adaptive_avg_pool1d, adaptive_pool.adaptive_avg_pool2d,
         adaptive_pool.adaptive_avg_pool3d, adaptive_pool.adaptive_max_pool1d,
-        adaptive_pool.adaptive_max_pool2d, fold.fold, fold.unfold)),
+        adaptive_pool.adaptive_max_pool2d)),
     # ---- random sampling and new tensors (creation.py) -------------------------------------
     Entry(creation.bernoulli),
     Entry(creation.multinomial),
