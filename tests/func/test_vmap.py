@@ -74,8 +74,8 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
 
 
 KNOWN_BUGS = {
-    ("index_select", None): "indexing with a batched index tensor reads the index's whole "
-                            "array, batch dim included, as the index (wrong shape, no error)",
+    ("index_select", None): "indexing with a batched index tensor is refused with "
+                            "NotImplementedError (no batching rule for it yet)",
     ("index_select", 1): "the same, with the input shared",
     ("masked_scatter", None): "a batched mask: ValueError 'input operand has more dimensions "
                               "than allowed by the axis remapping'",
@@ -278,3 +278,10 @@ def test_transforms_nest_in_every_order_and_agree() -> None:
     g = F.grad(lambda x: F.jacfwd(f)(x).sum())(xs[0])
     g_ref = F.grad(lambda x: F.jacrev(f)(x).sum())(xs[0])
     np.testing.assert_allclose(g.array, g_ref.array, rtol=1e-10)
+
+
+def test_a_batched_index_is_refused_not_misread() -> None:
+    x = cr.arange(6.0)
+    idx = cr.tensor([[0, 1], [2, 3], [4, 5]])
+    with pytest.raises(NotImplementedError, match="index of shape \\(2,\\)"):
+        F.vmap(lambda i: x[i])(idx)
