@@ -31,10 +31,10 @@ def _randomise(layer, x) -> list[np.ndarray]:
     return layer.get_weights()
 
 
-def _compare(layer, x: np.ndarray, torch_fn) -> None:
+def _compare(layer, x: np.ndarray, torch_fn, **call) -> None:
     """Outputs and the gradient of Σ out·g with respect to the input."""
     xc = cr.tensor(x, requires_grad=True)
-    out = layer(xc)
+    out = layer(xc, **call)
     g = RNG.normal(size=out.shape).astype(np.float32)
     (out * cr.from_numpy(g)).sum().backward()
     xt = _t(x, grad=True)
@@ -106,7 +106,8 @@ def test_normalisations_equal_torch():
     bn.moving_mean.array[...] = 0
     mean = torch.zeros(4)
     _compare(bn, x, _nchw(lambda t: TF.batch_norm(t, mean, torch.ones(4), _t(g), _t(b),
-                                                  training=True, momentum=0.01, eps=1e-3)))
+                                                  training=True, momentum=0.01, eps=1e-3)),
+             training=True)
     np.testing.assert_allclose(bn.moving_mean.array, mean.numpy(), **TOL)
 
 

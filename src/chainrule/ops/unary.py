@@ -450,6 +450,7 @@ def unary_function(op: type[Op]) -> Any:
             return op.apply(input)
 
     fn.__name__ = fn.__qualname__ = op.name
+    fn.__module__ = "chainrule"  # its public home (as torch.exp's is torch); pickles by name
     fn.__doc__ = op.__doc__
     _FUNCTIONS[op] = fn
     return fn
