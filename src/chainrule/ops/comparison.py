@@ -193,7 +193,8 @@ class Isnan(Op):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.isnan(cr.tensor([1.0, float("nan")]))
+        >>> import math
+        >>> cr.isnan(cr.tensor([1.0, math.nan]))
         tensor([False,  True])
     """
 
@@ -211,7 +212,8 @@ class Isfinite(Op):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.isfinite(cr.tensor([1.0, float("inf"), float("nan")]))
+        >>> import math
+        >>> cr.isfinite(cr.tensor([1.0, math.inf, math.nan]))
         tensor([ True, False, False])
     """
 
