@@ -58,7 +58,8 @@ def _curve(m: int) -> tuple[Callable[[Any], Any], Any]:
     return g, cr.tensor([0.3], dtype=cr.float64)
 
 
-def _best_ms(fn: Callable[[], Any], repeat: int) -> float:
+def best_ms(fn: Callable[[], Any], repeat: int) -> float:
+    """The fastest of `repeat` calls of `fn`, in ms of process CPU time."""
     best = float("inf")
     for _ in range(repeat):
         start = time.process_time()
@@ -77,8 +78,8 @@ def run(sizes: list[int], repeat: int) -> dict[str, list[dict[str, float]]]:
             fn, x = make(size)
             jf, jr = F.jacfwd(fn)(x), F.jacrev(fn)(x)  # warm-up and a correctness check
             assert np.allclose(jf.array, jr.array, rtol=1e-8, atol=1e-10)
-            fwd = _best_ms(lambda: F.jacfwd(fn)(x), repeat)  # noqa: B023
-            rev = _best_ms(lambda: F.jacrev(fn)(x), repeat)  # noqa: B023
+            fwd = best_ms(lambda: F.jacfwd(fn)(x), repeat)  # noqa: B023
+            rev = best_ms(lambda: F.jacrev(fn)(x), repeat)  # noqa: B023
             results[family].append({"size": size, "jacfwd_ms": fwd, "jacrev_ms": rev})
             print(f"| {size:>5} | {fwd:>9.2f} | {rev:>9.2f} | {fwd / rev:>7.2f} |", flush=True)
     return results

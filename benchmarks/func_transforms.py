@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,8 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from ad_modes import best_ms  # noqa: E402  (this folder is the script's sys.path[0])
 
 import chainrule as cr  # noqa: E402
 import chainrule.func as F  # noqa: E402
@@ -51,13 +52,8 @@ except ImportError:  # the chainrule columns still run
 
 
 def _best(fn: Callable[[], Any], repeat: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.process_time()
-        fn()
-        best = min(best, time.process_time() - start)
-    return best * 1e3
+    fn()  # warm-up: first-call caches
+    return best_ms(fn, repeat)
 
 
 def _array(x: Any) -> np.ndarray:
