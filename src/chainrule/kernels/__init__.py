@@ -1,0 +1,55 @@
+"""Fused CPU kernels compiled by Numba (the optional ``jit`` extra: ``pip install chainrule[jit]``).
+
+Ops whose NumPy form takes many passes over memory (GELU, layer norm, softmax, an LSTM cell's
+gate math, an optimizer's update) run one compiled kernel instead when Numba is installed and
+the arrays are NumPy float32/float64; otherwise they run their NumPy form, with the same
+results to float tolerance. ``CHAINRULE_JIT=0`` in the environment, or ``use_jit(False)``,
+turns the kernels off (the tests run both forms).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = ["enabled", "use_jit", "njit"]
+
+_available = importlib.util.find_spec("numba") is not None
+_on = _available and os.environ.get("CHAINRULE_JIT", "1") != "0"
+
+
+def enabled() -> bool:
+    """Whether fused kernels run (Numba is installed and they are not turned off)."""
+    return _on
+
+
+@contextlib.contextmanager
+def use_jit(on: bool) -> Iterator[None]:
+    """Within the block, run the fused kernels (``True``, where Numba is installed) or the
+    NumPy forms (``False``)."""
+    global _on
+    before, _on = _on, on and _available
+    try:
+        yield
+    finally:
+        _on = before
+
+
+def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``numba.njit(cache=True, **options)``, imported on the kernel's first call so that
+    ``import chainrule`` does not load Numba."""
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        compiled: list[Callable[..., Any]] = []
+
+        def call(*args: Any) -> Any:
+            if not compiled:
+                import numba
+                compiled.append(numba.njit(cache=True, **options)(fn))
+            return compiled[0](*args)
+
+        call.__name__, call.__doc__, call.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
+        return call
+    return decorate
