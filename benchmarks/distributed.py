@@ -1,6 +1,6 @@
 """Data-parallel scaling: chainrule DDP over MPI against PyTorch DDP over gloo.
 
-    python benchmarks/distributed.py [--quick] [--json out.json]
+    python benchmarks/distributed.py [--quick] [--only throughput|bandwidth] [--json out.json]
 
 Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 
@@ -99,7 +99,7 @@ def throughput(steps: dict[str, Any], b: int, size: int, mode: str,
 
 
 # ---- workers (run under mpirun) --------------------------------------------------------------
-def chainrule_worker(mode: str) -> dict[str, Any]:
+def chainrule_worker(mode: str, only: str) -> dict[str, Any]:
     import chainrule as cr
     import chainrule.distributed as dist
     from chainrule.nn.parallel import DistributedDataParallel as DDP
@@ -107,14 +107,14 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
     dist.init_process_group("mpi")
     rank, size = dist.get_rank(), dist.get_world_size()
     out: dict[str, Any] = {}
-    for name, b in SIZES.items():
+    for name, b in SIZES.items() if only != "bandwidth" else ():
         cr.manual_seed(0)  # plain: each rank trains alone (at 2 ranks, the machine's ceiling)
         steps = {"plain": trainer(cr, build(cr, name), name, b[mode], rank)}
         cr.manual_seed(0)
         steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
         for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
             out[f"{name}/{key}"] = value
-    if size > 1:
+    if size > 1 and only != "throughput":
         out["allreduce"] = bandwidth(mode)
     return out if rank == 0 else {}
 
@@ -184,7 +184,7 @@ def bandwidth(mode: str) -> dict[str, Any]:
     return result
 
 
-def torch_worker(mode: str) -> dict[str, Any]:
+def torch_worker(mode: str, only: str) -> dict[str, Any]:
     import torch
     import torch.distributed as tdist
 
@@ -206,7 +206,7 @@ def torch_worker(mode: str) -> dict[str, Any]:
 
 
 # ---- driver ----------------------------------------------------------------------------------
-def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
+def launch(framework: str, n: int, mode: str, only: str) -> dict[str, Any]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -215,7 +215,8 @@ def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
                PYTHONPATH=str(HERE.parents[1] / "src") + os.pathsep
                + os.environ.get("PYTHONPATH", ""))
     cmd = [shutil.which("mpirun") or "mpirun", "-n", str(n), "--oversubscribe", "--bind-to",
-           "none", sys.executable, str(HERE), "--worker", framework, "--mode", mode]
+           "none", sys.executable, str(HERE), "--worker", framework, "--mode", mode,
+           "--only", only]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
@@ -224,6 +225,13 @@ def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
 
 
 def report(res: dict[str, Any]) -> None:
+    if res["only"] != "bandwidth":
+        report_throughput(res)
+    if res["only"] != "throughput":
+        report_bandwidth(res)
+
+
+def report_throughput(res: dict[str, Any]) -> None:
     print(f"\nthroughput, samples/s over all ranks (per-rank batch: "
           f"{ {k: v[res['mode']] for k, v in SIZES.items()} }, one BLAS thread per rank)")
     print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'plain 2':>10}"
@@ -237,6 +245,9 @@ def report(res: dict[str, Any]) -> None:
                   f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}"
                   f"{alone / (2 * plain):>9.2f}")
     print("(ceiling: two ranks each training alone, no communication, over 2 x plain 1)")
+
+
+def report_bandwidth(res: dict[str, Any]) -> None:
     paths = ("mpi4py", "ddp-bucket", "ddp-bucket+copies", "dist.all_reduce")
     print("\nall-reduce at 2 ranks: median seconds per call (GB/s of buffer; ratio to mpi4py)")
     print(f"{'bytes':>10}{'mpi4py':>22}" + "".join(f"{p:>30}" for p in paths[1:]))
@@ -251,23 +262,26 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller batches, fewer steps")
+    p.add_argument("--only", choices=["all", "throughput", "bandwidth"], default="all",
+                   help="measure only training throughput or only all-reduce bandwidth")
     p.add_argument("--json", default="", help="write the results to this file")
     p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--mode", default="full", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        out = (chainrule_worker if args.worker == "chainrule" else torch_worker)(args.mode)
+        worker = chainrule_worker if args.worker == "chainrule" else torch_worker
+        out = worker(args.mode, args.only)
         if out:
             print("RESULT " + json.dumps(out), flush=True)
         return
     mode = "quick" if args.quick else "full"
-    res: dict[str, Any] = {"mode": mode, "cpus": os.cpu_count(),
+    res: dict[str, Any] = {"mode": mode, "only": args.only, "cpus": os.cpu_count(),
                            "load_before": os.getloadavg()[0]}
-    for fw in ("chainrule", "torch"):
-        res[fw] = {}
-        for n in (1, 2):
-            print(f"running {fw} on {n} rank(s)...", file=sys.stderr, flush=True)
-            res[fw][str(n)] = launch(fw, n, mode)
+    jobs = ([("chainrule", 2)] if args.only == "bandwidth"
+            else [(fw, n) for fw in ("chainrule", "torch") for n in (1, 2)])
+    for fw, n in jobs:
+        print(f"running {fw} on {n} rank(s)...", file=sys.stderr, flush=True)
+        res.setdefault(fw, {})[str(n)] = launch(fw, n, mode, args.only)
     res["load_after"] = os.getloadavg()[0]
     report(res)
     print(f"\nload average before/after: {res['load_before']:.1f} / {res['load_after']:.1f} "
