@@ -158,7 +158,7 @@ def bandwidth(mode: str) -> dict[str, Any]:
             for bucket in reducer.buckets:
                 reducer.launch(bucket)
             for bucket in reducer.buckets:
-                world.wait(bucket.request, "bandwidth")
+                reducer.reduced(bucket)
 
         def raw(bufs: list[np.ndarray] = bufs) -> None:
             for b in bufs:
