@@ -77,7 +77,7 @@ class CommThread:
         self.thread.join()
 
     def _run(self) -> None:
-        period = min(1.0, self.timeout / 4)
+        period = max(0.01, min(1.0, self.timeout / 4))
         seen, since = 0, 0.0  # the call run here that was running at the last look, from when
         while True:
             try:

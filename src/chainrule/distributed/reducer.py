@@ -28,7 +28,8 @@ from chainrule.distributed.process_group import _Group, mpi
 from chainrule.tensor import Tensor
 
 FIRST_BUCKET_MB = 1.0
-HERE_MAX_BYTES = 256 * 2**10  # all-reduced without a hand-off when the thread is idle
+HERE_MAX_BYTES = 256 * 2**10  # up to here an all-reduce is latency-bound (in shared memory
+# 10-130 us, a few hand-offs): run on the training thread whenever the thread is idle
 WHAT = "DistributedDataParallel gradient all_reduce"
 
 NOT_FINISHED = (
