@@ -15,13 +15,15 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 * all-reduce time at 2 ranks on the same buffer sizes, each measured over a run of all-reduces
   issued back to back and waited for at the end, as backward issues a model's buckets, the
   paths timed in alternation: raw ``mpi4py`` ``Allreduce``; DDP's buckets all-reduced as the
-  reducer starts them (on the communication thread) and waits for them; the whole reducer path
+  reducer starts them (on the training thread or the communication thread, as it chooses) and
+  waits for them; the whole reducer path
   of one-bucket parameters (each gradient copied into its bucket, all-reduced, averaged back
   into ``.grad``, hooks fired as the autograd engine fires them); and ``dist.all_reduce``
   (synchronous, and it also checks the ranks' shapes) — the inputs of the
   efficiency model in ``docs/distributed.md``.
 
-Results on a machine shared with other work are noisy; compare figures from one run.
+``--only throughput`` or ``--only bandwidth`` runs one part (the latter in a few seconds, on
+2 ranks). Results on a machine shared with other work are noisy; compare figures from one run.
 """
 
 from __future__ import annotations
