@@ -56,6 +56,7 @@ class _Bucket:
             offset += a.size
         self.pending = len(index)
         self.request: Any = None
+        self.here = self.flat.nbytes <= HERE_MAX_BYTES  # may run on the training thread
         flat, in_place = self.flat, mpi().IN_PLACE
         self.sum = lambda comm: comm.Allreduce(in_place, flat)  # the call, on a communicator
 
@@ -104,6 +105,7 @@ class Reducer:
         self.as_view = gradient_as_bucket_view
         self.buckets = [_Bucket(index, self.params)
                         for index in build_buckets(self.params, bucket_cap_mb)]
+        self.buckets[-1].here = True  # waited for as soon as it starts: nothing to overlap
         self.where = {i: (b, k) for b, bucket in enumerate(self.buckets)
                       for k, i in enumerate(bucket.index)}
         self.armed = False
@@ -189,8 +191,7 @@ class Reducer:
         world = self.world
         if world.size == 1:  # over one rank the sum is the buffer itself
             return
-        if ((bucket.flat.nbytes <= HERE_MAX_BYTES or bucket is self.buckets[-1])
-                and world.idle()):
+        if bucket.here and world.idle():
             world.run_here(bucket.sum, WHAT)
         else:
             bucket.request = self.last_request = world.submit(bucket.sum)
