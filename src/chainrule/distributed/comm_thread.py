@@ -78,7 +78,7 @@ class CommThread:
 
     def _run(self) -> None:
         period = max(0.01, min(1.0, self.timeout / 4))
-        seen, since = 0, 0.0  # the call run here that was running at the last look, from when
+        seen, since = 0, 0.0  # the call running here at the last look (its number), and since
         while True:
             try:
                 pending = self.queue.get(timeout=period)

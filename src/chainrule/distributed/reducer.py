@@ -28,8 +28,9 @@ from chainrule.distributed.process_group import _Group, mpi
 from chainrule.tensor import Tensor
 
 FIRST_BUCKET_MB = 1.0
-HERE_MAX_BYTES = 256 * 2**10  # up to here an all-reduce is latency-bound (in shared memory
-# 10-130 us, a few hand-offs): run on the training thread whenever the thread is idle
+# Up to this size an all-reduce is latency-bound (10-130 us in shared memory, a few hand-offs
+# to the communication thread): such a bucket runs on the training thread when that one is idle.
+HERE_MAX_BYTES = 256 * 2**10
 WHAT = "DistributedDataParallel gradient all_reduce"
 
 NOT_FINISHED = (
