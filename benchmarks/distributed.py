@@ -1,6 +1,6 @@
 """Data-parallel scaling: chainrule DDP over MPI against PyTorch DDP over gloo.
 
-    python benchmarks/distributed.py [--quick] [--json out.json]
+    python benchmarks/distributed.py [--quick] [--only throughput|bandwidth] [--json out.json]
 
 Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 
@@ -15,13 +15,15 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 * all-reduce time at 2 ranks on the same buffer sizes, each measured over a run of all-reduces
   issued back to back and waited for at the end, as backward issues a model's buckets, the
   paths timed in alternation: raw ``mpi4py`` ``Allreduce``; DDP's buckets all-reduced as the
-  reducer starts them (on the communication thread) and waits for them; the whole reducer path
+  reducer starts them (on the training thread or the communication thread, as it chooses) and
+  waits for them; the whole reducer path
   of one-bucket parameters (each gradient copied into its bucket, all-reduced, averaged back
   into ``.grad``, hooks fired as the autograd engine fires them); and ``dist.all_reduce``
   (synchronous, and it also checks the ranks' shapes) — the inputs of the
   efficiency model in ``docs/distributed.md``.
 
-Results on a machine shared with other work are noisy; compare figures from one run.
+``--only throughput`` or ``--only bandwidth`` runs one part (the latter in a few seconds, on
+2 ranks). Results on a machine shared with other work are noisy; compare figures from one run.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def throughput(steps: dict[str, Any], b: int, size: int, mode: str,
 
 
 # ---- workers (run under mpirun) --------------------------------------------------------------
-def chainrule_worker(mode: str) -> dict[str, Any]:
+def chainrule_worker(mode: str, only: str) -> dict[str, Any]:
     import chainrule as cr
     import chainrule.distributed as dist
     from chainrule.nn.parallel import DistributedDataParallel as DDP
@@ -107,14 +109,14 @@ def chainrule_worker(mode: str) -> dict[str, Any]:
     dist.init_process_group("mpi")
     rank, size = dist.get_rank(), dist.get_world_size()
     out: dict[str, Any] = {}
-    for name, b in SIZES.items():
+    for name, b in SIZES.items() if only != "bandwidth" else ():
         cr.manual_seed(0)  # plain: each rank trains alone (at 2 ranks, the machine's ceiling)
         steps = {"plain": trainer(cr, build(cr, name), name, b[mode], rank)}
         cr.manual_seed(0)
         steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
         for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
             out[f"{name}/{key}"] = value
-    if size > 1:
+    if size > 1 and only != "throughput":
         out["allreduce"] = bandwidth(mode)
     return out if rank == 0 else {}
 
@@ -158,7 +160,7 @@ def bandwidth(mode: str) -> dict[str, Any]:
             for bucket in reducer.buckets:
                 reducer.launch(bucket)
             for bucket in reducer.buckets:
-                world.wait(bucket.request, "bandwidth")
+                reducer.reduced(bucket)
 
         def raw(bufs: list[np.ndarray] = bufs) -> None:
             for b in bufs:
@@ -184,7 +186,7 @@ def bandwidth(mode: str) -> dict[str, Any]:
     return result
 
 
-def torch_worker(mode: str) -> dict[str, Any]:
+def torch_worker(mode: str, only: str) -> dict[str, Any]:
     import torch
     import torch.distributed as tdist
 
@@ -206,7 +208,7 @@ def torch_worker(mode: str) -> dict[str, Any]:
 
 
 # ---- driver ----------------------------------------------------------------------------------
-def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
+def launch(framework: str, n: int, mode: str, only: str) -> dict[str, Any]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -215,7 +217,8 @@ def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
                PYTHONPATH=str(HERE.parents[1] / "src") + os.pathsep
                + os.environ.get("PYTHONPATH", ""))
     cmd = [shutil.which("mpirun") or "mpirun", "-n", str(n), "--oversubscribe", "--bind-to",
-           "none", sys.executable, str(HERE), "--worker", framework, "--mode", mode]
+           "none", sys.executable, str(HERE), "--worker", framework, "--mode", mode,
+           "--only", only]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
@@ -224,6 +227,13 @@ def launch(framework: str, n: int, mode: str) -> dict[str, Any]:
 
 
 def report(res: dict[str, Any]) -> None:
+    if res["only"] != "bandwidth":
+        report_throughput(res)
+    if res["only"] != "throughput":
+        report_bandwidth(res)
+
+
+def report_throughput(res: dict[str, Any]) -> None:
     print(f"\nthroughput, samples/s over all ranks (per-rank batch: "
           f"{ {k: v[res['mode']] for k, v in SIZES.items()} }, one BLAS thread per rank)")
     print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'plain 2':>10}"
@@ -237,6 +247,9 @@ def report(res: dict[str, Any]) -> None:
                   f"{plain / d1 - 1:>11.1%} {d2 / (2 * plain):>11.2f}"
                   f"{alone / (2 * plain):>9.2f}")
     print("(ceiling: two ranks each training alone, no communication, over 2 x plain 1)")
+
+
+def report_bandwidth(res: dict[str, Any]) -> None:
     paths = ("mpi4py", "ddp-bucket", "ddp-bucket+copies", "dist.all_reduce")
     print("\nall-reduce at 2 ranks: median seconds per call (GB/s of buffer; ratio to mpi4py)")
     print(f"{'bytes':>10}{'mpi4py':>22}" + "".join(f"{p:>30}" for p in paths[1:]))
@@ -251,23 +264,26 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="smaller batches, fewer steps")
+    p.add_argument("--only", choices=["all", "throughput", "bandwidth"], default="all",
+                   help="measure only training throughput or only all-reduce bandwidth")
     p.add_argument("--json", default="", help="write the results to this file")
     p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--mode", default="full", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
-        out = (chainrule_worker if args.worker == "chainrule" else torch_worker)(args.mode)
+        worker = chainrule_worker if args.worker == "chainrule" else torch_worker
+        out = worker(args.mode, args.only)
         if out:
             print("RESULT " + json.dumps(out), flush=True)
         return
     mode = "quick" if args.quick else "full"
-    res: dict[str, Any] = {"mode": mode, "cpus": os.cpu_count(),
+    res: dict[str, Any] = {"mode": mode, "only": args.only, "cpus": os.cpu_count(),
                            "load_before": os.getloadavg()[0]}
-    for fw in ("chainrule", "torch"):
-        res[fw] = {}
-        for n in (1, 2):
-            print(f"running {fw} on {n} rank(s)...", file=sys.stderr, flush=True)
-            res[fw][str(n)] = launch(fw, n, mode)
+    jobs = ([("chainrule", 2)] if args.only == "bandwidth"
+            else [(fw, n) for fw in ("chainrule", "torch") for n in (1, 2)])
+    for fw, n in jobs:
+        print(f"running {fw} on {n} rank(s)...", file=sys.stderr, flush=True)
+        res.setdefault(fw, {})[str(n)] = launch(fw, n, mode, args.only)
     res["load_after"] = os.getloadavg()[0]
     report(res)
     print(f"\nload average before/after: {res['load_before']:.1f} / {res['load_after']:.1f} "

@@ -51,16 +51,16 @@ EQUIVALENCE = [f"equivalence {m} {o} accumulate={a}" for m in ("mlp", "convnet",
                for o in ("sgd", "adam") for a in ((1,) if m == "syncbn" else (1, 2))]
 
 
-CHECKS = ("collectives", "ddp_features", "sampler_loader", "fit", "trainer_fit", "resume",
-          "equivalence")
+CHECKS = ("collectives", "ddp_features", "buckets", "sampler_loader", "fit", "trainer_fit",
+          "resume", "equivalence")
 
 
 def test_two_ranks_everything():
     done, _ = launch(2, *CHECKS)
     got = passed(done)
-    assert got[:6] == ["collectives", "ddp-features", "sampler-loader", "fit", "trainer-fit",
-                       "resume"]
-    assert [g.rsplit(" ", 1)[0] for g in got[6:]] == EQUIVALENCE
+    assert got[:7] == ["collectives", "ddp-features", "buckets", "sampler-loader", "fit",
+                       "trainer-fit", "resume"]
+    assert [g.rsplit(" ", 1)[0] for g in got[7:]] == EQUIVALENCE
     # Only rank 0 prints fit's progress: 3 epochs in the run on N ranks + 3 in its reference.
     assert done.stdout.count("Epoch 3/3") == 2
 
@@ -68,7 +68,7 @@ def test_two_ranks_everything():
 def test_four_ranks_everything():
     done, _ = launch(4, *CHECKS)
     got = passed(done)
-    assert len(got) == 6 + len(EQUIVALENCE)
+    assert len(got) == 7 + len(EQUIVALENCE)
 
 
 def test_a_rank_that_raises_stops_the_job():
@@ -92,6 +92,16 @@ def test_a_missing_rank_is_reported_after_the_timeout():
     assert ("all_reduce: rank 0 of 2 waited 3 s for the other ranks; one of them is missing"
             in done.stderr)
     assert seconds < 30  # not the 60 s that rank 1 sleeps
+
+
+def test_a_missing_rank_at_a_bucket_run_on_the_training_thread_is_reported():
+    # That blocking call cannot be interrupted: the communication thread reports it and
+    # aborts the job.
+    done, seconds = launch(2, "missing_bucket", timeout=120, CHECKS_TIMEOUT="3")
+    assert done.returncode != 0
+    assert ("[rank 0] DistributedError: DistributedDataParallel gradient all_reduce: rank 0 of "
+            "2 waited 3 s for the other ranks; one of them is missing" in done.stderr)
+    assert seconds < 30
 
 
 # ---- two network namespaces -------------------------------------------------------------------

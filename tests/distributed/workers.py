@@ -244,6 +244,60 @@ def check_ddp_features() -> None:
     report("ddp-features")
 
 
+def check_buckets() -> None:
+    """Buckets all-reduced on the training thread (small, or the last, while the communication
+    thread is idle) and on the communication thread give the same averages, in float64 to
+    1e-12 of all-gathered local gradients, however each rank's timing splits them between the
+    two threads: every rank still issues the buckets' collectives in the same order."""
+    from chainrule.distributed import process_group
+    from chainrule.distributed import reducer as reducer_module
+
+    rank, n = dist.get_rank(), dist.get_world_size()
+    world = process_group._world
+    nn = cr.nn
+
+    def build() -> Any:
+        # One bucket per parameter: biases and the first and last weights are small; the
+        # 200×200 weight (320 KB) is over HERE_MAX_BYTES, so it goes to the communication thread.
+        cr.manual_seed(0)
+        return DDP(nn.Sequential(nn.Linear(8, 200), nn.Tanh(), nn.Linear(200, 200), nn.Tanh(),
+                                 nn.Linear(200, 4)).double(), bucket_cap_mb=1e-9)
+
+    default = reducer_module.HERE_MAX_BYTES
+    models: dict[int, Any] = {}
+    try:
+        for here_max in (default, 0, 2**40):  # 0: only the last bucket may run here
+            reducer_module.HERE_MAX_BYTES = here_max
+            models[here_max] = build()
+    finally:
+        reducer_module.HERE_MAX_BYTES = default
+    sizes = [b.flat.nbytes for b in models[default]._reducer.buckets]
+    assert len(sizes) == 6 and max(sizes) > default >= sorted(sizes)[-2]
+    for step, here_max in enumerate((default, 0, 2**40, default, default)):
+        model = models[here_max]
+        xb, yb = data(4, (8,), 4, seed=100 * step + rank)
+        model.zero_grad()
+        here, submitted = world.thread.here_calls, world.thread.last
+        time.sleep(0.002 * ((step + rank) % 3))  # ranks reach the buckets at other times
+        cr.nn.functional.cross_entropy(model(xb), yb).backward()
+        if here_max == default:
+            assert world.thread.here_calls > here and world.thread.last is not submitted
+        if here_max == 0:
+            assert world.thread.here_calls <= here + 1
+        if here_max == 2**40:  # every bucket here: the thread was idle throughout
+            assert world.thread.here_calls == here + 6
+            assert world.thread.last is submitted
+        got = np.concatenate([p.grad.array.ravel() for p in model.parameters()])
+        model.zero_grad()  # this rank's own gradients: the module alone (hooks unarmed)
+        cr.nn.functional.cross_entropy(model.module(xb), yb).backward()
+        mine = np.concatenate([p.grad.array.ravel() for p in model.parameters()])
+        everyone: list[Any] = [None] * n
+        dist.all_gather_object(everyone, mine)
+        err = float(np.abs(got - np.mean(everyone, axis=0)).max())
+        assert err <= 1e-12, f"step {step}, HERE_MAX_BYTES={here_max}: {err}"
+    report("buckets")
+
+
 def check_sampler_loader() -> None:
     """DataLoader(DistributedSampler) on every rank covers the dataset (padded) once."""
     n = dist.get_world_size()
@@ -409,6 +463,16 @@ def check_missing() -> None:
         time.sleep(60)
         return
     dist.all_reduce(cr.zeros(2, 3))
+
+
+def check_missing_bucket() -> None:
+    """Rank 1 never runs backward; rank 0's gradient all-reduce, which it runs on its own
+    thread, must be reported after the timeout."""
+    model = DDP(mlp())
+    if dist.get_rank() == 1:
+        time.sleep(60)
+        return
+    model(cr.randn(2, 8)).sum().backward()
 
 
 def report(what: str) -> None:

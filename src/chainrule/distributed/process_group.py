@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from chainrule.distributed import rendezvous
-from chainrule.distributed.comm_thread import CommThread, DistributedError, Pending
+from chainrule.distributed.comm_thread import CommThread, DistributedError, Pending, missing_rank
 
 __all__ = ["DistributedError", "destroy_process_group", "get_backend", "get_rank",
            "get_world_size", "init_process_group", "is_available", "is_initialized"]
@@ -27,20 +27,48 @@ DEFAULT_TIMEOUT = timedelta(minutes=30)  # PyTorch's default for CPU process gro
 
 
 class _Group:
-    """The initialised world: its communicator (used only by its communication thread), this
-    rank, the size and the timeout."""
+    """The initialised world: its communicator (used by its communication thread, and by the
+    training thread while that one is idle), this rank, the size and the timeout."""
 
     def __init__(self, comm: Any, timeout: timedelta) -> None:
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.timeout = timeout.total_seconds()
-        self.thread = CommThread()
+        self.thread = CommThread(self.timeout, self._stuck)
 
     def submit(self, fn: Callable[[Any], Any]) -> Pending:
         """Run ``fn(comm)`` on the communication thread."""
         comm = self.comm
         return self.thread.submit(lambda: fn(comm))
+
+    def idle(self) -> bool:
+        """Whether the communication thread has run every call submitted to it (and is
+        outside MPI until the next is submitted)."""
+        last = self.thread.last
+        return last is None or last.event.is_set()
+
+    def run_here(self, fn: Callable[[Any], Any], what: str) -> Any:
+        """``fn(comm)`` on the calling thread (the one that submits this group's calls), which
+        has just seen the group :meth:`idle`: no hand-off, but a rank missing from the
+        collective aborts the job after the timeout (the call cannot be interrupted) instead
+        of raising."""
+        thread = self.thread
+        thread.here_calls += 1
+        thread.here = what
+        try:
+            return fn(self.comm)
+        except Exception as e:  # an MPI error, as the waits report those of submitted calls
+            raise DistributedError(f"{what}: {e}") from e
+        finally:
+            thread.here = None
+
+    def _stuck(self, what: str) -> None:
+        sys.stderr.write(f"[rank {self.rank}] DistributedError: "
+                         f"{missing_rank(what, self.timeout, self.rank, self.size)}; aborting "
+                         f"all {self.size} ranks\n")
+        sys.stderr.flush()
+        self.comm.Abort(1)
 
     def wait(self, pending: Pending, what: str) -> Any:
         """The result of a submitted call, or a :class:`DistributedError` after the timeout."""

@@ -6,10 +6,13 @@ them), into buckets of one dtype, each closed once it holds ``bucket_cap_mb`` me
 first 1 MB, so that communication starts early), as in PyTorch. Each parameter has a
 post-accumulate-grad hook: when its gradient is complete it is copied into its bucket's flat
 buffer, and when a bucket is full its ``Allreduce`` is handed to the communication thread and
-runs while backward goes on.
-Buckets start in index order on every rank, so the ranks' collectives always match. When the
-last bucket has started, the reducer waits for all of them and writes the averages back into
-the ``.grad``s.
+runs while backward goes on. A bucket of at most ``HERE_MAX_BYTES``, or the last one (which
+the reducer would wait for at once), is all-reduced by the training thread itself when the
+communication thread has nothing left to run: there the hand-off (two thread wake-ups, tens
+of microseconds) would cost more than the overlap it buys.
+Buckets start in index order on every rank, and each rank's calls run in that order whichever
+thread runs them, so the ranks' collectives always match. When the last bucket has started,
+the reducer waits for all of them and writes the averages back into the ``.grad``s.
 """
 
 from __future__ import annotations
@@ -25,6 +28,10 @@ from chainrule.distributed.process_group import _Group, mpi
 from chainrule.tensor import Tensor
 
 FIRST_BUCKET_MB = 1.0
+# Up to this size an all-reduce is latency-bound (10-130 us in shared memory, a few hand-offs
+# to the communication thread): such a bucket runs on the training thread when that one is idle.
+HERE_MAX_BYTES = 256 * 2**10
+WHAT = "DistributedDataParallel gradient all_reduce"
 
 NOT_FINISHED = (
     "Expected to have finished reduction in the prior iteration before starting a new one. "
@@ -50,6 +57,9 @@ class _Bucket:
             offset += a.size
         self.pending = len(index)
         self.request: Any = None
+        self.here = self.flat.nbytes <= HERE_MAX_BYTES  # may run on the training thread
+        flat, in_place = self.flat, mpi().IN_PLACE
+        self.sum = lambda comm: comm.Allreduce(in_place, flat)  # the call, on a communicator
 
 
 def build_buckets(params: Sequence[Tensor], bucket_cap_mb: float) -> list[list[int]]:
@@ -96,6 +106,7 @@ class Reducer:
         self.as_view = gradient_as_bucket_view
         self.buckets = [_Bucket(index, self.params)
                         for index in build_buckets(self.params, bucket_cap_mb)]
+        self.buckets[-1].here = True  # waited for as soon as it starts: nothing to overlap
         self.where = {i: (b, k) for b, bucket in enumerate(self.buckets)
                       for k, i in enumerate(bucket.index)}
         self.armed = False
@@ -103,6 +114,7 @@ class Reducer:
         self.done: set[int] = set()
         self.used_mask: np.ndarray | None = None
         self.used_request: Any = None
+        self.last_request: Any = None  # the latest bucket call handed to the thread
         self.handles = [p.register_post_accumulate_grad_hook(self._hook(i))
                         for i, p in enumerate(self.params)]
 
@@ -175,23 +187,36 @@ class Reducer:
             self._finish()
 
     def launch(self, bucket: _Bucket) -> None:
-        """Start summing ``bucket``'s buffer across the ranks on the communication thread."""
-        if self.world.size > 1:  # over one rank the sum is the buffer itself
-            flat, in_place = bucket.flat, mpi().IN_PLACE
-            bucket.request = self.world.submit(lambda comm: comm.Allreduce(in_place, flat))
+        """Start summing ``bucket``'s buffer across the ranks: on the communication thread,
+        or, for a small or the last bucket while that thread is idle, here and now."""
+        world = self.world
+        if world.size == 1:  # over one rank the sum is the buffer itself
+            return
+        if bucket.here and world.idle():
+            world.run_here(bucket.sum, WHAT)
+        else:
+            bucket.request = self.last_request = world.submit(bucket.sum)
+
+    def reduced(self, bucket: _Bucket) -> None:
+        """Wait until ``bucket``'s buffer holds the sum over the ranks."""
+        if bucket.request is None:
+            return
+        if not bucket.request.is_completed():
+            # The calls run in order: waiting once for the last one started wakes this thread
+            # once instead of once per bucket.
+            self.world.wait(self.last_request, WHAT)
+        self.world.wait(bucket.request, WHAT)
+        bucket.request = None
 
     def _finish(self) -> None:
         self.armed = False
-        what = "DistributedDataParallel gradient all_reduce"
         globally_used = None
         if self.used_request is not None:
-            self.world.wait(self.used_request, what)
+            self.world.wait(self.used_request, WHAT)
             globally_used, self.used_request = self.used_mask, None
         scale = 1.0 / self.world.size
         for bucket in self.buckets:
-            if bucket.request is not None:
-                self.world.wait(bucket.request, what)
-                bucket.request = None
+            self.reduced(bucket)
             if self.as_view and self.world.size > 1:
                 np.multiply(bucket.flat, scale, out=bucket.flat)
             for i, total in zip(bucket.index, bucket.views):
