@@ -1,24 +1,71 @@
 """The sample generators the op table's entries name (``Entry.samples``): each draws an op's
-whole argument list, positionally, as its public function takes it: tensors as float64 arrays
-(the k-th from the entry's ``domain[k]``, or its last domain) and integer index arrays, then
-dims, shifts and the like. The gradcheck matrix (``specs_table.py``), the forward-mode matrix
-(``tests/func/op_specs.py``) and the batching matrix (``tests/func/test_vmap.py``) all draw from
-them.
+whole argument list as its public function takes it: tensors as float64 arrays (the k-th from
+the entry's ``domain[k]``, or its last domain) and integer index arrays, then dims, shifts and
+the like. The list is flat, every array at the top: ``seq(a, b)`` marks arguments that are one
+sequence (cat's tensors, index_put's indices), ``kw(name, value)`` a keyword argument, and
+``call(fn, args)`` calls ``fn`` with them. The gradcheck matrix (``specs_table.py``), the
+forward-mode matrix (``tests/func/op_specs.py``) and the batching matrix
+(``tests/func/test_vmap.py``) all draw from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from reference_scatter import unique_index
 from specs import bshapes, dim_of, dims_of, shape
 from specs_conv import conv_geometry, out_size, pool_geometry
-from specs_scatter import unique_index
+from specs_layers import geometry, pool_geometry_nd
 
 from chainrule.ops.table import Domain, Entry
 
 Sample = Callable[[np.random.Generator, Entry], list[Any]]
+
+
+@dataclass(frozen=True)
+class Seq:
+    """In a drawn argument list: the next ``size`` arguments are one sequence argument."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class Kw:
+    """In a drawn argument list: the next argument is passed as the keyword ``name``."""
+
+    name: str
+
+
+def seq(*items: Any) -> list[Any]:
+    """``items`` as one sequence argument, its arrays kept at the top of the list."""
+    return [Seq(len(items)), *items]
+
+
+def kw(name: str, value: Any) -> list[Any]:
+    """``value`` as the keyword argument ``name``."""
+    return [Kw(name), value]
+
+
+def call(fn: Callable[..., Any], args: Any) -> Any:
+    """``fn`` called with a drawn argument list, its ``seq`` and ``kw`` marks resolved."""
+    pos: list[Any] = []
+    named: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if isinstance(a, Seq):
+            pos.append(tuple(args[i + 1:i + 1 + a.size]))
+            i += 1 + a.size
+        elif isinstance(a, Kw):
+            named[a.name] = args[i + 1]
+            i += 2
+        else:
+            pos.append(a)
+            i += 1
+    return fn(*pos, **named)
 
 
 def _domain(entry: Entry, k: int) -> Domain:
@@ -350,6 +397,120 @@ def _avg_pool(r: np.random.Generator, e: Entry) -> list[Any]:
             bool(r.integers(0, 2))]
 
 
+def _conv_nd(dims: int, transposed: bool = False) -> Sample:
+    """``fn(input, weight, bias, stride, padding, dilation, groups)`` in ``dims`` spatial dims
+    or, ``transposed``, ``fn(input, weight, bias, stride, padding, output_padding, groups,
+    dilation)``; the bias at times None."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        q = geometry(r, transposed, dims)
+        x = _domain(e, 0).sample(r, (q["n"], q["c"], *q["size"]))
+        shape_w = (q["c"], q["o"] // q["g"]) if transposed else (q["o"], q["c"] // q["g"])
+        w = _domain(e, 1).sample(r, (*shape_w, *q["k"]))
+        b = _domain(e, 2).sample(r, (q["o"],)) if r.integers(0, 2) else None
+        if transposed:
+            return [x, w, b, q["s"], q["p"], q["op"], q["g"], q["d"]]
+        return [x, w, b, q["s"], q["p"], q["d"], q["g"]]
+
+    return make
+
+
+def _max_pool_nd(dims: int) -> Sample:
+    """``fn(input, kernel_size, stride, padding, dilation)`` in ``dims`` spatial dims."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        q = pool_geometry_nd(r, dims)
+        return [_domain(e, 0).sample(r, q["shape"]), q["k"], q["s"], q["p"], q["d"]]
+
+    return make
+
+
+def _avg_pool_nd(dims: int) -> Sample:
+    """``fn(input, kernel_size, stride, padding, False, count_include_pad)``."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        q = pool_geometry_nd(r, dims)
+        return [_domain(e, 0).sample(r, q["shape"]), q["k"], q["s"], q["p"], False,
+                bool(r.integers(0, 2))]
+
+    return make
+
+
+def _adaptive(dims: int) -> Sample:
+    """``fn(input, output_size)``: output sizes smaller, equal or larger than the input's."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        size = tuple(int(v) for v in r.integers(1, 7 if dims < 3 else 5, dims))
+        out = tuple(int(v) for v in r.integers(1, 5 if dims < 3 else 4, dims))
+        x = _domain(e, 0).sample(r, (int(r.integers(1, 3)), 2, *size))
+        return [x, out[0] if dims == 1 else out]
+
+    return make
+
+
+def _scatter_reduce(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, src, reduce, include_self=...)`` for every ``reduce``, the index
+    with repeats."""
+    s = tuple(int(n) for n in r.integers(1, 4, int(r.integers(1, 4))))
+    d = int(r.integers(0, len(s)))
+    idx_shape = tuple(int(r.integers(1, 4)) if k == d else n for k, n in enumerate(s))
+    reduce = ["sum", "prod", "mean", "amax", "amin"][int(r.integers(0, 5))]
+    return [_domain(e, 0).sample(r, s), d, r.integers(0, s[d], idx_shape),
+            _domain(e, 1).sample(r, idx_shape), reduce,
+            *kw("include_self", bool(r.integers(0, 2)))]
+
+
+def _scatter_value(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, value=...)``."""
+    x, d, index, _ = _unique_scatter(r, e)
+    return [x, d, index, *kw("value", float(r.uniform(-2, 2)))]
+
+
+def _scatter_reduce_kw(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, src, reduce=...)``: 'add' or 'multiply', the index with
+    repeats."""
+    x, d, index, src = _scatter_reduce(r, e)[:4]
+    return [x, d, index, src, *kw("reduce", ["add", "multiply"][int(r.integers(0, 2))])]
+
+
+def _index_add(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, source, alpha=...)``, a 1-D index with repeats."""
+    s = tuple(int(n) for n in r.integers(1, 4, int(r.integers(1, 4))))
+    d = int(r.integers(-len(s), len(s)))
+    index = r.integers(0, s[d], int(r.integers(1, 5)))
+    source_shape = tuple(len(index) if k == d % len(s) else n for k, n in enumerate(s))
+    return [_domain(e, 0).sample(r, s), d, index, _domain(e, 1).sample(r, source_shape),
+            *kw("alpha", float(r.uniform(-2, 2)))]
+
+
+def _index_put(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, indices, values, accumulate)`` on a (4, 3) input, ``values`` broadcasting;
+    repeated positions only when accumulating (an overwrite is not smooth)."""
+    accumulate = bool(r.integers(0, 2))
+    k = int(r.integers(1, 6))
+    rows, cols = np.divmod(r.choice(12, k, replace=accumulate), 3)
+    values = _domain(e, 1).sample(r, [(k,), (1,), ()][int(r.integers(0, 3))])
+    return [_domain(e, 0).sample(r, (4, 3)), *seq(rows, cols), values, accumulate]
+
+
+def _cat(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(tensors, dim)``: one to three tensors of sizes that differ along ``dim``."""
+    s = shape(r, 1)
+    d = int(r.integers(len(s)))
+    xs = [_domain(e, 0).sample(r, (*s[:d], int(k), *s[d + 1:]))
+          for k in r.integers(1, 3, int(r.integers(1, 4)))]
+    return [*seq(*xs), d - len(s) if r.random() < 0.3 else d]
+
+
+def _stack(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(tensors, dim)``: one to three tensors of one shape, ``dim`` a new dim's place."""
+    s = shape(r)
+    xs = [_domain(e, 0).sample(r, s) for _ in range(int(r.integers(1, 4)))]
+    return [*seq(*xs), int(r.integers(-len(s) - 1, len(s) + 1))]
+
+
+def _square(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(A)``: (batches of) square matrices of size 1 to 3."""
+    n = int(r.integers(1, 4))
+    return [_domain(e, 0).sample(r, (*[(), (2,), (2, 1)][int(r.integers(3))], n, n))]
+
+
 SAMPLES: dict[str, Sample] = {
     "elementwise": _elementwise, "reduction": _reduction,
     # parameters of elementwise ops
@@ -373,11 +534,22 @@ SAMPLES: dict[str, Sample] = {
     # convolution and pooling geometry
     "conv": _conv, "conv1d": _conv1d, "conv_transpose": _conv_transpose, "unfold": _unfold,
     "fold": _fold, "max_pool": _max_pool, "avg_pool": _avg_pool,
+    "conv3d": _conv_nd(3), "conv_transpose1d": _conv_nd(1, True),
+    "conv_transpose3d": _conv_nd(3, True), "max_pool1d": _max_pool_nd(1),
+    "max_pool3d": _max_pool_nd(3), "avg_pool1d": _avg_pool_nd(1), "avg_pool3d": _avg_pool_nd(3),
+    "adaptive1d": _adaptive(1), "adaptive2d": _adaptive(2), "adaptive3d": _adaptive(3),
+    # indexed writes and joins
+    "scatter_reduce": _scatter_reduce, "scatter_value": _scatter_value,
+    "scatter_reduce_kw": _scatter_reduce_kw, "index_add": _index_add, "index_put": _index_put,
+    "cat": _cat, "stack": _stack,
+    # matrices
+    "square": _square,
 }
 
 
 def draw(entry: Entry, r: np.random.Generator, key: str = "") -> list[Any]:
-    """One argument list for ``entry`` from its generator ``key`` (by default its first)."""
+    """One argument list for ``entry`` from its generator ``key`` (by default its first), to
+    be called with ``call``."""
     return SAMPLES[key or entry.samples[0]](r, entry)
 
 

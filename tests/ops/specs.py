@@ -203,14 +203,6 @@ def _index_cases(r: np.random.Generator) -> list[Any]:
     return [x, index]
 
 
-def _cat_case(r: np.random.Generator) -> list[Any]:
-    s = shape(r, 1)
-    d = int(r.integers(len(s)))
-    sizes = r.integers(1, 3, int(r.integers(1, 4)))
-    return [d - len(s) if r.random() < 0.3 else d,
-            *[rand(r, (*s[:d], int(k), *s[d + 1:])) for k in sizes]]
-
-
 def _cross_entropy_case(r: np.random.Generator) -> list[Any]:
     n, c = int(r.integers(1, 4)), int(r.integers(2, 5))
     q = r.uniform(0, 1, (n, c))
@@ -247,6 +239,4 @@ SPECS: list[Spec] = [
     Spec("index_put", lambda x, v, i: cr.ops.movement.index_put(x, i, v),
          lambda r: [rand(r, (4, 3)), rand(r, (3,)), (np.array([0, 2]), slice(None))],
          lambda x, v, i: np.where(np.arange(4)[:, None] % 2 == 0, v, x), id="index_put"),
-    Spec("cat", lambda d, *xs: cr.cat(xs, d), _cat_case,
-         lambda d, *xs: np.concatenate(xs, d), id="cat"),
 ]

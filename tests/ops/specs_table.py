@@ -15,7 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from samples import draw
+from reference_scatter import (
+    np_index_add,
+    np_index_put,
+    np_masked_scatter,
+    np_scatter,
+    np_scatter_reduce,
+)
+from samples import call, draw
 from specs import (
     Spec,
     np_axes,
@@ -34,7 +41,14 @@ from specs_conv import (
     np_max_pool2d,
     np_unfold,
 )
-from specs_scatter import np_masked_scatter, np_scatter
+from specs_layers import (
+    np_adaptive_avg,
+    np_adaptive_max,
+    np_avg_pool,
+    np_conv,
+    np_conv_transpose,
+    np_max_pool,
+)
 
 from chainrule.ops.table import TABLE, Entry
 
@@ -87,6 +101,19 @@ def _np_chunk(x: np.ndarray, n: int, d: int) -> list[np.ndarray]:
     return np.array_split(x, -(-x.shape[d] // size), d)
 
 
+def _np_scatter(x: np.ndarray, d: int, index: np.ndarray, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> np.ndarray:
+    if reduce is not None:
+        return np_scatter_reduce(x, d, index, src, {"add": "sum", "multiply": "prod"}[reduce],
+                                 True)
+    return np_scatter(x, d, index, value if src is None else src)
+
+
+def _adaptive(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f(x, output_size)`` with an int output size as a 1-tuple."""
+    return lambda x, out: f(x, (out,) if isinstance(out, int) else tuple(out))
+
+
 def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
     """``f(x, axis=..., keepdims=...)`` called as the op is: ``(x, dim, keepdim)``."""
     return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
@@ -126,7 +153,16 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "split": _np_split, "chunk": _np_chunk, "masked_fill": lambda x, m, v: np.where(m, v, x),
     "pad": _np_pad,
     "clamp": np.clip,
-    "where": np.where, "scatter": np_scatter, "masked_scatter": np_masked_scatter,
+    "where": np.where, "scatter": _np_scatter, "masked_scatter": np_masked_scatter,
+    "scatter_reduce": np_scatter_reduce, "index_add": np_index_add, "index_put": np_index_put,
+    "cat": np.concatenate, "stack": np.stack,
+    "det": np.linalg.det, "inverse": np.linalg.inv, "logdet": lambda a: np.log(np.linalg.det(a)),
+    "slogdet": lambda a: tuple(np.linalg.slogdet(a)),
+    "conv3d": np_conv, "conv_transpose1d": np_conv_transpose,
+    "conv_transpose3d": np_conv_transpose, "max_pool1d": np_max_pool, "max_pool3d": np_max_pool,
+    **{f"avg_pool{n}d": lambda x, k, s, p, _, cip: np_avg_pool(x, k, s, p, cip) for n in (1, 3)},
+    **{f"adaptive_avg_pool{n}d": _adaptive(np_adaptive_avg) for n in (1, 2, 3)},
+    **{f"adaptive_max_pool{n}d": _adaptive(np_adaptive_max) for n in (1, 2)},
     "conv2d": np_conv2d, "conv_transpose2d": np_conv_transpose2d, "unfold": np_unfold,
     "fold": np_fold, "max_pool2d": np_max_pool2d,
     "avg_pool2d": lambda x, k, s, p, _, cip: np_avg_pool2d(x, k, s, p, cip),
@@ -145,8 +181,10 @@ WITH_DOMAIN: list[Entry] = [e for e in TABLE if e.domain]
 
 
 def _spec(e: Entry, key: str) -> Spec:
-    return Spec(e.op.name if e.op else (), e.function, lambda r: draw(e, r, key),
-                REFERENCES.get(e.name), id=f"table-{e.name}-{key}", gradgrad=True)
+    ref = REFERENCES.get(e.name)
+    return Spec(e.op.name if e.op else (), lambda *a: call(e.function, a),
+                lambda r: draw(e, r, key), ref and (lambda *a: call(ref, a)),
+                id=f"table-{e.name}-{key}", gradgrad=True)
 
 
 SPECS: list[Spec] = [_spec(e, key) for e in WITH_DOMAIN for key in e.samples]

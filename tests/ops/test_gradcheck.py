@@ -119,11 +119,23 @@ def test_gradcheck(spec: Spec, seed: int) -> None:
     assert gradcheck(spec.fn, args, **spec.check)
 
 
+def _with_grad(fn: Any) -> Any:
+    """``fn`` keeping, of several outputs, those that carry a gradient (slogdet's sign has
+    none)."""
+    def kept(*args: Any) -> Any:
+        out = fn(*args)
+        if not isinstance(out, (tuple, list)):
+            return out
+        return tuple(o for o in out if isinstance(o, cr.Tensor) and o.requires_grad)
+
+    return kept
+
+
 @pytest.mark.parametrize("spec", GRADGRAD, ids=lambda s: s.id)
 @seeds
 def test_gradgradcheck(spec: Spec, seed: int) -> None:
     args, _ = _build(spec, seed)
-    assert gradgradcheck(spec.fn, args, **spec.check)
+    assert gradgradcheck(_with_grad(spec.fn), args, **spec.check)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: s.id)
