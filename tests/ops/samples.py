@@ -92,6 +92,21 @@ def _parameter(low: float, high: float, *choices: float) -> Sample:
     return make
 
 
+def _scalar_other(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other)`` with ``other`` a Python float from the second domain."""
+    return [_domain(e, 0).sample(r, shape(r)), float(_domain(e, 1).sample(r, ()))]
+
+
+def _scaled_other(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other, alpha=...)`` of broadcastable shapes."""
+    return [*_elementwise(r, e), *kw("alpha", float(r.uniform(-2, 2)))]
+
+
+def _gelu_tanh(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, approximate='tanh')``."""
+    return [_domain(e, 0).sample(r, shape(r)), *kw("approximate", "tanh")]
+
+
 def _softplus(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, beta, threshold)``."""
     return [_domain(e, 0).sample(r, shape(r)), float(r.choice([0.5, 1.0, 2.0])),
@@ -136,10 +151,13 @@ def _permutation(r: np.random.Generator, e: Entry) -> list[Any]:
 
 
 def _roll(r: np.random.Generator, e: Entry) -> list[Any]:
-    """``fn(input, shifts, dims)``, ``dims`` one dim or None (the flattened input)."""
+    """``fn(input, shifts, dims)``, ``dims`` one dim, None (the flattened input) or, with as
+    many shifts, two dims."""
     s = shape(r, 1)
-    return [_domain(e, 0).sample(r, s), int(r.integers(-3, 4)),
-            None if r.random() < 0.3 else dim_of(r, s)]
+    x = _domain(e, 0).sample(r, s)
+    if len(s) > 1 and r.random() < 0.3:
+        return [x, tuple(int(v) for v in r.integers(-3, 4, 2)), (0, -1)]
+    return [x, int(r.integers(-3, 4)), None if r.random() < 0.3 else dim_of(r, s)]
 
 
 def _gather(r: np.random.Generator, e: Entry) -> list[Any]:
@@ -192,6 +210,26 @@ def _new_dim(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, s), int(r.integers(-len(s) - 1, len(s) + 1))]
 
 
+def _max_dim(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, keepdim)``: one dim, giving (values, indices)."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), dim_of(r, s), bool(r.random() < 0.5)]
+
+
+def _whole(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input)``: the op over the whole input."""
+    return [_domain(e, 0).sample(r, shape(r))]
+
+
+def _unflatten(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, sizes)``: a dim of 6 split in two, at times with a -1."""
+    s = list(shape(r, 0, 2))
+    d = int(r.integers(0, len(s) + 1))
+    s.insert(d, 6)
+    sizes = [(2, 3), (3, -1), (6, 1), (1, 2, 3)][int(r.integers(4))]
+    return [_domain(e, 0).sample(r, tuple(s)), d - len(s) if r.random() < 0.3 else d, sizes]
+
+
 def _two_dims(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, dim0, dim1)``, the two dims equal at times."""
     s = shape(r, 1)
@@ -218,10 +256,15 @@ def _statistic(r: np.random.Generator, e: Entry) -> list[Any]:
 
 
 def _norm(r: np.random.Generator, e: Entry) -> list[Any]:
-    """``fn(input, p, dim, keepdim)`` for p of 2, 1, 3 and "fro"."""
+    """``fn(input, p, dim, keepdim)`` for p of 2, 1, 3, inf and "fro"."""
     s = shape(r)
-    p = [2, 1, 3, "fro"][int(r.integers(4))]
+    p = [2, 1, 3, float("inf"), "fro"][int(r.integers(5))]
     return [_domain(e, 0).sample(r, s), p, dims_of(r, s), bool(r.random() < 0.5)]
+
+
+def _matrix(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input)`` on a tensor of at most 2 dims (t)."""
+    return [_domain(e, 0).sample(r, shape(r, 0, 2))]
 
 
 def _reshape(r: np.random.Generator, e: Entry) -> list[Any]:
@@ -515,15 +558,17 @@ SAMPLES: dict[str, Sample] = {
     "elementwise": _elementwise, "reduction": _reduction,
     # parameters of elementwise ops
     "slope": _parameter(0.0, 0.5), "alpha": _parameter(0.5, 2.0), "softplus": _softplus,
+    "scalar_other": _scalar_other, "scaled_other": _scaled_other, "gelu_tanh": _gelu_tanh,
     "bounds": _bounds, "tensor_bounds": _tensor_bounds, "condition": _condition,
     # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
     "index_select": _index_select, "diagonal": _diagonal, "unique_scatter": _unique_scatter,
-    "masked": _masked,
+    "masked": _masked, "max_dim": _max_dim, "whole": _whole,
     # shapes
     "reshape": _reshape, "broadcast": _broadcast, "repeats": _repeats, "dim_range": _dim_range,
     "split": _split, "chunks": _chunks, "mask": _mask, "pad_constant": _pad_constant,
+    "unflatten": _unflatten, "matrix": _matrix,
     "pad_modes": _pad_modes,
     # statistics
     "statistic": _statistic, "norm": _norm,

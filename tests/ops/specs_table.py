@@ -53,8 +53,28 @@ from specs_layers import (
 from chainrule.ops.table import TABLE, Entry
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
+def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
     return 0.5 * x * (1 + np_erf(x / math.sqrt(2)))
+
+
+def _np_max(f: Callable[..., Any], arg: Callable[..., Any]) -> Callable[..., Any]:
+    """``max``/``min``: over everything, or (values, indices) along ``dim``."""
+    def ref(x: np.ndarray, d: Any = None, k: bool = False) -> Any:
+        if d is None:
+            return f(x)
+        return f(x, d, keepdims=k), arg(x, d, keepdims=k)
+
+    return ref
+
+
+def _np_norm(x: np.ndarray, p: Any, d: Any, k: bool) -> np.ndarray:
+    a = np.abs(x)
+    if p == float("inf"):
+        return np.max(a, axis=np_axes(d), keepdims=k)
+    q = 2 if p == "fro" else p
+    return np.sum(a ** q, axis=np_axes(d), keepdims=k) ** (1 / q)
 
 
 def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -120,6 +140,10 @@ def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
 
 
 REFERENCES: dict[str, Callable[..., Any]] = {
+    "clone": np.copy, "view": np.reshape, "t": np.transpose,
+    "unflatten": lambda x, d, sizes: x.reshape(*x.shape[:d % x.ndim], *sizes,
+                                               *x.shape[d % x.ndim + 1:]),
+    "max": _np_max(np.max, np.argmax), "min": _np_max(np.min, np.argmin),
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
     "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": np.sign,
@@ -132,7 +156,8 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "elu": lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(x)),
     "softplus": lambda x, beta=1.0, threshold=20.0: np_softplus(x, beta, threshold),
     "gelu": _gelu, "silu": lambda x: x * np_sigmoid(x),
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "add": lambda a, b, alpha=1: a + alpha * b, "sub": lambda a, b, alpha=1: a - alpha * b,
+    "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
     "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
     **{name: _reduction(f) for name, f in (("sum", np.sum), ("mean", np.mean),
@@ -170,8 +195,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
                                                  (0, p), (1, d), 1)[:, :, 0],
     "var": lambda x, d, c, k: np.var(x, axis=np_axes(d), ddof=c, keepdims=k),
     "std": lambda x, d, c, k: np.std(x, axis=np_axes(d), ddof=c, keepdims=k),
-    "norm": lambda x, p, d, k: np.sum(np.abs(x) ** (2 if p == "fro" else p), axis=np_axes(d),
-                                      keepdims=k) ** (1 / (2 if p == "fro" else p)),
+    "norm": _np_norm,
     "linear": lambda x, w, b=None: x @ w.T + (0 if b is None else b),
 }
 """The NumPy forward of each op with a domain, by its table name, called with the arguments
