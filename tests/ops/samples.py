@@ -554,6 +554,99 @@ def _square(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, (*[(), (2,), (2, 1)][int(r.integers(3))], n, n))]
 
 
+def _movedim(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, source, destination)``: one dim or several, at times negative."""
+    s = shape(r, 1)
+    k = int(r.integers(1, len(s) + 1))
+    src, dst = ([int(v) - len(s) * int(r.random() < 0.3) for v in r.permutation(len(s))[:k]]
+                for _ in range(2))
+    return [_domain(e, 0).sample(r, s), *((src[0], dst[0]) if k == 1 and r.random() < 0.5
+                                          else (tuple(src), tuple(dst)))]
+
+
+def _narrow(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, start, length)``, ``start`` at times negative, ``length`` at times 0."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    start = int(r.integers(0, s[d]))
+    length = int(r.integers(0, s[d] - start + 1))
+    return [_domain(e, 0).sample(r, s), d, start - s[d] * int(r.random() < 0.3), length]
+
+
+def _diagonal_dims(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, offset, dim1, dim2)``, two distinct dims."""
+    s = shape(r, 2)
+    d1, d2 = (int(v) for v in r.permutation(len(s))[:2])
+    return [_domain(e, 0).sample(r, s), int(r.integers(-2, 3)), d1, d2 - len(s)]
+
+
+def _diag(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, diagonal)``: a vector (to a matrix) or a matrix (to its diagonal)."""
+    s = shape(r, 1, 2)
+    return [_domain(e, 0).sample(r, s), int(r.integers(-2, 3))]
+
+
+def _matrix2d(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input)`` on one matrix (trace)."""
+    return [_domain(e, 0).sample(r, shape(r, 2, 2))]
+
+
+def _addmm(batch: bool) -> Sample:
+    """``fn(input, mat1, mat2, beta=..., alpha=...)``, ``input`` broadcasting to the product;
+    with ``batch``, batches of matrices."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        b = (int(r.integers(1, 3)),) if batch else ()
+        n, k, m = (int(v) for v in r.integers(1, 4, 3))
+        out = (*b, n, m)
+        bias = out[int(r.integers(0, len(out) + 1)):]
+        return [_domain(e, 0).sample(r, tuple(1 if r.random() < 0.3 else v for v in bias)),
+                _domain(e, 1).sample(r, (*b, n, k)), _domain(e, 2).sample(r, (*b, k, m)),
+                *kw("beta", float(r.uniform(-2, 2))), *kw("alpha", float(r.uniform(-2, 2)))]
+
+    return make
+
+
+def _cdist(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(x1, x2, p)``: (B, P, M) and (B, R, M) or without B, p of 1, 2 or 3."""
+    b = [(), (2,)][int(r.integers(2))]
+    p_, r_, m = (int(v) for v in r.integers(1, 4, 3))
+    return [_domain(e, 0).sample(r, (*b, p_, m)), _domain(e, 1).sample(r, (*b, r_, m)),
+            float(r.choice([1.0, 2.0, 3.0]))]
+
+
+def _sort(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, descending)``."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), dim_of(r, s), bool(r.random() < 0.5)]
+
+
+def _topk(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, k, dim, largest)``."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [_domain(e, 0).sample(r, s), int(r.integers(1, s[d] + 1)), d, bool(r.random() < 0.5)]
+
+
+def _kthvalue(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, k, dim, keepdim)``."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [_domain(e, 0).sample(r, s), int(r.integers(1, s[d] + 1)), d, bool(r.random() < 0.5)]
+
+
+def _repeat_interleave(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, repeats, dim)``, ``dim`` None (the flattened input) at times."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), int(r.integers(1, 4)),
+            None if r.random() < 0.3 else dim_of(r, s)]
+
+
+def _meshgrid(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(*tensors, indexing=...)``: one to three vectors."""
+    xs = [_domain(e, 0).sample(r, (int(r.integers(1, 4)),)) for _ in range(int(r.integers(1, 4)))]
+    return [*xs, *kw("indexing", ["ij", "xy"][int(r.integers(2))])]
+
+
 SAMPLES: dict[str, Sample] = {
     "elementwise": _elementwise, "reduction": _reduction,
     # parameters of elementwise ops
@@ -588,7 +681,11 @@ SAMPLES: dict[str, Sample] = {
     "scatter_reduce_kw": _scatter_reduce_kw, "index_add": _index_add, "index_put": _index_put,
     "cat": _cat, "stack": _stack,
     # matrices
-    "square": _square,
+    "square": _square, "diagonal_dims": _diagonal_dims, "diag": _diag, "matrix2d": _matrix2d,
+    "addmm": _addmm(False), "baddbmm": _addmm(True), "cdist": _cdist,
+    # moving, selecting, sorting, tiling
+    "movedim": _movedim, "narrow": _narrow, "sort": _sort, "topk": _topk, "kthvalue": _kthvalue,
+    "repeat_interleave": _repeat_interleave, "meshgrid": _meshgrid,
 }
 
 

@@ -134,12 +134,50 @@ def _adaptive(f: Callable[..., Any]) -> Callable[..., Any]:
     return lambda x, out: f(x, (out,) if isinstance(out, int) else tuple(out))
 
 
+def _np_narrow(x: np.ndarray, d: int, start: int, length: int) -> np.ndarray:
+    start %= x.shape[d]
+    return np.take(x, np.arange(start, start + length), d)
+
+
+def _np_sort(x: np.ndarray, d: int, descending: bool) -> tuple[np.ndarray, np.ndarray]:
+    i = np.argsort(-x if descending else x, axis=d)
+    return np.take_along_axis(x, i, d), i
+
+
+def _np_topk(x: np.ndarray, k: int, d: int, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    v, i = _np_sort(x, d, largest)
+    keep = np.arange(k)
+    return np.take(v, keep, d), np.take(i, keep, d)
+
+
+def _np_kthvalue(x: np.ndarray, k: int, d: int, keepdim: bool) -> tuple[np.ndarray, ...]:
+    v, i = _np_sort(x, d, False)
+    v, i = np.take(v, [k - 1], d), np.take(i, [k - 1], d)
+    return (v, i) if keepdim else (np.squeeze(v, d), np.squeeze(i, d))
+
+
+def _np_cdist(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
+    diff = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    return (diff ** p).sum(-1) ** (1 / p)
+
+
+def _np_addmm(x: np.ndarray, m1: np.ndarray, m2: np.ndarray, *, beta: float = 1,
+              alpha: float = 1) -> np.ndarray:
+    return beta * x + alpha * (m1 @ m2)
+
+
 def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
     """``f(x, axis=..., keepdims=...)`` called as the op is: ``(x, dim, keepdim)``."""
     return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
 
 
 REFERENCES: dict[str, Callable[..., Any]] = {
+    "movedim": np.moveaxis, "moveaxis": np.moveaxis, "narrow": _np_narrow,
+    "diagonal": np.diagonal, "diag": np.diag, "trace": np.trace, "addmm": _np_addmm,
+    "baddbmm": _np_addmm, "cdist": _np_cdist, "sort": _np_sort, "topk": _np_topk,
+    "kthvalue": _np_kthvalue, "meshgrid": lambda *xs, indexing: np.meshgrid(*xs,
+                                                                            indexing=indexing),
+    "repeat_interleave": lambda x, n, d: np.repeat(x, n, axis=d),
     "clone": np.copy, "view": np.reshape, "t": np.transpose,
     "unflatten": lambda x, d, sizes: x.reshape(*x.shape[:d % x.ndim], *sizes,
                                                *x.shape[d % x.ndim + 1:]),
