@@ -1,8 +1,9 @@
 """Gradcheck specs for every op of the op table (``chainrule.ops.table.TABLE``) with a test
 domain, derived from its entry: inputs drawn from the entry's domains (elementwise: in mutually
 broadcastable shapes; reductions: with a random ``dim`` and ``keepdim``; otherwise the whole
-argument list from the entry's sample generator in ``samples.py``), and the forward compared
-with the NumPy reference named here.
+argument list from the entry's sample generator in ``samples.py``, called through
+``samples.call``), and the forward compared with the NumPy reference named here, called with the
+same arguments (a ``seq`` as a tuple of arrays, a ``kw`` by keyword).
 
 An entry with a domain but no reference in ``REFERENCES`` fails ``test_gradcheck.py``; the
 forward-mode matrix (``tests/func/op_specs.py``) draws from the same entries.
