@@ -1,24 +1,71 @@
 """The sample generators the op table's entries name (``Entry.samples``): each draws an op's
-whole argument list, positionally, as its public function takes it: tensors as float64 arrays
-(the k-th from the entry's ``domain[k]``, or its last domain) and integer index arrays, then
-dims, shifts and the like. The gradcheck matrix (``specs_table.py``), the forward-mode matrix
-(``tests/func/op_specs.py``) and the batching matrix (``tests/func/test_vmap.py``) all draw from
-them.
+whole argument list as its public function takes it: tensors as float64 arrays (the k-th from
+the entry's ``domain[k]``, or its last domain) and integer index arrays, then dims, shifts and
+the like. The list is flat, every array at the top: ``seq(a, b)`` marks arguments that are one
+sequence (cat's tensors, index_put's indices), ``kw(name, value)`` a keyword argument, and
+``call(fn, args)`` calls ``fn`` with them. The gradcheck matrix (``specs_table.py``), the
+forward-mode matrix (``tests/func/op_specs.py``) and the batching matrix
+(``tests/func/test_vmap.py``) all draw from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from reference_scatter import unique_index
 from specs import bshapes, dim_of, dims_of, shape
 from specs_conv import conv_geometry, out_size, pool_geometry
-from specs_scatter import unique_index
+from specs_layers import geometry, pool_geometry_nd
 
 from chainrule.ops.table import Domain, Entry
 
 Sample = Callable[[np.random.Generator, Entry], list[Any]]
+
+
+@dataclass(frozen=True)
+class Seq:
+    """In a drawn argument list: the next ``size`` arguments are one sequence argument."""
+
+    size: int
+
+
+@dataclass(frozen=True)
+class Kw:
+    """In a drawn argument list: the next argument is passed as the keyword ``name``."""
+
+    name: str
+
+
+def seq(*items: Any) -> list[Any]:
+    """``items`` as one sequence argument, its arrays kept at the top of the list."""
+    return [Seq(len(items)), *items]
+
+
+def kw(name: str, value: Any) -> list[Any]:
+    """``value`` as the keyword argument ``name``."""
+    return [Kw(name), value]
+
+
+def call(fn: Callable[..., Any], args: Any) -> Any:
+    """``fn`` called with a drawn argument list, its ``seq`` and ``kw`` marks resolved."""
+    pos: list[Any] = []
+    named: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if isinstance(a, Seq):
+            pos.append(tuple(args[i + 1:i + 1 + a.size]))
+            i += 1 + a.size
+        elif isinstance(a, Kw):
+            named[a.name] = args[i + 1]
+            i += 2
+        else:
+            pos.append(a)
+            i += 1
+    return fn(*pos, **named)
 
 
 def _domain(entry: Entry, k: int) -> Domain:
@@ -43,6 +90,21 @@ def _parameter(low: float, high: float, *choices: float) -> Sample:
         return [_domain(e, 0).sample(r, shape(r)), p]
 
     return make
+
+
+def _scalar_other(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other)`` with ``other`` a Python float from the second domain."""
+    return [_domain(e, 0).sample(r, shape(r)), float(_domain(e, 1).sample(r, ()))]
+
+
+def _scaled_other(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other, alpha=...)`` of broadcastable shapes."""
+    return [*_elementwise(r, e), *kw("alpha", float(r.uniform(-2, 2)))]
+
+
+def _gelu_tanh(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, approximate='tanh')``."""
+    return [_domain(e, 0).sample(r, shape(r)), *kw("approximate", "tanh")]
 
 
 def _softplus(r: np.random.Generator, e: Entry) -> list[Any]:
@@ -89,10 +151,13 @@ def _permutation(r: np.random.Generator, e: Entry) -> list[Any]:
 
 
 def _roll(r: np.random.Generator, e: Entry) -> list[Any]:
-    """``fn(input, shifts, dims)``, ``dims`` one dim or None (the flattened input)."""
+    """``fn(input, shifts, dims)``, ``dims`` one dim, None (the flattened input) or, with as
+    many shifts, two dims."""
     s = shape(r, 1)
-    return [_domain(e, 0).sample(r, s), int(r.integers(-3, 4)),
-            None if r.random() < 0.3 else dim_of(r, s)]
+    x = _domain(e, 0).sample(r, s)
+    if len(s) > 1 and r.random() < 0.3:
+        return [x, tuple(int(v) for v in r.integers(-3, 4, 2)), (0, -1)]
+    return [x, int(r.integers(-3, 4)), None if r.random() < 0.3 else dim_of(r, s)]
 
 
 def _gather(r: np.random.Generator, e: Entry) -> list[Any]:
@@ -145,6 +210,26 @@ def _new_dim(r: np.random.Generator, e: Entry) -> list[Any]:
     return [_domain(e, 0).sample(r, s), int(r.integers(-len(s) - 1, len(s) + 1))]
 
 
+def _max_dim(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, keepdim)``: one dim, giving (values, indices)."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), dim_of(r, s), bool(r.random() < 0.5)]
+
+
+def _whole(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input)``: the op over the whole input."""
+    return [_domain(e, 0).sample(r, shape(r))]
+
+
+def _unflatten(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, sizes)``: a dim of 6 split in two, at times with a -1."""
+    s = list(shape(r, 0, 2))
+    d = int(r.integers(0, len(s) + 1))
+    s.insert(d, 6)
+    sizes = [(2, 3), (3, -1), (6, 1), (1, 2, 3)][int(r.integers(4))]
+    return [_domain(e, 0).sample(r, tuple(s)), d - len(s) if r.random() < 0.3 else d, sizes]
+
+
 def _two_dims(r: np.random.Generator, e: Entry) -> list[Any]:
     """``fn(input, dim0, dim1)``, the two dims equal at times."""
     s = shape(r, 1)
@@ -171,10 +256,15 @@ def _statistic(r: np.random.Generator, e: Entry) -> list[Any]:
 
 
 def _norm(r: np.random.Generator, e: Entry) -> list[Any]:
-    """``fn(input, p, dim, keepdim)`` for p of 2, 1, 3 and "fro"."""
+    """``fn(input, p, dim, keepdim)`` for p of 2, 1, 3, inf and "fro"."""
     s = shape(r)
-    p = [2, 1, 3, "fro"][int(r.integers(4))]
+    p = [2, 1, 3, float("inf"), "fro"][int(r.integers(5))]
     return [_domain(e, 0).sample(r, s), p, dims_of(r, s), bool(r.random() < 0.5)]
+
+
+def _matrix(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input)`` on a tensor of at most 2 dims (t)."""
+    return [_domain(e, 0).sample(r, shape(r, 0, 2))]
 
 
 def _reshape(r: np.random.Generator, e: Entry) -> list[Any]:
@@ -350,19 +440,228 @@ def _avg_pool(r: np.random.Generator, e: Entry) -> list[Any]:
             bool(r.integers(0, 2))]
 
 
+def _conv_nd(dims: int, transposed: bool = False) -> Sample:
+    """``fn(input, weight, bias, stride, padding, dilation, groups)`` in ``dims`` spatial dims
+    or, ``transposed``, ``fn(input, weight, bias, stride, padding, output_padding, groups,
+    dilation)``; the bias at times None."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        q = geometry(r, transposed, dims)
+        x = _domain(e, 0).sample(r, (q["n"], q["c"], *q["size"]))
+        shape_w = (q["c"], q["o"] // q["g"]) if transposed else (q["o"], q["c"] // q["g"])
+        w = _domain(e, 1).sample(r, (*shape_w, *q["k"]))
+        b = _domain(e, 2).sample(r, (q["o"],)) if r.integers(0, 2) else None
+        if transposed:
+            return [x, w, b, q["s"], q["p"], q["op"], q["g"], q["d"]]
+        return [x, w, b, q["s"], q["p"], q["d"], q["g"]]
+
+    return make
+
+
+def _max_pool_nd(dims: int) -> Sample:
+    """``fn(input, kernel_size, stride, padding, dilation)`` in ``dims`` spatial dims."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        q = pool_geometry_nd(r, dims)
+        return [_domain(e, 0).sample(r, q["shape"]), q["k"], q["s"], q["p"], q["d"]]
+
+    return make
+
+
+def _avg_pool_nd(dims: int) -> Sample:
+    """``fn(input, kernel_size, stride, padding, False, count_include_pad)``."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        q = pool_geometry_nd(r, dims)
+        return [_domain(e, 0).sample(r, q["shape"]), q["k"], q["s"], q["p"], False,
+                bool(r.integers(0, 2))]
+
+    return make
+
+
+def _adaptive(dims: int) -> Sample:
+    """``fn(input, output_size)``: output sizes smaller, equal or larger than the input's."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        size = tuple(int(v) for v in r.integers(1, 7 if dims < 3 else 5, dims))
+        out = tuple(int(v) for v in r.integers(1, 5 if dims < 3 else 4, dims))
+        x = _domain(e, 0).sample(r, (int(r.integers(1, 3)), 2, *size))
+        return [x, out[0] if dims == 1 else out]
+
+    return make
+
+
+def _scatter_reduce(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, src, reduce, include_self=...)`` for every ``reduce``, the index
+    with repeats."""
+    s = tuple(int(n) for n in r.integers(1, 4, int(r.integers(1, 4))))
+    d = int(r.integers(0, len(s)))
+    idx_shape = tuple(int(r.integers(1, 4)) if k == d else n for k, n in enumerate(s))
+    reduce = ["sum", "prod", "mean", "amax", "amin"][int(r.integers(0, 5))]
+    return [_domain(e, 0).sample(r, s), d, r.integers(0, s[d], idx_shape),
+            _domain(e, 1).sample(r, idx_shape), reduce,
+            *kw("include_self", bool(r.integers(0, 2)))]
+
+
+def _scatter_value(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, value=...)``."""
+    x, d, index, _ = _unique_scatter(r, e)
+    return [x, d, index, *kw("value", float(r.uniform(-2, 2)))]
+
+
+def _scatter_reduce_kw(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, src, reduce=...)``: 'add' or 'multiply', the index with
+    repeats."""
+    x, d, index, src = _scatter_reduce(r, e)[:4]
+    return [x, d, index, src, *kw("reduce", ["add", "multiply"][int(r.integers(0, 2))])]
+
+
+def _index_add(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index, source, alpha=...)``, a 1-D index with repeats."""
+    s = tuple(int(n) for n in r.integers(1, 4, int(r.integers(1, 4))))
+    d = int(r.integers(-len(s), len(s)))
+    index = r.integers(0, s[d], int(r.integers(1, 5)))
+    source_shape = tuple(len(index) if k == d % len(s) else n for k, n in enumerate(s))
+    return [_domain(e, 0).sample(r, s), d, index, _domain(e, 1).sample(r, source_shape),
+            *kw("alpha", float(r.uniform(-2, 2)))]
+
+
+def _index_put(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, indices, values, accumulate)`` on a (4, 3) input, ``values`` broadcasting;
+    repeated positions only when accumulating (an overwrite is not smooth)."""
+    accumulate = bool(r.integers(0, 2))
+    k = int(r.integers(1, 6))
+    rows, cols = np.divmod(r.choice(12, k, replace=accumulate), 3)
+    values = _domain(e, 1).sample(r, [(k,), (1,), ()][int(r.integers(0, 3))])
+    return [_domain(e, 0).sample(r, (4, 3)), *seq(rows, cols), values, accumulate]
+
+
+def _cat(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(tensors, dim)``: one to three tensors of sizes that differ along ``dim``."""
+    s = shape(r, 1)
+    d = int(r.integers(len(s)))
+    xs = [_domain(e, 0).sample(r, (*s[:d], int(k), *s[d + 1:]))
+          for k in r.integers(1, 3, int(r.integers(1, 4)))]
+    return [*seq(*xs), d - len(s) if r.random() < 0.3 else d]
+
+
+def _stack(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(tensors, dim)``: one to three tensors of one shape, ``dim`` a new dim's place."""
+    s = shape(r)
+    xs = [_domain(e, 0).sample(r, s) for _ in range(int(r.integers(1, 4)))]
+    return [*seq(*xs), int(r.integers(-len(s) - 1, len(s) + 1))]
+
+
+def _square(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(A)``: (batches of) square matrices of size 1 to 3."""
+    n = int(r.integers(1, 4))
+    return [_domain(e, 0).sample(r, (*[(), (2,), (2, 1)][int(r.integers(3))], n, n))]
+
+
+def _movedim(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, source, destination)``: one dim or several, at times negative."""
+    s = shape(r, 1)
+    k = int(r.integers(1, len(s) + 1))
+    src, dst = ([int(v) - len(s) * int(r.random() < 0.3) for v in r.permutation(len(s))[:k]]
+                for _ in range(2))
+    return [_domain(e, 0).sample(r, s), *((src[0], dst[0]) if k == 1 and r.random() < 0.5
+                                          else (tuple(src), tuple(dst)))]
+
+
+def _narrow(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, start, length)``, ``start`` at times negative, ``length`` at times 0."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    start = int(r.integers(0, s[d]))
+    length = int(r.integers(0, s[d] - start + 1))
+    return [_domain(e, 0).sample(r, s), d, start - s[d] * int(r.random() < 0.3), length]
+
+
+def _diagonal_dims(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, offset, dim1, dim2)``, two distinct dims."""
+    s = shape(r, 2)
+    d1, d2 = (int(v) for v in r.permutation(len(s))[:2])
+    return [_domain(e, 0).sample(r, s), int(r.integers(-2, 3)), d1, d2 - len(s)]
+
+
+def _diag(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, diagonal)``: a vector (to a matrix) or a matrix (to its diagonal)."""
+    s = shape(r, 1, 2)
+    return [_domain(e, 0).sample(r, s), int(r.integers(-2, 3))]
+
+
+def _matrix2d(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input)`` on one matrix (trace)."""
+    return [_domain(e, 0).sample(r, shape(r, 2, 2))]
+
+
+def _addmm(batch: bool) -> Sample:
+    """``fn(input, mat1, mat2, beta=..., alpha=...)``, ``input`` broadcasting to the product;
+    with ``batch``, batches of matrices."""
+    def make(r: np.random.Generator, e: Entry) -> list[Any]:
+        b = (int(r.integers(1, 3)),) if batch else ()
+        n, k, m = (int(v) for v in r.integers(1, 4, 3))
+        out = (*b, n, m)
+        bias = out[int(r.integers(0, len(out) + 1)):]
+        return [_domain(e, 0).sample(r, tuple(1 if r.random() < 0.3 else v for v in bias)),
+                _domain(e, 1).sample(r, (*b, n, k)), _domain(e, 2).sample(r, (*b, k, m)),
+                *kw("beta", float(r.uniform(-2, 2))), *kw("alpha", float(r.uniform(-2, 2)))]
+
+    return make
+
+
+def _cdist(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(x1, x2, p)``: (B, P, M) and (B, R, M) or without B, p of 1, 2 or 3."""
+    b = [(), (2,)][int(r.integers(2))]
+    p_, r_, m = (int(v) for v in r.integers(1, 4, 3))
+    return [_domain(e, 0).sample(r, (*b, p_, m)), _domain(e, 1).sample(r, (*b, r_, m)),
+            float(r.choice([1.0, 2.0, 3.0]))]
+
+
+def _sort(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, descending)``."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), dim_of(r, s), bool(r.random() < 0.5)]
+
+
+def _topk(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, k, dim, largest)``."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [_domain(e, 0).sample(r, s), int(r.integers(1, s[d] + 1)), d, bool(r.random() < 0.5)]
+
+
+def _kthvalue(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, k, dim, keepdim)``."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [_domain(e, 0).sample(r, s), int(r.integers(1, s[d] + 1)), d, bool(r.random() < 0.5)]
+
+
+def _repeat_interleave(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, repeats, dim)``, ``dim`` None (the flattened input) at times."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), int(r.integers(1, 4)),
+            None if r.random() < 0.3 else dim_of(r, s)]
+
+
+def _meshgrid(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(*tensors, indexing=...)``: one to three vectors."""
+    xs = [_domain(e, 0).sample(r, (int(r.integers(1, 4)),)) for _ in range(int(r.integers(1, 4)))]
+    return [*xs, *kw("indexing", ["ij", "xy"][int(r.integers(2))])]
+
+
 SAMPLES: dict[str, Sample] = {
     "elementwise": _elementwise, "reduction": _reduction,
     # parameters of elementwise ops
     "slope": _parameter(0.0, 0.5), "alpha": _parameter(0.5, 2.0), "softplus": _softplus,
+    "scalar_other": _scalar_other, "scaled_other": _scaled_other, "gelu_tanh": _gelu_tanh,
     "bounds": _bounds, "tensor_bounds": _tensor_bounds, "condition": _condition,
     # dims, permutations, indices
     "dim": _dim, "dims": _dims, "permutation": _permutation, "roll": _roll, "gather": _gather,
     "scatter": _scatter, "squeeze": _squeeze, "new_dim": _new_dim, "two_dims": _two_dims,
     "index_select": _index_select, "diagonal": _diagonal, "unique_scatter": _unique_scatter,
-    "masked": _masked,
+    "masked": _masked, "max_dim": _max_dim, "whole": _whole,
     # shapes
     "reshape": _reshape, "broadcast": _broadcast, "repeats": _repeats, "dim_range": _dim_range,
     "split": _split, "chunks": _chunks, "mask": _mask, "pad_constant": _pad_constant,
+    "unflatten": _unflatten, "matrix": _matrix,
     "pad_modes": _pad_modes,
     # statistics
     "statistic": _statistic, "norm": _norm,
@@ -373,11 +672,26 @@ SAMPLES: dict[str, Sample] = {
     # convolution and pooling geometry
     "conv": _conv, "conv1d": _conv1d, "conv_transpose": _conv_transpose, "unfold": _unfold,
     "fold": _fold, "max_pool": _max_pool, "avg_pool": _avg_pool,
+    "conv3d": _conv_nd(3), "conv_transpose1d": _conv_nd(1, True),
+    "conv_transpose3d": _conv_nd(3, True), "max_pool1d": _max_pool_nd(1),
+    "max_pool3d": _max_pool_nd(3), "avg_pool1d": _avg_pool_nd(1), "avg_pool3d": _avg_pool_nd(3),
+    "adaptive1d": _adaptive(1), "adaptive2d": _adaptive(2), "adaptive3d": _adaptive(3),
+    # indexed writes and joins
+    "scatter_reduce": _scatter_reduce, "scatter_value": _scatter_value,
+    "scatter_reduce_kw": _scatter_reduce_kw, "index_add": _index_add, "index_put": _index_put,
+    "cat": _cat, "stack": _stack,
+    # matrices
+    "square": _square, "diagonal_dims": _diagonal_dims, "diag": _diag, "matrix2d": _matrix2d,
+    "addmm": _addmm(False), "baddbmm": _addmm(True), "cdist": _cdist,
+    # moving, selecting, sorting, tiling
+    "movedim": _movedim, "narrow": _narrow, "sort": _sort, "topk": _topk, "kthvalue": _kthvalue,
+    "repeat_interleave": _repeat_interleave, "meshgrid": _meshgrid,
 }
 
 
 def draw(entry: Entry, r: np.random.Generator, key: str = "") -> list[Any]:
-    """One argument list for ``entry`` from its generator ``key`` (by default its first)."""
+    """One argument list for ``entry`` from its generator ``key`` (by default its first), to
+    be called with ``call``."""
     return SAMPLES[key or entry.samples[0]](r, entry)
 
 

@@ -1,5 +1,7 @@
-"""Gradcheck specs for the convolution and pooling primitives (``ops/conv.py``, ``ops/pool.py``),
-with naive NumPy references (loops over output positions: slow, obviously right)."""
+"""Naive NumPy references for 2-D convolution and pooling (loops over output positions: slow,
+obviously right) and their random geometry, for the specs the op table derives; the specs here
+are the backward-only primitives (``conv2d_weight``, ``max_pool_scatter``, ``max_pool_gather``),
+which no table entry reaches by design."""
 
 from __future__ import annotations
 

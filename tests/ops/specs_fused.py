@@ -1,5 +1,6 @@
 """Gradcheck specs for the fused layer primitives (``ops/normalization.py``,
-``ops/attention.py``), against plain NumPy references."""
+``ops/attention.py``), against plain NumPy references. Hand-written: they are reached through
+``F.layer_norm`` and ``F.scaled_dot_product_attention``, defined outside the op table."""
 
 from __future__ import annotations
 

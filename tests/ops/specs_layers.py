@@ -1,7 +1,8 @@
-"""Gradcheck specs for the layers of issue 15: the 3-D convolution and pooling primitives
-(``conv3d``, ``conv_transpose3d``, ``conv3d_weight``, ``max_pool3d``) and the ``avg_pool3d``,
-``adaptive_max_pool1d/2d`` and ``embedding_bag`` composites, with naive NumPy references
-(loops over output positions or bags: slow, obviously right)."""
+"""Naive NumPy references (loops over output positions or bags: slow, obviously right) and
+random geometry for the 1-D and 3-D convolution and pooling ops and adaptive pooling, whose
+gradcheck specs come from the op table (``specs_table.py``, generators in ``samples.py``); the
+specs here are for what has no table entry: the ``conv3d_weight`` primitive and
+``F.embedding_bag``."""
 
 from __future__ import annotations
 
@@ -12,10 +13,7 @@ import numpy as np
 from specs import Spec, distinct, rand
 
 import chainrule.nn.functional as F
-from chainrule.ops import adaptive_pool as AP
 from chainrule.ops import conv as C
-from chainrule.ops import conv_transpose as CT
-from chainrule.ops import pool as P
 
 R = np.random.Generator
 
@@ -88,12 +86,13 @@ def np_avg_pool(x: np.ndarray, k: tuple[int, ...], s: tuple[int, ...], p: tuple[
 
 
 # ---- random geometry --------------------------------------------------------------------------
-def geometry(r: R, transposed: bool = False) -> dict[str, Any]:
-    """A small random 3-D conv problem: channels, groups, kernel, stride, padding, dilation."""
+def geometry(r: R, transposed: bool = False, dims: int = 3) -> dict[str, Any]:
+    """A small random conv problem in ``dims`` spatial dims: channels, groups, kernel, stride,
+    padding, dilation, input size."""
     g = int(r.integers(1, 3))
-    k = tuple(int(v) for v in r.integers(1, 3, 3))
-    s = tuple(int(v) for v in r.integers(1, 3, 3))
-    d = tuple(int(v) for v in r.integers(1, 3, 3))
+    k = tuple(int(v) for v in r.integers(1, 3 if dims == 3 else 4, dims))
+    s = tuple(int(v) for v in r.integers(1, 3, dims))
+    d = tuple(int(v) for v in r.integers(1, 3, dims))
     p = tuple(int(r.integers(0, kk // 2 + 1)) for kk in k)
     eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
     size = tuple(max(e - 2 * pp, 1) + int(r.integers(0, 2)) for e, pp in zip(eff, p))
@@ -103,22 +102,6 @@ def geometry(r: R, transposed: bool = False) -> dict[str, Any]:
     return {"n": int(r.integers(1, 3)), "c": g * int(r.integers(1, 3)),
             "o": g * int(r.integers(1, 3)), "g": g, "k": k, "s": s, "d": d, "p": p,
             "size": size, "op": op}
-
-
-def _conv_args(r: R) -> list[Any]:
-    q = geometry(r)
-    x = rand(r, (q["n"], q["c"], *q["size"]))
-    w = rand(r, (q["o"], q["c"] // q["g"], *q["k"]))
-    b = rand(r, (q["o"],)) if r.integers(0, 2) else None
-    return [x, w, b, q["s"], q["p"], q["d"], q["g"]]
-
-
-def _convt_args(r: R) -> list[Any]:
-    q = geometry(r, transposed=True)
-    y = rand(r, (q["n"], q["c"], *q["size"]))
-    w = rand(r, (q["c"], q["o"] // q["g"], *q["k"]))
-    b = rand(r, (q["o"],)) if r.integers(0, 2) else None
-    return [y, w, b, q["s"], q["p"], q["op"], q["g"], q["d"]]
 
 
 def _weight_args(r: R) -> list[Any]:
@@ -148,34 +131,20 @@ def np_conv_weight(x: np.ndarray, g: np.ndarray, q: dict[str, Any]) -> np.ndarra
     return out
 
 
-def pool_geometry(r: R) -> dict[str, Any]:
-    k = tuple(int(v) for v in r.integers(1, 4, 3))
-    s = tuple(int(v) for v in r.integers(1, 3, 3))
-    d = tuple(int(v) for v in r.integers(1, 3, 3))
+def pool_geometry_nd(r: R, dims: int = 3) -> dict[str, Any]:
+    """A small random pooling problem in ``dims`` spatial dims."""
+    k = tuple(int(v) for v in r.integers(1, 4, dims))
+    s = tuple(int(v) for v in r.integers(1, 3, dims))
+    d = tuple(int(v) for v in r.integers(1, 3, dims))
     p = tuple(int(r.integers(0, kk // 2 + 1)) for kk in k)
     size = tuple(dd * (kk - 1) + 1 + int(r.integers(0, 3)) for kk, dd in zip(k, d))
     return {"shape": (int(r.integers(1, 3)), int(r.integers(1, 3)), *size), "k": k, "s": s,
             "d": d, "p": p}
 
 
-def _max_pool_args(r: R) -> list[Any]:
-    q = pool_geometry(r)
-    return [distinct(r, q["shape"]), q["k"], q["s"], q["p"], q["d"]]
-
-
-def _avg_pool_args(r: R) -> list[Any]:
-    q = pool_geometry(r)
-    return [rand(r, q["shape"]), q["k"], q["s"], q["p"], bool(r.integers(0, 2))]
-
-
-SPECS = [
-    Spec("conv3d", C.conv3d, make=_conv_args, ref=np_conv, gradgrad=True),
-    Spec("conv_transpose3d", CT.conv_transpose3d, make=_convt_args, ref=np_conv_transpose,
-         gradgrad=True),
+SPECS = [  # conv3d, conv_transpose3d, max_pool3d, avg_pool3d, the 1-D ones and adaptive pooling:
+    # from the op table (specs_table.py); conv3d_weight runs only inside conv3d's backward
     Spec("conv3d_weight", _conv3d_weight, make=_weight_args, ref=np_conv_weight, gradgrad=True),
-    Spec("max_pool3d", P.max_pool3d, make=_max_pool_args, ref=np_max_pool, gradgrad=True),
-    Spec("matmul", lambda x, k, s, p, cip: P.avg_pool3d(x, k, s, p, False, cip),
-         id="avg_pool3d", make=_avg_pool_args, ref=np_avg_pool),
 ]
 
 
@@ -189,36 +158,13 @@ def np_adaptive_max(x: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
     return res
 
 
-def _adaptive_args(dims: int) -> Any:
-    def make(r: R) -> list[Any]:
-        size = tuple(int(v) for v in r.integers(1, 7, dims))
-        out = tuple(int(v) for v in r.integers(1, 5, dims))
-        return [distinct(r, (int(r.integers(1, 3)), 2, *size)), out]
-    return make
-
-
-def _adaptive_avg_args(r: R) -> list[Any]:
-    return [rand(r, (1, 2, *(int(v) for v in r.integers(1, 6, 3)))),
-            tuple(int(v) for v in r.integers(1, 4, 3))]
-
-
 def np_adaptive_avg(x: np.ndarray, out: tuple[int, ...]) -> np.ndarray:
     size = x.shape[-len(out):]
     res = np.empty((*x.shape[:-len(out)], *out))
     for pos in itertools.product(*(range(o) for o in out)):
         cell = tuple(slice((i * n) // o, -(-((i + 1) * n) // o)) for i, n, o in zip(pos, size, out))
-        res[(Ellipsis, *pos)] = x[(Ellipsis, *cell)].mean(axis=(-3, -2, -1))
+        res[(Ellipsis, *pos)] = x[(Ellipsis, *cell)].mean(axis=tuple(range(-len(out), 0)))
     return res
-
-
-SPECS += [
-    Spec("matmul", AP.adaptive_avg_pool3d, id="adaptive_avg_pool3d", make=_adaptive_avg_args,
-         ref=np_adaptive_avg),
-    Spec("gather", AP.adaptive_max_pool1d, id="adaptive_max_pool1d", make=_adaptive_args(1),
-         ref=np_adaptive_max),
-    Spec("gather", AP.adaptive_max_pool2d, id="adaptive_max_pool2d", make=_adaptive_args(2),
-         ref=np_adaptive_max, gradgrad=True),
-]
 
 
 # ---- embedding_bag (a composite of getitem, scatter_add and max) ------------------------------
@@ -247,7 +193,7 @@ def _bag(weight: Any, idx: Any, offsets: Any, mode: str, psw: Any = None) -> Any
     return F.embedding_bag(idx, weight, offsets, mode=mode, per_sample_weights=psw)
 
 
-SPECS += [
+SPECS += [  # F.embedding_bag: a composite of nn.functional, outside the op table
     Spec("scatter_add", _bag, id="embedding_bag_sum", make=_bag_args("sum", weighted=True),
          ref=np_embedding_bag, gradgrad=True),
     Spec("scatter_add", _bag, id="embedding_bag_mean", make=_bag_args("mean"),

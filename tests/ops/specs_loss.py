@@ -1,6 +1,7 @@
 """Gradcheck specs for the losses and normalisation functions of ``chainrule.nn.functional``
 (the fused ``cross_entropy`` primitive through its public function, with weights, label
-smoothing, ignore_index and soft targets), each with a NumPy forward reference."""
+smoothing, ignore_index and soft targets), each with a NumPy forward reference. Hand-written:
+these functions are defined in ``nn/functional.py``, outside the op table."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Gradcheck specs for every op of the op table (``chainrule.ops.table.TABLE``) with a test
 domain, derived from its entry: inputs drawn from the entry's domains (elementwise: in mutually
 broadcastable shapes; reductions: with a random ``dim`` and ``keepdim``; otherwise the whole
-argument list from the entry's sample generator in ``samples.py``), and the forward compared
-with the NumPy reference named here.
+argument list from the entry's sample generator in ``samples.py``, called through
+``samples.call``), and the forward compared with the NumPy reference named here, called with the
+same arguments (a ``seq`` as a tuple of arrays, a ``kw`` by keyword).
 
 An entry with a domain but no reference in ``REFERENCES`` fails ``test_gradcheck.py``; the
 forward-mode matrix (``tests/func/op_specs.py``) draws from the same entries.
@@ -15,7 +16,14 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from samples import draw
+from reference_scatter import (
+    np_index_add,
+    np_index_put,
+    np_masked_scatter,
+    np_scatter,
+    np_scatter_reduce,
+)
+from samples import call, draw
 from specs import (
     Spec,
     np_axes,
@@ -34,13 +42,40 @@ from specs_conv import (
     np_max_pool2d,
     np_unfold,
 )
-from specs_scatter import np_masked_scatter, np_scatter
+from specs_layers import (
+    np_adaptive_avg,
+    np_adaptive_max,
+    np_avg_pool,
+    np_conv,
+    np_conv_transpose,
+    np_max_pool,
+)
 
 from chainrule.ops.table import TABLE, Entry
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
+def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
+    if approximate == "tanh":
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
     return 0.5 * x * (1 + np_erf(x / math.sqrt(2)))
+
+
+def _np_max(f: Callable[..., Any], arg: Callable[..., Any]) -> Callable[..., Any]:
+    """``max``/``min``: over everything, or (values, indices) along ``dim``."""
+    def ref(x: np.ndarray, d: Any = None, k: bool = False) -> Any:
+        if d is None:
+            return f(x)
+        return f(x, d, keepdims=k), arg(x, d, keepdims=k)
+
+    return ref
+
+
+def _np_norm(x: np.ndarray, p: Any, d: Any, k: bool) -> np.ndarray:
+    a = np.abs(x)
+    if p == float("inf"):
+        return np.max(a, axis=np_axes(d), keepdims=k)
+    q = 2 if p == "fro" else p
+    return np.sum(a ** q, axis=np_axes(d), keepdims=k) ** (1 / q)
 
 
 def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> np.ndarray:
@@ -87,12 +122,70 @@ def _np_chunk(x: np.ndarray, n: int, d: int) -> list[np.ndarray]:
     return np.array_split(x, -(-x.shape[d] // size), d)
 
 
+def _np_scatter(x: np.ndarray, d: int, index: np.ndarray, src: Any = None, *, value: Any = None,
+                reduce: str | None = None) -> np.ndarray:
+    if reduce is not None:
+        return np_scatter_reduce(x, d, index, src, {"add": "sum", "multiply": "prod"}[reduce],
+                                 True)
+    return np_scatter(x, d, index, value if src is None else src)
+
+
+def _adaptive(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f(x, output_size)`` with an int output size as a 1-tuple."""
+    return lambda x, out: f(x, (out,) if isinstance(out, int) else tuple(out))
+
+
+def _np_narrow(x: np.ndarray, d: int, start: int, length: int) -> np.ndarray:
+    start %= x.shape[d]
+    return np.take(x, np.arange(start, start + length), d)
+
+
+def _np_sort(x: np.ndarray, d: int, descending: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ties (which the checks' inputs have only once fuzzed) in the order chainrule documents:
+    stable ascending, reversed for descending; NaN largest."""
+    i = np.argsort(x, axis=d, kind="stable")
+    i = np.flip(i, d) if descending else i
+    return np.take_along_axis(x, i, d), i
+
+
+def _np_topk(x: np.ndarray, k: int, d: int, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    v, i = _np_sort(x, d, largest)
+    keep = np.arange(k)
+    return np.take(v, keep, d), np.take(i, keep, d)
+
+
+def _np_kthvalue(x: np.ndarray, k: int, d: int, keepdim: bool) -> tuple[np.ndarray, ...]:
+    v, i = _np_sort(x, d, False)
+    v, i = np.take(v, [k - 1], d), np.take(i, [k - 1], d)
+    return (v, i) if keepdim else (np.squeeze(v, d), np.squeeze(i, d))
+
+
+def _np_cdist(a: np.ndarray, b: np.ndarray, p: float) -> np.ndarray:
+    diff = np.abs(a[..., :, None, :] - b[..., None, :, :])
+    return (diff ** p).sum(-1) ** (1 / p)
+
+
+def _np_addmm(x: np.ndarray, m1: np.ndarray, m2: np.ndarray, *, beta: float = 1,
+              alpha: float = 1) -> np.ndarray:
+    return beta * x + alpha * (m1 @ m2)
+
+
 def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
     """``f(x, axis=..., keepdims=...)`` called as the op is: ``(x, dim, keepdim)``."""
     return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
 
 
 REFERENCES: dict[str, Callable[..., Any]] = {
+    "movedim": np.moveaxis, "moveaxis": np.moveaxis, "narrow": _np_narrow,
+    "diagonal": np.diagonal, "diag": np.diag, "trace": np.trace, "addmm": _np_addmm,
+    "baddbmm": _np_addmm, "cdist": _np_cdist, "sort": _np_sort, "topk": _np_topk,
+    "kthvalue": _np_kthvalue, "meshgrid": lambda *xs, indexing: np.meshgrid(*xs,
+                                                                            indexing=indexing),
+    "repeat_interleave": lambda x, n, d: np.repeat(x, n, axis=d),
+    "clone": np.copy, "view": np.reshape, "t": np.transpose,
+    "unflatten": lambda x, d, sizes: x.reshape(*x.shape[:d % x.ndim], *sizes,
+                                               *x.shape[d % x.ndim + 1:]),
+    "max": _np_max(np.max, np.argmax), "min": _np_max(np.min, np.argmin),
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
     "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": np.sign,
@@ -105,7 +198,8 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "elu": lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(x)),
     "softplus": lambda x, beta=1.0, threshold=20.0: np_softplus(x, beta, threshold),
     "gelu": _gelu, "silu": lambda x: x * np_sigmoid(x),
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "add": lambda a, b, alpha=1: a + alpha * b, "sub": lambda a, b, alpha=1: a - alpha * b,
+    "mul": np.multiply, "div": np.divide, "pow": np.power,
     "maximum": np.maximum, "minimum": np.minimum, "reciprocal": np.reciprocal,
     "square": np.square, "remainder": np.remainder, "fmod": np.fmod,
     **{name: _reduction(f) for name, f in (("sum", np.sum), ("mean", np.mean),
@@ -126,7 +220,16 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "split": _np_split, "chunk": _np_chunk, "masked_fill": lambda x, m, v: np.where(m, v, x),
     "pad": _np_pad,
     "clamp": np.clip,
-    "where": np.where, "scatter": np_scatter, "masked_scatter": np_masked_scatter,
+    "where": np.where, "scatter": _np_scatter, "masked_scatter": np_masked_scatter,
+    "scatter_reduce": np_scatter_reduce, "index_add": np_index_add, "index_put": np_index_put,
+    "cat": np.concatenate, "stack": np.stack,
+    "det": np.linalg.det, "inverse": np.linalg.inv, "logdet": lambda a: np.log(np.linalg.det(a)),
+    "slogdet": lambda a: tuple(np.linalg.slogdet(a)),
+    "conv3d": np_conv, "conv_transpose1d": np_conv_transpose,
+    "conv_transpose3d": np_conv_transpose, "max_pool1d": np_max_pool, "max_pool3d": np_max_pool,
+    **{f"avg_pool{n}d": lambda x, k, s, p, _, cip: np_avg_pool(x, k, s, p, cip) for n in (1, 3)},
+    **{f"adaptive_avg_pool{n}d": _adaptive(np_adaptive_avg) for n in (1, 2, 3)},
+    **{f"adaptive_max_pool{n}d": _adaptive(np_adaptive_max) for n in (1, 2)},
     "conv2d": np_conv2d, "conv_transpose2d": np_conv_transpose2d, "unfold": np_unfold,
     "fold": np_fold, "max_pool2d": np_max_pool2d,
     "avg_pool2d": lambda x, k, s, p, _, cip: np_avg_pool2d(x, k, s, p, cip),
@@ -134,8 +237,7 @@ REFERENCES: dict[str, Callable[..., Any]] = {
                                                  (0, p), (1, d), 1)[:, :, 0],
     "var": lambda x, d, c, k: np.var(x, axis=np_axes(d), ddof=c, keepdims=k),
     "std": lambda x, d, c, k: np.std(x, axis=np_axes(d), ddof=c, keepdims=k),
-    "norm": lambda x, p, d, k: np.sum(np.abs(x) ** (2 if p == "fro" else p), axis=np_axes(d),
-                                      keepdims=k) ** (1 / (2 if p == "fro" else p)),
+    "norm": _np_norm,
     "linear": lambda x, w, b=None: x @ w.T + (0 if b is None else b),
 }
 """The NumPy forward of each op with a domain, by its table name, called with the arguments
@@ -145,8 +247,10 @@ WITH_DOMAIN: list[Entry] = [e for e in TABLE if e.domain]
 
 
 def _spec(e: Entry, key: str) -> Spec:
-    return Spec(e.op.name if e.op else (), e.function, lambda r: draw(e, r, key),
-                REFERENCES.get(e.name), id=f"table-{e.name}-{key}", gradgrad=True)
+    ref = REFERENCES.get(e.name)
+    return Spec(e.op.name if e.op else (), lambda *a: call(e.function, a),
+                lambda r: draw(e, r, key), ref and (lambda *a: call(ref, a)),
+                id=f"table-{e.name}-{key}", gradgrad=True)
 
 
 SPECS: list[Spec] = [_spec(e, key) for e in WITH_DOMAIN for key in e.samples]

@@ -23,7 +23,9 @@ def _adaptive_matrix(n: int, n_out: int, dtype: Any) -> Tensor:
     return Tensor._wrap(m)
 
 
-def _adaptive_size(output_size: Any, spatial: tuple[int, ...]) -> tuple[int, ...]:
+def _adaptive_size(output_size: Any, spatial: tuple[int, ...], op: str) -> tuple[int, ...]:
+    if min(spatial) < 1:
+        raise RuntimeError(f"{op}: expected non-empty spatial dims, got {tuple(spatial)}")
     sizes = (output_size,) * len(spatial) if isinstance(output_size, int) or \
         output_size is None else tuple(output_size)
     return tuple(n if o is None else int(o) for o, n in zip(sizes, spatial))
@@ -42,7 +44,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     if input.ndim not in (3, 4):
         raise RuntimeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input (N, C, H, W), "
                            f"got shape {tuple(input.shape)}")
-    out = _adaptive_size(output_size, input.shape[-2:])
+    out = _adaptive_size(output_size, input.shape[-2:], "adaptive_avg_pool2d")
     if min(out) < 1:
         raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {output_size}")
     mats = [_adaptive_matrix(n, o, input.dtype) for n, o in zip(input.shape[-2:], out)]
@@ -61,7 +63,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     if input.ndim not in (4, 5):
         raise RuntimeError(f"adaptive_avg_pool3d: expected a 4-D or 5-D input (N, C, D, H, W), "
                            f"got shape {tuple(input.shape)}")
-    out = _adaptive_size(output_size, input.shape[-3:])
+    out = _adaptive_size(output_size, input.shape[-3:], "adaptive_avg_pool3d")
     if len(out) != 3 or min(out) < 1:
         raise ValueError(f"adaptive_avg_pool3d: output_size must be 3 positive int(s), got "
                          f"{output_size!r}")
@@ -81,7 +83,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     if input.ndim not in (2, 3):
         raise RuntimeError(f"adaptive_avg_pool1d: expected a 2-D or 3-D input (N, C, L), got "
                            f"shape {tuple(input.shape)}")
-    (o,) = _adaptive_size(output_size, input.shape[-1:])
+    (o,) = _adaptive_size(output_size, input.shape[-1:], "adaptive_avg_pool1d")
     return _separable(input, [_adaptive_matrix(input.shape[-1], o, input.dtype)])
 
 
@@ -108,10 +110,7 @@ def _adaptive_max(input: Tensor, output_size: Any, dims: int, op: str,
     if input.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(f"{op}: expected a {dims + 1}-D or {dims + 2}-D input {layout}, got "
                            f"shape {tuple(input.shape)}")
-    if min(input.shape[-dims:]) < 1:
-        raise RuntimeError(f"{op}: expected non-empty spatial dims, got shape "
-                           f"{tuple(input.shape)}")
-    out = _adaptive_size(output_size, input.shape[-dims:])
+    out = _adaptive_size(output_size, input.shape[-dims:], op)
     if len(out) != dims or min(out) < 1:
         raise ValueError(f"{op}: output_size must be {dims} positive int(s), got "
                          f"{output_size!r}")

@@ -42,6 +42,8 @@ def movedim(input: Tensor, source: int | Sequence[int],
     for name, dims in (("source", src), ("destination", dst)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({dims})")
+    if n == 0:  # a 0-D tensor's dim 0 is itself
+        return permute(input)
     order: list[int | None] = [None] * n
     for s, d in zip(src, dst):
         order[d] = s

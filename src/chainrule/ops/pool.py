@@ -190,6 +190,8 @@ def _pool_args(op: str, x: Tensor, kernel_size: Any, stride: Any, padding: Any, 
         raise ValueError(f"{op}: padding should be at most half of the kernel size, got "
                          f"padding={p} for kernel_size={k}")
     spatial = x.shape[-dims:]
+    if min(spatial) < 1:
+        raise RuntimeError(f"{op}: expected non-empty spatial dims, got shape {tuple(x.shape)}")
     for n, ki, pi, di in zip(spatial, k, p, d):
         if di * (ki - 1) + 1 > n + 2 * pi:
             eff = tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))

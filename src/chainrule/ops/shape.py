@@ -286,11 +286,11 @@ swapaxes = transpose
 
 
 def t(input: Tensor) -> Tensor:
-    """Transpose of a ≤ 2-D tensor."""
+    """Transpose of a ≤ 2-D tensor (a 0-D or 1-D one as it is, as in PyTorch)."""
     if input.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                            f"{input.ndim}D")
-    return transpose(input, 0, 1)
+    return transpose(input, 0, -1)
 
 
 def expand(input: Tensor, *shape: Any) -> Tensor:

@@ -58,7 +58,8 @@ class Domain:
     """Where a test draws one input of an op from: uniform on [low, high), kept ``margin`` away
     from ``kinks`` (the points where the op is not differentiable), or, with ``choices``, one of
     those values; ``distinct`` values are spread over [low, high) with no two closer than half
-    the range over their number (no ties for max, min, sort)."""
+    the range over their number (no ties for max, min, sort); ``diagonal`` is added to the
+    diagonal of the last two dims (square matrices that far from singular)."""
 
     low: float = -2.0
     high: float = 2.0
@@ -66,6 +67,7 @@ class Domain:
     choices: tuple[float, ...] = ()
     margin: float = 0.1
     distinct: bool = False
+    diagonal: float = 0.0
 
     def sample(self, rng: Any, shape: tuple[int, ...]) -> Array:
         """Float64 values of ``shape`` from this domain (``rng``: a NumPy Generator)."""
@@ -76,9 +78,12 @@ class Domain:
             step = (self.high - self.low) / max(n, 1)
             return (self.low + (rng.permutation(n) + rng.uniform(0, 0.5, n)) * step).reshape(shape)
         x = rng.uniform(self.low, self.high, shape)
-        for k in self.kinks:
+        for k in self.kinks:  # pushed outward by the margin: still distinct, no ties made
             near = abs(x - k) < self.margin
-            x[near] = k + self.margin * (2 * (x[near] >= k) - 1) * 1.5
+            x[near] += self.margin * (2 * (x[near] >= k) - 1)
+        if self.diagonal:
+            n = range(shape[-1])
+            x[..., n, n] += self.diagonal
         return x
 
 
@@ -101,6 +106,12 @@ DIVISOR = Domain(choices=(-2.0, -1.0, 1.0, 2.0))
 integers over a divisor of ±1 or ±2 keeps clear of those jumps."""
 CLEAR_OF_BOUNDS = Domain(kinks=(-0.6, 0.6), margin=0.4)
 """Outside (−1, −0.2) and (0.2, 1), where clamp's bounds are drawn."""
+AWAY_FROM_ZERO = Domain(kinks=(0.0,), margin=0.3)
+"""Clear of 0, where a product's gradient divides (scatter's 'prod' and 'multiply')."""
+INVERTIBLE = Domain(-0.5, 0.5, diagonal=3.0)
+"""Square matrices near 3·I (of at most 3 rows): invertible, well conditioned, det > 0."""
+INVERTIBLE_NEGATIVE = Domain(-0.5, 0.5, diagonal=-3.0)
+"""Near −3·I: det of the sign of (−1)ⁿ."""
 
 
 @dataclass(frozen=True)
@@ -203,9 +214,9 @@ TABLE: tuple[Entry, ...] = (
     E(T.Atanh, UNIT, aliases=("arctanh",)),
     E(T.Log2, POSITIVE),
     E(T.Log10, POSITIVE),
-    E(T.atan2, NONZERO, NONZERO, op=T.Atan2, aliases=("arctan2",)),
+    E(T.atan2, NONZERO, NONZERO, op=T.Atan2, aliases=("arctan2",), samples=("scalar_other",)),
     E(T.hypot, NONZERO, NONZERO),
-    Entry(U.clone),
+    S(U.clone, "elementwise", U.Clone),
     Entry(U.cast, public=False),
     Entry(U.bfloat16, public=False),
     # ---- activations (ops/activation.py) ---------------------------------------------------
@@ -215,11 +226,11 @@ TABLE: tuple[Entry, ...] = (
     E(A.elu, NONZERO, op=A.Elu, samples=("alpha",)),
     E(A.softplus, Domain(-3.0, 3.0, kinks=(-1.0, 1.0), margin=0.05), op=A.Softplus,
       samples=("softplus",), functional=True),
-    E(A.gelu, REAL, op=A.Gelu, functional=True),
+    E(A.gelu, REAL, op=A.Gelu, samples=("gelu_tanh",), functional=True),
     E(A.silu, REAL),
     # ---- binary arithmetic (ops/elementwise.py) --------------------------------------------
-    E(EW.add, REAL, REAL, op=EW.Add),
-    E(EW.sub, REAL, REAL, op=EW.Sub),
+    E(EW.add, REAL, REAL, op=EW.Add, samples=("scaled_other",)),
+    E(EW.sub, REAL, REAL, op=EW.Sub, samples=("scaled_other",)),
     E(EW.mul, REAL, REAL, op=EW.Mul),
     E(EW.div, REAL, NONZERO, op=EW.Div),
     E(EW.pow, POSITIVE, REAL, op=EW.Pow),
@@ -249,14 +260,16 @@ TABLE: tuple[Entry, ...] = (
     S(reduce.var, "statistic"),
     S(reduce.std, "statistic"),
     S(reduce.norm, "norm", None, Domain(kinks=(0.0,), margin=0.3)),
-    *(Entry(f) for f in (reduce.max, reduce.min, reduce.argmax, reduce.argmin, reduce.all,
-                         reduce.any, reduce.count_nonzero)),
+    S(reduce.max, ("max_dim", "whole"), None, DISTINCT),
+    S(reduce.min, ("max_dim", "whole"), None, DISTINCT),
+    *(Entry(f) for f in (reduce.argmax, reduce.argmin, reduce.all, reduce.any,
+                         reduce.count_nonzero)),
     S(fused.softmax, "dim", fused.Softmax, functional=True),
     S(fused.log_softmax, "dim", fused.LogSoftmax, functional=True),
     # ---- shape and movement (ops/shape.py, movedim.py, movement.py, tiling.py) -------------
     S(shape.reshape, "reshape", shape.Reshape),
     S(shape.flatten, "dim_range"),
-    Entry(shape.unflatten),
+    S(shape.unflatten, "unflatten"),
     S(shape.broadcast_to, "broadcast"),
     S(shape.repeat, "repeats"),
     S(shape.tile, "repeats"),
@@ -267,9 +280,12 @@ TABLE: tuple[Entry, ...] = (
     S(shape.flip, "dims", shape.Flip),
     S(shape.roll, "roll", shape.Roll),
     S(shape.expand, "broadcast", shape.Expand, public=False),
-    *(Entry(f, public=False) for f in (shape.view, shape.t, shape.expand_as, shape.contiguous,
-                                       shape.is_contiguous)),
-    *(Entry(f) for f in (movedim.movedim, movedim.moveaxis, movedim.narrow)),
+    S(shape.view, "reshape", public=False),
+    S(shape.t, "matrix", public=False),
+    *(Entry(f, public=False) for f in (shape.expand_as, shape.contiguous, shape.is_contiguous)),
+    S(movedim.movedim, "movedim"),
+    S(movedim.moveaxis, "movedim"),
+    S(movedim.narrow, "narrow"),
     S(movement.split, "split"),
     S(movement.chunk, "chunks"),
     S(movement.unbind, "dim"),
@@ -279,20 +295,26 @@ TABLE: tuple[Entry, ...] = (
     S(movement.triu, "diagonal"),
     S(movement.gather, "gather", movement.Gather),
     S(movement.scatter_add, "scatter", movement.ScatterAdd),
-    Entry(movement.cat, aliases=("concat",), method=False),
-    Entry(movement.stack, method=False),
+    S(movement.cat, "cat", movement.Cat, aliases=("concat",), method=False),
+    S(movement.stack, "stack", method=False),
     S(movement.pad, ("pad_constant", "pad_modes"), movement.Pad, method=False,
       functional=True),
     Entry(movement.one_hot, method=False, functional=True),
-    Entry(tiling.repeat_interleave),
-    Entry(tiling.meshgrid, method=False),
+    S(tiling.repeat_interleave, "repeat_interleave"),
+    S(tiling.meshgrid, "meshgrid", method=False),
     # ---- indexed writes, counting, sorting (ops/scatter.py, counting.py, sorting.py) -------
-    S(scatter.scatter, "unique_scatter", scatter.Scatter),
-    *(Entry(f) for f in (scatter.scatter_reduce, scatter.index_add, scatter.index_put)),
+    S(scatter.scatter, ("unique_scatter", "scatter_value", "scatter_reduce_kw"), scatter.Scatter,
+      AWAY_FROM_ZERO),
+    S(scatter.scatter_reduce, "scatter_reduce", scatter.ScatterReduce, AWAY_FROM_ZERO),
+    S(scatter.index_add, "index_add", movement.IndexAdd),
+    S(scatter.index_put, "index_put", movement.IndexPut),
     S(scatter.masked_scatter, "masked"),
     *(Entry(f) for f in (counting.nonzero, counting.unique, counting.bincount)),
     Entry(counting.searchsorted, method=False),
-    *(Entry(f) for f in (sorting.argsort, sorting.sort, sorting.topk, sorting.kthvalue)),
+    Entry(sorting.argsort),
+    S(sorting.sort, "sort", None, DISTINCT),
+    S(sorting.topk, "topk", None, DISTINCT),
+    S(sorting.kthvalue, "kthvalue", None, DISTINCT),
     # ---- products and matrices (ops/linalg.py, ops/matrix.py, linalg.py) -------------------
     S(matmul_ops.matmul, ("matmul", "matmul_ranks"), matmul_ops.Matmul),
     S(matmul_ops.mm, "mm"),
@@ -303,11 +325,16 @@ TABLE: tuple[Entry, ...] = (
       functional=True),
     S(matmul_ops.linear, "linear", matmul_ops.Linear, public=False, method=False,
       functional=True),
-    *(Entry(f) for f in (matrix.diagonal, matrix.diag, matrix.trace, matrix.addmm,
-                         matrix.baddbmm)),
-    Entry(matrix.cdist, method=False),
-    *(Entry(f) for f in (linalg.det, linalg.inverse, linalg.logdet)),
-    Entry(linalg.slogdet, method=False),
+    S(matrix.diagonal, "diagonal_dims"),
+    S(matrix.diag, "diag"),
+    S(matrix.trace, "matrix2d"),
+    S(matrix.addmm, "addmm"),
+    S(matrix.baddbmm, "baddbmm"),
+    S(matrix.cdist, "cdist", method=False),
+    S(linalg.det, "square", matmul_ops.Det, INVERTIBLE_NEGATIVE),
+    S(linalg.inverse, "square", matmul_ops.Inv, INVERTIBLE_NEGATIVE),
+    S(linalg.logdet, "square", None, INVERTIBLE),
+    S(linalg.slogdet, "square", matmul_ops.LogAbsDet, INVERTIBLE_NEGATIVE, method=False),
     # ---- convolution and pooling (ops/conv.py, conv_transpose.py, pool.py, ...) ------------
     *(S(f, key, op, *domain, public=False, method=False, functional=True)
       for f, key, op, *domain in (
@@ -315,13 +342,18 @@ TABLE: tuple[Entry, ...] = (
           (conv_transpose.conv_transpose2d, "conv_transpose", conv.ConvTranspose2d),
           (pool.avg_pool2d, "avg_pool", None), (pool.max_pool2d, "max_pool", pool.MaxPool2d,
                                                 DISTINCT),
-          (fold.fold, "fold", fold.Fold), (fold.unfold, "unfold", fold.Unfold))),
-    *(Entry(f, public=False, method=False, functional=True) for f in (
-        conv.conv3d, conv_transpose.conv_transpose1d, conv_transpose.conv_transpose3d,
-        pool.avg_pool1d, pool.avg_pool3d, pool.max_pool1d, pool.max_pool3d,
-        adaptive_pool.adaptive_avg_pool1d, adaptive_pool.adaptive_avg_pool2d,
-        adaptive_pool.adaptive_avg_pool3d, adaptive_pool.adaptive_max_pool1d,
-        adaptive_pool.adaptive_max_pool2d)),
+          (fold.fold, "fold", fold.Fold), (fold.unfold, "unfold", fold.Unfold),
+          (conv.conv3d, "conv3d", conv.Conv3d),
+          (conv_transpose.conv_transpose1d, "conv_transpose1d", None),
+          (conv_transpose.conv_transpose3d, "conv_transpose3d", conv.ConvTranspose3d),
+          (pool.avg_pool1d, "avg_pool1d", None), (pool.avg_pool3d, "avg_pool3d", None),
+          (pool.max_pool1d, "max_pool1d", None, DISTINCT),
+          (pool.max_pool3d, "max_pool3d", pool.MaxPool3d, DISTINCT),
+          (adaptive_pool.adaptive_avg_pool1d, "adaptive1d", None),
+          (adaptive_pool.adaptive_avg_pool2d, "adaptive2d", None),
+          (adaptive_pool.adaptive_avg_pool3d, "adaptive3d", None),
+          (adaptive_pool.adaptive_max_pool1d, "adaptive1d", None, DISTINCT),
+          (adaptive_pool.adaptive_max_pool2d, "adaptive2d", None, DISTINCT))),
     # ---- random sampling and new tensors (creation.py) -------------------------------------
     Entry(creation.bernoulli),
     Entry(creation.multinomial),
