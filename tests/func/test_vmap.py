@@ -285,3 +285,16 @@ def test_a_batched_index_is_refused_not_misread() -> None:
     idx = cr.tensor([[0, 1], [2, 3], [4, 5]])
     with pytest.raises(NotImplementedError, match="index of shape \\(2,\\)"):
         F.vmap(lambda i: x[i])(idx)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, bool])
+def test_stacked_outer_products_equal_numpy_matmul(dtype: Any) -> None:
+    # the kernel of per-sample weight gradients: (..., m, 1) @ (..., 1, n), batch dims broadcast
+    from chainrule.backend import matmul
+
+    rng = np.random.default_rng(0)
+    for sa, sb in (((2, 1, 3, 1), (4, 1, 5)), ((5, 3, 1), (1, 4)), ((2, 5, 3, 1), (5, 1, 4))):
+        a, b = ((rng.standard_normal(s) * 3).astype(dtype) for s in (sa, sb))
+        got, want = matmul(a, b), np.matmul(a, b)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
