@@ -74,9 +74,6 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
 
 
 KNOWN_BUGS = {
-    ("index_select", None): "indexing with a batched index tensor is refused with "
-                            "NotImplementedError (no batching rule for it yet)",
-    ("index_select", 1): "the same, with the input shared",
     ("masked_scatter", None): "a batched mask: ValueError 'input operand has more dimensions "
                               "than allowed by the axis remapping'",
     ("masked_scatter", 1): "the same, with the input and source shared",
@@ -280,11 +277,44 @@ def test_transforms_nest_in_every_order_and_agree() -> None:
     np.testing.assert_allclose(g.array, g_ref.array, rtol=1e-10)
 
 
-def test_a_batched_index_is_refused_not_misread() -> None:
-    x = cr.arange(6.0)
-    idx = cr.tensor([[0, 1], [2, 3], [4, 5]])
-    with pytest.raises(NotImplementedError, match="index of shape \\(2,\\)"):
-        F.vmap(lambda i: x[i])(idx)
+_I = np.array([[[0, 3], [2, 2]], [[1, 1], [3, 0]], [[2, 0], [0, 3]]])
+"""A batched index: one (2, 2) index per sample, entries in range(4)."""
+
+
+@pytest.mark.parametrize("index", [
+    lambda i: (i,), lambda i: (slice(None), i), lambda i: (i, 1), lambda i: (Ellipsis, i),
+    lambda i: (None, i, slice(1, 3)), lambda i: (i, slice(None), i),
+    lambda i: (np.array([1, 2]), i), lambda i: (slice(None), np.array([0, 3]), i[0, 0]),
+    lambda i: (i[0], None, slice(None), i[1]), lambda i: (np.array([True, False, False, True]), i),
+], ids=["alone", "after-slice", "then-int", "ellipsis", "newaxis", "separated", "shared-array",
+        "shared-array-then-0d", "separated-newaxis", "shared-mask"])
+@pytest.mark.parametrize("x_batched", [True, False])
+def test_indexing_with_a_batched_index_tensor_equals_the_loop(index: Any, x_batched: bool) -> None:
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((3, 4, 4, 4))
+    x0 = xs[0]
+
+    def f(x: Tensor, i: Tensor) -> Tensor:
+        return (x * 1.0)[index(i)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-sample fallback
+        got = F.vmap(f, in_dims=(0 if x_batched else None, 0))(
+            cr.tensor(xs if x_batched else x0, requires_grad=True), cr.tensor(_I))
+    want = np.stack([x[index(i)] for x, i in zip(xs if x_batched else [x0] * 3, _I)])
+    np.testing.assert_array_equal(got.array, want)
+
+
+def test_gradients_through_a_batched_index_and_a_batched_mask_refused() -> None:
+    xs = cr.randn(3, 4, dtype=cr.float64)
+    idx = cr.tensor(_I[:, 0])
+    # duplicate indices accumulate per sample
+    got = F.vmap(F.grad(lambda x, i: (x[i] ** 2).sum()))(xs, idx)
+    for b in range(3):
+        want = F.grad(lambda x, i: (x[i] ** 2).sum())(xs[b], idx[b])
+        np.testing.assert_allclose(got[b].array, want.array, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="boolean mask that differs per sample"):
+        F.vmap(lambda x, m: x[m].sum())(xs, xs > 0)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, bool])

@@ -25,6 +25,7 @@ from typing import Any
 from chainrule.autograd import function as _function
 from chainrule.backend import xp
 from chainrule.func import _tree
+from chainrule.ops.batching import BatchedIndex
 from chainrule.size import Size
 from chainrule.tensor import Tensor
 
@@ -48,6 +49,10 @@ class BatchedTensor(Tensor):
     @property
     def shape(self) -> Size:  # type: ignore[override]
         return _new_size(Size, self._value.shape[1:])
+
+    @property
+    def dtype(self) -> Any:
+        return self._value.dtype
 
     def size(self, dim: int | None = None) -> Any:  # type: ignore[override]
         return self.shape if dim is None else self.shape[dim]
@@ -146,10 +151,19 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
     for a in args:
         if type(a) is BatchedTensor and a._level > level:
             level = a._level
+    index = params.get("index")  # index tensors are params (getitem, index_put)
+    if type(index) is tuple:
+        for p in index:
+            if type(p) is BatchedTensor and p._level > level:
+                level = p._level
+    elif type(index) is BatchedTensor and index._level > level:
+        level = index._level
     if not level:
         return None
     values = [a._value if type(a) is BatchedTensor and a._level == level else a for a in args]
     dims = [0 if type(a) is BatchedTensor and a._level == level else None for a in args]
+    if index is not None:
+        params = {**params, "index": _mark(index, level)}
     rule = getattr(cls, "batch_rule", None)
     out = None
     why = "it has no batching rule"
@@ -166,13 +180,39 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
     return wrap(out, level)
 
 
+def _mark(index: Any, level: int) -> Any:
+    """``index`` with its tensors batched at ``level`` replaced by ``BatchedIndex`` markers
+    holding their physical values."""
+    if type(index) is tuple:
+        return tuple(_mark(p, level) for p in index)
+    if type(index) is BatchedTensor and index._level == level:
+        return BatchedIndex(index._value)
+    return index
+
+
+def _sample_index(index: Any, i: int) -> Any:
+    """``index`` for sample ``i``: each ``BatchedIndex`` becomes that sample's index."""
+    if type(index) is tuple:
+        return tuple(_sample_index(p, i) for p in index)
+    if type(index) is BatchedIndex:
+        row = index.value[i]
+        return row.array if type(row) is Tensor else row
+    return index
+
+
 def _per_sample(cls: Any, values: list[Tensor], dims: list[int | None],
                 params: dict[str, Any]) -> Tensor:
     from chainrule.ops.movement import stack
 
-    size = next(v.shape[0] for v, d in zip(values, dims) if d is not None)
+    size = next((v.shape[0] for v, d in zip(values, dims) if d is not None), None)
+    index = params.get("index")
+    if size is None:  # only the index is batched
+        size = next(p.value.shape[0] for p in (index if type(index) is tuple else (index,))
+                    if type(p) is BatchedIndex)
     return stack([cls.apply(*[v[i] if d is not None else v for v, d in zip(values, dims)],
-                            **params) for i in range(size)])
+                            **(params if index is None else
+                               {**params, "index": _sample_index(index, i)}))
+                  for i in range(size)])
 
 
 _tangent_levels: set[int] = set()

@@ -26,6 +26,17 @@ Dims = Sequence[int | None]
 Rule = Callable[[Any, list[Tensor], Dims, dict[str, Any]], Tensor]
 
 
+class BatchedIndex:
+    """An index tensor batched at the level being dispatched, inside an op's ``index`` param:
+    ``value`` is its physical tensor (batch dim first). Rules that index (getitem) read it; a
+    rule that does not take batched indices declines, and the op runs once per sample."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Tensor) -> None:
+        self.value = value
+
+
 def _size(values: Sequence[Tensor], dims: Dims) -> int:
     return next(v.shape[0] for v, d in zip(values, dims) if d is not None)
 
@@ -105,9 +116,12 @@ def roll(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> 
 def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
     """Indexing: a full slice for the batch dim in front of the index. Advanced (array)
     indices after it keep their place when they are adjacent; when they are not, NumPy moves
-    their dims to the front, so the batch dim is moved back there."""
+    their dims to the front, so the batch dim is moved back there. Index tensors batched at
+    this level are taken per sample (``_batched_index``)."""
     index = params["index"]
     index = index if isinstance(index, tuple) else (index,)
+    if any(type(p) is BatchedIndex for p in index):
+        return _batched_index(cls, values[0], dims[0], index)
     arrays = [i for i, p in enumerate(index) if not isinstance(p, (int, slice, type(None)))
               and p is not Ellipsis]
     if arrays:  # beside arrays, NumPy treats integers as advanced indices too
@@ -123,6 +137,39 @@ def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
     return out
 
 
+def _batched_index(cls: Any, x: Tensor, dx: int | None, index: tuple[Any, ...]) -> Tensor:
+    """``x[index]`` per sample where some index tensors differ per sample: one more advanced
+    index, ``arange(B)``, picks each sample's row, placed (with ``x``'s batch dim) just before
+    the first advanced index, so NumPy puts the batch dim where a sample's advanced dims go."""
+    if any(type(p) is BatchedIndex and p.value.dtype == xp.bool_ for p in index):
+        raise RuntimeError("vmap: indexing with a boolean mask that differs per sample is not "
+                           "supported: the result's shape would differ per sample (use "
+                           "cr.where(mask, x, 0) instead)")
+    entries: list[Any] = []
+    for p in index:  # a shared boolean mask is the integer arrays of its nonzero entries
+        is_mask = isinstance(p, xp.ndarray) and p.dtype == xp.bool_
+        entries.extend(xp.nonzero(p) if is_mask else (p,))
+    size = next(p.value.shape[0] for p in entries if type(p) is BatchedIndex)
+    x = _materialize(x, dx, size)
+    used = sum(p is not None and p is not Ellipsis for p in entries)
+    at = next((i for i, p in enumerate(entries) if p is Ellipsis), None)
+    if at is not None:
+        entries[at:at + 1] = [slice(None)] * (x.ndim - 1 - used)
+    advanced = [i for i, p in enumerate(entries)
+                if not isinstance(p, slice) and p is not None]
+    first = advanced[0]
+    rank = max(p.value.ndim - 1 if type(p) is BatchedIndex else p.ndim
+               if isinstance(p, Tensor) else xp.ndim(p) for p in (entries[i] for i in advanced))
+    physical = [_pad(p.value, rank) if type(p) is BatchedIndex else p for p in entries]
+    physical = [p.array if type(p) is Tensor else p for p in physical]
+    rows = xp.arange(size).reshape(size, *(1,) * rank)
+    at_x = sum(isinstance(p, slice) for p in entries[:first])  # x's dim for the first one
+    out = cls.apply(x.movedim(0, at_x), index=(*physical[:first], rows, *physical[first:]))
+    if advanced[-1] - first + 1 != len(advanced):  # separated: NumPy put them all first
+        return out
+    return out.movedim(sum(isinstance(p, slice) or p is None for p in entries[:first]), 0)
+
+
 def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
     """x[index] = v: a full slice for the batch dim in front of the index; a batched value gets
     its rank padded to the indexed region's."""
@@ -132,7 +179,7 @@ def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]
     index = params["index"]
     index = index if isinstance(index, tuple) else (index,)
     if any(not isinstance(p, (int, slice, type(None))) and p is not Ellipsis for p in index):
-        raise NotImplementedError("advanced indices")
+        raise NotImplementedError("advanced indices")  # (batched ones included)
     if dims[1] is not None:
         region = xp.broadcast_to(xp.empty((), xp.int8), tuple(x.shape[1:]))[index]
         v = _pad(v, region.ndim)
