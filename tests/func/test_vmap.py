@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import warnings
 from typing import Any
 
@@ -74,9 +75,6 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
 
 
 KNOWN_BUGS = {
-    ("masked_scatter", None): "a batched mask: ValueError 'input operand has more dimensions "
-                              "than allowed by the axis remapping'",
-    ("masked_scatter", 1): "the same, with the input and source shared",
 }
 """Cases that fail today, each kept as a strict xfail so that a fix shows."""
 
@@ -189,6 +187,24 @@ def test_a_batched_tensor_shows_one_sample_and_refuses_data_dependent_reads() ->
 
     F.vmap(f)(cr.ones(7, 2, 3))
     assert seen == {"shape": (2, 3), "len": 2}
+
+
+@pytest.mark.parametrize("read", ["item()", "tolist()", "numpy()", "bool()", "float()",
+                                  "converting to a NumPy array"])
+def test_reading_a_batched_tensors_values_in_python_is_refused_naming_the_call(read: str) -> None:
+    calls = {"item()": lambda a: a.sum().item(), "tolist()": lambda a: a.tolist(),
+             "numpy()": lambda a: a.numpy(), "bool()": lambda a: bool(a.sum() > 0),
+             "float()": lambda a: float(a.sum()),
+             "converting to a NumPy array": lambda a: np.asarray(a)}
+    with pytest.raises(RuntimeError, match=f"vmap: {re.escape(read)} of a batched tensor"):
+        F.vmap(calls[read])(cr.ones(4, 3))
+
+
+def test_data_and_integer_casts_stay_per_sample() -> None:
+    x = cr.randn(4, 3)
+    got = F.vmap(lambda a: a.data * 2 + a.long().to(a.dtype) + a.gt(0).int().to(a.dtype))(x)
+    want = x.array * 2 + x.array.astype(np.int64) + (x.array > 0)
+    np.testing.assert_allclose(got.array, want, rtol=1e-6)
 
 
 # ---- transforms through vmap -------------------------------------------------------------

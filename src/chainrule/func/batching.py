@@ -86,6 +86,15 @@ class BatchedTensor(Tensor):
     def detach(self) -> Tensor:
         return wrap(self._value.detach(), self._level)
 
+    @property
+    def data(self) -> Tensor:
+        """One sample's values outside autograd, batched like this tensor."""
+        return wrap(self._value.data, self._level)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._per_sample("assigning .data")
+
     def _inplace(self, fn: Callable[[Tensor], Tensor]) -> Tensor:
         """In-place ops rebind the physical value (the batch's new values); views of the old
         value do not see the write."""

@@ -498,8 +498,8 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     dtype = xp.dtype(dtype)
     if input.dtype == dtype:
         return input
-    if not is_floating(dtype):
-        return Tensor._wrap(input.array.astype(dtype))
+    if not is_floating(dtype):  # (an op, not the array's astype: batched under vmap too)
+        return Cast.apply(input.detach(), dtype=dtype)
     return Cast.apply(input, dtype=dtype)
 
 
