@@ -256,6 +256,23 @@ def test_jacobians_and_hessian_equal_their_per_row_definitions() -> None:
                                rtol=1e-10)
 
 
+def test_jacrev_runs_the_forward_once_and_vmaps_only_the_vjp() -> None:
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    x = cr.randn(4, dtype=cr.float64)
+
+    def f(v: Tensor) -> tuple[Tensor, Tensor]:
+        seen.append((type(v).__name__, tuple(v.shape)))
+        return v.sin() * v.sum(), v.sum()
+
+    jac, aux = F.jacrev(f, has_aux=True)(x)
+    assert seen == [("Tensor", (4,))]  # once, unbatched (not once per output row)
+    np.testing.assert_allclose(jac.array, F.jacfwd(lambda v: f(v)[0])(x).array, rtol=1e-12)
+    np.testing.assert_allclose(aux.array, x.array.sum(), rtol=1e-12)
+    seen.clear()
+    F.jacrev(F.jacrev(lambda v: f(v)[0].sum()))(x)
+    assert seen == [("Tensor", (4,))]
+
+
 def test_batch_jacobians_match_torch_func() -> None:
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)

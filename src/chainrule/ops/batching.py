@@ -122,19 +122,37 @@ def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
     index = index if isinstance(index, tuple) else (index,)
     if any(type(p) is BatchedIndex for p in index):
         return _batched_index(cls, values[0], dims[0], index)
+    out = cls.apply(values[0], index=(slice(None), *index))
+    lead = _separated(index)
+    return out if lead is None else out.movedim(lead, 0)
+
+
+def _separated(index: tuple[Any, ...]) -> int | None:
+    """For an index whose advanced (array) indices are separated by a slice, None or Ellipsis,
+    the number of dims NumPy puts in front for them (then the batch dim of ``x[:, *index]``
+    comes after them); None otherwise."""
     arrays = [i for i, p in enumerate(index) if not isinstance(p, (int, slice, type(None)))
               and p is not Ellipsis]
     if arrays:  # beside arrays, NumPy treats integers as advanced indices too
         arrays = [i for i, p in enumerate(index) if p is not Ellipsis
                   and not isinstance(p, (slice, type(None)))]
-    out = cls.apply(values[0], index=(slice(None), *index))
     if arrays and arrays[-1] - arrays[0] + 1 != len(arrays) and any(
             isinstance(p, slice) or p is None or p is Ellipsis
             for p in index[arrays[0]:arrays[-1]]):
-        # separated advanced indices: NumPy put the broadcast index dims first, batch after
-        lead = _broadcast_ndim([index[i] for i in arrays])
-        return out.movedim(lead, 0)
-    return out
+        return _broadcast_ndim([index[i] for i in arrays])
+    return None
+
+
+def index_add(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """zeros(shape) with g added at index (getitem's backward): the mirror of ``getitem``."""
+    (g,) = values
+    index = params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    if any(type(p) is BatchedIndex for p in index):
+        raise NotImplementedError("batched indices")
+    lead = _separated(index)
+    return cls.apply(g if lead is None else g.movedim(0, lead),
+                     shape=(g.shape[0], *params["shape"]), index=(slice(None), *index))
 
 
 def _batched_index(cls: Any, x: Tensor, dx: int | None, index: tuple[Any, ...]) -> Tensor:
@@ -280,6 +298,17 @@ def fold_into_n(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, An
     out = cls.apply(x, w, *rest, **{**params, "groups": params["groups"] * size})
     out = out.reshape(max(n, 1), size, -1, *out.shape[2:]).movedim(1, 0)
     return out if n else out.squeeze(1)
+
+
+def conv_weight(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """The weight gradient of a convolution (its backward) for a batched output gradient ``g``
+    and a shared input: the batch folds into the output channels, one op for every sample."""
+    x, g = values
+    if dims[0] is not None or params["groups"] != 1:
+        raise NotImplementedError(f"{cls.name}: a batched input or groups")
+    size, n = g.shape[0], g.shape[1]
+    out = cls.apply(x, g.movedim(0, 1).reshape(n, -1, *g.shape[3:]), **params)
+    return out.reshape(size, -1, *out.shape[1:])
 
 
 def _spatial(cls: Any) -> int:

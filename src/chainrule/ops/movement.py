@@ -46,6 +46,7 @@ class IndexAdd(Op):
     """zeros(shape) with ``g`` added at ``index`` (duplicates accumulate); ∂/∂g = grad[index]."""
 
     name = "index_add"
+    batch_rule = staticmethod(batching.index_add)
     saves_inputs = False
     shape: tuple[int, ...]
     index: Any
