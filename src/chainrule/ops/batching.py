@@ -15,6 +15,7 @@ it into N.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -251,6 +252,18 @@ def matmul(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -
     for d in sorted(drop):
         out = out.squeeze(d)
     return out
+
+
+def einsum(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """Einstein summation: a label of its own for the batch dim, on the batched operands and
+    in front of the output."""
+    equation = params["equation"]
+    free = [c for c in string.ascii_letters if c not in equation]
+    if not free:
+        raise NotImplementedError("every subscript letter is taken")
+    ins, out = equation.split("->")
+    specs = [free[0] + s if d is not None else s for s, d in zip(ins.split(","), dims)]
+    return cls.apply(*values, equation=",".join(specs) + "->" + free[0] + out)
 
 
 def linear(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
