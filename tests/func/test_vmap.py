@@ -189,12 +189,12 @@ def test_a_batched_tensor_shows_one_sample_and_refuses_data_dependent_reads() ->
     assert seen == {"shape": (2, 3), "len": 2}
 
 
-@pytest.mark.parametrize("read", ["item()", "tolist()", "numpy()", "bool()", "float()",
+@pytest.mark.parametrize("read", [".array", "item()", "tolist()", "numpy()", "bool()", "float()",
                                   "converting to a NumPy array"])
 def test_reading_a_batched_tensors_values_in_python_is_refused_naming_the_call(read: str) -> None:
-    calls = {"item()": lambda a: a.sum().item(), "tolist()": lambda a: a.tolist(),
-             "numpy()": lambda a: a.numpy(), "bool()": lambda a: bool(a.sum() > 0),
-             "float()": lambda a: float(a.sum()),
+    calls = {".array": lambda a: a.array.sum(), "item()": lambda a: a.sum().item(),
+             "tolist()": lambda a: a.tolist(), "numpy()": lambda a: a.numpy(),
+             "bool()": lambda a: bool(a.sum() > 0), "float()": lambda a: float(a.sum()),
              "converting to a NumPy array": lambda a: np.asarray(a)}
     with pytest.raises(RuntimeError, match=f"vmap: {re.escape(read)} of a batched tensor"):
         F.vmap(calls[read])(cr.ones(4, 3))

@@ -18,6 +18,7 @@ one physical computation (``to_physical`` / ``from_physical``).
 from __future__ import annotations
 
 import itertools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,19 @@ class BatchedTensor(Tensor):
     __slots__ = ("_value", "_level")
     _value: Tensor
     _level: int
+
+    @property  # type: ignore[override]
+    def array(self) -> Any:
+        """The physical array (the whole batch), for chainrule's own code; refused to code
+        outside the library, which would see the batch instead of one sample.
+
+        NOTE: the library reads metadata through ``.array`` (``x.array.dtype``) on paths a
+        batched tensor takes; code outside it has no business with the physical layout, so
+        the caller's module decides (one frame lookup, only for batched tensors).
+        """
+        if not sys._getframe(1).f_globals.get("__name__", "").startswith("chainrule."):
+            self._per_sample(".array")
+        return self._value.array
 
     @property
     def shape(self) -> Size:  # type: ignore[override]
@@ -104,7 +118,6 @@ class BatchedTensor(Tensor):
         else:
             value = out.unsqueeze(0).expand(self._value.shape[0], *out.shape)
         self._value = value if value.dtype == self.dtype else value.to(self.dtype)
-        self.array = self._value.array
         self._version += 1
         return self
 
@@ -113,7 +126,8 @@ class BatchedTensor(Tensor):
 
     def _per_sample(self, what: str) -> Any:
         raise RuntimeError(f"vmap: {what} of a batched tensor is not supported: its value "
-                           "differs per sample (a data-dependent branch cannot be batched)")
+                           "differs per sample (a data-dependent branch cannot be batched; "
+                           "compute with tensor ops instead)")
 
     def item(self) -> Any:
         return self._per_sample("item()")
@@ -143,7 +157,6 @@ class BatchedTensor(Tensor):
 def wrap(value: Tensor, level: int) -> BatchedTensor:
     """``value`` (batch dim first) seen as one sample at vmap level ``level``."""
     t = _new(BatchedTensor)
-    t.array = value.array
     t.grad = None
     t._version = 0
     t._hooks = None
