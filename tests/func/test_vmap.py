@@ -338,6 +338,20 @@ def test_indexing_with_a_batched_index_tensor_equals_the_loop(index: Any, x_batc
     np.testing.assert_array_equal(got.array, want)
 
 
+def test_writing_at_a_batched_index_runs_per_sample() -> None:
+    xs, idx = cr.randn(3, 4, dtype=cr.float64), cr.tensor(_I[:, 0, 0])
+    def f(x: Tensor, i: Tensor) -> Tensor:
+        y = x * 1
+        y[i] = 0.0
+        return y
+
+    with pytest.warns(UserWarning, match="index_put runs once per sample"):
+        got = F.vmap(f)(xs, idx)
+    want = xs.array.copy()
+    want[np.arange(3), _I[:, 0, 0]] = 0
+    np.testing.assert_array_equal(got.array, want)
+
+
 def test_gradients_through_a_batched_index_and_a_batched_mask_refused() -> None:
     xs = cr.randn(3, 4, dtype=cr.float64)
     idx = cr.tensor(_I[:, 0])

@@ -174,17 +174,16 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
         if type(a) is BatchedTensor and a._level > level:
             level = a._level
     index = params.get("index")  # index tensors are params (getitem, index_put)
-    if type(index) is tuple:
-        for p in index:
-            if type(p) is BatchedTensor and p._level > level:
-                level = p._level
-    elif type(index) is BatchedTensor and index._level > level:
-        level = index._level
+    indexed = 0
+    for p in index if type(index) is tuple else (index,):
+        if type(p) is BatchedTensor and p._level > indexed:
+            indexed = p._level
+    level = max(level, indexed)
     if not level:
         return None
     values = [a._value if type(a) is BatchedTensor and a._level == level else a for a in args]
     dims = [0 if type(a) is BatchedTensor and a._level == level else None for a in args]
-    if index is not None:
+    if indexed == level:
         params = {**params, "index": _mark(index, level)}
     rule = getattr(cls, "batch_rule", None)
     out = None
