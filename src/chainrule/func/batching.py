@@ -178,7 +178,8 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
     for p in index if type(index) is tuple else (index,):
         if type(p) is BatchedTensor and p._level > indexed:
             indexed = p._level
-    level = max(level, indexed)
+    if indexed > level:
+        level = indexed
     if not level:
         return None
     values = [a._value if type(a) is BatchedTensor and a._level == level else a for a in args]
