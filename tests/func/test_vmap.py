@@ -271,6 +271,13 @@ def test_jacrev_runs_the_forward_once_and_vmaps_only_the_vjp() -> None:
     seen.clear()
     F.jacrev(F.jacrev(lambda v: f(v)[0].sum()))(x)
     assert seen == [("Tensor", (4,))]
+    seen.clear()  # under vmap: once on the batch
+    xs = cr.randn(5, 4, dtype=cr.float64)
+    jacs = F.vmap(F.jacrev(lambda v: f(v)[0]))(xs)
+    assert seen == [("BatchedTensor", (4,))]
+    for i in range(5):
+        np.testing.assert_allclose(jacs[i].array, F.jacfwd(lambda v: f(v)[0])(xs[i]).array,
+                                   rtol=1e-12)
 
 
 def test_batch_jacobians_match_torch_func() -> None:
@@ -301,6 +308,11 @@ def test_transforms_nest_in_every_order_and_agree() -> None:
     per = np.stack([F.jacrev(f)(xs[i]).array for i in range(5)])
     np.testing.assert_allclose(F.vmap(F.jacfwd(f))(xs).array, per, rtol=1e-12)
     np.testing.assert_allclose(F.vmap(F.jacrev(f))(xs).array, per, rtol=1e-12)
+    nested = F.vmap(F.vmap(F.jacrev(f)))(xs.reshape(1, 5, 4))[0]
+    np.testing.assert_allclose(nested.array, per, rtol=1e-12)
+    hess = np.stack([F.jacfwd(F.jacfwd(lambda v: f(v).sum()))(xs[i]).array for i in range(5)])
+    np.testing.assert_allclose(F.vmap(F.jacrev(F.jacrev(lambda v: f(v).sum())))(xs).array,
+                               hess, rtol=1e-10, atol=1e-14)
     # jacfwd of a vmapped function: one Jacobian block per sample, zero across samples
     whole = F.jacfwd(F.vmap(f))(xs).array
     np.testing.assert_allclose(np.stack([whole[i, :, i] for i in range(5)]), per, rtol=1e-12)

@@ -262,7 +262,10 @@ def _exit(level: int) -> None:
 
 def to_physical(x: Tensor, levels: list[int]) -> Tensor:
     """``x`` as a plain tensor with one leading dim per level in ``levels`` (outermost first),
-    broadcast (a view) over the levels it is not batched at."""
+    broadcast (a view) over the levels it is not batched at. A tensor batched by a vmap opened
+    inside these levels (a cotangent of a vmapped ``vjp_fn``) stays batched there."""
+    if type(x) is BatchedTensor and levels and x._level > levels[-1]:
+        return wrap(to_physical(x._value, levels).movedim(len(levels), 0), x._level)
     if type(x) is not BatchedTensor and not x.requires_grad and not x._tangents:
         # a constant shared by every sample: a broadcast view, no graph
         sizes = tuple(_sizes[level] for level in levels)
@@ -277,6 +280,8 @@ def to_physical(x: Tensor, levels: list[int]) -> Tensor:
 
 def from_physical(x: Tensor, levels: list[int]) -> Tensor:
     """The inverse of ``to_physical``: the leading dims of ``x`` become vmap levels again."""
+    if type(x) is BatchedTensor and levels and x._level > levels[-1]:
+        return wrap(from_physical(x._value.movedim(0, len(levels)), levels), x._level)
     for level in levels:
         x = wrap(x, level)
     return x

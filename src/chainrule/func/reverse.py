@@ -96,9 +96,10 @@ def _physical(x: Any, levels: list[int], fn: str) -> Any:
     ``batching.to_physical``); ``x`` itself outside vmap."""
     if not levels or not isinstance(x, Tensor):
         return x
-    if isinstance(x, batching.BatchedTensor) and x._level not in levels:
-        raise NotImplementedError(f"{fn}: an input batched by a vmap opened after the "
-                                  "transform (call the transform inside that vmap)")
+    if isinstance(x, batching.BatchedTensor) and x._level < levels[-1] and (
+            x._level not in levels):
+        raise NotImplementedError(f"{fn}: an input batched by a vmap that is not running "
+                                  "here")
     return batching.to_physical(x, levels)
 
 
@@ -278,13 +279,8 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
         leaves = [x for xs, _ in flat for x in xs]
 
         def pull(*cotangent_leaves: Any) -> Any:
-            # NOTE: inside a vmap, vjp_fn's tensors are physical at that vmap's levels and it
-            # cannot take cotangents batched by a newer one, so the forward is replayed there
-            fn = vjp(inner, *primals, has_aux=has_aux)[1] if nested else vjp_fn
-            return [x for g in fn(_tree.unflatten(out_def, list(cotangent_leaves)))
+            return [x for g in vjp_fn(_tree.unflatten(out_def, list(cotangent_leaves)))
                     for x in _tree.flatten(g)[0]]
-
-        nested = bool(batching.active_levels())
 
         bases = _basis(out_leaves)
         if bases:
