@@ -498,7 +498,9 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     dtype = xp.dtype(dtype)
     if input.dtype == dtype:
         return input
-    if not is_floating(dtype):  # (an op, not the array's astype: batched under vmap too)
+    if not is_floating(dtype):  # a constant; an op for a batched tensor (vmap), not its array
+        if type(input) is Tensor:
+            return Tensor._wrap(input.array.astype(dtype))
         return Cast.apply(input.detach(), dtype=dtype)
     return Cast.apply(input, dtype=dtype)
 
