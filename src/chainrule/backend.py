@@ -78,8 +78,9 @@ def matmul(a: Array, b: Array) -> Array:
             return numpy.matmul(a, b)
         if a.ndim > 2 and b.ndim > 1 and a.shape[-1] == 1 and b.shape[-2] == 1:
             # NOTE: stacked outer products (per-sample weight gradients under vmap): NumPy's
-            # batched matmul with an inner size of 1 is ~10x slower than the broadcast product.
-            return numpy.multiply(a, b)
+            # batched matmul with an inner size of 1 is ~5x slower than einsum's outer-product
+            # kernel, and the broadcast product ``a * b`` ~3x slower.
+            return numpy.einsum("...i,...j->...ij", a[..., 0], b[..., 0, :])
         if b.ndim > 2 and a.shape[:-2] == b.shape[:-2] and not any(b.strides[:-2]):
             # NOTE: b is one matrix broadcast over a stack (a shared weight under vmap): one
             # GEMM over all of a's rows instead of NumPy's loop of small products.

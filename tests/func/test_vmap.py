@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
 import warnings
 from typing import Any
 
@@ -74,12 +75,6 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
 
 
 KNOWN_BUGS = {
-    ("index_select", None): "indexing with a batched index tensor is refused with "
-                            "NotImplementedError (no batching rule for it yet)",
-    ("index_select", 1): "the same, with the input shared",
-    ("masked_scatter", None): "a batched mask: ValueError 'input operand has more dimensions "
-                              "than allowed by the axis remapping'",
-    ("masked_scatter", 1): "the same, with the input and source shared",
 }
 """Cases that fail today, each kept as a strict xfail so that a fix shows."""
 KNOWN_BUGS |= {  # reached when the op table's samples gave these ops their index tensors
@@ -214,6 +209,24 @@ def test_a_batched_tensor_shows_one_sample_and_refuses_data_dependent_reads() ->
     assert seen == {"shape": (2, 3), "len": 2}
 
 
+@pytest.mark.parametrize("read", [".array", "item()", "tolist()", "numpy()", "bool()", "float()",
+                                  "converting to a NumPy array"])
+def test_reading_a_batched_tensors_values_in_python_is_refused_naming_the_call(read: str) -> None:
+    calls = {".array": lambda a: a.array.sum(), "item()": lambda a: a.sum().item(),
+             "tolist()": lambda a: a.tolist(), "numpy()": lambda a: a.numpy(),
+             "bool()": lambda a: bool(a.sum() > 0), "float()": lambda a: float(a.sum()),
+             "converting to a NumPy array": lambda a: np.asarray(a)}
+    with pytest.raises(RuntimeError, match=f"vmap: {re.escape(read)} of a batched tensor"):
+        F.vmap(calls[read])(cr.ones(4, 3))
+
+
+def test_data_and_integer_casts_stay_per_sample() -> None:
+    x = cr.randn(4, 3)
+    got = F.vmap(lambda a: a.data * 2 + a.long().to(a.dtype) + a.gt(0).int().to(a.dtype))(x)
+    want = x.array * 2 + x.array.astype(np.int64) + (x.array > 0)
+    np.testing.assert_allclose(got.array, want, rtol=1e-6)
+
+
 # ---- transforms through vmap -------------------------------------------------------------
 def _mlp() -> tuple[Any, dict[str, Tensor]]:
     cr.manual_seed(0)
@@ -263,6 +276,30 @@ def test_jacobians_and_hessian_equal_their_per_row_definitions() -> None:
                                rtol=1e-10)
 
 
+def test_jacrev_runs_the_forward_once_and_vmaps_only_the_vjp() -> None:
+    seen: list[tuple[str, tuple[int, ...]]] = []
+    x = cr.randn(4, dtype=cr.float64)
+
+    def f(v: Tensor) -> tuple[Tensor, Tensor]:
+        seen.append((type(v).__name__, tuple(v.shape)))
+        return v.sin() * v.sum(), v.sum()
+
+    jac, aux = F.jacrev(f, has_aux=True)(x)
+    assert seen == [("Tensor", (4,))]  # once, unbatched (not once per output row)
+    np.testing.assert_allclose(jac.array, F.jacfwd(lambda v: f(v)[0])(x).array, rtol=1e-12)
+    np.testing.assert_allclose(aux.array, x.array.sum(), rtol=1e-12)
+    seen.clear()
+    F.jacrev(F.jacrev(lambda v: f(v)[0].sum()))(x)
+    assert seen == [("Tensor", (4,))]
+    seen.clear()  # under vmap: once on the batch
+    xs = cr.randn(5, 4, dtype=cr.float64)
+    jacs = F.vmap(F.jacrev(lambda v: f(v)[0]))(xs)
+    assert seen == [("BatchedTensor", (4,))]
+    for i in range(5):
+        np.testing.assert_allclose(jacs[i].array, F.jacfwd(lambda v: f(v)[0])(xs[i]).array,
+                                   rtol=1e-12)
+
+
 def test_batch_jacobians_match_torch_func() -> None:
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
@@ -291,6 +328,11 @@ def test_transforms_nest_in_every_order_and_agree() -> None:
     per = np.stack([F.jacrev(f)(xs[i]).array for i in range(5)])
     np.testing.assert_allclose(F.vmap(F.jacfwd(f))(xs).array, per, rtol=1e-12)
     np.testing.assert_allclose(F.vmap(F.jacrev(f))(xs).array, per, rtol=1e-12)
+    nested = F.vmap(F.vmap(F.jacrev(f)))(xs.reshape(1, 5, 4))[0]
+    np.testing.assert_allclose(nested.array, per, rtol=1e-12)
+    hess = np.stack([F.jacfwd(F.jacfwd(lambda v: f(v).sum()))(xs[i]).array for i in range(5)])
+    np.testing.assert_allclose(F.vmap(F.jacrev(F.jacrev(lambda v: f(v).sum())))(xs).array,
+                               hess, rtol=1e-10, atol=1e-14)
     # jacfwd of a vmapped function: one Jacobian block per sample, zero across samples
     whole = F.jacfwd(F.vmap(f))(xs).array
     np.testing.assert_allclose(np.stack([whole[i, :, i] for i in range(5)]), per, rtol=1e-12)
@@ -300,8 +342,68 @@ def test_transforms_nest_in_every_order_and_agree() -> None:
     np.testing.assert_allclose(g.array, g_ref.array, rtol=1e-10)
 
 
-def test_a_batched_index_is_refused_not_misread() -> None:
-    x = cr.arange(6.0)
-    idx = cr.tensor([[0, 1], [2, 3], [4, 5]])
-    with pytest.raises(NotImplementedError, match="index of shape \\(2,\\)"):
-        F.vmap(lambda i: x[i])(idx)
+_I = np.array([[[0, 3], [2, 2]], [[1, 1], [3, 0]], [[2, 0], [0, 3]]])
+"""A batched index: one (2, 2) index per sample, entries in range(4)."""
+
+
+@pytest.mark.parametrize("index", [
+    lambda i: (i,), lambda i: (slice(None), i), lambda i: (i, 1), lambda i: (Ellipsis, i),
+    lambda i: (None, i, slice(1, 3)), lambda i: (i, slice(None), i),
+    lambda i: (np.array([1, 2]), i), lambda i: (slice(None), np.array([0, 3]), i[0, 0]),
+    lambda i: (i[0], None, slice(None), i[1]), lambda i: (np.array([True, False, False, True]), i),
+], ids=["alone", "after-slice", "then-int", "ellipsis", "newaxis", "separated", "shared-array",
+        "shared-array-then-0d", "separated-newaxis", "shared-mask"])
+@pytest.mark.parametrize("x_batched", [True, False])
+def test_indexing_with_a_batched_index_tensor_equals_the_loop(index: Any, x_batched: bool) -> None:
+    rng = np.random.default_rng(0)
+    xs = rng.standard_normal((3, 4, 4, 4))
+    x0 = xs[0]
+
+    def f(x: Tensor, i: Tensor) -> Tensor:
+        return (x * 1.0)[index(i)]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-sample fallback
+        got = F.vmap(f, in_dims=(0 if x_batched else None, 0))(
+            cr.tensor(xs if x_batched else x0, requires_grad=True), cr.tensor(_I))
+    want = np.stack([x[index(i)] for x, i in zip(xs if x_batched else [x0] * 3, _I)])
+    np.testing.assert_array_equal(got.array, want)
+
+
+def test_writing_at_a_batched_index_runs_per_sample() -> None:
+    xs, idx = cr.randn(3, 4, dtype=cr.float64), cr.tensor(_I[:, 0, 0])
+    def f(x: Tensor, i: Tensor) -> Tensor:
+        y = x * 1
+        y[i] = 0.0
+        return y
+
+    with pytest.warns(UserWarning, match="index_put runs once per sample"):
+        got = F.vmap(f)(xs, idx)
+    want = xs.array.copy()
+    want[np.arange(3), _I[:, 0, 0]] = 0
+    np.testing.assert_array_equal(got.array, want)
+
+
+def test_gradients_through_a_batched_index_and_a_batched_mask_refused() -> None:
+    xs = cr.randn(3, 4, dtype=cr.float64)
+    idx = cr.tensor(_I[:, 0])
+    # duplicate indices accumulate per sample
+    got = F.vmap(F.grad(lambda x, i: (x[i] ** 2).sum()))(xs, idx)
+    for b in range(3):
+        want = F.grad(lambda x, i: (x[i] ** 2).sum())(xs[b], idx[b])
+        np.testing.assert_allclose(got[b].array, want.array, rtol=1e-12)
+    with pytest.raises(RuntimeError, match="boolean mask that differs per sample"):
+        F.vmap(lambda x, m: x[m].sum())(xs, xs > 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, bool])
+def test_stacked_outer_products_equal_numpy_matmul(dtype: Any) -> None:
+    # the kernel of per-sample weight gradients: (..., m, 1) @ (..., 1, n), batch dims broadcast
+    from chainrule.backend import matmul
+
+    rng = np.random.default_rng(0)
+    for sa, sb in (((2, 1, 3, 1), (4, 1, 5)), ((5, 3, 1), (1, 4)), ((2, 5, 3, 1), (5, 1, 4))):
+        a, b = ((rng.standard_normal(s) * 3).astype(dtype) for s in (sa, sb))
+        got, want = matmul(a, b), np.matmul(a, b)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)

@@ -119,11 +119,11 @@ def _roots(
             g = Tensor._wrap(xp.ones_like(t.array))
         elif not isinstance(g, Tensor):
             g = Tensor(g, dtype=t.dtype)
-        if g.array.shape != t.array.shape:
+        if g.shape != t.shape:  # (logical shapes: a cotangent may be batched under vmap)
             raise RuntimeError(
                 f"backward: gradient shape {g.shape} does not match output shape {t.shape}"
             )
-        if not create_graph:
+        if not create_graph and g.requires_grad:  # (a batched g keeps its value's tangents)
             tangents = g._tangents
             g = g.detach()
             g._tangents = tangents  # forward-mode tangents still flow (forward-over-reverse)

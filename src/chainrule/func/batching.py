@@ -18,6 +18,7 @@ one physical computation (``to_physical`` / ``from_physical``).
 from __future__ import annotations
 
 import itertools
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from chainrule.autograd import function as _function
 from chainrule.backend import xp
 from chainrule.func import _tree
+from chainrule.ops.batching import BatchedIndex
 from chainrule.size import Size
 from chainrule.tensor import Tensor
 
@@ -45,9 +47,26 @@ class BatchedTensor(Tensor):
     _value: Tensor
     _level: int
 
+    @property  # type: ignore[override]
+    def array(self) -> Any:
+        """The physical array (the whole batch), for chainrule's own code; refused to code
+        outside the library, which would see the batch instead of one sample.
+
+        NOTE: the library reads metadata through ``.array`` (``x.array.dtype``) on paths a
+        batched tensor takes; code outside it has no business with the physical layout, so
+        the caller's module decides (one frame lookup, only for batched tensors).
+        """
+        if not sys._getframe(1).f_globals.get("__name__", "").startswith("chainrule."):
+            self._per_sample(".array")
+        return self._value.array
+
     @property
     def shape(self) -> Size:  # type: ignore[override]
         return _new_size(Size, self._value.shape[1:])
+
+    @property
+    def dtype(self) -> Any:
+        return self._value.dtype
 
     def size(self, dim: int | None = None) -> Any:  # type: ignore[override]
         return self.shape if dim is None else self.shape[dim]
@@ -81,6 +100,15 @@ class BatchedTensor(Tensor):
     def detach(self) -> Tensor:
         return wrap(self._value.detach(), self._level)
 
+    @property
+    def data(self) -> Tensor:
+        """One sample's values outside autograd, batched like this tensor."""
+        return wrap(self._value.data, self._level)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._per_sample("assigning .data")
+
     def _inplace(self, fn: Callable[[Tensor], Tensor]) -> Tensor:
         """In-place ops rebind the physical value (the batch's new values); views of the old
         value do not see the write."""
@@ -90,7 +118,6 @@ class BatchedTensor(Tensor):
         else:
             value = out.unsqueeze(0).expand(self._value.shape[0], *out.shape)
         self._value = value if value.dtype == self.dtype else value.to(self.dtype)
-        self.array = self._value.array
         self._version += 1
         return self
 
@@ -99,7 +126,8 @@ class BatchedTensor(Tensor):
 
     def _per_sample(self, what: str) -> Any:
         raise RuntimeError(f"vmap: {what} of a batched tensor is not supported: its value "
-                           "differs per sample (a data-dependent branch cannot be batched)")
+                           "differs per sample (a data-dependent branch cannot be batched; "
+                           "compute with tensor ops instead)")
 
     def item(self) -> Any:
         return self._per_sample("item()")
@@ -129,7 +157,6 @@ class BatchedTensor(Tensor):
 def wrap(value: Tensor, level: int) -> BatchedTensor:
     """``value`` (batch dim first) seen as one sample at vmap level ``level``."""
     t = _new(BatchedTensor)
-    t.array = value.array
     t.grad = None
     t._version = 0
     t._hooks = None
@@ -146,10 +173,19 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
     for a in args:
         if type(a) is BatchedTensor and a._level > level:
             level = a._level
+    index = params.get("index")  # index tensors are params (getitem, index_put)
+    indexed = 0
+    for p in index if type(index) is tuple else (index,):
+        if type(p) is BatchedTensor and p._level > indexed:
+            indexed = p._level
+    if indexed > level:
+        level = indexed
     if not level:
         return None
     values = [a._value if type(a) is BatchedTensor and a._level == level else a for a in args]
     dims = [0 if type(a) is BatchedTensor and a._level == level else None for a in args]
+    if indexed == level:
+        params = {**params, "index": _mark(index, level)}
     rule = getattr(cls, "batch_rule", None)
     out = None
     why = "it has no batching rule"
@@ -166,13 +202,39 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
     return wrap(out, level)
 
 
+def _mark(index: Any, level: int) -> Any:
+    """``index`` with its tensors batched at ``level`` replaced by ``BatchedIndex`` markers
+    holding their physical values."""
+    if type(index) is tuple:
+        return tuple(_mark(p, level) for p in index)
+    if type(index) is BatchedTensor and index._level == level:
+        return BatchedIndex(index._value)
+    return index
+
+
+def _sample_index(index: Any, i: int) -> Any:
+    """``index`` for sample ``i``: each ``BatchedIndex`` becomes that sample's index."""
+    if type(index) is tuple:
+        return tuple(_sample_index(p, i) for p in index)
+    if type(index) is BatchedIndex:
+        row = index.value[i]
+        return row.array if type(row) is Tensor else row
+    return index
+
+
 def _per_sample(cls: Any, values: list[Tensor], dims: list[int | None],
                 params: dict[str, Any]) -> Tensor:
     from chainrule.ops.movement import stack
 
-    size = next(v.shape[0] for v, d in zip(values, dims) if d is not None)
+    size = next((v.shape[0] for v, d in zip(values, dims) if d is not None), None)
+    index = params.get("index")
+    if size is None:  # only the index is batched
+        size = next(p.value.shape[0] for p in (index if type(index) is tuple else (index,))
+                    if type(p) is BatchedIndex)
     return stack([cls.apply(*[v[i] if d is not None else v for v, d in zip(values, dims)],
-                            **params) for i in range(size)])
+                            **(params if index is None else
+                               {**params, "index": _sample_index(index, i)}))
+                  for i in range(size)])
 
 
 _tangent_levels: set[int] = set()
@@ -200,7 +262,10 @@ def _exit(level: int) -> None:
 
 def to_physical(x: Tensor, levels: list[int]) -> Tensor:
     """``x`` as a plain tensor with one leading dim per level in ``levels`` (outermost first),
-    broadcast (a view) over the levels it is not batched at."""
+    broadcast (a view) over the levels it is not batched at. A tensor batched by a vmap opened
+    inside these levels (a cotangent of a vmapped ``vjp_fn``) stays batched there."""
+    if type(x) is BatchedTensor and levels and x._level > levels[-1]:
+        return wrap(to_physical(x._value, levels).movedim(len(levels), 0), x._level)
     if type(x) is not BatchedTensor and not x.requires_grad and not x._tangents:
         # a constant shared by every sample: a broadcast view, no graph
         sizes = tuple(_sizes[level] for level in levels)
@@ -215,6 +280,8 @@ def to_physical(x: Tensor, levels: list[int]) -> Tensor:
 
 def from_physical(x: Tensor, levels: list[int]) -> Tensor:
     """The inverse of ``to_physical``: the leading dims of ``x`` become vmap levels again."""
+    if type(x) is BatchedTensor and levels and x._level > levels[-1]:
+        return wrap(from_physical(x._value.movedim(0, len(levels)), levels), x._level)
     for level in levels:
         x = wrap(x, level)
     return x

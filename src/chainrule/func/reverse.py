@@ -96,9 +96,10 @@ def _physical(x: Any, levels: list[int], fn: str) -> Any:
     ``batching.to_physical``); ``x`` itself outside vmap."""
     if not levels or not isinstance(x, Tensor):
         return x
-    if isinstance(x, batching.BatchedTensor) and x._level not in levels:
-        raise NotImplementedError(f"{fn}: an input batched by a vmap opened after the "
-                                  "transform (call the transform inside that vmap)")
+    if isinstance(x, batching.BatchedTensor) and x._level < levels[-1] and (
+            x._level not in levels):
+        raise NotImplementedError(f"{fn}: an input batched by a vmap that is not running "
+                                  "here")
     return batching.to_physical(x, levels)
 
 
@@ -107,6 +108,8 @@ def _strip(t: Any) -> Any:
     needs the graph."""
     if not isinstance(t, Tensor):
         return t
+    if isinstance(t, batching.BatchedTensor):  # (the gradients of a vmapped vjp_fn)
+        return batching.wrap(_strip(t._value), t._level)
     out = Tensor._wrap(t.array)
     out._tangents = t._tangents
     return out
@@ -244,8 +247,9 @@ def grad(func: Callable[..., Any], argnums: Argnums = 0,
 
 def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
            has_aux: bool = False) -> Callable[..., Any]:
-    """The Jacobian by reverse mode: ``vjp`` vmapped over the basis of the outputs, so one
-    batched backward pass computes every row (``torch.func.jacrev``).
+    """The Jacobian by reverse mode: the forward runs once and its ``vjp_fn`` is vmapped over
+    the basis of the outputs, so one batched backward pass computes every row
+    (``torch.func.jacrev``).
 
     For an output of shape ``O`` and an input of shape ``I`` the Jacobian has shape ``O + I``.
     With a tuple ``argnums`` (or a tree-valued input) each output gets a tuple (tree) of
@@ -259,12 +263,14 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
     """
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from chainrule.func.forward import _basis, _evaluate, _split
+        from chainrule.func.forward import _basis, _split
 
         nums = _argnums(argnums, len(args), "jacrev")
         inner = _with_args(func, args, kwargs, nums)
         primals = [args[i] for i in nums]
-        out, aux = _evaluate(inner, tuple(primals), has_aux)
+        # as torch.func: the forward runs once, only the vector-Jacobian products are vmapped
+        res = vjp(inner, *primals, has_aux=has_aux)
+        out, vjp_fn, aux = res if has_aux else (*res, None)
         out_leaves, out_def = _tree.flatten(out)
         for o in out_leaves:
             if not isinstance(o, Tensor):
@@ -273,8 +279,7 @@ def jacrev(func: Callable[..., Any], argnums: Argnums = 0,
         leaves = [x for xs, _ in flat for x in xs]
 
         def pull(*cotangent_leaves: Any) -> Any:
-            res = vjp(inner, *primals, has_aux=has_aux)
-            return [x for g in res[1](_tree.unflatten(out_def, list(cotangent_leaves)))
+            return [x for g in vjp_fn(_tree.unflatten(out_def, list(cotangent_leaves)))
                     for x in _tree.flatten(g)[0]]
 
         bases = _basis(out_leaves)

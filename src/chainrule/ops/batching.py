@@ -15,6 +15,7 @@ it into N.
 
 from __future__ import annotations
 
+import string
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -24,6 +25,17 @@ from chainrule.tensor import Tensor
 
 Dims = Sequence[int | None]
 Rule = Callable[[Any, list[Tensor], Dims, dict[str, Any]], Tensor]
+
+
+class BatchedIndex:
+    """An index tensor batched at the level being dispatched, inside an op's ``index`` param:
+    ``value`` is its physical tensor (batch dim first). Rules that index (getitem) read it; a
+    rule that does not take batched indices declines, and the op runs once per sample."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Tensor) -> None:
+        self.value = value
 
 
 def _size(values: Sequence[Tensor], dims: Dims) -> int:
@@ -105,22 +117,76 @@ def roll(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> 
 def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
     """Indexing: a full slice for the batch dim in front of the index. Advanced (array)
     indices after it keep their place when they are adjacent; when they are not, NumPy moves
-    their dims to the front, so the batch dim is moved back there."""
+    their dims to the front, so the batch dim is moved back there. Index tensors batched at
+    this level are taken per sample (``_batched_index``)."""
     index = params["index"]
     index = index if isinstance(index, tuple) else (index,)
+    if any(type(p) is BatchedIndex for p in index):
+        return _batched_index(cls, values[0], dims[0], index)
+    out = cls.apply(values[0], index=(slice(None), *index))
+    lead = _separated(index)
+    return out if lead is None else out.movedim(lead, 0)
+
+
+def _separated(index: tuple[Any, ...]) -> int | None:
+    """For an index whose advanced (array) indices are separated by a slice, None or Ellipsis,
+    the number of dims NumPy puts in front for them (then the batch dim of ``x[:, *index]``
+    comes after them); None otherwise."""
     arrays = [i for i, p in enumerate(index) if not isinstance(p, (int, slice, type(None)))
               and p is not Ellipsis]
     if arrays:  # beside arrays, NumPy treats integers as advanced indices too
         arrays = [i for i, p in enumerate(index) if p is not Ellipsis
                   and not isinstance(p, (slice, type(None)))]
-    out = cls.apply(values[0], index=(slice(None), *index))
     if arrays and arrays[-1] - arrays[0] + 1 != len(arrays) and any(
             isinstance(p, slice) or p is None or p is Ellipsis
             for p in index[arrays[0]:arrays[-1]]):
-        # separated advanced indices: NumPy put the broadcast index dims first, batch after
-        lead = _broadcast_ndim([index[i] for i in arrays])
-        return out.movedim(lead, 0)
-    return out
+        return _broadcast_ndim([index[i] for i in arrays])
+    return None
+
+
+def index_add(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """zeros(shape) with g added at index (getitem's backward): the mirror of ``getitem``."""
+    (g,) = values
+    index = params["index"]
+    index = index if isinstance(index, tuple) else (index,)
+    if any(type(p) is BatchedIndex for p in index):
+        raise NotImplementedError("batched indices")
+    lead = _separated(index)
+    return cls.apply(g if lead is None else g.movedim(0, lead),
+                     shape=(g.shape[0], *params["shape"]), index=(slice(None), *index))
+
+
+def _batched_index(cls: Any, x: Tensor, dx: int | None, index: tuple[Any, ...]) -> Tensor:
+    """``x[index]`` per sample where some index tensors differ per sample: one more advanced
+    index, ``arange(B)``, picks each sample's row, placed (with ``x``'s batch dim) just before
+    the first advanced index, so NumPy puts the batch dim where a sample's advanced dims go."""
+    if any(type(p) is BatchedIndex and p.value.dtype == xp.bool_ for p in index):
+        raise RuntimeError("vmap: indexing with a boolean mask that differs per sample is not "
+                           "supported: the result's shape would differ per sample (use "
+                           "cr.where(mask, x, 0) instead)")
+    entries: list[Any] = []
+    for p in index:  # a shared boolean mask is the integer arrays of its nonzero entries
+        is_mask = isinstance(p, xp.ndarray) and p.dtype == xp.bool_
+        entries.extend(xp.nonzero(p) if is_mask else (p,))
+    size = next(p.value.shape[0] for p in entries if type(p) is BatchedIndex)
+    x = _materialize(x, dx, size)
+    used = sum(p is not None and p is not Ellipsis for p in entries)
+    at = next((i for i, p in enumerate(entries) if p is Ellipsis), None)
+    if at is not None:
+        entries[at:at + 1] = [slice(None)] * (x.ndim - 1 - used)
+    advanced = [i for i, p in enumerate(entries)
+                if not isinstance(p, slice) and p is not None]
+    first = advanced[0]
+    rank = max(p.value.ndim - 1 if type(p) is BatchedIndex else p.ndim
+               if isinstance(p, Tensor) else xp.ndim(p) for p in (entries[i] for i in advanced))
+    physical = [_pad(p.value, rank) if type(p) is BatchedIndex else p for p in entries]
+    physical = [p.array if type(p) is Tensor else p for p in physical]
+    rows = xp.arange(size).reshape(size, *(1,) * rank)
+    at_x = sum(isinstance(p, slice) for p in entries[:first])  # x's dim for the first one
+    out = cls.apply(x.movedim(0, at_x), index=(*physical[:first], rows, *physical[first:]))
+    if advanced[-1] - first + 1 != len(advanced):  # separated: NumPy put them all first
+        return out
+    return out.movedim(sum(isinstance(p, slice) or p is None for p in entries[:first]), 0)
 
 
 def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
@@ -132,7 +198,7 @@ def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]
     index = params["index"]
     index = index if isinstance(index, tuple) else (index,)
     if any(not isinstance(p, (int, slice, type(None))) and p is not Ellipsis for p in index):
-        raise NotImplementedError("advanced indices")
+        raise NotImplementedError("advanced indices")  # (batched ones included)
     if dims[1] is not None:
         region = xp.broadcast_to(xp.empty((), xp.int8), tuple(x.shape[1:]))[index]
         v = _pad(v, region.ndim)
@@ -188,6 +254,18 @@ def matmul(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -
     return out
 
 
+def einsum(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """Einstein summation: a label of its own for the batch dim, on the batched operands and
+    in front of the output."""
+    equation = params["equation"]
+    free = [c for c in string.ascii_letters if c not in equation]
+    if not free:
+        raise NotImplementedError("every subscript letter is taken")
+    ins, out = equation.split("->")
+    specs = [free[0] + s if d is not None else s for s, d in zip(ins.split(","), dims)]
+    return cls.apply(*values, equation=",".join(specs) + "->" + free[0] + out)
+
+
 def linear(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
     """F.linear: a batched input with shared weights is one GEMM over all rows; a batched
     weight (per-sample weights, as inside ``vmap(grad(...))``) is a batched matmul."""
@@ -233,6 +311,17 @@ def fold_into_n(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, An
     out = cls.apply(x, w, *rest, **{**params, "groups": params["groups"] * size})
     out = out.reshape(max(n, 1), size, -1, *out.shape[2:]).movedim(1, 0)
     return out if n else out.squeeze(1)
+
+
+def conv_weight(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """The weight gradient of a convolution (its backward) for a batched output gradient ``g``
+    and a shared input: the batch folds into the output channels, one op for every sample."""
+    x, g = values
+    if dims[0] is not None or params["groups"] != 1:
+        raise NotImplementedError(f"{cls.name}: a batched input or groups")
+    size, n = g.shape[0], g.shape[1]
+    out = cls.apply(x, g.movedim(0, 1).reshape(n, -1, *g.shape[3:]), **params)
+    return out.reshape(size, -1, *out.shape[1:])
 
 
 def _spatial(cls: Any) -> int:

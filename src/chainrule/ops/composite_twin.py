@@ -35,7 +35,7 @@ class Fused(Op):
         raise NotImplementedError
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_mode.levels:
+        if _mode.enabled or forward_mode.levels or type(g) is not Tensor:  # (batched: vmap)
             return self._twin_grads(g)
         return tuple(None if x is None else Tensor._wrap(x) for x in self.backward_arrays(g.array))
 

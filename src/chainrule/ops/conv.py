@@ -207,6 +207,7 @@ class Conv2dWeight(_ConvBase):
     ∂/∂x = conv_transpose2d(g, gg), ∂/∂g = conv2d(x, gg). (Any number of spatial axes.)"""
 
     name = "conv2d_weight"
+    batch_rule = staticmethod(batching.conv_weight)
     kernel: tuple[int, ...]
     cols: Array | None = None
 

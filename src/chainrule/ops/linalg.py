@@ -222,6 +222,7 @@ class Einsum(Op):
     operand).  ∂/∂xᵢ = einsum of g with the other operands, broadcast over labels only xᵢ has."""
 
     name = "einsum"
+    batch_rule = staticmethod(batching.einsum)
     equation: str
 
     def forward(self, *xs: Array) -> Array:

@@ -58,7 +58,8 @@ class CrossEntropy(Op):
         x, q = self.inputs
         need_x, need_q = self.needs_input_grad
         saved = self.__dict__.pop("_saved", None)
-        if saved is not None and not _mode.enabled and not forward_mode.levels:
+        if (saved is not None and not _mode.enabled and not forward_mode.levels
+                and type(g) is Tensor):  # (not batched under vmap)
             # Plain backward: straight on arrays, reusing the forward's softmax.
             logp, p = saved
             ga = g.array * g.array.dtype.type(self.scale) if self.scale is not None else \

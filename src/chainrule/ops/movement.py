@@ -46,6 +46,7 @@ class IndexAdd(Op):
     """zeros(shape) with ``g`` added at ``index`` (duplicates accumulate); ∂/∂g = grad[index]."""
 
     name = "index_add"
+    batch_rule = staticmethod(batching.index_add)
     saves_inputs = False
     shape: tuple[int, ...]
     index: Any
@@ -130,10 +131,8 @@ def normalize_index(index: Any) -> Any:
         if index.dtype.kind not in "biu":
             raise IndexError(f"index: tensors used as indices must be long or bool, "
                              f"got {index.dtype}")
-        if index.array.shape != tuple(index.shape):  # a batched index inside vmap
-            raise NotImplementedError(
-                f"vmap: indexing with a tensor whose values differ per sample (index of shape "
-                f"{tuple(index.shape)}) is not supported; use gather or take_along_dim")
+        if index.array.shape != tuple(index.shape):  # batched inside vmap: its batching rule
+            return index                               # takes it per sample
         return index.array
     if isinstance(index, list):
         return xp.asarray([i.item() if isinstance(i, Tensor) else i for i in index])

@@ -21,7 +21,7 @@ from chainrule.tensor import Tensor
 def _expand_back(g: Tensor, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> Tensor:
     """A gradient of a reduction's output brought back to the input's shape."""
     if not keepdim and shape:
-        kept = list(g.array.shape)
+        kept = list(g.shape)
         for a in axes:
             kept.insert(a, 1)
         g = g.reshape(tuple(kept))

@@ -107,7 +107,7 @@ class LSTMSequence(Op):
         return out
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_mode.levels:
+        if _mode.enabled or forward_mode.levels or type(g) is not Tensor:  # (batched: vmap)
             return _composite_grads(self, g)
         return tuple(None if x is None else Tensor._wrap(x) for x in self._bptt(g.array))
 

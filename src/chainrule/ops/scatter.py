@@ -11,6 +11,7 @@ from typing import Any
 
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops.elementwise import where
 from chainrule.ops.movement import (
     Gather,
     IndexAdd,
@@ -20,6 +21,7 @@ from chainrule.ops.movement import (
     _along,
     normalize_index,
 )
+from chainrule.ops.reduce import cumsum
 from chainrule.ops.shape import normalize_dims
 from chainrule.tensor import Tensor
 
@@ -347,10 +349,17 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     except ValueError:
         raise RuntimeError(f"masked_scatter(): mask of shape {tuple(mask.shape)} does not "
                            f"broadcast with self of shape {tuple(input.shape)}") from None
-    where = xp.flatnonzero(xp.broadcast_to(mask.array, shape))
-    if source.numel() < where.size:
+    # each true position takes the source element numbered by the trues up to it: tensor ops
+    # throughout, so a mask that differs per sample under vmap is batched like any input
+    flat_mask = mask.expand(shape).reshape(-1)
+    taken = cumsum(flat_mask.to(xp.int64), 0)
+    count = taken[-1:] if taken.numel() else Tensor._wrap(xp.zeros(1, xp.int64))
+    if count.array.shape == (1,) and source.numel() < int(count.array[0]):  # not batched
         raise RuntimeError(f"masked_scatter(): number of elements of source "
-                           f"({source.numel()}) < number of ones in mask ({where.size})")
+                           f"({source.numel()}) < number of ones in mask ({count.array[0]})")
     flat = input.expand(shape).reshape(-1)
-    picked = _as_src(source, input, "masked_scatter").reshape(-1)[:where.size]
-    return IndexPut.apply(flat, picked, index=(where,)).reshape(shape)
+    src = _as_src(source, input, "masked_scatter").reshape(-1)
+    if not src.numel():  # (then the mask has no true position)
+        return flat.reshape(shape) * 1
+    picked = src[(taken - 1).clamp(min=0)]
+    return where(flat_mask, picked, flat).reshape(shape)

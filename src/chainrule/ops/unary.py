@@ -498,8 +498,10 @@ def cast(input: Tensor, dtype: Any) -> Tensor:
     dtype = xp.dtype(dtype)
     if input.dtype == dtype:
         return input
-    if not is_floating(dtype):
-        return Tensor._wrap(input.array.astype(dtype))
+    if not is_floating(dtype):  # a constant; an op for a batched tensor (vmap), not its array
+        if type(input) is Tensor:
+            return Tensor._wrap(input.array.astype(dtype))
+        return Cast.apply(input.detach(), dtype=dtype)
     return Cast.apply(input, dtype=dtype)
 
 
