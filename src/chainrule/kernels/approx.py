@@ -28,6 +28,12 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
     return numba.njit(cache=True, error_model="numpy")(fn)
 
 
+def _inline(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``kernel``, inlined into its callers by Numba (LLVM's own inlining gives up on a loop
+    that calls the function several times, and the loop is then not vectorised)."""
+    return numba.njit(cache=True, error_model="numpy", inline="always")(fn)
+
+
 def reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``kernel`` that may also reassociate sums, so that reductions vectorise."""
     return numba.njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})(fn)
@@ -54,7 +60,7 @@ _U0, _U1, _U2, _U3 = _TB
 _FOUR, _NINE = _f(4.0), _f(9.0)
 
 
-@kernel
+@_inline
 def erf(x: Any, exact: bool) -> Any:
     """erf(x): ``math.erf`` when ``exact``, else the float32 rational form."""
     if exact:
@@ -66,7 +72,7 @@ def erf(x: Any, exact: bool) -> Any:
     return p / ((((_F0 * z + _F1) * z + _F2) * z + _F3) * z + _F4)
 
 
-@kernel
+@_inline
 def tanh(x: Any, exact: bool) -> Any:
     """tanh(x): ``math.tanh`` when ``exact``, else the float32 rational form."""
     if exact:
