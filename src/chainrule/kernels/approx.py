@@ -57,7 +57,14 @@ _E0, _E1, _E2, _E3, _E4, _E5, _E6 = _EA
 _F0, _F1, _F2, _F3, _F4 = _EB
 _T0, _T1, _T2, _T3, _T4, _T5, _T6 = _TA
 _U0, _U1, _U2, _U3 = _TB
-_FOUR, _NINE = _f(4.0), _f(9.0)
+_ONE, _FOUR, _NINE = _f(1.0), _f(4.0), _f(9.0)
+
+
+@_inline
+def _unit(y: Any) -> Any:
+    """y clamped to [−1, 1] (the rational forms overshoot by an ulp near ±1)."""
+    y = _ONE if y > _ONE else y
+    return -_ONE if y < -_ONE else y
 
 
 @_inline
@@ -69,7 +76,7 @@ def erf(x: Any, exact: bool) -> Any:
     x = -_FOUR if x < -_FOUR else x
     z = x * x
     p = ((((((_E0 * z + _E1) * z + _E2) * z + _E3) * z + _E4) * z + _E5) * z + _E6) * x
-    return p / ((((_F0 * z + _F1) * z + _F2) * z + _F3) * z + _F4)
+    return _unit(p / ((((_F0 * z + _F1) * z + _F2) * z + _F3) * z + _F4))
 
 
 @_inline
@@ -81,7 +88,7 @@ def tanh(x: Any, exact: bool) -> Any:
     x = -_NINE if x < -_NINE else x
     z = x * x
     p = ((((((_T0 * z + _T1) * z + _T2) * z + _T3) * z + _T4) * z + _T5) * z + _T6) * x
-    return p / (((_U0 * z + _U1) * z + _U2) * z + _U3)
+    return _unit(p / (((_U0 * z + _U1) * z + _U2) * z + _U3))
 
 
 def exact(a: np.ndarray) -> bool:
