@@ -53,9 +53,14 @@ def _tanh_backward(x: Any, g: Any, out: Any, c: Any, exact: bool) -> None:
         out[i] = g[i] * (half * (one + t) + half * v * (one - t * t) * s2pi * (one + k3 * v * v))
 
 
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """a, or a C-contiguous copy (``ascontiguousarray`` would make a 0-d array 1-d)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
     """x·Φ(x), or its tanh approximation, of a float32/float64 array."""
-    x = np.ascontiguousarray(x)
+    x = _contiguous(x)
     y = np.empty_like(x)
     fwd = _tanh_forward if approximate == "tanh" else _erf_forward
     fwd(x.reshape(-1), y.reshape(-1), approx.constants(x.dtype, *_CONSTANTS), approx.exact(x))
@@ -64,7 +69,7 @@ def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
 
 def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
     """g·GELU′(x) for x and g of one shape and dtype."""
-    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    x, g = _contiguous(x), _contiguous(g)
     out = np.empty_like(x)
     xf, gf, of = x.reshape(-1), g.reshape(-1), out.reshape(-1)
     c = approx.constants(x.dtype, *_CONSTANTS)
