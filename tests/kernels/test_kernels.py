@@ -18,7 +18,7 @@ import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule import kernels  # noqa: E402
 from chainrule.autograd.gradcheck import gradcheck  # noqa: E402
-from chainrule.kernels import activation, approx, normalization, recurrent, softmax  # noqa: E402
+from chainrule.kernels import activation, approx, normalization, recurrent, softmax, windows  # noqa: E402
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
 # float32: the kernels compute in float32 with their own rounding order (and the rational erf
@@ -30,7 +30,7 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, normalization, recurrent, softmax):
+    for module in (activation, normalization, recurrent, softmax, windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -95,6 +95,11 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
                          [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 3)], "softmax_backward_"),
     "attention-mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
                        [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)], "softmax_backward_"),
+    "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 3, 6, 5), (4, 3, 3, 3)], "col2im"),
+    "conv2d-strided": (lambda x, w: F.conv2d(x, w, stride=(2, 3), dilation=(1, 2)),
+                       [(2, 3, 9, 11), (4, 3, 3, 2)], "col2im"),
+    "fold": (lambda c: F.fold(c, (7, 8), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
+             [(2, 18, 28)], "col2im"),
     "lstm": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c),
              [(5, 3, 16), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
     "lstm-reverse": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c, reverse=True),
