@@ -12,15 +12,15 @@ from chainrule.kernels.approx import kernel
 
 @kernel
 def _col2im(cols: Any, buf: Any, s0: int, s1: int, d0: int, d1: int) -> None:
-    A, B, kh, kw, oh, ow = cols.shape
-    for a in range(A):
-        for b in range(B):
-            img = buf[a, b]
-            for i in range(kh):
-                for j in range(kw):
+    # cols (kh, kw, A, B, oh, ow): the order the convolution's backward GEMM writes them
+    kh, kw, A, B, oh, ow = cols.shape
+    for i in range(kh):
+        for j in range(kw):
+            for a in range(A):
+                for b in range(B):
                     for y in range(oh):
-                        src = cols[a, b, i, j, y]
-                        dst = img[y * s0 + i * d0]
+                        src = cols[i, j, a, b, y]
+                        dst = buf[a, b, y * s0 + i * d0]
                         if s1 == 1:  # contiguous: vectorised
                             dst = dst[j * d1:j * d1 + ow]
                             for x in range(ow):
@@ -35,5 +35,5 @@ def col2im(cols: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int],
     """cols (A, B, kh, kw, oh, ow) summed into a zeroed (A, B, *full) image: offset (i, j) of
     window (y, x) lands at (y·s₀ + i·d₀, x·s₁ + j·d₁)."""
     buf = np.zeros((*cols.shape[:2], *full), cols.dtype)
-    _col2im(cols if cols.flags.c_contiguous else cols.copy(order="C"), buf, *stride, *dilation)
+    _col2im(cols.transpose(2, 3, 0, 1, 4, 5), buf, *stride, *dilation)
     return buf
