@@ -17,7 +17,6 @@ pytest.importorskip("numba")
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule import kernels  # noqa: E402
-from chainrule.autograd.gradcheck import gradcheck  # noqa: E402
 from chainrule.kernels import activation, approx, normalization, recurrent, softmax, windows  # noqa: E402
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
@@ -75,7 +74,7 @@ def _check(fn: Callable[..., cr.Tensor], shapes: list[tuple[int, ...]], seed: in
 def _gradcheck(fn: Callable[..., cr.Tensor], shapes: list[tuple[int, ...]]) -> None:
     rng = np.random.default_rng(7)
     with kernels.use_jit(True):
-        assert gradcheck(fn, [cr.tensor(rng.standard_normal(s), requires_grad=True)
+        assert cr.autograd.gradcheck(fn, [cr.tensor(rng.standard_normal(s), requires_grad=True)
                               for s in shapes])
 
 
