@@ -5,6 +5,10 @@ gate math, an optimizer's update) run one compiled kernel instead when Numba is 
 the arrays are NumPy float32/float64; otherwise they run their NumPy form, with the same
 results to float tolerance. ``CHAINRULE_JIT=0`` in the environment, or ``use_jit(False)``,
 turns the kernels off (the tests run both forms).
+
+The kernels live in modules named for their concept (``activation``, ``normalization``,
+``softmax``, ``recurrent``, ``windows``; ``approx`` holds what they share). Those modules
+import Numba at import, and an op imports one only after ``fits`` says its arrays qualify.
 """
 
 from __future__ import annotations
