@@ -1,7 +1,7 @@
 """Side-by-side benchmarks: chainrule vs PyTorch (CPU, float32, same data, same weights).
 
     python benchmarks/run.py [--quick] [--only NAME[,NAME]] [--json out.json] [--check]
-                             [--threads N] [--no-memory]
+                             [--threads N] [--no-memory] [--cpu-time]
 
 Each workload is timed in blocks that alternate between the frameworks in one process, so all
 see the same machine state; the table reports samples/s of each, the ratio chainrule/PyTorch
@@ -9,7 +9,9 @@ see the same machine state; the table reports samples/s of each, the ratio chain
 resident memory of each, measured in a fresh subprocess per framework and workload. Full runs
 also time the step compiled with ``cr.compile`` ("compiled" columns; not with ``--quick``).
 ``--check`` exits non-zero when any ratio is below 80% of its target (a regression guard; not
-part of the test suite).
+part of the test suite). "1st step s" is chainrule's first step, timed apart from the blocks:
+it includes compiling the Numba kernels (``CHAINRULE_JIT=0`` turns them off), or loading them
+from Numba's on-disk cache in later processes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,6 +37,9 @@ def _parse() -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="fail if a ratio < 80%% of its target")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="rate steps per second of this process's CPU time, not wall time\n"
+                        "(steadier on a shared machine; use with --threads 1)")
     p.add_argument("--probe-memory", nargs=2, metavar=("WORKLOAD", "FRAMEWORK"),
                    help=argparse.SUPPRESS)
     return p.parse_args()
@@ -65,13 +71,14 @@ def _timed(fn: object) -> float:
     return time.perf_counter() - t
 
 
-def _block(w: Workload, seconds: float) -> float:
-    """Run steps for about ``seconds``; return steps per second."""
-    n, start = 0, time.perf_counter()
+def _block(w: Workload, seconds: float, clock: Callable[[], float] = time.perf_counter
+           ) -> float:
+    """Run steps for about ``seconds`` of ``clock``; return steps per second of it."""
+    n, start = 0, clock()
     while True:
         w.step()
         n += 1
-        elapsed = time.perf_counter() - start
+        elapsed = clock() - start
         if elapsed >= seconds:
             return n / elapsed
 
@@ -94,8 +101,10 @@ def measure_epoch(quick: bool) -> dict[str, object]:
     return row
 
 
-def measure(name: str, quick: bool, threads: int) -> dict[str, object]:
-    """Steps/s of each framework on ``name``, in alternating blocks; medians reported."""
+def measure(name: str, quick: bool, threads: int, cpu_time: bool = False) -> dict[str, object]:
+    """Steps/s of each framework on ``name``, in alternating blocks; medians reported. The
+    first step of each is timed apart (it includes compiling chainrule's kernels, or loading
+    them from Numba's cache) and two more warm up before the blocks."""
     if name == "mnist-epoch":
         return measure_epoch(quick)
     frameworks = ["chainrule"] if quick else ["chainrule", "chainrule-compiled"]
@@ -107,15 +116,17 @@ def measure(name: str, quick: bool, threads: int) -> dict[str, object]:
     except ImportError:
         pass
     built = {fw: WORKLOADS[name](fw) for fw in frameworks}
-    for w in built.values():  # warm-up: first-call costs, allocator, caches
+    row: dict[str, object] = {"workload": name}
+    for fw, w in built.items():  # warm-up: first-call costs, allocator, caches
+        row[f"{fw}_first_step_s"] = _timed(w.step)
         for _ in range(2):
             w.step()
     blocks, seconds = (3, 1.0) if quick else (5, 3.0)
+    clock = time.process_time if cpu_time else time.perf_counter
     rates: dict[str, list[float]] = {fw: [] for fw in frameworks}
     for _ in range(blocks):
         for fw in frameworks:
-            rates[fw].append(_block(built[fw], seconds))
-    row: dict[str, object] = {"workload": name}
+            rates[fw].append(_block(built[fw], seconds, clock))
     for fw in frameworks:
         steps = statistics.median(rates[fw])
         w = built[fw]
@@ -178,12 +189,16 @@ def main() -> int:
     import platform
 
     peak = gemm_peak(1024 if args.quick else 2048)
+    from chainrule import kernels
+
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{args.threads} BLAS/torch threads; NumPy {np.__version__}; "
-          f"GEMM peak {peak:.0f} GFLOP/s (float32)")
+          f"GEMM peak {peak:.0f} GFLOP/s (float32); compiled kernels "
+          f"{'on' if kernels.enabled() else 'off'}; rates per "
+          f"{'CPU' if args.cpu_time else 'wall'} second")
     rows = []
     for name in names:
-        row = measure(name, args.quick, args.threads)
+        row = measure(name, args.quick, args.threads, args.cpu_time)
         if not args.no_memory and name in WORKLOADS:
             for fw in ("chainrule", "chainrule-compiled", "torch"):
                 if f"{fw}_samples_per_s" in row:
@@ -204,7 +219,7 @@ def _print_row(row: dict[str, object], peak: float, header: bool) -> None:
     if header:
         print(f"{'workload':<12} {'chainrule/s':>12} {'torch/s':>12} {'ratio':>6} {'target':>6} "
               f"{'cr GF/s':>8} {'peak%':>6} {'cr MiB':>7} {'torch MiB':>9} "
-              f"{'compiled/s':>10} {'c.ratio':>7} {'c. MiB':>6}")
+              f"{'compiled/s':>10} {'c.ratio':>7} {'c. MiB':>6} {'1st step s':>10}")
     gf = row.get("chainrule_gflops")
     name = str(row["workload"])
     print(f"{name:<12} {_fmt(row.get('chainrule_samples_per_s'), '12.0f')} "
@@ -214,7 +229,8 @@ def _print_row(row: dict[str, object], peak: float, header: bool) -> None:
           f"{_fmt(row.get('chainrule_peak_mb'), '7.0f')} {_fmt(row.get('torch_peak_mb'), '9.0f')} "
           f"{_fmt(row.get('chainrule-compiled_samples_per_s'), '10.0f')} "
           f"{_fmt(row.get('compiled_ratio'), '7.2f')} "
-          f"{_fmt(row.get('chainrule-compiled_peak_mb'), '6.0f')}",
+          f"{_fmt(row.get('chainrule-compiled_peak_mb'), '6.0f')} "
+          f"{_fmt(row.get('chainrule_first_step_s'), '10.2f')}",
           flush=True)
 
 

@@ -5,6 +5,10 @@ gate math, an optimizer's update) run one compiled kernel instead when Numba is 
 the arrays are NumPy float32/float64; otherwise they run their NumPy form, with the same
 results to float tolerance. ``CHAINRULE_JIT=0`` in the environment, or ``use_jit(False)``,
 turns the kernels off (the tests run both forms).
+
+The kernels live in modules named for their concept (``activation``, ``normalization``,
+``softmax``, ``recurrent``, ``windows``; ``approx`` holds what they share). Those modules
+import Numba at import, and an op imports one only after ``fits`` says its arrays qualify.
 """
 
 from __future__ import annotations
@@ -15,15 +19,28 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["enabled", "use_jit", "njit"]
+import numpy as np
+
+__all__ = ["enabled", "fits", "use_jit", "njit"]
 
 _available = importlib.util.find_spec("numba") is not None
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _on = _available and os.environ.get("CHAINRULE_JIT", "1") != "0"
 
 
 def enabled() -> bool:
     """Whether fused kernels run (Numba is installed and they are not turned off)."""
     return _on
+
+
+def fits(*arrays: Any) -> bool:
+    """Whether kernels run on ``arrays``: they are on, and the arrays are NumPy arrays of one
+    dtype, float32 or float64. The kernel modules (which import Numba) are imported by the ops
+    only after this says yes."""
+    if not _on:
+        return False
+    dtype = arrays[0].dtype
+    return dtype in _FLOATS and all(type(a) is np.ndarray and a.dtype == dtype for a in arrays)
 
 
 @contextlib.contextmanager

@@ -12,7 +12,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from chainrule import kernels
+from chainrule.autograd import tangents
 from chainrule.autograd.function import register
+from chainrule.autograd.grad_mode import _mode
 from chainrule.backend import Array, is_floating, xp
 from chainrule.ops import special
 from chainrule.ops.elementwise import where
@@ -132,6 +135,10 @@ class Gelu(_Unary):
     approximate: str
 
     def forward(self, x: Array) -> Array:
+        if kernels.fits(x):  # one compiled pass; the backward recomputes Φ (self.cdf None)
+            from chainrule.kernels import activation
+            self.cdf = None
+            return activation.gelu(x, self.approximate)
         if self.approximate == "tanh":  # (out=: an array even for 0-d x, to update in place)
             cdf = xp.multiply(x, x, out=xp.empty_like(x))
             cdf *= 0.044715
@@ -145,6 +152,14 @@ class Gelu(_Unary):
             cdf, self.gauss = special.normal_cdf(x)  # gauss = e^(−x²/2), for the backward
         self.cdf = cdf
         return x * cdf
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        if self.cdf is None and not (_mode.enabled or tangents.levels):
+            from chainrule.kernels import activation
+            x = self.inputs[0].array
+            return (Tensor._wrap(activation.gelu_backward(x, g.array.astype(x.dtype, copy=False),
+                                                          self.approximate)),)
+        return super().backward(g)
 
     def deriv(self, x: Any, y: Any) -> Any:
         if isinstance(x, Tensor):  # recorded backward or forward mode: differentiable formula

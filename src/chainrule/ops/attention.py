@@ -8,6 +8,7 @@ backward is four batched GEMMs and one in-place softmax-gradient pass.
 
 from __future__ import annotations
 
+from chainrule import kernels
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.function import register
 from chainrule.backend import Array, matmul, xp
@@ -38,6 +39,16 @@ class ScaledDotProductAttention(Fused):
                                f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit "
                                "(expected (..., L, E), (..., S, E), (..., S, Ev))")
         p = matmul(q, k.swapaxes(-1, -2))
+        self.jit = kernels.fits(p) and p.flags.c_contiguous and (
+            mask is None or xp.broadcast_shapes(p.shape, mask.shape) == p.shape)
+        if self.jit:  # two compiled passes and NumPy's exp
+            from chainrule.kernels import softmax
+            if mask is not None:
+                p *= self.scale
+                p += mask
+            softmax.softmax_(p, 1.0 if mask is not None else self.scale, self.is_causal)
+            self.probs = p
+            return matmul(p, v)
         p *= self.scale
         if mask is not None:
             if xp.broadcast_shapes(p.shape, mask.shape) == p.shape:
@@ -59,15 +70,26 @@ class ScaledDotProductAttention(Fused):
         need = self.needs_input_grad
         gv = matmul(p.swapaxes(-1, -2), g) if need[2] else None
         ds = matmul(g, v.swapaxes(-1, -2))
-        ds -= xp.einsum("...ij,...ij->...i", ds, p)[..., None]
-        ds *= p
+        scale = self.scale  # applied to ds or to its products
+        if self.jit and ds.dtype == p.dtype and ds.flags.c_contiguous:
+            from chainrule.kernels import softmax
+            if len(self.inputs) == 3:  # no mask gradient: fold the scale into ds
+                softmax.softmax_backward_(p, ds, scale)
+                scale = 1.0
+            else:
+                softmax.softmax_backward_(p, ds, 1.0)
+        else:
+            ds -= xp.einsum("...ij,...ij->...i", ds, p)[..., None]
+            ds *= p
         gq = gk = None
         if need[0]:
             gq = matmul(ds, k)
-            gq *= self.scale
+            if scale != 1.0:
+                gq *= scale
         if need[1]:
             gk = matmul(ds.swapaxes(-1, -2), q)
-            gk *= self.scale
+            if scale != 1.0:
+                gk *= scale
         grads = (gq, gk, gv)
         return grads + (ds,) if len(self.inputs) == 4 else grads
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+from chainrule import kernels
 from chainrule.autograd.function import register
 from chainrule.backend import Array, xp
 from chainrule.ops.composite_twin import Fused
@@ -32,6 +33,12 @@ class LayerNorm(Fused):
     def forward(self, x: Array, w: Array | None = None, b: Array | None = None) -> Array:
         n = math.prod(x.shape[x.ndim - self.ndim:])
         x2 = x.reshape(-1, n)
+        if kernels.fits(x, *(() if w is None else (w, b))):  # one compiled pass
+            from chainrule.kernels import normalization
+            w1, b1 = _affine(w, b, n, x.dtype)
+            out, mean, rstd = normalization.layer_norm(x2, w1, b1, self.eps)
+            self.saved, self.stats = None, (x2, w1, mean, rstd)
+            return out.reshape(x.shape)
         xhat = x2 - x2.mean(axis=1, keepdims=True)
         var = xp.einsum("ij,ij->i", xhat, xhat)
         var /= n
@@ -48,6 +55,8 @@ class LayerNorm(Fused):
         return out.reshape(x.shape)
 
     def backward_arrays(self, g: Array) -> tuple[Array | None, ...]:
+        if self.saved is None:
+            return self._kernel_backward(g)
         xhat, r = self.saved
         n = xhat.shape[1]
         g2 = g.reshape(-1, n)
@@ -70,6 +79,20 @@ class LayerNorm(Fused):
         gxhat *= r
         return (gxhat.reshape(g.shape), *grads)
 
+    def _kernel_backward(self, g: Array) -> tuple[Array | None, ...]:
+        from chainrule.kernels import normalization
+        x2, w1, mean, rstd = self.stats
+        gx, gw, gb = normalization.layer_norm_backward(
+            x2, g.reshape(x2.shape).astype(x2.dtype, copy=False), w1, mean, rstd,
+            self.needs_input_grad[0])
+        if gx is not None:
+            gx = gx.reshape(g.shape)
+        if len(self.inputs) == 1:
+            return (gx,)
+        shape = self.inputs[1].shape
+        need = self.needs_input_grad
+        return (gx, gw.reshape(shape) if need[1] else None, gb.reshape(shape) if need[2] else None)
+
     @staticmethod
     def composite(x: Tensor, w: Tensor | None = None, b: Tensor | None = None, *, ndim: int,
                   eps: float) -> Tensor:
@@ -78,6 +101,13 @@ class LayerNorm(Fused):
         var = (centered * centered).mean(axes, keepdim=True)
         out = centered * (var + eps).rsqrt()
         return out if w is None else out * w + b
+
+
+def _affine(w: Array | None, b: Array | None, n: int, dtype: object) -> tuple[Array, Array]:
+    """w and b flat, or ones and zeros when absent, for the kernel."""
+    if w is None:
+        return xp.ones(n, dtype), xp.zeros(n, dtype)
+    return xp.ascontiguousarray(w.reshape(-1)), xp.ascontiguousarray(b.reshape(-1))
 
 
 def layer_norm(x: Tensor, ndim: int, weight: Tensor | None, bias: Tensor | None,

@@ -8,7 +8,9 @@ on raw arrays instead: per step one GEMM for the recurrent term of all four gate
 in-place ufunc calls for the nonlinearities and cell update; the backward is the hand-written
 backpropagation through time with one GEMM per step, and the weight gradient is one GEMM over
 all steps. Measured on the benchmark LSTM (in 32, hidden 128, T 50, batch 32, Adam):
-see ``benchmarks/run.py --only lstm`` and the numbers in the commit message.
+see ``benchmarks/run.py --only lstm`` and the numbers in the commit message. With the compiled
+kernels on (``chainrule.kernels``), each step's gate math is one kernel call forward and one
+backward instead of the ufunc calls.
 
 When the backward itself is recorded (``create_graph=True``) the op falls back to
 differentiating the composite graph of the same computation, so higher derivatives stay exact.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import kernels
 from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
@@ -65,6 +68,8 @@ class LSTMSequence(Op):
         if w_hh.shape != (G, H) or h0.shape != (B, H) or c0.shape != (B, H):
             raise RuntimeError(f"lstm_sequence: shapes xg {xg.shape}, w_hh {w_hh.shape}, h0 "
                                f"{h0.shape}, c0 {c0.shape} do not fit together")
+        if kernels.fits(xg, w_hh, h0, c0):
+            return self._forward_kernel(xg, w_hh, h0, c0)
         dt = xp.result_type(xg, w_hh, h0, c0)
         scale, add, dcoef = _gate_consts(H, dt)
         out = xp.empty((T + 1, B, H), dt)
@@ -106,6 +111,28 @@ class LSTMSequence(Op):
         self.saved = (acts, dacts, cs, tcs, ok)
         return out
 
+    def _forward_kernel(self, xg: Array, w_hh: Array, h0: Array, c0: Array) -> Array:
+        """The forward with one compiled kernel per step for the gate math."""
+        from chainrule.kernels import recurrent
+        T, B, G = xg.shape
+        H = G // 4
+        xg = xp.ascontiguousarray(xg)
+        out = xp.empty((T + 1, B, H), xg.dtype)
+        acts = xp.empty((T, B, G), xg.dtype)  # i f g o after their nonlinearities
+        cs = xp.empty((T, B, H), xg.dtype)    # cell states
+        tcs = xp.empty((T, B, H), xg.dtype)   # their tanh
+        whT = xp.ascontiguousarray(w_hh.T)
+        scale, shift, _ = _gate_consts(H, xg.dtype)
+        pre = xp.empty((B, G), xg.dtype)      # W_hh h_{t−1}
+        h, c = xp.ascontiguousarray(h0), xp.ascontiguousarray(c0)
+        for t in (range(T - 1, -1, -1) if self.reverse else range(T)):
+            xp.matmul(h, whT, out=pre)
+            recurrent.lstm_cell(pre, xg[t], c, scale, shift, acts[t], cs[t], tcs[t], out[t])
+            h, c = out[t], cs[t]
+        out[T] = c
+        self.saved = (acts, None, cs, tcs, None)
+        return out
+
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         if _mode.enabled or forward_mode.levels or type(g) is not Tensor:  # (batched: vmap)
             return _composite_grads(self, g)
@@ -134,19 +161,22 @@ class LSTMSequence(Op):
         dh_next = None
         steps = range(T) if self.reverse else range(T - 1, -1, -1)
         last = 0 if not self.reverse else T - 1  # the first step processed
-        for t in steps:
-            dh = gy[t] if dh_next is None else gy[t] + dh_next
-            a = acts[t]
-            c_prev = c0 if t == last else cs[t + 1 if self.reverse else t - 1]
-            dc += dh * ok[t]
-            d = dg[t]
-            xp.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])
-            xp.multiply(dc, c_prev, out=d[:, H:2 * H])
-            xp.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])
-            xp.multiply(dh, tcs[t], out=d[:, 3 * H:])
-            d *= dacts[t]
-            dc *= a[:, H:2 * H]
-            dh_next = d @ w_hh
+        if dacts is None:  # the forward ran the kernel: so does the backward
+            dc, dh_next = self._bptt_kernel(gy, dg, dc, c0, steps, last)
+        else:
+            for t in steps:
+                dh = gy[t] if dh_next is None else gy[t] + dh_next
+                a = acts[t]
+                c_prev = c0 if t == last else cs[t + 1 if self.reverse else t - 1]
+                dc += dh * ok[t]
+                d = dg[t]
+                xp.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])
+                xp.multiply(dc, c_prev, out=d[:, H:2 * H])
+                xp.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])
+                xp.multiply(dh, tcs[t], out=d[:, 3 * H:])
+                d *= dacts[t]
+                dc *= a[:, H:2 * H]
+                dh_next = d @ w_hh
         need = self.needs_input_grad
         gw = None
         if need[1]:
@@ -159,6 +189,21 @@ class LSTMSequence(Op):
                 gw = dg[1:].reshape(-1, G).T @ hs[:T - 1].reshape(-1, H) + dg[0].T @ h0
         return (dg if need[0] else None, gw, dh_next if need[2] else None,
                 dc if need[3] else None)
+
+    def _bptt_kernel(self, gy: Array, dg: Array, dc: Array, c0: Array, steps: range,
+                     last: int) -> tuple[Array, Array]:
+        """The time loop of ``_bptt`` with one compiled kernel per step: dc and dh after it."""
+        from chainrule.kernels import recurrent
+        w_hh = self.inputs[1].array
+        acts, _, cs, tcs, _ = self.saved
+        gy = xp.ascontiguousarray(gy, acts.dtype)
+        c0 = xp.ascontiguousarray(c0, acts.dtype)
+        dh_next = xp.zeros_like(dc)  # read by each step's kernel, then overwritten
+        for t in steps:
+            c_prev = c0 if t == last else cs[t + 1 if self.reverse else t - 1]
+            recurrent.lstm_cell_backward(gy[t], dh_next, dc, acts[t], c_prev, tcs[t], dg[t])
+            xp.matmul(dg[t], w_hh, out=dh_next)
+        return dc, dh_next
 
 
 def lstm_step_composite(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:

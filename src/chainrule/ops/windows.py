@@ -14,6 +14,7 @@ from typing import Any
 
 from numpy.lib.stride_tricks import as_strided
 
+from chainrule import kernels
 from chainrule.backend import Array, widened, xp
 
 Pads = tuple[tuple[int, int], ...]
@@ -72,10 +73,14 @@ def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[in
     k, out = cols.shape[2:2 + nd], cols.shape[2 + nd:]
     span = [(o - 1) * si + 1 for o, si in zip(out, s)]
     full = [max(sp + di * (ki - 1), st + n) for sp, di, ki, st, n in zip(span, d, k, start, size)]
-    buf = xp.zeros((a, b, *full), cols.dtype)
-    for offs in itertools.product(*(range(ki) for ki in k)):  # NOTE: kernel offsets, not pixels
-        view = tuple(slice(i * di, i * di + sp, si) for i, di, sp, si in zip(offs, d, span, s))
-        buf[(slice(None), slice(None), *view)] += cols[(slice(None), slice(None), *offs)]
+    if nd == 2 and kernels.fits(cols):  # one compiled pass
+        from chainrule.kernels import windows
+        buf = windows.col2im(cols, s, d, full)
+    else:
+        buf = xp.zeros((a, b, *full), cols.dtype)
+        for offs in itertools.product(*(range(ki) for ki in k)):  # NOTE: offsets, not pixels
+            view = tuple(slice(i * di, i * di + sp, si) for i, di, sp, si in zip(offs, d, span, s))
+            buf[(slice(None), slice(None), *view)] += cols[(slice(None), slice(None), *offs)]
     return buf[(slice(None), slice(None), *(slice(st, st + n) for st, n in zip(start, size)))]
 
 

@@ -1,0 +1,85 @@
+"""GELU's forward and backward as single passes (exact erf form and tanh approximation).
+
+The arrays are flat and C-contiguous; ``exact`` is ``approx.exact`` of their dtype and ``c``
+the constants below in their dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels import approx
+from chainrule.kernels.approx import kernel
+
+_CONSTANTS = (0.5, 1.0, 1 / math.sqrt(2), 1 / math.sqrt(2 * math.pi), math.sqrt(2 / math.pi),
+              0.044715, 3 * 0.044715)
+
+
+@kernel
+def _erf_forward(x: Any, y: Any, c: Any, exact: bool) -> None:
+    half, one, rsqrt2 = c[0], c[1], c[2]
+    for i in range(x.size):
+        v = x[i]
+        y[i] = v * half * (one + approx.erf(v * rsqrt2, exact))
+
+
+@kernel
+def _erf_backward(x: Any, g: Any, e: Any, c: Any, exact: bool) -> None:
+    # e holds exp(−x²/2) and receives g·(Φ(x) + x·φ(x))
+    half, one, rsqrt2, rsqrt2pi = c[0], c[1], c[2], c[3]
+    for i in range(x.size):
+        v = x[i]
+        cdf = half * (one + approx.erf(v * rsqrt2, exact))
+        e[i] = g[i] * (cdf + v * e[i] * rsqrt2pi)
+
+
+@kernel
+def _tanh_forward(x: Any, y: Any, c: Any, exact: bool) -> None:
+    half, one, s2pi, k = c[0], c[1], c[4], c[5]
+    for i in range(x.size):
+        v = x[i]
+        y[i] = v * half * (one + approx.tanh(s2pi * (v + k * v * v * v), exact))
+
+
+@kernel
+def _tanh_backward(x: Any, g: Any, out: Any, c: Any, exact: bool) -> None:
+    half, one, s2pi, k, k3 = c[0], c[1], c[4], c[5], c[6]
+    for i in range(x.size):
+        v = x[i]
+        t = approx.tanh(s2pi * (v + k * v * v * v), exact)
+        out[i] = g[i] * (half * (one + t) + half * v * (one - t * t) * s2pi * (one + k3 * v * v))
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """a, or a C-contiguous copy (``ascontiguousarray`` would make a 0-d array 1-d)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
+    """x·Φ(x), or its tanh approximation, of a float32/float64 array."""
+    x = _contiguous(x)
+    y = np.empty_like(x)
+    fwd = _tanh_forward if approximate == "tanh" else _erf_forward
+    fwd(x.reshape(-1), y.reshape(-1), approx.constants(x.dtype, *_CONSTANTS), approx.exact(x))
+    return y
+
+
+def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
+    """g·GELU′(x) for x and g of one shape and dtype."""
+    x, g = _contiguous(x), _contiguous(g)
+    out = np.empty_like(x)
+    xf, gf, of = x.reshape(-1), g.reshape(-1), out.reshape(-1)
+    c = approx.constants(x.dtype, *_CONSTANTS)
+    if approximate == "tanh":
+        _tanh_backward(xf, gf, of, c, approx.exact(x))
+        return out
+    # NOTE: exp inside the loop is a C-library call per element that stops vectorisation;
+    # NumPy's vectorised exp is one fast pass, and the kernel reads its result.
+    np.multiply(xf, xf, out=of)
+    of *= -0.5
+    np.exp(of, out=of)
+    _erf_backward(xf, gf, of, c, approx.exact(x))
+    return out

@@ -1,0 +1,86 @@
+"""Layer norm over the rows of a (rows, n) array: the forward keeps each row's mean and
+1/σ (not the normalised input), and the backward recomputes x̂ from them, one pass each way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule.kernels.approx import reduction
+
+
+@reduction
+def _forward(x: Any, w: Any, b: Any, c: Any, y: Any, mean: Any, rstd: Any) -> None:
+    rows, n = x.shape
+    inv_n, eps, one = c[0], c[1], c[2]
+    for i in range(rows):
+        row = x[i]
+        s = row[0] * 0
+        for j in range(n):
+            s += row[j]
+        mu = s * inv_n
+        s = s * 0
+        for j in range(n):
+            d = row[j] - mu
+            s += d * d
+        r = one / np.sqrt(s * inv_n + eps)
+        out = y[i]
+        for j in range(n):
+            out[j] = (row[j] - mu) * r * w[j] + b[j]
+        mean[i], rstd[i] = mu, r
+
+
+@reduction
+def _backward(x: Any, g: Any, w: Any, mean: Any, rstd: Any, c: Any, gx: Any, gw: Any, gb: Any,
+              need_x: bool) -> None:
+    rows, n = x.shape
+    inv_n = c[0]
+    for i in range(rows):
+        row, gr = x[i], g[i]
+        mu, r = mean[i], rstd[i]
+        c1 = r * 0
+        c2 = r * 0
+        for j in range(n):
+            xhat = (row[j] - mu) * r
+            gw[j] += gr[j] * xhat
+            gb[j] += gr[j]
+            gh = gr[j] * w[j]
+            c1 += gh
+            c2 += gh * xhat
+        if need_x:
+            c1 *= inv_n
+            c2 *= inv_n
+            out = gx[i]
+            for j in range(n):
+                out[j] = r * (gr[j] * w[j] - c1 - (row[j] - mu) * r * c2)
+
+
+def _constants(x: np.ndarray, eps: float) -> np.ndarray:
+    """1/n, eps and 1 in x's dtype (Python numbers in a kernel would be float64)."""
+    return np.array((1 / x.shape[1], eps, 1.0), x.dtype)
+
+
+def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x − μ)/√(σ² + eps)·w + b over each row of x (rows, n); returns y, μ and 1/√(σ² + eps)
+    per row."""
+    x = np.ascontiguousarray(x)
+    y = np.empty_like(x)
+    mean = np.empty(x.shape[0], x.dtype)
+    rstd = np.empty_like(mean)
+    _forward(x, w, b, _constants(x, eps), y, mean, rstd)
+    return y, mean, rstd
+
+
+def layer_norm_backward(x: np.ndarray, g: np.ndarray, w: np.ndarray, mean: np.ndarray,
+                        rstd: np.ndarray, need_x: bool
+                        ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """∂/∂x (None unless ``need_x``), ∂/∂w and ∂/∂b of the layer norm for upstream g."""
+    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    gx = np.empty_like(x) if need_x else x[:0]
+    gw = np.zeros_like(w)
+    gb = np.zeros_like(w)
+    _backward(x, g, w, mean, rstd, _constants(x, 0.0), gx, gw, gb, need_x)
+    return (gx if need_x else None), gw, gb

@@ -1,0 +1,183 @@
+"""The compiled kernels (``chainrule.kernels``) against the NumPy forms of the same ops: values
+and gradients equal to 1e-6 in float64 under random upstream gradients, float32 within the
+tolerance stated per test, gradcheck in float64 through the compiled path, and the kernels
+actually running when on (each test counts their calls)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import chainrule as cr  # noqa: E402
+import chainrule.nn.functional as F  # noqa: E402
+from chainrule import kernels  # noqa: E402
+from chainrule.kernels import activation, approx, normalization, recurrent, softmax, windows  # noqa: E402
+from chainrule.ops.rnn import lstm_sequence  # noqa: E402
+
+# float32: the kernels compute in float32 with their own rounding order (and the rational erf
+# and tanh, a few ulps off); the NumPy forms differ from them by about this much.
+F32 = {"rtol": 2e-4, "atol": 2e-5}
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
+    """Counts calls of each public kernel function, by name."""
+    counts: dict[str, int] = {}
+    for module in (activation, normalization, recurrent, softmax, windows):
+        for name in module.__dict__:
+            fn = getattr(module, name)
+            if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
+                    != module.__name__:
+                continue
+
+            def counted(*args: Any, _fn: Callable[..., Any] = fn, _name: str = name) -> Any:
+                counts[_name] = counts.get(_name, 0) + 1
+                return _fn(*args)
+            monkeypatch.setattr(module, name, counted)
+    yield counts
+
+
+def _run(fn: Callable[..., cr.Tensor], arrays: list[np.ndarray], g: np.ndarray, jit: bool
+         ) -> list[np.ndarray]:
+    with kernels.use_jit(jit):
+        xs = [cr.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*xs)
+        out.backward(cr.tensor(g))
+        return [out.array.copy(), *(x.grad.array.copy() for x in xs)]
+
+
+def _check(fn: Callable[..., cr.Tensor], shapes: list[tuple[int, ...]], seed: int,
+           dtype: Any, calls: dict[str, int], kernel: str) -> None:
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    with kernels.use_jit(False):
+        shape = fn(*(cr.tensor(a) for a in arrays)).shape
+    g = rng.standard_normal(tuple(shape)).astype(dtype)
+    before = calls.get(kernel, 0)
+    got = _run(fn, arrays, g, True)
+    assert calls.get(kernel, 0) > before, f"{kernel} did not run"
+    after = calls[kernel]
+    want = _run(fn, arrays, g, False)
+    assert calls[kernel] == after, f"{kernel} ran with the kernels off"
+    tol = {"rtol": 1e-6, "atol": 1e-6} if dtype == np.float64 else F32
+    for a, b in zip(got, want):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(a, b, **tol)
+
+
+def _gradcheck(fn: Callable[..., cr.Tensor], shapes: list[tuple[int, ...]]) -> None:
+    rng = np.random.default_rng(7)
+    with kernels.use_jit(True):
+        assert cr.autograd.gradcheck(fn, [cr.tensor(rng.standard_normal(s), requires_grad=True)
+                              for s in shapes])
+
+
+DTYPES = [np.float64, np.float32]
+CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = {
+    "gelu": (lambda x: F.gelu(x), [(3, 5, 7)], "gelu_backward"),
+    "gelu-tanh": (lambda x: F.gelu(x, approximate="tanh"), [(3, 5, 7)], "gelu_backward"),
+    "layer-norm": (lambda x, w, b: F.layer_norm(x, (6,), w, b), [(2, 5, 6), (6,), (6,)],
+                   "layer_norm_backward"),
+    "layer-norm-2d": (lambda x, w, b: F.layer_norm(x, (4, 6), w, b),
+                      [(3, 4, 6), (4, 6), (4, 6)], "layer_norm_backward"),
+    "layer-norm-plain": (lambda x: F.layer_norm(x, (6,)), [(4, 6)], "layer_norm_backward"),
+    "attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+                  [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 3)], "softmax_backward_"),
+    "attention-causal": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v,
+                                                                        is_causal=True),
+                         [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 3)], "softmax_backward_"),
+    "attention-mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                       [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)], "softmax_backward_"),
+    "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 3, 6, 5), (4, 3, 3, 3)], "col2im"),
+    "conv2d-strided": (lambda x, w: F.conv2d(x, w, stride=(2, 3), dilation=(1, 2)),
+                       [(2, 3, 9, 11), (4, 3, 3, 2)], "col2im"),
+    "fold": (lambda c: F.fold(c, (7, 8), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
+             [(2, 18, 28)], "col2im"),
+    "lstm": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c),
+             [(5, 3, 16), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
+    "lstm-reverse": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c, reverse=True),
+                     [(5, 3, 16), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
+}
+
+
+@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_kernel_equals_the_numpy_form(case: str, dtype: Any, seed: int,
+                                      calls: dict[str, int]) -> None:
+    fn, shapes, kernel = CASES[case]
+    _check(fn, shapes, seed, dtype, calls, kernel)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_gradcheck_through_the_kernels(case: str) -> None:
+    fn, shapes, _ = CASES[case]
+    _gradcheck(fn, shapes)
+
+
+def test_attention_causal_with_more_keys_than_queries(calls: dict[str, int]) -> None:
+    # the causal mask hides the upper triangle of L×S: key j from query i when j > i
+    fn = CASES["attention-causal"][0]
+    _check(fn, [(1, 2, 3, 4), (1, 2, 7, 4), (1, 2, 7, 2)], 3, np.float64, calls,
+           "softmax_backward_")
+
+
+def test_gelu_at_large_and_tiny_inputs() -> None:
+    # float32 as PyTorch computes it: ½(1 + erf) cancels to 0 below about −5.5
+    x = np.array([-40.0, -8.0, -1e-30, 0.0, 1e-30, 8.0, 40.0])
+    want = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+    np.testing.assert_allclose(activation.gelu(x, "none"), want, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(activation.gelu(x.astype(np.float32), "none"), want, rtol=1e-6,
+                               atol=1e-14)
+
+
+def test_rational_erf_and_tanh_to_float32_precision() -> None:
+    x = np.linspace(-12, 12, 4001).astype(np.float32)
+    for fn, ref in ((approx.erf, math.erf), (approx.tanh, math.tanh)):
+        got = np.array([fn(v, False) for v in x])
+        want = np.array([ref(v) for v in x.astype(np.float64)])
+        np.testing.assert_allclose(got, want, rtol=0, atol=4e-7)  # ≤ 7 float32 ulps of 1
+        assert np.abs(got).max() <= 1
+        np.testing.assert_array_equal([fn(v, True) for v in x.astype(np.float64)], want)
+
+
+def test_softmax_rows_sum_to_one_and_hide_the_future() -> None:
+    s = np.random.default_rng(0).standard_normal((2, 4, 6)).astype(np.float32)
+    softmax.softmax_(s, 0.5, True)
+    np.testing.assert_allclose(s.sum(-1), 1, rtol=1e-6)
+    assert (s[:, np.triu_indices(4, 1, 6)[0], np.triu_indices(4, 1, 6)[1]] == 0).all()
+
+
+def test_fits_takes_numpy_float32_and_float64_of_one_dtype() -> None:
+    a32, a64 = np.zeros(3, np.float32), np.zeros(3)
+    with kernels.use_jit(True):
+        assert kernels.fits(a32, a32) and kernels.fits(a64)
+        assert not kernels.fits(a32, a64)
+        assert not kernels.fits(np.zeros(3, np.float16))
+        assert not kernels.fits(np.zeros(3, np.int64))
+    with kernels.use_jit(False):
+        assert not kernels.fits(a32)
+
+
+def test_inputs_are_not_modified() -> None:
+    rng = np.random.default_rng(1)
+    for case in ("gelu", "layer-norm", "attention-causal", "lstm"):
+        fn, shapes, _ = CASES[case]
+        arrays = [rng.standard_normal(s) for s in shapes]
+        copies = [a.copy() for a in arrays]
+        g = None
+        with kernels.use_jit(True):
+            xs = [cr.tensor(a, requires_grad=True) for a in arrays]
+            out = fn(*xs)
+            g = rng.standard_normal(tuple(out.shape))
+            g_copy = g.copy()
+            out.backward(cr.tensor(g))
+        for a, c in zip(arrays, copies):
+            np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(g, g_copy)
