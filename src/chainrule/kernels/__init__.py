@@ -7,13 +7,15 @@ results to float tolerance. ``CHAINRULE_JIT=0`` in the environment, or ``use_jit
 turns the kernels off (the tests run both forms).
 
 The kernels live in modules named for their concept (``activation``, ``normalization``,
-``softmax``, ``recurrent``, ``windows``; ``approx`` holds what they share). Those modules
-import Numba at import, and an op imports one only after ``fits`` says its arrays qualify.
+``softmax``, ``recurrent``, ``windows``, ``optim``; ``approx`` holds what they share). Those
+modules import Numba, so they load on first use (``kernels.activation.gelu(...)``), which an op
+reaches only after ``fits`` says its arrays qualify.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
 import os
 from collections.abc import Callable, Iterator
@@ -22,6 +24,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["enabled", "fits", "use_jit", "njit"]
+_MODULES = frozenset({"activation", "approx", "normalization", "optim", "recurrent", "softmax",
+                      "windows"})
 
 _available = importlib.util.find_spec("numba") is not None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -70,3 +74,10 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         call.__name__, call.__doc__, call.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
         return call
     return decorate
+
+
+def __getattr__(name: str) -> Any:
+    """The kernel modules, imported (with Numba) on first access."""
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

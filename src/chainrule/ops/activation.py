@@ -136,9 +136,8 @@ class Gelu(_Unary):
 
     def forward(self, x: Array) -> Array:
         if kernels.fits(x):  # one compiled pass; the backward recomputes Φ (self.cdf None)
-            from chainrule.kernels import activation
             self.cdf = None
-            return activation.gelu(x, self.approximate)
+            return kernels.activation.gelu(x, self.approximate)
         if self.approximate == "tanh":  # (out=: an array even for 0-d x, to update in place)
             cdf = xp.multiply(x, x, out=xp.empty_like(x))
             cdf *= 0.044715
@@ -154,11 +153,13 @@ class Gelu(_Unary):
         return x * cdf
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if self.cdf is None and not (_mode.enabled or tangents.levels):
-            from chainrule.kernels import activation
+        if self.cdf is None:  # the forward ran the kernel and kept nothing
+            if _mode.enabled or tangents.levels or type(g) is not Tensor:  # (batched: vmap)
+                return (g * self.deriv(self.inputs[0], None),)
             x = self.inputs[0].array
-            return (Tensor._wrap(activation.gelu_backward(x, g.array.astype(x.dtype, copy=False),
-                                                          self.approximate)),)
+            gx = kernels.activation.gelu_backward(x, g.array.astype(x.dtype, copy=False),
+                                                  self.approximate)
+            return (Tensor._wrap(gx),)
         return super().backward(g)
 
     def deriv(self, x: Any, y: Any) -> Any:

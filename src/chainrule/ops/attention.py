@@ -42,11 +42,10 @@ class ScaledDotProductAttention(Fused):
         self.jit = kernels.fits(p) and p.flags.c_contiguous and (
             mask is None or xp.broadcast_shapes(p.shape, mask.shape) == p.shape)
         if self.jit:  # two compiled passes and NumPy's exp
-            from chainrule.kernels import softmax
             if mask is not None:
                 p *= self.scale
                 p += mask
-            softmax.softmax_(p, 1.0 if mask is not None else self.scale, self.is_causal)
+            kernels.softmax.softmax_(p, 1.0 if mask is not None else self.scale, self.is_causal)
             self.probs = p
             return matmul(p, v)
         p *= self.scale
@@ -72,12 +71,11 @@ class ScaledDotProductAttention(Fused):
         ds = matmul(g, v.swapaxes(-1, -2))
         scale = self.scale  # applied to ds or to its products
         if self.jit and ds.dtype == p.dtype and ds.flags.c_contiguous:
-            from chainrule.kernels import softmax
             if len(self.inputs) == 3:  # no mask gradient: fold the scale into ds
-                softmax.softmax_backward_(p, ds, scale)
+                kernels.softmax.softmax_backward_(p, ds, scale)
                 scale = 1.0
             else:
-                softmax.softmax_backward_(p, ds, 1.0)
+                kernels.softmax.softmax_backward_(p, ds, 1.0)
         else:
             ds -= xp.einsum("...ij,...ij->...i", ds, p)[..., None]
             ds *= p

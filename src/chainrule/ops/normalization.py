@@ -34,9 +34,8 @@ class LayerNorm(Fused):
         n = math.prod(x.shape[x.ndim - self.ndim:])
         x2 = x.reshape(-1, n)
         if kernels.fits(x, *(() if w is None else (w, b))):  # one compiled pass
-            from chainrule.kernels import normalization
             w1, b1 = _affine(w, b, n, x.dtype)
-            out, mean, rstd = normalization.layer_norm(x2, w1, b1, self.eps)
+            out, mean, rstd = kernels.normalization.layer_norm(x2, w1, b1, self.eps)
             self.saved, self.stats = None, (x2, w1, mean, rstd)
             return out.reshape(x.shape)
         xhat = x2 - x2.mean(axis=1, keepdims=True)
@@ -80,9 +79,8 @@ class LayerNorm(Fused):
         return (gxhat.reshape(g.shape), *grads)
 
     def _kernel_backward(self, g: Array) -> tuple[Array | None, ...]:
-        from chainrule.kernels import normalization
         x2, w1, mean, rstd = self.stats
-        gx, gw, gb = normalization.layer_norm_backward(
+        gx, gw, gb = kernels.normalization.layer_norm_backward(
             x2, g.reshape(x2.shape).astype(x2.dtype, copy=False), w1, mean, rstd,
             self.needs_input_grad[0])
         if gx is not None:

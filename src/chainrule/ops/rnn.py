@@ -113,7 +113,6 @@ class LSTMSequence(Op):
 
     def _forward_kernel(self, xg: Array, w_hh: Array, h0: Array, c0: Array) -> Array:
         """The forward with one compiled kernel per step for the gate math."""
-        from chainrule.kernels import recurrent
         T, B, G = xg.shape
         H = G // 4
         xg = xp.ascontiguousarray(xg)
@@ -125,9 +124,10 @@ class LSTMSequence(Op):
         scale, shift, _ = _gate_consts(H, xg.dtype)
         pre = xp.empty((B, G), xg.dtype)      # W_hh h_{t−1}
         h, c = xp.ascontiguousarray(h0), xp.ascontiguousarray(c0)
+        cell = kernels.recurrent.lstm_cell
         for t in (range(T - 1, -1, -1) if self.reverse else range(T)):
             xp.matmul(h, whT, out=pre)
-            recurrent.lstm_cell(pre, xg[t], c, scale, shift, acts[t], cs[t], tcs[t], out[t])
+            cell(pre, xg[t], c, scale, shift, acts[t], cs[t], tcs[t], out[t])
             h, c = out[t], cs[t]
         out[T] = c
         self.saved = (acts, None, cs, tcs, None)
@@ -193,15 +193,15 @@ class LSTMSequence(Op):
     def _bptt_kernel(self, gy: Array, dg: Array, dc: Array, c0: Array, steps: range,
                      last: int) -> tuple[Array, Array]:
         """The time loop of ``_bptt`` with one compiled kernel per step: dc and dh after it."""
-        from chainrule.kernels import recurrent
         w_hh = self.inputs[1].array
         acts, _, cs, tcs, _ = self.saved
         gy = xp.ascontiguousarray(gy, acts.dtype)
         c0 = xp.ascontiguousarray(c0, acts.dtype)
         dh_next = xp.zeros_like(dc)  # read by each step's kernel, then overwritten
+        cell_backward = kernels.recurrent.lstm_cell_backward
         for t in steps:
             c_prev = c0 if t == last else cs[t + 1 if self.reverse else t - 1]
-            recurrent.lstm_cell_backward(gy[t], dh_next, dc, acts[t], c_prev, tcs[t], dg[t])
+            cell_backward(gy[t], dh_next, dc, acts[t], c_prev, tcs[t], dg[t])
             xp.matmul(dg[t], w_hh, out=dh_next)
         return dc, dh_next
 

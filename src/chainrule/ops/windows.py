@@ -74,8 +74,7 @@ def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[in
     span = [(o - 1) * si + 1 for o, si in zip(out, s)]
     full = [max(sp + di * (ki - 1), st + n) for sp, di, ki, st, n in zip(span, d, k, start, size)]
     if nd == 2 and kernels.fits(cols):  # one compiled pass
-        from chainrule.kernels import windows
-        buf = windows.col2im(cols, s, d, full)
+        buf = kernels.windows.col2im(cols, s, d, full)
     else:
         buf = xp.zeros((a, b, *full), cols.dtype)
         for offs in itertools.product(*(range(ki) for ki in k)):  # NOTE: offsets, not pixels
