@@ -67,6 +67,7 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
         def call(*args: Any) -> Any:
             if not compiled:
+                _quiet_numba()
                 import numba
                 compiled.append(numba.njit(cache=True, **options)(fn))
             return compiled[0](*args)
@@ -76,8 +77,15 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return decorate
 
 
+def _quiet_numba() -> None:
+    """Numba's error highlighting starts colorama, whose exit handler writes an escape code to
+    standard output (into a user's piped output): keep it off unless the user set it."""
+    os.environ.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
+
+
 def __getattr__(name: str) -> Any:
     """The kernel modules, imported (with Numba) on first access."""
     if name in _MODULES:
+        _quiet_numba()
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
