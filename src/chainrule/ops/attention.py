@@ -39,7 +39,7 @@ class ScaledDotProductAttention(Fused):
                                f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit "
                                "(expected (..., L, E), (..., S, E), (..., S, Ev))")
         p = matmul(q, k.swapaxes(-1, -2))
-        self.jit = kernels.fits(p) and p.flags.c_contiguous and (
+        self.jit = kernels.fits(p) and p.size > 0 and p.flags.c_contiguous and (
             mask is None or xp.broadcast_shapes(p.shape, mask.shape) == p.shape)
         if self.jit:  # two compiled passes and NumPy's exp
             if mask is not None:
