@@ -84,7 +84,7 @@ class Conv2d(_ConvBase):
                          zip(size, k, self.stride, self.dilation, self.pads))
         cols = _im2col(x, tuple(k), self.stride, self.dilation, self.pads, out_size)
         self._cols = cols  # reused by the weight gradient
-        out = _gemm(w.reshape(g, o // g, -1), cols.reshape(g, cg * math.prod(k), -1))
+        out = _gemm(w.reshape(g, o // g, -1), cols.reshape(g, cg * math.prod(k), cols.shape[1]))
         out = out.reshape(o, n, *out_size)
         if b is not None:
             out += b.reshape(o, *(1,) * (len(size) + 1))
@@ -217,7 +217,7 @@ class Conv2dWeight(_ConvBase):
         if cols is None:
             cols = _im2col(x, self.kernel, self.stride, self.dilation, self.pads, g.shape[2:])
         gm = _cnhw(g, gr)
-        out = _gemm(gm, cols.reshape(gr, -1, cols.shape[1]).transpose(0, 2, 1))
+        out = _gemm(gm, cols.reshape(gr, cols.shape[0] // gr, cols.shape[1]).transpose(0, 2, 1))
         return out.reshape(g.shape[1], x.shape[1] // gr, *self.kernel)
 
     def backward(self, gg: Tensor) -> tuple[Tensor | None, ...]:

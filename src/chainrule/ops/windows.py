@@ -61,7 +61,8 @@ def _im2col(x: Array, k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]
             out: tuple[int, ...]) -> Array:
     """The contiguous im2col buffer of x (N, C, *spatial): shape (C·∏k, N·∏out)."""
     win = _windows(_pad(x, pads), k, s, d, out, channel_major=True)
-    return xp.ascontiguousarray(win).reshape(-1, x.shape[0] * math.prod(out))
+    return xp.ascontiguousarray(win).reshape(x.shape[1] * math.prod(k),
+                                             x.shape[0] * math.prod(out))
 
 
 def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[int, ...],
@@ -88,7 +89,8 @@ def _cnhw(x: Array, groups: int) -> Array:
     channel-major)."""
     n, c = x.shape[:2]
     perm = (1, 0, *range(2, x.ndim))
-    return xp.ascontiguousarray(x.transpose(perm)).reshape(groups, c // groups, -1)
+    return xp.ascontiguousarray(x.transpose(perm)).reshape(groups, c // groups,
+                                                           x.size // max(c, 1))
 
 
 def _gemm(a: Array, b: Array) -> Array:
