@@ -1,0 +1,265 @@
+"""Elementwise fusion for ``chainrule.compile``: consecutive elementwise instructions of a
+replayed program (forward ops, and the backwards of elementwise ops) run as one generated Numba
+kernel, one pass over memory instead of one per op.
+
+An elementwise op declares its scalar formulas on its class, one place per op:
+
+- ``scalar``: its output from its inputs, named as ``forward`` names them
+  (``Tanh.scalar = "tanh(x)"``, ``Where.scalar = "a if cond else b"``);
+- ``scalar_grad``: per input, the gradient from the upstream gradient ``g``, the output ``y``
+  and the inputs (``Tanh.scalar_grad = ("g * (1 - y * y)",)``), ``None`` for an input
+  without one.
+
+Formulas are Python expressions over ``exp``, ``log``, ``tanh``, ``sqrt``, ``abs`` and
+arithmetic. An instruction joins a kernel only when its op has the formula, its inputs have the
+output's shape and dtype (float32/float64; size-1 constants and a bool condition allowed), and
+its parameters are fixed; a kernel needs two or more of them. Values another instruction reads
+(an input an op's backward needs, a gradient stored into a leaf, the step's result) are written
+out by the kernel; the others stay in registers. Anything else replays op by op as before.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from chainrule.autograd.tape import BACKWARD, OP
+
+__all__ = ["FUSED", "Kernel", "fuse"]
+
+FUSED = 5
+"""Instruction kind: (FUSED, kernel, free)."""
+
+_FUNCS = {"exp": "math.exp", "log": "math.log", "tanh": "math.tanh", "sqrt": "math.sqrt",
+          "abs": "abs"}
+_compiled: dict[str, Callable[..., Any]] = {}
+"""Numba kernels by source, shared by every program (same formulas compile once)."""
+
+
+class Kernel:
+    """A fused group: its generated kernel, where its inputs come from and where its results go.
+
+    ``inputs`` are sources (a slot number or a source object with ``get``); ``outputs`` are
+    (slots, shape, dtype): one array the kernel writes, stored into each slot; ``aliases`` are
+    (slot, input index): a result that is one of the inputs unchanged (``Add``'s gradient).
+    """
+
+    __slots__ = ("fn", "source", "size", "inputs", "outputs", "aliases", "ops")
+
+    def __init__(self, fn: Callable[..., Any], source: str, size: int, inputs: list[Any],
+                 outputs: list[tuple[tuple[int, ...], tuple[int, ...], Any]],
+                 aliases: list[tuple[int, int]], ops: list[str]) -> None:
+        self.fn, self.source, self.size = fn, source, size
+        self.inputs, self.outputs, self.aliases, self.ops = inputs, outputs, aliases, ops
+
+    def __repr__(self) -> str:
+        return f"<fused kernel: {' '.join(self.ops)}>"
+
+    def slots(self) -> list[Any]:
+        """Every slot the kernel reads or writes (for liveness)."""
+        return [*self.inputs, *(s for slots, _, _ in self.outputs for s in slots),
+                *(s for s, _ in self.aliases)]
+
+    def run(self, vals: list[Any]) -> None:
+        """Read the inputs from ``vals``, run the kernel, store its results into ``vals``."""
+        arrays = [vals[s] if s.__class__ is int else s.get(vals) for s in self.inputs]
+        outs = [np.empty(shape, dtype) for _, shape, dtype in self.outputs]
+        self.fn(self.size, *[a.reshape(-1) for a in arrays], *[o.reshape(-1) for o in outs])
+        for (slots, _, _), o in zip(self.outputs, outs):
+            for s in slots:
+                vals[s] = o
+        for s, k in self.aliases:
+            vals[s] = arrays[k]
+
+
+def fuse(code: list[tuple[Any, ...]], spec: Callable[[Any], Any],
+         readers: dict[int, list[int]], kept: set[int]) -> list[tuple[Any, ...]]:
+    """``code`` with each run of two or more consecutive fusible instructions replaced by one
+    ``FUSED`` instruction. ``spec`` gives a source's traced (shape, dtype) (None for a source
+    whose array may change within the step), ``readers`` the
+    indices of the instructions that use each slot, ``kept`` the slots the step returns."""
+    out: list[tuple[Any, ...]] = []
+    group: list[tuple[int, _Node]] = []
+    elem: Any = None
+
+    def flush() -> None:
+        if len(group) >= 2:
+            out.append((FUSED, _build(group, elem, readers, kept, spec), ()))
+        else:
+            out.extend(code[i] for i, _ in group)
+        group.clear()
+
+    for i, ins in enumerate(code):
+        node = _node(ins, spec)
+        if node is None:
+            flush()
+            out.append(ins)
+            continue
+        if group and node.elem != elem:
+            flush()
+        elem = node.elem
+        group.append((i, node))
+    flush()
+    return out
+
+
+class _Node:
+    """One fusible instruction: its result slots with their expressions (over ``{name}``
+    placeholders), and the sources those names stand for."""
+
+    __slots__ = ("elem", "exprs", "names", "params", "op")
+
+    def __init__(self, elem: Any, exprs: list[tuple[int, ast.expr]], names: dict[str, Any],
+                 params: dict[str, Any], op: str) -> None:
+        self.elem, self.exprs, self.names, self.params, self.op = elem, exprs, names, params, op
+
+
+def _node(ins: tuple[Any, ...], spec: Callable[[Any], Any]) -> _Node | None:
+    kind = ins[0]
+    if kind == OP:
+        _, op, srcs, dyn, slot, _, _ = ins
+        formula = getattr(type(op), "scalar", None)
+        if formula is None or dyn:
+            return None
+        elem = spec(slot)
+        results = [(slot, formula)]
+        extra: dict[str, Any] = {}
+        label = op.name
+    elif kind == BACKWARD:
+        _, op, srcs, slot, g, outs, _ = ins
+        formulas = getattr(type(op), "scalar_grad", None)
+        if formulas is None or outs.__class__ is not tuple or len(outs) != len(formulas):
+            return None
+        elem = spec(slot)
+        if spec(g) != elem:
+            return None
+        results = []
+        for s, f in zip(outs, formulas):
+            if s is None:
+                continue
+            if s.__class__ is not int or f is None or spec(s) != elem:
+                return None
+            results.append((s, f))
+        extra = {"y": slot, "g": g}
+        label = f"{op.name}'"
+    else:
+        return None
+    if elem is None or elem[1].kind != "f" or elem[1].itemsize not in (4, 8):
+        return None
+    arg_names = list(inspect.signature(type(op).forward).parameters)[1:]
+    if len(arg_names) != len(srcs):
+        return None
+    names = dict(zip(arg_names, srcs)) | extra
+    for name, src in names.items():
+        shape_dtype = spec(src)
+        if shape_dtype is None:
+            return None
+        shape, dtype = shape_dtype
+        if not (shape == elem[0] or math.prod(shape) == 1):
+            return None
+        if dtype != elem[1] and not (dtype.kind == "b" and name == "cond"):
+            return None
+    exprs = []
+    for s, f in results:
+        expr = _parse(f, names, op.params)
+        if expr is None:
+            return None
+        exprs.append((s, expr))
+    return _Node(elem, exprs, names, op.params, label)
+
+
+def _parse(formula: str, names: dict[str, Any], params: dict[str, Any]) -> ast.expr | None:
+    """``formula`` with its input names as ``{name}`` placeholders, functions as ``math.*`` and
+    parameters as literals; None if it names anything else."""
+    tree = ast.parse(formula, mode="eval").body
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name) or node.func.id not in _FUNCS:
+                return None
+        elif isinstance(node, ast.Name) and node.id not in _FUNCS and node.id not in names:
+            value = params.get(node.id)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                return None
+    return tree
+
+
+def _build(group: list[tuple[int, _Node]], elem: Any, readers: dict[int, list[int]],
+           kept: set[int], spec: Callable[[Any], Any]) -> Kernel:
+    """The kernel of a group of instructions, computing every result in one loop."""
+    first, last = group[0][0], group[-1][0]
+    inputs: list[Any] = []
+    full: list[bool] = []
+    var: dict[Any, str] = {}  # a source read from outside the group -> its variable
+    produced: dict[int, str] = {}  # a slot computed in the group -> its variable
+    lines: list[str] = []
+    for _, node in group:
+        env = {}
+        for name, src in node.names.items():
+            if src.__class__ is int and src in produced:
+                env[name] = produced[src]
+                continue
+            key = src if src.__class__ is int else id(getattr(src, "t", src))  # a tensor once
+            v = var.get(key)
+            if v is None:
+                v = var[key] = f"x{len(inputs)}"
+                inputs.append(src)
+                full.append(spec(src)[0] == elem[0])
+            env[name] = v
+        for s, tree in node.exprs:
+            text = _render(tree, env, node.params)
+            if text.isidentifier():  # a value as it is (Add's gradient)
+                produced[s] = text
+            else:
+                produced[s] = f"t{s}"
+                lines.append(f"t{s} = {text}")
+    outputs: dict[str, list[int]] = {}
+    aliases = []
+    for s, v in produced.items():
+        if s in kept or any(r < first or r > last for r in readers.get(s, ())):
+            if v[0] == "x":
+                aliases.append((s, int(v[1:])))
+            else:
+                outputs.setdefault(v, []).append(s)
+    args = [f"a{k}" for k in range(len(inputs))] + [f"o{k}" for k in range(len(outputs))]
+    body = [f"    x{k} = a{k}[0]" for k, f in enumerate(full) if not f]
+    body.append("    for e in range(n):")
+    body += [f"        x{k} = a{k}[e]" for k, f in enumerate(full) if f]
+    body += [f"        {line}" for line in lines]
+    body += [f"        o{k}[e] = {v}" for k, v in enumerate(outputs)]
+    source = f"def kernel(n, {', '.join(args)}):\n" + "\n".join(body) + "\n"
+    return Kernel(_compile(source), source, math.prod(elem[0]), inputs,
+                  [(tuple(slots), elem[0], elem[1]) for slots in outputs.values()], aliases,
+                  [node.op for _, node in group])
+
+
+def _render(tree: ast.expr, env: dict[str, str], params: dict[str, Any]) -> str:
+    """A formula's source with its names replaced by the kernel's variables, ``math.*``
+    functions and parameter values."""
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            if node.id in env:
+                return ast.Name(env[node.id], ast.Load())
+            if node.id in _FUNCS:
+                return ast.parse(_FUNCS[node.id], mode="eval").body
+            return ast.Constant(params[node.id])
+
+    copy = ast.parse(ast.unparse(tree), mode="eval")
+    return ast.unparse(ast.fix_missing_locations(Rename().visit(copy)))
+
+
+def _compile(source: str) -> Callable[..., Any]:
+    """The Numba kernel of ``source`` (compiled on its first call, once per source)."""
+    fn = _compiled.get(source)
+    if fn is None:
+        import numba
+
+        scope: dict[str, Any] = {"math": math}
+        exec(compile(source, "<chainrule.fusion>", "exec"), scope)
+        fn = _compiled[source] = numba.njit(error_model="numpy")(scope["kernel"])
+    return fn
