@@ -306,7 +306,7 @@ class _Program:
         self._where = "its return value"
         self.out = self._template(a.out, b.out)
         if kernels.enabled():
-            code = fusion.fuse(code, self._spec, _readers(code), set(_template_slots(self.out)))
+            code = fusion.fuse(code, self._spec, _used, set(_template_slots(self.out)))
         self.code = _with_frees(code, self.out)
         del self._ids_a, self._ids_b, self._ops, self._specs
 
@@ -567,16 +567,6 @@ def _used(ins: tuple[Any, ...]) -> list[Any]:
     if kind == fusion.FUSED:
         return ins[1].slots()
     return list(ins[1:3])
-
-
-def _readers(code: list[tuple[Any, ...]]) -> dict[int, list[int]]:
-    """For each slot, the indices of the instructions that read or write it."""
-    readers: dict[int, list[int]] = {}
-    for i, ins in enumerate(code):
-        for s in _used(ins):
-            if s.__class__ is int:
-                readers.setdefault(s, []).append(i)
-    return readers
 
 
 def _output_slots(outs: Any) -> list[int]:

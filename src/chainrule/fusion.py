@@ -78,33 +78,38 @@ class Kernel:
 
 
 def fuse(code: list[tuple[Any, ...]], spec: Callable[[Any], Any],
-         readers: dict[int, list[int]], kept: set[int]) -> list[tuple[Any, ...]]:
+         used: Callable[[tuple[Any, ...]], list[Any]], kept: set[int]) -> list[tuple[Any, ...]]:
     """``code`` with each run of two or more consecutive fusible instructions replaced by one
-    ``FUSED`` instruction. ``spec`` gives a source's traced (shape, dtype) (None for a source
-    whose array may change within the step), ``readers`` the
-    indices of the instructions that use each slot, ``kept`` the slots the step returns."""
-    out: list[tuple[Any, ...]] = []
-    group: list[tuple[int, _Node]] = []
-    elem: Any = None
+    ``FUSED`` instruction.
 
-    def flush() -> None:
-        if len(group) >= 2:
-            out.append((FUSED, _build(group, elem, readers, kept, spec), ()))
-        else:
-            out.extend(code[i] for i, _ in group)
-        group.clear()
-
+    ``spec(source)`` gives a source's traced (shape, dtype), None for one whose array may change
+    within the step; ``used(instruction)`` the sources it reads and the slots it writes;
+    ``kept`` the slots the step returns.
+    """
+    groups: list[list[tuple[int, _Node]]] = []
+    run: list[tuple[int, _Node]] = []
     for i, ins in enumerate(code):
         node = _node(ins, spec)
-        if node is None:
-            flush()
+        if node is None or (run and node.elem != run[-1][1].elem):
+            groups.append(run)
+            run = []
+        if node is not None:
+            run.append((i, node))
+    groups = [g for g in [*groups, run] if len(g) >= 2]
+    fused = {i: node for g in groups for i, node in g}
+    readers: dict[int, list[int]] = {}  # slot -> the instructions that use it once fused
+    for i, ins in enumerate(code):
+        node = fused.get(i)
+        for s in used(ins) if node is None else node.uses():
+            if s.__class__ is int:
+                readers.setdefault(s, []).append(i)
+    kernels = {g[0][0]: _build(g, readers, kept, spec) for g in groups}
+    out = []
+    for i, ins in enumerate(code):
+        if i in kernels:
+            out.append((FUSED, kernels[i], ()))
+        elif i not in fused:
             out.append(ins)
-            continue
-        if group and node.elem != elem:
-            flush()
-        elem = node.elem
-        group.append((i, node))
-    flush()
     return out
 
 
@@ -117,6 +122,10 @@ class _Node:
     def __init__(self, elem: Any, exprs: list[tuple[int, ast.expr]], names: dict[str, Any],
                  params: dict[str, Any], op: str) -> None:
         self.elem, self.exprs, self.names, self.params, self.op = elem, exprs, names, params, op
+
+    def uses(self) -> list[Any]:
+        """The sources its formulas read and the slots it writes."""
+        return [*self.names.values(), *(s for s, _ in self.exprs)]
 
 
 def _node(ins: tuple[Any, ...], spec: Callable[[Any], Any]) -> _Node | None:
@@ -170,6 +179,8 @@ def _node(ins: tuple[Any, ...], spec: Callable[[Any], Any]) -> _Node | None:
         if expr is None:
             return None
         exprs.append((s, expr))
+    read = {n.id for _, e in exprs for n in ast.walk(e) if isinstance(n, ast.Name)}
+    names = {name: src for name, src in names.items() if name in read}
     return _Node(elem, exprs, names, op.params, label)
 
 
@@ -188,10 +199,10 @@ def _parse(formula: str, names: dict[str, Any], params: dict[str, Any]) -> ast.e
     return tree
 
 
-def _build(group: list[tuple[int, _Node]], elem: Any, readers: dict[int, list[int]],
-           kept: set[int], spec: Callable[[Any], Any]) -> Kernel:
+def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: set[int],
+           spec: Callable[[Any], Any]) -> Kernel:
     """The kernel of a group of instructions, computing every result in one loop."""
-    first, last = group[0][0], group[-1][0]
+    first, last, elem = group[0][0], group[-1][0], group[0][1].elem
     inputs: list[Any] = []
     full: list[bool] = []
     var: dict[Any, str] = {}  # a source read from outside the group -> its variable
