@@ -35,6 +35,10 @@ __all__ = ["FUSED", "Kernel", "fuse"]
 FUSED = 5
 """Instruction kind: (FUSED, kernel, free)."""
 
+MAX_NODES = 24
+"""Instructions per kernel at most: Numba's compile time grows faster than linearly with a
+kernel's length (a 2,000-op chain took 50 s as one kernel)."""
+
 _FUNCS = {"exp": "math.exp", "log": "math.log", "tanh": "math.tanh", "sqrt": "math.sqrt",
           "abs": "abs"}
 _compiled: dict[str, Callable[..., Any]] = {}
@@ -90,7 +94,7 @@ def fuse(code: list[tuple[Any, ...]], spec: Callable[[Any], Any],
     run: list[tuple[int, _Node]] = []
     for i, ins in enumerate(code):
         node = _node(ins, spec)
-        if node is None or (run and node.elem != run[-1][1].elem):
+        if node is None or (run and (node.elem != run[-1][1].elem or len(run) == MAX_NODES)):
             groups.append(run)
             run = []
         if node is not None:
@@ -225,9 +229,9 @@ def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: 
             text = _render(tree, env, node.params)
             if text.isidentifier():  # a value as it is (Add's gradient)
                 produced[s] = text
-            else:
-                produced[s] = f"t{s}"
-                lines.append(f"t{s} = {text}")
+            else:  # numbered in the kernel, so that repeated patterns share one kernel
+                produced[s] = f"t{len(lines)}"
+                lines.append(f"t{len(lines)} = {text}")
     outputs: dict[str, list[int]] = {}
     aliases = []
     for s, v in produced.items():
