@@ -227,3 +227,43 @@ def test_every_fusible_op_fused_equals_unfused(cls: type) -> None:
     assert len(got) == len(want) == 1 + (n > 1) + 1
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-12)
+
+
+def test_gradient_stores_wait_for_the_backward_kernel() -> None:
+    """A leaf read by several ops gets several gradient stores in the backward; they do not cut
+    the backward chain into pieces."""
+    x = cr.tensor(np.linspace(-2, 2, 30), requires_grad=True)
+    with kernels.use_jit(True):
+        step = cr.compile(lambda: _new_gelu(x).sum().backward())
+        for _ in range(3):
+            x.grad = None
+            step()
+    backward = [k for k in _kernels(step) if all(op.endswith("'") for op in k.ops)]
+    assert len(backward) == 1 and len(backward[0].ops) >= 6
+    got = x.grad.array.copy()  # type: ignore[union-attr]
+    x.grad = None
+    with kernels.use_jit(False):
+        _new_gelu(x).sum().backward()
+    np.testing.assert_allclose(got, x.grad.array, rtol=1e-12)  # type: ignore[union-attr]
+
+
+def test_long_chains_split_into_kernels_that_share_their_code() -> None:
+    from chainrule.fusion import MAX_NODES
+
+    x = cr.tensor(np.linspace(-1, 1, 8), requires_grad=True)
+
+    def chain() -> cr.Tensor:
+        h = x
+        for _ in range(3 * MAX_NODES):
+            h = cr.tanh(h * 1.5)
+        return h
+
+    with kernels.use_jit(True):
+        step = cr.compile(chain)
+        for _ in range(3):
+            got = step()
+    found = _kernels(step)
+    assert len(found) >= 3 and all(len(k.ops) <= MAX_NODES for k in found)
+    assert len({id(k.fn) for k in found}) < len(found)  # the same pattern compiled once
+    with kernels.use_jit(False):
+        np.testing.assert_allclose(got.array, chain().array, rtol=1e-12)

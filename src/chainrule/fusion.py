@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.autograd.tape import BACKWARD, OP
+from chainrule.autograd.tape import BACKWARD, GRAD, OP
 
 __all__ = ["FUSED", "Kernel", "fuse"]
 
@@ -90,29 +90,38 @@ def fuse(code: list[tuple[Any, ...]], spec: Callable[[Any], Any],
     within the step; ``used(instruction)`` the sources it reads and the slots it writes;
     ``kept`` the slots the step returns.
     """
-    groups: list[list[tuple[int, _Node]]] = []
+    groups: list[tuple[list[tuple[int, _Node]], list[int]]] = []  # (nodes, gradient stores)
     run: list[tuple[int, _Node]] = []
+    stores: list[int] = []
     for i, ins in enumerate(code):
         node = _node(ins, spec)
+        if node is None and run and ins[0] == GRAD:
+            # a gradient stored into a leaf: no fusible instruction reads a .grad, so it can
+            # wait until the kernel has run
+            stores.append(i)
+            continue
         if node is None or (run and (node.elem != run[-1][1].elem or len(run) == MAX_NODES)):
-            groups.append(run)
-            run = []
+            groups.append((run, stores))
+            run, stores = [], []
         if node is not None:
             run.append((i, node))
-    groups = [g for g in [*groups, run] if len(g) >= 2]
-    fused = {i: node for g in groups for i, node in g}
+    groups = [(g, st) for g, st in [*groups, (run, stores)] if len(g) >= 2]
+    fused = {i: node for g, _ in groups for i, node in g}
     readers: dict[int, list[int]] = {}  # slot -> the instructions that use it once fused
     for i, ins in enumerate(code):
         node = fused.get(i)
         for s in used(ins) if node is None else node.uses():
             if s.__class__ is int:
                 readers.setdefault(s, []).append(i)
-    kernels = {g[0][0]: _build(g, readers, kept, spec) for g in groups}
+    starts = {g[0][0]: (_build(g, readers, kept, spec), st) for g, st in groups}
+    moved = {i for _, st in groups for i in st}
     out = []
     for i, ins in enumerate(code):
-        if i in kernels:
-            out.append((FUSED, kernels[i], ()))
-        elif i not in fused:
+        if i in starts:
+            kernel, st = starts[i]
+            out.append((FUSED, kernel, ()))
+            out.extend(code[k] for k in st)
+        elif i not in fused and i not in moved:
             out.append(ins)
     return out
 
@@ -206,7 +215,7 @@ def _parse(formula: str, names: dict[str, Any], params: dict[str, Any]) -> ast.e
 def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: set[int],
            spec: Callable[[Any], Any]) -> Kernel:
     """The kernel of a group of instructions, computing every result in one loop."""
-    first, last, elem = group[0][0], group[-1][0], group[0][1].elem
+    members, elem = {i for i, _ in group}, group[0][1].elem
     inputs: list[Any] = []
     full: list[bool] = []
     var: dict[Any, str] = {}  # a source read from outside the group -> its variable
@@ -226,7 +235,7 @@ def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: 
                 full.append(spec(src)[0] == elem[0])
             env[name] = v
         for s, tree in node.exprs:
-            text = _render(tree, env, node.params)
+            text = _render(tree, env, node.params, elem[1].name)
             if text.isidentifier():  # a value as it is (Add's gradient)
                 produced[s] = text
             else:  # numbered in the kernel, so that repeated patterns share one kernel
@@ -235,7 +244,7 @@ def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: 
     outputs: dict[str, list[int]] = {}
     aliases = []
     for s, v in produced.items():
-        if s in kept or any(r < first or r > last for r in readers.get(s, ())):
+        if s in kept or any(r not in members for r in readers.get(s, ())):
             if v[0] == "x":
                 aliases.append((s, int(v[1:])))
             else:
@@ -252,9 +261,13 @@ def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: 
                   [node.op for _, node in group])
 
 
-def _render(tree: ast.expr, env: dict[str, str], params: dict[str, Any]) -> str:
+def _render(tree: ast.expr, env: dict[str, str], params: dict[str, Any], dtype: str) -> str:
     """A formula's source with its names replaced by the kernel's variables, ``math.*``
-    functions and parameter values."""
+    functions and parameter values, and its numbers in the kernel's ``dtype`` (so float32
+    stays float32, as the ops compute it)."""
+
+    def number(value: Any) -> ast.expr:
+        return ast.Call(ast.Name(dtype, ast.Load()), [ast.Constant(value)], [])
 
     class Rename(ast.NodeTransformer):
         def visit_Name(self, node: ast.Name) -> ast.AST:
@@ -262,7 +275,10 @@ def _render(tree: ast.expr, env: dict[str, str], params: dict[str, Any]) -> str:
                 return ast.Name(env[node.id], ast.Load())
             if node.id in _FUNCS:
                 return ast.parse(_FUNCS[node.id], mode="eval").body
-            return ast.Constant(params[node.id])
+            return number(params[node.id])
+
+        def visit_Constant(self, node: ast.Constant) -> ast.AST:
+            return number(node.value)
 
     copy = ast.parse(ast.unparse(tree), mode="eval")
     return ast.unparse(ast.fix_missing_locations(Rename().visit(copy)))
@@ -274,7 +290,7 @@ def _compile(source: str) -> Callable[..., Any]:
     if fn is None:
         import numba
 
-        scope: dict[str, Any] = {"math": math}
+        scope: dict[str, Any] = {"math": math, "float32": np.float32, "float64": np.float64}
         exec(compile(source, "<chainrule.fusion>", "exec"), scope)
         fn = _compiled[source] = numba.njit(error_model="numpy")(scope["kernel"])
     return fn
