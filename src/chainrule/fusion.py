@@ -127,8 +127,8 @@ def fuse(code: list[tuple[Any, ...]], spec: Callable[[Any], Any],
 
 
 class _Node:
-    """One fusible instruction: its result slots with their expressions (over ``{name}``
-    placeholders), and the sources those names stand for."""
+    """One fusible instruction: its result slots with their formulas (parsed), the sources the
+    formulas' names stand for, and the op's parameters."""
 
     __slots__ = ("elem", "exprs", "names", "params", "op")
 
@@ -198,8 +198,8 @@ def _node(ins: tuple[Any, ...], spec: Callable[[Any], Any]) -> _Node | None:
 
 
 def _parse(formula: str, names: dict[str, Any], params: dict[str, Any]) -> ast.expr | None:
-    """``formula`` with its input names as ``{name}`` placeholders, functions as ``math.*`` and
-    parameters as literals; None if it names anything else."""
+    """``formula`` parsed, or None if it calls or names anything but the functions it may use,
+    ``names`` and numeric parameters of the op."""
     tree = ast.parse(formula, mode="eval").body
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):

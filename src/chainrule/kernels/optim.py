@@ -50,7 +50,8 @@ def adam(p: Any, g: Any, m: Any, v: Any, vmax: Any | None, *, lr: float, beta1: 
 
 
 @kernels.njit(error_model="numpy")
-def _adam(p, g, m, v, vmax, decay, l2, c1, beta2, c2, amsgrad, bc2_sqrt, eps, step_size):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+def _adam(p, g, m, v, vmax, decay, l2, c1, beta2, c2, amsgrad, bc2_sqrt, eps,  # type: ignore[no-untyped-def]
+          step_size):
     for i in range(p.size):
         pi = p[i] * decay
         gi = g[i] + l2 * pi
@@ -77,7 +78,7 @@ def sgd(p: Any, g: Any, buf: Any | None, first: bool, *, lr: float, momentum: fl
 
 
 @kernels.njit(error_model="numpy")
-def _sgd(p, g, buf, has_buf, first, wd, momentum, damp, nesterov, lr):  # type: ignore[no-untyped-def]  # noqa: ANN001, ANN202
+def _sgd(p, g, buf, has_buf, first, wd, momentum, damp, nesterov, lr):  # type: ignore[no-untyped-def]
     for i in range(p.size):
         gi = g[i] + wd * p[i]
         if has_buf:
