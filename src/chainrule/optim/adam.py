@@ -1,7 +1,8 @@
 """The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax``, ``NAdam`` and ``RAdam``.
 
 Each follows the corresponding ``torch.optim`` algorithm step for step; moments are float
-arrays like the parameter, updated in place.
+arrays like the parameter, updated in place. Adam and AdamW update each parameter in one pass
+(``chainrule.kernels.optim``) when the fused kernels are on, as ``torch.optim``'s fused Adam.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ class SGD(Optimizer):
 
     With g = ∇ (+ weight_decay·p), b = momentum·b + (1 − dampening)·g (b₁ = g), the update is
     p ← p − lr·(g + momentum·b) with Nesterov, else p ← p − lr·b (p ← p − lr·g without momentum).
+    One pass per parameter (``chainrule.kernels.optim``) when the fused kernels are on.
 
     Args:
         params: tensors to optimize, or parameter-group dicts.
