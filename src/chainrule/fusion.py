@@ -11,8 +11,11 @@ An elementwise op declares its scalar formulas on its class, one place per op:
   without one.
 
 Formulas are Python expressions over ``exp``, ``log``, ``tanh``, ``sqrt``, ``abs`` and
-arithmetic. An instruction joins a kernel only when its op has the formula, its inputs have the
-output's shape and dtype (float32/float64; size-1 constants and a bool condition allowed), and
+arithmetic. A fused forward does not run the op's ``forward``, so an op with formulas must have
+a ``backward`` that reads only its inputs, its output and its parameters.
+
+An instruction joins a kernel only when its op has the formula, its inputs have the output's
+shape and dtype (float32/float64; size-1 constants and a bool condition allowed), and
 its parameters are fixed; a kernel needs two or more of them. Values another instruction reads
 (an input an op's backward needs, a gradient stored into a leaf, the step's result) are written
 out by the kernel; the others stay in registers. Anything else replays op by op as before.
