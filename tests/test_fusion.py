@@ -267,3 +267,40 @@ def test_long_chains_split_into_kernels_that_share_their_code() -> None:
     assert len({id(k.fn) for k in found}) < len(found)  # the same pattern compiled once
     with kernels.use_jit(False):
         np.testing.assert_allclose(got.array, chain().array, rtol=1e-12)
+
+
+def test_a_kernel_numba_cannot_compile_replays_op_by_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrule import fusion
+
+    compile_ = fusion._compile
+
+    def refuse_tanh(source: str) -> Callable[..., Any]:
+        if "tanh" not in source:
+            return compile_(source)
+
+        def fail(*args: Any) -> None:
+            raise TypeError("cannot type this")
+        return fail
+
+    monkeypatch.setattr(fusion, "_compile", refuse_tanh)
+    x = cr.tensor(np.linspace(-1, 1, 10), requires_grad=True)
+    w = cr.tensor(np.linspace(0.5, 2, 10), requires_grad=True)
+
+    def step() -> cr.Tensor:
+        h = cr.exp(x * w + 1.0)  # fusible
+        y = cr.tanh(cr.log(h) * 0.5) * w  # its kernel "fails": replayed op by op
+        y.sum().backward()
+        return y
+
+    with kernels.use_jit(True):
+        compiled = cr.compile(step)
+        for _ in range(3):
+            x.grad = w.grad = None
+            got = compiled().array, x.grad.array.copy(), w.grad.array.copy()  # type: ignore
+    found = _kernels(compiled)
+    assert found and not any("tanh" in k.source for k in found)
+    x.grad = w.grad = None
+    with kernels.use_jit(False):
+        want = step().array, x.grad.array, w.grad.array  # type: ignore[union-attr]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

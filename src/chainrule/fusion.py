@@ -109,14 +109,18 @@ def fuse(code: list[tuple[Any, ...]], spec: Callable[[Any], Any],
         if node is not None:
             run.append((i, node))
     groups = [(g, st) for g, st in [*groups, (run, stores)] if len(g) >= 2]
-    fused = {i: node for g, _ in groups for i, node in g}
-    readers: dict[int, list[int]] = {}  # slot -> the instructions that use it once fused
-    for i, ins in enumerate(code):
-        node = fused.get(i)
-        for s in used(ins) if node is None else node.uses():
-            if s.__class__ is int:
-                readers.setdefault(s, []).append(i)
-    starts = {g[0][0]: (_build(g, readers, kept, spec), st) for g, st in groups}
+    while True:  # again without any group Numba could not compile: the others' outputs change
+        fused = {i: node for g, _ in groups for i, node in g}
+        readers: dict[int, list[int]] = {}  # slot -> the instructions that use it once fused
+        for i, ins in enumerate(code):
+            node = fused.get(i)
+            for s in used(ins) if node is None else node.uses():
+                if s.__class__ is int:
+                    readers.setdefault(s, []).append(i)
+        starts = {g[0][0]: (_build(g, readers, kept, spec), st) for g, st in groups}
+        if all(k is not None for k, _ in starts.values()):
+            break
+        groups = [(g, st) for g, st in groups if starts[g[0][0]][0] is not None]
     moved = {i for _, st in groups for i in st}
     out = []
     for i, ins in enumerate(code):
@@ -216,8 +220,10 @@ def _parse(formula: str, names: dict[str, Any], params: dict[str, Any]) -> ast.e
 
 
 def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: set[int],
-           spec: Callable[[Any], Any]) -> Kernel:
-    """The kernel of a group of instructions, computing every result in one loop."""
+           spec: Callable[[Any], Any]) -> Kernel | None:
+    """The kernel of a group of instructions, computing every result in one loop, compiled
+    now for the group's dtypes; None if Numba cannot compile it (the group then replays op by
+    op)."""
     members, elem = {i for i, _ in group}, group[0][1].elem
     inputs: list[Any] = []
     full: list[bool] = []
@@ -259,7 +265,13 @@ def _build(group: list[tuple[int, _Node]], readers: dict[int, list[int]], kept: 
     body += [f"        {line}" for line in lines]
     body += [f"        o{k}[e] = {v}" for k, v in enumerate(outputs)]
     source = f"def kernel(n, {', '.join(args)}):\n" + "\n".join(body) + "\n"
-    return Kernel(_compile(source), source, math.prod(elem[0]), inputs,
+    fn = _compile(source)
+    try:  # compile for these dtypes now, on one-element arrays and an empty loop
+        fn(0, *[np.zeros(1, spec(src)[1]) for src in inputs],
+           *[np.zeros(1, elem[1]) for _ in outputs])
+    except Exception:  # noqa: BLE001 (Numba's typing and lowering errors have no common base)
+        return None
+    return Kernel(fn, source, math.prod(elem[0]), inputs,
                   [(tuple(slots), elem[0], elem[1]) for slots in outputs.values()], aliases,
                   [node.op for _, node in group])
 
