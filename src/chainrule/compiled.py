@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from chainrule import backend
+from chainrule import backend, fusion, kernels
 from chainrule.autograd import anomaly, forward_ad
 from chainrule.autograd.engine import store
 from chainrule.autograd.grad_mode import _mode
@@ -290,6 +290,7 @@ class _Program:
         self._ids_a: dict[int, Any] = {}
         self._ids_b: dict[int, Any] = {}
         self._ops: dict[int, tuple[Any, ...]] = {}  # id(traced op) -> its OP instruction
+        self._specs: dict[int, tuple[tuple[int, ...], Any]] = {}  # slot -> (shape, dtype)
         self._where = "its arguments"
         for i, (ta, tb) in enumerate(zip(a.flat, b.flat)):
             self._bind(ta.array, tb.array, i)
@@ -304,8 +305,10 @@ class _Program:
                 for ins in code]
         self._where = "its return value"
         self.out = self._template(a.out, b.out)
+        if kernels.enabled():
+            code = fusion.fuse(code, self._spec, _used, set(_template_slots(self.out)))
         self.code = _with_frees(code, self.out)
-        del self._ids_a, self._ids_b, self._ops
+        del self._ids_a, self._ids_b, self._ops, self._specs
 
     def modes_hold(self) -> bool:
         """Whether every module the step called is in the train/eval mode it was traced in."""
@@ -400,6 +403,8 @@ class _Program:
     def _bind(self, xa: Any, xb: Any, source: Any) -> None:
         self._ids_a[id(xa)] = source
         self._ids_b[id(xb)] = source
+        if source.__class__ is int and isinstance(xb, _ndarray):
+            self._specs[source] = xb.shape, xb.dtype
 
     def _lookup(self, xa: Any, xb: Any) -> Any:
         sa, sb = self._ids_a.get(id(xa)), self._ids_b.get(id(xb))
@@ -450,6 +455,14 @@ class _Program:
             self._differ(f"a Python value changed from {va!r} to {vb!r}")
         return vb
 
+    def _spec(self, src: Any) -> tuple[tuple[int, ...], Any] | None:
+        """A source's traced (shape, dtype); None for a gradient read live, which may change."""
+        if src.__class__ is int:
+            return self._specs.get(src)
+        arr = src.value if src.__class__ is _Const else src.t.array if src.__class__ is _Live \
+            else None
+        return (arr.shape, arr.dtype) if isinstance(arr, _ndarray) else None
+
     def _differ(self, detail: str) -> None:
         raise CompileError(
             f"compile: the step did not repeat itself between its first two calls at "
@@ -493,6 +506,9 @@ class _Program:
                 g = vals[src] if src.__class__ is int else src.get(vals)
                 store(flat[leaf] if leaf.__class__ is int else leaf, Tensor._wrap(g), False,
                       owned if may_own else None)
+            elif kind == fusion.FUSED:
+                _, kernel, free = ins
+                kernel.run(vals)
             elif kind == ASSIGN:
                 _, dst, src, free = ins
                 target = vals[dst] if dst.__class__ is int else dst.get(vals)
@@ -528,16 +544,7 @@ def _with_frees(code: list[tuple[Any, ...]], out: Any) -> list[tuple[Any, ...]]:
     each intermediate array as early as the eager engine would."""
     last: dict[int, int] = {}
     for i, ins in enumerate(code):
-        kind = ins[0]
-        if kind == OP:
-            used = [*ins[2], *_template_slots(ins[3]), ins[4]]
-        elif kind == BACKWARD:
-            used = [*ins[2], ins[3], ins[4], *_output_slots(ins[5])]
-        elif kind == CALL:
-            used = [*_template_slots((ins[1].args, ins[1].kwargs)), *_output_slots(ins[2])]
-        else:
-            used = list(ins[1:3])
-        for s in used:
+        for s in _used(ins):
             if s.__class__ is int:
                 last[s] = i
     kept = set(_template_slots(out))
@@ -546,6 +553,20 @@ def _with_frees(code: list[tuple[Any, ...]], out: Any) -> list[tuple[Any, ...]]:
         if s not in kept:
             frees[i].append(s)
     return [ins[:-1] + (tuple(f),) for ins, f in zip(code, frees)]
+
+
+def _used(ins: tuple[Any, ...]) -> list[Any]:
+    """The sources an instruction reads and the slots it writes."""
+    kind = ins[0]
+    if kind == OP:
+        return [*ins[2], *_template_slots(ins[3]), ins[4]]
+    if kind == BACKWARD:
+        return [*ins[2], ins[3], ins[4], *_output_slots(ins[5])]
+    if kind == CALL:
+        return [*_template_slots((ins[1].args, ins[1].kwargs)), *_output_slots(ins[2])]
+    if kind == fusion.FUSED:
+        return ins[1].slots()
+    return list(ins[1:3])
 
 
 def _output_slots(outs: Any) -> list[int]:

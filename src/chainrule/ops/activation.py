@@ -34,6 +34,8 @@ class Sigmoid(_Unary):
     """
 
     name = "sigmoid"
+    scalar = "(1.0 if x >= 0 else exp(-abs(x))) / (1 + exp(-abs(x)))"
+    scalar_grad = ("g * (y * (1 - y))",)
 
     def forward(self, x: Array) -> Array:
         # NOTE: with e = e^(−|x|) ≤ 1, σ(x) = 1/(1 + e) for x ≥ 0 and e/(1 + e) below: never
@@ -57,6 +59,8 @@ class Relu(_Unary):
     """
 
     name = "relu"
+    scalar = "x if x > 0 else 0 * x"
+    scalar_grad = ("g if x > 0 else 0 * g",)
     floating = False
 
     def forward(self, x: Array) -> Array:

@@ -32,6 +32,8 @@ class Add(Op):
     """a + b.  ∂/∂a = g, ∂/∂b = g;  tangent ȧ + ḃ."""
 
     name = "add"
+    scalar = "a + b"
+    scalar_grad = ("g", "g")
     batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
@@ -54,6 +56,8 @@ class Sub(Op):
     """a − b.  ∂/∂a = g, ∂/∂b = −g;  tangent ȧ − ḃ."""
 
     name = "sub"
+    scalar = "a - b"
+    scalar_grad = ("g", "-g")
     batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
@@ -76,6 +80,8 @@ class Mul(Op):
     """a · b.  ∂/∂a = g·b, ∂/∂b = g·a;  tangent ȧ·b + a·ḃ."""
 
     name = "mul"
+    scalar = "a * b"
+    scalar_grad = ("g * b", "g * a")
     batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
@@ -100,6 +106,8 @@ class Div(Op):
     """a / b (true division; integers give float32).  ∂/∂a = g/b, ∂/∂b = −g·a/b²."""
 
     name = "div"
+    scalar = "a / b"
+    scalar_grad = ("g / b", "-g * y / b")
     batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
@@ -127,6 +135,9 @@ class Pow(Op):
     """a ** b.  ∂/∂a = g·b·a^(b−1) (0 where b = 0), ∂/∂b = g·aᵇ·ln a (0 where a = 0)."""
 
     name = "pow"
+    scalar = "a ** b"
+    scalar_grad = ("g * b * (a if a != 0 or b != 0 else 1.0) ** (b - 1)",
+                   "g * y * (log(a) if a > 0 else 0.0)")
     batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, a: Array, b: Array) -> Array:
@@ -215,6 +226,8 @@ class Where(Op):
     """cond ? a : b.  ∂/∂a = g·cond, ∂/∂b = g·¬cond; cond gets no gradient."""
 
     name = "where"
+    scalar = "a if cond else b"
+    scalar_grad = (None, "g if cond else 0.0", "0.0 if cond else g")
     batch_rule = staticmethod(batching.elementwise)
 
     def forward(self, cond: Array, a: Array, b: Array) -> Array:

@@ -58,6 +58,8 @@ class Neg(Op):
     """
 
     name = "neg"
+    scalar = "-x"
+    scalar_grad = ("-g",)
     batch_rule = staticmethod(batching.elementwise)
     saves_inputs = False
 
@@ -82,6 +84,8 @@ class Exp(_Unary):
     """
 
     name = "exp"
+    scalar = "exp(x)"
+    scalar_grad = ("g * y",)
 
     def forward(self, x: Array) -> Array:
         return xp.exp(x)
@@ -101,6 +105,8 @@ class Log(_Unary):
     """
 
     name = "log"
+    scalar = "log(x)"
+    scalar_grad = ("g / x",)
 
     def forward(self, x: Array) -> Array:
         return xp.log(x)
@@ -256,6 +262,8 @@ class Tanh(_Unary):
     """
 
     name = "tanh"
+    scalar = "tanh(x)"
+    scalar_grad = ("g * (1 - y * y)",)
 
     def forward(self, x: Array) -> Array:
         return xp.tanh(x)

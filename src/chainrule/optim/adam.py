@@ -1,7 +1,8 @@
 """The Adam family: ``Adam`` (with AMSGrad), ``AdamW``, ``Adamax``, ``NAdam`` and ``RAdam``.
 
 Each follows the corresponding ``torch.optim`` algorithm step for step; moments are float
-arrays like the parameter, updated in place.
+arrays like the parameter, updated in place. Adam and AdamW update each parameter in one pass
+(``chainrule.kernels.optim``) when the fused kernels are on, as ``torch.optim``'s fused Adam.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 from typing import Any
 
 from chainrule.backend import Array, xp
+from chainrule.kernels import optim as fused
 from chainrule.optim.optimizer import Optimizer, ParamsT, check
 
 
@@ -88,6 +90,13 @@ class Adam(Optimizer):
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         state["step"] += 1
         step = state["step"]
+        vmax = state.get("max_exp_avg_sq") if group["amsgrad"] else None
+        if fused.usable(p, state["exp_avg"], state["exp_avg_sq"],
+                        *(() if vmax is None else (vmax,))):
+            fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], vmax, lr=lr, beta1=beta1,
+                       beta2=beta2, eps=group["eps"], weight_decay=wd,
+                       decoupled=self._decoupled, step=step)
+            return
         if self._decoupled:
             p *= 1.0 - lr * wd
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chainrule.backend import Array, xp
+from chainrule.kernels import optim as fused
 from chainrule.optim.optimizer import Optimizer, ParamsT, check
 
 
@@ -13,6 +14,7 @@ class SGD(Optimizer):
 
     With g = ∇ (+ weight_decay·p), b = momentum·b + (1 − dampening)·g (b₁ = g), the update is
     p ← p − lr·(g + momentum·b) with Nesterov, else p ← p − lr·b (p ← p − lr·g without momentum).
+    One pass per parameter (``chainrule.kernels.optim``) when the fused kernels are on.
 
     Args:
         params: tensors to optimize, or parameter-group dicts.
@@ -48,11 +50,20 @@ class SGD(Optimizer):
         return {"momentum_buffer": None}
 
     def _update(self, p: Array, g: Array, state: dict[str, Any], group: dict[str, Any]) -> None:
+        momentum, buf = group["momentum"], state["momentum_buffer"]
+        first = bool(momentum) and buf is None
+        if first:
+            buf = xp.empty_like(p)
+        if fused.usable(p, *(() if buf is None else (buf,))):
+            if first:
+                state["momentum_buffer"] = buf
+            fused.sgd(p, g, buf if momentum else None, first, lr=group["lr"], momentum=momentum,
+                      dampening=group["dampening"], weight_decay=group["weight_decay"],
+                      nesterov=group["nesterov"])
+            return
         g = self._with_decay(p, g, group["weight_decay"])
-        momentum = group["momentum"]
         if momentum:
-            buf = state["momentum_buffer"]
-            if buf is None:
+            if first:
                 buf = state["momentum_buffer"] = g.copy()
             else:
                 buf *= momentum

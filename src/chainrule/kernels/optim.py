@@ -1,0 +1,88 @@
+"""Optimizer updates as one pass over each parameter: Adam/AdamW (with AMSGrad) and SGD (with
+momentum, dampening, Nesterov and weight decay), as ``torch.optim``'s fused updates.
+
+The NumPy forms in ``chainrule.optim`` read and write each state array several times per step;
+these kernels read every element of the parameter, its gradient and its state once and write
+them once. ``usable`` says whether the arrays suit a kernel (NumPy, float32/float64, the updated
+arrays C-contiguous); the optimizers run their NumPy forms otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chainrule import kernels
+
+__all__ = ["usable", "adam", "sgd"]
+
+
+def usable(p: Any, *state: Any) -> bool:
+    """Whether kernels are on and ``p`` and the state arrays ``state`` (updated in place) are
+    C-contiguous NumPy float32/float64 arrays of one dtype."""
+    if not kernels.enabled() or type(p) is not np.ndarray or p.dtype.kind != "f" \
+            or p.dtype.itemsize not in (4, 8) or not p.flags.c_contiguous:
+        return False
+    return all(type(s) is np.ndarray and s.dtype == p.dtype and s.flags.c_contiguous
+               for s in state)
+
+
+def _flat(g: Any, p: Any) -> Any:
+    """``g`` as a flat array of ``p``'s dtype (a view when it is contiguous)."""
+    return np.ascontiguousarray(g, dtype=p.dtype).reshape(-1)
+
+
+def adam(p: Any, g: Any, m: Any, v: Any, vmax: Any | None, *, lr: float, beta1: float,
+         beta2: float, eps: float, weight_decay: float, decoupled: bool, step: int) -> None:
+    """One Adam (``decoupled=False``) or AdamW step of ``p`` in place, as ``torch.optim.Adam``:
+    m ← m + (1−β₁)(g − m), v ← β₂v + (1−β₂)g², v̂ = max(v̂, v) with AMSGrad (``vmax``),
+    p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + eps); weight decay adds wd·p to g, or with
+    ``decoupled`` scales p by 1 − lr·wd first."""
+    t = p.dtype.type
+    decay, l2 = (1.0 - lr * weight_decay, 0.0) if decoupled else (1.0, weight_decay)
+    amsgrad = vmax is not None
+    _adam(p.reshape(-1), _flat(g, p), m.reshape(-1), v.reshape(-1),
+          (vmax if amsgrad else v).reshape(-1), t(decay), t(l2), t(1.0 - beta1), t(beta2),
+          t(1.0 - beta2), amsgrad, t(math.sqrt(1.0 - beta2**step)), t(eps),
+          t(lr / (1.0 - beta1**step)))
+
+
+@kernels.njit(error_model="numpy")
+def _adam(p, g, m, v, vmax, decay, l2, c1, beta2, c2, amsgrad, bc2_sqrt, eps,  # type: ignore[no-untyped-def]
+          step_size):
+    for i in range(p.size):
+        pi = p[i] * decay
+        gi = g[i] + l2 * pi
+        mi = m[i] + (gi - m[i]) * c1
+        vi = v[i] * beta2 + (gi * gi) * c2
+        m[i] = mi
+        v[i] = vi
+        if amsgrad:
+            if vmax[i] > vi:
+                vi = vmax[i]
+            vmax[i] = vi
+        p[i] = pi - step_size * (mi / (math.sqrt(vi) / bc2_sqrt + eps))
+
+
+def sgd(p: Any, g: Any, buf: Any | None, first: bool, *, lr: float, momentum: float,
+        dampening: float, weight_decay: float, nesterov: bool) -> None:
+    """One SGD step of ``p`` in place, as ``torch.optim.SGD``: g ← g + wd·p; with momentum
+    (``buf``, set to g on the ``first`` step) b ← μb + (1 − dampening)g and the step uses
+    g + μb (Nesterov) or b; p ← p − lr·g."""
+    t = p.dtype.type
+    has_buf = buf is not None
+    _sgd(p.reshape(-1), _flat(g, p), (buf if has_buf else p).reshape(-1), has_buf, first,
+         t(weight_decay), t(momentum), t(1.0 - dampening), nesterov, t(lr))
+
+
+@kernels.njit(error_model="numpy")
+def _sgd(p, g, buf, has_buf, first, wd, momentum, damp, nesterov, lr):  # type: ignore[no-untyped-def]
+    for i in range(p.size):
+        gi = g[i] + wd * p[i]
+        if has_buf:
+            b = gi if first else buf[i] * momentum + damp * gi
+            buf[i] = b
+            gi = gi + momentum * b if nesterov else b
+        p[i] = p[i] - lr * gi
