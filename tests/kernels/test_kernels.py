@@ -6,7 +6,11 @@ actually running when on (each test counts their calls)."""
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
+import zipfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -181,3 +185,25 @@ def test_inputs_are_not_modified() -> None:
         for a, c in zip(arrays, copies):
             np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(g, g_copy)
+
+
+def test_kernels_run_when_chainrule_is_imported_from_a_zip(tmp_path: Any) -> None:
+    """From a zip (a wheel on sys.path) Numba cannot cache on disk: the kernels compile
+    without caching instead of failing."""
+    package = Path(cr.__file__).parent
+    archive = tmp_path / "chainrule.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in package.rglob("*.py"):
+            z.write(f, f.relative_to(package.parent))
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import chainrule as cr;"
+            "assert cr.__file__.startswith(sys.argv[1]), cr.__file__;"
+            "F = cr.nn.functional; x = cr.randn(2, 4, 8, requires_grad=True);"
+            "y = F.gelu(F.layer_norm(x, (8,)));"
+            "y = F.scaled_dot_product_attention(y, y, y, is_causal=True);"
+            "y = cr.nn.LSTM(8, 8)(y)[0] + cr.nn.Conv1d(4, 4, 3, padding=1)(y);"
+            "y.sum().backward(); opt = cr.optim.Adam([x]); opt.step();"
+            "print(cr.kernels.enabled())")
+    done = subprocess.run([sys.executable, "-I", "-c", code, str(archive)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -59,9 +59,15 @@ def use_jit(on: bool) -> Iterator[None]:
         _on = before
 
 
+def cacheable(fn: Callable[..., Any]) -> bool:
+    """Whether Numba can cache ``fn``'s machine code on disk: its source is a file (not in a
+    zip, as when chainrule is imported from a wheel)."""
+    return os.path.isfile(fn.__code__.co_filename)
+
+
 def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``numba.njit(cache=True, **options)``, imported on the kernel's first call so that
-    ``import chainrule`` does not load Numba."""
+    """``numba.njit(**options)``, cached on disk where it can be, imported on the kernel's
+    first call so that ``import chainrule`` does not load Numba."""
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         compiled: list[Callable[..., Any]] = []
 
@@ -69,7 +75,7 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             if not compiled:
                 _quiet_numba()
                 import numba
-                compiled.append(numba.njit(cache=True, **options)(fn))
+                compiled.append(numba.njit(cache=cacheable(fn), **options)(fn))
             return compiled[0](*args)
 
         call.__name__, call.__doc__, call.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]

@@ -20,23 +20,32 @@ from typing import Any
 import numba
 import numpy as np
 
+from chainrule.kernels import cacheable
+
 _f = np.float32
 
 
+def compiled(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``numba.njit(**options)``, cached on disk where it can be."""
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        return numba.njit(cache=cacheable(fn), **options)(fn)
+    return decorate
+
+
 def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Compile ``fn`` (cached on disk) with NumPy's error model."""
-    return numba.njit(cache=True, error_model="numpy")(fn)
+    """Compile ``fn`` (cached on disk where it can be) with NumPy's error model."""
+    return compiled(error_model="numpy")(fn)
 
 
 def _inline(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``kernel``, inlined into its callers by Numba (LLVM's own inlining gives up on a loop
     that calls the function several times, and the loop is then not vectorised)."""
-    return numba.njit(cache=True, error_model="numpy", inline="always")(fn)
+    return compiled(error_model="numpy", inline="always")(fn)
 
 
 def reduction(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``kernel`` that may also reassociate sums, so that reductions vectorise."""
-    return numba.njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})(fn)
+    return compiled(error_model="numpy", fastmath={"reassoc", "contract"})(fn)
 
 
 # erf(x) ≈ x·P(x²)/Q(x²) on [−4, 4] (±1 beyond, in float32): the minimax rational form of

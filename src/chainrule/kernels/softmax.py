@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 
-from chainrule.kernels.approx import kernel, reduction
+from chainrule.kernels.approx import compiled, kernel, reduction
 
 
-@numba.njit(cache=True, fastmath={"nnan", "reassoc"})
+@compiled(fastmath={"nnan", "reassoc"})
 def _max(row: Any, lim: int, m: Any) -> Any:
     # NOTE: "nnan" lets the max vectorise; a NaN in the row may then be missed here, but it
     # reaches the row's sum after the exp, so the row still comes out NaN.
