@@ -191,7 +191,7 @@ def test_kernels_run_when_chainrule_is_imported_from_a_zip(tmp_path: Any) -> Non
     """From a zip (a wheel on sys.path) Numba cannot cache on disk: the kernels compile
     without caching instead of failing."""
     package = Path(cr.__file__).parent
-    archive = tmp_path / "chainrule.zip"
+    archive = tmp_path / "chainrule-0-py3-none-any.whl"  # (Numba caches in .zip, not .whl)
     with zipfile.ZipFile(archive, "w") as z:
         for f in package.rglob("*.py"):
             z.write(f, f.relative_to(package.parent))
