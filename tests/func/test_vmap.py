@@ -87,8 +87,6 @@ KNOWN_BUGS |= {  # reached when the op table's samples gave these ops their inde
     ("logabsdet", None): "slogdet's sign is computed from the unbatched array: it has the whole "
                          "batch's shape in each sample",
     ("logdet", None): "the same, through slogdet's sign",
-    ("roll", None): "shifts and dims as tuples with a negative dim, (0, -1): the batching rule "
-                    "rolls the wrong dim",
     **{(n, None): "the sort indices come from the whole batch's array and gather batches them "
                   "again: RuntimeError 'gather: index has 5 dims but input has 4'"
        for n in ("sort", "topk", "kthvalue")},

@@ -107,9 +107,13 @@ def permute(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
 
 
 def roll(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """roll: each logical dim (negative ones counted from the sample's last) shifts by one;
+    over the flattened sample (dims None) each sample is rolled as one flat row."""
     (v,) = values
     if params["dims"] is not None:
-        return cls.apply(v, shifts=params["shifts"], dims=tuple(d + 1 for d in params["dims"]))
+        rank = max(v.ndim - 1, 1)
+        return cls.apply(v, shifts=params["shifts"],
+                         dims=tuple(d % rank + 1 for d in params["dims"]))
     flat = cls.apply(v.reshape(v.shape[0], -1), shifts=params["shifts"], dims=(1,))
     return flat.reshape(v.shape)
 
