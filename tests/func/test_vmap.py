@@ -56,9 +56,11 @@ NONDIFFERENTIABLE = {
     "logical_not": _bools,
     "argmax": lambda rng: [rng.standard_normal((3, 4))],
     "argmin": lambda rng: [rng.standard_normal((3, 4))],
+    "argsort": lambda rng: [rng.choice([0.0, 1.0, 2.0, np.nan], (3, 4))],
 }
 """Inputs for the ops without a gradient (so without a forward-mode spec)."""
-PARAMS = {"argmax": {"dim": 1, "keepdim": True}, "argmin": {"dim": None, "keepdim": False}}
+PARAMS = {"argmax": {"dim": 1, "keepdim": True}, "argmin": {"dim": None, "keepdim": False},
+          "argsort": {"dim": 0, "descending": True}}
 
 
 def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
@@ -87,9 +89,6 @@ KNOWN_BUGS |= {  # reached when the op table's samples gave these ops their inde
     ("logabsdet", None): "slogdet's sign is computed from the unbatched array: it has the whole "
                          "batch's shape in each sample",
     ("logdet", None): "the same, through slogdet's sign",
-    **{(n, None): "the sort indices come from the whole batch's array and gather batches them "
-                  "again: RuntimeError 'gather: index has 5 dims but input has 4'"
-       for n in ("sort", "topk", "kthvalue")},
 }
 
 

@@ -71,7 +71,8 @@ def elementwise(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, An
 
 def shifted(*names: str) -> Rule:
     """A rule for a one-input op whose parameters ``names`` are logical dims (an int or a tuple
-    of non-negative ints; None, where allowed, stays None): each moves one to the right."""
+    of ints, negative ones counted from the sample's last dim; None, where allowed, stays
+    None): each moves one to the right."""
 
     def rule(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
         rank = _rank(values[0], dims[0])
@@ -79,9 +80,10 @@ def shifted(*names: str) -> Rule:
         for name in names:
             p = params.get(name)
             if isinstance(p, int):
-                moved[name] = p + 1 if rank else p
+                moved[name] = (p % rank if p < 0 else p) + 1 if rank else p
             elif p is not None:
-                moved[name] = tuple(a + 1 for a in p if a < max(rank, 1) and rank)
+                moved[name] = tuple((a % rank if a < 0 else a) + 1 for a in p
+                                    if a < max(rank, 1) and rank)
         return cls.apply(*[_materialize(v, d, _size(values, dims)) if i == 0 else v
                            for i, (v, d) in enumerate(zip(values, dims))], **moved)
 
