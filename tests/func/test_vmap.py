@@ -57,6 +57,7 @@ NONDIFFERENTIABLE = {
     "argmax": lambda rng: [rng.standard_normal((3, 4))],
     "argmin": lambda rng: [rng.standard_normal((3, 4))],
     "argsort": lambda rng: [rng.choice([0.0, 1.0, 2.0, np.nan], (3, 4))],
+    "slogdet_sign": lambda rng: [rng.standard_normal((2, 3, 3))],
 }
 """Inputs for the ops without a gradient (so without a forward-mode spec)."""
 PARAMS = {"argmax": {"dim": 1, "keepdim": True}, "argmin": {"dim": None, "keepdim": False},
@@ -86,9 +87,6 @@ KNOWN_BUGS |= {  # reached when the op table's samples gave these ops their inde
                          "batching rule for it yet)" for k in (None, 1, 2)},
     **{("index_put", k): "the batching rule does not cover advanced indices: it falls back to "
                          "the per-sample loop" for k in (0, 3)},
-    ("logabsdet", None): "slogdet's sign is computed from the unbatched array: it has the whole "
-                         "batch's shape in each sample",
-    ("logdet", None): "the same, through slogdet's sign",
 }
 
 

@@ -90,6 +90,12 @@ def shifted(*names: str) -> Rule:
     return rule
 
 
+def leading(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """One-input ops on the trailing dims that batch over leading ones (linear algebra on
+    matrices): the vmapped dim is one more leading dim."""
+    return cls.apply(*values, **params)
+
+
 def prepend_size(name: str) -> Rule:
     """A rule for ops whose parameter ``name`` is the logical output shape (reshape, expand):
     the batch size goes in front; expand first pads the input to the target's rank."""

@@ -466,6 +466,7 @@ class LogAbsDet(Op):
     """log |det A| of square matrices.  ∂/∂A = g·A⁻ᵀ;  tangent: tr(A⁻¹ Ȧ)."""
 
     name = "logabsdet"
+    batch_rule = staticmethod(batching.leading)
 
     def forward(self, a: Array) -> Array:
         return xp.linalg.slogdet(a)[1]
@@ -477,6 +478,22 @@ class LogAbsDet(Op):
     def jvp(self, t: Tensor | None) -> Tensor | None:
         (a,) = self.inputs
         return (Inv.apply(a).mT * t).sum((-2, -1))
+
+
+@register
+class SlogdetSign(Op):
+    """The sign of det A (±1, or 0 for a singular A) of square matrices, computed without
+    forming det A (which can overflow or underflow); no gradient."""
+
+    name = "slogdet_sign"
+    differentiable = False
+    saves_inputs = False
+    batch_rule = staticmethod(batching.leading)
+
+    def forward(self, a: Array) -> Array:
+        if a.dtype not in (xp.float32, xp.float64):  # LAPACK's dtypes (autocast's half too)
+            a = a.astype(xp.float32)
+        return xp.asarray(xp.linalg.slogdet(a)[0])
 
 
 def _phi(x: Tensor) -> Tensor:
