@@ -77,17 +77,8 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     return arrays, f
 
 
-KNOWN_BUGS = {
-}
+KNOWN_BUGS: dict[tuple[str, int | None], str] = {}
 """Cases that fail today, each kept as a strict xfail so that a fix shows."""
-KNOWN_BUGS |= {  # reached when the op table's samples gave these ops their index tensors
-    ("index_add", None): "a batched index gives wrong values (the index is read unbatched)",
-    ("index_add", 1): "the same, with the input and source shared",
-    **{("index_put", k): "a batched index tensor is refused with NotImplementedError (no "
-                         "batching rule for it yet)" for k in (None, 1, 2)},
-    **{("index_put", k): "the batching rule does not cover advanced indices: it falls back to "
-                         "the per-sample loop" for k in (0, 3)},
-}
 
 
 def _cases() -> list[Any]:
@@ -139,6 +130,34 @@ def test_vmap_of_each_op_equals_the_per_sample_loop(name: str, alone: int | None
     assert got.shape == want.shape
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got.array, want, rtol=1e-12, atol=1e-12)
+
+
+_I3 = np.array([[0, 2, 2], [1, 1, 0], [3, 0, 1]])
+GRADIENT_CASES = {
+    "sort": lambda x, i: (cr.sort(x, descending=True).values @ cr.arange(4.0).double()).sum(),
+    "topk": lambda x, i: cr.topk(x * x, 2, dim=0).values.sum(),
+    "kthvalue": lambda x, i: cr.kthvalue(x, 2, dim=-1).values.sin().sum(),
+    "roll": lambda x, i: (cr.roll(x, (1, 2), (0, -1)) * cr.arange(4.0).double()).sum(),
+    "logdet": lambda x, i: cr.logdet(x[:3, :3] @ x[:3, :3].mT + cr.eye(3).double()),
+    "slogdet": lambda x, i: (lambda s: s.sign * s.logabsdet)(cr.linalg.slogdet(x[1:, :3])),
+    "index_add": lambda x, i: (cr.zeros(4).double().index_add(0, i, x[0, :3]) ** 2).sum(),
+    "index_put": lambda x, i: (x.index_put((i, i), x[1, :3] * 3) ** 2).sum(),
+}
+"""Functions of a (4, 4) sample ``x`` and an index ``i`` (one sample's row of ``_I3``) that
+reach the ops issue #19 found batched wrongly."""
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_CASES))
+def test_per_sample_gradients_through_the_fixed_rules_equal_the_loop(name: str) -> None:
+    f = GRADIENT_CASES[name]
+    xs = cr.tensor(np.random.default_rng(0).standard_normal((3, 4, 4)))
+    idx = cr.tensor(_I3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-sample fallback
+        got = F.vmap(F.grad(f))(xs, idx)
+    want = np.stack([F.grad(f)(x, i).array for x, i in zip(xs, idx)])
+    np.testing.assert_allclose(got.array, want, rtol=1e-10, atol=1e-12)
+    assert np.abs(want).sum() > 0
 
 
 def test_an_op_without_a_rule_falls_back_with_a_warning_naming_it() -> None:
@@ -365,18 +384,23 @@ def test_indexing_with_a_batched_index_tensor_equals_the_loop(index: Any, x_batc
     np.testing.assert_array_equal(got.array, want)
 
 
-def test_writing_at_a_batched_index_runs_per_sample() -> None:
+def test_writing_at_a_batched_index_is_batched_with_the_loop_s_gradients() -> None:
     xs, idx = cr.randn(3, 4, dtype=cr.float64), cr.tensor(_I[:, 0, 0])
-    def f(x: Tensor, i: Tensor) -> Tensor:
-        y = x * 1
-        y[i] = 0.0
-        return y
+    vs = cr.randn(3, dtype=cr.float64)
 
-    with pytest.warns(UserWarning, match="index_put runs once per sample"):
-        got = F.vmap(f)(xs, idx)
-    want = xs.array.copy()
-    want[np.arange(3), _I[:, 0, 0]] = 0
-    np.testing.assert_array_equal(got.array, want)
+    def f(x: Tensor, i: Tensor, v: Tensor) -> Tensor:
+        y = x * 1
+        y[i] = v * 2
+        return (y * y).sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-sample fallback
+        got = F.vmap(F.grad(f, argnums=(0, 2)))(xs, idx, vs)
+    want = [F.grad(f, argnums=(0, 2))(x, i, v) for x, i, v in zip(xs, idx, vs)]
+    for k in range(2):
+        np.testing.assert_allclose(got[k].array, np.stack([w[k].array for w in want]),
+                                   rtol=1e-12)
+    assert not got[0].array[np.arange(3), _I[:, 0, 0]].any()
 
 
 def test_gradients_through_a_batched_index_and_a_batched_mask_refused() -> None:

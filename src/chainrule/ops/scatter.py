@@ -286,8 +286,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
                            f"self of shape {tuple(input.shape)} with {n} indices along dim {d} "
                            f"(expected {want})")
     size = input.shape[d] if input.ndim else 1
-    idx = index.array.reshape(-1)
-    if idx.size and (idx.min() < 0 or idx.max() >= size):
+    idx = normalize_index(index.reshape(-1))  # a batched index stays a tensor for vmap's rule
+    if isinstance(idx, xp.ndarray) and idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = int(idx.max()) if idx.max() >= size else int(idx.min())
         raise RuntimeError(f"index_add(): index {bad} is out of bounds for dimension {d} with "
                            f"size {size}")
@@ -316,7 +316,7 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     values = _as_src(values, input, "index_put")
     try:
         where = normalize_index(tuple(indices))
-        target = xp.empty(input.shape, xp.bool_)[where].shape
+        target = xp.empty(input.shape, xp.bool_)[tuple(_shaped(i) for i in where)].shape
     except IndexError as e:
         raise IndexError(f"index_put(): {e} (self of shape {tuple(input.shape)})") from None
     try:
@@ -328,6 +328,12 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     if not accumulate:
         return IndexPut.apply(input, values, index=where)
     return input + IndexAdd.apply(values.expand(target), shape=input.shape, index=where)
+
+
+def _shaped(index: Any) -> Any:
+    """``index``, with a tensor batched inside ``vmap`` (which ``normalize_index`` leaves a
+    tensor) standing in as zeros of one sample's shape: what the indexed shape needs."""
+    return xp.zeros(tuple(index.shape), xp.int64) if isinstance(index, Tensor) else index
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
