@@ -241,6 +241,29 @@ def test_data_and_integer_casts_stay_per_sample() -> None:
     np.testing.assert_allclose(got.array, want, rtol=1e-6)
 
 
+def test_an_integer_sample_times_a_python_float_stays_per_sample() -> None:
+    x = cr.tensor(np.arange(6).reshape(3, 2))
+    got = F.vmap(lambda a: a * 1.5)(x)  # the cast to float goes through an op, not the array
+    assert got.shape == (3, 2) and got.dtype == np.float32
+    np.testing.assert_array_equal(got.array, np.arange(6).reshape(3, 2) * 1.5)
+
+
+def test_the_library_reads_no_batched_array() -> None:
+    """``.array`` is refused to chainrule's own code too: the paths that used to read it
+    (index checks, views, in-place writes, masked_scatter) read one sample's metadata."""
+    def f(x: Tensor, i: Tensor) -> Tensor:
+        y = x.view(2, 2).contiguous() * 1.0
+        y[0] = y[1] * 2
+        z = cr.zeros(4).double().index_add(0, i, y.reshape(-1)[:3])
+        return z.masked_scatter(z > 0, cr.arange(4.0).double())
+
+    xs, idx = cr.randn(3, 4, dtype=cr.float64), cr.tensor(np.array([[0, 1, 1], [2, 3, 0],
+                                                                      [3, 3, 3]]))
+    got = F.vmap(f)(xs, idx)
+    want = np.stack([f(x, i).array for x, i in zip(xs, idx)])
+    np.testing.assert_allclose(got.array, want, rtol=1e-12)
+
+
 # ---- transforms through vmap -------------------------------------------------------------
 def _mlp() -> tuple[Any, dict[str, Tensor]]:
     cr.manual_seed(0)

@@ -95,9 +95,9 @@ class Linear(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        g2 = g.reshape(-1, g.array.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
-        gx = Matmul.apply(g2, w).reshape(x.array.shape) if need[0] else None
-        gw = Matmul.apply(g2.mT, x.reshape(-1, x.array.shape[-1])) if need[1] else None
+        g2 = g.reshape(-1, g.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
+        gx = Matmul.apply(g2, w).reshape(x.shape) if need[0] else None
+        gw = Matmul.apply(g2.mT, x.reshape(-1, x.shape[-1])) if need[1] else None
         grads: tuple[Tensor | None, ...] = (gx, gw)
         if len(self.inputs) == 3:
             grads += (g2.sum(0) if need[2] else None,)

@@ -191,7 +191,7 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor 
                            f"self {list(input.shape)} apart from dimension {d}"
                            + ("" if src is None or not src.ndim else
                               f" and to be no larger size than src {list(src.shape)}"))
-    idx = index.array
+    idx = index._physical()  # (batched inside vmap: every sample's indices are checked)
     if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):
         bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
         raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {d} with size "
@@ -360,9 +360,10 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     flat_mask = mask.expand(shape).reshape(-1)
     taken = cumsum(flat_mask.to(xp.int64), 0)
     count = taken[-1:] if taken.numel() else Tensor._wrap(xp.zeros(1, xp.int64))
-    if count.array.shape == (1,) and source.numel() < int(count.array[0]):  # not batched
+    most = int(count._physical().max())  # (batched inside vmap: the most of any sample)
+    if source.numel() < most:
         raise RuntimeError(f"masked_scatter(): number of elements of source "
-                           f"({source.numel()}) < number of ones in mask ({count.array[0]})")
+                           f"({source.numel()}) < number of ones in mask ({most})")
     flat = input.expand(shape).reshape(-1)
     src = _as_src(source, input, "masked_scatter").reshape(-1)
     if not src.numel():  # (then the mask has no true position)
