@@ -61,8 +61,8 @@ def _order(input: Tensor, dim: int, descending: bool) -> Tensor:
     return Argsort.apply(input, dim=dim, descending=descending)
 
 
-def _first(index: Tensor, dim: int, start: int, stop: int) -> Tensor:
-    """``index`` sliced to ``start:stop`` along ``dim``."""
+def _narrow(index: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    """``index[start:stop]`` along ``dim`` (a view, as ``Tensor.narrow``)."""
     return index[(slice(None),) * dim + (slice(start, stop),)]
 
 
@@ -105,7 +105,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     d = _checked_k(input, k, dim, "topk", lowest=0)
     if input.ndim == 0:
         return TopKResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
-    index = _first(_order(input, d, descending=largest), d, 0, k)
+    index = _narrow(_order(input, d, descending=largest), d, 0, k)
     return TopKResult(gather(input, d, index), index)
 
 
@@ -120,7 +120,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
     d = _checked_k(input, k, dim, "kthvalue", lowest=1)
     if input.ndim == 0:
         return KthValueResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
-    index = _first(_order(input, d, False), d, k - 1, k)
+    index = _narrow(_order(input, d, False), d, k - 1, k)
     values = gather(input, d, index)
     if not keepdim:
         values, index = values.squeeze(d), index.squeeze(d)
