@@ -19,6 +19,7 @@ from typing import Any
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.backend import is_floating, xp
 from chainrule.ops import reduce as _reduce
+from chainrule.ops.elementwise import where
 from chainrule.ops.linalg import (
     QR,
     SVD,
@@ -28,6 +29,7 @@ from chainrule.ops.linalg import (
     Inv,
     LinAlgError,
     LogAbsDet,
+    SlogdetSign,
     Solve,
     matmul,
     unpack,
@@ -238,8 +240,7 @@ def slogdet(A: Tensor) -> SlogdetResult:
         -1.0
     """
     _matrices(A, "slogdet")
-    sign = Tensor._wrap(xp.asarray(xp.linalg.slogdet(_lapack(A))[0]))
-    return SlogdetResult(sign, LogAbsDet.apply(A))
+    return SlogdetResult(SlogdetSign.apply(A), LogAbsDet.apply(A))
 
 
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
@@ -406,4 +407,5 @@ def logdet(input: Tensor) -> Tensor:
         tensor(1.7918)
     """
     sign, logabs = slogdet(input)
-    return logabs + Tensor._wrap(xp.where(sign.array < 0, xp.nan, 0.0).astype(input.dtype))
+    nan, zero = (Tensor._wrap(xp.asarray(v, logabs.dtype)) for v in (xp.nan, 0.0))
+    return logabs + where(sign < 0, nan, zero)

@@ -161,13 +161,13 @@ class Tensor:
 
     def nelement(self) -> int:
         """The number of elements (``numel``)."""
-        return int(self.array.size)
+        return self.numel()
 
     def element_size(self) -> int:
-        return int(self.array.itemsize)
+        return int(self.dtype.itemsize)
 
     def is_floating_point(self) -> bool:
-        return backend.is_floating(self.array.dtype)
+        return backend.is_floating(self.dtype)
 
     def __len__(self) -> int:
         if self.array.ndim == 0:
@@ -176,6 +176,12 @@ class Tensor:
 
     def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(len(self)))
+
+    def _physical(self) -> Array:
+        """The backing array, for the library's own reads of the physical layout (a memory
+        layout check, the bounds of every sample's indices): a tensor batched inside ``vmap``
+        (which refuses ``.array``) gives the whole batch's, batch dims first."""
+        return self.array
 
     # ---- conversion -----------------------------------------------------------------------
     def numpy(self) -> Array:
@@ -272,7 +278,7 @@ class Tensor:
     # ---- autograd -------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set whether operations on this (leaf) tensor are recorded; returns self."""
-        if requires_grad and not backend.is_floating(self.array.dtype):
+        if requires_grad and not backend.is_floating(self.dtype):
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients, got {self.dtype}"
             )
@@ -389,12 +395,12 @@ _SIZES: dict[tuple[int, ...], Size] = {}
 def _check_fits(tensor: Tensor, value: Tensor) -> None:
     """An in-place result must fit the tensor it is written into (under ``vmap``, a value that
     differs per sample cannot go into a tensor shared by all samples)."""
-    if value.array.ndim > tensor.array.ndim:
+    if value._physical().ndim > tensor._physical().ndim:
         raise RuntimeError(
-            f"in-place: a result with array shape {tuple(value.array.shape)} cannot be written "
-            f"into a tensor of shape {tuple(tensor.array.shape)}; under vmap (jacfwd, jacrev), "
-            "a tensor written with a per-sample value in place must itself come from a "
-            "batched input (build it with cat or where instead)"
+            f"in-place: a result with array shape {tuple(value._physical().shape)} cannot be "
+            f"written into a tensor of shape {tuple(tensor._physical().shape)}; under vmap "
+            "(jacfwd, jacrev), a tensor written with a per-sample value in place must itself "
+            "come from a batched input (build it with cat or where instead)"
         )
 
 

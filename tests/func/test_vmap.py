@@ -56,9 +56,12 @@ NONDIFFERENTIABLE = {
     "logical_not": _bools,
     "argmax": lambda rng: [rng.standard_normal((3, 4))],
     "argmin": lambda rng: [rng.standard_normal((3, 4))],
+    "argsort": lambda rng: [rng.choice([0.0, 1.0, 2.0, np.nan], (3, 4))],
+    "slogdet_sign": lambda rng: [rng.standard_normal((2, 3, 3))],
 }
 """Inputs for the ops without a gradient (so without a forward-mode spec)."""
-PARAMS = {"argmax": {"dim": 1, "keepdim": True}, "argmin": {"dim": None, "keepdim": False}}
+PARAMS = {"argmax": {"dim": 1, "keepdim": True}, "argmin": {"dim": None, "keepdim": False},
+          "argsort": {"dim": 0, "descending": True}}
 
 
 def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
@@ -74,25 +77,8 @@ def _call(name: str, seed: int) -> tuple[list[np.ndarray], Any]:
     return arrays, f
 
 
-KNOWN_BUGS = {
-}
+KNOWN_BUGS: dict[tuple[str, int | None], str] = {}
 """Cases that fail today, each kept as a strict xfail so that a fix shows."""
-KNOWN_BUGS |= {  # reached when the op table's samples gave these ops their index tensors
-    ("index_add", None): "a batched index gives wrong values (the index is read unbatched)",
-    ("index_add", 1): "the same, with the input and source shared",
-    **{("index_put", k): "a batched index tensor is refused with NotImplementedError (no "
-                         "batching rule for it yet)" for k in (None, 1, 2)},
-    **{("index_put", k): "the batching rule does not cover advanced indices: it falls back to "
-                         "the per-sample loop" for k in (0, 3)},
-    ("logabsdet", None): "slogdet's sign is computed from the unbatched array: it has the whole "
-                         "batch's shape in each sample",
-    ("logdet", None): "the same, through slogdet's sign",
-    ("roll", None): "shifts and dims as tuples with a negative dim, (0, -1): the batching rule "
-                    "rolls the wrong dim",
-    **{(n, None): "the sort indices come from the whole batch's array and gather batches them "
-                  "again: RuntimeError 'gather: index has 5 dims but input has 4'"
-       for n in ("sort", "topk", "kthvalue")},
-}
 
 
 def _cases() -> list[Any]:
@@ -144,6 +130,34 @@ def test_vmap_of_each_op_equals_the_per_sample_loop(name: str, alone: int | None
     assert got.shape == want.shape
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got.array, want, rtol=1e-12, atol=1e-12)
+
+
+_I3 = np.array([[0, 2, 2], [1, 1, 0], [3, 0, 1]])
+GRADIENT_CASES = {
+    "sort": lambda x, i: (cr.sort(x, descending=True).values @ cr.arange(4.0).double()).sum(),
+    "topk": lambda x, i: cr.topk(x * x, 2, dim=0).values.sum(),
+    "kthvalue": lambda x, i: cr.kthvalue(x, 2, dim=-1).values.sin().sum(),
+    "roll": lambda x, i: (cr.roll(x, (1, 2), (0, -1)) * cr.arange(4.0).double()).sum(),
+    "logdet": lambda x, i: cr.logdet(x[:3, :3] @ x[:3, :3].mT + cr.eye(3).double()),
+    "slogdet": lambda x, i: (lambda s: s.sign * s.logabsdet)(cr.linalg.slogdet(x[1:, :3])),
+    "index_add": lambda x, i: (cr.zeros(4).double().index_add(0, i, x[0, :3]) ** 2).sum(),
+    "index_put": lambda x, i: (x.index_put((i, i), x[1, :3] * 3) ** 2).sum(),
+}
+"""Functions of a (4, 4) sample ``x`` and an index ``i`` (one sample's row of ``_I3``) that
+reach the ops issue #19 found batched wrongly."""
+
+
+@pytest.mark.parametrize("name", sorted(GRADIENT_CASES))
+def test_per_sample_gradients_through_the_fixed_rules_equal_the_loop(name: str) -> None:
+    f = GRADIENT_CASES[name]
+    xs = cr.tensor(np.random.default_rng(0).standard_normal((3, 4, 4)))
+    idx = cr.tensor(_I3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-sample fallback
+        got = F.vmap(F.grad(f))(xs, idx)
+    want = np.stack([F.grad(f)(x, i).array for x, i in zip(xs, idx)])
+    np.testing.assert_allclose(got.array, want, rtol=1e-10, atol=1e-12)
+    assert np.abs(want).sum() > 0
 
 
 def test_an_op_without_a_rule_falls_back_with_a_warning_naming_it() -> None:
@@ -225,6 +239,39 @@ def test_data_and_integer_casts_stay_per_sample() -> None:
     got = F.vmap(lambda a: a.data * 2 + a.long().to(a.dtype) + a.gt(0).int().to(a.dtype))(x)
     want = x.array * 2 + x.array.astype(np.int64) + (x.array > 0)
     np.testing.assert_allclose(got.array, want, rtol=1e-6)
+
+
+def test_an_integer_sample_times_a_python_float_stays_per_sample() -> None:
+    x = cr.tensor(np.arange(6).reshape(3, 2))
+    got = F.vmap(lambda a: a * 1.5)(x)  # the cast to float goes through an op, not the array
+    assert got.shape == (3, 2) and got.dtype == np.float32
+    np.testing.assert_array_equal(got.array, np.arange(6).reshape(3, 2) * 1.5)
+
+
+def test_the_library_reads_no_batched_array() -> None:
+    """``.array`` is refused to chainrule's own code too: the paths that used to read it
+    (index checks, views, in-place writes, masked_scatter) read one sample's metadata."""
+    def f(x: Tensor, i: Tensor) -> Tensor:
+        y = x.view(2, 2).contiguous() * 1.0
+        y[0] = y[1] * 2
+        z = cr.zeros(4).double().index_add(0, i, y.reshape(-1)[:3])
+        return z.masked_scatter(z > 0, cr.arange(4.0).double())
+
+    xs, idx = cr.randn(3, 4, dtype=cr.float64), cr.tensor(np.array([[0, 1, 1], [2, 3, 0],
+                                                                      [3, 3, 3]]))
+    got = F.vmap(f)(xs, idx)
+    want = np.stack([f(x, i).array for x, i in zip(xs, idx)])
+    np.testing.assert_allclose(got.array, want, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:vmap. (layer_norm|scaled_dot_product_attention) runs once")
+def test_fused_layer_norm_and_attention_pick_their_kernel_from_one_sample_s_dtype() -> None:
+    import chainrule.nn.functional as NF
+
+    x = cr.randn(3, 2, 4, 8)
+    for f in (lambda a: NF.layer_norm(a, (8,)),
+              lambda a: NF.scaled_dot_product_attention(a, a, a)):
+        np.testing.assert_allclose(F.vmap(f)(x).array, f(x).array, rtol=1e-5, atol=1e-6)
 
 
 # ---- transforms through vmap -------------------------------------------------------------
@@ -370,18 +417,23 @@ def test_indexing_with_a_batched_index_tensor_equals_the_loop(index: Any, x_batc
     np.testing.assert_array_equal(got.array, want)
 
 
-def test_writing_at_a_batched_index_runs_per_sample() -> None:
+def test_writing_at_a_batched_index_is_batched_with_the_loop_s_gradients() -> None:
     xs, idx = cr.randn(3, 4, dtype=cr.float64), cr.tensor(_I[:, 0, 0])
-    def f(x: Tensor, i: Tensor) -> Tensor:
-        y = x * 1
-        y[i] = 0.0
-        return y
+    vs = cr.randn(3, dtype=cr.float64)
 
-    with pytest.warns(UserWarning, match="index_put runs once per sample"):
-        got = F.vmap(f)(xs, idx)
-    want = xs.array.copy()
-    want[np.arange(3), _I[:, 0, 0]] = 0
-    np.testing.assert_array_equal(got.array, want)
+    def f(x: Tensor, i: Tensor, v: Tensor) -> Tensor:
+        y = x * 1
+        y[i] = v * 2
+        return (y * y).sum()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no per-sample fallback
+        got = F.vmap(F.grad(f, argnums=(0, 2)))(xs, idx, vs)
+    want = [F.grad(f, argnums=(0, 2))(x, i, v) for x, i, v in zip(xs, idx, vs)]
+    for k in range(2):
+        np.testing.assert_allclose(got[k].array, np.stack([w[k].array for w in want]),
+                                   rtol=1e-12)
+    assert not got[0].array[np.arange(3), _I[:, 0, 0]].any()
 
 
 def test_gradients_through_a_batched_index_and_a_batched_mask_refused() -> None:

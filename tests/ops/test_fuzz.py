@@ -54,6 +54,10 @@ NO_GRADIENT = [
     Spec("argmax", lambda x: cr.argmax(x, -1), lambda r: [rand(r, (2, 3))],
          lambda a: np.argmax(a, -1)),
     Spec("argmin", cr.argmin, lambda r: [rand(r, (2, 3))], lambda a: np.asarray(np.argmin(a))),
+    Spec("argsort", lambda x: cr.argsort(x, 0), lambda r: [rand(r, (3, 2))],
+         lambda a: np.argsort(a, 0, kind="stable").reshape(a.shape)),  # 0-d: torch's ()
+    Spec("slogdet_sign", lambda a: cr.linalg.slogdet(a).sign, lambda r: [rand(r, (2, 3, 3))],
+         lambda a: np.linalg.slogdet(a)[0]),
 ]
 CASES = [s for s in SPECS if s.ref is not None] + NO_GRADIENT
 ERRORS = (RuntimeError, ValueError, TypeError, IndexError)

@@ -111,7 +111,7 @@ def _roots(
                 f"element {i} of tensors does not require grad and does not have a grad_fn"
             )
         if g is None:
-            if t.array.size != 1:
+            if t.numel() != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs (got shape "
                     f"{t.shape}); pass gradient= with the output's shape"
@@ -211,10 +211,14 @@ def _run(
                 if not need:
                     continue
                 if gi is not None:
-                    if gi.array.shape != t.array.shape:
-                        gi = unbroadcast(gi, t.array.shape, op)
-                    if gi.array.dtype != t.array.dtype:
-                        gi = gi.to(t.array.dtype)
+                    # NOTE: plain tensors compare their arrays' metadata (the cheap reads); a
+                    # batched tensor (vmap) or a subclass answers for one sample itself
+                    gm, tm = ((gi.array, t.array) if type(gi) is Tensor and type(t) is Tensor
+                              else (gi, t))
+                    if gm.shape != tm.shape:
+                        gi = unbroadcast(gi, tm.shape, op)
+                    if gm.dtype != tm.dtype:
+                        gi = gi.to(tm.dtype)
                     if f is None:
                         _accumulate(t, gi, capture, only, create_graph,
                                     owned if gi is not g else None)

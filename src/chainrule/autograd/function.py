@@ -199,7 +199,7 @@ def _named(name: str, error: Exception, args: tuple[Tensor, ...]) -> Exception:
     message = str(error)
     if message.startswith(f"{name}:") or message.startswith(f"{name}("):
         return error
-    inputs = ", ".join(f"{tuple(t.array.shape)} {t.array.dtype}" for t in args)
+    inputs = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in args)
     kind = IndexError if isinstance(error, IndexError) else RuntimeError
     return kind(f"{name}: {message} (inputs: {inputs})")
 
@@ -213,21 +213,25 @@ def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
     if len(args) == 2:
         a, b = args
         if isinstance(a, Tensor):
-            if isinstance(b, float) and a.array.dtype.kind in "biu":
+            dtype = a.dtype
+            if isinstance(b, float) and dtype.kind in "biu":
                 a = _to_default_float(a)
-            return a, _constant(b, a.array.dtype)
+                dtype = a.dtype
+            return a, _constant(b, dtype)
         if isinstance(b, Tensor):
-            if isinstance(a, float) and b.array.dtype.kind in "biu":
+            dtype = b.dtype
+            if isinstance(a, float) and dtype.kind in "biu":
                 b = _to_default_float(b)
-            return _constant(a, b.array.dtype), b
-    ref = next((a.array.dtype for a in args if isinstance(a, Tensor)), None)
+                dtype = b.dtype
+            return _constant(a, dtype), b
+    ref = next((a.dtype for a in args if isinstance(a, Tensor)), None)
     return tuple(a if isinstance(a, Tensor) else _constant(a, ref) for a in args)
 
 
 def _to_default_float(t: Tensor) -> Tensor:
     """An integer tensor meeting a Python float computes in the default float dtype (NumPy
     would give float64)."""
-    return Tensor._wrap(t.array.astype(default_float()))
+    return t.to(default_float())  # (a batched tensor casts through an op)
 
 
 _CONSTANTS: dict[tuple[Any, Any, type], Tensor] = {}

@@ -36,7 +36,7 @@ def _numeric_jacobian(fn: Callable[..., Any], inputs: Sequence[Any], x: Tensor,
     """d(each output, flattened) / d(x, flattened), by central differences."""
     flat = x.array.flat  # writes through even when x.data is not contiguous
     cols: list[list[Any]] = []
-    for k in range(x.array.size):
+    for k in range(x.numel()):
         orig = flat[k]
         flat[k] = orig + eps
         plus = [o.array.astype(xp.float64).ravel().copy() for o in _outputs(fn, inputs)]
@@ -78,7 +78,7 @@ def gradcheck(
     for i, (x, a) in enumerate(zip(diff, analytic)):
         jac = _numeric_jacobian(fn, inputs, x, eps)
         numeric = sum((c.ravel() @ j for c, j in zip(cotangents, jac)),
-                      xp.zeros(x.array.size)).reshape(x.shape)
+                      xp.zeros(x.numel())).reshape(x.shape)
         got = xp.zeros(x.shape) if a is None else a.array
         err = xp.abs(got - numeric) - (atol + rtol * xp.abs(numeric))
         if err.size and (err.max() > 0 or not xp.isfinite(got).all()):

@@ -44,7 +44,7 @@ def split(flat: Tensor, like: Sequence[Tensor]) -> list[Tensor]:
     """``flat`` cut into pieces shaped like ``like`` (differentiable)."""
     pieces, offset = [], 0
     for t in like:
-        n = t.array.size
+        n = t.numel()
         pieces.append(flat[offset:offset + n].reshape(t.shape))
         offset += n
     return pieces

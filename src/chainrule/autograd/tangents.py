@@ -47,7 +47,7 @@ def tangent_of(t: Tensor, level: int) -> Tensor | None:
 
 def propagate(op: Op, inputs: tuple[Tensor, ...], out: Array, result: Tensor) -> None:
     """Compute ``result``'s tangent at every open level from its inputs' tangents."""
-    if not op.differentiable or result.array.dtype.kind not in "fc":
+    if not op.differentiable or result.dtype.kind not in "fc":
         return
     opened = tuple(levels)
     for position, level in enumerate(opened):

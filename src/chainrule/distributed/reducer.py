@@ -122,7 +122,7 @@ class Reducer:
     def check_same_parameters(self) -> None:
         """Raise if the ranks' parameters differ in number, shape or dtype (before any data
         moves), naming the first one that differs with each rank's shape."""
-        mine = [(n, tuple(p.shape), str(p.array.dtype)) for n, p in zip(self.names, self.params)]
+        mine = [(n, tuple(p.shape), str(p.dtype)) for n, p in zip(self.names, self.params)]
         everyone: list[Any] = [None] * self.world.size
         all_gather_object(everyone, mine)
         for r, theirs in enumerate(everyone):

@@ -18,7 +18,6 @@ one physical computation (``to_physical`` / ``from_physical``).
 from __future__ import annotations
 
 import itertools
-import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -49,16 +48,13 @@ class BatchedTensor(Tensor):
 
     @property  # type: ignore[override]
     def array(self) -> Any:
-        """The physical array (the whole batch), for chainrule's own code; refused to code
-        outside the library, which would see the batch instead of one sample.
+        """Refused: the array holds the whole batch, not this sample (the library reads
+        metadata through ``shape``/``dtype``/``ndim``, and a layout check the physical array
+        through ``_physical()``)."""
+        return self._per_sample(".array")
 
-        NOTE: the library reads metadata through ``.array`` (``x.array.dtype``) on paths a
-        batched tensor takes; code outside it has no business with the physical layout, so
-        the caller's module decides (one frame lookup, only for batched tensors).
-        """
-        if not sys._getframe(1).f_globals.get("__name__", "").startswith("chainrule."):
-            self._per_sample(".array")
-        return self._value.array
+    def _physical(self) -> Any:
+        return self._value._physical()
 
     @property
     def shape(self) -> Size:  # type: ignore[override]

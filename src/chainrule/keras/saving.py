@@ -212,7 +212,7 @@ def _read_optimizer(model: Any, f: Any) -> None:
         back = from_keras.get(id(p), (_same, _same))[1]
         state: dict[str, Any] = {}
         for k in keys:
-            state[k] = back(np.asarray(group[str(i)])).astype(p.array.dtype)
+            state[k] = back(np.asarray(group[str(i)])).astype(p.dtype)
             i += 1
         if keys:
             if "exp_avg" in keys or "square_avg" in keys:

@@ -149,7 +149,7 @@ def call_symbolic(layer: Layer, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             raise TypeError(f"layer '{layer.name}' ({type(layer).__name__}) returned "
                             f"{type(a).__name__}, not a tensor")
         shape = (None, *(s if s == t else None for s, t in zip(a.shape[1:], b.shape[1:])))
-        kt = KerasTensor(shape, str(a.array.dtype), name=layer.name)
+        kt = KerasTensor(shape, str(a.dtype), name=layer.name)
         kt._keras_history = KerasHistory(layer, index, next(counter))
         return kt
 

@@ -1225,7 +1225,7 @@ def _index_distribution(input: Tensor, target: Tensor, weight: Tensor | None, ig
     """The target distribution q for class-index targets, and the total weight of the counted
     targets (the divisor of PyTorch's weighted mean)."""
     n = input.shape[1]
-    y = target.array
+    y = target._physical()  # (batched inside vmap: every sample's targets are checked)
     shape = input.shape[:1] + input.shape[2:]
     if (weight is None and not label_smoothing and target.shape == shape and y.size
             and not 0 <= ignore_index < n and y.min() >= 0 and y.max() < n):

@@ -97,7 +97,7 @@ def _adaptive_max_axis(x: Tensor, axis: int, n_out: int) -> tuple[Tensor, Array]
         cell = x[..., start:end] if axis == -1 else x[..., start:end, :]
         v, j = cell.max(dim=axis)
         vals.append(v)
-        idxs.append(j.array + start)
+        idxs.append(j._physical() + start)
     return stack(vals, axis), xp.stack(idxs, axis)
 
 

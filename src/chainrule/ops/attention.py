@@ -110,6 +110,6 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
     and bfloat16 inputs, and any under autocast (whose matmuls run in the low precision), take
     the composite twin: NumPy's einsum has no kernels for them."""
     args = (q, k, v) if mask is None else (q, k, v, mask)
-    if q.array.dtype not in (xp.float32, xp.float64) or autocast.dtype is not None:
+    if q.dtype not in (xp.float32, xp.float64) or autocast.dtype is not None:
         return ScaledDotProductAttention.composite(*args, scale=scale, is_causal=is_causal)
     return ScaledDotProductAttention.apply(*args, scale=scale, is_causal=is_causal)

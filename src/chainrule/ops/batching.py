@@ -71,7 +71,8 @@ def elementwise(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, An
 
 def shifted(*names: str) -> Rule:
     """A rule for a one-input op whose parameters ``names`` are logical dims (an int or a tuple
-    of non-negative ints; None, where allowed, stays None): each moves one to the right."""
+    of ints, negative ones counted from the sample's last dim; None, where allowed, stays
+    None): each moves one to the right."""
 
     def rule(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
         rank = _rank(values[0], dims[0])
@@ -79,13 +80,20 @@ def shifted(*names: str) -> Rule:
         for name in names:
             p = params.get(name)
             if isinstance(p, int):
-                moved[name] = p + 1 if rank else p
+                moved[name] = (p % rank if p < 0 else p) + 1 if rank else p
             elif p is not None:
-                moved[name] = tuple(a + 1 for a in p if a < max(rank, 1) and rank)
+                moved[name] = tuple((a % rank if a < 0 else a) + 1 for a in p
+                                    if a < max(rank, 1) and rank)
         return cls.apply(*[_materialize(v, d, _size(values, dims)) if i == 0 else v
                            for i, (v, d) in enumerate(zip(values, dims))], **moved)
 
     return rule
+
+
+def leading(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """One-input ops on the trailing dims that batch over leading ones (linear algebra on
+    matrices): the vmapped dim is one more leading dim."""
+    return cls.apply(*values, **params)
 
 
 def prepend_size(name: str) -> Rule:
@@ -107,25 +115,107 @@ def permute(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
 
 
 def roll(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """roll: each logical dim (negative ones counted from the sample's last) shifts by one;
+    over the flattened sample (dims None) each sample is rolled as one flat row."""
     (v,) = values
     if params["dims"] is not None:
-        return cls.apply(v, shifts=params["shifts"], dims=tuple(d + 1 for d in params["dims"]))
+        rank = max(v.ndim - 1, 1)
+        return cls.apply(v, shifts=params["shifts"],
+                         dims=tuple(d % rank + 1 for d in params["dims"]))
     flat = cls.apply(v.reshape(v.shape[0], -1), shifts=params["shifts"], dims=(1,))
     return flat.reshape(v.shape)
 
 
 def getitem(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
-    """Indexing: a full slice for the batch dim in front of the index. Advanced (array)
-    indices after it keep their place when they are adjacent; when they are not, NumPy moves
-    their dims to the front, so the batch dim is moved back there. Index tensors batched at
-    this level are taken per sample (``_batched_index``)."""
-    index = params["index"]
-    index = index if isinstance(index, tuple) else (index,)
-    if any(type(p) is BatchedIndex for p in index):
-        return _batched_index(cls, values[0], dims[0], index)
-    out = cls.apply(values[0], index=(slice(None), *index))
-    lead = _separated(index)
-    return out if lead is None else out.movedim(lead, 0)
+    """Indexing: the batch's index (``_physical_index``) on the input with its batch dim in
+    place, then the batch dim of the result moved to the front."""
+    index = _as_tuple(params["index"])
+    x, dx = values[0], dims[0]
+    physical, at, lead = _physical_index(index, _rank(x, dx))
+    x = _materialize(x, dx, _index_size(index) or x.shape[0])
+    out = cls.apply(x.movedim(0, at) if at else x, index=physical)
+    return out.movedim(lead, 0) if lead else out
+
+
+def index_add(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """zeros(shape) with g added at index (getitem's backward): the mirror of ``getitem``, ``g``
+    given the batch dim where ``getitem`` would put it."""
+    (g,) = values
+    index = _as_tuple(params["index"])
+    shape = tuple(params["shape"])
+    size = _index_size(index) or g.shape[0]
+    physical, at, lead = _physical_index(index, len(shape))
+    g = _materialize(g, dims[0], size)
+    out = cls.apply(g.movedim(0, lead) if lead else g, shape=(*shape[:at], size, *shape[at:]),
+                    index=physical)
+    return out.movedim(at, 0) if at else out
+
+
+def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """x[index] = v: as ``getitem``; a batched value gets its rank padded to the indexed
+    region's and its batch dim where ``getitem`` would put it (a shared one a size-1 dim there,
+    when that is not the front)."""
+    (x, v), (dx, dv) = values, dims
+    index = _as_tuple(params["index"])
+    size = _index_size(index) or _size(values, dims)
+    physical, at, lead = _physical_index(index, _rank(x, dx))
+    x = _materialize(x, dx, size)
+    x = x.movedim(0, at) if at else x
+    if dv is not None or lead:
+        region = xp.broadcast_to(xp.empty((), xp.int8), tuple(x.shape))[physical].ndim - 1
+        v = _pad(v if dv is not None else v.reshape(1, *v.shape), region)
+        v = v.movedim(0, lead) if lead else v
+    out = cls.apply(x, v, index=physical)
+    return out.movedim(at, 0) if at else out
+
+
+def _as_tuple(index: Any) -> tuple[Any, ...]:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _index_size(index: tuple[Any, ...]) -> int | None:
+    """The batch size of the index tensors batched at this level (None without any)."""
+    return next((p.value.shape[0] for p in index if type(p) is BatchedIndex), None)
+
+
+def _physical_index(index: tuple[Any, ...], ndim: int) -> tuple[tuple[Any, ...], int, int]:
+    """For ``index`` into one sample of rank ``ndim``: the index into the batch, the dim
+    where the batch's input must have its batch dim, and the dim where the result has it.
+
+    With no batched index tensor: a full slice for the batch dim in front of the index.
+    Advanced (array) indices keep their place when they are adjacent; when they are not,
+    NumPy moves their dims to the front, and the batch dim comes after them. With batched
+    index tensors: one more advanced index, ``arange(B)``, picks each sample's row, placed
+    (with the input's batch dim) just before the first advanced index, so NumPy puts the batch
+    dim where a sample's advanced dims go.
+    """
+    if not any(type(p) is BatchedIndex for p in index):
+        return (slice(None), *index), 0, _separated(index) or 0
+    if any(type(p) is BatchedIndex and p.value.dtype == xp.bool_ for p in index):
+        raise RuntimeError("vmap: indexing with a boolean mask that differs per sample is not "
+                           "supported: the result's shape would differ per sample (use "
+                           "cr.where(mask, x, 0) instead)")
+    entries: list[Any] = []
+    for p in index:  # a shared boolean mask is the integer arrays of its nonzero entries
+        is_mask = isinstance(p, xp.ndarray) and p.dtype == xp.bool_
+        entries.extend(xp.nonzero(p) if is_mask else (p,))
+    size = _index_size(index)
+    used = sum(p is not None and p is not Ellipsis for p in entries)
+    at = next((i for i, p in enumerate(entries) if p is Ellipsis), None)
+    if at is not None:
+        entries[at:at + 1] = [slice(None)] * (ndim - used)
+    advanced = [i for i, p in enumerate(entries)
+                if not isinstance(p, slice) and p is not None]
+    first = advanced[0]
+    rank = max(p.value.ndim - 1 if type(p) is BatchedIndex else p.ndim
+               if isinstance(p, Tensor) else xp.ndim(p) for p in (entries[i] for i in advanced))
+    physical = [_pad(p.value, rank) if type(p) is BatchedIndex else p for p in entries]
+    physical = [p.array if type(p) is Tensor else p for p in physical]
+    rows = xp.arange(size).reshape(size, *(1,) * rank)
+    at_x = sum(isinstance(p, slice) for p in entries[:first])  # x's dim for the first one
+    separated = advanced[-1] - first + 1 != len(advanced)  # then NumPy put them all first
+    lead = 0 if separated else sum(isinstance(p, slice) or p is None for p in entries[:first])
+    return (*physical[:first], rows, *physical[first:]), at_x, lead
 
 
 def _separated(index: tuple[Any, ...]) -> int | None:
@@ -142,67 +232,6 @@ def _separated(index: tuple[Any, ...]) -> int | None:
             for p in index[arrays[0]:arrays[-1]]):
         return _broadcast_ndim([index[i] for i in arrays])
     return None
-
-
-def index_add(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
-    """zeros(shape) with g added at index (getitem's backward): the mirror of ``getitem``."""
-    (g,) = values
-    index = params["index"]
-    index = index if isinstance(index, tuple) else (index,)
-    if any(type(p) is BatchedIndex for p in index):
-        raise NotImplementedError("batched indices")
-    lead = _separated(index)
-    return cls.apply(g if lead is None else g.movedim(0, lead),
-                     shape=(g.shape[0], *params["shape"]), index=(slice(None), *index))
-
-
-def _batched_index(cls: Any, x: Tensor, dx: int | None, index: tuple[Any, ...]) -> Tensor:
-    """``x[index]`` per sample where some index tensors differ per sample: one more advanced
-    index, ``arange(B)``, picks each sample's row, placed (with ``x``'s batch dim) just before
-    the first advanced index, so NumPy puts the batch dim where a sample's advanced dims go."""
-    if any(type(p) is BatchedIndex and p.value.dtype == xp.bool_ for p in index):
-        raise RuntimeError("vmap: indexing with a boolean mask that differs per sample is not "
-                           "supported: the result's shape would differ per sample (use "
-                           "cr.where(mask, x, 0) instead)")
-    entries: list[Any] = []
-    for p in index:  # a shared boolean mask is the integer arrays of its nonzero entries
-        is_mask = isinstance(p, xp.ndarray) and p.dtype == xp.bool_
-        entries.extend(xp.nonzero(p) if is_mask else (p,))
-    size = next(p.value.shape[0] for p in entries if type(p) is BatchedIndex)
-    x = _materialize(x, dx, size)
-    used = sum(p is not None and p is not Ellipsis for p in entries)
-    at = next((i for i, p in enumerate(entries) if p is Ellipsis), None)
-    if at is not None:
-        entries[at:at + 1] = [slice(None)] * (x.ndim - 1 - used)
-    advanced = [i for i, p in enumerate(entries)
-                if not isinstance(p, slice) and p is not None]
-    first = advanced[0]
-    rank = max(p.value.ndim - 1 if type(p) is BatchedIndex else p.ndim
-               if isinstance(p, Tensor) else xp.ndim(p) for p in (entries[i] for i in advanced))
-    physical = [_pad(p.value, rank) if type(p) is BatchedIndex else p for p in entries]
-    physical = [p.array if type(p) is Tensor else p for p in physical]
-    rows = xp.arange(size).reshape(size, *(1,) * rank)
-    at_x = sum(isinstance(p, slice) for p in entries[:first])  # x's dim for the first one
-    out = cls.apply(x.movedim(0, at_x), index=(*physical[:first], rows, *physical[first:]))
-    if advanced[-1] - first + 1 != len(advanced):  # separated: NumPy put them all first
-        return out
-    return out.movedim(sum(isinstance(p, slice) or p is None for p in entries[:first]), 0)
-
-
-def index_put(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
-    """x[index] = v: a full slice for the batch dim in front of the index; a batched value gets
-    its rank padded to the indexed region's."""
-    x, v = values
-    size = _size(values, dims)
-    x = _materialize(x, dims[0], size)
-    index = params["index"]
-    index = index if isinstance(index, tuple) else (index,)
-    if any(not isinstance(p, (int, slice, type(None))) and p is not Ellipsis for p in index):
-        raise NotImplementedError("advanced indices")  # (batched ones included)
-    if dims[1] is not None:
-        region = xp.broadcast_to(xp.empty((), xp.int8), tuple(x.shape[1:]))[index]
-        v = _pad(v, region.ndim)
-    return cls.apply(x, v, index=(slice(None), *index))
 
 
 def _broadcast_ndim(arrays: list[Any]) -> int:

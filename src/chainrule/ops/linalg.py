@@ -95,9 +95,9 @@ class Linear(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x, w = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        g2 = g.reshape(-1, g.array.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
-        gx = Matmul.apply(g2, w).reshape(x.array.shape) if need[0] else None
-        gw = Matmul.apply(g2.mT, x.reshape(-1, x.array.shape[-1])) if need[1] else None
+        g2 = g.reshape(-1, g.shape[-1])  # Matmul needs 2-D operands (x may be 1-D)
+        gx = Matmul.apply(g2, w).reshape(x.shape) if need[0] else None
+        gw = Matmul.apply(g2.mT, x.reshape(-1, x.shape[-1])) if need[1] else None
         grads: tuple[Tensor | None, ...] = (gx, gw)
         if len(self.inputs) == 3:
             grads += (g2.sum(0) if need[2] else None,)
@@ -466,6 +466,7 @@ class LogAbsDet(Op):
     """log |det A| of square matrices.  ∂/∂A = g·A⁻ᵀ;  tangent: tr(A⁻¹ Ȧ)."""
 
     name = "logabsdet"
+    batch_rule = staticmethod(batching.leading)
 
     def forward(self, a: Array) -> Array:
         return xp.linalg.slogdet(a)[1]
@@ -477,6 +478,22 @@ class LogAbsDet(Op):
     def jvp(self, t: Tensor | None) -> Tensor | None:
         (a,) = self.inputs
         return (Inv.apply(a).mT * t).sum((-2, -1))
+
+
+@register
+class SlogdetSign(Op):
+    """The sign of det A (±1, or 0 for a singular A) of square matrices, computed without
+    forming det A (which can overflow or underflow); no gradient."""
+
+    name = "slogdet_sign"
+    differentiable = False
+    saves_inputs = False
+    batch_rule = staticmethod(batching.leading)
+
+    def forward(self, a: Array) -> Array:
+        if a.dtype not in (xp.float32, xp.float64):  # LAPACK's dtypes (autocast's half too)
+            a = a.astype(xp.float32)
+        return xp.asarray(xp.linalg.slogdet(a)[0])
 
 
 def _phi(x: Tensor) -> Tensor:

@@ -131,7 +131,7 @@ def normalize_index(index: Any) -> Any:
         if index.dtype.kind not in "biu":
             raise IndexError(f"index: tensors used as indices must be long or bool, "
                              f"got {index.dtype}")
-        if index.array.shape != tuple(index.shape):  # batched inside vmap: its batching rule
+        if index._physical().ndim != index.ndim:  # batched inside vmap: its batching rule
             return index                               # takes it per sample
         return index.array
     if isinstance(index, list):

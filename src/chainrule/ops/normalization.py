@@ -112,7 +112,7 @@ def layer_norm(x: Tensor, ndim: int, weight: Tensor | None, bias: Tensor | None,
                eps: float) -> Tensor:
     """The fused layer norm over the trailing ``ndim`` dims (see ``LayerNorm``); float16 and
     bfloat16 inputs take the composite twin (NumPy's einsum has no kernels for them)."""
-    fused = x.array.dtype in (xp.float32, xp.float64)
+    fused = x.dtype in (xp.float32, xp.float64)
     if fused and weight is not None and bias is not None:
         return LayerNorm.apply(x, weight, bias, ndim=ndim, eps=eps)
     out = LayerNorm.apply(x, ndim=ndim, eps=eps) if fused else LayerNorm.composite(

@@ -318,7 +318,7 @@ def _separable(x: Tensor, mats: list[Tensor]) -> Tensor:
     A NaN or infinity reaches only the windows that contain it, as in PyTorch (a plain product
     with the matrices would spread 0·NaN to every window of the row).
     """
-    if not xp.isfinite(x.array).all():
+    if not xp.isfinite(x._physical()).all():
         return _separable_nonfinite(x, mats)
     return _contract(x, mats)
 

@@ -43,7 +43,7 @@ class Sum(Op):
         return out if isinstance(out, xp.ndarray) else xp.asarray(out)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        return (_expand_back(g, self.inputs[0].array.shape, self.axes, self.keepdim),)
+        return (_expand_back(g, self.inputs[0].shape, self.axes, self.keepdim),)
 
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return Sum.apply(t, axes=self.axes, keepdim=self.keepdim)

@@ -191,7 +191,7 @@ def _check_scatter(op: str, input: Tensor, dim: int, index: Tensor, src: Tensor 
                            f"self {list(input.shape)} apart from dimension {d}"
                            + ("" if src is None or not src.ndim else
                               f" and to be no larger size than src {list(src.shape)}"))
-    idx = index.array
+    idx = index._physical()  # (batched inside vmap: every sample's indices are checked)
     if idx.size and (idx.min() < 0 or idx.max() >= input.shape[d]):
         bad = int(idx.max()) if idx.max() >= input.shape[d] else int(idx.min())
         raise RuntimeError(f"{op}(): index {bad} is out of bounds for dimension {d} with size "
@@ -286,8 +286,8 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *,
                            f"self of shape {tuple(input.shape)} with {n} indices along dim {d} "
                            f"(expected {want})")
     size = input.shape[d] if input.ndim else 1
-    idx = index.array.reshape(-1)
-    if idx.size and (idx.min() < 0 or idx.max() >= size):
+    idx = normalize_index(index.reshape(-1))  # a batched index stays a tensor for vmap's rule
+    if isinstance(idx, xp.ndarray) and idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = int(idx.max()) if idx.max() >= size else int(idx.min())
         raise RuntimeError(f"index_add(): index {bad} is out of bounds for dimension {d} with "
                            f"size {size}")
@@ -316,7 +316,7 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     values = _as_src(values, input, "index_put")
     try:
         where = normalize_index(tuple(indices))
-        target = xp.empty(input.shape, xp.bool_)[where].shape
+        target = xp.empty(input.shape, xp.bool_)[tuple(_shaped(i) for i in where)].shape
     except IndexError as e:
         raise IndexError(f"index_put(): {e} (self of shape {tuple(input.shape)})") from None
     try:
@@ -328,6 +328,12 @@ def index_put(input: Tensor, indices: Any, values: Any, accumulate: bool = False
     if not accumulate:
         return IndexPut.apply(input, values, index=where)
     return input + IndexAdd.apply(values.expand(target), shape=input.shape, index=where)
+
+
+def _shaped(index: Any) -> Any:
+    """``index``, with a tensor batched inside ``vmap`` (which ``normalize_index`` leaves a
+    tensor) standing in as zeros of one sample's shape: what the indexed shape needs."""
+    return xp.zeros(tuple(index.shape), xp.int64) if isinstance(index, Tensor) else index
 
 
 def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
@@ -354,9 +360,10 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     flat_mask = mask.expand(shape).reshape(-1)
     taken = cumsum(flat_mask.to(xp.int64), 0)
     count = taken[-1:] if taken.numel() else Tensor._wrap(xp.zeros(1, xp.int64))
-    if count.array.shape == (1,) and source.numel() < int(count.array[0]):  # not batched
+    most = int(count._physical().max())  # (batched inside vmap: the most of any sample)
+    if source.numel() < most:
         raise RuntimeError(f"masked_scatter(): number of elements of source "
-                           f"({source.numel()}) < number of ones in mask ({count.array[0]})")
+                           f"({source.numel()}) < number of ones in mask ({most})")
     flat = input.expand(shape).reshape(-1)
     src = _as_src(source, input, "masked_scatter").reshape(-1)
     if not src.numel():  # (then the mask has no true position)

@@ -180,9 +180,9 @@ def view(input: Tensor, *shape: Any) -> Tensor:
     ``t()``, ``permute``, a strided slice) would need a copy, so writes always reach the
     original; ``reshape`` copies when it must."""
     out = reshape(input, *shape)
-    if out is not input and not input.array.flags.c_contiguous and input.array.size > 1:
+    if out is not input and not input._physical().flags.c_contiguous and input.numel() > 1:
         try:  # (the arrays' shapes: a batched tensor's array holds the whole batch)
-            xp.reshape(input.array, out.array.shape, copy=False)
+            xp.reshape(input._physical(), out._physical().shape, copy=False)
         except ValueError:
             raise RuntimeError(
                 f"view: view size {list(out.shape)} is not compatible with input tensor's size "
@@ -378,9 +378,9 @@ def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
 def contiguous(input: Tensor) -> Tensor:
     """``input`` if its data is C-contiguous, else a contiguous copy (which stays in the
     graph)."""
-    return input if input.array.flags.c_contiguous else clone(input)
+    return input if input._physical().flags.c_contiguous else clone(input)
 
 
 def is_contiguous(input: Tensor) -> bool:
     """Whether the data is laid out C-contiguously (as after ``contiguous()``)."""
-    return bool(input.array.flags.c_contiguous)
+    return bool(input._physical().flags.c_contiguous)

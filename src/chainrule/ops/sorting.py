@@ -1,15 +1,17 @@
 """Sorting and selection: ``sort``, ``argsort``, ``topk``, ``kthvalue``.
 
-Composites, not primitives: the order is computed on the array (it has no gradient), and the
-values are gathered from the input, so gradients flow to the selected elements through
-``gather``. NaN sorts as the largest value, as in PyTorch.
+Composites over one primitive without a gradient, ``Argsort`` (an op, so ``vmap`` batches it):
+the values are gathered from the input at its indices, so gradients flow to the selected
+elements through ``gather``. NaN sorts as the largest value, as in PyTorch.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
 
+from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.movement import gather
 from chainrule.tensor import Tensor
 
@@ -35,12 +37,33 @@ def _checked_k(input: Tensor, k: int, dim: int, op: str, lowest: int) -> int:
     return d
 
 
-def _order(a: Array, dim: int, descending: bool) -> Array:
-    """Indices that sort ``a`` along ``dim`` (stable when ascending)."""
-    if a.ndim == 0:
-        return xp.zeros((), xp.int64)
-    idx = xp.argsort(a, axis=dim, kind="stable")
-    return xp.flip(idx, axis=dim) if descending else idx
+@register
+class Argsort(Op):
+    """The int64 indices that sort ``x`` along ``dim`` (stable when ascending); no gradient."""
+
+    name = "argsort"
+    differentiable = False
+    saves_inputs = False
+    batch_rule = staticmethod(batching.shifted("dim"))
+    dim: int = -1
+    descending: bool = False
+
+    def forward(self, x: Array) -> Array:
+        idx = xp.argsort(x, axis=self.dim, kind="stable")
+        idx = xp.flip(idx, axis=self.dim) if self.descending else idx
+        return idx.astype(xp.int64, copy=False)
+
+
+def _order(input: Tensor, dim: int, descending: bool) -> Tensor:
+    """Indices that sort ``input`` along non-negative ``dim`` (stable when ascending)."""
+    if input.ndim == 0:
+        return Tensor._wrap(xp.zeros((), xp.int64))
+    return Argsort.apply(input, dim=dim, descending=descending)
+
+
+def _narrow(index: Tensor, dim: int, start: int, stop: int) -> Tensor:
+    """``index[start:stop]`` along ``dim`` (a view, as ``Tensor.narrow``)."""
+    return index[(slice(None),) * dim + (slice(start, stop),)]
 
 
 def argsort(input: Tensor, dim: int = -1, descending: bool = False,
@@ -52,8 +75,7 @@ def argsort(input: Tensor, dim: int = -1, descending: bool = False,
         >>> cr.argsort(cr.tensor([3.0, 1.0, 2.0])).tolist()
         [1, 2, 0]
     """
-    d = _dim(input, dim, "argsort")
-    return Tensor._wrap(_order(input.array, d, descending).astype(xp.int64, copy=False))
+    return _order(input, _dim(input, dim, "argsort"), descending)
 
 
 def sort(input: Tensor, dim: int = -1, descending: bool = False,
@@ -83,9 +105,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,
     d = _checked_k(input, k, dim, "topk", lowest=0)
     if input.ndim == 0:
         return TopKResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
-    idx = _order(input.array, d, descending=largest)
-    idx = xp.take(idx, xp.arange(k), axis=d).astype(xp.int64, copy=False)
-    index = Tensor._wrap(idx)
+    index = _narrow(_order(input, d, descending=largest), d, 0, k)
     return TopKResult(gather(input, d, index), index)
 
 
@@ -100,8 +120,7 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Kth
     d = _checked_k(input, k, dim, "kthvalue", lowest=1)
     if input.ndim == 0:
         return KthValueResult(input, Tensor._wrap(xp.zeros((), xp.int64)))
-    idx = xp.take(_order(input.array, d, False), [k - 1], axis=d).astype(xp.int64, copy=False)
-    index = Tensor._wrap(idx)
+    index = _narrow(_order(input, d, False), d, k - 1, k)
     values = gather(input, d, index)
     if not keepdim:
         values, index = values.squeeze(d), index.squeeze(d)

@@ -450,7 +450,7 @@ def unary_function(op: type[Op]) -> Any:
         return fn
     if getattr(op, "floating", False):
         def fn(input: Tensor) -> Tensor:
-            if input.array.dtype.kind in "biu":
+            if input.dtype.kind in "biu":
                 input = cast(input, default_float())
             return op.apply(input)
     else:

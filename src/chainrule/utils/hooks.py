@@ -109,6 +109,6 @@ def _checked(new: Any, n: int, who: str, what: str) -> tuple[Any, ...]:
 def _repack(grads: list[Any] | tuple[Any, ...], like: list[Tensor]) -> Tensor:
     """The gradient of a packed node from per-tensor gradients (``None``: zeros)."""
     return Tensor._wrap(xp.concatenate([
-        xp.zeros(t.array.size, t.dtype) if g is None else
+        xp.zeros(t.numel(), t.dtype) if g is None else
         xp.asarray(g.array if isinstance(g, Tensor) else g, dtype=t.dtype).reshape(-1)
         for g, t in zip(grads, like)]).astype(xp.result_type(*[t.dtype for t in like])))
