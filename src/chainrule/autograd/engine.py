@@ -213,8 +213,10 @@ def _run(
                 if gi is not None:
                     # NOTE: plain tensors compare their arrays' metadata (the cheap reads); a
                     # batched tensor (vmap) or a subclass answers for one sample itself
-                    gm, tm = ((gi.array, t.array) if type(gi) is Tensor and type(t) is Tensor
-                              else (gi, t))
+                    if type(gi) is Tensor and type(t) is Tensor:
+                        gm, tm = gi.array, t.array  # (no tuple is built for this)
+                    else:
+                        gm, tm = gi, t
                     if gm.shape != tm.shape:
                         gi = unbroadcast(gi, tm.shape, op)
                     if gm.dtype != tm.dtype:
