@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["enabled", "fits", "use_jit", "njit"]
+__all__ = ["enabled", "fits", "fits_in_place", "use_jit"]
 _MODULES = frozenset({"activation", "approx", "normalization", "optim", "recurrent", "softmax",
                       "windows"})
 
@@ -47,6 +47,11 @@ def fits(*arrays: Any) -> bool:
     return dtype in _FLOATS and all(type(a) is np.ndarray and a.dtype == dtype for a in arrays)
 
 
+def fits_in_place(*arrays: Any) -> bool:
+    """``fits``, and the arrays are C-contiguous (a kernel updates them in place, flat)."""
+    return fits(*arrays) and all(a.flags.c_contiguous for a in arrays)
+
+
 @contextlib.contextmanager
 def use_jit(on: bool) -> Iterator[None]:
     """Within the block, run the fused kernels (``True``, where Numba is installed) or the
@@ -63,24 +68,6 @@ def cacheable(fn: Callable[..., Any]) -> bool:
     """Whether Numba can cache ``fn``'s machine code on disk: its source is a file (not in a
     zip, as when chainrule is imported from a wheel)."""
     return os.path.isfile(fn.__code__.co_filename)
-
-
-def njit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``numba.njit(**options)``, cached on disk where it can be, imported on the kernel's
-    first call so that ``import chainrule`` does not load Numba."""
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        compiled: list[Callable[..., Any]] = []
-
-        def call(*args: Any) -> Any:
-            if not compiled:
-                _quiet_numba()
-                import numba
-                compiled.append(numba.njit(cache=cacheable(fn), **options)(fn))
-            return compiled[0](*args)
-
-        call.__name__, call.__doc__, call.__wrapped__ = fn.__name__, fn.__doc__, fn  # type: ignore[attr-defined]
-        return call
-    return decorate
 
 
 def _quiet_numba() -> None:

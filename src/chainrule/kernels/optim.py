@@ -3,8 +3,8 @@ momentum, dampening, Nesterov and weight decay), as ``torch.optim``'s fused upda
 
 The NumPy forms in ``chainrule.optim`` read and write each state array several times per step;
 these kernels read every element of the parameter, its gradient and its state once and write
-them once. ``usable`` says whether the arrays suit a kernel (NumPy, float32/float64, the updated
-arrays C-contiguous); the optimizers run their NumPy forms otherwise.
+them once. The optimizers call them where ``kernels.fits_in_place`` says the arrays suit them,
+and run their NumPy forms otherwise.
 """
 
 from __future__ import annotations
@@ -14,19 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import kernels
+from chainrule.kernels.approx import kernel
 
-__all__ = ["usable", "adam", "sgd"]
-
-
-def usable(p: Any, *state: Any) -> bool:
-    """Whether kernels are on and ``p`` and the state arrays ``state`` (updated in place) are
-    C-contiguous NumPy float32/float64 arrays of one dtype."""
-    if not kernels.enabled() or type(p) is not np.ndarray or p.dtype.kind != "f" \
-            or p.dtype.itemsize not in (4, 8) or not p.flags.c_contiguous:
-        return False
-    return all(type(s) is np.ndarray and s.dtype == p.dtype and s.flags.c_contiguous
-               for s in state)
+__all__ = ["adam", "sgd"]
 
 
 def _flat(g: Any, p: Any) -> Any:
@@ -49,7 +39,7 @@ def adam(p: Any, g: Any, m: Any, v: Any, vmax: Any | None, *, lr: float, beta1: 
           t(lr / (1.0 - beta1**step)))
 
 
-@kernels.njit(error_model="numpy")
+@kernel
 def _adam(p, g, m, v, vmax, decay, l2, c1, beta2, c2, amsgrad, bc2_sqrt, eps,  # type: ignore[no-untyped-def]
           step_size):
     for i in range(p.size):
@@ -77,7 +67,7 @@ def sgd(p: Any, g: Any, buf: Any | None, first: bool, *, lr: float, momentum: fl
          t(weight_decay), t(momentum), t(1.0 - dampening), nesterov, t(lr))
 
 
-@kernels.njit(error_model="numpy")
+@kernel
 def _sgd(p, g, buf, has_buf, first, wd, momentum, damp, nesterov, lr):  # type: ignore[no-untyped-def]
     for i in range(p.size):
         gi = g[i] + wd * p[i]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule import kernels
 from chainrule.backend import Array, xp
-from chainrule.kernels import optim as fused
 from chainrule.optim.optimizer import Optimizer, ParamsT, check
 
 
@@ -91,11 +91,11 @@ class Adam(Optimizer):
         state["step"] += 1
         step = state["step"]
         vmax = state.get("max_exp_avg_sq") if group["amsgrad"] else None
-        if fused.usable(p, state["exp_avg"], state["exp_avg_sq"],
-                        *(() if vmax is None else (vmax,))):
-            fused.adam(p, g, state["exp_avg"], state["exp_avg_sq"], vmax, lr=lr, beta1=beta1,
-                       beta2=beta2, eps=group["eps"], weight_decay=wd,
-                       decoupled=self._decoupled, step=step)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        if kernels.fits_in_place(p, m, v, *(() if vmax is None else (vmax,))):
+            kernels.optim.adam(p, g, m, v, vmax, lr=lr, beta1=beta1, beta2=beta2,
+                               eps=group["eps"], weight_decay=wd, decoupled=self._decoupled,
+                               step=step)
             return
         if self._decoupled:
             p *= 1.0 - lr * wd

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chainrule import kernels
 from chainrule.backend import Array, xp
-from chainrule.kernels import optim as fused
 from chainrule.optim.optimizer import Optimizer, ParamsT, check
 
 
@@ -54,12 +54,12 @@ class SGD(Optimizer):
         first = bool(momentum) and buf is None
         if first:
             buf = xp.empty_like(p)
-        if fused.usable(p, *(() if buf is None else (buf,))):
+        if kernels.fits_in_place(p, *(() if buf is None else (buf,))):
             if first:
                 state["momentum_buffer"] = buf
-            fused.sgd(p, g, buf if momentum else None, first, lr=group["lr"], momentum=momentum,
-                      dampening=group["dampening"], weight_decay=group["weight_decay"],
-                      nesterov=group["nesterov"])
+            kernels.optim.sgd(p, g, buf if momentum else None, first, lr=group["lr"],
+                              momentum=momentum, dampening=group["dampening"],
+                              weight_decay=group["weight_decay"], nesterov=group["nesterov"])
             return
         g = self._with_decay(p, g, group["weight_decay"])
         if momentum:
