@@ -132,15 +132,33 @@ class Op:
         result._version = 0
         result._hooks = None
         result._tangents = None
-        needs = tuple([t.requires_grad for t in args]) if _mode.enabled else ()
-        if True in needs and cls.differentiable:
+        # (one and two inputs spelled out: a comprehension is a function call in Python 3.11)
+        needs = None
+        if _mode.enabled and cls.differentiable:
+            if n == 2:
+                a, b = args
+                if a.requires_grad or b.requires_grad:
+                    needs = (a.requires_grad, b.requires_grad)
+                    # the inputs' producers now: an in-place op may later rebind a grad_fn
+                    op.fns = (a.grad_fn, b.grad_fn)
+                    if cls.saves_inputs:
+                        op.versions = (a._version, b._version)
+            elif n == 1:
+                a = args[0]
+                if a.requires_grad:
+                    needs = (True,)
+                    op.fns = (a.grad_fn,)
+                    if cls.saves_inputs:
+                        op.versions = (a._version,)
+            elif any(t.requires_grad for t in args):
+                needs = tuple([t.requires_grad for t in args])
+                op.fns = tuple([t.grad_fn for t in args])
+                if cls.saves_inputs:
+                    op.versions = tuple([t._version for t in args])
+        if needs is not None:
             op.inputs = args
-            # the inputs' producers now: an in-place op may later rebind an input's grad_fn
-            op.fns = tuple([t.grad_fn for t in args])
             op.out = out
             op.needs_input_grad = needs
-            if cls.saves_inputs:
-                op.versions = tuple([t._version for t in args])
             result.requires_grad = True
             result.grad_fn = op
         else:
@@ -213,13 +231,13 @@ def _as_tensors(args: tuple[Any, ...]) -> tuple[Tensor, ...]:
     if len(args) == 2:
         a, b = args
         if isinstance(a, Tensor):
-            dtype = a.dtype
+            dtype = a.array.dtype if type(a) is Tensor else a.dtype  # (a plain read is cheaper)
             if isinstance(b, float) and dtype.kind in "biu":
                 a = _to_default_float(a)
                 dtype = a.dtype
             return a, _constant(b, dtype)
         if isinstance(b, Tensor):
-            dtype = b.dtype
+            dtype = b.array.dtype if type(b) is Tensor else b.dtype
             if isinstance(a, float) and dtype.kind in "biu":
                 b = _to_default_float(b)
                 dtype = b.dtype
