@@ -94,8 +94,24 @@ def matmul(a: Array, b: Array) -> Array:
             # (the copy: callers write into a product in place)
             distinct = numpy.matmul(a[shared], b)
             return numpy.broadcast_to(distinct, (*a.shape[:-1], b.shape[-1])).copy()
+        if a.ndim > 2 and b.ndim > 2:
+            # NOTE: a stack of products whose matrices are strided views (attention's heads
+            # sliced out of one fused projection) runs 1.3-1.5x faster on contiguous copies:
+            # BLAS reads each product's operands far from one another otherwise
+            return numpy.matmul(_compact(a), _compact(b))
         return numpy.matmul(a, b)
     return widened(numpy.matmul, a, b)
+
+
+def _compact(x: Array) -> Array:
+    """``x`` whose matrices (last two axes) are each one dense block, row- or column-major (as
+    BLAS reads fastest): as it is when they are, else a contiguous copy."""
+    r, c = x.shape[-2:]
+    s0, s1 = x.strides[-2:]
+    size = x.itemsize
+    if (s1 == size and s0 == c * size) or (s0 == size and s1 == r * size):
+        return x
+    return numpy.ascontiguousarray(x)
 
 
 def widened(fn: Callable[..., Array], *xs: Array) -> Array:
