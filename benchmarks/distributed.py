@@ -136,7 +136,7 @@ def bandwidth(mode: str) -> dict[str, Any]:
     world = process_group._world
     comm = world.comm.Dup()  # raw mpi4py calls from this thread, on a communicator of their own
     sizes = [2**k for k in ((4, 12, 18, 22) if mode == "quick" else (4, 10, 14, 18, 20, 22, 24))]
-    reps = 9 if mode == "quick" else 31
+    reps = 9 if mode == "quick" else 101
     result: dict[str, Any] = {}
     for n in sizes:
         k = min(8, 2**26 // n)
