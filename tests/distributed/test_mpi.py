@@ -71,6 +71,11 @@ def test_four_ranks_everything():
     assert len(got) == 7 + len(EQUIVALENCE)
 
 
+def test_one_rank_leaves_the_gradients_as_they_are():
+    done, _ = launch(1, "one_rank")
+    assert passed(done) == ["one-rank"]
+
+
 def test_a_rank_that_raises_stops_the_job():
     done, seconds = launch(2, "raise", timeout=120)
     assert done.returncode != 0

@@ -298,6 +298,41 @@ def check_buckets() -> None:
     report("buckets")
 
 
+def check_one_rank() -> None:
+    """At one rank the average is each gradient itself: DDP leaves the gradients as backward
+    made them (equal to the plain model's, bit for bit) and never copies them into its
+    buckets; unused parameters keep no gradient; bucket views still work."""
+    assert dist.get_world_size() == 1
+    x, y = data(8, (8,), 4, seed=0)
+    grads = []
+    for wrap in (False, True):
+        cr.manual_seed(0)
+        net = mlp().double()
+        model = DDP(net, bucket_cap_mb=1e-4) if wrap else net
+        cr.nn.functional.cross_entropy(model(x), y).backward()
+        grads.append([p.grad.array for p in net.parameters()])
+    assert all(np.array_equal(a, b) for a, b in zip(*grads))
+    assert all(not b.flat.any() for b in model._reducer.buckets)  # never written
+
+    class OneOfTwo(cr.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.spare = cr.nn.Linear(3, 2), cr.nn.Linear(3, 2)
+
+        def forward(self, x: cr.Tensor) -> cr.Tensor:
+            return self.used(x)
+
+    pair = DDP(OneOfTwo(), find_unused_parameters=True)
+    pair(cr.ones(2, 3)).sum().backward()
+    assert pair.module.spare.weight.grad is None
+    assert np.array_equal(pair.module.used.weight.grad.array, np.full((2, 3), 2.0))
+    view = DDP(mlp().double(), gradient_as_bucket_view=True)
+    cr.nn.functional.cross_entropy(view(x), y).backward()
+    flats = [b.flat for b in view._reducer.buckets]
+    assert all(any(np.shares_memory(p.grad.array, f) for f in flats) for p in view.parameters())
+    report("one-rank")
+
+
 def check_sampler_loader() -> None:
     """DataLoader(DistributedSampler) on every rank covers the dataset (padded) once."""
     n = dist.get_world_size()

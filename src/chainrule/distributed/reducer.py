@@ -12,7 +12,10 @@ communication thread has nothing left to run: there the hand-off (two thread wak
 of microseconds) would cost more than the overlap it buys.
 Buckets start in index order on every rank, and each rank's calls run in that order whichever
 thread runs them, so the ranks' collectives always match. When the last bucket has started,
-the reducer waits for all of them and writes the averages back into the ``.grad``s.
+the reducer waits for all of them and writes the averages back into the ``.grad``s. Over one
+rank (unless ``.grad``s are to be bucket views) the gradients stay as backward left them: the
+average over one rank is the gradient itself, and copying it in and out of the buckets cost
+the large MLP 5-9 % of its step.
 """
 
 from __future__ import annotations
@@ -104,6 +107,8 @@ class Reducer:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
         self.world, self.params, self.names = world, list(params), list(names)
         self.as_view = gradient_as_bucket_view
+        # over one rank the average is each gradient itself: nothing to copy in or out
+        self.passthrough = world.size == 1 and not gradient_as_bucket_view
         self.buckets = [_Bucket(index, self.params)
                         for index in build_buckets(self.params, bucket_cap_mb)]
         self.buckets[-1].here = True  # waited for as soon as it starts: nothing to overlap
@@ -174,10 +179,11 @@ class Reducer:
         b, k = self.where[i]
         bucket = self.buckets[b]
         grad = self.params[i].grad
-        if grad is None:
-            bucket.views[k].fill(0)
-        elif grad.array is not bucket.views[k]:
-            np.copyto(bucket.views[k], grad.array)
+        if not self.passthrough:
+            if grad is None:
+                bucket.views[k].fill(0)
+            elif grad.array is not bucket.views[k]:
+                np.copyto(bucket.views[k], grad.array)
         bucket.pending -= 1
         while (self.next_bucket < len(self.buckets)
                and self.buckets[self.next_bucket].pending == 0):
@@ -214,6 +220,8 @@ class Reducer:
         if self.used_request is not None:
             self.world.wait(self.used_request, WHAT)
             globally_used, self.used_request = self.used_mask, None
+        if self.passthrough:
+            return
         scale = 1.0 / self.world.size
         for bucket in self.buckets:
             self.reduced(bucket)
