@@ -91,14 +91,60 @@ def test_loss_class_config_round_trip(name, kwargs, y_true, y_pred):
     np.testing.assert_allclose(again(y_true, y_pred).array, loss(y_true, y_pred).array)
 
 
-def test_functions_are_the_batch_means_of_the_classes():
+# (function name, keyword arguments, y_true, y_pred): every loss function of keras.losses
+FUNCTION_CASES = [
+    ("mean_squared_error", {}, REG_T, REG_P),
+    ("mean_absolute_error", {}, REG_T, REG_P),
+    ("mean_absolute_percentage_error", {}, REG_T, REG_P),
+    ("mean_squared_logarithmic_error", {}, POS_T, POS_P),
+    ("cosine_similarity", {}, REG_T, REG_P),
+    ("huber", {"delta": 0.7}, REG_T, REG_P),
+    ("log_cosh", {}, REG_T, REG_P),
+    ("kl_divergence", {}, ONE_HOT * 0.9 + 0.025, PROBS),
+    ("poisson", {}, POS_T, POS_P),
+    ("hinge", {}, BITS, REG_P),
+    ("squared_hinge", {}, BITS, REG_P),
+    ("categorical_hinge", {}, ONE_HOT, REG_P),
+    ("binary_crossentropy", {}, BITS, PROBS),
+    ("binary_crossentropy", {"from_logits": True, "label_smoothing": 0.1}, BITS, LOGITS),
+    ("binary_focal_crossentropy", {"apply_class_balancing": True}, BITS, PROBS),
+    ("categorical_crossentropy", {}, ONE_HOT, PROBS),
+    ("categorical_crossentropy", {"from_logits": True, "label_smoothing": 0.1}, ONE_HOT, LOGITS),
+    ("sparse_categorical_crossentropy", {}, ONE_HOT.argmax(-1), PROBS),
+    ("sparse_categorical_crossentropy", {"from_logits": True}, ONE_HOT.argmax(-1), LOGITS),
+]
+FUNCTION_IDS = [f"{name}-{i}" for i, (name, *_) in enumerate(FUNCTION_CASES)]
+
+
+@pytest.mark.parametrize("name, kwargs, y_true, y_pred", FUNCTION_CASES, ids=FUNCTION_IDS)
+@pytest.mark.parametrize("time_steps", [None, 3], ids=["2d", "3d"])
+def test_loss_function_equals_keras(name, kwargs, y_true, y_pred, time_steps):
+    """A function gives Keras's per-sample values: the last axis reduced, (N,) or (N, T)."""
+    keras = _keras()
+    if time_steps:   # (N, C) → (N/T, T, C): the loss reduces only the last axis
+        y_true = y_true.reshape(N // time_steps, time_steps, *y_true.shape[1:])
+        y_pred = y_pred.reshape(N // time_steps, time_steps, *y_pred.shape[1:])
+    y_true, y_pred = y_true.astype(np.float32), y_pred.astype(np.float32)
+    want = keras.ops.convert_to_numpy(getattr(keras.losses, name)(y_true, y_pred, **kwargs))
+    got = getattr(losses, name)(cr.from_numpy(y_true), cr.from_numpy(y_pred), **kwargs)
+    assert tuple(got.shape) == want.shape
+    np.testing.assert_allclose(got.array, want, rtol=1e-5, atol=1e-6)
+    assert losses.get(name) is getattr(losses, name)
+
+
+def test_functions_are_the_unreduced_values_of_the_classes():
+    y, p = cr.from_numpy(POS_T / POS_T.sum(-1, keepdims=True)), cr.from_numpy(PROBS)
     for fn, cls in ((losses.huber, losses.Huber), (losses.log_cosh, losses.LogCosh),
                     (losses.kl_divergence, losses.KLDivergence),
                     (losses.poisson, losses.Poisson), (losses.squared_hinge, losses.SquaredHinge),
-                    (losses.mean_absolute_percentage_error, losses.MeanAbsolutePercentageError)):
-        y, p = cr.from_numpy(POS_T / POS_T.sum(-1, keepdims=True)), cr.from_numpy(PROBS)
-        assert fn(y, p).item() == pytest.approx(cls()(y, p).item(), rel=1e-10)
-        assert losses.get(fn.__name__) is fn
+                    (losses.mean_absolute_percentage_error, losses.MeanAbsolutePercentageError),
+                    (losses.mean_squared_error, losses.MeanSquaredError),
+                    (losses.binary_crossentropy, losses.BinaryCrossentropy),
+                    (losses.categorical_crossentropy, losses.CategoricalCrossentropy)):
+        assert tuple(fn(y, p).shape) == (N,)
+        np.testing.assert_allclose(fn(y, p).array, cls(reduction="none")(y, p).array,
+                                   rtol=1e-10)
+        assert fn(y, p).mean().item() == pytest.approx(cls()(y, p).item(), rel=1e-10)
 
 
 def test_loss_arguments_are_checked():
@@ -117,7 +163,9 @@ def test_crossentropy_functions_take_keras_arguments():
                              losses.SparseCategoricalCrossentropy,
                              cr.from_numpy(ONE_HOT.argmax(-1))),
                             (losses.binary_crossentropy, losses.BinaryCrossentropy, y)):
-        assert fn(target, z, from_logits=True).item() == \
-            pytest.approx(cls(from_logits=True)(target, z).item(), rel=1e-10)
-    assert losses.categorical_crossentropy(y, z, from_logits=True, label_smoothing=0.2).item() == \
-        pytest.approx(losses.CategoricalCrossentropy(True, 0.2)(y, z).item(), rel=1e-10)
+        np.testing.assert_allclose(fn(target, z, from_logits=True).array,
+                                   cls(from_logits=True, reduction="none")(target, z).array,
+                                   rtol=1e-10)
+    np.testing.assert_allclose(
+        losses.categorical_crossentropy(y, z, from_logits=True, label_smoothing=0.2).array,
+        losses.CategoricalCrossentropy(True, 0.2, reduction="none")(y, z).array, rtol=1e-10)

@@ -1,5 +1,6 @@
-"""Keras 3's metric classes against real Keras: state accumulated over two batches, with and
-without sample weights; configs round-trip."""
+"""Keras 3's metric classes and metric functions against real Keras: state accumulated over two
+batches, with and without sample weights; the functions' per-sample values; configs
+round-trip."""
 
 import os
 
@@ -19,6 +20,10 @@ WEIGHTS = rng.uniform(0, 2, N).astype(np.float32)
 
 CASES = [
     ("Accuracy", {}, np.round(SCORES), (SCORES > 0.5).astype(np.float32)),
+    ("CategoricalAccuracy", {}, ONE_HOT, PROBS),
+    ("SparseCategoricalAccuracy", {}, ONE_HOT.argmax(-1), PROBS),
+    ("MeanSquaredError", {}, ONE_HOT, PROBS),
+    ("MeanAbsoluteError", {}, ONE_HOT, PROBS),
     ("Precision", {}, BITS, SCORES),
     ("Recall", {"thresholds": [0.3, 0.6]}, BITS, SCORES),
     ("Precision", {"top_k": 2}, ONE_HOT, PROBS),
@@ -82,6 +87,46 @@ def test_metric_reset_and_config_round_trip(name, kwargs, y_true, y_pred):
     assert type(again) is type(metric) and again.get_config() == metric.get_config()
     np.testing.assert_allclose(_run(again, y_true, y_pred, WEIGHTS), first)
     np.testing.assert_allclose(_run(metric, y_true, y_pred, WEIGHTS), first)
+
+
+# (function name, keyword arguments, y_true, y_pred)
+FUNCTION_CASES = [
+    ("categorical_accuracy", {}, ONE_HOT, PROBS),
+    ("sparse_categorical_accuracy", {}, ONE_HOT.argmax(-1), PROBS),
+    ("sparse_categorical_accuracy", {}, ONE_HOT.argmax(-1)[:, None], PROBS),
+    ("binary_accuracy", {}, BITS, SCORES),
+    ("binary_accuracy", {"threshold": 0.3}, MULTI, PROBS),
+    ("top_k_categorical_accuracy", {"k": 2}, ONE_HOT, PROBS),
+    ("sparse_top_k_categorical_accuracy", {"k": 3}, ONE_HOT.argmax(-1), PROBS),
+    ("mean_squared_error", {}, ONE_HOT, PROBS),
+    ("mean_absolute_error", {}, ONE_HOT, PROBS),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, y_true, y_pred", FUNCTION_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(FUNCTION_CASES)])
+@pytest.mark.parametrize("time_steps", [None, 4], ids=["2d", "3d"])
+def test_metric_function_equals_keras(name, kwargs, y_true, y_pred, time_steps):
+    """A function gives Keras's per-sample (binary_accuracy: per-element) values."""
+    keras = _keras()
+    if time_steps:   # (N, ...) → (N/T, T, ...): sequences are scored per step
+        y_true = y_true.reshape(N // time_steps, time_steps, *y_true.shape[1:])
+        y_pred = y_pred.reshape(N // time_steps, time_steps, *y_pred.shape[1:])
+    want = keras.ops.convert_to_numpy(getattr(keras.metrics, name)(y_true, y_pred, **kwargs))
+    got = getattr(metrics, name)(y_true, y_pred, **kwargs)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_a_per_sample_metric_function_is_averaged_over_samples():
+    """A user metric returning one value per sample (Keras's contract) is averaged over the
+    samples, not over batches, when the last batch is smaller; a float counts for each sample."""
+    per_sample = metrics.MeanMetricWrapper(lambda y, p: np.abs(p - y).mean(-1))
+    batch_mean = metrics.MeanMetricWrapper(lambda y, p: float(np.abs(p - y).mean()))
+    for m in (per_sample, batch_mean):
+        for part in (slice(0, 17), slice(17, N)):
+            m.update_state(ONE_HOT[part], PROBS[part])
+        assert m.result() == pytest.approx(np.abs(PROBS - ONE_HOT).mean(), rel=1e-6)
 
 
 def test_sum_and_call_equal_keras():

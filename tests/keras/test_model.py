@@ -117,7 +117,7 @@ def test_softmax_cross_entropy_is_stable_on_saturated_outputs():
     assert np.all(np.isfinite(model.layers[0].linear.weight.array))
     # the unfused probability-space loss clips instead: finite, but capped at -log(1e-7)
     z = cr.tensor(model.predict(x))
-    assert float(losses.categorical_crossentropy(cr.tensor(y), z).item()) < 16.2
+    assert float(losses.categorical_crossentropy(cr.tensor(y), z).max().item()) < 16.2
 
 
 def test_binary_sigmoid_fused_and_metrics():

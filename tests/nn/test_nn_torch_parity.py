@@ -30,6 +30,10 @@ LAYERS = [
     ("Unflatten", (1, (2, 3)), {}, [(4, 6)]),
     ("LayerNorm", ((2, 3),), {}, [(4, 2, 3)]),
     ("LayerNorm", (3,), {"elementwise_affine": False}, [(4, 3)]),
+    ("LayerNorm", (0,), {}, [(2, 0)]),                 # nothing to normalise: an empty output
+    ("LayerNorm", ((3, 0),), {}, [(2, 3, 0)]),
+    ("LayerNorm", (0,), {"elementwise_affine": False}, [(2, 0)]),
+    ("LayerNorm", (3,), {}, [(0, 3)]),                 # an empty batch: zero weight gradients
     ("RMSNorm", (5,), {}, [(3, 5)]),
     ("RMSNorm", (5,), {"eps": 1e-3}, [(2, 3, 5)]),
     ("BatchNorm1d", (3,), {}, [(6, 3)]),
@@ -52,6 +56,8 @@ LAYERS = [
     ("Softsign", (), {}, [(3, 4)]),
     ("Softmax", (1,), {}, [(3, 4)]),
     ("LogSoftmax", (0,), {}, [(3, 4)]),
+    ("Softmax", (1,), {}, [(3, 0)]),
+    ("LogSoftmax", (-1,), {}, [(3, 0)]),
     ("GLU", (1,), {}, [(3, 4)]),
 ]
 

@@ -4,6 +4,7 @@ primitive against its composite twin, long sequences, layouts, names and init.""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -227,6 +228,25 @@ def test_bad_input_raises() -> None:
         RNN(3, 4, nonlinearity="sigmoid")
     with pytest.raises(ValueError, match="hidden_size"):
         GRU(3, 0)
+
+
+@pytest.mark.parametrize("cls", [RNN, GRU, LSTM])
+@pytest.mark.parametrize("kw,shape", [({}, (0, 2, 3)), ({"batch_first": True}, (2, 0, 3)),
+                                      ({}, (0, 3)), ({"bidirectional": True}, (0, 2, 3))])
+def test_empty_sequence_raises_naming_the_module_and_shape(cls: type, kw: dict,
+                                                           shape: tuple) -> None:
+    """T = 0 is refused, as torch refuses it (RuntimeError), not left to fail in the loop."""
+    with pytest.raises(RuntimeError, match=rf"{cls.__name__}: expected sequence length to be "
+                                           rf"larger than 0, got input of shape "
+                                           rf"{re.escape(str(shape))}"):
+        cls(3, 4, **kw)(cr.zeros(*shape))
+
+
+@pytest.mark.parametrize("cls", [RNN, GRU, LSTM])
+def test_empty_batch_runs(cls: type) -> None:
+    """B = 0 is fine, as in torch: an empty output."""
+    out = cls(3, 4, batch_first=True)(cr.zeros(0, 5, 3))[0]
+    assert tuple(out.shape) == (0, 5, 4)
 
 
 def test_lstm_learns_to_remember_first_token(rng: np.random.Generator) -> None:

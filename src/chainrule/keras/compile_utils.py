@@ -77,16 +77,10 @@ class CompileLoss:
         if isinstance(fn, losses.Loss):
             return losses.of_output(fn, y, z, act, None if sw is None else
                                     np.asarray(sw, np.float32).reshape(-1))
+        values = losses.sample_values(fn, y, z, act)  # a function gives per-sample values
         if sw is not None:
-            w = cr.from_numpy(np.asarray(sw, np.float32).reshape(-1))
-            return (losses.sample_values(fn, y, z, act) * w).mean()
-        if act is None:
-            return fn(y, z)
-        fused = losses.from_logits(fn, act)
-        if fused is not None:
-            return fused(y, z)
-        from chainrule.keras import activations
-        return fn(y, activations.get(act)(z))
+            values = values * cr.from_numpy(np.asarray(sw, np.float32).reshape(-1))
+        return values.mean()
 
     def log_names(self) -> list[str]:
         if len(self.names) == 1:

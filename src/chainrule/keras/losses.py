@@ -1,7 +1,8 @@
-"""Keras losses: the functions ``loss(y_true, y_pred)`` → scalar mean over the batch, and the
-``Loss`` classes of Keras 3 (``MeanSquaredError()``, ``SparseCategoricalCrossentropy(
-from_logits=True)``, ...) whose ``__call__(y_true, y_pred, sample_weight=None)`` reduces the
-per-sample values as their ``reduction`` says.
+"""Keras losses: the functions ``loss(y_true, y_pred)`` → the per-sample losses (the last axis
+reduced: shape (N,) for (N, C) inputs), and the ``Loss`` classes of Keras 3
+(``MeanSquaredError()``, ``SparseCategoricalCrossentropy(from_logits=True)``, ...) whose
+``__call__(y_true, y_pred, sample_weight=None)`` reduces those values as their ``reduction``
+says (by default to their mean). ``compile`` reduces a function's values the same way.
 
 Probability-space losses clip ``y_pred`` to [ε, 1 − ε] (ε = 1e-7) as Keras does. The model
 does not use these for a softmax / sigmoid output layer: it computes the loss from the
@@ -83,88 +84,91 @@ def _hinge_labels(y: Tensor) -> Tensor:
 
 def categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
                              label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
-    """−Σ y·log p over the last axis, mean over the batch; ``y_true`` one-hot / probabilities,
+    """−Σ y·log p over ``axis``, one value per sample; ``y_true`` one-hot / probabilities,
     ``y_pred`` probabilities (logits with ``from_logits``).
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
-        >>> keras.losses.categorical_crossentropy(cr.tensor([[0.0, 1.0, 0.0]]),
-        ...     cr.tensor([[0.1, 0.8, 0.1]]))
-        tensor(0.2231)
+        >>> keras.losses.categorical_crossentropy(cr.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+        ...     cr.tensor([[0.1, 0.8, 0.1], [0.5, 0.25, 0.25]]))
+        tensor([0.2231, 0.6931])
     """
-    if from_logits or label_smoothing or axis != -1:
-        return _cce_rows(y_true, y_pred, from_logits, label_smoothing, axis).mean()
-    return _cce_values(y_true, y_pred).mean()
+    _same_shape("categorical_crossentropy", y_true, y_pred)
+    return _cce_rows(y_true, y_pred, from_logits, label_smoothing, axis)
 
 
 def sparse_categorical_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
                                     ignore_class: int | None = None, axis: int = -1) -> Tensor:
-    """Categorical cross entropy with integer class targets (N,) against probabilities (N, C)
-    (logits with ``from_logits``); targets equal to ``ignore_class`` count as 0.
+    """Categorical cross entropy of integer class targets (N,) against probabilities (N, C)
+    (logits with ``from_logits``), one value per sample; targets equal to ``ignore_class``
+    give 0.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
-        >>> keras.losses.sparse_categorical_crossentropy(cr.tensor([1]),
-        ...     cr.tensor([[0.1, 0.8, 0.1]]))
-        tensor(0.2231)
+        >>> keras.losses.sparse_categorical_crossentropy(cr.tensor([1, 0]),
+        ...     cr.tensor([[0.1, 0.8, 0.1], [0.5, 0.25, 0.25]]))
+        tensor([0.2231, 0.6931])
     """
-    if from_logits or ignore_class is not None or axis != -1:
-        return _scce_rows(y_true, y_pred, from_logits, ignore_class, axis).mean()
-    return _scce_values(y_true, y_pred).mean()
+    return _scce_rows(y_true, y_pred, from_logits, ignore_class, axis)
 
 
 def binary_crossentropy(y_true: Tensor, y_pred: Tensor, from_logits: bool = False,
                         label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
-    """−(y·log p + (1 − y)·log(1 − p)), mean; ``y_pred`` probabilities (logits with
-    ``from_logits``), targets smoothed towards ½ by ``label_smoothing``.
+    """−(y·log p + (1 − y)·log(1 − p)), mean over ``axis``; ``y_pred`` probabilities (logits
+    with ``from_logits``), targets smoothed towards ½ by ``label_smoothing``.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.binary_crossentropy(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.8, 0.4]]))
-        tensor(0.3670)
+        tensor([0.3670])
     """
-    if from_logits or label_smoothing or axis != -1:
-        return _bce_rows(y_true, y_pred, from_logits, label_smoothing, axis).mean()
-    return _bce_values(y_true, y_pred).mean()
+    _same_shape("binary_crossentropy", y_true, y_pred)
+    return _bce_rows(y_true, y_pred, from_logits, label_smoothing, axis)
 
 
 def mean_squared_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """Mean squared error over the last axis, mean over the batch.
+    """mean((y − ŷ)²) over the last axis, one value per sample.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
-        >>> keras.losses.mean_squared_error(cr.tensor([[1.0, 2.0]]), cr.tensor([[2.0, 4.0]]))
-        tensor(2.5000)
+        >>> keras.losses.mean_squared_error(cr.tensor([[1.0, 2.0], [0.0, 0.0]]),
+        ...     cr.tensor([[2.0, 4.0], [1.0, 1.0]]))
+        tensor([2.5000, 1.0000])
     """
-    return _mse_values(y_true, y_pred).mean()
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _same_shape("mean_squared_error", y_true, y_pred)
+    return _mse_rows(y_true, y_pred)
 
 
 def mean_absolute_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """Mean absolute error over the last axis, mean over the batch.
+    """mean(|y − ŷ|) over the last axis, one value per sample.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.mean_absolute_error(cr.tensor([[1.0, 2.0]]), cr.tensor([[2.0, 4.0]]))
-        tensor(1.5000)
+        tensor([1.5000])
     """
-    return _mae_values(y_true, y_pred).mean()
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    _same_shape("mean_absolute_error", y_true, y_pred)
+    return _mae_rows(y_true, y_pred)
 
 
 def hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(max(1 − y·ŷ, 0)); 0/1 labels are mapped to −1/1 as in Keras.
+    """mean(max(1 − y·ŷ, 0)) over the last axis; 0/1 labels are mapped to −1/1 as in Keras.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.hinge(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.5, -2.0]]))
-        tensor(0.2500)
+        tensor([0.2500])
     """
-    return _hinge_values(y_true, y_pred).mean()
+    _same_shape("hinge", y_true, y_pred)
+    return _hinge_rows(y_true, y_pred)
 
 
 # ---- Keras's per-sample forms: reduce the last axis (what a Loss class's ``call`` returns) ----
@@ -281,129 +285,130 @@ def _binary_focal_rows(y: Tensor, p: Tensor, apply_class_balancing: bool = False
 
 
 def mean_absolute_percentage_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """100 · mean(|y − ŷ| / max(|y|, ε)).
+    """100 · mean(|y − ŷ| / max(|y|, ε)) over the last axis.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.mean_absolute_percentage_error(cr.tensor([[1.0, 2.0]]),
         ...     cr.tensor([[2.0, 4.0]]))
-        tensor(100.)
+        tensor([100.])
     """
-    return _mape_rows(*_match_rank(y_true, y_pred)).mean()
+    return _mape_rows(*_match_rank(y_true, y_pred))
 
 
 def mean_squared_logarithmic_error(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean((log(1 + ŷ) − log(1 + y))²), both clipped below at ε.
+    """mean((log(1 + ŷ) − log(1 + y))²) over the last axis, both clipped below at ε.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.mean_squared_logarithmic_error(cr.tensor([[0.0, 1.0]]),
         ...     cr.tensor([[1.0, 1.0]]))
-        tensor(0.2402)
+        tensor([0.2402])
     """
-    return _msle_rows(*_match_rank(y_true, y_pred)).mean()
+    return _msle_rows(*_match_rank(y_true, y_pred))
 
 
 def cosine_similarity(y_true: Tensor, y_pred: Tensor, axis: int = -1) -> Tensor:
-    """−(ŷ/‖ŷ‖ · y/‖y‖) along ``axis``, mean over the rest: −1 when aligned.
+    """−(ŷ/‖ŷ‖ · y/‖y‖) along ``axis``: −1 when aligned.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.cosine_similarity(cr.tensor([[0.0, 1.0], [1.0, 1.0]]),
         ...     cr.tensor([[1.0, 1.0], [1.0, 1.0]]))
-        tensor(-0.8536)
+        tensor([-0.7071, -1.0000])
     """
-    return _cosine_rows(*_match_rank(y_true, y_pred), axis=axis).mean()
+    return _cosine_rows(*_match_rank(y_true, y_pred), axis=axis)
 
 
 def huber(y_true: Tensor, y_pred: Tensor, delta: float = 1.0) -> Tensor:
-    """½e² where |e| ≤ delta, else delta·(|e| − ½delta); e = ŷ − y; mean.
+    """½e² where |e| ≤ delta, else delta·(|e| − ½delta); e = ŷ − y; mean over the last axis.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.huber(cr.tensor([[0.0, 0.0]]), cr.tensor([[0.5, 2.0]]))
-        tensor(0.8125)
+        tensor([0.8125])
     """
-    return _huber_rows(*_match_rank(y_true, y_pred), delta=delta).mean()
+    return _huber_rows(*_match_rank(y_true, y_pred), delta=delta)
 
 
 def log_cosh(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(log(cosh(ŷ − y))).
+    """mean(log(cosh(ŷ − y))) over the last axis.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.log_cosh(cr.tensor([[0.0, 0.0]]), cr.tensor([[1.0, -1.0]]))
-        tensor(0.4338)
+        tensor([0.4338])
     """
-    return _log_cosh_rows(*_match_rank(y_true, y_pred)).mean()
+    return _log_cosh_rows(*_match_rank(y_true, y_pred))
 
 
 def kl_divergence(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """Σ y·log(y/ŷ) over the last axis (both clipped to [ε, 1]), mean over the batch.
+    """Σ y·log(y/ŷ) over the last axis (both clipped to [ε, 1]).
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.kl_divergence(cr.tensor([[0.5, 0.5]]), cr.tensor([[0.25, 0.75]]))
-        tensor(0.1438)
+        tensor([0.1438])
     """
-    return _kl_rows(y_true, y_pred).mean()
+    return _kl_rows(y_true, y_pred)
 
 
 def poisson(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(ŷ − y·log(ŷ + ε)).
+    """mean(ŷ − y·log(ŷ + ε)) over the last axis.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.poisson(cr.tensor([[1.0, 2.0]]), cr.tensor([[1.0, 1.0]]))
-        tensor(1.0000)
+        tensor([1.0000])
     """
-    return _poisson_rows(y_true, y_pred).mean()
+    return _poisson_rows(y_true, y_pred)
 
 
 def squared_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(max(1 − y·ŷ, 0)²); 0/1 labels are mapped to −1/1.
+    """mean(max(1 − y·ŷ, 0)²) over the last axis; 0/1 labels are mapped to −1/1.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.squared_hinge(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.5, -2.0]]))
-        tensor(0.1250)
+        tensor([0.1250])
     """
-    return _squared_hinge_rows(y_true, y_pred).mean()
+    return _squared_hinge_rows(y_true, y_pred)
 
 
 def categorical_hinge(y_true: Tensor, y_pred: Tensor) -> Tensor:
-    """mean(max(max((1 − y)·ŷ) − Σ y·ŷ + 1, 0)) with one-hot ``y_true``.
+    """max(max((1 − y)·ŷ) − Σ y·ŷ + 1, 0) over the last axis, with one-hot ``y_true``.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.categorical_hinge(cr.tensor([[0.0, 1.0]]), cr.tensor([[0.5, 0.25]]))
-        tensor(1.2500)
+        tensor([1.2500])
     """
-    return _categorical_hinge_rows(y_true, y_pred).mean()
+    return _categorical_hinge_rows(y_true, y_pred)
 
 
 def binary_focal_crossentropy(y_true: Tensor, y_pred: Tensor, apply_class_balancing: bool = False,
                               alpha: float = 0.25, gamma: float = 2.0, from_logits: bool = False,
                               label_smoothing: float = 0.0, axis: int = -1) -> Tensor:
-    """Binary cross entropy scaled by (1 − p_t)^gamma (and alpha with class balancing).
+    """Binary cross entropy scaled by (1 − p_t)^gamma (and alpha with class balancing), mean
+    over ``axis``.
 
     Example:
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> keras.losses.binary_focal_crossentropy(cr.tensor([[1.0, 0.0]]), cr.tensor([[0.8, 0.4]]))
-        tensor(0.0453)
+        tensor([0.0453])
     """
     return _binary_focal_rows(y_true, y_pred, apply_class_balancing, alpha, gamma, from_logits,
-                              label_smoothing, axis).mean()
+                              label_smoothing, axis)
 
 
 # ---- the Loss classes ----
@@ -824,6 +829,8 @@ def _snake(name: str) -> str:
                    for i, c in enumerate(name))
 
 
+# what compile weights and averages for each function, shape (N,): the function's values
+# averaged over every axis after the first (a 1-D output counts one value per sample)
 _VALUES: dict[Any, LossFn] = {
     categorical_crossentropy: _cce_values, sparse_categorical_crossentropy: _scce_values,
     binary_crossentropy: _bce_values, mean_squared_error: _mse_values,
@@ -833,7 +840,8 @@ _VALUES: dict[Any, LossFn] = {
 
 def sample_values(loss: LossFn, y_true: Tensor, y_pred: Tensor,
                   activation: str | None = None) -> Tensor:
-    """The loss of each sample, shape (N,), for sample weighting.
+    """The loss of each sample, shape (N,) (a mean over any axes after the first): what
+    ``compile`` weights by ``sample_weight`` and averages over the batch.
 
     With ``activation`` ('softmax' / 'sigmoid') ``y_pred`` holds the logits before it, and a
     fused form is used where :func:`from_logits` has one. A user loss that returns one value
@@ -847,9 +855,9 @@ def sample_values(loss: LossFn, y_true: Tensor, y_pred: Tensor,
         tensor([0., 4.])
     """
     if activation is not None:
-        fused = _fused_values(loss, activation)
+        fused = from_logits(loss, activation)
         if fused is not None:
-            return fused(y_true, y_pred)
+            return _per_sample(fused(y_true, y_pred))
         y_pred = _activate(y_pred, activation)
     fn = _VALUES.get(loss)
     if fn is not None:
@@ -888,7 +896,6 @@ LOSSES: dict[str, LossFn] = {
     "kl_divergence": kl_divergence, "poisson": poisson, "hinge": hinge,
     "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
 }
-# the per-sample form of each function, for sample weights
 _VALUES.update({f: (lambda rows: lambda y, p: _per_sample(rows(*_match_rank(y, p))))(r)
                 for f, r in ((mean_absolute_percentage_error, _mape_rows),
                              (mean_squared_logarithmic_error, _msle_rows),
@@ -965,7 +972,8 @@ def of_output(loss: Loss, y_true: Tensor, output: Tensor, activation: str | None
 
 
 def from_logits(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Tensor] | None:
-    """The fused logits form of ``loss`` after ``activation``, or None when there is none.
+    """The fused logits form of ``loss`` after ``activation`` (the same per-sample values as
+    ``loss(y_true, activation(logits))``), or None when there is none.
 
     softmax + categorical_crossentropy → ``F.cross_entropy`` with probability targets;
     softmax + sparse_categorical_crossentropy → ``F.cross_entropy`` with class indices;
@@ -976,34 +984,28 @@ def from_logits(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Ten
         >>> import chainrule as cr
         >>> from chainrule import keras
         >>> fused = keras.losses.from_logits(keras.losses.binary_crossentropy, "sigmoid")
-        >>> fused(cr.tensor([[1.0]]), cr.tensor([[2.0]]))
-        tensor(0.1269)
+        >>> fused(cr.tensor([[1.0], [0.0]]), cr.tensor([[2.0], [0.0]]))
+        tensor([0.1269, 0.6931])
         >>> keras.losses.from_logits(keras.losses.hinge, "sigmoid") is None
         True
     """
-    values = _fused_values(loss, activation)
-    return None if values is None else (lambda y, z: values(y, z).mean())
-
-
-def _fused_values(loss: LossFn, activation: str) -> Callable[[Tensor, Tensor], Tensor] | None:
     if activation == "softmax" and loss is categorical_crossentropy:
         def cce(y: Tensor, z: Tensor) -> Tensor:
             _same_shape("categorical_crossentropy", y, z)
             v = F.cross_entropy(z.reshape(-1, z.shape[-1]), y.to(z.dtype).reshape(-1, z.shape[-1]),
                                 reduction="none")
-            return _per_sample(v.reshape(z.shape[0], -1))
+            return v.reshape(z.shape[:-1])
         return cce
     if activation == "softmax" and loss is sparse_categorical_crossentropy:
         def scce(y: Tensor, z: Tensor) -> Tensor:
             v = F.cross_entropy(z.reshape(-1, z.shape[-1]), y.long().reshape(-1),
                                 reduction="none")
-            return _per_sample(v.reshape(z.shape[0], -1))
+            return v.reshape(z.shape[:-1])
         return scce
     if activation == "sigmoid" and loss is binary_crossentropy:
         def bce(y: Tensor, z: Tensor) -> Tensor:
             _same_shape("binary_crossentropy", y, z)
-            return _per_sample(F.binary_cross_entropy_with_logits(z, y.to(z.dtype),
-                                                                  reduction="none"))
+            return F.binary_cross_entropy_with_logits(z, y.to(z.dtype), reduction="none").mean(-1)
         return bce
     return None
 

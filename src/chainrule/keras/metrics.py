@@ -1,5 +1,6 @@
-"""Keras metrics as NumPy functions ``metric(y_true, y_pred) -> float`` (batch mean), and
-Keras 3's stateful metric classes (``update_state`` / ``result`` / ``reset_state``).
+"""Keras metrics as NumPy functions ``metric(y_true, y_pred)`` → the per-sample values (as
+Keras 3's: one per sample, or per element for ``binary_accuracy``), and Keras 3's stateful
+metric classes (``update_state`` / ``result`` / ``reset_state``) that average such values.
 
 ``'accuracy'`` / ``'acc'`` resolves like Keras: binary, categorical or sparse-categorical
 accuracy depending on the loss and the output shape (:func:`resolve`).
@@ -23,38 +24,95 @@ __all__ = [
     "top_k_categorical_accuracy",
 ]
 
-MetricFn = Callable[[np.ndarray, np.ndarray], float]
+# a metric function: per-sample values, or (a user's) one float for the batch
+MetricFn = Callable[[np.ndarray, np.ndarray], "np.ndarray | float"]
 
 
-def categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.argmax(y_true, -1) == np.argmax(y_pred, -1)))
+def categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """1 where the arg-max of ``y_pred`` is that of one-hot ``y_true``, else 0; per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> categorical_accuracy(np.array([[0, 1], [1, 0]]), np.array([[0.2, 0.8], [0.3, 0.7]]))
+        array([1., 0.], dtype=float32)
+    """
+    return (np.argmax(y_true, -1) == np.argmax(y_pred, -1)).astype(np.float32)
 
 
-def sparse_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(y_true.reshape(-1) == np.argmax(y_pred, -1).reshape(-1)))
+def sparse_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """1 where the arg-max of ``y_pred`` is the integer class ``y_true``, else 0; per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> sparse_categorical_accuracy(np.array([1, 1]), np.array([[0.2, 0.8], [0.6, 0.4]]))
+        array([1., 0.], dtype=float32)
+    """
+    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    return (y_true == np.argmax(y_pred, -1)).astype(np.float32)
 
 
-def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray, threshold: float = 0.5) -> float:
-    return float(np.mean((y_pred > threshold) == (y_true > 0.5)))
+def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
+                    threshold: float = 0.5) -> np.ndarray:
+    """1 where ``y_pred`` > ``threshold`` agrees with the label, else 0; per element.
+
+    Example:
+        >>> import numpy as np
+        >>> binary_accuracy(np.array([[1.0], [0.0]]), np.array([[0.9], [0.7]]))
+        array([[1.],
+               [0.]], dtype=float32)
+    """
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    return ((y_pred > threshold) == (y_true > 0.5)).astype(np.float32)
 
 
-def top_k_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray, k: int = 5) -> float:
-    top = np.argsort(-y_pred, -1)[..., :k]
-    return float(np.mean((top == np.argmax(y_true, -1)[..., None]).any(-1)))
+def top_k_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
+                               k: int = 5) -> np.ndarray:
+    """1 where the one-hot target's score is among the ``k`` largest (ties count); per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> top_k_categorical_accuracy(np.array([[0, 0, 1]]), np.array([[0.5, 0.3, 0.2]]), k=2)
+        array([0.], dtype=float32)
+    """
+    target = np.argmax(y_true, -1)
+    return _in_top_k(target, y_pred, k).reshape(target.shape).astype(np.float32)
 
 
 def sparse_top_k_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
-                                      k: int = 5) -> float:
-    top = np.argsort(-y_pred, -1)[..., :k]
-    return float(np.mean((top == y_true.reshape(-1, 1)).any(-1)))
+                                      k: int = 5) -> np.ndarray:
+    """1 where the integer target's score is among the ``k`` largest (ties count); per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> sparse_top_k_categorical_accuracy(np.array([1]), np.array([[0.5, 0.3, 0.2]]), k=2)
+        array([1.], dtype=float32)
+    """
+    return _in_top_k(y_true, y_pred, k).reshape(y_true.shape).astype(np.float32)
 
 
-def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean((y_pred - y_true) ** 2))
+def mean_squared_error(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """mean((y − ŷ)²) over the last axis; per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> mean_squared_error(np.array([[1.0, 2.0]]), np.array([[2.0, 4.0]]))
+        array([2.5])
+    """
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    return np.mean((y_pred - y_true) ** 2, axis=-1)
 
 
-def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    return float(np.mean(np.abs(y_pred - y_true)))
+def mean_absolute_error(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """mean(|y − ŷ|) over the last axis; per sample.
+
+    Example:
+        >>> import numpy as np
+        >>> mean_absolute_error(np.array([[1.0, 2.0]]), np.array([[2.0, 4.0]]))
+        array([1.5])
+    """
+    y_true, y_pred = _match_rank(y_true, y_pred)
+    return np.mean(np.abs(y_pred - y_true), axis=-1)
 
 
 METRICS: dict[str, MetricFn] = {
@@ -146,16 +204,41 @@ class Mean(Metric):
         self.count += float(w.sum())
 
 
-class MeanMetricWrapper(Mean):
-    """The mean over samples of ``fn(y_true, y_pred)`` (a batch-mean NumPy metric)."""
+class _SampleMean(Mean):
+    """The weighted mean over samples of ``values(y_true, y_pred)`` (one value per sample)."""
+
+    def values(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__} must define values(y_true, y_pred)")
+
+    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
+        v = self.values(_numpy(y_true), _numpy(y_pred).astype(np.float64))
+        if sample_weight is not None:
+            w = _numpy(sample_weight).astype(np.float64)
+            v = v.reshape(v.shape[:w.ndim] + (-1,)).mean(-1) if v.ndim > w.ndim else v
+            sample_weight = w
+        super().update_state(v, sample_weight)
+
+
+class MeanMetricWrapper(_SampleMean):
+    """The mean over samples of ``fn(y_true, y_pred)``'s per-sample values, weighted by
+    ``sample_weight``; a function giving one float for the batch counts it for every sample.
+
+    Example:
+        >>> import numpy as np
+        >>> m = MeanMetricWrapper(mean_absolute_error)
+        >>> m.update_state(np.array([[0.0], [0.0]]), np.array([[1.0], [3.0]]), [1.0, 0.0])
+        >>> m.update_state(np.array([[0.0]]), np.array([[4.0]]))
+        >>> m.result()
+        2.5
+    """
 
     def __init__(self, fn: MetricFn, name: str | None = None, dtype: Any = None) -> None:
         self.fn = fn
         super().__init__(name or getattr(fn, "__name__", "metric"), dtype)
 
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        yt, yp = _numpy(y_true), _numpy(y_pred)
-        super().update_state(self.fn(yt, yp), sample_weight=len(yp) if yp.ndim else 1)
+    def values(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+        v = np.asarray(self.fn(y_true, y_pred), np.float64)
+        return v if v.ndim else np.full(len(y_pred) if y_pred.ndim else 1, v)
 
 
 def _wrapper(fn: MetricFn) -> type[MeanMetricWrapper]:
@@ -182,21 +265,6 @@ MeanAbsoluteError = _wrapper(mean_absolute_error)
 
 
 # ---- Keras 3's metric classes over per-sample values ----
-
-class _SampleMean(Mean):
-    """The weighted mean over samples of ``values(y_true, y_pred)`` (one value per sample)."""
-
-    def values(self, y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-        raise NotImplementedError(f"{type(self).__name__} must define values(y_true, y_pred)")
-
-    def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
-        v = self.values(_numpy(y_true), _numpy(y_pred).astype(np.float64))
-        if sample_weight is not None:
-            w = _numpy(sample_weight).astype(np.float64)
-            v = v.reshape(v.shape[:w.ndim] + (-1,)).mean(-1) if v.ndim > w.ndim else v
-            sample_weight = w
-        super().update_state(v, sample_weight)
-
 
 def _match_rank(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keras's squeeze_or_expand_to_same_rank on arrays."""

@@ -57,9 +57,10 @@ class ScaledDotProductAttention(Fused):
         if self.is_causal:
             L, S = p.shape[-2:]
             xp.copyto(p, -xp.inf, where=~xp.tri(L, S, dtype=bool))
-        p -= p.max(axis=-1, keepdims=True)
-        xp.exp(p, out=p)
-        p /= p.sum(axis=-1, keepdims=True)
+        if p.shape[-1]:  # with no keys (S = 0) the output is P v = 0, as in PyTorch
+            p -= p.max(axis=-1, keepdims=True)
+            xp.exp(p, out=p)
+            p /= p.sum(axis=-1, keepdims=True)
         self.probs = p
         return matmul(p, v)
 

@@ -22,6 +22,8 @@ class Softmax(Op):
     dim: int
 
     def forward(self, x: Array) -> Array:
+        if x.size == 0:  # an empty dim has no max; the result is empty, as in PyTorch
+            return xp.empty_like(x)
         e = xp.exp(x - x.max(axis=self.dim, keepdims=True))
         e /= e.sum(axis=self.dim, keepdims=True)
         return e
@@ -45,6 +47,8 @@ class LogSoftmax(Op):
     dim: int
 
     def forward(self, x: Array) -> Array:
+        if x.size == 0:  # an empty dim has no max; the result is empty, as in PyTorch
+            return xp.empty_like(x)
         shifted = x - x.max(axis=self.dim, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=self.dim, keepdims=True))
 

@@ -31,6 +31,8 @@ class LayerNorm(Fused):
     eps: float
 
     def forward(self, x: Array, w: Array | None = None, b: Array | None = None) -> Array:
+        if x.size == 0:  # nothing to normalise (PyTorch returns the empty input's shape too)
+            return xp.empty(x.shape, x.dtype if w is None else xp.result_type(x, w, b))
         n = math.prod(x.shape[x.ndim - self.ndim:])
         x2 = x.reshape(-1, n)
         if kernels.fits(x, *(() if w is None else (w, b))):  # one compiled pass
@@ -54,6 +56,9 @@ class LayerNorm(Fused):
         return out.reshape(x.shape)
 
     def backward_arrays(self, g: Array) -> tuple[Array | None, ...]:
+        if g.size == 0:  # every gradient is a sum over the empty g
+            return tuple(xp.zeros_like(t.array) if need else None
+                         for t, need in zip(self.inputs, self.needs_input_grad))
         if self.saved is None:
             return self._kernel_backward(g)
         xhat, r = self.saved

@@ -173,6 +173,9 @@ class RNNBase(Module):
         x = input if batched else input.unsqueeze(1)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
+        if x.shape[0] == 0:
+            raise RuntimeError(f"{type(self).__name__}: expected sequence length to be larger "
+                               f"than 0, got input of shape {tuple(input.shape)}")
         B = x.shape[1]
         dirs = 2 if self.bidirectional else 1
         state_shape = (self.num_layers * dirs, B, self.hidden_size)
