@@ -10,7 +10,7 @@ every sample. An op without a rule runs once per sample (see ``func/batching.py`
 The families: elementwise ops align the batch dims at the front and pad the smaller logical
 ranks; reductions and dim-taking ops shift their dims by one; shape ops prepend the batch size;
 matmul and linear fold the batch into the rows where they can; convolutions and pooling fold
-it into N.
+it into N; layer norm takes it as one more leading dim.
 """
 
 from __future__ import annotations
@@ -94,6 +94,19 @@ def leading(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) 
     """One-input ops on the trailing dims that batch over leading ones (linear algebra on
     matrices): the vmapped dim is one more leading dim."""
     return cls.apply(*values, **params)
+
+
+def layer_norm(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
+    """Layer norm over the trailing ``ndim`` dims. With shared weight and bias the batch dim is
+    one more leading dim (``leading``). A batched weight or bias (an ensemble, or per-sample
+    weights inside ``vmap(grad(...))``) is applied after the unaffine op by the broadcasting
+    ``mul`` and ``add``, so a shared input is normalised once."""
+    if all(d is None for d in dims[1:]):
+        return leading(cls, values, dims, params)
+    x, w, b = values
+    dx, dw, db = dims
+    out = elementwise(OPS["mul"], [cls.apply(x, **params), w], [dx, dw], {})
+    return elementwise(OPS["add"], [out, b], [0 if dw is not None else dx, db], {})
 
 
 def prepend_size(name: str) -> Rule:

@@ -12,6 +12,7 @@ import math
 from chainrule import kernels
 from chainrule.autograd.function import register
 from chainrule.backend import Array, xp
+from chainrule.ops import batching
 from chainrule.ops.composite_twin import Fused
 from chainrule.tensor import Tensor
 
@@ -27,6 +28,7 @@ class LayerNorm(Fused):
     """
 
     name = "layer_norm"
+    batch_rule = staticmethod(batching.layer_norm)
     ndim: int
     eps: float
 

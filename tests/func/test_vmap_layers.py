@@ -1,0 +1,125 @@
+"""``vmap`` of the fused layer primitives: their batching rules give the per-sample loop's values
+and per-sample gradients without running the loop (which warns), for batched inputs with
+shared parameters, batched parameters (an ensemble), ``in_dims`` other than 0 and nested
+``vmap``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.func as F
+import chainrule.nn.functional as NF
+from chainrule.tensor import Tensor
+
+B = 3
+
+
+@contextmanager
+def no_fallback() -> Iterator[None]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    loops = [str(w.message) for w in caught if "runs once per sample" in str(w.message)]
+    assert not loops, loops
+
+
+def _sample(x: Any, d: int | None, i: int) -> Any:
+    return x if d is None else cr.tensor(np.take(x.array, i, axis=d))
+
+
+def _flat(out: Any) -> list[np.ndarray]:
+    return [o.array for o in out] if isinstance(out, (tuple, list)) else [out.array]
+
+
+def _check(f: Callable[..., Any], args: list[Tensor], in_dims: tuple[int | None, ...]) -> None:
+    """``vmap(f)`` equals ``f`` sample by sample, and runs no op once per sample."""
+    with no_fallback():
+        got = _flat(F.vmap(f, in_dims=in_dims)(*args))
+    size = next(a.shape[d] for a, d in zip(args, in_dims) if d is not None)
+    loop = [_flat(f(*[_sample(a, d, i) for a, d in zip(args, in_dims)])) for i in range(size)]
+    assert len(got) == len(loop[0])
+    for k, g in enumerate(got):
+        want = np.stack([sample[k] for sample in loop])
+        assert g.shape == want.shape
+        np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-12)
+        assert np.abs(want).sum() > 0
+
+
+def _n(rng: np.random.Generator, *shape: int) -> Tensor:
+    return cr.tensor(rng.standard_normal(shape))
+
+
+def _batched(rng: np.random.Generator, shape: tuple[int, ...], d: int | None) -> Tensor:
+    """A tensor of one sample's ``shape``, or of ``B`` samples stacked at dim ``d``."""
+    if d is None:
+        return _n(rng, *shape)
+    return cr.tensor(np.moveaxis(rng.standard_normal((B, *shape)), 0, d))
+
+
+# ---- layer norm ------------------------------------------------------------------------------
+LN_CASES = {  # name: (x's sample shape, normalized shape, in_dims of (x, weight, bias))
+    "x": ((4, 6), (6,), (0, None, None)),
+    "ensemble": ((4, 6), (6,), (None, 0, 0)),
+    "all": ((4, 6), (6,), (0, 0, 0)),
+    "weight-only": ((4, 6), (6,), (0, 0, None)),
+    "bias-only-shared-x": ((4, 6), (6,), (None, None, 0)),
+    "in-dim-1": ((4, 6), (6,), (1, None, None)),
+    "in-dims-last": ((4, 6), (6,), (2, 1, None)),
+    "two-dims": ((4, 2, 3), (2, 3), (0, 0, None)),
+    "two-dims-no-leading": ((2, 3), (2, 3), (1, None, 0)),
+    "no-affine": ((4, 6), (6,), (0,)),
+}
+
+
+def _ln_args(name: str) -> tuple[list[Tensor], tuple[int | None, ...], tuple[int, ...]]:
+    shape, normalized, in_dims = LN_CASES[name]
+    rng = np.random.default_rng(0)
+    shapes = (shape, normalized, normalized)[:len(in_dims)]
+    return [_batched(rng, s, d) for s, d in zip(shapes, in_dims)], in_dims, normalized
+
+
+def _ln_loss(normalized: tuple[int, ...], c: Tensor) -> Callable[..., Tensor]:
+    def loss(x: Tensor, w: Tensor | None = None, b: Tensor | None = None) -> Tensor:
+        return (NF.layer_norm(x, normalized, w, b) * c).sum()
+
+    return loss
+
+
+@pytest.mark.parametrize("name", sorted(LN_CASES))
+def test_layer_norm_values_and_per_sample_gradients_equal_the_loop(name: str) -> None:
+    args, in_dims, normalized = _ln_args(name)
+    _check(lambda *a: NF.layer_norm(a[0], normalized, *a[1:]), args, in_dims)
+    c = cr.tensor(np.random.default_rng(1).standard_normal(LN_CASES[name][0]))
+    loss = _ln_loss(normalized, c)
+    _check(F.grad(loss, argnums=tuple(range(len(args)))), args, in_dims)
+
+
+def test_nested_vmap_of_layer_norm_over_an_ensemble_and_a_batch_equals_the_loops() -> None:
+    rng = np.random.default_rng(0)
+    x, w, b = _n(rng, 5, 4, 6), _n(rng, B, 6), _n(rng, B, 6)
+    c = _n(rng, 4, 6)
+    loss = _ln_loss((6,), c)
+    per_input = F.vmap(F.grad(loss, argnums=(0, 1, 2)), in_dims=(0, None, None))
+    with no_fallback():
+        got = F.vmap(per_input, in_dims=(None, 0, 0))(x, w, b)
+    for e in range(B):
+        for i in range(5):
+            want = F.grad(loss, argnums=(0, 1, 2))(x[i], w[e], b[e])
+            for g, r in zip(got, want):
+                np.testing.assert_allclose(g[e, i].array, r.array, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("transform", [F.jacrev, F.jacfwd])
+def test_vmap_of_jacobians_through_layer_norm_equals_the_loop(transform: Any) -> None:
+    rng = np.random.default_rng(0)
+    x, w, b = _n(rng, B, 2, 5), _n(rng, 5), _n(rng, 5)
+    _check(transform(lambda a, w, b: NF.layer_norm(a, (5,), w, b), argnums=(0, 1)),
+           [x, w, b], (0, None, None))
