@@ -1,11 +1,13 @@
-"""``vmap`` of the fused layer primitives: their batching rules give the per-sample loop's values
-and per-sample gradients without running the loop (which warns), for batched inputs with
-shared parameters, batched parameters (an ensemble), ``in_dims`` other than 0 and nested
-``vmap``.
+"""``vmap`` of the fused layer primitives, layer norm and scaled dot-product attention: their
+batching rules give the per-sample loop's values and per-sample gradients without running the
+loop (which warns), for batched inputs with shared parameters, batched parameters (an
+ensemble), ``in_dims`` other than 0 and nested ``vmap``; for attention every combination of
+batched and shared query, key, value and mask (boolean or additive) and ``is_causal``.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -123,3 +125,100 @@ def test_vmap_of_jacobians_through_layer_norm_equals_the_loop(transform: Any) ->
     x, w, b = _n(rng, B, 2, 5), _n(rng, 5), _n(rng, 5)
     _check(transform(lambda a, w, b: NF.layer_norm(a, (5,), w, b), argnums=(0, 1)),
            [x, w, b], (0, None, None))
+
+
+# ---- attention -------------------------------------------------------------------------------
+L, S, E, EV = 3, 5, 4, 2
+
+
+def _mask(rng: np.random.Generator, kind: str, d: int | None) -> Tensor | None:
+    if kind in ("none", "causal"):
+        return None
+    if kind == "float":
+        return _batched(rng, (L, S), d)
+    draws = rng.random((L, S) if d is None else (B, L, S)) < 0.5
+    return cr.tensor(draws | np.eye(L, S, dtype=bool))  # every query sees a key
+
+
+def _attention_cases() -> list[Any]:
+    cases = []
+    for mask in ("none", "causal", "bool", "float"):
+        for batched in itertools.product((0, None), repeat=3 + (mask in ("bool", "float"))):
+            if any(d is not None for d in batched):
+                cases.append(pytest.param(mask, batched, id=mask + "-" + "".join(
+                    "qkvm"[i] if d is not None else "_" for i, d in enumerate(batched))))
+    return cases
+
+
+@pytest.mark.parametrize("mask,in_dims", _attention_cases())
+def test_attention_values_and_per_sample_gradients_equal_the_loop(
+        mask: str, in_dims: tuple[int | None, ...]) -> None:
+    rng = np.random.default_rng(0)
+    args = [_batched(rng, s, d) for s, d in zip(((L, E), (S, E), (S, EV)), in_dims)]
+    m = _mask(rng, mask, in_dims[3] if len(in_dims) == 4 else None)
+    if m is not None:
+        args.append(m)
+    causal = mask == "causal"
+    c = _n(rng, L, EV)
+
+    def f(q: Tensor, k: Tensor, v: Tensor, m: Tensor | None = None) -> Tensor:
+        return NF.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=causal)
+
+    _check(f, args, in_dims)
+    wrt = (0, 1, 2, 3) if mask == "float" else (0, 1, 2)
+    _check(F.grad(lambda *a: (f(*a) * c).sum(), argnums=wrt), args, in_dims)
+
+
+def test_attention_with_leading_dims_of_different_ranks_broadcasts_per_sample() -> None:
+    rng = np.random.default_rng(0)
+    in_dims = (None, 0, 2, 0)  # per sample: q (2, L, E), k (S, E), v (1, S, Ev), mask (S,)
+    args = [_batched(rng, s, d) for s, d in zip(((2, L, E), (S, E), (1, S, EV), (S,)), in_dims)]
+    c = _n(rng, 2, L, EV)
+
+    def f(q: Tensor, k: Tensor, v: Tensor, m: Tensor) -> Tensor:
+        return NF.scaled_dot_product_attention(q, k, v, attn_mask=m)
+
+    _check(f, args, in_dims)
+    _check(F.grad(lambda *a: (f(*a) * c).sum(), argnums=(0, 1, 2, 3)), args, in_dims)
+
+
+def test_nested_vmap_of_attention_over_heads_and_samples_equals_the_loops() -> None:
+    rng = np.random.default_rng(0)
+    q, k, v = _n(rng, B, 2, L, E), _n(rng, B, S, E), _n(rng, 2, S, EV)
+
+    def f(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        return NF.scaled_dot_product_attention(q, k, v, is_causal=True).sin().sum()
+
+    inner = F.vmap(F.grad(f, argnums=(0, 1, 2)), in_dims=(0, None, 0))
+    with no_fallback():
+        got = F.vmap(inner, in_dims=(0, 0, None))(q, k, v)
+    for i in range(B):
+        for h in range(2):
+            want = F.grad(f, argnums=(0, 1, 2))(q[i, h], k[i], v[h])
+            for g, r in zip(got, want):
+                np.testing.assert_allclose(g[i, h].array, r.array, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("transform", [F.jacrev, F.jacfwd])
+def test_vmap_of_jacobians_through_attention_equals_the_loop(transform: Any) -> None:
+    rng = np.random.default_rng(0)
+    q, k, v, m = _n(rng, B, L, E), _n(rng, S, E), _n(rng, B, S, EV), _n(rng, L, S)
+    _check(transform(lambda q, k, v, m: NF.scaled_dot_product_attention(q, k, v, attn_mask=m),
+                     argnums=(0, 1, 3)), [q, k, v, m], (0, None, 0, None))
+
+
+def test_attention_with_dropout_equals_the_loop_drawing_the_same_mask() -> None:
+    rng = np.random.default_rng(0)
+    q, k, v = _n(rng, B, L, E), _n(rng, S, E), _n(rng, B, S, EV)
+
+    def f(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        return NF.scaled_dot_product_attention(q, k, v, dropout_p=0.4, is_causal=True).sum()
+
+    g = F.grad(f, argnums=(0, 1, 2))
+    cr.manual_seed(0)
+    with no_fallback():  # randomness="same": one mask of one sample's shape for the batch
+        got = F.vmap(g, in_dims=(0, None, 0), randomness="same")(q, k, v)
+    for i in range(B):
+        cr.manual_seed(0)
+        for a, w in zip(got, g(q[i], k, v[i])):
+            np.testing.assert_allclose(a[i].array, w.array, rtol=1e-10, atol=1e-12)

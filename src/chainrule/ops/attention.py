@@ -12,6 +12,7 @@ from chainrule import kernels
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.function import register
 from chainrule.backend import Array, matmul, xp
+from chainrule.ops import batching
 from chainrule.ops.composite_twin import Fused
 from chainrule.ops.fused import softmax
 from chainrule.tensor import Tensor
@@ -29,6 +30,7 @@ class ScaledDotProductAttention(Fused):
     """
 
     name = "scaled_dot_product_attention"
+    batch_rule = staticmethod(batching.elementwise)  # the leading dims broadcast
     scale: float
     is_causal: bool
 

@@ -7,10 +7,11 @@ dimension at the front) and its parameters to the class's ``batch_rule``, which 
 front. A rule receives ``dims``: 0 for an input batched at this level, None for one shared by
 every sample. An op without a rule runs once per sample (see ``func/batching.py``).
 
-The families: elementwise ops align the batch dims at the front and pad the smaller logical
-ranks; reductions and dim-taking ops shift their dims by one; shape ops prepend the batch size;
-matmul and linear fold the batch into the rows where they can; convolutions and pooling fold
-it into N; layer norm takes it as one more leading dim.
+The families: elementwise ops (and attention, whose leading dims broadcast) align the batch
+dims at the front and pad the smaller logical ranks; reductions and dim-taking ops shift their
+dims by one; shape ops prepend the batch size; matmul and linear fold the batch into the rows
+where they can; convolutions and pooling fold it into N; layer norm takes it as one more
+leading dim.
 """
 
 from __future__ import annotations
@@ -62,8 +63,9 @@ def _materialize(v: Tensor, d: int | None, size: int) -> Tensor:
 
 
 def elementwise(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
-    """Broadcasting ops: batched inputs get their logical rank padded to the largest, so the
-    batch dims line up at the front and NumPy broadcasting does the rest."""
+    """Broadcasting ops, and ops whose leading dims broadcast (attention): batched inputs get
+    their logical rank padded to the largest, so the batch dims line up at the front and NumPy
+    broadcasting does the rest."""
     rank = max(_rank(v, d) for v, d in zip(values, dims))
     return cls.apply(*[_pad(v, rank) if d is not None else v for v, d in zip(values, dims)],
                      **params)
