@@ -2,7 +2,8 @@
 batching rules give the per-sample loop's values and per-sample gradients without running the
 loop (which warns), for batched inputs with shared parameters, batched parameters (an
 ensemble), ``in_dims`` other than 0 and nested ``vmap``; for attention every combination of
-batched and shared query, key, value and mask (boolean or additive) and ``is_causal``.
+batched and shared query, key, value and mask (boolean or additive) and ``is_causal``. Then
+per-sample gradients of a small transformer block against the loop.
 """
 
 from __future__ import annotations
@@ -222,3 +223,75 @@ def test_attention_with_dropout_equals_the_loop_drawing_the_same_mask() -> None:
         cr.manual_seed(0)
         for a, w in zip(got, g(q[i], k, v[i])):
             np.testing.assert_allclose(a[i].array, w.array, rtol=1e-10, atol=1e-12)
+
+
+# ---- a transformer block ---------------------------------------------------------------------
+class Block(cr.nn.Module):
+    """Pre-norm self-attention with a causal mask, a residual and a linear head."""
+
+    def __init__(self, mha: bool) -> None:
+        super().__init__()
+        self.mha = mha
+        self.norm1, self.norm2 = cr.nn.LayerNorm(8), cr.nn.LayerNorm(8)
+        if mha:
+            self.attn = cr.nn.MultiheadAttention(8, 2, batch_first=True)
+        else:
+            self.proj = cr.nn.Linear(8, 8)
+        self.head = cr.nn.Linear(8, 3)
+
+    def forward(self, x: Tensor) -> Tensor:  # x (T, 8), one sequence
+        h = self.norm1(x)
+        if self.mha:  # nn.MultiheadAttention, its fused path (need_weights=False)
+            blocked = cr.tensor(~np.tri(x.shape[0], dtype=bool))
+            a = self.attn(h, h, h, attn_mask=blocked, need_weights=False)[0]
+        else:  # the functional attention on a projection's heads
+            qkv = self.proj(h).reshape(x.shape[0], 2, 4).transpose(0, 1)
+            a = NF.scaled_dot_product_attention(qkv, qkv, qkv, is_causal=True)
+            a = a.transpose(0, 1).reshape(x.shape[0], 8)
+        return self.head(self.norm2(x + a))
+
+
+@pytest.mark.parametrize("mha", [True, False], ids=["mha", "sdpa"])
+def test_per_sample_gradients_of_a_transformer_block_equal_the_loop(mha: bool) -> None:
+    cr.manual_seed(0)
+    net = Block(mha).double()
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    rng = np.random.default_rng(0)
+    xs, ys = _n(rng, 4, 5, 8), cr.tensor(rng.integers(0, 3, (4, 5)))
+
+    def loss(p: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
+        return NF.cross_entropy(F.functional_call(net, p, (x,)), y)
+
+    with no_fallback():
+        per = F.vmap(F.grad(loss), in_dims=(None, 0, 0))(params, xs, ys)
+    for i in range(4):
+        ref = F.grad(loss)(params, xs[i], ys[i])
+        for k in params:
+            np.testing.assert_allclose(per[k][i].array, ref[k].array, rtol=1e-10, atol=1e-12)
+            assert np.abs(ref[k].array).sum() > 0, k
+
+
+def test_a_transformer_block_vmapped_over_an_ensemble_of_parameters_equals_the_loop() -> None:
+    cr.manual_seed(0)
+    nets = [Block(True).double() for _ in range(B)]
+    stacked = {k: cr.stack([dict(n.named_parameters())[k].detach() for n in nets])
+               for k, _ in nets[0].named_parameters()}
+    x = _n(np.random.default_rng(0), 5, 8)
+
+    def f(p: dict[str, Tensor], x: Tensor) -> Tensor:
+        return F.functional_call(nets[0], p, (x,))
+
+    with no_fallback():
+        got = F.vmap(f, in_dims=(0, None))(stacked, x)
+    for e, net in enumerate(nets):
+        np.testing.assert_allclose(got[e].array, net(x).array, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("transform", [F.jacrev, F.jacfwd])
+@pytest.mark.parametrize("mha", [True, False], ids=["mha", "sdpa"])
+def test_vmap_of_jacobians_of_a_transformer_block_equals_the_loop(mha: bool,
+                                                                   transform: Any) -> None:
+    cr.manual_seed(0)
+    net = Block(mha).double()
+    xs = _n(np.random.default_rng(0), B, 4, 8)
+    _check(transform(net), [xs], (0,))
