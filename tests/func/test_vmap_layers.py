@@ -3,7 +3,9 @@ batching rules give the per-sample loop's values and per-sample gradients withou
 loop (which warns), for batched inputs with shared parameters, batched parameters (an
 ensemble), ``in_dims`` other than 0 and nested ``vmap``; for attention every combination of
 batched and shared query, key, value and mask (boolean or additive) and ``is_causal``. Then
-per-sample gradients of a small transformer block against the loop.
+per-sample gradients of a small transformer block against the loop. Then convolutions and max
+pooling, their backward ops (the weight gradient, max-pool's scatter and gather) included, and
+a small ConvNet.
 """
 
 from __future__ import annotations
@@ -295,3 +297,123 @@ def test_vmap_of_jacobians_of_a_transformer_block_equals_the_loop(mha: bool,
     net = Block(mha).double()
     xs = _n(np.random.default_rng(0), B, 4, 8)
     _check(transform(net), [xs], (0,))
+
+
+# ---- convolution and max pooling -------------------------------------------------------------
+CONV_CASES = {  # name: (the convolution, x's sample shape, w's shape, in_dims of (x, w))
+    "x": (NF.conv2d, (2, 2, 6, 6), (4, 2, 3, 3), (0, None)),
+    "x-and-w": (NF.conv2d, (2, 2, 6, 6), (4, 2, 3, 3), (0, 0)),
+    "w": (NF.conv2d, (2, 2, 6, 6), (4, 2, 3, 3), (None, 0)),
+    "groups-2": (lambda x, w: NF.conv2d(x, w, groups=2), (2, 4, 6, 6), (4, 2, 3, 3), (0, 0)),
+    "groups-2-shared-w": (lambda x, w: NF.conv2d(x, w, groups=2), (2, 4, 6, 6), (6, 2, 3, 3),
+                          (0, None)),
+    "stride-padding-dilation": (lambda x, w: NF.conv2d(x, w, stride=2, padding=1, dilation=2),
+                                (2, 2, 7, 7), (4, 2, 3, 3), (0, 0)),
+    "conv1d": (lambda x, w: NF.conv1d(x, w, stride=2, padding=1, groups=2), (2, 4, 9),
+               (4, 2, 3), (0, 0)),
+    "conv3d": (lambda x, w: NF.conv3d(x, w, padding=1, groups=2), (1, 4, 3, 4, 3),
+               (4, 2, 2, 2, 2), (0, None)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CONV_CASES))
+def test_convolution_values_per_sample_gradients_and_jacobians_equal_the_loop(name: str) -> None:
+    conv, x_shape, w_shape, in_dims = CONV_CASES[name]
+    rng = np.random.default_rng(0)
+    args = [_batched(rng, x_shape, in_dims[0]), _batched(rng, w_shape, in_dims[1])]
+    _check(conv, args, in_dims)
+    c = _n(rng, *conv(_n(rng, *x_shape), _n(rng, *w_shape)).shape)
+    _check(F.grad(lambda x, w: (conv(x, w) * c).sum(), argnums=(0, 1)), args, in_dims)
+    _check(F.jacrev(conv, argnums=(0, 1)), args, in_dims)
+
+
+WEIGHT_CASES = {  # name: (x's shape, g's shape, params of conv2d_weight)
+    "plain": ((2, 2, 5, 5), (2, 3, 3, 3), {}),
+    "groups-2": ((2, 4, 5, 5), (2, 6, 3, 3), {"groups": 2}),
+    "stride-padding-dilation": ((2, 2, 8, 8), (2, 3, 4, 4),
+                                {"stride": (2, 2), "pads": ((1, 2), (2, 1)), "dilation": (2, 2)}),
+}
+
+
+@pytest.mark.parametrize("in_dims", [(0, 0), (0, None), (None, 0)], ids=str)
+@pytest.mark.parametrize("name", sorted(WEIGHT_CASES))
+def test_the_convolution_weight_gradient_op_batches_either_or_both_inputs(
+        name: str, in_dims: tuple[int | None, ...]) -> None:
+    x_shape, g_shape, params = WEIGHT_CASES[name]
+    geom = {"stride": (1, 1), "pads": ((0, 0), (0, 0)), "dilation": (1, 1), "groups": 1,
+            "kernel": (3, 3), **params}
+    rng = np.random.default_rng(0)
+    op = cr.autograd.function.OPS["conv2d_weight"]
+    _check(lambda x, g: op.apply(x, g, **geom),
+           [_batched(rng, x_shape, in_dims[0]), _batched(rng, g_shape, in_dims[1])], in_dims)
+
+
+POOLS = {"kernel-2": lambda x: NF.max_pool2d(x, 2),
+         "kernel-3-stride-2-padding-1": lambda x: NF.max_pool2d(x, 3, 2, 1)}
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_max_pool_values_per_sample_gradients_and_jacobians_equal_the_loop(name: str) -> None:
+    pool = POOLS[name]
+    rng = np.random.default_rng(0)
+    x = _n(rng, B, 2, 2, 6, 6)
+    c = _n(rng, *pool(x[0]).shape)
+    _check(pool, [x], (0,))
+    _check(F.grad(lambda x: (pool(x) * c).sum()), [x], (0,))
+    _check(F.jacrev(pool), [x], (0,))
+
+
+@pytest.mark.parametrize("name", sorted(POOLS))
+def test_forward_jacobian_and_hessian_through_max_pool_equal_the_loop_over_the_basis(
+        name: str) -> None:
+    """``jacfwd`` and ``hessian`` batch the tangents (``max_pool_gather``, and under
+    ``jacrev`` ``max_pool_scatter``), against one ``jvp`` per basis vector."""
+    pool = POOLS[name]
+    x = _n(np.random.default_rng(0), 1, 2, 5, 5)
+
+    def energy(x: Tensor) -> Tensor:
+        return (pool(x) ** 2).sum()
+
+    basis = np.eye(x.numel()).reshape(-1, *x.shape)
+    for transform, f in [(F.jacfwd, pool), (F.hessian, energy)]:
+        with no_fallback():
+            got = transform(f)(x).array
+        tangent = f if transform is F.jacfwd else F.grad(energy)
+        want = np.stack([F.jvp(tangent, (x,), (cr.tensor(e),))[1].array for e in basis], -1)
+        np.testing.assert_allclose(got, want.reshape(got.shape), rtol=1e-10, atol=1e-12)
+        assert np.abs(want).sum() > 0
+
+
+def _convnet() -> cr.nn.Module:
+    """The lecture worksheet's ConvNet (without dropout), for 1x28x28 images."""
+    cr.manual_seed(0)
+    return cr.nn.Sequential(
+        cr.nn.Conv2d(1, 16, 3), cr.nn.ReLU(), cr.nn.Conv2d(16, 32, 3), cr.nn.ReLU(),
+        cr.nn.MaxPool2d(2), cr.nn.Flatten(), cr.nn.Linear(4608, 128), cr.nn.ReLU(),
+        cr.nn.Linear(128, 10)).double()
+
+
+def test_per_sample_gradients_of_the_worksheet_convnet_equal_the_loop() -> None:
+    net = _convnet()
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    rng = np.random.default_rng(0)
+    xs, ys = _n(rng, 4, 1, 28, 28), cr.tensor(rng.integers(0, 10, 4))
+
+    def loss(p: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
+        out = F.functional_call(net, p, (x.unsqueeze(0),))
+        return NF.cross_entropy(out, y.unsqueeze(0))
+
+    with no_fallback():
+        per = F.vmap(F.grad(loss), in_dims=(None, 0, 0))(params, xs, ys)
+    for i in range(4):
+        ref = F.grad(loss)(params, xs[i], ys[i])
+        for k in params:
+            np.testing.assert_allclose(per[k][i].array, ref[k].array, rtol=1e-10, atol=1e-12)
+            assert np.abs(ref[k].array).sum() > 0, k
+
+
+def test_per_sample_input_jacobians_of_the_worksheet_convnet_equal_the_loop() -> None:
+    net = _convnet()
+    xs = _n(np.random.default_rng(0), 2, 1, 28, 28)
+    _check(F.jacrev(lambda x: net(x.unsqueeze(0)).squeeze(0)), [xs], (0,))
+

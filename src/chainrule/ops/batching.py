@@ -10,8 +10,9 @@ every sample. An op without a rule runs once per sample (see ``func/batching.py`
 The families: elementwise ops (and attention, whose leading dims broadcast) align the batch
 dims at the front and pad the smaller logical ranks; reductions and dim-taking ops shift their
 dims by one; shape ops prepend the batch size; matmul and linear fold the batch into the rows
-where they can; convolutions and pooling fold it into N; layer norm takes it as one more
-leading dim.
+where they can; convolutions and pooling fold it into N (or, for batched weights and the
+weight gradient, into the channels as more groups); layer norm takes it as one more leading
+dim.
 """
 
 from __future__ import annotations
@@ -358,13 +359,37 @@ def fold_into_n(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, An
 
 
 def conv_weight(cls: Any, values: list[Tensor], dims: Dims, params: dict[str, Any]) -> Tensor:
-    """The weight gradient of a convolution (its backward) for a batched output gradient ``g``
-    and a shared input: the batch folds into the output channels, one op for every sample."""
-    x, g = values
-    if dims[0] is not None or params["groups"] != 1:
-        raise NotImplementedError(f"{cls.name}: a batched input or groups")
-    size, n = g.shape[0], g.shape[1]
-    out = cls.apply(x, g.movedim(0, 1).reshape(n, -1, *g.shape[3:]), **params)
+    """The weight gradient of a convolution (its backward), its input ``x`` and output gradient
+    ``g`` either or both batched: one op for the whole batch, folded into the channels.
+    A batched ``g`` with a shared ``x`` folds into the output channels, each group's channels
+    for every sample kept in that group, and the forward's im2col buffer of ``x`` still serves.
+    A batched ``x`` (per-sample inputs) folds beside ``g``'s batch into B times the groups, as
+    in ``fold_into_n``."""
+    (x, g), (dx, dg) = values, dims
+    if dx is None:
+        size, n, o = g.shape[0], g.shape[1], g.shape[2]
+        out = cls.apply(x, g.movedim(0, 2).reshape(n, -1, *g.shape[3:]), **params)
+        return out.reshape(o, size, *out.shape[1:]).movedim(1, 0)
+    size = x.shape[0]
+    x, g = (v.movedim(0, 1).reshape(v.shape[1], -1, *v.shape[3:])
+            for v in (x, _materialize(g, dg, size)))
+    out = cls.apply(x, g, **{**params, "groups": params["groups"] * size, "cols": None})
+    return out.reshape(size, -1, *out.shape[1:])
+
+
+def max_pool_argmax(cls: Any, values: list[Tensor], dims: Dims,
+                    params: dict[str, Any]) -> Tensor:
+    """Max-pool's backward helpers (``max_pool_scatter``, ``max_pool_gather``), whose ``argmax``
+    param is one sample's: the batch folds into N and the argmax is repeated for every
+    sample."""
+    (v,) = values
+    size = v.shape[0]
+    arg = params["argmax"]
+    moved = {**params, "argmax": arg.reshape(1, *arg.shape).repeat(size, axis=0)
+             .reshape(-1, *arg.shape[1:])}
+    if "shape" in params:
+        moved["shape"] = (size * params["shape"][0], *params["shape"][1:])
+    out = cls.apply(v.reshape(-1, *v.shape[2:]), **moved)
     return out.reshape(size, -1, *out.shape[1:])
 
 

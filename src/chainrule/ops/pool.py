@@ -88,6 +88,7 @@ class MaxPoolScatter(_Offsets):
     overlap); the backward of max_pool2d.  ∂/∂g = max_pool_gather(gg)."""
 
     name = "max_pool_scatter"
+    batch_rule = staticmethod(batching.max_pool_argmax)
     saves_inputs = False
     argmax: Array
     shape: tuple[int, ...]
@@ -146,6 +147,7 @@ class MaxPoolGather(_Offsets):
     ∂/∂x = max_pool_scatter(g)."""
 
     name = "max_pool_gather"
+    batch_rule = staticmethod(batching.max_pool_argmax)
     saves_inputs = False
     argmax: Array
 
