@@ -417,3 +417,11 @@ def test_per_sample_input_jacobians_of_the_worksheet_convnet_equal_the_loop() ->
     xs = _n(np.random.default_rng(0), 2, 1, 28, 28)
     _check(F.jacrev(lambda x: net(x.unsqueeze(0)).squeeze(0)), [xs], (0,))
 
+
+def test_the_fallback_warning_says_when_a_rule_declined(monkeypatch: Any) -> None:
+    monkeypatch.setattr(cr.autograd.function.OPS["exp"], "batch_rule",
+                        staticmethod(lambda *args: None))
+    with pytest.warns(UserWarning, match="exp runs once per sample because its batching rule "
+                                         "declined this case"):
+        got = F.vmap(cr.exp)(cr.arange(3.0))
+    np.testing.assert_allclose(got.array, np.exp(np.arange(3.0)))

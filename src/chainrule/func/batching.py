@@ -8,11 +8,11 @@ unwraps the innermost level and calls the op class's ``batch_rule`` (see ``ops/b
 the op runs once on the physical tensors and its result is wrapped again. Nested ``vmap``s
 nest the wrappers, one level each; a rule unwraps one level and the ops it calls meet the next.
 
-An op without a rule (or whose rule declines a case by raising ``NotImplementedError``) runs
-once per sample, with a warning naming it. Transforms called *inside* ``vmap`` (``grad``,
-``vjp``, ``jvp``) work on the physical tensors: their inputs are broadcast over every active
-batch level (a view, no copy), so the per-sample gradients and tangents are separate slices of
-one physical computation (``to_physical`` / ``from_physical``).
+An op without a rule, or whose rule declines a case (by raising ``NotImplementedError`` or
+returning None), runs once per sample, with a warning naming it. Transforms called *inside*
+``vmap`` (``grad``, ``vjp``, ``jvp``) work on the physical tensors: their inputs are broadcast
+over every active batch level (a view, no copy), so the per-sample gradients and tangents are
+separate slices of one physical computation (``to_physical`` / ``from_physical``).
 """
 
 from __future__ import annotations
@@ -186,10 +186,11 @@ def dispatch(cls: Any, args: tuple[Tensor, ...], params: dict[str, Any]) -> Tens
     out = None
     why = "it has no batching rule"
     if rule is not None:
+        why = "its batching rule declined this case"
         try:
             out = rule(cls, values, dims, params)
         except NotImplementedError as e:
-            why = f"its batching rule does not cover this case ({e})"
+            why += f" ({e})"
     if out is None:
         name = getattr(cls, "name", cls.__name__)  # an op, or a custom autograd.Function
         warnings.warn(f"vmap: {name} runs once per sample because {why}; expect it to be "
