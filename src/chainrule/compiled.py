@@ -17,6 +17,7 @@ both traces made the same one).
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
 from collections.abc import Callable
@@ -93,7 +94,7 @@ class CompiledFunction:
         out, trace = _trace(self.fn, args, kwargs, flat)
         first = sig.pending
         if first is None or first.modes != trace.modes:
-            sig.pending = trace
+            sig.pending = _Outline(trace).trace
         else:
             sig.programs.append(_Program(first, trace))
             sig.pending = None
@@ -144,6 +145,95 @@ class _Trace:
         self.entries, self.flat, self.out = entries, flat, out
         self.modules = [m for m, _ in modules.values()]
         self.modes = tuple(training for _, training in modules.values())
+
+
+class _Outline:
+    """A trace reduced to what ``_Program`` reads of its first trace, so that two steps'
+    activations are never alive at once: each array the step produced (an op's output, a
+    backward's gradients, a ``replayed`` call's result, a stored ``.grad``) becomes a stand-in of
+    the same shape and dtype that holds no data, one per array so that which array fed which op
+    is kept; arrays read before the step produced them (made in Python, read live) keep their
+    values, which ``_Program`` compares; ops keep their type and parameters only."""
+
+    def __init__(self, trace: _Trace) -> None:
+        self._stand_ins: dict[int, Any] = {}  # id(produced array) -> its stand-in
+        self._tensors: dict[int, Tensor] = {}  # id(stand-in) -> a tensor over it
+        self._ops: dict[int, Any] = {}  # id(op) -> its outline
+        self._args = {id(t.array) for t in trace.flat}
+        trace.entries = [self._entry(e) for e in trace.entries]
+        trace.out = self._read(trace.out)
+        self.trace = trace
+        del self._stand_ins, self._tensors, self._ops
+
+    def _entry(self, e: tuple[Any, ...]) -> tuple[Any, ...]:
+        kind = e[0]
+        if kind == OP:
+            op = self._op(e[1])
+            args = tuple(self._read(x) for x in e[2])
+            return OP, op, args, self._produce(e[3])
+        if kind == BACKWARD:
+            g = self._read(e[2])
+            return BACKWARD, self._op(e[1]), g, self._produce(e[3])
+        if kind == GRAD:
+            g = self._read(e[2])
+            produced = id(e[1].array) not in self._args  # as _Program binds it (_GradOf)
+            return GRAD, self._read(e[1]), g, e[3], self._produce(e[4]) if produced else e[4]
+        if kind == ASSIGN:
+            return ASSIGN, self._read(e[1]), self._read(e[2])
+        args, kwargs = self._read(e[2]), self._read(e[3])
+        return CALL, e[1], args, kwargs, self._produce(e[4])
+
+    def _op(self, op: Any) -> Any:
+        outline = self._ops.get(id(op))
+        if outline is None:
+            outline = self._ops[id(op)] = _new(type(op))
+            outline.params = self._read(op.params)
+        return outline
+
+    def _produce(self, value: Any) -> Any:
+        """``value`` (a result) with its tensors and arrays replaced by new stand-ins."""
+        if isinstance(value, (Tensor, _ndarray)):
+            arr = _arr(value)
+            if id(arr) not in self._stand_ins:
+                self._stand_ins[id(arr)] = xp.broadcast_to(xp.zeros((), arr.dtype), arr.shape)
+            return self._read(value)
+        if isinstance(value, (tuple, list)):
+            return _rebuilt(value, self._produce)
+        return value
+
+    def _read(self, value: Any) -> Any:
+        """``value`` (an input) with the tensors and arrays produced so far as their stand-ins."""
+        if isinstance(value, Tensor):
+            stand_in = self._stand_ins.get(id(value.array))
+            if stand_in is None:
+                return value
+            t = self._tensors.get(id(stand_in))
+            if t is None:
+                t = self._tensors[id(stand_in)] = _new(type(value))
+                t.array, t.grad, t.requires_grad, t.grad_fn = stand_in, None, False, None
+            return t
+        if isinstance(value, _ndarray):
+            return self._stand_ins.get(id(value), value)
+        if isinstance(value, (tuple, list, dict)):
+            return _rebuilt(value, self._read)
+        return value
+
+
+def _rebuilt(value: Any, f: Callable[[Any], Any]) -> Any:
+    """``value`` (a tuple, list or dict, of its own type) with ``f`` applied to its items."""
+    if isinstance(value, dict):
+        items = {k: f(v) for k, v in value.items()}
+        if all(items[k] is v for k, v in value.items()):
+            return value
+        new = copy.copy(value)
+        new.update(items)
+        return new
+    parts = [f(v) for v in value]
+    if all(x is y for x, y in zip(parts, value)):
+        return value
+    if isinstance(value, list):
+        return type(value)(parts)
+    return value._make(parts) if hasattr(value, "_make") else type(value)(parts)
 
 
 def _trace(fn: Callable[..., Any], args: Any, kwargs: Any,
