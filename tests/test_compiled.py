@@ -242,9 +242,9 @@ def test_a_hand_written_update_is_replayed() -> None:
     assert train(True) == train(False)
 
 
-def test_tracing_keeps_one_step_of_activations_alive() -> None:
-    # The first trace is kept while the second call runs; if it held its arrays, the second
-    # call would hold two steps' activations and gradients at once.
+def test_tracing_peaks_at_eager_memory() -> None:
+    # A trace that held the arrays it recorded would keep every activation and gradient of its
+    # step alive, and the first trace is kept while the second call runs.
     import tracemalloc
 
     def make_step() -> Callable[[cr.Tensor, cr.Tensor], cr.Tensor]:
@@ -281,4 +281,6 @@ def test_tracing_keeps_one_step_of_activations_alive() -> None:
     eager = peak_of_two_calls(warm)
     with kernels.use_jit(False):  # Numba's compiler allocates too
         compiled = peak_of_two_calls(cr.compile(make_step()))
-    assert compiled < 2 * eager  # one recorded step: 1.46x; the old code, two: 2.8x
+    # the recordings hold no produced array's data: 1.0x; holding them all, 1.46x; and the first
+    # trace's arrays alive during the second call too, 2.8x
+    assert compiled < 1.25 * eager
