@@ -17,8 +17,10 @@ both traces made the same one).
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -146,17 +148,112 @@ class _Trace:
         self.modes = tuple(training for _, training in modules.values())
 
 
+class _Recording(list[tuple[Any, ...]]):
+    """The tape of a step being traced, kept as an outline of what ``_Program`` reads, so that
+    a trace holds no more of the step's arrays than the eager step does: each array the step
+    produces (an op's output, a backward's gradients, a ``replayed`` call's result, a stored
+    ``.grad``) is recorded as a stand-in of the same shape and dtype that holds no data, one per
+    array, so that which array fed which op is kept; arrays read before the step produced them
+    (made in Python, read live) are recorded as they are, and ``_Program`` compares their
+    values; ops keep their type, parameters and ``needs_input_grad``."""
+
+    def __init__(self, flat: list[Tensor]) -> None:
+        super().__init__()
+        # id(produced array or op) -> its stand-in or outline, while the original is alive
+        self._stand_ins: dict[int, Any] = {}
+        self._ops: dict[int, Any] = {}
+        self._tensors: dict[int, Tensor] = {}  # id(stand-in) -> a tensor over it
+        self._args = {id(t.array) for t in flat}
+
+    def append(self, e: tuple[Any, ...]) -> None:
+        kind = e[0]
+        if kind == OP:
+            op = self._op(e[1])
+            args = tuple(self.read(x) for x in e[2])
+            e = OP, op, args, self._produce(e[3])
+        elif kind == BACKWARD:
+            g = self.read(e[2])
+            e = BACKWARD, self._op(e[1]), g, self._produce(e[3])
+        elif kind == GRAD:
+            g = self.read(e[2])
+            produced = id(e[1].array) not in self._args  # as _Program binds it (_GradOf)
+            e = GRAD, e[1], g, e[3], self._produce(e[4]) if produced else e[4]
+        elif kind == ASSIGN:
+            e = ASSIGN, self.read(e[1]), self.read(e[2])
+        else:
+            args, kwargs = self.read(e[2]), self.read(e[3])
+            e = CALL, e[1], args, kwargs, self._produce(e[4])
+        super().append(e)
+
+    def read(self, value: Any) -> Any:
+        """``value`` (an input) with the tensors and arrays produced so far as their stand-ins."""
+        if isinstance(value, Tensor):
+            stand_in = self._stand_ins.get(id(value.array))
+            if stand_in is None:
+                return value
+            t = self._tensors.get(id(stand_in))
+            if t is None:
+                t = self._tensors[id(stand_in)] = _new(type(value))
+                t.array, t.grad, t.requires_grad, t.grad_fn = stand_in, None, False, None
+            return t
+        if isinstance(value, _ndarray):
+            return self._stand_ins.get(id(value), value)
+        if isinstance(value, (tuple, list, dict)):
+            return _rebuilt(value, self.read)
+        return value
+
+    def _op(self, op: Any) -> Any:
+        outline = self._ops.get(id(op))
+        if outline is None:
+            outline = self._ops[id(op)] = _new(type(op))
+            weakref.finalize(op, self._ops.pop, id(op), None)  # its id may be reused
+            outline.params = self.read(op.params)
+            if hasattr(op, "needs_input_grad"):
+                outline.needs_input_grad = op.needs_input_grad
+        return outline
+
+    def _produce(self, value: Any) -> Any:
+        """``value`` (a result) with its tensors and arrays replaced by new stand-ins."""
+        if isinstance(value, (Tensor, _ndarray)):
+            arr = _arr(value)
+            if id(arr) not in self._stand_ins:
+                self._stand_ins[id(arr)] = xp.broadcast_to(xp.zeros((), arr.dtype), arr.shape)
+                weakref.finalize(arr, self._stand_ins.pop, id(arr), None)
+            return self.read(value)
+        if isinstance(value, (tuple, list)):
+            return _rebuilt(value, self._produce)
+        return value
+
+
+def _rebuilt(value: Any, f: Callable[[Any], Any]) -> Any:
+    """``value`` (a tuple, list or dict, of its own type) with ``f`` applied to its items."""
+    if isinstance(value, dict):
+        items = {k: f(v) for k, v in value.items()}
+        if all(items[k] is v for k, v in value.items()):
+            return value
+        new = copy.copy(value)
+        new.update(items)
+        return new
+    parts = [f(v) for v in value]
+    if all(x is y for x, y in zip(parts, value)):
+        return value
+    if isinstance(value, list):
+        return type(value)(parts)
+    return value._make(parts) if hasattr(value, "_make") else type(value)(parts)
+
+
 def _trace(fn: Callable[..., Any], args: Any, kwargs: Any,
            flat: list[Tensor]) -> tuple[Any, _Trace]:
     if forward_ad.levels or anomaly.enabled:
         raise CompileError("compile: a step cannot be traced under forward-mode AD or anomaly "
                            "detection")
-    tape.entries, tape.modules = [], {}
+    recording = _Recording(flat)
+    tape.entries, tape.modules = recording, {}
     type.__setattr__(Tensor, "array", _GUARDED_DATA)
     type.__setattr__(Tensor, "grad", _GUARDED_GRAD)
     try:
         out = fn(*args, **kwargs)
-        return out, _Trace(tape.entries, tape.modules, flat, out)
+        return out, _Trace(recording, tape.modules, flat, recording.read(out))
     finally:
         tape.entries, tape.modules = None, {}
         type.__setattr__(Tensor, "array", _DATA)
