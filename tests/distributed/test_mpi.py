@@ -185,10 +185,35 @@ def test_processes_started_with_torchrun_variables_join_over_mpi():
                                       MASTER_PORT=port, CHECKS_TIMEOUT="200"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for r in (2, 0, 1)]
-    outs = [p.communicate(timeout=300) for p in procs]
+    try:
+        outs = [p.communicate(timeout=300) for p in procs]
+    finally:  # (a failed join leaves no process behind)
+        for p in procs:
+            p.kill()
     for p, (out, err) in zip(procs, outs):
         assert p.returncode == 0, f"exit {p.returncode}\n{out}\n{err[-3000:]}"
     assert outs[1][0].split() == ["OK", "collectives", "OK", "ddp-features"]
+
+
+def test_ranks_that_wait_for_a_missing_one_at_the_join_exit_within_the_timeout():
+    """Two of three torchrun-style ranks start: they connect to each other, then wait in MPI's
+    Accept (which has no limit) for the third; the join gives up after the timeout."""
+    port = str(free_port())
+    procs = [subprocess.Popen([sys.executable, WORKERS, "collectives"],
+                              env=env(RANK=str(r), WORLD_SIZE="3", MASTER_ADDR="127.0.0.1",
+                                      MASTER_PORT=port, CHECKS_TIMEOUT="15"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for r in (0, 1)]
+    start = time.monotonic()
+    try:
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    assert time.monotonic() - start < 90
+    for r, (p, (_, err)) in enumerate(zip(procs, outs)):
+        assert p.returncode != 0
+        assert f"[rank {r}] init_process_group: the 3 ranks did not all join within 15 s" in err
 
 
 def test_torchrun_starts_a_data_parallel_job():

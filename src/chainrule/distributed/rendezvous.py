@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -60,8 +61,35 @@ def join(rank: int, size: int, addr: str, port: int, timeout_s: float) -> Any:
     import mpi4py
 
     mpi4py.rc.finalize = False
+    server, uri = _start_ompi_server(timeout_s) if rank == 0 else (None, "")
+    joined = threading.Event()
+    threading.Thread(target=_exit_unless, args=(joined, timeout_s, rank, size, server),
+                     name="chainrule-rendezvous-watch", daemon=True).start()
+    try:
+        world = _join(rank, size, addr, port, timeout_s, server, uri)
+    finally:
+        joined.set()
+    return world
+
+
+def _exit_unless(joined: threading.Event, timeout_s: float, rank: int, size: int,
+                 server: subprocess.Popen[str] | None) -> None:
+    """End the process (and rank 0's ompi-server) when the ranks have not all joined within
+    ``timeout_s``: MPI's Connect and Accept wait without a limit, so a rank that never arrives
+    would hang the others."""
+    if not joined.wait(timeout_s):
+        sys.stderr.write(f"[rank {rank}] init_process_group: the {size} ranks did not all join "
+                         f"within {timeout_s:g} s (one of them is missing, died or could not "
+                         "connect); exiting\n")
+        sys.stderr.flush()
+        if server is not None:
+            server.terminate()
+        os._exit(1)
+
+
+def _join(rank: int, size: int, addr: str, port: int, timeout_s: float,
+          server: subprocess.Popen[str] | None, uri: str) -> Any:
     if rank == 0:
-        server, uri = _start_ompi_server(timeout_s)
         os.environ["OMPI_MCA_pmix_server_uri"] = uri
         from chainrule.distributed.process_group import mpi
 
@@ -75,7 +103,7 @@ def join(rank: int, size: int, addr: str, port: int, timeout_s: float) -> Any:
         from chainrule.distributed.process_group import mpi
 
         MPI = mpi()
-        server, mpi_port = None, where["port"]
+        mpi_port = where["port"]
         inter = MPI.COMM_SELF.Connect(mpi_port)
         group = inter.Merge(True)
     while group.Get_size() < size:  # the ranks already joined accept the next one together
