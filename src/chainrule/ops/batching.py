@@ -385,8 +385,7 @@ def max_pool_argmax(cls: Any, values: list[Tensor], dims: Dims,
     (v,) = values
     size = v.shape[0]
     arg = params["argmax"]
-    moved = {**params, "argmax": arg.reshape(1, *arg.shape).repeat(size, axis=0)
-             .reshape(-1, *arg.shape[1:])}
+    moved = {**params, "argmax": xp.tile(arg, (size,) + (1,) * (arg.ndim - 1))}
     if "shape" in params:
         moved["shape"] = (size * params["shape"][0], *params["shape"][1:])
     out = cls.apply(v.reshape(-1, *v.shape[2:]), **moved)
