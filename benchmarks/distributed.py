@@ -1,6 +1,7 @@
 """Data-parallel scaling: chainrule DDP over MPI against PyTorch DDP over gloo.
 
-    python benchmarks/distributed.py [--quick] [--only throughput|bandwidth] [--json out.json]
+    python benchmarks/distributed.py [--quick] [--only throughput|bandwidth]
+                                     [--workloads large-mlp,cnn] [--json out.json]
 
 Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
 
@@ -23,7 +24,7 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
   efficiency model in ``docs/distributed.md``.
 
 ``--only throughput`` or ``--only bandwidth`` runs one part (the latter in a few seconds, on
-2 ranks). Results on a machine shared with other work are noisy; compare figures from one run.
+2 ranks); ``--workloads`` names the throughput workloads to run (both unless told). Results on a machine shared with other work are noisy; compare figures from one run.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def throughput(steps: dict[str, Any], b: int, size: int, mode: str,
 
 
 # ---- workers (run under mpirun) --------------------------------------------------------------
-def chainrule_worker(mode: str, only: str) -> dict[str, Any]:
+def chainrule_worker(mode: str, only: str, names: list[str]) -> dict[str, Any]:
     import chainrule as cr
     import chainrule.distributed as dist
     from chainrule.nn.parallel import DistributedDataParallel as DDP
@@ -109,7 +110,8 @@ def chainrule_worker(mode: str, only: str) -> dict[str, Any]:
     dist.init_process_group("mpi")
     rank, size = dist.get_rank(), dist.get_world_size()
     out: dict[str, Any] = {}
-    for name, b in SIZES.items() if only != "bandwidth" else ():
+    for name in names if only != "bandwidth" else ():
+        b = SIZES[name]
         cr.manual_seed(0)  # plain: each rank trains alone (at 2 ranks, the machine's ceiling)
         steps = {"plain": trainer(cr, build(cr, name), name, b[mode], rank)}
         cr.manual_seed(0)
@@ -186,7 +188,7 @@ def bandwidth(mode: str) -> dict[str, Any]:
     return result
 
 
-def torch_worker(mode: str, only: str) -> dict[str, Any]:
+def torch_worker(mode: str, only: str, names: list[str]) -> dict[str, Any]:
     import torch
     import torch.distributed as tdist
 
@@ -195,7 +197,8 @@ def torch_worker(mode: str, only: str) -> dict[str, Any]:
     size = int(os.environ["OMPI_COMM_WORLD_SIZE"])
     tdist.init_process_group("gloo", rank=rank, world_size=size)
     out: dict[str, Any] = {}
-    for name, b in SIZES.items():
+    for name in names:
+        b = SIZES[name]
         torch.manual_seed(0)
         steps = {"plain": trainer(torch, build(torch, name), name, b[mode], rank)}
         torch.manual_seed(0)
@@ -208,7 +211,8 @@ def torch_worker(mode: str, only: str) -> dict[str, Any]:
 
 
 # ---- driver ----------------------------------------------------------------------------------
-def launch(framework: str, n: int, mode: str, only: str, tries: int = 3) -> dict[str, Any]:
+def launch(framework: str, n: int, mode: str, only: str, names: list[str],
+           tries: int = 3) -> dict[str, Any]:
     """The result of one ``mpirun`` job of ``framework`` on ``n`` ranks; a job whose rendezvous
     port was taken between choosing it and listening on it is started again on another."""
     with socket.socket() as s:
@@ -220,11 +224,11 @@ def launch(framework: str, n: int, mode: str, only: str, tries: int = 3) -> dict
                + os.environ.get("PYTHONPATH", ""))
     cmd = [shutil.which("mpirun") or "mpirun", "-n", str(n), "--oversubscribe", "--bind-to",
            "none", sys.executable, str(HERE), "--worker", framework, "--mode", mode,
-           "--only", only]
+           "--only", only, "--workloads", ",".join(names)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode != 0 and "EADDRINUSE" in done.stderr and tries > 1:
-        return launch(framework, n, mode, only, tries - 1)
+        return launch(framework, n, mode, only, names, tries - 1)
     if done.returncode != 0 or not lines:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
     return json.loads(lines[-1][len("RESULT "):])
@@ -239,10 +243,10 @@ def report(res: dict[str, Any]) -> None:
 
 def report_throughput(res: dict[str, Any]) -> None:
     print(f"\nthroughput, samples/s over all ranks (per-rank batch: "
-          f"{ {k: v[res['mode']] for k, v in SIZES.items()} }, one BLAS thread per rank)")
+          f"{ {k: SIZES[k][res['mode']] for k in res['workloads']} }, one BLAS thread per rank)")
     print(f"{'workload':<11}{'framework':<11}{'plain 1':>10}{'DDP 1':>10}{'plain 2':>10}"
           f"{'DDP 2':>10}{'DDP-1 cost':>12}{'efficiency':>12}{'ceiling':>9}")
-    for name in SIZES:
+    for name in res["workloads"]:
         for fw in ("chainrule", "torch"):
             one, two = res[fw]["1"], res[fw]["2"]
             plain, d1, d2 = one[f"{name}/plain"], one[f"{name}/ddp"], two[f"{name}/ddp"]
@@ -270,24 +274,30 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="smaller batches, fewer steps")
     p.add_argument("--only", choices=["all", "throughput", "bandwidth"], default="all",
                    help="measure only training throughput or only all-reduce bandwidth")
+    p.add_argument("--workloads", default=",".join(SIZES),
+                   help="comma-separated throughput workloads (default: all of them)")
     p.add_argument("--json", default="", help="write the results to this file")
     p.add_argument("--worker", choices=["chainrule", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--mode", default="full", help=argparse.SUPPRESS)
     args = p.parse_args()
+    names = args.workloads.split(",")
+    if unknown := set(names) - set(SIZES):
+        p.error(f"unknown workload(s) {sorted(unknown)}; choose from {list(SIZES)}")
     if args.worker:
         worker = chainrule_worker if args.worker == "chainrule" else torch_worker
-        out = worker(args.mode, args.only)
+        out = worker(args.mode, args.only, names)
         if out:
             print("RESULT " + json.dumps(out), flush=True)
         return
     mode = "quick" if args.quick else "full"
-    res: dict[str, Any] = {"mode": mode, "only": args.only, "cpus": os.cpu_count(),
+    res: dict[str, Any] = {"mode": mode, "only": args.only, "workloads": names,
+                           "cpus": os.cpu_count(),
                            "load_before": os.getloadavg()[0]}
     jobs = ([("chainrule", 2)] if args.only == "bandwidth"
             else [(fw, n) for fw in ("chainrule", "torch") for n in (1, 2)])
     for fw, n in jobs:
         print(f"running {fw} on {n} rank(s)...", file=sys.stderr, flush=True)
-        res.setdefault(fw, {})[str(n)] = launch(fw, n, mode, args.only)
+        res.setdefault(fw, {})[str(n)] = launch(fw, n, mode, args.only, names)
     res["load_after"] = os.getloadavg()[0]
     report(res)
     print(f"\nload average before/after: {res['load_before']:.1f} / {res['load_after']:.1f} "
