@@ -16,10 +16,14 @@ ONE_HOT = np.eye(C, dtype=np.float32)[rng.integers(0, C, N)]
 MULTI = (rng.uniform(size=(N, C)) < 0.4).astype(np.float32)
 BITS = rng.integers(0, 2, (N, 1)).astype(np.float32)
 SCORES = rng.uniform(0, 1, (N, 1)).astype(np.float32)
+SOFT = np.where(rng.uniform(size=(N, 1)) < 0.5, BITS, 0.7).astype(np.float32)  # soft labels
 WEIGHTS = rng.uniform(0, 2, N).astype(np.float32)
 
 CASES = [
     ("Accuracy", {}, np.round(SCORES), (SCORES > 0.5).astype(np.float32)),
+    ("BinaryAccuracy", {}, BITS, SCORES),
+    ("BinaryAccuracy", {"threshold": 0.3}, MULTI, PROBS),
+    ("BinaryAccuracy", {}, SOFT, SCORES),
     ("CategoricalAccuracy", {}, ONE_HOT, PROBS),
     ("SparseCategoricalAccuracy", {}, ONE_HOT.argmax(-1), PROBS),
     ("MeanSquaredError", {}, ONE_HOT, PROBS),
@@ -96,6 +100,7 @@ FUNCTION_CASES = [
     ("sparse_categorical_accuracy", {}, ONE_HOT.argmax(-1)[:, None], PROBS),
     ("binary_accuracy", {}, BITS, SCORES),
     ("binary_accuracy", {"threshold": 0.3}, MULTI, PROBS),
+    ("binary_accuracy", {}, SOFT, SCORES),
     ("top_k_categorical_accuracy", {"k": 2}, ONE_HOT, PROBS),
     ("sparse_top_k_categorical_accuracy", {"k": 3}, ONE_HOT.argmax(-1), PROBS),
     ("mean_squared_error", {}, ONE_HOT, PROBS),

@@ -8,6 +8,7 @@ accuracy depending on the loss and the output shape (:func:`resolve`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -54,16 +55,18 @@ def sparse_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> np.nd
 
 def binary_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
                     threshold: float = 0.5) -> np.ndarray:
-    """1 where ``y_pred`` > ``threshold`` agrees with the label, else 0; per element.
+    """1 where ``y_pred`` > ``threshold`` (as 1, else 0) equals the label, else 0; per element.
+    As in Keras, a label other than 0 or 1 (a soft label) never counts as a match.
 
     Example:
         >>> import numpy as np
-        >>> binary_accuracy(np.array([[1.0], [0.0]]), np.array([[0.9], [0.7]]))
+        >>> binary_accuracy(np.array([[1.0], [0.0], [0.7]]), np.array([[0.9], [0.7], [0.9]]))
         array([[1.],
+               [0.],
                [0.]], dtype=float32)
     """
     y_true, y_pred = _match_rank(y_true, y_pred)
-    return ((y_pred > threshold) == (y_true > 0.5)).astype(np.float32)
+    return (y_true == (y_pred > threshold)).astype(np.float32)
 
 
 def top_k_categorical_accuracy(y_true: np.ndarray, y_pred: np.ndarray,
@@ -259,7 +262,28 @@ def _snake_name(name: str) -> str:
 
 CategoricalAccuracy = _wrapper(categorical_accuracy)
 SparseCategoricalAccuracy = _wrapper(sparse_categorical_accuracy)
-BinaryAccuracy = _wrapper(binary_accuracy)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often ``y_pred`` > ``threshold`` matches the binary labels (``binary_accuracy``).
+
+    Example:
+        >>> import numpy as np
+        >>> m = BinaryAccuracy(threshold=0.3)
+        >>> m.update_state(np.array([[1.0], [0.0]]), np.array([[0.4], [0.2]]))
+        >>> m.result()
+        1.0
+    """
+
+    def __init__(self, name: str = "binary_accuracy", dtype: Any = None,
+                 threshold: float = 0.5) -> None:
+        self.threshold = threshold
+        super().__init__(functools.partial(binary_accuracy, threshold=threshold), name, dtype)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "threshold": self.threshold}
+
+
 MeanSquaredError = _wrapper(mean_squared_error)
 MeanAbsoluteError = _wrapper(mean_absolute_error)
 
