@@ -24,7 +24,8 @@ Launches ``mpirun`` jobs of this script (one BLAS thread per rank) and prints:
   efficiency model in ``docs/distributed.md``.
 
 ``--only throughput`` or ``--only bandwidth`` runs one part (the latter in a few seconds, on
-2 ranks); ``--workloads`` names the throughput workloads to run (both unless told). Results on a machine shared with other work are noisy; compare figures from one run.
+2 ranks); ``--workloads`` names the throughput workloads to run (both unless told). Results on
+a machine shared with other work are noisy; compare figures from one run.
 """
 
 from __future__ import annotations

@@ -98,12 +98,12 @@ def matmul(a: Array, b: Array) -> Array:
             # NOTE: a stack of products whose matrices are strided views (attention's heads
             # sliced out of one fused projection) runs 1.3-1.5x faster on contiguous copies:
             # BLAS reads each product's operands far from one another otherwise
-            return numpy.matmul(_compact(a), _compact(b))
+            return numpy.matmul(compact(a), compact(b))
         return numpy.matmul(a, b)
     return widened(numpy.matmul, a, b)
 
 
-def _compact(x: Array) -> Array:
+def compact(x: Array) -> Array:
     """``x`` whose matrices (last two axes) are each one dense block, row- or column-major (as
     BLAS reads fastest): as it is when they are, else a contiguous copy."""
     r, c = x.shape[-2:]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from chainrule import kernels
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.function import register
-from chainrule.backend import Array, matmul, xp
+from chainrule.backend import Array, compact, matmul, xp
 from chainrule.ops import batching
 from chainrule.ops.composite_twin import Fused
 from chainrule.ops.fused import softmax
@@ -40,7 +40,11 @@ class ScaledDotProductAttention(Fused):
             raise RuntimeError(f"scaled_dot_product_attention: query {tuple(q.shape)}, key "
                                f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit "
                                "(expected (..., L, E), (..., S, E), (..., S, Ev))")
-        p = matmul(q, k.swapaxes(-1, -2))
+        # the operands as BLAS reads them fastest (copies of the heads sliced out of a fused
+        # projection), kept for the backward's four products
+        q, kt, v = compact(q), compact(k.swapaxes(-1, -2)), compact(v)
+        self.dense = (q, kt, v)
+        p = matmul(q, kt)
         self.jit = kernels.fits(p) and p.size > 0 and p.flags.c_contiguous and (
             mask is None or xp.broadcast_shapes(p.shape, mask.shape) == p.shape)
         if self.jit:  # two compiled passes and NumPy's exp
@@ -67,9 +71,10 @@ class ScaledDotProductAttention(Fused):
         return matmul(p, v)
 
     def backward_arrays(self, g: Array) -> tuple[Array | None, ...]:
-        q, k, v = (t.array for t in self.inputs[:3])
+        q, kt, v = self.dense
         p = self.probs
         need = self.needs_input_grad
+        g = compact(g)
         gv = matmul(p.swapaxes(-1, -2), g) if need[2] else None
         ds = matmul(g, v.swapaxes(-1, -2))
         scale = self.scale  # applied to ds or to its products
@@ -84,7 +89,7 @@ class ScaledDotProductAttention(Fused):
             ds *= p
         gq = gk = None
         if need[0]:
-            gq = matmul(ds, k)
+            gq = matmul(ds, kt.swapaxes(-1, -2))
             if scale != 1.0:
                 gq *= scale
         if need[1]:
