@@ -49,8 +49,9 @@ import numpy as np  # noqa: E402
 
 # ---- workloads (the same code builds the chainrule and the PyTorch model) ---------------------
 SIZES = {"large-mlp": {"quick": 128, "full": 512}, "cnn": {"quick": 32, "full": 32}}
-STEPS = {"quick": (1, 2), "full": (2, 5)}  # (warm-up, timed) steps per block
-ROUNDS = {"quick": 3, "full": 5}  # blocks per variant
+# (warm-up, timed) steps per block: the ConvNet's step is ~20 ms, so its blocks take 20 steps
+STEPS = {"large-mlp": {"quick": (1, 2), "full": (2, 5)}, "cnn": {"quick": (1, 5), "full": (3, 20)}}
+ROUNDS = {"quick": 3, "full": 7}  # blocks per variant
 
 
 def build(lib: Any, name: str) -> Any:
@@ -82,11 +83,11 @@ def trainer(lib: Any, model: Any, name: str, b: int, rank: int) -> Any:
     return step
 
 
-def throughput(steps: dict[str, Any], b: int, size: int, mode: str,
+def throughput(steps: dict[str, Any], name: str, b: int, size: int, mode: str,
                barrier: Any) -> dict[str, float]:
-    """Samples/s over all ranks of each step function, timed in alternating blocks (so all
-    see the same machine state); the median block decides."""
-    warm, timed = STEPS[mode]
+    """Samples/s over all ranks of each step function of workload ``name``, timed in
+    alternating blocks (so all see the same machine state); the median block decides."""
+    warm, timed = STEPS[name][mode]
     times: dict[str, list[float]] = {k: [] for k in steps}
     for step in steps.values():
         for _ in range(warm):
@@ -117,7 +118,7 @@ def chainrule_worker(mode: str, only: str, names: list[str]) -> dict[str, Any]:
         steps = {"plain": trainer(cr, build(cr, name), name, b[mode], rank)}
         cr.manual_seed(0)
         steps["ddp"] = trainer(cr, DDP(build(cr, name)), name, b[mode], rank)
-        for key, value in throughput(steps, b[mode], size, mode, dist.barrier).items():
+        for key, value in throughput(steps, name, b[mode], size, mode, dist.barrier).items():
             out[f"{name}/{key}"] = value
     if size > 1 and only != "throughput":
         out["allreduce"] = bandwidth(mode)
@@ -205,7 +206,7 @@ def torch_worker(mode: str, only: str, names: list[str]) -> dict[str, Any]:
         torch.manual_seed(0)
         ddp = torch.nn.parallel.DistributedDataParallel(build(torch, name))
         steps["ddp"] = trainer(torch, ddp, name, b[mode], rank)
-        for key, value in throughput(steps, b[mode], size, mode, tdist.barrier).items():
+        for key, value in throughput(steps, name, b[mode], size, mode, tdist.barrier).items():
             out[f"{name}/{key}"] = value
     tdist.destroy_process_group()
     return out if rank == 0 else {}
