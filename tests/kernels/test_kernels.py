@@ -103,10 +103,13 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
                        [(2, 3, 9, 11), (4, 3, 3, 2)], "col2im"),
     "fold": (lambda c: F.fold(c, (7, 8), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
              [(2, 18, 28)], "col2im"),
-    "lstm": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c),
-             [(5, 3, 16), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
-    "lstm-reverse": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c, reverse=True),
-                     [(5, 3, 16), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
+    "lstm": (lambda x, wi, wh, h, c, b: lstm_sequence(x, wi, wh, h, c, b),
+             [(5, 3, 2), (16, 2), (16, 4), (3, 4), (3, 4), (16,)], "lstm_cell_backward"),
+    "lstm-reverse": (lambda x, wi, wh, h, c, b: lstm_sequence(x, wi, wh, h, c, b, reverse=True),
+                     [(5, 3, 2), (16, 2), (16, 4), (3, 4), (3, 4), (16,)],
+                     "lstm_cell_backward"),
+    "lstm-no-bias": (lambda x, wi, wh, h, c: lstm_sequence(x, wi, wh, h, c),
+                     [(5, 3, 2), (16, 2), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
 }
 
 

@@ -68,26 +68,50 @@ def test_lstm_composite_path_gradcheck(rng: np.random.Generator) -> None:
     gradcheck(lambda *_: tuple(_flat(m(x))), [x, *m.parameters()])
 
 
+def _lstm_args(rng: np.random.Generator, T: int, B: int, n_in: int, H: int,
+               bias: bool = True) -> list[np.ndarray]:
+    """x, w_ih, w_hh, h0, c0 (and b) for ``lstm_sequence``."""
+    shapes = [(T, B, n_in), (4 * H, n_in), (4 * H, H), (B, H), (B, H), (4 * H,)]
+    return [rng.standard_normal(s) for s in shapes[:6 if bias else 5]]
+
+
+@pytest.mark.parametrize("jit", [True, False])
+@pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_fused_lstm_matches_composite(reverse: bool, rng: np.random.Generator) -> None:
-    T, B, H = 5, 3, 4
-    args = [rng.standard_normal(s) for s in ((T, B, 4 * H), (4 * H, H), (B, H), (B, H))]
+def test_fused_lstm_matches_composite(reverse: bool, bias: bool, jit: bool,
+                                      rng: np.random.Generator) -> None:
+    args = _lstm_args(rng, 5, 3, 2, 4, bias)
     a, b = [_t(v) for v in args], [_t(v) for v in args]
-    ya = lstm_sequence(*a, reverse=reverse)
-    yb = lstm_sequence_composite(*b, reverse=reverse)
-    np.testing.assert_allclose(ya.array, yb.array, rtol=1e-12, atol=1e-12)
-    g = _t(rng.standard_normal(ya.shape), grad=False)
-    (ya * g).sum().backward()
-    (yb * g).sum().backward()
+    with cr.kernels.use_jit(jit):
+        ya = lstm_sequence(*a, reverse=reverse)
+        yb = lstm_sequence_composite(*b, reverse=reverse)
+        np.testing.assert_allclose(ya.array, yb.array, rtol=1e-12, atol=1e-12)
+        g = _t(rng.standard_normal(ya.shape), grad=False)
+        (ya * g).sum().backward()
+        (yb * g).sum().backward()
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.grad.array, y.grad.array, rtol=1e-10, atol=1e-12)
 
 
+def test_fused_lstm_gradient_of_some_inputs_only(rng: np.random.Generator) -> None:
+    """Each input's gradient alone (the weight GEMM is shared by w_ih and w_hh)."""
+    args = _lstm_args(rng, 4, 2, 3, 2)
+    y_ref = lstm_sequence_composite(*[_t(v) for v in args])
+    g = rng.standard_normal(y_ref.shape)
+    for k in range(len(args)):
+        xs = [_t(v, grad=i == k) for i, v in enumerate(args)]
+        ref = [_t(v, grad=i == k) for i, v in enumerate(args)]
+        (lstm_sequence(*xs) * _t(g, False)).sum().backward()
+        (lstm_sequence_composite(*ref) * _t(g, False)).sum().backward()
+        np.testing.assert_allclose(xs[k].grad.array, ref[k].grad.array, rtol=1e-10,
+                                   atol=1e-12)
+
+
 def test_fused_lstm_gradcheck_and_second_order(rng: np.random.Generator) -> None:
-    T, B, H = 3, 2, 2
-    args = [_t(rng.standard_normal(s)) for s in ((T, B, 4 * H), (4 * H, H), (B, H), (B, H))]
+    args = [_t(v) for v in _lstm_args(rng, 3, 2, 2, 2)]
     gradcheck(lambda *xs: lstm_sequence(*xs, reverse=True), args)
     gradgradcheck(lambda *xs: lstm_sequence(*xs), args)
+    gradgradcheck(lambda *xs: lstm_sequence(*xs), args[:5])
 
 
 def test_fused_lstm_float32_matches_float64(rng: np.random.Generator) -> None:

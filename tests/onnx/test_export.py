@@ -76,6 +76,7 @@ MODELS = {
                   lambda batch: cr.randint(0, 10, (batch, 3)), 0),
     "lstm_2_layers": (lambda: nn.LSTM(4, 6, num_layers=2, batch_first=True), _floats(5, 4), 0),
     "lstm_bidirectional": (lambda: nn.LSTM(4, 6, bidirectional=True), _seq_major(5, 4), 1),
+    "lstm_no_bias": (lambda: nn.LSTM(4, 6, bias=False), _seq_major(5, 4), 1),
     "gru": (lambda: nn.GRU(4, 6), _seq_major(5, 4), 1),
     "multihead_attention": (SelfAttention, _floats(5, 8), 0),
     "causal_sdpa_tanh_gelu": (CausalAttention, _floats(5, 8), 0),

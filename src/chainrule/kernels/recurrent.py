@@ -20,14 +20,14 @@ from chainrule.kernels.approx import kernel
 
 
 @kernel
-def _forward(pre: Any, xg: Any, c_prev: Any, scale: Any, shift: Any, acts: Any, c: Any,
-             tc: Any, h: Any, exact: bool) -> None:
+def _forward(pre: Any, xg: Any, bias: Any, c_prev: Any, scale: Any, shift: Any, acts: Any,
+             c: Any, tc: Any, h: Any, exact: bool) -> None:
     B, H = c.shape
     for b in range(B):
         p, x, a = pre[b], xg[b], acts[b]
         for j in range(4 * H):
             s = scale[j]
-            a[j] = s * approx.tanh(s * (p[j] + x[j]), exact) + shift[j]
+            a[j] = s * approx.tanh(s * (p[j] + x[j] + bias[j]), exact) + shift[j]
         cp, cr, tr, hr = c_prev[b], c[b], tc[b], h[b]
         for j in range(H):
             cn = a[H + j] * cp[j] + a[j] * a[2 * H + j]
@@ -59,14 +59,15 @@ def _backward(gh: Any, dh_next: Any, dc: Any, acts: Any, c_prev: Any, tc: Any, d
             dcr[j] = dcr[j] * a[H + j]
 
 
-def lstm_cell(pre: np.ndarray, xg: np.ndarray, c_prev: np.ndarray, scale: np.ndarray,
-              shift: np.ndarray, acts: np.ndarray, c: np.ndarray, tc: np.ndarray,
-              h: np.ndarray) -> None:
-    """One step forward: acts (B, 4H) = scale·tanh(scale·(pre + xg)) + shift, the gates
+def lstm_cell(pre: np.ndarray, xg: np.ndarray, bias: np.ndarray, c_prev: np.ndarray,
+              scale: np.ndarray, shift: np.ndarray, acts: np.ndarray, c: np.ndarray,
+              tc: np.ndarray, h: np.ndarray) -> None:
+    """One step forward: acts (B, 4H) = scale·tanh(scale·(pre + xg + bias)) + shift, the gates
     [i f g o] (scale ½ and shift ½ on i, f, o give σ; 1 and 0 on g give tanh), and c, tc, h
     (B, H) receive c_t = f⊙c_prev + i⊙g, tanh c_t and h_t = o⊙tanh c_t. ``pre`` is
-    W_hh h_{t−1}; no output may share memory with an input."""
-    _forward(pre, xg, c_prev, scale, shift, acts, c, tc, h, approx.exact(pre))
+    W_hh h_{t−1}, ``xg`` W_ih x_t, ``bias`` (4H,) b_ih + b_hh; no output may share memory
+    with an input."""
+    _forward(pre, xg, bias, c_prev, scale, shift, acts, c, tc, h, approx.exact(pre))
 
 
 def lstm_cell_backward(gh: np.ndarray, dh_next: np.ndarray, dc: np.ndarray, acts: np.ndarray,

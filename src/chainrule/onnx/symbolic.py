@@ -311,19 +311,22 @@ def _getitem(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
 
 @symbolic("lstm_sequence")
 def _lstm_sequence(g: GraphBuilder, op: Any, xs: list[Tensor], out: Tensor) -> str:
-    """ONNX LSTM fed the precomputed input projections: W is the permutation from PyTorch's gate
-    order (i f g o) to ONNX's (i o f c), so X Wᵀ only reorders; R is W_hh reordered."""
-    xg, w_hh, h0, c0 = xs
+    """ONNX LSTM: W, R and B are the weights and bias reordered from PyTorch's gate order
+    (i f g o) to ONNX's (i o f c); the summed bias is ONNX's Wb, with Rb zero."""
+    x, w_ih, w_hh, h0, c0 = xs[:5]
     hidden = w_hh.shape[1]
     order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in (0, 3, 1, 2)])
-    dt = w_hh.detach().numpy().dtype
-    perm = np.eye(4 * hidden, dtype=dt)[order]
-    w = g.constant(perm[None], "lstm_W")
-    r = g.node("Unsqueeze", [g.node("Gather", [g.value(w_hh), g.ints(order, "gate_order")],
-                                    axis=0), g.ints([0], "axes")])
+    gate_order = g.ints(order, "gate_order")
+    w, r = (g.node("Unsqueeze", [g.node("Gather", [g.value(m), gate_order], axis=0),
+                                 g.ints([0], "axes")]) for m in (w_ih, w_hh))
+    bias = ""
+    if len(xs) == 6:
+        zeros = g.constant(np.zeros(4 * hidden, xs[5].detach().numpy().dtype), "lstm_Rb")
+        wb = g.node("Gather", [g.value(xs[5]), gate_order], axis=0)
+        bias = g.node("Unsqueeze", [g.node("Concat", [wb, zeros], axis=0), g.ints([0], "axes")])
     h, c = (g.node("Unsqueeze", [g.value(s), g.ints([0], "axes")])
             if g.has(s) or s.detach().numpy().any() else "" for s in (h0, c0))  # "": zeros
-    y, _, yc = g.node("LSTM", [g.value(xg), w, r, "", "", h, c], n_out=3, hidden_size=hidden,
+    y, _, yc = g.node("LSTM", [g.value(x), w, r, bias, "", h, c], n_out=3, hidden_size=hidden,
                       direction="reverse" if op.reverse else "forward")
     return g.node("Concat", [g.node("Squeeze", [y, g.ints([1], "axes")]), yc], axis=0)
 

@@ -6,11 +6,13 @@ backward, and slicing the precomputed input projection per step makes its backwa
 full-size zero array per step (quadratic in the sequence length). This op runs the time loop
 on raw arrays instead: per step one GEMM for the recurrent term of all four gates and six
 in-place ufunc calls for the nonlinearities and cell update; the backward is the hand-written
-backpropagation through time with one GEMM per step, and the weight gradient is one GEMM over
-all steps. Measured on the benchmark LSTM (in 32, hidden 128, T 50, batch 32, Adam):
+backpropagation through time with one GEMM per step. The op takes the layer's input and both
+weights (as oneDNN's LSTM layer does): the input projection of all steps is one GEMM before the
+loop, and the gradients of W_ih and W_hh are one GEMM over all steps' [x_t h_{t−1}] after it.
+Measured on the benchmark LSTM (in 32, hidden 128, T 50, batch 32, Adam):
 see ``benchmarks/run.py --only lstm`` and the numbers in the commit message. With the compiled
-kernels on (``chainrule.kernels``), each step's gate math is one kernel call forward and one
-backward instead of the ufunc calls.
+kernels on (``chainrule.kernels``), each step's gate math, bias included, is one kernel call
+forward and one backward instead of the ufunc calls.
 
 When the backward itself is recorded (``create_graph=True``) the op falls back to
 differentiating the composite graph of the same computation, so higher derivatives stay exact.
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule import kernels
+from chainrule import backend, kernels
 from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
 from chainrule.autograd.grad_mode import _mode, enable_grad
 from chainrule.backend import Array, xp
 from chainrule.ops.dual import make_dual
+from chainrule.ops.linalg import linear
 from chainrule.ops.movement import cat
 from chainrule.tensor import Tensor
 
@@ -45,43 +48,83 @@ def _gate_consts(h: int, dtype: Any) -> tuple[Array, Array, Array]:
 
 
 class LSTMSequence(Op):
-    """One direction of an LSTM layer over a whole sequence.
+    """One direction of an LSTM layer over a whole sequence, input projection included.
 
-    Inputs: ``xg`` (T, B, 4H), the input projection W_ih x_t + b_ih + b_hh for every step;
-    ``w_hh`` (4H, H); ``h0``, ``c0`` (B, H). Output (T + 1, B, H): rows 0..T−1 are the hidden
-    states h_t by position (for ``reverse=True`` the sequence is processed from T−1 down to 0),
-    row T is the final cell state.
+    Inputs: ``x`` (T, B, I); ``w_ih`` (4H, I); ``w_hh`` (4H, H); ``h0``, ``c0`` (B, H);
+    optionally ``b`` (4H,), the summed biases b_ih + b_hh. Output (T + 1, B, H): rows 0..T−1
+    are the hidden states h_t by position (for ``reverse=True`` the sequence is processed from
+    T−1 down to 0), row T is the final cell state.
 
-    Per step, with gates [i f g o] = xg_t + W_hh h_{t−1}:
+    Per step, with gates [i f g o] = W_ih x_t + b + W_hh h_{t−1}:
     i, f, o = σ(·), g = tanh(·), c_t = f⊙c_{t−1} + i⊙g, h_t = o⊙tanh(c_t).
     Backward (BPTT): dc_t += dh_t⊙o⊙(1 − tanh² c_t); d[i f g o] = [dc⊙g, dc⊙c_{t−1}, dc⊙i,
     dh⊙tanh c_t] ⊙ (activation derivatives); dh_{t−1} = dgates W_hh; dc_{t−1} = dc⊙f;
-    ∂/∂W_hh = Σ_t dgates_tᵀ h_{t−1}; ∂/∂xg = dgates.
+    ∂/∂[W_ih W_hh] = Σ_t dgates_tᵀ [x_t h_{t−1}] (one GEMM for both); ∂/∂x_t = dgates_t W_ih;
+    ∂/∂b = Σ_t dgates_t.
     """
 
     name = "lstm_sequence"
     reverse: bool
 
-    def forward(self, xg: Array, w_hh: Array, h0: Array, c0: Array) -> Array:
+    def forward(self, x: Array, w_ih: Array, w_hh: Array, h0: Array, c0: Array,
+                b: Array | None = None) -> Array:
+        T, B, n_in = x.shape
+        G, H = w_hh.shape
+        if (w_ih.shape != (G, n_in) or G != 4 * H or h0.shape != (B, H) or c0.shape != (B, H)
+                or (b is not None and b.shape != (G,))):
+            shapes = ", ".join(f"{k} {v.shape}" for k, v in zip(
+                ("x", "w_ih", "w_hh", "h0", "c0", "b"), (x, w_ih, w_hh, h0, c0, b))
+                if v is not None)
+            raise RuntimeError(f"lstm_sequence: shapes {shapes} do not fit together")
+        dt = xp.result_type(x, w_ih, w_hh, h0, c0, *(() if b is None else (b,)))
+        x, w_ih = x.astype(dt, copy=False), w_ih.astype(dt, copy=False)
+        xg = backend.matmul(x.reshape(T * B, n_in), w_ih.T).reshape(T, B, G)  # W_ih x_t
+        bias = xp.zeros(G, dt) if b is None else b.astype(dt, copy=False)
+        whT = xp.ascontiguousarray(w_hh.T, dt)  # NN GEMM per step: ~15% faster than through .T
+        h, c = h0.astype(dt, copy=False), c0.astype(dt, copy=False)
+        out = xp.empty((T + 1, B, H), dt)
+        if kernels.fits(xg, whT, h, c, bias):
+            self.saved = self._loop_kernel(xg, whT, h, c, bias, out)
+        else:
+            self.saved = self._loop_numpy(xg, whT, h, c, bias, out)
+        out[T] = self.saved[2][0 if self.reverse else T - 1]
+        return out
+
+    def _steps(self, T: int) -> range:
+        return range(T - 1, -1, -1) if self.reverse else range(T)
+
+    def _loop_kernel(self, xg: Array, whT: Array, h: Array, c: Array, bias: Array,
+                     out: Array) -> tuple[Array, ...]:
+        """The time loop with one compiled kernel per step for the gate math."""
         T, B, G = xg.shape
         H = G // 4
-        if w_hh.shape != (G, H) or h0.shape != (B, H) or c0.shape != (B, H):
-            raise RuntimeError(f"lstm_sequence: shapes xg {xg.shape}, w_hh {w_hh.shape}, h0 "
-                               f"{h0.shape}, c0 {c0.shape} do not fit together")
-        if kernels.fits(xg, w_hh, h0, c0):
-            return self._forward_kernel(xg, w_hh, h0, c0)
-        dt = xp.result_type(xg, w_hh, h0, c0)
-        scale, add, dcoef = _gate_consts(H, dt)
-        out = xp.empty((T + 1, B, H), dt)
-        acts = xp.empty((T, B, G), dt)     # i f g o after their nonlinearities
-        dacts = xp.empty((T, B, G), dt)    # their derivatives
-        cs = xp.empty((T, B, H), dt)       # cell states
-        tcs = xp.empty((T, B, H), dt)      # tanh of the cell states
-        ok = xp.empty((T, B, H), dt)       # o ⊙ (1 − tanh² c): dh → dc
-        whT = xp.ascontiguousarray(w_hh.T)  # NN GEMM per step: ~15% faster than through .T
-        tmp = xp.empty((B, H), dt)
-        h, c = h0, c0
-        for t in (range(T - 1, -1, -1) if self.reverse else range(T)):
+        acts = xp.empty((T, B, G), xg.dtype)  # i f g o after their nonlinearities
+        cs = xp.empty((T, B, H), xg.dtype)    # cell states
+        tcs = xp.empty((T, B, H), xg.dtype)   # their tanh
+        scale, shift, _ = _gate_consts(H, xg.dtype)
+        pre = xp.empty((B, G), xg.dtype)      # W_hh h_{t−1}
+        h, c = xp.ascontiguousarray(h), xp.ascontiguousarray(c)
+        cell = kernels.recurrent.lstm_cell
+        for t in self._steps(T):
+            xp.matmul(h, whT, out=pre)
+            cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], out[t])
+            h, c = out[t], cs[t]
+        return acts, None, cs, tcs, None
+
+    def _loop_numpy(self, xg: Array, whT: Array, h: Array, c: Array, bias: Array,
+                    out: Array) -> tuple[Array, ...]:
+        """The time loop in NumPy ufuncs, in place."""
+        T, B, G = xg.shape
+        H = G // 4
+        scale, add, dcoef = _gate_consts(H, xg.dtype)
+        xg += bias
+        acts = xp.empty((T, B, G), xg.dtype)   # i f g o after their nonlinearities
+        dacts = xp.empty((T, B, G), xg.dtype)  # their derivatives
+        cs = xp.empty((T, B, H), xg.dtype)     # cell states
+        tcs = xp.empty((T, B, H), xg.dtype)    # their tanh
+        ok = xp.empty((T, B, H), xg.dtype)     # o ⊙ (1 − tanh² c): dh → dc
+        tmp = xp.empty((B, H), xg.dtype)
+        for t in self._steps(T):
             a = acts[t]
             xp.matmul(h, whT, out=a)
             a += xg[t]
@@ -107,31 +150,7 @@ class LSTMSequence(Op):
             xp.subtract(1, k, out=k)
             k *= o
             h, c = hn, cn
-        out[T] = c
-        self.saved = (acts, dacts, cs, tcs, ok)
-        return out
-
-    def _forward_kernel(self, xg: Array, w_hh: Array, h0: Array, c0: Array) -> Array:
-        """The forward with one compiled kernel per step for the gate math."""
-        T, B, G = xg.shape
-        H = G // 4
-        xg = xp.ascontiguousarray(xg)
-        out = xp.empty((T + 1, B, H), xg.dtype)
-        acts = xp.empty((T, B, G), xg.dtype)  # i f g o after their nonlinearities
-        cs = xp.empty((T, B, H), xg.dtype)    # cell states
-        tcs = xp.empty((T, B, H), xg.dtype)   # their tanh
-        whT = xp.ascontiguousarray(w_hh.T)
-        scale, shift, _ = _gate_consts(H, xg.dtype)
-        pre = xp.empty((B, G), xg.dtype)      # W_hh h_{t−1}
-        h, c = xp.ascontiguousarray(h0), xp.ascontiguousarray(c0)
-        cell = kernels.recurrent.lstm_cell
-        for t in (range(T - 1, -1, -1) if self.reverse else range(T)):
-            xp.matmul(h, whT, out=pre)
-            cell(pre, xg[t], c, scale, shift, acts[t], cs[t], tcs[t], out[t])
-            h, c = out[t], cs[t]
-        out[T] = c
-        self.saved = (acts, None, cs, tcs, None)
-        return out
+        return acts, dacts, cs, tcs, ok
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         if _mode.enabled or forward_mode.levels or type(g) is not Tensor:  # (batched: vmap)
@@ -151,59 +170,54 @@ class LSTMSequence(Op):
             forward_mode.exit_level(level)
 
     def _bptt(self, gy: Array) -> tuple[Array | None, ...]:
-        xg, w_hh, h0, c0 = (x.array for x in self.inputs)
+        x, w_ih, w_hh, h0, c0 = (t.array for t in self.inputs[:5])
         acts, dacts, cs, tcs, ok = self.saved
         T, B, G = acts.shape
-        H = G // 4
+        H, n_in = G // 4, x.shape[-1]
         dt = acts.dtype
-        dg = xp.empty((T, B, G), dt)
-        dc = gy[T].astype(dt, copy=True)
-        dh_next = None
-        steps = range(T) if self.reverse else range(T - 1, -1, -1)
-        last = 0 if not self.reverse else T - 1  # the first step processed
-        if dacts is None:  # the forward ran the kernel: so does the backward
-            dc, dh_next = self._bptt_kernel(gy, dg, dc, c0, steps, last)
-        else:
-            for t in steps:
-                dh = gy[t] if dh_next is None else gy[t] + dh_next
+        w_hh = w_hh.astype(dt, copy=False)
+        gy = xp.ascontiguousarray(gy, dt)
+        dg = xp.empty((T, B, G), dt)  # the gate pre-activations' gradients
+        dc = gy[T].copy()
+        dh = xp.zeros((B, H), dt)     # ∂/∂h_{t−1} from step t
+        first = T - 1 if self.reverse else 0  # the step whose state before is (h0, c0)
+        c0 = xp.ascontiguousarray(c0, dt)
+        cell_backward = kernels.recurrent.lstm_cell_backward if dacts is None else None
+        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
+            c_prev = c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+            d = dg[t]
+            if cell_backward is not None:
+                cell_backward(gy[t], dh, dc, acts[t], c_prev, tcs[t], d)
+            else:
                 a = acts[t]
-                c_prev = c0 if t == last else cs[t + 1 if self.reverse else t - 1]
+                dh += gy[t]
                 dc += dh * ok[t]
-                d = dg[t]
                 xp.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])
                 xp.multiply(dc, c_prev, out=d[:, H:2 * H])
                 xp.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])
                 xp.multiply(dh, tcs[t], out=d[:, 3 * H:])
                 d *= dacts[t]
                 dc *= a[:, H:2 * H]
-                dh_next = d @ w_hh
+            xp.matmul(d, w_hh, out=dh)
         need = self.needs_input_grad
-        gw = None
-        if need[1]:
-            hs = xp.asarray(self.out[:T], dt)
-            if T == 1:
-                gw = dg[0].T @ h0
-            elif self.reverse:
-                gw = dg[:T - 1].reshape(-1, G).T @ hs[1:].reshape(-1, H) + dg[T - 1].T @ h0
-            else:
-                gw = dg[1:].reshape(-1, G).T @ hs[:T - 1].reshape(-1, H) + dg[0].T @ h0
-        return (dg if need[0] else None, gw, dh_next if need[2] else None,
-                dc if need[3] else None)
-
-    def _bptt_kernel(self, gy: Array, dg: Array, dc: Array, c0: Array, steps: range,
-                     last: int) -> tuple[Array, Array]:
-        """The time loop of ``_bptt`` with one compiled kernel per step: dc and dh after it."""
-        w_hh = self.inputs[1].array
-        acts, _, cs, tcs, _ = self.saved
-        gy = xp.ascontiguousarray(gy, acts.dtype)
-        c0 = xp.ascontiguousarray(c0, acts.dtype)
-        dh_next = xp.zeros_like(dc)  # read by each step's kernel, then overwritten
-        cell_backward = kernels.recurrent.lstm_cell_backward
-        for t in steps:
-            c_prev = c0 if t == last else cs[t + 1 if self.reverse else t - 1]
-            cell_backward(gy[t], dh_next, dc, acts[t], c_prev, tcs[t], dg[t])
-            xp.matmul(dg[t], w_hh, out=dh_next)
-        return dc, dh_next
+        dg2 = dg.reshape(T * B, G)
+        gx = gw_ih = gw_hh = None
+        if need[0]:
+            gx = backend.matmul(dg2, w_ih.astype(dt, copy=False)).reshape(T, B, n_in)
+        if need[1] or need[2]:
+            xh = xp.empty((T, B, n_in + H), dt)  # [x_t h_{t−1}] for every step
+            xh[..., :n_in] = x
+            src, dst = (slice(1, T), slice(0, T - 1)) if self.reverse else \
+                (slice(0, T - 1), slice(1, T))
+            xh[dst, :, n_in:] = self.out[src]
+            xh[first, :, n_in:] = h0
+            gw = backend.matmul(dg2.T, xh.reshape(T * B, n_in + H))
+            gw_ih = xp.ascontiguousarray(gw[:, :n_in]) if need[1] else None
+            gw_hh = xp.ascontiguousarray(gw[:, n_in:]) if need[2] else None
+        grads = (gx, gw_ih, gw_hh, dh if need[3] else None, dc if need[4] else None)
+        if len(need) == 6:  # (a GEMV: ~1.5x faster than NumPy's column sums)
+            grads += (xp.ones(T * B, dt) @ dg2 if need[5] else None,)
+        return grads
 
 
 def lstm_step_composite(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
@@ -213,10 +227,11 @@ def lstm_step_composite(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     return o.sigmoid() * c.tanh(), c
 
 
-def lstm_sequence_composite(xg: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
-                            reverse: bool = False) -> Tensor:
+def lstm_sequence_composite(x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
+                            b: Tensor | None = None, reverse: bool = False) -> Tensor:
     """The same output as ``LSTMSequence`` built from primitives (one node per elementary op)."""
-    T = xg.shape[0]
+    T = x.shape[0]
+    xg = linear(x, w_ih, b)
     h, c = h0, c0
     hs: list[Tensor | None] = [None] * T
     for t in (range(T - 1, -1, -1) if reverse else range(T)):
@@ -240,7 +255,10 @@ def _composite_grads(op: LSTMSequence, g: Tensor) -> tuple[Tensor | None, ...]:
     return tuple(next(got) if n else None for n in op.needs_input_grad)
 
 
-def lstm_sequence(xg: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
-                  reverse: bool = False) -> Tensor:
-    """Run one LSTM direction over a sequence (see ``LSTMSequence``); (T + 1, B, H) out."""
-    return LSTMSequence.apply(xg, w_hh, h0, c0, reverse=reverse)
+def lstm_sequence(x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
+                  b: Tensor | None = None, reverse: bool = False) -> Tensor:
+    """Run one LSTM direction over a sequence x (T, B, I) (see ``LSTMSequence``); (T + 1, B, H)
+    out."""
+    if b is None:
+        return LSTMSequence.apply(x, w_ih, w_hh, h0, c0, reverse=reverse)
+    return LSTMSequence.apply(x, w_ih, w_hh, h0, c0, b, reverse=reverse)

@@ -133,6 +133,11 @@ class RNNBase(Module):
                                     (h0,), live)
             return self._loop(T, rev, lambda t, h: _gru_step(gi[t], h, w_hh, b_hh), h0)
         b = None if b_ih is None else b_ih + b_hh
+        if self.mode == "LSTM" and live is None:
+            assert c0 is not None
+            run = lstm_sequence if self.fused else lstm_sequence_composite
+            y = run(x, w_ih, w_hh, h0, c0, b, reverse=rev)
+            return y[:T], y[0 if rev else T - 1], y[T]
         xg = linear(x, w_ih, b)
         if live is not None:
             if self.mode == "LSTM":
@@ -141,13 +146,6 @@ class RNNBase(Module):
             relu = self.mode == "RNN_RELU"
             return masked_loop(T, rev, lambda t, h: (_rnn_step(xg[t], h, w_hh, relu),),
                                 (h0,), live)
-        if self.mode == "LSTM":
-            assert c0 is not None
-            if self.fused:
-                y = lstm_sequence(xg, w_hh, h0, c0, reverse=rev)
-            else:
-                y = lstm_sequence_composite(xg, w_hh, h0, c0, reverse=rev)
-            return y[:T], y[0 if rev else T - 1], y[T]
         relu = self.mode == "RNN_RELU"
         return self._loop(T, rev, lambda t, h: _rnn_step(xg[t], h, w_hh, relu), h0)
 
@@ -406,7 +404,7 @@ class LSTMCell(RNNCellBase):
         h0, c0 = (None, None) if hx is None else hx
         h, c = self._state(h0, x, batched), self._state(c0, x, batched)
         b = None if self.bias_ih is None else self.bias_ih + self.bias_hh
-        y = lstm_sequence(linear(x, self.weight_ih, b).unsqueeze(0), self.weight_hh, h, c)
+        y = lstm_sequence(x.unsqueeze(0), self.weight_ih, self.weight_hh, h, c, b)
         h1, c1 = y[0], y[1]
         return (h1, c1) if batched else (h1.squeeze(0), c1.squeeze(0))
 
