@@ -21,7 +21,15 @@ pytest.importorskip("numba")
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule import kernels  # noqa: E402
-from chainrule.kernels import activation, approx, normalization, recurrent, softmax, windows  # noqa: E402
+from chainrule.kernels import (  # noqa: E402
+    activation,
+    approx,
+    normalization,
+    pool,
+    recurrent,
+    softmax,
+    windows,
+)
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
 # float32: the kernels compute in float32 with their own rounding order (and the rational erf
@@ -33,7 +41,7 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, normalization, recurrent, softmax, windows):
+    for module in (activation, normalization, pool, recurrent, softmax, windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -103,6 +111,12 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
                        [(2, 3, 9, 11), (4, 3, 3, 2)], "col2im"),
     "fold": (lambda c: F.fold(c, (7, 8), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
              [(2, 18, 28)], "col2im"),
+    "max-pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 8)], "max_pool2d"),
+    "max-pool2d-overlap": (lambda x: F.max_pool2d(x, (3, 2), (2, 1), (1, 0), (1, 2)),
+                           [(2, 3, 9, 7)], "max_pool_scatter"),
+    "max-pool2d-ceil": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(1, 4, 8, 7)],
+                        "max_pool2d"),
+    "max-pool1d": (lambda x: F.max_pool1d(x, 3, 2, 1), [(2, 3, 11)], "max_pool_scatter"),
     "lstm": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c),
              [(5, 3, 16), (16, 4), (3, 4), (3, 4)], "lstm_cell_backward"),
     "lstm-reverse": (lambda xg, w, h, c: lstm_sequence(xg, w, h, c, reverse=True),
@@ -130,6 +144,26 @@ def test_attention_causal_with_more_keys_than_queries(calls: dict[str, int]) -> 
     fn = CASES["attention-causal"][0]
     _check(fn, [(1, 2, 3, 4), (1, 2, 7, 4), (1, 2, 7, 2)], 3, np.float64, calls,
            "softmax_backward_")
+
+
+@pytest.mark.parametrize("args", [(2,), ((2, 3), (1, 2), (1, 1), (2, 1))])
+def test_max_pool_ties_and_non_finite_values_as_the_numpy_form(args: tuple[Any, ...]) -> None:
+    # the first maximum wins a tie; a window with a NaN gives NaN and routes g to its last
+    # offset; ±inf compare as numbers
+    rng = np.random.default_rng(0)
+    x = np.round(rng.standard_normal((2, 3, 8, 9)), 0)
+    x.flat[::7], x.flat[3::11], x.flat[5::13] = np.nan, np.inf, -np.inf
+    outs = []
+    for jit in (True, False):
+        with kernels.use_jit(jit):
+            t = cr.tensor(x, requires_grad=True)
+            y, idx = F.max_pool2d(t, *args, return_indices=True)
+            y.backward(cr.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape))))
+            outs.append((y.array, idx.array, t.grad.array))
+    (y, idx, grad), (y0, idx0, grad0) = outs
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(idx, idx0)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-12)  # overlaps: summed in another order
 
 
 def test_gelu_at_large_and_tiny_inputs() -> None:
