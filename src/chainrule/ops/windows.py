@@ -60,9 +60,14 @@ def _windows(xpad: Array, k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, 
 def _im2col(x: Array, k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...], pads: Pads,
             out: tuple[int, ...]) -> Array:
     """The contiguous im2col buffer of x (N, C, *spatial): shape (C·∏k, N·∏out)."""
-    win = _windows(_pad(x, pads), k, s, d, out, channel_major=True)
-    return xp.ascontiguousarray(win).reshape(x.shape[1] * math.prod(k),
-                                             x.shape[0] * math.prod(out))
+    xpad = _pad(x, pads)
+    shape = (x.shape[1] * math.prod(k), x.shape[0] * math.prod(out))
+    if len(k) == 2 and kernels.fits(xpad):  # one compiled pass
+        cols = kernels.windows.im2col(xpad, k, s, d, out)  # type: ignore[arg-type]
+        if cols is not None:
+            return cols.reshape(shape)
+    win = _windows(xpad, k, s, d, out, channel_major=True)
+    return xp.ascontiguousarray(win).reshape(shape)
 
 
 def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[int, ...],
