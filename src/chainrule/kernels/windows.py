@@ -75,9 +75,10 @@ def _compiled(kh: int, kw: int, s0: int, s1: int, d0: int,
                             for c in range(C):
                                 dst[c] += src[c]
             for h in range(H):
-                for w in range(W):
-                    for c in range(C):
-                        buf[c, n, h, w] = tile[h, w, c]
+                for c in range(C):
+                    dst, src = buf[c, n, h], tile[h]
+                    for w in range(W):
+                        dst[w] = src[w, c]
 
     return im2col, col2im, rows2im
 
