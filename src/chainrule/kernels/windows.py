@@ -66,12 +66,11 @@ def _compiled(kh: int, kw: int, s0: int, s1: int, d0: int,
         for n in range(N):
             tile[:] = 0
             for y in range(oh):
-                for i in range(kh):
-                    line = tile[y * s0 + i * d0]
-                    for x in range(ow):
+                for x in range(ow):  # rows read in memory order
+                    for i in range(kh):
                         for j in range(kw):
                             src = rows[n, y, x, i, j]
-                            dst = line[x * s1 + j * d1]
+                            dst = tile[y * s0 + i * d0, x * s1 + j * d1]
                             for c in range(C):
                                 dst[c] += src[c]
             for h in range(H):
