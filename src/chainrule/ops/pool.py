@@ -57,10 +57,12 @@ class MaxPool2d(_Offsets):
         low = -xp.inf if is_floating(x.dtype) else xp.iinfo(x.dtype).min
         xpad = _pad(x, self.pads, low)
         arg_dtype = xp.int16 if math.prod(self.kernel) < 2**15 else xp.int32
-        if len(self.kernel) == 2 and kernels.fits(x):
-            out, self.argmax = kernels.pool.max_pool2d(xpad, self.kernel, self.stride,
-                                                       self.dilation, self.out_size, arg_dtype)
-            return out
+        if len(self.kernel) == 2 and kernels.fits(x):  # one compiled pass
+            res = kernels.pool.max_pool2d(xpad, self.kernel, self.stride, self.dilation,
+                                          self.out_size, arg_dtype)
+            if res is not None:
+                out, self.argmax = res
+                return out
         slices = self._slices(xpad)
         out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
         for s in slices[2:]:
