@@ -164,8 +164,8 @@ class ConvTranspose2d(Op):
         if g == 1 and nd == 2 and kernels.fits(y, w):
             # NOTE: one row of columns per input pixel, yᵀ·w (N·H·W, kh·kw·C_out): BLAS
             # computes this orientation 1.5x faster than its transpose (conv2's input gradient
-            # in the worksheet ConvNet: 0.99 vs 1.52 ms on 2 threads, 2.0 vs 3.0 on 1), which
-            # rows2im scatters back 0.2 ms slower than col2im its transpose
+            # in the worksheet ConvNet: 0.99 vs 1.52 ms on 2 threads, 2.0 vs 3.0 on 1), and
+            # the compiled rows2im scatters it back as fast as col2im does the transpose
             wm = xp.ascontiguousarray(w.transpose(0, *range(2, nd + 2), 1))
             rows = backend.matmul(_cnhw(y, 1)[0].T, wm.reshape(cin, kk * cog))
             out = _rows2im(rows.reshape(n, *size, *k, cog), self.stride, self.dilation,

@@ -106,6 +106,7 @@ def _full(span: list[int], k: tuple[int, ...], d: tuple[int, ...], start: tuple[
 
 
 def _crop(buf: Array, start: tuple[int, ...], size: tuple[int, ...]) -> Array:
+    """The ``size`` window of buf (A, B, *full) from ``start`` (a view)."""
     return buf[(slice(None), slice(None), *(slice(st, st + n) for st, n in zip(start, size)))]
 
 
