@@ -21,7 +21,15 @@ pytest.importorskip("numba")
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule import kernels  # noqa: E402
-from chainrule.kernels import activation, approx, normalization, recurrent, softmax, windows  # noqa: E402
+from chainrule.kernels import (  # noqa: E402
+    activation,
+    approx,
+    normalization,
+    pool,
+    recurrent,
+    softmax,
+    windows,
+)
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
 # float32: the kernels compute in float32 with their own rounding order (and the rational erf
@@ -33,7 +41,7 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, normalization, recurrent, softmax, windows):
+    for module in (activation, normalization, pool, recurrent, softmax, windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -98,11 +106,34 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
                          [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 3)], "softmax_backward_"),
     "attention-mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
                        [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)], "softmax_backward_"),
-    "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 3, 6, 5), (4, 3, 3, 3)], "col2im"),
+    "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 3, 6, 5), (4, 3, 3, 3)],
+               "rows2im"),
     "conv2d-strided": (lambda x, w: F.conv2d(x, w, stride=(2, 3), dilation=(1, 2)),
-                       [(2, 3, 9, 11), (4, 3, 3, 2)], "col2im"),
+                       [(2, 3, 9, 11), (4, 3, 3, 2)], "rows2im"),
+    "conv2d-grouped": (lambda x, w: F.conv2d(x, w, stride=2, padding=(1, 2), groups=3),
+                       [(2, 6, 7, 8), (6, 2, 3, 2)], "col2im"),
+    "conv-transpose2d": (lambda y, w, b: F.conv_transpose2d(y, w, b, stride=(2, 3), padding=(1, 2),
+                                                            output_padding=(1, 0),
+                                                            dilation=(1, 2)),
+                         [(2, 3, 5, 4), (3, 4, 2, 3), (4,)], "rows2im"),
+    "conv1d-transpose": (lambda y, w: F.conv_transpose1d(y, w, stride=3, padding=2,
+                                                         output_padding=2, dilation=2),
+                         [(2, 3, 6), (3, 2, 4)], "rows2im"),
+    "conv2d-im2col": (lambda x, w, b: F.conv2d(x, w, b, stride=(1, 2), padding=(2, 1),
+                                               dilation=(2, 1), groups=2),
+                      [(2, 4, 7, 8), (6, 2, 3, 2), (6,)], "im2col"),
+    "conv2d-im2col-channel-major": (lambda x, w: F.conv2d(F.conv2d(x, w).relu(), w, groups=5),
+                                    [(3, 1, 8, 9), (5, 1, 3, 3)], "im2col"),
+    "conv1d-im2col": (lambda x, w: F.conv1d(x, w, stride=2, padding=1), [(2, 3, 9), (4, 3, 3)],
+                      "im2col"),
     "fold": (lambda c: F.fold(c, (7, 8), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2)),
              [(2, 18, 28)], "col2im"),
+    "max-pool2d": (lambda x: F.max_pool2d(x, 2), [(2, 3, 6, 8)], "max_pool2d"),
+    "max-pool2d-overlap": (lambda x: F.max_pool2d(x, (3, 2), (2, 1), (1, 0), (1, 2)),
+                           [(2, 3, 9, 7)], "max_pool_scatter"),
+    "max-pool2d-ceil": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(1, 4, 8, 7)],
+                        "max_pool2d"),
+    "max-pool1d": (lambda x: F.max_pool1d(x, 3, 2, 1), [(2, 3, 11)], "max_pool_scatter"),
     "lstm": (lambda x, wi, wh, h, c, b: lstm_sequence(x, wi, wh, h, c, b),
              [(5, 3, 2), (16, 2), (16, 4), (3, 4), (3, 4), (16,)], "lstm_cell_backward"),
     "lstm-reverse": (lambda x, wi, wh, h, c, b: lstm_sequence(x, wi, wh, h, c, b, reverse=True),
@@ -133,6 +164,26 @@ def test_attention_causal_with_more_keys_than_queries(calls: dict[str, int]) -> 
     fn = CASES["attention-causal"][0]
     _check(fn, [(1, 2, 3, 4), (1, 2, 7, 4), (1, 2, 7, 2)], 3, np.float64, calls,
            "softmax_backward_")
+
+
+@pytest.mark.parametrize("args", [(2,), ((2, 3), (1, 2), (1, 1), (2, 1))])
+def test_max_pool_ties_and_non_finite_values_as_the_numpy_form(args: tuple[Any, ...]) -> None:
+    # the first maximum wins a tie; a window with a NaN gives NaN and routes g to its last
+    # offset; ±inf compare as numbers
+    rng = np.random.default_rng(0)
+    x = np.round(rng.standard_normal((2, 3, 8, 9)), 0)
+    x.flat[::7], x.flat[3::11], x.flat[5::13] = np.nan, np.inf, -np.inf
+    outs = []
+    for jit in (True, False):
+        with kernels.use_jit(jit):
+            t = cr.tensor(x, requires_grad=True)
+            y, idx = F.max_pool2d(t, *args, return_indices=True)
+            y.backward(cr.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape))))
+            outs.append((y.array, idx.array, t.grad.array))
+    (y, idx, grad), (y0, idx0, grad0) = outs
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(idx, idx0)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-12)  # overlaps: summed in another order
 
 
 def test_gelu_at_large_and_tiny_inputs() -> None:

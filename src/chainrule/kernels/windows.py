@@ -1,5 +1,7 @@
-"""col2im for 2-D windows: each window's values added back into the image at its position,
-one pass over the columns instead of one strided NumPy add per kernel offset."""
+"""im2col and col2im for 2-D windows: the image's windows copied into the convolution's GEMM
+buffer, and each window's values added back into the image at its position (from columns
+laid out either way round), one pass each instead of one strided NumPy copy or add per kernel
+offset."""
 
 from __future__ import annotations
 
@@ -8,6 +10,46 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels.approx import kernel
+
+
+@kernel
+def _im2col(x: Any, cols: Any, channel_major: bool, s0: int, s1: int, d0: int,
+            d1: int) -> None:
+    # x (A, B, H, W) padded: (C, N) if channel_major else (N, C); cols (C, kh, kw, N, oh, ow)
+    A, B = x.shape[:2]
+    kh, kw = cols.shape[1:3]
+    oh, ow = cols.shape[4:]
+    for a in range(A):
+        for b in range(B):
+            c, n = (a, b) if channel_major else (b, a)
+            src = x[a, b]
+            for i in range(kh):
+                for j in range(kw):
+                    dst = cols[c, i, j, n]
+                    for p in range(oh):
+                        line, out = src[p * s0 + i * d0], dst[p]
+                        if s1 == 1:  # contiguous: vectorised
+                            line = line[j * d1:j * d1 + ow]
+                            for q in range(ow):
+                                out[q] = line[q]
+                        else:
+                            for q in range(ow):
+                                out[q] = line[q * s1 + j * d1]
+
+
+def im2col(xpad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+           dilation: tuple[int, int], out: tuple[int, int]) -> np.ndarray | None:
+    """The (C, kh, kw, N, oh, ow) windows of padded xpad (N, C, H, W): window (y, x)'s offset
+    (i, j) is xpad[..., y·s₀ + i·d₀, x·s₁ + j·d₁]. None unless xpad is NCHW- or channel-major
+    contiguous."""
+    n, c = xpad.shape[:2]
+    major = xpad.swapaxes(0, 1)
+    if not (xpad.flags.c_contiguous or major.flags.c_contiguous):
+        return None
+    cols = np.empty((c, *kernel, n, *out), xpad.dtype)
+    channel_major = not xpad.flags.c_contiguous
+    _im2col(major if channel_major else xpad, cols, channel_major, *stride, *dilation)
+    return cols
 
 
 @kernel
@@ -36,4 +78,44 @@ def col2im(cols: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int],
     window (y, x) lands at (y·s₀ + i·d₀, x·s₁ + j·d₁)."""
     buf = np.zeros((*cols.shape[:2], *full), cols.dtype)
     _col2im(cols.transpose(2, 3, 0, 1, 4, 5), buf, *stride, *dilation)
+    return buf
+
+
+@kernel
+def _rows2im(rows: Any, buf: Any, s0: int, s1: int, d0: int, d1: int) -> None:
+    # rows (N, oh, ow, kh, kw·C) summed into one sample's (H, W·C) tile at a time, read in
+    # memory order; the tile's transpose is then written into buf (C, N, H, W)
+    N, oh, ow, kh, kwc = rows.shape
+    C, H, W = buf.shape[0], buf.shape[2], buf.shape[3]
+    kw = kwc // C
+    tile = np.empty((H, W * C), rows.dtype)
+    for n in range(N):
+        tile[:] = 0
+        for y in range(oh):
+            for x in range(ow):
+                for i in range(kh):
+                    src, line = rows[n, y, x, i], tile[y * s0 + i * d0]
+                    if d1 == 1:  # the window row's pixels are adjacent: one run of kw·C
+                        dst = line[x * s1 * C:(x * s1 + kw) * C]
+                        for t in range(kwc):
+                            dst[t] += src[t]
+                    else:
+                        for j in range(kw):
+                            dst = line[(x * s1 + j * d1) * C:(x * s1 + j * d1 + 1) * C]
+                            for c in range(C):
+                                dst[c] += src[j * C + c]
+        for h in range(H):
+            for c in range(C):
+                out, line = buf[c, n, h], tile[h]
+                for w in range(W):
+                    out[w] = line[w * C + c]
+
+
+def rows2im(rows: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int],
+            full: tuple[int, int]) -> np.ndarray:
+    """col2im of rows (N, oh, ow, kh, kw, C), one row of columns per window (the layout of
+    the product gᵀ·w), into a (C, N, *full) image."""
+    n, oh, ow, kh, kw, c = rows.shape
+    buf = np.empty((c, n, *full), rows.dtype)
+    _rows2im(rows.reshape(n, oh, ow, kh, kw * c), buf, *stride, *dilation)
     return buf

@@ -20,12 +20,21 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from chainrule import backend
+from chainrule import backend, kernels
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, xp
 from chainrule.ops import batching
 from chainrule.ops.linalg import _dtype_mismatch
-from chainrule.ops.windows import Pads, _cnhw, _col2im, _gemm, _im2col, _out_size, _tuple
+from chainrule.ops.windows import (
+    Pads,
+    _cnhw,
+    _col2im,
+    _gemm,
+    _im2col,
+    _out_size,
+    _rows2im,
+    _tuple,
+)
 from chainrule.tensor import Tensor
 
 
@@ -152,16 +161,26 @@ class ConvTranspose2d(Op):
             raise RuntimeError(f"{self.name}: input of shape {tuple(y.shape)} and weight "
                                f"of shape {tuple(w.shape)} do not match with groups={g}")
         kk = math.prod(k)
-        if g == 1:  # rows ordered (*k, C_out): each offset's block is contiguous for col2im
+        if g == 1 and nd == 2 and kernels.fits(y, w):
+            # NOTE: one row of columns per input pixel, yᵀ·w (N·H·W, kh·kw·C_out): BLAS
+            # computes this orientation 1.5x faster than its transpose (conv2's input gradient
+            # in the worksheet ConvNet: 0.99 vs 1.52 ms on 2 threads, 2.0 vs 3.0 on 1), and
+            # the compiled rows2im scatters it back as fast as col2im does the transpose
+            wm = xp.ascontiguousarray(w.transpose(0, *range(2, nd + 2), 1))
+            rows = backend.matmul(_cnhw(y, 1)[0].T, wm.reshape(cin, kk * cog))
+            out = _rows2im(rows.reshape(n, *size, *k, cog), self.stride, self.dilation,
+                           self.top_left, self.size)
+        elif g == 1:  # rows ordered (*k, C_out): each offset's block is contiguous for col2im
             wm = xp.ascontiguousarray(w.transpose(*range(2, nd + 2), 1, 0))
             cols = backend.matmul(wm.reshape(kk * cog, cin), _cnhw(y, 1)[0])
             cols = cols.reshape(*k, cog, n, *size)
             cols = cols.transpose(nd, nd + 1, *range(nd), *range(nd + 2, 2 * nd + 2))
+            out = _col2im(cols, self.stride, self.dilation, self.top_left, self.size)
         else:
             wm = w.reshape(g, cin // g, cog * kk).transpose(0, 2, 1)
             cols = _gemm(wm, _cnhw(y, g)).reshape(g * cog, *k, n, *size)
             cols = cols.transpose(0, nd + 1, *range(1, nd + 1), *range(nd + 2, 2 * nd + 2))
-        out = _col2im(cols, self.stride, self.dilation, self.top_left, self.size)
+            out = _col2im(cols, self.stride, self.dilation, self.top_left, self.size)
         if b is not None:
             out += b.reshape(-1, *(1,) * (nd + 1))
         return _channel_first(out)

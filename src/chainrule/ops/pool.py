@@ -6,14 +6,17 @@ pooling matrices, A_h · x · A_wᵀ, and its gradients come for free). Adaptive
 Max-pool works on kernel offsets, never on pixels: the output is the running maximum of the
 strided slices of the padded input, one per kernel offset, and ``argmax`` (which offset won,
 first one on ties, as in PyTorch) is kept for the backward, which writes g into each offset's
-slice where it won.
+slice where it won. Over two spatial axes the forward and that backward run one compiled pass
+instead (``kernels/pool.py``) where the kernels are on.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
+from chainrule import kernels
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, is_floating, xp
 from chainrule.ops import batching
@@ -52,13 +55,21 @@ class MaxPool2d(_Offsets):
 
     def forward(self, x: Array) -> Array:
         low = -xp.inf if is_floating(x.dtype) else xp.iinfo(x.dtype).min
-        slices = self._slices(_pad(x, self.pads, low))
+        xpad = _pad(x, self.pads, low)
+        arg_dtype = xp.int16 if math.prod(self.kernel) < 2**15 else xp.int32
+        if len(self.kernel) == 2 and kernels.fits(x):  # one compiled pass
+            res = kernels.pool.max_pool2d(xpad, self.kernel, self.stride, self.dilation,
+                                          self.out_size, arg_dtype)
+            if res is not None:
+                out, self.argmax = res
+                return out
+        slices = self._slices(xpad)
         out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
         for s in slices[2:]:
             xp.maximum(out, s, out=out)
         # argmax = the number of offsets before the first that attains the max (first wins, as
         # in PyTorch), counted with cheap comparisons rather than masked writes.
-        arg = xp.zeros(out.shape, xp.int16 if len(slices) < 2**15 else xp.int32)
+        arg = xp.zeros(out.shape, arg_dtype)
         found = slices[0] == out
         for s in slices[1:]:
             arg += ~found
@@ -95,11 +106,15 @@ class MaxPoolScatter(_Offsets):
 
     def forward(self, g: Array) -> Array:
         n, c, *size = self.shape
+        padded = tuple(m + p0 + p1 for m, (p0, p1) in zip(size, self.pads))
+        crop = tuple((-p0, -p1) for p0, p1 in self.pads)
+        if len(size) == 2 and kernels.fits(g):
+            return _pad(kernels.pool.max_pool_scatter(g, self.argmax, self.kernel, self.stride,
+                                                      self.dilation, padded), crop)
         if g.dtype.itemsize in _BITS and not any(p for pair in self.pads for p in pair) and all(
                 s == k and d == 1 and m == o * k for s, k, d, m, o in
                 zip(self.stride, self.kernel, self.dilation, size, self.out_size)):
             return self._tiles(g, n, c)
-        padded = tuple(m + p0 + p1 for m, (p0, p1) in zip(size, self.pads))
         # channel-major like the convolutions' outputs, so the GEMMs downstream need no copy
         buf = xp.zeros((c, n, *padded), g.dtype).transpose(1, 0, *range(2, len(size) + 2))
         overlap = any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride,
@@ -109,7 +124,7 @@ class MaxPoolScatter(_Offsets):
                 view += xp.where(self.argmax == k, g, 0)
             else:
                 xp.copyto(view, g, where=self.argmax == k)
-        return _pad(buf, tuple((-p0, -p1) for p0, p1 in self.pads))
+        return _pad(buf, crop)
 
     def _tiles(self, g: Array, n: int, c: int) -> Array:
         """The windows tile the input exactly (stride = kernel, no padding or dilation): each

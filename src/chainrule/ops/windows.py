@@ -60,9 +60,14 @@ def _windows(xpad: Array, k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, 
 def _im2col(x: Array, k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...], pads: Pads,
             out: tuple[int, ...]) -> Array:
     """The contiguous im2col buffer of x (N, C, *spatial): shape (C·∏k, N·∏out)."""
-    win = _windows(_pad(x, pads), k, s, d, out, channel_major=True)
-    return xp.ascontiguousarray(win).reshape(x.shape[1] * math.prod(k),
-                                             x.shape[0] * math.prod(out))
+    xpad = _pad(x, pads)
+    shape = (x.shape[1] * math.prod(k), x.shape[0] * math.prod(out))
+    if len(k) == 2 and kernels.fits(xpad):  # one compiled pass
+        cols = kernels.windows.im2col(xpad, k, s, d, out)  # type: ignore[arg-type]
+        if cols is not None:
+            return cols.reshape(shape)
+    win = _windows(xpad, k, s, d, out, channel_major=True)
+    return xp.ascontiguousarray(win).reshape(shape)
 
 
 def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[int, ...],
@@ -73,7 +78,7 @@ def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[in
     a, b = cols.shape[:2]
     k, out = cols.shape[2:2 + nd], cols.shape[2 + nd:]
     span = [(o - 1) * si + 1 for o, si in zip(out, s)]
-    full = [max(sp + di * (ki - 1), st + n) for sp, di, ki, st, n in zip(span, d, k, start, size)]
+    full = _full(span, k, d, start, size)
     if nd == 2 and kernels.fits(cols):  # one compiled pass
         buf = kernels.windows.col2im(cols, s, d, full)
     else:
@@ -81,6 +86,27 @@ def _col2im(cols: Array, s: tuple[int, ...], d: tuple[int, ...], start: tuple[in
         for offs in itertools.product(*(range(ki) for ki in k)):  # NOTE: offsets, not pixels
             view = tuple(slice(i * di, i * di + sp, si) for i, di, sp, si in zip(offs, d, span, s))
             buf[(slice(None), slice(None), *view)] += cols[(slice(None), slice(None), *offs)]
+    return _crop(buf, start, size)
+
+
+def _rows2im(rows: Array, s: tuple[int, int], d: tuple[int, int], start: tuple[int, int],
+             size: tuple[int, int]) -> Array:
+    """``_col2im`` of 2-D windows laid out as rows (N, oh, ow, kh, kw, C) → (C, N, *size), by
+    the compiled kernel (only: callers check ``kernels.fits``)."""
+    out, k = rows.shape[1:3], rows.shape[3:5]
+    full = _full([(o - 1) * si + 1 for o, si in zip(out, s)], k, d, start, size)
+    return _crop(kernels.windows.rows2im(rows, s, d, full), start, size)
+
+
+def _full(span: list[int], k: tuple[int, ...], d: tuple[int, ...], start: tuple[int, ...],
+          size: tuple[int, ...]) -> tuple[int, ...]:
+    """The size of the image the windows land in before cropping."""
+    return tuple(max(sp + di * (ki - 1), st + n) for sp, di, ki, st, n in
+                 zip(span, d, k, start, size))
+
+
+def _crop(buf: Array, start: tuple[int, ...], size: tuple[int, ...]) -> Array:
+    """The ``size`` window of buf (A, B, *full) from ``start`` (a view)."""
     return buf[(slice(None), slice(None), *(slice(st, st + n) for st, n in zip(start, size)))]
 
 
