@@ -4,6 +4,7 @@ dtypes, and parity with PyTorch's functional ops."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -11,13 +12,15 @@ import pytest
 from specs_conv import np_conv2d, np_conv_transpose2d, np_fold, np_max_pool2d, np_unfold
 
 import chainrule as cr
+from chainrule import kernels
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.func import jvp, vjp
 from chainrule.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
-from chainrule.ops.conv import conv1d, conv2d
+from chainrule.ops.conv import Conv2dWeight, conv1d, conv2d
 from chainrule.ops.conv_transpose import conv_transpose2d
 from chainrule.ops.fold import fold, unfold
 from chainrule.ops.pool import (
+    MaxPoolScatter,
     avg_pool1d,
     avg_pool2d,
     max_pool1d,
@@ -268,6 +271,26 @@ def test_error_messages_name_the_op_and_shapes() -> None:
         conv1d(cr.randn(1, 1, 3), cr.randn(1, 1, 5))
     with pytest.raises(RuntimeError, match="fold: input of shape"):
         fold(cr.randn(1, 4, 5), (4, 4), 2)
+
+
+@pytest.mark.parametrize("jit", [True, False], ids=["kernels", "numpy"])
+def test_backward_primitives_refuse_a_gradient_of_the_wrong_shape(jit: bool) -> None:
+    """The weight gradient and the max-pool scatter index windows without bounds checks: a
+    gradient whose shape does not fit the input is refused, naming the op and the shapes."""
+    geom = {"stride": (1, 1), "pads": ((0, 0), (0, 0)), "dilation": (1, 1), "groups": 1}
+    x = np.ones((2, 3, 6, 6), np.float32)
+    scatter = {"kernel": (2, 2), "stride": (2, 2), "pads": ((0, 0), (0, 0)),
+               "dilation": (1, 1), "out_size": (3, 3), "shape": (2, 3, 6, 6),
+               "argmax": np.zeros((2, 3, 3, 3), np.int16)}
+    with kernels.use_jit(jit):
+        for g in (np.ones((2, 4, 5, 5), np.float32), np.ones((2, 4, 9, 9), np.float32),
+                  np.ones((3, 4, 4, 4), np.float32)):
+            want = (f"conv2d_weight: gradient of shape {tuple(g.shape)} does not fit input "
+                    "of shape (2, 3, 6, 6)")
+            with pytest.raises(RuntimeError, match=re.escape(want)):
+                Conv2dWeight.apply(cr.from_numpy(x), cr.from_numpy(g), kernel=(3, 3), **geom)
+        with pytest.raises(RuntimeError, match=r"max_pool_scatter: .*\(2, 3, 5, 5\)"):
+            MaxPoolScatter.apply(cr.from_numpy(np.ones((2, 3, 5, 5), np.float32)), **scatter)
 
 
 # ---- parity with PyTorch (float32, realistic sizes) ------------------------------------------

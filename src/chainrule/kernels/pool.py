@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels.approx import kernel
+from chainrule.kernels.windows import windows_fit
 
 __all__ = ["max_pool2d", "max_pool_scatter"]
 
@@ -78,6 +79,7 @@ def max_pool2d(xpad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int
     """The maximum of each (kh, kw) window of padded xpad (N, C, H, W) and its argmax (the
     offset i·kw + j in the window), both (N, C, *out_size) in xpad's layout; None unless
     xpad is NCHW- or channel-major contiguous."""
+    windows_fit(xpad.shape[2:], kernel, stride, dilation, out_size)
     n, c = xpad.shape[:2]
     swap = _major(xpad)
     x = xpad.swapaxes(0, 1) if swap else xpad
@@ -95,6 +97,10 @@ def max_pool_scatter(g: np.ndarray, argmax: np.ndarray, kernel: tuple[int, int],
                      padded: tuple[int, int]) -> np.ndarray:
     """A zeroed (N, C, *padded) image with g (N, C, oh, ow) added at each window's argmax (an
     offset i·kw + j in the window), laid out channel-major (like the convolutions' outputs)."""
+    if g.shape != argmax.shape:
+        raise ValueError(f"gradient of shape {g.shape} does not match the pooled output "
+                         f"{argmax.shape}")
+    windows_fit(padded, kernel, stride, dilation, g.shape[2:])
     n, c = g.shape[:2]
     buf = np.zeros((c, n, *padded), g.dtype)
     i, j = np.divmod(np.arange(kernel[0] * kernel[1]), kernel[1])

@@ -12,6 +12,16 @@ import numpy as np
 from chainrule.kernels.approx import kernel
 
 
+def windows_fit(size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+                dilation: tuple[int, ...], out: tuple[int, ...]) -> None:
+    """Raise ValueError unless ``out`` windows of the geometry lie inside an image of ``size``
+    (the kernels index without bounds checks)."""
+    if any(o < 0 or (o and (o - 1) * s + d * (k - 1) >= n)
+           for n, k, s, d, o in zip(size, kernel, stride, dilation, out)):
+        raise ValueError(f"{out} windows of size {kernel} (stride {stride}, dilation "
+                         f"{dilation}) do not fit in an image of size {tuple(size)}")
+
+
 @kernel
 def _im2col(x: Any, cols: Any, channel_major: bool, s0: int, s1: int, d0: int,
             d1: int) -> None:
@@ -46,6 +56,7 @@ def im2col(xpad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     major = xpad.swapaxes(0, 1)
     if not (xpad.flags.c_contiguous or major.flags.c_contiguous):
         return None
+    windows_fit(xpad.shape[2:], kernel, stride, dilation, out)
     cols = np.empty((c, *kernel, n, *out), xpad.dtype)
     channel_major = not xpad.flags.c_contiguous
     _im2col(major if channel_major else xpad, cols, channel_major, *stride, *dilation)

@@ -232,6 +232,12 @@ class Conv2dWeight(_ConvBase):
 
     def forward(self, x: Array, g: Array) -> Array:
         gr = self.groups
+        out_size = tuple(_out_size(n, k, s, d, p0, p1) for n, k, s, d, (p0, p1) in
+                         zip(x.shape[2:], self.kernel, self.stride, self.dilation, self.pads))
+        if x.ndim != g.ndim or g.shape[0] != x.shape[0] or g.shape[2:] != out_size:
+            raise RuntimeError(f"{self.name}: gradient of shape {tuple(g.shape)} does not fit "
+                               f"input of shape {tuple(x.shape)} (expected (N, C_out, "
+                               f"*{out_size}) with N = {x.shape[0]})")
         cols = self.cols
         if cols is None:
             cols = _im2col(x, self.kernel, self.stride, self.dilation, self.pads, g.shape[2:])
