@@ -48,6 +48,11 @@ class _ConvBase(Op):
         return {"stride": self.stride, "pads": self.pads, "dilation": self.dilation,
                 "groups": self.groups}
 
+    def _out(self, size: Any, kernel: Any) -> tuple[int, ...]:
+        """The output's spatial size for an input of spatial ``size`` and a ``kernel``."""
+        return tuple(_out_size(n, k, s, d, p0, p1) for n, k, s, d, (p0, p1) in
+                     zip(size, kernel, self.stride, self.dilation, self.pads))
+
 
 def _spatial_sum(g: Tensor) -> Tensor:
     """The bias gradient: g summed over the batch and every spatial axis."""
@@ -89,8 +94,7 @@ class Conv2d(_ConvBase):
         if any(e > p for e, p in zip(eff, padded)):
             raise RuntimeError(f"{self.name}: kernel {eff} is larger than the padded input "
                                f"{padded}")
-        out_size = tuple(_out_size(ni, ki, si, di, p0, p1) for ni, ki, si, di, (p0, p1) in
-                         zip(size, k, self.stride, self.dilation, self.pads))
+        out_size = self._out(size, k)
         cols = _im2col(x, tuple(k), self.stride, self.dilation, self.pads, out_size)
         self._cols = cols  # reused by the weight gradient
         out = _gemm(w.reshape(g, o // g, -1), cols.reshape(g, cg * math.prod(k), cols.shape[1]))
@@ -232,8 +236,7 @@ class Conv2dWeight(_ConvBase):
 
     def forward(self, x: Array, g: Array) -> Array:
         gr = self.groups
-        out_size = tuple(_out_size(n, k, s, d, p0, p1) for n, k, s, d, (p0, p1) in
-                         zip(x.shape[2:], self.kernel, self.stride, self.dilation, self.pads))
+        out_size = self._out(x.shape[2:], self.kernel)
         if x.ndim != g.ndim or g.shape[0] != x.shape[0] or g.shape[2:] != out_size:
             raise RuntimeError(f"{self.name}: gradient of shape {tuple(g.shape)} does not fit "
                                f"input of shape {tuple(x.shape)} (expected (N, C_out, "

@@ -259,6 +259,5 @@ def lstm_sequence(x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
                   b: Tensor | None = None, reverse: bool = False) -> Tensor:
     """Run one LSTM direction over a sequence x (T, B, I) (see ``LSTMSequence``); (T + 1, B, H)
     out."""
-    if b is None:
-        return LSTMSequence.apply(x, w_ih, w_hh, h0, c0, reverse=reverse)
-    return LSTMSequence.apply(x, w_ih, w_hh, h0, c0, b, reverse=reverse)
+    args = (x, w_ih, w_hh, h0, c0) if b is None else (x, w_ih, w_hh, h0, c0, b)
+    return LSTMSequence.apply(*args, reverse=reverse)
