@@ -122,3 +122,45 @@ def test_matches_torch_autocast_on_a_small_network() -> None:
     for p, q in zip(net.parameters(), tnet.parameters()):
         assert p.grad.dtype == cr.float32
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=5e-2, atol=5e-3)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_recurrent_layers_take_pytorchs_autocast_dtypes(fused: bool) -> None:
+    # PyTorch on the CPU: the LSTM layer (mkldnn_rnn_layer) is on the low-precision list, GRU
+    # and LSTMCell on none (float32 in, float32 out), RNN runs through linear (low precision)
+    cr.manual_seed(0)
+    x = cr.randn(5, 2, 8)
+    lstm = cr.nn.LSTM(8, 16)
+    lstm.fused = fused
+    with cr.autocast("cpu", dtype=cr.bfloat16):
+        out, (h, c) = lstm(x)
+        cell_h, cell_c = cr.nn.LSTMCell(8, 16)(x[0])
+        gru_out, _ = cr.nn.GRU(8, 16)(x)
+        rnn_out, _ = cr.nn.RNN(8, 16)(x)
+    assert (out.dtype, h.dtype, c.dtype) == (cr.bfloat16,) * 3
+    assert (cell_h.dtype, cell_c.dtype, gru_out.dtype) == (cr.float32,) * 3
+    assert rnn_out.dtype == cr.bfloat16
+    out.float().sum().backward()
+    assert [p.grad.dtype for p in lstm.parameters()] == [cr.float32] * 4
+
+
+def test_lstm_matches_torch_autocast() -> None:
+    torch = pytest.importorskip("torch")
+    tnet = torch.nn.LSTM(8, 16, num_layers=2, bidirectional=True)
+    net = cr.nn.LSTM(8, 16, num_layers=2, bidirectional=True)
+    net.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in tnet.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 3, 8)).astype(np.float32)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        tout, (th, tc) = tnet(torch.from_numpy(x))
+    with cr.autocast("cpu", dtype=cr.bfloat16):
+        out, (h, c) = net(cr.tensor(x))
+    assert str(tout.dtype) == "torch.bfloat16" and out.dtype == cr.bfloat16
+    for mine, theirs in [(out, tout), (h, th), (c, tc)]:
+        np.testing.assert_allclose(mine.float().detach().numpy(), theirs.float().detach().numpy(),
+                                   rtol=2e-2, atol=1e-2)
+    out.float().square().sum().backward()
+    tout.float().square().sum().backward()
+    for p, q in zip(net.parameters(), tnet.parameters()):
+        assert p.grad.dtype == cr.float32
+        scale = float(q.grad.abs().max())
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), atol=5e-2 * scale)

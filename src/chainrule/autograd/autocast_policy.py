@@ -2,10 +2,10 @@
 which in float32, and the casts of their floating inputs.
 
 Off (``policy.dtype is None``) except inside ``chainrule.autocast``, so ``Op.apply`` pays one
-attribute test. The lists follow PyTorch's CPU autocast: matrix products and convolutions run in
-the low precision; ``prod`` and the losses run in float32; every other op takes its inputs as they
-come and promotes to the widest (so softmax, layer norm and sums of bfloat16 stay bfloat16, as in
-PyTorch on the CPU).
+attribute test. The lists follow PyTorch's CPU autocast: matrix products, convolutions and LSTM
+layers run in the low precision; ``prod`` and the losses run in float32; every other op takes its
+inputs as they come and promotes to the widest (so softmax, layer norm and sums of bfloat16 stay
+bfloat16, as in PyTorch on the CPU).
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from chainrule.backend import float32, is_floating
 if TYPE_CHECKING:
     from chainrule.tensor import Tensor
 
-LOWER_PRECISION = frozenset({"matmul", "linear", "einsum", "conv2d", "conv_transpose2d"})
-"""Primitives whose floating inputs are cast to the autocast dtype."""
+LOWER_PRECISION = frozenset({"matmul", "linear", "einsum", "conv2d", "conv_transpose2d",
+                             "lstm_sequence"})
+"""Primitives whose floating inputs are cast to the autocast dtype (``lstm_sequence``: an LSTM
+layer's direction, as PyTorch's ``mkldnn_rnn_layer``)."""
 FLOAT32 = frozenset({"prod", "cross_entropy", "inv", "solve", "det", "logabsdet", "cholesky",
                      "qr", "svd", "eigh"})
 """Primitives whose floating inputs are cast to float32 (composite losses use ``float32_op``)."""

@@ -24,6 +24,8 @@ from typing import Any
 
 from chainrule import backend, kernels
 from chainrule.autograd import tangents as forward_mode
+from chainrule.autograd.autocast_policy import cast_inputs
+from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.engine import grad
 from chainrule.autograd.function import Op
 from chainrule.autograd.grad_mode import _mode, enable_grad
@@ -77,6 +79,9 @@ class LSTMSequence(Op):
                 if v is not None)
             raise RuntimeError(f"lstm_sequence: shapes {shapes} do not fit together")
         dt = xp.result_type(x, w_ih, w_hh, h0, c0, *(() if b is None else (b,)))
+        low = dt.name == "bfloat16"  # (under autocast: computed in float32, rounded once)
+        if low:
+            dt = xp.dtype(xp.float32)
         x, w_ih = x.astype(dt, copy=False), w_ih.astype(dt, copy=False)
         xg = backend.matmul(x.reshape(T * B, n_in), w_ih.T).reshape(T, B, G)  # W_ih x_t
         bias = xp.zeros(G, dt) if b is None else b.astype(dt, copy=False)
@@ -88,7 +93,8 @@ class LSTMSequence(Op):
         else:
             self.saved = self._loop_numpy(xg, whT, h, c, bias, out)
         out[T] = self.saved[2][0 if self.reverse else T - 1]
-        return out
+        self.states = out
+        return out.astype(backend.bfloat16()) if low else out
 
     def _steps(self, T: int) -> range:
         return range(T - 1, -1, -1) if self.reverse else range(T)
@@ -155,7 +161,8 @@ class LSTMSequence(Op):
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         if _mode.enabled or forward_mode.levels or type(g) is not Tensor:  # (batched: vmap)
             return _composite_grads(self, g)
-        return tuple(None if x is None else Tensor._wrap(x) for x in self._bptt(g.array))
+        return tuple(None if x is None else Tensor._wrap(x.astype(t.dtype, copy=False))
+                     for x, t in zip(self._bptt(g.array), self.inputs))
 
     def jvp(self, *tangents: Tensor | None) -> Tensor | None:
         # The tangent of the composite twin, by forward mode through it (a nested level; the
@@ -209,7 +216,7 @@ class LSTMSequence(Op):
             xh[..., :n_in] = x
             src, dst = (slice(1, T), slice(0, T - 1)) if self.reverse else \
                 (slice(0, T - 1), slice(1, T))
-            xh[dst, :, n_in:] = self.out[src]
+            xh[dst, :, n_in:] = self.states[src]
             xh[first, :, n_in:] = h0
             gw = backend.matmul(dg2.T, xh.reshape(T * B, n_in + H))
             gw_ih = xp.ascontiguousarray(gw[:, :n_in]) if need[1] else None
@@ -230,6 +237,9 @@ def lstm_step_composite(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
 def lstm_sequence_composite(x: Tensor, w_ih: Tensor, w_hh: Tensor, h0: Tensor, c0: Tensor,
                             b: Tensor | None = None, reverse: bool = False) -> Tensor:
     """The same output as ``LSTMSequence`` built from primitives (one node per elementary op)."""
+    if autocast.dtype is not None:  # cast as the fused op's inputs are
+        x, w_ih, w_hh, h0, c0 = cast_inputs(LSTMSequence.name, (x, w_ih, w_hh, h0, c0))
+        b = None if b is None else cast_inputs(LSTMSequence.name, (b,))[0]
     T = x.shape[0]
     xg = linear(x, w_ih, b)
     h, c = h0, c0

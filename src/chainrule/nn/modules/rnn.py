@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule.amp.autocast_mode import autocast
 from chainrule.autograd.grad_mode import no_grad
 from chainrule.backend import default_float, xp
 from chainrule.nn import functional as F
@@ -404,7 +405,8 @@ class LSTMCell(RNNCellBase):
         h0, c0 = (None, None) if hx is None else hx
         h, c = self._state(h0, x, batched), self._state(c0, x, batched)
         b = None if self.bias_ih is None else self.bias_ih + self.bias_hh
-        y = lstm_sequence(x.unsqueeze(0), self.weight_ih, self.weight_hh, h, c, b)
+        with autocast("cpu", enabled=False):  # PyTorch's lstm_cell is on no autocast list
+            y = lstm_sequence(x.unsqueeze(0), self.weight_ih, self.weight_hh, h, c, b)
         h1, c1 = y[0], y[1]
         return (h1, c1) if batched else (h1.squeeze(0), c1.squeeze(0))
 
