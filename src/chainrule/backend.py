@@ -49,7 +49,16 @@ def set_default_float(dtype: object) -> None:
 
 def is_floating(dtype: numpy.dtype) -> bool:
     """True for the floating dtypes (the only ones that can carry gradients), bfloat16 included."""
-    return dtype.kind == "f" or dtype.name == "bfloat16"
+    return dtype.kind == "f" or is_bfloat16(dtype)
+
+
+def is_bfloat16(dtype: numpy.dtype) -> bool:
+    """True for ml_dtypes' bfloat16.
+
+    NOTE: tests ``kind`` first: ``dtype.name`` is computed in Python (about 2 us, a tenth of
+    a small product's time), and every NumPy dtype but a void one rules itself out by kind.
+    """
+    return dtype.kind == "V" and dtype.name == "bfloat16"
 
 
 def bfloat16() -> numpy.dtype:
@@ -73,7 +82,7 @@ def matmul(a: Array, b: Array) -> Array:
     slower than float32 BLAS at 256x256) and returns float32. float32 products of bfloat16
     values are exact, so the rounding is the only one, as with a float32-accumulating kernel.
     """
-    if a.dtype.name != "bfloat16" and b.dtype.name != "bfloat16":
+    if not (is_bfloat16(a.dtype) or is_bfloat16(b.dtype)):
         if not (a.size and b.size):  # (the fast paths below reshape by the sizes)
             return numpy.matmul(a, b)
         if a.ndim > 2 and b.ndim > 1 and a.shape[-1] == 1 and b.shape[-2] == 1:
@@ -117,7 +126,7 @@ def compact(x: Array) -> Array:
 def widened(fn: Callable[..., Array], *xs: Array) -> Array:
     """``fn(*xs)`` computed on float32 copies of any bfloat16 operands, the result rounded to
     the operands' common dtype (NumPy kernels such as matmul and einsum lack bfloat16)."""
-    out = fn(*[x.astype(float32) if x.dtype.name == "bfloat16" else x for x in xs])
+    out = fn(*[x.astype(float32) if is_bfloat16(x.dtype) else x for x in xs])
     return out.astype(numpy.result_type(*[x.dtype for x in xs]), copy=False)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import is_bfloat16
 from chainrule.tensor import Tensor
 
 
@@ -86,7 +87,7 @@ class GraphBuilder:
     def constant(self, array: Any, hint: str = "const") -> str:
         """An initializer holding ``array``; returns its name."""
         arr = np.asarray(array)
-        if arr.dtype.name == "bfloat16":
+        if is_bfloat16(arr.dtype):
             raise ValueError("onnx.export: bfloat16 constants are not supported; export the "
                              "model in float32 (model.float())")
         name = self.fresh(hint)

@@ -226,7 +226,7 @@ class Einsum(Op):
     equation: str
 
     def forward(self, *xs: Array) -> Array:
-        if any(x.dtype.name == "bfloat16" for x in xs):
+        if any(backend.is_bfloat16(x.dtype) for x in xs):
             return backend.widened(self.forward, *xs)
         return xp.asarray(xp.einsum(self.equation, *xs, optimize=len(xs) > 2))
 

@@ -79,7 +79,7 @@ class LSTMSequence(Op):
                 if v is not None)
             raise RuntimeError(f"lstm_sequence: shapes {shapes} do not fit together")
         dt = xp.result_type(x, w_ih, w_hh, h0, c0, *(() if b is None else (b,)))
-        low = dt.name == "bfloat16"  # (under autocast: computed in float32, rounded once)
+        low = backend.is_bfloat16(dt)  # (under autocast: computed in float32, rounded once)
         if low:
             dt = xp.dtype(xp.float32)
         x, w_ih = x.astype(dt, copy=False), w_ih.astype(dt, copy=False)

@@ -15,7 +15,7 @@ from typing import Any
 from numpy.lib.stride_tricks import as_strided
 
 from chainrule import kernels
-from chainrule.backend import Array, widened, xp
+from chainrule.backend import Array, is_bfloat16, widened, xp
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -122,7 +122,7 @@ def _cnhw(x: Array, groups: int) -> Array:
 def _gemm(a: Array, b: Array) -> Array:
     """a[i] @ b[i] for each group i: plain 2-D BLAS calls (a stacked matmul is slower on
     transposed operands)."""
-    if a.dtype.name == "bfloat16" or b.dtype.name == "bfloat16":
+    if is_bfloat16(a.dtype) or is_bfloat16(b.dtype):
         return widened(_gemm, a, b)
     if a.shape[0] == 1:
         return (a[0] @ b[0])[None]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.backend import is_bfloat16
 from chainrule.tensor import Tensor
 
 
@@ -29,7 +30,7 @@ def _value(x: Any) -> Any:
     """A tensor as a NumPy array (bfloat16 widened to float32); anything else unchanged."""
     if isinstance(x, Tensor):
         x = x.detach().numpy()
-    if isinstance(x, np.ndarray) and x.dtype.name == "bfloat16":
+    if isinstance(x, np.ndarray) and is_bfloat16(x.dtype):
         x = x.astype(np.float32)
     return x
 
