@@ -92,6 +92,8 @@ def _gradcheck(fn: Callable[..., cr.Tensor], shapes: list[tuple[int, ...]]) -> N
 
 DTYPES = [np.float64, np.float32]
 CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = {
+    "relu": (lambda x: F.relu(x), [(3, 5, 7)], "relu_backward"),
+    "relu-strided": (lambda x: F.relu(x[:, ::2].mT), [(3, 6, 7)], "relu_backward"),
     "gelu": (lambda x: F.gelu(x), [(3, 5, 7)], "gelu_backward"),
     "gelu-tanh": (lambda x: F.gelu(x, approximate="tanh"), [(3, 5, 7)], "gelu_backward"),
     "layer-norm": (lambda x, w, b: F.layer_norm(x, (6,), w, b), [(2, 5, 6), (6,), (6,)],
@@ -193,6 +195,15 @@ def test_gelu_at_large_and_tiny_inputs() -> None:
     np.testing.assert_allclose(activation.gelu(x, "none"), want, rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(activation.gelu(x.astype(np.float32), "none"), want, rtol=1e-6,
                                atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+def test_relu_of_non_finite_values_as_the_numpy_form(dtype: Any) -> None:
+    x = np.array([-np.inf, -1.0, -0.0, 0.0, 1e-30, 2.0, np.inf, np.nan], dtype)
+    g = np.array([1.0, np.inf, np.nan, 2.0, 3.0, -np.inf, 4.0, 5.0], dtype)
+    np.testing.assert_array_equal(activation.relu(x), np.maximum(x, 0))
+    with np.errstate(invalid="ignore"):  # inf·0 is NaN in both forms
+        np.testing.assert_array_equal(activation.relu_backward(x, g), g * (x > 0))
 
 
 def test_rational_erf_and_tanh_to_float32_precision() -> None:

@@ -1,4 +1,9 @@
-"""GELU's forward and backward as single passes (exact erf form and tanh approximation).
+"""ReLU's and GELU's (exact erf form and tanh approximation) forward and backward as single
+passes.
+
+NOTE: ReLU is here because NumPy's ``maximum`` of floats is several times slower than other
+ufuncs (it orders NaNs; 13 us for 128×256 float32 where ``x + x`` takes 3 us), and its
+backward ``g * (x > 0)`` is two passes.
 
 The arrays are flat and C-contiguous; ``exact`` is ``approx.exact`` of their dtype and ``c``
 the constants below in their dtype.
@@ -16,6 +21,21 @@ from chainrule.kernels.approx import kernel
 
 _CONSTANTS = (0.5, 1.0, 1 / math.sqrt(2), 1 / math.sqrt(2 * math.pi), math.sqrt(2 / math.pi),
               0.044715, 3 * 0.044715)
+
+
+@kernel
+def _relu_forward(x: Any, y: Any) -> None:
+    zero = x.dtype.type(0)
+    for i in range(x.size):
+        v = x[i]
+        y[i] = v if v > zero or v != v else zero  # (NaN stays NaN, as in max(x, 0))
+
+
+@kernel
+def _relu_backward(x: Any, g: Any, out: Any) -> None:
+    zero, one = x.dtype.type(0), x.dtype.type(1)
+    for i in range(x.size):
+        out[i] = g[i] * (one if x[i] > zero else zero)  # (as g·[x > 0]: inf·0 is NaN)
 
 
 @kernel
@@ -56,6 +76,22 @@ def _tanh_backward(x: Any, g: Any, out: Any, c: Any, exact: bool) -> None:
 def _contiguous(a: np.ndarray) -> np.ndarray:
     """a, or a C-contiguous copy (``ascontiguousarray`` would make a 0-d array 1-d)."""
     return a if a.flags.c_contiguous else a.copy(order="C")
+
+
+def relu(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) of a float32/float64 array."""
+    x = _contiguous(x)
+    y = np.empty_like(x)
+    _relu_forward(x.reshape(-1), y.reshape(-1))
+    return y
+
+
+def relu_backward(x: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """g·[x > 0] for x and g of one shape and dtype."""
+    x, g = _contiguous(x), _contiguous(g)
+    out = np.empty_like(x)
+    _relu_backward(x.reshape(-1), g.reshape(-1), out.reshape(-1))
+    return out
 
 
 def gelu(x: np.ndarray, approximate: str) -> np.ndarray:

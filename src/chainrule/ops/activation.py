@@ -64,7 +64,16 @@ class Relu(_Unary):
     floating = False
 
     def forward(self, x: Array) -> Array:
+        if kernels.fits(x):
+            return kernels.activation.relu(x)
         return xp.maximum(x, 0)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x = self.inputs[0].array
+        if (_mode.enabled or tangents.levels or type(g) is not Tensor  # (batched: vmap)
+                or not kernels.fits(x, g.array)):
+            return super().backward(g)
+        return (Tensor._wrap(kernels.activation.relu_backward(x, g.array)),)
 
     def deriv(self, x: Any, y: Any) -> Any:
         return _data(x) > 0
