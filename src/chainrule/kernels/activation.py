@@ -78,19 +78,38 @@ def _contiguous(a: np.ndarray) -> np.ndarray:
     return a if a.flags.c_contiguous else a.copy(order="C")
 
 
-def relu(x: np.ndarray) -> np.ndarray:
-    """max(x, 0) of a float32/float64 array."""
-    x = _contiguous(x)
+def storage_views(*arrays: np.ndarray) -> list[np.ndarray] | None:
+    """Flat views of ``arrays`` in memory order, when they are all one dense block laid out
+    alike (C order, or any axis order such as a convolution's output); otherwise None."""
+    a = arrays[0]
+    if any(b.shape != a.shape or b.strides != a.strides for b in arrays[1:]):
+        return None
+    order = sorted(range(a.ndim), key=lambda d: -a.strides[d])
+    views = [b.transpose(order) for b in arrays]
+    if not views[0].flags.c_contiguous:
+        return None
+    return [v.reshape(-1) for v in views]
+
+
+def relu(x: np.ndarray) -> np.ndarray | None:
+    """max(x, 0) of a float32/float64 array in x's own layout, or None when x is not one
+    dense block (a copy would cost more than NumPy's pass over the strided array)."""
     y = np.empty_like(x)
-    _relu_forward(x.reshape(-1), y.reshape(-1))
+    flat = storage_views(x, y)
+    if flat is None:
+        return None
+    _relu_forward(*flat)
     return y
 
 
-def relu_backward(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """g·[x > 0] for x and g of one shape and dtype."""
-    x, g = _contiguous(x), _contiguous(g)
+def relu_backward(x: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """g·[x > 0] for x and g of one shape and dtype, or None unless both are one dense block
+    laid out alike."""
     out = np.empty_like(x)
-    _relu_backward(x.reshape(-1), g.reshape(-1), out.reshape(-1))
+    flat = storage_views(x, g, out)
+    if flat is None:
+        return None
+    _relu_backward(*flat)
     return out
 
 

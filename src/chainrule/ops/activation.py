@@ -65,15 +65,19 @@ class Relu(_Unary):
 
     def forward(self, x: Array) -> Array:
         if kernels.fits(x):
-            return kernels.activation.relu(x)
+            y = kernels.activation.relu(x)
+            if y is not None:
+                return y
         return xp.maximum(x, 0)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         x = self.inputs[0].array
-        if (_mode.enabled or tangents.levels or type(g) is not Tensor  # (batched: vmap)
-                or not kernels.fits(x, g.array)):
-            return super().backward(g)
-        return (Tensor._wrap(kernels.activation.relu_backward(x, g.array)),)
+        if not (_mode.enabled or tangents.levels) and type(g) is Tensor \
+                and kernels.fits(x, g.array):  # (not batched: vmap)
+            gx = kernels.activation.relu_backward(x, g.array)
+            if gx is not None:
+                return (Tensor._wrap(gx),)
+        return super().backward(g)
 
     def deriv(self, x: Any, y: Any) -> Any:
         return _data(x) > 0
