@@ -3,8 +3,8 @@
 Ops whose NumPy form takes many passes over memory or a slow ufunc (ReLU, GELU, layer norm,
 softmax, an LSTM cell's gate math, an optimizer's update) run one compiled kernel instead
 when Numba is installed and the arrays are NumPy float32/float64; otherwise they run their
-NumPy form, with the same results to float tolerance. ``CHAINRULE_JIT=0`` in the environment, or ``use_jit(False)``,
-turns the kernels off (the tests run both forms).
+NumPy form, with the same results to float tolerance. ``CHAINRULE_JIT=0`` in the
+environment, or ``use_jit(False)``, turns the kernels off (the tests run both forms).
 
 The kernels live in modules named for their concept (``activation``, ``normalization``,
 ``softmax``, ``recurrent``, ``windows``, ``pool``, ``optim``; ``approx`` holds what they
