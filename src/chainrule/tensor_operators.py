@@ -301,6 +301,26 @@ def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     return self._inplace(lambda s: _S.masked_scatter(s, mask, source))
 
 
+# ---- in-place forms of pointwise methods: ``x.exp_()`` writes ``x.exp()`` into x ---------------
+def _in_place_of(name: str) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        return self._inplace(
+            lambda s: _castable(getattr(s, name)(*args, **kwargs), self, f"{name}_"))
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = (f"``self.{name}(...)`` written into this tensor, which is returned "
+                      f"(``torch.Tensor.{name}_``).")
+    return method
+
+
+_IN_PLACE = tuple(_in_place_of(name) for name in (
+    "abs", "absolute", "neg", "negative", "exp", "exp2", "expm1", "log", "log1p", "log2",
+    "log10", "sqrt", "rsqrt", "sigmoid", "tanh", "relu", "sin", "cos", "tan", "asin", "acos",
+    "atan", "sinh", "cosh", "floor", "ceil", "round", "trunc", "fix", "frac", "sign", "sgn",
+    "reciprocal", "square", "erf", "erfc", "logit", "deg2rad", "rad2deg", "nan_to_num",
+    "pow", "clamp_min", "clamp_max", "clip", "addcmul", "addcdiv", "lerp", "xlogy",
+    "remainder", "fmod", "multiply", "subtract", "divide", "true_divide"))
+
 METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     __add__, __radd__, __sub__, __rsub__, __mul__, __rmul__,
     __truediv__, __rtruediv__, __pow__, __rpow__, __matmul__, __rmatmul__,
@@ -312,6 +332,6 @@ METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     __ixor__, zero_, fill_, copy_, add_, sub_,
     mul_, div_, clamp_, masked_fill_, uniform_, normal_,
     backward, register_post_accumulate_grad_hook, scatter_, scatter_add_, scatter_reduce_,
-    index_add_, index_put_, masked_scatter_,
+    index_add_, index_put_, masked_scatter_, *_IN_PLACE,
 )}
 """The methods above by name, for the op table to bind onto ``Tensor``."""

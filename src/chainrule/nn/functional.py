@@ -9,6 +9,8 @@ by the total weight of the counted targets, exactly as PyTorch does.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import warnings
 from collections.abc import Sequence
@@ -38,7 +40,27 @@ from chainrule.tensor import Tensor
 globals().update(_FUNCTIONAL)  # the ops F re-exports (conv2d, softmax, pad, ...): ops/table.py
 
 
-# ---- activations: the ops, with PyTorch's ``inplace`` flag (computed out of place) -----------
+# ---- activations: the ops, with PyTorch's ``inplace`` flag -------------------------------------
+def _inplace_flag(fn: Any) -> Any:
+    """PyTorch's ``inplace=True`` (by keyword or position): the result is written into the input,
+    which is returned with its graph history updated (gradients are the out-of-place ones)."""
+    at = list(inspect.signature(fn).parameters).index("inplace")
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs.get("inplace", len(args) > at and args[at]):
+            return fn(*args, **kwargs)
+        rest = list(args[1:])
+        if len(args) > at:
+            rest[at - 1] = False
+        else:
+            kwargs["inplace"] = False
+        return args[0]._inplace(lambda s: fn(s, *rest, **kwargs))
+
+    return run
+
+
+@_inplace_flag
 @numeric_input
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(x, 0).
@@ -52,6 +74,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
     return _A.relu(input)
 
 
+@_inplace_flag
 @floating_input
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x if x > 0 else negative_slope·x.
@@ -65,6 +88,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return _A.leaky_relu(input, negative_slope)
 
 
+@_inplace_flag
 @floating_input
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha·(eˣ − 1).
@@ -78,6 +102,7 @@ def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _A.elu(input, alpha)
 
 
+@_inplace_flag
 @floating_input
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """x·σ(x).
@@ -91,6 +116,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return _A.silu(input)
 
 
+@_inplace_flag
 @numeric_input
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6).
@@ -104,6 +130,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     return clamp(input, *_bounds(input, 0.0, 6.0))
 
 
+@_inplace_flag
 @numeric_input
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
              inplace: bool = False) -> Tensor:
@@ -136,6 +163,7 @@ def logsigmoid(input: Tensor) -> Tensor:
     return -softplus(-input, threshold=float("inf"))
 
 
+@_inplace_flag
 @floating_input
 def mish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·tanh(softplus(x)).
@@ -182,6 +210,7 @@ _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
+@_inplace_flag
 @floating_input
 def selu(input: Tensor, inplace: bool = False) -> Tensor:
     """scale·(x if x > 0 else alpha·(eˣ − 1)), alpha ≈ 1.6733, scale ≈ 1.0507.
@@ -195,6 +224,7 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
     return _A.elu(input, _SELU_ALPHA) * _SELU_SCALE
 
 
+@_inplace_flag
 @floating_input
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x if x > 0 else alpha·(e^(x/alpha) − 1), i.e. alpha·elu(x/alpha).
@@ -210,6 +240,7 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return _A.elu(input / alpha, 1.0) * alpha
 
 
+@_inplace_flag
 @floating_input
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     """min(max(x/6 + 1/2, 0), 1): 0 below −3, 1 above 3, linear between.
@@ -223,6 +254,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
     return clamp(input + 3.0, 0.0, 6.0) / 6.0
 
 
+@_inplace_flag
 @floating_input
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """x·hardsigmoid(x): 0 below −3, x above 3, x·(x + 3)/6 between.
@@ -250,6 +282,7 @@ def softmin(input: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return softmax(-input, dim)
 
 
+@_inplace_flag
 @numeric_input
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x if x > threshold else value.
@@ -261,6 +294,70 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
         tensor([-1., -1.,  2.])
     """
     return where(input > threshold, input, value)
+
+
+_threshold = threshold  # (threshold_'s argument of that name hides the function)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """``relu(input, inplace=True)``: input's values replaced by max(x, 0); input returned.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> x = cr.tensor([-1.0, 2.0])
+        >>> F.relu_(x) is x, x
+        (True, tensor([0., 2.]))
+    """
+    return relu(input, inplace=True)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """``leaky_relu(input, negative_slope, inplace=True)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.leaky_relu_(cr.tensor([-1.0, 2.0]), 0.1)
+        tensor([-0.1000,  2.0000])
+    """
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    """``elu(input, alpha, inplace=True)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.elu_(cr.tensor([0.0, 2.0]))
+        tensor([0., 2.])
+    """
+    return elu(input, alpha, inplace=True)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """``hardtanh(input, min_val, max_val, inplace=True)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.hardtanh_(cr.tensor([-2.0, 0.5]))
+        tensor([-1.0000,  0.5000])
+    """
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    """``threshold(input, threshold, value, inplace=True)``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.threshold_(cr.tensor([0.5, 2.0]), 1.0, -1.0)
+        tensor([-1.,  2.])
+    """
+    return _threshold(input, threshold, value, inplace=True)
 
 
 @floating_input
@@ -335,6 +432,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
     return out if bias is None else out + bias
 
 
+@_inplace_flag
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
             generator: Generator | None = None) -> Tensor:
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by
@@ -696,6 +794,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 # ---- channel dropout, bags of embeddings --------------------------------------------------------
 
 
+@_inplace_flag
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
               generator: Generator | None = None) -> Tensor:
     """Zero each channel of (N, C, H, W) (or unbatched (C, H, W)) with probability ``p`` and

@@ -1,5 +1,6 @@
 """Elementwise arithmetic: add, sub, mul, div, pow, maximum/minimum, clamp and where (the binary
-and ternary primitives, broadcasting), with reciprocal and square built on them.
+and ternary primitives, broadcasting), with reciprocal, square, addcmul/addcdiv, lerp,
+clamp_min/max, trunc/frac, exp2, xlogy and nan_to_num built on them.
 
 The unary maths, activations and comparisons live beside this module, in ``unary.py``,
 ``activation.py`` and ``comparison.py``. Each primitive states its derivative in its docstring;
@@ -13,7 +14,8 @@ from typing import Any
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, is_floating, promote, result_type, xp
 from chainrule.ops import batching
-from chainrule.ops.unary import _data, _Unary, log
+from chainrule.ops.comparison import floor_divide
+from chainrule.ops.unary import _data, _Unary, ceil, floor, log
 from chainrule.tensor import Tensor
 
 
@@ -305,15 +307,30 @@ def mul(input: Any, other: Any) -> Tensor:
     return Mul.apply(input, other)
 
 
-def div(input: Any, other: Any) -> Tensor:
-    """input / other (true division), broadcasting.
+def div(input: Any, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """input / other, broadcasting: true division, or rounded toward zero
+    (``rounding_mode="trunc"``) or down (``"floor"``), integers staying integers there.
 
     Example:
         >>> import chainrule as cr
         >>> cr.div(cr.tensor([1.0, 3.0]), 2)
         tensor([0.5000, 1.5000])
+        >>> cr.div(cr.tensor([-7, 7]), 2, rounding_mode="trunc")
+        tensor([-3,  3])
     """
-    return Div.apply(input, other)
+    if rounding_mode is None:
+        return Div.apply(input, other)
+    if rounding_mode not in ("trunc", "floor"):
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    a = input if isinstance(input, Tensor) else Tensor._wrap(xp.asarray(input))
+    b = other if isinstance(other, Tensor) else Tensor._wrap(xp.asarray(other, a.dtype))
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub":  # integers: floor, corrected upward
+        q = floor_divide(a, b)  # where the exact quotient is negative and inexact
+        return where((q < 0) & (q * b != a), q + 1, q)
+    return trunc(Div.apply(a, b))
 
 
 def pow(input: Any, exponent: Any) -> Tensor:
@@ -400,6 +417,135 @@ def reciprocal(input: Tensor) -> Tensor:
         tensor([0.5000, 0.2500])
     """
     return div(1.0, input)
+
+
+def addcmul(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """input + value · tensor1 · tensor2, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.addcmul(cr.ones(2), cr.tensor([2.0, 3.0]), cr.tensor([4.0, 5.0]), value=0.5)
+        tensor([5.0000, 8.5000])
+    """
+    product = mul(tensor1, tensor2)
+    return add(input, product if value == 1 else mul(product, value))
+
+
+def addcdiv(input: Any, tensor1: Any, tensor2: Any, *, value: float = 1) -> Tensor:
+    """input + value · tensor1 / tensor2, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.addcdiv(cr.ones(2), cr.tensor([2.0, 3.0]), cr.tensor([4.0, 6.0]), value=2)
+        tensor([2., 2.])
+    """
+    quotient = div(tensor1, tensor2)
+    return add(input, quotient if value == 1 else mul(quotient, value))
+
+
+def lerp(input: Any, end: Any, weight: Any) -> Tensor:
+    """input + weight · (end − input): linear interpolation, broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.lerp(cr.tensor([0.0, 10.0]), cr.tensor([10.0, 20.0]), 0.25)
+        tensor([ 2.5000, 12.5000])
+    """
+    return add(input, mul(weight, sub(end, input)))
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:
+    """max(x, min) (``clamp(input, min=min)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.clamp_min(cr.tensor([-1.0, 2.0]), 0.5)
+        tensor([0.5000, 2.0000])
+    """
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:
+    """min(x, max) (``clamp(input, max=max)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.clamp_max(cr.tensor([-1.0, 2.0]), 0.5)
+        tensor([-1.0000,  0.5000])
+    """
+    return clamp(input, max=max)
+
+
+def trunc(input: Tensor) -> Tensor:
+    """x rounded toward zero; zero gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.trunc(cr.tensor([-1.5, 0.5, 2.7]))
+        tensor([-1.,  0.,  2.])
+    """
+    if input.dtype.kind in "iub":
+        return input.clone()
+    return where(input >= 0, floor(input), ceil(input))
+
+
+def frac(input: Tensor) -> Tensor:
+    """x − trunc(x), the fractional part with x's sign.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.frac(cr.tensor([-1.5, 2.25]))
+        tensor([-0.5000,  0.2500])
+    """
+    return sub(input, trunc(input))
+
+
+def exp2(input: Tensor) -> Tensor:
+    """2ˣ (exact at integers).  ∂/∂x = g·2ˣ·ln 2.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.exp2(cr.tensor([0.0, 3.0, -1.0]))
+        tensor([1.0000, 8.0000, 0.5000])
+    """
+    dtype = input.dtype if is_floating(input.dtype) else default_float()
+    return pow(Tensor._wrap(xp.asarray(2, dtype)), input)
+
+
+def xlogy(input: Any, other: Any) -> Tensor:
+    """x · log(y), 0 where x = 0 (unless y is NaN), broadcasting.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.xlogy(cr.tensor([0.0, 2.0]), cr.tensor([0.0, 3.0]))
+        tensor([0.0000, 2.1972])
+    """
+    x = input if isinstance(input, Tensor) else Tensor._wrap(xp.asarray(input,
+                                                                       default_float()))
+    y = other if isinstance(other, Tensor) else Tensor._wrap(xp.asarray(other, x.dtype))
+    with xp.errstate(divide="ignore", invalid="ignore"):  # 0·log 0 is replaced below
+        product = mul(x, log(y))
+    return where((x == 0) & (y == y), xp.zeros((), product.dtype), product)
+
+
+def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    """x with NaN, +inf and −inf replaced (by 0 and the dtype's largest and lowest finite
+    values unless given); the gradient passes where x is finite.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nan_to_num(cr.tensor([float("nan"), float("inf"), -1.0]), posinf=9.0)
+        tensor([ 0.,  9., -1.])
+    """
+    if not is_floating(input.dtype):
+        return input.clone()
+    info = xp.finfo(xp.float32 if input.dtype.name == "bfloat16" else input.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    out = where(input != input, xp.asarray(nan, input.dtype), input)
+    out = where(input == float("inf"), xp.asarray(hi, input.dtype), out)
+    return where(input == float("-inf"), xp.asarray(lo, input.dtype), out)
 
 
 def square(input: Tensor) -> Tensor:

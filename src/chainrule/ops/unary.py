@@ -500,6 +500,62 @@ def round(input: Tensor, decimals: int = 0) -> Tensor:
     return Round.apply(input, decimals=decimals)
 
 
+def erfc(input: Tensor) -> Tensor:
+    """1 − erf(x).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.erfc(cr.tensor([0.0, 1.0]))
+        tensor([1.0000, 0.1573])
+    """
+    return 1 - erf(input)
+
+
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
+    """log(x / (1 − x)), x first clamped to [eps, 1 − eps] when ``eps`` is given.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logit(cr.tensor([0.5, 0.75]))
+        tensor([0.0000, 1.0986])
+    """
+    x = input if eps is None else input.clamp(eps, 1 - eps)
+    return log(x / (1 - x))
+
+
+def sgn(input: Tensor) -> Tensor:
+    """The sign of x (``sign``; PyTorch's name for real and complex tensors alike).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sgn(cr.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+    """
+    return sign(input)
+
+
+def deg2rad(input: Tensor) -> Tensor:
+    """x · π/180.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.deg2rad(cr.tensor([180.0]))
+        tensor([3.1416])
+    """
+    return input * (math.pi / 180)
+
+
+def rad2deg(input: Tensor) -> Tensor:
+    """x · 180/π.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.rad2deg(cr.tensor([math.pi / 2]))
+        tensor([90.])
+    """
+    return input * (180 / math.pi)
+
+
 def cast(input: Tensor, dtype: Any) -> Tensor:
     """``input`` converted to ``dtype`` (a no-op when it already has it). Only floating results
     carry gradients: an integer or bool cast is a constant, as in PyTorch."""

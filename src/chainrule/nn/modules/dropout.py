@@ -12,7 +12,7 @@ class Dropout(Module):
     training (so no rescaling is needed at test time); the identity after ``eval()``.
 
     The mask is drawn from the global generator (``chainrule.manual_seed`` makes it
-    reproducible). ``inplace`` is accepted for compatibility and computes out of place.
+    reproducible). With ``inplace=True`` the result is written into the input, as in PyTorch.
 
     Example:
         >>> import chainrule as cr
@@ -29,7 +29,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -52,7 +52,7 @@ class Dropout2d(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
