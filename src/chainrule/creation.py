@@ -154,6 +154,37 @@ def linspace(start: float, end: float, steps: int, dtype: Any = None,
     return _make(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    """The (2, N) row and column indices of the lower triangle of a row × col matrix, the
+    diagonal shifted by ``offset``, in row-major order (int64 unless told).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.tril_indices(3, 3)
+        tensor([[0, 1, 1, 2, 2, 2],
+                [0, 0, 1, 0, 1, 2]])
+    """
+    check_device(device, "tril_indices")
+    rows, cols = xp.tril_indices(row, offset, col)
+    return Tensor._wrap(xp.stack([rows, cols]).astype(dtype or xp.int64))
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    """The (2, N) indices of the upper triangle (see ``tril_indices``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.triu_indices(3, 3, 1)
+        tensor([[0, 0, 1],
+                [1, 2, 2]])
+    """
+    check_device(device, "triu_indices")
+    rows, cols = xp.triu_indices(row, offset, col)
+    return Tensor._wrap(xp.stack([rows, cols]).astype(dtype or xp.int64))
+
+
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """The identity matrix (n × m).

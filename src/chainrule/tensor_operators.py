@@ -10,6 +10,7 @@ binds them.
 
 from __future__ import annotations
 
+from builtins import max as builtins_max
 from collections.abc import Sequence
 from typing import Any
 
@@ -255,6 +256,57 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) ->
     return self._fill(rng.normal(mean, std, self.shape).astype(self.dtype))
 
 
+@replayed
+def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+    rng = _random.numpy_generator(generator)
+    probs = p.array if isinstance(p, Tensor) else p
+    return self._fill((rng.random(self.shape) < probs).astype(self.dtype))
+
+
+@replayed
+def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+    rng = _random.numpy_generator(generator)
+    return self._fill(rng.exponential(1.0 / lambd, self.shape).astype(self.dtype))
+
+
+# ---- PyTorch's small conveniences --------------------------------------------------------------
+def type_as(self, other: Tensor) -> Tensor:
+    """This tensor in ``other``'s dtype."""
+    return self.to(other.dtype)
+
+
+def reshape_as(self, other: Tensor) -> Tensor:
+    """This tensor reshaped to ``other``'s shape."""
+    return self.reshape(other.shape)
+
+
+def where(self, condition: Any, other: Any) -> Tensor:
+    """``self`` where ``condition`` holds, else ``other`` (``torch.where(condition, self,
+    other)``)."""
+    return _E.where(condition, self, other)
+
+
+def stride(self, dim: int | None = None) -> Any:
+    """The step in elements between neighbours along each dim, of the tensor as if laid out
+    contiguously (chainrule's tensors have no user-visible storage offsets)."""
+    strides, step = [], 1
+    for n in reversed(self.shape):
+        strides.append(step)
+        step *= builtins_max(n, 1)
+    strides.reverse()
+    return tuple(strides) if dim is None else strides[dim]
+
+
+def ndimension(self) -> int:
+    """The number of dims (``dim()``)."""
+    return self.ndim
+
+
+def get_device(self) -> int:
+    """−1: a CPU tensor (PyTorch's answer for the CPU)."""
+    return -1
+
+
 def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
     """Call ``hook(self)`` once a backward pass has finished accumulating into this leaf's
     ``.grad``. Returns a handle whose ``remove()`` unregisters it."""
@@ -319,7 +371,8 @@ _IN_PLACE = tuple(_in_place_of(name) for name in (
     "atan", "sinh", "cosh", "floor", "ceil", "round", "trunc", "fix", "frac", "sign", "sgn",
     "reciprocal", "square", "erf", "erfc", "logit", "deg2rad", "rad2deg", "nan_to_num",
     "pow", "clamp_min", "clamp_max", "clip", "addcmul", "addcdiv", "lerp", "xlogy",
-    "remainder", "fmod", "multiply", "subtract", "divide", "true_divide"))
+    "remainder", "fmod", "multiply", "subtract", "divide", "true_divide", "tril", "triu",
+    "logaddexp"))
 
 METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     __add__, __radd__, __sub__, __rsub__, __mul__, __rmul__,
@@ -332,6 +385,7 @@ METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     __ixor__, zero_, fill_, copy_, add_, sub_,
     mul_, div_, clamp_, masked_fill_, uniform_, normal_,
     backward, register_post_accumulate_grad_hook, scatter_, scatter_add_, scatter_reduce_,
-    index_add_, index_put_, masked_scatter_, *_IN_PLACE,
+    index_add_, index_put_, masked_scatter_, *_IN_PLACE, bernoulli_, exponential_, type_as,
+    reshape_as, where, stride, ndimension, get_device,
 )}
 """The methods above by name, for the op table to bind onto ``Tensor``."""

@@ -647,6 +647,71 @@ def _meshgrid(r: np.random.Generator, e: Entry) -> list[Any]:
     return [*xs, *kw("indexing", ["ij", "xy"][int(r.integers(2))])]
 
 
+def _tensors(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(tensors)``: one to three tensors of one shape of up to 3 dims (hstack, vstack)."""
+    s = shape(r, 0, 3)
+    return [*seq(*(_domain(e, 0).sample(r, s) for _ in range(int(r.integers(1, 4)))))]
+
+
+def _take(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, index)``, the index into the flattened input, of any shape."""
+    s = shape(r, 1)
+    return [_domain(e, 0).sample(r, s), r.integers(0, int(np.prod(s)), shape(r, 0, 2))]
+
+
+def _along_dim(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, indices, dim)``, the other dims broadcasting (take_along_dim)."""
+    s = shape(r, 1, 3, 4)
+    d = dim_of(r, s)
+    idx = tuple(int(r.integers(1, 4)) if i == d % len(s) else (1 if r.random() < 0.3 else n)
+                for i, n in enumerate(s))
+    return [_domain(e, 0).sample(r, s), r.integers(0, s[d], idx), d]
+
+
+def _select_index(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, dim, index)`` for one index of ``dim`` (select)."""
+    s = shape(r, 1)
+    d = dim_of(r, s)
+    return [_domain(e, 0).sample(r, s), d, int(r.integers(-s[d], s[d]))]
+
+
+def _diff(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, n, dim)``: up to two differences along a dim of at least three."""
+    s = list(shape(r, 1, 3))
+    d = dim_of(r, s)
+    s[d] = int(r.integers(3, 5))
+    return [_domain(e, 0).sample(r, tuple(s)), int(r.integers(1, 3)), d]
+
+
+def _rotation(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, k, dims)`` for a quarter-turn count and two distinct dims (rot90)."""
+    s = shape(r, 2, 3)
+    a, b = (int(v) for v in r.permutation(len(s))[:2])
+    return [_domain(e, 0).sample(r, s), int(r.integers(-2, 5)), (a, b)]
+
+
+def _tensordot(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(a, b, dims)``: ``dims`` trailing dims of a contracted with b's leading ones."""
+    k = tuple(int(v) for v in r.integers(1, 4, int(r.integers(0, 3))))
+    a = (*(int(v) for v in r.integers(1, 4, int(r.integers(0, 2)))), *k)
+    b = (*k, *(int(v) for v in r.integers(1, 4, int(r.integers(0, 2)))))
+    return [_domain(e, 0).sample(r, a), _domain(e, 1).sample(r, b), len(k)]
+
+
+def _mv(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(matrix, vector)``."""
+    n, m = (int(v) for v in r.integers(1, 4, 2))
+    return [_domain(e, 0).sample(r, (n, m)), _domain(e, 1).sample(r, (m,))]
+
+
+def _cross(r: np.random.Generator, e: Entry) -> list[Any]:
+    """``fn(input, other, dim)`` with 3-vectors along ``dim``."""
+    s = list(shape(r, 0, 2))
+    d = int(r.integers(len(s) + 1))
+    s.insert(d, 3)
+    return [_domain(e, 0).sample(r, tuple(s)), _domain(e, 1).sample(r, tuple(s)), d]
+
+
 SAMPLES: dict[str, Sample] = {
     "elementwise": _elementwise, "reduction": _reduction,
     # parameters of elementwise ops
@@ -686,6 +751,10 @@ SAMPLES: dict[str, Sample] = {
     # moving, selecting, sorting, tiling
     "movedim": _movedim, "narrow": _narrow, "sort": _sort, "topk": _topk, "kthvalue": _kthvalue,
     "repeat_interleave": _repeat_interleave, "meshgrid": _meshgrid,
+    # NumPy-style joins, selections and products
+    "tensors": _tensors, "take": _take, "along_dim": _along_dim,
+    "select": _select_index, "diff": _diff, "rotation": _rotation, "tensordot": _tensordot,
+    "mv": _mv, "cross": _cross,
 }
 
 

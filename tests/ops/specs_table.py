@@ -175,6 +175,19 @@ def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
     return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
 
 
+def _axis(d: Any) -> Any:
+    return tuple(d) if isinstance(d, (list, tuple)) else d
+
+
+def _np_take_along_dim(x: np.ndarray, i: np.ndarray, d: int) -> np.ndarray:
+    a, b = list(x.shape), list(i.shape)
+    a[d] = b[d] = 1
+    common = np.broadcast_shapes(tuple(a), tuple(b))
+    xs, ix = list(common), list(common)
+    xs[d], ix[d] = x.shape[d], i.shape[d]
+    return np.take_along_axis(np.broadcast_to(x, xs), np.broadcast_to(i, ix), d)
+
+
 REFERENCES: dict[str, Callable[..., Any]] = {
     "movedim": np.moveaxis, "moveaxis": np.moveaxis, "narrow": _np_narrow,
     "diagonal": np.diagonal, "diag": np.diag, "trace": np.trace, "addmm": _np_addmm,
@@ -208,6 +221,23 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "addcmul": lambda a, b, c: a + b * c, "addcdiv": lambda a, b, c: a + b / c,
     "lerp": lambda a, b, w: a + w * (b - a), "xlogy": lambda x, y: x * np.log(y),
     "nan_to_num": np.nan_to_num, "clamp_min": np.maximum, "clamp_max": np.minimum,
+    "logaddexp": np.logaddexp, "logaddexp2": np.logaddexp2,
+    "nansum": _reduction(np.nansum), "nanmean": _reduction(np.nanmean),
+    "var_mean": lambda x, d, c, k: (np.var(x, _axis(d), ddof=c, keepdims=k),
+                                    np.mean(x, _axis(d), keepdims=k)),
+    "std_mean": lambda x, d, c, k: (np.std(x, _axis(d), ddof=c, keepdims=k),
+                                    np.mean(x, _axis(d), keepdims=k)),
+    "median": lambda x, d: (np.sort(x, d).take((x.shape[d] - 1) // 2, d),
+                            np.argsort(x, d).take((x.shape[d] - 1) // 2, d)),
+    "diff": lambda x, n, d: np.diff(x, n, d),
+    "fliplr": np.fliplr, "flipud": np.flipud, "rot90": lambda x, k, dims: np.rot90(x, k, dims),
+    "hstack": np.hstack, "vstack": np.vstack, "dstack": np.dstack,
+    "column_stack": np.column_stack,
+    "take": lambda x, i: np.take(x, i), "select": lambda x, d, i: np.take(x, i, d),
+    "take_along_dim": _np_take_along_dim, "ravel": np.ravel,
+    "tensordot": lambda a, b, k: np.tensordot(a, b, k), "inner": np.inner, "vdot": np.vdot,
+    "kron": np.kron, "mv": np.dot, "cross": lambda a, b, d: np.cross(a, b, axis=d),
+    "dist": lambda a, b: np.linalg.norm((a - b).ravel()),
     **{name: _reduction(f) for name, f in (("sum", np.sum), ("mean", np.mean),
                                             ("prod", np.prod), ("amax", np.amax),
                                             ("amin", np.amin), ("logsumexp", _logsumexp))},

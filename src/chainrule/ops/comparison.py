@@ -1,7 +1,8 @@
 """Elementwise ops with no gradient: comparisons (eq, lt, ...), logic (logical_and/or/xor/not),
-isnan/isfinite, floor_divide and ``isclose``; plus ``equal`` and ``allclose``, which answer with
-a Python bool. Also the two moduli, ``remainder`` (sign of the divisor, Python's ``%``) and
-``fmod`` (sign of the dividend, C's ``fmod``), which carry PyTorch's gradients.
+isnan/isfinite/isinf, signbit, isin, floor_divide and ``isclose``; plus ``equal`` and
+``allclose``, which answer with a Python bool. Also the two moduli, ``remainder`` (sign of the
+divisor, Python's ``%``) and ``fmod`` (sign of the dividend, C's ``fmod``), which carry
+PyTorch's gradients.
 """
 
 from __future__ import annotations
@@ -229,6 +230,66 @@ class Isfinite(Op):
 isnan = unary_function(Isnan)
 isfinite = unary_function(Isfinite)
 logical_not = unary_function(LogicalNot)
+
+
+def isinf(input: Tensor) -> Tensor:
+    """x = ±inf, as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import math
+        >>> cr.isinf(cr.tensor([1.0, -math.inf, math.nan]))
+        tensor([False,  True, False])
+    """
+    return Tensor._wrap(xp.isinf(input.array))
+
+
+def isposinf(input: Tensor) -> Tensor:
+    """x = +inf, as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import math
+        >>> cr.isposinf(cr.tensor([math.inf, -math.inf]))
+        tensor([ True, False])
+    """
+    return Tensor._wrap(xp.isposinf(input.array))
+
+
+def isneginf(input: Tensor) -> Tensor:
+    """x = −inf, as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import math
+        >>> cr.isneginf(cr.tensor([math.inf, -math.inf]))
+        tensor([False,  True])
+    """
+    return Tensor._wrap(xp.isneginf(input.array))
+
+
+def signbit(input: Tensor) -> Tensor:
+    """Whether x's sign bit is set (−0.0 included), as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.signbit(cr.tensor([-0.0, 0.0, -2.0]))
+        tensor([ True, False,  True])
+    """
+    return Tensor._wrap(xp.signbit(input.array))
+
+
+def isin(elements: Any, test_elements: Any, *, invert: bool = False) -> Tensor:
+    """Whether each of ``elements`` occurs in ``test_elements``, as bool; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.isin(cr.tensor([1, 2, 3, 4]), cr.tensor([2, 4]))
+        tensor([False,  True, False,  True])
+    """
+    a, b = (x.array if isinstance(x, Tensor) else xp.asarray(x)
+            for x in (elements, test_elements))
+    return Tensor._wrap(xp.isin(a, b, invert=invert))
 
 
 def _binary(op: type[Op]) -> Any:

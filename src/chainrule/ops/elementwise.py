@@ -1,6 +1,6 @@
 """Elementwise arithmetic: add, sub, mul, div, pow, maximum/minimum, clamp and where (the binary
 and ternary primitives, broadcasting), with reciprocal, square, addcmul/addcdiv, lerp,
-clamp_min/max, trunc/frac, exp2, xlogy and nan_to_num built on them.
+clamp_min/max, trunc/frac, exp2, xlogy, logaddexp(2) and nan_to_num built on them.
 
 The unary maths, activations and comparisons live beside this module, in ``unary.py``,
 ``activation.py`` and ``comparison.py``. Each primitive states its derivative in its docstring;
@@ -9,6 +9,7 @@ the engine reduces broadcast gradients.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from chainrule.autograd.function import Op, register
@@ -546,6 +547,30 @@ def nan_to_num(input: Tensor, nan: float = 0.0, posinf: float | None = None,
     out = where(input != input, xp.asarray(nan, input.dtype), input)
     out = where(input == float("inf"), xp.asarray(hi, input.dtype), out)
     return where(input == float("-inf"), xp.asarray(lo, input.dtype), out)
+
+
+def logaddexp(input: Any, other: Any) -> Tensor:
+    """ln(eˣ + eʸ), computed as max + ln(1 + e^−|x−y|) so it never overflows.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logaddexp(cr.tensor([0.0, 1000.0]), cr.tensor([0.0, 1000.0])).tolist()
+        [0.6931471824645996, 1000.6931762695312]
+    """
+    top = maximum(input, other)
+    return top + (-(sub(input, other).abs())).exp().log1p()
+
+
+def logaddexp2(input: Any, other: Any) -> Tensor:
+    """log₂(2ˣ + 2ʸ), computed as max + log₂(1 + 2^−|x−y|).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.logaddexp2(cr.tensor([1.0, 3.0]), cr.tensor([1.0, 3.0]))
+        tensor([2., 4.])
+    """
+    top = maximum(input, other)
+    return top + exp2(-(sub(input, other).abs())).log1p() / math.log(2)
 
 
 def square(input: Tensor) -> Tensor:

@@ -15,6 +15,7 @@ from chainrule.ops import batching
 from chainrule.ops.elementwise import where
 from chainrule.ops.movement import cat
 from chainrule.ops.shape import Dim, normalize_dims
+from chainrule.ops.sorting import sort
 from chainrule.tensor import Tensor
 
 
@@ -266,6 +267,106 @@ def prod(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
         tensor(24.)
     """
     return Prod.apply(input, axes=normalize_dims(dim, input.ndim, "prod"), keepdim=keepdim)
+
+
+def nansum(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Sum over ``dim`` with NaNs counted as zero (their gradient is zero).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nansum(cr.tensor([1.0, float("nan"), 2.0]))
+        tensor(3.)
+    """
+    return sum(where(input != input, xp.zeros((), input.dtype), input), dim, keepdim)
+
+
+def nanmean(input: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    """Mean over ``dim`` of the elements that are not NaN.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nanmean(cr.tensor([1.0, float("nan"), 2.0]))
+        tensor(1.5000)
+    """
+    count = sum(input == input, dim, keepdim)
+    return nansum(input, dim, keepdim) / count
+
+
+def var_mean(input: Tensor, dim: Dim = None, correction: int = 1,
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim`` in one call.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.var_mean(cr.tensor([1.0, 2.0, 3.0]))
+        (tensor(1.), tensor(2.))
+    """
+    return var(input, dim, correction, keepdim), mean(input, dim, keepdim)
+
+
+def std_mean(input: Tensor, dim: Dim = None, correction: int = 1,
+             keepdim: bool = False) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim`` in one call.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.std_mean(cr.tensor([1.0, 2.0, 3.0]))
+        (tensor(1.), tensor(2.))
+    """
+    return std(input, dim, correction, keepdim), mean(input, dim, keepdim)
+
+
+MedianResult = namedtuple("MedianResult", ["values", "indices"])
+
+
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    """The lower median (of an even count, the smaller middle element), as PyTorch; with
+    ``dim``, ``(values, indices)`` along it. The gradient goes to the median element.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.median(cr.tensor([3.0, 1.0, 4.0, 2.0]))
+        tensor(2.)
+        >>> cr.median(cr.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]]), 1)
+        MedianResult(values=tensor([2., 4.]), indices=tensor([2, 2]))
+    """
+    if dim is None:
+        flat = input.reshape(-1)
+        values, _ = sort(flat)
+        return values[(flat.shape[0] - 1) // 2]
+    d = normalize_dims(dim, input.ndim, "median")[0] if input.ndim else 0
+    if input.ndim == 0:
+        values, indices = input.reshape(1), Tensor._wrap(xp.zeros(1, xp.int64))
+        return MedianResult(values[0] if not keepdim else values.reshape(()),
+                            indices[0] if not keepdim else indices.reshape(()))
+    values, indices = sort(input, d)
+    k = (input.shape[d] - 1) // 2
+    index = (slice(None),) * d + (slice(k, k + 1),)
+    picked, at = values[index], indices[index]
+    if not keepdim:
+        picked, at = picked.squeeze(d), at.squeeze(d)
+    return MedianResult(picked, at)
+
+
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Tensor | None = None,
+         append: Tensor | None = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (x[i+1] − x[i], repeated), after joining
+    ``prepend`` and ``append`` to ``input`` along it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.diff(cr.tensor([1.0, 4.0, 9.0, 16.0]))
+        tensor([3., 5., 7.])
+    """
+    if input.ndim == 0:
+        raise RuntimeError("diff: expects input to be at least one-dimensional")
+    d = normalize_dims(dim, input.ndim, "diff")[0]
+    x = cat([t for t in (prepend, input, append) if t is not None], d)
+    for _ in range(n):
+        m = x.shape[d]
+        lead = (slice(None),) * d
+        x = x[lead + (slice(1, m),)] - x[lead + (slice(0, m - 1),)]
+    return x
 
 
 def cumsum(input: Tensor, dim: int) -> Tensor:

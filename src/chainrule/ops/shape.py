@@ -362,6 +362,56 @@ def flip(input: Tensor, dims: Any) -> Tensor:
     return Flip.apply(input, dims=normalize_dims(dims, input.ndim, "flip"))
 
 
+def fliplr(input: Tensor) -> Tensor:
+    """Reverse dim 1 (left–right).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fliplr(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([[2., 1.],
+                [4., 3.]])
+    """
+    return flip(input, (1,))
+
+
+def flipud(input: Tensor) -> Tensor:
+    """Reverse dim 0 (up–down).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.flipud(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([[3., 4.],
+                [1., 2.]])
+    """
+    return flip(input, (0,))
+
+
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90° ``k`` times in the plane of ``dims``, from the first toward the second.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.rot90(cr.tensor([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([[2., 4.],
+                [1., 3.]])
+    """
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+    if input.ndim < 2:
+        raise RuntimeError(f"rot90: expected total dims >= 2, but got total dims = {input.ndim}")
+    a, b = (normalize_dims(d, input.ndim, "rot90")[0] for d in dims)
+    if a == b:
+        raise RuntimeError(f"rot90: expected rotation dims to be different, got {tuple(dims)}")
+    k %= 4
+    if k == 1:
+        return transpose(flip(input, (b,)), a, b)
+    if k == 2:
+        return flip(input, (a, b))
+    if k == 3:
+        return flip(transpose(input, a, b), (b,))
+    return clone(input)
+
+
 def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
     """Shift elements cyclically along ``dims`` (flattened when ``dims`` is None).
 
