@@ -25,6 +25,10 @@ def _sched(opt, name: str, kwargs: dict):
                                       mod.CosineAnnealingLR(opt, T_max=5),
                                       mod.ExponentialLR(opt, 0.9)], milestones=[3, 9])
     mod = ls if isinstance(opt, optim.Optimizer) else __import__("torch").optim.lr_scheduler
+    if name == "ChainedScheduler":
+        return mod.ChainedScheduler([mod.ConstantLR(opt, factor=0.3, total_iters=4),
+                                     mod.PolynomialLR(opt, total_iters=7, power=2.0),
+                                     mod.MultiplicativeLR(opt, lambda e: 0.95)])
     return getattr(mod, name)(opt, **kwargs)
 
 
@@ -47,6 +51,10 @@ CASES = [
     ("OneCycleLR", dict(max_lr=0.5, epochs=4, steps_per_epoch=5, anneal_strategy="linear",
                         three_phase=True), "Adam", {}),
     ("SequentialLR", {}, "SGD", {}),
+    ("ConstantLR", dict(factor=0.25, total_iters=3), "SGD", {}),
+    ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9 if e % 2 else 0.99), "SGD", {}),
+    ("PolynomialLR", dict(total_iters=10, power=0.5), "SGD", {}),
+    ("ChainedScheduler", {}, "SGD", {}),
 ]
 
 

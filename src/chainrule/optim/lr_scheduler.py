@@ -251,6 +251,100 @@ class LinearLR(LRScheduler):
                 for b in self.base_lrs]
 
 
+class ConstantLR(LRScheduler):
+    """Scale the rate by ``factor`` until epoch ``total_iters``, then restore it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+        >>> lrs = []
+        >>> for _ in range(4):
+        ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+        >>> lrs
+        [0.5, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._lrs()
+        return [lr * (1.0 / self.factor) for lr in self._lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        on = self.last_epoch >= self.total_iters
+        return [b * (self.factor + on * (1 - self.factor)) for b in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply the rate by ``lr_lambda(epoch)`` every epoch (one function, or one per
+    group).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.MultiplicativeLR(opt, lambda epoch: 0.5)
+        >>> for _ in range(3):
+        ...     opt.step(); sched.step()
+        >>> sched.get_last_lr()
+        [0.125]
+    """
+
+    _excluded = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]
+                 | Sequence[Callable[[int], float]], last_epoch: int = -1) -> None:
+        self.lr_lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"lr_lambda should be a function, but got {type(f).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._lrs()
+        return [lr * f(self.last_epoch) for f, lr in zip(self.lr_lambdas, self._lrs())]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the rate as base_lr · (1 − epoch/total_iters)^power, then hold it.
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> sched = cr.optim.lr_scheduler.PolynomialLR(opt, total_iters=4, power=1.0)
+        >>> lrs = []
+        >>> for _ in range(6):
+        ...     lrs.append(round(sched.get_last_lr()[0], 4)); opt.step(); sched.step()
+        >>> lrs
+        [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._lrs()
+        n, t = self.total_iters, self.last_epoch
+        decay = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * decay for lr in self._lrs()]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        frac = min(self.total_iters, self.last_epoch) / self.total_iters
+        return [b * (1.0 - frac) ** self.power for b in self.base_lrs]
+
+
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr − eta_min)(1 + cos(π·epoch/T_max))/2, computed recursively as
     PyTorch does (so it composes with other schedulers).
@@ -420,6 +514,57 @@ class SequentialLR(LRScheduler):
         else:
             sched.step()
         self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "_schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        for s, sd in zip(self._schedulers, state_dict["_schedulers"]):
+            s.load_state_dict(sd)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step every one of ``schedulers`` at each step, so their effects multiply (e.g. a
+    ``ConstantLR`` warm-up over an ``ExponentialLR`` decay).
+
+    Example:
+        >>> import chainrule as cr
+        >>> opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+        >>> warm = cr.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+        >>> decay = cr.optim.lr_scheduler.ExponentialLR(opt, gamma=0.5)
+        >>> sched = cr.optim.lr_scheduler.ChainedScheduler([warm, decay])
+        >>> lrs = []
+        >>> for _ in range(4):
+        ...     lrs.append(sched.get_last_lr()[0]); opt.step(); sched.step()
+        >>> lrs
+        [0.5, 0.25, 0.25, 0.125]
+    """
+
+    _excluded = ("optimizer", "_schedulers")
+
+    def __init__(self, schedulers: Sequence[LRScheduler],
+                 optimizer: Optimizer | None = None) -> None:
+        if len(schedulers) < 1:
+            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
+                             "but got no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        for i, s in enumerate(schedulers):
+            if isinstance(s, ReduceLROnPlateau):
+                raise ValueError("ChainedScheduler does not support `ReduceLROnPlateau` "
+                                 f"scheduler (got one at index {i})")
+            if s.optimizer is not optimizer:
+                raise ValueError("ChainedScheduler expects all schedulers to belong to the same "
+                                 f"optimizer, but scheduler at index {i} does not")
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+
+    @replayed
+    def step(self) -> None:  # type: ignore[override]
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "_schedulers": [s.state_dict() for s in self._schedulers]}
@@ -696,6 +841,7 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
-           "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
-           "SequentialLR", "ReduceLROnPlateau"]
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+           "ExponentialLR", "LinearLR", "PolynomialLR", "CosineAnnealingLR",
+           "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR", "SequentialLR",
+           "ChainedScheduler", "ReduceLROnPlateau"]
