@@ -828,6 +828,94 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return input * Tensor._wrap(_random.dropout_mask(mask_shape, p, input.dtype, generator))
 
 
+def _feature_dropout(name: str, spatial: int, input: Tensor, p: float, training: bool,
+                     generator: Generator | None) -> Tensor:
+    """Zero whole channels of (N, C, *spatial) or unbatched (C, *spatial) inputs."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{name}: probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"{name}: Expected {spatial + 1}D or {spatial + 2}D input, but "
+                           f"received a {input.ndim}D input of shape {tuple(input.shape)}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    mask_shape = input.shape[:input.ndim - spatial] + (1,) * spatial
+    return input * Tensor._wrap(_random.dropout_mask(mask_shape, p, input.dtype, generator))
+
+
+@_inplace_flag
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
+    """Zero each channel of (N, C, L) (or unbatched (C, L)) with probability ``p`` and scale
+    the kept ones by 1/(1 − p); the identity when not ``training``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.dropout1d(cr.ones(2, 3, 4), training=False).shape
+        chainrule.Size([2, 3, 4])
+    """
+    return _feature_dropout("dropout1d", 1, input, p, training, generator)
+
+
+@_inplace_flag
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False,
+              generator: Generator | None = None) -> Tensor:
+    """Zero each channel of (N, C, D, H, W) (or unbatched (C, D, H, W)) with probability ``p``
+    and scale the kept ones by 1/(1 − p); the identity when not ``training``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.dropout3d(cr.ones(1, 2, 2, 2, 2), training=False).shape
+        chainrule.Size([1, 2, 2, 2, 2])
+    """
+    return _feature_dropout("dropout3d", 3, input, p, training, generator)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """(*, C·r², H, W) → (*, C, H·r, W·r) with r = ``upscale_factor``: each group of r²
+    channels becomes an r × r block of pixels (sub-pixel convolution).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.pixel_shuffle(cr.arange(4.0).reshape(1, 4, 1, 1), 2)
+        tensor([[[[0., 1.],
+                  [2., 3.]]]])
+    """
+    r = upscale_factor
+    if input.ndim < 3 or input.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle: expected the channel dim of input of shape "
+                           f"{tuple(input.shape)} to be divisible by upscale_factor² = {r * r}")
+    *lead, c, h, w = input.shape
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """(*, C, H·r, W·r) → (*, C·r², H, W): the inverse of ``pixel_shuffle``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> F.pixel_unshuffle(cr.arange(4.0).reshape(1, 1, 2, 2), 2).flatten()
+        tensor([0., 1., 2., 3.])
+    """
+    r = downscale_factor
+    if input.ndim < 3 or input.shape[-2] % r or input.shape[-1] % r:
+        raise RuntimeError(f"pixel_unshuffle: expected the height and width of input of shape "
+                           f"{tuple(input.shape)} to be divisible by downscale_factor = {r}")
+    *lead, c, h, w = input.shape
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    n = len(lead)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
 def _bags(input: Tensor, offsets: Tensor | None, include_last_offset: bool,
           per_sample_weights: Tensor | None) -> tuple[Array, Array, Tensor | None, int]:
     """(flat indices, bag of each index, flat per-sample weights, number of bags)."""

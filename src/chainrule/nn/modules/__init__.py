@@ -6,8 +6,10 @@ from chainrule.nn.modules import (
     batchnorm,
     container,
     conv,
+    distance,
     dropout,
     flatten,
+    fold,
     graph,
     instancenorm,
     linear,
@@ -43,6 +45,7 @@ from chainrule.nn.modules.activation import (
     Sigmoid,
     SiLU,
     Softmax,
+    Softmax2d,
     Softmin,
     Softplus,
     Softshrink,
@@ -67,8 +70,10 @@ from chainrule.nn.modules.conv import (
     ConvTranspose2d,
     ConvTranspose3d,
 )
-from chainrule.nn.modules.dropout import Dropout, Dropout2d
+from chainrule.nn.modules.distance import CosineSimilarity, PairwiseDistance
+from chainrule.nn.modules.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from chainrule.nn.modules.flatten import Flatten, Unflatten
+from chainrule.nn.modules.fold import Fold, Unfold
 from chainrule.nn.modules.graph import GraphConv
 from chainrule.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from chainrule.nn.modules.linear import Bilinear, Identity, Linear, MultiplicativeInteraction
@@ -144,7 +149,13 @@ from chainrule.nn.modules.transformer import (
     TransformerEncoder,
     TransformerEncoderLayer,
 )
-from chainrule.nn.modules.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
+from chainrule.nn.modules.upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -176,13 +187,17 @@ __all__ = [
     "ConvTranspose2d",
     "ConvTranspose3d",
     "CosineEmbeddingLoss",
+    "CosineSimilarity",
     "CrossEntropyLoss",
     "Dropout",
+    "Dropout1d",
     "Dropout2d",
+    "Dropout3d",
     "ELU",
     "Embedding",
     "EmbeddingBag",
     "Flatten",
+    "Fold",
     "GELU",
     "GLU",
     "GRU",
@@ -225,9 +240,12 @@ __all__ = [
     "MultiplicativeInteraction",
     "NLLLoss",
     "PReLU",
+    "PairwiseDistance",
     "Parameter",
     "ParameterDict",
     "ParameterList",
+    "PixelShuffle",
+    "PixelUnshuffle",
     "PoissonNLLLoss",
     "RMSNorm",
     "RNN",
@@ -250,6 +268,7 @@ __all__ = [
     "SmoothL1Loss",
     "SoftMarginLoss",
     "Softmax",
+    "Softmax2d",
     "Softmin",
     "Softplus",
     "Softshrink",
@@ -264,6 +283,7 @@ __all__ = [
     "TransformerEncoderLayer",
     "TripletMarginLoss",
     "Unflatten",
+    "Unfold",
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",

@@ -443,6 +443,22 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+class Softmax2d(Module):
+    """Softmax over the channels of (N, C, H, W) or (C, H, W), at every position.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.Softmax2d()(cr.zeros(1, 2, 1, 1)).flatten()
+        tensor([0.5000, 0.5000])
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input of 3 or 4 dims, got shape "
+                             f"{tuple(input.shape)}")
+        return F.softmax(input, -3)
+
+
 class LogSoftmax(Softmax):
     """log softmax along ``dim``, computed stably.
 

@@ -56,3 +56,29 @@ class Dropout2d(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout2d):
+    """Zero whole channels of (N, C, L) with probability ``p`` while training, scaling the
+    others by 1/(1 − p); the identity after ``eval()``.
+
+    Example:
+        >>> Dropout1d(0.2)
+        Dropout1d(p=0.2, inplace=False)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout2d):
+    """Zero whole channels of (N, C, D, H, W) with probability ``p`` while training, scaling
+    the others by 1/(1 − p); the identity after ``eval()``.
+
+    Example:
+        >>> Dropout3d(0.2)
+        Dropout3d(p=0.2, inplace=False)
+    """
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout3d(input, self.p, self.training, self.inplace)

@@ -1,4 +1,5 @@
-"""The resizing layers: ``Upsample`` and its fixed-mode twins, over ``F.interpolate``."""
+"""The resizing layers: ``Upsample`` and its fixed-mode twins, over ``F.interpolate``, and
+``PixelShuffle``/``PixelUnshuffle``, which trade channels for resolution."""
 
 from __future__ import annotations
 
@@ -78,3 +79,43 @@ class UpsamplingBilinear2d(Upsample):
     def __init__(self, size: int | Sequence[int] | None = None,
                  scale_factor: float | Sequence[float] | None = None) -> None:
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class PixelShuffle(Module):
+    """(*, C·r², H, W) → (*, C, H·r, W·r) (``F.pixel_shuffle``; sub-pixel upsampling).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.PixelShuffle(2)(cr.ones(1, 8, 3, 3)).shape
+        chainrule.Size([1, 2, 6, 6])
+    """
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """(*, C, H·r, W·r) → (*, C·r², H, W) (``F.pixel_unshuffle``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.PixelUnshuffle(2)(cr.ones(1, 2, 6, 6)).shape
+        chainrule.Size([1, 8, 3, 3])
+    """
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
