@@ -874,6 +874,29 @@ def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
     return _feature_dropout("dropout3d", 3, input, p, training, generator)
 
 
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """A sample from the Gumbel-softmax distribution over ``dim``: softmax((logits + g)/tau)
+    with g Gumbel noise from the global generator; with ``hard``, the one-hot of its argmax
+    in the forward pass and the soft sample's gradient in the backward (straight-through).
+
+    Example:
+        >>> import chainrule as cr
+        >>> import chainrule.nn.functional as F
+        >>> y = F.gumbel_softmax(cr.zeros(2, 3), hard=True)
+        >>> y.sum(-1).tolist()
+        [1.0, 1.0]
+    """
+    gumbels = -Tensor._wrap(_random.numpy_generator(None).exponential(
+        1.0, tuple(logits.shape)).astype(logits.dtype)).log()
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = Tensor._wrap(xp.zeros(tuple(logits.shape), logits.dtype)).scatter(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
 def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C·r², H, W) → (*, C, H·r, W·r) with r = ``upscale_factor``: each group of r²
     channels becomes an r × r block of pixels (sub-pixel convolution).

@@ -1,4 +1,5 @@
-"""Index and count queries: ``nonzero``, ``unique``, ``bincount``, ``searchsorted``.
+"""Index and count queries: ``nonzero``/``argwhere``, ``unique``, ``bincount``,
+``searchsorted``/``bucketize``.
 
 Their results are integer positions or counts, so they carry no gradient (as in PyTorch); the
 one floating result, the values of ``unique``, is a constant too (PyTorch has no backward for
@@ -123,3 +124,32 @@ def searchsorted(sorted_sequence: Tensor, input: Any, *, out_int32: bool = False
     for i in range(rows_s.shape[0]):
         out[i] = xp.searchsorted(rows_s[i], rows_v[i], side=how)
     return _wrap(out.reshape(vals.shape), dtype)
+
+
+def argwhere(input: Tensor) -> Tensor:
+    """The (n, ndim) int64 indices of the non-zero elements (``nonzero(input)``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.argwhere(cr.tensor([[0, 1], [2, 0]])).tolist()
+        [[0, 1], [1, 0]]
+    """
+    return _wrap(xp.argwhere(input.array))
+
+
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """For each value, the index of its bucket among the sorted 1-D ``boundaries``: the first
+    i with value ≤ boundaries[i] (value < boundaries[i] with ``right=True``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.bucketize(cr.tensor([1, 5, 9]), cr.tensor([1, 3, 5, 7])).tolist()
+        [0, 2, 4]
+    """
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-D, got shape "
+                           f"{tuple(boundaries.shape)}")
+    vals = input.array if isinstance(input, Tensor) else xp.asarray(input)
+    out = xp.searchsorted(boundaries.array, vals, side="right" if right else "left")
+    return _wrap(out, xp.int32 if out_int32 else xp.int64)

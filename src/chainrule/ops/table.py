@@ -29,6 +29,7 @@ from chainrule.backend import Array
 from chainrule.ops import (
     activation,
     adaptive_pool,
+    assembly,
     comparison,
     conv,
     conv_transpose,
@@ -47,6 +48,7 @@ from chainrule.ops import (
     shape,
     sorting,
     stacking,
+    statistics,
     tiling,
     trig,
     unary,
@@ -407,6 +409,15 @@ TABLE: tuple[Entry, ...] = (
     # ---- random sampling and new tensors (creation.py) -------------------------------------
     Entry(creation.bernoulli),
     Entry(creation.multinomial),
+    # ---- statistics, assembly and index queries (ops/statistics.py, assembly.py, ...) -------
+    *(Entry(f) for f in (statistics.cummax, statistics.cummin, statistics.logcumsumexp,
+                         statistics.quantile, statistics.nanquantile, statistics.histc,
+                         statistics.cov, statistics.corrcoef, counting.argwhere,
+                         assembly.diag_embed, assembly.diagflat)),
+    Entry(statistics.trapezoid, aliases=("trapz",), method=False),
+    *(Entry(f, method=False) for f in (counting.bucketize, assembly.block_diag,
+                                       assembly.vander, assembly.cartesian_prod,
+                                       assembly.combinations)),
     Entry(creation.tril_indices, method=False),
     Entry(creation.triu_indices, method=False),
     *(Entry(f, public=False) for f in (creation.new_zeros, creation.new_ones, creation.new_empty,
