@@ -269,6 +269,18 @@ def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
     return self._fill(rng.exponential(1.0 / lambd, self.shape).astype(self.dtype))
 
 
+def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Set the main diagonal (all indices equal) to ``fill_value`` in place; for a tall
+    matrix, ``wrap`` restarts it every ``cols + 1`` rows, as NumPy's ``fill_diagonal``."""
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise RuntimeError(f"fill_diagonal_: all dimensions of input must be of equal length "
+                           f"(or the tensor 2-D), got shape {tuple(self.shape)}")
+    mask = xp.zeros(self.shape, bool)
+    xp.fill_diagonal(mask, True, wrap=wrap)
+    return self._inplace(lambda s: _E.where(Tensor._wrap(mask), xp.asarray(fill_value,
+                                                                            self.dtype), s))
+
+
 # ---- PyTorch's small conveniences --------------------------------------------------------------
 def type_as(self, other: Tensor) -> Tensor:
     """This tensor in ``other``'s dtype."""
@@ -372,7 +384,8 @@ _IN_PLACE = tuple(_in_place_of(name) for name in (
     "reciprocal", "square", "erf", "erfc", "logit", "deg2rad", "rad2deg", "nan_to_num",
     "pow", "clamp_min", "clamp_max", "clip", "addcmul", "addcdiv", "lerp", "xlogy",
     "remainder", "fmod", "multiply", "subtract", "divide", "true_divide", "tril", "triu",
-    "logaddexp"))
+    "logaddexp", "fmax", "fmin", "copysign", "ldexp", "sinc", "float_power", "index_fill",
+    "index_copy"))
 
 METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     __add__, __radd__, __sub__, __rsub__, __mul__, __rmul__,
@@ -386,6 +399,6 @@ METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     mul_, div_, clamp_, masked_fill_, uniform_, normal_,
     backward, register_post_accumulate_grad_hook, scatter_, scatter_add_, scatter_reduce_,
     index_add_, index_put_, masked_scatter_, *_IN_PLACE, bernoulli_, exponential_, type_as,
-    reshape_as, where, stride, ndimension, get_device,
+    reshape_as, where, stride, ndimension, get_device, fill_diagonal_,
 )}
 """The methods above by name, for the op table to bind onto ``Tensor``."""

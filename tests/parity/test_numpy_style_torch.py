@@ -120,3 +120,56 @@ def test_bad_input_names_the_function() -> None:
         cr.diff(cr.tensor(1.0))
     with pytest.raises(IndexError, match="select: index 3 out of range"):
         cr.select(cr.ones(2, 3), 1, 3)
+
+
+MORE: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
+    "fmax": (lambda lib, a, b: lib.fmax(a.masked_fill(a > 1, math.nan), b), [A, B]),
+    "fmin": (lambda lib, a, b: lib.fmin(a, b.masked_fill(b < 0, math.nan)), [A, B]),
+    "sinc": (lambda lib, a: lib.sinc(a.masked_fill(a > 1, 0.0)), [A]),
+    "float_power": (lambda lib, a, b: lib.float_power(a.abs() + 0.5, b), [A, B]),
+    "copysign": (lambda lib, a, b: lib.copysign(a, b), [A, B]),
+    # (non-negative exponents: PyTorch's ldexp gradient is 0 for negative integer ones)
+    "ldexp": (lambda lib, a: lib.ldexp(a, lib.tensor([[1, 2, 0, 3]])), [A]),
+    "tensor_split": (lambda lib, a: lib.tensor_split(a, [1, -1], 1), [A]),
+    "hsplit": (lambda lib, a: lib.hsplit(a, 2), [A]),
+    "vsplit": (lambda lib, a: lib.vsplit(a, [2]), [A]),
+    "unfold": (lambda lib, a: a.unfold(1, 2, 1).unfold(0, 2, 1), [A]),
+    "index_fill": (lambda lib, a: a.index_fill(1, lib.tensor([0, 3]), -1.0), [A]),
+    "index_copy": (lambda lib, a, b: a.index_copy(0, lib.tensor([2, 0]), b[:2]), [A, B]),
+    "fill_diagonal_": (lambda lib, a: (a * 1).fill_diagonal_(7.0, wrap=True), [A]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MORE))
+def test_more_values_and_gradients_match_pytorch(name: str) -> None:
+    fn, arrays = MORE[name]
+    mine, theirs = _grads(cr, fn, arrays), _grads(torch, fn, arrays)
+    for m, t in zip(mine, theirs):
+        assert m.shape == t.shape
+        np.testing.assert_allclose(m, t, rtol=1e-10, atol=1e-12)
+
+
+def test_integer_and_count_functions_match_pytorch() -> None:
+    a, b = np.array([12, -9, 0, 7]), np.array([8, 6, 5, 0])
+    for name in ("gcd", "lcm"):
+        np.testing.assert_array_equal(getattr(cr, name)(cr.tensor(a), cr.tensor(b)).numpy(),
+                                      getattr(torch, name)(torch.tensor(a),
+                                                           torch.tensor(b)).numpy())
+    h = np.array([-1.0, 0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(
+        cr.heaviside(cr.tensor(h), cr.tensor(0.5, dtype=cr.float64)).numpy(),
+        torch.heaviside(torch.tensor(h), torch.tensor(0.5, dtype=torch.float64)).numpy())
+    assert cr.autograd.gradcheck(lambda a: cr.ldexp(a, cr.tensor([[1, -2, 0, 3]])),
+                                 [cr.tensor(A, requires_grad=True)])
+    x = np.array([[1, 1], [1, 1], [2, 3], [1, 1]])
+    for dim in (None, 0):
+        mine = cr.unique_consecutive(cr.tensor(x), True, True, dim)
+        theirs = torch.unique_consecutive(torch.tensor(x), True, True, dim)
+        for m, t in zip(mine, theirs):
+            np.testing.assert_array_equal(m.numpy(), t.numpy())
+    with pytest.raises(RuntimeError, match="gcd: expected integer tensors"):
+        cr.gcd(cr.ones(2), cr.ones(2))
+    with pytest.raises(RuntimeError, match="hsplit attempted to split along dimension 1"):
+        cr.hsplit(cr.ones(2, 3), 2)
+    with pytest.raises(RuntimeError, match="unfold: size 5 and step 1 do not fit"):
+        cr.ones(3).unfold(0, 5, 1)

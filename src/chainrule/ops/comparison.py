@@ -1,5 +1,5 @@
 """Elementwise ops with no gradient: comparisons (eq, lt, ...), logic (logical_and/or/xor/not),
-isnan/isfinite/isinf, signbit, isin, floor_divide and ``isclose``; plus ``equal`` and
+isnan/isfinite/isinf, signbit, isin, floor_divide, gcd/lcm and ``isclose``; plus ``equal`` and
 ``allclose``, which answer with a Python bool. Also the two moduli, ``remainder`` (sign of the
 divisor, Python's ``%``) and ``fmod`` (sign of the dividend, C's ``fmod``), which carry
 PyTorch's gradients.
@@ -366,3 +366,32 @@ def allclose(input: Tensor, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
         True
     """
     return bool(isclose(input, other, rtol=rtol, atol=atol, equal_nan=equal_nan).array.all())
+
+
+def gcd(input: Tensor, other: Tensor) -> Tensor:
+    """The greatest common divisor of integer tensors, elementwise (non-negative).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.gcd(cr.tensor([12, -9, 0]), cr.tensor([8, 6, 5]))
+        tensor([4, 3, 5])
+    """
+    return _integer_pair("gcd", xp.gcd, input, other)
+
+
+def lcm(input: Tensor, other: Tensor) -> Tensor:
+    """The least common multiple of integer tensors, elementwise (non-negative).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.lcm(cr.tensor([4, 6]), cr.tensor([6, 4]))
+        tensor([12, 12])
+    """
+    return _integer_pair("lcm", xp.lcm, input, other)
+
+
+def _integer_pair(name: str, fn: Any, input: Tensor, other: Tensor) -> Tensor:
+    a, b = input.array, other.array if isinstance(other, Tensor) else xp.asarray(other)
+    if a.dtype.kind not in "iu" or b.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}: expected integer tensors, got {a.dtype} and {b.dtype}")
+    return Tensor._wrap(fn(a, b))

@@ -1,4 +1,5 @@
-"""Index and count queries: ``nonzero``/``argwhere``, ``unique``, ``bincount``,
+"""Index and count queries: ``nonzero``/``argwhere``, ``unique``/``unique_consecutive``,
+``bincount``,
 ``searchsorted``/``bucketize``.
 
 Their results are integer positions or counts, so they carry no gradient (as in PyTorch); the
@@ -153,3 +154,34 @@ def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,
     vals = input.array if isinstance(input, Tensor) else xp.asarray(input)
     out = xp.searchsorted(boundaries.array, vals, side="right" if right else "left")
     return _wrap(out, xp.int32 if out_int32 else xp.int64)
+
+
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None) -> Any:
+    """``input`` with each run of equal consecutive elements (of the flattened input, or of
+    slices along ``dim``) kept once; optionally the int64 run index of every element and the
+    length of every run.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.unique_consecutive(cr.tensor([1, 1, 2, 2, 3, 1, 1]), return_counts=True)
+        (tensor([1, 2, 3, 1]), tensor([2, 2, 1, 2]))
+    """
+    a = input.array
+    if dim is None:
+        rows = a.reshape(-1)
+        change = rows[1:] != rows[:-1]
+    else:
+        d = dim % max(a.ndim, 1)
+        rows = xp.moveaxis(a, d, 0)
+        change = (rows[1:] != rows[:-1]).reshape(max(rows.shape[0] - 1, 0), -1).any(1)
+    starts = xp.concatenate([[True], change]) if rows.shape[0] else xp.zeros(0, bool)
+    out = rows[starts]
+    values = Tensor._wrap(out if dim is None else xp.moveaxis(out, 0, d))
+    results: list[Any] = [values]
+    if return_inverse:
+        results.append(_wrap((xp.cumsum(starts) - 1).reshape(a.shape if dim is None
+                                                              else rows.shape[:1])))
+    if return_counts:
+        results.append(_wrap(xp.diff(xp.append(xp.flatnonzero(starts), rows.shape[0]))))
+    return results[0] if len(results) == 1 else tuple(results)

@@ -1,6 +1,7 @@
 """Elementwise arithmetic: add, sub, mul, div, pow, maximum/minimum, clamp and where (the binary
 and ternary primitives, broadcasting), with reciprocal, square, addcmul/addcdiv, lerp,
-clamp_min/max, trunc/frac, exp2, xlogy, logaddexp(2) and nan_to_num built on them.
+clamp_min/max, fmax/fmin, trunc/frac, exp2, ldexp, xlogy, logaddexp(2), sinc, float_power,
+copysign, heaviside and nan_to_num built on them.
 
 The unary maths, activations and comparisons live beside this module, in ``unary.py``,
 ``activation.py`` and ``comparison.py``. Each primitive states its derivative in its docstring;
@@ -571,6 +572,104 @@ def logaddexp2(input: Any, other: Any) -> Tensor:
     """
     top = maximum(input, other)
     return top + exp2(-(sub(input, other).abs())).log1p() / math.log(2)
+
+
+def fmax(input: Tensor, other: Any) -> Tensor:
+    """Elementwise maximum that ignores NaN: the other value where one is NaN.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fmax(cr.tensor([1.0, float("nan")]), cr.tensor([float("nan"), 2.0]))
+        tensor([1., 2.])
+    """
+    return _nan_ignoring(maximum, input, other)
+
+
+def fmin(input: Tensor, other: Any) -> Tensor:
+    """Elementwise minimum that ignores NaN (see ``fmax``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.fmin(cr.tensor([1.0, float("nan")]), cr.tensor([float("nan"), 2.0]))
+        tensor([1., 2.])
+    """
+    return _nan_ignoring(minimum, input, other)
+
+
+def _nan_ignoring(fn: Any, a: Any, b: Any) -> Tensor:
+    out = fn(a, b)
+    a_nan, b_nan = a != a, b != b
+    return where(a_nan, b, where(b_nan, a, out)) if is_floating(out.dtype) else out
+
+
+def sinc(input: Tensor) -> Tensor:
+    """sin(πx)/(πx), 1 at x = 0.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.sinc(cr.tensor([0.0, 0.5]))
+        tensor([1.0000, 0.6366])
+    """
+    x = input if is_floating(input.dtype) else input.to(default_float())
+    zero = x == 0
+    px = where(zero, xp.ones((), x.dtype), x) * math.pi
+    return where(zero, xp.ones((), x.dtype), px.sin() / px)
+
+
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """input ** exponent computed in float64 (PyTorch's ``float_power``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> y = cr.float_power(cr.tensor([2, 3]), 2)
+        >>> y.tolist(), y.dtype == cr.float64
+        ([4.0, 9.0], True)
+    """
+    def wide(v: Any) -> Any:
+        return v.to(xp.float64) if isinstance(v, Tensor) else float(v)
+
+    return pow(wide(input), wide(exponent))
+
+
+def copysign(input: Any, other: Any) -> Tensor:
+    """|input| with the sign of ``other`` (−0.0 counts as negative).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.copysign(cr.tensor([1.0, -2.0]), cr.tensor([-0.0, 3.0]))
+        tensor([-1.,  2.])
+    """
+    x = input if isinstance(input, Tensor) else Tensor._wrap(xp.asarray(input,
+                                                                       default_float()))
+    y = other.array if isinstance(other, Tensor) else xp.asarray(other)
+    if not is_floating(x.dtype):
+        x = x.to(default_float())
+    negative = Tensor._wrap(xp.signbit(y))
+    return where(negative, -x.abs(), x.abs())
+
+
+def ldexp(input: Tensor, other: Any) -> Tensor:
+    """input · 2^other.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.ldexp(cr.tensor([1.0, 3.0]), cr.tensor([2, -1]))
+        tensor([4.0000, 1.5000])
+    """
+    x = input if is_floating(input.dtype) else input.to(default_float())
+    return mul(x, exp2(other if isinstance(other, Tensor) else Tensor._wrap(xp.asarray(other))))
+
+
+def heaviside(input: Tensor, values: Any) -> Tensor:
+    """0 where x < 0, 1 where x > 0, ``values`` where x = 0; no gradient.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.heaviside(cr.tensor([-1.0, 0.0, 2.0]), cr.tensor(0.5))
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    v = values.array if isinstance(values, Tensor) else xp.asarray(values)
+    return Tensor._wrap(xp.heaviside(input.array, v).astype(result_type(input.array, v)))
 
 
 def square(input: Tensor) -> Tensor:

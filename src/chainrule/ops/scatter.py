@@ -370,3 +370,54 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
         return flat.reshape(shape) * 1
     picked = src[(taken - 1).clamp(min=0)]
     return where(flat_mask, picked, flat).reshape(shape)
+
+
+def _index_along(name: str, input: Tensor, dim: int, index: Tensor) -> tuple[int, Any]:
+    """``dim`` normalized and a boolean mask, True at the positions ``index`` lists along it
+    (broadcast over the other dims)."""
+    d = normalize_dims(dim, max(input.ndim, 1), name)[0]
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
+        raise IndexError(f"{name}(): Index is supposed to be a vector of integers")
+    size = input.shape[d] if input.ndim else 1
+    idx = index.array.reshape(-1)
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        raise IndexError(f"{name}(): index out of range for dim {dim} of size {size}")
+    return d, idx % max(size, 1)
+
+
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """A copy of ``input`` with the slices along ``dim`` listed by ``index`` set to
+    ``value`` (their gradient is zero).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.zeros(2, 3).index_fill(1, cr.tensor([0, 2]), 5.0)
+        tensor([[5., 0., 5.],
+                [5., 0., 5.]])
+    """
+    d, idx = _index_along("index_fill", input, dim, index)
+    mask = xp.zeros(input.shape[d] if input.ndim else 1, bool)
+    mask[idx] = True
+    shape = [1] * input.ndim
+    if input.ndim:
+        shape[d] = -1
+    fill = value if isinstance(value, Tensor) else xp.asarray(value, input.dtype)
+    return where(Tensor._wrap(mask.reshape(shape) if input.ndim else mask.reshape(())),
+                 fill, input)
+
+
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` with slice ``index[k]`` along ``dim`` replaced by slice k of
+    ``source``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.zeros(3).index_copy(0, cr.tensor([2, 0]), cr.tensor([1.0, 2.0]))
+        tensor([2., 0., 1.])
+    """
+    d, idx = _index_along("index_copy", input, dim, index)
+    if input.ndim == 0:
+        return source.reshape(()) * 1
+    moved = input.movedim(d, 0)
+    out = moved.index_put((Tensor._wrap(idx),), source.movedim(d, 0))
+    return out.movedim(0, d)

@@ -1,6 +1,6 @@
 """Picking elements by mask or index, NumPy- and PyTorch-style: masked_select, take,
-take_along_dim, select and ravel, composed from indexing, ``gather`` and ``reshape``
-(gradients come with them)."""
+take_along_dim, select, ravel and ``Tensor.unfold``'s sliding windows, composed from indexing,
+``gather`` and ``reshape`` (gradients come with them)."""
 
 from __future__ import annotations
 
@@ -91,3 +91,26 @@ def ravel(input: Tensor) -> Tensor:
         tensor([1., 1., 1., 1.])
     """
     return input.reshape(-1)
+
+
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """Every window of ``size`` elements along ``dimension``, ``step`` apart: that dim becomes
+    the window count and a last dim of ``size`` is added (``Tensor.unfold``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.arange(6.0).unfold(0, 3, 2)
+        tensor([[0., 1., 2.],
+                [2., 3., 4.]])
+    """
+    d = normalize_dims(dimension, input.ndim, "unfold")[0] if input.ndim else 0
+    n = input.shape[d] if input.ndim else 1
+    if size > n or size < 0 or step <= 0:
+        raise RuntimeError(f"unfold: size {size} and step {step} do not fit dimension "
+                           f"{dimension} of size {n} (need 0 ≤ size ≤ {n}, step > 0)")
+    if input.ndim == 0:
+        return input.reshape(1)
+    count = (n - size) // step + 1
+    index = Tensor._wrap(xp.arange(count)[:, None] * step + xp.arange(size)[None, :])
+    windows = input.movedim(d, -1)[..., index]  # (..., count, size)
+    return windows.movedim(-2, d)

@@ -1,6 +1,6 @@
-"""NumPy-style joining: hstack, vstack, dstack, column_stack, the atleast_Nd reshapes and
-broadcast_tensors, composed from ``cat``, ``reshape`` and ``expand`` (gradients come with
-them)."""
+"""NumPy-style joining and splitting: hstack, vstack, dstack, column_stack, the atleast_Nd
+reshapes, broadcast_tensors, tensor_split and hsplit/vsplit/dsplit, composed from ``cat``,
+``split``, ``reshape`` and ``expand`` (gradients come with them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.ops.movement import cat
+from chainrule.ops.movement import cat, split
+from chainrule.ops.shape import normalize_dims
 from chainrule.tensor import Tensor
 
 
@@ -117,3 +118,79 @@ def broadcast_tensors(*tensors: Tensor) -> tuple[Tensor, ...]:
     """
     shape = xp.broadcast_shapes(*(tuple(t.shape) for t in tensors))
     return tuple(t.expand(*shape) for t in tensors)
+
+
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    """Split along ``dim`` into n nearly equal parts (the first n mod size ones one longer) or
+    at the listed indices (``numpy.array_split``).
+
+    Example:
+        >>> import chainrule as cr
+        >>> [t.tolist() for t in cr.tensor_split(cr.arange(5), 3)]
+        [[0, 1], [2, 3], [4]]
+        >>> [t.tolist() for t in cr.tensor_split(cr.arange(5), [1, 4])]
+        [[0], [1, 2, 3], [4]]
+    """
+    if input.ndim == 0:
+        raise RuntimeError("tensor_split: expected at least a 1-dimensional tensor")
+    d = normalize_dims(dim, input.ndim, "tensor_split")[0]
+    n = input.shape[d]
+    sections = indices_or_sections
+    if isinstance(sections, Tensor):
+        sections = sections.tolist()
+    if isinstance(sections, int):
+        if sections <= 0:
+            raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got "
+                               f"{sections}")
+        q, r = divmod(n, sections)
+        sizes = [q + 1] * r + [q] * (sections - r)
+    else:
+        cuts = [min(max(int(i) if i >= 0 else n + int(i), 0), n) for i in sections]
+        bounds = [0, *cuts, n]
+        sizes = [max(b - a, 0) for a, b in zip(bounds[:-1], bounds[1:])]
+        starts = bounds[:-1]
+        lead = (slice(None),) * d
+        return tuple(input[lead + (slice(a, a + s),)] for a, s in zip(starts, sizes))
+    return split(input, sizes, d)
+
+
+def _numpy_split(name: str, dim: int, least: int) -> Any:
+    def fn(input: Tensor, indices_or_sections: Any) -> tuple[Tensor, ...]:
+        if input.ndim < least:
+            raise RuntimeError(f"{name} requires a tensor with at least {least} dimension, "
+                               f"but got a tensor with {input.ndim} dimensions")
+        d = 0 if name == "hsplit" and input.ndim == 1 else dim
+        if isinstance(indices_or_sections, int) and input.shape[d] % indices_or_sections:
+            raise RuntimeError(f"{name} attempted to split along dimension {d}, but the size "
+                               f"of the dimension {input.shape[d]} is not divisible by the "
+                               f"split_size {indices_or_sections}!")
+        return tensor_split(input, indices_or_sections, d)
+
+    fn.__name__ = fn.__qualname__ = name
+    return fn
+
+
+hsplit = _numpy_split("hsplit", 1, 1)
+hsplit.__doc__ = """Split along dim 1 (dim 0 of a 1-D tensor) into equal parts or at indices.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [t.shape for t in cr.hsplit(cr.ones(2, 4), 2)]
+        [chainrule.Size([2, 2]), chainrule.Size([2, 2])]
+    """
+vsplit = _numpy_split("vsplit", 0, 2)
+vsplit.__doc__ = """Split along dim 0 of a tensor of at least 2 dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [t.shape for t in cr.vsplit(cr.ones(4, 2), [1])]
+        [chainrule.Size([1, 2]), chainrule.Size([3, 2])]
+    """
+dsplit = _numpy_split("dsplit", 2, 3)
+dsplit.__doc__ = """Split along dim 2 of a tensor of at least 3 dims.
+
+    Example:
+        >>> import chainrule as cr
+        >>> [t.shape for t in cr.dsplit(cr.ones(1, 1, 4), 2)]
+        [chainrule.Size([1, 1, 2]), chainrule.Size([1, 1, 2])]
+    """
