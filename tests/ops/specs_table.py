@@ -175,6 +175,12 @@ def _reduction(f: Callable[..., Any]) -> Callable[..., Any]:
     return lambda x, d, k: f(x, axis=np_axes(d), keepdims=k)
 
 
+def _np_sign(x: np.ndarray) -> np.ndarray:
+    """PyTorch's sign: (x > 0) − (x < 0), so 0 for NaN (NumPy's is NaN)."""
+    return np.where(np.isnan(x), 0, np.sign(x)).astype(x.dtype) if x.dtype.kind == "f" \
+        else np.sign(x)
+
+
 def _axis(d: Any) -> Any:
     return tuple(d) if isinstance(d, (list, tuple)) else d
 
@@ -201,10 +207,10 @@ REFERENCES: dict[str, Callable[..., Any]] = {
     "max": _np_max(np.max, np.argmax), "min": _np_max(np.min, np.argmin),
     "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1,
     "sqrt": np.sqrt, "rsqrt": lambda x: 1 / np.sqrt(x), "sin": np.sin, "cos": np.cos,
-    "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": np.sign,
+    "tan": np.tan, "tanh": np.tanh, "erf": np_erf, "abs": np.abs, "sign": _np_sign,
     "floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc,
     "frac": lambda x: x - np.trunc(x), "erfc": lambda x: 1 - np_erf(x),
-    "logit": lambda x: np.log(x / (1 - x)), "sgn": np.sign, "deg2rad": np.deg2rad,
+    "logit": lambda x: np.log(x / (1 - x)), "sgn": _np_sign, "deg2rad": np.deg2rad,
     "rad2deg": np.rad2deg, "exp2": np.exp2,
     "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
     "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,

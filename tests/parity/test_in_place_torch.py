@@ -119,7 +119,7 @@ def test_div_rounding_modes(mode: str, kind: str) -> None:
 
 def test_special_values_of_the_new_functions() -> None:
     v = np.array([-math.inf, -1.5, -0.0, 0.0, 0.5, math.inf, math.nan], np.float32)
-    for name in ("trunc", "frac", "exp2", "erfc", "nan_to_num"):
+    for name in ("trunc", "frac", "exp2", "erfc", "nan_to_num", "sign", "sgn"):
         with np.errstate(invalid="ignore"):  # frac(±inf) is inf − inf: NaN, as in PyTorch
             mine = getattr(cr, name)(cr.tensor(v)).numpy()
         theirs = getattr(torch, name)(torch.tensor(v)).numpy()

@@ -328,18 +328,19 @@ class _Piecewise(_Unary):
 
 @register
 class Sign(_Piecewise):
-    """sign x; zero gradient.
+    """sign x, 0 for NaN as in PyTorch ((x > 0) − (x < 0)); zero gradient.
 
     Example:
         >>> import chainrule as cr
-        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0]))
-        tensor([-1.,  0.,  1.])
+        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0, float("nan")]))
+        tensor([-1.,  0.,  1.,  0.])
     """
 
     name = "sign"
 
     def forward(self, x: Array) -> Array:
-        return xp.sign(x)
+        out = xp.sign(x)
+        return xp.where(out == out, out, 0).astype(out.dtype) if is_floating(out.dtype) else out
 
 
 @register
