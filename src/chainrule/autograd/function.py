@@ -137,19 +137,21 @@ class Op:
         if _mode.enabled and cls.differentiable:
             if n == 2:
                 a, b = args
-                if a.requires_grad or b.requires_grad:
-                    needs = (a.requires_grad, b.requires_grad)
+                ra, rb = a.requires_grad, b.requires_grad
+                if ra or rb:
+                    needs = _NEEDS2[ra, rb]
                     # the inputs' producers now: an in-place op may later rebind a grad_fn
                     op.fns = (a.grad_fn, b.grad_fn)
                     if cls.saves_inputs:
-                        op.versions = (a._version, b._version)
+                        va, vb = a._version, b._version
+                        op.versions = (va, vb) if va or vb else _UNCHANGED2
             elif n == 1:
                 a = args[0]
                 if a.requires_grad:
-                    needs = (True,)
+                    needs = _NEEDS1
                     op.fns = (a.grad_fn,)
                     if cls.saves_inputs:
-                        op.versions = (a._version,)
+                        op.versions = (a._version,) if a._version else _UNCHANGED1
             elif any(t.requires_grad for t in args):
                 needs = tuple([t.requires_grad for t in args])
                 op.fns = tuple([t.grad_fn for t in args])
@@ -172,6 +174,15 @@ class Op:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+# NOTE: shared constant records for one- and two-input ops, so that recording an op allocates
+# two fewer tuples: each allocation counts toward Python's next garbage collection, and in a
+# process holding many objects the full collections dominate a chain of tiny ops.
+_NEEDS1 = (True,)
+_NEEDS2 = {(True, True): (True, True), (True, False): (True, False),
+           (False, True): (False, True)}
+_UNCHANGED1, _UNCHANGED2 = (0,), (0, 0)
 
 
 class NodeName(str):
