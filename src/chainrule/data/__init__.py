@@ -1,7 +1,14 @@
 """Datasets, samplers, the DataLoader and preprocessing transforms."""
 
 from chainrule.data.dataloader import DataLoader, default_collate
-from chainrule.data.dataset import Dataset, Subset, TensorDataset, random_split
+from chainrule.data.dataset import (
+    ConcatDataset,
+    Dataset,
+    StackDataset,
+    Subset,
+    TensorDataset,
+    random_split,
+)
 from chainrule.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -13,7 +20,8 @@ from chainrule.data.sampler import (
 from chainrule.data.transforms import Compose, Standardize
 from chainrule.data.worker import WorkerInfo, get_worker_info
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "DataLoader",
+__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset",
+           "random_split", "DataLoader",
            "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "Standardize",
            "Compose", "get_worker_info", "WorkerInfo"]

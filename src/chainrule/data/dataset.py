@@ -1,7 +1,10 @@
-"""Datasets: the map-style ``Dataset`` protocol, ``TensorDataset``, ``Subset``, ``random_split``."""
+"""Datasets: the map-style ``Dataset`` protocol, ``TensorDataset``, ``Subset``, ``random_split``,
+and the combinations ``ConcatDataset`` (one after another) and ``StackDataset`` (side by
+side)."""
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -112,3 +115,71 @@ def random_split(dataset: Dataset, lengths: Sequence[int | float],
     perm = numpy_generator(generator).permutation(n).tolist()
     offsets = xp.cumsum([0, *sizes]).tolist()
     return [Subset(dataset, perm[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after another: index i reaches the dataset it falls in.
+
+    Example:
+        >>> import chainrule as cr
+        >>> ds = ConcatDataset([cr.data.TensorDataset(cr.zeros(2)),
+        ...                     cr.data.TensorDataset(cr.ones(3))])
+        >>> len(ds), ds[2][0].item(), ds[-1][0].item()
+        (5, 1.0, 1.0)
+    """
+
+    def __init__(self, datasets: Sequence[Dataset]) -> None:
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        self.cumulative_sizes, total = [], 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index: int) -> Any:
+        if index < 0:
+            if -index > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            index += len(self)
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        if which == len(self.datasets):
+            raise IndexError(f"ConcatDataset: index {index} out of range for length {len(self)}")
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][index - start]
+
+
+class StackDataset(Dataset):
+    """Datasets of one length side by side: sample i is the tuple (or, given by keyword, the
+    dict) of their i-th samples.
+
+    Example:
+        >>> import chainrule as cr
+        >>> ds = StackDataset(image=cr.data.TensorDataset(cr.zeros(2, 3)),
+        ...                   label=cr.data.TensorDataset(cr.arange(2)))
+        >>> sorted(ds[1]), len(ds)
+        (['image', 'label'], 2)
+    """
+
+    def __init__(self, *args: Dataset, **kwargs: Dataset) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        parts = list(args) or list(kwargs.values())
+        if not parts:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(parts[0])
+        if any(len(d) != self._length for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets: Any = tuple(args) if args else dict(kwargs)
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
