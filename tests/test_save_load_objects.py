@@ -196,3 +196,18 @@ def test_whole_modules_saved_under_the_old_layout_still_load(tmp_path, monkeypat
     from chainrule.serialization import _Unpickler
 
     assert _Unpickler(io.BytesIO()).find_class("chainrule.nn.resnet", "ResNet") is CifarResNet
+
+
+def test_pickle_and_deepcopy_keep_every_shape_and_layout() -> None:
+    import copy
+    import pickle
+
+    scalar, strided = cr.tensor(3.0), cr.arange(6.0).reshape(2, 3).T
+    for t in (scalar, strided, cr.zeros(0, 2)):
+        back = pickle.loads(pickle.dumps(t))
+        assert back.shape == t.shape and back.tolist() == t.tolist()
+    bn = cr.nn.BatchNorm1d(3)
+    twin = copy.deepcopy(bn)  # (its 0-d num_batches_tracked came back 1-d)
+    assert twin.num_batches_tracked.shape == () and twin.state_dict().keys() == \
+        bn.state_dict().keys()
+    twin.load_state_dict(bn.state_dict())

@@ -48,8 +48,8 @@ def _reduce_ex(self: Tensor, protocol: int) -> tuple[Any, ...]:
     if type(self) not in (Tensor, Parameter):
         return object.__reduce_ex__(self, protocol)
     rebuild = rebuild_parameter if type(self) is Parameter else rebuild_tensor
-    data = numpy.ascontiguousarray(self.array)
-    return rebuild, (data.tobytes(), data.dtype.name, tuple(data.shape),
+    data = self.array  # (not ascontiguousarray: it turns a 0-d array into a 1-d one)
+    return rebuild, (data.tobytes(order="C"), data.dtype.name, tuple(data.shape),
                      bool(self.requires_grad and self.grad_fn is None), self.grad)
 
 
