@@ -2,8 +2,10 @@
 
 from chainrule.data.dataloader import DataLoader, default_collate
 from chainrule.data.dataset import (
+    ChainDataset,
     ConcatDataset,
     Dataset,
+    IterableDataset,
     StackDataset,
     Subset,
     TensorDataset,
@@ -20,7 +22,8 @@ from chainrule.data.sampler import (
 from chainrule.data.transforms import Compose, Standardize
 from chainrule.data.worker import WorkerInfo, get_worker_info
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "StackDataset",
+__all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset",
+           "ConcatDataset", "StackDataset",
            "random_split", "DataLoader",
            "default_collate", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "Standardize",

@@ -1,14 +1,15 @@
 """``DataLoader``: batches of a dataset, in the order of a sampler (shuffled by a seeded
-generator, by default)."""
+generator, by default), or, for an ``IterableDataset``, in the order its stream yields them."""
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from chainrule.backend import xp
-from chainrule.data.dataset import Dataset, Subset, TensorDataset
+from chainrule.data.dataset import Dataset, IterableDataset, Subset, TensorDataset
 from chainrule.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
 from chainrule.data.worker_pool import WorkerPool
 from chainrule.random import Generator, numpy_generator
@@ -119,13 +120,21 @@ class DataLoader:
             raise ValueError("prefetch_factor option should be non-negative")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        streaming = isinstance(dataset, IterableDataset)
+        if streaming and shuffle:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified shuffle "
+                             f"option, but got shuffle={shuffle}")
+        if streaming and (sampler is not None or batch_sampler is not None):
+            what = "sampler" if sampler is not None else "batch_sampler"
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified {what} "
+                             f"option, but got {what}={sampler or batch_sampler}")
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
                                  "shuffle, sampler, and drop_last")
             batch_size = None
-        elif batch_size is None or isinstance(batch_size, bool) or not isinstance(
-                batch_size, int) or batch_size <= 0:
+        elif (batch_size is None and not streaming) or isinstance(batch_size, bool) or (
+                batch_size is not None and (not isinstance(batch_size, int) or batch_size <= 0)):
             raise ValueError(f"batch_size should be a positive integer value, but got "
                              f"batch_size={batch_size}")
         if sampler is not None and shuffle:
@@ -146,6 +155,10 @@ class DataLoader:
         self.pin_memory = pin_memory
         self.collate_fn = collate_fn or default_collate
         self._own_order = sampler is None and batch_sampler is None
+        self._streaming = streaming
+        if streaming:
+            self.sampler = self.batch_sampler = None
+            return
         if sampler is None:
             sampler = (RandomSampler(dataset, generator=generator) if self.shuffle
                        else SequentialSampler(dataset))
@@ -154,12 +167,23 @@ class DataLoader:
                               else BatchSampler(sampler, batch_size, drop_last))
 
     def __len__(self) -> int:
+        if self._streaming:  # from the dataset's own length, where it has one
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         return len(self.batch_sampler)  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[Any]:
         if self.pin_memory:  # as a PyTorch build without an accelerator warns
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
                           "then device pinned memory won't be used.", stacklevel=2)
+        if self._streaming:
+            stream = StreamFetcher(self.dataset, self.collate_fn, self.batch_size,
+                                   self.drop_last)
+            if self.num_workers == 0:
+                return stream.batches(iter(self.dataset))
+            return self._from_workers(stream)
         fetch = Fetcher(self.dataset, self.collate_fn)
         if self.num_workers == 0:
             return map(fetch, self._batches())
@@ -176,7 +200,10 @@ class DataLoader:
             if self.persistent_workers:
                 self._pool = pool
         try:
-            yield from pool.run(self._batches(), self.in_order)
+            if self._streaming:
+                yield from pool.run_streams(self.in_order)
+            else:
+                yield from pool.run(self._batches(), self.in_order)
         finally:
             if not self.persistent_workers:
                 pool.shutdown()
@@ -211,6 +238,53 @@ class Fetcher:
             idx = idx if rows is None else rows[idx]
             return [Tensor._wrap(t.array[idx]) for t in tensors]
         return self.collate_fn([self.dataset[int(i)] for i in idx])
+
+
+class StreamFetcher:
+    """Batches of an ``IterableDataset``: ``batch_size`` samples at a time, collated (or
+    each sample alone when ``batch_size`` is None). In a worker process it is called with the
+    epoch and keeps that worker's iterator, returning ``END`` once the stream is exhausted."""
+
+    END = "chainrule.data: end of stream"
+
+    def __init__(self, dataset: Any, collate_fn: Callable[[list[Any]], Any],
+                 batch_size: int | None, drop_last: bool) -> None:
+        self.dataset, self.collate_fn = dataset, collate_fn
+        self.batch_size, self.drop_last = batch_size, drop_last
+        self._epoch: Any = None
+        self._it: Any = None
+
+    def batches(self, it: Iterator[Any]) -> Iterator[Any]:
+        while True:
+            batch = self._next(it)
+            if batch is self.END:
+                return
+            yield batch
+
+    def _next(self, it: Iterator[Any]) -> Any:
+        if self.batch_size is None:
+            sample = next(it, self.END)
+            return sample if sample is self.END else _converted(sample)
+        samples = list(itertools.islice(it, self.batch_size))
+        if not samples or (self.drop_last and len(samples) < self.batch_size):
+            return self.END
+        return self.collate_fn(samples)
+
+    def __call__(self, epoch: Any) -> Any:
+        if epoch != self._epoch:
+            self._epoch, self._it = epoch, iter(self.dataset)
+        return self._next(self._it)
+
+
+def _converted(sample: Any) -> Any:
+    """An unbatched sample as PyTorch's ``default_convert`` leaves it: arrays as tensors."""
+    if isinstance(sample, xp.ndarray):
+        return Tensor._wrap(sample)
+    if isinstance(sample, (list, tuple)):
+        return type(sample)(_converted(s) for s in sample)
+    if isinstance(sample, dict):
+        return {k: _converted(v) for k, v in sample.items()}
+    return sample
 
 
 def worker_seed(generator: Generator | None) -> int:

@@ -1,6 +1,6 @@
 """Datasets: the map-style ``Dataset`` protocol, ``TensorDataset``, ``Subset``, ``random_split``,
-and the combinations ``ConcatDataset`` (one after another) and ``StackDataset`` (side by
-side)."""
+the combinations ``ConcatDataset`` (one after another) and ``StackDataset`` (side by side),
+and the streaming ``IterableDataset`` with ``ChainDataset``."""
 
 from __future__ import annotations
 
@@ -33,6 +33,61 @@ class Dataset:
 
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} is missing '__len__'")
+
+
+class IterableDataset(Dataset):
+    """A stream of samples: ``iter(dataset)`` yields them (for data read as it comes, such
+    as lines of a text corpus). With DataLoader workers, each worker iterates its own copy;
+    ``get_worker_info()`` inside ``__iter__`` tells it which share to yield.
+
+    Example:
+        >>> import chainrule as cr
+        >>> class Count(cr.data.IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(cr.arange(5.0))
+        >>> [b.tolist() for b in cr.data.DataLoader(Count(), batch_size=2)]
+        [[0.0, 1.0], [2.0, 3.0], [4.0]]
+    """
+
+    def __iter__(self) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} is missing '__iter__'")
+
+    def __getitem__(self, index: int) -> Any:
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate over it "
+                        "instead of indexing it")
+
+    def __len__(self) -> int:  # (TypeError, as for any object without a length)
+        raise TypeError(f"object of type '{type(self).__name__}' has no len()")
+
+    def __add__(self, other: IterableDataset) -> ChainDataset:
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets one after another.
+
+    Example:
+        >>> import chainrule as cr
+        >>> class Range(cr.data.IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n))
+        >>> list(ChainDataset([Range(2), Range(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets: Sequence[IterableDataset]) -> None:
+        self.datasets = list(datasets)
+
+    def __iter__(self) -> Any:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)  # type: ignore[arg-type]
 
 
 class TensorDataset(Dataset):

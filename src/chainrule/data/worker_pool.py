@@ -81,6 +81,55 @@ class WorkerPool:
                 data.reraise()
             yield data
 
+    def run_streams(self, in_order: bool = True) -> Iterator[Any]:
+        """One epoch of an ``IterableDataset``: every worker iterates its own copy (``fetch``
+        is a ``StreamFetcher``, called with the epoch); batches come round-robin over the
+        workers (or, unless ``in_order``, as they arrive) until every stream has ended."""
+        from chainrule.data.dataloader import StreamFetcher
+
+        self.epoch += 1
+        epoch, sent = self.epoch, 0
+        outstanding: list[list[int]] = [[] for _ in range(self.num_workers)]
+        ready: dict[int, Any] = {}
+        active = list(range(self.num_workers))
+
+        def ask(w: int) -> None:
+            nonlocal sent
+            self.index_queues[w].put((epoch, sent, epoch))
+            outstanding[w].append(sent)
+            sent += 1
+
+        for w in active:
+            for _ in range(max(1, self.prefetch_factor)):
+                ask(w)
+        turn = 0
+        while active:
+            if in_order:
+                w = active[turn % len(active)]
+                position = outstanding[w][0]
+                while position not in ready:
+                    self._collect(epoch, ready)
+            else:
+                while not any(p in ready for o in outstanding for p in o[:1]):
+                    self._collect(epoch, ready)
+                w = next(w for w in active if outstanding[w] and outstanding[w][0] in ready)
+                position = outstanding[w][0]
+            outstanding[w].pop(0)
+            data = ready.pop(position)
+            if isinstance(data, ExceptionWrapper):
+                data.reraise()
+            if isinstance(data, str) and data == StreamFetcher.END:
+                active.remove(w)  # (its other requests answer END too; they are dropped)
+                continue
+            ask(w)
+            turn += 1
+            yield data
+
+    def _collect(self, epoch: int, ready: dict[int, Any]) -> None:
+        got_epoch, position, data = self._get()
+        if got_epoch == epoch:  # results of an abandoned epoch are dropped
+            ready[position] = data
+
     def _get(self) -> Any:
         start = time.monotonic()
         while True:
