@@ -38,11 +38,14 @@ float64 = backend.float64
 float16 = backend.float16
 int64 = backend.int64
 int32 = backend.int32
+int16 = backend.int16
+int8 = backend.int8
 uint8 = backend.uint8
 bool = backend.bool_
 float = float32
 double = float64
 long = int64
+short = int16
 half = float16
 
 from chainrule import amp, cpu, onnx

@@ -16,6 +16,7 @@ from typing import Any
 
 from chainrule import random as _random
 from chainrule.autograd.engine import backward as _backward
+from chainrule.autograd.engine import unbroadcast as _unbroadcast
 from chainrule.autograd.post_accumulate import register
 from chainrule.autograd.tape import replayed
 from chainrule.backend import category, xp
@@ -281,7 +282,54 @@ def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
                                                                             self.dtype), s))
 
 
+@replayed
+def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = None) -> Tensor:
+    """Fill with integers drawn uniformly from [from_, to) (one argument: [0, from_); none:
+    [0, 2^mantissa] for floats, the dtype's range for integers), as PyTorch."""
+    if to is None and from_ != 0:
+        from_, to = 0, from_
+    if to is None:
+        to = (2 ** (xp.finfo(self.dtype).nmant + 1) + 1 if self.dtype.kind == "f"
+              else int(xp.iinfo(self.dtype).max) + 1 if self.dtype.kind in "iu" else 2)
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
+                           f">= to={to}")
+    rng = _random.numpy_generator(generator)
+    return self._fill(rng.integers(from_, to, self.shape).astype(self.dtype))
+
+
 # ---- PyTorch's small conveniences --------------------------------------------------------------
+def byte(self) -> Tensor:
+    """This tensor as uint8."""
+    return self.to(xp.uint8)
+
+
+def char(self) -> Tensor:
+    """This tensor as int8."""
+    return self.to(xp.int8)
+
+
+def short(self) -> Tensor:
+    """This tensor as int16."""
+    return self.to(xp.int16)
+
+
+def data_ptr(self) -> int:
+    """The address of this tensor's first element."""
+    return int(self.array.__array_interface__["data"][0])
+
+
+def sum_to_size(self, *size: Any) -> Tensor:
+    """This tensor summed over the dims that broadcasting would stretch to make it ``size``
+    from a tensor of ``size``."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    if xp.broadcast_shapes(tuple(shape), tuple(self.shape)) != tuple(self.shape):
+        raise RuntimeError(f"sum_to_size: size {list(shape)} is not expandable to size "
+                           f"{list(self.shape)}")
+    return _unbroadcast(self, tuple(shape))
+
+
+
 def type_as(self, other: Tensor) -> Tensor:
     """This tensor in ``other``'s dtype."""
     return self.to(other.dtype)
@@ -399,6 +447,7 @@ METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     mul_, div_, clamp_, masked_fill_, uniform_, normal_,
     backward, register_post_accumulate_grad_hook, scatter_, scatter_add_, scatter_reduce_,
     index_add_, index_put_, masked_scatter_, *_IN_PLACE, bernoulli_, exponential_, type_as,
-    reshape_as, where, stride, ndimension, get_device, fill_diagonal_,
+    reshape_as, where, stride, ndimension, get_device, fill_diagonal_, random_, byte, char,
+    short, data_ptr, sum_to_size,
 )}
 """The methods above by name, for the op table to bind onto ``Tensor``."""

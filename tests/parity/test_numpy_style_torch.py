@@ -137,6 +137,14 @@ MORE: dict[str, tuple[Callable[..., Any], list[np.ndarray]]] = {
     "index_fill": (lambda lib, a: a.index_fill(1, lib.tensor([0, 3]), -1.0), [A]),
     "index_copy": (lambda lib, a, b: a.index_copy(0, lib.tensor([2, 0]), b[:2]), [A, B]),
     "fill_diagonal_": (lambda lib, a: (a * 1).fill_diagonal_(7.0, wrap=True), [A]),
+    "addmv": (lambda lib, a, v: lib.addmv(a[0], a.T, v, beta=0.5, alpha=2), [A, V]),
+    "addr": (lambda lib, a, v: lib.addr(a[:, :3], v, v, beta=2), [A, V]),
+    "addbmm": (lambda lib, a, b: lib.addbmm(a[:1, :1], a[None], b.T[None], alpha=3), [A, B]),
+    "renorm": (lambda lib, a: a.renorm(2, 0, 1.5), [A]),
+    "renorm-1": (lambda lib, a: a.renorm(1, 1, 1.0), [A]),
+    "slice_scatter": (lambda lib, a, b: lib.slice_scatter(a, b[::2] * 1, 0, 0, 3, 2), [A, B]),
+    "mode": (lambda lib, a: lib.mode((a * 2).round(), 1)[0] * a[:, 0], [A]),
+    "sum_to_size": (lambda lib, a: a.sum_to_size(1, 4), [A]),
 }
 
 
@@ -173,3 +181,16 @@ def test_integer_and_count_functions_match_pytorch() -> None:
         cr.hsplit(cr.ones(2, 3), 2)
     with pytest.raises(RuntimeError, match="unfold: size 5 and step 1 do not fit"):
         cr.ones(3).unfold(0, 5, 1)
+
+
+def test_dtype_shorthands_and_random_fill_match_pytorch() -> None:
+    for name in ("byte", "char", "short"):
+        mine, theirs = getattr(cr.ones(2), name)(), getattr(torch.ones(2), name)()
+        assert str(mine.dtype) == str(theirs.dtype).removeprefix("torch.")
+    assert (cr.short, cr.int8, cr.int16) == (cr.int16, cr.int8, cr.int16)
+    cr.manual_seed(0)
+    draws = cr.zeros(2000).random_(3, 7)
+    assert set(draws.tolist()) == {3.0, 4.0, 5.0, 6.0}
+    assert 0 <= cr.zeros(100, dtype=cr.int64).random_(5).max().item() <= 4
+    with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
+        cr.zeros(2).random_(5, 5)

@@ -134,6 +134,51 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
     return _scaled_sum(input, matmul(batch1, batch2), beta, alpha, "baddbmm")
 
 
+def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """β·input + α·(mat @ vec).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.addmv(cr.ones(2), cr.eye(2), cr.tensor([3.0, 4.0]), alpha=2).tolist()
+        [7.0, 9.0]
+    """
+    if mat.ndim != 2 or vec.ndim != 1 or mat.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"addmv: expected a matrix and a vector that can be multiplied, got "
+                           f"shapes {tuple(mat.shape)} and {tuple(vec.shape)}")
+    return _scaled_sum(input, matmul(mat, vec), beta, alpha, "addmv")
+
+
+def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
+    """β·input + α·(vec1 ⊗ vec2), the outer product.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.addr(cr.zeros(2, 2), cr.tensor([1.0, 2.0]), cr.tensor([3.0, 4.0])).tolist()
+        [[3.0, 4.0], [6.0, 8.0]]
+    """
+    if vec1.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"addr: expected 1-D vectors, got shapes {tuple(vec1.shape)} and "
+                           f"{tuple(vec2.shape)}")
+    return _scaled_sum(input, vec1[:, None] * vec2[None, :], beta, alpha, "addr")
+
+
+def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
+           alpha: Any = 1) -> Tensor:
+    """β·input + α·Σ_b (batch1[b] @ batch2[b]).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.addbmm(cr.zeros(1, 1), cr.ones(3, 1, 2), cr.ones(3, 2, 1)).tolist()
+        [[6.0]]
+    """
+    if (batch1.ndim != 3 or batch2.ndim != 3 or batch1.shape[0] != batch2.shape[0]
+            or batch1.shape[2] != batch2.shape[1]):
+        raise RuntimeError(f"addbmm: batch1 and batch2 must be 3-D with equal batch sizes and "
+                           f"matching inner dims, got shapes {tuple(batch1.shape)} and "
+                           f"{tuple(batch2.shape)}")
+    return _scaled_sum(input, matmul(batch1, batch2).sum(0), beta, alpha, "addbmm")
+
+
 @float32_op
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str | None = None) -> Tensor:
     """The p-norm distance between each row of ``x1`` and each row of ``x2``.

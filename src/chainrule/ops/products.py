@@ -1,11 +1,12 @@
-"""Products built on ``matmul`` and broadcasting: tensordot, inner, kron, cross, mv, vdot and
-dist (gradients come with the ops they use)."""
+"""Products and norms built on ``matmul`` and broadcasting: tensordot, inner, kron, cross, mv,
+vdot, dist and renorm (gradients come with the ops they use)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from chainrule.backend import xp
 from chainrule.ops.linalg import matmul
 from chainrule.ops.movement import stack
 from chainrule.ops.shape import normalize_dims
@@ -141,3 +142,20 @@ def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
     """
     return (input - other).norm(p)
 
+
+
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` rescaled to p-norm at most ``maxnorm`` (slices within it
+    unchanged).
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.renorm(cr.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0)
+        tensor([[0.6000, 0.8000],
+                [0.3000, 0.4000]])
+    """
+    d = normalize_dims(dim, input.ndim, "renorm")[0]
+    others = tuple(i for i in range(input.ndim) if i != d)
+    norms = input.abs().pow(p).sum(others, keepdim=True).pow(1.0 / p) if others else input.abs()
+    factor = (maxnorm / (norms + 1e-7)).where(norms > maxnorm, xp.ones((), input.dtype))
+    return input * factor

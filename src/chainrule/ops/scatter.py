@@ -421,3 +421,22 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor
     moved = input.movedim(d, 0)
     out = moved.index_put((Tensor._wrap(idx),), source.movedim(d, 0))
     return out.movedim(0, d)
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
+                  end: int | None = None, step: int = 1) -> Tensor:
+    """A copy of ``input`` with the slice ``start:end:step`` along ``dim`` replaced by
+    ``src``.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.slice_scatter(cr.zeros(4), cr.ones(2), start=1, end=3).tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    d = normalize_dims(dim, max(input.ndim, 1), "slice_scatter")[0]
+    index = (slice(None),) * d + (slice(start, end, step),)
+    want = tuple(Tensor._wrap(xp.empty(input.shape, bool))[index].shape)
+    if tuple(src.shape) != want:
+        raise RuntimeError(f"slice_scatter: expected src to have a size equal to the slice of "
+                           f"self, src size = {list(src.shape)}, slice size = {list(want)}")
+    return input.index_put(index, src)

@@ -1,4 +1,4 @@
-"""Statistics and running reductions built from the primitives: cummax/cummin,
+"""Statistics and running reductions built from the primitives: mode, cummax/cummin,
 logcumsumexp, quantile/nanquantile, cov/corrcoef, histc and trapezoid (gradients come with the
 ops they use; histc has none)."""
 
@@ -232,3 +232,33 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float = 1.0, dim: int =
 
 
 trapz = trapezoid
+
+
+ModeResult = namedtuple("ModeResult", ["values", "indices"])
+
+
+def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
+    """The most frequent value along ``dim`` (the smallest of equally frequent ones) and the
+    index of its last occurrence; the gradient goes to that element.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.mode(cr.tensor([[1, 2, 2, 3], [4, 4, 5, 5]]), 1)
+        ModeResult(values=tensor([2, 4]), indices=tensor([2, 1]))
+    """
+    d = normalize_dims(dim, input.ndim, "mode")[0] if input.ndim else 0
+    x = input.array if input.ndim else input.array.reshape(1)
+    moved = xp.moveaxis(x, d, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    index = xp.empty(rows.shape[0], xp.int64)
+    for r, row in enumerate(rows):
+        values, counts = xp.unique(row, return_counts=True)
+        best = values[xp.argmax(counts)]  # (ties: the smallest value, unique is sorted)
+        index[r] = xp.flatnonzero(row == best)[-1]
+    index = index.reshape(moved.shape[:-1] + (1,))
+    at = Tensor._wrap(xp.moveaxis(index, -1, d)) if input.ndim else Tensor._wrap(index)
+    picked = gather(input, d, at) if input.ndim else input.reshape(1)
+    if not keepdim or input.ndim == 0:
+        picked, at = picked.squeeze(d) if input.ndim else picked[0], \
+            at.squeeze(d) if input.ndim else at[0]
+    return ModeResult(picked, at)

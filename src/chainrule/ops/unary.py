@@ -332,7 +332,8 @@ class Sign(_Piecewise):
 
     Example:
         >>> import chainrule as cr
-        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0, float("nan")]))
+        >>> import math
+        >>> cr.sign(cr.tensor([-2.0, 0.0, 3.0, math.nan]))
         tensor([-1.,  0.,  1.,  0.])
     """
 
