@@ -13,6 +13,7 @@ from chainrule.keras import (
     losses,
     metrics,
     optimizers,
+    regularizers,
     utils,
 )
 from chainrule.keras.layers import Input
@@ -21,7 +22,8 @@ from chainrule.keras.models import Model, Sequential
 models = __import__("chainrule.keras.models", fromlist=["models"])
 
 __all__ = ["Input", "Model", "Sequential", "activations", "callbacks", "datasets",
-           "initializers", "layers", "losses", "metrics", "models", "optimizers", "utils"]
+           "initializers", "layers", "losses", "metrics", "models", "optimizers",
+           "regularizers", "utils"]
 
 from chainrule.keras import ops, saving  # noqa: E402
 from chainrule.keras.symbolic import KerasTensor  # noqa: E402

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -181,19 +181,9 @@ class Model(Trainer, Layer):
         counts = [la._param_counts() for la in self.layers]
         return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
-    def get_weights(self) -> list[np.ndarray]:
-        return [np.array(p.array, copy=True) for p in self.parameters()]
-
-    def set_weights(self, weights: Sequence[np.ndarray]) -> None:
-        params = list(self.parameters())
-        if len(params) != len(weights):
-            raise ValueError(f"set_weights: the model has {len(params)} weight arrays, got "
-                             f"{len(weights)}")
-        for p, w in zip(params, weights):
-            if tuple(p.shape) != tuple(np.shape(w)):
-                raise ValueError(f"set_weights: shape {tuple(np.shape(w))} does not match the "
-                                 f"weight's shape {tuple(p.shape)}")
-            p.array[...] = w
+    # get_weights / set_weights: Layer's, over every layer in order, in Keras's layouts (a
+    # Dense kernel (in, out), a Conv2D kernel (kh, kw, in, out)) with the moving statistics,
+    # so a real Keras model's weights load as they are.
 
     def save_weights(self, filepath: str | os.PathLike[str]) -> None:
         """Keras's ``.weights.h5`` file (needs ``h5py``); any other name gets the state dict

@@ -195,7 +195,13 @@ class Trainer:
         self._build_metrics(y, outs)
         total, parts = self._compile_loss(self._targets(y), outs, acts,
                                           self._weights(sample_weight))
-        return total, parts, outs, acts
+        return self._with_penalties(total), parts, outs, acts
+
+    def _with_penalties(self, total: Tensor) -> Tensor:
+        """The loss plus the model's weight penalties (``self.losses``), as Keras adds them."""
+        for penalty in self.losses:
+            total = total + penalty
+        return total
 
     def _record(self, total: Tensor, parts: list[Any], y: Any, outs: list[Tensor],
                 acts: list[str | None], n: int) -> dict[str, float]:
@@ -228,7 +234,7 @@ class Trainer:
         self._build_metrics(y, outs)
         total, _ = self._compile_loss(self._targets(y), outs, [None] * len(outs),
                                       self._weights(sample_weight))
-        return total
+        return self._with_penalties(total)
 
     def compute_metrics(self, x: Any, y: Any, y_pred: Any,
                         sample_weight: Any = None) -> dict[str, float]:

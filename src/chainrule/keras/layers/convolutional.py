@@ -48,6 +48,7 @@ class _Conv(_WithActivation):
     rank = 2
     input_ndim = 4
     paddings: tuple[str, ...] = ("valid", "same")
+    regularized = ("kernel", "bias")
     config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
                    "dilation_rate", "groups", "activation", "use_bias")
 
@@ -314,6 +315,7 @@ class DepthwiseConv2D(_Conv):
         (None, 6, 6, 6)
     """
 
+    regularized = ()  # (Keras names these weights depthwise_/pointwise_)
     config_keys = ("kernel_size", "strides", "padding", "depth_multiplier", "data_format",
                    "dilation_rate", "activation", "use_bias")
 
@@ -355,6 +357,7 @@ class SeparableConv2D(_Conv):
         (None, 8, 8, 8)
     """
 
+    regularized = ()  # (Keras names these weights depthwise_/pointwise_)
     config_keys = ("filters", "kernel_size", "strides", "padding", "data_format",
                    "dilation_rate", "depth_multiplier", "activation", "use_bias")
 

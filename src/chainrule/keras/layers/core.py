@@ -46,6 +46,7 @@ class Dense(_WithActivation):
     min_ndim = 2
     supports_masking = True
     config_keys = ("units", "activation", "use_bias")
+    regularized = ("kernel", "bias")
 
     def __init__(self, units: int, activation: Any = None, use_bias: bool = True,
                  **kwargs: Any) -> None:
@@ -86,6 +87,7 @@ class Embedding(Layer):
     """
 
     config_keys = ("input_dim", "output_dim", "mask_zero")
+    regularized = ("embeddings",)
 
     def __init__(self, input_dim: int, output_dim: int, mask_zero: bool = False,
                  **kwargs: Any) -> None:

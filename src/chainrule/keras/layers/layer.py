@@ -18,7 +18,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.keras import activations, initializers
+from chainrule.keras import activations, initializers, regularizers
 from chainrule.keras.symbolic import any_symbolic, call_symbolic
 from chainrule.tensor import Tensor
 
@@ -125,6 +125,8 @@ class Layer(nn.Module):
     min_ndim: int | None = None
     supports_masking: bool = False
     config_keys: tuple[str, ...] = ()
+    regularized: tuple[str, ...] = ()
+    """The weights (in ``_keras_weights`` order) that take a ``<name>_regularizer``."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         layer = super().__new__(cls)
@@ -135,6 +137,9 @@ class Layer(nn.Module):
                  trainable: bool = True, dtype: Any = None, **kwargs: Any) -> None:
         super().__init__()
         self.training = False  # called outside fit, a Keras layer runs in inference mode
+        for weight in self.regularized:
+            key = f"{weight}_regularizer"
+            object.__setattr__(self, key, regularizers.get(kwargs.pop(key, None)))
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
                             f"{kwargs}")
@@ -224,7 +229,29 @@ class Layer(nn.Module):
             del config["input_shape"]
         config.update(name=self.name, trainable=self.trainable, dtype=self.dtype)
         config.update({k: _serialize(getattr(self, k)) for k in self.config_keys})
+        config.update({f"{w}_regularizer": regularizers.serialize(getattr(self,
+                                                                          f"{w}_regularizer"))
+                       for w in self.regularized})
         return config
+
+    @property
+    def losses(self) -> list[Tensor]:
+        """The penalties of the regularizers of this layer's weights and of every layer inside
+        it, computed from the weights as they are now (what ``fit`` adds to the loss)."""
+        out: list[Tensor] = []
+        for layer in self.modules():
+            if isinstance(layer, Layer) and layer.built:
+                out.extend(layer._weight_penalties())
+        return out
+
+    def _weight_penalties(self) -> list[Tensor]:
+        weights = self._keras_weights() if self.regularized else []
+        out = []
+        for name, entry in zip(self.regularized, weights):
+            regularizer = getattr(self, f"{name}_regularizer")
+            if regularizer is not None:
+                out.append(regularizer(entry[0]))
+        return out
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
