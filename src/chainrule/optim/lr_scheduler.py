@@ -105,7 +105,22 @@ class LRScheduler:
         self.__dict__.update({k: v for k, v in state_dict.items() if k not in self._excluded})
 
 
-class LambdaLR(LRScheduler):
+class _PerGroupLambdas(LRScheduler):
+    """A schedule driven by ``lr_lambda`` (one function, or one per parameter group), which the
+    state dict leaves out (functions do not pickle)."""
+
+    _excluded = ("optimizer", "lr_lambdas")
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]
+                 | Sequence[Callable[[int], float]], last_epoch: int = -1) -> None:
+        self.lr_lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
+        for f in self.lr_lambdas:
+            if not callable(f):
+                raise TypeError(f"lr_lambda should be a function, but got {type(f).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+
+class LambdaLR(_PerGroupLambdas):
     """lr = base_lr · lr_lambda(epoch) (one function, or one per group).
 
     Example:
@@ -117,13 +132,6 @@ class LambdaLR(LRScheduler):
         >>> sched.get_last_lr()
         [0.25]
     """
-
-    _excluded = ("optimizer", "lr_lambdas")
-
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]
-                 | Sequence[Callable[[int], float]], last_epoch: int = -1) -> None:
-        self.lr_lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
@@ -284,7 +292,7 @@ class ConstantLR(LRScheduler):
         return [b * (self.factor + on * (1 - self.factor)) for b in self.base_lrs]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_PerGroupLambdas):
     """Multiply the rate by ``lr_lambda(epoch)`` every epoch (one function, or one per
     group).
 
@@ -297,16 +305,6 @@ class MultiplicativeLR(LRScheduler):
         >>> sched.get_last_lr()
         [0.125]
     """
-
-    _excluded = ("optimizer", "lr_lambdas")
-
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]
-                 | Sequence[Callable[[int], float]], last_epoch: int = -1) -> None:
-        self.lr_lambdas = _per_group("lr_lambda", optimizer, lr_lambda)
-        for f in self.lr_lambdas:
-            if not callable(f):
-                raise TypeError(f"lr_lambda should be a function, but got {type(f).__name__}")
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
