@@ -112,3 +112,28 @@ def test_l2_penalty_as_weight_decay() -> None:
         with cr.no_grad():
             w.array -= lr * w.grad.array
     np.testing.assert_allclose(w.array, np.array([1.0, -4.0]) * (1 - 2 * lr * lam) ** 3)
+
+
+def test_get_total_norm_and_clip_grads_with_norm_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (cr, torch):
+        ws = [lib.nn.Parameter(lib.tensor(np.array(v, dtype=np.float32)))
+              for v in ([3.0, 4.0], [1.0, 2.0, 2.0])]
+        for w in ws:
+            w.grad = w.detach() * 1
+        total = lib.nn.utils.get_total_norm([w.grad for w in ws], 3.0)
+        lib.nn.utils.clip_grads_with_norm_(ws, 2.0, total)
+        results.append([float(total), *(w.grad.tolist() for w in ws)])
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
+    for a, b in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        cr.nn.utils.get_total_norm([cr.tensor([float("inf")])], error_if_nonfinite=True)
+
+
+def test_clip_grad_norm_reads_an_iterator_of_parameters_once() -> None:
+    w = nn.Parameter(cr.zeros(2))
+    w.grad = cr.tensor([3.0, 4.0])
+    assert utils.clip_grad_norm_(iter([w]), 1.0).item() == 5.0
+    np.testing.assert_allclose(w.grad.numpy(), [0.6, 0.8], rtol=1e-6)

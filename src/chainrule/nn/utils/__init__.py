@@ -39,27 +39,61 @@ def clip_grad_norm_(parameters: Params, max_norm: float, norm_type: float = 2.0,
         >>> [round(v, 4) for v in w.grad.tolist()]
         [0.6, 0.8]
     """
-    grads = [p.grad for p in _list(parameters) if p.grad is not None]
-    if not grads:
+    parameters = _list(parameters)  # (an iterator is read once, for both steps)
+    total = get_total_norm([p.grad for p in parameters if p.grad is not None], norm_type,
+                           error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+@replayed
+def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                   foreach: Any = None) -> Tensor:
+    """The ``norm_type``-norm of ``tensors`` (usually gradients) joined into one vector.
+
+    Example:
+        >>> import chainrule as cr
+        >>> cr.nn.utils.get_total_norm([cr.tensor([3.0]), cr.tensor([4.0])]).item()
+        5.0
+    """
+    tensors = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    if not tensors:
         return Tensor._wrap(xp.zeros((), default_float()))
     norm_type = float(norm_type)
     if math.isinf(norm_type):
-        norms = [xp.abs(g.array).max() if g.array.size else 0.0 for g in grads]
+        norms = [xp.abs(t.array).max() if t.array.size else 0.0 for t in tensors]
         total = float(max(norms))
     else:
-        total = float(sum(float((xp.abs(g.array.astype(xp.float64)) ** norm_type).sum())
-                          for g in grads)) ** (1.0 / norm_type)
+        total = float(sum(float((xp.abs(t.array.astype(xp.float64)) ** norm_type).sum())
+                          for t in tensors)) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
                            "`parameters` is non-finite, so it cannot be clipped. To disable this "
                            "error and scale the gradients by the non-finite norm anyway, set "
                            "`error_if_nonfinite=False`")
+    return Tensor._wrap(xp.asarray(total, tensors[0].dtype))
+
+
+@replayed
+def clip_grads_with_norm_(parameters: Params, max_norm: float, total_norm: Any,
+                          foreach: Any = None) -> None:
+    """Scale the gradients in place by max_norm / (total_norm + 1e-6) when that is below 1
+    (``clip_grad_norm_`` with the total norm given).
+
+    Example:
+        >>> import chainrule as cr
+        >>> w = cr.nn.Parameter(cr.zeros(2)); w.grad = cr.tensor([3.0, 4.0])
+        >>> cr.nn.utils.clip_grads_with_norm_([w], 1.0, cr.nn.utils.get_total_norm([w.grad]))
+        >>> [round(v, 4) for v in w.grad.tolist()]
+        [0.6, 0.8]
+    """
+    total = float(total_norm.item() if isinstance(total_norm, Tensor) else total_norm)
     coef = max_norm / (total + 1e-6)
     if not coef >= 1.0:  # NaN/inf norms scale by NaN/0, as in PyTorch
-        for g in grads:
-            g.array *= g.array.dtype.type(coef)
-            g._version += 1
-    return Tensor._wrap(xp.asarray(total, grads[0].dtype))
+        for p in _list(parameters):
+            if p.grad is not None:
+                p.grad.array *= p.grad.array.dtype.type(coef)
+                p.grad._version += 1
 
 
 @replayed
@@ -130,8 +164,8 @@ def l2_penalty(parameters: Params, squared: bool = True) -> Tensor:
 
 
 __all__ = [
-    "clip_grad_norm_", "clip_grad_value_", "l1_penalty", "l2_penalty", "parameters_to_vector",
-    "vector_to_parameters",
+    "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
+    "l1_penalty", "l2_penalty", "parameters_to_vector", "vector_to_parameters",
 ]
 
 
