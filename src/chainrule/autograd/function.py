@@ -139,7 +139,7 @@ class Op:
                 a, b = args
                 ra, rb = a.requires_grad, b.requires_grad
                 if ra or rb:
-                    needs = _NEEDS2[ra, rb]
+                    needs = _BOTH if ra and rb else _FIRST if ra else _SECOND
                     # the inputs' producers now: an in-place op may later rebind a grad_fn
                     op.fns = (a.grad_fn, b.grad_fn)
                     if cls.saves_inputs:
@@ -179,9 +179,7 @@ class Op:
 # NOTE: shared constant records for one- and two-input ops, so that recording an op allocates
 # two fewer tuples: each allocation counts toward Python's next garbage collection, and in a
 # process holding many objects the full collections dominate a chain of tiny ops.
-_NEEDS1 = (True,)
-_NEEDS2 = {(True, True): (True, True), (True, False): (True, False),
-           (False, True): (False, True)}
+_NEEDS1, _BOTH, _FIRST, _SECOND = (True,), (True, True), (True, False), (False, True)
 _UNCHANGED1, _UNCHANGED2 = (0,), (0, 0)
 
 
