@@ -52,7 +52,7 @@ NONDIFFERENTIABLE = {
     **{n: _floats for n in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
                             "logical_xor")},
     **{n: _ints for n in ("bitwise_and", "bitwise_or", "bitwise_xor", "floor_divide")},
-    **{n: _special for n in ("isnan", "isfinite")},
+    **{n: _special for n in ("isnan", "isfinite", "isinf", "isposinf", "isneginf", "signbit")},
     "logical_not": _bools,
     "argmax": lambda rng: [rng.standard_normal((3, 4))],
     "argmin": lambda rng: [rng.standard_normal((3, 4))],

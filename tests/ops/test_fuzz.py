@@ -51,6 +51,8 @@ NO_GRADIENT = [
     Spec("logical_not", cr.logical_not, lambda r: _bools(r)[:1], np.logical_not),
     Spec("isnan", cr.isnan, lambda r: _pair(r)[:1], np.isnan),
     Spec("isfinite", cr.isfinite, lambda r: _pair(r)[:1], np.isfinite),
+    *(Spec(name, getattr(cr, name), lambda r: _pair(r)[:1], getattr(np, name))
+      for name in ("isinf", "isposinf", "isneginf", "signbit")),
     Spec("argmax", lambda x: cr.argmax(x, -1), lambda r: [rand(r, (2, 3))],
          lambda a: np.argmax(a, -1)),
     Spec("argmin", cr.argmin, lambda r: [rand(r, (2, 3))], lambda a: np.asarray(np.argmin(a))),

@@ -188,95 +188,57 @@ class LogicalNot(Op):
         return xp.logical_not(x) if x.dtype.kind == "b" else xp.invert(x)
 
 
-@register
-class Isnan(Op):
-    """isnan(x) as bool; no gradient.
+def _predicate(name: str, fn: Any, what: str, example: str) -> type[Op]:
+    """A no-gradient elementwise test of one tensor, as bool (isnan, isinf, signbit, ...)."""
+    cls = type(name.capitalize(), (Op,), {
+        "name": name, "differentiable": False,
+        "forward": lambda self, x: fn(x),
+        "batch_rule": staticmethod(batching.elementwise),
+        "__doc__": f"{what}, as bool; no gradient.\n\n"
+                   f"    Example:\n        >>> import chainrule as cr\n"
+                   f"        >>> import math\n{example}",
+    })
+    return register(cls)
 
-    Example:
-        >>> import chainrule as cr
-        >>> import math
+
+Isnan = _predicate("isnan", xp.isnan, "isnan(x)", """\
         >>> cr.isnan(cr.tensor([1.0, math.nan]))
         tensor([False,  True])
-    """
-
-    name = "isnan"
-    batch_rule = staticmethod(batching.elementwise)
-    differentiable = False
-
-    def forward(self, x: Array) -> Array:
-        return xp.isnan(x)
-
-
-@register
-class Isfinite(Op):
-    """isfinite(x) as bool; no gradient.
-
-    Example:
-        >>> import chainrule as cr
-        >>> import math
+""")
+Isfinite = _predicate("isfinite", xp.isfinite, "isfinite(x)", """\
         >>> cr.isfinite(cr.tensor([1.0, math.inf, math.nan]))
         tensor([ True, False, False])
-    """
-
-    name = "isfinite"
-    batch_rule = staticmethod(batching.elementwise)
-    differentiable = False
-
-    def forward(self, x: Array) -> Array:
-        return xp.isfinite(x)
+""")
+Isinf = _predicate("isinf", xp.isinf, "x = ±inf", """\
+        >>> cr.isinf(cr.tensor([1.0, -math.inf, math.nan]))
+        tensor([False,  True, False])
+""")
+Isposinf = _predicate("isposinf", xp.isposinf, "x = +inf", """\
+        >>> cr.isposinf(cr.tensor([math.inf, -math.inf]))
+        tensor([ True, False])
+""")
+Isneginf = _predicate("isneginf", xp.isneginf, "x = −inf", """\
+        >>> cr.isneginf(cr.tensor([math.inf, -math.inf]))
+        tensor([False,  True])
+""")
+Signbit = _predicate("signbit", xp.signbit, "Whether x's sign bit is set (−0.0 included)", """\
+        >>> cr.signbit(cr.tensor([-0.0, 0.0, -2.0]))
+        tensor([ True, False,  True])
+""")
 
 
 # ---- public functions (also Tensor methods) ---------------------------------------------------
 isnan = unary_function(Isnan)
 isfinite = unary_function(Isfinite)
+isinf = unary_function(Isinf)
+isposinf = unary_function(Isposinf)
+isneginf = unary_function(Isneginf)
+signbit = unary_function(Signbit)
 logical_not = unary_function(LogicalNot)
 
 
-def isinf(input: Tensor) -> Tensor:
-    """x = ±inf, as bool; no gradient.
-
-    Example:
-        >>> import chainrule as cr
-        >>> import math
-        >>> cr.isinf(cr.tensor([1.0, -math.inf, math.nan]))
-        tensor([False,  True, False])
-    """
-    return Tensor._wrap(xp.isinf(input.array))
 
 
-def isposinf(input: Tensor) -> Tensor:
-    """x = +inf, as bool; no gradient.
-
-    Example:
-        >>> import chainrule as cr
-        >>> import math
-        >>> cr.isposinf(cr.tensor([math.inf, -math.inf]))
-        tensor([ True, False])
-    """
-    return Tensor._wrap(xp.isposinf(input.array))
-
-
-def isneginf(input: Tensor) -> Tensor:
-    """x = −inf, as bool; no gradient.
-
-    Example:
-        >>> import chainrule as cr
-        >>> import math
-        >>> cr.isneginf(cr.tensor([math.inf, -math.inf]))
-        tensor([False,  True])
-    """
-    return Tensor._wrap(xp.isneginf(input.array))
-
-
-def signbit(input: Tensor) -> Tensor:
-    """Whether x's sign bit is set (−0.0 included), as bool; no gradient.
-
-    Example:
-        >>> import chainrule as cr
-        >>> cr.signbit(cr.tensor([-0.0, 0.0, -2.0]))
-        tensor([ True, False,  True])
-    """
-    return Tensor._wrap(xp.signbit(input.array))
 
 
 def isin(elements: Any, test_elements: Any, *, invert: bool = False) -> Tensor:
