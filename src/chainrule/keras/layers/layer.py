@@ -245,13 +245,10 @@ class Layer(nn.Module):
         return out
 
     def _weight_penalties(self) -> list[Tensor]:
-        weights = self._keras_weights() if self.regularized else []
-        out = []
-        for name, entry in zip(self.regularized, weights):
-            regularizer = getattr(self, f"{name}_regularizer")
-            if regularizer is not None:
-                out.append(regularizer(entry[0]))
-        return out
+        regs = [getattr(self, f"{name}_regularizer") for name in self.regularized]
+        if not any(r is not None for r in regs):  # (most layers: no weights gathered)
+            return []
+        return [r(entry[0]) for r, entry in zip(regs, self._keras_weights()) if r is not None]
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Layer:
