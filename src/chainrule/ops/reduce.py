@@ -334,7 +334,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
         flat = input.reshape(-1)
         values, _ = sort(flat)
         return values[(flat.shape[0] - 1) // 2]
-    d = normalize_dims(dim, input.ndim, "median")[0] if input.ndim else 0
+    d = normalize_dims(dim, input.ndim, "median")[0]  # (0 for a 0-d input)
     if input.ndim == 0:
         values, indices = input.reshape(1), Tensor._wrap(xp.zeros(1, xp.int64))
         return MedianResult(values[0] if not keepdim else values.reshape(()),

@@ -103,7 +103,7 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
         tensor([[0., 1., 2.],
                 [2., 3., 4.]])
     """
-    d = normalize_dims(dimension, input.ndim, "unfold")[0] if input.ndim else 0
+    d = normalize_dims(dimension, input.ndim, "unfold")[0]  # (0 for a 0-d input)
     n = input.shape[d] if input.ndim else 1
     if size > n or size < 0 or step <= 0:
         raise RuntimeError(f"unfold: size {size} and step {step} do not fit dimension "

@@ -20,7 +20,7 @@ CumResult = namedtuple("CumResult", ["values", "indices"])
 
 
 def _running(input: Tensor, dim: int, name: str, better: Any) -> CumResult:
-    d = normalize_dims(dim, input.ndim, name)[0] if input.ndim else 0
+    d = normalize_dims(dim, input.ndim, name)[0]  # (0 for a 0-d input)
     x = input.array if input.ndim else input.array.reshape(1)
     moved = xp.moveaxis(x, d, -1)
     index = xp.zeros(moved.shape, xp.int64)
@@ -246,7 +246,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False) -> ModeResult:
         >>> cr.mode(cr.tensor([[1, 2, 2, 3], [4, 4, 5, 5]]), 1)
         ModeResult(values=tensor([2, 4]), indices=tensor([2, 1]))
     """
-    d = normalize_dims(dim, input.ndim, "mode")[0] if input.ndim else 0
+    d = normalize_dims(dim, input.ndim, "mode")[0]  # (0 for a 0-d input)
     x = input.array if input.ndim else input.array.reshape(1)
     moved = xp.moveaxis(x, d, -1)
     rows = moved.reshape(-1, moved.shape[-1])
