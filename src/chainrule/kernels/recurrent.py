@@ -1,8 +1,11 @@
 """An LSTM cell's pointwise gate math for one time step, forward and backward, one kernel call
 each (the recurrent GEMM stays in BLAS, between the calls).
 
-Gates are laid out [i f g o] along the last axis of a (B, 4H) array; σ(x) = ½·tanh(x/2) + ½
-(one tanh form for all four gates, as the NumPy form of ``LSTMSequence`` computes them).
+The arrays are laid out gate by batch: a step's gates [i f g o] are the rows of a (4H, B)
+array and its states (H, B), the transpose of the layer's (B, 4H) and (B, H). In this layout
+the recurrent product is W_hh·h_{t−1} with the long side (4H) as BLAS's rows, which it runs
+1.3-1.5x faster than h_{t−1}·W_hhᵀ at a batch of 32. σ(x) = ½·tanh(x/2) + ½ (one tanh form for
+all four gates, as the NumPy form of ``LSTMSequence`` computes them).
 
 NOTE: each loop writes one place per array and never writes an array it reads at another
 offset: LLVM cannot tell such accesses apart and falls back to scalar code (a 4-gate loop
@@ -22,57 +25,61 @@ from chainrule.kernels.approx import kernel
 @kernel
 def _forward(pre: Any, xg: Any, bias: Any, c_prev: Any, scale: Any, shift: Any, acts: Any,
              c: Any, tc: Any, h: Any, exact: bool) -> None:
-    B, H = c.shape
-    for b in range(B):
-        p, x, a = pre[b], xg[b], acts[b]
-        for j in range(4 * H):
-            s = scale[j]
-            a[j] = s * approx.tanh(s * (p[j] + x[j] + bias[j]), exact) + shift[j]
-        cp, cr, tr, hr = c_prev[b], c[b], tc[b], h[b]
-        for j in range(H):
-            cn = a[H + j] * cp[j] + a[j] * a[2 * H + j]
+    H, B = c.shape
+    for j in range(4 * H):
+        s, k, add = scale[j], bias[j], shift[j]
+        for b in range(B):
+            acts[j, b] = s * approx.tanh(s * (pre[j, b] + xg[j, b] + k), exact) + add
+    for j in range(H):
+        for b in range(B):
+            cn = acts[H + j, b] * c_prev[j, b] + acts[j, b] * acts[2 * H + j, b]
             t = approx.tanh(cn, exact)
-            cr[j] = cn
-            tr[j] = t
-            hr[j] = a[3 * H + j] * t
+            c[j, b] = cn
+            tc[j, b] = t
+            h[j, b] = acts[3 * H + j, b] * t
 
 
 @kernel
 def _backward(gh: Any, dh_next: Any, dc: Any, acts: Any, c_prev: Any, tc: Any, dg: Any,
               k: Any) -> None:
     one = k[0]
-    B, H = dc.shape
-    for b in range(B):
-        a, d, dcr, g, n, t, cp = acts[b], dg[b], dc[b], gh[b], dh_next[b], tc[b], c_prev[b]
-        for j in range(H):  # dc += dh·o·(1 − tanh² c);  d_o = dh·tanh c·σ′(o)
-            dh = g[j] + n[j]
-            o = a[3 * H + j]
-            d[3 * H + j] = dh * t[j] * o * (one - o)
-            dcr[j] = dcr[j] + dh * o * (one - t[j] * t[j])
-        for j in range(H):  # d_i = dc·g·σ′(i)
-            d[j] = dcr[j] * a[2 * H + j] * a[j] * (one - a[j])
-        for j in range(H):  # d_f = dc·c_{t−1}·σ′(f)
-            d[H + j] = dcr[j] * cp[j] * a[H + j] * (one - a[H + j])
-        for j in range(H):  # d_g = dc·i·(1 − g²)
-            d[2 * H + j] = dcr[j] * a[j] * (one - a[2 * H + j] * a[2 * H + j])
-        for j in range(H):  # ∂/∂c_{t−1} = dc·f
-            dcr[j] = dcr[j] * a[H + j]
+    H, B = dc.shape
+    for j in range(H):  # dc += dh·o·(1 − tanh² c);  d_o = dh·tanh c·σ′(o)
+        for b in range(B):
+            dh = gh[j, b] + dh_next[j, b]
+            o = acts[3 * H + j, b]
+            t = tc[j, b]
+            dg[3 * H + j, b] = dh * t * o * (one - o)
+            dc[j, b] = dc[j, b] + dh * o * (one - t * t)
+    for j in range(H):  # d_i = dc·g·σ′(i)
+        for b in range(B):
+            dg[j, b] = dc[j, b] * acts[2 * H + j, b] * acts[j, b] * (one - acts[j, b])
+    for j in range(H):  # d_f = dc·c_{t−1}·σ′(f)
+        for b in range(B):
+            dg[H + j, b] = dc[j, b] * c_prev[j, b] * acts[H + j, b] * (one - acts[H + j, b])
+    for j in range(H):  # d_g = dc·i·(1 − g²)
+        for b in range(B):
+            g = acts[2 * H + j, b]
+            dg[2 * H + j, b] = dc[j, b] * acts[j, b] * (one - g * g)
+    for j in range(H):  # ∂/∂c_{t−1} = dc·f
+        for b in range(B):
+            dc[j, b] = dc[j, b] * acts[H + j, b]
 
 
 def lstm_cell(pre: np.ndarray, xg: np.ndarray, bias: np.ndarray, c_prev: np.ndarray,
               scale: np.ndarray, shift: np.ndarray, acts: np.ndarray, c: np.ndarray,
               tc: np.ndarray, h: np.ndarray) -> None:
-    """One step forward: acts (B, 4H) = scale·tanh(scale·(pre + xg + bias)) + shift, the gates
-    [i f g o] (scale ½ and shift ½ on i, f, o give σ; 1 and 0 on g give tanh), and c, tc, h
-    (B, H) receive c_t = f⊙c_prev + i⊙g, tanh c_t and h_t = o⊙tanh c_t. ``pre`` is
-    W_hh h_{t−1}, ``xg`` W_ih x_t, ``bias`` (4H,) b_ih + b_hh; no output may share memory
-    with an input."""
+    """One step forward, gate by batch: acts (4H, B) = scale·tanh(scale·(pre + xg + bias)) +
+    shift, the gates [i f g o] (scale ½ and shift ½ on i, f, o give σ; 1 and 0 on g give
+    tanh), and c, tc, h (H, B) receive c_t = f⊙c_prev + i⊙g, tanh c_t and h_t = o⊙tanh c_t.
+    ``pre`` is W_hh h_{t−1}, ``xg`` W_ih x_t, ``bias`` (4H,) b_ih + b_hh; no output may share
+    memory with an input."""
     _forward(pre, xg, bias, c_prev, scale, shift, acts, c, tc, h, approx.exact(pre))
 
 
 def lstm_cell_backward(gh: np.ndarray, dh_next: np.ndarray, dc: np.ndarray, acts: np.ndarray,
                        c_prev: np.ndarray, tc: np.ndarray, dg: np.ndarray) -> None:
-    """One step of backpropagation through time. With dh = gh + dh_next (B, H): dg (B, 4H)
-    receives the gate pre-activations' gradient, and dc (B, H), holding ∂/∂c_t from the step
-    after, becomes ∂/∂c_{t−1}."""
+    """One step of backpropagation through time, gate by batch. With dh = gh + dh_next (H, B):
+    dg (4H, B) receives the gate pre-activations' gradient, and dc (H, B), holding ∂/∂c_t from
+    the step after, becomes ∂/∂c_{t−1}."""
     _backward(gh, dh_next, dc, acts, c_prev, tc, dg, approx.constants(acts.dtype, 1.0))

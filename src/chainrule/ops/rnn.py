@@ -82,44 +82,48 @@ class LSTMSequence(Op):
         low = backend.is_bfloat16(dt)  # (under autocast: computed in float32, rounded once)
         if low:
             dt = xp.dtype(xp.float32)
-        x, w_ih = x.astype(dt, copy=False), w_ih.astype(dt, copy=False)
-        xg = backend.matmul(x.reshape(T * B, n_in), w_ih.T).reshape(T, B, G)  # W_ih x_t
+        x, w_ih, w_hh = (a.astype(dt, copy=False) for a in (x, w_ih, w_hh))
         bias = xp.zeros(G, dt) if b is None else b.astype(dt, copy=False)
-        whT = xp.ascontiguousarray(w_hh.T, dt)  # NN GEMM per step: ~15% faster than through .T
         h, c = h0.astype(dt, copy=False), c0.astype(dt, copy=False)
         out = xp.empty((T + 1, B, H), dt)
-        if kernels.fits(xg, whT, h, c, bias):
-            self.saved = self._loop_kernel(xg, whT, h, c, bias, out)
+        if kernels.fits(x, w_ih, w_hh, h, c, bias):
+            xg = xp.matmul(w_ih, x.transpose(0, 2, 1))  # W_ih x_t, gate by batch: (T, 4H, B)
+            self.saved = self._loop_kernel(xg, w_hh, h, c, bias, out)
         else:
-            self.saved = self._loop_numpy(xg, whT, h, c, bias, out)
-        out[T] = self.saved[2][0 if self.reverse else T - 1]
+            xg = backend.matmul(x.reshape(T * B, n_in), w_ih.T).reshape(T, B, G)  # W_ih x_t
+            self.saved = self._loop_numpy(xg, w_hh, h, c, bias, out)
         self.states = out
         return out.astype(backend.bfloat16()) if low else out
 
     def _steps(self, T: int) -> range:
         return range(T - 1, -1, -1) if self.reverse else range(T)
 
-    def _loop_kernel(self, xg: Array, whT: Array, h: Array, c: Array, bias: Array,
+    def _loop_kernel(self, xg: Array, w_hh: Array, h: Array, c: Array, bias: Array,
                      out: Array) -> tuple[Array, ...]:
-        """The time loop with one compiled kernel per step for the gate math."""
-        T, B, G = xg.shape
-        H = G // 4
-        acts = xp.empty((T, B, G), xg.dtype)  # i f g o after their nonlinearities
-        cs = xp.empty((T, B, H), xg.dtype)    # cell states
-        tcs = xp.empty((T, B, H), xg.dtype)   # their tanh
-        scale, shift, _ = _gate_consts(H, xg.dtype)
-        pre = xp.empty((B, G), xg.dtype)      # W_hh h_{t−1}
-        h, c = xp.ascontiguousarray(h), xp.ascontiguousarray(c)
+        """The time loop with one compiled kernel per step for the gate math, gate by batch
+        (``kernels.recurrent``): ``xg`` and the saved arrays are (T, 4H, B) and (T, H, B)."""
+        T, G, B = xg.shape
+        H, dt = G // 4, xg.dtype
+        acts = xp.empty((T, G, B), dt)  # i f g o after their nonlinearities
+        cs = xp.empty((T, H, B), dt)    # cell states
+        tcs = xp.empty((T, H, B), dt)   # their tanh
+        hs = xp.empty((T, H, B), dt)    # hidden states
+        scale, shift, _ = _gate_consts(H, dt)
+        pre = xp.empty((G, B), dt)      # W_hh h_{t−1}
+        h, c = xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T)
         cell = kernels.recurrent.lstm_cell
         for t in self._steps(T):
-            xp.matmul(h, whT, out=pre)
-            cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], out[t])
-            h, c = out[t], cs[t]
+            xp.matmul(w_hh, h, out=pre)
+            cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t])
+            h, c = hs[t], cs[t]
+        out[:T] = hs.transpose(0, 2, 1)
+        out[T] = c.T
         return acts, None, cs, tcs, None
 
-    def _loop_numpy(self, xg: Array, whT: Array, h: Array, c: Array, bias: Array,
+    def _loop_numpy(self, xg: Array, w_hh: Array, h: Array, c: Array, bias: Array,
                     out: Array) -> tuple[Array, ...]:
         """The time loop in NumPy ufuncs, in place."""
+        whT = xp.ascontiguousarray(w_hh.T)  # NN GEMM per step: ~15% faster than through .T
         T, B, G = xg.shape
         H = G // 4
         scale, add, dcoef = _gate_consts(H, xg.dtype)
@@ -156,6 +160,7 @@ class LSTMSequence(Op):
             xp.subtract(1, k, out=k)
             k *= o
             h, c = hn, cn
+        out[T] = c
         return acts, dacts, cs, tcs, ok
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
@@ -178,36 +183,14 @@ class LSTMSequence(Op):
 
     def _bptt(self, gy: Array) -> tuple[Array | None, ...]:
         x, w_ih, w_hh, h0, c0 = (t.array for t in self.inputs[:5])
-        acts, dacts, cs, tcs, ok = self.saved
-        T, B, G = acts.shape
-        H, n_in = G // 4, x.shape[-1]
-        dt = acts.dtype
-        w_hh = w_hh.astype(dt, copy=False)
+        T, (B, H), n_in = x.shape[0], h0.shape, x.shape[-1]
+        dt = self.saved[0].dtype
+        w_hh, c0 = w_hh.astype(dt, copy=False), c0.astype(dt, copy=False)
         gy = xp.ascontiguousarray(gy, dt)
-        dg = xp.empty((T, B, G), dt)  # the gate pre-activations' gradients
-        dc = gy[T].copy()
-        dh = xp.zeros((B, H), dt)     # ∂/∂h_{t−1} from step t
         first = T - 1 if self.reverse else 0  # the step whose state before is (h0, c0)
-        c0 = xp.ascontiguousarray(c0, dt)
-        cell_backward = kernels.recurrent.lstm_cell_backward if dacts is None else None
-        for t in (range(T) if self.reverse else range(T - 1, -1, -1)):
-            c_prev = c0 if t == first else cs[t + 1 if self.reverse else t - 1]
-            d = dg[t]
-            if cell_backward is not None:
-                cell_backward(gy[t], dh, dc, acts[t], c_prev, tcs[t], d)
-            else:
-                a = acts[t]
-                dh += gy[t]
-                dc += dh * ok[t]
-                xp.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])
-                xp.multiply(dc, c_prev, out=d[:, H:2 * H])
-                xp.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])
-                xp.multiply(dh, tcs[t], out=d[:, 3 * H:])
-                d *= dacts[t]
-                dc *= a[:, H:2 * H]
-            xp.matmul(d, w_hh, out=dh)
+        bptt = self._bptt_numpy if self.saved[1] is not None else self._bptt_kernel
+        dg2, dh, dc = bptt(gy, w_hh, c0, first)  # (T·B, 4H); ∂/∂h0, ∂/∂c0
         need = self.needs_input_grad
-        dg2 = dg.reshape(T * B, G)
         gx = gw_ih = gw_hh = None
         if need[0]:
             gx = backend.matmul(dg2, w_ih.astype(dt, copy=False)).reshape(T, B, n_in)
@@ -225,6 +208,53 @@ class LSTMSequence(Op):
         if len(need) == 6:  # (a GEMV: ~1.5x faster than NumPy's column sums)
             grads += (xp.ones(T * B, dt) @ dg2 if need[5] else None,)
         return grads
+
+    def _backward_steps(self, T: int) -> range:
+        return range(T) if self.reverse else range(T - 1, -1, -1)
+
+    def _bptt_kernel(self, gy: Array, w_hh: Array, c0: Array, first: int
+                     ) -> tuple[Array, Array, Array]:
+        """The backward time loop with one compiled kernel per step, gate by batch."""
+        acts, _, cs, tcs, _ = self.saved
+        T, G, B = acts.shape
+        H, dt = G // 4, acts.dtype
+        gh = xp.ascontiguousarray(gy[:T].transpose(0, 2, 1))  # (T, H, B)
+        dg = xp.empty((T, G, B), dt)  # the gate pre-activations' gradients
+        dc = xp.ascontiguousarray(gy[T].T)
+        dh = xp.zeros((H, B), dt)      # ∂/∂h_{t−1} from step t
+        c0 = xp.ascontiguousarray(c0.T)
+        whT = w_hh.T
+        cell_backward = kernels.recurrent.lstm_cell_backward
+        for t in self._backward_steps(T):
+            c_prev = c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+            cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
+            xp.matmul(whT, dg[t], out=dh)
+        # (4H, T·B), whose transpose is the (T·B, 4H) gradient the weights' GEMMs read
+        dg = xp.ascontiguousarray(dg.transpose(1, 0, 2)).reshape(G, T * B)
+        return dg.T, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
+
+    def _bptt_numpy(self, gy: Array, w_hh: Array, c0: Array, first: int
+                    ) -> tuple[Array, Array, Array]:
+        """The backward time loop in NumPy ufuncs."""
+        acts, dacts, cs, tcs, ok = self.saved
+        T, B, G = acts.shape
+        H = G // 4
+        dg = xp.empty((T, B, G), acts.dtype)  # the gate pre-activations' gradients
+        dc = gy[T].copy()
+        dh = xp.zeros((B, H), acts.dtype)     # ∂/∂h_{t−1} from step t
+        for t in self._backward_steps(T):
+            c_prev = c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+            d, a = dg[t], acts[t]
+            dh += gy[t]
+            dc += dh * ok[t]
+            xp.multiply(dc, a[:, 2 * H:3 * H], out=d[:, :H])
+            xp.multiply(dc, c_prev, out=d[:, H:2 * H])
+            xp.multiply(dc, a[:, :H], out=d[:, 2 * H:3 * H])
+            xp.multiply(dh, tcs[t], out=d[:, 3 * H:])
+            d *= dacts[t]
+            dc *= a[:, H:2 * H]
+            xp.matmul(d, w_hh, out=dh)
+        return dg.reshape(T * B, G), dh, dc
 
 
 def lstm_step_composite(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
