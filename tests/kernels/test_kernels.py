@@ -107,6 +107,16 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
     "attention-causal": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v,
                                                                         is_causal=True),
                          [(2, 3, 5, 4), (2, 3, 6, 4), (2, 3, 6, 3)], "softmax_backward_"),
+    # 64 or more queries: the causal products run by blocks (more keys, fewer keys, equal)
+    "attention-causal-blocks": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v,
+                                                                               is_causal=True),
+                                [(2, 70, 3), (2, 90, 3), (2, 90, 2)], "softmax_backward_"),
+    "attention-causal-blocks-fewer-keys": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [(1, 2, 67, 3), (1, 2, 40, 3), (1, 2, 40, 2)], "softmax_backward_"),
+    "attention-causal-blocks-square": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [(2, 1, 128, 4), (2, 1, 128, 4), (2, 1, 128, 3)], "softmax_backward_"),
     "attention-mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
                        [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)], "softmax_backward_"),
     "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 3, 6, 5), (4, 3, 3, 3)],

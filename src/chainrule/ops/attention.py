@@ -4,6 +4,11 @@ NOTE: composed from primitives attention is ~6 graph nodes (scale, matmul, mask 
 matmul) whose backward allocates a fresh array per node; fused, the scores are computed, masked
 and normalised in place in one buffer that the backward reuses as the softmax output, and the
 backward is four batched GEMMs and one in-place softmax-gradient pass.
+
+NOTE: causal attention over 64 or more queries runs its products by blocks of queries (and of
+keys in the backward), each over the keys its queries see, as flash attention skips masked
+blocks: with four blocks the products do 5/8 of the full work, and a GPT block's four
+products took 20-30 % less time at L 128 (16 × 4 heads, head size 32).
 """
 
 from __future__ import annotations
@@ -44,7 +49,13 @@ class ScaledDotProductAttention(Fused):
         # projection), kept for the backward's four products
         q, kt, v = compact(q), compact(k.swapaxes(-1, -2)), compact(v)
         self.dense = (q, kt, v)
-        p = matmul(q, kt)
+        self.blocks = _causal_blocks(q, kt, v) if self.is_causal and mask is None else None
+        if self.blocks is not None:
+            p = xp.empty(_batch(q, kt) + (q.shape[-2], kt.shape[-1]), q.dtype)
+            for a, b, kb in self.blocks:  # (the scores a block's queries see)
+                xp.matmul(q[..., a:b, :], kt[..., :kb], out=p[..., a:b, :kb])
+        else:
+            p = matmul(q, kt)
         self.jit = kernels.fits(p) and p.size > 0 and p.flags.c_contiguous and (
             mask is None or xp.broadcast_shapes(p.shape, mask.shape) == p.shape)
         if self.jit:  # two compiled passes and NumPy's exp
@@ -53,7 +64,12 @@ class ScaledDotProductAttention(Fused):
                 p += mask
             kernels.softmax.softmax_(p, 1.0 if mask is not None else self.scale, self.is_causal)
             self.probs = p
-            return matmul(p, v)
+            if self.blocks is None:
+                return matmul(p, v)
+            y = xp.empty(p.shape[:-1] + v.shape[-1:], p.dtype)
+            for a, b, kb in self.blocks:
+                xp.matmul(p[..., a:b, :kb], v[..., :kb, :], out=y[..., a:b, :])
+            return y
         p *= self.scale
         if mask is not None:
             if xp.broadcast_shapes(p.shape, mask.shape) == p.shape:
@@ -71,6 +87,8 @@ class ScaledDotProductAttention(Fused):
         return matmul(p, v)
 
     def backward_arrays(self, g: Array) -> tuple[Array | None, ...]:
+        if self.blocks is not None:
+            return self._blocked_grads(compact(g))
         q, kt, v = self.dense
         p = self.probs
         need = self.needs_input_grad
@@ -99,6 +117,36 @@ class ScaledDotProductAttention(Fused):
         grads = (gq, gk, gv)
         return grads + (ds,) if len(self.inputs) == 4 else grads
 
+    def _blocked_grads(self, g: Array) -> tuple[Array | None, ...]:
+        """The gradients of causal attention by blocks: a query block's products over the keys
+        it sees, a key block's over the queries that see it (keys no query sees get 0)."""
+        q, kt, v = self.dense
+        p, blocks, need = self.probs, self.blocks, self.needs_input_grad
+        L, S = p.shape[-2:]
+        k, vt = kt.swapaxes(-1, -2), v.swapaxes(-1, -2)
+        ds = xp.empty_like(p)
+        for a, b, kb in blocks:  # G vᵀ where the queries see
+            xp.matmul(g[..., a:b, :], vt[..., :kb], out=ds[..., a:b, :kb])
+        kernels.softmax.softmax_backward_(p, ds, self.scale, True)  # (causal)
+        gq = gk = gv = None
+        if need[0]:
+            gq = xp.empty(p.shape[:-1] + q.shape[-1:], p.dtype)
+            for a, b, kb in blocks:
+                xp.matmul(ds[..., a:b, :kb], k[..., :kb, :], out=gq[..., a:b, :])
+        if need[1] or need[2]:
+            keys = [(a, min(b, S)) for a, b, _ in blocks if a < S]  # blocks of keys, by query
+            if need[1]:
+                gk = xp.zeros(p.shape[:-2] + k.shape[-2:], p.dtype)
+                for c, d in keys:  # queries c.. see keys c..d
+                    xp.matmul(ds[..., c:, c:d].swapaxes(-1, -2), q[..., c:, :],
+                              out=gk[..., c:d, :])
+            if need[2]:
+                gv = xp.zeros(p.shape[:-2] + v.shape[-2:], p.dtype)
+                for c, d in keys:
+                    xp.matmul(p[..., c:, c:d].swapaxes(-1, -2), g[..., c:, :],
+                              out=gv[..., c:d, :])
+        return gq, gk, gv
+
     @staticmethod
     def composite(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None, *,
                   scale: float, is_causal: bool) -> Tensor:
@@ -110,6 +158,22 @@ class ScaledDotProductAttention(Fused):
             scores = scores + Tensor._wrap(xp.where(xp.tri(L, S, dtype=bool), 0.0, -xp.inf)
                                            .astype(scores.dtype))
         return softmax(scores, -1) @ v
+
+
+def _batch(*arrays: Array) -> tuple[int, ...]:
+    """The broadcast batch shape of matrices (the axes before the last two)."""
+    return xp.broadcast_shapes(*(a.shape[:-2] for a in arrays))
+
+
+def _causal_blocks(q: Array, kt: Array, v: Array) -> list[tuple[int, int, int]] | None:
+    """Query blocks ``(start, end, keys seen)`` for causal attention of q (..., L, E) over
+    kᵀ (..., E, S), top-left aligned (query i sees keys j ≤ i): four blocks of at least 32
+    queries; None for fewer than 64 queries, no keys, or arrays the kernels do not take."""
+    L, S = q.shape[-2], kt.shape[-1]
+    if L < 64 or S == 0 or not kernels.fits(q, kt, v):
+        return None
+    rows = max(32, -(-L // 4))
+    return [(a, min(a + rows, L), min(a + rows, L, S)) for a in range(0, L, rows)]
 
 
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None,
