@@ -125,9 +125,10 @@ class ScaledDotProductAttention(Fused):
         L, S = p.shape[-2:]
         k, vt = kt.swapaxes(-1, -2), v.swapaxes(-1, -2)
         ds = xp.empty_like(p)
-        for a, b, kb in blocks:  # G vᵀ where the queries see
+        for a, b, kb in blocks:  # G vᵀ where the queries see, 0 past that (P is 0 there)
             xp.matmul(g[..., a:b, :], vt[..., :kb], out=ds[..., a:b, :kb])
-        kernels.softmax.softmax_backward_(p, ds, self.scale, True)  # (causal)
+            ds[..., a:b, kb:] = 0
+        kernels.softmax.softmax_backward_(p, ds, self.scale)
         gq = gk = gv = None
         if need[0]:
             gq = xp.empty(p.shape[:-1] + q.shape[-1:], p.dtype)
