@@ -57,22 +57,18 @@ def _normalize(p: Any, c: Any, causal: bool) -> None:
 
 
 @reduction
-def _backward(p: Any, ds: Any, c: Any, L: int) -> None:
-    # ds holds G vᵀ and receives P ⊙ (ds − rowsum(P ⊙ ds)), times c[0]. With L > 0 the
-    # attention is causal with L queries: row i reads only its visible keys (the rest of ds
-    # may be unwritten) and gets zeros after them.
+def _backward(p: Any, ds: Any, c: Any) -> None:
+    # ds holds G vᵀ and receives P ⊙ (ds − rowsum(P ⊙ ds)), times c[0]. Whole rows: where a
+    # causal mask hid a key P is 0, and uneven row lengths cost more than they save.
     scale = c[0]
     rows, S = p.shape
     for i in range(rows):
         pr, dr = p[i], ds[i]
-        lim = min(i % L + 1, S) if L > 0 else S
         s = pr[0] * 0
-        for j in range(lim):
+        for j in range(S):
             s += pr[j] * dr[j]
-        for j in range(lim):
+        for j in range(S):
             dr[j] = pr[j] * (dr[j] - s) * scale
-        for j in range(lim, S):
-            dr[j] = 0
 
 
 def softmax_(scores: np.ndarray, scale: float, causal: bool) -> None:
@@ -85,11 +81,8 @@ def softmax_(scores: np.ndarray, scale: float, causal: bool) -> None:
     _normalize(p, c, causal)
 
 
-def softmax_backward_(probs: np.ndarray, ds: np.ndarray, scale: float, causal: bool = False
-                      ) -> None:
+def softmax_backward_(probs: np.ndarray, ds: np.ndarray, scale: float) -> None:
     """ds ← probs ⊙ (ds − rowsum(probs ⊙ ds))·scale in place: the gradient of the scores
-    (before ``scale``) from the gradient ds of the probabilities (both C-contiguous). With
-    ``causal`` only each query's visible keys of ds are read (j ≤ i), and the others become 0."""
+    (before ``scale``) from the gradient ds of the probabilities (both C-contiguous)."""
     p = probs.reshape(-1, probs.shape[-1])
-    L = probs.shape[-2] if causal else 0
-    _backward(p, ds.reshape(p.shape), np.array((scale,), p.dtype), L)
+    _backward(p, ds.reshape(p.shape), np.array((scale,), p.dtype))
