@@ -117,6 +117,12 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
     "attention-causal-blocks-square": (
         lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
         [(2, 1, 128, 4), (2, 1, 128, 4), (2, 1, 128, 3)], "softmax_backward_"),
+    # values batched over more dims than the queries and keys (the probabilities broadcast)
+    "attention-value-batch": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v),
+                              [(1, 2, 5, 3), (1, 2, 6, 3), (3, 2, 6, 2)], "softmax_backward_"),
+    "attention-causal-blocks-value-batch": (
+        lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True),
+        [(1, 1, 66, 3), (1, 1, 70, 3), (2, 1, 70, 2)], "softmax_backward_"),
     "attention-mask": (lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m),
                        [(2, 5, 4), (2, 6, 4), (2, 6, 3), (5, 6)], "softmax_backward_"),
     "conv2d": (lambda x, w: F.conv2d(x, w, padding=1), [(2, 3, 6, 5), (4, 3, 3, 3)],

@@ -66,7 +66,7 @@ class ScaledDotProductAttention(Fused):
             self.probs = p
             if self.blocks is None:
                 return matmul(p, v)
-            y = xp.empty(p.shape[:-1] + v.shape[-1:], p.dtype)
+            y = xp.empty(_batch(p, v) + (p.shape[-2], v.shape[-1]), p.dtype)
             for a, b, kb in self.blocks:
                 xp.matmul(p[..., a:b, :kb], v[..., :kb, :], out=y[..., a:b, :])
             return y
@@ -97,6 +97,7 @@ class ScaledDotProductAttention(Fused):
         ds = matmul(g, v.swapaxes(-1, -2))
         scale = self.scale  # applied to ds or to its products
         if self.jit and ds.dtype == p.dtype and ds.flags.c_contiguous:
+            p = _broadcast(p, ds.shape)
             if len(self.inputs) == 3:  # no mask gradient: fold the scale into ds
                 kernels.softmax.softmax_backward_(p, ds, scale)
                 scale = 1.0
@@ -124,25 +125,26 @@ class ScaledDotProductAttention(Fused):
         p, blocks, need = self.probs, self.blocks, self.needs_input_grad
         L, S = p.shape[-2:]
         k, vt = kt.swapaxes(-1, -2), v.swapaxes(-1, -2)
-        ds = xp.empty_like(p)
+        ds = xp.empty(_batch(g, vt) + (L, S), p.dtype)
+        p = _broadcast(p, ds.shape)
         for a, b, kb in blocks:  # G vᵀ where the queries see, 0 past that (P is 0 there)
             xp.matmul(g[..., a:b, :], vt[..., :kb], out=ds[..., a:b, :kb])
             ds[..., a:b, kb:] = 0
         kernels.softmax.softmax_backward_(p, ds, self.scale)
         gq = gk = gv = None
         if need[0]:
-            gq = xp.empty(p.shape[:-1] + q.shape[-1:], p.dtype)
+            gq = xp.empty(ds.shape[:-1] + q.shape[-1:], p.dtype)
             for a, b, kb in blocks:
                 xp.matmul(ds[..., a:b, :kb], k[..., :kb, :], out=gq[..., a:b, :])
         if need[1] or need[2]:
             keys = [(a, min(b, S)) for a, b, _ in blocks if a < S]  # blocks of keys, by query
             if need[1]:
-                gk = xp.zeros(p.shape[:-2] + k.shape[-2:], p.dtype)
+                gk = xp.zeros(ds.shape[:-2] + k.shape[-2:], p.dtype)
                 for c, d in keys:  # queries c.. see keys c..d
                     xp.matmul(ds[..., c:, c:d].swapaxes(-1, -2), q[..., c:, :],
                               out=gk[..., c:d, :])
             if need[2]:
-                gv = xp.zeros(p.shape[:-2] + v.shape[-2:], p.dtype)
+                gv = xp.zeros(ds.shape[:-2] + v.shape[-2:], p.dtype)
                 for c, d in keys:
                     xp.matmul(p[..., c:, c:d].swapaxes(-1, -2), g[..., c:, :],
                               out=gv[..., c:d, :])
@@ -164,6 +166,12 @@ class ScaledDotProductAttention(Fused):
 def _batch(*arrays: Array) -> tuple[int, ...]:
     """The broadcast batch shape of matrices (the axes before the last two)."""
     return xp.broadcast_shapes(*(a.shape[:-2] for a in arrays))
+
+
+def _broadcast(p: Array, shape: tuple[int, ...]) -> Array:
+    """The probabilities spread over the batch shape of their gradient (a value broadcast over
+    more batch dims than the queries and keys), as the softmax-gradient kernel reads them."""
+    return p if p.shape == shape else xp.ascontiguousarray(xp.broadcast_to(p, shape))
 
 
 def _causal_blocks(q: Array, kt: Array, v: Array) -> list[tuple[int, int, int]] | None:
