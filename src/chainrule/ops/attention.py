@@ -51,9 +51,7 @@ class ScaledDotProductAttention(Fused):
         self.dense = (q, kt, v)
         self.blocks = _causal_blocks(q, kt, v) if self.is_causal and mask is None else None
         if self.blocks is not None:
-            p = xp.empty(_batch(q, kt) + (q.shape[-2], kt.shape[-1]), q.dtype)
-            for a, b, kb in self.blocks:  # (the scores a block's queries see)
-                xp.matmul(q[..., a:b, :], kt[..., :kb], out=p[..., a:b, :kb])
+            p = _seen(q, kt, self.blocks, rest=False)
         else:
             p = matmul(q, kt)
         self.jit = kernels.fits(p) and p.size > 0 and p.flags.c_contiguous and (
@@ -64,12 +62,7 @@ class ScaledDotProductAttention(Fused):
                 p += mask
             kernels.softmax.softmax_(p, 1.0 if mask is not None else self.scale, self.is_causal)
             self.probs = p
-            if self.blocks is None:
-                return matmul(p, v)
-            y = xp.empty(_batch(p, v) + (p.shape[-2], v.shape[-1]), p.dtype)
-            for a, b, kb in self.blocks:
-                xp.matmul(p[..., a:b, :kb], v[..., :kb, :], out=y[..., a:b, :])
-            return y
+            return matmul(p, v) if self.blocks is None else _over_seen(p, v, self.blocks)
         p *= self.scale
         if mask is not None:
             if xp.broadcast_shapes(p.shape, mask.shape) == p.shape:
@@ -123,31 +116,13 @@ class ScaledDotProductAttention(Fused):
         it sees, a key block's over the queries that see it (keys no query sees get 0)."""
         q, kt, v = self.dense
         p, blocks, need = self.probs, self.blocks, self.needs_input_grad
-        L, S = p.shape[-2:]
         k, vt = kt.swapaxes(-1, -2), v.swapaxes(-1, -2)
-        ds = xp.empty(_batch(g, vt) + (L, S), p.dtype)
+        ds = _seen(g, vt, blocks)  # G vᵀ, 0 past the keys seen (P is 0 there)
         p = _broadcast(p, ds.shape)
-        for a, b, kb in blocks:  # G vᵀ where the queries see, 0 past that (P is 0 there)
-            xp.matmul(g[..., a:b, :], vt[..., :kb], out=ds[..., a:b, :kb])
-            ds[..., a:b, kb:] = 0
         kernels.softmax.softmax_backward_(p, ds, self.scale)
-        gq = gk = gv = None
-        if need[0]:
-            gq = xp.empty(ds.shape[:-1] + q.shape[-1:], p.dtype)
-            for a, b, kb in blocks:
-                xp.matmul(ds[..., a:b, :kb], k[..., :kb, :], out=gq[..., a:b, :])
-        if need[1] or need[2]:
-            keys = [(a, min(b, S)) for a, b, _ in blocks if a < S]  # blocks of keys, by query
-            if need[1]:
-                gk = xp.zeros(ds.shape[:-2] + k.shape[-2:], p.dtype)
-                for c, d in keys:  # queries c.. see keys c..d
-                    xp.matmul(ds[..., c:, c:d].swapaxes(-1, -2), q[..., c:, :],
-                              out=gk[..., c:d, :])
-            if need[2]:
-                gv = xp.zeros(ds.shape[:-2] + v.shape[-2:], p.dtype)
-                for c, d in keys:
-                    xp.matmul(p[..., c:, c:d].swapaxes(-1, -2), g[..., c:, :],
-                              out=gv[..., c:d, :])
+        gq = _over_seen(ds, k, blocks) if need[0] else None
+        gk = _seen_by(ds, q, blocks) if need[1] else None
+        gv = _seen_by(p, g, blocks) if need[2] else None
         return gq, gk, gv
 
     @staticmethod
@@ -172,6 +147,38 @@ def _broadcast(p: Array, shape: tuple[int, ...]) -> Array:
     """The probabilities spread over the batch shape of their gradient (a value broadcast over
     more batch dims than the queries and keys), as the softmax-gradient kernel reads them."""
     return p if p.shape == shape else xp.ascontiguousarray(xp.broadcast_to(p, shape))
+
+
+def _seen(x: Array, yt: Array, blocks: list[tuple[int, int, int]], rest: bool = True
+          ) -> Array:
+    """x yᵀ (..., L, S) for each query block over the keys it sees; 0 past them, or left
+    unwritten without ``rest`` (the softmax writes its own values there)."""
+    out = xp.empty(_batch(x, yt) + (x.shape[-2], yt.shape[-1]), x.dtype)
+    for a, b, kb in blocks:
+        xp.matmul(x[..., a:b, :], yt[..., :kb], out=out[..., a:b, :kb])
+        if rest:
+            out[..., a:b, kb:] = 0
+    return out
+
+
+def _over_seen(s: Array, y: Array, blocks: list[tuple[int, int, int]]) -> Array:
+    """s y (..., L, ·) for scores s (..., L, S) that are 0 past each query block's keys."""
+    out = xp.empty(_batch(s, y) + (s.shape[-2], y.shape[-1]), s.dtype)
+    for a, b, kb in blocks:
+        xp.matmul(s[..., a:b, :kb], y[..., :kb, :], out=out[..., a:b, :])
+    return out
+
+
+def _seen_by(s: Array, y: Array, blocks: list[tuple[int, int, int]]) -> Array:
+    """sᵀ y (..., S, ·) for scores s (..., L, S) of causal attention: keys c..d of a block
+    are seen by queries c.. only; keys no query sees get 0."""
+    S = s.shape[-1]
+    out = xp.zeros(_batch(s, y) + (S, y.shape[-1]), s.dtype)
+    for c, d, _ in blocks:
+        if c < S:
+            d = min(d, S)
+            xp.matmul(s[..., c:, c:d].swapaxes(-1, -2), y[..., c:, :], out=out[..., c:d, :])
+    return out
 
 
 def _causal_blocks(q: Array, kt: Array, v: Array) -> list[tuple[int, int, int]] | None:
