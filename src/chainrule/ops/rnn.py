@@ -189,7 +189,7 @@ class LSTMSequence(Op):
         gy = xp.ascontiguousarray(gy, dt)
         first = T - 1 if self.reverse else 0  # the step whose state before is (h0, c0)
         bptt = self._bptt_numpy if self.saved[1] is not None else self._bptt_kernel
-        dg2, dh, dc = bptt(gy, w_hh, c0, first)  # (T·B, 4H); ∂/∂h0, ∂/∂c0
+        dg2, dh, dc = bptt(gy, w_hh, c0)  # (T·B, 4H); ∂/∂h0, ∂/∂c0
         need = self.needs_input_grad
         gx = gw_ih = gw_hh = None
         if need[0]:
@@ -212,8 +212,13 @@ class LSTMSequence(Op):
     def _backward_steps(self, T: int) -> range:
         return range(T) if self.reverse else range(T - 1, -1, -1)
 
-    def _bptt_kernel(self, gy: Array, w_hh: Array, c0: Array, first: int
-                     ) -> tuple[Array, Array, Array]:
+    def _cell_before(self, t: int, c0: Array, cs: Array) -> Array:
+        """The cell state that step ``t`` started from: c0 for the first step, else the state
+        of the step before it in processing order (``cs`` indexed by position)."""
+        first = len(cs) - 1 if self.reverse else 0
+        return c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+
+    def _bptt_kernel(self, gy: Array, w_hh: Array, c0: Array) -> tuple[Array, Array, Array]:
         """The backward time loop with one compiled kernel per step, gate by batch."""
         acts, _, cs, tcs, _ = self.saved
         T, G, B = acts.shape
@@ -226,15 +231,14 @@ class LSTMSequence(Op):
         whT = w_hh.T
         cell_backward = kernels.recurrent.lstm_cell_backward
         for t in self._backward_steps(T):
-            c_prev = c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+            c_prev = self._cell_before(t, c0, cs)
             cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
             xp.matmul(whT, dg[t], out=dh)
         # (4H, T·B), whose transpose is the (T·B, 4H) gradient the weights' GEMMs read
         dg = xp.ascontiguousarray(dg.transpose(1, 0, 2)).reshape(G, T * B)
         return dg.T, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
 
-    def _bptt_numpy(self, gy: Array, w_hh: Array, c0: Array, first: int
-                    ) -> tuple[Array, Array, Array]:
+    def _bptt_numpy(self, gy: Array, w_hh: Array, c0: Array) -> tuple[Array, Array, Array]:
         """The backward time loop in NumPy ufuncs."""
         acts, dacts, cs, tcs, ok = self.saved
         T, B, G = acts.shape
@@ -243,7 +247,7 @@ class LSTMSequence(Op):
         dc = gy[T].copy()
         dh = xp.zeros((B, H), acts.dtype)     # ∂/∂h_{t−1} from step t
         for t in self._backward_steps(T):
-            c_prev = c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+            c_prev = self._cell_before(t, c0, cs)
             d, a = dg[t], acts[t]
             dh += gy[t]
             dc += dh * ok[t]
