@@ -249,6 +249,10 @@ class Tensor:
     def type(self, dtype: Any) -> Tensor:
         return self.to(dtype)
 
+    def type_as(self, other: Tensor) -> Tensor:
+        """This tensor in ``other``'s dtype."""
+        return self.to(other.dtype)
+
     def float(self) -> Tensor:
         return self.to(backend.float32)
 
@@ -266,6 +270,18 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.to(backend.bool_)
+
+    def byte(self) -> Tensor:
+        """This tensor as uint8."""
+        return self.to(backend.uint8)
+
+    def char(self) -> Tensor:
+        """This tensor as int8."""
+        return self.to(backend.int8)
+
+    def short(self) -> Tensor:
+        """This tensor as int16."""
+        return self.to(backend.int16)
 
     def cpu(self) -> Tensor:
         return self

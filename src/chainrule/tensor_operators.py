@@ -299,21 +299,6 @@ def random_(self, from_: int = 0, to: int | None = None, *, generator: Any = Non
 
 
 # ---- PyTorch's small conveniences --------------------------------------------------------------
-def byte(self) -> Tensor:
-    """This tensor as uint8."""
-    return self.to(xp.uint8)
-
-
-def char(self) -> Tensor:
-    """This tensor as int8."""
-    return self.to(xp.int8)
-
-
-def short(self) -> Tensor:
-    """This tensor as int16."""
-    return self.to(xp.int16)
-
-
 def data_ptr(self) -> int:
     """The address of this tensor's first element."""
     return int(self.array.__array_interface__["data"][0])
@@ -327,12 +312,6 @@ def sum_to_size(self, *size: Any) -> Tensor:
         raise RuntimeError(f"sum_to_size: size {list(shape)} is not expandable to size "
                            f"{list(self.shape)}")
     return _unbroadcast(self, tuple(shape))
-
-
-
-def type_as(self, other: Tensor) -> Tensor:
-    """This tensor in ``other``'s dtype."""
-    return self.to(other.dtype)
 
 
 def reshape_as(self, other: Tensor) -> Tensor:
@@ -446,8 +425,8 @@ METHODS: dict[str, Any] = {fn.__name__: fn for fn in (
     __ixor__, zero_, fill_, copy_, add_, sub_,
     mul_, div_, clamp_, masked_fill_, uniform_, normal_,
     backward, register_post_accumulate_grad_hook, scatter_, scatter_add_, scatter_reduce_,
-    index_add_, index_put_, masked_scatter_, *_IN_PLACE, bernoulli_, exponential_, type_as,
-    reshape_as, where, stride, ndimension, get_device, fill_diagonal_, random_, byte, char,
-    short, data_ptr, sum_to_size,
+    index_add_, index_put_, masked_scatter_, *_IN_PLACE, bernoulli_, exponential_,
+    reshape_as, where, stride, ndimension, get_device, fill_diagonal_, random_, data_ptr,
+    sum_to_size,
 )}
 """The methods above by name, for the op table to bind onto ``Tensor``."""
