@@ -194,3 +194,19 @@ def test_dtype_shorthands_and_random_fill_match_pytorch() -> None:
     assert 0 <= cr.zeros(100, dtype=cr.int64).random_(5).max().item() <= 4
     with pytest.raises(RuntimeError, match="random_ expects 'from' to be less than 'to'"):
         cr.zeros(2).random_(5, 5)
+
+
+def test_tensor_conveniences_match_pytorch() -> None:
+    a, b = np.arange(24.0).reshape(2, 3, 4), np.ones((4, 6), dtype=np.int32)
+    for lib in (cr, torch):
+        x, y = lib.tensor(a), lib.tensor(b)
+        got = (str(x.type_as(y).dtype).removeprefix("torch."), tuple(x.reshape_as(y).shape),
+               x.where(x > 5, -x).tolist(), x.stride(), x.stride(1), x.ndimension(),
+               x.get_device())
+        if lib is cr:
+            mine = got
+        else:
+            assert mine == got
+    x = cr.tensor(a)
+    assert x.data_ptr() == x.numpy().__array_interface__["data"][0]
+    assert x[1].data_ptr() == x.data_ptr() + 12 * 8
