@@ -60,7 +60,6 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
 
 
-
 def is_tensor(obj: object) -> bool:
     """True when ``obj`` is a chainrule Tensor (Parameters included).
 

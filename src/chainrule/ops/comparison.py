@@ -237,10 +237,6 @@ signbit = unary_function(Signbit)
 logical_not = unary_function(LogicalNot)
 
 
-
-
-
-
 def isin(elements: Any, test_elements: Any, *, invert: bool = False) -> Tensor:
     """Whether each of ``elements`` occurs in ``test_elements``, as bool; no gradient.
 
