@@ -28,6 +28,7 @@ from chainrule.random import (
 )
 from chainrule.serialization import load, save
 from chainrule.size import Size
+from chainrule.threads import get_num_threads, set_num_threads
 from chainrule import accelerator, backends  # noqa: E402
 from chainrule.out_keyword import FUNCTIONS as _WITH_OUT  # noqa: E402
 
