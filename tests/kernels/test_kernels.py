@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ pytest.importorskip("numba")
 
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
-from chainrule import kernels  # noqa: E402
+from chainrule import kernels, threads  # noqa: E402
 from chainrule.kernels import (  # noqa: E402
     activation,
     approx,
@@ -176,6 +177,36 @@ def test_kernel_equals_the_numpy_form(case: str, dtype: Any, seed: int,
 def test_gradcheck_through_the_kernels(case: str) -> None:
     fn, shapes, _ = CASES[case]
     _gradcheck(fn, shapes)
+
+
+# the kernels that cut their work into pieces over threads (``kernels.in_pieces``)
+SPLIT = ["gelu", "gelu-tanh", "layer-norm", "layer-norm-2d",
+         "layer-norm-plain", "attention", "attention-causal", "attention-causal-blocks",
+         "attention-causal-blocks-fewer-keys", "attention-causal-blocks-value-batch",
+         "attention-mask"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("case", SPLIT)
+def test_kernel_split_over_threads_equals_the_numpy_form(
+        case: str, dtype: Any, calls: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # three threads and pieces of any size, so that every split kernel runs in uneven pieces
+    ran_on: set[int] = set()
+    split = threads.split
+
+    def recorded(body: Callable[[int, int], None], n: int, grain: int = 1) -> None:
+        def piece(lo: int, hi: int) -> None:
+            ran_on.add(threading.get_ident())
+            body(lo, hi)
+        split(piece, n, grain)
+
+    monkeypatch.setattr(threads, "split", recorded)
+    monkeypatch.setattr(threads, "_count", 3)
+    monkeypatch.setattr(kernels, "GRAIN", 1)
+    monkeypatch.setattr(kernels, "PRODUCT_GRAIN", 1)
+    fn, shapes, kernel = CASES[case]
+    _check(fn, shapes, 0, dtype, calls, kernel)
+    assert len(ran_on) > 1
 
 
 def test_attention_causal_with_more_keys_than_queries(calls: dict[str, int]) -> None:

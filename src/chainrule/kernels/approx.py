@@ -26,9 +26,10 @@ _f = np.float32
 
 
 def compiled(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``numba.njit(**options)``, cached on disk where it can be."""
+    """``numba.njit(**options)``, releasing the GIL (``threads.split`` runs kernels on
+    several threads), cached on disk where it can be."""
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        return numba.njit(cache=cacheable(fn), **options)(fn)
+        return numba.njit(cache=cacheable(fn), nogil=True, **options)(fn)
     return decorate
 
 
