@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from chainrule import kernels
-from chainrule.kernels import in_pieces
 from chainrule.kernels.approx import reduction
 
 
@@ -79,8 +78,8 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float
     mean = np.empty(x.shape[0], x.dtype)
     rstd = np.empty_like(mean)
     c = _constants(x, eps)
-    in_pieces(lambda x, y, mean, rstd: _forward(x, w, b, c, y, mean, rstd), x, y, mean, rstd,
-              grain=_grain())
+    kernels.in_pieces(lambda x, y, mean, rstd: _forward(x, w, b, c, y, mean, rstd), x, y, mean,
+                      rstd, grain=_grain())
     return y, mean, rstd
 
 
@@ -99,7 +98,7 @@ def layer_norm_backward(x: np.ndarray, g: np.ndarray, w: np.ndarray, mean: np.nd
         _backward(x, g, w, mean, rstd, c, gx, gw, gb, need_x)
         sums.append((gw, gb))
 
-    in_pieces(rows, x, g, mean, rstd, gx, grain=_grain())
+    kernels.in_pieces(rows, x, g, mean, rstd, gx, grain=_grain())
     gw, gb = sums[0]
     for w_part, b_part in sums[1:]:
         gw += w_part
