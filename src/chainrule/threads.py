@@ -1,8 +1,8 @@
 """Intra-op threads, as ``torch.get_num_threads``/``torch.set_num_threads``: how many threads
 one op may use.
 
-BLAS (NumPy's) splits each large product over its own threads. The work BLAS does not see
-(the compiled kernels, attention's many small per-head products) chainrule splits itself:
+BLAS (NumPy's) splits each large product over its own threads. Work BLAS does not see
+(attention's many small per-head products and its softmax) chainrule splits itself:
 ``split(body, n)`` runs ``body(lo, hi)`` over one piece of ``range(n)`` per thread, the first
 piece on the calling thread and the others on workers that sleep while idle. A body should
 spend its time in code that releases the GIL (NumPy's products and ufuncs, the ``nogil``

@@ -31,6 +31,7 @@ from chainrule.kernels import (  # noqa: E402
     softmax,
     windows,
 )
+from chainrule.ops import attention  # noqa: E402
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
 # float32: the kernels compute in float32 with their own rounding order (and the rational erf
@@ -179,18 +180,17 @@ def test_gradcheck_through_the_kernels(case: str) -> None:
     _gradcheck(fn, shapes)
 
 
-# the kernels that cut their work into pieces over threads (``kernels.in_pieces``)
-SPLIT = ["gelu", "gelu-tanh", "layer-norm", "layer-norm-2d",
-         "layer-norm-plain", "attention", "attention-causal", "attention-causal-blocks",
+# attention cuts its batch into pieces over threads
+SPLIT = ["attention", "attention-causal", "attention-causal-blocks",
          "attention-causal-blocks-fewer-keys", "attention-causal-blocks-value-batch",
          "attention-mask"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("case", SPLIT)
-def test_kernel_split_over_threads_equals_the_numpy_form(
+def test_attention_split_over_threads_equals_the_numpy_form(
         case: str, dtype: Any, calls: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
-    # three threads and pieces of any size, so that every split kernel runs in uneven pieces
+    # three threads and pieces of any size, so that the batch is cut into uneven pieces
     ran_on: set[int] = set()
     split = threads.split
 
@@ -202,8 +202,7 @@ def test_kernel_split_over_threads_equals_the_numpy_form(
 
     monkeypatch.setattr(threads, "split", recorded)
     monkeypatch.setattr(threads, "_count", 3)
-    monkeypatch.setattr(kernels, "GRAIN", 1)
-    monkeypatch.setattr(kernels, "PRODUCT_GRAIN", 1)
+    monkeypatch.setattr(attention, "PIECE_FLOPS", 1)
     fn, shapes, kernel = CASES[case]
     _check(fn, shapes, 0, dtype, calls, kernel)
     assert len(ran_on) > 1

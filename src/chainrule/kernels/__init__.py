@@ -23,24 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import threads
-
-__all__ = ["enabled", "fits", "fits_in_place", "in_pieces", "use_jit"]
+__all__ = ["enabled", "fits", "fits_in_place", "use_jit"]
 _MODULES = frozenset({"activation", "approx", "normalization", "optim", "pool", "recurrent",
                       "softmax", "windows"})
 
 _available = importlib.util.find_spec("numba") is not None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _on = _available and os.environ.get("CHAINRULE_JIT", "1") != "0"
-
-GRAIN = 1 << 16
-"""Elements a piece holds at least when a kernel's work is split over threads: handing a
-piece to a worker costs tens of microseconds, as long as a kernel takes on 64k elements."""
-
-PRODUCT_GRAIN = 1 << 25
-"""Floating-point operations a piece of a stack of small products holds at least (about
-0.4 ms on one core): each small product handed to BLAS from two threads at once costs more
-than alone (a stack of 64×32 by 32×64 products ran 1.4×, not 2×, faster on two threads)."""
 
 
 def enabled() -> bool:
@@ -61,15 +50,6 @@ def fits(*arrays: Any) -> bool:
 def fits_in_place(*arrays: Any) -> bool:
     """``fits``, and the arrays are C-contiguous (a kernel updates them in place, flat)."""
     return fits(*arrays) and all(a.flags.c_contiguous for a in arrays)
-
-
-def in_pieces(body: Callable[..., None], *arrays: np.ndarray, grain: int = 0) -> None:
-    """``body(*pieces)`` for pieces of ``arrays`` (of one length, cut along their first axis),
-    one piece per thread (``threads.split``), run together; a piece holds at least ``grain``
-    elements of the first array (``GRAIN`` unless told)."""
-    n = len(arrays[0])
-    grain = -(-(grain or GRAIN) * n // max(arrays[0].size, 1))
-    threads.split(lambda lo, hi: body(*(a[lo:hi] for a in arrays)), n, grain)
 
 
 @contextlib.contextmanager

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from chainrule import kernels
 from chainrule.kernels.approx import reduction
 
 
@@ -58,12 +57,6 @@ def _backward(x: Any, g: Any, w: Any, mean: Any, rstd: Any, c: Any, gx: Any, gw:
                 out[j] = r * (gr[j] * w[j] - c1 - (row[j] - mu) * r * c2)
 
 
-def _grain() -> int:
-    """Elements a piece holds at least: a layer norm costs less per element than the other
-    kernels (split in two, 1024 rows of 128 took as long as on one thread)."""
-    return 2 * kernels.GRAIN
-
-
 def _constants(x: np.ndarray, eps: float) -> np.ndarray:
     """1/n, eps and 1 in x's dtype (Python numbers in a kernel would be float64)."""
     return np.array((1 / x.shape[1], eps, 1.0), x.dtype)
@@ -77,9 +70,7 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float
     y = np.empty_like(x)
     mean = np.empty(x.shape[0], x.dtype)
     rstd = np.empty_like(mean)
-    c = _constants(x, eps)
-    kernels.in_pieces(lambda x, y, mean, rstd: _forward(x, w, b, c, y, mean, rstd), x, y, mean,
-                      rstd, grain=_grain())
+    _forward(x, w, b, _constants(x, eps), y, mean, rstd)
     return y, mean, rstd
 
 
@@ -88,19 +79,8 @@ def layer_norm_backward(x: np.ndarray, g: np.ndarray, w: np.ndarray, mean: np.nd
                         ) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
     """∂/∂x (None unless ``need_x``), ∂/∂w and ∂/∂b of the layer norm for upstream g."""
     x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
-    gx = np.empty_like(x) if need_x else np.empty((len(x), 0), x.dtype)
-    c = _constants(x, 0.0)
-    sums: list[tuple[np.ndarray, np.ndarray]] = []  # ∂/∂w and ∂/∂b of each piece of rows
-
-    def rows(x: np.ndarray, g: np.ndarray, mean: np.ndarray, rstd: np.ndarray,
-             gx: np.ndarray) -> None:
-        gw, gb = np.zeros_like(w), np.zeros_like(w)
-        _backward(x, g, w, mean, rstd, c, gx, gw, gb, need_x)
-        sums.append((gw, gb))
-
-    kernels.in_pieces(rows, x, g, mean, rstd, gx, grain=_grain())
-    gw, gb = sums[0]
-    for w_part, b_part in sums[1:]:
-        gw += w_part
-        gb += b_part
+    gx = np.empty_like(x) if need_x else x[:0]
+    gw = np.zeros_like(w)
+    gb = np.zeros_like(w)
+    _backward(x, g, w, mean, rstd, _constants(x, 0.0), gx, gw, gb, need_x)
     return (gx if need_x else None), gw, gb
