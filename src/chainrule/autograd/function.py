@@ -38,6 +38,13 @@ OPS: dict[str, type[Op]] = {}
 """Every registered primitive by name; the test suite checks each one's gradients from it."""
 
 
+def on_arrays(g: Tensor) -> bool:
+    """Whether a backward may compute on raw arrays: it is not being recorded
+    (``create_graph``), no forward-mode tangents flow, and ``g`` is a plain tensor (vmap's
+    are batched). Otherwise it must go through ops."""
+    return not (_mode.enabled or tangents.levels) and type(g) is Tensor
+
+
 def register(cls: type[Op]) -> type[Op]:
     """Class decorator: add a primitive to ``OPS`` under its ``name``."""
     if cls.name in OPS:

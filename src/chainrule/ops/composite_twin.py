@@ -15,7 +15,7 @@ from typing import Any
 
 from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.engine import grad
-from chainrule.autograd.function import Op
+from chainrule.autograd.function import Op, on_arrays
 from chainrule.autograd.grad_mode import _mode, enable_grad
 from chainrule.backend import Array
 from chainrule.ops.dual import make_dual
@@ -35,7 +35,7 @@ class Fused(Op):
         raise NotImplementedError
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
-        if _mode.enabled or forward_mode.levels or type(g) is not Tensor:  # (batched: vmap)
+        if not on_arrays(g):
             return self._twin_grads(g)
         return tuple(None if x is None else Tensor._wrap(x) for x in self.backward_arrays(g.array))
 
