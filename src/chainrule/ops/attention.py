@@ -24,7 +24,7 @@ from collections.abc import Callable
 from chainrule import kernels, threads
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.function import register
-from chainrule.backend import Array, compact, matmul, xp
+from chainrule.backend import Array, compact, matmul, row_major, xp
 from chainrule.ops import batching
 from chainrule.ops.composite_twin import Fused
 from chainrule.ops.fused import softmax
@@ -61,8 +61,9 @@ class ScaledDotProductAttention(Fused):
         self.jit = q.size > 0 and kt.size > 0 and kernels.fits(q, kt, v) and (
             mask is None or xp.broadcast_shapes(scores, mask.shape) == scores)
         if self.jit:  # two compiled passes and NumPy's exp
-            self.blocks = _causal_blocks(q, kt, v) if self.is_causal and mask is None else None
-            return self._attend(q, _rows(kt), v, mask, scores)
+            self.blocks = _causal_blocks(*scores[-2:]) if self.is_causal and mask is None \
+                else None
+            return self._attend(q, row_major(kt), v, mask, scores)
         p = matmul(q, kt)
         p *= self.scale
         if mask is not None:
@@ -152,7 +153,7 @@ class ScaledDotProductAttention(Fused):
                 _seen_by(p, g, blocks, gv)
 
         flops = 2 * p.size * (q.shape[-1] * (1 + need[0] + need[1]) + v.shape[-1] * (1 + need[2]))
-        k, vt = _rows(kt.swapaxes(-1, -2)), _rows(v.swapaxes(-1, -2))
+        k, vt = row_major(kt.swapaxes(-1, -2)), row_major(v.swapaxes(-1, -2))
         _by_batch(piece, flops, ds, p, g, q, k, vt, *(a for a in grads if a is not None))
         return (*grads, ds) if len(self.inputs) == 4 else tuple(grads)
 
@@ -201,15 +202,6 @@ def _by_batch(body: Callable[..., None], flops: int, *arrays: Array) -> None:
     threads.split(lambda lo, hi: body(*(a[(*lead, slice(lo, hi))] for a in arrays)), n, grain)
 
 
-def _rows(x: Array) -> Array:
-    """x with each matrix row-major, as a right operand of the products: NumPy's products
-    read a column-major one 1.6-1.9× slower at attention's sizes (64 × 32×128 by 128×32)."""
-    r, c = x.shape[-2:]
-    if x.strides[-1] == x.itemsize and (r < 2 or x.strides[-2] == c * x.itemsize):
-        return x
-    return xp.ascontiguousarray(x)
-
-
 def _placed(present: tuple[Array, ...], need: tuple[bool, ...]) -> list[Array | None]:
     """The arrays of ``present`` at the places ``need`` marks, None at the others."""
     it = iter(present)
@@ -252,12 +244,11 @@ def _seen_by(s: Array, y: Array, blocks: Blocks, out: Array) -> None:
     out[..., min(L, S):, :] = 0
 
 
-def _causal_blocks(q: Array, kt: Array, v: Array) -> Blocks:
-    """Query blocks ``(start, end, keys seen)`` for causal attention of q (..., L, E) over
-    kᵀ (..., E, S), top-left aligned (query i sees keys j ≤ i): four blocks of at least 32
-    queries; None for fewer than 64 queries, no keys, or arrays the kernels do not take."""
-    L, S = q.shape[-2], kt.shape[-1]
-    if L < 64 or S == 0 or not kernels.fits(q, kt, v):
+def _causal_blocks(L: int, S: int) -> Blocks:
+    """Query blocks ``(start, end, keys seen)`` for causal attention of L queries over S keys
+    (at least one), top-left aligned (query i sees keys j ≤ i): four blocks of at least 32
+    queries; None for fewer than 64 queries."""
+    if L < 64:
         return None
     rows = max(32, -(-L // 4))
     return [(a, min(a + rows, L), min(a + rows, L, S)) for a in range(0, L, rows)]

@@ -187,7 +187,7 @@ class LSTMSequence(Op):
         dt = self.saved[0].dtype
         w_hh, c0 = w_hh.astype(dt, copy=False), c0.astype(dt, copy=False)
         gy = xp.ascontiguousarray(gy, dt)
-        first = T - 1 if self.reverse else 0  # the step whose state before is (h0, c0)
+        first = self._first(T)
         bptt = self._bptt_numpy if self.saved[1] is not None else self._bptt_kernel
         dg2, dh, dc = bptt(gy, w_hh, c0)  # (T·B, 4H); ∂/∂h0, ∂/∂c0
         need = self.needs_input_grad
@@ -209,14 +209,14 @@ class LSTMSequence(Op):
             grads += (xp.ones(T * B, dt) @ dg2 if need[5] else None,)
         return grads
 
-    def _backward_steps(self, T: int) -> range:
-        return range(T) if self.reverse else range(T - 1, -1, -1)
+    def _first(self, T: int) -> int:
+        """The step whose state before is (h0, c0)."""
+        return T - 1 if self.reverse else 0
 
     def _cell_before(self, t: int, c0: Array, cs: Array) -> Array:
         """The cell state that step ``t`` started from: c0 for the first step, else the state
         of the step before it in processing order (``cs`` indexed by position)."""
-        first = len(cs) - 1 if self.reverse else 0
-        return c0 if t == first else cs[t + 1 if self.reverse else t - 1]
+        return c0 if t == self._first(len(cs)) else cs[t + 1 if self.reverse else t - 1]
 
     def _bptt_kernel(self, gy: Array, w_hh: Array, c0: Array) -> tuple[Array, Array, Array]:
         """The backward time loop with one compiled kernel per step, gate by batch."""
@@ -230,7 +230,7 @@ class LSTMSequence(Op):
         c0 = xp.ascontiguousarray(c0.T)
         whT = w_hh.T
         cell_backward = kernels.recurrent.lstm_cell_backward
-        for t in self._backward_steps(T):
+        for t in reversed(self._steps(T)):
             c_prev = self._cell_before(t, c0, cs)
             cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
             xp.matmul(whT, dg[t], out=dh)
@@ -246,7 +246,7 @@ class LSTMSequence(Op):
         dg = xp.empty((T, B, G), acts.dtype)  # the gate pre-activations' gradients
         dc = gy[T].copy()
         dh = xp.zeros((B, H), acts.dtype)     # ∂/∂h_{t−1} from step t
-        for t in self._backward_steps(T):
+        for t in reversed(self._steps(T)):
             c_prev = self._cell_before(t, c0, cs)
             d, a = dg[t], acts[t]
             dh += gy[t]
