@@ -6,6 +6,7 @@ actually running when on (each test counts their calls)."""
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -180,15 +181,15 @@ def test_gradcheck_through_the_kernels(case: str) -> None:
     _gradcheck(fn, shapes)
 
 
-# attention cuts its batch into pieces over threads
+# attention cuts its batch into pieces over threads, GELU its elements
 SPLIT = ["attention", "attention-causal", "attention-causal-blocks",
          "attention-causal-blocks-fewer-keys", "attention-causal-blocks-value-batch",
-         "attention-mask"]
+         "attention-mask", "gelu", "gelu-tanh"]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("case", SPLIT)
-def test_attention_split_over_threads_equals_the_numpy_form(
+def test_split_over_threads_equals_the_numpy_form(
         case: str, dtype: Any, calls: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     # three threads and pieces of any size, so that the batch is cut into uneven pieces
     ran_on: set[int] = set()
@@ -203,6 +204,7 @@ def test_attention_split_over_threads_equals_the_numpy_form(
     monkeypatch.setattr(threads, "split", recorded)
     monkeypatch.setattr(threads, "_count", 3)
     monkeypatch.setattr(attention, "PIECE_FLOPS", 1)
+    monkeypatch.setattr(activation, "PIECE", 1)
     fn, shapes, kernel = CASES[case]
     _check(fn, shapes, 0, dtype, calls, kernel)
     assert len(ran_on) > 1
@@ -280,11 +282,45 @@ def test_rational_erf_and_tanh_to_float32_precision() -> None:
         np.testing.assert_array_equal([fn(v, True) for v in x.astype(np.float64)], want)
 
 
+def test_float32_exp_to_one_ulp_and_its_limits() -> None:
+    x = np.concatenate([np.linspace(-87.3, 88.7, 20001), [-1e-30, 0.0, 1e-30]]).astype(np.float32)
+    got = np.array([approx.exp(v, False) for v in x])
+    want = np.exp(x.astype(np.float64))
+    np.testing.assert_allclose(got, want, rtol=2 * np.finfo(np.float32).eps, atol=0)
+    edges = np.array([np.nan, np.inf, -np.inf, 89.0, -88.0, -1e4], np.float32)
+    np.testing.assert_array_equal([approx.exp(v, False) for v in edges],
+                                  [np.nan, np.inf, 0, np.inf, 0, 0])  # (0 for subnormal results)
+    np.testing.assert_allclose([approx.exp(v, True) for v in x.astype(np.float64)], want,
+                               rtol=1e-15)  # (the C library's exp and NumPy's)
+
+
 def test_softmax_rows_sum_to_one_and_hide_the_future() -> None:
     s = np.random.default_rng(0).standard_normal((2, 4, 6)).astype(np.float32)
     softmax.softmax_(s, 0.5, True)
     np.testing.assert_allclose(s.sum(-1), 1, rtol=1e-6)
     assert (s[:, np.triu_indices(4, 1, 6)[0], np.triu_indices(4, 1, 6)[1]] == 0).all()
+    s = np.zeros((1, 2, 37), np.float32)  # a row longer than a vector, with a NaN late in it
+    s[0, 0, 33] = np.nan
+    softmax.softmax_(s, 1.0, False)
+    assert np.isnan(s[0, 0]).all()
+    np.testing.assert_allclose(s[0, 1], 1 / 37, rtol=1e-6)
+
+
+@pytest.mark.parametrize("chosen", [None, "+avx2"])
+def test_wide_vectors_unless_the_user_chose_numbas_target(chosen: str | None) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CPU")}
+    if chosen is not None:
+        env["NUMBA_CPU_FEATURES"] = chosen
+    code = ("import numba; from numba.core.codegen import get_host_cpu_features as f; "
+            "import chainrule.kernels.approx; print(numba.config.CPU_FEATURES); print(f())")
+    got, host = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                               text=True, check=True).stdout.splitlines()
+    if chosen is not None:
+        assert got == chosen
+    elif "+avx512f" in host.split(","):
+        assert got == host + ",-prefer-256-bit"
+    else:
+        assert got == "None"
 
 
 def test_fits_takes_numpy_float32_and_float64_of_one_dtype() -> None:
