@@ -304,6 +304,10 @@ def test_softmax_rows_sum_to_one_and_hide_the_future() -> None:
     softmax.softmax_(s, 1.0, False)
     assert np.isnan(s[0, 0]).all()
     np.testing.assert_allclose(s[0, 1], 1 / 37, rtol=1e-6)
+    s = np.zeros((1, 3, 5), np.float32)
+    s[0, 2, 1] = np.nan
+    softmax.softmax_(s, 1.0, True)
+    assert np.isnan(s[0, 2, :3]).all() and (s[0, 2, 3:] == 0).all()  # the future stays hidden
 
 
 @pytest.mark.parametrize("chosen", [None, "+avx2"])
