@@ -308,6 +308,11 @@ def test_softmax_rows_sum_to_one_and_hide_the_future() -> None:
     s[0, 2, 1] = np.nan
     softmax.softmax_(s, 1.0, True)
     assert np.isnan(s[0, 2, :3]).all() and (s[0, 2, 3:] == 0).all()  # the future stays hidden
+    s = np.full((1, 2, 3), -np.inf, np.float32)  # (a masked row: -inf scores)
+    s[0, 0, 1] = 0.5
+    softmax.softmax_(s, 1.0, False)
+    np.testing.assert_array_equal(s[0, 0], [0, 1, 0])
+    assert np.isnan(s[0, 1]).all()  # all keys masked: NaN, as in PyTorch's math form
 
 
 @pytest.mark.parametrize("chosen", [None, "+avx2"])

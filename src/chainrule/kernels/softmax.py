@@ -60,7 +60,7 @@ def _softmax(p: Any, c: Any, causal: bool, exact: bool) -> None:
             row = p[b, i]
             lim = min(i + 1, S) if causal else S
             m = _max(row, lim, ninf) * scale
-            s = row[0] * 0
+            s = zero
             for j in range(lim):
                 e = approx.exp(row[j] * scale - m, exact)
                 row[j] = e
