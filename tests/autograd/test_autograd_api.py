@@ -55,9 +55,11 @@ def test_retain_grad_keeps_non_leaf_gradient() -> None:
     y = x * 3
     y.retain_grad()
     z = x * 3
-    (y * y + z).sum().backward()
+    (y * y + z).sum().backward(retain_graph=True)
     assert y.grad.tolist() == [6.0, 12.0]
     assert z.grad is None
+    (y * y).sum().backward()  # a retained gradient sums over backward calls, as PyTorch's
+    assert y.grad.tolist() == [12.0, 24.0]
 
 
 # ---- grad modes -------------------------------------------------------------------------------

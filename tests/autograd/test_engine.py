@@ -210,3 +210,69 @@ def test_create_graph_grads_are_separate_and_accumulate() -> None:
     assert a.grad is not b.grad and not np.shares_memory(a.grad.array, b.grad.array)
     (a + b).sum().backward()
     assert a.grad.tolist() == [2.0, 2.0] and b.grad.tolist() == [2.0, 2.0]
+
+
+# ---- gradients of slices summed in place ------------------------------------------------------
+def _sliced_loss(x: cr.Tensor, w: np.ndarray) -> cr.Tensor:
+    """x (non-leaf, (2, 3, 6)) used whole, in three pieces of its last axis, and at a
+    strided slice that overlaps them: every path adds into x's gradient."""
+    q, k, v = x.split(2, dim=-1)
+    ww = cr.tensor(w)
+    return ((q * ww[..., 0:2]).sum() + (k * k).sum() + (v.exp() * 3).sum() + x.sum() * 0.5
+            + (x[:, ::2, 1:5] ** 2).sum() + x[1, 2].sum())
+
+
+def _sliced_grad(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    x = a * 2
+    g = np.zeros_like(x)
+    g[..., 0:2] += w[..., 0:2]
+    g[..., 2:4] += 2 * x[..., 2:4]
+    g[..., 4:6] += 3 * np.exp(x[..., 4:6])
+    g += 0.5
+    g[:, ::2, 1:5] += 2 * x[:, ::2, 1:5]
+    g[1, 2] += 1
+    return g * 2
+
+
+def test_gradients_of_slices_add_into_one_array_as_the_sum_of_the_paths(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrule.ops import movement
+
+    zero_filled: list[tuple[int, ...]] = []
+    index_add = movement.IndexAdd.forward
+    monkeypatch.setattr(movement.IndexAdd, "forward",
+                        lambda self, g: zero_filled.append(self.shape) or index_add(self, g))
+    rng = np.random.default_rng(0)
+    a, w = rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 3, 6))
+    t = leaf(a)
+    x = t * 2
+    x.retain_grad()
+    seen: list[np.ndarray] = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    _sliced_loss(x, w).backward(retain_graph=True)
+    want = _sliced_grad(a, w)
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), want / 2, rtol=1e-12)
+    np.testing.assert_allclose(seen[0], want / 2, rtol=1e-12)
+    assert zero_filled == []  # no zero-filled array per slice
+    kept = x.grad.numpy().copy()
+    _sliced_loss(x, w).backward()  # a second pass sums afresh, leaving the first's arrays alone
+    np.testing.assert_allclose(t.grad.numpy(), 2 * want, rtol=1e-12)
+    np.testing.assert_array_equal(seen[0], want / 2)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * kept, rtol=1e-12)
+
+
+def test_gradients_of_slices_through_ops_where_the_graph_is_recorded() -> None:
+    # create_graph: the slices' gradients are ops, and the second derivative is right
+    rng = np.random.default_rng(1)
+    a, w = rng.standard_normal((2, 3, 6)), rng.standard_normal((2, 3, 6))
+    t = leaf(a)
+    (g,) = cr.autograd.grad(_sliced_loss(t * 2, w), t, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), _sliced_grad(a, w), rtol=1e-12)
+    (h,) = cr.autograd.grad(g.sum(), t)
+    x = a * 2  # d/da of Σ g: from k², exp(v)·3 and the strided square
+    want = np.zeros_like(a)
+    want[..., 2:4] += 4 * 2
+    want[..., 4:6] += 3 * np.exp(x[..., 4:6]) * 4
+    want[:, ::2, 1:5] += 2 * 4
+    np.testing.assert_allclose(h.numpy(), want, rtol=1e-12)

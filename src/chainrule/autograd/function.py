@@ -92,6 +92,13 @@ class Op:
     def jvp(self, *tangents: Tensor | None) -> Tensor | None:
         raise NotImplementedError(f"{self.name}: no forward-mode rule")
 
+    def slice_of_input(self) -> Any:
+        """The basic index (slices, integers, None, Ellipsis) at which the op reads its one
+        input, where its backward is the output's gradient placed there and 0 elsewhere
+        (indexing, and so ``split``, ``chunk``, ``unbind``); None for every other op. The
+        engine then adds such a gradient into its input's sum in place."""
+        return None
+
     def output(self) -> Tensor:
         """The op's output as a Tensor: the saved value in a plain backward, re-derived from the
         inputs (so it is differentiable) when gradients of the backward itself are recorded."""

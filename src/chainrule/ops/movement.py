@@ -40,6 +40,9 @@ class GetItem(Op):
     def jvp(self, t: Tensor | None) -> Tensor | None:
         return GetItem.apply(t, index=self.index)
 
+    def slice_of_input(self) -> Any:
+        return self.index if _is_basic(self.index) else None
+
 
 @register
 class IndexAdd(Op):
