@@ -61,7 +61,7 @@ def kernel(fn: Callable[..., Any]) -> Callable[..., Any]:
     return compiled(error_model="numpy")(fn)
 
 
-def inline(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _inline(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``kernel``, inlined into its callers by Numba (LLVM's own inlining gives up on a loop
     that calls the function several times, and the loop is then not vectorised)."""
     return compiled(error_model="numpy", inline="always")(fn)
@@ -101,14 +101,14 @@ _HALF, _ZERO, _INF = _f(0.5), _f(0.0), _f(np.inf)
 _EXP_LO, _EXP_HI = _f(-87.33), _f(88.72)  # (2ⁿ stays a normal float in between)
 
 
-@inline
+@_inline
 def _unit(y: Any) -> Any:
     """y clamped to [−1, 1] (the rational forms overshoot by an ulp near ±1)."""
     y = _ONE if y > _ONE else y
     return -_ONE if y < -_ONE else y
 
 
-@inline
+@_inline
 def erf(x: Any, exact: bool) -> Any:
     """erf(x): ``math.erf`` when ``exact``, else the float32 rational form."""
     if exact:
@@ -120,7 +120,7 @@ def erf(x: Any, exact: bool) -> Any:
     return _unit(p / ((((_F0 * z + _F1) * z + _F2) * z + _F3) * z + _F4))
 
 
-@inline
+@_inline
 def tanh(x: Any, exact: bool) -> Any:
     """tanh(x): ``math.tanh`` when ``exact``, else the float32 rational form."""
     if exact:
@@ -148,7 +148,7 @@ def _pow2(typingctx: Any, n: Any) -> Any:
     return types.float32(types.float32), codegen
 
 
-@inline
+@_inline
 def exp(x: Any, exact: bool) -> Any:
     """exp(x): ``math.exp`` when ``exact``, else Cephes' float32 form (0 below −87.33, where
     exp(x) is a subnormal float32 or 0; NaN stays NaN)."""
