@@ -37,8 +37,10 @@ def _wide_vectors() -> None:
     faster without it on a Sapphire Rapids core. Numba reads the setting when it first
     compiles, so it holds where chainrule's kernels are the first Numba code to run.
     """
-    from numba.core.codegen import get_host_cpu_features
-
+    try:
+        from numba.core.codegen import get_host_cpu_features
+    except ImportError:  # (Numba's own helper, not public API: without it the width stays)
+        return
     if numba.config.CPU_NAME is None and numba.config.CPU_FEATURES is None:
         features = get_host_cpu_features()
         if "+avx512f" in features.split(","):
