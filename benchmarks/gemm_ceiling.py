@@ -1,14 +1,15 @@
-"""The matrix products of a training step, timed in NumPy (chainrule's BLAS) and in PyTorch on
-the same shapes, alternating in one process: how far the products alone let chainrule go.
+"""The matrix products of a training step, timed as chainrule runs them (MKL where the optional
+``mkl`` package is installed, else NumPy's BLAS) and in PyTorch on the same shapes, alternating
+in one process: how far the products alone let chainrule go.
 
     python benchmarks/gemm_ceiling.py [--threads N] [--workloads gpt,char-lstm,...]
 
 For each workload the table lists every distinct product of one step (forward and backward,
-with how many times a step runs it), NumPy's and PyTorch's time for it, and the totals. The
+with how many times a step runs it), chainrule's and PyTorch's time for it, and the totals. The
 "ceiling" is the ratio the whole step would reach if everything but the products took the same
 time in both libraries: (PyTorch's step − PyTorch's products + chainrule's products) over
 PyTorch's step inverted, from PyTorch's step time measured in the same run. Attention's
-products are NumPy's batched ``matmul``, the stack cut into one piece per thread as chainrule's
+products are chainrule's batched ``matmul``, the stack cut into one piece per thread as chainrule's
 attention cuts it, against PyTorch's ``bmm``, over whole score matrices (causal attention
 skips 3/8 of them in both libraries' fused kernels; PyTorch's does not run them as separate
 products).
@@ -82,18 +83,19 @@ def products(name: str) -> list[Product]:
     raise SystemExit(f"gemm_ceiling: no product list for {name!r}")
 
 
-def _numpy_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+def _our_product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     """a @ b as chainrule runs it: one BLAS call for matrices, a stack cut into one piece per
     thread (as attention cuts its batch of heads)."""
     from chainrule import threads
+    from chainrule.backend import matmul
     from chainrule.ops.attention import PIECE_FLOPS
 
     if a.ndim == 2:
-        np.matmul(a, b, out=out)
+        matmul(a, b, out=out)
         return
     n = len(a)
     grain = -(-PIECE_FLOPS * n // (2 * out.size * a.shape[-1]))  # (attention's own rule)
-    threads.split(lambda lo, hi: np.matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), n, grain)
+    threads.split(lambda lo, hi: matmul(a[lo:hi], b[lo:hi], out=out[lo:hi]), n, grain)
 
 
 def _timed(fn: Callable[[], object], n: int) -> float:
@@ -111,14 +113,14 @@ def _timed(fn: Callable[[], object], n: int) -> float:
 
 def _pair(sa: tuple[int, ...], sb: tuple[int, ...], rng: np.random.Generator,
           blocks: int = 7, n: int = 20) -> tuple[float, float]:
-    """The best block's seconds per product of a (sa) @ b (sb) in NumPy and in PyTorch, the
+    """The best block's seconds per product of a (sa) @ b (sb) in chainrule and in PyTorch, the
     two timed in alternating blocks."""
     import torch
 
     a, b = (rng.standard_normal(s).astype(np.float32) for s in (sa, sb))
     out = np.empty(np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1]), np.float32)
     ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(out)
-    ours, theirs = (lambda: _numpy_product(a, b, out)), (lambda: torch.matmul(ta, tb, out=tout))
+    ours, theirs = (lambda: _our_product(a, b, out)), (lambda: torch.matmul(ta, tb, out=tout))
     ours(), theirs()
     times = [(_timed(ours, n), _timed(theirs, n)) for _ in range(blocks)]
     return min(t for t, _ in times), min(t for _, t in times)
@@ -128,13 +130,14 @@ def main() -> None:
     import torch
 
     import chainrule as cr
+    from chainrule import mkl
 
     cr.set_num_threads(OPTS.threads)
     torch.set_num_threads(OPTS.threads)
     rng = np.random.default_rng(0)
-    print(f"{OPTS.threads} threads; each product's best of 7 blocks, NumPy's alternating with "
-          f"PyTorch's; NumPy {np.__version__}, "
-          f"PyTorch {torch.__version__}")
+    blas = "MKL" if mkl.is_available() else "NumPy's BLAS"
+    print(f"{OPTS.threads} threads; each product's best of 7 blocks, chainrule's ({blas}) "
+          f"alternating with PyTorch's; NumPy {np.__version__}, PyTorch {torch.__version__}")
     for name in OPTS.workloads.split(","):
         rows, ours, theirs = [], 0.0, 0.0
         for what, sa, sb, times in products(name):
@@ -145,13 +148,13 @@ def main() -> None:
         step()
         step_s = statistics.median(_timed(step, 5) for _ in range(5))
         print(f"\n{name}: PyTorch's step {step_s * 1e3:.1f} ms")
-        print(f"{'product':24s} {'a':>15s} {'b':>15s} {'×':>3s} {'NumPy µs':>9s} "
+        print(f"{'product':24s} {'a':>15s} {'b':>15s} {'×':>3s} {'ours µs':>9s} "
               f"{'PyTorch µs':>10s} {'ratio':>6s}")
         for what, sa, sb, times, t_np, t_torch in rows:
             print(f"{what:24s} {str(sa):>15s} {str(sb):>15s} {times:3d} {t_np * 1e6:9.1f} "
                   f"{t_torch * 1e6:10.1f} {t_torch / t_np:6.2f}")
         ceiling = step_s / (step_s - theirs + ours)
-        print(f"products per step: NumPy {ours * 1e3:.1f} ms, PyTorch {theirs * 1e3:.1f} ms "
+        print(f"products per step: chainrule {ours * 1e3:.1f} ms, PyTorch {theirs * 1e3:.1f} ms "
               f"(ratio {theirs / ours:.2f}; {theirs / step_s:.0%} of PyTorch's step); "
               f"ceiling of chainrule/PyTorch {ceiling:.2f}")
 

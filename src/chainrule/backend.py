@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy
 
+from chainrule import mkl
+
 xp = numpy
 Array = numpy.ndarray
 
@@ -77,13 +79,17 @@ def bfloat16() -> numpy.dtype:
     return numpy.dtype(ml_dtypes.bfloat16)
 
 
-def matmul(a: Array, b: Array) -> Array:
-    """``a @ b``; bfloat16 operands are multiplied in float32 and the product rounded to bfloat16.
+def matmul(a: Array, b: Array, out: Array | None = None) -> Array:
+    """``a @ b`` (into ``out`` when given), through MKL where it is installed (``mkl``), else
+    NumPy's BLAS; bfloat16 operands are multiplied in float32 and the product rounded to
+    bfloat16.
 
     NOTE: NumPy has no bfloat16 kernels: ``ml_dtypes`` multiplies element by element (about 30x
     slower than float32 BLAS at 256x256) and returns float32. float32 products of bfloat16
     values are exact, so the rounding is the only one, as with a float32-accumulating kernel.
     """
+    if out is not None:
+        return _product(a, b, out)
     if not (is_bfloat16(a.dtype) or is_bfloat16(b.dtype)):
         if not (a.size and b.size):  # (the fast paths below reshape by the sizes)
             return numpy.matmul(a, b)
@@ -95,7 +101,7 @@ def matmul(a: Array, b: Array) -> Array:
         if b.ndim > 2 and a.shape[:-2] == b.shape[:-2] and not any(b.strides[:-2]):
             # NOTE: b is one matrix broadcast over a stack (a shared weight under vmap): one
             # GEMM over all of a's rows instead of NumPy's loop of small products.
-            rows = numpy.matmul(a.reshape(-1, a.shape[-1]), b[(0,) * (b.ndim - 2)])
+            rows = _product(a.reshape(-1, a.shape[-1]), b[(0,) * (b.ndim - 2)])
             return rows.reshape(*a.shape[:-1], b.shape[-1])
         if b.ndim == 2 and a.ndim > 2 and any(
                 st == 0 and n > 1 for st, n in zip(a.strides[:-1], a.shape[:-1])):
@@ -103,15 +109,21 @@ def matmul(a: Array, b: Array) -> Array:
             # vmap, as the primal inside jacfwd): each distinct row is multiplied once.
             shared = tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides[:-1])
             # (the copy: callers write into a product in place)
-            distinct = numpy.matmul(a[shared], b)
+            distinct = _product(a[shared], b)
             return numpy.broadcast_to(distinct, (*a.shape[:-1], b.shape[-1])).copy()
         if a.ndim > 2 and b.ndim > 2:
             # NOTE: a stack of products whose matrices are strided views (attention's heads
             # sliced out of one fused projection) runs 1.3-1.5x faster on contiguous copies:
             # BLAS reads each product's operands far from one another otherwise
-            return numpy.matmul(compact(a), compact(b))
-        return numpy.matmul(a, b)
-    return widened(numpy.matmul, a, b)
+            return _product(compact(a), compact(b))
+        return _product(a, b)
+    return widened(_product, a, b)
+
+
+def _product(a: Array, b: Array, out: Array | None = None) -> Array:
+    """``numpy.matmul(a, b, out=out)``, by MKL where it takes the product."""
+    done = mkl.matmul(a, b, out)
+    return numpy.matmul(a, b, out=out) if done is None else done
 
 
 def compact(x: Array) -> Array:

@@ -1,7 +1,8 @@
 """Intra-op threads, as ``torch.get_num_threads``/``torch.set_num_threads``: how many threads
 one op may use.
 
-BLAS (NumPy's) splits each large product over its own threads. Work BLAS does not see
+BLAS (NumPy's, or MKL where chainrule multiplies with it) splits each large product over
+its own threads; MKL keeps to one inside a piece of ``split``. Work BLAS does not see
 (attention's many small per-head products and its softmax) chainrule splits itself:
 ``split(body, n)`` runs ``body(lo, hi)`` over one piece of ``range(n)`` per thread, the first
 piece on the calling thread and the others on workers that sleep while idle. A body should
@@ -23,6 +24,8 @@ import queue
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from chainrule import mkl
 
 __all__ = ["get_num_threads", "set_num_threads", "split"]
 
@@ -62,6 +65,7 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: expected a positive integer, got {n!r}")
     _blas_call("set_num_threads", n)
+    mkl.set_num_threads(n)
     _count = n
 
 
@@ -79,10 +83,12 @@ def split(body: Callable[[int, int], None], n: int, grain: int = 1) -> None:
     for worker, lo, hi in zip(_workers, bounds[1:-1], bounds[2:]):
         worker.put((body, lo, hi, done))
     _local.busy = True
+    threads = mkl.set_local_threads(1)
     try:
         body(bounds[0], bounds[1])
     finally:
         _local.busy = False
+        mkl.set_local_threads(threads)
         errors = [done.get() for _ in range(pieces - 1)]
     for error in errors:
         if error is not None:
@@ -100,6 +106,7 @@ def _start(count: int) -> None:
 
 def _serve(tasks: queue.SimpleQueue[Any]) -> None:
     _local.busy = True  # (a body that splits again runs its pieces here)
+    mkl.set_local_threads(1)  # (MKL's products, too)
     while True:
         body, lo, hi, done = tasks.get()
         try:
@@ -169,5 +176,6 @@ if _blas is not None:
     _shorten_spin(_blas)
 _count = _blas_call("get_num_threads") or (len(os.sched_getaffinity(0)) if hasattr(
     os, "sched_getaffinity") else os.cpu_count() or 1)
+mkl.set_num_threads(_count)
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_workers)

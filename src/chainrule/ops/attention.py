@@ -212,10 +212,10 @@ def _seen(x: Array, yt: Array, blocks: Blocks, out: Array, rest: bool = True) ->
     """out ← x yᵀ (..., L, S); by ``blocks``, each query block's over the keys it sees, 0
     past them, or left unwritten without ``rest`` (the softmax writes its own values there)."""
     if blocks is None:
-        xp.matmul(x, yt, out=out)
+        matmul(x, yt, out=out)
         return
     for a, b, kb in blocks:
-        xp.matmul(x[..., a:b, :], yt[..., :kb], out=out[..., a:b, :kb])
+        matmul(x[..., a:b, :], yt[..., :kb], out=out[..., a:b, :kb])
         if rest:
             out[..., a:b, kb:] = 0
 
@@ -224,23 +224,23 @@ def _over_seen(s: Array, y: Array, blocks: Blocks, out: Array) -> None:
     """out ← s y (..., L, ·) for scores s (..., L, S); by ``blocks``, s is 0 past each query
     block's keys."""
     if blocks is None:
-        xp.matmul(s, y, out=out)
+        matmul(s, y, out=out)
         return
     for a, b, kb in blocks:
-        xp.matmul(s[..., a:b, :kb], y[..., :kb, :], out=out[..., a:b, :])
+        matmul(s[..., a:b, :kb], y[..., :kb, :], out=out[..., a:b, :])
 
 
 def _seen_by(s: Array, y: Array, blocks: Blocks, out: Array) -> None:
     """out ← sᵀ y (..., S, ·) for scores s (..., L, S); by ``blocks`` (causal attention),
     keys c..d of a block are seen by queries c.. only, and keys no query sees get 0."""
     if blocks is None:
-        xp.matmul(s.swapaxes(-1, -2), y, out=out)
+        matmul(s.swapaxes(-1, -2), y, out=out)
         return
     L, S = s.shape[-2:]
     for c, d, _ in blocks:
         if c < S:
             d = min(d, S)
-            xp.matmul(s[..., c:, c:d].swapaxes(-1, -2), y[..., c:, :], out=out[..., c:d, :])
+            matmul(s[..., c:, c:d].swapaxes(-1, -2), y[..., c:, :], out=out[..., c:d, :])
     out[..., min(L, S):, :] = 0
 
 

@@ -87,7 +87,7 @@ class LSTMSequence(Op):
         h, c = h0.astype(dt, copy=False), c0.astype(dt, copy=False)
         out = xp.empty((T + 1, B, H), dt)
         if kernels.fits(x, w_ih, w_hh, h, c, bias):
-            xg = xp.matmul(w_ih, x.transpose(0, 2, 1))  # W_ih x_t, gate by batch: (T, 4H, B)
+            xg = backend.matmul(w_ih, x.transpose(0, 2, 1))  # W_ih x_t, gate by batch: (T, 4H, B)
             self.saved = self._loop_kernel(xg, w_hh, h, c, bias, out)
         else:
             xg = backend.matmul(x.reshape(T * B, n_in), w_ih.T).reshape(T, B, G)  # W_ih x_t
@@ -113,7 +113,7 @@ class LSTMSequence(Op):
         h, c = xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T)
         cell = kernels.recurrent.lstm_cell
         for t in self._steps(T):
-            xp.matmul(w_hh, h, out=pre)
+            backend.matmul(w_hh, h, out=pre)
             cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t])
             h, c = hs[t], cs[t]
         out[:T] = hs.transpose(0, 2, 1)
@@ -136,7 +136,7 @@ class LSTMSequence(Op):
         tmp = xp.empty((B, H), xg.dtype)
         for t in self._steps(T):
             a = acts[t]
-            xp.matmul(h, whT, out=a)
+            backend.matmul(h, whT, out=a)
             a += xg[t]
             a *= scale
             xp.tanh(a, out=a)
@@ -233,7 +233,7 @@ class LSTMSequence(Op):
         for t in reversed(self._steps(T)):
             c_prev = self._cell_before(t, c0, cs)
             cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
-            xp.matmul(whT, dg[t], out=dh)
+            backend.matmul(whT, dg[t], out=dh)
         # (4H, T·B), whose transpose is the (T·B, 4H) gradient the weights' GEMMs read
         dg = xp.ascontiguousarray(dg.transpose(1, 0, 2)).reshape(G, T * B)
         return dg.T, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
@@ -257,7 +257,7 @@ class LSTMSequence(Op):
             xp.multiply(dh, tcs[t], out=d[:, 3 * H:])
             d *= dacts[t]
             dc *= a[:, H:2 * H]
-            xp.matmul(d, w_hh, out=dh)
+            backend.matmul(d, w_hh, out=dh)
         return dg.reshape(T * B, G), dh, dc
 
 

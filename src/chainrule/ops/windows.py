@@ -15,7 +15,7 @@ from typing import Any
 from numpy.lib.stride_tricks import as_strided
 
 from chainrule import kernels
-from chainrule.backend import Array, is_bfloat16, widened, xp
+from chainrule.backend import Array, is_bfloat16, matmul, widened, xp
 
 Pads = tuple[tuple[int, int], ...]
 
@@ -125,8 +125,8 @@ def _gemm(a: Array, b: Array) -> Array:
     if is_bfloat16(a.dtype) or is_bfloat16(b.dtype):
         return widened(_gemm, a, b)
     if a.shape[0] == 1:
-        return (a[0] @ b[0])[None]
+        return matmul(a[0], b[0])[None]
     out = xp.empty((a.shape[0], a.shape[1], b.shape[2]), xp.result_type(a, b))
     for i in range(a.shape[0]):  # NOTE: a loop over groups, as for grouped BLAS calls
-        xp.matmul(a[i], b[i], out=out[i])
+        matmul(a[i], b[i], out=out[i])
     return out

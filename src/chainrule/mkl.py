@@ -1,0 +1,185 @@
+"""Intel MKL's matrix products, for chainrule's float32 and float64 products where the optional
+``mkl`` package is installed (``pip install "chainrule[mkl]"``).
+
+PyTorch's CPU builds multiply with MKL. NumPy's wheels bring OpenBLAS, which on recent Intel
+CPUs runs a training step's products 1.2–2× slower than MKL (benchmarks/gemm_ceiling.py). Where
+MKL's runtime library is found, ``matmul`` computes the products NumPy would, through MKL's
+CBLAS; everything else stays with NumPy. ``CHAINRULE_BLAS=numpy`` keeps NumPy's BLAS for every
+product; ``CHAINRULE_BLAS=mkl`` makes a missing MKL an error at import.
+
+NOTE: MKL's OpenMP workers spin 200 ms after each product by default, holding the cores that
+NumPy's ufuncs and chainrule's own threads run on next. Unless the user set ``KMP_BLOCKTIME``,
+chainrule sets it to 1 ms before MKL loads (OpenBLAS's workers get the same treatment in
+``threads``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+from typing import Any
+
+import numpy
+
+__all__ = ["is_available", "matmul"]
+
+_BLOCKTIME_MS = "1"
+
+_SMALL = 1 << 20
+"""Products of fewer multiply-adds (m·n·k) than this stay with NumPy: MKL's call through
+ctypes costs a few microseconds more than NumPy's, more than it saves on a small product."""
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_GEMM: dict[numpy.dtype, Any] = {}
+_lib: ctypes.CDLL | None = None
+
+
+def is_available() -> bool:
+    """True when chainrule's products run through MKL."""
+    return _lib is not None
+
+
+def set_num_threads(n: int) -> None:
+    """Let MKL's products use ``n`` threads (a no-op without MKL)."""
+    if _lib is not None:
+        _lib.MKL_Set_Num_Threads(n)
+
+
+def set_local_threads(n: int) -> int:
+    """Let MKL's products called from this thread use ``n`` threads (0: the global count);
+    returns the previous local count (0 without MKL)."""
+    return 0 if _lib is None else _lib.MKL_Set_Num_Threads_Local(n)
+
+
+def _layout(x: numpy.ndarray) -> tuple[int, int] | None:
+    """(CBLAS transpose flag, leading dimension) reading the matrix ``x`` (the last two axes)
+    in place, or None when neither its rows nor its columns are contiguous."""
+    r, c = x.shape[-2:]
+    s0, s1 = x.strides[-2:]
+    size = x.itemsize
+    if s1 == size or c == 1:
+        ld = s0 // size if r > 1 else c
+        if s0 % size == 0 and ld >= max(c, 1):
+            return _NO_TRANS, ld
+    if s0 == size or r == 1:
+        ld = s1 // size if c > 1 else r
+        if s1 % size == 0 and ld >= max(r, 1):
+            return _TRANS, ld
+    return None
+
+
+def matmul(a: numpy.ndarray, b: numpy.ndarray,
+           out: numpy.ndarray | None = None) -> numpy.ndarray | None:
+    """``numpy.matmul(a, b, out=out)`` computed by MKL, or None (nothing written) when MKL is
+    absent or the product is one NumPy should do: other dtypes, vectors, small products, an
+    ``out`` whose rows are not contiguous. An operand MKL cannot read in place is copied
+    first, as NumPy's BLAS calls copy it."""
+    if _lib is None or a.ndim < 2 or b.ndim < 2 or b.dtype != a.dtype or a.dtype not in _GEMM:
+        return None
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if b.shape[-2] != k:
+        return None
+    if a.ndim == 2 and b.ndim == 2:
+        return _plain(a, b, out, m, k, n) if m * n * k >= _SMALL else None
+    if m * n * k < _SMALL:
+        return None
+    try:
+        batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        return None
+    return _stacked(a, b, out, batch)
+
+
+def _plain(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray | None, m: int, k: int,
+           n: int) -> numpy.ndarray | None:
+    """One product of matrices."""
+    dtype = a.dtype
+    lo = _layout(out) if out is not None else (_NO_TRANS, n)
+    if out is not None and (out.dtype != dtype or out.shape != (m, n) or lo is None
+                            or lo[0] != _NO_TRANS):
+        return None
+    la, lb = _layout(a), _layout(b)
+    if la is None:
+        a, la = numpy.ascontiguousarray(a), (_NO_TRANS, k)
+    if lb is None:
+        b, lb = numpy.ascontiguousarray(b), (_NO_TRANS, n)
+    if out is None:
+        out = numpy.empty((m, n), dtype)
+    _GEMM[dtype](_ROW_MAJOR, la[0], lb[0], m, n, k, 1.0, a.ctypes.data, la[1], b.ctypes.data,
+                 lb[1], 0.0, out.ctypes.data, lo[1])
+    return out
+
+
+def _stacked(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray | None,
+             batch: tuple[int, ...]) -> numpy.ndarray | None:
+    """A stack of products, broadcast over ``batch``, one call per product.
+
+    NOTE: not MKL's batched GEMM: on one thread it runs attention's stacks of small products
+    1.0-1.25x slower than NumPy's loop, and chainrule runs attention's heads one piece per
+    thread (``threads.split``). Stacks come here only when each product is large."""
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    if out is None:
+        out = numpy.empty((*batch, m, n), a.dtype)
+    elif out.shape != (*batch, m, n):
+        return None
+    a = numpy.broadcast_to(a, (*batch, *a.shape[-2:]))
+    b = numpy.broadcast_to(b, (*batch, *b.shape[-2:]))
+    for i in numpy.ndindex(batch):
+        if _plain(a[i], b[i], out[i], m, k, n) is None:
+            numpy.matmul(a[i], b[i], out=out[i])
+    return out
+
+
+def _candidates() -> list[str]:
+    """Where MKL's runtime library may be: the loader's search path, then the ``lib`` folders
+    of the environments pip puts the ``mkl`` wheel's libraries in."""
+    found = ctypes.util.find_library("mkl_rt")
+    paths = [found] if found else []
+    prefixes = dict.fromkeys((sys.prefix, sys.base_prefix, os.path.expanduser("~/.local")))
+    for prefix in prefixes:
+        for name in ("libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so"):
+            path = os.path.join(prefix, "lib", name)
+            if os.path.exists(path):
+                paths.append(path)
+    return paths
+
+
+def _bind(lib: ctypes.CDLL) -> None:
+    """Declare the CBLAS functions chainrule calls."""
+    i, p = ctypes.c_int, ctypes.c_void_p
+    for dtype, scalar, prefix in ((numpy.dtype("float32"), ctypes.c_float, "s"),
+                                  (numpy.dtype("float64"), ctypes.c_double, "d")):
+        gemm = getattr(lib, f"cblas_{prefix}gemm")
+        gemm.argtypes = [i] * 6 + [scalar, p, i, p, i, scalar, p, i]
+        gemm.restype = None
+        _GEMM[dtype] = gemm
+    lib.MKL_Set_Num_Threads_Local.restype = i
+
+
+def _load() -> ctypes.CDLL | None:
+    """MKL's runtime, loaded and bound, or None (NumPy's BLAS) where it is missing or the user
+    chose NumPy's."""
+    choice = os.environ.get("CHAINRULE_BLAS", "").lower()
+    if choice not in ("", "mkl", "numpy"):
+        raise ImportError(f"CHAINRULE_BLAS: expected 'mkl' or 'numpy', got {choice!r}")
+    if choice == "numpy":
+        return None
+    os.environ.setdefault("KMP_BLOCKTIME", _BLOCKTIME_MS)
+    for path in _candidates():
+        try:
+            lib = ctypes.CDLL(path)
+            _bind(lib)
+        except (OSError, AttributeError):
+            continue
+        return lib
+    if choice == "mkl":
+        raise ImportError("CHAINRULE_BLAS=mkl: MKL's runtime library (libmkl_rt) was not "
+                          "found; pip install 'chainrule[mkl]' (or pip install mkl)")
+    return None
+
+
+_lib = _load()

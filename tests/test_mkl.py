@@ -1,0 +1,165 @@
+"""Products through Intel MKL (``chainrule.mkl``, where the optional ``mkl`` package is
+installed): equal to float64 references for every operand layout, the products MKL should not
+take left to NumPy, thread counts as ``set_num_threads`` and ``split`` ask, and the choice
+between the two libraries made by ``CHAINRULE_BLAS``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import backend, mkl, threads
+
+needs_mkl = pytest.mark.skipif(not mkl.is_available(),
+                               reason="MKL is not installed (pip install 'chainrule[mkl]')")
+
+rng = np.random.default_rng(0)
+
+
+def _matrix(shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _views(dtype: type) -> dict[str, Callable[[], tuple[np.ndarray, np.ndarray]]]:
+    """Operand pairs of 96×160 @ 160×80 (1.2 M multiply-adds, above MKL's threshold), laid out
+    every way a product meets them."""
+    a, b = _matrix((96, 160), dtype), _matrix((160, 80), dtype)
+    big = _matrix((400, 400), dtype)
+    return {
+        "row-major": lambda: (a, b),
+        "a transposed": lambda: (np.ascontiguousarray(a.T).T, b),
+        "b transposed": lambda: (a, np.ascontiguousarray(b.T).T),
+        "both transposed": lambda: (np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T),
+        "sliced blocks": lambda: (big[10:106, 5:165], big[200:360, 300:380]),
+        "every other row": lambda: (big[:192:2, :160], b),
+        "reversed rows": lambda: (big[::-1][:96, :160], b),
+        "every other column": lambda: (big[:96, :320:2], b),
+    }
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+@pytest.mark.parametrize("layout", list(_views(np.float32)))
+def test_mkl_products_equal_float64_references(layout: str, dtype: type, tol: float) -> None:
+    a, b = _views(dtype)[layout]()
+    got = mkl.matmul(a, b)
+    assert got is not None and got.dtype == dtype and got.shape == (96, 80)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+@needs_mkl
+def test_mkl_writes_into_a_row_strided_out_and_nothing_else() -> None:
+    a, b = _matrix((96, 160), np.float32), _matrix((160, 80), np.float32)
+    buffer = np.full((100, 90), 7.0, np.float32)
+    out = buffer[2:98, 3:83]
+    assert mkl.matmul(a, b, out) is out
+    np.testing.assert_allclose(out, a @ b, rtol=1e-4, atol=1e-4)
+    outside = np.ones(buffer.shape, bool)
+    outside[2:98, 3:83] = False
+    assert (buffer[outside] == 7.0).all()
+
+
+@needs_mkl
+@pytest.mark.parametrize("a_shape, b_shape", [((3, 128, 128), (3, 128, 96)),
+                                              ((2, 3, 128, 128), (128, 96)),
+                                              ((128, 128), (4, 128, 96)),
+                                              ((2, 1, 128, 128), (1, 3, 128, 96))])
+def test_mkl_stacks_of_large_products_broadcast_as_numpy(a_shape: tuple[int, ...],
+                                                        b_shape: tuple[int, ...]) -> None:
+    a, b = _matrix(a_shape, np.float64), _matrix(b_shape, np.float64)
+    got = mkl.matmul(a, b)
+    assert got is not None
+    np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-12, atol=1e-11)
+
+
+@needs_mkl
+@pytest.mark.parametrize("case", ["small", "int", "mixed dtypes", "vector", "complex",
+                                  "column-major out", "stack of small products"])
+def test_products_mkl_should_not_take_are_left_to_numpy(case: str) -> None:
+    a, b = _matrix((96, 160), np.float32), _matrix((160, 80), np.float32)
+    args = {"small": (a[:8, :8], b[:8, :8]),
+            "int": (a.astype(np.int64), b.astype(np.int64)),
+            "mixed dtypes": (a, b.astype(np.float64)),
+            "vector": (a, b[:, 0]),
+            "complex": (a.astype(np.complex64), b.astype(np.complex64)),
+            "column-major out": (a, b, np.empty((80, 96), np.float32).T),
+            "stack of small products": (_matrix((64, 32, 32), np.float32),
+                                        _matrix((64, 32, 32), np.float32))}[case]
+    assert mkl.matmul(*args) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_backend_products_match_numpy_with_and_without_out(dtype: type) -> None:
+    for a, b in (f() for f in _views(dtype).values()):
+        want = np.matmul(a.astype(np.float64), b.astype(np.float64))
+        tol = 1e-4 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(backend.matmul(a, b), want, rtol=tol, atol=tol * 10)
+        out = np.empty(want.shape, dtype)
+        assert backend.matmul(a, b, out=out) is out
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol * 10)
+
+
+def test_a_large_linear_layers_gradients_match_float64_references() -> None:
+    x = cr.tensor(_matrix((256, 128), np.float64), requires_grad=True)
+    layer = cr.nn.Linear(128, 64, dtype=cr.float64)
+    g = _matrix((256, 64), np.float64)
+    layer(x).backward(cr.tensor(g))
+    w = layer.weight.detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), g @ w, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), g.T @ x.detach().numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+
+@needs_mkl
+def test_mkl_threads_follow_set_num_threads_and_one_per_piece_of_a_split(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(1)
+        assert mkl._lib.MKL_Get_Max_Threads() == 1
+        cr.set_num_threads(2)
+        assert mkl._lib.MKL_Get_Max_Threads() == 2
+        seen: list[int] = []
+        threads.split(lambda lo, hi: seen.append(mkl._lib.MKL_Get_Max_Threads()), 2)
+        assert seen == [1, 1]
+        assert mkl._lib.MKL_Get_Max_Threads() == 2  # (the caller's count is restored)
+    finally:
+        cr.set_num_threads(before)
+
+
+def test_chainrule_blas_numpy_keeps_numpys_and_a_bad_value_is_named() -> None:
+    code = "import chainrule as cr; print(cr.backends.mkl.is_available())"
+
+    def run(value: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "CHAINRULE_BLAS": value})
+
+    done = run("numpy")
+    assert done.returncode == 0 and done.stdout.split() == ["False"], done.stderr
+    done = run("openblas")
+    assert done.returncode != 0 and "CHAINRULE_BLAS: expected 'mkl' or 'numpy'" in done.stderr
+
+
+def test_chainrule_blas_mkl_without_mkl_says_what_to_install(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHAINRULE_BLAS", "mkl")
+    monkeypatch.setattr(mkl, "_candidates", lambda: [])
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[mkl\]'"):
+        mkl._load()
+
+
+@needs_mkl
+@pytest.mark.parametrize("env, want", [({}, mkl._BLOCKTIME_MS), ({"KMP_BLOCKTIME": "50"}, "50")])
+def test_mkl_workers_spin_briefly_unless_the_user_chose(env: dict[str, str], want: str) -> None:
+    code = "import os, chainrule; print(os.environ['KMP_BLOCKTIME'])"
+    environ = {k: v for k, v in os.environ.items() if k != "KMP_BLOCKTIME"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env={**environ, **env})
+    assert done.stdout.split() == [want], done.stderr
