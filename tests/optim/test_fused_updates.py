@@ -117,3 +117,38 @@ def test_noncontiguous_parameter_takes_the_numpy_form(calls: list[str]) -> None:
         opt.step()
     assert not calls
     np.testing.assert_allclose(w.array, np.full((4, 3), 0.9))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.01)),
+                                         ("SGD", dict(lr=0.1, momentum=0.9))])
+def test_state_that_would_turn_subnormal_is_stored_as_zero(name: str, kwargs: dict,
+                                                          dtype: type) -> None:
+    """A dead unit (gradient 0) has its momentum shrink by β each step; the kernels store it
+    as 0 once it falls below the smallest normal number, where the NumPy form keeps the
+    subnormal value, and the parameters stay equal. NaN is kept."""
+    tiny = np.finfo(dtype).tiny
+    init = [np.array([1.0, -2.0, 3.0, 0.5], dtype)]
+    grads = [[np.array([1.0, 1.0, 0.5, np.nan], dtype)]]
+    grads += [[np.array([0.0, 0.0, 0.5, 0.0], dtype)]] * 3
+    key = "exp_avg" if name == "Adam" else "momentum_buffer"
+    params, states = [], []
+    for jit in (True, False):
+        p = cr.nn.Parameter(cr.tensor(init[0]))
+        opt = getattr(optim, name)([p], **kwargs)
+        with kernels.use_jit(jit):
+            for step in grads:
+                p.grad = cr.tensor(step[0])
+                opt.step()
+            # a state just above the smallest normal number, and one more step of gradient 0
+            opt.state[p][key][:2] = [tiny * 1.05, -tiny * 1.05]
+            p.grad = cr.tensor(np.zeros(4, dtype))
+            opt.step()
+        params.append(p.array.copy())
+        states.append(np.array(opt.state[p][key]))
+    fused_state, numpy_state = states
+    assert (fused_state[:2] == 0).all()
+    assert (numpy_state[:2] != 0).all() and (np.abs(numpy_state[:2]) < tiny).all()
+    assert np.isnan(fused_state[3]) and np.isnan(numpy_state[3])
+    np.testing.assert_allclose(fused_state[2], numpy_state[2], rtol=1e-6)
+    np.testing.assert_allclose(params[0], params[1], rtol=1e-6, equal_nan=True)
