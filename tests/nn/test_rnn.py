@@ -292,3 +292,12 @@ def test_lstm_learns_to_remember_first_token(rng: np.random.Generator) -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 0.2
+
+
+@pytest.mark.parametrize("cls", ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"])
+def test_recurrent_layers_take_pytorchs_factory_keywords(cls: str) -> None:
+    layer = getattr(cr.nn, cls)(3, 4, dtype=cr.float64, device="cpu")
+    assert {p.dtype for p in layer.parameters()} == {cr.float64}
+    assert {p.dtype for p in getattr(cr.nn, cls)(3, 4).parameters()} == {cr.float32}
+    with pytest.raises(RuntimeError, match=f"{cls}: .*device 'cuda'"):
+        getattr(cr.nn, cls)(3, 4, device="cuda")

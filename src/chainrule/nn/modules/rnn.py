@@ -15,7 +15,8 @@ from typing import Any
 
 from chainrule.amp.autocast_mode import autocast
 from chainrule.autograd.grad_mode import no_grad
-from chainrule.backend import default_float, xp
+from chainrule.backend import float_or_default, xp
+from chainrule.device import check as check_device
 from chainrule.nn import functional as F
 from chainrule.nn.modules.module import Module, Parameter
 from chainrule.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -35,8 +36,8 @@ def _init_uniform(module: Module, hidden_size: int) -> None:
             p.uniform_(-stdv, stdv)
 
 
-def _param(*shape: int) -> Parameter:
-    return Parameter(xp.empty(shape, default_float()))
+def _param(dtype: Any, *shape: int) -> Parameter:
+    return Parameter(xp.empty(shape, float_or_default(dtype)))
 
 
 def _gru_step(gi: Tensor, h: Tensor, w_hh: Tensor, b_hh: Tensor | None) -> Tensor:
@@ -66,8 +67,9 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False) -> None:
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if not isinstance(num_layers, int) or num_layers <= 0:
@@ -85,11 +87,11 @@ class RNNBase(Module):
             n_in = input_size if layer == 0 else hidden_size * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
-                setattr(self, "weight_ih" + sfx, _param(gates, n_in))
-                setattr(self, "weight_hh" + sfx, _param(gates, hidden_size))
+                setattr(self, "weight_ih" + sfx, _param(dtype, gates, n_in))
+                setattr(self, "weight_hh" + sfx, _param(dtype, gates, hidden_size))
                 if bias:
-                    setattr(self, "bias_ih" + sfx, _param(gates))
-                    setattr(self, "bias_hh" + sfx, _param(gates))
+                    setattr(self, "bias_ih" + sfx, _param(dtype, gates))
+                    setattr(self, "bias_hh" + sfx, _param(dtype, gates))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -244,12 +246,14 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False) -> None:
+                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
                              "'relu'.")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
-                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -274,9 +278,9 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False) -> None:
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional)
+                         dropout, bidirectional, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -300,9 +304,9 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False) -> None:
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional)
+                         dropout, bidirectional, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return self._run(input, hx)
@@ -319,14 +323,16 @@ class RNNCellBase(Module):
         (True, chainrule.Size([16, 3]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, gates: int,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        check_device(device, type(self).__name__)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        self.weight_ih = _param(gates * hidden_size, input_size)
-        self.weight_hh = _param(gates * hidden_size, hidden_size)
+        self.weight_ih = _param(dtype, gates * hidden_size, input_size)
+        self.weight_hh = _param(dtype, gates * hidden_size, hidden_size)
         if bias:
-            self.bias_ih = _param(gates * hidden_size)
-            self.bias_hh = _param(gates * hidden_size)
+            self.bias_ih = _param(dtype, gates * hidden_size)
+            self.bias_hh = _param(dtype, gates * hidden_size)
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -368,10 +374,10 @@ class RNNCell(RNNCellBase):
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh") -> None:
+                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}")
-        super().__init__(input_size, hidden_size, bias, 1)
+        super().__init__(input_size, hidden_size, bias, 1, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
@@ -396,8 +402,9 @@ class LSTMCell(RNNCellBase):
         (chainrule.Size([2, 4]), chainrule.Size([2, 4]))
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
-        super().__init__(input_size, hidden_size, bias, 4)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, Tensor]:
@@ -425,8 +432,9 @@ class GRUCell(RNNCellBase):
         chainrule.Size([2, 4])
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True) -> None:
-        super().__init__(input_size, hidden_size, bias, 3)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, batched = self._prep(input, hx)
