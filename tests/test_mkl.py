@@ -163,3 +163,49 @@ def test_mkl_workers_spin_briefly_unless_the_user_chose(env: dict[str, str], wan
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, env={**environ, **env})
     assert done.stdout.split() == [want], done.stderr
+
+
+@needs_mkl
+@pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-4), (np.float64, 1e-12)])
+def test_a_packed_matrix_multiplies_as_numpy_for_every_layout(dtype: type, tol: float) -> None:
+    a = _matrix((512, 128), dtype)
+    for left in (a, np.ascontiguousarray(a.T).T):  # row- and column-major
+        packed = mkl.packed(left, 32)
+        assert isinstance(packed, mkl.Packed)
+        for x in (_matrix((128, 32), dtype), np.ascontiguousarray(_matrix((32, 128), dtype)).T):
+            want = a.astype(np.float64) @ x.astype(np.float64)
+            out = np.empty((520, 40), dtype)[3:515, 2:34]  # rows with gaps between them
+            assert packed(x, out) is out
+            np.testing.assert_allclose(out, want, rtol=tol, atol=tol * 10)
+
+
+@needs_mkl
+def test_a_packed_matrix_leaves_other_shapes_and_small_products_to_numpy() -> None:
+    a = _matrix((512, 128), np.float32)
+    packed = mkl.packed(a, 32)
+    x = _matrix((128, 16), np.float32)  # not the 32 columns it was packed for
+    out = np.empty((512, 16), np.float32)
+    np.testing.assert_allclose(packed(x, out), a @ x, rtol=1e-5, atol=1e-5)
+    assert mkl.packed(a[:16, :16], 8) is None and mkl.packed(a.astype(np.int64), 32) is None
+
+
+def test_lstm_with_packed_weights_equals_the_plain_products(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The LSTM's time loops multiply by a packed W_hh where MKL is installed (hidden 128,
+    batch 32: above the packing threshold); values and gradients equal those of plain
+    products."""
+    x = _matrix((6, 32, 16), np.float64)
+
+    def run() -> list[np.ndarray]:
+        cr.manual_seed(0)
+        lstm = cr.nn.LSTM(16, 128, dtype=cr.float64)
+        xs = cr.tensor(x, requires_grad=True)
+        out, (h, c) = lstm(xs)
+        (out.sum() + (h * c).sum()).backward()
+        return [out.detach().numpy(), xs.grad.numpy(),
+                *(p.grad.numpy() for p in lstm.parameters())]
+
+    packed = run()
+    monkeypatch.setattr(mkl, "packed", lambda a, n: None)
+    for got, want in zip(packed, run(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)

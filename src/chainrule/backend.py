@@ -120,6 +120,14 @@ def matmul(a: Array, b: Array, out: Array | None = None) -> Array:
     return widened(_product, a, b)
 
 
+def products_by(a: Array, n: int) -> Callable[[Array, Array], Array]:
+    """``(x, out) ↦ a @ x`` written into ``out``, for many ``x`` of ``n`` columns (a recurrent
+    layer's weight over its time steps): MKL's packed copy of ``a`` where MKL takes the
+    products (``mkl.Packed``), else ``matmul``."""
+    done = mkl.packed(a, n)
+    return done if done is not None else (lambda x, out: matmul(a, x, out=out))
+
+
 def _product(a: Array, b: Array, out: Array | None = None) -> Array:
     """``numpy.matmul(a, b, out=out)``, by MKL where it takes the product."""
     done = mkl.matmul(a, b, out)

@@ -112,8 +112,9 @@ class LSTMSequence(Op):
         pre = xp.empty((G, B), dt)      # W_hh h_{t−1}
         h, c = xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T)
         cell = kernels.recurrent.lstm_cell
+        recurrent = backend.products_by(w_hh, B)
         for t in self._steps(T):
-            backend.matmul(w_hh, h, out=pre)
+            recurrent(h, pre)
             cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t])
             h, c = hs[t], cs[t]
         out[:T] = hs.transpose(0, 2, 1)
@@ -228,12 +229,12 @@ class LSTMSequence(Op):
         dc = xp.ascontiguousarray(gy[T].T)
         dh = xp.zeros((H, B), dt)      # ∂/∂h_{t−1} from step t
         c0 = xp.ascontiguousarray(c0.T)
-        whT = w_hh.T
+        recurrent = backend.products_by(w_hh.T, B)
         cell_backward = kernels.recurrent.lstm_cell_backward
         for t in reversed(self._steps(T)):
             c_prev = self._cell_before(t, c0, cs)
             cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
-            backend.matmul(whT, dg[t], out=dh)
+            recurrent(dg[t], dh)
         # (4H, T·B), whose transpose is the (T·B, 4H) gradient the weights' GEMMs read
         dg = xp.ascontiguousarray(dg.transpose(1, 0, 2)).reshape(G, T * B)
         return dg.T, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)
