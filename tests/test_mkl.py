@@ -209,3 +209,16 @@ def test_lstm_with_packed_weights_equals_the_plain_products(
     monkeypatch.setattr(mkl, "packed", lambda a, n: None)
     for got, want in zip(packed, run(), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@needs_mkl
+def test_set_num_threads_wins_over_pytorchs_after_it() -> None:
+    torch = pytest.importorskip("torch")
+    before, torch_before = cr.get_num_threads(), torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        cr.set_num_threads(1)
+        assert mkl._lib.MKL_Get_Max_Threads() == 1
+    finally:
+        torch.set_num_threads(torch_before)
+        cr.set_num_threads(before)

@@ -46,9 +46,13 @@ def is_available() -> bool:
 
 
 def set_num_threads(n: int) -> None:
-    """Let MKL's products use ``n`` threads (a no-op without MKL)."""
+    """Let MKL's products use ``n`` threads, this thread's included (a no-op without MKL).
+
+    NOTE: clears the calling thread's own count, which would otherwise win over the global
+    one: PyTorch's ``set_num_threads`` sets it when PyTorch is imported beside chainrule."""
     if _lib is not None:
         _lib.MKL_Set_Num_Threads(n)
+        _lib.MKL_Set_Num_Threads_Local(0)
 
 
 def set_local_threads(n: int) -> int:
