@@ -189,16 +189,21 @@ def test_a_packed_matrix_leaves_other_shapes_and_small_products_to_numpy() -> No
     assert mkl.packed(a[:16, :16], 8) is None and mkl.packed(a.astype(np.int64), 32) is None
 
 
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("steps, layers, bidirectional", [(6, 1, False), (1, 1, False),
+                                                          (5, 2, True)])
 def test_lstm_with_packed_weights_equals_the_plain_products(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, steps: int, layers: int, bidirectional: bool,
+        dtype: type, tol: float) -> None:
     """The LSTM's time loops multiply by a packed W_hh where MKL is installed (hidden 128,
-    batch 32: above the packing threshold); values and gradients equal those of plain
-    products."""
-    x = _matrix((6, 32, 16), np.float64)
+    batch 32: above the packing threshold), in one compiled loop a direction; values and
+    gradients equal those of the Python loop over plain products."""
+    x = _matrix((steps, 32, 16), dtype)
 
     def run() -> list[np.ndarray]:
         cr.manual_seed(0)
-        lstm = cr.nn.LSTM(16, 128, dtype=cr.float64)
+        lstm = cr.nn.LSTM(16, 128, num_layers=layers, bidirectional=bidirectional,
+                          dtype=dtype)
         xs = cr.tensor(x, requires_grad=True)
         out, (h, c) = lstm(xs)
         (out.sum() + (h * c).sum()).backward()
@@ -208,7 +213,7 @@ def test_lstm_with_packed_weights_equals_the_plain_products(
     packed = run()
     monkeypatch.setattr(mkl, "packed", lambda a, n: None)
     for got, want in zip(packed, run(), strict=True):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
 
 
 @needs_mkl

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy
 
-__all__ = ["Packed", "is_available", "matmul", "packed"]
+__all__ = ["Packed", "compute_function", "is_available", "matmul", "packed"]
 
 _BLOCKTIME_MS = "1"
 
@@ -37,6 +37,7 @@ _PACKED_SMALL = 1 << 18
 _ROW_MAJOR, _NO_TRANS, _TRANS, _PACKED, _A_MATRIX = 101, 111, 112, 151, 161
 _GEMM: dict[numpy.dtype, Any] = {}
 _PACK: dict[numpy.dtype, tuple[Any, Any, Any]] = {}  # get_size, pack, compute
+_COMPUTE_BY_ADDRESS: dict[numpy.dtype, Any] = {}
 _lib: ctypes.CDLL | None = None
 
 
@@ -158,21 +159,32 @@ class Packed:
         size, pack, self._compute = _PACK[a.dtype]
         # (64 spare bytes: the packed copy starts at a 64-byte boundary, as MKL prefers)
         self._buffer = numpy.empty(size(_A_MATRIX, m, n, k) + 64, numpy.uint8)
-        self._address = -self._buffer.ctypes.data % 64 + self._buffer.ctypes.data
+        self.address = -self._buffer.ctypes.data % 64 + self._buffer.ctypes.data
+        """The packed copy's address, for compiled loops that call ``compute_function``."""
         pack(_ROW_MAJOR, _A_MATRIX, layout[0], m, n, k, 1.0, a.ctypes.data, layout[1],
-             self._address)
-        self._a, self._shape = a, (m, k, n)
+             self.address)
+        self._a, self.shape = a, (m, k, n)
+        """(m, k, n): the products are (m, k) by (k, n)."""
 
     def __call__(self, x: numpy.ndarray, out: numpy.ndarray) -> numpy.ndarray:
         """``a @ x`` into ``out``."""
-        m, k, n = self._shape
+        m, k, n = self.shape
         lx, lo = _layout(x), _layout(out)
         if (x.shape != (k, n) or out.shape != (m, n) or x.dtype != self._a.dtype
                 or out.dtype != x.dtype or lx is None or lo is None or lo[0] != _NO_TRANS):
             return numpy.matmul(self._a, x, out=out)
-        self._compute(_ROW_MAJOR, _PACKED, lx[0], m, n, k, self._address, k, x.ctypes.data,
+        self._compute(_ROW_MAJOR, _PACKED, lx[0], m, n, k, self.address, k, x.ctypes.data,
                       lx[1], 0.0, out.ctypes.data, lo[1])
         return out
+
+
+def compute_function(dtype: numpy.dtype) -> Any:
+    """MKL's ``cblas_?gemm_compute`` for ``dtype`` (float32 or float64) as a ctypes function
+    whose pointers are integers, which Numba-compiled code can call with ``Packed.address``
+    and arrays' ``.ctypes.data``: (layout, 151 (packed a), x's transpose flag, m, n, k,
+    a's address, k, x's address, x's leading dimension, 0, out's address, out's leading
+    dimension)."""
+    return _COMPUTE_BY_ADDRESS[numpy.dtype(dtype)]
 
 
 def packed(a: numpy.ndarray, n: int) -> Packed | None:
@@ -213,6 +225,9 @@ def _bind(lib: ctypes.CDLL) -> None:
         compute = getattr(lib, f"cblas_{prefix}gemm_compute")
         compute.argtypes, compute.restype = [i] * 6 + [p, i, p, i, scalar, p, i], None
         _PACK[dtype] = size, pack, compute
+        by_address = ctypes.CFUNCTYPE(None, *[i] * 6, *[ctypes.c_size_t, i] * 2, scalar,
+                                      ctypes.c_size_t, i)
+        _COMPUTE_BY_ADDRESS[dtype] = by_address((f"cblas_{prefix}gemm_compute", lib))
     lib.MKL_Set_Num_Threads_Local.restype = i
 
 
