@@ -67,16 +67,48 @@ def test_mkl_writes_into_a_row_strided_out_and_nothing_else() -> None:
 
 
 @needs_mkl
-@pytest.mark.parametrize("a_shape, b_shape", [((3, 128, 128), (3, 128, 96)),
-                                              ((2, 3, 128, 128), (128, 96)),
-                                              ((128, 128), (4, 128, 96)),
-                                              ((2, 1, 128, 128), (1, 3, 128, 96))])
-def test_mkl_stacks_of_large_products_broadcast_as_numpy(a_shape: tuple[int, ...],
-                                                        b_shape: tuple[int, ...]) -> None:
+@pytest.mark.parametrize("a_shape, b_shape, taken", [
+    ((3, 128, 128), (3, 128, 96), True),
+    ((2, 3, 128, 128), (128, 96), True),  # b broadcast: stride 0
+    ((128, 128), (4, 128, 96), True),
+    ((50, 512, 32), (50, 32, 32), True),  # small products, many of them
+    ((2, 1, 128, 128), (1, 3, 128, 96), False),  # no one stride steps through a's matrices
+])
+def test_mkl_stacks_broadcast_as_numpy(a_shape: tuple[int, ...], b_shape: tuple[int, ...],
+                                       taken: bool) -> None:
     a, b = _matrix(a_shape, np.float64), _matrix(b_shape, np.float64)
     got = mkl.matmul(a, b)
-    assert got is not None
-    np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-12, atol=1e-11)
+    assert (got is not None) == taken
+    np.testing.assert_allclose(backend.matmul(a, b), np.matmul(a, b), rtol=1e-12, atol=1e-11)
+    if taken:
+        np.testing.assert_allclose(got, np.matmul(a, b), rtol=1e-12, atol=1e-11)
+
+
+@needs_mkl
+def test_mkl_stacks_with_strided_views_and_out() -> None:
+    base = _matrix((4, 3, 96, 200), np.float32)
+    a = base[..., :80]  # rows with gaps
+    b = np.ascontiguousarray(_matrix((4, 3, 128, 80), np.float32).swapaxes(-1, -2))  # (.., 80, 128)
+    out = np.empty((4, 3, 96, 130), np.float32)[..., 1:129]
+    assert mkl.matmul(a, b, out) is out
+    np.testing.assert_allclose(out, np.matmul(a.astype(np.float64), b), rtol=1e-4, atol=1e-4)
+
+
+@needs_mkl
+def test_stacks_in_a_piece_of_a_split_are_left_to_numpy() -> None:
+    """On one thread (each piece of ``threads.split``, as attention's heads run) NumPy's loop
+    beats MKL's batched call."""
+    a, b = _matrix((16, 128, 32), np.float32), _matrix((16, 32, 128), np.float32)
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(2)
+        assert mkl.matmul(a, b) is not None
+        taken: list[bool] = []
+        threads.split(lambda lo, hi: taken.append(mkl.matmul(a[lo:hi], b[lo:hi]) is not None),
+                      2)
+        assert taken == [False, False]
+    finally:
+        cr.set_num_threads(before)
 
 
 @needs_mkl
@@ -90,8 +122,8 @@ def test_products_mkl_should_not_take_are_left_to_numpy(case: str) -> None:
             "vector": (a, b[:, 0]),
             "complex": (a.astype(np.complex64), b.astype(np.complex64)),
             "column-major out": (a, b, np.empty((80, 96), np.float32).T),
-            "stack of small products": (_matrix((64, 32, 32), np.float32),
-                                        _matrix((64, 32, 32), np.float32))}[case]
+            "stack of small products": (_matrix((8, 32, 32), np.float32),
+                                        _matrix((8, 32, 32), np.float32))}[case]
     assert mkl.matmul(*args) is None
 
 
