@@ -4,8 +4,9 @@
 PyTorch's CPU builds multiply with MKL. NumPy's wheels bring OpenBLAS, which on recent Intel
 CPUs runs a training step's products 1.2–2× slower than MKL (benchmarks/gemm_ceiling.py). Where
 MKL's runtime library is found, ``matmul`` computes the products NumPy would, through MKL's
-CBLAS; everything else stays with NumPy. ``CHAINRULE_BLAS=numpy`` keeps NumPy's BLAS for every
-product; ``CHAINRULE_BLAS=mkl`` makes a missing MKL an error at import.
+CBLAS (stacks through its batched GEMM), and ``Packed`` keeps a matrix packed for a recurrent
+layer's many products by it; everything else stays with NumPy. ``CHAINRULE_BLAS=numpy`` keeps
+NumPy's BLAS for every product; ``CHAINRULE_BLAS=mkl`` makes a missing MKL an error at import.
 
 NOTE: MKL's OpenMP workers spin 200 ms after each product by default, holding the cores that
 NumPy's ufuncs and chainrule's own threads run on next. Unless the user set ``KMP_BLOCKTIME``,
@@ -184,6 +185,11 @@ class Packed:
     """The matrix ``a`` (m, k) packed once by MKL for many products ``a @ x`` with ``x`` of
     shape (k, n): a recurrent layer's weight over its time steps.
 
+    Attributes:
+        address: the packed copy's address, for compiled loops that call
+            ``compute_function``.
+        shape: (m, k, n).
+
     NOTE: MKL lays ``a`` out in its kernel's own blocks once, and each product skips that
     step: 1.4-1.5x faster than a plain product at LSTM sizes (512×128 by 128×32, 1024×256 by
     256×32). Packing costs about one product."""
@@ -197,11 +203,9 @@ class Packed:
         # (64 spare bytes: the packed copy starts at a 64-byte boundary, as MKL prefers)
         self._buffer = numpy.empty(size(_A_MATRIX, m, n, k) + 64, numpy.uint8)
         self.address = -self._buffer.ctypes.data % 64 + self._buffer.ctypes.data
-        """The packed copy's address, for compiled loops that call ``compute_function``."""
         pack(_ROW_MAJOR, _A_MATRIX, layout[0], m, n, k, 1.0, a.ctypes.data, layout[1],
              self.address)
         self._a, self.shape = a, (m, k, n)
-        """(m, k, n): the products are (m, k) by (k, n)."""
 
     def __call__(self, x: numpy.ndarray, out: numpy.ndarray) -> numpy.ndarray:
         """``a @ x`` into ``out``."""

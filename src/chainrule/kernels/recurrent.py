@@ -1,5 +1,6 @@
 """An LSTM cell's pointwise gate math for one time step, forward and backward, one kernel call
-each (the recurrent GEMM stays in BLAS, between the calls).
+each, and the time loops that alternate it with the recurrent product: in Python, or, where
+MKL has packed W_hh, one compiled call a direction that calls MKL itself.
 
 The arrays are laid out gate by batch: a step's gates [i f g o] are the rows of a (4H, B)
 array and its states (H, B), the transpose of the layer's (B, 4H) and (B, H). In this layout
