@@ -268,3 +268,55 @@ def test_sdpa_on_empty_dims_matches_torch(q_shape, k_shape, v_shape, kw, dtype):
     for a, b in zip(ins, tins):
         assert tuple(a.grad.shape) == tuple(b.grad.shape)
         np.testing.assert_allclose(a.grad.array, b.grad.numpy(), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("kw", [{}, {"num_layers": 2, "bidirectional": True},
+                                {"batch_first": True, "bias": False}])
+def test_lstm_with_projections_matches_torch(kw: dict, rng: np.random.Generator) -> None:
+    """``proj_size``: h_t = W_hr (o ⊙ tanh c_t), so h and each direction's output have
+    proj_size features and c keeps hidden_size; same parameters, outputs and gradients."""
+    cr.manual_seed(0)
+    m = LSTM(3, 5, proj_size=2, **kw).double()
+    tm = torch.nn.LSTM(3, 5, proj_size=2, **kw).double()
+    _load_into_torch(m, tm)
+    D, L = (2 if kw.get("bidirectional") else 1), kw.get("num_layers", 1)
+    x = rng.standard_normal((4, 6, 3))
+    B = 4 if kw.get("batch_first") else 6
+    h0, c0 = rng.standard_normal((L * D, B, 2)), rng.standard_normal((L * D, B, 5))
+
+    def call(mod: object, xs: list) -> object:
+        out, (h, c) = mod(xs[0], (xs[1], xs[2]))  # type: ignore[operator]
+        return out, h, c
+
+    _compare(m, tm, [x, h0, c0], call, rng)
+    out, (h, c) = m(cr.tensor(x))
+    assert out.shape[-1] == 2 * D and h.shape[-1] == 2 and c.shape[-1] == 5
+    assert "proj_size=2" in repr(m)
+
+
+def test_lstm_with_projections_over_a_packed_batch_matches_torch(
+        rng: np.random.Generator) -> None:
+    cr.manual_seed(0)
+    m = LSTM(3, 5, proj_size=2, bidirectional=True).double()
+    tm = torch.nn.LSTM(3, 5, proj_size=2, bidirectional=True).double()
+    _load_into_torch(m, tm)
+    x, lengths = rng.standard_normal((5, 3, 3)), [5, 2, 4]
+    ours = m(cr.nn.utils.rnn.pack_padded_sequence(cr.tensor(x), lengths,
+                                                  enforce_sorted=False))
+    theirs = tm(torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), lengths,
+                                                       enforce_sorted=False))
+    np.testing.assert_allclose(ours[0].data.array, theirs[0].data.detach().numpy(), atol=ATOL)
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_allclose(a.array, b.detach().numpy(), atol=ATOL)
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"proj_size": 5}, "proj_size has to be smaller than hidden_size"),
+    ({"proj_size": -1}, "proj_size should be a positive integer or zero"),
+])
+def test_lstm_projection_sizes_are_checked_as_torch_checks_them(kw: dict,
+                                                                message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        LSTM(3, 5, **kw)
+    with pytest.raises(ValueError, match=message):
+        torch.nn.LSTM(3, 5, **kw)

@@ -67,9 +67,15 @@ class RNNBase(Module):
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__()
         check_device(device, type(self).__name__)
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             f"projections, got {proj_size}")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if not isinstance(num_layers, int) or num_layers <= 0:
@@ -80,18 +86,25 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional = bidirectional
+        if proj_size >= hidden_size:
+            raise ValueError(f"proj_size has to be smaller than hidden_size, got proj_size="
+                             f"{proj_size} and hidden_size={hidden_size}")
+        self.proj_size = proj_size
         self.fused = mode == "LSTM"
         gates = _GATES[mode] * hidden_size
         dirs = 2 if bidirectional else 1
+        out_size = proj_size or hidden_size  # (of h, and of each direction's output)
         for layer in range(num_layers):
-            n_in = input_size if layer == 0 else hidden_size * dirs
+            n_in = input_size if layer == 0 else out_size * dirs
             for d in range(dirs):
                 sfx = f"_l{layer}" + ("_reverse" if d else "")
                 setattr(self, "weight_ih" + sfx, _param(dtype, gates, n_in))
-                setattr(self, "weight_hh" + sfx, _param(dtype, gates, hidden_size))
+                setattr(self, "weight_hh" + sfx, _param(dtype, gates, out_size))
                 if bias:
                     setattr(self, "bias_ih" + sfx, _param(dtype, gates))
                     setattr(self, "bias_hh" + sfx, _param(dtype, gates))
+                if proj_size:
+                    setattr(self, "weight_hr" + sfx, _param(dtype, proj_size, hidden_size))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -113,6 +126,8 @@ class RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         return s
 
     def _weights(self, layer: int, d: int) -> tuple[Any, ...]:
@@ -134,8 +149,19 @@ class RNNBase(Module):
             if live is not None:
                 return masked_loop(T, rev, lambda t, h: (_gru_step(gi[t], h, w_hh, b_hh),),
                                     (h0,), live)
-            return self._loop(T, rev, lambda t, h: _gru_step(gi[t], h, w_hh, b_hh), h0)
+            return self._loop(T, rev, lambda t, h: (_gru_step(gi[t], h, w_hh, b_hh),), (h0,))
         b = None if b_ih is None else b_ih + b_hh
+        if self.proj_size:  # h_t = W_hr (o ⊙ tanh c_t): the composite step, then the projection
+            w_hr = self._parameters["weight_hr" + f"_l{layer}" + ("_reverse" if d else "")]
+            xg = linear(x, w_ih, b)
+
+            def projected(t: int, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
+                h, c = lstm_step_composite(xg[t] + h @ w_hh.mT, c)
+                return h @ w_hr.mT, c
+
+            if live is not None:
+                return masked_loop(T, rev, projected, (h0, c0), live)  # type: ignore[arg-type]
+            return self._loop(T, rev, projected, (h0, c0))  # type: ignore[arg-type]
         if self.mode == "LSTM" and live is None:
             assert c0 is not None
             run = lstm_sequence if self.fused else lstm_sequence_composite
@@ -150,15 +176,18 @@ class RNNBase(Module):
             return masked_loop(T, rev, lambda t, h: (_rnn_step(xg[t], h, w_hh, relu),),
                                 (h0,), live)
         relu = self.mode == "RNN_RELU"
-        return self._loop(T, rev, lambda t, h: _rnn_step(xg[t], h, w_hh, relu), h0)
+        return self._loop(T, rev, lambda t, h: (_rnn_step(xg[t], h, w_hh, relu),), (h0,))
 
     @staticmethod
-    def _loop(T: int, rev: bool, step: Any, h: Tensor) -> tuple[Tensor, Tensor, None]:
+    def _loop(T: int, rev: bool, step: Any, state: tuple[Tensor, ...]
+              ) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``state = step(t, *state)`` over the steps; (the h of every step stacked, h_T,
+        c_T or None)."""
         hs: list[Any] = [None] * T
         for t in (range(T - 1, -1, -1) if rev else range(T)):
-            h = step(t, h)
-            hs[t] = h
-        return stack(hs, 0), h, None
+            state = step(t, *state)
+            hs[t] = state[0]
+        return stack(hs, 0), state[0], (state[1] if len(state) > 1 else None)
 
     def _run(self, input: Any, hx: Any) -> tuple[Any, Any]:
         if isinstance(input, PackedSequence):
@@ -178,20 +207,19 @@ class RNNBase(Module):
             raise RuntimeError(f"{type(self).__name__}: expected sequence length to be larger "
                                f"than 0, got input of shape {tuple(input.shape)}")
         B = x.shape[1]
-        dirs = 2 if self.bidirectional else 1
-        state_shape = (self.num_layers * dirs, B, self.hidden_size)
+        shapes = self._state_shapes(B)
         if hx is None:
-            zeros = Tensor._wrap(xp.zeros(state_shape, x.dtype))
-            h0, c0 = zeros, (zeros if lstm else None)
+            h0 = Tensor._wrap(xp.zeros(shapes[0], x.dtype))
+            c0 = Tensor._wrap(xp.zeros(shapes[1], x.dtype)) if lstm else None
         else:
             h0, c0 = hx if lstm else (hx, None)
             if not batched:
                 h0 = h0.unsqueeze(1)
                 c0 = c0.unsqueeze(1) if c0 is not None else None
-            for name, s in (("hx", h0), ("cx", c0)):
-                if s is not None and tuple(s.shape) != state_shape:
+            for name, s, shape in (("hx", h0, shapes[0]), ("cx", c0, shapes[1])):
+                if s is not None and tuple(s.shape) != shape:
                     raise RuntimeError(f"{type(self).__name__}: expected {name} of shape "
-                                       f"{state_shape}, got {tuple(s.shape)}")
+                                       f"{shape}, got {tuple(s.shape)}")
         x, hn, cn = self._layers(x, h0, c0)
         if batched and self.batch_first:
             x = x.transpose(0, 1)
@@ -200,6 +228,13 @@ class RNNBase(Module):
             cn = cn.squeeze(1) if cn is not None else None
         return x, ((hn, cn) if lstm else hn)
 
+
+    def _state_shapes(self, batch: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+        """The shapes of h and c over all layers and directions: (L·D, B, proj_size or H) and
+        (L·D, B, H)."""
+        rows = self.num_layers * (2 if self.bidirectional else 1)
+        return ((rows, batch, self.proj_size or self.hidden_size),
+                (rows, batch, self.hidden_size))
 
     def _layers(self, x: Tensor, h0: Tensor, c0: Tensor | None,
                 live: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -253,7 +288,7 @@ class RNN(RNNBase):
                              "'relu'.")
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device, dtype)
+                         0, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -278,9 +313,10 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
-                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
+                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
+                 dtype: Any = None) -> None:
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, device, dtype)
+                         dropout, bidirectional, proj_size, device, dtype)
 
     def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
@@ -306,7 +342,7 @@ class GRU(RNNBase):
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
                  bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, device, dtype)
+                         dropout, bidirectional, 0, device, dtype)
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> tuple[Tensor, Tensor]:
         return self._run(input, hx)
@@ -470,18 +506,17 @@ def run_packed(rnn: RNNBase, input: PackedSequence, hx: Any) -> tuple[PackedSequ
     if x.shape[-1] != rnn.input_size:
         raise ValueError(f"{type(rnn).__name__}: input.size(-1) must be equal to "
                          f"input_size. Expected {rnn.input_size}, got {x.shape[-1]}")
-    dirs = 2 if rnn.bidirectional else 1
-    state_shape = (rnn.num_layers * dirs, x.shape[1], rnn.hidden_size)
+    shapes = rnn._state_shapes(x.shape[1])
     order = input.sorted_indices
     if hx is None:
-        zeros = Tensor._wrap(xp.zeros(state_shape, x.dtype))
-        h0, c0 = zeros, (zeros if lstm else None)
+        h0 = Tensor._wrap(xp.zeros(shapes[0], x.dtype))
+        c0 = Tensor._wrap(xp.zeros(shapes[1], x.dtype)) if lstm else None
     else:
         h0, c0 = hx if lstm else (hx, None)
-        for name, st in (("hx", h0), ("cx", c0)):
-            if st is not None and tuple(st.shape) != state_shape:
+        for name, st, shape in (("hx", h0, shapes[0]), ("cx", c0, shapes[1])):
+            if st is not None and tuple(st.shape) != shape:
                 raise RuntimeError(f"{type(rnn).__name__}: expected {name} of shape "
-                                   f"{state_shape}, got {tuple(st.shape)}")
+                                   f"{shape}, got {tuple(st.shape)}")
         if order is not None:  # the caller's batch order → the packed order
             h0 = h0[:, order]
             c0 = c0[:, order] if c0 is not None else None
