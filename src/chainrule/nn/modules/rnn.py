@@ -302,6 +302,9 @@ class LSTM(RNNBase):
     Shape:
         as ``RNN``; ``forward(input, (h_0, c_0))`` returns ``(output, (h_n, c_n))``. Weights
         weight_ih_l{k} (4H, in), weight_hh_l{k} (4H, H), biases (4H,), all ~ U(−1/√H, 1/√H).
+        With ``proj_size`` P > 0 (as in PyTorch), h_t = W_hr (o ⊙ tanh c_t): h and each
+        direction's output have P features, weight_hh_l{k} is (4H, P) and weight_hr_l{k}
+        (P, H); c keeps H.
 
     Example:
         >>> import chainrule as cr
