@@ -285,8 +285,8 @@ def _load() -> ctypes.CDLL | None:
         raise ImportError(f"CHAINRULE_BLAS: expected 'mkl' or 'numpy', got {choice!r}")
     if choice == "numpy":
         return None
-    os.environ.setdefault("KMP_BLOCKTIME", _BLOCKTIME_MS)
     for path in _candidates():
+        os.environ.setdefault("KMP_BLOCKTIME", _BLOCKTIME_MS)  # (only where MKL may load)
         try:
             lib = ctypes.CDLL(path)
             _bind(lib)
