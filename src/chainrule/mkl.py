@@ -89,7 +89,10 @@ def matmul(a: numpy.ndarray, b: numpy.ndarray,
     absent or the product is one NumPy should do: other dtypes, vectors, small products, an
     ``out`` whose rows are not contiguous, stacks no one stride steps through. An operand MKL
     cannot read in place is copied first, as NumPy's BLAS calls copy it."""
-    if _lib is None or a.ndim < 2 or b.ndim < 2 or b.dtype != a.dtype or a.dtype not in _GEMM:
+    if (_lib is None or a.ndim < 2 or b.ndim < 2
+            or a.size * b.shape[-1] < _SMALL > b.size * a.shape[-2]):
+        return None  # (NOTE: both are at most the multiply-adds: small products leave first)
+    if b.dtype != a.dtype or a.dtype not in _GEMM:
         return None
     m, k = a.shape[-2:]
     n = b.shape[-1]
@@ -137,8 +140,7 @@ def _stacked(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray | None,
     dtype = a.dtype
     m, k = a.shape[-2:]
     n = b.shape[-1]
-    if out is not None and (out.dtype != dtype or out.shape != (*batch, m, n)
-                            or (_layout(out) or (_TRANS,))[0] != _NO_TRANS):
+    if out is not None and (out.dtype != dtype or out.shape != (*batch, m, n)):
         return None
     operands = []
     for x, cols in ((a, k), (b, n)):
@@ -151,12 +153,12 @@ def _stacked(a: numpy.ndarray, b: numpy.ndarray, out: numpy.ndarray | None,
         operands.append((x, layout, stride))
     if out is None:
         out = numpy.empty((*batch, m, n), dtype)
-    out_stride = _batch_stride(out, batch)
-    if out_stride is None:
+    out_layout, out_stride = _layout(out), _batch_stride(out, batch)
+    if out_layout is None or out_layout[0] != _NO_TRANS or out_stride is None:
         return None
     (a, (ta, lda), sa), (b, (tb, ldb), sb) = operands
     _BATCH[dtype](_ROW_MAJOR, ta, tb, m, n, k, 1.0, a.ctypes.data, lda, sa, b.ctypes.data, ldb,
-                  sb, 0.0, out.ctypes.data, _layout(out)[1], out_stride, math.prod(batch))
+                  sb, 0.0, out.ctypes.data, out_layout[1], out_stride, math.prod(batch))
     return out
 
 

@@ -1,6 +1,6 @@
 """An LSTM cell's pointwise gate math for one time step, forward and backward, one kernel call
-each, and the time loops that alternate it with the recurrent product: in Python, or, where
-MKL has packed W_hh, one compiled call a direction that calls MKL itself.
+each; and, where MKL has packed W_hh, the time loops that alternate it with the recurrent
+product, one compiled call a direction that calls MKL itself.
 
 The arrays are laid out gate by batch: a step's gates [i f g o] are the rows of a (4H, B)
 array and its states (H, B), the transpose of the layer's (B, 4H) and (B, H). In this layout
@@ -90,47 +90,37 @@ def lstm_cell_backward(gh: np.ndarray, dh_next: np.ndarray, dc: np.ndarray, acts
     _backward(gh, dh_next, dc, acts, c_prev, tc, dg, approx.constants(acts.dtype, 1.0))
 
 
-def lstm_steps(recurrent: Callable[[np.ndarray, np.ndarray], Any], xg: np.ndarray,
-               bias: np.ndarray, h0: np.ndarray, c0: np.ndarray, scale: np.ndarray,
-               shift: np.ndarray, acts: np.ndarray, cs: np.ndarray, tcs: np.ndarray,
-               hs: np.ndarray, reverse: bool) -> None:
-    """The forward time loop, gate by batch: for each step t in time order (reversed with
-    ``reverse``), ``recurrent(h, pre)`` writes W_hh h_{t−1} (h0 before the first step) and
-    ``lstm_cell`` fills acts[t], cs[t], tcs[t], hs[t] from it and xg[t] (T, 4H, B).
-
-    Where ``recurrent`` is MKL's packed W_hh (``mkl.Packed``) the whole loop is one compiled
-    call to MKL's product and the cell kernel (NOTE: the Python loop costs about 7 µs a
-    step, a third of a 512×128 by 128×32 product)."""
-    if isinstance(recurrent, mkl.Packed):
-        _loops(xg.dtype)[0](recurrent.address, xg, bias, h0, c0, scale, shift, acts, cs, tcs,
-                            hs, reverse, approx.exact(xg))
-        return
-    pre = np.empty(xg.shape[1:], xg.dtype)
-    h, c = h0, c0
-    for t in (range(len(xg) - 1, -1, -1) if reverse else range(len(xg))):
-        recurrent(h, pre)
-        lstm_cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t])
-        h, c = hs[t], cs[t]
+def packed_steps(recurrent: Callable[[np.ndarray, np.ndarray], Any], xg: np.ndarray,
+                 bias: np.ndarray, h0: np.ndarray, c0: np.ndarray, scale: np.ndarray,
+                 shift: np.ndarray, acts: np.ndarray, cs: np.ndarray, tcs: np.ndarray,
+                 hs: np.ndarray, reverse: bool) -> bool:
+    """Where ``recurrent`` is MKL's packed W_hh (``mkl.Packed``), run the forward time loop
+    as one compiled call and return True: for each step t in time order (reversed with
+    ``reverse``), the product W_hh h_{t−1} (h0 before the first step) and ``lstm_cell``'s
+    math fill acts[t], cs[t], tcs[t], hs[t] from it and xg[t] (T, 4H, B). False, with nothing
+    run, otherwise. NOTE: a Python loop costs about 7 µs a step, a third of a 512×128 by
+    128×32 product."""
+    if not isinstance(recurrent, mkl.Packed):
+        return False
+    _loops(xg.dtype)[0](recurrent.address, xg, bias, h0, c0, scale, shift, acts, cs, tcs, hs,
+                        reverse, approx.exact(xg))
+    return True
 
 
-def lstm_steps_backward(recurrent: Callable[[np.ndarray, np.ndarray], Any], gh: np.ndarray,
-                        dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c0: np.ndarray,
-                        cs: np.ndarray, tcs: np.ndarray, dg: np.ndarray, reverse: bool) -> None:
-    """The backward time loop, gate by batch, from the last step processed to the first:
-    ``lstm_cell_backward`` fills dg[t] (T, 4H, B) from gh[t] (T, H, B), and ``recurrent(dg[t],
-    dh)`` writes W_hhᵀ dg[t] into dh; dh and dc (H, B) start as ∂/∂h and ∂/∂c after the last
-    step and end as ∂/∂h0 and ∂/∂c0. Compiled as ``lstm_steps`` is, where ``recurrent`` is
-    MKL's packed W_hhᵀ."""
-    if isinstance(recurrent, mkl.Packed):
-        _loops(acts.dtype)[1](recurrent.address, gh, dh, dc, acts, c0, cs, tcs, dg, reverse,
-                              approx.constants(acts.dtype, 1.0))
-        return
-    T = len(acts)
-    for t in (range(T) if reverse else range(T - 1, -1, -1)):
-        first = t == (T - 1 if reverse else 0)
-        c_prev = c0 if first else cs[t + 1 if reverse else t - 1]
-        lstm_cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
-        recurrent(dg[t], dh)
+def packed_steps_backward(recurrent: Callable[[np.ndarray, np.ndarray], Any], gh: np.ndarray,
+                          dh: np.ndarray, dc: np.ndarray, acts: np.ndarray, c0: np.ndarray,
+                          cs: np.ndarray, tcs: np.ndarray, dg: np.ndarray,
+                          reverse: bool) -> bool:
+    """Where ``recurrent`` is MKL's packed W_hhᵀ, run the backward time loop as one compiled
+    call and return True: from the last step processed to the first, ``lstm_cell_backward``'s
+    math fills dg[t] (T, 4H, B) from gh[t] (T, H, B), and the product W_hhᵀ dg[t] goes into
+    dh; dh and dc (H, B) start as ∂/∂h and ∂/∂c after the last step and end as ∂/∂h0 and
+    ∂/∂c0. False, with nothing run, otherwise."""
+    if not isinstance(recurrent, mkl.Packed):
+        return False
+    _loops(acts.dtype)[1](recurrent.address, gh, dh, dc, acts, c0, cs, tcs, dg, reverse,
+                          approx.constants(acts.dtype, 1.0))
+    return True
 
 
 @functools.cache

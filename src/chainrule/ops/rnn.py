@@ -109,11 +109,18 @@ class LSTMSequence(Op):
         tcs = xp.empty((T, H, B), dt)   # their tanh
         hs = xp.empty((T, H, B), dt)    # hidden states
         scale, shift, _ = _gate_consts(H, dt)
-        kernels.recurrent.lstm_steps(backend.products_by(w_hh, B), xg, bias,
-                                     xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T),
-                                     scale, shift, acts, cs, tcs, hs, self.reverse)
+        recurrent = backend.products_by(w_hh, B)
+        h, c = xp.ascontiguousarray(h.T), xp.ascontiguousarray(c.T)
+        if not kernels.recurrent.packed_steps(recurrent, xg, bias, h, c, scale, shift, acts, cs,
+                                              tcs, hs, self.reverse):
+            pre = xp.empty((G, B), dt)  # W_hh h_{t−1}
+            cell = kernels.recurrent.lstm_cell
+            for t in self._steps(T):
+                recurrent(h, pre)
+                cell(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t])
+                h, c = hs[t], cs[t]
         out[:T] = hs.transpose(0, 2, 1)
-        out[T] = cs[0 if self.reverse else T - 1].T if T else c
+        out[T] = cs[0 if self.reverse else T - 1].T if T else c.T
         return acts, None, cs, tcs, None
 
     def _loop_numpy(self, xg: Array, w_hh: Array, h: Array, c: Array, bias: Array,
@@ -223,9 +230,15 @@ class LSTMSequence(Op):
         dg = xp.empty((T, G, B), dt)  # the gate pre-activations' gradients
         dc = xp.ascontiguousarray(gy[T].T)
         dh = xp.zeros((H, B), dt)      # ∂/∂h_{t−1} from step t
-        kernels.recurrent.lstm_steps_backward(backend.products_by(w_hh.T, B), gh, dh, dc, acts,
-                                              xp.ascontiguousarray(c0.T), cs, tcs, dg,
-                                              self.reverse)
+        recurrent = backend.products_by(w_hh.T, B)
+        c0 = xp.ascontiguousarray(c0.T)
+        if not kernels.recurrent.packed_steps_backward(recurrent, gh, dh, dc, acts, c0, cs, tcs,
+                                                       dg, self.reverse):
+            cell_backward = kernels.recurrent.lstm_cell_backward
+            for t in reversed(self._steps(T)):
+                c_prev = self._cell_before(t, c0, cs)
+                cell_backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t])
+                recurrent(dg[t], dh)
         # (4H, T·B), whose transpose is the (T·B, 4H) gradient the weights' GEMMs read
         dg = xp.ascontiguousarray(dg.transpose(1, 0, 2)).reshape(G, T * B)
         return dg.T, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T)

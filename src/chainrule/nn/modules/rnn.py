@@ -134,14 +134,14 @@ class RNNBase(Module):
         sfx = f"_l{layer}" + ("_reverse" if d else "")
         get = self._parameters.get
         return (get("weight_ih" + sfx), get("weight_hh" + sfx), get("bias_ih" + sfx),
-                get("bias_hh" + sfx))
+                get("bias_hh" + sfx), get("weight_hr" + sfx))
 
     def _direction(self, x: Tensor, layer: int, d: int, h0: Tensor, c0: Tensor | None,
                    live: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor | None]:
         """Run one direction of one layer over x (T, B, n_in): (outputs (T, B, H), h_T, c_T).
         With ``live`` (T, B, 1) bool (a packed batch), each sequence's state stops at its last
         live step (the reverse direction starts there) and outputs past it are zero."""
-        w_ih, w_hh, b_ih, b_hh = self._weights(layer, d)
+        w_ih, w_hh, b_ih, b_hh, w_hr = self._weights(layer, d)
         rev = bool(d)
         T = x.shape[0]
         if self.mode == "GRU":
@@ -151,8 +151,7 @@ class RNNBase(Module):
                                     (h0,), live)
             return self._loop(T, rev, lambda t, h: (_gru_step(gi[t], h, w_hh, b_hh),), (h0,))
         b = None if b_ih is None else b_ih + b_hh
-        if self.proj_size:  # h_t = W_hr (o ⊙ tanh c_t): the composite step, then the projection
-            w_hr = self._parameters["weight_hr" + f"_l{layer}" + ("_reverse" if d else "")]
+        if w_hr is not None:  # h_t = W_hr (o ⊙ tanh c_t): the composite step, then the projection
             xg = linear(x, w_ih, b)
 
             def projected(t: int, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
