@@ -7,9 +7,10 @@ NumPy form, with the same results to float tolerance. ``CHAINRULE_JIT=0`` in the
 environment, or ``use_jit(False)``, turns the kernels off (the tests run both forms).
 
 The kernels live in modules named for their concept (``activation``, ``normalization``,
-``softmax``, ``recurrent``, ``windows``, ``pool``, ``optim``; ``approx`` holds what they
-share). Those modules import Numba, so they load on first use (``kernels.activation.gelu(...)``),
-which an op reaches only after ``fits`` says its arrays qualify.
+``softmax``, ``loss``, ``recurrent``, ``windows``, ``pool``, ``scatter``, ``optim``; ``approx``
+holds what they share). Those modules import Numba, so they load on first use
+(``kernels.activation.gelu(...)``), which an op reaches only after ``fits`` says its arrays
+qualify.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["enabled", "fits", "fits_in_place", "use_jit"]
-_MODULES = frozenset({"activation", "approx", "normalization", "optim", "pool", "recurrent",
-                      "softmax", "windows"})
+_MODULES = frozenset({"activation", "approx", "loss", "normalization", "optim", "pool",
+                      "recurrent", "scatter", "softmax", "windows"})
 
 _available = importlib.util.find_spec("numba") is not None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

@@ -9,6 +9,7 @@ distribution ``q`` (one-hot, class weights, label smoothing, ignore_index) aroun
 
 from __future__ import annotations
 
+from chainrule import kernels
 from chainrule.autograd import tangents as forward_mode
 from chainrule.autograd.function import Op, register
 from chainrule.autograd.grad_mode import _mode
@@ -40,16 +41,16 @@ class CrossEntropy(Op):
             raise RuntimeError(f"cross_entropy: logits of shape {tuple(x.shape)} and target "
                                f"distribution of shape {tuple(q.shape)} differ")
         d = self.dim
-        logp = x - x.max(axis=d, keepdims=True)
-        p = xp.exp(logp)
-        total = p.sum(axis=d, keepdims=True)
-        p /= total
-        logp -= xp.log(total)
-        self._saved = (logp, p)  # for the first plain backward (dropped there)
-        with xp.errstate(invalid="ignore"):  # 0·(−inf) for masked logits, handled below
-            out = -(q * logp).sum(axis=d)
-            if not xp.isfinite(out).all():  # masked (−inf) logits: zero targets add 0, not NaN
-                out = -xp.where(q == 0, 0, q * logp).sum(axis=d)
+        if d == x.ndim - 1 and kernels.fits_in_place(x, q):
+            out, p = kernels.loss.cross_entropy(x, q)
+        else:
+            logp = _log_softmax(x, d)
+            p = xp.exp(logp)
+            with xp.errstate(invalid="ignore"):  # 0·(−inf) for masked logits, handled below
+                out = -(q * logp).sum(axis=d)
+                if not xp.isfinite(out).all():  # masked (−inf) logits: zero targets add 0
+                    out = -xp.where(q == 0, 0, q * logp).sum(axis=d)
+        self._saved = p  # for the first plain backward (dropped there)
         if self.scale is not None:
             out = xp.asarray(out.sum() * out.dtype.type(self.scale))
         return out
@@ -61,18 +62,11 @@ class CrossEntropy(Op):
         if (saved is not None and not _mode.enabled and not forward_mode.levels
                 and type(g) is Tensor):  # (not batched under vmap)
             # Plain backward: straight on arrays, reusing the forward's softmax.
-            logp, p = saved
+            p = saved
             ga = g.array * g.array.dtype.type(self.scale) if self.scale is not None else \
                 xp.expand_dims(g.array, self.dim)
-            qa = q.array
-            gx = gq = None
-            if need_x:
-                gx = p * qa.sum(axis=self.dim, keepdims=True)
-                gx -= qa
-                gx *= ga
-                gx = Tensor._wrap(gx)
-            if need_q:
-                gq = Tensor._wrap(-logp * ga)
+            gx = Tensor._wrap(_logits_grad(p, q.array, ga, self.dim)) if need_x else None
+            gq = Tensor._wrap(-_log_softmax(x.array, self.dim) * ga) if need_q else None
             return gx, gq
         # Recorded (create_graph), forward-over-reverse or repeated backward: Tensor ops.
         logp = LogSoftmax.apply(x, dim=self.dim)
@@ -101,6 +95,24 @@ def cross_entropy_logits(x: Tensor, q: Tensor, dim: int = 1,
     if scale is None:
         return CrossEntropy.apply(x, q, dim=dim % x.ndim)
     return CrossEntropy.apply(x, q, dim=dim % x.ndim, scale=float(scale))
+
+
+def _logits_grad(p: Array, q: Array, g: Array, dim: int) -> Array:
+    """(p·Σq − q)·g: the logits' gradient from the softmax ``p``, the targets ``q`` (classes
+    along ``dim``) and the loss's gradient ``g`` (broadcast: keeps ``dim`` as 1)."""
+    if dim == p.ndim - 1 and kernels.fits_in_place(p, q):
+        return kernels.loss.cross_entropy_backward(p, q, g)
+    gx = p * q.sum(axis=dim, keepdims=True)
+    gx -= q
+    gx *= g
+    return gx
+
+
+def _log_softmax(x: Array, dim: int) -> Array:
+    """log_softmax(x) along ``dim``, shifted by the maximum (finite for logits of ±1e4)."""
+    logp = x - x.max(axis=dim, keepdims=True)
+    logp -= xp.log(xp.exp(logp).sum(axis=dim, keepdims=True))
+    return logp
 
 
 @register
