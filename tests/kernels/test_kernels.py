@@ -26,9 +26,11 @@ from chainrule import kernels, threads  # noqa: E402
 from chainrule.kernels import (  # noqa: E402
     activation,
     approx,
+    loss,
     normalization,
     pool,
     recurrent,
+    scatter,
     softmax,
     windows,
 )
@@ -44,7 +46,7 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, normalization, pool, recurrent, softmax, windows):
+    for module in (activation, loss, normalization, pool, recurrent, scatter, softmax, windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -156,6 +158,17 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
     "max-pool2d-ceil": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(1, 4, 8, 7)],
                         "max_pool2d"),
     "max-pool1d": (lambda x: F.max_pool1d(x, 3, 2, 1), [(2, 3, 11)], "max_pool_scatter"),
+    "cross-entropy": (lambda x: F.cross_entropy(x, cr.tensor([2, 0, 4, 4, 1, 0, 3])),
+                      [(7, 5)], "cross_entropy_backward"),
+    "cross-entropy-rows": (lambda x: F.cross_entropy(x, cr.tensor([1, 0, 2]), reduction="none",
+                                                     label_smoothing=0.1),
+                           [(3, 4)], "cross_entropy_backward"),
+    # probability targets, with a gradient into them too
+    "cross-entropy-soft": (lambda x, t: F.cross_entropy(x, t.softmax(-1), reduction="sum"),
+                           [(6, 3)] * 2, "cross_entropy"),
+    # rows gathered with repeats and a negative index: the gradient adds the rows back
+    "gather-rows": (lambda w: w[cr.tensor([[0, 3, -1], [3, 3, 1]])], [(5, 2, 3)], "add_rows"),
+    "embedding": (lambda w: F.embedding(cr.tensor([4, 0, 4, 2, 4]), w), [(6, 3)], "add_rows"),
     "lstm": (lambda x, wi, wh, h, c, b: lstm_sequence(x, wi, wh, h, c, b),
              [(5, 3, 2), (16, 2), (16, 4), (3, 4), (3, 4), (16,)], "lstm_cell_backward"),
     "lstm-reverse": (lambda x, wi, wh, h, c, b: lstm_sequence(x, wi, wh, h, c, b, reverse=True),
