@@ -26,6 +26,7 @@ from chainrule import kernels, threads  # noqa: E402
 from chainrule.kernels import (  # noqa: E402
     activation,
     approx,
+    linear,
     loss,
     normalization,
     pool,
@@ -46,7 +47,8 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, loss, normalization, pool, recurrent, scatter, softmax, windows):
+    for module in (activation, linear, loss, normalization, pool, recurrent, scatter, softmax,
+                   windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -158,6 +160,7 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
     "max-pool2d-ceil": (lambda x: F.max_pool2d(x, 3, 2, 1, ceil_mode=True), [(1, 4, 8, 7)],
                         "max_pool2d"),
     "max-pool1d": (lambda x: F.max_pool1d(x, 3, 2, 1), [(2, 3, 11)], "max_pool_scatter"),
+    "linear": (lambda x, w, b: F.linear(x, w, b), [(3, 4, 5), (6, 5), (6,)], "add_bias"),
     "cross-entropy": (lambda x: F.cross_entropy(x, cr.tensor([2, 0, 4, 4, 1, 0, 3])),
                       [(7, 5)], "cross_entropy_backward"),
     "cross-entropy-rows": (lambda x: F.cross_entropy(x, cr.tensor([1, 0, 2]), reduction="none",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chainrule import backend
+from chainrule import backend, kernels
 from chainrule.autograd.function import Op, on_arrays, register
 from chainrule.backend import Array, xp
 from chainrule.ops import batching
@@ -73,6 +73,14 @@ class Matmul(Op):
         return x if y is None else y if x is None else x + y
 
 
+def _add_bias(out: Array, b: Array) -> None:
+    """out += b along out's last dim, in place."""
+    if out.size and kernels.fits_in_place(out, b):
+        kernels.linear.add_bias(out, b)
+    else:
+        out += b
+
+
 @register
 class Linear(Op):
     """x @ Wᵀ + b for x of shape (..., in), W (out, in), b (out,) or absent.
@@ -98,7 +106,7 @@ class Linear(Op):
         else:
             out = backend.matmul(x, w.T)
         if b is not None:
-            out += b
+            _add_bias(out, b)
         return out
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
