@@ -208,8 +208,8 @@ class LSTMSequence(Op):
             gw_ih = xp.ascontiguousarray(gw[:, :n_in]) if need[1] else None
             gw_hh = xp.ascontiguousarray(gw[:, n_in:]) if need[2] else None
         grads = (gx, gw_ih, gw_hh, dh if need[3] else None, dc if need[4] else None)
-        if len(need) == 6:  # (a GEMV: ~1.5x faster than NumPy's column sums)
-            grads += (xp.ones(T * B, dt) @ dg2 if need[5] else None,)
+        if len(need) == 6:  # (a row of ones times dg2: 1.5-3x faster than column sums)
+            grads += (backend.matmul(xp.ones((1, T * B), dt), dg2)[0] if need[5] else None,)
         return grads
 
     def _first(self, T: int) -> int:
