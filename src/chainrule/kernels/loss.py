@@ -15,7 +15,6 @@ import numpy as np
 
 from chainrule.kernels import approx
 from chainrule.kernels.approx import reduction
-from chainrule.kernels.softmax import _max
 
 
 @reduction
@@ -24,7 +23,7 @@ def _forward(x: Any, q: Any, p: Any, loss: Any, c: Any, exact: bool) -> None:
     rows, C = x.shape
     for i in range(rows):
         row, pr, qr = x[i], p[i], q[i]
-        m = _max(row, C, ninf)
+        m = approx.row_max(row, C, ninf)
         s = zero
         for j in range(C):
             e = approx.exp(row[j] - m, exact)

@@ -12,39 +12,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.kernels import approx
-from chainrule.kernels.approx import kernel, reduction
-
-
-@kernel
-def _max(row: Any, lim: int, m: Any) -> Any:
-    # NOTE: eight running maxima, which LLVM turns into one vector: a single running maximum
-    # (a select per element) is not vectorised, and was 3x slower over attention's rows. A NaN
-    # may be missed here, but it reaches the row's sum after the exp, so the row comes out NaN.
-    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = m
-    whole = lim - lim % 8
-    for j in range(0, whole, 8):
-        v = row[j]
-        a0 = v if v > a0 else a0
-        v = row[j + 1]
-        a1 = v if v > a1 else a1
-        v = row[j + 2]
-        a2 = v if v > a2 else a2
-        v = row[j + 3]
-        a3 = v if v > a3 else a3
-        v = row[j + 4]
-        a4 = v if v > a4 else a4
-        v = row[j + 5]
-        a5 = v if v > a5 else a5
-        v = row[j + 6]
-        a6 = v if v > a6 else a6
-        v = row[j + 7]
-        a7 = v if v > a7 else a7
-    for j in range(whole, lim):
-        v = row[j]
-        a0 = v if v > a0 else a0
-    for v in (a1, a2, a3, a4, a5, a6, a7):
-        a0 = v if v > a0 else a0
-    return a0
+from chainrule.kernels.approx import reduction
 
 
 @reduction
@@ -59,7 +27,7 @@ def _softmax(p: Any, c: Any, causal: bool, exact: bool) -> None:
         for i in range(L):
             row = p[b, i]
             lim = min(i + 1, S) if causal else S
-            m = _max(row, lim, ninf) * scale
+            m = approx.row_max(row, lim, ninf) * scale
             s = zero
             for j in range(lim):
                 e = approx.exp(row[j] * scale - m, exact)
