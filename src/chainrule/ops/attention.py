@@ -170,10 +170,11 @@ class ScaledDotProductAttention(Fused):
         return softmax(scores, -1) @ v
 
 
-PIECE_FLOPS = 1 << 25
-"""Floating-point operations of products a piece of the batch holds at least (about 0.4 ms on
+PIECE_FLOPS = 1 << 26
+"""Floating-point operations of products a piece of the batch holds at least (about 0.8 ms on
 one core): small products scale poorly over threads (a stack of 64×32 by 32×64 products ran
-1.4×, not 2×, faster on two), and a smaller piece gained nothing at the transformer's shapes."""
+1.4×, not 2×, faster on two), and handing a piece to another thread costs 0.1-0.2 ms (the
+transformer's step ran 4 % faster with its backward on one thread than split at 2²⁵)."""
 
 Blocks = list[tuple[int, int, int]] | None
 """Causal attention's query blocks ``(start, end, keys seen)``, or None for all keys."""
