@@ -28,6 +28,5 @@ def _add_rows(out: Any, rows: Any, g: Any) -> None:
 def add_rows(out: np.ndarray, rows: np.ndarray, g: np.ndarray) -> None:
     """out[rows[i]] += g[i] for each i, in place (C-contiguous ``out`` and ``g``; ``rows``
     integers in [0, len(out)), one for each of g's leading rows)."""
-    width = out[0].size if out.shape[0] else 0
-    _add_rows(out.reshape(out.shape[0], width), rows.reshape(-1),
-              g.reshape(rows.size, width))
+    width = out[0].size
+    _add_rows(out.reshape(len(out), width), rows.reshape(-1), g.reshape(rows.size, width))

@@ -41,7 +41,7 @@ class CrossEntropy(Op):
             raise RuntimeError(f"cross_entropy: logits of shape {tuple(x.shape)} and target "
                                f"distribution of shape {tuple(q.shape)} differ")
         d = self.dim
-        if d == x.ndim - 1 and x.shape[d] and kernels.fits_in_place(x, q):
+        if _by_rows(x, q, d):
             out, p = kernels.loss.cross_entropy(x, q)
         else:
             logp = _log_softmax(x, d)
@@ -97,10 +97,16 @@ def cross_entropy_logits(x: Tensor, q: Tensor, dim: int = 1,
     return CrossEntropy.apply(x, q, dim=dim % x.ndim, scale=float(scale))
 
 
+def _by_rows(x: Array, q: Array, dim: int) -> bool:
+    """Whether ``kernels.loss`` takes logits-shaped ``x`` and ``q``: classes on their last
+    axis (at least one), C-contiguous float arrays the kernels run on."""
+    return dim == x.ndim - 1 and x.shape[dim] > 0 and kernels.fits_in_place(x, q)
+
+
 def _logits_grad(p: Array, q: Array, g: Array, dim: int) -> Array:
     """(p·Σq − q)·g: the logits' gradient from the softmax ``p``, the targets ``q`` (classes
     along ``dim``) and the loss's gradient ``g`` (broadcast: keeps ``dim`` as 1)."""
-    if dim == p.ndim - 1 and p.shape[dim] and kernels.fits_in_place(p, q):
+    if _by_rows(p, q, dim):
         return kernels.loss.cross_entropy_backward(p, q, g)
     gx = p * q.sum(axis=dim, keepdims=True)
     gx -= q
