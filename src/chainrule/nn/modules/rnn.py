@@ -227,7 +227,6 @@ class RNNBase(Module):
             cn = cn.squeeze(1) if cn is not None else None
         return x, ((hn, cn) if lstm else hn)
 
-
     def _state_shapes(self, batch: int) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
         """The shapes of h and c over all layers and directions: (L·D, B, proj_size or H) and
         (L·D, B, H)."""
