@@ -22,7 +22,7 @@ pytest.importorskip("numba")
 
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
-from chainrule import kernels, threads  # noqa: E402
+from chainrule import kernels, mkl, threads  # noqa: E402
 from chainrule.kernels import (  # noqa: E402
     activation,
     approx,
@@ -35,6 +35,7 @@ from chainrule.kernels import (  # noqa: E402
     softmax,
     windows,
 )
+from chainrule.kernels import attention as attention_kernels  # noqa: E402
 from chainrule.ops import attention  # noqa: E402
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
@@ -47,8 +48,8 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, linear, loss, normalization, pool, recurrent, scatter, softmax,
-                   windows):
+    for module in (activation, attention_kernels, linear, loss, normalization, pool, recurrent,
+                   scatter, softmax, windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -60,6 +61,13 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
                 return _fn(*args)
             monkeypatch.setattr(module, name, counted)
     yield counts
+
+
+@pytest.fixture
+def no_team(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attention through its pieces in Python (``threads.split``), not wholly compiled on
+    MKL's threads."""
+    monkeypatch.setattr(mkl, "_team", None)
 
 
 def _run(fn: Callable[..., cr.Tensor], arrays: list[np.ndarray], g: np.ndarray, jit: bool
@@ -182,6 +190,7 @@ CASES: dict[str, tuple[Callable[..., cr.Tensor], list[tuple[int, ...]], str]] = 
 }
 
 
+@pytest.mark.usefixtures("no_team")
 @pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -203,6 +212,7 @@ SPLIT = ["attention", "attention-causal", "attention-causal-blocks",
          "attention-mask", "gelu", "gelu-tanh"]
 
 
+@pytest.mark.usefixtures("no_team")
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
 @pytest.mark.parametrize("case", SPLIT)
 def test_split_over_threads_equals_the_numpy_form(
@@ -226,11 +236,61 @@ def test_split_over_threads_equals_the_numpy_form(
     assert len(ran_on) > 1
 
 
+MORE_KEYS = [(1, 2, 3, 4), (1, 2, 7, 4), (1, 2, 7, 2)]
+
+
+@pytest.mark.usefixtures("no_team")
 def test_attention_causal_with_more_keys_than_queries(calls: dict[str, int]) -> None:
     # the causal mask hides the upper triangle of L×S: key j from query i when j > i
-    fn = CASES["attention-causal"][0]
-    _check(fn, [(1, 2, 3, 4), (1, 2, 7, 4), (1, 2, 7, 2)], 3, np.float64, calls,
-           "softmax_backward_")
+    _check(CASES["attention-causal"][0], MORE_KEYS, 3, np.float64, calls, "softmax_backward_")
+
+
+needs_team = pytest.mark.skipif(mkl.team() is None,
+                                reason="MKL is not installed (pip install 'chainrule[mkl]')")
+# the cases whose q, k and v share their batch shape and have no mask: these run wholly
+# compiled on MKL's threads
+TEAM = {case: CASES[case][:2] for case in ("attention", "attention-causal",
+                                           "attention-causal-blocks",
+                                           "attention-causal-blocks-fewer-keys",
+                                           "attention-causal-blocks-square")}
+TEAM["attention-causal-more-keys"] = (CASES["attention-causal"][0], MORE_KEYS)
+
+
+@needs_team
+@pytest.mark.parametrize("count", [1, 3])
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("case", sorted(TEAM))
+def test_attention_on_mkls_threads_equals_the_numpy_form(
+        case: str, dtype: Any, count: int, calls: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # on one thread, and on three with any share of the batch (uneven where it is 2 or 6)
+    monkeypatch.setattr(threads, "_count", count)
+    monkeypatch.setattr(attention, "TEAM_PIECE_FLOPS", 1)
+    fn, shapes = TEAM[case]
+    _check(fn, shapes, 0, dtype, calls, "backward")
+
+
+@needs_team
+@pytest.mark.parametrize("need", [(True, False, False), (False, True, False),
+                                  (False, False, True), (True, False, True)])
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_on_mkls_threads_computes_the_gradients_asked(
+        need: tuple[bool, ...], causal: bool, calls: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(5)
+    arrays = [rng.standard_normal((2, 3, 70, 4)) for _ in range(3)]
+    g = rng.standard_normal((2, 3, 70, 4))
+    outs = []
+    for team in (mkl.team(), None):
+        monkeypatch.setattr(mkl, "_team", team)
+        xs = [cr.tensor(a, requires_grad=n) for a, n in zip(arrays, need)]
+        y = F.scaled_dot_product_attention(*xs, is_causal=causal)
+        y.backward(cr.tensor(g))
+        outs.append([y.array] + [x.grad.array for x, n in zip(xs, need) if n])
+        assert all(x.grad is None for x, n in zip(xs, need) if not n)
+    assert calls["backward"] == 1
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("args", [(2,), ((2, 3), (1, 2), (1, 1), (2, 1))])

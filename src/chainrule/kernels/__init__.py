@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["enabled", "fits", "fits_in_place", "use_jit"]
-_MODULES = frozenset({"activation", "approx", "linear", "loss", "normalization", "optim",
+_MODULES = frozenset({"activation", "approx", "attention", "linear", "loss", "native",
+                      "normalization", "optim",
                       "pool", "recurrent", "scatter", "softmax", "windows"})
 
 _available = importlib.util.find_spec("numba") is not None

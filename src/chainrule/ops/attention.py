@@ -19,9 +19,10 @@ forward and 2.4 against 3.3 ms backward on two threads.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
-from chainrule import kernels, threads
+from chainrule import kernels, mkl, threads
 from chainrule.autograd.autocast_policy import policy as autocast
 from chainrule.autograd.function import register
 from chainrule.backend import Array, compact, matmul, row_major, xp
@@ -87,6 +88,14 @@ class ScaledDotProductAttention(Fused):
         blocks, scale, causal = self.blocks, self.scale, self.is_causal
         p = xp.empty(scores, q.dtype)
         y = xp.empty(scores[:-1] + v.shape[-1:], q.dtype)
+        self.team = _team(q, kt, v) if mask is None else None
+        if self.team is not None:
+            L, S = scores[-2:]
+            flops = 2 * p.size * (q.shape[-1] + v.shape[-1])
+            kernels.attention.forward(self.team, *_stacks(q, kt, v, p, y), blocks or [(0, L, S)],
+                                      scale, causal, _team_threads(p, flops))
+            self.probs = p
+            return y
         extra = () if mask is None else (mask.reshape((1,) * (2 - mask.ndim) + mask.shape),)
 
         def piece(p: Array, y: Array, q: Array, kt: Array, v: Array, *mask: Array) -> None:
@@ -154,6 +163,13 @@ class ScaledDotProductAttention(Fused):
 
         flops = 2 * p.size * (q.shape[-1] * (1 + need[0] + need[1]) + v.shape[-1] * (1 + need[2]))
         k, vt = row_major(kt.swapaxes(-1, -2)), row_major(v.swapaxes(-1, -2))
+        if self.team is not None and g.shape == self.dense[0].shape[:-1] + v.shape[-1:]:
+            L, S = p.shape[-2:]
+            k, vt, g = xp.ascontiguousarray(k), xp.ascontiguousarray(vt), xp.ascontiguousarray(g)
+            kernels.attention.backward(
+                self.team, *_stacks(q, k, vt, p, g, ds), [_stack(a) for a in grads],
+                blocks or [(0, L, S)], fold, after, self.is_causal, _team_threads(p, flops))
+            return (*grads, ds) if len(self.inputs) == 4 else tuple(grads)
         _by_batch(piece, flops, ds, p, g, q, k, vt, *(a for a in grads if a is not None))
         return (*grads, ds) if len(self.inputs) == 4 else tuple(grads)
 
@@ -201,6 +217,36 @@ def _by_batch(body: Callable[..., None], flops: int, *arrays: Array) -> None:
     grain = -(-PIECE_FLOPS * n // max(flops, 1))
     lead = (slice(None),) * axis
     threads.split(lambda lo, hi: body(*(a[(*lead, slice(lo, hi))] for a in arrays)), n, grain)
+
+
+TEAM_PIECE_FLOPS = 1 << 22
+"""Floating-point operations of products a thread of MKL's team (``mkl.Team``) takes at least
+(about 60 µs on one core; a fork to a spinning thread costs 2-7 µs, to a sleeping one about
+35)."""
+
+
+def _team(q: Array, kt: Array, v: Array) -> mkl.Team | None:
+    """MKL's threads, for attention wholly compiled (``kernels.attention``), where MKL runs on
+    OpenMP and q, kᵀ, v are C-contiguous stacks of one batch shape, none empty; else None."""
+    team = mkl.team()
+    if team is None or not q.shape[:-2] == kt.shape[:-2] == v.shape[:-2] or v.size == 0:
+        return None
+    return team if all(a.flags.c_contiguous for a in (q, kt, v)) else None
+
+
+def _stack(a: Array | None) -> Array | None:
+    """The C-contiguous ``a`` (..., r, c) as one stack (n, r, c)."""
+    return None if a is None else a.reshape(-1, *a.shape[-2:])
+
+
+def _stacks(*arrays: Array) -> list[Array]:
+    return [_stack(a) for a in arrays]
+
+
+def _team_threads(p: Array, flops: int) -> int:
+    """Threads for attention whose scores are ``p``, each with ``TEAM_PIECE_FLOPS``."""
+    return max(1, min(threads.get_num_threads(), math.prod(p.shape[:-2]),
+                      flops // TEAM_PIECE_FLOPS))
 
 
 def _placed(present: tuple[Array, ...], need: tuple[bool, ...]) -> list[Array | None]:
