@@ -6,14 +6,20 @@ the products of the scores and the output (by query blocks for causal attention,
 the keys it sees, as ``ops.attention`` describes) and the softmax (``kernels.softmax``'s
 loops), so the scores stay in that core's cache.
 
-NOTE: the arrays are C-contiguous stacks (batch, rows, cols) passed by address in an int64
-header, because an OpenMP thread runs a C function of one pointer (a Numba ``cfunc``). The
-header's layout is ``_HEAD`` followed by ``_head``'s fields and then the blocks.
+q, k, v, the output and the gradients are read and written where they lie: any stack of
+matrices whose rows are contiguous (``Stack``), such as the heads of a fused projection,
+which GEMM reads through its leading dimension. The scores and their gradient are
+C-contiguous (n, L, S).
+
+NOTE: an OpenMP thread runs a C function of one pointer (a Numba ``cfunc``), so everything
+is passed by address in an int64 header: ``_HEAD`` fields, then three per stack (address,
+leading dimension, address of its matrices' byte offsets), then the query blocks.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -25,73 +31,111 @@ from chainrule.kernels.approx import kernel
 
 _ROWS, _TRANS = 111, 112
 
-# header: itemsize, gemm, thread_num, num_threads, batch, L, S, E, Ev, causal, block count,
-# constants' address; then the arrays' addresses (forward: q, kᵀ, v, p, y; backward: q, k,
-# vᵀ, p, g, ds, gq, gk, gv, and which of the last three to compute); then the blocks
-_HEAD = 12
-_FORWARD_ARRAYS, _BACKWARD_ARRAYS = 5, 12
+# itemsize, gemm, thread_num, num_threads, n, L, S, E, Ev, causal, block count, constants,
+# the scores' address (and the scores' gradient's, backward)
+_HEAD = 14
+_FORWARD_STACKS, _BACKWARD_STACKS = 4, 7  # q, k, v, y; q, k, v, g, gq, gk, gv
+
+
+class Stack(NamedTuple):
+    """A stack of n matrices as GEMM reads them: matrix i starts ``offsets[i]`` bytes after
+    ``address`` and its rows are ``ld`` items apart, each contiguous."""
+
+    address: int
+    ld: int
+    offsets: np.ndarray
+
+
+def stack(a: np.ndarray | None, batch: tuple[int, ...]) -> Stack | None:
+    """``a`` (..., r, c), broadcast to the batch shape ``batch``, as a Stack; None where its
+    rows are not contiguous (or ``a`` is None)."""
+    if a is None:
+        return None
+    r, c = a.shape[-2:]
+    s0, s1 = a.strides[-2:]
+    size = a.itemsize
+    ld = s0 // size if r > 1 else c
+    if (s1 != size and c > 1) or s0 % size or ld < c or ld < 1:
+        return None
+    strides = np.broadcast_to(a, batch + a.shape[-2:]).strides[:-2]
+    offsets = np.zeros(batch, np.int64)
+    for axis, (n, st) in enumerate(zip(batch, strides)):
+        if n > 1 and st:
+            offsets += (np.arange(n, dtype=np.int64) * st).reshape(
+                (n,) + (1,) * (len(batch) - axis - 1))
+    return Stack(a.ctypes.data, ld, offsets.reshape(-1))
 
 
 @kernel
-def _forward(gemm: int, q: Any, kt: Any, v: Any, p: Any, y: Any, blocks: Any, c: Any,
-             causal: bool, exact: bool, lo: int, hi: int) -> None:
-    _, L, E = q.shape
-    S, Ev = kt.shape[2], v.shape[2]
+def _at(x: Any, i: int, row: int, size: int) -> int:
+    """The address of row ``row`` of matrix ``i`` of the stack ``x`` (address, ld,
+    offsets)."""
+    return x[0] + x[2][i] + row * x[1] * size
+
+
+@kernel
+def _forward(head: Any, blocks: Any, q: Any, k: Any, v: Any, y: Any, p: Any, c: Any,
+             lo: int, hi: int) -> None:
+    size, gemm = head[0], head[1]
+    E, Ev, S = head[7], head[8], head[6]
     one, zero = c[2], c[3]
     for b in range(lo, hi):
         for r in range(blocks.shape[0]):
             a0, a1, kb = blocks[r, 0], blocks[r, 1], blocks[r, 2]
-            native.gemm(gemm, _ROWS, _ROWS, a1 - a0, kb, E, one, q[b, a0:].ctypes.data, E,
-                        kt[b].ctypes.data, S, zero, p[b, a0:].ctypes.data, S)
-        softmax._softmax(p[b:b + 1], c, causal, exact)
+            native.gemm(gemm, _ROWS, _TRANS, a1 - a0, kb, E, one, _at(q, b, a0, size), q[1],
+                        _at(k, b, 0, size), k[1], zero, p[b, a0:].ctypes.data, S)
+        softmax._softmax(p[b:b + 1], c, head[9] != 0, size == 8)
         for r in range(blocks.shape[0]):
             a0, a1, kb = blocks[r, 0], blocks[r, 1], blocks[r, 2]
             native.gemm(gemm, _ROWS, _ROWS, a1 - a0, Ev, kb, one, p[b, a0:].ctypes.data, S,
-                        v[b].ctypes.data, Ev, zero, y[b, a0:].ctypes.data, Ev)
+                        _at(v, b, 0, size), v[1], zero, _at(y, b, a0, size), y[1])
 
 
 @kernel
-def _transposed_by_keys(gemm: int, s: Any, x: Any, out: Any, blocks: Any, alpha: Any,
-                        causal: bool) -> None:
-    """out (S, n) ← alpha·sᵀ x for s (L, S) and x (L, n); causally, keys c..d of a block are
-    seen by queries c.. only, and keys no query sees get 0."""
+def _by_keys(head: Any, blocks: Any, s: Any, x: Any, out: Any, n: int, b: int,
+             alpha: Any) -> None:
+    """out (S, n) ← alpha·sᵀ x for matrix ``b`` of the stacks x (L, n) and out, and s (L, S);
+    causally, keys c..d of a block are seen by queries c.. only, and keys no query sees
+    get 0."""
+    size, gemm = head[0], head[1]
     L, S = s.shape
-    n = x.shape[1]
     zero = alpha - alpha
-    if not causal:
-        native.gemm(gemm, _TRANS, _ROWS, S, n, L, alpha, s.ctypes.data, S, x.ctypes.data, n,
-                    zero, out.ctypes.data, n)
+    if head[9] == 0:
+        native.gemm(gemm, _TRANS, _ROWS, S, n, L, alpha, s.ctypes.data, S, _at(x, b, 0, size),
+                    x[1], zero, _at(out, b, 0, size), out[1])
         return
     for r in range(blocks.shape[0]):
         c0, d0 = blocks[r, 0], min(blocks[r, 1], S)
         if c0 < S:
-            native.gemm(gemm, _TRANS, _ROWS, d0 - c0, n, L - c0, alpha, s[c0:, c0:].ctypes.data,
-                        S, x[c0:].ctypes.data, n, zero, out[c0:].ctypes.data, n)
-    out[min(L, S):] = zero
+            native.gemm(gemm, _TRANS, _ROWS, d0 - c0, n, L - c0, alpha,
+                        s[c0:, c0:].ctypes.data, S, _at(x, b, c0, size), x[1], zero,
+                        _at(out, b, c0, size), out[1])
+    for j in range(min(L, S), S):
+        numba.carray(native.pointer(_at(out, b, j, size), s.dtype), n)[:] = zero
 
 
 @kernel
-def _backward(gemm: int, q: Any, k: Any, vt: Any, p: Any, g: Any, ds: Any, gq: Any, gk: Any,
-              gv: Any, need: Any, blocks: Any, c: Any, causal: bool, lo: int, hi: int) -> None:
-    _, L, E = q.shape
-    S, Ev = k.shape[1], g.shape[2]
-    after, one, zero = c[1], c[2], c[3]  # (c[0] scales the softmax gradient)
+def _backward(head: Any, blocks: Any, q: Any, k: Any, v: Any, g: Any, gq: Any, gk: Any,
+              gv: Any, p: Any, ds: Any, c: Any, lo: int, hi: int) -> None:
+    size, gemm = head[0], head[1]
+    S, E, Ev = head[6], head[7], head[8]
+    after, one, zero = c[1], c[2], c[3]  # (c[0] scales the softmax's gradient)
     for b in range(lo, hi):
         for r in range(blocks.shape[0]):  # ds ← G vᵀ over the keys seen, 0 past them
             a0, a1, kb = blocks[r, 0], blocks[r, 1], blocks[r, 2]
-            native.gemm(gemm, _ROWS, _ROWS, a1 - a0, kb, Ev, one, g[b, a0:].ctypes.data, Ev,
-                        vt[b].ctypes.data, S, zero, ds[b, a0:].ctypes.data, S)
+            native.gemm(gemm, _ROWS, _TRANS, a1 - a0, kb, Ev, one, _at(g, b, a0, size), g[1],
+                        _at(v, b, 0, size), v[1], zero, ds[b, a0:].ctypes.data, S)
             ds[b, a0:a1, kb:] = zero
         softmax._backward(p[b], ds[b], c[:1])
-        if need[0]:
+        if gq[0]:
             for r in range(blocks.shape[0]):
                 a0, a1, kb = blocks[r, 0], blocks[r, 1], blocks[r, 2]
                 native.gemm(gemm, _ROWS, _ROWS, a1 - a0, E, kb, after, ds[b, a0:].ctypes.data,
-                            S, k[b].ctypes.data, E, zero, gq[b, a0:].ctypes.data, E)
-        if need[1]:
-            _transposed_by_keys(gemm, ds[b], q[b], gk[b], blocks, after, causal)
-        if need[2]:
-            _transposed_by_keys(gemm, p[b], g[b], gv[b], blocks, one, causal)
+                            S, _at(k, b, 0, size), k[1], zero, _at(gq, b, a0, size), gq[1])
+        if gk[0]:
+            _by_keys(head, blocks, ds[b], q, gk, E, b, after)
+        if gv[0]:
+            _by_keys(head, blocks, p[b], g, gv, Ev, b, one)
 
 
 @kernel
@@ -102,99 +146,97 @@ def _share(head: Any) -> tuple[int, int]:
 
 
 @kernel
-def _forward_views(head: Any, blocks: Any, dtype: Any) -> None:
-    batch, L, S, E, Ev = head[4], head[5], head[6], head[7], head[8]
-    at = head[_HEAD:]
-    lo, hi = _share(head)
-    _forward(head[1], numba.carray(native.pointer(at[0], dtype), (batch, L, E)),
-             numba.carray(native.pointer(at[1], dtype), (batch, E, S)),
-             numba.carray(native.pointer(at[2], dtype), (batch, S, Ev)),
-             numba.carray(native.pointer(at[3], dtype), (batch, L, S)),
-             numba.carray(native.pointer(at[4], dtype), (batch, L, Ev)), blocks,
-             numba.carray(native.pointer(head[11], dtype), 4), head[9] != 0, head[0] == 8, lo,
-             hi)
-
-
-@kernel
-def _backward_views(head: Any, blocks: Any, dtype: Any) -> None:
-    batch, L, S, E, Ev = head[4], head[5], head[6], head[7], head[8]
-    at = head[_HEAD:]
-    lo, hi = _share(head)
-
-    def view(i: int, rows: int, cols: int) -> Any:
-        return numba.carray(native.pointer(at[i], dtype), (batch, rows, cols))
-
-    _backward(head[1], view(0, L, E), view(1, S, E), view(2, Ev, S), view(3, L, S),
-              view(4, L, Ev), view(5, L, S), view(6, L, E), view(7, S, E), view(8, S, Ev),
-              at[9:12], blocks, numba.carray(native.pointer(head[11], dtype), 4), head[9] != 0,
-              lo, hi)
-
-
-_C_FUNCTION = {"cache": cacheable(_forward), "error_model": "numpy"}
-"""Options of the C functions an OpenMP thread runs: each reads the header at its argument."""
-
-
-@kernel
-def _read(data: Any, arrays: int) -> tuple[Any, Any]:
-    size = _HEAD + arrays
+def _stacks(data: Any, count: int) -> tuple[Any, Any]:
+    """The header at ``data`` and its blocks (count, 3)."""
+    size = _HEAD + 3 * count
     head = numba.carray(data, size, np.int64)
     blocks = numba.carray(data, size + 3 * head[10], np.int64)[size:].reshape((head[10], 3))
     return head, blocks
 
 
+@kernel
+def _read(head: Any, i: int) -> Any:
+    """Stack ``i`` of the header: (address, ld, offsets)."""
+    at = _HEAD + 3 * i
+    return head[at], head[at + 1], numba.carray(native.pointer(head[at + 2], np.int64),
+                                                head[4])
+
+
+@kernel
+def _scores(head: Any, at: int, dtype: Any) -> Any:
+    return numba.carray(native.pointer(head[at], dtype), (head[4], head[5], head[6]))
+
+
+@kernel
+def _forward_typed(data: Any, dtype: Any) -> None:
+    head, blocks = _stacks(data, _FORWARD_STACKS)
+    lo, hi = _share(head)
+    _forward(head, blocks, _read(head, 0), _read(head, 1), _read(head, 2), _read(head, 3),
+             _scores(head, 12, dtype), numba.carray(native.pointer(head[11], dtype), 4), lo, hi)
+
+
+@kernel
+def _backward_typed(data: Any, dtype: Any) -> None:
+    head, blocks = _stacks(data, _BACKWARD_STACKS)
+    lo, hi = _share(head)
+    _backward(head, blocks, _read(head, 0), _read(head, 1), _read(head, 2), _read(head, 3),
+              _read(head, 4), _read(head, 5), _read(head, 6), _scores(head, 12, dtype),
+              _scores(head, 13, dtype), numba.carray(native.pointer(head[11], dtype), 4), lo,
+              hi)
+
+
+_C_FUNCTION = {"cache": cacheable(_forward.py_func), "error_model": "numpy"}
+"""Options of the C functions an OpenMP thread runs: each reads the header at its argument."""
+
+
 @numba.cfunc(types.void(types.voidptr), **_C_FUNCTION)
 def _forward_body(data: Any) -> None:
-    head, blocks = _read(data, _FORWARD_ARRAYS)
-    if head[0] == 4:
-        _forward_views(head, blocks, np.float32)
+    if numba.carray(data, 1, np.int64)[0] == 4:
+        _forward_typed(data, np.float32)
     else:
-        _forward_views(head, blocks, np.float64)
+        _forward_typed(data, np.float64)
 
 
 @numba.cfunc(types.void(types.voidptr), **_C_FUNCTION)
 def _backward_body(data: Any) -> None:
-    head, blocks = _read(data, _BACKWARD_ARRAYS)
-    if head[0] == 4:
-        _backward_views(head, blocks, np.float32)
+    if numba.carray(data, 1, np.int64)[0] == 4:
+        _backward_typed(data, np.float32)
     else:
-        _backward_views(head, blocks, np.float64)
+        _backward_typed(data, np.float64)
 
 
-def _header(team: mkl.Team, dtype: np.dtype, shape: tuple[int, ...], causal: bool,
+def _header(team: mkl.Team, dtype: np.dtype, dims: tuple[int, ...], causal: bool,
             blocks: list[tuple[int, int, int]], constants: np.ndarray,
-            arrays: list[int]) -> np.ndarray:
-    head = np.array([dtype.itemsize, mkl.gemm_address(dtype), team.thread_num,
-                     team.num_threads, *shape, causal, len(blocks), constants.ctypes.data,
-                     *arrays], np.int64)
-    return np.concatenate((head, np.array(blocks, np.int64).reshape(-1)))
+            scores: list[np.ndarray], stacks: list[Stack | None]) -> np.ndarray:
+    head = [dtype.itemsize, mkl.gemm_address(dtype), team.thread_num, team.num_threads, *dims,
+            causal, len(blocks), constants.ctypes.data, *(s.ctypes.data for s in scores)]
+    head += [0] * (_HEAD - len(head))
+    for s in stacks:
+        head += [0, 0, 0] if s is None else [s.address, s.ld, s.offsets.ctypes.data]
+    return np.concatenate((np.array(head, np.int64), np.array(blocks, np.int64).reshape(-1)))
 
 
-def forward(team: mkl.Team, q: np.ndarray, kt: np.ndarray, v: np.ndarray, p: np.ndarray,
-            y: np.ndarray, blocks: list[tuple[int, int, int]], scale: float, causal: bool,
-            threads: int) -> None:
-    """p ← softmax(q kᵀ·scale) (causal: query i sees keys j ≤ i) and y ← p v, for C-contiguous
-    stacks q (batch, L, E), kt (batch, E, S), v (batch, S, Ev), p (batch, L, S), y (batch, L,
-    Ev) of one dtype, on ``threads`` threads. ``blocks`` are the query blocks ``(start, end,
-    keys seen)``; ``[(0, L, S)]`` for all keys."""
-    batch, L, E = q.shape
-    c = approx.constants(q.dtype, scale, -np.inf, 1.0, 0.0)
-    head = _header(team, q.dtype, (batch, L, kt.shape[2], E, v.shape[2]), causal, blocks, c,
-                   [a.ctypes.data for a in (q, kt, v, p, y)])
+def forward(team: mkl.Team, q: Stack, k: Stack, v: Stack, y: Stack, p: np.ndarray,
+            dims: tuple[int, int, int, int], blocks: list[tuple[int, int, int]], scale: float,
+            causal: bool, threads: int) -> None:
+    """p ← softmax(q kᵀ·scale) (causal: query i sees keys j ≤ i) and y ← p v, for stacks of
+    n matrices q (L, E), k (S, E), v (S, Ev), y (L, Ev) and the C-contiguous scores p (n, L,
+    S), where ``dims`` is (L, S, E, Ev), on ``threads`` threads. ``blocks`` are the query
+    blocks ``(start, end, keys seen)``; ``[(0, L, S)]`` for all keys."""
+    c = approx.constants(p.dtype, scale, -math.inf, 1.0, 0.0)
+    head = _header(team, p.dtype, (p.shape[0], *dims), causal, blocks, c, [p], [q, k, v, y])
     team.fork(_forward_body.address, head.ctypes.data, threads)
 
 
-def backward(team: mkl.Team, q: np.ndarray, k: np.ndarray, vt: np.ndarray, p: np.ndarray,
-             g: np.ndarray, ds: np.ndarray, grads: list[np.ndarray | None],
+def backward(team: mkl.Team, q: Stack, k: Stack, v: Stack, g: Stack,
+             grads: tuple[Stack | None, Stack | None, Stack | None], p: np.ndarray,
+             ds: np.ndarray, dims: tuple[int, int, int, int],
              blocks: list[tuple[int, int, int]], fold: float, after: float, causal: bool,
              threads: int) -> None:
-    """From ``forward``'s p and the output's gradient g (batch, L, Ev), with k (batch, S, E)
-    and vt (batch, Ev, S): ds ← p ⊙ (g vᵀ − rowsum(p ⊙ g vᵀ))·fold, and of ``grads`` (gq,
-    gk, gv, each None where not wanted) gq ← ds k·after, gk ← dsᵀ q·after, gv ← pᵀ g."""
-    batch, L, E = q.shape
-    c = approx.constants(q.dtype, fold, after, 1.0, 0.0)
-    arrays = [a.ctypes.data for a in (q, k, vt, p, g, ds)]
-    arrays += [0 if a is None else a.ctypes.data for a in grads]
-    arrays += [a is not None for a in grads]
-    head = _header(team, q.dtype, (batch, L, k.shape[1], E, g.shape[2]), causal, blocks, c,
-                   arrays)
+    """From ``forward``'s p and the output's gradient g (L, Ev): ds (as p) ← p ⊙ (g vᵀ −
+    rowsum(p ⊙ g vᵀ))·fold, and of ``grads`` (gq, gk, gv, each None where not wanted)
+    gq ← ds k·after, gk ← dsᵀ q·after, gv ← pᵀ g."""
+    c = approx.constants(p.dtype, fold, after, 1.0, 0.0)
+    head = _header(team, p.dtype, (p.shape[0], *dims), causal, blocks, c, [p, ds],
+                   [q, k, v, g, *grads])
     team.fork(_backward_body.address, head.ctypes.data, threads)

@@ -16,11 +16,17 @@ from numba.extending import intrinsic
 
 @intrinsic
 def pointer(typingctx: Any, address: Any, dtype: Any) -> Any:
-    """The integer ``address`` as a pointer to ``dtype`` (a NumPy scalar type), for
-    ``numba.carray``."""
-    if not isinstance(address, types.Integer) or not isinstance(dtype, types.NumberClass):
+    """The integer ``address`` as a pointer to ``dtype`` (a NumPy scalar type, or an array's
+    ``dtype``), for ``numba.carray``."""
+    if isinstance(dtype, types.NumberClass):
+        item = dtype.instance_type
+    elif isinstance(dtype, types.DType):
+        item = dtype.dtype
+    else:
         return None
-    target = types.CPointer(dtype.instance_type)
+    if not isinstance(address, types.Integer):
+        return None
+    target = types.CPointer(item)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         return builder.inttoptr(args[0], context.get_value_type(target))
