@@ -27,7 +27,7 @@ import numpy as np
 __all__ = ["enabled", "fits", "fits_in_place", "use_jit"]
 _MODULES = frozenset({"activation", "approx", "attention", "linear", "loss", "native",
                       "normalization", "optim",
-                      "pool", "recurrent", "scatter", "softmax", "windows"})
+                      "pool", "recurrent", "scatter", "softmax", "team", "windows"})
 
 _available = importlib.util.find_spec("numba") is not None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

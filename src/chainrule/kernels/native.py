@@ -78,3 +78,22 @@ def gemm(typingctx: Any, address: Any, transa: Any, transb: Any, m: Any, n: Any,
 
     return types.none(address, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c,
                       ldc), codegen
+
+
+@intrinsic
+def call_share(typingctx: Any, address: Any, data: Any, lo: Any, hi: Any, t: Any) -> Any:
+    """The C function ``void f(void *data, int64 lo, int64 hi, int64 t)`` at ``address``,
+    called (a share ``lo:hi`` of some work, for thread ``t``)."""
+    if not isinstance(address, types.Integer) or data != types.voidptr or not all(
+            isinstance(a, types.Integer) for a in (lo, hi, t)):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i64 = ir.IntType(64)
+        function = ir.FunctionType(ir.VoidType(), [ir.IntType(8).as_pointer(), i64, i64, i64])
+        call = [args[1]] + [context.cast(builder, args[i], signature.args[i], types.int64)
+                            for i in (2, 3, 4)]
+        builder.call(builder.inttoptr(args[0], function.as_pointer()), call)
+        return context.get_dummy_value()
+
+    return types.none(address, data, lo, hi, t), codegen

@@ -1,14 +1,19 @@
 """Layer norm over the rows of a (rows, n) array: the forward keeps each row's mean and
 1/σ (not the normalised input), and the backward recomputes x̂ from them, one pass each way.
+The forward runs on MKL's threads (``kernels.team``) where MKL does, each thread over a share
+of the rows (86 against 153 µs for 2,048 rows of 128 on two threads). NOTE: the backward split
+so ran no faster (169-209 against 173 µs), so it stays on one thread.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
-from chainrule.kernels.approx import reduction
+from chainrule.kernels import team
+from chainrule.kernels.approx import kernel, reduction
 
 
 @reduction
@@ -57,6 +62,24 @@ def _backward(x: Any, g: Any, w: Any, mean: Any, rstd: Any, c: Any, gx: Any, gw:
                 out[j] = r * (gr[j] * w[j] - c1 - (row[j] - mu) * r * c2)
 
 
+@kernel
+def _forward_rows(a: Any, lo: int, hi: int, dtype: Any) -> None:
+    rows, n = a[8], a[9]
+    _forward(team.array_at(a[1], (rows, n), dtype)[lo:hi], team.array_at(a[2], n, dtype),
+             team.array_at(a[3], n, dtype), team.array_at(a[4], 3, dtype),
+             team.array_at(a[5], (rows, n), dtype)[lo:hi], team.array_at(a[6], rows, dtype)[lo:hi],
+             team.array_at(a[7], rows, dtype)[lo:hi])
+
+
+@numba.cfunc(team.SHARE, **team.options(_forward.py_func))
+def _forward_share(data: Any, lo: int, hi: int, t: int) -> None:
+    a = team.arguments(data, 9)  # x, w, b, constants, y, mean, rstd, rows, n
+    if a[0] == 4:
+        _forward_rows(a, lo, hi, np.float32)
+    else:
+        _forward_rows(a, lo, hi, np.float64)
+
+
 def _constants(x: np.ndarray, eps: float) -> np.ndarray:
     """1/n, eps and 1 in x's dtype (Python numbers in a kernel would be float64)."""
     return np.array((1 / x.shape[1], eps, 1.0), x.dtype)
@@ -70,7 +93,13 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float
     y = np.empty_like(x)
     mean = np.empty(x.shape[0], x.dtype)
     rstd = np.empty_like(mean)
-    _forward(x, w, b, _constants(x, eps), y, mean, rstd)
+    c = _constants(x, eps)
+    count = team.team_threads(x.size)
+    if count > 1:
+        team.run(_forward_share, x.shape[0], x.itemsize,
+                 [a.ctypes.data for a in (x, w, b, c, y, mean, rstd)] + list(x.shape), count)
+    else:
+        _forward(x, w, b, c, y, mean, rstd)
     return y, mean, rstd
 
 
