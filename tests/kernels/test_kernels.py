@@ -33,6 +33,7 @@ from chainrule.kernels import (  # noqa: E402
     recurrent,
     scatter,
     softmax,
+    team,
     windows,
 )
 from chainrule.kernels import attention as attention_kernels  # noqa: E402
@@ -271,6 +272,28 @@ def test_attention_on_mkls_threads_equals_the_numpy_form(
 
 
 @needs_team
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
+@pytest.mark.parametrize("case", ["gelu", "gelu-tanh", "layer-norm", "layer-norm-2d",
+                                  "layer-norm-plain"])
+def test_shares_on_mkls_threads_equal_the_numpy_form(
+        case: str, dtype: Any, calls: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # three threads and shares of any size, uneven where the rows or elements do not divide
+    counts: list[int] = []
+    run = team.run
+
+    def recorded(*args: Any) -> None:
+        counts.append(args[-1])
+        run(*args)
+
+    monkeypatch.setattr(team, "run", recorded)
+    monkeypatch.setattr(threads, "_count", 3)
+    monkeypatch.setattr(team, "GRAIN", 1)
+    fn, shapes, kernel = CASES[case]
+    _check(fn, shapes, 0, dtype, calls, kernel)
+    assert counts and set(counts) == {3}
+
+
+@needs_team
 @pytest.mark.parametrize("need", [(True, False, False), (False, True, False),
                                   (False, False, True), (True, False, True)])
 @pytest.mark.parametrize("causal", [False, True])
@@ -281,8 +304,8 @@ def test_attention_on_mkls_threads_computes_the_gradients_asked(
     arrays = [rng.standard_normal((2, 3, 70, 4)) for _ in range(3)]
     g = rng.standard_normal((2, 3, 70, 4))
     outs = []
-    for team in (mkl.team(), None):
-        monkeypatch.setattr(mkl, "_team", team)
+    for lent in (mkl.team(), None):
+        monkeypatch.setattr(mkl, "_team", lent)
         xs = [cr.tensor(a, requires_grad=n) for a, n in zip(arrays, need)]
         y = F.scaled_dot_product_attention(*xs, is_causal=causal)
         y.backward(cr.tensor(g))
