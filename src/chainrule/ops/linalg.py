@@ -81,6 +81,15 @@ def _add_bias(out: Array, b: Array) -> None:
         out += b
 
 
+def _bias_grad(g2: Array) -> Array:
+    """g2.sum(0): the bias's gradient from the output's (rows, out)."""
+    if g2.size and kernels.fits_in_place(g2):
+        sums = kernels.linear.column_sums(g2)
+        if sums is not None:
+            return sums
+    return g2.sum(0)
+
+
 @register
 class Linear(Op):
     """x @ Wᵀ + b for x of shape (..., in), W (out, in), b (out,) or absent.
@@ -120,7 +129,7 @@ class Linear(Op):
         grads = (backend.matmul(g2, w).reshape(x.shape) if need[0] else None,
                  backend.matmul(g2.T, x.reshape(-1, x.shape[-1])) if need[1] else None)
         if len(self.inputs) == 3:
-            grads += (g2.sum(0) if need[2] else None,)
+            grads += (_bias_grad(g2) if need[2] else None,)
         return _wrapped(*grads)
 
     def _recorded_grads(self, g: Tensor) -> tuple[Tensor | None, ...]:
