@@ -26,6 +26,7 @@ from chainrule import kernels, mkl, threads  # noqa: E402
 from chainrule.kernels import (  # noqa: E402
     activation,
     approx,
+    arithmetic,
     linear,
     loss,
     normalization,
@@ -37,7 +38,7 @@ from chainrule.kernels import (  # noqa: E402
     windows,
 )
 from chainrule.kernels import attention as attention_kernels  # noqa: E402
-from chainrule.ops import attention  # noqa: E402
+from chainrule.ops import attention, elementwise  # noqa: E402
 from chainrule.ops.rnn import lstm_sequence  # noqa: E402
 
 # float32: the kernels compute in float32 with their own rounding order (and the rational erf
@@ -49,8 +50,8 @@ F32 = {"rtol": 2e-4, "atol": 2e-5}
 def calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
     """Counts calls of each public kernel function, by name."""
     counts: dict[str, int] = {}
-    for module in (activation, attention_kernels, linear, loss, normalization, pool, recurrent,
-                   scatter, softmax, windows):
+    for module in (activation, arithmetic, attention_kernels, linear, loss, normalization, pool,
+                   recurrent, scatter, softmax, windows):
         for name in module.__dict__:
             fn = getattr(module, name)
             if name.startswith("_") or not callable(fn) or getattr(fn, "__module__", "") \
@@ -271,10 +272,16 @@ def test_attention_on_mkls_threads_equals_the_numpy_form(
     _check(fn, shapes, 0, dtype, calls, "backward")
 
 
+# the cases whose kernels run over shares of their work on MKL's threads (a sum of large
+# arrays among them)
+SHARED = {case: CASES[case] for case in ("gelu", "gelu-tanh", "layer-norm", "layer-norm-2d",
+                                         "layer-norm-plain", "linear")}
+SHARED["add"] = (lambda a, b: a + b, [(3, 5, 7)] * 2, "add")
+
+
 @needs_team
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
-@pytest.mark.parametrize("case", ["gelu", "gelu-tanh", "layer-norm", "layer-norm-2d",
-                                  "layer-norm-plain"])
+@pytest.mark.parametrize("case", sorted(SHARED))
 def test_shares_on_mkls_threads_equal_the_numpy_form(
         case: str, dtype: Any, calls: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     # three threads and shares of any size, uneven where the rows or elements do not divide
@@ -288,7 +295,8 @@ def test_shares_on_mkls_threads_equal_the_numpy_form(
     monkeypatch.setattr(team, "run", recorded)
     monkeypatch.setattr(threads, "_count", 3)
     monkeypatch.setattr(team, "GRAIN", 1)
-    fn, shapes, kernel = CASES[case]
+    monkeypatch.setattr(elementwise, "_SHARED", 1)
+    fn, shapes, kernel = SHARED[case]
     _check(fn, shapes, 0, dtype, calls, kernel)
     assert counts and set(counts) == {3}
 

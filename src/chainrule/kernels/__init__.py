@@ -6,10 +6,12 @@ when Numba is installed and the arrays are NumPy float32/float64; otherwise they
 NumPy form, with the same results to float tolerance. ``CHAINRULE_JIT=0`` in the
 environment, or ``use_jit(False)``, turns the kernels off (the tests run both forms).
 
-The kernels live in modules named for their concept (``activation``, ``linear``,
-``normalization``, ``softmax``, ``loss``, ``recurrent``, ``windows``, ``pool``, ``scatter``,
-``optim``; ``approx`` holds what they share). Those modules import Numba, so they load on first use
-(``kernels.activation.gelu(...)``), which an op reaches only after ``fits`` says its arrays
+The kernels live in modules named for their concept (``activation``, ``arithmetic``,
+``attention``, ``linear``, ``normalization``, ``softmax``, ``loss``, ``recurrent``, ``windows``,
+``pool``, ``scatter``, ``optim``; ``approx`` holds what they share, ``native`` their calls
+into C, and ``team`` runs them on MKL's threads). Those modules import Numba, so they load on
+first use (``kernels.activation.gelu(...)``), which an op reaches only after ``fits`` says its
+arrays
 qualify.
 """
 
@@ -25,9 +27,9 @@ from typing import Any
 import numpy as np
 
 __all__ = ["enabled", "fits", "fits_in_place", "use_jit"]
-_MODULES = frozenset({"activation", "approx", "attention", "linear", "loss", "native",
-                      "normalization", "optim",
-                      "pool", "recurrent", "scatter", "softmax", "team", "windows"})
+_MODULES = frozenset({"activation", "approx", "arithmetic", "attention", "linear", "loss",
+                      "native", "normalization", "optim", "pool", "recurrent", "scatter",
+                      "softmax", "team", "windows"})
 
 _available = importlib.util.find_spec("numba") is not None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from chainrule import kernels
 from chainrule.autograd.function import Op, register
 from chainrule.backend import Array, default_float, is_floating, promote, result_type, xp
 from chainrule.ops import batching
@@ -31,6 +32,10 @@ def _dtype_of_true_div(a: Array, b: Array) -> Any:
 
 
 # ---- binary arithmetic ------------------------------------------------------------------------
+_SHARED = 1 << 16
+"""Elements from which a sum may run over MKL's threads (``kernels.arithmetic``)."""
+
+
 @register
 class Add(Op):
     """a + b.  ∂/∂a = g, ∂/∂b = g;  tangent ȧ + ḃ."""
@@ -43,6 +48,10 @@ class Add(Op):
 
     def forward(self, a: Array, b: Array) -> Array:
         a, b = promote(a, b)
+        if a.size >= _SHARED and a.shape == b.shape and kernels.fits_in_place(a, b):
+            out = kernels.arithmetic.add(a, b)
+            if out is not None:
+                return out
         try:
             return a + b
         except ValueError:
