@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import math
 import os
 import sys
@@ -232,6 +233,7 @@ def compute_function(dtype: numpy.dtype) -> Any:
     return _COMPUTE_BY_ADDRESS[numpy.dtype(dtype)]
 
 
+@functools.cache
 def gemm_address(dtype: numpy.dtype) -> int:
     """The address of MKL's ``cblas_?gemm`` for ``dtype`` (float32 or float64), for compiled
     code to call (``kernels.native.gemm``)."""

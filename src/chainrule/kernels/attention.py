@@ -18,6 +18,7 @@ leading dimension, address of its matrices' byte offsets), then the query blocks
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -57,13 +58,24 @@ def stack(a: np.ndarray | None, batch: tuple[int, ...]) -> Stack | None:
     ld = s0 // size if r > 1 else c
     if (s1 != size and c > 1) or s0 % size or ld < c or ld < 1:
         return None
-    strides = np.broadcast_to(a, batch + a.shape[-2:]).strides[:-2]
+    lead = a.ndim - 2
+    strides = (0,) * (len(batch) - lead) + tuple(
+        0 if n == 1 else st for n, st in zip(a.shape[:lead], a.strides[:lead]))
+    return Stack(a.ctypes.data, ld, _offsets(batch, strides))
+
+
+@functools.lru_cache(maxsize=64)
+def _offsets(batch: tuple[int, ...], strides: tuple[int, ...]) -> np.ndarray:
+    """The byte offsets of the matrices of a stack over ``batch`` with ``strides`` (read-only:
+    a model's layers ask for the same few every step)."""
     offsets = np.zeros(batch, np.int64)
     for axis, (n, st) in enumerate(zip(batch, strides)):
         if n > 1 and st:
             offsets += (np.arange(n, dtype=np.int64) * st).reshape(
                 (n,) + (1,) * (len(batch) - axis - 1))
-    return Stack(a.ctypes.data, ld, offsets.reshape(-1))
+    offsets = offsets.reshape(-1)
+    offsets.flags.writeable = False
+    return offsets
 
 
 @kernel
