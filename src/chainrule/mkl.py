@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy
 
-__all__ = ["Packed", "Team", "compute_function", "gemm_address", "is_available", "matmul",
+__all__ = ["Packed", "Team", "compute_address", "gemm_address", "is_available", "matmul",
            "packed", "team"]
 
 _BLOCKTIME_MS = "1"
@@ -43,7 +43,6 @@ _ROW_MAJOR, _NO_TRANS, _TRANS, _PACKED, _A_MATRIX = 101, 111, 112, 151, 161
 _GEMM: dict[numpy.dtype, Any] = {}
 _BATCH: dict[numpy.dtype, Any] = {}
 _PACK: dict[numpy.dtype, tuple[Any, Any, Any]] = {}  # get_size, pack, compute
-_COMPUTE_BY_ADDRESS: dict[numpy.dtype, Any] = {}
 _lib: ctypes.CDLL | None = None
 _team: Team | None = None
 
@@ -191,8 +190,8 @@ class Packed:
     shape (k, n): a recurrent layer's weight over its time steps.
 
     Attributes:
-        address: the packed copy's address, for compiled loops that call
-            ``compute_function``.
+        address: the packed copy's address, for compiled loops that call MKL's
+            ``cblas_?gemm_compute`` (at ``compute_address``).
         shape: (m, k, n).
 
     NOTE: MKL lays ``a`` out in its kernel's own blocks once, and each product skips that
@@ -224,13 +223,11 @@ class Packed:
         return out
 
 
-def compute_function(dtype: numpy.dtype) -> Any:
-    """MKL's ``cblas_?gemm_compute`` for ``dtype`` (float32 or float64) as a ctypes function
-    whose pointers are integers, which Numba-compiled code can call with ``Packed.address``
-    and arrays' ``.ctypes.data``: (layout, 151 (packed a), x's transpose flag, m, n, k,
-    a's address, k, x's address, x's leading dimension, 0, out's address, out's leading
-    dimension)."""
-    return _COMPUTE_BY_ADDRESS[numpy.dtype(dtype)]
+@functools.cache
+def compute_address(dtype: numpy.dtype) -> int:
+    """The address of MKL's ``cblas_?gemm_compute`` for ``dtype`` (float32 or float64), for
+    compiled code to call with ``Packed.address`` (``kernels.native.gemm_compute``)."""
+    return ctypes.cast(_PACK[numpy.dtype(dtype)][2], ctypes.c_void_p).value
 
 
 @functools.cache
@@ -329,9 +326,6 @@ def _bind(lib: ctypes.CDLL) -> None:
         compute = getattr(lib, f"cblas_{prefix}gemm_compute")
         compute.argtypes, compute.restype = [i] * 6 + [p, i, p, i, scalar, p, i], None
         _PACK[dtype] = size, pack, compute
-        by_address = ctypes.CFUNCTYPE(None, *[i] * 6, *[ctypes.c_size_t, i] * 2, scalar,
-                                      ctypes.c_size_t, i)
-        _COMPUTE_BY_ADDRESS[dtype] = by_address((f"cblas_{prefix}gemm_compute", lib))
     lib.MKL_Set_Num_Threads_Local.restype = i
 
 

@@ -81,6 +81,37 @@ def gemm(typingctx: Any, address: Any, transa: Any, transb: Any, m: Any, n: Any,
 
 
 @intrinsic
+def gemm_compute(typingctx: Any, address: Any, transb: Any, m: Any, n: Any, k: Any, a: Any,
+                 lda: Any, b: Any, ldb: Any, beta: Any, c: Any, ldc: Any) -> Any:
+    """MKL's row-major ``cblas_?gemm_compute`` at ``address`` (float32's or float64's, as
+    ``beta``): c ← a b + beta·c for a matrix a packed by ``cblas_?gemm_pack`` (its address),
+    b given by its address and ``transb`` (111 as stored, 112 transposed)."""
+    if beta not in (types.float32, types.float64) or not all(
+            isinstance(t, types.Integer) for t in (address, transb, m, n, k, a, lda, b, ldb, c,
+                                                   ldc)):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i32, ptr = ir.IntType(32), ir.IntType(8).as_pointer()
+        real = context.get_value_type(beta)
+        function = ir.FunctionType(ir.VoidType(), [i32] * 6 + [ptr, i32, ptr, i32, real, ptr,
+                                                              i32])
+
+        def arg(i: int) -> Any:
+            if i == 9:
+                return args[i]
+            if i in (5, 7, 10):
+                return builder.inttoptr(args[i], ptr)
+            return context.cast(builder, args[i], signature.args[i], types.int32)
+
+        call = [ir.Constant(i32, 101), ir.Constant(i32, 151)] + [arg(i) for i in range(1, 12)]
+        builder.call(builder.inttoptr(args[0], function.as_pointer()), call)
+        return context.get_dummy_value()
+
+    return types.none(address, transb, m, n, k, a, lda, b, ldb, beta, c, ldc), codegen
+
+
+@intrinsic
 def call_share(typingctx: Any, address: Any, data: Any, lo: Any, hi: Any, t: Any) -> Any:
     """The C function ``void f(void *data, int64 lo, int64 hi, int64 t)`` at ``address``,
     called (a share ``lo:hi`` of some work, for thread ``t``)."""

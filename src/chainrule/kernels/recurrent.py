@@ -15,15 +15,13 @@ writing ``acts[j], acts[H + j], …`` ran 10× slower than these split loops).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-import numba
 import numpy as np
 
 from chainrule import mkl
-from chainrule.kernels import approx
+from chainrule.kernels import approx, native
 from chainrule.kernels.approx import kernel
 
 
@@ -90,6 +88,39 @@ def lstm_cell_backward(gh: np.ndarray, dh_next: np.ndarray, dc: np.ndarray, acts
     _backward(gh, dh_next, dc, acts, c_prev, tc, dg, approx.constants(acts.dtype, 1.0))
 
 
+@kernel
+def _forward_loop(compute: int, packed: int, xg: Any, bias: Any, h0: Any, c0: Any, scale: Any,
+                  shift: Any, acts: Any, cs: Any, tcs: Any, hs: Any, reverse: bool, exact: bool,
+                  zero: Any) -> None:
+    T, G, B = xg.shape
+    H = G // 4
+    pre = np.empty((G, B), xg.dtype)
+    h, c = h0, c0
+    for s in range(T):
+        t = T - 1 - s if reverse else s
+        native.gemm_compute(compute, 111, G, B, H, packed, H, h.ctypes.data, B, zero,
+                            pre.ctypes.data, B)
+        _forward(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t], exact)
+        h, c = hs[t], cs[t]
+
+
+@kernel
+def _backward_loop(compute: int, packed: int, gh: Any, dh: Any, dc: Any, acts: Any, c0: Any,
+                   cs: Any, tcs: Any, dg: Any, reverse: bool, k: Any) -> None:
+    T, G, B = acts.shape
+    H = G // 4
+    zero = k[0] - k[0]
+    for s in range(T):
+        t = s if reverse else T - 1 - s
+        if s == T - 1:
+            c_prev = c0
+        else:
+            c_prev = cs[t + 1] if reverse else cs[t - 1]
+        _backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t], k)
+        native.gemm_compute(compute, 111, H, B, G, packed, G, dg[t].ctypes.data, B, zero,
+                            dh.ctypes.data, B)
+
+
 def packed_steps(recurrent: Callable[[np.ndarray, np.ndarray], Any], xg: np.ndarray,
                  bias: np.ndarray, h0: np.ndarray, c0: np.ndarray, scale: np.ndarray,
                  shift: np.ndarray, acts: np.ndarray, cs: np.ndarray, tcs: np.ndarray,
@@ -102,8 +133,8 @@ def packed_steps(recurrent: Callable[[np.ndarray, np.ndarray], Any], xg: np.ndar
     128×32 product."""
     if not isinstance(recurrent, mkl.Packed):
         return False
-    _loops(xg.dtype)[0](recurrent.address, xg, bias, h0, c0, scale, shift, acts, cs, tcs, hs,
-                        reverse, approx.exact(xg))
+    _forward_loop(mkl.compute_address(xg.dtype), recurrent.address, xg, bias, h0, c0, scale,
+                  shift, acts, cs, tcs, hs, reverse, approx.exact(xg), xg.dtype.type(0))
     return True
 
 
@@ -118,45 +149,6 @@ def packed_steps_backward(recurrent: Callable[[np.ndarray, np.ndarray], Any], gh
     ∂/∂c0. False, with nothing run, otherwise."""
     if not isinstance(recurrent, mkl.Packed):
         return False
-    _loops(acts.dtype)[1](recurrent.address, gh, dh, dc, acts, c0, cs, tcs, dg, reverse,
-                          approx.constants(acts.dtype, 1.0))
+    _backward_loop(mkl.compute_address(acts.dtype), recurrent.address, gh, dh, dc, acts, c0,
+                   cs, tcs, dg, reverse, approx.constants(acts.dtype, 1.0))
     return True
-
-
-@functools.cache
-def _loops(dtype: np.dtype) -> tuple[Any, Any]:
-    """The compiled forward and backward loops that call MKL's packed product for ``dtype``.
-
-    NOTE: compiled per process, not cached on disk: they hold the address of MKL's function,
-    which differs from process to process (about a second, once, where MKL is used)."""
-    compute = mkl.compute_function(dtype)
-    zero = dtype.type(0)
-
-    @numba.njit(nogil=True, error_model="numpy")
-    def forward(address, xg, bias, h0, c0, scale, shift, acts, cs, tcs, hs, reverse, exact):  # type: ignore[no-untyped-def]
-        T, G, B = xg.shape
-        H = G // 4
-        pre = np.empty((G, B), xg.dtype)
-        h, c = h0, c0
-        for s in range(T):
-            t = T - 1 - s if reverse else s
-            compute(101, 151, 111, G, B, H, address, H, h.ctypes.data, B, zero,
-                    pre.ctypes.data, B)
-            _forward(pre, xg[t], bias, c, scale, shift, acts[t], cs[t], tcs[t], hs[t], exact)
-            h, c = hs[t], cs[t]
-
-    @numba.njit(nogil=True, error_model="numpy")
-    def backward(address, gh, dh, dc, acts, c0, cs, tcs, dg, reverse, one):  # type: ignore[no-untyped-def]
-        T, G, B = acts.shape
-        H = G // 4
-        for s in range(T):
-            t = s if reverse else T - 1 - s
-            if s == T - 1:
-                c_prev = c0
-            else:
-                c_prev = cs[t + 1] if reverse else cs[t - 1]
-            _backward(gh[t], dh, dc, acts[t], c_prev, tcs[t], dg[t], one)
-            compute(101, 151, 111, H, B, G, address, G, dg[t].ctypes.data, B, zero,
-                    dh.ctypes.data, B)
-
-    return forward, backward
