@@ -257,6 +257,47 @@ def test_lstm_with_packed_weights_equals_the_plain_products(
 
 
 @needs_mkl
+@pytest.mark.parametrize("count, given", [(2, 2), (3, 3), (3, 1)])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_lstm_time_loops_shared_over_mkls_threads_equal_one_thread(
+        monkeypatch: pytest.MonkeyPatch, count: int, given: int, bidirectional: bool,
+        dtype: type) -> None:
+    """The packed time loops with the hidden units shared out over MKL's threads (three:
+    uneven shares of 100 units), a barrier each step, equal the loops on one thread; and
+    where OpenMP gives fewer threads than asked for, the first runs every unit alone."""
+    if mkl.team() is None:
+        pytest.skip("MKL does not run on Intel's OpenMP here")
+    recurrent = pytest.importorskip("chainrule.kernels.recurrent")
+    x = _matrix((9, 32, 16), dtype)
+    runs: list[int] = []
+    run_team = recurrent.team.run
+
+    def recorded(*args: object) -> None:
+        runs.append(args[-1])
+        run_team(*args[:-1], given)
+
+    def run() -> list[np.ndarray]:
+        cr.manual_seed(0)
+        lstm = cr.nn.LSTM(16, 100, bidirectional=bidirectional, dtype=dtype)
+        xs = cr.tensor(x, requires_grad=True)
+        out, (h, c) = lstm(xs)
+        (out.sum() + (h * c).sum()).backward()
+        return [out.detach().numpy(), xs.grad.numpy(),
+                *(p.grad.numpy() for p in lstm.parameters())]
+
+    monkeypatch.setattr(threads, "_count", count)
+    monkeypatch.setattr(recurrent, "UNITS", 1)
+    monkeypatch.setattr(recurrent.team, "run", recorded)
+    shared = run()
+    assert runs and set(runs) == {count}
+    monkeypatch.setattr(recurrent, "UNITS", 1000)
+    for got, want in zip(shared, run(), strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert len(runs) == 2 * (1 + bidirectional)  # (none more on one thread)
+
+
+@needs_mkl
 def test_set_num_threads_wins_over_pytorchs_after_it() -> None:
     torch = pytest.importorskip("torch")
     before, torch_before = cr.get_num_threads(), torch.get_num_threads()

@@ -211,6 +211,10 @@ class Packed:
              self.address)
         self._a, self.shape = a, (m, k, n)
 
+    def rows(self, index: Any) -> Packed:
+        """``a[index]`` (rows of ``a``) packed for the same products."""
+        return Packed(self._a[index], self.shape[2])
+
     def __call__(self, x: numpy.ndarray, out: numpy.ndarray) -> numpy.ndarray:
         """``a @ x`` into ``out``."""
         m, k, n = self.shape
@@ -244,7 +248,8 @@ class Team:
     ``fork(body, data, n)`` runs the C function at address ``body`` as ``body(data)`` on ``n``
     threads of the team at once, the caller's among them, and returns when every one is
     done. Inside, the C functions ``int f(void)`` at ``thread_num`` and ``num_threads`` say
-    which thread runs and how many do.
+    which thread runs and how many do, and ``void f(void)`` at ``barrier`` waits until every
+    thread of the team has reached it.
 
     NOTE: a fork reaches a thread MKL's last product left spinning (``KMP_BLOCKTIME``) in
     2-7 µs, and leaves it spinning for MKL's next product. Handing work to a Python thread
@@ -259,6 +264,7 @@ class Team:
         self._parallel.restype = None
         self.thread_num = ctypes.cast(lib.omp_get_thread_num, ctypes.c_void_p).value
         self.num_threads = ctypes.cast(lib.omp_get_num_threads, ctypes.c_void_p).value
+        self.barrier = ctypes.cast(lib.GOMP_barrier, ctypes.c_void_p).value
 
     def fork(self, body: int, data: int, n: int) -> None:
         """``body(data)`` on ``n`` threads; the GIL is released meanwhile."""

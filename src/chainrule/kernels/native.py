@@ -48,6 +48,20 @@ def call_int(typingctx: Any, address: Any) -> Any:
 
 
 @intrinsic
+def call(typingctx: Any, address: Any) -> Any:
+    """The C function ``void f(void)`` at ``address``, called."""
+    if not isinstance(address, types.Integer):
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        function = ir.FunctionType(ir.VoidType(), [])
+        builder.call(builder.inttoptr(args[0], function.as_pointer()), [])
+        return context.get_dummy_value()
+
+    return types.none(address), codegen
+
+
+@intrinsic
 def gemm(typingctx: Any, address: Any, transa: Any, transb: Any, m: Any, n: Any, k: Any,
          alpha: Any, a: Any, lda: Any, b: Any, ldb: Any, beta: Any, c: Any, ldc: Any) -> Any:
     """CBLAS's row-major ``?gemm`` at ``address`` (float32's or float64's, as ``alpha``):

@@ -45,6 +45,13 @@ def arguments(data: Any, count: int) -> Any:
 
 
 @kernel
+def running(data: Any) -> int:
+    """How many threads run the share kernel whose header is at ``data`` (fewer than asked
+    for where the OpenMP runtime gives fewer)."""
+    return native.call_int(numba.carray(data, _HEAD, np.int64)[2])
+
+
+@kernel
 def array_at(address: int, shape: Any, dtype: Any) -> Any:
     """The C-contiguous array of ``shape`` and ``dtype`` at ``address``."""
     return numba.carray(native.pointer(address, dtype), shape)
