@@ -1,14 +1,17 @@
 """im2col and col2im for 2-D windows: the image's windows copied into the convolution's GEMM
 buffer, and each window's values added back into the image at its position (from columns
 laid out either way round), one pass each instead of one strided NumPy copy or add per kernel
-offset."""
+offset. im2col and the rows' col2im run over shares of the images (or channels) on MKL's
+threads (``kernels.team``) where MKL does."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numba
 import numpy as np
 
+from chainrule.kernels import team
 from chainrule.kernels.approx import kernel
 
 
@@ -23,13 +26,14 @@ def windows_fit(size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[in
 
 
 @kernel
-def _im2col(x: Any, cols: Any, channel_major: bool, s0: int, s1: int, d0: int,
-            d1: int) -> None:
-    # x (A, B, H, W) padded: (C, N) if channel_major else (N, C); cols (C, kh, kw, N, oh, ow)
-    A, B = x.shape[:2]
+def _im2col(x: Any, cols: Any, channel_major: bool, s0: int, s1: int, d0: int, d1: int,
+            lo: int, hi: int) -> None:
+    # x (A, B, H, W) padded: (C, N) if channel_major else (N, C); cols (C, kh, kw, N, oh, ow);
+    # the windows of x[lo:hi]
+    B = x.shape[1]
     kh, kw = cols.shape[1:3]
     oh, ow = cols.shape[4:]
-    for a in range(A):
+    for a in range(lo, hi):
         for b in range(B):
             c, n = (a, b) if channel_major else (b, a)
             src = x[a, b]
@@ -59,8 +63,32 @@ def im2col(xpad: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
     windows_fit(xpad.shape[2:], kernel, stride, dilation, out)
     cols = np.empty((c, *kernel, n, *out), xpad.dtype)
     channel_major = not xpad.flags.c_contiguous
-    _im2col(major if channel_major else xpad, cols, channel_major, *stride, *dilation)
+    x = major if channel_major else xpad
+    count = team.team_threads(cols.size)
+    if count > 1 and x.shape[0] > 1:
+        team.run(_im2col_share, x.shape[0], x.itemsize,
+                 [x.ctypes.data, cols.ctypes.data, *x.shape, *cols.shape, channel_major,
+                  *stride, *dilation], count)
+    else:
+        _im2col(x, cols, channel_major, *stride, *dilation, 0, x.shape[0])
     return cols
+
+
+@kernel
+def _im2col_shared(a: Any, lo: int, hi: int, dtype: Any) -> None:
+    x = team.array_at(a[1], (a[3], a[4], a[5], a[6]), dtype)
+    cols = team.array_at(a[2], (a[7], a[8], a[9], a[10], a[11], a[12]), dtype)
+    _im2col(x, cols, a[13] != 0, a[14], a[15], a[16], a[17], lo, hi)
+
+
+@numba.cfunc(team.SHARE, **team.options(_im2col.py_func))
+def _im2col_share(data: Any, lo: int, hi: int, t: int) -> None:
+    # x, cols, x's shape (4), cols' shape (6), channel_major, stride, dilation
+    a = team.arguments(data, 17)
+    if a[0] == 4:
+        _im2col_shared(a, lo, hi, np.float32)
+    else:
+        _im2col_shared(a, lo, hi, np.float64)
 
 
 @kernel
@@ -93,14 +121,15 @@ def col2im(cols: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int],
 
 
 @kernel
-def _rows2im(rows: Any, buf: Any, s0: int, s1: int, d0: int, d1: int) -> None:
+def _rows2im(rows: Any, buf: Any, s0: int, s1: int, d0: int, d1: int, lo: int,
+             hi: int) -> None:
     # rows (N, oh, ow, kh, kw·C) summed into one sample's (H, W·C) tile at a time, read in
-    # memory order; the tile's transpose is then written into buf (C, N, H, W)
-    N, oh, ow, kh, kwc = rows.shape
+    # memory order; the tile's transpose is then written into buf (C, N, H, W); samples lo..hi
+    _, oh, ow, kh, kwc = rows.shape
     C, H, W = buf.shape[0], buf.shape[2], buf.shape[3]
     kw = kwc // C
     tile = np.empty((H, W * C), rows.dtype)
-    for n in range(N):
+    for n in range(lo, hi):
         tile[:] = 0
         for y in range(oh):
             for x in range(ow):
@@ -128,5 +157,29 @@ def rows2im(rows: np.ndarray, stride: tuple[int, int], dilation: tuple[int, int]
     the product gᵀ·w), into a (C, N, *full) image."""
     n, oh, ow, kh, kw, c = rows.shape
     buf = np.empty((c, n, *full), rows.dtype)
-    _rows2im(rows.reshape(n, oh, ow, kh, kw * c), buf, *stride, *dilation)
+    rows = rows.reshape(n, oh, ow, kh, kw * c)
+    count = team.team_threads(rows.size)
+    if count > 1 and n > 1 and rows.flags.c_contiguous:
+        team.run(_rows2im_share, n, rows.itemsize,
+                 [rows.ctypes.data, buf.ctypes.data, *rows.shape, *buf.shape, *stride,
+                  *dilation], count)
+    else:
+        _rows2im(rows, buf, *stride, *dilation, 0, n)
     return buf
+
+
+@kernel
+def _rows2im_shared(a: Any, lo: int, hi: int, dtype: Any) -> None:
+    rows = team.array_at(a[1], (a[3], a[4], a[5], a[6], a[7]), dtype)
+    buf = team.array_at(a[2], (a[8], a[9], a[10], a[11]), dtype)
+    _rows2im(rows, buf, a[12], a[13], a[14], a[15], lo, hi)
+
+
+@numba.cfunc(team.SHARE, **team.options(_rows2im.py_func))
+def _rows2im_share(data: Any, lo: int, hi: int, t: int) -> None:
+    # rows, buf, rows' shape (5), buf's shape (4), stride, dilation
+    a = team.arguments(data, 15)
+    if a[0] == 4:
+        _rows2im_shared(a, lo, hi, np.float32)
+    else:
+        _rows2im_shared(a, lo, hi, np.float64)
