@@ -46,12 +46,12 @@ def _column_sums(g: Any, out: Any) -> None:
 def _column_sums_rows(a: Any, lo: int, hi: int, t: int, dtype: Any) -> None:
     rows, n = a[3], a[4]
     _column_sums(team.array_at(a[1], (rows, n), dtype)[lo:hi],
-                 team.array_at(a[2], (t + 1, n), dtype)[t])
+                 team.array_at(a[2] + t * a[5] * a[0], n, dtype))
 
 
 @numba.cfunc(team.SHARE, **team.options(_column_sums.py_func))
 def _column_sums_share(data: Any, lo: int, hi: int, t: int) -> None:
-    a = team.arguments(data, 4)  # g, partial sums (a row per thread), rows, n
+    a = team.arguments(data, 5)  # g, partial sums (a row per thread), rows, n, their stride
     if a[0] == 4:
         _column_sums_rows(a, lo, hi, t, np.float32)
     else:
@@ -64,7 +64,7 @@ def column_sums(g: np.ndarray) -> np.ndarray | None:
     count = team.team_threads(g.size)
     if count < 2:
         return None
-    partial = np.zeros((count, g.shape[1]), g.dtype)
+    partial, stride = team.partial_rows(count, g.shape[1], g.dtype)
     team.run(_column_sums_share, g.shape[0], g.itemsize,
-             [g.ctypes.data, partial.ctypes.data, *g.shape], count)
+             [g.ctypes.data, partial.ctypes.data, *g.shape, stride], count)
     return partial.sum(0)

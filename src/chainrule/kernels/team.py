@@ -64,6 +64,16 @@ def _fork_body(data: Any) -> None:
     native.call_share(head[0], data, head[3] * t // n, head[3] * (t + 1) // n, t)
 
 
+def partial_rows(count: int, n: int, dtype: np.dtype) -> tuple[np.ndarray, int]:
+    """A zeroed (count, n) array of rows for ``count`` threads to sum into, one each, and its
+    row stride in items: rows 128 bytes apart or more, so that no cache line holds two
+    threads' sums (a line two threads write in turn ran a layer norm's backward on two
+    threads no faster than on one)."""
+    size = np.dtype(dtype).itemsize
+    stride = n + 128 // size
+    return np.zeros((count, stride), dtype)[:, :n], stride
+
+
 def team_threads(items: int) -> int:
     """The threads of MKL's team to run ``items`` on (at least ``GRAIN`` each), or 0 where
     there is no team (MKL is absent or not on OpenMP)."""
