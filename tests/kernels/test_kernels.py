@@ -274,7 +274,8 @@ def test_attention_on_mkls_threads_equals_the_numpy_form(
 
 # the cases whose kernels run over shares of their work on MKL's threads (a sum of large
 # arrays among them)
-SHARED = {case: CASES[case] for case in ("gelu", "gelu-tanh", "layer-norm", "layer-norm-2d",
+SHARED = {case: CASES[case] for case in ("relu", "relu-channels-last", "gelu", "gelu-tanh",
+                                         "layer-norm", "layer-norm-2d",
                                          "layer-norm-plain", "linear", "conv2d",
                                          "conv2d-strided", "conv2d-grouped", "conv2d-im2col",
                                          "conv-transpose2d")}
