@@ -23,6 +23,7 @@ pytest.importorskip("numba")
 import chainrule as cr  # noqa: E402
 import chainrule.nn.functional as F  # noqa: E402
 from chainrule import kernels, mkl, threads  # noqa: E402
+from chainrule.autograd import engine  # noqa: E402
 from chainrule.kernels import (  # noqa: E402
     activation,
     approx,
@@ -280,6 +281,9 @@ SHARED = {case: CASES[case] for case in ("relu", "relu-channels-last", "gelu", "
                                          "conv2d-strided", "conv2d-grouped", "conv2d-im2col",
                                          "conv-transpose2d")}
 SHARED["add"] = (lambda a, b: a + b, [(3, 5, 7)] * 2, "add")
+# the gradients of the slices of a non-leaf, added at their slices of its gradient
+SHARED["split"] = (lambda x: (lambda q, k, v: q * 2 + k * v)(*(x * 1.0).split(3, dim=-1)),
+                   [(2, 5, 9)], "into")
 
 
 @needs_team
@@ -299,6 +303,7 @@ def test_shares_on_mkls_threads_equal_the_numpy_form(
     monkeypatch.setattr(threads, "_count", 3)
     monkeypatch.setattr(team, "GRAIN", 1)
     monkeypatch.setattr(elementwise, "_SHARED", 1)
+    monkeypatch.setattr(engine, "_SHARED", 1)
     fn, shapes, kernel = SHARED[case]
     _check(fn, shapes, 0, dtype, calls, kernel)
     assert counts and set(counts) == {3}

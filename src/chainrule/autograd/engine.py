@@ -9,12 +9,13 @@ depth work without recursion. Each node's saved values are released once it has 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from chainrule import kernels
 from chainrule.autograd import anomaly, post_accumulate, tangents
 from chainrule.autograd.grad_mode import _mode
 from chainrule.autograd.tape import GRAD, CompileError, backward_of, tape
-from chainrule.backend import xp
+from chainrule.backend import Array, xp
 from chainrule.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -280,17 +281,34 @@ def _added_at_slice(op: Op, g: Tensor, grads: dict[Op, Tensor], summed: set[Op])
             or g.array.dtype != t.array.dtype:
         return False
     if f in summed:
-        grads[f].array[index] += g.array
+        _into(grads[f].array, index, g.array, True)
         return True
     if f in grads:
         total = grads[f].array.copy()
-        total[index] += g.array
+        _into(total, index, g.array, True)
     else:
         total = xp.zeros(t.array.shape, g.array.dtype)
-        total[index] = g.array
+        _into(total, index, g.array, False)
     grads[f] = Tensor._wrap(total)
     summed.add(f)
     return True
+
+
+def _into(total: Array, index: Any, g: Array, add: bool) -> None:
+    """total[index] += g (``add``) or total[index] = g; a large float slice of rows through
+    the kernels, on MKL's threads."""
+    if g.size >= _SHARED and kernels.fits_in_place(total, g):
+        view = total[index]
+        if view.shape == g.shape and kernels.arithmetic.into(view, g, add):
+            return
+    if add:
+        total[index] += g
+    else:
+        total[index] = g
+
+
+_SHARED = 1 << 16
+"""Elements from which a slice's gradient may be added on MKL's threads."""
 
 
 def _modified(op: Op, t: Tensor, v: int) -> RuntimeError:
