@@ -250,12 +250,14 @@ def test_attention_causal_with_more_keys_than_queries(calls: dict[str, int]) -> 
 
 needs_team = pytest.mark.skipif(mkl.team() is None,
                                 reason="MKL is not installed (pip install 'chainrule[mkl]')")
-# the cases whose q, k and v share their batch shape and have no mask: these run wholly
-# compiled on MKL's threads
+# the cases without a mask: these run wholly compiled on MKL's threads (a batch that
+# broadcasts through its matrices' offsets)
 TEAM = {case: CASES[case][:2] for case in ("attention", "attention-causal",
                                            "attention-causal-blocks",
                                            "attention-causal-blocks-fewer-keys",
-                                           "attention-causal-blocks-square")}
+                                           "attention-causal-blocks-square",
+                                           "attention-value-batch",
+                                           "attention-causal-blocks-value-batch")}
 TEAM["attention-causal-more-keys"] = (CASES["attention-causal"][0], MORE_KEYS)
 
 
@@ -498,3 +500,29 @@ def test_kernels_run_when_chainrule_is_imported_from_a_zip(tmp_path: Any) -> Non
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "True"
+
+
+@needs_team
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_on_mkls_threads_reads_heads_where_they_lie(
+        causal: bool, calls: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # q, k, v sliced from one fused projection and split into heads (rows 3·d apart, no
+    # copies), as a GPT block does; the output is laid out heads inner, as PyTorch's is, so
+    # merging the heads back is a view
+    B, T, H, E = 3, 70, 4, 8
+    rng = np.random.default_rng(11)
+    x, gy = rng.standard_normal((B, T, 3 * H * E)), rng.standard_normal((B, T, H * E))
+    outs = []
+    for lent in (mkl.team(), None):
+        monkeypatch.setattr(mkl, "_team", lent)
+        xt = cr.tensor(x, requires_grad=True)
+        q, k, v = (t.reshape(B, T, H, E).transpose(1, 2) for t in xt.split(H * E, dim=2))
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        merged = y.transpose(1, 2)
+        if lent is not None:
+            assert merged.array.flags.c_contiguous
+        merged.reshape(B, T, H * E).backward(cr.tensor(gy))
+        outs.append((y.detach().numpy(), xt.grad.numpy()))
+    assert calls["forward"] == calls["backward"] == 1
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
