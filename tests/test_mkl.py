@@ -288,6 +288,7 @@ def test_lstm_time_loops_shared_over_mkls_threads_equal_one_thread(
 
     monkeypatch.setattr(threads, "_count", count)
     monkeypatch.setattr(recurrent, "UNITS", 1)
+    monkeypatch.setattr(recurrent, "_CORES", 3)  # (three threads where there are fewer cores)
     monkeypatch.setattr(recurrent.team, "run", recorded)
     shared = run()
     assert runs and set(runs) == {count}
@@ -295,6 +296,21 @@ def test_lstm_time_loops_shared_over_mkls_threads_equal_one_thread(
     for got, want in zip(shared, run(), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     assert len(runs) == 2 * (1 + bidirectional)  # (none more on one thread)
+
+
+@needs_mkl
+def test_lstm_time_loops_take_at_most_one_thread_per_core(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a barrier each step: a thread the OS deschedules holds up the others
+    if mkl.team() is None:
+        pytest.skip("MKL does not run on Intel's OpenMP here")
+    recurrent = pytest.importorskip("chainrule.kernels.recurrent")
+    monkeypatch.setattr(threads, "_count", 4)
+    monkeypatch.setattr(recurrent, "_CORES", 2)
+    assert recurrent._team_count(256) == 2
+    monkeypatch.setattr(recurrent, "_CORES", 8)
+    assert recurrent._team_count(256) == 4
+    assert recurrent._team_count(40) == 1  # (32 units a thread at least)
 
 
 @needs_mkl

@@ -15,6 +15,7 @@ writing ``acts[j], acts[H + j], …`` ran 10× slower than these split loops).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -203,8 +204,16 @@ UNITS = 32
 
 
 def _team_count(H: int) -> int:
-    """Threads of MKL's team for the time loops over H hidden units (0: none)."""
-    return min(team.team_threads(1 << 30), H // UNITS) if mkl.team() is not None else 0
+    """Threads of MKL's team for the time loops over H hidden units (0: none), at most one per
+    core this process may run on: at a barrier each step, a thread waiting for one the OS has
+    descheduled waits out its time slice (four threads on two cores ran the lstm step in 8.9
+    ms, against 5.9 on two)."""
+    if mkl.team() is None:
+        return 0
+    return min(team.team_threads(1 << 30), H // UNITS, _CORES)
+
+
+_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _shares(H: int, count: int) -> list[tuple[int, int]]:
