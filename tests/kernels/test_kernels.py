@@ -526,3 +526,25 @@ def test_attention_on_mkls_threads_reads_heads_where_they_lie(
     assert calls["forward"] == calls["backward"] == 1
     for a, b in zip(*outs):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@needs_team
+def test_a_slices_gradient_placed_on_mkls_threads_leaves_zeros_beside_a_nan(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the rest of each row is zeroed in the pass that writes the slice: a NaN in the slice's
+    # gradient stays in the slice, as with NumPy's zeros and a copy
+    monkeypatch.setattr(threads, "_count", 3)
+    monkeypatch.setattr(team, "GRAIN", 1)
+    monkeypatch.setattr(engine, "_SHARED", 1)
+    runs: list[int] = []
+    run = team.run
+    monkeypatch.setattr(team, "run", lambda *args: (runs.append(args[-1]), run(*args))[1])
+    for dtype in DTYPES:
+        x = cr.tensor(np.ones((2, 5, 9), dtype), requires_grad=True)
+        g = np.ones((2, 5, 3), dtype)
+        g[0, 0, 0] = np.nan
+        (x * 1.0)[..., 3:6].backward(cr.tensor(g))
+        grad = x.grad.array
+        assert np.isnan(grad[0, 0, 3]) and np.isnan(grad).sum() == 1
+        assert not grad[..., :3].any() and not grad[..., 6:].any()
+    assert runs

@@ -56,7 +56,7 @@ def _into_rows(a: Any, lo: int, hi: int, dtype: Any) -> None:
     # mode 1 adds, 0 writes, 2 writes and zeroes the rest of each row of the whole array
     # (the ``col``-th column of a row of ``ld`` starts the slice)
     n, ld, size, mode, col = a[4], a[5], a[0], a[6], a[7]
-    zero = team.array_at(a[2], 1, dtype)[0] * 0
+    zero = dtype(0)
     for r in range(lo, hi):
         dst = team.array_at(a[1] + r * ld * size, n, dtype)
         src = team.array_at(a[2] + r * n * size, n, dtype)
