@@ -109,10 +109,10 @@ def _tanh_backward(x: Any, g: Any, out: Any, c: Any, exact: bool) -> None:
 
 @kernel
 def _gelu_elements(a: Any, lo: int, hi: int, dtype: Any) -> None:
-    n, exact = a[5], a[0] == 8
+    n, exact = a[4], a[0] == 8
     x, y = team.array_at(a[1], n, dtype)[lo:hi], team.array_at(a[2], n, dtype)[lo:hi]
-    c = team.array_at(a[4], len(_CONSTANTS), dtype)
-    if a[6]:
+    c = team.array_at(a[3], len(_CONSTANTS), dtype)
+    if a[5]:
         _tanh_forward(x, y, c, exact)
     else:
         _erf_forward(x, y, c, exact)
@@ -120,7 +120,7 @@ def _gelu_elements(a: Any, lo: int, hi: int, dtype: Any) -> None:
 
 @numba.cfunc(team.SHARE, **team.options(_erf_forward.py_func))
 def _gelu_share(data: Any, lo: int, hi: int, t: int) -> None:
-    a = team.arguments(data, 6)  # x, y, (unused), constants, n, tanh
+    a = team.arguments(data, 5)  # x, y, constants, n, tanh
     if a[0] == 4:
         _gelu_elements(a, lo, hi, np.float32)
     else:
@@ -203,8 +203,8 @@ def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
     c, exact = approx.constants(x.dtype, *_CONSTANTS), approx.exact(x)
     count = team.team_threads(x.size)
     if count > 1:
-        team.run(_gelu_share, x.size, x.itemsize, [x.ctypes.data, y.ctypes.data, 0,
-                                                   c.ctypes.data, x.size, fwd is _tanh_forward],
+        team.run(_gelu_share, x.size, x.itemsize,
+                 [x.ctypes.data, y.ctypes.data, c.ctypes.data, x.size, fwd is _tanh_forward],
                  count)
         return y
     threads.split(lambda lo, hi: fwd(xf[lo:hi], yf[lo:hi], c, exact), xf.size, PIECE)

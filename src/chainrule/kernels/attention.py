@@ -1,5 +1,6 @@
 """Scaled dot-product attention over a stack of matrices, forward and backward, each one
-compiled call that runs on MKL's OpenMP threads (``mkl.Team``) and calls MKL's GEMM itself.
+compiled call that runs on MKL's OpenMP threads (``kernels.team``) and calls MKL's GEMM
+itself.
 
 Each thread takes a share of the stack and runs the whole attention of each of its matrices:
 the products of the scores and the output (by query blocks for causal attention, each over
@@ -11,9 +12,9 @@ matrices whose rows are contiguous (``Stack``), such as the heads of a fused pro
 which GEMM reads through its leading dimension. The scores and their gradient are
 C-contiguous (n, L, S).
 
-NOTE: an OpenMP thread runs a C function of one pointer (a Numba ``cfunc``), so everything
-is passed by address in an int64 header: ``_HEAD`` fields, then three per stack (address,
-leading dimension, address of its matrices' byte offsets), then the query blocks.
+NOTE: everything is passed by address in ``kernels.team``'s int64 header: ``_HEAD``
+fields, then three per stack (address, leading dimension, address of its matrices' byte
+offsets), then the query blocks.
 """
 
 from __future__ import annotations
@@ -24,17 +25,16 @@ from typing import Any, NamedTuple
 
 import numba
 import numpy as np
-from numba import types
 
 from chainrule import mkl
-from chainrule.kernels import approx, cacheable, native, softmax
+from chainrule.kernels import approx, native, softmax, team
 from chainrule.kernels.approx import kernel
 
 _ROWS, _TRANS = 111, 112
 
-# itemsize, gemm, thread_num, num_threads, n, L, S, E, Ev, causal, block count, constants,
-# the scores' address (and the scores' gradient's, backward)
-_HEAD = 14
+# itemsize, gemm, n, L, S, E, Ev, causal, block count, constants, the scores' address (and
+# the scores' gradient's, backward)
+_HEAD = 12
 _FORWARD_STACKS, _BACKWARD_STACKS = 4, 7  # q, k, v, y; q, k, v, g, gq, gk, gv
 
 
@@ -89,14 +89,14 @@ def _at(x: Any, i: int, row: int, size: int) -> int:
 def _forward(head: Any, blocks: Any, q: Any, k: Any, v: Any, y: Any, p: Any, c: Any,
              lo: int, hi: int) -> None:
     size, gemm = head[0], head[1]
-    E, Ev, S = head[7], head[8], head[6]
+    S, E, Ev = head[4], head[5], head[6]
     one, zero = c[2], c[3]
     for b in range(lo, hi):
         for r in range(blocks.shape[0]):
             a0, a1, kb = blocks[r, 0], blocks[r, 1], blocks[r, 2]
             native.gemm(gemm, _ROWS, _TRANS, a1 - a0, kb, E, one, _at(q, b, a0, size), q[1],
                         _at(k, b, 0, size), k[1], zero, p[b, a0:].ctypes.data, S)
-        softmax._softmax(p[b:b + 1], c, head[9] != 0, size == 8)
+        softmax._softmax(p[b:b + 1], c, head[7] != 0, size == 8)
         for r in range(blocks.shape[0]):
             a0, a1, kb = blocks[r, 0], blocks[r, 1], blocks[r, 2]
             native.gemm(gemm, _ROWS, _ROWS, a1 - a0, Ev, kb, one, p[b, a0:].ctypes.data, S,
@@ -112,7 +112,7 @@ def _by_keys(head: Any, blocks: Any, s: Any, x: Any, out: Any, n: int, b: int,
     size, gemm = head[0], head[1]
     L, S = s.shape
     zero = alpha - alpha
-    if head[9] == 0:
+    if head[7] == 0:
         native.gemm(gemm, _TRANS, _ROWS, S, n, L, alpha, s.ctypes.data, S, _at(x, b, 0, size),
                     x[1], zero, _at(out, b, 0, size), out[1])
         return
@@ -130,7 +130,7 @@ def _by_keys(head: Any, blocks: Any, s: Any, x: Any, out: Any, n: int, b: int,
 def _backward(head: Any, blocks: Any, q: Any, k: Any, v: Any, g: Any, gq: Any, gk: Any,
               gv: Any, p: Any, ds: Any, c: Any, lo: int, hi: int) -> None:
     size, gemm = head[0], head[1]
-    S, E, Ev = head[6], head[7], head[8]
+    S, E, Ev = head[4], head[5], head[6]
     after, one, zero = c[1], c[2], c[3]  # (c[0] scales the softmax's gradient)
     for b in range(lo, hi):
         for r in range(blocks.shape[0]):  # ds ← G vᵀ over the keys seen, 0 past them
@@ -151,84 +151,69 @@ def _backward(head: Any, blocks: Any, q: Any, k: Any, v: Any, g: Any, gq: Any, g
 
 
 @kernel
-def _share(head: Any) -> tuple[int, int]:
-    """This OpenMP thread's share ``lo, hi`` of the stack."""
-    t, n = native.call_int(head[2]), native.call_int(head[3])
-    return head[4] * t // n, head[4] * (t + 1) // n
-
-
-@kernel
 def _stacks(data: Any, count: int) -> tuple[Any, Any]:
-    """The header at ``data`` and its blocks (count, 3)."""
+    """The header at ``data`` (``team.arguments``, with ``count`` stacks) and its blocks."""
     size = _HEAD + 3 * count
-    head = numba.carray(data, size, np.int64)
-    blocks = numba.carray(data, size + 3 * head[10], np.int64)[size:].reshape((head[10], 3))
-    return head, blocks
+    head = team.arguments(data, size - 1)
+    return head, team.arguments(data, size - 1 + 3 * head[8])[size:].reshape((head[8], 3))
 
 
 @kernel
 def _read(head: Any, i: int) -> Any:
     """Stack ``i`` of the header: (address, ld, offsets)."""
     at = _HEAD + 3 * i
-    return head[at], head[at + 1], numba.carray(native.pointer(head[at + 2], np.int64),
-                                                head[4])
+    return head[at], head[at + 1], team.array_at(head[at + 2], head[2], np.int64)
 
 
 @kernel
 def _scores(head: Any, at: int, dtype: Any) -> Any:
-    return numba.carray(native.pointer(head[at], dtype), (head[4], head[5], head[6]))
+    return team.array_at(head[at], (head[2], head[3], head[4]), dtype)
 
 
 @kernel
-def _forward_typed(data: Any, dtype: Any) -> None:
+def _forward_typed(data: Any, lo: int, hi: int, dtype: Any) -> None:
     head, blocks = _stacks(data, _FORWARD_STACKS)
-    lo, hi = _share(head)
     _forward(head, blocks, _read(head, 0), _read(head, 1), _read(head, 2), _read(head, 3),
-             _scores(head, 12, dtype), numba.carray(native.pointer(head[11], dtype), 4), lo, hi)
+             _scores(head, 10, dtype), team.array_at(head[9], 4, dtype), lo, hi)
 
 
 @kernel
-def _backward_typed(data: Any, dtype: Any) -> None:
+def _backward_typed(data: Any, lo: int, hi: int, dtype: Any) -> None:
     head, blocks = _stacks(data, _BACKWARD_STACKS)
-    lo, hi = _share(head)
     _backward(head, blocks, _read(head, 0), _read(head, 1), _read(head, 2), _read(head, 3),
-              _read(head, 4), _read(head, 5), _read(head, 6), _scores(head, 12, dtype),
-              _scores(head, 13, dtype), numba.carray(native.pointer(head[11], dtype), 4), lo,
-              hi)
+              _read(head, 4), _read(head, 5), _read(head, 6), _scores(head, 10, dtype),
+              _scores(head, 11, dtype), team.array_at(head[9], 4, dtype), lo, hi)
 
 
-_C_FUNCTION = {"cache": cacheable(_forward.py_func), "error_model": "numpy"}
-"""Options of the C functions an OpenMP thread runs: each reads the header at its argument."""
-
-
-@numba.cfunc(types.void(types.voidptr), **_C_FUNCTION)
-def _forward_body(data: Any) -> None:
-    if numba.carray(data, 1, np.int64)[0] == 4:
-        _forward_typed(data, np.float32)
+@numba.cfunc(team.SHARE, **team.options(_forward.py_func))
+def _forward_share(data: Any, lo: int, hi: int, t: int) -> None:
+    if team.arguments(data, 0)[0] == 4:
+        _forward_typed(data, lo, hi, np.float32)
     else:
-        _forward_typed(data, np.float64)
+        _forward_typed(data, lo, hi, np.float64)
 
 
-@numba.cfunc(types.void(types.voidptr), **_C_FUNCTION)
-def _backward_body(data: Any) -> None:
-    if numba.carray(data, 1, np.int64)[0] == 4:
-        _backward_typed(data, np.float32)
+@numba.cfunc(team.SHARE, **team.options(_backward.py_func))
+def _backward_share(data: Any, lo: int, hi: int, t: int) -> None:
+    if team.arguments(data, 0)[0] == 4:
+        _backward_typed(data, lo, hi, np.float32)
     else:
-        _backward_typed(data, np.float64)
+        _backward_typed(data, lo, hi, np.float64)
 
 
-def _header(team: mkl.Team, dtype: np.dtype, dims: tuple[int, ...], causal: bool,
-            blocks: list[tuple[int, int, int]], constants: np.ndarray,
-            scores: list[np.ndarray], stacks: list[Stack | None]) -> np.ndarray:
-    head = [dtype.itemsize, mkl.gemm_address(dtype), team.thread_num, team.num_threads, *dims,
-            causal, len(blocks), constants.ctypes.data, *(s.ctypes.data for s in scores)]
-    head += [0] * (_HEAD - len(head))
+def _arguments(dtype: np.dtype, dims: tuple[int, ...], causal: bool,
+               blocks: list[tuple[int, int, int]], constants: np.ndarray,
+               scores: list[np.ndarray], stacks: list[Stack | None]) -> list[int]:
+    """The header's fields after the itemsize (``team.run``'s arguments)."""
+    head = [mkl.gemm_address(dtype), *dims, causal, len(blocks), constants.ctypes.data,
+            *(s.ctypes.data for s in scores)]
+    head += [0] * (_HEAD - 1 - len(head))
     for s in stacks:
         head += [0, 0, 0] if s is None else [s.address, s.ld, s.offsets.ctypes.data]
-    return np.concatenate((np.array(head, np.int64), np.array(blocks, np.int64).reshape(-1)))
+    return head + [i for block in blocks for i in block]
 
 
-def forward(team: mkl.Team, q: Stack, k: Stack, v: Stack, y: Stack, p: np.ndarray,
+def forward(q: Stack, k: Stack, v: Stack, y: Stack, p: np.ndarray,
             dims: tuple[int, int, int, int], blocks: list[tuple[int, int, int]], scale: float,
             causal: bool, threads: int) -> None:
     """p ← softmax(q kᵀ·scale) (causal: query i sees keys j ≤ i) and y ← p v, for stacks of
@@ -236,11 +221,12 @@ def forward(team: mkl.Team, q: Stack, k: Stack, v: Stack, y: Stack, p: np.ndarra
     S), where ``dims`` is (L, S, E, Ev), on ``threads`` threads. ``blocks`` are the query
     blocks ``(start, end, keys seen)``; ``[(0, L, S)]`` for all keys."""
     c = approx.constants(p.dtype, scale, -math.inf, 1.0, 0.0)
-    head = _header(team, p.dtype, (p.shape[0], *dims), causal, blocks, c, [p], [q, k, v, y])
-    team.fork(_forward_body.address, head.ctypes.data, threads)
+    team.run(_forward_share, p.shape[0], p.itemsize,
+             _arguments(p.dtype, (p.shape[0], *dims), causal, blocks, c, [p], [q, k, v, y]),
+             threads)
 
 
-def backward(team: mkl.Team, q: Stack, k: Stack, v: Stack, g: Stack,
+def backward(q: Stack, k: Stack, v: Stack, g: Stack,
              grads: tuple[Stack | None, Stack | None, Stack | None], p: np.ndarray,
              ds: np.ndarray, dims: tuple[int, int, int, int],
              blocks: list[tuple[int, int, int]], fold: float, after: float, causal: bool,
@@ -249,6 +235,6 @@ def backward(team: mkl.Team, q: Stack, k: Stack, v: Stack, g: Stack,
     rowsum(p ⊙ g vᵀ))·fold, and of ``grads`` (gq, gk, gv, each None where not wanted)
     gq ← ds k·after, gk ← dsᵀ q·after, gv ← pᵀ g."""
     c = approx.constants(p.dtype, fold, after, 1.0, 0.0)
-    head = _header(team, p.dtype, (p.shape[0], *dims), causal, blocks, c, [p, ds],
-                   [q, k, v, g, *grads])
-    team.fork(_backward_body.address, head.ctypes.data, threads)
+    team.run(_backward_share, p.shape[0], p.itemsize,
+             _arguments(p.dtype, (p.shape[0], *dims), causal, blocks, c, [p, ds],
+                        [q, k, v, g, *grads]), threads)

@@ -22,7 +22,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from chainrule import mkl
+from chainrule import mkl, threads
 from chainrule.kernels import approx, native, team
 from chainrule.kernels.approx import kernel
 
@@ -149,20 +149,20 @@ def _forward_team(a: Any, lo: int, hi: int, t: int, running: int, dtype: Any) ->
         return
     j0, j1 = (0, H) if whole else (lo, hi)
     packed = a[2] if whole else team.array_at(a[3], count, np.int64)[t]
-    pre = team.array_at(a[4], (count + 1, G, B), dtype)[count if whole else t]
+    pre = team.array_at(a[4], (count, G, B), dtype)[0 if whole else t]
     _forward_loop(a[1], packed, pre[:4 * (j1 - j0)], team.array_at(a[5], (T, G, B), dtype),
                   team.array_at(a[6], G, dtype), team.array_at(a[7], (H, B), dtype),
                   team.array_at(a[8], (H, B), dtype), team.array_at(a[9], G, dtype),
                   team.array_at(a[10], G, dtype), team.array_at(a[11], (T, G, B), dtype),
                   team.array_at(a[12], (T, H, B), dtype), team.array_at(a[13], (T, H, B), dtype),
-                  team.array_at(a[14], (T, H, B), dtype), a[15] != 0, a[0] == 8,
-                  team.array_at(a[9], G, dtype)[0] * 0, j0, j1, 0 if whole else a[20])
+                  team.array_at(a[14], (T, H, B), dtype), a[15] != 0, a[0] == 8, dtype(0),
+                  j0, j1, 0 if whole else a[20])
 
 
 @numba.cfunc(team.SHARE, **team.options(_forward.py_func))
 def _forward_share(data: Any, lo: int, hi: int, t: int) -> None:
     # compute, the whole W_hh packed, its rows per thread packed (addresses), pre (a
-    # (4H, B) scratch per thread and one more), xg, bias, h0, c0, scale, shift, acts, cs,
+    # (4H, B) scratch per thread), xg, bias, h0, c0, scale, shift, acts, cs,
     # tcs, hs, reverse, T, H, B, threads asked for, barrier
     a = team.arguments(data, 20)
     if a[0] == 4:
@@ -210,7 +210,7 @@ def _team_count(H: int) -> int:
     ms, against 5.9 on two)."""
     if mkl.team() is None:
         return 0
-    return min(team.team_threads(1 << 30), H // UNITS, _CORES)
+    return min(threads.get_num_threads(), H // UNITS, _CORES)
 
 
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -252,7 +252,7 @@ def packed_steps(recurrent: Callable[[np.ndarray, np.ndarray], Any], xg: np.ndar
     parts = [recurrent.rows((gates + np.arange(j0, j1)).reshape(-1))
              for j0, j1 in _shares(H, count)]
     addresses = np.array([p.address for p in parts], np.int64)
-    pre = np.empty((count + 1, G, B), xg.dtype)
+    pre = np.empty((count, G, B), xg.dtype)
     arrays = (xg, bias, h0, c0, scale, shift, acts, cs, tcs, hs)
     team.run(_forward_share, H, xg.itemsize,
              [compute, recurrent.address, addresses.ctypes.data, pre.ctypes.data,

@@ -85,6 +85,7 @@ def team_threads(items: int) -> int:
 def run(kernel: Any, items: int, itemsize: int, args: list[int], count: int) -> None:
     """``kernel`` (a share cfunc) over ``items`` on ``count`` threads of MKL's team, with the
     int64 ``args`` after the itemsize in its header."""
-    head = np.array([kernel.address, mkl.team().thread_num, mkl.team().num_threads, items,
-                     itemsize, *args], np.int64)
-    mkl.team().fork(_fork_body.address, head.ctypes.data, count)
+    lent = mkl.team()
+    head = np.array([kernel.address, lent.thread_num, lent.num_threads, items, itemsize, *args],
+                    np.int64)
+    lent.fork(_fork_body.address, head.ctypes.data, count)

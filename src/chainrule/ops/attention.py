@@ -62,8 +62,8 @@ class ScaledDotProductAttention(Fused):
             raise RuntimeError(f"scaled_dot_product_attention: query {tuple(q.shape)}, key "
                                f"{tuple(k.shape)} and value {tuple(v.shape)} do not fit "
                                "(expected (..., L, E), (..., S, E), (..., S, Ev))")
-        self.team = _team(q, k, v, mask)
-        if self.team is not None:
+        self.on_team = _fits_team(q, k, v, mask)
+        if self.on_team:
             return self._on_team(q, k, v)
         # the operands as BLAS reads them fastest (copies of the heads sliced out of a fused
         # projection), kept for the backward's four products
@@ -103,7 +103,7 @@ class ScaledDotProductAttention(Fused):
         p = xp.empty(batch + (L, S), q.dtype)
         y = _heads_inner(batch, L, Ev, q.dtype)
         kernels.attention.forward(
-            self.team, qs, ks, vs, kernels.attention.stack(y, batch), p.reshape(-1, L, S),
+            qs, ks, vs, kernels.attention.stack(y, batch), p.reshape(-1, L, S),
             (L, S, E, Ev), self.blocks, self.scale, self.is_causal,
             _team_threads(p, 2 * p.size * (E + Ev)))
         self.probs = p
@@ -120,7 +120,7 @@ class ScaledDotProductAttention(Fused):
         flops = 2 * p.size * (E * (1 + need[0] + need[1]) + Ev * (1 + need[2]))
         stack = kernels.attention.stack
         kernels.attention.backward(
-            self.team, stack(q, batch), stack(k, batch), stack(v, batch), gs,
+            stack(q, batch), stack(k, batch), stack(v, batch), gs,
             tuple(stack(a, batch) for a in grads), p.reshape(-1, L, S), ds.reshape(-1, L, S),
             (L, S, E, Ev), self.blocks, self.scale, 1.0, self.is_causal,
             _team_threads(p, flops))
@@ -147,7 +147,7 @@ class ScaledDotProductAttention(Fused):
         return y
 
     def backward_arrays(self, g: Array) -> tuple[Array | None, ...]:
-        if self.team is not None:
+        if self.on_team:
             return self._on_team_backward(g)
         if self.jit and g.dtype == self.probs.dtype:
             return self._attend_backward(compact(g))
@@ -256,13 +256,11 @@ TEAM_PIECE_FLOPS = 1 << 22
 35)."""
 
 
-def _team(q: Array, k: Array, v: Array, mask: Array | None) -> mkl.Team | None:
-    """MKL's threads, for attention wholly compiled (``kernels.attention``): where MKL runs on
-    OpenMP, the kernels run on q, k and v, none is empty, and there is no mask; else None."""
-    team = mkl.team()
-    if team is None or mask is not None or 0 in (q.size, k.size, v.size):
-        return None
-    return team if kernels.fits(q, k, v) else None
+def _fits_team(q: Array, k: Array, v: Array, mask: Array | None) -> bool:
+    """Whether attention runs wholly compiled on MKL's threads (``kernels.attention``): MKL
+    runs on OpenMP, the kernels run on q, k and v, none is empty, and there is no mask."""
+    return mkl.team() is not None and mask is None and 0 not in (q.size, k.size, v.size) \
+        and kernels.fits(q, k, v)
 
 
 def _stacked(a: Array, batch: tuple[int, ...]) -> tuple[Array, kernels.attention.Stack]:
